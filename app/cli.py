@@ -1,0 +1,78 @@
+"""The `warroom` command: argument parsing, the shared context, and the console launch.
+
+Each area registers its own subcommands from `app/commands/<area>.py`; this module only assembles them,
+turns WarroomError into one line on stderr plus an exit code, and (alone in `app/`) may start the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.errors import WarroomError
+
+# One module per area; each defines register(subparsers).
+COMMAND_MODULES: tuple[str, ...] = (
+    "incident",
+    "journal",
+    "evidence",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"warroom: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="warroom", description="War-room console for a data leak through Salesforce integrations.")
+    parser.add_argument("--home", type=Path, help="workspace directory (default: $WARROOM_HOME or the user data dir)")
+    parser.add_argument("--actor", help="who is acting, recorded in the journal (default: $WARROOM_ACTOR or login)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"app.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from app.context import Context
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return dispatch(Context.from_args(args), args)
+
+
+def dispatch(ctx, args: argparse.Namespace) -> int:
+    """Run the chosen handler with `ctx`; tests call this with an injected clock and keyring."""
+    try:
+        handler = getattr(args, "handler", None)
+        if handler is None:
+            return open_console(ctx, args)
+        return int(handler(ctx, args) or 0)
+    except WarroomError as exc:
+        ctx.error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        ctx.error("interrupted")
+        return 130
+
+
+def open_console(ctx, args: argparse.Namespace, incident_id: str | None = None, demo: bool = False) -> int:
+    """Start the Textual console; the only place in `app/` that imports the UI."""
+    from screens.factory import run_console
+
+    return run_console(ctx, incident_id=incident_id, demo=demo)
+
+
+def entrypoint() -> None:  # pragma: no cover - thin wrapper
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Injected time: the real clock, a frozen one for tests, an accelerated one for tabletop exercises.
+
+Everything that needs "now" takes a Clock, so a demo, an exercise and a real incident run the same code.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Aware UTC datetime."""
+        ...
+
+    def monotonic_ns(self) -> int: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def monotonic_ns(self) -> int:
+        return time.monotonic_ns()
+
+
+class FrozenClock:
+    """A clock that only moves when told to; for tests and snapshots."""
+
+    def __init__(self, at: datetime) -> None:
+        self._at = ensure_utc(at)
+        self._mono = 1_000_000_000
+
+    def now(self) -> datetime:
+        return self._at
+
+    def monotonic_ns(self) -> int:
+        return self._mono
+
+    def advance(self, delta: timedelta) -> None:
+        self._at += delta
+        self._mono += max(0, int(delta.total_seconds() * 1e9))
+
+    def set(self, at: datetime) -> None:
+        """Jump to `at` (possibly backwards, to test clock regressions)."""
+        self._at = ensure_utc(at)
+
+
+class AcceleratedClock:
+    """Scenario time that runs `speed` times faster than the wall clock and can pause.
+
+    Tabletop exercises use it so a 72-hour clock can be played through in minutes.
+    """
+
+    def __init__(self, start: datetime, speed: float = 1.0, base: Clock | None = None) -> None:
+        if not 1 <= speed <= 600:
+            raise ValueError("speed must be between 1 and 600")
+        self._base = base or SystemClock()
+        self._lock = threading.Lock()
+        self._scenario_at_anchor = ensure_utc(start)
+        self._wall_anchor = self._base.monotonic_ns()
+        self._speed = speed
+        self._paused = False
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def _elapsed_ns(self) -> float:
+        if self._paused:
+            return 0.0
+        return (self._base.monotonic_ns() - self._wall_anchor) * self._speed
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._scenario_at_anchor + timedelta(microseconds=self._elapsed_ns() / 1000)
+
+    def monotonic_ns(self) -> int:
+        return self._base.monotonic_ns()
+
+    def _rebase(self) -> None:
+        self._scenario_at_anchor = self._scenario_at_anchor + timedelta(microseconds=self._elapsed_ns() / 1000)
+        self._wall_anchor = self._base.monotonic_ns()
+
+    def set_speed(self, speed: float) -> None:
+        if not 1 <= speed <= 600:
+            raise ValueError("speed must be between 1 and 600")
+        with self._lock:
+            self._rebase()
+            self._speed = speed
+
+    def pause(self) -> None:
+        with self._lock:
+            self._rebase()
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self._wall_anchor = self._base.monotonic_ns()
+            self._paused = False
+
+
+def ensure_utc(at: datetime) -> datetime:
+    """Naive datetimes are refused: an ambiguous time has no place in an evidence trail."""
+    if at.tzinfo is None:
+        raise ValueError(f"time {at.isoformat()} has no time zone")
+    return at.astimezone(UTC)
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse an ISO 8601 instant with an explicit offset or Z; the error names the value."""
+    raw = text.strip()
+    try:
+        at = datetime.fromisoformat(raw.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 time: {text!r} (example: 2026-11-27T09:30:00Z)") from None
+    if at.tzinfo is None:
+        raise ValueError(f"time {text!r} needs a zone offset or Z (example: 2026-11-27T09:30:00Z)")
+    return at.astimezone(UTC)
+
+
+def format_instant(at: datetime) -> str:
+    """RFC 3339 UTC with Z, to the microsecond only when there is one."""
+    at = ensure_utc(at)
+    if at.microsecond:
+        return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")

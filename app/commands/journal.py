@@ -1,0 +1,147 @@
+"""`warroom journal verify|head|show|export|checkpoint`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from app.context import Context
+from app.errors import UsageError, WarroomError
+from app.journal import JournalUnreadable
+from app.merkle import short_root
+from app.verify import Anchor, verify_journal
+
+
+def _anchor(text: str) -> Anchor:
+    try:
+        return Anchor.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    journal = sub.add_parser("journal", help="verify, inspect and export the evidence journal")
+    jsub = journal.add_subparsers(dest="journal_command", metavar="SUBCOMMAND", required=True)
+
+    p = jsub.add_parser("verify", help="check the hash chain, checkpoints, anchors and derived state")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--incident")
+    src.add_argument("--db", type=Path, help="a journal file (e.g. an exported copy)")
+    p.add_argument("--anchor", type=_anchor, action="append", default=[], metavar="SIZE:ROOTHEX")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_run_verify)
+
+    p = jsub.add_parser("head", help="print size and root, and record that an anchor was taken")
+    p.add_argument("--incident")
+    p.add_argument("--method", default="printed by journal head", help="where the anchor was written down")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_run_head)
+
+    p = jsub.add_parser("show", help="list journal entries")
+    p.add_argument("--incident")
+    p.add_argument("--kind", help="only entries of this kind (a trailing * matches a prefix)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_run_show)
+
+    p = jsub.add_parser("export", help="consistent copy (SQLite backup API) plus its verification")
+    p.add_argument("--incident")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(handler=_run_export)
+
+    p = jsub.add_parser("checkpoint", help="sign the current root (Ed25519, C2SP note) and journal it")
+    p.add_argument("--incident")
+    p.set_defaults(handler=_run_checkpoint)
+
+
+def _run_verify(ctx: Context, args: argparse.Namespace) -> int:
+    if args.db:
+        path = args.db
+    else:
+        ws = ctx.workspace
+        path = ws.journal_path(ws.resolve(args.incident))
+    report = verify_journal(path, args.anchor)
+    if args.json:
+        ctx.print_json(report)
+    else:
+        ctx.print(report.message)
+        for problem in report.problems[1:]:
+            where = f"seq {problem.seq}" if problem.seq is not None else "journal"
+            ctx.print(f"  also at {where}: {problem.reason}: {problem.detail}")
+        for warning in report.warnings:
+            ctx.print(f"  warning at seq {warning.seq}: {warning.reason}: {warning.detail}")
+        if report.ok:
+            ctx.print(f"  anchor: {report.size}:{report.root}")
+    return report.exit_code
+
+
+def _run_head(ctx: Context, args: argparse.Namespace) -> int:
+    with ctx.open_incident(args.incident) as incident:
+        head, entry = incident.anchor(ctx.actor, args.method)
+        if args.json:
+            ctx.print_json({"incident": incident.id, "size": head.size, "root": head.root_hex,
+                            "short": head.short, "anchor": head.anchor, "recorded_seq": entry.seq})
+        else:
+            ctx.print(f"{incident.id}  size {head.size}  root {head.short}")
+            ctx.print(f"full: {head.anchor}")
+            ctx.print(f"(anchor recorded as entry {entry.seq})")
+    return 0
+
+
+def _run_show(ctx: Context, args: argparse.Namespace) -> int:
+    kind, prefix = args.kind, None
+    if kind and kind.endswith("*"):
+        kind, prefix = None, kind[:-1]
+    with ctx.open_incident(args.incident) as incident:
+        entries = incident.journal.entries(kind=kind, prefix=prefix)
+        if args.json:
+            ctx.print_json([
+                {"seq": e.seq, "kind": e.kind, "actor": e.actor, "recorded_utc": e.recorded_utc,
+                 "data": e.data, "entry_hash": e.entry_hash} for e in entries
+            ])
+            return 0
+        for e in entries:
+            ctx.print(f"{e.seq:>6}  {e.recorded_utc}  {e.actor:<12}  {e.kind:<22}  {_summary(e.data)}")
+    return 0
+
+
+def _summary(data: dict) -> str:
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def _run_export(ctx: Context, args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if out.exists() and any(out.iterdir()):
+        raise UsageError(f"{out} is not empty; export needs an empty or new directory")
+    out.mkdir(parents=True, exist_ok=True)
+    with ctx.open_incident(args.incident) as incident:
+        target = out / "journal.db"
+        try:
+            incident.journal.backup_to(target)
+        except OSError as exc:
+            raise WarroomError(f"export to {out} failed: {exc}") from None
+        head = incident.journal.head()
+        evidence_dir = incident.dir / "evidence" / "sha256"
+        if evidence_dir.is_dir():
+            shutil.copytree(evidence_dir, out / "evidence" / "sha256")
+    report = verify_journal(target)
+    if report.size < head.size:
+        raise JournalUnreadable(f"export {target} holds {report.size} entries, the journal {head.size}")
+    (out / "VERIFY.json").write_text(report.model_dump_json(indent=2) + "\n")
+    (out / "ANCHOR.txt").write_text(
+        f"incident {report.incident_id}\njournal {report.journal_id}\nsize {report.size}\n"
+        f"root {report.root}\nshort {short_root(bytes.fromhex(report.root or '00' * 32))}\n"
+        f"verify: warroom journal verify --db journal.db --anchor {report.size}:{report.root}\n"
+    )
+    ctx.print(f"exported {report.size} entries to {out}: {report.message}")
+    return report.exit_code
+
+
+def _run_checkpoint(ctx: Context, args: argparse.Namespace) -> int:
+    with ctx.open_incident(args.incident) as incident:
+        entry = incident.checkpoint(ctx.actor)
+        ctx.print(f"checkpoint at size {entry.data['tree_size']} root {short_root(bytes.fromhex(entry.data['root']))}"
+                  f" signed (entry {entry.seq})")
+    return 0

@@ -1,0 +1,1 @@
+"""The Textual console. Imports `app/`; `app/` never imports this package."""

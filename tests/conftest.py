@@ -1,0 +1,131 @@
+"""Shared fixtures: an isolated workspace, a keyring chosen here (never the developer's), a frozen clock,
+and `cli` to run the real `warroom` entry point in-process with captured output."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+
+from app.clock import FrozenClock
+
+T0 = datetime(2026, 11, 27, 9, 0, 0, tzinfo=UTC)
+
+
+class MemoryKeyring(KeyringBackend):
+    """An in-process keyring backend for tests: real keyring API, no platform store touched."""
+
+    priority = 10  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        if (service, username) not in self.store:
+            raise PasswordDeleteError(username)
+        del self.store[(service, username)]
+
+
+@pytest.fixture(autouse=True)
+def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test touches the developer's keyring, workspace or CA bundle settings."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    monkeypatch.setenv("WARROOM_HOME", str(tmp_path_factory.mktemp("default-home")))
+    monkeypatch.setenv("WARROOM_ACTOR", "tester")
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    yield
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def mem_keyring() -> MemoryKeyring:
+    backend = keyring.get_keyring()
+    assert isinstance(backend, MemoryKeyring)
+    return backend
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    h = tmp_path / "home"
+    h.mkdir()
+    return h
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+class CLI:
+    """Runs `warroom` in-process against one workspace, with an injectable clock and keyring."""
+
+    def __init__(self, home: Path, clock: FrozenClock, keyring_backend: Any) -> None:
+        self.home = home
+        self.clock = clock
+        self.keyring = keyring_backend
+        self.actor = "tester"
+
+    def __call__(self, *args: str, stdin: str = "", actor: str | None = None) -> Result:
+        from app import cli
+        from app.context import Context
+
+        out, err = io.StringIO(), io.StringIO()
+        parser = cli.build_parser()
+        try:
+            ns = parser.parse_args(["--home", str(self.home), *args])
+        except SystemExit as exc:
+            return Result(int(exc.code or 0), "", "")
+        ctx = Context.from_args(
+            ns, clock=self.clock, keyring=self.keyring, stdout=out, stderr=err, stdin=io.StringIO(stdin)
+        )
+        if actor or self.actor:
+            ctx.actor = actor or self.actor
+        code = cli.dispatch(ctx, ns)
+        return Result(code, out.getvalue(), err.getvalue())
+
+    def new(self, title: str = "Drift token theft", *extra: str) -> str:
+        result = self("new", title, *extra)
+        assert result.code == 0, result.err
+        return result.out.strip()
+
+
+@pytest.fixture
+def cli(home: Path, clock: FrozenClock, mem_keyring: MemoryKeyring) -> CLI:
+    return CLI(home, clock, mem_keyring)
+
+
+def subprocess_env(home: Path) -> dict[str, str]:
+    """Environment for running warroom in a child process: isolated home and a null keyring."""
+    env = dict(os.environ)
+    env.update({"WARROOM_HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+                "WARROOM_ACTOR": "tester", "NO_COLOR": "1"})
+    return env
