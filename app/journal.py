@@ -309,29 +309,39 @@ class Journal:
 
         Returns only after COMMIT with synchronous=FULL: a returned entry survives a crash.
         """
-        if not kind or not actor:
-            raise JournalError("an entry needs a kind and an actor")
-        secrets = find_secrets(data)
-        if secrets:
-            raise SecretRefused(
-                f"refused to journal {kind}: it carries a credential at " + ", ".join(secrets)
-                + "; credentials live only in the keyring"
-            )
-        _check_json(data, "data")
+        return self.append_many([(kind, data, actor)])[0]
+
+    def append_many(self, items: Iterable[tuple[str, dict[str, Any], str]]) -> list[Entry]:
+        """Append several entries in one transaction: all of them are recorded, or none."""
+        items = list(items)
+        for kind, data, actor in items:
+            if not kind or not actor:
+                raise JournalError("an entry needs a kind and an actor")
+            secrets = find_secrets(data)
+            if secrets:
+                raise SecretRefused(
+                    f"refused to journal {kind}: it carries a credential at " + ", ".join(secrets)
+                    + "; credentials live only in the keyring"
+                )
+            _check_json(data, "data")
+        written: list[Entry] = []
         with self._lock:
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 row = conn.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-                seq, prev = (row[0] + 1, row[1]) if row else (1, ZERO_HASH)
-                body, entry_hash = _insert(
-                    conn, self.clock, self.journal_id, self.incident_id, seq, prev, kind, actor, data,
-                    self._boot_id, host=self._host,
-                )
-                entry = Entry.from_body(body, entry_hash)
-                _apply(conn, self._project, entry)
-                frontier = _load_frontier(conn, seq - 1)
-                _persist_frontier(conn, frontier, entry_hash)
+                seq, prev = (row[0], row[1]) if row else (0, ZERO_HASH)
+                frontier = _load_frontier(conn, seq)
+                for kind, data, actor in items:
+                    seq += 1
+                    body, prev = _insert(
+                        conn, self.clock, self.journal_id, self.incident_id, seq, prev, kind, actor, data,
+                        self._boot_id, host=self._host,
+                    )
+                    entry = Entry.from_body(body, prev)
+                    _apply(conn, self._project, entry)
+                    _persist_frontier(conn, frontier, prev)
+                    written.append(entry)
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
@@ -341,9 +351,10 @@ class Journal:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-        for listener in list(self._listeners):
-            listener(entry)
-        return entry
+        for entry in written:
+            for listener in list(self._listeners):
+                listener(entry)
+        return written
 
     # -- reading -------------------------------------------------------------------------------------
 

@@ -400,3 +400,13 @@ def test_listener_runs_after_commit(incident):
     entry = incident.note("hello", "tester")
     assert seen == [(entry.seq, entry.seq)]
     time.sleep(0)  # listeners are synchronous; nothing pending
+
+
+def test_append_many_is_all_or_nothing(incident):
+    size = incident.journal.head().size
+    with pytest.raises(SecretRefused):
+        incident.journal.append_many([("note", {"text": "fine"}, "t"), ("note", {"api_key": "k-123456"}, "t")])
+    assert incident.journal.head().size == size
+    written = incident.journal.append_many([("note", {"text": f"n{i}"}, "t") for i in range(3)])
+    assert [e.seq for e in written] == [size + 1, size + 2, size + 3]
+    assert verify_journal(incident.journal.path).ok
