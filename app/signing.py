@@ -17,21 +17,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from app.errors import WarroomError
+from app.keystore import keyring_usable  # one definition of "usable": no fail, null or plaintext backends
 
 KEYRING_SERVICE = "warroom-checkpoint-key"
-
-
-def keyring_usable(backend) -> bool:
-    """A backend is usable if it is not the fail/null backend and has positive priority."""
-    if backend is None:
-        return False
-    name = type(backend).__module__ + "." + type(backend).__name__
-    if name.startswith(("keyring.backends.fail", "keyring.backends.null")):
-        return False
-    try:
-        return float(getattr(backend, "priority", 1)) > 0
-    except Exception:
-        return False
 
 
 def new_key() -> Ed25519PrivateKey:
