@@ -40,8 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from app import redaction
     from app.context import Context
 
+    redaction.install()
     parser = build_parser()
     args = parser.parse_args(argv)
     return dispatch(Context.from_args(args), args)
@@ -60,6 +62,10 @@ def dispatch(ctx, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         ctx.error("interrupted")
         return 130
+    except Exception as exc:
+        from app.crash import report_crash
+
+        return report_crash(ctx, exc, getattr(args, "command", None))
 
 
 def open_console(ctx, args: argparse.Namespace, incident_id: str | None = None, demo: bool = False) -> int:
