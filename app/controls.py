@@ -15,6 +15,7 @@ purchased text for the exact wording.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 Framework = Literal["soc2", "iso27001", "iso27001_2013", "nist_csf"]
@@ -415,6 +416,14 @@ NIST_CSF_SUBCATEGORIES: dict[str, str] = {
 }
 
 
+FRAMEWORK_SHORT: dict[str, str] = {
+    "soc2": "SOC 2",
+    "iso27001": "ISO 27001:2022",
+    "iso27001_2013": "ISO 27001:2013",
+    "nist_csf": "NIST CSF 2.0",
+}
+
+
 def nist_csf_title(control_id: str) -> str | None:
     """Title of a CSF 2.0 function, category or subcategory id."""
     return (
@@ -450,12 +459,12 @@ def iso_2022_successor(control_id_2013: str) -> str | None:
 
 def unknown_control_message(framework: str, control_id: str) -> str:
     """Why an id is refused, with a hint at the near miss a responder most often makes."""
-    name = FRAMEWORK_TITLES.get(framework, framework)
+    name = FRAMEWORK_SHORT.get(framework, framework)
     hint = ""
     if framework == "iso27001" and control_id in ISO27001_2013:
         hint = f" (a 2013 id: list it under iso27001_2013 and cite {iso_2022_successor(control_id)} here)"
     elif framework == "iso27001" and not control_id.startswith("A.") and f"A.{control_id}" in ISO27001_2022:
         hint = f" (Annex A controls are written A.{control_id})"
-    elif framework == "nist_csf" and "." in control_id and "-" in control_id:
+    elif framework == "nist_csf" and not re.fullmatch(r"[A-Z]{2}(\.[A-Z]{2}(-\d{2})?)?", control_id):
         hint = " (CSF 2.0 subcategories look like RS.MI-01; CSF 1.1 ids are not accepted)"
     return f"unknown {name} control id {control_id!r}{hint}"

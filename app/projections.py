@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from app import checklist
 from app.journal import Entry, Lookup, Projector
 
 
@@ -63,6 +64,8 @@ PROJECTORS: dict[str, Projector] = {
     "custody.event": _custody,
     "anchor.made": _anchor,
     "checkpoint": _checkpoint,
+    "checklist.state": checklist.project_state,
+    "checklist.source": checklist.project_source,
 }
 
 
