@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from app import checklist
+from app import checklist, deadlines
 from app.journal import Entry, Lookup, Projector
 
 
@@ -66,6 +66,11 @@ PROJECTORS: dict[str, Projector] = {
     "checkpoint": _checkpoint,
     "checklist.state": checklist.project_state,
     "checklist.source": checklist.project_source,
+    "facts.set": deadlines.project_fact,
+    "deadline.override": deadlines.project_override,
+    "notification.sent": deadlines.project_notification,
+    "deadline.pause": deadlines.project_pause,
+    "deadline.resume": deadlines.project_resume,
 }
 
 
