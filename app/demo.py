@@ -1,13 +1,54 @@
-"""The built-in demo incident: a tabletop of the 2025 chat-vendor OAuth token theft, clocks already running."""
+"""The built-in demo: a tabletop of the 2025 chat-vendor OAuth token theft, clocks already running.
+
+`start_demo` creates a fresh demo incident (aware two hours ago, affected residents in several jurisdictions so
+notification clocks run) and starts the simulated org, seeded like the theft, for the life of the console. The
+console's Salesforce client factory points at it under the alias `sim`. Nothing here touches a real org.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
+from app import deadlines as dl
 from app.context import Context
 from app.incident import Incident
 
 DEMO_TITLE = "DEMO: chat-vendor OAuth token theft (tabletop)"
+DEMO_ALIAS = "sim"
+DEMO_SEED = "chat-vendor-theft"
+# Where the exported contacts live: enough for GDPR, UK GDPR, LGPD and several US state clocks to run.
+DEMO_RESIDENTS: dict[str, int] = {
+    "US-CA": 48_200,
+    "US-TX": 21_750,
+    "US-NY": 12_400,
+    "US-MA": 3_100,
+    "DE": 9_800,
+    "FR": 6_300,
+    "GB": 7_900,
+    "BR": 2_450,
+}
+DEMO_CATEGORIES = "contact,credentials"
+
+
+@dataclass
+class ConsoleSession:
+    """An open incident plus what runs beside it (the simulated org); `close()` stops everything."""
+
+    incident: Incident
+    org_factory: Callable[[], Any] | None = None
+    exercise: bool = False
+    _stops: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for stop in reversed(self._stops):
+            with contextlib.suppress(Exception):
+                stop()
+        self._stops.clear()
+        self.incident.close()
 
 
 def create_demo_incident(ctx: Context) -> Incident:
@@ -24,4 +65,35 @@ def create_demo_incident(ctx: Context) -> Incident:
         "Nothing here touches a real org.",
         ctx.actor,
     )
+    rules = dl.load_rules()
+    facts = [(f"residents.{code}", str(n)) for code, n in DEMO_RESIDENTS.items()]
+    facts.append(("categories", DEMO_CATEGORIES))
+    for key_text, value_text in facts:
+        key, value = dl.parse_fact(key_text, value_text, rules)
+        incident.journal.append("facts.set", {"key": key, "value": value, "previous": None}, ctx.actor)
     return incident
+
+
+def _start_org(ctx: Context, incident: Incident) -> tuple[Callable[[], Any] | None, Callable[[], None] | None]:
+    """The simulated org for a demo incident, when this build has one."""
+    return None, None
+
+
+def start_demo(ctx: Context) -> ConsoleSession:
+    incident = create_demo_incident(ctx)
+    return _session(ctx, incident)
+
+
+def open_session(ctx: Context, incident_id: str | None) -> ConsoleSession:
+    incident = ctx.open_incident(incident_id)
+    return _session(ctx, incident)
+
+
+def _session(ctx: Context, incident: Incident) -> ConsoleSession:
+    session = ConsoleSession(incident, exercise=bool(incident.journal.genesis.get("demo")))
+    if session.exercise:
+        factory, stop = _start_org(ctx, incident)
+        session.org_factory = factory
+        if stop is not None:
+            session._stops.append(stop)
+    return session

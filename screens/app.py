@@ -1,38 +1,214 @@
-"""The war-room console application."""
+"""The war-room console application: injected parts in, one tick, one journal listener, workers for slow work."""
 
 from __future__ import annotations
 
+import json
+import os
+import threading
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from textual.app import App, ComposeResult
-from textual.widgets import DataTable, Footer, Header, Static
+from textual import work
+from textual.app import App
+from textual.message import Message
+from textual.worker import get_current_worker
 
+from app import deadlines as dl
+from app.clock import Clock
 from app.context import Context
 from app.incident import Incident
+from app.journal import Entry, Head
+from app.verify import VerifyReport, verify_journal
+from screens.bindings import APP_BINDINGS, MAIN_BINDINGS
+from screens.commands import WarroomCommands, palette_commands
+from screens.settings import CONFIG_FILE, ConsoleSettings
+from screens.sources import ChecklistSource
+from screens.widgets.header_bar import HeaderBar, VerifyState
+from screens.widgets.inventory_pane import InventoryRow
+
+VIEW_FILE = "console-view.json"
+
+
+class JournalAppended(Message):
+    """An entry was committed (possibly by a worker thread); panes re-read what it may have changed."""
+
+    def __init__(self, entry: Entry) -> None:
+        super().__init__()
+        self.entry = entry
 
 
 class WarroomApp(App[int]):
-    CSS_PATH = Path(__file__).with_name("warroom.tcss")
+    CSS_PATH = "warroom.tcss"
     TITLE = "warroom"
+    BINDINGS = APP_BINDINGS
+    COMMANDS = App.COMMANDS | {WarroomCommands}
 
-    BINDINGS = [("q", "quit", "Quit")]
-
-    def __init__(self, ctx: Context, incident: Incident) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        incident: Incident,
+        clock: Clock,
+        org_factory: Callable[[], Any] | None,
+        settings: ConsoleSettings,
+        *,
+        display_id: str | None = None,
+        exercise: bool = False,
+        root_display: Callable[[Head], str] | None = None,
+    ) -> None:
         super().__init__()
         self.ctx = ctx
         self.incident = incident
+        self.clock = clock
+        self.org_factory = org_factory
+        self.settings = settings
+        self.zone = settings.zone()
+        self.exercise = exercise
+        self.display_id = display_id or incident.id
+        self._root_display = root_display
+        self.rules = dl.load_rules()
+        self.checklist_source = ChecklistSource(incident)
+        self.last_verify: VerifyReport | None = None
+        self.view: dict[str, Any] = self._load_view()
+        self._pending_kinds: set[str] = set()
+        self._ui_thread = threading.get_ident()
+        incident.journal.subscribe(self._on_journal_entry)
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(id="journal-head")
-        yield DataTable(id="timeline", cursor_type="row")
-        yield Footer()
+    # -- lifecycle ------------------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self.sub_title = f"{self.incident.id}  {self.incident.title}"
-        table = self.query_one("#timeline", DataTable)
-        table.add_columns("seq", "when (UTC)", "actor", "kind")
-        for entry in self.incident.journal.entries():
-            table.add_row(str(entry.seq), entry.recorded_utc, entry.actor, entry.kind)
-        head = self.incident.journal.head()
-        self.query_one("#journal-head", Static).update(f"journal #{head.size}  root {head.short}")
+        from screens.main import MainScreen
+
+        self._ui_thread = threading.get_ident()
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        self.push_screen(MainScreen())
+        self.set_interval(1, self._tick, name="tick")
+        self.action_verify()
+
+    def _tick(self) -> None:
+        now = self.clock.now()
+        from screens.main import MainScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                screen.tick(now)
+
+    @property
+    def main_screen(self) -> Any:
+        from screens.main import MainScreen
+
+        return next(s for s in self.screen_stack if isinstance(s, MainScreen))
+
+    # -- journal -> screen ----------------------------------------------------------------------------------
+
+    def _on_journal_entry(self, entry: Entry) -> None:
+        """Journal listener: runs in whichever thread appended, after the commit."""
+        if not self.is_running:
+            return
+        message = JournalAppended(entry)
+        if threading.get_ident() == self._ui_thread:
+            self.post_message(message)
+        else:
+            try:
+                self.call_from_thread(self.post_message, message)
+            except RuntimeError:
+                self.post_message(message)  # thread-safe; used while the app is shutting down
+
+    def on_journal_appended(self, message: JournalAppended) -> None:
+        first = not self._pending_kinds
+        self._pending_kinds.add(message.entry.kind)
+        if first:
+            self.call_later(self._flush_refresh)  # one refresh for a burst of appends
+
+    def _flush_refresh(self) -> None:
+        kinds, self._pending_kinds = self._pending_kinds, set()
+        if not kinds:
+            return
+        self.main_screen.refresh_for(kinds)
+        from screens.timeline import TimelineScreen
+
+        if isinstance(self.screen, TimelineScreen):
+            self.screen.reload()
+
+    def short_root(self, head: Head) -> str:
+        return self._root_display(head) if self._root_display else head.short
+
+    # -- data the panes show -------------------------------------------------------------------------------
+
+    def timers(self, now: datetime) -> list[dl.Timer]:
+        return dl.incident_timers(self.incident.journal, now, self.rules)
+
+    def inventory_rows(self) -> tuple[list[InventoryRow], str]:
+        return [], ""
+
+    # -- view state (not evidence: kept beside the journal so a restart shows the same view) -------------------
+
+    @property
+    def view_path(self) -> Path:
+        return self.incident.dir / VIEW_FILE
+
+    def _load_view(self) -> dict[str, Any]:
+        if not self.settings.save_view:
+            return {}
+        try:
+            data = json.loads(self.view_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def save_view(self, **changes: Any) -> None:
+        if all(self.view.get(k) == v for k, v in changes.items()):
+            return
+        self.view.update(changes)
+        if not self.settings.save_view:
+            return
+        tmp = self.view_path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps(self.view, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self.view_path)
+        except OSError:
+            pass  # the view is a convenience; the journal is the record
+
+    # -- app-wide actions ---------------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from screens.modals.help import HelpScreen
+
+        self.push_screen(HelpScreen(
+            [*APP_BINDINGS, *MAIN_BINDINGS], dict(self._keymap), palette_commands(),
+            str(self.ctx.home / CONFIG_FILE),
+        ))
+
+    def action_verify(self) -> None:
+        header = self._header()
+        if header is not None:
+            header.set_verify(VerifyState("verifying", header.verify.size))
+        self._verify_worker()
+
+    def _header(self) -> HeaderBar | None:
+        try:
+            return self.main_screen.query_one(HeaderBar)
+        except Exception:
+            return None
+
+    @work(thread=True, exclusive=True, group="verify", exit_on_error=False, description="verifying the journal")
+    def _verify_worker(self) -> None:
+        report = verify_journal(self.incident.journal.path)
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._verified, report)
+
+    def _verified(self, report: VerifyReport) -> None:
+        self.last_verify = report
+        header = self._header()
+        if header is not None:
+            state = VerifyState("ok" if report.ok else "failed", report.size,
+                                "" if report.ok else report.message[:60])
+            header.set_verify(state)
+        for screen in self.screen_stack:
+            hook = getattr(screen, "on_verified", None)
+            if hook is not None:
+                hook(report)
+        if not report.ok:
+            self.notify(report.message, title="journal verification FAILED", severity="error", timeout=30)

@@ -1,25 +1,43 @@
-"""Builds the console from injected parts, so the demo, an exercise and a real incident run the same code."""
+"""Builds the console from injected parts, so the demo, a tabletop exercise and tests run the same code."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from app.clock import Clock
 from app.context import Context
-from app.demo import create_demo_incident
+from app.incident import Incident
+from screens.settings import ConsoleSettings
 
 
-def build_app(ctx: Context, incident_id: str | None = None, demo: bool = False):
+def build_app(
+    ctx: Context,
+    incident: Incident,
+    clock: Clock,
+    org_factory: Callable[[], Any] | None,
+    settings: ConsoleSettings,
+    **options: Any,
+) -> Any:
+    """The console for `incident`. `org_factory()` returns the Salesforce client (None: offline)."""
     from screens.app import WarroomApp
 
-    if demo or (incident_id is None and not ctx.workspace.list()):
-        incident = create_demo_incident(ctx)
-    else:
-        incident = ctx.open_incident(incident_id)
-    return WarroomApp(ctx=ctx, incident=incident)
+    return WarroomApp(ctx, incident, clock, org_factory, settings, **options)
 
 
 def run_console(ctx: Context, incident_id: str | None = None, demo: bool = False) -> int:
-    app = build_app(ctx, incident_id=incident_id, demo=demo)
+    """`warroom`, `warroom demo`, `warroom open ID`: pick the incident, start what it needs, run, clean up."""
+    from app import demo as demo_mod
+
+    settings = ConsoleSettings.load(ctx.home)
+    if demo or (incident_id is None and not ctx.workspace.list()):
+        session = demo_mod.start_demo(ctx)
+    else:
+        session = demo_mod.open_session(ctx, incident_id)
     try:
+        app = build_app(ctx, session.incident, ctx.clock, session.org_factory, settings,
+                        exercise=session.exercise)
         app.run()
+        return app.return_code or 0
     finally:
-        app.incident.close()
-    return app.return_code or 0
+        session.close()

@@ -1,0 +1,312 @@
+"""What a responder can do from the main screen. Each action collects input in a dialog, then calls `app/`,
+which journals first; the screen changes only when the journal's listener reports the committed entry.
+Slow parts (hashing, the org) run in thread workers so the clocks keep ticking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.widgets import Input
+
+from app import checklist as cl
+from app import deadlines as dl
+from app.clock import format_instant, parse_instant
+from app.errors import UsageError, WarroomError
+from app.redaction import redact
+from screens.modals.anchor import AnchorModal
+from screens.modals.detail import DetailModal
+from screens.modals.form import FormField, FormModal
+from screens.widgets.activity_bar import ActivityBar
+from screens.widgets.checklist_pane import ChecklistPane
+from screens.widgets.countdown_pane import CountdownPane
+from screens.widgets.inventory_pane import InventoryPane
+
+if TYPE_CHECKING:
+    from app.incident import Incident
+    from screens.app import WarroomApp
+
+STATE_CHOICES = tuple((s.value.replace("_", " "), s.value) for s in cl.ItemState)
+PROGRESS_STEP = 1 << 22  # report hashing progress every 4 MiB
+PANE_ORDER = ("checklist", "countdowns", "inventory")
+
+
+class ConsoleActions:
+    """Mixed into MainScreen; `self` is the screen."""
+
+    app: WarroomApp
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+
+    @property
+    def incident(self) -> Incident:
+        return self.app.incident
+
+    @property
+    def actor(self) -> str:
+        return self.app.ctx.actor
+
+    def fail(self, exc: BaseException | str) -> None:
+        self.app.notify(redact(str(exc)), severity="error", timeout=12)
+
+    def _fail_from_thread(self, exc: BaseException | str) -> None:
+        self.app.call_from_thread(self.fail, exc)
+
+    def _evidence_ref(self, text: str, note: str | None, label: str) -> str | None:
+        """Turn the dialog's evidence field into an evidence id: a file is hashed in (worker thread only)."""
+        text = text.strip()
+        if not text:
+            return None
+        path = Path(text).expanduser()
+        if path.is_file():
+            return self._ingest(path, note, label).evidence_id
+        return self.incident.resolve_evidence(text)["evidence_id"]
+
+    def _ingest(self, path: Path, note: str | None, label: str) -> Any:
+        """Hash a file into the store with a progress bar; runs in a worker thread."""
+        activity = self.query_one(ActivityBar)
+        total = max(path.stat().st_size, 1)
+        self.app.call_from_thread(activity.start, f"{label} {path.name}", total)
+        last = [0]
+
+        def progress(done: int, size: int) -> None:
+            if done - last[0] >= PROGRESS_STEP or done == size:
+                last[0] = done
+                self.app.call_from_thread(activity.progress, done)
+
+        try:
+            return self.incident.add_evidence(path, self.actor, note=note, progress=progress)
+        finally:
+            self.app.call_from_thread(activity.stop)
+
+    # -- panes ----------------------------------------------------------------------------------------------
+
+    def action_focus_pane(self, name: str) -> None:
+        self.show_pane(name)  # type: ignore[attr-defined]
+
+    def action_next_pane(self) -> None:
+        current = self.active_pane  # type: ignore[attr-defined]
+        self.show_pane(PANE_ORDER[(PANE_ORDER.index(current) + 1) % len(PANE_ORDER)])  # type: ignore[attr-defined]
+
+    # -- checklist ------------------------------------------------------------------------------------------
+
+    def _selected_item(self) -> Any:
+        pane = self.query_one(ChecklistPane)
+        item = pane.selected()
+        if item is None:
+            self.app.notify("select a checklist item first (1, then the arrows)", severity="warning")
+        return item
+
+    def action_tick_item(self) -> None:
+        item = self._selected_item()
+        if item is None or self.app.checklist_source.checklist is None:
+            return
+        new = cl.ItemState.TODO if item.state == cl.ItemState.DONE else cl.ItemState.DONE
+        note = "reopened from the console" if new is cl.ItemState.TODO else None
+        try:
+            cl.set_state(self.incident, self.app.checklist_source.checklist, item.id, new, self.actor, note=note)
+        except WarroomError as exc:
+            self.fail(exc)
+            return
+        self.app.notify(f"{item.id}: {new.value}", timeout=3)
+
+    def action_set_state(self) -> None:
+        item = self._selected_item()
+        if item is None:
+            return
+        fields = [
+            FormField("state", "State", value=item.state, choices=STATE_CHOICES, required=True),
+            FormField("note", "Note (needed for not applicable and blocked)", placeholder="what happened, who"),
+            FormField("evidence", "Evidence: a file path (hashed in) or an evidence id", placeholder="optional"),
+        ]
+
+        def done(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self._set_state_worker(item.id, values)
+
+        self.app.push_screen(FormModal(f"{item.id}: {item.title}", fields, ok_label="Record"), done)
+
+    @work(thread=True, group="checklist", exit_on_error=False, description="recording a state change")
+    def _set_state_worker(self, item_id: str, values: dict[str, str]) -> None:
+        checklist = self.app.checklist_source.checklist
+        if checklist is None:
+            return
+        try:
+            evidence = self._evidence_ref(values.get("evidence", ""), f"evidence for {item_id}", "hashing")
+            cl.set_state(self.incident, checklist, item_id, values["state"], self.actor,
+                         note=values.get("note") or None, evidence=[evidence] if evidence else [])
+        except (WarroomError, OSError) as exc:
+            self._fail_from_thread(exc)
+
+    # -- notes and evidence -----------------------------------------------------------------------------------
+
+    def action_add_note(self) -> None:
+        def done(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            try:
+                self.incident.note(values["text"], self.actor)
+            except WarroomError as exc:
+                self.fail(exc)
+
+        self.app.push_screen(FormModal("Add a note to the journal", [
+            FormField("text", "Note", placeholder="what happened, who decided, what was seen", required=True),
+        ], ok_label="Add"), done)
+
+    def action_add_evidence(self) -> None:
+        def done(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self._evidence_worker(values["path"], values.get("note") or None)
+
+        self.app.push_screen(FormModal("Add evidence (copied, hashed, made read-only)", [
+            FormField("path", "File path", placeholder="/path/to/export.csv", required=True),
+            FormField("note", "Note", placeholder="where it came from"),
+        ], ok_label="Add"), done)
+
+    @work(thread=True, group="evidence", exit_on_error=False, description="hashing evidence")
+    def _evidence_worker(self, path_text: str, note: str | None) -> None:
+        try:
+            record = self._ingest(Path(path_text).expanduser(), note, "hashing")
+        except (WarroomError, OSError) as exc:
+            self._fail_from_thread(exc)
+            return
+        self.app.call_from_thread(
+            self.app.notify, f"evidence {record.evidence_id}: {record.size:,} bytes, sha256 {record.sha256[:16]}…"
+        )
+
+    # -- facts and notices --------------------------------------------------------------------------------------
+
+    def action_set_fact(self) -> None:
+        keys = "\n".join(f"  {k}: {v}" for k, v in dl.FACT_KEYS.items())
+
+        def done(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self._record_fact(values["key"], values["value"])
+
+        self.app.push_screen(FormModal("Set an incident fact", [
+            FormField("key", "Fact", placeholder="aware, residents.US-CA, categories ...", required=True),
+            FormField("value", "Value (empty or 'none' clears it)", placeholder="2026-11-27T07:00:00Z, 1200, ..."),
+        ], help_text="Known facts:\n" + keys, ok_label="Record"), done)
+
+    def _record_fact(self, key_text: str, value_text: str) -> None:
+        try:
+            key, value = dl.parse_fact(key_text, value_text, self.app.rules)
+            now = self.app.clock.now()
+            if key in dl.FACT_TIMES and value is not None and parse_instant(value) > now:
+                raise UsageError(f"facts {key}: {value} is in the future")
+            journal = self.incident.journal
+            previous = journal.get_state("facts", key)
+            if previous == value:
+                self.app.notify(f"{key} is already {value}; nothing recorded", severity="warning")
+                return
+            journal.append("facts.set", {"key": key, "value": value, "previous": previous}, self.actor)
+        except WarroomError as exc:
+            self.fail(exc)
+            return
+        self.app.notify(f"{key} = {value}", timeout=4)
+
+    def action_mark_sent(self) -> None:
+        row = self.query_one(CountdownPane).selected()
+        if row is None:
+            self.app.notify("select a countdown first (2, then the arrows)", severity="warning")
+            return
+        now = format_instant(self.app.clock.now())
+
+        def done(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self._mark_sent_worker(row.rule, values)
+
+        self.app.push_screen(FormModal(f"Notice sent: {row.jurisdiction} — {row.obligation}", [
+            FormField("at", "Sent at (ISO 8601)", value=now, required=True),
+            FormField("evidence", "Proof: a file path (hashed in) or an evidence id", required=True,
+                      placeholder="the notice as sent, the submission receipt ..."),
+        ], ok_label="Record"), done)
+
+    @work(thread=True, group="notify", exit_on_error=False, description="recording a notice")
+    def _mark_sent_worker(self, rule_id: str, values: dict[str, str]) -> None:
+        try:
+            try:
+                at = parse_instant(values["at"])
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            if at > self.app.clock.now():
+                raise UsageError(f"sent at {format_instant(at)} is in the future")
+            evidence_id = self._evidence_ref(values["evidence"], f"notice sent for {rule_id}", "hashing")
+            assert evidence_id is not None
+            item = self.incident.resolve_evidence(evidence_id)
+            self.incident.journal.append("notification.sent", {
+                "rule": rule_id, "at": format_instant(at), "evidence_id": item["evidence_id"],
+                "sha256": item["sha256"],
+            }, self.actor)
+        except (WarroomError, OSError) as exc:
+            self._fail_from_thread(exc)
+
+    # -- inventory ------------------------------------------------------------------------------------------
+
+    def action_search_inventory(self) -> None:
+        self.show_pane("inventory", focus=False)  # type: ignore[attr-defined]
+        self.query_one("#inventory-search", Input).focus()
+
+    def action_cycle_kind(self) -> None:
+        kind = self.query_one(InventoryPane).cycle_kind()
+        self.app.save_view(inventory_kind=kind)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "inventory-search":
+            self.app.save_view(inventory_query=event.value)
+
+    def action_detail(self) -> None:
+        if self.active_pane == "countdowns":  # type: ignore[attr-defined]
+            self._countdown_detail()
+            return
+        row = self.query_one(InventoryPane).selected()
+        if row is None:
+            self.app.notify("no inventory record selected", severity="warning")
+            return
+        record = dict(row.record) or {"kind": row.kind, "name": row.name}
+        record["findings"] = [f"{sev}: {title}" for sev, title in row.findings]
+        record["containment"] = row.containment or "none"
+        self.app.push_screen(DetailModal(f"{row.kind}: {row.name}", record))
+
+    def _countdown_detail(self) -> None:
+        row = self.query_one(CountdownPane).selected()
+        if row is None:
+            return
+        timer = next((t for t in self.app.timers(self.app.clock.now()) if t.rule == row.rule), None)
+        if timer is not None:
+            self.app.push_screen(DetailModal(f"{timer.jurisdiction}: {timer.recipient}", timer.model_dump()))
+
+    def action_pull_inventory(self) -> None:
+        self.app.notify("inventory pull is not available in this build yet", severity="warning")
+
+    def action_import_inventory(self) -> None:
+        self.app.notify("inventory import is not available in this build yet", severity="warning")
+
+    # -- containment -----------------------------------------------------------------------------------------
+
+    def action_contain(self, action: str | None = None) -> None:
+        self.app.notify("containment is not available in this build yet", severity="warning")
+
+    def action_contain_undo(self) -> None:
+        self.app.notify("containment is not available in this build yet", severity="warning")
+
+    # -- journal -----------------------------------------------------------------------------------------------
+
+    def action_timeline(self) -> None:
+        from screens.timeline import TimelineScreen
+
+        self.app.push_screen(TimelineScreen(self.incident.journal))
+
+    def action_verify(self) -> None:
+        self.app.action_verify()
+
+    def action_anchor(self) -> None:
+        try:
+            head, entry = self.incident.anchor(self.actor, "read aloud from the console")
+        except WarroomError as exc:
+            self.fail(exc)
+            return
+        self.app.push_screen(AnchorModal(self.app.display_id, head.size, self.app.short_root(head),
+                                         head.anchor, entry.seq))
+

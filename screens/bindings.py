@@ -1,0 +1,37 @@
+"""Every key the console answers to, each with an id so `[console.keymap]` in config.toml can remap it."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+APP_BINDINGS: list[Binding] = [
+    Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave the console (everything is already journaled)."),
+    Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="List every key and command."),
+]
+
+MAIN_BINDINGS: list[Binding] = [
+    Binding("1", "focus_pane('checklist')", "Checklist", show=False, id="pane.checklist"),
+    Binding("2", "focus_pane('countdowns')", "Clocks", show=False, id="pane.countdowns"),
+    Binding("3", "focus_pane('inventory')", "Inventory", show=False, id="pane.inventory"),
+    Binding("tab", "next_pane", "Next pane", show=False, id="pane.next"),
+    Binding("x,space", "tick_item", "Tick", id="checklist.tick",
+            tooltip="Mark the selected checklist item done (again: reopen it)."),
+    Binding("s", "set_state", "State", id="checklist.set-state",
+            tooltip="Change the selected item's state with a note and evidence."),
+    Binding("n", "add_note", "Note", id="note.add", tooltip="Add a note to the journal (or to the selected item)."),
+    Binding("e", "add_evidence", "Evidence", id="evidence.add", tooltip="Hash a file into the evidence store."),
+    Binding("f", "set_fact", "Facts", id="facts.set", tooltip="Set an incident fact (awareness, residents...)."),
+    Binding("m", "mark_sent", "Sent", id="notify.mark-sent", tooltip="Record the selected notice as sent."),
+    Binding("p", "pull_inventory", "Pull", id="inventory.pull", tooltip="Pull the inventory from the org."),
+    Binding("i", "import_inventory", "Import", show=False, id="inventory.import",
+            tooltip="Import an inventory snapshot or Data Loader CSV export."),
+    Binding("slash", "search_inventory", "Search", show=False, id="inventory.search"),
+    Binding("k", "cycle_kind", "Kind filter", show=False, id="inventory.filter"),
+    Binding("enter", "detail", "Detail", show=False, id="inventory.detail"),
+    Binding("c", "contain", "Contain", id="contain.plan",
+            tooltip="Plan containment for the selected record; confirm by typing the org alias."),
+    Binding("t", "timeline", "Timeline", id="journal.timeline", tooltip="The journal, newest first."),
+    Binding("v", "verify", "Verify", show=False, id="journal.verify", tooltip="Re-check the hash chain."),
+    Binding("a", "anchor", "Anchor", id="journal.anchor",
+            tooltip="Show the size and root to read aloud, and journal that an anchor was taken."),
+]

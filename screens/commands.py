@@ -1,0 +1,55 @@
+"""Command palette (ctrl+p): every console action as "area: verb", the same actions the keys run."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+# (palette name, what it does, action on the main screen)
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("checklist: tick item", "Mark the selected item done (or reopen it)", "tick_item"),
+    ("checklist: set state", "Change the selected item's state, with a note and evidence", "set_state"),
+    ("note: add", "Add a note to the journal", "add_note"),
+    ("evidence: add", "Hash a file into the evidence store (in the background)", "add_evidence"),
+    ("facts: set", "Set an incident fact: awareness time, residents per jurisdiction...", "set_fact"),
+    ("notify: mark sent", "Record the selected notice as sent, with its evidence", "mark_sent"),
+    ("inventory: pull", "Pull the inventory from the org (in the background)", "pull_inventory"),
+    ("inventory: import", "Import an inventory snapshot file or Data Loader CSV export", "import_inventory"),
+    ("inventory: search", "Search the inventory", "search_inventory"),
+    ("inventory: filter by kind", "Cycle all / apps / tokens / users / with findings", "cycle_kind"),
+    ("inventory: show record", "Every field of the selected record", "detail"),
+    ("contain: revoke tokens", "Plan revoking the selected app's OAuth tokens; confirm by typing the org alias",
+     "contain('revoke_tokens')"),
+    ("contain: plan", "Plan containment for the selected record; confirm by typing the org alias", "contain"),
+    ("contain: undo", "Undo the last containment action on the selected record", "contain_undo"),
+    ("journal: timeline", "The journal, newest first", "timeline"),
+    ("journal: verify", "Re-check the hash chain and derived state", "app.verify"),
+    ("journal: anchor", "Show size and root to read aloud, and journal the anchor", "anchor"),
+    ("view: checklist", "Show the checklist pane", "focus_pane('checklist')"),
+    ("view: countdowns", "Show the countdowns pane", "focus_pane('countdowns')"),
+    ("view: inventory", "Show the inventory pane", "focus_pane('inventory')"),
+    ("help: keys and commands", "List every key and command", "app.help"),
+)
+
+
+def palette_commands() -> list[tuple[str, str]]:
+    return [(name, text) for name, text, _ in COMMANDS]
+
+
+class WarroomCommands(Provider):
+    def _run(self, action: str) -> None:
+        app = self.app
+        target = getattr(app, "main_screen", app)
+        app.call_later(app.run_action, action, target)
+
+    async def discover(self) -> Hits:
+        for name, text, action in COMMANDS:
+            yield DiscoveryHit(name, partial(self._run, action), help=text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, text, action in COMMANDS:
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), partial(self._run, action), help=text)

@@ -1,0 +1,183 @@
+"""The war-room main screen: header, three panes (side by side from 120 columns, tabbed below), activity, footer.
+
+Everything shown is re-read from the journal after each append (the journal's listener), and time-only changes
+(remaining time, overdue marks, T+) come from the app's single one-second tick reading the injected clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Tab, Tabs
+
+from screens import sources
+from screens.actions import ConsoleActions
+from screens.bindings import MAIN_BINDINGS
+from screens.widgets.activity_bar import ActivityBar
+from screens.widgets.checklist_pane import ChecklistPane
+from screens.widgets.countdown_pane import CountdownPane
+from screens.widgets.header_bar import HeaderBar
+from screens.widgets.inventory_pane import InventoryPane
+
+if TYPE_CHECKING:
+    from screens.app import WarroomApp
+
+PANES = ("checklist", "countdowns", "inventory")
+WIDE = 120
+
+
+class MainScreen(ConsoleActions, Screen[None]):
+    BINDINGS = MAIN_BINDINGS
+
+    app: WarroomApp  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__(id="main")
+        self.active_pane = "checklist"
+        self._marks: tuple[Any, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(zone=self.app.zone, exercise=self.app.exercise, id="header")
+        yield Tabs(
+            Tab("1 Checklist", id="tab-checklist"),
+            Tab("2 Countdowns", id="tab-countdowns"),
+            Tab("3 Inventory", id="tab-inventory"),
+            id="pane-tabs",
+        )
+        with Horizontal(id="panes"):
+            yield ChecklistPane(id="checklist")
+            yield CountdownPane(id="countdowns")
+            yield InventoryPane(id="inventory")
+        yield ActivityBar(id="activity")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        view = self.app.view
+        self.refresh_all()
+        self.query_one(InventoryPane).set_filter(kind=view.get("inventory_kind", "all"),
+                                                 query=view.get("inventory_query", ""))
+        for pane, key in (("checklist", "checklist_row"), ("countdowns", "countdown_row"),
+                          ("inventory", "inventory_row")):
+            if view.get(key):
+                self.pane(pane).select(view[key])  # type: ignore[attr-defined]
+        self.show_pane(view.get("pane", "checklist") if view.get("pane") in PANES else "checklist")
+        self._layout(self.app.size.width)
+
+    # -- layout -------------------------------------------------------------------------------------------
+
+    def on_resize(self, event: Any) -> None:
+        self._layout(event.size.width)
+
+    def _layout(self, width: int) -> None:
+        self.set_class(width < WIDE, "-narrow")
+
+    def pane(self, name: str) -> ChecklistPane | CountdownPane | InventoryPane:
+        return self.query_one(f"#{name}")  # type: ignore[return-value]
+
+    def show_pane(self, name: str, focus: bool = True) -> None:
+        self.active_pane = name
+        for other in PANES:
+            self.pane(other).set_class(other == name, "-active")
+        tabs = self.query_one("#pane-tabs", Tabs)
+        if tabs.active != f"tab-{name}":
+            tabs.active = f"tab-{name}"
+        if focus:
+            self.pane(name).query_one(DataTable).focus()
+        self.app.save_view(pane=name)
+
+    @on(Tabs.TabActivated, "#pane-tabs")
+    def _tab(self, event: Tabs.TabActivated) -> None:
+        name = str(event.tab.id).removeprefix("tab-")
+        if name != self.active_pane:
+            self.show_pane(name)
+
+    def on_descendant_focus(self, event: Any) -> None:
+        for name in PANES:
+            pane = self.pane(name)
+            if event.widget is pane or pane in event.widget.ancestors:
+                if name != self.active_pane:
+                    self.active_pane = name
+                    for other in PANES:
+                        self.pane(other).set_class(other == name, "-active")
+                    self.app.save_view(pane=name)
+                return
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value if event.row_key else None
+        table_id = event.data_table.id or ""
+        field = {"checklist-table": "checklist_row", "countdown-table": "countdown_row",
+                 "inventory-table": "inventory_row"}.get(table_id)
+        if field and key:
+            self.app.save_view(**{field: key})
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        table_id = event.data_table.id or ""
+        if table_id == "inventory-table":
+            self.action_detail()
+        elif table_id == "checklist-table":
+            self.action_set_state()
+        elif table_id == "countdown-table":
+            self.action_detail()
+
+    # -- data -----------------------------------------------------------------------------------------------
+
+    def refresh_all(self) -> None:
+        self.refresh_header()
+        self.refresh_checklist()
+        self.refresh_countdowns()
+        self.refresh_inventory()
+
+    def refresh_for(self, kinds: set[str]) -> None:
+        """Re-read only what the new entries can have changed."""
+        self.refresh_header()
+        if any(k.startswith(("checklist.", "incident.", "evidence.", "action.", "contain")) for k in kinds):
+            self.refresh_checklist()
+        if any(k.startswith(("facts.", "notification.", "deadline.", "incident.", "evidence.")) for k in kinds):
+            self.refresh_countdowns()
+        if any(k.startswith(("inventory.", "action.", "contain", "finding")) for k in kinds):
+            self.refresh_inventory()
+
+    def refresh_header(self) -> None:
+        app = self.app
+        journal = app.incident.journal
+        header = self.query_one(HeaderBar)
+        header.set_incident(app.display_id, app.incident.title, journal.get_state("incident", "declared"))
+        head = journal.head()
+        header.set_journal(head.size, app.short_root(head))
+        header.now = app.clock.now()
+
+    def refresh_checklist(self) -> None:
+        source = self.app.checklist_source
+        source.reload()
+        status = source.status(self.app.clock.now())
+        pane = self.query_one(ChecklistPane)
+        pane.set_phases(sources.checklist_rows(status))
+        if source.error:
+            pane.border_subtitle = "!! checklist: " + source.error.splitlines()[0]
+        elif status is not None:
+            pane.border_subtitle = f"{status.done}/{status.total - status.not_applicable} done  {status.percent}%"
+        self._marks = sources.checklist_marks(status)
+
+    def refresh_countdowns(self) -> None:
+        now = self.app.clock.now()
+        timers = self.app.timers(now)
+        self.query_one(CountdownPane).set_rows(sources.countdown_rows(timers), now)
+
+    def refresh_inventory(self) -> None:
+        rows, summary = self.app.inventory_rows()
+        self.query_one(InventoryPane).set_rows(rows, summary)
+
+    def tick(self, now: datetime) -> None:
+        self.query_one(HeaderBar).now = now
+        self.query_one(CountdownPane).tick(now)
+        marks = sources.checklist_marks(self.app.checklist_source.status(now))
+        if marks != self._marks:
+            self.refresh_checklist()
+            self.refresh_countdowns()

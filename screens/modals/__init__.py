@@ -1,0 +1,1 @@
+"""Dialogs that collect what an action needs; the app runs the action and journals it."""

@@ -1,0 +1,103 @@
+"""One dialog shape for every small action: a title, a few labelled fields, OK / Cancel.
+
+Dismisses with a dict of field values (strings), or None when cancelled. Validation that needs the core
+(a fact key, an evidence path) is done by the caller, which re-opens nothing: errors are notified and
+the responder presses the key again with the values still in their head.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    value: str = ""
+    placeholder: str = ""
+    choices: tuple[tuple[str, str], ...] = field(default=())  # (label, value): a Select instead of an Input
+    required: bool = False
+
+
+class FormModal(ModalScreen[dict[str, str] | None]):
+    DEFAULT_CSS = """
+    FormModal { align: center middle; }
+    FormModal > Vertical {
+        width: 80; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 1 2;
+    }
+    FormModal .form-title { text-style: bold; margin-bottom: 1; }
+    FormModal .form-help { color: $text-muted; margin-bottom: 1; }
+    FormModal Label { margin-top: 1; }
+    FormModal .form-buttons { height: auto; margin-top: 1; align-horizontal: right; }
+    FormModal .form-buttons Button { margin-left: 2; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel")]
+
+    def __init__(self, title: str, fields: list[FormField], help_text: str = "", ok_label: str = "OK") -> None:
+        super().__init__()
+        self.form_title = title
+        self.fields = fields
+        self.help_text = help_text
+        self.ok_label = ok_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.form_title, classes="form-title")
+            if self.help_text:
+                yield Static(self.help_text, classes="form-help")
+            for f in self.fields:
+                yield Label(f.label + (" *" if f.required else ""))
+                if f.choices:
+                    initial = f.value if any(v == f.value for _, v in f.choices) else Select.NULL
+                    yield Select(list(f.choices), value=initial, allow_blank=not f.required or initial is Select.NULL,
+                                 id=f"field-{f.name}")
+                else:
+                    yield Input(value=f.value, placeholder=f.placeholder, id=f"field-{f.name}")
+            with Horizontal(classes="form-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button(self.ok_label, variant="primary", id="ok")
+
+    def values(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for f in self.fields:
+            widget = self.query_one(f"#field-{f.name}")
+            if isinstance(widget, Select):
+                out[f.name] = "" if widget.value is Select.NULL else str(widget.value)
+            else:
+                assert isinstance(widget, Input)
+                out[f.name] = widget.value.strip()
+        return out
+
+    def _submit(self) -> None:
+        values = self.values()
+        missing = [f.label for f in self.fields if f.required and not values[f.name]]
+        if missing:
+            self.notify(f"needed: {', '.join(missing)}", severity="warning")
+            return
+        self.dismiss(values)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        inputs = list(self.query(Input))
+        if event.input is inputs[-1]:
+            self._submit()
+        else:
+            self.focus_next()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

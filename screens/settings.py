@@ -1,0 +1,59 @@
+"""Console settings: the keymap and the local time zone, read from the workspace's `config.toml`.
+
+A responder on an odd keyboard or over SSH remaps keys by binding id, e.g.
+
+    [console.keymap]
+    checklist.tick = "space,x"
+    journal.anchor = "ctrl+a"
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, ValidationError
+
+from app.config import CONFIG_FILE, config_path, load_config
+from app.errors import UsageError
+
+__all__ = ["CONFIG_FILE", "ConsoleSettings"]
+
+
+class ConsoleSettings(BaseModel):
+    keymap: dict[str, str] = Field(default_factory=dict)
+    local_tz: str | None = None  # IANA name; None = the machine's zone
+    org_alias: str = "sim"
+    save_view: bool = True  # restore pane, filter and cursor on restart
+
+    def zone(self) -> ZoneInfo | None:
+        if not self.local_tz:
+            return None
+        try:
+            return ZoneInfo(self.local_tz)
+        except ZoneInfoNotFoundError:
+            raise UsageError(f"console.local_tz: unknown time zone {self.local_tz!r}") from None
+
+    @classmethod
+    def load(cls, home: Path) -> ConsoleSettings:
+        """The `[console]` table of the workspace config (app/config.py reads and validates the file)."""
+        config = load_config(home)
+        console = dict((config.model_extra or {}).get("console") or {})
+        console["keymap"] = _flatten(console.get("keymap") or {})
+        try:
+            return cls.model_validate(console)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise UsageError(f"{config_path(home)}: console.{where}: {first['msg']}") from None
+
+def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
+    """`checklist.tick = "x"` unquoted is a nested TOML table; binding ids are flat dotted names."""
+    out: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = str(value)
+    return out

@@ -1,0 +1,88 @@
+"""What the panes show, read from `app/`: the core computes, this module only picks fields for the widgets.
+
+Each function takes the core's own result (checklist status, deadline timers, inventory, containment status)
+and returns the small row types the widgets draw, so a widget never reaches into the journal itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from app import checklist as cl
+from app import deadlines as dl
+from app.clock import parse_instant
+from app.incident import Incident
+from screens.widgets.checklist_pane import ItemRow, PhaseRow
+from screens.widgets.countdown_pane import CountdownRow
+
+
+def _instant(text: str | None) -> datetime | None:
+    return parse_instant(text) if text else None
+
+
+class ChecklistSource:
+    """The incident's checklist, loaded once; status recomputed from cached states at each tick (no I/O)."""
+
+    def __init__(self, incident: Incident) -> None:
+        self.incident = incident
+        self.error: str | None = None
+        try:
+            self.checklist: cl.Checklist | None = cl.incident_checklist(incident)
+        except Exception as exc:  # a broken checklist must not take the console down: show why instead
+            self.checklist, self.error = None, str(exc)
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-read item states and the declaration time from the journal (after an append)."""
+        self.states = self.incident.journal.state(cl.NAMESPACE)
+        self.declared = cl.declared_at(self.incident)
+
+    def status(self, now: datetime) -> cl.ChecklistStatus | None:
+        if self.checklist is None:
+            return None
+        return cl.build_status(self.checklist, self.states, self.declared, now, incident_id=self.incident.id)
+
+
+def checklist_rows(status: cl.ChecklistStatus | None) -> list[PhaseRow]:
+    if status is None:
+        return []
+    phases: list[PhaseRow] = []
+    for phase in status.phases:
+        items = [
+            ItemRow(
+                id=i.id, title=i.title, state=i.state.value, owner=i.owner, due=_instant(i.due_utc),
+                overdue=i.overdue, is_next=i.id == status.next_due, evidence=len(i.evidence),
+                waiting_on=tuple(i.waiting_on),
+            )
+            for i in status.items
+            if i.phase == phase.id
+        ]
+        phases.append(PhaseRow(id=phase.id, title=phase.title, items=items))
+    return phases
+
+
+def checklist_marks(status: cl.ChecklistStatus | None) -> tuple[Any, ...]:
+    """What changes with time alone: when it differs from the last tick, the pane is redrawn."""
+    if status is None:
+        return ()
+    return (tuple(status.overdue), status.next_due)
+
+
+def countdown_rows(timers: list[dl.Timer]) -> list[CountdownRow]:
+    rows: list[CountdownRow] = []
+    for t in timers:
+        if t.state == "not_applicable":
+            continue
+        running = t.state in ("overdue", "due_4h", "due_24h", "on_track", "notified")
+        note = {
+            "paused": f"paused ({t.hold or 'hold'})",
+            "pending": t.basis or "pending",
+            "elapsed": "no fixed period" + (f"; target {t.target}" if t.target else ""),
+        }.get(t.state, "")
+        rows.append(CountdownRow(
+            key=t.rule, jurisdiction=t.jurisdiction, obligation=f"{t.recipient} ({t.period})",
+            due=_instant(t.due_utc) if running else None, notified=t.state == "notified",
+            notified_when=t.notified_utc, rule=t.rule, note=note,
+        ))
+    return rows

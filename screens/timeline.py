@@ -1,0 +1,93 @@
+"""The journal as a timeline, newest first, with its verification; Enter shows one entry in full."""
+
+from __future__ import annotations
+
+import json
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from app.journal import Entry, Journal
+from app.verify import VerifyReport
+from screens.modals.detail import DetailModal
+
+PAGE = 2000  # newest entries shown; the full journal is in `warroom journal show`
+
+
+def summary(entry: Entry, width: int = 90) -> str:
+    data = entry.data
+    for key in ("text", "title", "note", "name", "key", "rule", "item", "reason"):
+        if isinstance(data.get(key), str):
+            text = f"{key}: {data[key]}"
+            break
+    else:
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class TimelineScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape,t", "app.pop_screen", "Back", id="timeline.close"),
+        Binding("v", "verify", "Verify", id="timeline.verify"),
+    ]
+    DEFAULT_CSS = """
+    TimelineScreen #timeline-status { height: auto; padding: 0 1; background: $panel; }
+    TimelineScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self, journal: Journal) -> None:
+        super().__init__()
+        self.journal = journal
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="timeline-status")
+        yield DataTable(cursor_type="row", id="timeline-table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("#", key="seq", width=6)
+        table.add_column("recorded (UTC)", key="when", width=20)
+        table.add_column("actor", key="actor", width=12)
+        table.add_column("kind", key="kind", width=20)
+        table.add_column("what", key="what")
+        self.reload()
+        table.focus()
+        report = getattr(self.app, "last_verify", None)
+        if report is not None:
+            self.on_verified(report)
+
+    def reload(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        head = self.journal.head()
+        since = max(0, head.size - PAGE)
+        for entry in reversed(list(self.journal.entries(since=since))):
+            table.add_row(str(entry.seq), entry.recorded_utc, entry.actor, entry.kind, summary(entry),
+                          key=str(entry.seq))
+        self.query_one("#timeline-status", Static).update(
+            f"journal #{head.size}  root {head.short}   (v verify, Enter entry detail, Esc back)"
+        )
+
+    def on_verified(self, report: VerifyReport) -> None:
+        if report.ok:
+            text = Text(f"✓ verified: {report.message}", style="green")
+        else:
+            text = Text(f"!! VERIFY FAILED: {report.message}", style="bold red")
+        self.query_one("#timeline-status", Static).update(text)
+
+    def action_verify(self) -> None:
+        self.query_one("#timeline-status", Static).update("… verifying the hash chain")
+        self.app.run_action("verify")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        entry = self.journal.entry(int(str(event.row_key.value)))
+        if entry is not None:
+            self.app.push_screen(DetailModal(f"journal entry #{entry.seq} {entry.kind}", {
+                "seq": entry.seq, "kind": entry.kind, "actor": entry.actor, "recorded_utc": entry.recorded_utc,
+                "entry_hash": entry.entry_hash, "prev_hash": entry.prev_hash, "data": entry.data,
+            }))

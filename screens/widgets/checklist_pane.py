@@ -1,0 +1,140 @@
+"""Phases with progress bars, items with state, owner and due; overdue and the next due item stand out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from screens import fmt
+
+EMPTY = "no checklist loaded"
+DONE_STATES = frozenset({"done", "not_applicable"})
+STATE_MARKS = {
+    "done": "[x]",
+    "in_progress": "[~]",
+    "blocked": "[!]",
+    "not_applicable": "[-]",
+}
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    id: str
+    title: str
+    state: str = "todo"
+    owner: str = ""
+    due: datetime | None = None
+    overdue: bool = False
+    is_next: bool = False
+    evidence: int = 0
+    waiting_on: tuple[str, ...] = ()
+
+    @property
+    def closed(self) -> bool:
+        return self.state in DONE_STATES
+
+
+@dataclass(frozen=True)
+class PhaseRow:
+    id: str
+    title: str
+    items: list[ItemRow] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return sum(1 for i in self.items if i.closed)
+
+
+class ChecklistPane(Vertical):
+    DEFAULT_CSS = """
+    ChecklistPane > DataTable { height: 1fr; }
+    """
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.phases: list[PhaseRow] = []
+        self.items: dict[str, ItemRow] = {}
+        self.border_title = "1 Checklist"
+
+    def compose(self) -> ComposeResult:
+        yield Static(EMPTY, classes="empty")
+        yield DataTable(cursor_type="row", id="checklist-table")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("", key="mark", width=7)
+        table.add_column("item", key="item")
+        table.add_column("owner", key="owner", width=10)
+        table.add_column("due (UTC)", key="due", width=11)
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one(DataTable)
+
+    def selected(self) -> ItemRow | None:
+        table = self.table
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.items.get(key or "")
+
+    def selected_key(self) -> str | None:
+        table = self.table
+        if table.row_count == 0:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def select(self, key: str) -> None:
+        try:
+            self.table.move_cursor(row=self.table.get_row_index(key))
+        except Exception:
+            return
+
+    def set_phases(self, phases: list[PhaseRow]) -> None:
+        table = self.table
+        keep = self.selected_key()
+        scroll = table.scroll_y
+        self.phases = list(phases)
+        self.items = {i.id: i for p in phases for i in p.items}
+        table.clear()
+        for phase in self.phases:
+            head = Text.assemble(
+                (phase.title, "bold"), "  ", (fmt.bar(phase.done, len(phase.items), 8), "cyan")
+            )
+            table.add_row("", head, "", "", key=f"phase:{phase.id}")
+            for item in phase.items:
+                table.add_row(*self._cells(item), key=item.id)
+        self.query_one(".empty", Static).display = not self.phases
+        table.display = bool(self.phases)
+        if keep and keep in self.items:
+            self.select(keep)
+            table.scroll_y = scroll
+        elif self.items:
+            first = next((i for i in self.items.values() if i.is_next), next(iter(self.items.values())))
+            self.select(first.id)
+
+    def _cells(self, item: ItemRow) -> list[Text | str]:
+        mark = STATE_MARKS.get(item.state, "[ ]")
+        title_style = "dim" if item.closed else ("bold" if item.is_next else "")
+        extras = []
+        if item.evidence:
+            extras.append(f"ev:{item.evidence}")
+        if item.waiting_on and not item.closed:
+            extras.append("after " + ",".join(item.waiting_on))
+        title = Text.assemble(("  " + item.title, title_style), ("  " + " ".join(extras), "dim") if extras else "")
+        when = fmt.short_when(item.due.isoformat()) if item.due else ""
+        if item.overdue:
+            due = Text("OVERDUE", style="bold reverse red")
+        elif item.is_next:
+            due = Text("▶" + when, style="bold yellow")
+        else:
+            due = Text(when if not item.closed else "", style="dim")
+        state_text = Text(mark + (" NEXT" if item.is_next else ""), style="bold yellow" if item.is_next else "")
+        if item.state == "blocked":
+            state_text.stylize("bold red")
+        return [state_text, title, Text(item.owner, style="dim"), due]

@@ -1,0 +1,122 @@
+"""One row per applicable jurisdiction clock; remaining time re-drawn on the app's single one-second tick."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from screens import fmt
+
+EMPTY = "no clocks yet: set the facts (f) — awareness time and where affected people live"
+
+
+@dataclass(frozen=True)
+class CountdownRow:
+    key: str
+    jurisdiction: str
+    obligation: str
+    due: datetime | None
+    notified: bool = False
+    notified_when: str | None = None
+    rule: str = ""
+    note: str = ""  # e.g. "no fixed deadline", "awaiting fact: residents"
+
+
+def urgency(row: CountdownRow, now: datetime) -> tuple[str, str]:
+    """(text mark, style): the mark carries the meaning when there is no colour."""
+    if row.notified:
+        return "✓ sent", "green"
+    if row.due is None:
+        return "·", "dim"
+    left = row.due - now
+    if left <= timedelta(0):
+        return "OVERDUE", "bold reverse red"
+    if left <= timedelta(hours=6):
+        return "!!", "bold red"
+    if left <= timedelta(hours=24):
+        return "!", "bold yellow"
+    return "", "green"
+
+
+class CountdownPane(Vertical):
+    """Countdowns, most urgent first; `m` marks the selected notice sent."""
+
+    DEFAULT_CSS = """
+    CountdownPane > DataTable { height: 1fr; }
+    """
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: list[CountdownRow] = []
+        self.border_title = "2 Countdowns"
+
+    def compose(self) -> ComposeResult:
+        yield Static(EMPTY, classes="empty")
+        table: DataTable = DataTable(cursor_type="row", zebra_stripes=False, id="countdown-table")
+        yield table
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("", key="mark", width=7)
+        table.add_column("jurisdiction", key="jur")
+        table.add_column("obligation", key="what")
+        table.add_column("due (UTC)", key="due", width=11)
+        table.add_column("remaining", key="left", width=13)
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one(DataTable)
+
+    def selected(self) -> CountdownRow | None:
+        table = self.table
+        if not self.rows or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((r for r in self.rows if r.key == key), None)
+
+    def select(self, key: str) -> None:
+        if any(r.key == key for r in self.rows):
+            self.table.move_cursor(row=self.table.get_row_index(key))
+
+    def set_rows(self, rows: list[CountdownRow], now: datetime) -> None:
+        table = self.table
+        keep = self.selected()
+        self.rows = list(rows)
+        table.clear()
+        for row in self.rows:
+            mark, style = urgency(row, now)
+            table.add_row(
+                Text(mark, style=style),
+                Text(row.jurisdiction, style="bold" if not row.notified else "dim"),
+                Text(row.obligation, style="dim" if row.notified else ""),
+                fmt.short_when(row.due.isoformat()) if row.due else "",
+                self._left(row, now),
+                key=row.key,
+            )
+        self.query_one(".empty", Static).display = not self.rows
+        table.display = bool(self.rows)
+        if keep:
+            self.select(keep.key)
+
+    def _left(self, row: CountdownRow, now: datetime) -> Text:
+        _mark, style = urgency(row, now)
+        if row.notified:
+            return Text("sent " + fmt.short_when(row.notified_when), style="dim green")
+        if row.due is None:
+            return Text(row.note or "—", style="dim")
+        left = row.due - now
+        text = fmt.duration(left) if left > timedelta(0) else "+" + fmt.duration(-left)
+        return Text(text, style=style)
+
+    def tick(self, now: datetime) -> None:
+        """Re-draw only the cells that move: the mark and the remaining time."""
+        table = self.table
+        for row in self.rows:
+            mark, style = urgency(row, now)
+            table.update_cell(row.key, "mark", Text(mark, style=style))
+            table.update_cell(row.key, "left", self._left(row, now))

@@ -1,0 +1,87 @@
+"""Top bar: incident, T+ since declaration, UTC and local clocks, journal size/short root and its verification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from app.clock import parse_instant
+from screens import fmt
+
+
+@dataclass(frozen=True)
+class VerifyState:
+    """What the header says about the journal's integrity."""
+
+    status: str = "unverified"  # unverified | verifying | ok | failed
+    size: int = 0
+    detail: str = ""
+
+
+class HeaderBar(Widget):
+    DEFAULT_CSS = """
+    HeaderBar { height: 2; background: $panel; color: $foreground; padding: 0 1; }
+    """
+
+    now: reactive[datetime | None] = reactive(None, layout=False)
+
+    def __init__(self, *, zone: ZoneInfo | None, exercise: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.zone = zone
+        self.exercise = exercise
+        self.incident_id = ""
+        self.incident_title = ""
+        self.declared: datetime | None = None
+        self.journal_size = 0
+        self.short_root = ""
+        self.verify = VerifyState()
+
+    def set_incident(self, incident_id: str, title: str, declared: str | None) -> None:
+        self.incident_id, self.incident_title = incident_id, title
+        self.declared = parse_instant(declared) if declared else None
+        self.refresh()
+
+    def set_journal(self, size: int, short_root: str) -> None:
+        self.journal_size, self.short_root = size, short_root
+        self.refresh()
+
+    def set_verify(self, state: VerifyState) -> None:
+        self.verify = state
+        self.refresh()
+
+    def verify_text(self) -> Text:
+        v = self.verify
+        if v.status == "ok":
+            if v.size == self.journal_size:
+                return Text("✓ verified", style="bold green")
+            return Text(f"✓ verified to #{v.size}", style="green")
+        if v.status == "failed":
+            return Text(f"!! VERIFY FAILED {v.detail}", style="bold reverse red")
+        if v.status == "verifying":
+            return Text("… verifying", style="yellow")
+        return Text("? unverified", style="yellow")
+
+    def render(self) -> Text:
+        now = self.now
+        top = Text()
+        if self.exercise:
+            top.append(" EXERCISE ", style="bold reverse yellow")
+            top.append(" ")
+        top.append(self.incident_title or "(untitled incident)", style="bold")
+        top.append(f"  {self.incident_id}", style="dim")
+        line2 = Text()
+        if now is not None:
+            if self.declared is not None:
+                line2.append("T+" + fmt.duration(now - self.declared), style="bold")
+                line2.append("   ")
+            line2.append("UTC " + fmt.utc(now))
+            line2.append("   local " + fmt.local(now, self.zone), style="dim")
+            line2.append("   ")
+        line2.append(f"journal #{self.journal_size}  root {self.short_root}  ")
+        line2.append_text(self.verify_text())
+        return Text("\n").join([top, line2])
