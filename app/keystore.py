@@ -26,6 +26,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from keyring.backend import KeyringBackend
+from keyring.backends.chainer import ChainerBackend
 from keyring.errors import KeyringError, PasswordDeleteError
 
 from app.errors import UsageError, WarroomError
@@ -78,7 +79,7 @@ def keyring_usable(backend: Any) -> bool:
     name = backend_name(backend)
     if name.startswith(_REFUSED_PREFIXES):
         return False
-    if name == "keyring.backends.chainer.ChainerBackend":
+    if isinstance(backend, ChainerBackend):
         try:
             chained = list(backend.backends)
         except Exception:
