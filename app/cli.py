@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "journal",
     "evidence",
     "checklist",
+    "console",
     "creds",
 )
 
