@@ -338,7 +338,10 @@ class ChecklistInvalid(WarroomError):
 
     def __init__(self, problems: Sequence[ChecklistProblem]) -> None:
         self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        files = sorted({p.file for p in self.problems})
+        count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
+        super().__init__(f"checklist {', '.join(files)} is not usable ({count}):\n"
+                         + "\n".join(str(p) for p in self.problems))
 
 
 # -- loading --------------------------------------------------------------------------------------------
