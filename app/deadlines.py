@@ -362,7 +362,8 @@ def parse_rules(text: str, name: str = "<rules>") -> list[Rule]:
         line, col = _locate(text, loc)
         what = _describe_loc(doc, loc)
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise RuleFileError(f"{name}:{line}:{col}: {what}{err['msg']}{more}") from None
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise RuleFileError(f"{name}:{line}:{col}: {what}{msg}{more}") from None
     _cross_check(rules, text, name)
     return rules
 
