@@ -21,6 +21,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "journal",
     "evidence",
     "checklist",
+    "deadlines",
+    "notify",
     "console",
     "creds",
 )

@@ -1,0 +1,415 @@
+"""`warroom deadlines` (timers, compute, rules, include/exclude/reset, pause/resume) and `warroom facts`.
+
+Everything a responder changes here is journaled with who, when and why; the timers are recomputed from
+the journal on every call, so a changed fact moves its deadlines at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from app import deadlines as dl
+from app.clock import format_instant, parse_instant
+from app.context import Context
+from app.errors import NotFoundError, UsageError
+
+FUTURE_SKEW = timedelta(minutes=5)
+
+
+def instant_arg(text: str) -> datetime:
+    """argparse type for an ISO 8601 instant (also used by `notify`)."""
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _leaf(p: argparse.ArgumentParser, *, incident: bool = True, json: bool = True, rules: bool = True) -> None:
+    """Flags also accepted before the subcommand; SUPPRESS keeps a value given to the parent."""
+    if incident:
+        p.add_argument("--incident", default=argparse.SUPPRESS, help="incident id (default: the most recent)")
+    if json:
+        p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+    if rules:
+        p.add_argument("--rules", type=Path, default=argparse.SUPPRESS, metavar="FILE",
+                       help="rule file to use instead of the shipped one")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    d = sub.add_parser(
+        "deadlines", help="notification clocks for the incident (and the rule table behind them)",
+        description="Every notification clock that runs for the incident: due time (UTC and local), time left "
+                    "and state. Subcommands compute a single deadline, list the rules, or change which rules "
+                    "apply.",
+    )
+    d.add_argument("--incident", default=None, help="incident id (default: the most recent)")
+    d.add_argument("--json", action="store_true", default=False, help="machine-readable output")
+    d.add_argument("--rules", type=Path, default=None, metavar="FILE", help="rule file instead of the shipped one")
+    d.set_defaults(handler=_run_timers)
+    dsub = d.add_subparsers(dest="deadlines_command", metavar="SUBCOMMAND")
+
+    p = dsub.add_parser("compute", help="due time of one rule for a given start (no incident needed)")
+    p.add_argument("--rule", required=True, metavar="RULE_ID")
+    p.add_argument("--start", required=True, type=instant_arg, metavar="ISO8601")
+    p.add_argument("--eu-member-state", metavar="CODE", help="count EU rules in this member state's zone")
+    _leaf(p, incident=False)
+    p.set_defaults(handler=_run_compute)
+
+    p = dsub.add_parser("rules", help="the rule table with citations and sources")
+    _leaf(p, incident=False)
+    p.set_defaults(handler=_run_rules)
+
+    for name, verb in (("include", "apply a rule the facts do not select"),
+                       ("exclude", "stop a rule from applying (e.g. a documented no-harm determination)"),
+                       ("reset", "drop an include/exclude and let the facts decide again")):
+        p = dsub.add_parser(name, help=verb)
+        p.add_argument("rule", metavar="RULE_ID")
+        p.add_argument("--justification", "-j", required=True, help="why; journaled with your name")
+        _leaf(p, json=False)
+        p.set_defaults(handler=_run_override, action=name)
+
+    p = dsub.add_parser("pause", help="law-enforcement hold: stop the clocks of rules that allow a delay")
+    p.add_argument("--rule", action="append", dest="hold_rules", metavar="RULE_ID",
+                   help="only this rule (repeatable); default: every rule that allows a hold")
+    p.add_argument("--requested-by", required=True, help="the agency and officer who asked for the delay")
+    p.add_argument("--justification", "-j", required=True)
+    p.add_argument("--at", type=instant_arg, help="when the hold began (default: now)")
+    _leaf(p, json=False)
+    p.set_defaults(handler=_run_pause)
+
+    p = dsub.add_parser("resume", help="end a law-enforcement hold; the clocks run again")
+    p.add_argument("hold_id", metavar="HOLD_ID")
+    p.add_argument("--justification", "-j", required=True)
+    p.add_argument("--at", type=instant_arg, help="when the hold ended (default: now)")
+    _leaf(p, json=False)
+    p.set_defaults(handler=_run_resume)
+
+    facts = sub.add_parser("facts", help="incident facts that decide which notification clocks run")
+    fsub = facts.add_subparsers(dest="facts_command", metavar="SUBCOMMAND", required=True)
+    keys = "\n".join(f"  {k:<18} {v}" for k, v in dl.FACT_KEYS.items())
+    p = fsub.add_parser(
+        "set", help="set one fact (journaled with its previous value)",
+        description="Set an incident fact; the change is journaled and the deadlines recompute.\n\nKeys:\n"
+                    + keys + "\n\nA value of 'none' clears the fact.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("key")
+    p.add_argument("value")
+    p.add_argument("--incident")
+    p.add_argument("--rules", type=Path, metavar="FILE", help=argparse.SUPPRESS)
+    p.set_defaults(handler=_run_facts_set)
+
+    p = fsub.add_parser("show", help="the current facts")
+    p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_run_facts_show)
+
+
+def _rules(args: argparse.Namespace) -> list[dl.Rule]:
+    return dl.load_rules(getattr(args, "rules", None))
+
+
+def _now(ctx: Context) -> datetime:
+    return ctx.clock.now()
+
+
+# -- timers ---------------------------------------------------------------------------------------------------
+
+
+class TimersReport(BaseModel):
+    incident: str
+    now: str
+    timers: list[dl.Timer]
+
+
+def _run_timers(ctx: Context, args: argparse.Namespace) -> int:
+    rules = _rules(args)
+    now = _now(ctx)
+    with ctx.open_incident(args.incident) as incident:
+        timers = dl.incident_timers(incident.journal, now, rules)
+        incident_id = incident.id
+    if args.json:
+        ctx.print_json(TimersReport(incident=incident_id, now=format_instant(now), timers=timers))
+        return 0
+    ctx.print(f"{incident_id}: notification clocks at {format_instant(now)}")
+    if not timers:
+        ctx.print("no clocks run yet: record residents, categories and sectors with `warroom facts set`")
+        return 0
+    for t in timers:
+        ctx.print(_timer_line(t))
+    return 0
+
+
+def _short(iso: str | None) -> str:
+    return iso.replace("T", " ")[:16] if iso else "-"
+
+
+def _timer_line(t: dl.Timer) -> str:
+    head = f"{t.state:<14} {t.rule:<30} {t.recipient:<27}"
+    if t.state in ("overdue", "due_4h", "due_24h", "on_track"):
+        left = dl.format_duration(timedelta(seconds=t.remaining_seconds or 0))
+        return f"{head} due {_short(t.due_utc)}Z ({_short(t.due_local)} local)  left {left}"
+    if t.state == "paused":
+        left = dl.format_duration(timedelta(seconds=t.remaining_seconds)) if t.remaining_seconds is not None else "-"
+        return f"{head} paused, {left} left when held; {t.hold}"
+    if t.state == "elapsed":
+        since = dl.format_duration(timedelta(seconds=t.elapsed_seconds or 0)) if t.elapsed_seconds is not None else "-"
+        target = f", target {t.target} (by {_short(t.target_due_utc)}Z)" if t.target else ", no target set"
+        return f"{head} {t.period}: {since} elapsed{target}"
+    if t.state == "pending":
+        projected = f"; at the latest {_short(t.projected_due_utc)}Z" if t.projected_due_utc else ""
+        return f"{head} not started: {t.basis}{projected}"
+    if t.state == "notified":
+        late = " (LATE)" if t.late else ""
+        return f"{head} sent {_short(t.notified_utc)}Z{late}, evidence {t.evidence_id}"
+    return f"{head} not applicable: {t.reason}"
+
+
+# -- compute and rules --------------------------------------------------------------------------------------------
+
+
+class ComputeResult(BaseModel):
+    rule: str
+    start: str
+    due: str | None
+    due_local: str | None
+    day_kind: str
+    period: str
+    timezone: str
+    calendar: str
+    basis: str
+
+
+def _run_compute(ctx: Context, args: argparse.Namespace) -> int:
+    rules = _rules(args)
+    rule = dl.find_rule(rules, args.rule)
+    member = dl.normalise_code(args.eu_member_state) if args.eu_member_state else None
+    if member and member not in dl.EU_MEMBER_STATES:
+        raise UsageError(f"--eu-member-state {args.eu_member_state!r} is not an EU member state code")
+    place = dl.rule_place(rule, member)
+    note = ""
+    if rule.anchors:
+        note = f" (the start is the time the {' or '.join(rule.anchors)} notice was sent)"
+        if rule.relation != "after":
+            due, basis = args.start, f"due {rule.relation} the {' or '.join(rule.anchors)} notice, sent at start"
+            return _print_compute(ctx, args, rule, place, due, basis)
+    due, basis = dl.due_with_basis(rule, args.start, place)
+    return _print_compute(ctx, args, rule, place, due, basis + note)
+
+
+def _print_compute(ctx: Context, args: argparse.Namespace, rule: dl.Rule, place: dl.Place,
+                   due: datetime | None, basis: str) -> int:
+    from zoneinfo import ZoneInfo
+
+    result = ComputeResult(
+        rule=rule.id, start=format_instant(args.start), due=format_instant(due) if due else None,
+        due_local=due.astimezone(ZoneInfo(place.timezone)).isoformat() if due else None,
+        day_kind=rule.day_kind, period=rule.period_text(), timezone=place.timezone, calendar=place.calendar,
+        basis=basis,
+    )
+    if getattr(args, "json", False):
+        ctx.print_json(result)
+        return 0
+    ctx.print(f"{rule.id}: {rule.period_text()} ({rule.citation})")
+    ctx.print(f"  start  {result.start}")
+    ctx.print(f"  due    {result.due or 'no fixed deadline'}" + (f"  ({result.due_local})" if result.due else ""))
+    ctx.print(f"  basis  {basis}")
+    return 0
+
+
+def _run_rules(ctx: Context, args: argparse.Namespace) -> int:
+    rules = _rules(args)
+    if getattr(args, "json", False):
+        ctx.print_json(rules)
+        return 0
+    for r in rules:
+        th = f" if {r.threshold.count} {r.threshold.describe()}" if r.threshold.numeric else ""
+        gate = r.applies_when
+        extra = "".join([
+            f" [sector {'/'.join(gate.sectors)}]" if gate.sectors else "",
+            f" [data {'/'.join(gate.categories)}]" if gate.categories else "",
+            "" if r.in_force else " [NOT IN FORCE]",
+        ])
+        ctx.print(f"{r.id:<34} {r.code:<7} {r.recipient:<27} {r.period_text():<26} from {r.starts}"
+                  f"{'' if r.relation == 'after' else ' (' + r.relation + ')'}{th}{extra} [{r.confidence}]")
+        ctx.print(f"{'':<34} {r.citation} <{r.source}>")
+    return 0
+
+
+# -- overrides and holds ------------------------------------------------------------------------------------------
+
+
+def _run_override(ctx: Context, args: argparse.Namespace) -> int:
+    rules = _rules(args)
+    rule = dl.find_rule(rules, args.rule)
+    if not args.justification.strip():
+        raise UsageError("a justification is required")
+    action = "clear" if args.action == "reset" else args.action
+    with ctx.open_incident(args.incident) as incident:
+        current = incident.journal.get_state("deadline.overrides", rule.id)
+        if action == "clear" and current is None:
+            raise UsageError(f"{rule.id} has no include/exclude to reset")
+        entry = incident.journal.append(
+            "deadline.override", {"rule": rule.id, "action": action, "justification": args.justification.strip()},
+            ctx.actor,
+        )
+        timer = _timer_for(incident, rule.id, rules, _now(ctx))
+    ctx.print(f"{rule.id}: {args.action} recorded (entry {entry.seq}); now " + (_timer_line(timer) if timer else
+                                                                                 "not in play"))
+    return 0
+
+
+def _timer_for(incident: Any, rule_id: str, rules: list[dl.Rule], now: datetime) -> dl.Timer | None:
+    return next((t for t in dl.incident_timers(incident.journal, now, rules) if t.rule == rule_id), None)
+
+
+def _run_pause(ctx: Context, args: argparse.Namespace) -> int:
+    rules = _rules(args)
+    now = _now(ctx)
+    at = args.at or now
+    if at > now + FUTURE_SKEW:
+        raise UsageError(f"--at {format_instant(at)} is in the future")
+    names = None
+    if args.hold_rules:
+        names = []
+        for rid in args.hold_rules:
+            rule = dl.find_rule(rules, rid)
+            if not rule.law_enforcement_delay:
+                raise UsageError(f"{rule.id} does not allow a law-enforcement delay ({rule.citation}); exclude it "
+                                 "with a justification instead if counsel so advises")
+            names.append(rule.id)
+    if not args.requested_by.strip() or not args.justification.strip():
+        raise UsageError("a hold needs --requested-by and a --justification")
+    with ctx.open_incident(args.incident) as incident:
+        holds = incident.journal.state("deadline.holds")
+        hold_id = f"hold-{len(holds) + 1}"
+        entry = incident.journal.append("deadline.pause", {
+            "hold_id": hold_id, "at": format_instant(at), "rules": names,
+            "requested_by": args.requested_by.strip(), "justification": args.justification.strip(),
+        }, ctx.actor)
+    scope = ", ".join(names) if names else "every rule that allows a law-enforcement delay"
+    ctx.print(f"{hold_id}: clocks paused from {format_instant(at)} for {scope} (entry {entry.seq})")
+    return 0
+
+
+def _run_resume(ctx: Context, args: argparse.Namespace) -> int:
+    now = _now(ctx)
+    at = args.at or now
+    if at > now + FUTURE_SKEW:
+        raise UsageError(f"--at {format_instant(at)} is in the future")
+    with ctx.open_incident(args.incident) as incident:
+        hold = incident.journal.get_state("deadline.holds", args.hold_id)
+        if hold is None:
+            raise NotFoundError(f"no law-enforcement hold {args.hold_id!r} in {incident.id}")
+        if hold.get("end"):
+            raise UsageError(f"{args.hold_id} already ended at {hold['end']}")
+        if at < parse_instant(hold["start"]):
+            raise UsageError(f"--at {format_instant(at)} is before the hold began ({hold['start']})")
+        entry = incident.journal.append("deadline.resume", {
+            "hold_id": args.hold_id, "at": format_instant(at), "justification": args.justification.strip(),
+        }, ctx.actor)
+    ctx.print(f"{args.hold_id}: ended {format_instant(at)}; clocks run again (entry {entry.seq})")
+    return 0
+
+
+# -- facts --------------------------------------------------------------------------------------------------------
+
+
+def _run_facts_set(ctx: Context, args: argparse.Namespace) -> int:
+    rules = _rules(args)
+    key, value = dl.parse_fact(args.key, args.value, rules)
+    now = _now(ctx)
+    if key in dl.FACT_TIMES and value is not None and parse_instant(value) > now + FUTURE_SKEW:
+        raise UsageError(f"facts {key}: {value} is in the future")
+    with ctx.open_incident(args.incident) as incident:
+        journal = incident.journal
+        previous = journal.get_state("facts", key)
+        if previous is None and key in ("detected", "aware"):
+            previous = journal.get_state("incident", key)  # set when the incident was declared
+            if value is None and previous is not None:
+                raise UsageError(f"{key} comes from the incident record ({previous}); set a corrected time "
+                                 "instead of clearing it")
+        if previous == value:
+            ctx.print(f"{key} is already {_fact_text(key, value)}; nothing recorded")
+            return 0
+        before = {t.rule: t for t in dl.incident_timers(journal, now, rules)}
+        entry = journal.append("facts.set", {"key": key, "value": value, "previous": previous}, ctx.actor)
+        after = dl.incident_timers(journal, now, rules)
+        facts = dl.incident_facts(journal)
+    ctx.print(f"{key} = {_fact_text(key, value)} (was {_fact_text(key, previous)}); entry {entry.seq}")
+    for warning in _fact_warnings(key, facts):
+        ctx.print(f"note: {warning}")
+    for line in _changes(before, after):
+        ctx.print(f"  {line}")
+    return 0
+
+
+def _fact_text(key: str, value: Any) -> str:
+    if value is None:
+        return "unset"
+    if key.startswith("target."):
+        return dl.format_duration(timedelta(seconds=int(value)))
+    if isinstance(value, list):
+        return ",".join(value) or "(empty)"
+    return str(value)
+
+
+def _fact_warnings(key: str, facts: dl.IncidentFacts) -> list[str]:
+    out = []
+    if key.startswith("residents."):
+        code = key.split(".", 1)[1]
+        if code in dl.US_STATE_LOOKALIKES:
+            out.append(f"{code} is read as a country code; a US state is written US-{code}")
+    if facts.detected and facts.determination:
+        gap = facts.determination - facts.detected
+        if gap > timedelta(days=7):
+            out.append(f"the SEC materiality determination came {dl.format_duration(gap)} after detection; "
+                       "regulators test the determination itself for unreasonable delay")
+    if facts.detected and facts.aware and facts.aware < facts.detected:
+        out.append("aware is earlier than detected")
+    return out
+
+
+def _changes(before: dict[str, dl.Timer], after: list[dl.Timer]) -> list[str]:
+    lines = []
+    for t in after:
+        old = before.get(t.rule)
+        if old is None:
+            if t.state != "not_applicable":
+                lines.append(f"+ {t.rule}: {t.state}" + (f", due {t.due_utc}" if t.due_utc else ""))
+            continue
+        if old.state == "not_applicable" and t.state != "not_applicable":
+            lines.append(f"+ {t.rule}: now applies ({t.reason})")
+        elif t.state == "not_applicable" and old.state != "not_applicable":
+            lines.append(f"- {t.rule}: no longer applies ({t.reason})")
+        elif old.due_utc != t.due_utc:
+            lines.append(f"~ {t.rule}: due {old.due_utc or '-'} -> {t.due_utc or '-'}")
+    gone = set(before) - {t.rule for t in after}
+    lines += [f"- {rid}: no longer in play" for rid in sorted(gone)]
+    return lines
+
+
+def _run_facts_show(ctx: Context, args: argparse.Namespace) -> int:
+    with ctx.open_incident(args.incident) as incident:
+        facts = dl.incident_facts(incident.journal)
+        state = incident.journal.state("facts")
+    if args.json:
+        ctx.print(facts.model_dump_json(indent=2))
+        return 0
+    for key in dl.FACT_TIMES:
+        value = getattr(facts, key)
+        src = "" if key in state or value is None else "  (from the incident record)"
+        ctx.print(f"{key:<18} {format_instant(value) if value else '-'}{src}")
+    ctx.print(f"{'residents':<18} " + (", ".join(f"{k} {v:,}" for k, v in sorted(facts.residents.items()))
+                                        or "-"))
+    ctx.print(f"{'categories':<18} {', '.join(facts.categories) or '-'}")
+    ctx.print(f"{'sectors':<18} {', '.join(facts.sectors) or '-'}")
+    ctx.print(f"{'eu_member_state':<18} {facts.eu_member_state or '- (EU rules use Brussels time)'}")
+    for rid, td in sorted(facts.targets.items()):
+        ctx.print(f"{'target.' + rid:<18} {dl.format_duration(td)}")
+    return 0
