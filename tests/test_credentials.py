@@ -159,6 +159,35 @@ def test_set_rejects_bad_input_and_stores_nothing(cli: CLI, mem_keyring: MemoryK
     assert not config_path(cli.home).exists()
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_secrets_are_prompted_without_echo(home: Path, clock, mem_keyring: MemoryKeyring,  # type: ignore[no-untyped-def]
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from app import cli as cli_module
+
+    hidden: list[str] = []
+    answers = iter([PASSWORD, TOKEN])
+
+    def fake_getpass(prompt: str = "") -> str:
+        hidden.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    ns = cli_module.build_parser().parse_args(["--home", str(home), "creds", "set", "prod"])
+    out, err = io.StringIO(), io.StringIO()
+    ctx = Context.from_args(ns, clock=clock, keyring=mem_keyring, stdout=out, stderr=err,
+                            stdin=_Terminal("password\nint@acme.example\n"))
+    assert cli_module.dispatch(ctx, ns) == 0, err.getvalue()
+    assert hidden == ["Password: ", "Security token (empty if the org trusts this IP): "]
+    assert "Login kind" in err.getvalue() and "Username" in err.getvalue()  # identifiers are asked in the open
+    assert PASSWORD not in out.getvalue() + err.getvalue()
+    assert json.loads(mem_keyring.store[(credentials.SERVICE, "prod")])["password"] == PASSWORD
+    assert load_config(home).orgs["prod"].username == "int@acme.example"
+
+
 def test_domain_is_normalised() -> None:
     assert credentials.normalize_domain("https://Acme.my.salesforce.com/") == "acme.my"
     assert credentials.normalize_domain("test") == "test"
