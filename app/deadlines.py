@@ -508,6 +508,13 @@ def due_with_basis(rule: Rule, start: datetime, place: Place | None = None) -> t
     )
 
 
+def year_end_start(rule: Rule, discovered: datetime) -> tuple[datetime, str]:
+    """Annual-log rules (HIPAA, FTC HBNR under 500) count from the end of the calendar year of discovery."""
+    tz = ZoneInfo(rule.timezone)
+    year = discovered.astimezone(tz).year
+    return _end_of_day(date(year, 12, 31), tz), f"end of {year}, the calendar year of discovery"
+
+
 def compute_due(rule: Rule, start: datetime, place: Place | None = None) -> datetime | None:
     """The UTC due time of `rule` for a clock started at `start`, or None when the law sets no period."""
     return due_with_basis(rule, start, place)[0]
@@ -773,10 +780,7 @@ def _fact_start(rule: Rule, facts: IncidentFacts) -> tuple[datetime | None, str]
     if ev == "year_end":
         if disc is None:
             return None, "no detection time recorded"
-        tz = ZoneInfo(rule.timezone)
-        year = disc.astimezone(tz).year
-        end = _end_of_day(date(year, 12, 31), tz)
-        return end, f"end of {year}, the calendar year of discovery"
+        return year_end_start(rule, disc)
     raise ValueError(f"{rule.id}: unhandled start {ev!r}")
 
 

@@ -198,7 +198,11 @@ def _run_compute(ctx: Context, args: argparse.Namespace) -> int:
         if rule.relation != "after":
             due, basis = args.start, f"due {rule.relation} the {' or '.join(rule.anchors)} notice, sent at start"
             return _print_compute(ctx, args, rule, place, due, basis)
-    due, basis = dl.due_with_basis(rule, args.start, place)
+    start = args.start
+    if rule.starts == "year_end":
+        start, why = dl.year_end_start(rule, args.start)
+        note = f" (--start is the discovery time; the clock starts at the {why})"
+    due, basis = dl.due_with_basis(rule, start, place)
     return _print_compute(ctx, args, rule, place, due, basis + note)
 
 
