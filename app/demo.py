@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from app import deadlines as dl
+from app.clock import format_instant
 from app.context import Context
 from app.incident import Incident
 
@@ -60,6 +61,8 @@ def create_demo_incident(ctx: Context) -> Incident:
         aware=now - timedelta(hours=2),
         demo=True,
     )
+    # The tabletop starts mid-incident: declared 90 minutes ago, so the first checklist items are already due.
+    incident.journal.append("incident.update", {"declared": format_instant(now - timedelta(minutes=90))}, ctx.actor)
     incident.note(
         "Demo incident: a chat vendor's OAuth tokens were stolen and used to export Salesforce data. "
         "Nothing here touches a real org.",

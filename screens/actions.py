@@ -211,7 +211,7 @@ class ConsoleActions:
         if row is None:
             self.app.notify("select a countdown first (2, then the arrows)", severity="warning")
             return
-        now = format_instant(self.app.clock.now())
+        now = format_instant(self.app.clock.now().replace(microsecond=0))
 
         def done(values: dict[str, str] | None) -> None:
             if values is not None:

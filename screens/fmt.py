@@ -44,3 +44,16 @@ def bar(done: int, total: int, width: int = 10) -> str:
     """A text progress bar that still reads in monochrome: `█████░░░░░ 5/10`."""
     filled = 0 if total <= 0 else round(width * done / total)
     return "█" * filled + "░" * (width - filled) + f" {done}/{total}"
+
+
+def compact(delta: timedelta) -> str:
+    """Two units at most: `3d04h`, `5h12m`, `12m05s`; for narrow columns."""
+    total = abs(int(delta.total_seconds()))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s"

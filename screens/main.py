@@ -75,6 +75,7 @@ class MainScreen(ConsoleActions, Screen[None]):
 
     def _layout(self, width: int) -> None:
         self.set_class(width < WIDE, "-narrow")
+        self.query_one(Footer).compact = width < WIDE
 
     def pane(self, name: str) -> ChecklistPane | CountdownPane | InventoryPane:
         return self.query_one(f"#{name}")  # type: ignore[return-value]

@@ -75,13 +75,9 @@ def countdown_rows(timers: list[dl.Timer]) -> list[CountdownRow]:
         if t.state == "not_applicable":
             continue
         running = t.state in ("overdue", "due_4h", "due_24h", "on_track", "notified")
-        note = {
-            "paused": f"paused ({t.hold or 'hold'})",
-            "pending": t.basis or "pending",
-            "elapsed": "no fixed period" + (f"; target {t.target}" if t.target else ""),
-        }.get(t.state, "")
+        note = {"paused": "paused", "pending": "not started", "elapsed": "no deadline"}.get(t.state, "")
         rows.append(CountdownRow(
-            key=t.rule, jurisdiction=t.jurisdiction, obligation=f"{t.recipient} ({t.period})",
+            key=t.rule, jurisdiction=t.code, obligation=f"{t.recipient.replace('_', ' ')} {t.period}",
             due=_instant(t.due_utc) if running else None, notified=t.state == "notified",
             notified_when=t.notified_utc, rule=t.rule, note=note,
         ))

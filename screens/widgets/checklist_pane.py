@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from screens import fmt
+from screens.widgets.fit import Col, fit_columns
 
 EMPTY = "no checklist loaded"
 DONE_STATES = frozenset({"done", "not_applicable"})
@@ -65,12 +66,23 @@ class ChecklistPane(Vertical):
         yield Static(EMPTY, classes="empty")
         yield DataTable(cursor_type="row", id="checklist-table")
 
+    COLUMNS = [
+        Col("mark", "", 4),
+        Col("item", "item"),
+        Col("owner", "owner", 12, min_total=72),
+        Col("due", "due (UTC)", 12),
+    ]
+
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("", key="mark", width=7)
-        table.add_column("item", key="item")
-        table.add_column("owner", key="owner", width=10)
-        table.add_column("due (UTC)", key="due", width=11)
+        self._width = 0
+        self._shown = fit_columns(self.table, self.COLUMNS, 80)
+
+    def on_resize(self) -> None:
+        width = self.table.size.width or self.size.width
+        if width and width != self._width:
+            self._width = width
+            self._shown = fit_columns(self.table, self.COLUMNS, width)
+            self.set_phases(self.phases)
 
     @property
     def table(self) -> DataTable:
@@ -103,12 +115,11 @@ class ChecklistPane(Vertical):
         self.items = {i.id: i for p in phases for i in p.items}
         table.clear()
         for phase in self.phases:
-            head = Text.assemble(
-                (phase.title, "bold"), "  ", (fmt.bar(phase.done, len(phase.items), 8), "cyan")
-            )
-            table.add_row("", head, "", "", key=f"phase:{phase.id}")
+            progress = Text(fmt.bar(phase.done, len(phase.items), 6), style="cyan")
+            head = Text(phase.title, style="bold underline")
+            table.add_row(*self._pick({"item": head, "due": progress}), key=f"phase:{phase.id}")
             for item in phase.items:
-                table.add_row(*self._cells(item), key=item.id)
+                table.add_row(*self._pick(self._cells(item)), key=item.id)
         self.query_one(".empty", Static).display = not self.phases
         table.display = bool(self.phases)
         if keep and keep in self.items:
@@ -118,15 +129,16 @@ class ChecklistPane(Vertical):
             first = next((i for i in self.items.values() if i.is_next), next(iter(self.items.values())))
             self.select(first.id)
 
-    def _cells(self, item: ItemRow) -> list[Text | str]:
+    def _pick(self, cells: dict[str, Text | str]) -> list[Text | str]:
+        return [cells.get(key, "") for key in self._shown]
+
+    def _cells(self, item: ItemRow) -> dict[str, Text | str]:
         mark = STATE_MARKS.get(item.state, "[ ]")
         title_style = "dim" if item.closed else ("bold" if item.is_next else "")
         extras = []
         if item.evidence:
             extras.append(f"ev:{item.evidence}")
-        if item.waiting_on and not item.closed:
-            extras.append("after " + ",".join(item.waiting_on))
-        title = Text.assemble(("  " + item.title, title_style), ("  " + " ".join(extras), "dim") if extras else "")
+        title = Text.assemble((item.title, title_style), ("  " + " ".join(extras), "dim") if extras else "")
         when = fmt.short_when(item.due.isoformat()) if item.due else ""
         if item.overdue:
             due = Text("OVERDUE", style="bold reverse red")
@@ -134,7 +146,7 @@ class ChecklistPane(Vertical):
             due = Text("▶" + when, style="bold yellow")
         else:
             due = Text(when if not item.closed else "", style="dim")
-        state_text = Text(mark + (" NEXT" if item.is_next else ""), style="bold yellow" if item.is_next else "")
+        state_text = Text(mark + ("▶" if item.is_next else ""), style="bold yellow" if item.is_next else "")
         if item.state == "blocked":
             state_text.stylize("bold red")
-        return [state_text, title, Text(item.owner, style="dim"), due]
+        return {"mark": state_text, "item": title, "owner": Text(item.owner, style="dim"), "due": due}

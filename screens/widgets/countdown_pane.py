@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from screens import fmt
+from screens.widgets.fit import Col, fit_columns
 
 EMPTY = "no clocks yet: set the facts (f) — awareness time and where affected people live"
 
@@ -30,12 +31,12 @@ class CountdownRow:
 def urgency(row: CountdownRow, now: datetime) -> tuple[str, str]:
     """(text mark, style): the mark carries the meaning when there is no colour."""
     if row.notified:
-        return "✓ sent", "green"
+        return "✓", "green"
     if row.due is None:
         return "·", "dim"
     left = row.due - now
     if left <= timedelta(0):
-        return "OVERDUE", "bold reverse red"
+        return "!!!", "bold reverse red"
     if left <= timedelta(hours=6):
         return "!!", "bold red"
     if left <= timedelta(hours=24):
@@ -60,13 +61,25 @@ class CountdownPane(Vertical):
         table: DataTable = DataTable(cursor_type="row", zebra_stripes=False, id="countdown-table")
         yield table
 
+    COLUMNS = [
+        Col("mark", "", 3),
+        Col("jur", "jurisdiction · notify"),
+        Col("due", "due (UTC)", 11, min_total=64),
+        Col("left", "remaining", 13),
+    ]
+
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("", key="mark", width=7)
-        table.add_column("jurisdiction", key="jur")
-        table.add_column("obligation", key="what")
-        table.add_column("due (UTC)", key="due", width=11)
-        table.add_column("remaining", key="left", width=13)
+        self._width = 0
+        self._shown = fit_columns(self.table, self.COLUMNS, 80)
+        self._now: datetime | None = None
+
+    def on_resize(self) -> None:
+        width = self.table.size.width or self.size.width
+        if width and width != self._width:
+            self._width = width
+            self._shown = fit_columns(self.table, self.COLUMNS, width)
+            if self._now is not None:
+                self.set_rows(self.rows, self._now)
 
     @property
     def table(self) -> DataTable:
@@ -87,17 +100,18 @@ class CountdownPane(Vertical):
         table = self.table
         keep = self.selected()
         self.rows = list(rows)
+        self._now = now
         table.clear()
         for row in self.rows:
             mark, style = urgency(row, now)
-            table.add_row(
-                Text(mark, style=style),
-                Text(row.jurisdiction, style="bold" if not row.notified else "dim"),
-                Text(row.obligation, style="dim" if row.notified else ""),
-                fmt.short_when(row.due.isoformat()) if row.due else "",
-                self._left(row, now),
-                key=row.key,
-            )
+            who = Text.assemble((row.jurisdiction, "dim" if row.notified else "bold"), ("  " + row.obligation, "dim"))
+            cells = {
+                "mark": Text(mark, style=style),
+                "jur": who,
+                "due": fmt.short_when(row.due.isoformat()) if row.due else "",
+                "left": self._left(row, now),
+            }
+            table.add_row(*[cells[k] for k in self._shown], key=row.key)
         self.query_one(".empty", Static).display = not self.rows
         table.display = bool(self.rows)
         if keep:
@@ -106,16 +120,17 @@ class CountdownPane(Vertical):
     def _left(self, row: CountdownRow, now: datetime) -> Text:
         _mark, style = urgency(row, now)
         if row.notified:
-            return Text("sent " + fmt.short_when(row.notified_when), style="dim green")
+            return Text("✓ sent " + fmt.short_when(row.notified_when)[:5], style="green")
         if row.due is None:
             return Text(row.note or "—", style="dim")
         left = row.due - now
-        text = fmt.duration(left) if left > timedelta(0) else "+" + fmt.duration(-left)
+        text = fmt.duration(left) if left > timedelta(0) else "OVERDUE " + fmt.compact(left)
         return Text(text, style=style)
 
     def tick(self, now: datetime) -> None:
         """Re-draw only the cells that move: the mark and the remaining time."""
         table = self.table
+        self._now = now
         for row in self.rows:
             mark, style = urgency(row, now)
             table.update_cell(row.key, "mark", Text(mark, style=style))

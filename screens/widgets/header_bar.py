@@ -74,14 +74,18 @@ class HeaderBar(Widget):
             top.append(" ")
         top.append(self.incident_title or "(untitled incident)", style="bold")
         top.append(f"  {self.incident_id}", style="dim")
+        narrow = self.size.width < 110
+        gap = "  " if narrow else "   "
         line2 = Text()
         if now is not None:
             if self.declared is not None:
                 line2.append("T+" + fmt.duration(now - self.declared), style="bold")
-                line2.append("   ")
-            line2.append("UTC " + fmt.utc(now))
-            line2.append("   local " + fmt.local(now, self.zone), style="dim")
-            line2.append("   ")
-        line2.append(f"journal #{self.journal_size}  root {self.short_root}  ")
+                line2.append(gap)
+            line2.append(fmt.utc(now)[11:] if narrow else "UTC " + fmt.utc(now))
+            local = fmt.local(now, self.zone)
+            line2.append(gap + "local " + (local[:5] if narrow else local), style="dim")
+            line2.append(gap)
+        line2.append(f"#{self.journal_size} {self.short_root} " if narrow
+                     else f"journal #{self.journal_size}  root {self.short_root}  ")
         line2.append_text(self.verify_text())
         return Text("\n").join([top, line2])

@@ -10,6 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Static
 
+from screens.widgets.fit import Col, fit_columns
+
 EMPTY = "no inventory yet: pull (p) or import (i)"
 KIND_FILTERS = ("all", "app", "token", "user", "findings")
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
@@ -68,13 +70,24 @@ class InventoryPane(Vertical):
         yield Static(EMPTY, classes="empty")
         yield DataTable(cursor_type="row", id="inventory-table")
 
+    COLUMNS = [
+        Col("kind", "kind", 5),
+        Col("name", "name"),
+        Col("findings", "findings", 22, min_total=64),
+        Col("containment", "containment", 14),
+    ]
+
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("kind", key="kind", width=5)
-        table.add_column("name", key="name")
-        table.add_column("findings", key="findings")
-        table.add_column("containment", key="containment")
+        self._width = 0
+        self._shown = fit_columns(self.table, self.COLUMNS, 80)
         self._show()
+
+    def on_resize(self) -> None:
+        width = self.table.size.width or self.size.width
+        if width and width != self._width:
+            self._width = width
+            self._shown = fit_columns(self.table, self.COLUMNS, width)
+            self._show()
 
     @property
     def table(self) -> DataTable:
@@ -122,9 +135,10 @@ class InventoryPane(Vertical):
         table.clear()
         shown = self.visible()
         for row in shown:
-            table.add_row(*self._cells(row), key=row.key)
+            cells = self._cells(row)
+            table.add_row(*[cells[k] for k in self._shown], key=row.key)
         label = f"[{self.kind_filter}] {len(shown)}/{len(self.rows)}"
-        self.query_one("#inventory-filter", Static).update(label)
+        self.query_one("#inventory-filter", Static).update(Text(label))
         self.query_one(".empty", Static).display = not self.rows
         table.display = bool(self.rows)
         if self.summary:
@@ -132,7 +146,7 @@ class InventoryPane(Vertical):
         if keep:
             self.select(keep.key)
 
-    def _cells(self, row: InventoryRow) -> list[Text]:
+    def _cells(self, row: InventoryRow) -> dict[str, Text]:
         worst = row.worst
         if worst:
             mark = SEVERITY_MARK.get(worst, "!")
@@ -145,7 +159,8 @@ class InventoryPane(Vertical):
         name = Text(row.name, style="bold" if worst in ("critical", "high") else "")
         if row.detail:
             name.append("  " + row.detail, style="dim")
-        return [Text(row.kind), name, findings, Text(contained, style=cstyle)]
+        return {"kind": Text(row.kind), "name": name, "findings": findings,
+                "containment": Text(contained, style=cstyle)}
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "inventory-search":
