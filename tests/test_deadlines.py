@@ -7,8 +7,11 @@ expectation shows the counting), never by calling the engine.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app import deadlines as dl
 
@@ -395,3 +398,35 @@ def test_holiday_lookup() -> None:
     assert dl.holiday_name("BR", date(2026, 11, 20)) is not None
     assert dl.holiday_name("US", date(2026, 4, 3)) is None
     assert not dl.is_business_day("US-VT", date(2026, 3, 3))
+
+
+# -- properties ---------------------------------------------------------------------------------------------------
+
+_instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31)).map(
+    lambda d: d.replace(tzinfo=UTC))
+_BUSINESS = ["br-lgpd-anpd", "br-lgpd-anpd-supplement", "us-sec-8k-item105", "us-vt-ag-preliminary", "us-ia-ag",
+             "pci-visa-account-numbers"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(start=_instants, rid=st.sampled_from(_BUSINESS))
+def test_business_day_due_is_the_end_of_the_nth_business_day(rule, start: datetime, rid: str) -> None:
+    r = rule(rid)
+    due = dl.compute_due(r, start)
+    assert due is not None
+    tz = ZoneInfo(r.timezone)
+    local_due = due.astimezone(tz)
+    assert local_due.time().isoformat() == "23:59:59"
+    assert dl.is_business_day(r.calendar, local_due.date())
+    day, counted = start.astimezone(tz).date(), 0
+    while day < local_due.date():
+        day += timedelta(days=1)
+        counted += dl.is_business_day(r.calendar, day)
+    assert counted == r.period
+
+
+@settings(max_examples=100, deadline=None)
+@given(start=_instants, rid=st.sampled_from(["eu-gdpr-art33-sa", "us-nydfs-500-17a", "us-bank-36h", "in-certin-6h"]))
+def test_hour_rules_are_exact_elapsed_time(rule, start: datetime, rid: str) -> None:
+    r = rule(rid)
+    assert dl.compute_due(r, start) - start == timedelta(hours=r.period)
