@@ -7,6 +7,7 @@ turns WarroomError into one line on stderr plus an exit code, and (alone in `app
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -25,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "notify",
     "console",
     "creds",
+    "forensics",
 )
 
 
@@ -67,6 +69,11 @@ def dispatch(ctx, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         ctx.error("interrupted")
         return 130
+    except BrokenPipeError:
+        # The reader went away (`warroom ... | head`): not a crash; silence the final flush too.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:
         from app.crash import report_crash
 
