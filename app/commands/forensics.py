@@ -1,0 +1,174 @@
+"""`warroom collect`, `hunt` and `exfil`: preserve the org's logs, hunt indicators in them, say what was taken."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from pathlib import Path
+
+from app import forensics, hunt
+from app.clock import parse_instant
+from app.context import Context
+from app.errors import UsageError
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _what(text: str) -> list[str]:
+    items = [w.strip() for w in text.split(",") if w.strip()]
+    bad = [w for w in items if w not in forensics.SOURCES]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(
+            f"unknown source {', '.join(bad) or '(none)'}; choose from {','.join(forensics.SOURCES)}")
+    return items
+
+
+def _org_args(p: argparse.ArgumentParser, *, required: bool) -> None:
+    p.add_argument("--org", required=required, metavar="ALIAS", help="credential alias, or `sim` for the simulated org")
+    p.add_argument("--instance-url", help="with --org sim: the simulated org's URL (https://127.0.0.1:PORT)")
+    p.add_argument("--ca", type=Path, help="with --org sim: the PEM certificate to trust")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("collect", help="preserve the org's audit trail, logins, event logs, debug logs and events")
+    _org_args(p, required=True)
+    p.add_argument("--since", type=_instant, help="oldest record to fetch (ISO 8601; default: all the org keeps)")
+    p.add_argument("--what", type=_what, default=list(forensics.SOURCES),
+                   help=f"comma-separated sources (default: {','.join(forensics.SOURCES)})")
+    p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_run_collect)
+
+    p = sub.add_parser("hunt", help="search the preserved evidence for indicators of compromise")
+    p.add_argument("ioc_files", nargs="+", metavar="IOC_FILE",
+                   help="indicator TOML file, or a shipped set: " + ", ".join(
+                       f.stem for f in hunt.shipped_indicator_files()))
+    _org_args(p, required=False)
+    p.add_argument("--since", type=_instant, help="override the window start of the indicator files")
+    p.add_argument("--until", type=_instant, help="override the window end (exclusive)")
+    p.add_argument("--record", action="store_true",
+                   help="journal the hits as hunt.hit timeline entries (and preserve the indicator files)")
+    p.add_argument("--leads", action="store_true", help="also list rows that match only context indicators")
+    p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_run_hunt)
+
+    p = sub.add_parser("exfil", help="what did they take: rows read per app/user and object, from the API logs")
+    p.add_argument("ioc_files", nargs="*", metavar="IOC_FILE",
+                   help="attribute by these indicators (default: the indicator files of recorded hunts)")
+    p.add_argument("--all", action="store_true", dest="all_activity",
+                   help="every API read in the window, attributed or not")
+    p.add_argument("--since", type=_instant)
+    p.add_argument("--until", type=_instant)
+    p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_run_exfil)
+
+
+def _load_sets(names: list[str]) -> list[hunt.IndicatorSet]:
+    return [hunt.load_indicators(hunt.find_indicator_file(n)) for n in names]
+
+
+def _progress(ctx: Context, quiet: bool) -> forensics.ProgressFn | None:
+    if quiet:
+        return None
+
+    def report(event: forensics.ProgressEvent) -> None:
+        if event.status in ("preserved", "failed", "unavailable"):
+            ctx.stderr.write(f"  {event.status:<11} {event.item}  {event.detail}\n")
+            ctx.stderr.flush()
+
+    return report
+
+
+def _run_collect(ctx: Context, args: argparse.Namespace) -> int:
+    with (ctx.open_incident(args.incident) as incident,
+          forensics.open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca) as org):
+        result = forensics.collect(incident, org, ctx.actor, since=args.since, what=args.what,
+                                   progress=_progress(ctx, args.json))
+    if args.json:
+        ctx.print_json(result)
+    else:
+        for line in forensics.render_collect(result):
+            ctx.print(line)
+    return 0 if result.status == "complete" else 1
+
+
+def _run_hunt(ctx: Context, args: argparse.Namespace) -> int:
+    if (args.instance_url or args.ca) and not args.org:
+        raise UsageError("--instance-url and --ca go with --org")
+    sets = _load_sets(args.ioc_files)
+    with ctx.open_incident(args.incident) as incident:
+        if args.org:
+            since = args.since or hunt.window_of(sets).start
+            with forensics.open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca) as org:
+                collected = forensics.collect(incident, org, ctx.actor, since=since,
+                                              progress=_progress(ctx, args.json))
+            if collected.status != "complete" and not args.json:
+                ctx.error(f"collection {collected.status}: {collected.message}; hunting what is preserved")
+        result = hunt.hunt(incident, sets, since=args.since, until=args.until, leads=args.leads)
+        if args.record:
+            hunt.record_hunt(incident, result, sets, ctx.actor)
+    if args.json:
+        ctx.print_json(result)
+        return 0
+    for line in render_hunt(result):
+        ctx.print(line)
+    return 0
+
+
+def render_hunt(result: hunt.HuntResult) -> list[str]:
+    lines = [
+        f"hunt {', '.join(result.indicator_sets)}: window {result.window}; searched {result.files_searched} files, "
+        f"{result.rows_searched} rows: {len(result.hits)} hits"
+        + (f", {result.recorded} newly recorded" if result.recorded is not None else "")
+    ]
+    for h in result.hits:
+        lines.append(f"{h.at or '-':<20}  {h.source:<22} {h.username or h.app or '-':<24} {h.ip or '-':<16} "
+                     f"{h.query or ', '.join(h.objects) or ''}")
+        where = f"evidence {h.evidence_id} ({h.file}) line {h.line}" + (f", record {h.record_id}" if h.record_id
+                                                                         else "")
+        lines.append(f"    {where}: {'; '.join(h.indicators + h.context)}")
+    if result.leads:
+        lines.append(f"leads (context indicators only, not findings): {len(result.leads)}")
+        for h in result.leads:
+            lines.append(f"    {h.at or '-'}  {h.source}  evidence {h.evidence_id} line {h.line}: "
+                         f"{'; '.join(h.context)}")
+    return lines
+
+
+def _run_exfil(ctx: Context, args: argparse.Namespace) -> int:
+    sets = _load_sets(args.ioc_files) if args.ioc_files else None
+    with ctx.open_incident(args.incident) as incident:
+        if sets is None and not args.all_activity and not hunt.recorded_indicator_sets(incident):
+            raise UsageError("no hunt is recorded yet: run `warroom hunt IOC_FILE --record`, name indicator files "
+                             "here, or use --all for every API read")
+        rows = hunt.exfiltration_table(incident, sets, all_activity=args.all_activity, since=args.since,
+                                       until=args.until)
+    if args.json:
+        ctx.print_json([r.model_dump(mode="json") for r in rows])
+        return 0
+    for line in render_exfil(rows):
+        ctx.print(line)
+    return 0
+
+
+def render_exfil(rows: list[hunt.ExfilRow]) -> list[str]:
+    if not rows:
+        return ["no API reads attributed in the preserved logs"]
+    header = f"{'APP / USER':<28} {'OBJECT':<16} {'ROWS':>9} {'QUERIES':>7}  {'FIRST SEEN':<20}  {'LAST SEEN':<20}  IPS"
+    out = [header]
+    for r in rows:
+        out.append(f"{r.actor[:28]:<28} {r.object[:16]:<16} {r.rows:>9} {r.queries:>7}  {r.first_seen or '-':<20}  "
+                   f"{r.last_seen or '-':<20}  {', '.join(r.source_ips)}")
+    total = sum(r.rows for r in rows)
+    out.append(f"total rows: {total} (records counted by COUNT() queries are not included)")
+    return out
+
+
+
