@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from app import checklist, deadlines
+from app import checklist, deadlines, forensics, hunt
 from app.journal import Entry, Lookup, Projector
 
 
@@ -71,6 +71,9 @@ PROJECTORS: dict[str, Projector] = {
     "notification.sent": deadlines.project_notification,
     "deadline.pause": deadlines.project_pause,
     "deadline.resume": deadlines.project_resume,
+    "collect.progress": forensics.project_progress,
+    "collect.run": forensics.project_run,
+    "hunt.hit": hunt.project_hit,
 }
 
 
