@@ -250,7 +250,7 @@ def _compile(model: IndicatorSet, base: Path, report: Callable[[tuple[str | int,
         if ind.file:
             report((*at, "file"), f"indicator {n + 1}: `file` is only for kind = \"ip_list\"")
         if not ind.values and not (ind.kind == "soql" and (ind.objects or ind.api)):
-            report(at, f"indicator {n + 1}: `values` is empty")
+            report((*at, "values"), f"indicator {n + 1}: `values` is empty")
             continue
         if ind.kind == "ip":
             if ind.match:
