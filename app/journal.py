@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import sqlite3
 import threading
@@ -103,7 +104,10 @@ class Entry:
 
     @classmethod
     def from_body(cls, body: bytes, entry_hash: bytes) -> Entry:
-        doc = json.loads(body)
+        return cls.from_doc(json.loads(body), entry_hash)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any], entry_hash: bytes) -> Entry:
         return cls(
             seq=doc["seq"],
             entry_id=doc["entry_id"],
@@ -138,6 +142,25 @@ class Head:
 def canonical(obj: Any) -> bytes:
     """RFC 8785 bytes; floats and unsafe integers are refused so every verifier re-derives the same bytes."""
     _check_json(obj, "data")
+    return jcs(obj)
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+
+
+def jcs(obj: Any) -> bytes:
+    """RFC 8785 serialisation of float-free JSON, on the C json encoder where it is provably identical.
+
+    For strings, ints, bools, null, lists and objects, sorted-key compact `json.dumps` without ASCII escaping
+    produces exactly the JCS bytes, except that JCS orders keys by UTF-16 code units, which differs from code
+    point order only for characters outside the BMP: those (rare) documents go through `rfc8785`.
+    """
+    try:
+        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        if not _ASTRAL.search(text):
+            return text.encode("utf-8")
+    except (UnicodeEncodeError, ValueError, TypeError):
+        pass
     return rfc8785.dumps(obj)
 
 

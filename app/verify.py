@@ -27,6 +27,7 @@ from app.journal import (
     _default_projector,
     _split_sql,
     canonical,
+    jcs,
 )
 from app.merkle import Frontier, leaf_hash, short_root
 from app.signing import verify_note
@@ -125,6 +126,10 @@ class _Replay:
                 self.state[(ns, key)] = canonical(value).decode()
 
 
+def _no_float(text: str) -> Any:
+    raise ValueError(f"number {text} is not an integer; the journal never writes floats")
+
+
 def _unreadable(path: Path, why: str) -> VerifyReport:
     return VerifyReport(path=str(path), ok=False, exit_code=3, message=f"{path}: unreadable: {why}")
 
@@ -187,8 +192,8 @@ def _verify(conn: sqlite3.Connection, path: Path, anchors: list[Anchor], project
             expected_seq = seq
             chain_broken = True
         try:
-            doc = json.loads(body)
-            recanon = rfc8785.dumps(doc)
+            doc = json.loads(body, parse_float=_no_float, parse_constant=_no_float)
+            recanon = jcs(doc)
         except (ValueError, TypeError, rfc8785.CanonicalizationError) as exc:
             problems.append(Problem(seq=seq, reason="edited", detail=f"body is not valid JSON ({exc})"))
             frontier.append(hash_col if isinstance(hash_col, bytes) else bytes(32))
@@ -240,7 +245,7 @@ def _verify(conn: sqlite3.Connection, path: Path, anchors: list[Anchor], project
             roots_at[seq] = frontier.root()
         if not chain_broken:
             try:
-                replay.apply(Entry.from_body(body, computed))
+                replay.apply(Entry.from_doc(doc, computed))
             except Exception as exc:  # a projector choking on an edited payload is itself evidence
                 problems.append(Problem(seq=seq, reason="edited", detail=f"entry cannot be replayed ({exc})"))
                 chain_broken = True

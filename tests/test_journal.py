@@ -410,3 +410,26 @@ def test_append_many_is_all_or_nothing(incident):
     written = incident.journal.append_many([("note", {"text": f"n{i}"}, "t") for i in range(3)])
     assert [e.seq for e in written] == [size + 1, size + 2, size + 3]
     assert verify_journal(incident.journal.path).ok
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_fast_canonical_form_equals_rfc8785(value):
+    import rfc8785
+
+    from app.journal import jcs
+
+    try:
+        expected = rfc8785.dumps(value)
+    except Exception:
+        with pytest.raises(Exception):  # noqa: B017 - whatever rfc8785 refuses, jcs refuses too
+            jcs(value)
+        return
+    assert jcs(value) == expected
