@@ -42,7 +42,9 @@ SECRET_LABELS = {
     "session_id": "session id",
 }
 _ALIAS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_DOMAIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$")
+_DOMAIN_RE = re.compile(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]{1,5})?$"
+)
 
 
 class CredentialSummary(BaseModel):
@@ -76,7 +78,8 @@ def check_alias(alias: str, *, allow_reserved: bool = False) -> str:
 
 
 def normalize_domain(domain: str | None) -> str | None:
-    """`login`, `test`, or a My Domain prefix such as `acme.my` (a full host or URL is trimmed to that)."""
+    """`login`, `test`, a My Domain prefix such as `acme.my` (a full host or URL is trimmed to that), or another
+    login host with its port (a simulated org's 127.0.0.1:PORT)."""
     if domain is None:
         return None
     text = domain.strip().lower()
@@ -237,11 +240,14 @@ def load_credentials(ctx: Any, alias: str) -> Any:
 
 
 def to_org_credentials(stored: StoredCredentials) -> Any:
+    from pydantic import ValidationError
+
     from app.salesforce import OrgCredentials
 
     org = stored.org
     fields: dict[str, Any] = {
         "kind": org.kind,
+        "alias": stored.alias,
         "username": org.username,
         "consumer_key": org.consumer_key,
         "domain": org.domain,
@@ -249,7 +255,12 @@ def to_org_credentials(stored: StoredCredentials) -> Any:
         "ca": org.ca,
         **stored.secrets,
     }
-    return OrgCredentials(**{k: v for k, v in fields.items() if v is not None})
+    try:
+        return OrgCredentials(**{k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:  # inputs hidden from the message (hide_input_in_errors)
+        reason = "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors())
+        raise UsageError(f"the credentials for {stored.alias!r} are incomplete: {reason}; store them again with "
+                         f"`warroom creds set {stored.alias}`") from None
 
 
 class LoginCheck(BaseModel):
