@@ -27,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "console",
     "creds",
     "forensics",
+    "inventory",
+    "simorg",
 )
 
 

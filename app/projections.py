@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from app import checklist, deadlines, forensics, hunt
+from app import checklist, deadlines, findings, forensics, hunt, inventory
 from app.journal import Entry, Lookup, Projector
 
 
@@ -74,6 +74,8 @@ PROJECTORS: dict[str, Projector] = {
     "collect.progress": forensics.project_progress,
     "collect.run": forensics.project_run,
     "hunt.hit": hunt.project_hit,
+    "inventory.snapshot": inventory.project_snapshot,
+    "inventory.findings": findings.project_findings,
 }
 
 

@@ -1,0 +1,356 @@
+"""`warroom inventory pull|import|show|diff` and `warroom findings`: what the org exposes, and what to do.
+
+Also home of `open_org`, the shared `--org ALIAS` opener (`sim` logs in to a running simulated org as its
+demo user; any other alias uses the credentials stored with `warroom creds set`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from app import findings as findings_mod
+from app import inventory as inv
+from app.context import Context
+from app.errors import NotFoundError, UsageError, WarroomError
+from app.redaction import redact
+from app.reposcan import scan_repo
+
+SIM_ALIAS = "sim"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    inventory = sub.add_parser("inventory", help="snapshot the org's apps, tokens, users and permissions")
+    isub = inventory.add_subparsers(dest="inventory_command", metavar="SUBCOMMAND", required=True)
+
+    p = isub.add_parser("pull", help="read the inventory from an org and journal the snapshot")
+    p.add_argument("--org", required=True, metavar="ALIAS", help="credential alias, or `sim` for the simulated org")
+    p.add_argument("--out", type=Path, help="also write the snapshot to FILE (for `inventory import` offline)")
+    p.add_argument("--instance-url", help="with --org sim: the simulated org's URL (https://127.0.0.1:PORT)")
+    p.add_argument("--ca", type=Path, help="with --org sim: the PEM certificate to trust")
+    p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_run_pull)
+
+    p = isub.add_parser("import", help="journal a snapshot file or a directory of Data Loader CSV exports")
+    p.add_argument("path", type=Path, metavar="FILE_OR_DIR")
+    p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_run_import)
+
+    p = isub.add_parser("show", help="the current snapshot: apps, tokens, integration users, notes")
+    p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_run_show)
+
+    p = isub.add_parser("diff", help="what changed between two snapshots (default: the last two)")
+    p.add_argument("refs", nargs="*", metavar="A B", help="snapshot evidence ids or snapshot files")
+    p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_run_diff)
+
+    p = sub.add_parser("findings", help="failure patterns and compromise signals in the current snapshot")
+    p.add_argument("--scan-repo", type=Path, metavar="DIR", action="append", default=[],
+                   help="also scan DIR and its git history for hard-coded Salesforce credentials")
+    p.add_argument("--indicators", action="append", default=[], metavar="IOC_FILE",
+                   help="indicator file (hunt format) beyond the shipped ones and the incident's recorded hunts")
+    p.add_argument("--expected-ips", default="", metavar="CIDR[,CIDR]",
+                   help="ranges the integrations call from; token logins from elsewhere are flagged")
+    p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_run_findings)
+
+
+# --------------------------------------------------------------------------------------------------
+# Opening an org
+# --------------------------------------------------------------------------------------------------
+
+
+def open_org(ctx: Context, alias: str, *, instance_url: str | None = None, ca: Path | None = None) -> Any:
+    """Log in for `--org ALIAS`: `sim` is the simulated org's demo user, anything else a stored alias."""
+    from app.salesforce import Org
+
+    if alias == SIM_ALIAS:
+        if not instance_url or not ca:
+            raise UsageError("--org sim needs --instance-url https://127.0.0.1:PORT and --ca FILE (printed by "
+                             "`warroom sim`)")
+        return Org.login(sim_credentials(instance_url, ca))
+    if instance_url or ca:
+        raise UsageError("--instance-url and --ca go with --org sim; a stored alias keeps its own "
+                         "(`warroom creds set`)")
+    from app.credentials import load_credentials
+
+    return Org.login(load_credentials(ctx, alias))
+
+
+def sim_credentials(instance_url: str, ca: Path) -> Any:
+    """The simulated org's demo login: the first seeded user with a password, from the seed the running
+    simulator reports (`/__sim/info`), else the shipped default seed."""
+    import requests
+
+    from app.salesforce import Offline, OrgCredentials, TlsFailure
+    from app.simorg.seed import load_seed
+
+    url = instance_url.rstrip("/")
+    if not url.startswith("https://"):
+        raise UsageError(f"--instance-url {instance_url!r}: the simulated org speaks https only")
+    if not Path(ca).expanduser().is_file():
+        raise UsageError(f"--ca {ca}: no such file (the simulated org prints its certificate path when it starts)")
+    session = requests.Session()
+    session.trust_env = False
+    try:
+        info = session.get(f"{url}/__sim/info", verify=str(Path(ca).expanduser()), timeout=10).json()
+    except requests.exceptions.SSLError:
+        raise TlsFailure(f"the simulated org at {url} is not trusted with --ca {ca}: is it the certificate this "
+                         "simulator printed?") from None
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
+        raise Offline(f"cannot reach the simulated org at {url}: is it running? working offline? import a "
+                      "snapshot written earlier with `warroom inventory import FILE_OR_DIR`") from None
+    except ValueError:
+        info = {}
+    finally:
+        session.close()
+    seed_path = info.get("seed") if isinstance(info, dict) else None
+    loaded = load_seed(Path(seed_path) if seed_path and Path(seed_path).is_file() else None)
+    demo = next((u for u in loaded.seed.users if u.password is not None), None)
+    if demo is None:
+        raise WarroomError(f"the simulated org's seed {loaded.path} has no user with a password to log in as")
+    return OrgCredentials(kind="password", alias=SIM_ALIAS, username=demo.username, password=demo.password,
+                          security_token=demo.security_token or None, instance_url=url, ca=str(Path(ca).resolve()))
+
+
+def _org_failure(exc: WarroomError) -> WarroomError:
+    """Add the way forward to an org error: offline means import a snapshot instead."""
+    from app.salesforce import Offline
+
+    text = str(exc)
+    if isinstance(exc, Offline) and "inventory import" not in text:
+        text += " To work offline, import a snapshot written earlier: `warroom inventory import FILE_OR_DIR`."
+    return WarroomError(text, exit_code=exc.exit_code)
+
+
+# --------------------------------------------------------------------------------------------------
+# Handlers
+# --------------------------------------------------------------------------------------------------
+
+
+def _progress(ctx: Context, quiet: bool) -> inv.Progress | None:
+    def say(message: str) -> None:
+        ctx.stderr.write(redact(message) + "\n")
+        ctx.stderr.flush()
+
+    return None if quiet else say
+
+
+def _incident_or_none(ctx: Context, incident_id: str | None) -> Any:
+    if incident_id is not None:
+        return ctx.open_incident(incident_id)
+    try:
+        return ctx.open_incident(None)
+    except NotFoundError:
+        return None
+
+
+def _run_pull(ctx: Context, args: argparse.Namespace) -> int:
+    from app.salesforce import OrgError
+
+    incident = _incident_or_none(ctx, args.incident)
+    if incident is None and args.out is None:
+        raise NotFoundError(f"no incidents in {ctx.home} to record the snapshot in; create one with "
+                            "`warroom new TITLE`, or write it to a file with --out")
+    try:
+        say = _progress(ctx, False)
+        if say:
+            say(f"inventory: logging in to {args.org}")
+        try:
+            org = open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca)
+            try:
+                snap = inv.pull(org, say, alias=args.org, taken_utc=_now(ctx))
+            finally:
+                close = getattr(org, "close", None)
+                if close:
+                    close()
+        except OrgError as exc:
+            raise _org_failure(exc) from None
+        if args.out is not None:
+            _write(args.out, inv.snapshot_bytes(snap))
+        saved = inv.save_snapshot(incident, snap, ctx.actor) if incident is not None else None
+    finally:
+        if incident is not None:
+            incident.close()
+    _report_saved(ctx, args, snap, saved)
+    return 0
+
+
+def _now(ctx: Context) -> str:
+    from app.clock import format_instant
+
+    return format_instant(ctx.clock.now().replace(microsecond=0))
+
+
+def _write(path: Path, data: bytes) -> None:
+    path = path.expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        raise WarroomError(f"{path}: cannot write the snapshot ({exc.strerror or exc})") from None
+
+
+def _report_saved(ctx: Context, args: argparse.Namespace, snap: inv.Snapshot, saved: inv.SavedSnapshot | None,
+                  imported: str | None = None) -> None:
+    integ = inv.integration_users(snap)
+    if args.json:
+        ctx.print_json({
+            "saved": saved.model_dump() if saved else None,
+            "out": str(args.out) if getattr(args, "out", None) else None,
+            "imported_from": imported,
+            "taken_utc": snap.taken_utc,
+            "source": snap.source.model_dump(exclude_none=True),
+            "counts": snap.counts(),
+            "integration_users": len(integ),
+            "notes": [n.model_dump() for n in snap.notes],
+        })
+        return
+    counts = snap.counts()
+    where = f"evidence {saved.evidence_id} (entry {saved.seq}, sha256:{saved.sha256})" if saved else "not journaled"
+    ctx.print(f"inventory snapshot {snap.taken_utc}: {where}")
+    if getattr(args, "out", None):
+        ctx.print(f"written to {args.out}")
+    ctx.print(f"  {counts['connected_apps']} connected apps, {counts['oauth_tokens']} OAuth tokens, "
+              f"{counts['users']} users ({len(integ)} integration), {counts['permission_sets']} permission sets, "
+              f"{counts['assignments']} assignments")
+    for note in snap.notes:
+        ctx.print(f"  note: {note.object}: {note.message}")
+
+
+def _run_import(ctx: Context, args: argparse.Namespace) -> int:
+    snap = inv.import_path(args.path)
+    with ctx.open_incident(args.incident) as incident:
+        saved = inv.save_snapshot(incident, snap, ctx.actor, imported_from=str(args.path.expanduser().resolve()))
+    _report_saved(ctx, args, snap, saved, imported=str(args.path))
+    return 0
+
+
+def _current(ctx: Context, incident_id: str | None) -> tuple[inv.Snapshot, dict[str, Any]]:
+    with ctx.open_incident(incident_id) as incident:
+        meta = incident.journal.get_state("inventory", "current")
+        snap = inv.load_current(incident)
+    if snap is None or meta is None:
+        raise NotFoundError("no inventory snapshot in this incident yet; run `warroom inventory pull --org ALIAS` "
+                            "or `warroom inventory import FILE_OR_DIR`")
+    return snap, meta
+
+
+def _run_show(ctx: Context, args: argparse.Namespace) -> int:
+    snap, meta = _current(ctx, args.incident)
+    summary = inv.summarize(snap, evidence_id=meta["evidence_id"])
+    if args.json:
+        ctx.print_json(summary)
+        return 0
+    ctx.print(f"snapshot {meta['evidence_id']} taken {snap.taken_utc} from {_source_text(snap.source)}")
+    counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.counts.items() if n)
+    ctx.print(f"  {counts}")
+    ctx.print("connected apps and tokens:")
+    for app in summary.apps:
+        flag = "" if app.admin_approved_only is not False else "  [all users may self-authorize]"
+        installed = "" if app.installed is not False else "  [not installed]"
+        ctx.print(f"  {app.name:<32} {app.tokens:>6} tokens  {app.users:>5} users  last used {app.last_used or '-'}"
+                  f"{flag}{installed}")
+    ctx.print("integration users:")
+    for u in summary.integration_users:
+        perms = ", ".join(u.high_risk_permissions) or "-"
+        state = "" if u.active else " (inactive)"
+        state += " (frozen)" if u.frozen else ""
+        ctx.print(f"  {u.username}{state}: {u.reason}; {u.tokens} tokens; high-risk: {perms}")
+    for note in snap.notes:
+        ctx.print(f"note: {note.object}: {note.message}")
+    return 0
+
+
+def _source_text(source: inv.Source) -> str:
+    if source.kind == "org":
+        return f"org {source.org_alias or '?'} ({source.instance_url or source.org_id or '?'})"
+    return f"{source.kind.replace('_', ' ')} {source.path or ''}".strip()
+
+
+def _load_ref(incident: Any, ref: str) -> tuple[inv.Snapshot, str]:
+    path = Path(ref).expanduser()
+    if path.exists():
+        return inv.import_path(path), str(path)
+    return inv.load_saved(incident, ref), ref
+
+
+def _run_diff(ctx: Context, args: argparse.Namespace) -> int:
+    if len(args.refs) not in (0, 2):
+        raise UsageError("inventory diff takes two snapshots (A B), or none for the last two")
+    with ctx.open_incident(args.incident) as incident:
+        if args.refs:
+            (a, la), (b, lb) = _load_ref(incident, args.refs[0]), _load_ref(incident, args.refs[1])
+        else:
+            hist = inv.history(incident)
+            if len(hist) < 2:
+                raise NotFoundError(f"inventory diff needs two snapshots; this incident has {len(hist)}")
+            la, lb = hist[-2]["evidence_id"], hist[-1]["evidence_id"]
+            a, b = inv.load_saved(incident, la), inv.load_saved(incident, lb)
+    result = inv.diff(a, b, label_a=la, label_b=lb)
+    if args.json:
+        ctx.print_json(result)
+        return 0
+    ctx.print(f"{la} ({a.taken_utc}) -> {lb} ({b.taken_utc})")
+    if not result.changes:
+        ctx.print("  no changes")
+    for c in result.changes:
+        mark = {"added": "+", "removed": "-", "changed": "~"}[c.change]
+        extra = ""
+        if c.fields:
+            extra = "  " + "; ".join(f"{k}: {v[0]} -> {v[1]}" for k, v in list(c.fields.items())[:4])
+        ctx.print(f"  {mark} {c.collection}: {c.name}{extra}")
+    return 0
+
+
+def _run_findings(ctx: Context, args: argparse.Namespace) -> int:
+    expected = [v for v in args.expected_ips.split(",") if v.strip()]
+    scans = [scan_repo(d) for d in args.scan_repo]
+    for d, scan in zip(args.scan_repo, scans, strict=True):
+        if not Path(d).expanduser().is_dir():
+            raise NotFoundError(f"--scan-repo {d}: no such directory")
+        for note in scan.notes:
+            ctx.error(note)
+    with ctx.open_incident(args.incident) as incident:
+        meta = incident.journal.get_state("inventory", "current")
+        snap = inv.load_current(incident)
+        if snap is None and not scans:
+            raise NotFoundError("no inventory snapshot in this incident yet; run `warroom inventory pull --org "
+                                "ALIAS` or `warroom inventory import FILE_OR_DIR` (or pass --scan-repo DIR)")
+        indicators = findings_mod.load_indicators(args.indicators, incident=incident, expected_ips=expected)
+        found: list[findings_mod.Finding] = []
+        if snap is not None:
+            found = findings_mod.evaluate(snap, indicators=indicators)
+        for scan in scans:
+            found.extend(findings_mod.evaluate_repo(scan))
+        found = findings_mod.ordered(found)
+        findings_mod.record(incident, found, meta["evidence_id"] if meta else None, ctx.actor)
+    result = findings_mod.report(found, snapshot=meta, scans=scans)
+    if args.json:
+        ctx.print_json(result)
+        return 0
+    if not found:
+        ctx.print("no findings")
+    for f in found:
+        ctx.print(f"[{f.severity.upper()}] {f.title}")
+        ctx.print(f"    id {f.id}  pattern {f.pattern}  checklist {f.checklist_item or '-'}  "
+                  f"containment {f.containment or '-'}")
+        kinds = Counter(r.type for r in f.records)
+        ctx.print("    records: " + ", ".join(f"{n} {t}" for t, n in kinds.items()))
+        for d in f.details[:6]:
+            ctx.print(f"    - {d}")
+        ctx.print(f"    why: {f.why}")
+        ctx.print(f"    do: {f.action}")
+    counts = result.counts
+    ctx.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "")
+    return 0
