@@ -1,0 +1,92 @@
+"""Runtime fault injection: the failures a console must survive, switchable mid-exercise.
+
+Faults apply to REST API calls (`/services/data/...`); `delay_ms` applies to every request, logins included.
+They are set from Python (`sim.faults.set(...)`) or over HTTP (`POST /__sim/faults`).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: int
+    code: str
+    message: str
+
+
+RATE_LIMITED = Verdict(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+SERVER_ERROR = Verdict(
+    500,
+    "UNKNOWN_EXCEPTION",
+    "An unexpected error occurred. Please include this ErrorId if you contact support: 1337420042-93817 (-1139871)",
+)
+
+
+class Faults:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.delay_ms = 0
+        self.error_500 = 0  # the next N API calls fail with HTTP 500
+        self.rate_limit_after: int | None = None  # N more API calls succeed, then REQUEST_LIMIT_EXCEEDED
+        self.rate_limit_for: int | None = None  # how many calls stay limited; None = until cleared
+        self._limited_served = 0
+
+    def set(
+        self,
+        *,
+        delay_ms: int | None = None,
+        error_500: int | None = None,
+        rate_limit_after: int | None = None,
+        rate_limit_for: int | None = None,
+        clear_rate_limit: bool = False,
+    ) -> None:
+        with self._lock:
+            if delay_ms is not None:
+                self.delay_ms = max(0, int(delay_ms))
+            if error_500 is not None:
+                self.error_500 = max(0, int(error_500))
+            if clear_rate_limit:
+                self.rate_limit_after = None
+                self.rate_limit_for = None
+            if rate_limit_after is not None:
+                self.rate_limit_after = max(0, int(rate_limit_after))
+                self.rate_limit_for = rate_limit_for
+                self._limited_served = 0
+
+    def reset(self) -> None:
+        with self._lock:
+            self.delay_ms = 0
+            self.error_500 = 0
+            self.rate_limit_after = None
+            self.rate_limit_for = None
+            self._limited_served = 0
+
+    def on_api_call(self) -> Verdict | None:
+        """Decide the fate of one API call (and consume the fault budget)."""
+        with self._lock:
+            if self.rate_limit_after is not None:
+                if self.rate_limit_after > 0:
+                    self.rate_limit_after -= 1
+                else:
+                    if self.rate_limit_for is None or self._limited_served < self.rate_limit_for:
+                        self._limited_served += 1
+                        return RATE_LIMITED
+                    self.rate_limit_after = None
+                    self.rate_limit_for = None
+            if self.error_500 > 0:
+                self.error_500 -= 1
+                return SERVER_ERROR
+            return None
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "delay_ms": self.delay_ms,
+                "error_500": self.error_500,
+                "rate_limit_after": self.rate_limit_after,
+                "rate_limit_for": self.rate_limit_for,
+            }
