@@ -1075,6 +1075,20 @@ def facts_from_state(state: Mapping[str, Any], incident: Mapping[str, Any] | Non
     return IncidentFacts.model_validate(data)
 
 
+def set_fact(journal: Any, key: str, value: str, actor: str, rules: Sequence[Rule] | None = None) -> Any | None:
+    """Validate and journal one `facts.set` (with its previous value); None when the value is unchanged.
+
+    The same change `warroom facts set KEY VALUE` records, for callers outside the CLI (exercise injects).
+    """
+    state_key, parsed = parse_fact(key, value, rules)
+    previous = journal.get_state("facts", state_key)
+    if previous is None and state_key in ("detected", "aware"):
+        previous = journal.get_state("incident", state_key)
+    if previous == parsed:
+        return None
+    return journal.append("facts.set", {"key": state_key, "value": parsed, "previous": previous}, actor)
+
+
 # -- projectors (registered in app/projections.py) ----------------------------------------------------------------
 
 
