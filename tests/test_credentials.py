@@ -420,3 +420,60 @@ def test_context_patterns_mask_values_not_names() -> None:
 
 def test_environment_is_clean() -> None:
     assert os.environ.get("PYTHON_KEYRING_BACKEND") == "keyring.backends.null.Keyring"
+
+
+# -- against the simulated org -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sim():  # type: ignore[no-untyped-def]
+    try:
+        from app.simorg import SeedError, SimOrg
+    except ImportError as exc:
+        pytest.skip(f"the simulated org is not available: {exc}")
+    try:
+        org = SimOrg.start()
+    except SeedError as exc:
+        pytest.skip(f"the simulated org has no seed to start from: {exc}")
+    with org:
+        yield org
+
+
+def _set_sim(cli: CLI, sim, alias: str, password: str, *extra: str) -> None:  # type: ignore[no-untyped-def]
+    demo = sim.demo_login
+    r = cli("creds", "set", alias, "--kind", "password", "--username", demo.username, "--instance-url", sim.url,
+            *extra, stdin=f"{password}\n{demo.security_token}\n")
+    assert r.code == 0, r.err
+
+
+def test_creds_test_logs_in_to_the_simulated_org(cli: CLI, sim) -> None:  # type: ignore[no-untyped-def]
+    _set_sim(cli, sim, "mysim", sim.demo_login.password, "--ca", str(sim.ca_path))
+    r = cli("creds", "test", "mysim")
+    assert r.code == 0, r.err
+    assert r.out.startswith(f"ok: mysim logs in as {sim.demo_login.username}")
+    assert sim.url in r.out
+    data = cli("creds", "test", "mysim", "--json").json()
+    assert data["ok"] is True and data["org_id"].startswith("00D") and data["user_id"].startswith("005")
+    assert sim.demo_login.password not in r.out + r.err
+
+
+def test_creds_test_reports_why_a_login_fails(cli: CLI, sim) -> None:  # type: ignore[no-untyped-def]
+    _set_sim(cli, sim, "wrongpw", "Not-The-Password-123", "--ca", str(sim.ca_path))
+    r = cli("creds", "test", "wrongpw")
+    assert r.code == 1
+    assert "login with 'wrongpw' failed" in r.err and "INVALID_LOGIN" in r.err
+    assert "Not-The-Password-123" not in r.err
+    _set_sim(cli, sim, "noca", sim.demo_login.password)  # the simulator's certificate is not trusted
+    r = cli("creds", "test", "noca")
+    assert r.code == 1 and "certificate not trusted" in r.err
+    data = cli("creds", "test", "noca", "--json").json()
+    assert data["ok"] is False and "TLS" in data["reason"]
+
+
+def test_creds_test_with_the_login_host_as_domain(cli: CLI, sim) -> None:  # type: ignore[no-untyped-def]
+    demo = sim.demo_login
+    r = cli("creds", "set", "bydomain", "--kind", "password", "--username", demo.username,
+            "--domain", sim.url.removeprefix("https://"), "--ca", str(sim.ca_path),
+            stdin=f"{demo.password}\n{demo.security_token}\n")
+    assert r.code == 0, r.err
+    assert cli("creds", "test", "bydomain").code == 0
