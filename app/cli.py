@@ -29,6 +29,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "forensics",
     "inventory",
     "simorg",
+    "contain",
+    "settings",
 )
 
 

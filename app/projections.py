@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from app import checklist, deadlines, findings, forensics, hunt, inventory
+from app import checklist, containment, deadlines, findings, forensics, hunt, inventory, settings
 from app.journal import Entry, Lookup, Projector
 
 
@@ -76,6 +76,8 @@ PROJECTORS: dict[str, Projector] = {
     "hunt.hit": hunt.project_hit,
     "inventory.snapshot": inventory.project_snapshot,
     "inventory.findings": findings.project_findings,
+    **{kind: containment.project for kind in containment.PROJECTORS},
+    "settings.set": settings.project,
 }
 
 
