@@ -314,14 +314,15 @@ def _read_json(path: Path, ev: EvidenceFile) -> Iterator[Row]:
 
 
 def _read_json_lines(path: Path, ev: EvidenceFile, obj: str) -> Iterator[Row]:
-    """The collection layout: a header line, one record per line, a closing line (valid JSON overall)."""
+    """The collection layout: a header line, then one record per line (each after the first starts with the
+    separating comma), then a closing line; valid JSON overall, and readable one line at a time."""
     with path.open("r", encoding="utf-8") as fh:
         for n, text in enumerate(fh, 1):
-            text = text.strip()
+            text = text.strip().lstrip(",").rstrip(",")
             if not text.startswith("{") or n == 1:
                 continue
             try:
-                record = json.loads(text.rstrip(","))
+                record = json.loads(text)
             except ValueError:
                 continue
             if isinstance(record, dict):

@@ -112,6 +112,7 @@ class ItemResult(BaseModel):
     sha256: str | None = None
     size: int | None = None
     rows: int | None = None
+    soql: str | None = None
     detail: str = ""
 
 
@@ -164,72 +165,53 @@ ProgressFn = Callable[[ProgressEvent], None]
 # ---------------------------------------------------------------------------------------------------------
 
 
-class OrgUnavailable(Exception):
-    """The org does not have this object or resource (edition, licence or permission)."""
-
-
-class OrgLimit(Exception):
-    """The org refuses further calls for now (API limit): stop and resume later."""
-
-
 class OrgSource:
-    """The few calls collection needs, over the shared Salesforce adapter."""
+    """The few calls collection needs, over the shared Salesforce adapter (`app.salesforce.Org`)."""
 
     def __init__(self, org: Any) -> None:
         self.org = org
 
     @property
     def api_version(self) -> str:
-        return str(getattr(self.org, "api_version", None) or getattr(self.org, "version", "59.0"))
+        return str(getattr(self.org, "api_version", "59.0"))
 
     @property
     def instance_url(self) -> str:
-        return str(getattr(self.org, "instance_url", "") or "")
+        try:
+            return str(self.org.instance_url)
+        except Exception:
+            return ""
 
     def fields(self, sobject: str) -> set[str] | None:
-        """Field names the org has for `sobject`, or None when the object is not available at all."""
+        """Field names the org has for `sobject`, or None when the object is not available to this login."""
         try:
-            desc = _call(self.org.describe, sobject)
-        except OrgUnavailable:
-            return None
-        return {f["name"] for f in desc.get("fields", [])}
+            return set(self.org.describe_fields(sobject))
+        except BaseException as exc:
+            if classify(exc) == "unavailable":
+                return None
+            raise
 
     def records(self, soql: str) -> Iterator[dict[str, Any]]:
-        yield from _iterate(self.org, soql)
+        return self.org.query_iter(soql)
 
     def download(self, path: str, target: Path, progress: Callable[[int], None] | None = None) -> int:
-        return _call(self.org.download, path, target, progress=progress)
+        return int(self.org.download(path, target, progress=progress))
 
 
-def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(*args, **kwargs)
-    except Exception as exc:
-        raise _translate(exc) from exc
+Outcome = Literal["limit", "unavailable", "fatal", "failed"]
 
 
-def _iterate(org: Any, soql: str) -> Iterator[dict[str, Any]]:
-    it = org.query_iter(soql) if hasattr(org, "query_iter") else iter(org.query(soql))
-    while True:
-        try:
-            record = next(it)
-        except StopIteration:
-            return
-        except Exception as exc:
-            raise _translate(exc) from exc
-        yield record
+def classify(exc: BaseException) -> Outcome:
+    """What a failed call means for the run: stop and resume later, skip this item, or give up."""
+    from app import salesforce as sf
 
-
-def _translate(exc: Exception) -> Exception:
-    code = str(getattr(exc, "code", "") or getattr(exc, "error_code", "") or "")
-    status = getattr(exc, "status", None)
-    text = f"{code} {exc}"
-    if "REQUEST_LIMIT_EXCEEDED" in text or status == 429:
-        return OrgLimit(str(exc))
-    if any(c in text for c in ("INVALID_TYPE", "NOT_FOUND", "API_DISABLED", "FUNCTIONALITY_NOT_ENABLED")) or \
-            status == 404:
-        return OrgUnavailable(str(exc))
-    return exc
+    if isinstance(exc, sf.RateLimited):
+        return "limit"
+    if isinstance(exc, sf.ObjectUnavailable | sf.InsufficientAccess | sf.RecordNotFound):
+        return "unavailable"
+    if isinstance(exc, sf.Offline | sf.TlsFailure | sf.AuthFailed | sf.SessionExpired | sf.OrgTimeout):
+        return "fatal"
+    return "failed"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -391,45 +373,56 @@ class _Collector:
         self.emit(source, item, status, detail)
         return result
 
+    def failed(self, source: str, item: str, exc: Exception, partial: Path) -> ItemResult:
+        """A call failed: stop the run (limit, offline, login), or record this item and go on."""
+        partial.unlink(missing_ok=True)
+        outcome = classify(exc)
+        if outcome == "limit":
+            raise _Stop("interrupted", f"{exc}. Run collect again later: it continues where it stopped") from None
+        if outcome == "fatal":
+            raise _Stop("interrupted", f"{exc}. Run collect again when the org is reachable") from None
+        if outcome == "unavailable":
+            return self.fail(source, item, "unavailable", str(exc))
+        return self.fail(source, item, "failed", str(exc) or type(exc).__name__)
+
     # -- one query into one JSON file ---------------------------------------------------------------------
 
     def query_item(self, source: str, item: str, sobject: str, since: datetime | None,
                    keep: Callable[[dict[str, Any]], None] | None = None,
-                   available: set[str] | Literal[False] | None = False) -> ItemResult | None:
+                   available: set[str] | None = None) -> ItemResult:
         self.check_cancel()
-        if available is False:
-            available = self.src.fields(sobject)
-            if available is None:
-                return None
-        soql = soql_for(sobject, available, since)
-        self.emit(source, item, "started", soql)
         assert self.tmp is not None
         path = self.tmp / f"{item.replace(':', '-')}.json"
         rows = 0
         try:
+            if available is None:
+                available = self.src.fields(sobject)
+                if available is None:
+                    return self.fail(source, item, "unavailable", f"{sobject} is not available to this login "
+                                     "(edition, licence or permission)")
+            soql = soql_for(sobject, available, since)
+            self.emit(source, item, "started", soql)
+            time_field = TIME_FIELD.get(sobject)
             with path.open("w", encoding="utf-8") as fh:
                 header = {"object": sobject, "soql": soql, "api_version": self.src.api_version}
                 fh.write(json.dumps(header)[:-1] + ', "records": [\n')
                 for record in self.src.records(soql):
                     fh.write(("," if rows else "") + json.dumps(record, ensure_ascii=False) + "\n")
                     rows += 1
-                    tf = TIME_FIELD.get(sobject)
-                    if tf:
-                        self.note_time(source, record.get(tf))
+                    if time_field:
+                        self.note_time(source, record.get(time_field))
                     if keep:
                         keep(record)
                 fh.write("]}\n")
-        except OrgLimit as exc:
-            raise _Stop("interrupted", f"the org refused more API calls ({exc}); run collect again later "
-                                       "to continue where it stopped") from None
-        except OrgUnavailable as exc:
-            return self.fail(source, item, "unavailable", str(exc))
+        except _Stop:
+            raise
         except Exception as exc:  # one source failing must not lose the others
-            return self.fail(source, item, "failed", f"{type(exc).__name__}: {exc}")
+            return self.failed(source, item, exc, path)
         meta = self.base_source(source, item, format=FMT_RECORDS, object=sobject, soql=soql, rows=rows,
                                 path=f"{self.src.instance_url}/services/data/v{self.src.api_version}/query")
         result = self.preserve(source, item, path, f"{sobject}.json", meta, rows,
                                f"{sobject} query results from org {self.org_id}")
+        result.soql = soql
         self.items.append(result)
         path.unlink(missing_ok=True)
         return result
@@ -452,16 +445,8 @@ class _Collector:
         try:
             size = self.src.download(
                 resource, path, progress=lambda n: self.emit(source, item, "bytes", done=n, total=expected or 0))
-        except OrgLimit as exc:
-            path.unlink(missing_ok=True)
-            raise _Stop("interrupted", f"the org refused more API calls ({exc}); run collect again later "
-                                       "to continue where it stopped") from None
-        except OrgUnavailable as exc:
-            path.unlink(missing_ok=True)
-            return self.fail(source, item, "unavailable", str(exc))
         except Exception as exc:
-            path.unlink(missing_ok=True)
-            return self.fail(source, item, "failed", f"{type(exc).__name__}: {exc}")
+            return self.failed(source, item, exc, path)
         if expected is not None and size != expected:
             path.unlink(missing_ok=True)
             return self.fail(source, item, "failed",
@@ -479,8 +464,10 @@ class _Collector:
             fields = self.src.fields("Organization")
             soql = soql_for("Organization", fields, None)
             rec = next(iter(self.src.records(soql)), None)
-        except OrgLimit as exc:
-            raise CollectError(f"the org refuses API calls ({exc}); nothing collected, try again later") from None
+        except Exception as exc:
+            if classify(exc) in ("limit", "fatal"):
+                raise CollectError(f"{exc}; nothing was collected") from None
+            raise
         if rec:
             self.org_id = str(rec.get("Id") or "?")
             self.org_name = rec.get("Name")
@@ -492,20 +479,20 @@ class _Collector:
 
     def audit(self) -> None:
         r = self.query_item("audit", "audit:SetupAuditTrail", "SetupAuditTrail", self.since)
-        self.present["audit"] = r is not None and r.status != "unavailable"
+        self.present["audit"] = r.status != "unavailable"
 
     def logins(self) -> None:
         r = self.query_item("logins", "logins:LoginHistory", "LoginHistory", self.since)
-        self.present["logins"] = r is not None and r.status != "unavailable"
+        self.present["logins"] = r.status != "unavailable"
 
     def eventlogs(self) -> None:
         index: list[dict[str, Any]] = []
         r = self.query_item("eventlogs", "eventlogs:index", "EventLogFile", self.since, keep=index.append)
-        self.present["eventlogs"] = r is not None and r.status not in ("unavailable",)
-        if r is None or r.status in ("failed", "unavailable"):
+        self.present["eventlogs"] = r.status != "unavailable"
+        if r.status in ("failed", "unavailable"):
             return
         version = self.src.api_version
-        index_soql = soql_for("EventLogFile", None, self.since)
+        index_soql = r.soql
         for n, rec in enumerate(index, 1):
             rid = str(rec["Id"])
             event_type = str(rec.get("EventType") or "unknown")
@@ -528,8 +515,8 @@ class _Collector:
     def apexlogs(self) -> None:
         index: list[dict[str, Any]] = []
         r = self.query_item("apexlogs", "apexlogs:index", "ApexLog", self.since, keep=index.append)
-        self.present["apexlogs"] = r is not None and r.status != "unavailable"
-        if r is None or r.status in ("failed", "unavailable"):
+        self.present["apexlogs"] = r.status != "unavailable"
+        if r.status in ("failed", "unavailable"):
             return
         version = self.src.api_version
         for rec in index:
@@ -539,7 +526,7 @@ class _Collector:
             if user and user.get("Username"):
                 record["LogUser.Username"] = user["Username"]
             meta = self.base_source("apexlogs", f"apexlogs:{rid}", format=FMT_APEXLOG, object="ApexLog",
-                                    record_id=rid, record=record, soql=soql_for("ApexLog", None, self.since))
+                                    record_id=rid, record=record, soql=r.soql)
             length = rec.get("LogLength")
             expected = int(length) if isinstance(length, int | float) else None
             self.blob_item("apexlogs", f"apexlogs:{rid}", f"/services/data/v{version}/sobjects/ApexLog/{rid}/Body",
@@ -549,14 +536,19 @@ class _Collector:
         any_present = False
         for sobject in EVENT_OBJECTS:
             self.check_cancel()
-            fields = self.src.fields(sobject)
+            item = f"events:{sobject}"
+            try:
+                fields = self.src.fields(sobject)
+            except Exception as exc:
+                self.failed("events", item, exc, self.tmp / "none")  # type: ignore[operator]
+                continue
             if fields is None:
-                self.fail("events", f"events:{sobject}", "unavailable",
+                self.fail("events", item, "unavailable",
                           f"{sobject} is not in this org: real-time events need Shield or the Event Monitoring "
                           "add-on")
                 continue
             any_present = True
-            self.query_item("events", f"events:{sobject}", sobject, self.since, available=fields)
+            self.query_item("events", item, sobject, self.since, available=fields)
         self.present["events"] = any_present
 
     # -- the run ----------------------------------------------------------------------------------------
@@ -665,6 +657,16 @@ def collect(
     return _Collector(incident, OrgSource(org), actor, since, chosen, progress, cancel, command).run()
 
 
+def _until(at: str | None, now: datetime | None) -> str:
+    if not at or now is None:
+        return ""
+    left = parse_time(at) - now  # type: ignore[operator]
+    if left.total_seconds() <= 0:
+        return " (passed)"
+    days = left.days
+    return f" (in {days} d)" if days >= 2 else f" (in {int(left.total_seconds() // 3600)} h)"
+
+
 def render_collect(result: CollectResult, now: datetime | None = None) -> list[str]:
     head = f"collect from {result.org_name or ''} {result.org} ({result.edition or 'edition unknown'}), " \
            f"API v{result.api_version}: {result.status}"
@@ -675,11 +677,12 @@ def render_collect(result: CollectResult, now: datetime | None = None) -> list[s
     if result.message:
         lines.append(result.message)
     lines.append("")
-    lines.append(f"{'SOURCE':<10} {'AVAILABLE':<9} {'RETENTION':<32} {'OLDEST IN ORG':<20}  {'LEAVES THE ORG':<20}  "
+    lines.append(f"{'SOURCE':<10} {'AVAILABLE':<9} {'RETENTION':<32} {'OLDEST IN ORG':<20}  {'LEAVES THE ORG':<31} "
                  f"{'FILES':>5}  NOTE")
     for s in result.sources:
+        leaves = (s.oldest_expires or "-") + _until(s.oldest_expires, now)
         lines.append(f"{s.source:<10} {s.available:<9} {s.retention[:32]:<32} {s.oldest or '-':<20}  "
-                     f"{s.oldest_expires or '-':<20}  {s.preserved:>5}  {s.note}")
+                     f"{leaves:<31} {s.preserved:>5}  {s.note}")
     for limit in result.limits:
         lines.append(f"limit: {limit}")
     lines.append("retention sources: " + "; ".join(sorted({s.cite for s in result.sources if s.cite})))

@@ -17,7 +17,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -425,11 +425,11 @@ class Hit(BaseModel):
     objects: list[str] = Field(default_factory=list)
     rows: int | None = None
     query: str | None = None
+    action: str = ""
 
     def title(self) -> str:
-        what = self.query or (", ".join(self.objects) if self.objects else self.source)
         who = self.username or self.app or "?"
-        return _short(f"{self.source} by {who} from {self.ip or '?'}: {what}", 200)
+        return _short(f"{self.source} by {who} from {self.ip or '?'}: {self.action}", 200)
 
 
 class HuntResult(BaseModel):
@@ -483,17 +483,43 @@ def _hit(row: Row, indicators: list[str], context: list[str]) -> Hit:
         objects=row.entities(),
         rows=row.rows(),
         query=redact(_short(query)) if query else None,
+        action=redact(_short(_action(row, query), 160)),
     )
+
+
+def _action(row: Row, query: str | None) -> str:
+    """What the row records, in a few words: the query, else the operation and object, the URI, the login."""
+    if query:
+        return query
+    parts = [p for p in (row.operation(), ", ".join(row.entities())) if p]
+    if not parts and "login" in row.source.lower():
+        parts.append(row.first(("LoginType", "LOGIN_TYPE")) or "login")
+    state = row.first(("JOB_STATE", "Status", "LOGIN_STATUS"))
+    if state:
+        parts.append(f"[{state}]")
+    uri = row.first(("URI", "API_RESOURCE"))
+    if uri and not row.entities():
+        parts.append(uri)
+    return " ".join(parts) or row.source
 
 
 def scan(incident: Incident, sets: list[IndicatorSet], window: Window,
          progress: Callable[[int], None] | None = None) -> Iterator[tuple[Row, list[str], list[str]]]:
-    """Every preserved row in the window with the indicators it matched (hit-role, context-role)."""
+    """Every preserved row with the indicators it matched (hit-role, context-role); none outside the window.
+
+    A record preserved more than once (the same Id in two collections) is yielded once, from the file that
+    preserved it first."""
     compiled = [c for s in sets for c in s.compiled]
     users, apps = directory(incident)
+    seen: set[tuple[str, str, int]] = set()
     for n, row in enumerate(iter_rows(incident), 1):
         if progress and n % 5000 == 0:
             progress(n)
+        if row.record_id:  # one record preserved twice (two collections) is one finding, from its first copy
+            identity = (row.source, row.record_id, row.line if row.text else 0)
+            if identity in seen:
+                continue
+            seen.add(identity)
         if not window.contains(row.at):
             yield row, [], []
             continue
@@ -615,12 +641,14 @@ def _load_preserved(incident: Incident, path: Path, name: str, files: dict[str, 
 # ---------------------------------------------------------------------------------------------------------
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-EXFIL_SOURCES = ("ApiEvent", "EventLogFile/API", "EventLogFile/RestApi", "EventLogFile/BulkApi",
-                 "EventLogFile/BulkApi2")
+# Rows that record data leaving through the API: real-time events and the API, REST and Bulk event logs.
+EXFIL_SOURCES = ("ApiEvent", "BulkApiResultEventStore", "EventLogFile/API", "EventLogFile/RestApi",
+                 "EventLogFile/BulkApi", "EventLogFile/BulkApi2")
+SAME_REQUEST = timedelta(seconds=2)  # an ApiEvent and an event-log row this close are one request
 
 
 class ExfilRow(BaseModel):
-    """Per app or user and object: rows read and queries run in the window, from the preserved API logs."""
+    """Per user (and the apps it used) and object: rows read and queries or jobs run in the window."""
 
     actor: str
     app: str | None
@@ -635,8 +663,19 @@ class ExfilRow(BaseModel):
     evidence: list[str]
 
 
-def _is_exfil_source(row: Row) -> bool:
-    return row.source in EXFIL_SOURCES
+def _is_read(row: Row) -> bool:
+    """A query, an export or a bulk result download (describe, limits and writes are not data leaving)."""
+    if row.source == "BulkApiResultEventStore":
+        return True
+    if _is_count_only(row):
+        return True
+    if row.query():
+        return True
+    op = (row.operation() or "").lower()
+    if op:
+        return any(word in op for word in ("query", "export", "retrieve", "search"))
+    uri = str(row.fields.get("URI") or "")
+    return bool(re.search(r"/query(All)?\b", uri))
 
 
 def _is_count_only(row: Row) -> bool:
@@ -644,9 +683,17 @@ def _is_count_only(row: Row) -> bool:
     return bool(q and re.match(r"(?i)\s*SELECT\s+COUNT\(\s*\)\s+FROM\b", q))
 
 
+def _job_id(row: Row) -> str | None:
+    return row.first(("JOB_ID", "JobId"))
+
+
+def _user_key(row: Row) -> str:
+    uid = row.user_id()
+    return id_key(uid) if uid else (row.username() or "?").lower()
+
+
 @dataclass
 class _Acc:
-    app: str | None
     username: str | None
     object: str
     rows: int = 0
@@ -655,9 +702,23 @@ class _Acc:
     last: datetime | None = None
 
     def __post_init__(self) -> None:
+        self.apps: set[str] = set()
         self.ips: set[str] = set()
         self.sources: set[str] = set()
         self.evidence: set[str] = set()
+
+    def add(self, row: Row, rows: int, queries: int) -> None:
+        self.username = self.username or row.username()
+        if row.app():
+            self.apps.add(str(row.app()))
+        self.rows += rows
+        self.queries += queries
+        if row.at:
+            self.first = min(self.first, row.at) if self.first else row.at
+            self.last = max(self.last, row.at) if self.last else row.at
+        self.ips.update(row.ips()[:1])
+        self.sources.add(row.source)
+        self.evidence.add(row.evidence_id)
 
 
 def exfiltration_table(
@@ -668,12 +729,13 @@ def exfiltration_table(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[ExfilRow]:
-    """What was read, per app/user and object: from ApiEvent and EventLogFile API, RestApi and Bulk rows.
+    """What was read, per user and object, from ApiEvent, BulkApiResultEventStore and the API, RestApi and
+    Bulk event logs.
 
     Scope: rows matching `indicator_sets`; without them, the indicator files of the recorded hunts (the
-    report's view); `all_activity` takes every API row in the window (nothing attributed). Records counted
-    by a COUNT() query were not taken: such queries count as queries with no rows. When the same request is
-    in both ApiEvent and an event log file, it is counted once (ApiEvent preferred).
+    report's view); `all_activity` takes every API read in the window, attributed or not. Counting rules:
+    COUNT() queries take no rows; a bulk job counts once, with its largest row count, however many state
+    rows and result downloads it has; a request seen both as an ApiEvent and in an event log file counts once.
     """
     if all_activity:
         sets: list[IndicatorSet] = []
@@ -683,61 +745,56 @@ def exfiltration_table(
         if not sets:
             return []
         window = window_of(sets, since, until)
-    accs: dict[tuple[str, str], _Acc] = {}
-    seen_requests: set[tuple[Any, ...]] = set()
-    selected: list[Row] = []
-    for row, matched, _context in scan(incident, sets, window):
-        if not _is_exfil_source(row) or not window.contains(row.at):
-            continue
-        if not all_activity and not matched:
-            continue
-        selected.append(row)
-    # ApiEvent first, so an event-log row for the same request is recognised as a duplicate.
+    selected = [row for row, matched, _context in scan(incident, sets, window)
+                if row.source in EXFIL_SOURCES and window.contains(row.at) and (all_activity or matched)
+                and _is_read(row)]
     selected.sort(key=lambda r: (r.source != "ApiEvent", r.at or _EPOCH))
+    accs: dict[tuple[str, str], _Acc] = {}
+    jobs: dict[str, tuple[_Acc, int]] = {}
+    api_events: dict[tuple[str, str, int], list[datetime]] = {}
+
+    def acc_for(row: Row) -> _Acc:
+        obj = (row.entities() or ["?"])[0]
+        key = (_user_key(row), obj.lower())
+        if key not in accs:
+            accs[key] = _Acc(row.username(), obj)
+        return accs[key]
+
     for row in selected:
-        entities = row.entities() or ["?"]
-        key = _request_key(row)
-        if key in seen_requests:
-            continue
-        seen_requests.add(key)
         rows = 0 if _is_count_only(row) else (row.rows() or 0)
-        actor_key = row.app() or row.username() or row.user_id() or "?"
-        obj = entities[0]
-        acc = accs.get((actor_key, obj))
-        if acc is None:
-            acc = accs[(actor_key, obj)] = _Acc(row.app(), row.username(), obj)
-        acc.app = acc.app or row.app()
-        acc.username = acc.username or row.username()
-        acc.rows += rows
-        acc.queries += 1
-        if row.at:
-            acc.first = min(acc.first, row.at) if acc.first else row.at
-            acc.last = max(acc.last, row.at) if acc.last else row.at
-        acc.ips.update(ip for ip in row.ips()[:1])
-        acc.sources.add(row.source)
-        acc.evidence.add(row.evidence_id)
-    out = [
-        ExfilRow(
-            actor=k[0],
-            app=a.app,
-            username=a.username,
-            object=a.object,
-            rows=a.rows,
-            queries=a.queries,
-            first_seen=format_instant(a.first) if a.first else None,
-            last_seen=format_instant(a.last) if a.last else None,
-            source_ips=sorted(a.ips),
-            sources=sorted(a.sources),
-            evidence=sorted(a.evidence),
-        )
-        for k, a in accs.items()
-    ]
+        job = _job_id(row)
+        if job:  # several state rows and downloads per job: count it once, with its largest row count
+            if job in jobs:
+                acc, counted = jobs[job]
+                acc.add(row, max(0, rows - counted), 0)
+                jobs[job] = (acc, max(counted, rows))
+            else:
+                acc = acc_for(row)
+                acc.add(row, rows, 1)
+                jobs[job] = (acc, rows)
+            continue
+        key = (_user_key(row), ",".join(e.lower() for e in row.entities()), rows)
+        if row.source == "ApiEvent":
+            if row.at:
+                api_events.setdefault(key, []).append(row.at)
+        elif row.at and any(abs(row.at - t) <= SAME_REQUEST for t in api_events.get(key, [])):
+            continue
+        acc_for(row).add(row, rows, 1)
+    out = []
+    for acc in accs.values():
+        apps = ", ".join(sorted(acc.apps))
+        out.append(ExfilRow(
+            actor=f"{acc.username} ({apps})" if apps and acc.username else apps or acc.username or "?",
+            app=apps or None,
+            username=acc.username,
+            object=acc.object,
+            rows=acc.rows,
+            queries=acc.queries,
+            first_seen=format_instant(acc.first) if acc.first else None,
+            last_seen=format_instant(acc.last) if acc.last else None,
+            source_ips=sorted(acc.ips),
+            sources=sorted(acc.sources),
+            evidence=sorted(acc.evidence),
+        ))
     out.sort(key=lambda r: (r.actor, -r.rows, r.object))
     return out
-
-
-def _request_key(row: Row) -> tuple[Any, ...]:
-    """What identifies one request across ApiEvent and event-log files."""
-    user = id_key(row.user_id() or "") or (row.username() or "").lower()
-    at = row.at.replace(microsecond=0) if row.at else None
-    return (user, at, tuple(e.lower() for e in row.entities()), row.rows())

@@ -94,7 +94,7 @@ def _run_collect(ctx: Context, args: argparse.Namespace) -> int:
     if args.json:
         ctx.print_json(result)
     else:
-        for line in forensics.render_collect(result):
+        for line in forensics.render_collect(result, ctx.clock.now()):
             ctx.print(line)
     return 0 if result.status == "complete" else 1
 
@@ -129,8 +129,8 @@ def render_hunt(result: hunt.HuntResult) -> list[str]:
         + (f", {result.recorded} newly recorded" if result.recorded is not None else "")
     ]
     for h in result.hits:
-        lines.append(f"{h.at or '-':<20}  {h.source:<22} {h.username or h.app or '-':<24} {h.ip or '-':<16} "
-                     f"{h.query or ', '.join(h.objects) or ''}")
+        lines.append(f"{h.at or '-':<20}  {h.source:<27} {h.username or h.app or '-':<26} {h.ip or '-':<15}  "
+                     f"{h.action}")
         where = f"evidence {h.evidence_id} ({h.file}) line {h.line}" + (f", record {h.record_id}" if h.record_id
                                                                          else "")
         lines.append(f"    {where}: {'; '.join(h.indicators + h.context)}")
@@ -161,14 +161,11 @@ def _run_exfil(ctx: Context, args: argparse.Namespace) -> int:
 def render_exfil(rows: list[hunt.ExfilRow]) -> list[str]:
     if not rows:
         return ["no API reads attributed in the preserved logs"]
-    header = f"{'APP / USER':<28} {'OBJECT':<16} {'ROWS':>9} {'QUERIES':>7}  {'FIRST SEEN':<20}  {'LAST SEEN':<20}  IPS"
-    out = [header]
+    width = max(10, *(len(r.actor) for r in rows))
+    out = [f"{'USER (APP)':<{width}}  {'OBJECT':<16} {'ROWS':>9} {'QUERIES':>7}  {'FIRST SEEN':<20}  "
+           f"{'LAST SEEN':<20}  SOURCE IPS"]
     for r in rows:
-        out.append(f"{r.actor[:28]:<28} {r.object[:16]:<16} {r.rows:>9} {r.queries:>7}  {r.first_seen or '-':<20}  "
+        out.append(f"{r.actor:<{width}}  {r.object[:16]:<16} {r.rows:>9} {r.queries:>7}  {r.first_seen or '-':<20}  "
                    f"{r.last_seen or '-':<20}  {', '.join(r.source_ips)}")
-    total = sum(r.rows for r in rows)
-    out.append(f"total rows: {total} (records counted by COUNT() queries are not included)")
+    out.append(f"total rows: {sum(r.rows for r in rows)} (COUNT() queries take none; a bulk job counts once)")
     return out
-
-
-
