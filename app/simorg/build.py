@@ -6,6 +6,7 @@ DeleteTokens; tests and exercise scoring can rely on that.
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
@@ -754,50 +755,66 @@ def generate(store: Store, seed: Seed, builder: _Builder) -> None:
     profile_ps = keys["profile_permission_sets"][profile_key]
     user_ids: list[str] = []
     domain = gen.email_domain
-    for n in range(gen.users):
-        first, last = rng.choice(_FIRST), rng.choice(_LAST)
-        username = f"{first.lower()}.{last.lower()}{n:05d}@{domain}"
-        created = pool[rng.randrange(len(pool) // 2)]
-        row = s.insert("User", {"Username": username, "FirstName": first, "LastName": last,
-                                "Name": f"{first} {last}", "Email": username, "UserType": "Standard",
-                                "IsActive": rng.random() > 0.05, "ProfileId": profile_id, "CreatedDate": created,
-                                "LastLoginDate": pool[rng.randrange(len(pool) // 2, len(pool))]})
-        user_ids.append(row["Id"])
-        s.insert("UserLogin", {"UserId": row["Id"], "IsFrozen": False, "IsPasswordLocked": False,
-                               "LastModifiedDate": created})
-        s.insert("PermissionSetAssignment", {"AssigneeId": row["Id"], "PermissionSetId": profile_ps,
-                                             "IsActive": True, "CreatedDate": created})
+    rand = rng.random
+    npool = len(pool)
+
+    def pick(n: int) -> int:  # random.randrange is ten times slower, and 100k rows call it often
+        return int(rand() * n)
+
+    users, logins, psas = s.tables["User"], s.tables["UserLogin"], s.tables["PermissionSetAssignment"]
+    with s.lock:
+        for n in range(gen.users):
+            first, last = _FIRST[pick(len(_FIRST))], _LAST[pick(len(_LAST))]
+            username = f"{first.lower()}.{last.lower()}{n:05d}@{domain}"
+            created = pool[pick(npool // 2)]
+            user_id = s.new_id("User")
+            users.insert({"Id": user_id, "Username": username, "FirstName": first, "LastName": last,
+                          "Name": f"{first} {last}", "Email": username, "UserType": "Standard",
+                          "IsActive": rand() > 0.05, "ProfileId": profile_id, "CreatedDate": created,
+                          "LastModifiedDate": created, "LastLoginDate": pool[npool // 2 + pick(npool - npool // 2)]})
+            user_ids.append(user_id)
+            logins.insert({"Id": s.new_id("UserLogin"), "UserId": user_id, "IsFrozen": False,
+                           "IsPasswordLocked": False, "LastModifiedDate": created})
+            psas.insert({"Id": s.new_id("PermissionSetAssignment"), "AssigneeId": user_id,
+                         "PermissionSetId": profile_ps, "IsActive": True, "CreatedDate": created})
     holders = user_ids or list(keys["users"].values())
+    nholders = len(holders)
     if gen.tokens:
         app_keys = gen.token_apps or [a.key for a in seed.connected_apps]
         apps = [(builder._app_name(k), keys["app_menu_items"].get(k)) for k in app_keys]
         table = s.tables["OauthToken"]
-        base = len(table.rows)
-        for n in range(gen.tokens):
-            name, menu = apps[rng.randrange(len(apps))]
-            i = rng.randrange(len(pool))
-            row = {"AppName": name, "UserId": holders[rng.randrange(len(holders))], "CreatedDate": pool[i],
-                   "LastUsedDate": pool[rng.randrange(i, len(pool))], "UseCount": rng.randrange(1, 5000),
-                   "DeleteToken": s.delete_token_for("gen", base + n)}
-            if menu:
-                row["AppMenuItemId"] = menu
-            table.insert(row)
+        bits = rng.getrandbits
+        with s.lock:
+            for _ in range(gen.tokens):
+                name, menu = apps[pick(len(apps))]
+                i = pick(npool)
+                row = {"AppName": name, "UserId": holders[pick(nholders)], "CreatedDate": pool[i],
+                       "LastUsedDate": pool[i + pick(npool - i)], "UseCount": 1 + pick(4999),
+                       "DeleteToken": base64.urlsafe_b64encode(bits(192).to_bytes(24, "big")).decode()}
+                if menu:
+                    row["AppMenuItemId"] = menu
+                table.insert(row)
     if gen.assignments:
         ps_keys = gen.assignment_permission_sets or [p.key for p in seed.permission_sets]
         ps_ids = [keys["permission_sets"][k] for k in ps_keys]
-        have = {(r["AssigneeId"], r["PermissionSetId"]) for r in s.tables["PermissionSetAssignment"].rows.values()}
-        target = min(gen.assignments, len(holders) * len(ps_ids))
+        have = {(r["AssigneeId"], r["PermissionSetId"]) for r in psas.rows.values()}
+        nps = len(ps_ids)
+        total = nholders * nps
+        target = min(gen.assignments, total)
+        # Distinct (user, permission set) pairs, sampled without replacement so a dense target stays linear.
+        order = rng.sample(range(total), min(total, target + len(have)))
         made = 0
-        attempts = 0
-        while made < target and attempts < target * 20:
-            attempts += 1
-            pair = (holders[rng.randrange(len(holders))], ps_ids[rng.randrange(len(ps_ids))])
-            if pair in have:
-                continue
-            have.add(pair)
-            s.insert("PermissionSetAssignment", {"AssigneeId": pair[0], "PermissionSetId": pair[1],
-                                                 "IsActive": True, "CreatedDate": pool[rng.randrange(len(pool))]})
-            made += 1
+        with s.lock:
+            for i in order:
+                if made >= target:
+                    break
+                pair = (holders[i // nps], ps_ids[i % nps])
+                if pair in have:
+                    continue
+                psas.insert({"Id": s.new_id("PermissionSetAssignment"), "AssigneeId": pair[0],
+                             "PermissionSetId": pair[1], "IsActive": True, "CreatedDate": pool[pick(npool)]})
+                made += 1
+            s._perm_cache.clear()
     owners = list(keys["users"].values())[:20] or holders
     account_ids: list[str] = []
     for n in range(gen.accounts):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import re
+import socket
 import traceback
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler
@@ -72,6 +74,9 @@ class SimHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body leave in separate writes: without this, Nagle + delayed ACK add ~40 ms per call.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sim.track(self.connection, True)
 
     def finish(self) -> None:

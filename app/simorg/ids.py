@@ -10,19 +10,30 @@ def to18(id15: str) -> str:
     """Append the checksum that makes an Id safe for case-insensitive systems (the real algorithm)."""
     if len(id15) != 15:
         return id15
-    suffix = ""
-    for chunk in range(3):
+    return id15 + _chunk(id15[0:5]) + _chunk(id15[5:10]) + _chunk(id15[10:15])
+
+
+_CHUNKS: dict[str, str] = {}
+
+
+def _chunk(part: str) -> str:
+    """One checksum character: a bit per upper-case letter in a 5-character chunk (memoised: Ids repeat)."""
+    found = _CHUNKS.get(part)
+    if found is None:
         bits = 0
-        for i, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
+        for i, ch in enumerate(part):
             if "A" <= ch <= "Z":
                 bits |= 1 << i
-        suffix += _SUFFIX[bits]
-    return id15 + suffix
+        found = _SUFFIX[bits]
+        if len(_CHUNKS) < 200_000:
+            _CHUNKS[part] = found
+    return found
 
 
 def id_key(value: str) -> str:
-    """Comparison key: 15- and 18-character forms of one Id are the same record."""
-    return value[:15] if len(value) in (15, 18) else value
+    """Comparison key: the 18-character form, so 15- and 18-character forms of one Id meet (and stored
+    18-character Ids are their own key: no copy per row)."""
+    return to18(value) if len(value) == 15 else value
 
 
 def make_id(prefix: str, pod: str, n: int) -> str:

@@ -78,6 +78,7 @@ class ObjectDef:
     # Permission needed to change it (update/delete/create).
     dml_requires: str | None = None
     indexes: tuple[str, ...] = ()
+    unique: tuple[str, ...] = ()
     label: str = ""
     _lower: dict[str, str] = field(default_factory=dict, repr=False)
     _relationships: dict[str, FieldDef] = field(default_factory=dict, repr=False)
@@ -244,7 +245,8 @@ def build_schema(
                 "UseCount:i DeleteToken:s RequestToken:s"
             ),
             id_null=True,
-            indexes=("UserId", "AppName", "DeleteToken"),
+            indexes=("UserId", "AppName"),
+            unique=("DeleteToken",),
         ),
         ObjectDef(
             "ConnectedApplication",

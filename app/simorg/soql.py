@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from app.simorg.ids import id_key, to18
+from app.simorg.ids import id_key
 from app.simorg.schema import FieldDef, ObjectDef, Schema
 
 
@@ -651,7 +651,7 @@ class _Compiler:
         if lit.kind != "string":
             raise _type_error(self.text, lit, fd)
         if t in ("id", "reference"):
-            return "point", id_key(to18(lit.value) if len(lit.value) == 15 else lit.value)
+            return "point", id_key(lit.value)
         return "point", lit.value.lower()
 
     def compile(self, node: Any) -> Callable[[dict[str, Any]], bool]:

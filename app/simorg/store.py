@@ -112,14 +112,21 @@ def format_datetime(v: datetime) -> str:
 
 
 class Table:
-    """Rows of one sObject in insertion order, an Id index and per-field indexes (value -> row keys)."""
+    """Rows of one sObject in insertion order, an Id index and per-field indexes (value -> row keys).
+
+    An index bucket is a bare row key while one row has the value, a set once several do: most indexed
+    values (usernames, one login per user) are unique, and a set per row would dominate memory at 100k rows.
+    """
 
     def __init__(self, obj: ObjectDef) -> None:
         self.obj = obj
         self.rows: dict[int, dict[str, Any]] = {}
         self.by_id: dict[str, int] = {}
         self.index_fields = {name: obj.fields[name] for name in obj.indexes if name in obj.fields}
-        self.indexes: dict[str, dict[Any, set[int]]] = {name: {} for name in self.index_fields}
+        self.indexes: dict[str, dict[Any, int | set[int]]] = {name: {} for name in self.index_fields}
+        self._norms = [(name, self.indexes[name], _normaliser(fd)) for name, fd in self.index_fields.items()]
+        # Exact, case-sensitive, one-row-per-value lookups (OauthToken.DeleteToken for revoke).
+        self.unique: dict[str, dict[str, int]] = {name: {} for name in obj.unique if name in obj.fields}
         self.deleted: list[dict[str, Any]] = []
         self._next = 0
 
@@ -127,13 +134,22 @@ class Table:
         key = self._next
         self._next += 1
         self.rows[key] = row
-        if row.get("Id"):
-            self.by_id[id_key(row["Id"])] = key
-        for name, fd in self.index_fields.items():
+        record_id = row.get("Id")
+        if record_id:
+            self.by_id[id_key(record_id)] = key
+        for name, index, norm in self._norms:
             v = row.get(name)
             if v is not None:
-                self.indexes[name].setdefault(soql._norm(fd, v), set()).add(key)
+                _bucket_add(index, norm(v), key)
+        for name, exact in self.unique.items():
+            v = row.get(name)
+            if v is not None:
+                exact[v] = key
         return key
+
+    def by_unique(self, name: str, value: str) -> int | None:
+        key = self.unique[name].get(value)
+        return key if key is not None and key in self.rows else None
 
     def key_of(self, record_id: str) -> int | None:
         return self.by_id.get(id_key(record_id))
@@ -149,9 +165,9 @@ class Table:
             if fd is not None:
                 old = row.get(name)
                 if old is not None:
-                    self.indexes[name].get(soql._norm(fd, old), set()).discard(key)
+                    _bucket_remove(self.indexes[name], soql._norm(fd, old), key)
                 if value is not None:
-                    self.indexes[name].setdefault(soql._norm(fd, value), set()).add(key)
+                    _bucket_add(self.indexes[name], soql._norm(fd, value), key)
             if value is None:
                 row.pop(name, None)
             else:
@@ -164,7 +180,11 @@ class Table:
         for name, fd in self.index_fields.items():
             v = row.get(name)
             if v is not None:
-                self.indexes[name].get(soql._norm(fd, v), set()).discard(key)
+                _bucket_remove(self.indexes[name], soql._norm(fd, v), key)
+        for name, exact in self.unique.items():
+            v = row.get(name)
+            if v is not None and exact.get(v) == key:
+                del exact[v]
         self.deleted.append(row)
         return row
 
@@ -173,8 +193,38 @@ class Table:
             found = sorted(k for k in (self.by_id.get(v) for v in keys) if k is not None)
         else:
             index = self.indexes[name]
-            found = sorted({k for v in keys for k in index.get(v, ())})
+            hits: set[int] = set()
+            for v in keys:
+                bucket = index.get(v)
+                if isinstance(bucket, int):
+                    hits.add(bucket)
+                elif bucket:
+                    hits.update(bucket)
+            found = sorted(hits)
         return [self.rows[k] for k in found if k in self.rows]
+
+
+def _bucket_add(index: dict[Any, int | set[int]], value: Any, key: int) -> None:
+    bucket = index.get(value)
+    if bucket is None:
+        index[value] = key
+    elif isinstance(bucket, int):
+        index[value] = {bucket, key}
+    else:
+        bucket.add(key)
+
+
+def _bucket_remove(index: dict[Any, int | set[int]], value: Any, key: int) -> None:
+    bucket = index.get(value)
+    if bucket is None:
+        return
+    if isinstance(bucket, int):
+        if bucket == key:
+            del index[value]
+    else:
+        bucket.discard(key)
+        if not bucket:
+            del index[value]
 
 
 class Store:
@@ -523,16 +573,12 @@ class Store:
             if not token:
                 return False
             tokens = self.table("OauthToken")
-            keys = [
-                k for k in tokens.indexes["DeleteToken"].get(token.lower(), set())
-                if k in tokens.rows and tokens.rows[k].get("DeleteToken") == token
-            ]
-            if keys:
-                for k in sorted(keys):
-                    row = tokens.delete(k)
-                    for auth in self.find("AuthSession", UsersId=row.get("UserId")):
-                        if auth.get("_app") and auth.get("_app") == row.get("AppName"):
-                            self._kill_auth_session(auth["Id"])
+            k = tokens.by_unique("DeleteToken", token)
+            if k is not None:
+                row = tokens.delete(k)
+                for auth in self.find("AuthSession", UsersId=row.get("UserId")):
+                    if auth.get("_app") and auth.get("_app") == row.get("AppName"):
+                        self._kill_auth_session(auth["Id"])
                 return True
             session = self.sessions.get(token)
             if session is not None:
@@ -1010,6 +1056,12 @@ def _label(name: str) -> str:
             out.append(" ")
         out.append(ch)
     return "".join(out).replace(" Id", " ID")
+
+
+def _normaliser(fd: FieldDef) -> Any:
+    if fd.type in ("id", "reference"):
+        return id_key
+    return lambda v: v.lower() if isinstance(v, str) else v
 
 
 def _same(a: Any, b: Any) -> bool:
