@@ -1,0 +1,280 @@
+"""Forensic collection against the simulated org over real TLS: every source preserved with its hash and
+provenance, re-runs skip what is preserved, a rate limit halfway is resumed, edition limits are reported."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app import forensics
+from app.clock import FrozenClock
+from app.commands.inventory import sim_credentials
+from app.salesforce import Org
+from app.simorg import SimOrg
+from app.workspace import Workspace
+
+ORG_NOW = datetime(2025, 8, 20, 9, 0, tzinfo=UTC)
+SIM_ARGS = ("--org", "sim")
+
+UNLICENSED_SEED = """
+[organization]
+name = "Small Org"
+edition = "Developer Edition"
+my_domain = "small"
+event_monitoring = false
+now = 2025-08-20T09:00:00Z
+
+[[profiles]]
+key = "admin"
+name = "System Administrator"
+permissions = ["ModifyAllData", "ViewAllData", "ApiEnabled", "ManageUsers", "ViewSetup", "ViewEventLogFiles"]
+
+[[users]]
+key = "me"
+username = "responder@small.example"
+last_name = "Responder"
+profile = "admin"
+password = "Small-Org-Only-1"
+security_token = "SMALLTOKEN1"
+
+[[event_log_files]]
+event_type = "Login"
+log_date = 2025-08-19T00:00:00Z
+
+[[event_log_files.rows]]
+at = 2025-08-19T10:00:00Z
+user = "me"
+SOURCE_IP = "198.51.100.7"
+CLIENT_IP = "198.51.100.7"
+LOGIN_STATUS = "LOGIN_NO_ERROR"
+
+[[login_history]]
+user = "me"
+at = 2025-08-19T10:00:00Z
+ip = "198.51.100.7"
+"""
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimOrg]:
+    org = SimOrg.start("chat-vendor-theft", clock=FrozenClock(ORG_NOW),
+                       cert_dir=tmp_path_factory.mktemp("sim-cert"))
+    yield org
+    org.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_faults(sim: SimOrg) -> Iterator[None]:
+    sim.faults.reset()
+    yield
+    sim.faults.reset()
+
+
+def sim_args(sim: SimOrg) -> tuple[str, ...]:
+    return (*SIM_ARGS, "--instance-url", sim.url, "--ca", str(sim.ca_path))
+
+
+def login(sim: SimOrg, **options: Any) -> Org:
+    return Org.login(sim_credentials(sim.url, sim.ca_path), **options)
+
+
+@pytest.fixture
+def incident(tmp_path: Path, mem_keyring: Any) -> Iterator[Any]:
+    ws = Workspace(tmp_path / "home", FrozenClock(datetime(2025, 8, 20, 10, 0, tzinfo=UTC)), mem_keyring)
+    inc = ws.create("collection", "tester")
+    yield inc
+    inc.close()
+
+
+def acquired(incident: Any) -> list[dict[str, Any]]:
+    return [e.data for e in incident.journal.entries(kind="evidence.acquired")]
+
+
+def store_rows(sim: SimOrg, sobject: str) -> list[dict[str, Any]]:
+    return list(sim.store.rows(sobject))
+
+
+def expected_items(sim: SimOrg) -> set[str]:
+    items = {"directory:User", "directory:ConnectedApplication", "audit:SetupAuditTrail", "logins:LoginHistory",
+             "eventlogs:index", "apexlogs:index"}
+    items |= {f"eventlogs:{r['Id']}" for r in store_rows(sim, "EventLogFile")}
+    items |= {f"apexlogs:{r['Id']}" for r in store_rows(sim, "ApexLog")}
+    items |= {f"events:{name}" for name in forensics.EVENT_OBJECTS}
+    return items
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_collect_preserves_every_source_with_hashes_and_provenance(cli, sim: SimOrg) -> None:
+    incident_id = cli.new()
+    result = cli("collect", *sim_args(sim))
+    assert result.code == 0, result.err
+    assert "LEAVES THE ORG" in result.out and "30 days with Event Monitoring" in result.out
+
+    from app.workspace import Workspace
+
+    with Workspace(cli.home, cli.clock, cli.keyring).open(incident_id) as incident:
+        entries = acquired(incident)
+        by_item = {e["source"]["item"]: e for e in entries if e["source"].get("collector") == "collect"}
+        assert set(by_item) == expected_items(sim)
+        for item, e in by_item.items():
+            src = e["source"]
+            assert len(e["sha256"]) == 64 and e["size"] > 0, item
+            # custody starts at the download: who/what/how is in the acquisition entry
+            assert src["tool"].startswith("warroom ") and src["api_version"] == "59.0", item
+            assert src["org_id"] == sim.store.org.id and src["range"]["to"], item
+            assert "SELECT " in src["soql"] and " FROM " in src["soql"], item
+            # the stored file is what was hashed
+            assert incident.evidence.rehash(e["sha256"]) == e["sha256"], item
+            assert hashlib.sha256(incident.evidence.path_for(e["sha256"]).read_bytes()).hexdigest() == e["sha256"]
+        # every event log file byte for byte, with the field names the org listed
+        for row in store_rows(sim, "EventLogFile"):
+            e = by_item[f"eventlogs:{row['Id']}"]
+            data = incident.evidence.path_for(e["sha256"]).read_bytes()
+            assert data == sim.store.blobs[("EventLogFile", row["Id"], "LogFile")]
+            header = next(csv.reader(io.StringIO(data.decode())))
+            assert e["source"]["field_names"] == header == row["LogFileFieldNames"].split(",")
+            assert e["source"]["event_type"] == row["EventType"]
+        for row in store_rows(sim, "ApexLog"):
+            e = by_item[f"apexlogs:{row['Id']}"]
+            assert incident.evidence.path_for(e["sha256"]).read_bytes() == sim.store.blobs[("ApexLog", row["Id"],
+                                                                                              "Body")]
+        # query results keep every record, one per line, and stay valid JSON
+        for sobject in ("ApiEvent", "LoginEvent", "ReportEvent", "BulkApiResultEventStore", "SetupAuditTrail"):
+            e = by_item[f"events:{sobject}" if sobject != "SetupAuditTrail" else "audit:SetupAuditTrail"]
+            doc = json.loads(incident.evidence.path_for(e["sha256"]).read_text())
+            assert doc["object"] == sobject and len(doc["records"]) == len(store_rows(sim, sobject))
+        # derived state knows every item, and replays from the entries
+        assert set(forensics.preserved(incident, sim.store.org.id)) == expected_items(sim)
+    assert cli("journal", "verify").code == 0
+
+
+def test_second_collect_skips_what_is_preserved(sim: SimOrg, incident: Any) -> None:
+    with login(sim) as org:
+        first = forensics.collect(incident, org, "tester")
+        before = len(acquired(incident))
+        second = forensics.collect(incident, org, "tester")
+    assert first.status == second.status == "complete"
+    assert first.count("preserved") == len(expected_items(sim))
+    assert second.count("preserved") == 0
+    assert len(acquired(incident)) == before
+    logs = {i.item for i in second.items if i.status == "skipped"}
+    assert logs == {i for i in expected_items(sim) if i.startswith(("eventlogs:0", "apexlogs:0"))}
+    assert {i.status for i in second.items if i.item not in logs} == {"unchanged"}
+
+
+def test_new_content_is_preserved_as_a_new_version(cli, sim: SimOrg) -> None:
+    """Each CLI run logs in, which adds a LoginHistory row: that source is preserved again, the logs are not."""
+    cli.new()
+    assert cli("collect", *sim_args(sim), "--what", "logins,eventlogs").code == 0
+    result = cli("collect", *sim_args(sim), "--what", "logins,eventlogs", "--json")
+    assert result.code == 0, result.err
+    items = {i["item"]: i["status"] for i in result.json()["items"]}
+    assert items["logins:LoginHistory"] == "preserved"
+    assert {s for k, s in items.items() if k.startswith("eventlogs:0")} == {"skipped"}
+
+
+def test_rate_limit_halfway_then_rerun_completes(sim: SimOrg, incident: Any, tmp_path: Path,
+                                                  mem_keyring: Any) -> None:
+    with login(sim, max_retries=0) as org:
+        sim.faults.set(rate_limit_after=12)
+        halted = forensics.collect(incident, org, "tester")
+        assert halted.status == "interrupted"
+        assert "REQUEST_LIMIT_EXCEEDED" in halted.message or "limit" in halted.message.lower()
+        done_first = set(forensics.preserved(incident, sim.store.org.id))
+        assert 0 < len(done_first) < len(expected_items(sim))
+        finished = [e.data for e in incident.journal.entries(kind="collect.run") if e.data["phase"] == "finished"]
+        assert finished[-1]["status"] == "interrupted"
+
+        sim.faults.set(clear_rate_limit=True)
+        resumed = forensics.collect(incident, org, "tester")
+    assert resumed.status == "complete"
+    assert set(forensics.preserved(incident, sim.store.org.id)) == expected_items(sim)
+    # nothing preserved before the fault is fetched again
+    assert not done_first & {i.item for i in resumed.items if i.status == "preserved"}
+    # the same files as an uninterrupted collection (LoginHistory aside: each login adds a row to it)
+    clean_ws = Workspace(tmp_path / "clean", FrozenClock(ORG_NOW), mem_keyring)
+    with clean_ws.create("clean", "tester") as clean, login(sim) as org:
+        forensics.collect(clean, org, "tester")
+        final = {k: v["sha256"] for k, v in forensics.preserved(incident, sim.store.org.id).items()}
+        uninterrupted = {k: v["sha256"] for k, v in forensics.preserved(clean, sim.store.org.id).items()}
+    final.pop("logins:LoginHistory")
+    uninterrupted.pop("logins:LoginHistory")
+    assert final == uninterrupted
+
+
+def test_rate_limit_through_the_cli_exits_nonzero_and_says_to_rerun(cli, sim: SimOrg) -> None:
+    cli.new()
+    sim.faults.set(rate_limit_after=10)
+    result = cli("collect", *sim_args(sim))
+    assert result.code == 1
+    assert "interrupted" in result.out and "again" in result.out
+    sim.faults.set(clear_rate_limit=True)
+    assert cli("collect", *sim_args(sim)).code == 0
+
+
+def test_since_narrows_every_query(sim: SimOrg, incident: Any) -> None:
+    since = datetime(2025, 8, 15, tzinfo=UTC)
+    with login(sim) as org:
+        result = forensics.collect(incident, org, "tester", since=since, what=["audit", "eventlogs", "events"])
+    assert result.status == "complete"
+    queries = [e["source"] for e in acquired(incident) if e["source"].get("format") == "json-records"
+               and e["source"]["object"] not in ("User", "ConnectedApplication")]
+    assert queries and all(">= 2025-08-15T00:00:00Z" in q["soql"] for q in queries)
+    logs = [e["source"] for e in acquired(incident) if e["source"].get("format") == "elf-csv"]
+    assert logs and all(e["log_date"] >= "2025-08-15" for e in logs)
+    assert len(logs) == sum(1 for r in store_rows(sim, "EventLogFile") if r["LogDate"] >= since)
+
+
+def test_progress_is_reported_and_cancel_stops_cleanly(sim: SimOrg, incident: Any) -> None:
+    events: list[forensics.ProgressEvent] = []
+    cancel = threading.Event()
+
+    def progress(event: forensics.ProgressEvent) -> None:
+        events.append(event)
+        if event.status == "preserved" and event.source == "eventlogs":
+            cancel.set()
+
+    with login(sim) as org:
+        result = forensics.collect(incident, org, "tester", progress=progress, cancel=cancel)
+    assert result.status == "cancelled"
+    assert any(e.status == "started" for e in events) and any(e.status == "preserved" for e in events)
+    finished = [e.data for e in incident.journal.entries(kind="collect.run") if e.data["phase"] == "finished"]
+    assert finished[-1]["status"] == "cancelled"
+
+
+def test_unknown_source_is_refused(cli, sim: SimOrg) -> None:
+    cli.new()
+    result = cli("collect", *sim_args(sim), "--what", "audit,mailboxes")
+    assert result.code == 2
+
+
+def test_edition_without_event_monitoring_says_what_it_cannot_give(tmp_path: Path, incident: Any) -> None:
+    seed = tmp_path / "small.toml"
+    seed.write_text(UNLICENSED_SEED, encoding="utf-8")
+    with SimOrg.start(seed, clock=FrozenClock(ORG_NOW), cert_dir=tmp_path / "cert") as small, \
+            Org.login(sim_credentials(small.url, small.ca_path)) as org:
+        result = forensics.collect(incident, org, "tester")
+    assert result.status == "complete"
+    events = {i.item: i for i in result.items if i.source == "events"}
+    assert {i.status for i in events.values()} == {"unavailable"}
+    assert all("Event Monitoring" in i.detail for i in events.values())
+    table = {s.source: s for s in result.sources}
+    assert table["events"].available == "no"
+    assert table["eventlogs"].available == "partial" and table["eventlogs"].retention.startswith("1 day")
+    assert table["eventlogs"].oldest_expires == "2025-08-21T00:00:00Z"  # LogDate 19 Aug + the day it covers + 1
+    text = " ".join(result.limits)
+    assert "Shield or the Event Monitoring add-on" in text and "Historical Event Logs" in text
+    assert "API" in text  # the API/RestApi/BulkApi types it does not have
+    lines = forensics.render_collect(result, ORG_NOW)
+    assert any(line.startswith("events") and " no " in line for line in lines)
