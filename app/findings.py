@@ -118,8 +118,8 @@ SENSITIVE_COMPLIANCE = ("pci", "pii", "gdpr", "ccpa", "hipaa", "coppa", "glba")
 LOG_CREDENTIALS = {LOG_SESSION_ID, ACCESS_TOKEN, REFRESH_TOKEN, AWS_KEY, LOG_PRIVATE_KEY}
 STALE_DAYS = 90
 UNUSED_DAYS = 30
-BURST_FACTOR = 10
-BURST_MIN_USES = 500
+BURST_FENCE = 3  # Tukey's outer fence: Q3 + 3 IQR
+BURST_MIN_USES = 1000
 
 
 class RecordRef(BaseModel):
@@ -656,7 +656,6 @@ def _token_hygiene(ix: _Index) -> Iterator[Finding]:
     taken = ix.taken
     # Without a single AppMenuItemId the export simply lacks the column: no "not installed" verdicts then.
     menu_known = any(t.app_menu_item_id for t in ix.snap.oauth_tokens)
-    rates: list[tuple[float, OAuthToken]] = []
     for app, tokens in sorted(ix.tokens_by_app.items()):
         stale = []
         for t in tokens:
@@ -666,9 +665,6 @@ def _token_hygiene(ix: _Index) -> Iterator[Finding]:
                 last is None and created and taken - created > timedelta(days=UNUSED_DAYS)
             ):
                 stale.append(t)
-            if t.use_count and created:
-                days = max(((last or taken) - created).total_seconds() / 86400, 1.0)
-                rates.append((t.use_count / days, t))
         if stale:
             yield _make(
                 STALE_TOKEN, "low",
@@ -696,25 +692,27 @@ def _token_hygiene(ix: _Index) -> Iterator[Finding]:
                          for t in uninstalled[:10]],
                 key=[f"uninstalled/{app}"],
             )
-    if len(rates) >= 2:
-        median = statistics.median(r for r, _ in rates)
-        bursts = [(r, t) for r, t in rates
-                  if (t.use_count or 0) >= BURST_MIN_USES and median > 0 and r >= BURST_FACTOR * median]
-        by_app: dict[str, list[tuple[float, OAuthToken]]] = defaultdict(list)
-        for r, t in bursts:
-            by_app[t.app_name].append((r, t))
+    counts = sorted(t.use_count or 0 for t in ix.snap.oauth_tokens)
+    if len(counts) >= 8:
+        q1, _, q3 = statistics.quantiles(counts, n=4)
+        fence = max(q3 + BURST_FENCE * (q3 - q1), BURST_MIN_USES)
+        by_app: dict[str, list[OAuthToken]] = defaultdict(list)
+        for t in ix.snap.oauth_tokens:
+            if (t.use_count or 0) > fence:
+                by_app[t.app_name].append(t)
         for app, items in sorted(by_app.items()):
             yield _make(
                 TOKEN_BURST, "medium",
-                f"{app}: {len(items)} token(s) used far more than the org's usual rate",
-                [ix.token_ref(t) for _, t in items],
-                "A burst of calls on one token is what a bulk export looks like from the token's side.",
-                "Check the app's API and bulk events for the burst window; revoke the token if the volume is not "
-                "explained by the integration's schedule.",
+                f"{app}: {len(items)} token(s) used far more than the org's other tokens",
+                [ix.token_ref(t) for t in items],
+                "A use count far outside the org's range is what bulk harvesting looks like from the token's "
+                "side; a stolen token used by a script climbs fastest.",
+                "Check the app's API and bulk events for when the calls happened; revoke the tokens if the volume "
+                "is not explained by the integration's schedule.",
                 containment="revoke_tokens",
-                details=[f"{ix.user_label(t.user_id)}: {t.use_count} uses, {r:.0f}/day (median {median:.1f}/day)"
-                         for r, t in items[:10]],
-                key=[f"burst/{app}", *(t.ref for _, t in items)],
+                details=[f"{ix.user_label(t.user_id)}: {t.use_count} uses since {t.created} (org: median "
+                         f"{statistics.median(counts):.0f}, outlier above {fence:.0f})" for t in items[:10]],
+                key=[f"burst/{app}", *(t.ref for t in items)],
             )
 
 

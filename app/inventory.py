@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.errors import NotFoundError, UsageError, WarroomError
 from app.journal import Entry, Lookup
-from app.sensitive import scan_text
+from app.sensitive import scan_debug_log
 
 FORMAT = "warroom.inventory"
 FORMAT_VERSION = 1
@@ -696,7 +697,7 @@ def _values(obj: _Obj, get: Getter, convert: Callable[[Any, str], Any]) -> dict[
 def scan_body(data: bytes) -> list[SensitiveHit]:
     """Personal data and credentials in a debug-log body, counted per kind with a few masked samples."""
     found: dict[str, SensitiveHit] = {}
-    for hit in scan_text(data.decode("utf-8", errors="replace")):
+    for hit in scan_debug_log(data.decode("utf-8", errors="replace")):
         agg = found.get(hit.kind)
         if agg is None:
             found[hit.kind] = SensitiveHit(kind=hit.kind, count=1, first_line=hit.line, samples=[hit.masked])
@@ -1202,11 +1203,18 @@ def diff(a: Snapshot, b: Snapshot, *, label_a: str | None = None, label_b: str |
             summary[name] = counts
     org_a = _plain(a.organization) if a.organization else None
     org_b = _plain(b.organization) if b.organization else None
+    names = {u.id: u.username for u in (*a.users, *b.users)}
+    names.update({p.id: p.label or p.name for p in (*a.permission_sets, *b.permission_sets)})
+    for c in changes:
+        c.name = _ID_RE.sub(lambda m: names.get(m.group(0), m.group(0)), c.name)
     if org_a != org_b:
         changes.append(Change(collection="organization", change="changed", id=(b.organization or a.organization).id,
                               name="organization", fields={"organization": [org_a, org_b]}))
         summary["organization"] = {"added": 0, "removed": 0, "changed": 1}
     return SnapshotDiff(a=_describe(a, label_a), b=_describe(b, label_b), summary=summary, changes=changes)
+
+
+_ID_RE = re.compile(r"\b[0-9A-Za-z]{18}\b|\b[0-9A-Za-z]{15}\b")
 
 
 def _plain(value: Any) -> Any:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 # Kinds reported for debug logs (personal data and live credentials).
 EMAIL = "email"
 CARD = "card_number"
+NATIONAL_ID = "national_id"
 PHONE = "phone_number"
 SESSION_ID = "session_id"
 ACCESS_TOKEN = "bearer_token"
@@ -23,10 +24,13 @@ PRIVATE_KEY = "private_key"
 _EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
 # 13-19 digits, optionally grouped by single spaces or dashes; Luhn decides.
 _CARD_RE = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+# International numbers start with +; national ones are the North American 3-3-4 shape.
 _PHONE_RE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]\d{3,4}(?!\w)"
-    r"|(?<![\w+])\+\d{8,15}(?!\w)"
+    r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,5}(?![\w-])"
+    r"|(?<![\w+-])\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w-])"
 )
+# US social security numbers: 3-2-4 digits, never area 000, 666 or 9xx, group 00 or serial 0000.
+_SSN_RE = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])")
 SESSION_ID_RE = re.compile(r"\b00D[0-9A-Za-z]{12,15}![0-9A-Za-z._]{20,}")
 _BEARER_RE = re.compile(r"(?i)\b(?:bearer|oauth)\s+([A-Za-z0-9._~+/=!-]{16,})")
 REFRESH_TOKEN_RE = re.compile(r"\b5Aep[0-9A-Za-z._]{40,}")
@@ -101,11 +105,13 @@ def scan_line(line: str, lineno: int) -> Iterator[Hit]:
     cards = list(_cards(line))
     for digits, _start, _end in cards:
         yield Hit(CARD, lineno, mask_card(digits))
+    for m in _SSN_RE.finditer(line):
+        yield Hit(NATIONAL_ID, lineno, f"***-**-{m.group(0)[-4:]}")
     for m in _PHONE_RE.finditer(line):
         if any(m.start() < end and start < m.end() for _d, start, end in cards):
             continue
         digits = re.sub(r"\D", "", m.group(0))
-        if 7 <= len(digits) <= 15 and not _looks_like_date_or_time(m.group(0)):
+        if 8 <= len(digits) <= 15 and not _looks_like_date_or_time(m.group(0)):
             yield Hit(PHONE, lineno, mask_phone(m.group(0)))
 
 
@@ -116,3 +122,10 @@ def _looks_like_date_or_time(text: str) -> bool:
 def scan_text(text: str) -> Iterator[Hit]:
     for lineno, line in enumerate(text.splitlines(), start=1):
         yield from scan_line(line, lineno)
+
+
+def scan_debug_log(text: str) -> Iterator[Hit]:
+    """As scan_text, minus the USER_INFO header line (the running user's own username is not leaked data)."""
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if "|USER_INFO|" not in line:
+            yield from scan_line(line, lineno)
