@@ -392,7 +392,7 @@ class _Collector:
                    available: set[str] | None = None) -> ItemResult:
         self.check_cancel()
         assert self.tmp is not None
-        path = self.tmp / f"{item.replace(':', '-')}.json"
+        path = self.tmp / f"{sobject}.json"  # the evidence is known by this name
         rows = 0
         try:
             if available is None:
