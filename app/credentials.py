@@ -203,9 +203,26 @@ def store_credentials(ctx: Any, alias: str, org: OrgConfig, secrets: dict[str, s
     with keystore.keyring_errors(backend, f"storing the credentials for {alias!r}"):
         backend.set_password(SERVICE, alias, blob)
     config = load_config(ctx.home)
+    previous = config.orgs.get(alias)
     config.orgs[alias] = org
     save_config(ctx.home, config)
+    if previous is not None and previous.store != org.store:
+        _forget_old_copy(ctx, alias, previous)
     return org
+
+
+def _forget_old_copy(ctx: Any, alias: str, previous: OrgConfig) -> None:
+    """The alias moved to the encrypted file: remove the copy left in the platform keyring (best effort)."""
+    from keyring.errors import KeyringError
+
+    if previous.store != "keyring":
+        return
+    try:
+        old = keystore.platform_keyring(ctx)
+        old.delete_password(SERVICE, alias)
+    except (KeyringError, WarroomError, RuntimeError, OSError):
+        ctx.error(f"note: the old copy of {alias!r} in the platform keyring could not be removed; remove it "
+                  "by hand")
 
 
 def read_credentials(ctx: Any, alias: str) -> StoredCredentials:

@@ -116,18 +116,24 @@ def platform_keyring(ctx: Any) -> Any:
     try:
         backend = ctx.get_keyring()
     except Exception as exc:
-        raise unavailable(None, f"loading it failed ({type(exc).__name__})") from None
+        raise unavailable(None, f"loading it failed ({type(exc).__name__}: {exc})") from None
     if not keyring_usable(backend):
         raise unavailable(backend)
     return backend
 
 
 def encrypted_file_keyring(ctx: Any) -> EncryptedFileKeyring:
-    """The workspace's encrypted file, asking for its passphrase on first use (cached on ctx)."""
+    """The workspace's encrypted file, asking for its passphrase on first use.
+
+    Cached on the context beside (never instead of) `ctx.keyring`, so one command asks once and the
+    platform keyring stays what it was.
+    """
     if isinstance(ctx.keyring, EncryptedFileKeyring):
         return ctx.keyring
-    backend = EncryptedFileKeyring(file_path(ctx.home), passphrase_source(ctx.stdin, ctx.stderr))
-    ctx.keyring = backend
+    backend = getattr(ctx, "_encrypted_file_keyring", None)
+    if not isinstance(backend, EncryptedFileKeyring) or backend.path != file_path(ctx.home):
+        backend = EncryptedFileKeyring(file_path(ctx.home), passphrase_source(ctx.stdin, ctx.stderr))
+        ctx._encrypted_file_keyring = backend
     return backend
 
 

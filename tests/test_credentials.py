@@ -477,3 +477,61 @@ def test_creds_test_with_the_login_host_as_domain(cli: CLI, sim) -> None:  # typ
             stdin=f"{demo.password}\n{demo.security_token}\n")
     assert r.code == 0, r.err
     assert cli("creds", "test", "bydomain").code == 0
+
+
+def test_an_alias_keeps_its_store_and_moves_only_on_request(cli: CLI, mem_keyring: MemoryKeyring) -> None:
+    cli("creds", "set", "prod", "--kind", "session", "--instance-url", "https://x.example", stdin=f"{PASSWORD}\n")
+    assert (credentials.SERVICE, "prod") in mem_keyring.store
+    r = cli("creds", "set", "prod", "--keyring-file", "--instance-url", "https://x.example",
+            stdin=f"{PASSPHRASE}\n{PASSWORD}\n")
+    assert r.code == 0, r.err
+    assert (credentials.SERVICE, "prod") not in mem_keyring.store  # moved, not copied
+    assert load_config(cli.home).orgs["prod"].store == "encrypted-file"
+    r = cli("creds", "set", "prod", "--instance-url", "https://x.example", stdin=f"{PASSPHRASE}\nnew-{PASSWORD}\n")
+    assert r.code == 0, r.err
+    assert not mem_keyring.store and load_config(cli.home).orgs["prod"].store == "encrypted-file"
+
+
+def _responder_app(sim):  # type: ignore[no-untyped-def]
+    return next(a for a in sim.store.apps.values() if a.consumer_secret and a.run_as)
+
+
+def test_client_credentials_against_the_simulated_org(cli: CLI, sim) -> None:  # type: ignore[no-untyped-def]
+    app = _responder_app(sim)
+    r = cli("creds", "set", "cc", "--kind", "client_credentials", "--consumer-key", app.consumer_key,
+            "--instance-url", sim.url, "--ca", str(sim.ca_path), stdin=f"{app.consumer_secret}\n")
+    assert r.code == 0, r.err
+    assert app.consumer_secret not in config_path(cli.home).read_text()
+    r = cli("creds", "test", "cc")
+    assert r.code == 0, r.err
+    assert "ok: cc logs in as" in r.out
+
+
+def test_jwt_against_the_simulated_org(cli: CLI, sim, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    app = _responder_app(sim)
+    pem = _rsa_pem()
+    public = serialization.load_pem_private_key(pem.encode(), password=None).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    monkeypatch.setattr(app, "public_key_pem", public)
+    key_file = tmp_path / "jwt.key"
+    key_file.write_text(pem)
+    r = cli("creds", "set", "jwt", "--kind", "jwt", "--username", sim.demo_login.username, "--consumer-key",
+            app.consumer_key, "--key-file", str(key_file), "--instance-url", sim.url, "--ca", str(sim.ca_path))
+    assert r.code == 0, r.err
+    key_file.unlink()
+    r = cli("creds", "test", "jwt")
+    assert r.code == 0, r.err
+    assert f"logs in as {sim.demo_login.username}" in r.out
+
+
+def test_encrypted_file_alias_logs_in(cli: CLI, sim, mem_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+    demo = sim.demo_login
+    r = cli("creds", "set", "filed", "--keyring-file", "--kind", "password", "--username", demo.username,
+            "--instance-url", sim.url, "--ca", str(sim.ca_path),
+            stdin=f"{PASSPHRASE}\n{demo.password}\n{demo.security_token}\n")
+    assert r.code == 0, r.err
+    assert not mem_keyring.store
+    assert cli("creds", "test", "filed", stdin=f"{PASSPHRASE}\n").code == 0
+    wrong = cli("creds", "test", "filed", stdin="not-the-passphrase-9\n")
+    assert wrong.code == 1 and "wrong passphrase" in wrong.err

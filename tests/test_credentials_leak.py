@@ -16,7 +16,7 @@ import pytest
 
 from app import cli as cli_module
 from app import redaction
-from tests.conftest import CLI, MemoryKeyring
+from tests.conftest import CLI, MemoryKeyring, Result
 
 PASSWORD = "Canary-Pw-7Q2x9LfZ0kR4-leak"
 TOKEN = "CanaryTok3M8n1B6v4C2x0Z9q"
@@ -72,17 +72,18 @@ def test_secrets_appear_nowhere_but_the_keyring(cli: CLI, mem_keyring: MemoryKey
     printed: list[str] = []
     missing: list[str] = []
 
-    def run(*argv: str, stdin: str = "", ok: bool = True) -> None:
+    def run(*argv: str, stdin: str = "", ok: bool = True) -> Result:
         result = cli(*argv, stdin=stdin)
         printed.extend([result.out, result.err])
         if ok:
             assert result.code == 0, (argv, result.out, result.err)
+        return result
 
-    def step(command: str, sub: str | None, *argv: str, **kw: object) -> None:
+    def step(command: str, sub: str | None, *argv: str, **kw: object) -> Result | None:
         if command not in commands or (sub is not None and sub not in commands[command]):
             missing.append(" ".join(filter(None, (command, sub))))
-            return
-        run(command, *filter(None, (sub,)), *argv, **kw)  # type: ignore[arg-type]
+            return None
+        return run(command, *filter(None, (sub,)), *argv, **kw)  # type: ignore[arg-type]
 
     export_dir = tmp_path / "export"
     try:
@@ -95,8 +96,13 @@ def test_secrets_appear_nowhere_but_the_keyring(cli: CLI, mem_keyring: MemoryKey
         step("inventory", "pull", "--org", "mysim")
         step("inventory", "show", "--json")
         step("findings", None, "--json")
-        # Containment and the report: add their commands here as they land (see `missing`).
-        step("contain", None)
+        planned = step("contain", "plan", "revoke_tokens", "--app", "Drift", "--org", "mysim", "--json")
+        if planned is not None:
+            plan_id = planned.json()["plan_id"]
+            step("contain", "apply", plan_id, "--confirm", "mysim")
+            step("contain", "plan", "freeze_users", "--integration-users", "--org", "mysim")
+            step("contain", "status", "--json")
+        # The incident report: add its command here when it lands (see `missing`).
         step("report", None)
         run("journal", "show", "--json")
         run("journal", "export", "--out", str(export_dir))

@@ -126,7 +126,9 @@ def _run_set(ctx: Context, args: argparse.Namespace) -> int:
     creds.check_org(org)
 
     # The keyring first: with the encrypted file its passphrase is the first thing asked for or piped.
-    backend = creds.backend_for(ctx, file_flag=args.keyring_file)
+    # An alias keeps the store it has unless --keyring-file moves it to the encrypted file.
+    keep = entry if entry is not None and not args.keyring_file and not keystore.file_opted_in() else None
+    backend = creds.backend_for(ctx, keep, file_flag=args.keyring_file)
     if isinstance(backend, keystore.EncryptedFileKeyring):
         backend.unlock()
 
