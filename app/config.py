@@ -54,6 +54,8 @@ def load_config(home: Path) -> WorkspaceConfig:
         raw = path.read_bytes()
     except FileNotFoundError:
         return WorkspaceConfig()
+    except OSError as exc:
+        raise WarroomError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
         return WorkspaceConfig.model_validate(data)

@@ -40,7 +40,7 @@ def report_text(exc: BaseException, *, when: str, command: str | None) -> str:
 
 
 def _write_private(directory: Path, name: str, text: str) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=name + "-", suffix=".txt", dir=directory)  # created 0600
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
