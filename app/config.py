@@ -70,7 +70,7 @@ def load_config(home: Path) -> WorkspaceConfig:
 def save_config(home: Path, config: WorkspaceConfig) -> Path:
     """Write atomically (temp file, fsync, rename) so a crash leaves the old file or the new, never half."""
     path = config_path(home)
-    data: dict[str, Any] = config.model_dump(mode="json", exclude_none=True)
+    data: dict[str, Any] = config.model_dump(exclude_none=True)  # python mode: other tables keep TOML dates
     home.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=home)  # created 0600
     try:

@@ -535,3 +535,17 @@ def test_encrypted_file_alias_logs_in(cli: CLI, sim, mem_keyring: MemoryKeyring)
     assert cli("creds", "test", "filed", stdin=f"{PASSPHRASE}\n").code == 0
     wrong = cli("creds", "test", "filed", stdin="not-the-passphrase-9\n")
     assert wrong.code == 1 and "wrong passphrase" in wrong.err
+
+
+def test_other_config_tables_survive_a_creds_set(cli: CLI) -> None:
+    import tomllib
+
+    config_path(cli.home).write_text(
+        '[notice]\norganisation = "Acme"\nsince = 2025-08-08\n\n[console.keymap]\nquit = "ctrl+q"\n')
+    assert cli("creds", "set", "s", "--kind", "session", "--instance-url", "https://x.example",
+               stdin=f"{PASSWORD}\n").code == 0
+    data = tomllib.loads(config_path(cli.home).read_text())
+    assert data["notice"]["organisation"] == "Acme"
+    assert str(data["notice"]["since"]) == "2025-08-08" and not isinstance(data["notice"]["since"], str)
+    assert data["console"]["keymap"] == {"quit": "ctrl+q"}
+    assert data["orgs"]["s"]["kind"] == "session"
