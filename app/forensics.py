@@ -91,7 +91,7 @@ RETENTION: dict[str, Retention] = {
                         "Salesforce Security Guide, real_time_event_monitoring_storage: stored events up to "
                         "6 months"),
 }
-FREE_RETENTION = Retention(1, "1 day (no Event Monitoring, or Developer Edition)",
+FREE_RETENTION = Retention(1, "1 day without Event Monitoring",
                            "Salesforce REST API guide, using_resources_event_log_files")
 
 

@@ -488,18 +488,20 @@ def _hit(row: Row, indicators: list[str], context: list[str]) -> Hit:
 
 
 def _action(row: Row, query: str | None) -> str:
-    """What the row records, in a few words: the query, else the operation and object, the URI, the login."""
+    """What the row records, in a few words: the query, else the operation, object, resource and outcome."""
     if query:
         return query
-    parts = [p for p in (row.operation(), ", ".join(row.entities())) if p]
+    parts = [p for p in (row.operation() or row.first(("HTTP_METHOD",)), ", ".join(row.entities())) if p]
     if not parts and "login" in row.source.lower():
         parts.append(row.first(("LoginType", "LOGIN_TYPE")) or "login")
+        if sub := row.first(("LoginSubType",)):
+            parts.append(f"({sub})")
+    uri = row.first(("URI", "API_RESOURCE"))
+    if uri and (not row.entities() or "API_RESOURCE" in row.fields):
+        parts.append(uri)
     state = row.first(("JOB_STATE", "Status", "LOGIN_STATUS"))
     if state:
         parts.append(f"[{state}]")
-    uri = row.first(("URI", "API_RESOURCE"))
-    if uri and not row.entities():
-        parts.append(uri)
     return " ".join(parts) or row.source
 
 
@@ -645,6 +647,21 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EXFIL_SOURCES = ("ApiEvent", "BulkApiResultEventStore", "EventLogFile/API", "EventLogFile/RestApi",
                  "EventLogFile/BulkApi", "EventLogFile/BulkApi2")
 SAME_REQUEST = timedelta(seconds=2)  # an ApiEvent and an event-log row this close are one request
+
+
+EXFIL_LOG_TYPES = ("API", "RestApi", "BulkApi", "BulkApi2")
+
+
+def api_logs_preserved(incident: Incident) -> bool:
+    """Whether any preserved file can say what was read (real-time API events or API event log files)."""
+    for ev in evidence_files(incident):
+        if ev.source.get("object") in ("ApiEvent", "BulkApiResultEventStore"):
+            return True
+        if ev.source.get("event_type") in EXFIL_LOG_TYPES:
+            return True
+        if not ev.source.get("format"):
+            return True  # added by hand: it may hold API logs, so do not claim otherwise
+    return False
 
 
 class ExfilRow(BaseModel):

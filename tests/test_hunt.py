@@ -160,7 +160,7 @@ def test_record_journals_each_hit_once_for_the_timeline(collected: Any) -> None:
         # the indicator file and its address list are preserved, so the hunt can be re-run from the evidence
         names = {e.data["name"] for e in incident.journal.entries(kind="evidence.acquired")
                  if e.data["evidence_id"] in runs[0]["indicator_evidence"]}
-        assert names == {"chat-vendor-theft.toml", "chat-vendor-theft-tor.txt"}
+        assert names == {"chat-vendor-theft.toml", "tor-exits-2025.txt"}
         assert len(incident.journal.state("hunt")) == len(entries)
     assert collected("journal", "verify").code == 0
 
@@ -200,7 +200,10 @@ def test_context_indicators_alone_are_leads_not_findings(collected: Any) -> None
     for lead in doc["leads"]:
         assert not lead["indicators"] and lead["context"]
     dataloader = collected("hunt", "fake-data-loader", "--json", "--leads").json()
-    assert dataloader["hits"] == []  # no "My Ticket Portal" in this org
+    # no "My Ticket Portal" in this org; only its Tor-exit indicator fires, on the chat-vendor attacker
+    assert dataloader["hits"] and all(h["username"] == "drift-int@acme.example" for h in dataloader["hits"])
+    assert all("ip_list" in i for h in dataloader["hits"] for i in h["indicators"])
+    # the marketing platform's nightly bulk export matches the "bulk export" pattern: a lead, never a hit
     assert any(lead["username"] == "marketing-sync@acme.example" for lead in dataloader["leads"])
 
 
@@ -236,3 +239,37 @@ def test_hunt_reads_files_added_by_hand(cli, tmp_path: Path) -> None:
 
 def test_user_ids_resolve_across_id_lengths() -> None:
     assert id_key("0055e000001AbCdEFG") == id_key("0055e000001AbCd")
+
+
+def test_fake_data_loader_without_event_monitoring(cli, tmp_path: Path) -> None:
+    """The UNC6040 tabletop: no Event Monitoring, so the rogue app and its Tor logins are found, but row counts
+    are not in the evidence, and the console says so instead of showing an empty table as "nothing taken"."""
+    sim = SimOrg.start("fake-data-loader", clock=FrozenClock(datetime(2025, 6, 3, 15, 0, tzinfo=UTC)),
+                       cert_dir=tmp_path / "cert")
+    try:
+        seed = sim.seed.seed
+        truth = seed.truth
+        assert truth is not None
+        users = {u.key: u.username for u in seed.users}
+        cli.new()
+        collected = cli("collect", *sim_args(sim), "--json")
+        assert collected.code == 0, collected.err
+        assert any("Event Monitoring" in limit for limit in collected.json()["limits"])
+    finally:
+        sim.stop()
+    hits = hits_of_set(cli, "fake-data-loader")
+    assert {h["ip"] for h in hits} == set(truth.attacker_ips)
+    assert {h["username"] for h in hits} == {users[k] for k in truth.compromised_users}
+    assert any(h["app"] in truth.compromised_app_names for h in hits)
+    benign = {a.name for a in seed.connected_apps if a.key in truth.benign_apps}
+    assert not {h["app"] for h in hits} & benign
+    assert cli("hunt", "fake-data-loader", "--record").code == 0
+    result = cli("exfil")
+    assert result.code == 0 and "need Event Monitoring" in result.out
+    assert cli("exfil", "--json").json() == []
+
+
+def hits_of_set(cli: Any, name: str) -> list[dict[str, Any]]:
+    result = cli("hunt", name, "--json")
+    assert result.code == 0, result.err
+    return result.json()["hits"]

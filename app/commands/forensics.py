@@ -150,15 +150,21 @@ def _run_exfil(ctx: Context, args: argparse.Namespace) -> int:
                              "here, or use --all for every API read")
         rows = hunt.exfiltration_table(incident, sets, all_activity=args.all_activity, since=args.since,
                                        until=args.until)
+        have_logs = hunt.api_logs_preserved(incident)
     if args.json:
         ctx.print_json([r.model_dump(mode="json") for r in rows])
         return 0
-    for line in render_exfil(rows):
+    for line in render_exfil(rows, have_logs):
         ctx.print(line)
     return 0
 
 
-def render_exfil(rows: list[hunt.ExfilRow]) -> list[str]:
+def render_exfil(rows: list[hunt.ExfilRow], have_logs: bool = True) -> list[str]:
+    if not rows and not have_logs:
+        return ["no API logs are preserved (ApiEvent, BulkApiResultEventStore, or API, RestApi, BulkApi, BulkApi2 "
+                "event log files), so row counts cannot be known from the evidence: they need Event Monitoring. "
+                "Ask Salesforce for the Historical Event Logs Process, or run `warroom collect` if the org has "
+                "them."]
     if not rows:
         return ["no API reads attributed in the preserved logs"]
     width = max(10, *(len(r.actor) for r in rows))
