@@ -316,7 +316,7 @@ class _Index:
     def set_ref(self, ps: PermissionSet) -> RecordRef:
         if ps.profile_owned:
             return RecordRef(type="Profile", id=ps.profile_id or ps.id, name=ps.profile_name or ps.label or ps.name)
-        return RecordRef(type="PermissionSet", id=ps.id, name=ps.label or ps.name)
+        return RecordRef(type="PermissionSet", id=ps.id, name=ps.name)
 
 
 # --------------------------------------------------------------------------------------------------

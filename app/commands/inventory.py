@@ -19,6 +19,7 @@ from app.redaction import redact
 from app.reposcan import scan_repo
 
 SIM_ALIAS = "sim"
+RECORDS_SHOWN = 6
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -345,8 +346,11 @@ def _run_findings(ctx: Context, args: argparse.Namespace) -> int:
         ctx.print(f"[{f.severity.upper()}] {f.title}")
         ctx.print(f"    id {f.id}  pattern {f.pattern}  checklist {f.checklist_item or '-'}  "
                   f"containment {f.containment or '-'}")
-        kinds = Counter(r.type for r in f.records)
-        ctx.print("    records: " + ", ".join(f"{n} {t}" for t, n in kinds.items()))
+        shown = ", ".join(f"{r.type} {r.name or r.id}" + (f" ({r.id})" if r.type == "File" else "")
+                          for r in f.records[:RECORDS_SHOWN])
+        more = len(f.records) - RECORDS_SHOWN
+        kinds = ", ".join(f"{n} {t}" for t, n in Counter(r.type for r in f.records).items())
+        ctx.print(f"    records ({kinds}): {shown}" + (f", and {more} more (--json lists all)" if more > 0 else ""))
         for d in f.details[:6]:
             ctx.print(f"    - {d}")
         ctx.print(f"    why: {f.why}")
