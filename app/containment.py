@@ -2,8 +2,9 @@
 
 Every action runs the same way, whether the console, the CLI or an offline plan file started it:
 
-1. `make_plan` reads the live org and lists each record that will change with its state before, the counts,
-   what it refuses (profile-owned grants) and the manual tasks Salesforce offers no API for. The plan is
+1. `make_plan` reads the live org (or, on a machine without a network, the incident's inventory snapshot)
+   and lists each record that will change with its state before, the counts, what it refuses (profile-owned
+   grants) and the manual tasks Salesforce offers no API for (`app/containment_plan.py`). The plan is
    hashed (SHA-256 over its RFC 8785 canonical JSON), stored in the evidence store under that hash and
    journaled (`action.plan`). Planning changes nothing in the org.
 2. `apply_plan` needs the org alias typed back (and, when the incident's setting asks for it, an approval
@@ -28,704 +29,79 @@ import hashlib
 import json
 import secrets
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from app import settings as settings_mod
-from app.clock import format_instant
+from app.containment_models import (
+    ACTIONS,
+    FAILED_IN_STATE,
+    INLINE_RECORDS,
+    MANUAL_ACTIONS,
+    MAX_CONSECUTIVE_FAILURES,
+    MIN_FREE_BYTES,
+    NAMESPACE,
+    NOT_UNDOABLE,
+    OP_LABELS,
+    PLAN_FORMAT,
+    TASK_NAMESPACE,
+    UNDO_OP,
+    UNJOURNALED_DIR,
+    ActionResult,
+    ActionStatus,
+    ApprovalRefused,
+    ContainmentError,
+    ManualTask,
+    Plan,
+    Progress,
+    RecordResult,
+    Refusal,
+    Selectors,
+    Step,
+    Stop,
+    TaskStatus,
+    _chunks,
+    _digest,
+    _error_text,
+    _flat,
+    _id15,
+    _in,
+    _now,
+    _org_errors,
+)
+from app.containment_plan import (
+    LOGIN_FIELDS,
+    PSA_FIELDS,
+    SESSION_FIELDS,
+    Draft,
+    LiveSource,
+    Reader,
+    SnapshotSource,
+    build_plan,
+    identify,
+    token_refs,
+)
 from app.errors import NotFoundError, UsageError, WarroomError
-from app.inventory import INTEGRATION_LICENSES, INTEGRATION_PROFILES, token_ref
 from app.journal import Entry, JournalError, Lookup, canonical
 
 if TYPE_CHECKING:
     from app.incident import Incident
 
-PLAN_FORMAT = "warroom.containment-plan"
-PLAN_FORMAT_VERSION = 1
-
-Action = Literal[
-    "revoke_tokens", "end_sessions", "freeze_users", "deactivate_users", "strip_permissions", "quarantine_org",
-    "block_app", "uninstall_package", "rotate_consumer_secret", "undo",
+__all__ = [
+    "ACTIONS", "MANUAL_ACTIONS", "NOT_UNDOABLE", "OP_LABELS", "UNDO_OP", "ActionResult", "ActionStatus",
+    "ApprovalRefused", "ContainmentError", "ManualTask", "Plan", "Progress", "RecordResult", "Refusal",
+    "Selectors", "Step", "Stop", "TaskStatus", "action_status", "apply_plan", "approve", "confirm_task",
+    "export_plan", "journal_plan", "load_plan", "make_plan", "open_tasks", "plan_undo", "project",
+    "recover_unjournaled", "status", "undo",
 ]
-ACTIONS: tuple[str, ...] = (
-    "revoke_tokens", "end_sessions", "freeze_users", "deactivate_users", "strip_permissions", "quarantine_org",
-    "block_app", "uninstall_package", "rotate_consumer_secret",
-)
-MANUAL_ACTIONS = ("block_app", "uninstall_package", "rotate_consumer_secret")
-Op = Literal[
-    "revoke_token", "delete_session", "freeze_user", "unfreeze_user", "deactivate_user", "reactivate_user",
-    "delete_assignment", "create_assignment",
-]
-OP_LABELS: dict[str, str] = {
-    "revoke_token": "revoke OAuth token",
-    "delete_session": "end session",
-    "freeze_user": "freeze user",
-    "unfreeze_user": "unfreeze user",
-    "deactivate_user": "deactivate user",
-    "reactivate_user": "reactivate user",
-    "delete_assignment": "remove permission set assignment",
-    "create_assignment": "re-assign permission set",
-}
-UNDO_OP: dict[str, str | None] = {
-    "freeze_user": "unfreeze_user",
-    "deactivate_user": "reactivate_user",
-    "delete_assignment": "create_assignment",
-    "revoke_token": None,
-    "delete_session": None,
-}
-NOT_UNDOABLE = {
-    "revoke_token": "a revoked OAuth token cannot be restored: the integration must be authorized again",
-    "delete_session": "an ended session cannot be restored: the user or integration logs in again",
-}
-RecordStatus = Literal["ok", "already", "failed", "not_run"]
-ActionState = Literal["planned", "approved", "running", "partial", "done", "failed", "undone"]
-
-# Permissions that make a grant worth stripping from a compromised or integration user (the findings' list).
-DANGEROUS_PERMISSIONS: tuple[str, ...] = (
-    "ModifyAllData", "ViewAllData", "AuthorApex", "CustomizeApplication", "ManageUsers", "ModifyMetadata",
-    "ManageProfilesPermissionsets", "AssignPermissionSets",
-)
-IN_CHUNK = 200  # ids per `IN (...)` list: keeps each SOQL well under the 100,000-character limit
-INLINE_RECORDS = 500  # per-record results beyond this go to the evidence store (hash in the entry)
-FAILED_IN_STATE = 50  # failed record ids kept in derived state; the full list is in the result entry
-MAX_CONSECUTIVE_FAILURES = 25  # the same refusal over and over (no permission) stops the run
-MIN_FREE_BYTES = 16 * 1024 * 1024  # the result must be journaled too: refuse to start on a nearly full disk
-NAMESPACE = "containment"
-TASK_NAMESPACE = "containment_task"
-UNJOURNALED_DIR = "unjournaled"
-
-Progress = Callable[[int, int, "RecordResult"], None]
-
-
-class ContainmentError(WarroomError):
-    """A containment step that cannot go ahead; nothing was sent unless the message says otherwise."""
-
-
-class ApprovalRefused(ContainmentError):
-    """The typed alias or the approver does not satisfy the rule; nothing was sent."""
 
 
 # --------------------------------------------------------------------------------------------------
-# Models
+# Planning (the planners live in app/containment_plan.py)
 # --------------------------------------------------------------------------------------------------
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Selectors(_Model):
-    app: str | None = None
-    user: str | None = None
-    integration_users: bool = False
-
-
-class Step(_Model):
-    """One record that will change: what it is, its state before, and the change."""
-
-    n: int
-    op: Op
-    sobject: str
-    record: str  # the record Id; for tokens the token ref; for re-assignments "AssigneeId:PermissionSetId"
-    label: str
-    before: dict[str, Any] = Field(default_factory=dict)
-    change: dict[str, Any] = Field(default_factory=dict)
-
-
-class Refusal(_Model):
-    """A record the plan will not touch, and why (profile-owned grants, the responder's own login...)."""
-
-    sobject: str
-    record: str
-    label: str
-    reason: str
-
-
-class ManualTask(_Model):
-    """Work Salesforce offers no API for: exact Setup steps, closed only by a responder with evidence."""
-
-    task_id: str
-    kind: str
-    title: str
-    target: str
-    steps: list[str]
-    evidence: str
-
-
-class Plan(_Model):
-    format: Literal["warroom.containment-plan"] = PLAN_FORMAT
-    format_version: Literal[1] = PLAN_FORMAT_VERSION
-    plan_id: str
-    action: Action
-    org_alias: str
-    instance_url: str | None = None
-    org_id: str | None = None
-    selectors: Selectors = Field(default_factory=Selectors)
-    token_where: str | None = None  # SOQL filter the planned tokens were listed with (verification re-uses it)
-    steps: list[Step] = Field(default_factory=list)
-    counts: dict[str, int] = Field(default_factory=dict)
-    refused: list[Refusal] = Field(default_factory=list)
-    manual_tasks: list[ManualTask] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-    undoes: str | None = None
-    created_by: str
-    created_utc: str
-    sha256: str = ""
-
-    @property
-    def action_id(self) -> str:
-        return self.plan_id
-
-    def body(self) -> bytes:
-        """The canonical bytes the hash covers (everything but the hash itself)."""
-        return canonical(self.model_dump(mode="json", exclude={"sha256"}))
-
-    def compute_sha256(self) -> str:
-        return hashlib.sha256(self.body()).hexdigest()
-
-    def sealed(self) -> Plan:
-        return self.model_copy(update={"sha256": self.compute_sha256()})
-
-    def check_hash(self, where: str) -> None:
-        actual = self.compute_sha256()
-        if not self.sha256:
-            raise ContainmentError(f"{where}: the plan carries no sha256; it cannot be tied to a journaled plan")
-        if actual != self.sha256:
-            raise ContainmentError(f"{where}: the plan was altered after it was made (its content hashes to "
-                                   f"{actual[:16]}…, the plan says {self.sha256[:16]}…); nothing was sent")
-
-
-class RecordResult(_Model):
-    n: int
-    op: str
-    record: str
-    label: str = ""
-    status: RecordStatus
-    error: str | None = None
-    code: str | None = None
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-
-
-class Stop(_Model):
-    reason: str  # rate_limited | session_expired | offline | timeout | repeated_failures | wrong_org | interrupted
-    message: str
-    at_step: int | None = None
-
-
-class ActionResult(_Model):
-    action_id: str
-    action: str
-    org_alias: str
-    plan_sha256: str
-    run: int
-    status: Literal["done", "partial", "failed", "nothing_to_do"]
-    counts: dict[str, int]
-    records: list[RecordResult] = Field(default_factory=list)
-    stopped: Stop | None = None
-    verification: dict[str, Any] = Field(default_factory=dict)
-    approver: str | None = None
-    executor: str
-    intent_seq: int | None = None
-    result_seq: int | None = None
-    checkpoint_seq: int | None = None
-    open_tasks: list[str] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
-
-
-class TaskStatus(_Model):
-    task_id: str
-    action_id: str
-    kind: str
-    title: str
-    target: str
-    steps: list[str]
-    evidence_hint: str
-    status: Literal["planned", "open", "confirmed"]
-    evidence_id: str | None = None
-    confirmed_by: str | None = None
-    confirmed_utc: str | None = None
-
-
-class ActionStatus(_Model):
-    action_id: str
-    action: str
-    org_alias: str
-    status: ActionState
-    plan_sha256: str
-    total: int
-    done: int
-    failed: int
-    not_run: int
-    by_op: dict[str, int] = Field(default_factory=dict)
-    failed_records: list[dict[str, Any]] = Field(default_factory=list)
-    runs: int = 0
-    approvers: list[str] = Field(default_factory=list)
-    created_by: str
-    created_utc: str
-    stopped: str | None = None
-    undoes: str | None = None
-    undone_by: str | None = None
-    tasks: list[TaskStatus] = Field(default_factory=list)
-    plan_seq: int
-    last_result_seq: int | None = None
-
-
-# --------------------------------------------------------------------------------------------------
-# Small helpers
-# --------------------------------------------------------------------------------------------------
-
-
-def _q(value: str) -> str:
-    """A SOQL string literal."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _in(values: Iterable[str]) -> str:
-    return "(" + ", ".join(_q(v) for v in values) + ")"
-
-
-def _chunks(seq: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(seq), size):
-        yield seq[i : i + size]
-
-
-def _id15(record_id: str | None) -> str:
-    return (record_id or "")[:15]
-
-
-def _flat(row: dict[str, Any] | None, drop: Iterable[str] = ("DeleteToken",)) -> dict[str, Any]:
-    """A row as journal-safe JSON: relationships flattened to dotted keys, no token values, no floats."""
-    out: dict[str, Any] = {}
-    skip = set(drop)
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if k == "attributes" or k in skip:
-                    continue
-                walk(f"{prefix}.{k}" if prefix else k, v)
-        elif isinstance(value, float):
-            out[prefix] = format(value, "g")
-        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53 - 1:
-            out[prefix] = str(value)
-        elif isinstance(value, list):
-            out[prefix] = json.dumps(value, default=str)
-        else:
-            out[prefix] = value
-
-    walk("", row or {})
-    return out
-
-
-def _get(row: dict[str, Any] | None, path: str) -> Any:
-    cur: Any = row
-    for part in path.split("."):
-        if not isinstance(cur, dict):
-            return None
-        cur = cur.get(part)
-    return cur
-
-
-def _digest(obj: Any) -> str:
-    return hashlib.sha256(canonical(obj)).hexdigest()
-
-
-def _now(incident: Incident | None, clock: Any = None) -> str:
-    if incident is not None:
-        return format_instant(incident.clock.now())
-    if clock is not None:
-        return format_instant(clock.now())
-    from app.clock import SystemClock
-
-    return format_instant(SystemClock().now())
-
-
-def _error_text(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
-
-
-def _org_errors() -> Any:
-    """The adapter's error classes (imported late: the adapter pulls in requests and simple-salesforce)."""
-    from app import salesforce
-
-    return salesforce
-
-
-# --------------------------------------------------------------------------------------------------
-# Reading the org
-# --------------------------------------------------------------------------------------------------
-
-TOKEN_FIELDS = "AppName, AppMenuItemId, UserId, User.Username, CreatedDate, LastUsedDate, UseCount, DeleteToken"
-USER_FIELDS = ("Id, Username, Name, IsActive, UserType, ProfileId, Profile.Name, Profile.UserLicense.Name, "
-               "Profile.PermissionsApiUserOnly")
-SESSION_FIELDS = "Id, UsersId, SessionType, LoginType, SourceIp, CreatedDate, LastModifiedDate, NumSecondsValid"
-LOGIN_FIELDS = "Id, UserId, IsFrozen, IsPasswordLocked, LastModifiedDate"
-PSA_FIELDS = ("Id, AssigneeId, Assignee.Username, PermissionSetId, PermissionSet.Name, PermissionSet.Label, "
-              "PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name, PermissionSetGroupId, ExpirationDate")
-
-
-class _Reader:
-    """Live queries a planner and the executor share (paging caps and `IN` chunking handled once)."""
-
-    def __init__(self, org: Any) -> None:
-        self.org = org
-        self._users: dict[str, dict[str, Any]] = {}
-
-    def query(self, soql: str) -> list[dict[str, Any]]:
-        return self.org.query(soql)
-
-    def by_ids(self, sobject: str, fields: str, ids: Sequence[str], key: str = "Id") -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(list(dict.fromkeys(ids))):
-            for row in self.query(f"SELECT {fields} FROM {sobject} WHERE {key} IN {_in(chunk)}"):
-                out[_id15(row.get(key))] = row
-        return out
-
-    def tokens(self, where: str) -> list[dict[str, Any]]:
-        """Every OauthToken matching `where`. Salesforce serves at most 2,500 of them per query, so a capped
-        answer is re-asked user by user (halving the user list until each part fits)."""
-        rows = self.query(f"SELECT {TOKEN_FIELDS} FROM OauthToken WHERE {where}")
-        if getattr(self.org, "last_truncation", None) is None:
-            return rows
-        user_ids = [u["Id"] for u in self.query("SELECT Id FROM User")]
-        out: list[dict[str, Any]] = []
-        for chunk in _chunks(user_ids, 100):
-            out.extend(self._tokens_for(where, list(chunk)))
-        return out
-
-    def _tokens_for(self, where: str, user_ids: list[str]) -> list[dict[str, Any]]:
-        rows = self.query(f"SELECT {TOKEN_FIELDS} FROM OauthToken WHERE ({where}) AND UserId IN {_in(user_ids)}")
-        if getattr(self.org, "last_truncation", None) is None:
-            return rows
-        if len(user_ids) == 1:
-            raise ContainmentError(f"user {user_ids[0]} holds more OAuth tokens matching {where} than Salesforce "
-                                   "lists through the API (2,500); use Setup > Connected Apps OAuth Usage > "
-                                   "Revoke All for that app")
-        half = len(user_ids) // 2
-        return self._tokens_for(where, user_ids[:half]) + self._tokens_for(where, user_ids[half:])
-
-    def user_by_name(self, username: str) -> dict[str, Any]:
-        rows = self.query(f"SELECT {USER_FIELDS} FROM User WHERE Username = {_q(username)}")
-        if not rows:
-            raise NotFoundError(f"no user {username!r} in the org")
-        self._users[_id15(rows[0]["Id"])] = rows[0]
-        return rows[0]
-
-    def users(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        missing = [i for i in ids if _id15(i) not in self._users]
-        if missing:
-            self._users.update(self.by_ids("User", USER_FIELDS, missing))
-        return {_id15(i): self._users[_id15(i)] for i in ids if _id15(i) in self._users}
-
-    def integration_users(self) -> dict[str, str]:
-        """Active user id -> why it counts as an integration user (the inventory's rules, read live)."""
-        rows = self.query(f"SELECT {USER_FIELDS} FROM User WHERE IsActive = true")
-        api_only_holders: set[str] = set()
-        try:
-            for row in self.query("SELECT AssigneeId FROM PermissionSetAssignment "
-                                  "WHERE PermissionSet.PermissionsApiUserOnly = true"):
-                api_only_holders.add(_id15(row.get("AssigneeId")))
-        except WarroomError:
-            pass  # the flag is absent in some orgs: licence and profile still decide
-        out: dict[str, str] = {}
-        for row in rows:
-            self._users[_id15(row["Id"])] = row
-            licence = (_get(row, "Profile.UserLicense.Name") or "").lower()
-            profile = (_get(row, "Profile.Name") or "").lower()
-            if licence in INTEGRATION_LICENSES:
-                out[row["Id"]] = f"licence {_get(row, 'Profile.UserLicense.Name')}"
-            elif profile in INTEGRATION_PROFILES:
-                out[row["Id"]] = f"profile {_get(row, 'Profile.Name')}"
-            elif _get(row, "Profile.PermissionsApiUserOnly"):
-                out[row["Id"]] = f"API-only profile {_get(row, 'Profile.Name')}"
-            elif _id15(row["Id"]) in api_only_holders:
-                out[row["Id"]] = "API-only permission from a permission set"
-            elif (row.get("UserType") or "").lower() in ("integration", "automatedprocess"):
-                out[row["Id"]] = f"user type {row.get('UserType')}"
-        return out
-
-    def dangerous_fields(self) -> list[str]:
-        """The dangerous permission flags this org's PermissionSet actually has (absent ones break a query)."""
-        try:
-            present = self.org.describe_fields("PermissionSet")
-        except WarroomError:
-            present = {f"Permissions{p}" for p in DANGEROUS_PERMISSIONS[:5]}
-        return [p for p in DANGEROUS_PERMISSIONS if f"Permissions{p}" in present]
-
-
-def _username(reader: _Reader, user_id: str | None) -> str:
-    if not user_id:
-        return "?"
-    row = reader.users([user_id]).get(_id15(user_id))
-    return (row or {}).get("Username") or user_id
-
-
-# --------------------------------------------------------------------------------------------------
-# Planning
-# --------------------------------------------------------------------------------------------------
-
-
-class _Draft:
-    """A plan being assembled: steps are numbered in the order they will run."""
-
-    def __init__(self, action: str, selectors: Selectors) -> None:
-        self.action = action
-        self.selectors = selectors
-        self.steps: list[Step] = []
-        self.refused: list[Refusal] = []
-        self.tasks: list[dict[str, Any]] = []
-        self.notes: list[str] = []
-        self.token_where: str | None = None
-
-    def add(self, op: str, sobject: str, record: str, label: str, before: dict[str, Any],
-            change: dict[str, Any]) -> None:
-        self.steps.append(Step(n=len(self.steps) + 1, op=op, sobject=sobject, record=record, label=label,
-                               before=before, change=change))  # type: ignore[arg-type]
-
-    def refuse(self, sobject: str, record: str, label: str, reason: str) -> None:
-        self.refused.append(Refusal(sobject=sobject, record=record, label=label, reason=reason))
-
-    def task(self, kind: str, title: str, target: str, steps: list[str], evidence: str) -> None:
-        if any(t["kind"] == kind and t["target"] == target for t in self.tasks):
-            return
-        self.tasks.append({"kind": kind, "title": title, "target": target, "steps": steps, "evidence": evidence})
-
-
-def _self_id(org: Any) -> str | None:
-    ident = _IDENTITIES.get(id(org))
-    return ident[1].user_id if ident is not None and ident[0] is org else None
-
-
-def _scope_users(reader: _Reader, draft: _Draft, app_user_ids: list[str] | None = None) -> dict[str, str]:
-    """User id -> why it is in scope: the named user, else the app's token holders, else integration users."""
-    sel = draft.selectors
-    if sel.user:
-        row = reader.user_by_name(sel.user)
-        return {row["Id"]: f"named user {sel.user}"}
-    scope: dict[str, str] = {}
-    if sel.app:
-        for uid in app_user_ids or []:
-            scope.setdefault(uid, f"holds {sel.app} OAuth tokens")
-    if sel.integration_users or not sel.app:
-        for uid, why in reader.integration_users().items():
-            scope.setdefault(uid, f"integration user ({why})")
-    return scope
-
-
-def _drop_self(org: Any, reader: _Reader, draft: _Draft, scope: dict[str, str]) -> dict[str, str]:
-    me = _self_id(org)
-    if me and any(_id15(u) == _id15(me) for u in scope):
-        scope = {u: w for u, w in scope.items() if _id15(u) != _id15(me)}
-        draft.refuse("User", me, _username(reader, me),
-                     "this is the login running containment: it is left alone so the response can continue")
-    return scope
-
-
-def _token_where(reader: _Reader, draft: _Draft, users: Iterable[str] | None = None) -> str:
-    sel = draft.selectors
-    parts: list[str] = []
-    if sel.app:
-        parts.append(f"AppName = {_q(sel.app)}")
-    if sel.user:
-        parts.append(f"UserId = {_q(reader.user_by_name(sel.user)['Id'])}")
-    where = " AND ".join(parts)
-    extra = sorted(set(users or ()))
-    if extra:
-        clause = f"UserId IN {_in(extra)}"
-        where = f"({where}) OR {clause}" if where else clause
-    if not where:
-        raise UsageError("revoke_tokens needs --app NAME, --user USERNAME or --integration-users")
-    return where
-
-
-def _check_app(reader: _Reader, app: str, tokens: list[dict[str, Any]]) -> None:
-    if tokens:
-        return
-    names = sorted({r.get("AppName") or "" for r in reader.query(
-        f"SELECT AppName FROM OauthToken WHERE AppName LIKE {_q('%' + app.replace('%', '') + '%')}")})
-    if names:
-        raise NotFoundError(f"no OAuth token has AppName exactly {app!r}; similar names: {', '.join(names)}")
-
-
-def _plan_tokens(reader: _Reader, draft: _Draft, users: Iterable[str] | None = None) -> list[str]:
-    """Add a revoke step per matching token; returns the distinct holders."""
-    where = _token_where(reader, draft, users)
-    draft.token_where = where
-    rows = reader.tokens(where)
-    if draft.selectors.app and not users:
-        _check_app(reader, draft.selectors.app, rows)
-        if not rows:
-            draft.notes.append(f"No OAuth token of {draft.selectors.app} exists in the org now.")
-    holders = list(dict.fromkeys(r.get("UserId") for r in rows if r.get("UserId")))
-    reader.users(holders)
-    rows.sort(key=lambda r: (r.get("AppName") or "", _username(reader, r.get("UserId")), r.get("CreatedDate") or ""))
-    for row in rows:
-        ref = token_ref(row.get("DeleteToken"), row.get("AppName"), row.get("UserId"), row.get("CreatedDate"))
-        if not row.get("DeleteToken"):
-            draft.refuse("OauthToken", ref, f"{row.get('AppName')} token of {_username(reader, row.get('UserId'))}",
-                         "Salesforce returned no DeleteToken for it (the login may lack Customize Application); "
-                         "revoke it in Setup > Connected Apps OAuth Usage")
-            continue
-        before = _flat(row)
-        before["Username"] = _username(reader, row.get("UserId"))
-        draft.add("revoke_token", "OauthToken", ref,
-                  f"{row.get('AppName')} token of {before['Username']} (created {row.get('CreatedDate')})",
-                  before, {"revoked": True})
-    draft.notes.append(NOT_UNDOABLE["revoke_token"] + ".")
-    return holders
-
-
-def _plan_sessions(reader: _Reader, draft: _Draft, users: dict[str, str]) -> None:
-    ids = list(users)
-    reader.users(ids)
-    rows: list[dict[str, Any]] = []
-    for chunk in _chunks(ids):
-        rows.extend(reader.query(f"SELECT {SESSION_FIELDS} FROM AuthSession WHERE UsersId IN {_in(chunk)}"))
-    rows.sort(key=lambda r: (_username(reader, r.get("UsersId")), r.get("CreatedDate") or ""))
-    for row in rows:
-        name = _username(reader, row.get("UsersId"))
-        draft.add("delete_session", "AuthSession", row["Id"],
-                  f"{row.get('SessionType') or 'session'} of {name} from {row.get('SourceIp') or '?'}",
-                  {**_flat(row), "Username": name}, {"deleted": True})
-    draft.notes.append(NOT_UNDOABLE["delete_session"] + "; without revoking the tokens too, an integration "
-                       "can mint a new session.")
-
-
-def _plan_freeze(reader: _Reader, draft: _Draft, users: dict[str, str], *, freeze: bool = True) -> None:
-    ids = list(users)
-    reader.users(ids)
-    logins = sorted(reader.by_ids("UserLogin", LOGIN_FIELDS, ids, key="UserId").values(),
-                    key=lambda r: _username(reader, r.get("UserId")))
-    seen = {_id15(r.get("UserId")) for r in logins}
-    for uid in ids:
-        if _id15(uid) not in seen:
-            draft.refuse("User", uid, _username(reader, uid), "no UserLogin row (the login may lack Manage Users)")
-    why = {_id15(u): w for u, w in users.items()}
-    already = 0
-    for row in logins:
-        name = _username(reader, row.get("UserId"))
-        if bool(row.get("IsFrozen")) == freeze:
-            already += 1
-            continue
-        draft.add("freeze_user" if freeze else "unfreeze_user", "UserLogin", row["Id"],
-                  f"{name} ({why.get(_id15(row.get('UserId')), 'in scope')})", {**_flat(row), "Username": name},
-                  {"IsFrozen": freeze})
-    if already:
-        draft.notes.append(f"{already} user(s) already {'frozen' if freeze else 'unfrozen'}: left as they are.")
-
-
-def _plan_deactivate(reader: _Reader, draft: _Draft, users: dict[str, str]) -> None:
-    rows = reader.users(list(users))
-    already = 0
-    for uid in users:
-        row = rows.get(_id15(uid))
-        if row is None:
-            draft.refuse("User", uid, uid, "not found")
-            continue
-        if not row.get("IsActive"):
-            already += 1
-            continue
-        draft.add("deactivate_user", "User", row["Id"], f"{row.get('Username')} ({users[uid]})",
-                  {"Id": row["Id"], "Username": row.get("Username"), "IsActive": True}, {"IsActive": False})
-    if already:
-        draft.notes.append(f"{already} user(s) already inactive: left as they are.")
-    draft.notes.append("Deactivation breaks the integration and frees the licence; prefer freezing during triage. "
-                       "Some users (a default workflow user, a site guest owner) cannot be deactivated.")
-
-
-def _plan_strip(reader: _Reader, draft: _Draft, users: dict[str, str]) -> None:
-    flags = reader.dangerous_fields()
-    if not flags:
-        draft.notes.append("This org's PermissionSet has none of the dangerous permission fields.")
-        return
-    ids = list(users)
-    reader.users(ids)
-    cond = " OR ".join(f"PermissionSet.Permissions{f} = true" for f in flags)
-    flag_fields = ", ".join(f"PermissionSet.Permissions{f}" for f in flags)
-    rows: list[dict[str, Any]] = []
-    for chunk in _chunks(ids):
-        rows.extend(reader.query(f"SELECT {PSA_FIELDS}, {flag_fields} FROM PermissionSetAssignment "
-                                 f"WHERE AssigneeId IN {_in(chunk)} AND ({cond})"))
-    rows.sort(key=lambda r: (_username(reader, r.get("AssigneeId")), _get(r, "PermissionSet.Name") or ""))
-    for row in rows:
-        name = _username(reader, row.get("AssigneeId"))
-        granted = [f for f in flags if _get(row, f"PermissionSet.Permissions{f}")]
-        ps_name = _get(row, "PermissionSet.Label") or _get(row, "PermissionSet.Name") or row.get("PermissionSetId")
-        label = f"{ps_name} ({', '.join(granted)}) on {name}"
-        before = {k: v for k, v in _flat(row).items() if not k.startswith("PermissionSet.Permissions")}
-        before["Username"] = name
-        before["Grants"] = granted
-        if _get(row, "PermissionSet.IsOwnedByProfile"):
-            profile = _get(row, "PermissionSet.Profile.Name") or "its profile"
-            draft.refuse("PermissionSetAssignment", row["Id"], label,
-                         f"owned by the profile {profile!r}: a profile's grant cannot be removed by deleting the "
-                         "assignment; change the user's profile instead (manual task)")
-            draft.task("change_profile", f"Move {name} off the profile {profile}", name, [
-                f"Setup > Users > Users > {name} > Edit.",
-                "Set Profile to 'Minimum Access - API Only Integrations' (or another profile without "
-                f"{', '.join(granted)}), and Save.",
-                "Record it as an emergency change; give the integration back only what it needs through a "
-                "permission set.",
-                "Confirm: Setup > Users > Users > the user shows the new profile; Setup Audit Trail has the change.",
-            ], "screenshot of the user's detail page with the new profile, or the Setup Audit Trail row")
-            continue
-        draft.add("delete_assignment", "PermissionSetAssignment", row["Id"], label, before, {"deleted": True})
-    if not rows:
-        draft.notes.append("No user in scope holds a permission set with " + ", ".join(flags) + ".")
-
-
-def _task_block_app(draft: _Draft, app: str) -> None:
-    draft.task("block_app", f"Block the connected app {app}", app, [
-        "Setup > Apps > Connected Apps > Connected Apps OAuth Usage.",
-        f"Find {app!r} and click Block (ends its sessions, refuses new ones, revokes its tokens).",
-        f"If {app!r} is installed: Setup > Apps > Connected Apps > Manage Connected Apps > {app} > Edit Policies > "
-        "Permitted Users = 'Admin approved users are pre-authorized', then remove every profile and permission "
-        "set from it.",
-        "Confirm: the OAuth Usage page shows the app Blocked; Setup Audit Trail shows the change.",
-    ], "screenshot of Connected Apps OAuth Usage showing the app Blocked, or the Setup Audit Trail row")
-
-
-def _task_uninstall(draft: _Draft, name: str) -> None:
-    draft.task("uninstall_package", f"Uninstall the package {name}", name, [
-        "Setup > Apps > Packaging > Installed Packages.",
-        f"Find {name!r}, click Uninstall, choose whether to save a data export (keep it as evidence), confirm.",
-        "Setup > Apps > Connected Apps > Connected Apps OAuth Usage: click Uninstall for the package's app if it "
-        "is still listed.",
-        "Confirm: the package is gone from Installed Packages; Setup Audit Trail shows the uninstall.",
-    ], "screenshot of Installed Packages without the package, or the Setup Audit Trail row")
-
-
-def _task_rotate_secret(draft: _Draft, app: str) -> None:
-    draft.task("rotate_consumer_secret", f"Rotate the consumer secret of {app}", app, [
-        f"If {app!r} is your own connected app: Setup > Apps > App Manager > {app} > View > Manage Consumer "
-        "Details (verify by email code) > Generate (new consumer secret), then update every client that uses it.",
-        "For an External Client App: Setup > External Client App Manager > the app > Settings > OAuth Settings > "
-        "Consumer Key and Secret > stage a new secret, move the clients over, then delete the old one.",
-        f"If {app!r} is a vendor's app, its secret lives in the vendor's org: ask the vendor to rotate it and get "
-        "their written confirmation; meanwhile keep the app blocked.",
-        "Confirm: the old secret no longer works (a login with it fails).",
-    ], "the vendor's written confirmation, or a screenshot of the new secret's creation date")
-
-
-def _quarantine_tasks(draft: _Draft) -> None:
-    draft.task("login_ip_ranges", "Restrict logins to known networks", "integration and admin profiles", [
-        "Setup > Users > Profiles > each integration and high-privilege profile > Login IP Ranges > New: add only "
-        "the corporate and middleware ranges.",
-        "Setup > Apps > Connected Apps > Manage Connected Apps > each app > Edit Policies > IP Relaxation = "
-        "'Enforce IP restrictions'; shorten Timeout Value.",
-        "Record it as an emergency change with its rollback plan.",
-    ], "screenshots of the profiles' Login IP Ranges and the apps' IP Relaxation")
-    draft.task("api_access_control", "Allow only admin-approved API clients", "the org", [
-        "Open a Salesforce Support case asking to enable API Access Control for the org.",
-        "Then Setup > Apps > Connected Apps > Connected Apps OAuth Usage: install the apps that must keep working "
-        "and pre-authorize them for their profiles or permission sets.",
-        "Then set 'Limit API access to installed and approved apps' (Metadata: "
-        "ConnectedAppSettings.enableAdminApprovedAppsOnly = true).",
-    ], "the Support case number, then a screenshot of the setting switched on")
 
 
 def _new_plan_id(incident: Incident | None) -> str:
@@ -735,155 +111,53 @@ def _new_plan_id(incident: Incident | None) -> str:
             return plan_id
 
 
-def _finish(draft: _Draft, *, plan_id: str, org_alias: str, instance_url: str | None, org_id: str | None,
-            actor: str, created: str, undoes: str | None = None) -> Plan:
-    counts: dict[str, int] = {}
-    for step in draft.steps:
-        counts[step.op] = counts.get(step.op, 0) + 1
-    tasks = [ManualTask(task_id=f"{plan_id}-T{i}", **t) for i, t in enumerate(draft.tasks, start=1)]
-    plan = Plan(plan_id=plan_id, action=draft.action, org_alias=org_alias,  # type: ignore[arg-type]
-                instance_url=instance_url, org_id=org_id, selectors=draft.selectors, token_where=draft.token_where,
-                steps=draft.steps, counts=counts, refused=draft.refused, manual_tasks=tasks,
-                notes=list(dict.fromkeys(draft.notes)), undoes=undoes, created_by=actor, created_utc=created)
-    return plan.sealed()
-
-
-_IDENTITIES: dict[int, tuple[Any, Any]] = {}
-
-
-def _identify(org: Any) -> Any:
-    """Who the login is and which org (asked once per Org object)."""
-    cached = _IDENTITIES.get(id(org))
-    if cached is not None and cached[0] is org:
-        return cached[1]
-    ident = org.identity()
-    if len(_IDENTITIES) > 32:
-        _IDENTITIES.clear()
-    _IDENTITIES[id(org)] = (org, ident)
-    return ident
-
-
-def build_plan(org: Any, action: str, *, app: str | None = None, user: str | None = None,
-               integration_users: bool = False, actor: str, created_utc: str, plan_id: str,
-               org_alias: str | None = None) -> Plan:
-    """Read the org and list every change `action` makes, record by record (nothing is changed)."""
-    if action not in ACTIONS:
-        raise UsageError(f"unknown containment action {action!r}; one of: {', '.join(ACTIONS)}")
-    sel = Selectors(app=app.strip() if app else None, user=user.strip() if user else None,
-                    integration_users=integration_users)
-    draft = _Draft(action, sel)
-    alias = org_alias or getattr(org, "alias", None) or "org"
-    if org is None:
-        if action not in MANUAL_ACTIONS:
-            raise UsageError(f"{action} reads the org to plan; connect with --org ALIAS")
-        instance_url = org_id = None
-    else:
-        ident = _identify(org)
-        instance_url, org_id = ident.instance_url, ident.org_id
-    reader = _Reader(org) if org is not None else None
-
-    if action in ("block_app", "rotate_consumer_secret", "uninstall_package") and not sel.app:
-        raise UsageError(f"{action} needs --app NAME")
-    if action == "block_app":
-        _task_block_app(draft, sel.app or "")
-    elif action == "rotate_consumer_secret":
-        _task_rotate_secret(draft, sel.app or "")
-    elif action == "uninstall_package":
-        _task_uninstall(draft, sel.app or "")
-    else:
-        assert reader is not None
-        if action == "revoke_tokens":
-            if not (sel.app or sel.user or sel.integration_users):
-                raise UsageError("revoke_tokens needs --app NAME, --user USERNAME or --integration-users")
-            users = list(_scope_users(reader, draft)) if sel.integration_users and not sel.user else None
-            _plan_tokens(reader, draft, users)
-        elif action == "quarantine_org":
-            _plan_quarantine(org, reader, draft)
-        else:
-            if not (sel.app or sel.user or sel.integration_users):
-                raise UsageError(f"{action} needs --user USERNAME, --app NAME (its users) or --integration-users")
-            app_users: list[str] = []
-            if sel.app and not sel.user:
-                app_users = list(dict.fromkeys(r["UserId"] for r in reader.tokens(f"AppName = {_q(sel.app)}")
-                                               if r.get("UserId")))
-                if not app_users:
-                    draft.notes.append(f"No user holds {sel.app} OAuth tokens now.")
-            scope = _drop_self(org, reader, draft, _scope_users(reader, draft, app_users))
-            if action == "end_sessions":
-                _plan_sessions(reader, draft, scope)
-            elif action == "freeze_users":
-                _plan_freeze(reader, draft, scope)
-            elif action == "deactivate_users":
-                _plan_deactivate(reader, draft, scope)
-            elif action == "strip_permissions":
-                _plan_strip(reader, draft, scope)
-    return _finish(draft, plan_id=plan_id, org_alias=alias, instance_url=instance_url, org_id=org_id, actor=actor,
-                   created=created_utc)
-
-
-def _plan_quarantine(org: Any, reader: _Reader, draft: _Draft) -> None:
-    """Everything an org's integrations can do, stopped: tokens, then logins, then sessions, then grants."""
-    sel = draft.selectors
-    scope: dict[str, str] = {}
-    if sel.user:
-        row = reader.user_by_name(sel.user)
-        scope[row["Id"]] = f"named user {sel.user}"
-    for uid, why in reader.integration_users().items():
-        scope.setdefault(uid, f"integration user ({why})")
-    if sel.app:
-        for row in reader.tokens(f"AppName = {_q(sel.app)}"):
-            if row.get("UserId"):
-                scope.setdefault(row["UserId"], f"holds {sel.app} OAuth tokens")
-    scope = _drop_self(org, reader, draft, scope)
-    if scope or sel.app:
-        draft.selectors = Selectors(app=sel.app, user=None, integration_users=True)
-        _plan_tokens(reader, draft, list(scope))
-        draft.selectors = sel
-    else:
-        draft.notes.append("No integration user and no app named: no token to revoke.")
-    apps = sorted({s.before.get("AppName") for s in draft.steps if s.before.get("AppName")} | (
-        {sel.app} if sel.app else set()))
-    _plan_freeze(reader, draft, scope)
-    _plan_sessions(reader, draft, scope)
-    _plan_strip(reader, draft, scope)
-    for app in apps:
-        _task_block_app(draft, app)
-    if sel.app:
-        _task_rotate_secret(draft, sel.app)
-    _quarantine_tasks(draft)
-    draft.notes.append("Deactivation is a separate step (deactivate_users) once the integrations are understood.")
-
-
 def make_plan(ctx_or_org: Any, incident: Incident | None, action: str, app: str | None = None,
               user: str | None = None, *, integration_users: bool = False, actor: str | None = None,
               org_alias: str | None = None, instance_url: str | None = None, ca: Path | None = None,
-              out: Path | None = None) -> Plan:
-    """Plan `action` against the live org and, with an incident, journal it (`action.plan`).
+              from_snapshot: bool = False, out: Path | None = None) -> Plan:
+    """Plan `action` and, with an incident, journal it (`action.plan`). Nothing in the org changes.
 
-    `ctx_or_org` is a logged-in `app.salesforce.Org`, a `Context` (the org is opened from `org_alias`), or
-    None for the manual-only actions (block_app, uninstall_package, rotate_consumer_secret) with `org_alias`.
+    `ctx_or_org` is a logged-in `app.salesforce.Org`, a `Context` (the org is then opened from `org_alias`),
+    or None for the manual-only actions (block_app, uninstall_package, rotate_consumer_secret).
+    `from_snapshot=True` plans from the incident's current inventory snapshot instead of the live org (a
+    machine without a network); the plan is applied later from a connected machine.
     """
     org = ctx_or_org
+    src: Any = _snapshot_source(incident) if from_snapshot else None
+    if from_snapshot and not org_alias:
+        org_alias = src.snap.source.org_alias
     if ctx_or_org is not None and not hasattr(ctx_or_org, "query"):
-        ctx = ctx_or_org
-        actor = actor or ctx.actor
-        if action in MANUAL_ACTIONS and not org_alias:
-            raise UsageError(f"{action} needs --org ALIAS (the org the task is for)")
-        if action in MANUAL_ACTIONS and instance_url is None:
-            org = None
-        else:
-            if not org_alias:
-                raise UsageError("name the org with --org ALIAS")
+        actor = actor or ctx_or_org.actor
+        org = None
+        if not org_alias:
+            raise UsageError("name the org with --org ALIAS")
+        if not from_snapshot and action not in MANUAL_ACTIONS:
             from app.commands.inventory import open_org
 
-            org = open_org(ctx, org_alias, instance_url=instance_url, ca=ca)
+            org = open_org(ctx_or_org, org_alias, instance_url=instance_url, ca=ca)
     if actor is None:
         raise UsageError("make_plan needs the actor planning it")
-    plan = build_plan(org, action, app=app, user=user, integration_users=integration_users, actor=actor,
-                      created_utc=_now(incident), plan_id=_new_plan_id(incident), org_alias=org_alias)
+    alias = org_alias or getattr(org, "alias", None) or "org"
+    if src is None and org is not None:
+        src = LiveSource(org)
+    plan = build_plan(src, action, app=app, user=user, integration_users=integration_users, actor=actor,
+                      created_utc=_now(incident), plan_id=_new_plan_id(incident), org_alias=alias)
     if incident is not None:
         journal_plan(incident, plan, actor, origin="exported" if out else "planned", file=out)
     return plan
+
+
+def _snapshot_source(incident: Incident | None) -> SnapshotSource:
+    from app import inventory
+
+    if incident is None:
+        raise UsageError("planning from the inventory snapshot needs an incident")
+    current = incident.journal.get_state("inventory", "current")
+    snap = inventory.load_current(incident)
+    if snap is None or current is None:
+        raise NotFoundError(f"{incident.id} has no inventory snapshot to plan from: `warroom inventory pull` (or "
+                            "`inventory import FILE_OR_DIR`) first")
+    return SnapshotSource(snap, evidence_id=current.get("evidence_id"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1077,7 +351,7 @@ def _result_records(incident: Incident, entry: Entry) -> list[dict[str, Any]]:
 class _Live:
     """Current state of the records a run touches (re-read before and after the changes)."""
 
-    def __init__(self, reader: _Reader, plan: Plan, steps: list[Step]) -> None:
+    def __init__(self, reader: Reader, plan: Plan, steps: list[Step]) -> None:
         self.reader = reader
         self.plan = plan
         self.steps = steps
@@ -1094,7 +368,7 @@ class _Live:
             elif op == "delete_session":
                 self._by_id(steps, "AuthSession", SESSION_FIELDS)
             elif op in ("freeze_user", "unfreeze_user"):
-                self._by_id(steps, "UserLogin", LOGIN_FIELDS)
+                self._by_id(steps, "UserLogin", LOGIN_FIELDS, key="UserId")
             elif op in ("deactivate_user", "reactivate_user"):
                 self._by_id(steps, "User", "Id, Username, IsActive")
             elif op == "delete_assignment":
@@ -1102,8 +376,8 @@ class _Live:
             elif op == "create_assignment":
                 self._pairs(steps)
 
-    def _by_id(self, steps: list[Step], sobject: str, fields: str) -> None:
-        rows = self.reader.by_ids(sobject, fields, [s.record for s in steps])
+    def _by_id(self, steps: list[Step], sobject: str, fields: str, key: str = "Id") -> None:
+        rows = self.reader.by_ids(sobject, fields, [s.record for s in steps], key=key)
         for step in steps:
             self.rows[step.n] = rows.get(_id15(step.record))
 
@@ -1115,11 +389,14 @@ class _Live:
             where = f"AppName IN {_in(apps)} AND UserId IN {_in(users)}"
         rows = self.reader.tokens(where)
         by_ref: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            ref = token_ref(row.get("DeleteToken"), row.get("AppName"), row.get("UserId"), row.get("CreatedDate"))
-            by_ref[ref] = row
         planned = {s.record for s in self.plan.steps if s.op == "revoke_token"}
-        self.unplanned_tokens = sum(1 for ref in by_ref if ref not in planned)
+        unplanned = 0
+        for row in rows:
+            refs = token_refs(row)
+            for ref in refs:
+                by_ref.setdefault(ref, row)
+            unplanned += not any(ref in planned for ref in refs)
+        self.unplanned_tokens = unplanned
         for step in steps:
             self.rows[step.n] = by_ref.get(step.record)
 
@@ -1157,7 +434,8 @@ def _send(org: Any, step: Step, row: dict[str, Any] | None) -> None:
     elif step.op == "delete_session":
         org.delete("AuthSession", step.record)
     elif step.op in ("freeze_user", "unfreeze_user"):
-        org.update("UserLogin", step.record, {"IsFrozen": bool(step.change["IsFrozen"])})
+        assert row is not None  # the UserLogin row of the user (step.record is the User Id)
+        org.update("UserLogin", row["Id"], {"IsFrozen": bool(step.change["IsFrozen"])})
     elif step.op in ("deactivate_user", "reactivate_user"):
         org.update("User", step.record, {"IsActive": bool(step.change["IsActive"])})
     elif step.op == "delete_assignment":
@@ -1201,7 +479,7 @@ def _free_bytes(path: Path) -> int:
     return shutil.disk_usage(path).free
 
 
-def _verification(reader: _Reader, plan: Plan, live: _Live, results: list[RecordResult]) -> dict[str, Any]:
+def _verification(reader: Reader, plan: Plan, live: _Live, results: list[RecordResult]) -> dict[str, Any]:
     """Re-query what the plan meant to remove or change and count what is still there."""
     out: dict[str, Any] = {}
     if plan.token_where and any(s.op == "revoke_token" for s in plan.steps):
@@ -1305,7 +583,7 @@ def apply_plan(incident: Incident, org: Any, plan: Plan, confirm_alias: str | No
             live_org = org() if callable(org) and not hasattr(org, "query") else org
         stop = _check_org(live_org, plan) if pending else None
         if stop is None:
-            reader = _Reader(live_org)
+            reader = Reader(live_org)
             live = _Live(reader, plan, pending)
             try:
                 live.load()
@@ -1327,7 +605,7 @@ def apply_plan(incident: Incident, org: Any, plan: Plan, confirm_alias: str | No
     if live_org is not None and live is not None:
         tried = [s for s in pending if s.n in results and results[s.n].status != "not_run"]
         if tried:
-            after = _Live(_Reader(live_org), plan, tried)
+            after = _Live(Reader(live_org), plan, tried)
             try:
                 after.load()
                 for step in tried:
@@ -1345,7 +623,7 @@ def apply_plan(incident: Incident, org: Any, plan: Plan, confirm_alias: str | No
 def _check_org(org: Any, plan: Plan) -> Stop | None:
     """The plan must run against the org it was made for."""
     if plan.org_id:
-        ident = _identify(org)
+        ident = identify(org)
         if _id15(ident.org_id) != _id15(plan.org_id):
             return Stop(reason="wrong_org", message=f"connected to org {ident.org_id} at {ident.instance_url}, but "
                         f"{plan.plan_id} was planned for {plan.org_id} ({plan.instance_url}); nothing was sent")
@@ -1514,7 +792,7 @@ def plan_undo(incident: Incident, action_id: str, actor: str) -> Plan:
             for rec in _result_records(incident, entry):
                 if rec.get("status") == "ok":
                     changed[int(rec["n"])] = rec
-    draft = _Draft("undo", original.selectors)
+    draft = Draft("undo", original.selectors)
     skipped: dict[str, int] = {}
     for step in original.steps:
         if step.n not in changed:
@@ -1542,9 +820,10 @@ def plan_undo(incident: Incident, action_id: str, actor: str) -> Plan:
     if not draft.steps:
         why = "; ".join(draft.notes) or "it changed no record"
         raise ContainmentError(f"nothing in {original.plan_id} can be undone: {why}")
-    return _finish(draft, plan_id=_new_plan_id(incident), org_alias=original.org_alias,
-                   instance_url=original.instance_url, org_id=original.org_id, actor=actor,
-                   created=_now(incident), undoes=original.plan_id)
+    basis = {"kind": "journal", "undoes": original.plan_id, "instance_url": original.instance_url,
+             "org_id": original.org_id}
+    return draft.finish(plan_id=_new_plan_id(incident), org_alias=original.org_alias, basis=basis, actor=actor,
+                        created=_now(incident), undoes=original.plan_id)
 
 
 def undo(incident: Incident, org: Any, action_id: str, confirm_alias: str | None, actor: str,

@@ -7,7 +7,7 @@ journaled hash, what to do by hand in Setup, and how to check the result with a 
 
 from __future__ import annotations
 
-from app.containment import NOT_UNDOABLE, OP_LABELS, UNDO_OP, Plan
+from app.containment_models import NOT_UNDOABLE, OP_LABELS, UNDO_OP, Plan
 
 MAX_LISTED = 200  # records listed per operation; the plan file holds all of them
 
@@ -27,6 +27,12 @@ def render_runbook(plan: Plan, *, plan_file: str) -> str:
     add(f"- Org: `{plan.org_alias}`" + (f", {plan.instance_url}" if plan.instance_url else "")
         + (f", org id {plan.org_id}" if plan.org_id else ""))
     add(f"- Made by {plan.created_by} at {plan.created_utc}")
+    if plan.basis.get("kind") == "snapshot":
+        add(f"- Before-state: inventory snapshot {plan.basis.get('evidence_id')} taken {plan.basis.get('taken_utc')} "
+            "(no network when planned). The run reads every record again first: records changed since are "
+            "reported as already done; tokens issued since are counted and need a new plan.")
+    elif plan.basis.get("kind") == "org":
+        add(f"- Before-state: read from the org at planning time as {plan.basis.get('login')}")
     sel = [f"app `{plan.selectors.app}`" if plan.selectors.app else "",
            f"user `{plan.selectors.user}`" if plan.selectors.user else "",
            "all integration users" if plan.selectors.integration_users else ""]
@@ -51,8 +57,12 @@ def render_runbook(plan: Plan, *, plan_file: str) -> str:
         add("")
         for r in plan.refused[:MAX_LISTED]:
             add(f"- {r.sobject} {r.label}: {r.reason}")
-    for note in plan.notes:
-        add(f"- {note}")
+    if plan.notes:
+        add("")
+        add("Notes:")
+        add("")
+        for note in plan.notes:
+            add(f"- {note}")
     add("")
     add("## Apply it (from a machine that reaches the org)")
     add("")

@@ -607,3 +607,27 @@ def test_cli_manual_task_confirm(cli: Any, tmp_path: Path) -> None:
     r = cli("contain", "confirm", task, "--evidence", ev)
     assert r.code == 0 and f"{task} confirmed by tester" in r.out
     assert "confirmed by tester" in cli("contain", "status").out
+
+
+def test_cli_plan_from_the_inventory_snapshot_without_network_then_apply(cli: Any, sim: SimOrg, org: Org,
+                                                                       tmp_path: Path) -> None:
+    cli.new()
+    r = cli("inventory", "pull", "--org", "sim", *_sim_args(sim))
+    assert r.code == 0, r.err
+    out = tmp_path / "q.json"
+    # No --instance-url/--ca: nothing reaches the org while planning.
+    r = cli("contain", "plan", "quarantine_org", "--app", "Drift", "--from-snapshot", "--out", str(out))
+    assert r.code == 0, r.err
+    plan = cm.plan_from_bytes(out.read_bytes(), str(out))
+    assert plan.basis["kind"] == "snapshot" and plan.org_alias == "sim" and plan.org_id
+    assert "delete_session" not in plan.counts and any("Sessions are not in the inventory" in n for n in plan.notes)
+    assert plan.counts["freeze_user"] == 4 and plan.counts["delete_assignment"] == 2
+    assert "inventory snapshot" in out.with_suffix(".md").read_text()
+    assert cli("contain", "plan", "end_sessions", "--app", "Drift", "--from-snapshot").code == 2
+
+    r = cli("contain", "apply", str(out), "--confirm", "sim", *_sim_args(sim))
+    assert r.code == 0, r.err
+    assert org.count(DRIFT_COUNT) == 0
+    assert all(_frozen(sim, s.before["Username"]) for s in plan.steps if s.op == "freeze_user")
+    result = cli("journal", "show", "--kind", "action.result", "--json").json()[0]["data"]
+    assert result["counts"]["ok"] == len(plan.steps) and result["verification"]["revoke_token"]["matching_now"] == 0

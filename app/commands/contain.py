@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--user", metavar="USERNAME", help="one user, by username")
     p.add_argument("--integration-users", action="store_true",
                    help="every integration user (licence, API-only profile or permission)")
+    p.add_argument("--from-snapshot", action="store_true",
+                   help="plan from the incident's inventory snapshot (no network); apply later where the org is "
+                   "reachable")
     _org_args(p, with_alias=True)
     p.add_argument("--out", type=Path, metavar="FILE",
                    help="also write the executable plan FILE and a runbook (FILE with .md) for a connected machine")
@@ -110,11 +113,12 @@ def _ask_alias(ctx: Context, plan: cm.Plan, given: str | None, verb: str) -> str
 
 
 def _run_plan(ctx: Context, args: argparse.Namespace) -> int:
-    alias = _default_alias(ctx, args.org)
+    alias = args.org if args.from_snapshot else _default_alias(ctx, args.org)
     with ctx.open_incident(args.incident) as incident:
         plan = cm.make_plan(ctx, incident, args.action, app=args.app, user=args.user,
                             integration_users=args.integration_users, org_alias=alias,
-                            instance_url=args.instance_url, ca=args.ca, out=args.out)
+                            instance_url=args.instance_url, ca=args.ca, from_snapshot=args.from_snapshot,
+                            out=args.out)
         written = cm.export_plan(plan, args.out) if args.out else None
     if args.json:
         ctx.print_json(plan)
@@ -132,6 +136,9 @@ def _print_plan(ctx: Context, plan: cm.Plan) -> None:
     where = ", ".join(x for x in (plan.instance_url, f"org {plan.org_id}" if plan.org_id else None) if x)
     ctx.print(f"plan {plan.plan_id}: {plan.action} on {plan.org_alias}" + (f" ({where})" if where else ""))
     ctx.print(f"sha256 {plan.sha256}")
+    if plan.basis.get("kind") == "snapshot":
+        ctx.print(f"before-state from inventory snapshot {plan.basis.get('evidence_id')} taken "
+                  f"{plan.basis.get('taken_utc')}: every record is read again before it is changed")
     if not plan.steps:
         ctx.print("no record changes through the API")
     for op, n in plan.counts.items():
@@ -205,8 +212,8 @@ def _report(ctx: Context, result: cm.ActionResult, as_json: bool) -> int:
     if result.stopped:
         ctx.print(f"stopped: {result.stopped.reason}: {result.stopped.message}")
         ctx.print(f"run `warroom contain apply {result.action_id}` again to do only what is left")
-    for op, v in result.verification.items():
-        ctx.print(f"verified {op}: {v}")
+    for line in _verification_lines(result.verification):
+        ctx.print(line)
     if result.intent_seq:
         ctx.print(f"journal: intent {result.intent_seq}, result {result.result_seq}"
                   + (f", checkpoint {result.checkpoint_seq}" if result.checkpoint_seq else ""))
@@ -215,6 +222,24 @@ def _report(ctx: Context, result: cm.ActionResult, as_json: bool) -> int:
     for w in result.warnings:
         ctx.print(f"warning: {w}")
     return code
+
+
+def _verification_lines(verification: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for op, v in verification.items():
+        if op == "error" or not isinstance(v, dict):
+            continue
+        if op == "revoke_token":
+            now = "?" if v.get("matching_now") is None else v["matching_now"]
+            out.append(f"verified by query: {now} token(s) match the plan's filter now; "
+                       f"{v['planned_still_present']} of the planned still present; {v['new_since_plan']} issued "
+                       "since the plan" + (" (plan again for those)" if v["new_since_plan"] else ""))
+            if v.get("query"):
+                out.append(f"  {v['query']}")
+        else:
+            out.append(f"verified by query: {cm.OP_LABELS.get(op, op)}: {v['checked'] - v['not_in_target_state']} of "
+                       f"{v['checked']} records in the target state")
+    return out
 
 
 def _run_status(ctx: Context, args: argparse.Namespace) -> int:
