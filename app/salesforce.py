@@ -50,6 +50,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,12 @@ _ACCESS_CODES = frozenset({"INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS_OR_READON
 _UNAVAILABLE_CODES = frozenset({"INVALID_TYPE", "API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED",
                                 "FUNCTIONALITY_NOT_ENABLED", "FEATURE_NOT_ENABLED"})
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+_AUTH_HINTS = {
+    "user hasn't approved this consumer": " (pre-authorize the user for the connected app: admin-approved users, "
+    "via its profile or a permission set)",
+    "no client credentials user enabled": " (set a Run As user in the connected app's client credentials flow)",
+    "authentication failure": " (wrong username or password, or the user is frozen, inactive or locked out)",
+}
 _FROM_RE = re.compile(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 
 
@@ -491,7 +498,11 @@ class Org:
                 kwargs.update(username=c.username, consumer_key=c.consumer_key, privatekey=_plain(c.private_key))
             else:
                 kwargs.update(consumer_key=c.consumer_key, consumer_secret=_plain(c.consumer_secret))
-            session_id, instance = self._guard(lambda: SalesforceLogin(**kwargs))
+            with warnings.catch_warnings():
+                # simple-salesforce warns (with a login.salesforce.com URL) on "user hasn't approved this
+                # consumer"; AuthFailed says the same to the responder.
+                warnings.filterwarnings("ignore", category=UserWarning, module="simple_salesforce")
+                session_id, instance = self._guard(lambda: SalesforceLogin(**kwargs))
             register_secret(session_id)
             self._secrets.append(session_id)
             self._sf = Salesforce(session_id=session_id, instance=instance, session=self.session,
@@ -529,8 +540,10 @@ class Org:
             return fn()
         except SalesforceAuthenticationFailed as exc:
             code = str(exc.code) if exc.code is not None else "AUTH_FAILED"
-            raise AuthFailed(f"{label}: login refused ({code}): {self._scrub(exc.auth_message)}",
-                             code=code, status=exc.status) from None
+            reason = self._scrub(exc.auth_message)
+            hint = _AUTH_HINTS.get(reason.strip().lower(), "")
+            raise AuthFailed(f"{label}: login refused ({code}): {reason}{hint}", code=code,
+                             status=exc.status) from None
         except SalesforceError as exc:
             raise self._from_response(exc) from None
         except requests.exceptions.SSLError as exc:

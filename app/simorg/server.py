@@ -129,7 +129,7 @@ class SimOrg:
     ) -> SimOrg:
         """Create the org and serve it from a background thread (tests, demo, exercises)."""
         sim = cls.create(seed, port=port, cert_dir=cert_dir, clock=clock, verbose=verbose)
-        sim._thread = threading.Thread(target=sim._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+        sim._thread = threading.Thread(target=sim._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                        name=f"simorg-{sim.port}", daemon=True)
         sim._thread.start()
         return sim
