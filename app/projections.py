@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from app import checklist, containment, deadlines, findings, forensics, hunt, inventory, settings
+from app import checklist, containment, deadlines, exercise, findings, forensics, hunt, inventory, notify, settings
 from app.journal import Entry, Lookup, Projector
 
 
@@ -78,6 +78,12 @@ PROJECTORS: dict[str, Projector] = {
     "inventory.findings": findings.project_findings,
     **{kind: containment.project for kind in containment.PROJECTORS},
     "settings.set": settings.project,
+    "notice.detail": notify.project_detail,
+    "notify.drafted": notify.project_draft,
+    "exercise.start": exercise.project_start,
+    "exercise.inject": exercise.project_inject,
+    "exercise.ack": exercise.project_ack,
+    "exercise.end": exercise.project_end,
 }
 
 
