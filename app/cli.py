@@ -31,6 +31,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "simorg",
     "contain",
     "settings",
+    "exercise",
+    "report",
 )
 
 
