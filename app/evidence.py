@@ -10,7 +10,9 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from app.errors import NotFoundError, WarroomError
 
@@ -53,23 +55,12 @@ class EvidenceStore:
             raise NotFoundError(f"{src}: no such file")
         tmp_dir = self.root / "incoming"
         tmp_dir.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        total = src.stat().st_size
-        done = 0
         fd, tmp_name = tempfile.mkstemp(dir=tmp_dir)
         tmp = Path(tmp_name)
         try:
             with src.open("rb", buffering=0) as fin, os.fdopen(fd, "wb", buffering=0) as fout:
-                buf = bytearray(CHUNK)
-                view = memoryview(buf)
-                while n := fin.readinto(buf):
-                    digest.update(view[:n])
-                    fout.write(view[:n])
-                    done += n
-                    if progress:
-                        progress(done, total)
+                sha, done = _copy_hashing(fin, fout, src.stat().st_size, progress)
                 os.fsync(fout.fileno())
-            sha = digest.hexdigest()
             dest = self.path_for(sha)
             dest.parent.mkdir(parents=True, exist_ok=True)
             if dest.exists():
@@ -107,6 +98,44 @@ class EvidenceStore:
         if not path.exists():
             raise NotFoundError(f"evidence {sha256[:ID_LEN]} is missing from the store ({path})")
         return hash_file(path, progress)[0]
+
+
+def _copy_hashing(fin: Any, fout: Any, total: int, progress: Progress | None) -> tuple[str, int]:
+    """Copy while hashing, the hash of one chunk overlapping the write of the same chunk.
+
+    hashlib releases the GIL for large buffers, so a second thread makes intake cost about max(hash, write)
+    rather than their sum. Two buffers alternate: a buffer is refilled only after its hash has finished.
+    """
+    digest = hashlib.sha256()
+    buffers = [bytearray(CHUNK), bytearray(CHUNK)]
+    pending: Future[None] | None = None
+    done = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-hash") as pool:
+        i = 0
+        while True:
+            buf = buffers[i % 2]
+            n = fin.readinto(buf)
+            if not n:
+                break
+            view = memoryview(buf)[:n]
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(digest.update, view)
+            _write_all(fout, view)
+            done += n
+            if progress:
+                progress(done, total)
+            # The other buffer is reused next; its hash finished when `pending` was awaited above.
+            i += 1
+        if pending is not None:
+            pending.result()
+    return digest.hexdigest(), done
+
+
+def _write_all(fout: Any, view: memoryview) -> None:
+    while view:
+        written = fout.write(view)
+        view = view[written:]
 
 
 def _fsync_dir(path: Path) -> None:
