@@ -25,11 +25,12 @@ executor looks the DeleteToken up again at run time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,7 @@ from app.containment_models import (
     Step,
     Stop,
     TaskStatus,
+    TokenFilter,
     _chunks,
     _digest,
     _error_text,
@@ -93,7 +95,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACTIONS", "MANUAL_ACTIONS", "NOT_UNDOABLE", "OP_LABELS", "UNDO_OP", "ActionResult", "ActionStatus",
     "ApprovalRefused", "ContainmentError", "ManualTask", "Plan", "Progress", "RecordResult", "Refusal",
-    "Selectors", "Step", "Stop", "TaskStatus", "action_status", "apply_plan", "approve", "confirm_task",
+    "Selectors", "Step", "Stop", "TaskStatus", "TokenFilter", "action_status", "apply_plan", "approve", "confirm_task",
     "export_plan", "journal_plan", "load_plan", "make_plan", "open_tasks", "plan_undo", "project",
     "recover_unjournaled", "status", "undo",
 ]
@@ -357,6 +359,7 @@ class _Live:
         self.steps = steps
         self.rows: dict[int, dict[str, Any] | None] = {}
         self.unplanned_tokens = 0
+        self.matching: int | None = None
 
     def load(self) -> None:
         by_op: dict[str, list[Step]] = {}
@@ -382,12 +385,14 @@ class _Live:
             self.rows[step.n] = rows.get(_id15(step.record))
 
     def _tokens(self, steps: list[Step]) -> None:
-        where = self.plan.token_where
-        if not where:
+        flt = self.plan.token_filter
+        if flt is not None:
+            rows = self.reader.tokens_matching(flt)
+        else:  # a plan without a filter: the apps and holders of its tokens
             apps = sorted({s.before.get("AppName") for s in steps if s.before.get("AppName")})
             users = sorted({s.before.get("UserId") for s in steps if s.before.get("UserId")})
-            where = f"AppName IN {_in(apps)} AND UserId IN {_in(users)}"
-        rows = self.reader.tokens(where)
+            rows = self.reader.tokens(f"AppName IN {_in(apps)} AND UserId IN {_in(users)}")
+        self.matching = len(rows)
         by_ref: dict[str, dict[str, Any]] = {}
         planned = {s.record for s in self.plan.steps if s.op == "revoke_token"}
         unplanned = 0
@@ -479,14 +484,19 @@ def _free_bytes(path: Path) -> int:
     return shutil.disk_usage(path).free
 
 
+MAX_SHOWN_QUERY = 4000
+
+
 def _verification(reader: Reader, plan: Plan, live: _Live, results: list[RecordResult]) -> dict[str, Any]:
     """Re-query what the plan meant to remove or change and count what is still there."""
     out: dict[str, Any] = {}
-    if plan.token_where and any(s.op == "revoke_token" for s in plan.steps):
+    if plan.token_where and any(r.op == "revoke_token" for r in results):
+        # A COUNT() anyone can re-run; for a filter too long to show, the count of the re-read itself.
         query = f"SELECT COUNT() FROM OauthToken WHERE {plan.token_where}"
-        total = reader.org.count(query) if len(query) < 4000 else None
+        short = len(query) < MAX_SHOWN_QUERY
+        total = reader.org.count(query) if short else live.matching
         remaining = sum(1 for r in results if r.op == "revoke_token" and r.after is not None)
-        out["revoke_token"] = {"query": query if len(query) < 4000 else None, "matching_now": total,
+        out["revoke_token"] = {"query": query if short else None, "matching_now": total,
                                "planned_still_present": remaining, "new_since_plan": live.unplanned_tokens}
     for op in ("delete_session", "freeze_user", "unfreeze_user", "deactivate_user", "reactivate_user",
                "delete_assignment", "create_assignment"):
@@ -518,7 +528,38 @@ def apply_plan(incident: Incident, org: Any, plan: Plan, confirm_alias: str | No
                                                    "reason": "alias_mismatch", "message": str(exc),
                                                    "stage": "apply"}, actor)
         raise
+    free = _free_bytes(incident.dir)
+    if free < MIN_FREE_BYTES:
+        raise ContainmentError(f"only {free // (1024 * 1024)} MiB free on the journal's disk ({incident.dir}); the "
+                               "result must be journaled too, so free some space first; nothing was sent")
+    with _run_lock(incident, plan.plan_id):
+        return _apply_locked(incident, org, plan, actor, progress, plan_file)
 
+
+@contextlib.contextmanager
+def _run_lock(incident: Incident, action_id: str) -> Iterator[None]:
+    """One run of an action at a time (two consoles on one incident); the OS drops the lock if a run dies."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - no advisory locks on this platform
+        yield
+        return
+    path = incident.dir / f".contain-{action_id}.lock"
+    with path.open("a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ContainmentError(f"{action_id} is being applied by another process right now; nothing was sent "
+                                   "(`warroom contain status` shows its progress)") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _apply_locked(incident: Incident, org: Any, plan: Plan, actor: str, progress: Progress | None,
+                  plan_file: Path | None) -> ActionResult:
+    current = incident.journal.get_state(NAMESPACE, plan.plan_id)
     done = _done_steps(incident, plan.plan_id)
     pending = [s for s in plan.steps if s.n not in done]
     run = int(current.get("runs", 0)) + 1
@@ -532,10 +573,11 @@ def apply_plan(incident: Incident, org: Any, plan: Plan, confirm_alias: str | No
                             warnings=[f"every record of {plan.plan_id} is already done; nothing was sent"])
 
     # Approval: the typed alias, and an approver other than the executor when the incident requires it.
+    # An approval already journaled by someone else is used as is (with or without the requirement).
     require_distinct = bool(settings_mod.get_setting(incident.journal, settings_mod.REQUIRE_DISTINCT_APPROVER))
+    others = [e for e in _approvals(incident, plan) if e.data.get("approver") != actor]
     approval: Entry | None = None
-    if require_distinct:
-        others = [e for e in _approvals(incident, plan) if e.data.get("approver") != actor]
+    if require_distinct or others:
         if not others:
             msg = (f"{plan.plan_id} needs an approver other than the executor ({actor}): the approver runs "
                    f"`warroom --actor NAME contain approve {plan.plan_id} --confirm {plan.org_alias}` first "
@@ -551,11 +593,6 @@ def apply_plan(incident: Incident, org: Any, plan: Plan, confirm_alias: str | No
             "confirmed_alias": plan.org_alias, "role": "executor",
         }, actor)
     approver = approval.data["approver"]
-
-    free = _free_bytes(incident.dir)
-    if free < MIN_FREE_BYTES:
-        raise ContainmentError(f"only {free // (1024 * 1024)} MiB free on the journal's disk ({incident.dir}); the "
-                               "result must be journaled too, so free some space first; nothing was sent")
 
     pending_numbers = [s.n for s in pending]
     intent_data = {

@@ -100,6 +100,35 @@ class Selectors(_Model):
     integration_users: bool = False
 
 
+class TokenFilter(_Model):
+    """Which OAuth tokens a plan is about: an app and/or a user, plus every token of some users."""
+
+    app: str | None = None
+    user_id: str | None = None
+    also_users: list[str] = Field(default_factory=list)
+
+    def _named(self) -> str:
+        parts = [f"AppName = {_q(self.app)}"] if self.app else []
+        if self.user_id:
+            parts.append(f"UserId = {_q(self.user_id)}")
+        return " AND ".join(parts)
+
+    def where(self) -> str:
+        """One SOQL filter (shown to people, and used for the verification count when it is short)."""
+        named = self._named()
+        if not self.also_users:
+            return named
+        clause = f"UserId IN {_in(sorted(set(self.also_users)))}"
+        return f"({named}) OR {clause}" if named else clause
+
+    def wheres(self) -> list[str]:
+        """The filters to query with: a long user list is split so each query stays short."""
+        named = self._named()
+        out = [named] if named else []
+        out.extend(f"UserId IN {_in(chunk)}" for chunk in _chunks(sorted(set(self.also_users))))
+        return out
+
+
 class Step(_Model):
     """One record that will change: what it is, its state before, and the change."""
 
@@ -143,7 +172,8 @@ class Plan(_Model):
     # What the before-state was read from: {"kind": "org"|"snapshot"|"journal"|"none", ...}.
     basis: dict[str, Any] = Field(default_factory=dict)
     selectors: Selectors = Field(default_factory=Selectors)
-    token_where: str | None = None  # SOQL filter the planned tokens were listed with (verification re-uses it)
+    token_filter: TokenFilter | None = None  # the filter the planned tokens were listed with
+    token_where: str | None = None  # the same as one SOQL filter (for people, and the verification count)
     steps: list[Step] = Field(default_factory=list)
     counts: dict[str, int] = Field(default_factory=dict)
     refused: list[Refusal] = Field(default_factory=list)

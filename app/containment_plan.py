@@ -13,7 +13,7 @@ Tokens are known by `ref` (the inventory's fingerprint of a token's DeleteToken)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from app.containment_models import (
@@ -27,6 +27,7 @@ from app.containment_models import (
     Refusal,
     Selectors,
     Step,
+    TokenFilter,
     _chunks,
     _flat,
     _get,
@@ -75,6 +76,14 @@ class Reader:
             for row in self.query(f"SELECT {fields} FROM {sobject} WHERE {key} IN {_in(chunk)}"):
                 out[_id15(row.get(key))] = row
         return out
+
+    def tokens_matching(self, flt: TokenFilter) -> list[dict[str, Any]]:
+        """Every token the filter names, once each (its parts are queried separately, then merged)."""
+        seen: dict[str, dict[str, Any]] = {}
+        for where in flt.wheres():
+            for row in self.tokens(where):
+                seen.setdefault(token_refs(row)[0], row)
+        return list(seen.values())
 
     def tokens(self, where: str) -> list[dict[str, Any]]:
         """Every OauthToken matching `where`. Salesforce serves at most 2,500 of them per query, so a capped
@@ -128,8 +137,7 @@ class Source(Protocol):
     def user_by_name(self, username: str) -> dict[str, Any]: ...
     def users(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
     def integration_users(self) -> dict[str, str]: ...
-    def tokens(self, where: str, app: str | None, user_id: str | None,
-               also_users: Sequence[str]) -> list[dict[str, Any]]: ...
+    def tokens(self, flt: TokenFilter) -> list[dict[str, Any]]: ...
     def similar_apps(self, app: str) -> list[str]: ...
     def logins(self, user_ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
     def sessions(self, user_ids: Sequence[str]) -> list[dict[str, Any]] | None: ...
@@ -186,9 +194,8 @@ class LiveSource:
                 out[row["Id"]] = why
         return out
 
-    def tokens(self, where: str, app: str | None, user_id: str | None,
-               also_users: Sequence[str]) -> list[dict[str, Any]]:
-        return self.reader.tokens(where)
+    def tokens(self, flt: TokenFilter) -> list[dict[str, Any]]:
+        return self.reader.tokens_matching(flt)
 
     def similar_apps(self, app: str) -> list[str]:
         like = _q("%" + app.replace("%", "").replace("_", "") + "%")
@@ -264,9 +271,9 @@ class SnapshotSource:
         return {uid: why for uid, why in integration_users(self.snap).items()
                 if self._users.get(_id15(uid)) is not None and self._users[_id15(uid)].active}
 
-    def tokens(self, where: str, app: str | None, user_id: str | None,
-               also_users: Sequence[str]) -> list[dict[str, Any]]:
-        also = {_id15(u) for u in also_users}
+    def tokens(self, flt: TokenFilter) -> list[dict[str, Any]]:
+        also = {_id15(u) for u in flt.also_users}
+        app, user_id = flt.app, flt.user_id
         out: list[dict[str, Any]] = []
         for t in self.snap.oauth_tokens:
             named = (app is not None or user_id is not None) and (app is None or t.app_name == app) and (
@@ -348,7 +355,7 @@ class Draft:
         self.refused: list[Refusal] = []
         self.tasks: list[dict[str, Any]] = []
         self.notes: list[str] = []
-        self.token_where: str | None = None
+        self.token_filter: TokenFilter | None = None
 
     def add(self, op: str, sobject: str, record: str, label: str, before: dict[str, Any],
             change: dict[str, Any]) -> None:
@@ -375,7 +382,9 @@ class Draft:
         tasks = [ManualTask(task_id=f"{plan_id}-T{i}", **t) for i, t in enumerate(self.tasks, start=1)]
         plan = Plan(plan_id=plan_id, action=self.action, org_alias=org_alias,  # type: ignore[arg-type]
                     instance_url=basis.get("instance_url"), org_id=basis.get("org_id"), basis=basis,
-                    selectors=self.selectors, token_where=self.token_where, steps=self.steps, counts=counts,
+                    selectors=self.selectors, token_filter=self.token_filter,
+                    token_where=self.token_filter.where() if self.token_filter else None, steps=self.steps,
+                    counts=counts,
                     refused=self.refused, manual_tasks=tasks, notes=self.notes, undoes=undoes, created_by=actor,
                     created_utc=created)
         return plan.sealed()
@@ -411,28 +420,15 @@ def _scope(src: Source, draft: Draft, *, app_users: Sequence[str] = ()) -> dict[
     return _drop_self(src, draft, scope)
 
 
-def token_where(app: str | None, user_id: str | None, also_users: Iterable[str] = ()) -> str:
-    """The OauthToken filter of a plan (the executor and the verification query re-use it)."""
-    parts = [f"AppName = {_q(app)}"] if app else []
-    if user_id:
-        parts.append(f"UserId = {_q(user_id)}")
-    where = " AND ".join(parts)
-    extra = sorted(set(also_users))
-    if extra:
-        clause = f"UserId IN {_in(extra)}"
-        where = f"({where}) OR {clause}" if where else clause
-    return where
-
-
 def _plan_tokens(src: Source, draft: Draft, *, also_users: Sequence[str] = ()) -> None:
     sel = draft.selectors
     user_id = src.user_by_name(sel.user)["Id"] if sel.user else None
-    where = token_where(sel.app, user_id, also_users)
-    if not where:
+    flt = TokenFilter(app=sel.app, user_id=user_id, also_users=sorted(set(also_users)))
+    if not flt.wheres():
         draft.note("No app, user or integration user in scope: no token to revoke.")
         return
-    draft.token_where = where
-    rows = src.tokens(where, sel.app, user_id, also_users)
+    draft.token_filter = flt
+    rows = src.tokens(flt)
     if sel.app and not rows and not also_users:
         near = [n for n in src.similar_apps(sel.app) if n != sel.app]
         if near:
@@ -634,8 +630,7 @@ def build_plan(src: Source | None, action: str, *, app: str | None = None, user:
         else:
             app_users: list[str] = []
             if sel.app and not sel.user:
-                where = token_where(sel.app, None)
-                app_users = list(dict.fromkeys(r["UserId"] for r in src.tokens(where, sel.app, None, ())
+                app_users = list(dict.fromkeys(r["UserId"] for r in src.tokens(TokenFilter(app=sel.app))
                                                if r.get("UserId")))
                 if not app_users:
                     draft.note(f"No user holds {sel.app} OAuth tokens now.")
@@ -654,7 +649,7 @@ def _plan_quarantine(src: Source, draft: Draft) -> None:
     for uid, why in src.integration_users().items():
         scope.setdefault(uid, f"integration user: {why}")
     if sel.app:
-        for row in src.tokens(token_where(sel.app, None), sel.app, None, ()):
+        for row in src.tokens(TokenFilter(app=sel.app)):
             if row.get("UserId"):
                 scope.setdefault(row["UserId"], f"holds {sel.app} OAuth tokens")
     scope = _drop_self(src, draft, scope)

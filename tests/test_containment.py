@@ -631,3 +631,35 @@ def test_cli_plan_from_the_inventory_snapshot_without_network_then_apply(cli: An
     assert all(_frozen(sim, s.before["Username"]) for s in plan.steps if s.op == "freeze_user")
     result = cli("journal", "show", "--kind", "action.result", "--json").json()[0]["data"]
     assert result["counts"]["ok"] == len(plan.steps) and result["verification"]["revoke_token"]["matching_now"] == 0
+
+
+def test_one_run_of_an_action_at_a_time(sim: SimOrg, org: Org, incident: Any) -> None:
+    import fcntl
+
+    plan = _plan(org, incident, "revoke_tokens", app="Drift")
+    calls = Calls(org)
+    with (incident.dir / f".contain-{plan.plan_id}.lock").open("a+") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # another console is running this plan
+        with pytest.raises(cm.ContainmentError, match="another process"):
+            cm.apply_plan(incident, calls, plan, "sim", "alice")
+    assert calls.asked == 0 and org.count(DRIFT_COUNT) == 4
+    assert cm.apply_plan(incident, calls, plan, "sim", "alice").status == "done"
+
+
+def test_deactivate_is_a_separate_step_and_undo_reactivates(sim: SimOrg, org: Org, incident: Any) -> None:
+    plan = _plan(org, incident, "deactivate_users", user=DRIFT_INT)
+    assert plan.counts == {"deactivate_user": 1} and plan.steps[0].change == {"IsActive": False}
+    assert cm.apply_plan(incident, org, plan, "sim", "alice").status == "done"
+    assert _store_rows(sim, "User", Username=DRIFT_INT)[0]["IsActive"] is False
+    assert cm.undo(incident, org, plan.plan_id, "sim", "alice").status == "done"
+    assert _store_rows(sim, "User", Username=DRIFT_INT)[0]["IsActive"] is True
+
+
+def test_token_filter_splits_long_user_lists() -> None:
+    users = [f"005xx{i:010d}AAA" for i in range(450)]
+    flt = cm.TokenFilter(app="Drift", also_users=users)
+    wheres = flt.wheres()
+    assert wheres[0] == "AppName = 'Drift'" and len(wheres) == 4
+    assert sum(w.count("'005xx") for w in wheres[1:]) == 450
+    assert flt.where().startswith("(AppName = 'Drift') OR UserId IN (")
+    assert cm.TokenFilter(app="O'Brien").where() == "AppName = 'O\\'Brien'"
