@@ -146,6 +146,7 @@ def canonical(obj: Any) -> bytes:
 
 
 _ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def jcs(obj: Any) -> bytes:
@@ -156,8 +157,8 @@ def jcs(obj: Any) -> bytes:
     point order only for characters outside the BMP: those (rare) documents go through `rfc8785`.
     """
     try:
-        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        if not _ASTRAL.search(text):
+        text = _ENCODER.encode(obj)
+        if text.isascii() or not _ASTRAL.search(text):
             return text.encode("utf-8")
     except (UnicodeEncodeError, ValueError, TypeError):
         pass

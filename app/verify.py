@@ -130,6 +130,9 @@ def _no_float(text: str) -> Any:
     raise ValueError(f"number {text} is not an integer; the journal never writes floats")
 
 
+_DECODER = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float)
+
+
 def _unreadable(path: Path, why: str) -> VerifyReport:
     return VerifyReport(path=str(path), ok=False, exit_code=3, message=f"{path}: unreadable: {why}")
 
@@ -192,9 +195,9 @@ def _verify(conn: sqlite3.Connection, path: Path, anchors: list[Anchor], project
             expected_seq = seq
             chain_broken = True
         try:
-            doc = json.loads(body, parse_float=_no_float, parse_constant=_no_float)
+            doc = _DECODER.decode(body.decode("utf-8"))
             recanon = jcs(doc)
-        except (ValueError, TypeError, rfc8785.CanonicalizationError) as exc:
+        except (ValueError, TypeError, UnicodeDecodeError, rfc8785.CanonicalizationError) as exc:
             problems.append(Problem(seq=seq, reason="edited", detail=f"body is not valid JSON ({exc})"))
             frontier.append(hash_col if isinstance(hash_col, bytes) else bytes(32))
             prev_hash, expected_seq = hash_col, seq + 1
