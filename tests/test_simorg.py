@@ -691,3 +691,21 @@ def test_session_kind_cannot_relogin(sim: SimOrg) -> None:
         sim.expire_sessions()
         with pytest.raises(SessionExpired):
             org.count("Account")
+
+
+def test_json_shaped_injects_carry_event_log_files_and_query_all_sees_deletions(sim: SimOrg, org: Org) -> None:
+    sim.inject({"event_log_files": [{"event_type": "RestApi", "log_date": "2025-08-19T00:00:00Z",
+                                     "rows": [{"at": "2025-08-19T10:00:00Z", "user": "int", "CLIENT_IP": "1.2.3.4",
+                                               "ROWS_PROCESSED": 7}]}]})
+    elf = org.query("SELECT LogFile FROM EventLogFile WHERE EventType = 'RestApi'")
+    row = next(csv.DictReader(io.StringIO(org.download(elf[0]["LogFile"]).decode())))
+    assert (row["TIMESTAMP"], row["CLIENT_IP"], row["ROWS_PROCESSED"]) == ("20250819100000.000", "1.2.3.4", "7")
+    with pytest.raises(SeedError, match=r"rows\[0\]\.at: 'at' must be a date-time"):
+        sim.inject({"event_log_files": [{"event_type": "RestApi", "log_date": "2025-08-19T00:00:00Z",
+                                         "rows": [{"at": "yesterday"}]}]})
+    psa = org.query("SELECT Id FROM PermissionSetAssignment WHERE PermissionSet.Name = 'Drift_View_All'")[0]
+    org.delete("PermissionSetAssignment", psa["Id"])
+    assert org.query(f"SELECT Id FROM PermissionSetAssignment WHERE Id = '{psa['Id']}'") == []
+    gone = org.query(f"SELECT Id, IsDeleted FROM PermissionSetAssignment WHERE Id = '{psa['Id']}'",
+                     include_deleted=True)
+    assert gone == [{"Id": psa["Id"], "IsDeleted": True}]

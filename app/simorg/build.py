@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from app.clock import Clock
+from app.clock import Clock, parse_instant
 from app.simorg.ids import make_id, to18
 from app.simorg.schema import STANDARD_PERMISSIONS, ObjectDef, Schema, build_schema
 from app.simorg.seed import Fragment, LoadedSeed, Seed, SeedError, dotted
@@ -208,7 +208,7 @@ def check_fragment(frag: Fragment, known: dict[str, set[str]], fail: Fail, schem
                 elif name == "app":
                     ref("connected_apps", (*loc, "rows", j, name), str(value), "connected app")
                 elif name == "at":
-                    if not isinstance(value, datetime) or value.tzinfo is None:
+                    if _instant(value) is None:
                         raise fail((*loc, "rows", j, name), "'at' must be a date-time with a zone (…Z)")
                 elif name not in columns:
                     raise fail((*loc, "rows", j, name), f"no column {name!r} in {elf.event_type} event log files")
@@ -638,10 +638,10 @@ class _Builder:
             values["REQUEST_ID"] = hashlib.blake2b(f"{s.org.id}:{i}:{j}".encode(), digest_size=8).hexdigest()
             for name, value in raw.items():
                 if name == "at":
-                    values["TIMESTAMP"] = value.astimezone(UTC).strftime("%Y%m%d%H%M%S.") + \
-                        f"{value.microsecond // 1000:03d}"
-                    values["TIMESTAMP_DERIVED"] = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
-                        f"{value.microsecond // 1000:03d}Z"
+                    at = _instant(value)
+                    assert at is not None  # cross-checked
+                    values["TIMESTAMP"] = at.strftime("%Y%m%d%H%M%S.") + f"{at.microsecond // 1000:03d}"
+                    values["TIMESTAMP_DERIVED"] = at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
                 elif name == "user":
                     uid = self.keys["users"][str(value)]
                     values["USER_ID"] = uid[:15]
@@ -705,6 +705,18 @@ class _Builder:
                     "Label": fd.name, "DataType": fd.type,
                     "SecurityClassification": c.classification if c else None,
                     "ComplianceGroup": c.compliance if c else None, "BusinessStatus": c.status if c else None})
+
+
+def _instant(value: Any) -> datetime | None:
+    """An aware UTC datetime from a TOML date-time or (JSON seeds, injects) an ISO 8601 string with a zone."""
+    if isinstance(value, str):
+        try:
+            value = parse_instant(value)
+        except ValueError:
+            return None
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    return None
 
 
 def _canon(schema: Schema, name: str) -> str:

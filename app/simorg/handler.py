@@ -121,7 +121,10 @@ class SimHandler(BaseHTTPRequestHandler):
             self.wfile.write(reply.body)
 
     def _dispatch(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = max(0, int(self.headers.get("Content-Length") or 0))
+        except ValueError:
+            length = 0
         body = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
         path = unquote(parts.path)

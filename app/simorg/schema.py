@@ -142,7 +142,7 @@ def _fields(spec: str) -> dict[str, FieldDef]:
     return out
 
 
-AUDIT = "CreatedDate:dt CreatedById:r=User LastModifiedDate:dt LastModifiedById:r=User SystemModstamp:dt"
+AUDIT = "CreatedDate:dt CreatedById:r=User LastModifiedDate:dt LastModifiedById:r=User SystemModstamp:dt IsDeleted:b"
 
 _USER = (
     "Id:id Username:s Name:s FirstName:s LastName:s Email:email Alias:s CommunityNickname:s UserType:p "
