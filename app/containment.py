@@ -116,7 +116,7 @@ def _new_plan_id(incident: Incident | None) -> str:
 def make_plan(ctx_or_org: Any, incident: Incident | None, action: str, app: str | None = None,
               user: str | None = None, *, integration_users: bool = False, actor: str | None = None,
               org_alias: str | None = None, instance_url: str | None = None, ca: Path | None = None,
-              from_snapshot: bool = False, out: Path | None = None) -> Plan:
+              from_snapshot: bool = False, ticket: str | None = None, out: Path | None = None) -> Plan:
     """Plan `action` and, with an incident, journal it (`action.plan`). Nothing in the org changes.
 
     `ctx_or_org` is a logged-in `app.salesforce.Org`, a `Context` (the org is then opened from `org_alias`),
@@ -144,6 +144,8 @@ def make_plan(ctx_or_org: Any, incident: Incident | None, action: str, app: str 
         src = LiveSource(org)
     plan = build_plan(src, action, app=app, user=user, integration_users=integration_users, actor=actor,
                       created_utc=_now(incident), plan_id=_new_plan_id(incident), org_alias=alias)
+    if ticket and ticket.strip():
+        plan = plan.model_copy(update={"ticket": ticket.strip()}).sealed()
     if incident is not None:
         journal_plan(incident, plan, actor, origin="exported" if out else "planned", file=out)
     return plan
@@ -204,6 +206,8 @@ def journal_plan(incident: Incident, plan: Plan, actor: str, *, origin: str = "p
     }
     if plan.undoes:
         data["undoes"] = plan.undoes
+    if plan.ticket:
+        data["ticket"] = plan.ticket
     if file is not None:
         data["file"] = str(file)
     return incident.journal.append("action.plan", data, actor)
@@ -602,6 +606,8 @@ def _apply_locked(incident: Incident, org: Any, plan: Plan, actor: str, progress
         "before_sha256": _digest([s.before for s in pending]),
         "manual_tasks": [t.task_id for t in plan.manual_tasks],
     }
+    if plan.ticket:
+        intent_data["ticket"] = plan.ticket
     if plan_file is not None:
         intent_data["plan_file"] = str(plan_file)
     try:

@@ -180,6 +180,7 @@ class Plan(_Model):
     manual_tasks: list[ManualTask] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     undoes: str | None = None
+    ticket: str | None = None  # the change or incident ticket the action answers to (auditors sample it)
     created_by: str
     created_utc: str
     sha256: str = ""

@@ -26,7 +26,7 @@ def render_runbook(plan: Plan, *, plan_file: str) -> str:
         "whose content no longer hashes to this)")
     add(f"- Org: `{plan.org_alias}`" + (f", {plan.instance_url}" if plan.instance_url else "")
         + (f", org id {plan.org_id}" if plan.org_id else ""))
-    add(f"- Made by {plan.created_by} at {plan.created_utc}")
+    add(f"- Made by {plan.created_by} at {plan.created_utc}" + (f", ticket {plan.ticket}" if plan.ticket else ""))
     if plan.basis.get("kind") == "snapshot":
         add(f"- Before-state: inventory snapshot {plan.basis.get('evidence_id')} taken {plan.basis.get('taken_utc')} "
             "(no network when planned). The run reads every record again first: records changed since are "

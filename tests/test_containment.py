@@ -533,7 +533,8 @@ def test_cli_offline_export_then_apply_from_file_ties_to_the_journaled_hash(cli:
                                                                           tmp_path: Path) -> None:
     cli.new()
     out = tmp_path / "carry" / "revoke-drift.json"
-    r = cli("contain", "plan", "revoke_tokens", "--app", "Drift", "--org", "sim", *_sim_args(sim), "--out", str(out))
+    r = cli("contain", "plan", "revoke_tokens", "--app", "Drift", "--org", "sim", *_sim_args(sim), "--out", str(out),
+            "--ticket", "CHG-4711")
     assert r.code == 0, r.err
     assert "nothing was changed" in r.out and out.is_file() and out.with_suffix(".md").is_file()
     plan = cm.plan_from_bytes(out.read_bytes(), str(out))
@@ -541,6 +542,7 @@ def test_cli_offline_export_then_apply_from_file_ties_to_the_journaled_hash(cli:
     assert plan.sha256 in runbook and "warroom contain apply revoke-drift.json --confirm sim" in runbook
     shown = cli("journal", "show", "--kind", "action.plan", "--json").json()
     assert shown[0]["data"]["plan_sha256"] == plan.sha256 and shown[0]["data"]["origin"] == "exported"
+    assert plan.ticket == "CHG-4711" and shown[0]["data"]["ticket"] == "CHG-4711"
     assert org.count(DRIFT_COUNT) == 4
 
     tampered = tmp_path / "tampered.json"

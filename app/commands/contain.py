@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--user", metavar="USERNAME", help="one user, by username")
     p.add_argument("--integration-users", action="store_true",
                    help="every integration user (licence, API-only profile or permission)")
+    p.add_argument("--ticket", metavar="REF", help="the change or incident ticket this action answers to")
     p.add_argument("--from-snapshot", action="store_true",
                    help="plan from the incident's inventory snapshot (no network); apply later where the org is "
                    "reachable")
@@ -118,7 +119,7 @@ def _run_plan(ctx: Context, args: argparse.Namespace) -> int:
         plan = cm.make_plan(ctx, incident, args.action, app=args.app, user=args.user,
                             integration_users=args.integration_users, org_alias=alias,
                             instance_url=args.instance_url, ca=args.ca, from_snapshot=args.from_snapshot,
-                            out=args.out)
+                            ticket=args.ticket, out=args.out)
         written = cm.export_plan(plan, args.out) if args.out else None
     if args.json:
         ctx.print_json(plan)
@@ -135,7 +136,7 @@ def _run_plan(ctx: Context, args: argparse.Namespace) -> int:
 def _print_plan(ctx: Context, plan: cm.Plan) -> None:
     where = ", ".join(x for x in (plan.instance_url, f"org {plan.org_id}" if plan.org_id else None) if x)
     ctx.print(f"plan {plan.plan_id}: {plan.action} on {plan.org_alias}" + (f" ({where})" if where else ""))
-    ctx.print(f"sha256 {plan.sha256}")
+    ctx.print(f"sha256 {plan.sha256}" + (f"  ticket {plan.ticket}" if plan.ticket else ""))
     if plan.basis.get("kind") == "snapshot":
         ctx.print(f"before-state from inventory snapshot {plan.basis.get('evidence_id')} taken "
                   f"{plan.basis.get('taken_utc')}: every record is read again before it is changed")
