@@ -491,7 +491,9 @@ class Org:
             if c.kind == "password":
                 kwargs.update(username=c.username, password=_plain(c.password))
                 if c.consumer_key and c.consumer_secret:
-                    kwargs.update(consumer_key=c.consumer_key, consumer_secret=_plain(c.consumer_secret))
+                    # OAuth username-password flow: the token is appended to the password, as in SOAP.
+                    kwargs.update(password=_plain(c.password) + _plain(c.security_token),
+                                  consumer_key=c.consumer_key, consumer_secret=_plain(c.consumer_secret))
                 else:
                     kwargs.update(security_token=_plain(c.security_token))
             elif c.kind == "jwt":
@@ -790,7 +792,7 @@ class Org:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         written = 0
         try:
-            with self._get(sf, path, stream=True) as response, os.fdopen(fd, "wb") as out:
+            with os.fdopen(fd, "wb") as out, self._get(sf, path, stream=True) as response:
                 for chunk in response.iter_content(chunk_size=1 << 16):
                     out.write(chunk)
                     written += len(chunk)

@@ -316,3 +316,12 @@ def test_no_secret_in_any_error_message(sim: SimOrg) -> None:
         text = str(exc)
         for secret in (PASSWORD, TOKEN, session_id, CONSUMER_SECRET, private.splitlines()[1]):
             assert secret not in text, (type(exc).__name__, text)
+
+
+def test_failed_streamed_download_leaves_nothing_behind(sim: SimOrg, tmp_path: Path) -> None:
+    from app.salesforce import RecordNotFound
+
+    out = tmp_path / "dl"
+    with login(sim) as org, pytest.raises(RecordNotFound):
+        org.download("sobjects/ApexLog/07L5e0000000999AAA/Body", out / "body.log")
+    assert list(out.iterdir()) == []

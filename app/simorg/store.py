@@ -4,6 +4,15 @@ Everything that changes org state (logins, containment calls, tabletop injects) 
 one lock, so the HTTP handler stays a thin translator and tests can inspect or mutate the org directly.
 Rows are plain dicts holding only the fields that have values; names starting with `_` are private to the
 simulator (links such as "session made from this app's token") and never rendered.
+
+Containment semantics, where Salesforce's own behaviour is documented or unknown:
+- revoking a DeleteToken removes its OauthToken row and ends the sessions minted from that app for that user;
+  revoking an access token ends that session;
+- deleting an AuthSession ends it (its bearer token answers 401 INVALID_SESSION_ID from then on);
+- deactivating a user ends their sessions and refuses new logins;
+- freezing (UserLogin.IsFrozen) refuses new logins only: live sessions keep working, because whether a
+  freeze ends them is not established; a responder must also revoke tokens and delete sessions;
+- profile-owned PermissionSetAssignments cannot be deleted (INVALID_CROSS_REFERENCE_KEY).
 """
 
 from __future__ import annotations
