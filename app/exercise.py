@@ -16,6 +16,7 @@ pause/resume); headless scripted runs use a virtual clock that jumps straight to
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 import threading
@@ -252,11 +253,16 @@ def located(what: str, path: Path, positions: TomlPositions, loc: Sequence[Any],
 
 def validation_error(what: str, path: Path, positions: TomlPositions, exc: ValidationError,
                      prefix: Sequence[Any] = ()) -> ScenarioError:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    # A misspelt key shows up as an unknown key and a missing one: name the unknown key, suggest the missing one.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = (*prefix, *err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
-        message = "unknown key"
+        missing = [str(e["loc"][-1]) for e in errors
+                   if e["type"] == "missing" and tuple(e["loc"][:-1]) == tuple(err["loc"][:-1])]
+        close = difflib.get_close_matches(str(err["loc"][-1]), missing, n=1)
+        message = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
     elif kind == "missing":
         message = "missing required key"
     elif kind == "value_error" and "ctx" in err:
@@ -504,7 +510,7 @@ def make_clock(loaded: LoadedScenario, speed: int | None, *, virtual: bool) -> F
     start = exercise_start(loaded)
     if virtual:
         return FrozenClock(start)
-    chosen = speed or loaded.scenario.speed
+    chosen = loaded.scenario.speed if speed is None else speed
     if not 1 <= chosen <= 600:
         raise UsageError(f"--speed {chosen}: choose between 1 and 600")
     return AcceleratedClock(start, speed=chosen)
