@@ -665,3 +665,13 @@ def test_token_filter_splits_long_user_lists() -> None:
     assert sum(w.count("'005xx") for w in wheres[1:]) == 450
     assert flt.where().startswith("(AppName = 'Drift') OR UserId IN (")
     assert cm.TokenFilter(app="O'Brien").where() == "AppName = 'O\\'Brien'"
+
+
+def test_cli_apply_to_the_sim_without_its_address_is_refused_before_anything_is_journaled(cli: Any, sim: SimOrg) -> None:
+    cli.new()
+    plan_id = cli("contain", "plan", "freeze_users", "--user", DRIFT_INT, "--org", "sim", *_sim_args(sim),
+                  "--json").json()["plan_id"]
+    r = cli("contain", "apply", plan_id, "--confirm", "sim")
+    assert r.code == 2 and "--instance-url" in r.err
+    assert not cli("journal", "show", "--kind", "action.intent", "--json").json()
+    assert not _frozen(sim, DRIFT_INT)

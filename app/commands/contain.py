@@ -94,7 +94,11 @@ def _default_alias(ctx: Context, given: str | None) -> str:
 
 def _opener(ctx: Context, alias: str, args: argparse.Namespace) -> Any:
     """Log in only when the run needs it, after the intent is journaled."""
-    from app.commands.inventory import open_org
+    from app.commands.inventory import SIM_ALIAS, open_org
+
+    if alias == SIM_ALIAS and not (args.instance_url and args.ca):
+        raise UsageError("the plan is for the simulated org: add --instance-url https://127.0.0.1:PORT and --ca FILE "
+                         "(printed by `warroom simorg serve`)")
 
     return lambda: open_org(ctx, alias, instance_url=args.instance_url, ca=args.ca)
 
@@ -180,8 +184,8 @@ def _run_apply(ctx: Context, args: argparse.Namespace) -> int:
         plan_file = Path(args.plan) if Path(args.plan).is_file() else None
         if not args.json:
             _print_plan(ctx, plan)
-        typed = _ask_alias(ctx, plan, args.confirm, "Apply")
         opener = _opener(ctx, plan.org_alias, args) if plan.steps else None
+        typed = _ask_alias(ctx, plan, args.confirm, "Apply")
         result = cm.apply_plan(incident, opener, plan, typed, ctx.actor, _progress(ctx, len(plan.steps), args.json),
                                plan_file=plan_file)
     return _report(ctx, result, args.json)
@@ -270,12 +274,12 @@ def _run_status(ctx: Context, args: argparse.Namespace) -> int:
 def _run_undo(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         plan = cm.plan_undo(incident, args.action_id, ctx.actor)
+        opener = _opener(ctx, plan.org_alias, args)
         cm.journal_plan(incident, plan, ctx.actor, origin="undo")
         if not args.json:
             _print_plan(ctx, plan)
         typed = _ask_alias(ctx, plan, args.confirm, "Undo with")
-        result = cm.apply_plan(incident, _opener(ctx, plan.org_alias, args), plan, typed, ctx.actor,
-                               _progress(ctx, len(plan.steps), args.json))
+        result = cm.apply_plan(incident, opener, plan, typed, ctx.actor, _progress(ctx, len(plan.steps), args.json))
     return _report(ctx, result, args.json)
 
 
