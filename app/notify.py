@@ -143,7 +143,8 @@ def load_template(path: Path) -> Template:
     try:
         template = Template.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a typo, not its echo
         loc = tuple(err["loc"])
         pos = positions.locate(loc, prefer_key=err["type"] in ("extra_forbidden", "missing"))
         what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
@@ -270,6 +271,7 @@ FieldFn = Callable[[NoticeFacts], str | None]
 class FieldSpec:
     label: str  # what the gap says is missing
     fill: FieldFn
+    optional: bool = False  # detail that supports another element: left out (no gap) when unknown
 
 
 def _when(at: datetime | None) -> str | None:
@@ -542,7 +544,7 @@ FIELDS: dict[str, FieldSpec] = {
     "records.categories": FieldSpec("categories of personal data (facts set categories ...)", _data_categories),
     "records.count": FieldSpec("approximate number of records (notify detail records.count, or a hunt)",
                                _records_count),
-    "records.by_object": FieldSpec("records per Salesforce object (run a hunt)", _records_by_object),
+    "records.by_object": FieldSpec("records per Salesforce object (run a hunt)", _records_by_object, optional=True),
     "consequences": FieldSpec("likely consequences (notify detail consequences)", _consequences),
     "measures.taken": FieldSpec("measures taken (containment actions, checklist)", _measures_taken),
     "measures.proposed": FieldSpec("measures proposed (notify detail measures.proposed)", _measures_proposed),
@@ -571,7 +573,7 @@ FIELDS: dict[str, FieldSpec] = {
                                     _individuals_notice),
     "credit_bureaus": FieldSpec("credit reporting agencies' numbers and addresses (notify detail credit_bureaus)",
                                 _credit_bureaus),
-    "evidence.list": FieldSpec("evidence references", _evidence_list),
+    "evidence.list": FieldSpec("evidence references", _evidence_list, optional=True),
 }
 
 
@@ -623,6 +625,8 @@ def render(template: Template, nf: NoticeFacts) -> tuple[str, list[Gap]]:
             if key not in cache:
                 cache[key] = FIELDS[key].fill(nf)
             value = cache[key]
+            if FIELDS[key].optional and not value:
+                return ""
             if value is None or (isinstance(value, str) and not value.strip() and key != "exercise.banner"):
                 g = gaps.setdefault(key, Gap(field=key, label=FIELDS[key].label, sections=[]))
                 if where not in g.sections:
