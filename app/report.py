@@ -99,6 +99,7 @@ class ClockRow(BaseModel):
 
 class ContainmentRow(BaseModel):
     action_id: str | None = None
+    org_alias: str | None = None
     plan_seq: int | None = None
     intent_seq: int | None = None
     result_seq: int | None = None
@@ -309,6 +310,7 @@ def containment_actions(incident: Incident) -> list[dict[str, Any]]:
             rows.append({
                 "action_id": d.get("action_id"), "plan_seq": plan.seq if plan else None,
                 "intent_seq": d.get("intent_seq"), "result_seq": entry.seq, "seq": entry.seq,
+                "org_alias": d.get("org_alias") or pd.get("org_alias"),
                 "action": d.get("action", "action"), "status": d.get("status", "recorded"),
                 "actor": d.get("executor") or entry.actor, "approver": d.get("approver"),
                 "ticket": pd.get("ticket"), "decided_utc": pd.get("created_utc"),
@@ -325,6 +327,7 @@ def containment_actions(incident: Incident) -> list[dict[str, Any]]:
         pd = plan.data
         rows.append({
             "action_id": action_id, "plan_seq": plan.seq, "intent_seq": None, "result_seq": None, "seq": plan.seq,
+            "org_alias": pd.get("org_alias"),
             "action": pd.get("action", "action"), "status": "planned, not applied", "actor": plan.actor,
             "approver": None, "ticket": None, "decided_utc": pd.get("created_utc"), "executed_utc": None,
             "recorded_utc": plan.recorded_utc, "target_summary": _selectors_text(pd.get("selectors")),
@@ -575,9 +578,10 @@ def _sections(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]
              "" if c.late is None else ("yes" if c.late else "no"),
              (f"{c.draft.evidence_id} ({len(c.draft.gaps)} gaps)" if c.draft else "")] for c in r.clocks],
            f"Clocks recomputed from the journal's facts, overrides and sent notices as of {r.as_of_utc}.")
-    yield ("Containment", ["Action id", "Plan", "Intent", "Result", "Action", "Targets", "Status", "Records",
+    yield ("Containment", ["Action id", "Org", "Plan", "Intent", "Result", "Action", "Targets", "Status", "Records",
                            "Executor", "Approver", "Planned", "Executed", "Before digest", "After digest"],
-           [[a.action_id or "", a.plan_seq or "", a.intent_seq or "", a.result_seq or "", a.action, a.target_summary,
+           [[a.action_id or "", a.org_alias or "", a.plan_seq or "", a.intent_seq or "", a.result_seq or "", a.action,
+             a.target_summary,
              a.status, a.detail, a.actor, a.approver or "", a.decided_utc or "", a.executed_utc or "",
              a.pre_state_digest or "", a.post_state_digest or ""] for a in r.containment],
            "Each run: the plan (records and state before), the approval, the intent journaled before anything was "
