@@ -133,6 +133,7 @@ def test_collect_preserves_every_source_with_hashes_and_provenance(cli, sim: Sim
             # custody starts at the download: who/what/how is in the acquisition entry
             assert src["tool"].startswith("warroom ") and src["api_version"] == "59.0", item
             assert src["org_id"] == sim.store.org.id and src["range"]["to"], item
+            assert src["command"].startswith("warroom collect --org sim"), item
             assert "SELECT " in src["soql"] and " FROM " in src["soql"], item
             # the stored file is what was hashed
             assert incident.evidence.rehash(e["sha256"]) == e["sha256"], item

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app import forensics, hunt
-from app.clock import parse_instant
+from app.clock import format_instant, parse_instant
 from app.context import Context
 from app.errors import UsageError
 
@@ -86,11 +86,25 @@ def _progress(ctx: Context, quiet: bool) -> forensics.ProgressFn | None:
     return report
 
 
+def _command(name: str, args: argparse.Namespace, since: datetime | None, what: list[str] | None) -> str:
+    """The command line as the custody record keeps it (the org alias and range; never a secret)."""
+    parts = [f"warroom {name}", *(args.ioc_files if name == "hunt" else [])]
+    parts.append(f"--org {args.org}")
+    if args.instance_url:
+        parts.append(f"--instance-url {args.instance_url}")
+    if since:
+        parts.append(f"--since {format_instant(since)}")
+    if what:
+        parts.append(f"--what {','.join(what)}")
+    return " ".join(parts)
+
+
 def _run_collect(ctx: Context, args: argparse.Namespace) -> int:
     with (ctx.open_incident(args.incident) as incident,
           forensics.open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca) as org):
         result = forensics.collect(incident, org, ctx.actor, since=args.since, what=args.what,
-                                   progress=_progress(ctx, args.json))
+                                   progress=_progress(ctx, args.json),
+                                   command=_command("collect", args, args.since, args.what))
     if args.json:
         ctx.print_json(result)
     else:
@@ -108,7 +122,8 @@ def _run_hunt(ctx: Context, args: argparse.Namespace) -> int:
             since = args.since or hunt.window_of(sets).start
             with forensics.open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca) as org:
                 collected = forensics.collect(incident, org, ctx.actor, since=since,
-                                              progress=_progress(ctx, args.json))
+                                              progress=_progress(ctx, args.json),
+                                              command=_command("hunt", args, since, None))
             if collected.status != "complete" and not args.json:
                 ctx.error(f"collection {collected.status}: {collected.message}; hunting what is preserved")
         result = hunt.hunt(incident, sets, since=args.since, until=args.until, leads=args.leads)
