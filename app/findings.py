@@ -725,7 +725,7 @@ def _self_authorized(ix: _Index) -> Iterator[Finding]:
         by_integration = [u for u in holders if u in ix.integration]
         yield _make(
             SELF_AUTHORIZED, "high" if by_integration else "medium",
-            f"Connected app {app.name}: all users may self-authorise",
+            f"Connected app {app.name}: all users may self-authorize",
             [RecordRef(type="ConnectedApplication", id=app.id, name=app.name), *(ix.user_ref(u) for u in holders)],
             "With 'All users may self-authorize', anyone (or anyone talked into it) can grant the app a token to "
             "their data; nobody approves who holds one.",

@@ -377,9 +377,6 @@ class Snapshot(_Model):
     def counts(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name in COLLECTIONS}
 
-    def note_for(self, obj: str) -> Note | None:
-        return next((n for n in self.notes if n.object == obj), None)
-
 
 # Collections in a snapshot, each with the function giving a record's identity (for diffs) and its label.
 COLLECTIONS: dict[str, tuple[Callable[[Any], str], Callable[[Any], str]]] = {
@@ -1589,6 +1586,8 @@ def pull(
     put("login_history", p.collect(OBJECTS["LoginHistory"], tail=f"ORDER BY LoginTime DESC LIMIT {login_limit}"))
     if len(col["login_history"]) >= login_limit:
         p.note("LoginHistory", "partial", f"only the latest {login_limit} logins were read")
+    p.note("SharingRules", "not_available", "sharing rules are not readable with SOQL (Metadata API only): review "
+           "Setup > Sharing Settings for rules that open customer objects to All Internal Users")
 
     source = Source(
         kind="org", org_alias=alias, instance_url=getattr(org, "instance_url", None),
