@@ -63,6 +63,7 @@ class Row:
     text: str | None = None  # a line of free text (debug logs); fields then carry the log's metadata
     directory: bool = False
     _names: dict[str, str] = field(default_factory=dict, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)  # each indicator asks again
 
     def first(self, names: tuple[str, ...]) -> str | None:
         for name in names:
@@ -77,13 +78,19 @@ class Row:
     # -- the attributes indicators and the exfiltration table use ------------------------------------------
 
     def ips(self) -> list[str]:
-        found = self.every(_IP)
-        if self.text:
-            found += _IPV4.findall(self.text) + _IPV6.findall(self.text)
+        found = self._cache.get("ips")
+        if found is None:
+            found = self.every(_IP)
+            if self.text:
+                found += _IPV4.findall(self.text) + _IPV6.findall(self.text)
+            self._cache["ips"] = found
         return found
 
     def user_agents(self) -> list[str]:
-        return self.every(_UA)
+        found = self._cache.get("ua")
+        if found is None:
+            found = self._cache["ua"] = self.every(_UA)
+        return found
 
     def app(self) -> str | None:
         return self.first(_APP) or self._names.get("app")
@@ -98,6 +105,11 @@ class Row:
         return self.first(_USER_ID)
 
     def query(self) -> str | None:
+        if "query" not in self._cache:
+            self._cache["query"] = self._query()
+        return self._cache["query"]
+
+    def _query(self) -> str | None:
         q = self.first(_QUERY)
         if q:
             return q
@@ -109,12 +121,16 @@ class Row:
         return None
 
     def entities(self) -> list[str]:
-        raw = self.first(_ENTITY)
-        if not raw:
-            q = self.query()
-            m = re.search(r"(?i)\bFROM\s+([A-Za-z0-9_]+)", q) if q else None
-            return [m.group(1)] if m else []
-        return [e.strip() for e in re.split(r"[,;]", raw) if e.strip()]
+        if "entities" not in self._cache:
+            raw = self.first(_ENTITY)
+            if not raw:
+                q = self.query()
+                m = re.search(r"(?i)\bFROM\s+([A-Za-z0-9_]+)", q) if q else None
+                found = [m.group(1)] if m else []
+            else:
+                found = [e.strip() for e in re.split(r"[,;]", raw) if e.strip()]
+            self._cache["entities"] = found
+        return self._cache["entities"]
 
     def rows(self) -> int | None:
         raw = self.first(_ROWS)
@@ -163,6 +179,12 @@ def parse_time(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
     text = str(value).strip()
+    if len(text) > 10 and text[4:5] == "-" and text[10:11] == "T":
+        try:  # the common case (ISO 8601 with Z or an offset): no regex
+            dt = datetime.fromisoformat(text)
+            return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+        except ValueError:
+            pass
     try:
         if re.fullmatch(r"\d{14}(\.\d+)?", text):
             return datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)

@@ -313,6 +313,7 @@ class _Pattern:
     field: re.Pattern[str]
     text: re.Pattern[str]
     exact: bool
+    literal: str = ""
 
     def on_field(self, value: str) -> bool:
         return bool(self.field.fullmatch(value.strip()) if self.exact else self.field.search(value))
@@ -323,20 +324,26 @@ def _pattern(value: str, mode: MatchMode) -> _Pattern:
         rx = re.compile(value)
         return _Pattern(rx, rx, exact=False)
     literal = re.compile(re.escape(value.strip()), re.IGNORECASE)
-    return _Pattern(literal, literal, exact=mode == "exact")
+    return _Pattern(literal, literal, exact=mode == "exact", literal=value.strip())
 
 
 def _ip_test(nets: list[Any]) -> Callable[[Row], str | None]:
-    exact = {n.network_address for n in nets if n.num_addresses == 1}
+    """Single addresses by string (the common case, no parsing per row); ranges by parsed address."""
+    exact = {str(n.network_address) for n in nets if n.num_addresses == 1}
     ranges = [n for n in nets if n.num_addresses > 1]
 
     def test(row: Row) -> str | None:
         for raw in row.ips():
+            text = raw.strip()
+            if text in exact:
+                return text
+            if not ranges:
+                continue
             try:
-                ip = ipaddress.ip_address(raw.strip())
+                ip = ipaddress.ip_address(text)
             except ValueError:
                 continue
-            if ip in exact or any(ip.version == net.version and ip in net for net in ranges):
+            if str(ip) in exact or any(ip.version == net.version and ip in net for net in ranges):
                 return str(ip)
         return None
 
@@ -344,9 +351,12 @@ def _ip_test(nets: list[Any]) -> Callable[[Row], str | None]:
 
 
 def _text_test(patterns: list[_Pattern], values: Callable[[Row], list[str]]) -> Callable[[Row], str | None]:
+    exact = {p.literal.lower() for p in patterns if p.exact}
+    others = [p for p in patterns if not p.exact]
+
     def test(row: Row) -> str | None:
         for value in values(row):
-            if any(p.on_field(value) for p in patterns):
+            if value.strip().lower() in exact or any(p.on_field(value) for p in others):
                 return value
         if row.text:
             for p in patterns:
@@ -513,12 +523,12 @@ def scan(incident: Incident, sets: list[IndicatorSet], window: Window,
     preserved it first."""
     compiled = [c for s in sets for c in s.compiled]
     users, apps = directory(incident)
-    seen: set[tuple[str, str, int]] = set()
+    seen: set[int] = set()  # hashes, not tuples: a hunt may cover millions of rows
     for n, row in enumerate(iter_rows(incident), 1):
         if progress and n % 5000 == 0:
             progress(n)
         if row.record_id:  # one record preserved twice (two collections) is one finding, from its first copy
-            identity = (row.source, row.record_id, row.line if row.text else 0)
+            identity = hash((row.source, row.record_id, row.line if row.text else 0))
             if identity in seen:
                 continue
             seen.add(identity)

@@ -143,6 +143,9 @@ def render_hunt(result: hunt.HuntResult) -> list[str]:
         f"{result.rows_searched} rows: {len(result.hits)} hits"
         + (f", {result.recorded} newly recorded" if result.recorded is not None else "")
     ]
+    if result.files_searched == 0:
+        lines.append("nothing is preserved in this incident yet: run `warroom collect --org ALIAS`, add exported "
+                     "logs with `warroom evidence add FILE`, or hunt with --org")
     for h in result.hits:
         lines.append(f"{h.at or '-':<20}  {h.source:<27} {h.username or h.app or '-':<26} {h.ip or '-':<15}  "
                      f"{h.action}")
