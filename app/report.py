@@ -270,6 +270,19 @@ def summarise(entry: Entry) -> tuple[str, str | None, str | None]:
         counts = d.get("counts", {})
         return f"inventory snapshot {d.get('evidence_id')}: " + ", ".join(f"{n} {c}" for c, n in counts.items() if n), \
             None, None
+    if k == "hunt.hit":
+        return f"hunt hit at {d.get('at') or '?'}: {d.get('title')} (evidence {d.get('evidence_id')} line " \
+               f"{d.get('line')})", None, None
+    if k == "hunt.run":
+        return f"hunt {', '.join(d.get('indicator_sets', []))}: {d.get('hits')} hit(s), {d.get('new_hits')} new", \
+            None, None
+    if k == "collect.run":
+        if d.get("phase") == "started":
+            return f"collect from org {d.get('org')} started ({', '.join(d.get('what', []))})", None, None
+        counts = ", ".join(f"{n} {c}" for c, n in (d.get("counts") or {}).items() if n)
+        return f"collect {d.get('status')}: {counts}", None, None
+    if k == "collect.progress":
+        return f"collect preserved {d.get('item')} as evidence {d.get('evidence_id')}", None, None
     if k in ("checkpoint", "anchor.made"):
         return f"{k}: size {d.get('tree_size')} root {d.get('root')}", None, None
     before = d.get("previous", d.get("before"))
