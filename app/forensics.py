@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 from app import __version__
 from app.clock import format_instant
 from app.errors import WarroomError
-from app.evidence import hash_file
+from app.evidence import ID_LEN, hash_file
 from app.evidence_rows import FMT_APEXLOG, FMT_ELF, FMT_RECORDS, parse_time
 from app.incident import Incident
 from app.journal import Entry, Lookup
@@ -304,6 +304,15 @@ class _Collector:
         self.present: dict[str, bool] = {}
         self.log_types: set[str] = set()
         self.tmp: Path | None = None
+        self.done: dict[str, dict[str, Any]] = {}  # item -> what is preserved (read once per run)
+        self.acquired: dict[str, set[str]] = {}  # evidence id -> items it was acquired as
+
+    def load_state(self) -> None:
+        self.done = preserved(self.incident, self.org_id)
+        for entry in self.incident.journal.entries(kind="evidence.acquired"):
+            src = entry.data.get("source") or {}
+            if src.get("collector") == "collect" and src.get("org_id") == self.org_id:
+                self.acquired.setdefault(entry.data["evidence_id"], set()).add(src.get("item", ""))
 
     # -- plumbing ----------------------------------------------------------------------------------------
 
@@ -344,23 +353,26 @@ class _Collector:
                  note: str) -> ItemResult:
         """Hash the fetched file; if it differs from what is preserved for this item, store and journal it."""
         sha, size = hash_file(path)
-        done = preserved(self.incident, self.org_id).get(item)
+        done = self.done.get(item)
         if done and done["sha256"] == sha:
             result = ItemResult(item=item, source=source, status="unchanged", evidence_id=done["evidence_id"],
                                 sha256=sha, size=size, rows=rows, detail="same content already preserved")
             self.emit(source, item, "unchanged", result.detail)
             return result
-        if sha[:12] in self.incident.journal.state("evidence"):
-            evidence_id = sha[:12]  # stored by an interrupted run; only the progress record is missing
+        if item in self.acquired.get(sha[:ID_LEN], set()):
+            evidence_id = sha[:ID_LEN]  # acquired as this item by an interrupted run; only its progress is missing
         else:
             rec = self.incident.add_evidence(path, self.actor, note=note, source=meta)
             evidence_id = rec.evidence_id
+            self.acquired.setdefault(evidence_id, set()).add(item)
         data: dict[str, Any] = {"run": self.run_id, "org": self.org_id, "item": item, "source": source,
                                 "status": "preserved", "evidence_id": evidence_id, "sha256": sha, "size": size,
                                 "name": name}
         if rows is not None:
             data["rows"] = rows
-        self.incident.journal.append("collect.progress", data, self.actor)
+        entry = self.incident.journal.append("collect.progress", data, self.actor)
+        self.done[item] = {"seq": entry.seq, "run": self.run_id, "evidence_id": evidence_id, "sha256": sha,
+                           "source": source}
         result = ItemResult(item=item, source=source, status="preserved", evidence_id=evidence_id, sha256=sha,
                             size=size, rows=rows, detail=name)
         self.emit(source, item, "preserved", f"{name} ({size} bytes, sha256 {sha[:12]})")
@@ -432,9 +444,8 @@ class _Collector:
     def blob_item(self, source: str, item: str, resource: str, name: str, meta: dict[str, Any], note: str,
                   expected: int | None = None) -> ItemResult:
         self.check_cancel()
-        if item in preserved(self.incident, self.org_id):
-            result = ItemResult(item=item, source=source, status="skipped",
-                                evidence_id=preserved(self.incident, self.org_id)[item]["evidence_id"],
+        if item in self.done:
+            result = ItemResult(item=item, source=source, status="skipped", evidence_id=self.done[item]["evidence_id"],
                                 detail="already preserved (log files do not change)")
             self.items.append(result)
             self.emit(source, item, "skipped", result.detail)
@@ -555,6 +566,7 @@ class _Collector:
 
     def run(self) -> CollectResult:
         self.organization()
+        self.load_state()
         start = {"run": self.run_id, "phase": "started", "org": self.org_id, "org_name": self.org_name,
                  "edition": self.edition, "instance_url": self.src.instance_url, "api_version": self.src.api_version,
                  "since": format_instant(self.since) if self.since else None, "what": list(self.what), "tool": TOOL}

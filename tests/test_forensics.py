@@ -279,3 +279,29 @@ def test_edition_without_event_monitoring_says_what_it_cannot_give(tmp_path: Pat
     assert "API" in text  # the API/RestApi/BulkApi types it does not have
     lines = forensics.render_collect(result, ORG_NOW)
     assert any(line.startswith("events") and " no " in line for line in lines)
+
+
+def test_crash_between_acquisition_and_progress_is_not_acquired_twice(sim: SimOrg, incident: Any,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    journal = incident.journal
+    real_append = journal.append
+    crashed: list[str] = []
+
+    def append(kind: str, data: dict[str, Any], actor: str) -> Any:
+        if kind == "collect.progress" and data["item"].startswith("eventlogs:0") and not crashed:
+            crashed.append(data["item"])
+            raise KeyboardInterrupt  # the process dies after the file was acquired
+        return real_append(kind, data, actor)
+
+    monkeypatch.setattr(journal, "append", append)
+    with login(sim) as org:
+        with pytest.raises(KeyboardInterrupt):
+            forensics.collect(incident, org, "tester", what=["eventlogs"])
+        monkeypatch.setattr(journal, "append", real_append)
+        resumed = forensics.collect(incident, org, "tester", what=["eventlogs"])
+    assert resumed.status == "complete"
+    item = crashed[0]
+    assert next(i for i in resumed.items if i.item == item).status == "preserved"
+    acquisitions = [e for e in acquired(incident) if e["source"].get("item") == item]
+    assert len(acquisitions) == 1
+    assert forensics.preserved(incident, sim.store.org.id)[item]["evidence_id"] == acquisitions[0]["evidence_id"]
