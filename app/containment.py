@@ -30,7 +30,7 @@ import hashlib
 import json
 import secrets
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,9 +95,9 @@ if TYPE_CHECKING:
 __all__ = [
     "ACTIONS", "MANUAL_ACTIONS", "NOT_UNDOABLE", "OP_LABELS", "UNDO_OP", "ActionResult", "ActionStatus",
     "ApprovalRefused", "ContainmentError", "ManualTask", "Plan", "Progress", "RecordResult", "Refusal",
-    "Selectors", "Step", "Stop", "TaskStatus", "TokenFilter", "action_status", "apply_plan", "approve", "confirm_task",
-    "export_plan", "journal_plan", "load_plan", "make_plan", "open_tasks", "plan_undo", "project",
-    "recover_unjournaled", "status", "undo",
+    "Selectors", "Step", "Stop", "TaskStatus", "TokenFilter", "action_status", "apply_plan", "approve",
+    "confirm_task", "export_plan", "journal_plan", "load_plan", "make_plan", "open_tasks", "plan_for_finding",
+    "plan_undo", "project", "recover_unjournaled", "selectors_for_finding", "status", "undo",
 ]
 
 
@@ -116,7 +116,8 @@ def _new_plan_id(incident: Incident | None) -> str:
 def make_plan(ctx_or_org: Any, incident: Incident | None, action: str, app: str | None = None,
               user: str | None = None, *, integration_users: bool = False, actor: str | None = None,
               org_alias: str | None = None, instance_url: str | None = None, ca: Path | None = None,
-              from_snapshot: bool = False, ticket: str | None = None, out: Path | None = None) -> Plan:
+              from_snapshot: bool = False, ticket: str | None = None, out: Path | None = None,
+              users: Sequence[str] = (), tokens: Sequence[str] = ()) -> Plan:
     """Plan `action` and, with an incident, journal it (`action.plan`). Nothing in the org changes.
 
     `ctx_or_org` is a logged-in `app.salesforce.Org`, a `Context` (the org is then opened from `org_alias`),
@@ -142,13 +143,44 @@ def make_plan(ctx_or_org: Any, incident: Incident | None, action: str, app: str 
     alias = org_alias or getattr(org, "alias", None) or "org"
     if src is None and org is not None:
         src = LiveSource(org)
-    plan = build_plan(src, action, app=app, user=user, integration_users=integration_users, actor=actor,
-                      created_utc=_now(incident), plan_id=_new_plan_id(incident), org_alias=alias)
+    plan = build_plan(src, action, app=app, user=user, integration_users=integration_users, users=users,
+                      tokens=tokens, actor=actor, created_utc=_now(incident), plan_id=_new_plan_id(incident),
+                      org_alias=alias)
     if ticket and ticket.strip():
         plan = plan.model_copy(update={"ticket": ticket.strip()}).sealed()
     if incident is not None:
         journal_plan(incident, plan, actor, origin="exported" if out else "planned", file=out)
     return plan
+
+
+def selectors_for_finding(finding: Any) -> dict[str, Any]:
+    """`make_plan` selectors for a finding's suggested containment action (`app.findings.Finding`).
+
+    A finding naming a connected app revokes every token of that app (also those issued since the snapshot);
+    one naming only tokens revokes exactly those; user actions target the users it names, else the app's
+    token holders, else every integration user.
+    """
+    if not finding.containment:
+        raise UsageError(f"finding {finding.id} suggests no containment action")
+    apps = [r.name for r in finding.records if r.type == "ConnectedApplication" and r.name]
+    users = [r.name for r in finding.records if r.type == "User" and r.name]
+    tokens = [r for r in finding.records if r.type == "OauthToken"]
+    if finding.containment == "revoke_tokens":
+        if apps:
+            return {"app": apps[0]}
+        holders = [r.name.rsplit(" token of ", 1)[1] for r in tokens if r.name and " token of " in r.name]
+        if tokens and holders:
+            return {"tokens": [r.id for r in tokens], "users": list(dict.fromkeys(holders))}
+    if users:
+        return {"users": users}
+    if apps:
+        return {"app": apps[0]}
+    return {"integration_users": True}
+
+
+def plan_for_finding(ctx_or_org: Any, incident: Incident | None, finding: Any, **kw: Any) -> Plan:
+    """The plan for a finding's suggested containment action (previewed and journaled like any plan)."""
+    return make_plan(ctx_or_org, incident, finding.containment, **selectors_for_finding(finding), **kw)
 
 
 def _snapshot_source(incident: Incident | None) -> SnapshotSource:

@@ -98,6 +98,11 @@ class Selectors(_Model):
     app: str | None = None
     user: str | None = None
     integration_users: bool = False
+    users: list[str] = Field(default_factory=list)  # several usernames (a finding's users)
+    tokens: list[str] = Field(default_factory=list)  # only these token refs (a finding's tokens)
+
+    def named_users(self) -> list[str]:
+        return list(dict.fromkeys([*([self.user] if self.user else []), *self.users]))
 
 
 class TokenFilter(_Model):

@@ -408,9 +408,8 @@ def _drop_self(src: Source, draft: Draft, scope: dict[str, str]) -> dict[str, st
 def _scope(src: Source, draft: Draft, *, app_users: Sequence[str] = ()) -> dict[str, str]:
     """User id -> why it is in scope: the named user, else the app's token holders and/or integration users."""
     sel = draft.selectors
-    if sel.user:
-        row = src.user_by_name(sel.user)
-        return _drop_self(src, draft, {row["Id"]: f"named user {sel.user}"})
+    if sel.named_users():
+        return _drop_self(src, draft, {src.user_by_name(u)["Id"]: f"named user {u}" for u in sel.named_users()})
     scope: dict[str, str] = {}
     for uid in app_users:
         scope.setdefault(uid, f"holds {sel.app} OAuth tokens")
@@ -422,13 +421,26 @@ def _scope(src: Source, draft: Draft, *, app_users: Sequence[str] = ()) -> dict[
 
 def _plan_tokens(src: Source, draft: Draft, *, also_users: Sequence[str] = ()) -> None:
     sel = draft.selectors
-    user_id = src.user_by_name(sel.user)["Id"] if sel.user else None
-    flt = TokenFilter(app=sel.app, user_id=user_id, also_users=sorted(set(also_users)))
+    user_id = src.user_by_name(sel.user)["Id"] if sel.user and not sel.users else None
+    named = [src.user_by_name(u)["Id"] for u in sel.named_users()] if sel.users else []
+    if sel.tokens and not (sel.app or user_id or named or also_users):
+        raise UsageError("revoking chosen tokens needs their app or their holders")
+    flt = TokenFilter(app=None if named else sel.app, user_id=user_id,
+                      also_users=sorted(set(also_users) | set(named)))
     if not flt.wheres():
         draft.note("No app, user or integration user in scope: no token to revoke.")
         return
     draft.token_filter = flt
     rows = src.tokens(flt)
+    if named:  # several users (and maybe one app): the filter is wider than the plan, keep the exact rows
+        ids = {_id15(u) for u in named} | {_id15(u) for u in also_users}
+        rows = [r for r in rows if _id15(r.get("UserId")) in ids and (not sel.app or r.get("AppName") == sel.app)]
+    if sel.tokens:
+        wanted = set(sel.tokens)
+        rows = [r for r in rows if wanted & {r.get("_ref"), *token_refs(r)}]
+        missing = len(wanted) - len(rows)
+        if missing > 0:
+            draft.note(f"{missing} of the {len(wanted)} chosen token(s) no longer exist.")
     if sel.app and not rows and not also_users:
         near = [n for n in src.similar_apps(sel.app) if n != sel.app]
         if near:
@@ -602,13 +614,14 @@ def _quarantine_tasks(draft: Draft) -> None:
 
 
 def build_plan(src: Source | None, action: str, *, app: str | None = None, user: str | None = None,
-               integration_users: bool = False, actor: str, created_utc: str, plan_id: str,
-               org_alias: str) -> Plan:
+               integration_users: bool = False, users: Sequence[str] = (), tokens: Sequence[str] = (),
+               actor: str, created_utc: str, plan_id: str, org_alias: str) -> Plan:
     """List every change `action` makes, record by record, from `src` (nothing is changed anywhere)."""
     if action not in ACTIONS:
         raise UsageError(f"unknown containment action {action!r}; one of: {', '.join(ACTIONS)}")
     sel = Selectors(app=app.strip() if app else None, user=user.strip() if user else None,
-                    integration_users=integration_users)
+                    integration_users=integration_users, users=[u.strip() for u in users if u.strip()],
+                    tokens=list(tokens))
     draft = Draft(action, sel)
     if action in MANUAL_ACTIONS:
         if not sel.app:
@@ -622,14 +635,14 @@ def build_plan(src: Source | None, action: str, *, app: str | None = None, user:
     if action == "quarantine_org":
         _plan_quarantine(src, draft)
     else:
-        if not (sel.app or sel.user or sel.integration_users):
+        if not (sel.app or sel.named_users() or sel.integration_users):
             raise UsageError(f"{action} needs --app NAME, --user USERNAME or --integration-users")
         if action == "revoke_tokens":
-            also = list(_scope(src, draft)) if sel.integration_users and not sel.user else []
+            also = list(_scope(src, draft)) if sel.integration_users and not sel.named_users() else []
             _plan_tokens(src, draft, also_users=also)
         else:
             app_users: list[str] = []
-            if sel.app and not sel.user:
+            if sel.app and not sel.named_users():
                 app_users = list(dict.fromkeys(r["UserId"] for r in src.tokens(TokenFilter(app=sel.app))
                                                if r.get("UserId")))
                 if not app_users:
@@ -644,8 +657,8 @@ def _plan_quarantine(src: Source, draft: Draft) -> None:
     """Everything the org's integrations can do, stopped: tokens, then logins, then sessions, then grants."""
     sel = draft.selectors
     scope: dict[str, str] = {}
-    if sel.user:
-        scope[src.user_by_name(sel.user)["Id"]] = f"named user {sel.user}"
+    for name in sel.named_users():
+        scope[src.user_by_name(name)["Id"]] = f"named user {name}"
     for uid, why in src.integration_users().items():
         scope.setdefault(uid, f"integration user: {why}")
     if sel.app:

@@ -675,3 +675,23 @@ def test_cli_apply_to_the_sim_without_its_address_is_refused_before_anything_is_
     assert r.code == 2 and "--instance-url" in r.err
     assert not cli("journal", "show", "--kind", "action.intent", "--json").json()
     assert not _frozen(sim, DRIFT_INT)
+
+
+def test_findings_become_exact_plans(sim: SimOrg, org: Org, incident: Any) -> None:
+    from app import findings, inventory
+
+    found = {f.pattern: f for f in findings.evaluate(inventory.pull(org)) if f.containment}
+    app_plan = cm.plan_for_finding(org, incident, found["compromised_app_tokens"], actor="alice", org_alias="sim")
+    assert app_plan.selectors.app == "Drift" and app_plan.counts == {"revoke_token": 4}
+    user_plan = cm.plan_for_finding(org, incident, found["compromised_user"], actor="alice", org_alias="sim")
+    assert user_plan.action in ("freeze_users", "end_sessions") and user_plan.selectors.users == [DRIFT_INT]
+
+    stale = found["stale_oauth_token"]  # two old Outlook tokens among many: only those two
+    sel = cm.selectors_for_finding(stale)
+    assert "app" not in sel and len(sel["tokens"]) == 2
+    plan = cm.plan_for_finding(org, incident, stale, actor="alice", org_alias="sim")
+    assert {s.record for s in plan.steps} == set(sel["tokens"])
+    outlook = "SELECT COUNT() FROM OauthToken WHERE AppName = 'Salesforce for Outlook'"
+    before = org.count(outlook)
+    assert cm.apply_plan(incident, org, plan, "sim", "alice").status == "done"
+    assert org.count(outlook) == before - 2
