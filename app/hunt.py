@@ -28,6 +28,7 @@ from app.errors import NotFoundError, UsageError
 from app.evidence import ID_LEN, hash_file
 from app.evidence_rows import (
     FMT_INDICATORS,
+    EvidenceFile,
     Row,
     directory,
     evidence_files,
@@ -628,24 +629,20 @@ def recorded_indicator_sets(incident: Incident) -> list[IndicatorSet]:
     files = {ev.evidence_id: ev for ev in evidence_files(incident)}
     out: dict[str, IndicatorSet] = {}
     for entry in incident.journal.entries(kind="hunt.run"):
-        for eid in entry.data.get("indicator_evidence", []):
-            ev = files.get(eid)
-            if ev is None or not ev.name.endswith(".toml") or eid in out:
-                continue
-            path = incident.evidence.path_for(ev.sha256)
-            out[eid] = _load_preserved(incident, path, ev.name, files)
+        used = [files[eid] for eid in entry.data.get("indicator_evidence", []) if eid in files]
+        lists = [ev for ev in used if not ev.name.endswith(".toml")]
+        for ev in used:
+            if ev.name.endswith(".toml") and ev.evidence_id not in out:
+                out[ev.evidence_id] = _load_preserved(incident, ev, lists)
     return list(out.values())
 
 
-def _load_preserved(incident: Incident, path: Path, name: str, files: dict[str, Any]) -> IndicatorSet:
-    """An indicator file from the store: its address lists are found among the preserved files by name."""
+def _load_preserved(incident: Incident, toml: EvidenceFile, lists: list[EvidenceFile]) -> IndicatorSet:
+    """An indicator file from the store, beside the address lists preserved by the same hunt run."""
     with tempfile.TemporaryDirectory(prefix="warroom-ioc-") as tmp:
-        target = Path(tmp) / name
-        shutil.copyfile(path, target)
-        for ev in files.values():
-            if ev.source.get("format") == FMT_INDICATORS and not ev.name.endswith(".toml"):
-                shutil.copyfile(incident.evidence.path_for(ev.sha256), Path(tmp) / ev.name)
-        return load_indicators(target)
+        for ev in [*lists, toml]:
+            shutil.copyfile(incident.evidence.path_for(ev.sha256), Path(tmp) / ev.name)
+        return load_indicators(Path(tmp) / toml.name)
 
 
 # ---------------------------------------------------------------------------------------------------------
