@@ -65,14 +65,14 @@ from app.containment_models import (
     Stop,
     TaskStatus,
     TokenFilter,
-    _chunks,
-    _digest,
-    _error_text,
-    _flat,
-    _id15,
-    _in,
-    _now,
-    _org_errors,
+    chunks,
+    digest,
+    error_text,
+    flat_row,
+    id15,
+    now_utc,
+    org_errors,
+    soql_in,
 )
 from app.containment_plan import (
     LOGIN_FIELDS,
@@ -144,7 +144,7 @@ def make_plan(ctx_or_org: Any, incident: Incident | None, action: str, app: str 
     if src is None and org is not None:
         src = LiveSource(org)
     plan = build_plan(src, action, app=app, user=user, integration_users=integration_users, users=users,
-                      tokens=tokens, actor=actor, created_utc=_now(incident), plan_id=_new_plan_id(incident),
+                      tokens=tokens, actor=actor, created_utc=now_utc(incident), plan_id=_new_plan_id(incident),
                       org_alias=alias)
     if ticket and ticket.strip():
         plan = plan.model_copy(update={"ticket": ticket.strip()}).sealed()
@@ -229,7 +229,7 @@ def journal_plan(incident: Incident, plan: Plan, actor: str, *, origin: str = "p
         "selectors": plan.selectors.model_dump(),
         "counts": plan.counts,
         "steps_total": len(plan.steps),
-        "before_sha256": _digest([s.before for s in plan.steps]),
+        "before_sha256": digest([s.before for s in plan.steps]),
         "refused": [r.model_dump() for r in plan.refused[:FAILED_IN_STATE]],
         "refused_count": len(plan.refused),
         "manual_tasks": [t.model_dump() for t in plan.manual_tasks],
@@ -418,7 +418,7 @@ class _Live:
     def _by_id(self, steps: list[Step], sobject: str, fields: str, key: str = "Id") -> None:
         rows = self.reader.by_ids(sobject, fields, [s.record for s in steps], key=key)
         for step in steps:
-            self.rows[step.n] = rows.get(_id15(step.record))
+            self.rows[step.n] = rows.get(id15(step.record))
 
     def _tokens(self, steps: list[Step]) -> None:
         flt = self.plan.token_filter
@@ -427,7 +427,7 @@ class _Live:
         else:  # a plan without a filter: the apps and holders of its tokens
             apps = sorted({s.before.get("AppName") for s in steps if s.before.get("AppName")})
             users = sorted({s.before.get("UserId") for s in steps if s.before.get("UserId")})
-            rows = self.reader.tokens(f"AppName IN {_in(apps)} AND UserId IN {_in(users)}")
+            rows = self.reader.tokens(f"AppName IN {soql_in(apps)} AND UserId IN {soql_in(users)}")
         self.matching = len(rows)
         by_ref: dict[str, dict[str, Any]] = {}
         planned = {s.record for s in self.plan.steps if s.op == "revoke_token"}
@@ -444,12 +444,12 @@ class _Live:
     def _pairs(self, steps: list[Step]) -> None:
         assignees = [s.change["AssigneeId"] for s in steps]
         found: dict[tuple[str, str], dict[str, Any]] = {}
-        for chunk in _chunks(list(dict.fromkeys(assignees))):
+        for chunk in chunks(list(dict.fromkeys(assignees))):
             for row in self.reader.query(f"SELECT {PSA_FIELDS} FROM PermissionSetAssignment "
-                                         f"WHERE AssigneeId IN {_in(chunk)}"):
-                found[(_id15(row.get("AssigneeId")), _id15(row.get("PermissionSetId")))] = row
+                                         f"WHERE AssigneeId IN {soql_in(chunk)}"):
+                found[(id15(row.get("AssigneeId")), id15(row.get("PermissionSetId")))] = row
         for step in steps:
-            key = (_id15(step.change["AssigneeId"]), _id15(step.change["PermissionSetId"]))
+            key = (id15(step.change["AssigneeId"]), id15(step.change["PermissionSetId"]))
             self.rows[step.n] = found.get(key)
 
 
@@ -492,7 +492,7 @@ def _send(org: Any, step: Step, row: dict[str, Any] | None) -> None:
 
 def _stop_reason(exc: BaseException) -> str | None:
     """Errors after which no further call can succeed now: stop the run cleanly."""
-    sf = _org_errors()
+    sf = org_errors()
     if isinstance(exc, sf.RateLimited):
         return "rate_limited"
     if isinstance(exc, sf.SessionExpired | sf.AuthFailed):
@@ -506,7 +506,7 @@ def _stop_reason(exc: BaseException) -> str | None:
 
 def _gone(step: Step, exc: BaseException) -> bool:
     """The call failed because the record is already as wanted (deleted, revoked, assigned)."""
-    sf = _org_errors()
+    sf = org_errors()
     code = getattr(exc, "code", "") or ""
     if step.op == "revoke_token" and isinstance(exc, sf.InvalidToken):
         return True
@@ -634,8 +634,8 @@ def _apply_locked(incident: Incident, org: Any, plan: Plan, actor: str, progress
     intent_data = {
         **base, "approver": approver, "approval_seq": approval.seq, "instance_url": plan.instance_url,
         "org_id": plan.org_id, "pending": len(pending), "already_done": len(done),
-        "pending_by_op": _count_ops(pending), "pending_sha256": _digest(pending_numbers),
-        "before_sha256": _digest([s.before for s in pending]),
+        "pending_by_op": _count_ops(pending), "pending_sha256": digest(pending_numbers),
+        "before_sha256": digest([s.before for s in pending]),
         "manual_tasks": [t.task_id for t in plan.manual_tasks],
     }
     if plan.ticket:
@@ -664,14 +664,14 @@ def _apply_locked(incident: Incident, org: Any, plan: Plan, actor: str, progress
                 live.load()
             except WarroomError as exc:
                 reason = _stop_reason(exc) or "before_state_failed"
-                stop = Stop(reason=reason, message=f"reading the state before: {_error_text(exc)}")
+                stop = Stop(reason=reason, message=f"reading the state before: {error_text(exc)}")
             if stop is None:
                 stop = _execute(live_org, pending, live, results, progress)
     except WarroomError as exc:  # the org could not even be opened
-        stop = Stop(reason=_stop_reason(exc) or "connect_failed", message=_error_text(exc))
+        stop = Stop(reason=_stop_reason(exc) or "connect_failed", message=error_text(exc))
         live_org = None
     except BaseException as exc:  # Ctrl-C or a bug: still record exactly what happened, then re-raise
-        stop = Stop(reason="interrupted", message=f"{type(exc).__name__}: {_error_text(exc)}")
+        stop = Stop(reason="interrupted", message=f"{type(exc).__name__}: {error_text(exc)}")
         _record_result(incident, plan, base, intent, pending, results, stop, {}, live, actor, warnings, approver)
         raise
 
@@ -684,13 +684,13 @@ def _apply_locked(incident: Incident, org: Any, plan: Plan, actor: str, progress
             try:
                 after.load()
                 for step in tried:
-                    results[step.n].after = _flat(after.rows.get(step.n)) if after.rows.get(step.n) else None
+                    results[step.n].after = flat_row(after.rows.get(step.n)) if after.rows.get(step.n) else None
                 live.unplanned_tokens = after.unplanned_tokens
                 verification = _verification(after.reader, plan, after, [results[s.n] for s in tried])
             except WarroomError as exc:
-                warnings.append(f"the state after could not be re-read ({_error_text(exc)}); "
+                warnings.append(f"the state after could not be re-read ({error_text(exc)}); "
                                 "`warroom contain apply` again re-checks it")
-                verification = {"error": _error_text(exc)}
+                verification = {"error": error_text(exc)}
     return _record_result(incident, plan, base, intent, pending, results, stop, verification, live, actor, warnings,
                           approver)
 
@@ -699,7 +699,7 @@ def _check_org(org: Any, plan: Plan) -> Stop | None:
     """The plan must run against the org it was made for."""
     if plan.org_id:
         ident = identify(org)
-        if _id15(ident.org_id) != _id15(plan.org_id):
+        if id15(ident.org_id) != id15(plan.org_id):
             return Stop(reason="wrong_org", message=f"connected to org {ident.org_id} at {ident.instance_url}, but "
                         f"{plan.plan_id} was planned for {plan.org_id} ({plan.instance_url}); nothing was sent")
     return None
@@ -716,7 +716,7 @@ def _execute(org: Any, pending: list[Step], live: _Live, results: dict[int, Reco
                                            status="not_run")
             continue
         row = live.rows.get(step.n)
-        before = _flat(row) if row is not None else None
+        before = flat_row(row) if row is not None else None
         res = RecordResult(n=step.n, op=step.op, record=step.record, label=step.label, status="ok", before=before)
         state = _in_target_state(step, row)
         if state is True:
@@ -733,9 +733,9 @@ def _execute(org: Any, pending: list[Step], live: _Live, results: dict[int, Reco
                 if _gone(step, exc):
                     res.status, res.code = "already", code
                 else:
-                    res.status, res.code, res.error = "failed", code, _error_text(exc)
+                    res.status, res.code, res.error = "failed", code, error_text(exc)
                     if reason is not None:
-                        stop = Stop(reason=reason, message=_error_text(exc), at_step=step.n)
+                        stop = Stop(reason=reason, message=error_text(exc), at_step=step.n)
                         if reason == "timeout":
                             res.error += " (outcome unknown: the next run re-reads the record)"
                     else:
@@ -743,7 +743,7 @@ def _execute(org: Any, pending: list[Step], live: _Live, results: dict[int, Reco
                         consecutive = (code, same)
                         if same >= MAX_CONSECUTIVE_FAILURES:
                             stop = Stop(reason="repeated_failures", at_step=step.n,
-                                        message=f"{same} records in a row failed with {code}: {_error_text(exc)}")
+                                        message=f"{same} records in a row failed with {code}: {error_text(exc)}")
         if res.status != "failed":
             consecutive = ("", 0)
         results[step.n] = res
@@ -778,8 +778,8 @@ def _record_result(incident: Incident, plan: Plan, base: dict[str, Any], intent:
         "failed": failed[:FAILED_IN_STATE], "failed_count": len(failed),
         "not_run": [r.n for r in records if r.status == "not_run"][:FAILED_IN_STATE],
         "stopped": stop.model_dump() if stop else None,
-        "before_sha256": _digest([r.before for r in records]),
-        "after_sha256": _digest([r.after for r in records]),
+        "before_sha256": digest([r.before for r in records]),
+        "after_sha256": digest([r.after for r in records]),
         "records_sha256": hashlib.sha256(canonical(dumped)).hexdigest(),
         "verification": verification,
         "open_tasks": [t.task_id for t in plan.manual_tasks],
@@ -898,7 +898,7 @@ def plan_undo(incident: Incident, action_id: str, actor: str) -> Plan:
     basis = {"kind": "journal", "undoes": original.plan_id, "instance_url": original.instance_url,
              "org_id": original.org_id}
     return draft.finish(plan_id=_new_plan_id(incident), org_alias=original.org_alias, basis=basis, actor=actor,
-                        created=_now(incident), undoes=original.plan_id)
+                        created=now_utc(incident), undoes=original.plan_id)
 
 
 def undo(incident: Incident, org: Any, action_id: str, confirm_alias: str | None, actor: str,

@@ -113,9 +113,9 @@ class TokenFilter(_Model):
     also_users: list[str] = Field(default_factory=list)
 
     def _named(self) -> str:
-        parts = [f"AppName = {_q(self.app)}"] if self.app else []
+        parts = [f"AppName = {soql_str(self.app)}"] if self.app else []
         if self.user_id:
-            parts.append(f"UserId = {_q(self.user_id)}")
+            parts.append(f"UserId = {soql_str(self.user_id)}")
         return " AND ".join(parts)
 
     def where(self) -> str:
@@ -123,14 +123,14 @@ class TokenFilter(_Model):
         named = self._named()
         if not self.also_users:
             return named
-        clause = f"UserId IN {_in(sorted(set(self.also_users)))}"
+        clause = f"UserId IN {soql_in(sorted(set(self.also_users)))}"
         return f"({named}) OR {clause}" if named else clause
 
     def wheres(self) -> list[str]:
         """The filters to query with: a long user list is split so each query stays short."""
         named = self._named()
         out = [named] if named else []
-        out.extend(f"UserId IN {_in(chunk)}" for chunk in _chunks(sorted(set(self.also_users))))
+        out.extend(f"UserId IN {soql_in(chunk)}" for chunk in chunks(sorted(set(self.also_users))))
         return out
 
 
@@ -294,25 +294,25 @@ class ActionStatus(_Model):
 # --------------------------------------------------------------------------------------------------
 
 
-def _q(value: str) -> str:
+def soql_str(value: str) -> str:
     """A SOQL string literal."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _in(values: Iterable[str]) -> str:
-    return "(" + ", ".join(_q(v) for v in values) + ")"
+def soql_in(values: Iterable[str]) -> str:
+    return "(" + ", ".join(soql_str(v) for v in values) + ")"
 
 
-def _chunks(seq: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
+def chunks(seq: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
 
 
-def _id15(record_id: str | None) -> str:
+def id15(record_id: str | None) -> str:
     return (record_id or "")[:15]
 
 
-def _flat(row: dict[str, Any] | None, drop: Iterable[str] = ("DeleteToken",)) -> dict[str, Any]:
+def flat_row(row: dict[str, Any] | None, drop: Iterable[str] = ("DeleteToken",)) -> dict[str, Any]:
     """A row as journal-safe JSON: relationships flattened to dotted keys, no token values, no floats."""
     out: dict[str, Any] = {}
     skip = set(drop)
@@ -336,7 +336,7 @@ def _flat(row: dict[str, Any] | None, drop: Iterable[str] = ("DeleteToken",)) ->
     return out
 
 
-def _get(row: dict[str, Any] | None, path: str) -> Any:
+def path_get(row: dict[str, Any] | None, path: str) -> Any:
     cur: Any = row
     for part in path.split("."):
         if not isinstance(cur, dict):
@@ -345,11 +345,11 @@ def _get(row: dict[str, Any] | None, path: str) -> Any:
     return cur
 
 
-def _digest(obj: Any) -> str:
+def digest(obj: Any) -> str:
     return hashlib.sha256(canonical(obj)).hexdigest()
 
 
-def _now(incident: Incident | None, clock: Any = None) -> str:
+def now_utc(incident: Incident | None, clock: Any = None) -> str:
     if incident is not None:
         return format_instant(incident.clock.now())
     if clock is not None:
@@ -359,11 +359,11 @@ def _now(incident: Incident | None, clock: Any = None) -> str:
     return format_instant(SystemClock().now())
 
 
-def _error_text(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _org_errors() -> Any:
+def org_errors() -> Any:
     """The adapter's error classes (imported late: the adapter pulls in requests and simple-salesforce)."""
     from app import salesforce
 

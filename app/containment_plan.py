@@ -28,12 +28,12 @@ from app.containment_models import (
     Selectors,
     Step,
     TokenFilter,
-    _chunks,
-    _flat,
-    _get,
-    _id15,
-    _in,
-    _q,
+    chunks,
+    flat_row,
+    id15,
+    path_get,
+    soql_in,
+    soql_str,
 )
 from app.errors import NotFoundError, UsageError, WarroomError
 from app.inventory import INTEGRATION_LICENSES, INTEGRATION_PROFILES, token_ref
@@ -72,9 +72,9 @@ class Reader:
 
     def by_ids(self, sobject: str, fields: str, ids: Sequence[str], key: str = "Id") -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(list(dict.fromkeys(ids))):
-            for row in self.query(f"SELECT {fields} FROM {sobject} WHERE {key} IN {_in(chunk)}"):
-                out[_id15(row.get(key))] = row
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            for row in self.query(f"SELECT {fields} FROM {sobject} WHERE {key} IN {soql_in(chunk)}"):
+                out[id15(row.get(key))] = row
         return out
 
     def tokens_matching(self, flt: TokenFilter) -> list[dict[str, Any]]:
@@ -93,12 +93,12 @@ class Reader:
             return rows
         user_ids = [u["Id"] for u in self.query("SELECT Id FROM User")]
         out: list[dict[str, Any]] = []
-        for chunk in _chunks(user_ids, 100):
+        for chunk in chunks(user_ids, 100):
             out.extend(self._tokens_for(where, list(chunk)))
         return out
 
     def _tokens_for(self, where: str, user_ids: list[str]) -> list[dict[str, Any]]:
-        rows = self.query(f"SELECT {TOKEN_FIELDS} FROM OauthToken WHERE ({where}) AND UserId IN {_in(user_ids)}")
+        rows = self.query(f"SELECT {TOKEN_FIELDS} FROM OauthToken WHERE ({where}) AND UserId IN {soql_in(user_ids)}")
         if getattr(self.org, "last_truncation", None) is None:
             return rows
         if len(user_ids) == 1:
@@ -162,17 +162,17 @@ class LiveSource:
         return self.ident.user_id
 
     def user_by_name(self, username: str) -> dict[str, Any]:
-        rows = self.reader.query(f"SELECT {USER_FIELDS} FROM User WHERE Username = {_q(username)}")
+        rows = self.reader.query(f"SELECT {USER_FIELDS} FROM User WHERE Username = {soql_str(username)}")
         if not rows:
             raise NotFoundError(f"no user {username!r} in the org")
-        self._users[_id15(rows[0]["Id"])] = rows[0]
+        self._users[id15(rows[0]["Id"])] = rows[0]
         return rows[0]
 
     def users(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        missing = [i for i in ids if i and _id15(i) not in self._users]
+        missing = [i for i in ids if i and id15(i) not in self._users]
         if missing:
             self._users.update(self.reader.by_ids("User", USER_FIELDS, missing))
-        return {_id15(i): self._users[_id15(i)] for i in ids if i and _id15(i) in self._users}
+        return {id15(i): self._users[id15(i)] for i in ids if i and id15(i) in self._users}
 
     def integration_users(self) -> dict[str, str]:
         """Active user id -> why it counts as an integration user (the inventory's rules, read live)."""
@@ -181,15 +181,15 @@ class LiveSource:
         try:
             for row in self.reader.query("SELECT AssigneeId FROM PermissionSetAssignment "
                                          "WHERE PermissionSet.PermissionsApiUserOnly = true"):
-                api_only_holders.add(_id15(row.get("AssigneeId")))
+                api_only_holders.add(id15(row.get("AssigneeId")))
         except WarroomError:
             pass  # the flag is absent in some orgs: licence and profile still decide
         out: dict[str, str] = {}
         for row in rows:
-            self._users[_id15(row["Id"])] = row
-            why = _integration_reason(_get(row, "Profile.UserLicense.Name"), _get(row, "Profile.Name"),
-                                      bool(_get(row, "Profile.PermissionsApiUserOnly")),
-                                      _id15(row["Id"]) in api_only_holders, row.get("UserType"))
+            self._users[id15(row["Id"])] = row
+            why = _integration_reason(path_get(row, "Profile.UserLicense.Name"), path_get(row, "Profile.Name"),
+                                      bool(path_get(row, "Profile.PermissionsApiUserOnly")),
+                                      id15(row["Id"]) in api_only_holders, row.get("UserType"))
             if why:
                 out[row["Id"]] = why
         return out
@@ -198,7 +198,7 @@ class LiveSource:
         return self.reader.tokens_matching(flt)
 
     def similar_apps(self, app: str) -> list[str]:
-        like = _q("%" + app.replace("%", "").replace("_", "") + "%")
+        like = soql_str("%" + app.replace("%", "").replace("_", "") + "%")
         return sorted({r.get("AppName") or "" for r in self.reader.query(
             f"SELECT AppName FROM OauthToken WHERE AppName LIKE {like}")} - {""})
 
@@ -207,8 +207,9 @@ class LiveSource:
 
     def sessions(self, user_ids: Sequence[str]) -> list[dict[str, Any]] | None:
         rows: list[dict[str, Any]] = []
-        for chunk in _chunks(list(user_ids)):
-            rows.extend(self.reader.query(f"SELECT {SESSION_FIELDS} FROM AuthSession WHERE UsersId IN {_in(chunk)}"))
+        for chunk in chunks(list(user_ids)):
+            where = f"UsersId IN {soql_in(chunk)}"
+            rows.extend(self.reader.query(f"SELECT {SESSION_FIELDS} FROM AuthSession WHERE {where}"))
         return rows
 
     def dangerous_flags(self) -> list[str]:
@@ -223,11 +224,11 @@ class LiveSource:
         cond = " OR ".join(f"PermissionSet.Permissions{f} = true" for f in flags)
         flag_fields = ", ".join(f"PermissionSet.Permissions{f}" for f in flags)
         out: list[dict[str, Any]] = []
-        for chunk in _chunks(list(user_ids)):
+        for chunk in chunks(list(user_ids)):
             for row in self.reader.query(f"SELECT {PSA_FIELDS}, {flag_fields} FROM PermissionSetAssignment "
-                                         f"WHERE AssigneeId IN {_in(chunk)} AND ({cond})"):
-                grants = [f for f in flags if _get(row, f"PermissionSet.Permissions{f}")]
-                flat = {k: v for k, v in _flat(row).items() if not k.startswith("PermissionSet.Permissions")}
+                                         f"WHERE AssigneeId IN {soql_in(chunk)} AND ({cond})"):
+                grants = [f for f in flags if path_get(row, f"PermissionSet.Permissions{f}")]
+                flat = {k: v for k, v in flat_row(row).items() if not k.startswith("PermissionSet.Permissions")}
                 out.append({**flat, "Grants": grants})
         return out
 
@@ -240,8 +241,8 @@ class SnapshotSource:
     def __init__(self, snap: Any, *, evidence_id: str | None = None) -> None:
         self.snap = snap
         self.evidence_id = evidence_id
-        self._users = {_id15(u.id): u for u in snap.users}
-        self._sets = {_id15(p.id): p for p in snap.permission_sets}
+        self._users = {id15(u.id): u for u in snap.users}
+        self._sets = {id15(p.id): p for p in snap.permission_sets}
 
     def basis(self) -> dict[str, Any]:
         src = self.snap.source
@@ -263,22 +264,22 @@ class SnapshotSource:
         raise NotFoundError(f"no user {username!r} in the inventory snapshot taken {self.snap.taken_utc}")
 
     def users(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        return {_id15(i): self._row(self._users[_id15(i)]) for i in ids if i and _id15(i) in self._users}
+        return {id15(i): self._row(self._users[id15(i)]) for i in ids if i and id15(i) in self._users}
 
     def integration_users(self) -> dict[str, str]:
         from app.inventory import integration_users
 
         return {uid: why for uid, why in integration_users(self.snap).items()
-                if self._users.get(_id15(uid)) is not None and self._users[_id15(uid)].active}
+                if self._users.get(id15(uid)) is not None and self._users[id15(uid)].active}
 
     def tokens(self, flt: TokenFilter) -> list[dict[str, Any]]:
-        also = {_id15(u) for u in flt.also_users}
+        also = {id15(u) for u in flt.also_users}
         app, user_id = flt.app, flt.user_id
         out: list[dict[str, Any]] = []
         for t in self.snap.oauth_tokens:
             named = (app is not None or user_id is not None) and (app is None or t.app_name == app) and (
-                user_id is None or _id15(t.user_id) == _id15(user_id))
-            if named or _id15(t.user_id) in also:
+                user_id is None or id15(t.user_id) == id15(user_id))
+            if named or id15(t.user_id) in also:
                 out.append({"AppName": t.app_name, "AppMenuItemId": t.app_menu_item_id, "UserId": t.user_id,
                             "CreatedDate": t.created, "LastUsedDate": t.last_used, "UseCount": t.use_count,
                             "_ref": t.ref})
@@ -290,9 +291,9 @@ class SnapshotSource:
     def logins(self, user_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for uid in user_ids:
-            u = self._users.get(_id15(uid))
+            u = self._users.get(id15(uid))
             if u is not None:
-                out[_id15(uid)] = {"UserId": u.id, "IsFrozen": bool(u.frozen)}
+                out[id15(uid)] = {"UserId": u.id, "IsFrozen": bool(u.frozen)}
         return out
 
     def sessions(self, user_ids: Sequence[str]) -> list[dict[str, Any]] | None:
@@ -305,11 +306,11 @@ class SnapshotSource:
     def assignments(self, user_ids: Sequence[str], flags: list[str]) -> list[dict[str, Any]]:
         from app.inventory import held_permission_sets
 
-        wanted = {_id15(u) for u in user_ids}
+        wanted = {id15(u) for u in user_ids}
         out: list[dict[str, Any]] = []
         by_assignment = {a.id: a for a in self.snap.assignments}
         for uid, held in held_permission_sets(self.snap, at=self.snap.taken_utc).items():
-            if _id15(uid) not in wanted:
+            if id15(uid) not in wanted:
                 continue
             for ps, assignment_id in held:
                 grants = [f for f in flags if f in ps.permissions]
@@ -393,13 +394,13 @@ class Draft:
 def _name(src: Source, user_id: str | None) -> str:
     if not user_id:
         return "?"
-    return src.users([user_id]).get(_id15(user_id), {}).get("Username") or user_id
+    return src.users([user_id]).get(id15(user_id), {}).get("Username") or user_id
 
 
 def _drop_self(src: Source, draft: Draft, scope: dict[str, str]) -> dict[str, str]:
     me = src.self_user_id()
-    if me and any(_id15(u) == _id15(me) for u in scope):
-        scope = {u: w for u, w in scope.items() if _id15(u) != _id15(me)}
+    if me and any(id15(u) == id15(me) for u in scope):
+        scope = {u: w for u, w in scope.items() if id15(u) != id15(me)}
         draft.refuse("User", me, _name(src, me),
                      "this is the login running containment: it is left alone so the response can continue")
     return scope
@@ -433,8 +434,8 @@ def _plan_tokens(src: Source, draft: Draft, *, also_users: Sequence[str] = ()) -
     draft.token_filter = flt
     rows = src.tokens(flt)
     if named:  # several users (and maybe one app): the filter is wider than the plan, keep the exact rows
-        ids = {_id15(u) for u in named} | {_id15(u) for u in also_users}
-        rows = [r for r in rows if _id15(r.get("UserId")) in ids and (not sel.app or r.get("AppName") == sel.app)]
+        ids = {id15(u) for u in named} | {id15(u) for u in also_users}
+        rows = [r for r in rows if id15(r.get("UserId")) in ids and (not sel.app or r.get("AppName") == sel.app)]
     if sel.tokens:
         wanted = set(sel.tokens)
         rows = [r for r in rows if wanted & {r.get("_ref"), *token_refs(r)}]
@@ -456,7 +457,7 @@ def _plan_tokens(src: Source, draft: Draft, *, also_users: Sequence[str] = ()) -
             draft.refuse("OauthToken", ref, label, "Salesforce returned no DeleteToken for it (the login may lack "
                          "Customize Application); revoke it in Setup > Connected Apps OAuth Usage")
             continue
-        before = {k: v for k, v in _flat(row).items() if not k.startswith("_")}
+        before = {k: v for k, v in flat_row(row).items() if not k.startswith("_")}
         draft.add("revoke_token", "OauthToken", ref, label, {**before, "Username": name}, {"revoked": True})
     draft.note(NOT_UNDOABLE["revoke_token"] + ".")
 
@@ -476,7 +477,7 @@ def _plan_sessions(src: Source, draft: Draft, users: dict[str, str]) -> None:
         name = _name(src, row.get("UsersId"))
         draft.add("delete_session", "AuthSession", row["Id"],
                   f"{row.get('SessionType') or 'session'} of {name} from {row.get('SourceIp') or '?'}",
-                  {**_flat(row), "Username": name}, {"deleted": True})
+                  {**flat_row(row), "Username": name}, {"deleted": True})
     draft.note(NOT_UNDOABLE["delete_session"] + "; without revoking the tokens too, an integration can mint a new "
                "session.")
 
@@ -487,8 +488,8 @@ def _plan_freeze(src: Source, draft: Draft, users: dict[str, str]) -> None:
     logins = src.logins(list(users))
     already = 0
     for uid in sorted(users, key=lambda u: _name(src, u)):
-        login = logins.get(_id15(uid))
-        name = (names.get(_id15(uid)) or {}).get("Username") or uid
+        login = logins.get(id15(uid))
+        name = (names.get(id15(uid)) or {}).get("Username") or uid
         if login is None:
             draft.refuse("User", uid, name, "no UserLogin row (the login may lack Manage Users)")
             continue
@@ -505,7 +506,7 @@ def _plan_deactivate(src: Source, draft: Draft, users: dict[str, str]) -> None:
     rows = src.users(list(users))
     already = 0
     for uid in sorted(users, key=lambda u: _name(src, u)):
-        row = rows.get(_id15(uid))
+        row = rows.get(id15(uid))
         if row is None:
             draft.refuse("User", uid, uid, "not found")
             continue
