@@ -47,6 +47,7 @@ DETAIL_KEYS: dict[str, str] = {
     "dpo.name": "data protection officer (or encarregado) name",
     "dpo.contact": "data protection officer contact details (email, phone, address)",
     "nature": "plain description of what happened (overrides the summary built from the journal)",
+    "period": "when the unauthorised access began and ended (overrides the exfiltration table's first/last seen)",
     "subjects.categories": "categories of people affected (customers, prospects, employees, patients ...)",
     "records.count": "approximate number of personal data records (overrides the exfiltration table total)",
     "consequences": "likely consequences for the people affected",
@@ -345,6 +346,9 @@ def _records_by_object(nf: NoticeFacts) -> str | None:
 
 
 def _period(nf: NoticeFacts) -> str | None:
+    stated = nf.detail("period")
+    if stated:
+        return stated
     firsts = [r.first_seen for r in nf.exfiltration if r.first_seen]
     lasts = [r.last_seen for r in nf.exfiltration if r.last_seen]
     if not firsts:
@@ -531,7 +535,7 @@ FIELDS: dict[str, FieldSpec] = {
     "breach.aware": FieldSpec("time of awareness (facts set aware)", _aware),
     "breach.determined": FieldSpec("time the breach was determined (facts set breach_determined)", _determined),
     "breach.materiality": FieldSpec("SEC materiality determination time (facts set determination)", _materiality),
-    "breach.period": FieldSpec("period of unauthorised access (run a hunt to build the exfiltration table)",
+    "breach.period": FieldSpec("period of unauthorised access (notify detail period, or a recorded hunt)",
                                _period),
     "subjects.count": FieldSpec("approximate number of people affected (facts set residents.CODE N)",
                                 _subjects_count),

@@ -141,6 +141,18 @@ def test_score_fields_follow_from_the_scenario_truth(played: Played) -> None:
     assert score["total"] == sum(parts[k] * w for k, w in WEIGHTS.items()) // sum(WEIGHTS.values())
 
 
+def test_notices_were_drafted_complete_before_they_were_sent(played: Played) -> None:
+    with played.workspace().open(played.incident_id) as incident:
+        drafts = {e.data["rule"]: e for e in incident.journal.entries(kind="notify.drafted")}
+        sent = list(incident.journal.entries(kind="notification.sent"))
+    assert drafts and sent
+    for entry in drafts.values():
+        assert entry.data["gaps"] == [], (entry.data["rule"], entry.data["gaps"])
+    for s in sent:
+        if s.data["rule"] in drafts:
+            assert drafts[s.data["rule"]].seq < s.seq
+
+
 def test_checklist_outcomes_match_the_journal(played: Played) -> None:
     from app import checklist as cl
 
