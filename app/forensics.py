@@ -35,6 +35,7 @@ from app.evidence import ID_LEN, hash_file
 from app.evidence_rows import FMT_APEXLOG, FMT_ELF, FMT_RECORDS, parse_time
 from app.incident import Incident
 from app.journal import Entry, Lookup
+from app.redaction import redact
 
 SOURCES: tuple[str, ...] = ("audit", "logins", "eventlogs", "apexlogs", "events")
 EVENT_OBJECTS: tuple[str, ...] = ("ApiEvent", "LoginEvent", "ReportEvent", "BulkApiResultEventStore")
@@ -273,7 +274,10 @@ def soql_for(sobject: str, available: set[str] | None, since: datetime | None) -
 
 
 def _jsonable(value: Any) -> Any:
-    """Org values as journal-safe JSON (the journal refuses floats)."""
+    """Org values as journal-safe JSON: no floats, and credential-shaped text masked (the journal refuses
+    both; the file itself is preserved as received)."""
+    if isinstance(value, str):
+        return redact(value)
     if isinstance(value, float):
         return int(value) if value.is_integer() else repr(value)
     if isinstance(value, dict):

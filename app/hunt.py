@@ -605,10 +605,21 @@ def record_hunt(incident: Incident, result: HuntResult, sets: list[IndicatorSet]
     for h in new:
         data = h.model_dump(exclude_none=True, exclude={"context"} if not h.context else set())
         data["title"] = h.title()
-        items.append(("hunt.hit", data, actor))
+        items.append(("hunt.hit", _masked(data), actor))
     incident.journal.append_many(items)
     result.recorded = len(new)
     return len(new)
+
+
+def _masked(value: Any) -> Any:
+    """Credential-shaped text masked before journaling (the evidence file keeps the original)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
 
 
 def project_hit(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:

@@ -305,3 +305,39 @@ def test_crash_between_acquisition_and_progress_is_not_acquired_twice(sim: SimOr
     acquisitions = [e for e in acquired(incident) if e["source"].get("item") == item]
     assert len(acquisitions) == 1
     assert forensics.preserved(incident, sim.store.org.id)[item]["evidence_id"] == acquisitions[0]["evidence_id"]
+
+
+def test_credential_shaped_org_values_are_masked_in_the_journal_not_refused(cli, tmp_path: Path) -> None:
+    """An ApexLog operation carrying a session id, a login whose browser field carries a bearer token: the
+    journal refuses credentials, so provenance and hits are masked; the preserved files keep the originals."""
+    seed = tmp_path / "leaky.toml"
+    seed.write_text(UNLICENSED_SEED + '''
+[[apex_logs]]
+user = "me"
+start = 2025-08-19T11:00:00Z
+operation = "/services/apexrest/sync?sid={org}!AQ4AQFakeSimulatedSessionIdForTestOnly.x8Hn2"
+body = "USER_DEBUG|hello"
+
+[[login_history]]
+user = "me"
+at = 2025-08-19T12:00:00Z
+ip = "208.68.36.90"
+browser = "Bearer abcdefghijklmnopqrstuvwxyz0123456789"
+''', encoding="utf-8")
+    iocs = tmp_path / "iocs.toml"
+    iocs.write_text('name = "t"\n[[indicator]]\nkind = "ip"\nvalues = ["208.68.36.90"]\n', encoding="utf-8")
+    cli.new()
+    with SimOrg.start(seed, clock=FrozenClock(ORG_NOW), cert_dir=tmp_path / "cert") as small:
+        args = ("--org", "sim", "--instance-url", small.url, "--ca", str(small.ca_path))
+        result = cli("collect", *args)
+        assert result.code == 0, result.err
+    recorded = cli("hunt", str(iocs), "--record", "--json")
+    assert recorded.code == 0, recorded.err
+    assert recorded.json()["recorded"] == 1
+    shown = cli("journal", "show", "--json")
+    assert "AQ4AQFakeSimulated" not in shown.out and "abcdefghijklmnopqrstuvwxyz0123456789" not in shown.out
+    with Workspace(cli.home, cli.clock, cli.keyring).open() as incident:
+        apex = [e for e in acquired(incident) if e["source"].get("format") == "apexlog"]
+        assert apex and "[REDACTED]" in apex[0]["source"]["record"]["Operation"]
+        logins = next(e for e in acquired(incident) if e["source"].get("object") == "LoginHistory")
+        assert b"abcdefghijklmnopqrstuvwxyz0123456789" in incident.evidence.path_for(logins["sha256"]).read_bytes()
