@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from app.clock import format_instant
 from app.errors import WarroomError
@@ -167,6 +167,11 @@ class ManualTask(_Model):
 
 
 class Plan(_Model):
+    """Frozen: its canonical bytes are computed once (a 100,000-token plan takes seconds to encode)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    _body: bytes | None = PrivateAttr(default=None)
+
     format: Literal["warroom.containment-plan"] = PLAN_FORMAT
     format_version: Literal[1] = PLAN_FORMAT_VERSION
     plan_id: str
@@ -196,13 +201,24 @@ class Plan(_Model):
 
     def body(self) -> bytes:
         """The canonical bytes the hash covers (everything but the hash itself)."""
-        return canonical(self.model_dump(mode="json", exclude={"sha256"}))
+        if self._body is None:
+            self._body = canonical(self.model_dump(mode="json", exclude={"sha256"}))
+        return self._body
 
     def compute_sha256(self) -> str:
         return hashlib.sha256(self.body()).hexdigest()
 
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Plan:
+        copy = super().model_copy(update=update, deep=deep)
+        if update and set(update) - {"sha256"}:
+            copy._body = None  # the content changed: encode it again
+        return copy
+
     def sealed(self) -> Plan:
-        return self.model_copy(update={"sha256": self.compute_sha256()})
+        body = self.body()
+        plan = self.model_copy(update={"sha256": hashlib.sha256(body).hexdigest()})
+        plan._body = body
+        return plan
 
     def check_hash(self, where: str) -> None:
         actual = self.compute_sha256()
