@@ -603,6 +603,20 @@ class ExerciseRunner:
             return format_instant(resolve_time(value, self.start_utc))
         return value
 
+    def org_factory(self, alias: str = PRIMARY_ORG) -> Callable[[], Any]:
+        """What the console takes as its Salesforce client factory: a fresh login to a running simulated org."""
+
+        def factory() -> Any:
+            from app.commands.inventory import sim_credentials
+            from app.salesforce import Org
+
+            sim = self.orgs.get(alias)
+            if sim is None:
+                raise WarroomError(f"no simulated org {alias!r} is running in this exercise")
+            return Org.login(sim_credentials(sim.url, sim.ca_path).model_copy(update={"alias": alias}))
+
+        return factory
+
     def elapsed(self) -> timedelta:
         if self.start_utc is None:
             return timedelta(0)

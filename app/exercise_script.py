@@ -293,15 +293,10 @@ class _Player:
         """A logged-in client for a running simulated org (kept for the rest of the run)."""
         if alias in self.clients:
             return self.clients[alias]
-        sim = self.runner.orgs.get(alias)
-        if sim is None:
+        if alias not in self.runner.orgs:
             raise UsageError(f"no simulated org {alias!r} is running (running: "
                              f"{', '.join(self.runner.orgs) or 'none'})")
-        from app.commands.inventory import sim_credentials
-        from app.salesforce import Org
-
-        creds = sim_credentials(sim.url, sim.ca_path).model_copy(update={"alias": alias})
-        client = Org.login(creds)
+        client = self.runner.org_factory(alias)()
         self.clients[alias] = client
         return client
 
