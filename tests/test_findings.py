@@ -215,7 +215,7 @@ def test_findings_cli_scan_repo(cli: Any, repo: Path) -> None:
     cli.new()
     r = cli("findings", "--scan-repo", str(repo))
     assert r.code == 0, r.err
-    assert "Salesforce password" in r.out and "File commit" in r.out and "(sync.py:3)" in r.out
+    assert "Salesforce password" in r.out and "sync.py:3 (commit " in r.out
     assert PASSWORD not in r.out and TOKEN not in r.out
     j = cli("findings", "--scan-repo", str(repo), "--json").json()
     assert j["repo_scans"][0]["history"] is True

@@ -20,6 +20,7 @@ from app.reposcan import scan_repo
 
 SIM_ALIAS = "sim"
 RECORDS_SHOWN = 6
+ID_SHOWN = frozenset({"OauthToken", "ApexLog"})  # records whose names repeat; the id tells them apart
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -314,6 +315,13 @@ def _run_diff(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def _record_text(r: findings_mod.RecordRef) -> str:
+    if r.type == "File":
+        return f"{r.id} ({r.name})"
+    suffix = f" ({r.id})" if r.type in ID_SHOWN and r.name else ""
+    return f"{r.type} {r.name or r.id}{suffix}"
+
+
 def _run_findings(ctx: Context, args: argparse.Namespace) -> int:
     expected = [v for v in args.expected_ips.split(",") if v.strip()]
     scans = [scan_repo(d) for d in args.scan_repo]
@@ -346,8 +354,7 @@ def _run_findings(ctx: Context, args: argparse.Namespace) -> int:
         ctx.print(f"[{f.severity.upper()}] {f.title}")
         ctx.print(f"    id {f.id}  pattern {f.pattern}  checklist {f.checklist_item or '-'}  "
                   f"containment {f.containment or '-'}")
-        shown = ", ".join(f"{r.type} {r.name or r.id}" + (f" ({r.id})" if r.type == "File" else "")
-                          for r in f.records[:RECORDS_SHOWN])
+        shown = ", ".join(_record_text(r) for r in f.records[:RECORDS_SHOWN])
         more = len(f.records) - RECORDS_SHOWN
         kinds = ", ".join(f"{n} {t}" for t, n in Counter(r.type for r in f.records).items())
         ctx.print(f"    records ({kinds}): {shown}" + (f", and {more} more (--json lists all)" if more > 0 else ""))
