@@ -33,7 +33,7 @@ from app.inventory import (
     integration_users,
 )
 from app.journal import Entry, Lookup
-from app.reposcan import KIND_LABELS, PASSWORD, SESSION_ID, RepoScan
+from app.reposcan import KIND_LABELS, PASSWORD, RepoScan
 from app.sensitive import ACCESS_TOKEN, AWS_KEY, REFRESH_TOKEN
 from app.sensitive import PRIVATE_KEY as LOG_PRIVATE_KEY
 from app.sensitive import SESSION_ID as LOG_SESSION_ID
@@ -878,19 +878,17 @@ def _repo(scan: RepoScan) -> Iterator[Finding]:
         where = sorted({h.path for h in hits})
         in_tree = any(h.commit is None for h in hits)
         commits = sorted({h.commit[:12] for h in hits if h.commit})
-        containment: ContainmentAction | None
-        if kind == PASSWORD:
-            containment = "freeze_users"
-        elif kind == SESSION_ID:
-            containment = "end_sessions"
-        else:
-            containment = "revoke_tokens"
         user = next((h.username for h in hits if h.username), None)
+        # Containment needs a target: a password's user can be frozen. The other secrets name no app or user
+        # here, so their answer is rotation (the recommended action), not a guess at what to revoke.
+        containment: ContainmentAction | None = "freeze_users" if kind == PASSWORD and user else None
         records = [
             RecordRef(type="File", id=f"{h.path}:{h.line}",
                       name=(f"commit {h.commit[:12]} ({h.change})" if h.commit else "working tree"))
             for h in hits
         ]
+        if user:
+            records.append(RecordRef(type="User", id=user, name=user))
         yield _make(
             HARD_CODED, "high" if kind == "security_token" else "critical",
             f"{KIND_LABELS.get(kind, kind)} {first.masked} in {', '.join(where[:3])}"

@@ -206,9 +206,12 @@ def test_scan_repo_finds_a_deleted_password_in_history(repo: Path) -> None:
     first = _head(repo)[:12]
     assert any(r.id == "sync.py:3" and r.name == f"commit {first} (added)" for r in pw.records)
     assert "history only" in pw.title and "int@acme.example" in pw.title
+    assert pw.containment == "freeze_users" and any(r.type == "User" and r.name == "int@acme.example"
+                                                    for r in pw.records)
     dumped = pw.model_dump_json()
     assert PASSWORD not in dumped and PASSWORD[:3] in dumped  # masked
-    assert any(f for f in found if "security token" in f.title)
+    token = next(f for f in found if "security token" in f.title)
+    assert token.containment is None  # no app or user to act on: the answer is rotation
 
 
 def test_findings_cli_scan_repo(cli: Any, repo: Path) -> None:
