@@ -489,6 +489,7 @@ def _packages(ix: _Index) -> Iterator[Finding]:
         records += [RecordRef(type="PermissionSetAssignment", id=a.id,
                               name=f"{ix.sets[a.permission_set_id].name} -> {ix.user_label(a.user_id)}")
                     for a in holders]
+        records += [ix.user_ref(u) for u in sorted({a.user_id for a in holders})]
         label = pkg.name or pkg.namespace or pkg.id
         yield _make(
             UNREVIEWED_PACKAGE, "critical" if dangerous and holders else "high",
