@@ -178,7 +178,7 @@ class ConsoleActions:
     # -- facts and notices --------------------------------------------------------------------------------------
 
     def action_set_fact(self) -> None:
-        keys = "\n".join(f"  {k}: {v}" for k, v in dl.FACT_KEYS.items())
+        keys = ", ".join(dl.FACT_KEYS)
 
         def done(values: dict[str, str] | None) -> None:
             if values is not None:
@@ -187,7 +187,7 @@ class ConsoleActions:
         self.app.push_screen(FormModal("Set an incident fact", [
             FormField("key", "Fact", placeholder="aware, residents.US-CA, categories ...", required=True),
             FormField("value", "Value (empty or 'none' clears it)", placeholder="2026-11-27T07:00:00Z, 1200, ..."),
-        ], help_text="Known facts:\n" + keys, ok_label="Record"), done)
+        ], help_text="Facts: " + keys, ok_label="Record"), done)
 
     def _record_fact(self, key_text: str, value_text: str) -> None:
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -72,7 +71,6 @@ class WarroomApp(App[int]):
         self.last_verify: VerifyReport | None = None
         self.view: dict[str, Any] = self._load_view()
         self._pending_kinds: set[str] = set()
-        self._ui_thread = threading.get_ident()
         incident.journal.subscribe(self._on_journal_entry)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -80,7 +78,6 @@ class WarroomApp(App[int]):
     def on_mount(self) -> None:
         from screens.main import MainScreen
 
-        self._ui_thread = threading.get_ident()
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         self.push_screen(MainScreen())
@@ -104,17 +101,13 @@ class WarroomApp(App[int]):
     # -- journal -> screen ----------------------------------------------------------------------------------
 
     def _on_journal_entry(self, entry: Entry) -> None:
-        """Journal listener: runs in whichever thread appended, after the commit."""
-        if not self.is_running:
-            return
-        message = JournalAppended(entry)
-        if threading.get_ident() == self._ui_thread:
-            self.post_message(message)
-        else:
-            try:
-                self.call_from_thread(self.post_message, message)
-            except RuntimeError:
-                self.post_message(message)  # thread-safe; used while the app is shutting down
+        """Journal listener: runs in whichever thread appended, after the commit.
+
+        `post_message` is thread-safe and, unlike `call_from_thread`, never makes a worker wait for the UI
+        (a worker appending while the app shuts down must not hang); the entry is durable before either.
+        """
+        if self.is_running:
+            self.post_message(JournalAppended(entry))
 
     def on_journal_appended(self, message: JournalAppended) -> None:
         first = not self._pending_kinds

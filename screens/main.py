@@ -33,6 +33,7 @@ WIDE = 120
 
 class MainScreen(ConsoleActions, Screen[None]):
     BINDINGS = MAIN_BINDINGS
+    AUTO_FOCUS = None  # the restored pane takes focus, not the first widget
 
     app: WarroomApp  # type: ignore[assignment]
 
@@ -47,6 +48,7 @@ class MainScreen(ConsoleActions, Screen[None]):
             Tab("1 Checklist", id="tab-checklist"),
             Tab("2 Countdowns", id="tab-countdowns"),
             Tab("3 Inventory", id="tab-inventory"),
+            active=f"tab-{self._restored_pane()}",
             id="pane-tabs",
         )
         with Horizontal(id="panes"):
@@ -55,6 +57,10 @@ class MainScreen(ConsoleActions, Screen[None]):
             yield InventoryPane(id="inventory")
         yield ActivityBar(id="activity")
         yield Footer()
+
+    def _restored_pane(self) -> str:
+        pane = self.app.view.get("pane")
+        return pane if pane in PANES else "checklist"
 
     def on_mount(self) -> None:
         view = self.app.view
@@ -65,7 +71,7 @@ class MainScreen(ConsoleActions, Screen[None]):
                           ("inventory", "inventory_row")):
             if view.get(key):
                 self.pane(pane).select(view[key])  # type: ignore[attr-defined]
-        self.show_pane(view.get("pane", "checklist") if view.get("pane") in PANES else "checklist")
+        self.show_pane(self._restored_pane())
         self._layout(self.app.size.width)
 
     # -- layout -------------------------------------------------------------------------------------------
@@ -110,11 +116,14 @@ class MainScreen(ConsoleActions, Screen[None]):
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        key = event.row_key.value if event.row_key else None
-        table_id = event.data_table.id or ""
+        """Remember the cursor of each pane, read when handled (a redraw posts stale highlights first)."""
+        table = event.data_table
         field = {"checklist-table": "checklist_row", "countdown-table": "countdown_row",
-                 "inventory-table": "inventory_row"}.get(table_id)
-        if field and key:
+                 "inventory-table": "inventory_row"}.get(table.id or "")
+        if field is None or table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key:
             self.app.save_view(**{field: key})
 
     @on(DataTable.RowSelected)

@@ -81,7 +81,7 @@ class TimelineScreen(Screen[None]):
 
     def action_verify(self) -> None:
         self.query_one("#timeline-status", Static).update("… verifying the hash chain")
-        self.app.run_action("verify")
+        self.app.action_verify()  # type: ignore[attr-defined]
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

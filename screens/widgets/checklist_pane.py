@@ -81,8 +81,9 @@ class ChecklistPane(Vertical):
         width = self.table.size.width or self.size.width
         if width and width != self._width:
             self._width = width
+            keep = self.selected_key()
             self._shown = fit_columns(self.table, self.COLUMNS, width)
-            self.set_phases(self.phases)
+            self.set_phases(self.phases, keep=keep)
 
     @property
     def table(self) -> DataTable:
@@ -107,9 +108,9 @@ class ChecklistPane(Vertical):
         except Exception:
             return
 
-    def set_phases(self, phases: list[PhaseRow]) -> None:
+    def set_phases(self, phases: list[PhaseRow], keep: str | None = None) -> None:
         table = self.table
-        keep = self.selected_key()
+        keep = keep or self.selected_key()
         scroll = table.scroll_y
         self.phases = list(phases)
         self.items = {i.id: i for p in phases for i in p.items}

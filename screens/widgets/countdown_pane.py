@@ -77,9 +77,10 @@ class CountdownPane(Vertical):
         width = self.table.size.width or self.size.width
         if width and width != self._width:
             self._width = width
+            keep = self.selected()
             self._shown = fit_columns(self.table, self.COLUMNS, width)
             if self._now is not None:
-                self.set_rows(self.rows, self._now)
+                self.set_rows(self.rows, self._now, keep=keep.key if keep else None)
 
     @property
     def table(self) -> DataTable:
@@ -96,9 +97,11 @@ class CountdownPane(Vertical):
         if any(r.key == key for r in self.rows):
             self.table.move_cursor(row=self.table.get_row_index(key))
 
-    def set_rows(self, rows: list[CountdownRow], now: datetime) -> None:
+    def set_rows(self, rows: list[CountdownRow], now: datetime, keep: str | None = None) -> None:
         table = self.table
-        keep = self.selected()
+        if keep is None:
+            current = self.selected()
+            keep = current.key if current else None
         self.rows = list(rows)
         self._now = now
         table.clear()
@@ -115,7 +118,7 @@ class CountdownPane(Vertical):
         self.query_one(".empty", Static).display = not self.rows
         table.display = bool(self.rows)
         if keep:
-            self.select(keep.key)
+            self.select(keep)
 
     def _left(self, row: CountdownRow, now: datetime) -> Text:
         _mark, style = urgency(row, now)

@@ -86,8 +86,9 @@ class InventoryPane(Vertical):
         width = self.table.size.width or self.size.width
         if width and width != self._width:
             self._width = width
+            keep = self.selected()
             self._shown = fit_columns(self.table, self.COLUMNS, width)
-            self._show()
+            self._show(keep=keep.key if keep else None)
 
     @property
     def table(self) -> DataTable:
@@ -129,9 +130,11 @@ class InventoryPane(Vertical):
         self.set_filter(kind=KIND_FILTERS[(i + 1) % len(KIND_FILTERS)])
         return self.kind_filter
 
-    def _show(self) -> None:
+    def _show(self, keep: str | None = None) -> None:
         table = self.table
-        keep = self.selected()
+        if keep is None:
+            current = self.selected()
+            keep = current.key if current else None
         table.clear()
         shown = self.visible()
         for row in shown:
@@ -144,7 +147,7 @@ class InventoryPane(Vertical):
         if self.summary:
             self.border_subtitle = self.summary
         if keep:
-            self.select(keep.key)
+            self.select(keep)
 
     def _cells(self, row: InventoryRow) -> dict[str, Text]:
         worst = row.worst
