@@ -77,9 +77,22 @@ def create_demo_incident(ctx: Context) -> Incident:
     return incident
 
 
-def _start_org(ctx: Context, incident: Incident) -> tuple[Callable[[], Any] | None, Callable[[], None] | None]:
-    """The simulated org for a demo incident, when this build has one."""
-    return None, None
+def start_org(seed: str = DEMO_SEED) -> tuple[Callable[[], Any], Callable[[], None]]:
+    """Serve the simulated org from a background thread; returns (client factory, stop).
+
+    The factory logs in afresh each time (as the seed's demo responder), so a worker can hold its own client.
+    """
+    from app.commands.inventory import sim_credentials
+    from app.salesforce import Org
+    from app.simorg import SimOrg
+
+    sim = SimOrg.start(seed)
+
+    def factory() -> Any:
+        creds = sim_credentials(sim.url, sim.ca_path).model_copy(update={"alias": DEMO_ALIAS})
+        return Org.login(creds)
+
+    return factory, sim.stop
 
 
 def start_demo(ctx: Context) -> ConsoleSession:
@@ -95,8 +108,7 @@ def open_session(ctx: Context, incident_id: str | None) -> ConsoleSession:
 def _session(ctx: Context, incident: Incident) -> ConsoleSession:
     session = ConsoleSession(incident, exercise=bool(incident.journal.genesis.get("demo")))
     if session.exercise:
-        factory, stop = _start_org(ctx, incident)
+        factory, stop = start_org()
         session.org_factory = factory
-        if stop is not None:
-            session._stops.append(stop)
+        session._stops.append(stop)
     return session

@@ -11,11 +11,15 @@ from textual import work
 from textual.widgets import Input
 
 from app import checklist as cl
+from app import containment as ct
 from app import deadlines as dl
+from app import findings as fd
+from app import inventory as inv
 from app.clock import format_instant, parse_instant
 from app.errors import UsageError, WarroomError
 from app.redaction import redact
 from screens.modals.anchor import AnchorModal
+from screens.modals.containment import ContainmentModal
 from screens.modals.detail import DetailModal
 from screens.modals.form import FormField, FormModal
 from screens.widgets.activity_bar import ActivityBar
@@ -278,18 +282,181 @@ class ConsoleActions:
             self.app.push_screen(DetailModal(f"{timer.jurisdiction}: {timer.recipient}", timer.model_dump()))
 
     def action_pull_inventory(self) -> None:
-        self.app.notify("inventory pull is not available in this build yet", severity="warning")
+        if self.app.org_factory is None:
+            self.fail("no org connected to this console: import a snapshot instead (i), or run `warroom demo`")
+            return
+        self.show_pane("inventory", focus=False)  # type: ignore[attr-defined]
+        self._pull_worker()
+
+    @work(thread=True, exclusive=True, group="inventory", exit_on_error=False, description="pulling inventory")
+    def _pull_worker(self) -> None:
+        activity = self.query_one(ActivityBar)
+        alias = self.app.settings.org_alias
+        self.app.call_from_thread(activity.start, f"inventory: logging in to {alias}", None)
+        count = [0]
+
+        def say(message: str) -> None:
+            count[0] += 1
+            self.app.call_from_thread(activity.progress, count[0], None, f"inventory: {message}")
+
+        try:
+            org = self.app.org_factory()  # type: ignore[misc]
+            try:
+                taken = format_instant(self.app.clock.now().replace(microsecond=0))
+                snap = inv.pull(org, say, alias=alias, taken_utc=taken)
+            finally:
+                close = getattr(org, "close", None)
+                if close:
+                    close()
+            self._save_snapshot(snap, None)
+        except (WarroomError, OSError) as exc:
+            self._fail_from_thread(exc)
+        finally:
+            self.app.call_from_thread(activity.stop)
+
+    def _save_snapshot(self, snap: Any, imported_from: str | None) -> None:
+        """Journal the snapshot as evidence, then the findings it yields (worker thread)."""
+        saved = inv.save_snapshot(self.incident, snap, self.actor, imported_from=imported_from)
+        found = fd.ordered(fd.evaluate(snap, indicators=fd.load_indicators(incident=self.incident)))
+        fd.record(self.incident, found, saved.evidence_id, self.actor)
+        counts = snap.counts()
+        self.app.call_from_thread(
+            self.app.notify,
+            f"inventory {saved.evidence_id}: {counts['connected_apps']} apps, {counts['oauth_tokens']} tokens, "
+            f"{counts['users']} users; {len(found)} findings",
+        )
 
     def action_import_inventory(self) -> None:
-        self.app.notify("inventory import is not available in this build yet", severity="warning")
+        def done(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self._import_worker(values["path"])
+
+        self.app.push_screen(FormModal("Import an inventory", [
+            FormField("path", "Snapshot file (inventory pull --out) or a directory of Data Loader CSV exports",
+                      placeholder="/path/to/snapshot.json", required=True),
+        ], ok_label="Import"), done)
+
+    @work(thread=True, exclusive=True, group="inventory", exit_on_error=False, description="importing inventory")
+    def _import_worker(self, path_text: str) -> None:
+        activity = self.query_one(ActivityBar)
+        path = Path(path_text).expanduser()
+        self.app.call_from_thread(activity.start, f"inventory: importing {path.name}", None)
+        try:
+            snap = inv.import_path(path)
+            self._save_snapshot(snap, str(path.resolve()))
+        except (WarroomError, OSError) as exc:
+            self._fail_from_thread(exc)
+        finally:
+            self.app.call_from_thread(activity.stop)
 
     # -- containment -----------------------------------------------------------------------------------------
 
+    def _contain_target(self, action: str | None) -> tuple[str, dict[str, Any]] | None:
+        """(action, make_plan selectors) for the selected inventory row, else the most severe finding's."""
+        row = self.query_one(InventoryPane).selected() if self.active_pane == "inventory" else None  # type: ignore[attr-defined]
+        if row is not None and row.kind in ("app", "token"):
+            app_name = row.record.get("name") if row.kind == "app" else row.record.get("app")
+            sel: dict[str, Any] = {"app": app_name}
+            if row.kind == "token" and action != "revoke_tokens" and row.record.get("username"):
+                sel = {"user": row.record["username"]}
+            return action or "revoke_tokens", sel
+        if row is not None and row.kind == "user":
+            return action or "freeze_users", {"user": row.name}
+        for f in self.app.inventory_view.findings:
+            if f.containment and (action is None or f.containment == action):
+                return f.containment, ct.selectors_for_finding(f)
+        return None
+
     def action_contain(self, action: str | None = None) -> None:
-        self.app.notify("containment is not available in this build yet", severity="warning")
+        if self.app.org_factory is None:
+            self.fail("no org connected to this console: plan from the CLI (`warroom contain plan --from-snapshot`)")
+            return
+        target = self._contain_target(action)
+        if target is None:
+            self.fail("nothing to contain yet: pull the inventory (p), then select an app, token or user (3)")
+            return
+        self._plan_worker(*target)
+
+    @work(thread=True, exclusive=True, group="contain", exit_on_error=False, description="planning containment")
+    def _plan_worker(self, action: str, selectors: dict[str, Any]) -> None:
+        activity = self.query_one(ActivityBar)
+        alias = self.app.settings.org_alias
+        self.app.call_from_thread(activity.start, f"containment: planning {action} on {alias}", None)
+        try:
+            org = self.app.org_factory()  # type: ignore[misc]
+            try:
+                plan = ct.make_plan(org, self.incident, action, actor=self.actor, org_alias=alias, **selectors)
+            finally:
+                close = getattr(org, "close", None)
+                if close:
+                    close()
+        except (WarroomError, OSError) as exc:
+            self._fail_from_thread(exc)
+            return
+        finally:
+            self.app.call_from_thread(activity.stop)
+        self.app.call_from_thread(self._confirm_plan, plan)
+
+    def _confirm_plan(self, plan: Any) -> None:
+        steps = [f"{s.label}" for s in plan.steps] or ["no record needs changing (already in the target state)"]
+        warnings = [f"refused: {r.label}: {r.reason}" for r in plan.refused[:5]]
+        warnings += [f"manual task afterwards: {t.title}" for t in plan.manual_tasks]
+        counts = ", ".join(f"{n} {op.replace('_', ' ')}" for op, n in plan.counts.items() if n)
+        title = f"{plan.plan_id} {plan.action} on {plan.org_alias}" + (f" ({counts})" if counts else "")
+
+        def done(typed: str | None) -> None:
+            if typed:
+                self._apply_worker(plan, typed)
+
+        self.app.push_screen(ContainmentModal(title, steps, plan.org_alias, warnings), done)
+
+    @work(thread=True, exclusive=True, group="contain", exit_on_error=False, description="applying containment")
+    def _apply_worker(self, plan: Any, typed_alias: str) -> None:
+        activity = self.query_one(ActivityBar)
+        self.app.call_from_thread(activity.start, f"containment: applying {plan.plan_id}", max(len(plan.steps), 1))
+
+        def progress(i: int, total: int, *_result: Any) -> None:
+            self.app.call_from_thread(activity.progress, i, total)
+
+        try:
+            result = ct.apply_plan(self.incident, self.app.org_factory, plan, typed_alias, self.actor, progress)
+            self._link_checklist(plan, result)
+        except (WarroomError, OSError) as exc:
+            self._fail_from_thread(exc)
+            return
+        finally:
+            self.app.call_from_thread(activity.stop)
+        severity = "information" if result.status in ("done", "nothing_to_do") else "warning"
+        self.app.call_from_thread(self.app.notify, f"{plan.plan_id} {plan.action}: {result.status} "
+                                  + ", ".join(f"{n} {k}" for k, n in result.counts.items() if n), severity=severity)
+
+    def _link_checklist(self, plan: Any, result: Any) -> None:
+        """A containment result moves the checklist item that triggers that action: done when every record is in
+        the target state, in progress otherwise; the note names the action and cites the plan as evidence."""
+        checklist = self.app.checklist_source.checklist
+        if checklist is None:
+            return
+        if result.status in ("done", "nothing_to_do"):
+            state, how = cl.ItemState.DONE, "all records in the target state"
+        else:
+            state, how = cl.ItemState.IN_PROGRESS, f"{result.status}: see `warroom contain status {plan.plan_id}`"
+        current = self.incident.journal.state(cl.NAMESPACE)
+        plan_entry = self.incident.journal.get_state(ct.NAMESPACE, plan.plan_id)
+        evidence_id = None
+        if plan_entry is not None:
+            entry = self.incident.journal.entry(plan_entry["plan_seq"])
+            evidence_id = entry.data.get("plan_evidence_id") if entry else None
+        for item in checklist.items:
+            if plan.action not in item.triggers:
+                continue
+            if current.get(item.id, {}).get("state") == cl.ItemState.DONE.value:
+                continue
+            cl.set_state(self.incident, checklist, item.id, state, self.actor,
+                         note=f"containment {plan.plan_id} {plan.action} on {plan.org_alias}: {how}",
+                         evidence=[evidence_id] if evidence_id else [])
 
     def action_contain_undo(self) -> None:
-        self.app.notify("containment is not available in this build yet", severity="warning")
+        self.fail("undo runs from the CLI: `warroom contain undo ACTION_ID --confirm ALIAS`")
 
     # -- journal -----------------------------------------------------------------------------------------------
 

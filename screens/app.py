@@ -17,15 +17,15 @@ from textual.worker import get_current_worker
 from app import deadlines as dl
 from app.clock import Clock
 from app.context import Context
+from app.errors import WarroomError
 from app.incident import Incident
 from app.journal import Entry, Head
 from app.verify import VerifyReport, verify_journal
 from screens.bindings import APP_BINDINGS, MAIN_BINDINGS
 from screens.commands import WarroomCommands, palette_commands
 from screens.settings import CONFIG_FILE, ConsoleSettings
-from screens.sources import ChecklistSource
+from screens.sources import ChecklistSource, InventoryView, load_inventory
 from screens.widgets.header_bar import HeaderBar, VerifyState
-from screens.widgets.inventory_pane import InventoryRow
 
 VIEW_FILE = "console-view.json"
 
@@ -69,6 +69,7 @@ class WarroomApp(App[int]):
         self.rules = dl.load_rules()
         self.checklist_source = ChecklistSource(incident)
         self.last_verify: VerifyReport | None = None
+        self.inventory_view = InventoryView([], "", [])
         self.view: dict[str, Any] = self._load_view()
         self._pending_kinds: set[str] = set()
         incident.journal.subscribe(self._on_journal_entry)
@@ -120,6 +121,7 @@ class WarroomApp(App[int]):
         if not kinds:
             return
         self.main_screen.refresh_for(kinds)
+        self.action_verify()  # keep the header's integrity mark current (a worker; the newest run wins)
         from screens.timeline import TimelineScreen
 
         if isinstance(self.screen, TimelineScreen):
@@ -133,8 +135,32 @@ class WarroomApp(App[int]):
     def timers(self, now: datetime) -> list[dl.Timer]:
         return dl.incident_timers(self.incident.journal, now, self.rules)
 
-    def inventory_rows(self) -> tuple[list[InventoryRow], str]:
-        return [], ""
+    def reload_inventory(self) -> None:
+        """Rebuild the inventory view (snapshot, findings, containment) in a worker; the pane updates after."""
+        self._inventory_worker()
+
+    @work(thread=True, exclusive=True, group="inventory-view", exit_on_error=False, description="reading inventory")
+    def _inventory_worker(self) -> None:
+        try:
+            view = load_inventory(self.incident)
+        except WarroomError as exc:
+            self.call_from_thread(self.notify, f"inventory: {exc}", severity="error")
+            return
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._inventory_loaded, view)
+
+    def _inventory_loaded(self, view: InventoryView) -> None:
+        self.inventory_view = view
+        from screens.widgets.inventory_pane import InventoryPane
+
+        try:
+            pane = self.main_screen.query_one(InventoryPane)
+        except Exception:
+            return
+        pane.set_rows(view.rows, view.summary)
+        keep = self.view.get("inventory_row")
+        if keep and pane.selected() is None:
+            pane.select(keep)
 
     # -- view state (not evidence: kept beside the journal so a restart shows the same view) -------------------
 

@@ -151,7 +151,7 @@ class MainScreen(ConsoleActions, Screen[None]):
             self.refresh_checklist()
         if any(k.startswith(("facts.", "notification.", "deadline.", "incident.", "evidence.")) for k in kinds):
             self.refresh_countdowns()
-        if any(k.startswith(("inventory.", "action.", "contain", "finding")) for k in kinds):
+        if any(k.startswith(("inventory.", "action.", "finding")) for k in kinds):
             self.refresh_inventory()
 
     def refresh_header(self) -> None:
@@ -181,8 +181,7 @@ class MainScreen(ConsoleActions, Screen[None]):
         self.query_one(CountdownPane).set_rows(sources.countdown_rows(timers), now)
 
     def refresh_inventory(self) -> None:
-        rows, summary = self.app.inventory_rows()
-        self.query_one(InventoryPane).set_rows(rows, summary)
+        self.app.reload_inventory()
 
     def tick(self, now: datetime) -> None:
         self.query_one(HeaderBar).now = now

@@ -334,7 +334,7 @@ async def test_append_from_a_worker_thread_refreshes_the_panes(console: Console)
 async def test_containment_modal_requires_the_typed_alias() -> None:
     from textual.app import App
 
-    results: list[bool] = []
+    results: list[str | None] = []
 
     class Host(App[None]):
         def on_mount(self) -> None:
@@ -351,4 +351,4 @@ async def test_containment_modal_requires_the_typed_alias() -> None:
         app.screen.query_one("#alias", Input).value = ""
         await pilot.press(*"sim", "enter")
         await pilot.pause()
-        assert results == [True]
+        assert results == ["sim"]

@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 
-class ContainmentModal(ModalScreen[bool]):
+class ContainmentModal(ModalScreen[str | None]):
     DEFAULT_CSS = """
     ContainmentModal { align: center middle; }
     ContainmentModal > Vertical {
@@ -42,7 +42,7 @@ class ContainmentModal(ModalScreen[bool]):
             for w in self.warnings:
                 yield Static(f"! {w}", classes="warn")
             yield Label(f"Type the org alias [b]{self.alias}[/b] to apply (Esc cancels):")
-            yield Input(placeholder=self.alias, id="alias")
+            yield Input(placeholder="org alias", id="alias")
             yield Static("", classes="refused", id="refused")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
@@ -58,7 +58,7 @@ class ContainmentModal(ModalScreen[bool]):
                 f"!! '{typed}' is not '{self.alias}': nothing applied" if typed else "type the org alias to apply"
             )
             return
-        self.dismiss(True)
+        self.dismiss(typed)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -69,7 +69,7 @@ class ContainmentModal(ModalScreen[bool]):
         if event.button.id == "apply":
             self._try_apply()
         else:
-            self.dismiss(False)
+            self.dismiss(None)
 
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        self.dismiss(None)

@@ -72,9 +72,10 @@ class InventoryPane(Vertical):
 
     COLUMNS = [
         Col("kind", "kind", 5),
+        Col("risk", "risk", 5),
         Col("name", "name"),
-        Col("findings", "findings", 22, min_total=64),
-        Col("containment", "containment", 14),
+        Col("findings", "worst finding", 24, min_total=96),
+        Col("containment", "containment", 16),
     ]
 
     def on_mount(self) -> None:
@@ -153,16 +154,19 @@ class InventoryPane(Vertical):
         worst = row.worst
         if worst:
             mark = SEVERITY_MARK.get(worst, "!")
-            first = row.findings[0][1] if len(row.findings) == 1 else f"{len(row.findings)} findings"
-            findings = Text(f"{mark} {worst} {first}", style=SEVERITY_STYLE.get(worst, ""))
+            style = SEVERITY_STYLE.get(worst, "")
+            risk = Text(f"{mark}{len(row.findings)}", style=style)
+            title = next(t for sev, t in row.findings if sev == worst)
+            findings = Text(f"{worst}: {title}", style=style)
         else:
+            risk = Text("—", style="dim")
             findings = Text("—", style="dim")
         contained = row.containment or "—"
         cstyle = "green" if contained.startswith(("✓", "revoked", "blocked", "frozen", "contained")) else "dim"
         name = Text(row.name, style="bold" if worst in ("critical", "high") else "")
         if row.detail:
             name.append("  " + row.detail, style="dim")
-        return {"kind": Text(row.kind), "name": name, "findings": findings,
+        return {"kind": Text(row.kind), "risk": risk, "name": name, "findings": findings,
                 "containment": Text(contained, style=cstyle)}
 
     def on_input_changed(self, event: Input.Changed) -> None:
