@@ -77,22 +77,24 @@ def create_demo_incident(ctx: Context) -> Incident:
     return incident
 
 
-def start_org(seed: str = DEMO_SEED) -> tuple[Callable[[], Any], Callable[[], None]]:
-    """Serve the simulated org from a background thread; returns (client factory, stop).
-
-    The factory logs in afresh each time (as the seed's demo responder), so a worker can hold its own client.
-    """
+def sim_factory(sim: Any, alias: str = DEMO_ALIAS) -> Callable[[], Any]:
+    """A client factory for a running simulated org: each call logs in afresh as the seed's demo responder,
+    so every worker holds its own client."""
     from app.commands.inventory import sim_credentials
     from app.salesforce import Org
+
+    def factory() -> Any:
+        return Org.login(sim_credentials(sim.url, sim.ca_path).model_copy(update={"alias": alias}))
+
+    return factory
+
+
+def start_org(seed: str = DEMO_SEED) -> tuple[Callable[[], Any], Callable[[], None]]:
+    """Serve the simulated org from a background thread; returns (client factory, stop)."""
     from app.simorg import SimOrg
 
     sim = SimOrg.start(seed)
-
-    def factory() -> Any:
-        creds = sim_credentials(sim.url, sim.ca_path).model_copy(update={"alias": DEMO_ALIAS})
-        return Org.login(creds)
-
-    return factory, sim.stop
+    return sim_factory(sim), sim.stop
 
 
 def start_demo(ctx: Context) -> ConsoleSession:
