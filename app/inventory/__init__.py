@@ -14,753 +14,69 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from app.errors import NotFoundError, UsageError, WarroomError
+from app.errors import NotFoundError, UsageError
+from app.inventory.access import (
+    INTEGRATION_LICENSES,
+    INTEGRATION_PROFILES,
+    held_permission_sets,
+    integration_users,
+)
+from app.inventory.mapping import (
+    _TRUE,
+    DEBUG_LOG_MAX_BYTES,
+    OBJECTS,
+    SHARING_FIELDS,
+    Getter,
+    _BadValue,
+    _loose,
+    _nested_getter,
+    _Obj,
+    _permission_flags,
+    _special,
+    _strict,
+    scan_body,
+    token_ref,
+)
+from app.inventory.models import (
+    COLLECTIONS,
+    FORMAT,
+    FORMAT_VERSION,
+    Assignment,
+    AuditEvent,
+    ConnectedApp,
+    DebugLevel,
+    DebugLog,
+    ExternalCredential,
+    ExternalDataSource,
+    FieldClassification,
+    FieldPermission,
+    InventoryError,
+    Login,
+    NamedCredential,
+    Note,
+    OAuthToken,
+    ObjectPermission,
+    Organization,
+    Package,
+    PermissionSet,
+    Profile,
+    RemoteSite,
+    SensitiveHit,
+    SharingRule,
+    Snapshot,
+    Source,
+    TraceFlag,
+    User,
+    _source_summary,
+)
 from app.journal import Entry, Lookup
-from app.sensitive import scan_debug_log
-
-FORMAT = "warroom.inventory"
-FORMAT_VERSION = 1
 
 Progress = Callable[[str], None]
-
-
-class InventoryError(WarroomError):
-    """A snapshot could not be read or built; the message names the file and the field or line."""
-
-
-# --------------------------------------------------------------------------------------------------
-# Snapshot models. `extra="forbid"` throughout: an imported file with unknown fields is rejected.
-# --------------------------------------------------------------------------------------------------
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-_T = TypeVar("_T")
-
-
-def _record(cls: type[_T]) -> type[_T]:
-    """A slotted dataclass validated by pydantic inside `Snapshot`: ~10x less memory than a BaseModel per row,
-    which matters at 100k tokens; unknown fields in an imported file are still refused (extra="forbid")."""
-    out = dataclass(slots=True)(cls)
-    out.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
-    return out
-
-
-class Note(_Model):
-    """Something the pull could not see: an object this org's edition lacks, or one the login cannot read."""
-
-    object: str
-    status: Literal["not_available", "no_access", "partial"]
-    message: str
-
-
-class Source(_Model):
-    kind: Literal["org", "snapshot_file", "csv_export"]
-    org_alias: str | None = None
-    instance_url: str | None = None
-    org_id: str | None = None
-    username: str | None = None
-    path: str | None = None
-
-
-@_record
-class Organization:
-    id: str
-    name: str | None = None
-    edition: str | None = None
-    is_sandbox: bool | None = None
-    # Org-wide sharing defaults, object name -> access level ("Private", "Read", "Edit", "ReadEditTransfer"...).
-    sharing_defaults: dict[str, str] = field(default_factory=dict)
-
-
-@_record
-class ConnectedApp:
-    id: str
-    name: str
-    created: str | None = None
-    created_by_id: str | None = None
-    admin_approved_only: bool | None = None
-    refresh_token_validity: int | None = None
-    refresh_token_validity_metric: bool | None = None
-    session_policy: bool | None = None
-    start_url: str | None = None
-
-
-@_record
-class OAuthToken:
-    ref: str
-    app_name: str
-    app_menu_item_id: str | None = None
-    user_id: str | None = None
-    created: str | None = None
-    last_used: str | None = None
-    use_count: int | None = None
-
-
-@_record
-class User:
-    id: str
-    username: str
-    name: str | None = None
-    email: str | None = None
-    user_type: str | None = None
-    active: bool = True
-    last_login: str | None = None
-    created: str | None = None
-    profile_id: str | None = None
-    profile_name: str | None = None
-    license: str | None = None
-    api_only: bool | None = None
-    frozen: bool | None = None
-
-
-@_record
-class Profile:
-    id: str
-    name: str
-    license: str | None = None
-    user_type: str | None = None
-
-
-@_record
-class PermissionSet:
-    id: str
-    name: str
-    label: str | None = None
-    type: str | None = None
-    profile_owned: bool = False
-    profile_id: str | None = None
-    profile_name: str | None = None
-    namespace: str | None = None
-    # Enabled permission flags, without the "Permissions" prefix (e.g. "ViewAllData").
-    permissions: list[str] = field(default_factory=list)
-
-
-@_record
-class Assignment:
-    id: str
-    user_id: str
-    permission_set_id: str
-    group_id: str | None = None
-    expires: str | None = None
-    active: bool | None = None
-
-
-@_record
-class ObjectPermission:
-    parent_id: str
-    object: str
-    read: bool = False
-    create: bool = False
-    edit: bool = False
-    delete: bool = False
-    view_all: bool = False
-    modify_all: bool = False
-
-
-@_record
-class FieldPermission:
-    parent_id: str
-    object: str
-    field: str
-    read: bool = False
-    edit: bool = False
-
-
-@_record
-class FieldClassification:
-    """A field's data classification as the org records it; missing classification is itself a finding."""
-
-    object: str
-    field: str
-    label: str | None = None
-    data_type: str | None = None
-    classification: str | None = None
-    compliance: str | None = None
-
-
-@_record
-class Package:
-    id: str
-    package_id: str | None = None
-    namespace: str | None = None
-    name: str | None = None
-    version_id: str | None = None
-    version_name: str | None = None
-    version: str | None = None
-    security_reviewed: bool | None = None
-    managed: bool | None = None
-    publisher: str | None = None
-
-
-@_record
-class NamedCredential:
-    id: str
-    name: str
-    label: str | None = None
-    endpoint: str | None = None
-    principal_type: str | None = None
-    namespace: str | None = None
-    auth_provider_id: str | None = None
-    merge_fields_in_header: bool | None = None
-    merge_fields_in_body: bool | None = None
-
-
-@_record
-class ExternalCredential:
-    id: str
-    name: str
-    label: str | None = None
-    protocol: str | None = None
-    namespace: str | None = None
-
-
-@_record
-class ExternalDataSource:
-    id: str
-    name: str
-    label: str | None = None
-    type: str | None = None
-    endpoint: str | None = None
-    principal_type: str | None = None
-    protocol: str | None = None
-    writable: bool | None = None
-    auth_provider_id: str | None = None
-    named_credential_id: str | None = None
-    repository: str | None = None
-    namespace: str | None = None
-
-
-@_record
-class RemoteSite:
-    id: str
-    name: str
-    url: str | None = None
-    active: bool | None = None
-    disable_protocol_security: bool | None = None
-    protocol_mismatch: bool | None = None
-    namespace: str | None = None
-    description: str | None = None
-
-
-@_record
-class TraceFlag:
-    id: str
-    traced_entity_id: str | None = None
-    log_type: str | None = None
-    debug_level_id: str | None = None
-    start: str | None = None
-    expires: str | None = None
-    created_by_id: str | None = None
-
-
-@_record
-class DebugLevel:
-    id: str
-    name: str
-    apex_code: str | None = None
-    callout: str | None = None
-    database: str | None = None
-    system: str | None = None
-    validation: str | None = None
-    workflow: str | None = None
-
-
-@_record
-class SensitiveHit:
-    """What a debug-log body holds, counted and masked: the values themselves stay in the org."""
-
-    kind: str
-    count: int
-    first_line: int
-    samples: list[str] = field(default_factory=list)
-
-
-@_record
-class DebugLog:
-    id: str
-    user_id: str | None = None
-    length: int | None = None
-    operation: str | None = None
-    request: str | None = None
-    status: str | None = None
-    start: str | None = None
-    application: str | None = None
-    location: str | None = None
-    body_scanned: bool = False
-    hits: list[SensitiveHit] = field(default_factory=list)
-
-
-@_record
-class AuditEvent:
-    id: str
-    created: str | None = None
-    action: str | None = None
-    section: str | None = None
-    display: str | None = None
-    created_by: str | None = None
-    delegate_user: str | None = None
-    context: str | None = None
-    namespace: str | None = None
-
-
-@_record
-class Login:
-    id: str
-    user_id: str | None = None
-    time: str | None = None
-    login_type: str | None = None
-    sub_type: str | None = None
-    source_ip: str | None = None
-    status: str | None = None
-    application: str | None = None
-    browser: str | None = None
-    platform: str | None = None
-    api_type: str | None = None
-    api_version: str | None = None
-    client_version: str | None = None
-    login_url: str | None = None
-    country: str | None = None
-    tls: str | None = None
-
-
-@_record
-class SharingRule:
-    """A criteria- or owner-based sharing rule; `shared_with` names the group or role it opens records to."""
-
-    id: str
-    name: str
-    object: str
-    access: str | None = None
-    shared_with: str | None = None
-    shared_with_type: str | None = None
-
-
-class Snapshot(_Model):
-    format: Literal["warroom.inventory"] = FORMAT
-    format_version: Literal[1] = FORMAT_VERSION
-    taken_utc: str
-    source: Source
-    # Permission flags this org has (describe), so "absent" and "off" are told apart.
-    permission_fields: list[str] = Field(default_factory=list)
-    notes: list[Note] = Field(default_factory=list)
-    organization: Organization | None = None
-    connected_apps: list[ConnectedApp] = Field(default_factory=list)
-    oauth_tokens: list[OAuthToken] = Field(default_factory=list)
-    users: list[User] = Field(default_factory=list)
-    profiles: list[Profile] = Field(default_factory=list)
-    permission_sets: list[PermissionSet] = Field(default_factory=list)
-    assignments: list[Assignment] = Field(default_factory=list)
-    object_permissions: list[ObjectPermission] = Field(default_factory=list)
-    field_permissions: list[FieldPermission] = Field(default_factory=list)
-    field_classifications: list[FieldClassification] = Field(default_factory=list)
-    sharing_rules: list[SharingRule] = Field(default_factory=list)
-    packages: list[Package] = Field(default_factory=list)
-    named_credentials: list[NamedCredential] = Field(default_factory=list)
-    external_credentials: list[ExternalCredential] = Field(default_factory=list)
-    external_data_sources: list[ExternalDataSource] = Field(default_factory=list)
-    remote_sites: list[RemoteSite] = Field(default_factory=list)
-    trace_flags: list[TraceFlag] = Field(default_factory=list)
-    debug_levels: list[DebugLevel] = Field(default_factory=list)
-    debug_logs: list[DebugLog] = Field(default_factory=list)
-    audit_trail: list[AuditEvent] = Field(default_factory=list)
-    login_history: list[Login] = Field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        return {name: len(getattr(self, name)) for name in COLLECTIONS}
-
-
-# Collections in a snapshot, each with the function giving a record's identity (for diffs) and its label.
-COLLECTIONS: dict[str, tuple[Callable[[Any], str], Callable[[Any], str]]] = {
-    "connected_apps": (lambda r: r.id, lambda r: r.name),
-    "oauth_tokens": (lambda r: r.ref, lambda r: f"{r.app_name} token of {r.user_id}"),
-    "users": (lambda r: r.id, lambda r: r.username),
-    "profiles": (lambda r: r.id, lambda r: r.name),
-    "permission_sets": (lambda r: r.id, lambda r: r.name),
-    "assignments": (lambda r: r.id, lambda r: f"{r.permission_set_id} -> {r.user_id}"),
-    "object_permissions": (lambda r: f"{r.parent_id}/{r.object}", lambda r: f"{r.object} on {r.parent_id}"),
-    "field_permissions": (
-        lambda r: f"{r.parent_id}/{r.object}.{r.field}",
-        lambda r: f"{r.object}.{r.field} on {r.parent_id}",
-    ),
-    "field_classifications": (lambda r: f"{r.object}.{r.field}", lambda r: f"{r.object}.{r.field}"),
-    "sharing_rules": (lambda r: r.id, lambda r: f"{r.object}: {r.name}"),
-    "packages": (lambda r: r.id, lambda r: r.name or r.namespace or r.id),
-    "named_credentials": (lambda r: r.id, lambda r: r.name),
-    "external_credentials": (lambda r: r.id, lambda r: r.name),
-    "external_data_sources": (lambda r: r.id, lambda r: r.name),
-    "remote_sites": (lambda r: r.id, lambda r: r.name),
-    "trace_flags": (lambda r: r.id, lambda r: f"trace on {r.traced_entity_id}"),
-    "debug_levels": (lambda r: r.id, lambda r: r.name),
-    "debug_logs": (lambda r: r.id, lambda r: f"{r.operation or 'log'} by {r.user_id}"),
-    "audit_trail": (lambda r: r.id, lambda r: r.display or r.action or r.id),
-    "login_history": (lambda r: r.id, lambda r: f"{r.user_id} from {r.source_ip}"),
-}
-
-
-# --------------------------------------------------------------------------------------------------
-# Mapping Salesforce fields (API records and Data Loader CSV columns alike) onto snapshot records.
-# --------------------------------------------------------------------------------------------------
-
-Getter = Callable[[str], Any]
-
-
-@dataclass(frozen=True)
-class _Obj:
-    """One sObject as the inventory reads it: where it lives, which fields map to which record attribute."""
-
-    sobject: str
-    collection: str
-    record: type
-    fields: tuple[tuple[str, str, str], ...]  # (attribute, API path, kind: s str | b bool | i int | x special)
-    tooling: bool = False
-    tail: str = ""  # WHERE / ORDER BY / LIMIT
-    required: tuple[str, ...] = ("Id",)
-
-
-def _fields(spec: str) -> tuple[tuple[str, str, str], ...]:
-    """`attr=Api.Path:kind` tokens; kind defaults to s."""
-    out = []
-    for token in spec.split():
-        attr, _, rest = token.partition("=")
-        path, _, kind = rest.partition(":")
-        out.append((attr, path, kind or "s"))
-    return tuple(out)
-
-
-OBJECTS: dict[str, _Obj] = {
-    o.sobject: o
-    for o in (
-        _Obj(
-            "ConnectedApplication", "connected_apps", ConnectedApp,
-            _fields(
-                "id=Id name=Name created=CreatedDate created_by_id=CreatedById "
-                "admin_approved_only=OptionsAllowAdminApprovedUsersOnly:b "
-                "refresh_token_validity=RefreshTokenValidityPeriod:i "
-                "refresh_token_validity_metric=OptionsRefreshTokenValidityMetric:b "
-                "session_policy=OptionsHasSessionLevelPolicy:b start_url=StartUrl"
-            ),
-            tail="ORDER BY Name",
-            required=("Id", "Name"),
-        ),
-        _Obj(
-            "OauthToken", "oauth_tokens", OAuthToken,
-            _fields(
-                "ref=DeleteToken:x app_name=AppName app_menu_item_id=AppMenuItemId user_id=UserId "
-                "created=CreatedDate last_used=LastUsedDate use_count=UseCount:i"
-            ),
-            required=("AppName",),
-        ),
-        _Obj(
-            "User", "users", User,
-            _fields(
-                "id=Id username=Username name=Name email=Email user_type=UserType active=IsActive:b "
-                "last_login=LastLoginDate created=CreatedDate profile_id=ProfileId profile_name=Profile.Name "
-                "license=Profile.UserLicense.Name api_only=Profile.PermissionsApiUserOnly:b"
-            ),
-            tail="ORDER BY Username",
-            required=("Id", "Username"),
-        ),
-        _Obj(
-            "Profile", "profiles", Profile,
-            _fields("id=Id name=Name license=UserLicense.Name user_type=UserType"),
-            tail="ORDER BY Name",
-            required=("Id", "Name"),
-        ),
-        _Obj(
-            "PermissionSet", "permission_sets", PermissionSet,
-            _fields(
-                "id=Id name=Name label=Label type=Type profile_owned=IsOwnedByProfile:b profile_id=ProfileId "
-                "profile_name=Profile.Name namespace=NamespacePrefix"
-            ),
-            tail="ORDER BY Name",
-            required=("Id", "Name"),
-        ),
-        _Obj(
-            "PermissionSetAssignment", "assignments", Assignment,
-            _fields(
-                "id=Id user_id=AssigneeId permission_set_id=PermissionSetId group_id=PermissionSetGroupId "
-                "expires=ExpirationDate active=IsActive:b"
-            ),
-            required=("Id", "AssigneeId", "PermissionSetId"),
-        ),
-        _Obj(
-            "ObjectPermissions", "object_permissions", ObjectPermission,
-            _fields(
-                "parent_id=ParentId object=SobjectType read=PermissionsRead:b create=PermissionsCreate:b "
-                "edit=PermissionsEdit:b delete=PermissionsDelete:b view_all=PermissionsViewAllRecords:b "
-                "modify_all=PermissionsModifyAllRecords:b"
-            ),
-            required=("ParentId", "SobjectType"),
-        ),
-        _Obj(
-            "FieldPermissions", "field_permissions", FieldPermission,
-            _fields(
-                "parent_id=ParentId object=SobjectType field=Field:x read=PermissionsRead:b edit=PermissionsEdit:b"
-            ),
-            required=("ParentId", "SobjectType", "Field"),
-        ),
-        _Obj(
-            "FieldDefinition", "field_classifications", FieldClassification,
-            _fields(
-                "object=EntityDefinition.QualifiedApiName:x field=QualifiedApiName label=Label data_type=DataType "
-                "classification=SecurityClassification compliance=ComplianceGroup"
-            ),
-            tooling=False,
-            required=("QualifiedApiName",),
-        ),
-        _Obj(
-            "InstalledSubscriberPackage", "packages", Package,
-            _fields(
-                "id=Id package_id=SubscriberPackageId namespace=SubscriberPackage.NamespacePrefix "
-                "name=SubscriberPackage.Name version_id=SubscriberPackageVersion.Id "
-                "version_name=SubscriberPackageVersion.Name version=SubscriberPackageVersion.MajorVersion:x "
-                "security_reviewed=SubscriberPackageVersion.IsSecurityReviewed:b "
-                "managed=SubscriberPackageVersion.IsManaged:b publisher=SubscriberPackageVersion.PublisherName"
-            ),
-            tooling=True,
-            tail="ORDER BY SubscriberPackageId",
-        ),
-        _Obj(
-            "NamedCredential", "named_credentials", NamedCredential,
-            _fields(
-                "id=Id name=DeveloperName label=MasterLabel endpoint=Endpoint principal_type=PrincipalType "
-                "namespace=NamespacePrefix auth_provider_id=AuthProviderId "
-                "merge_fields_in_header=CalloutOptionsAllowMergeFieldsInHeader:b "
-                "merge_fields_in_body=CalloutOptionsAllowMergeFieldsInBody:b"
-            ),
-            required=("Id", "DeveloperName"),
-        ),
-        _Obj(
-            "ExternalCredential", "external_credentials", ExternalCredential,
-            _fields(
-                "id=Id name=DeveloperName label=MasterLabel protocol=AuthenticationProtocol namespace=NamespacePrefix"
-            ),
-            required=("Id", "DeveloperName"),
-        ),
-        _Obj(
-            "ExternalDataSource", "external_data_sources", ExternalDataSource,
-            _fields(
-                "id=Id name=DeveloperName label=MasterLabel type=Type endpoint=Endpoint principal_type=PrincipalType "
-                "protocol=Protocol writable=IsWritable:b auth_provider_id=AuthProviderId "
-                "named_credential_id=NamedCredentialId repository=Repository namespace=NamespacePrefix"
-            ),
-            required=("Id", "DeveloperName"),
-        ),
-        _Obj(
-            "RemoteProxy", "remote_sites", RemoteSite,
-            _fields(
-                "id=Id name=SiteName url=EndpointUrl active=IsActive:b "
-                "disable_protocol_security=DisableProtocolSecurity:b protocol_mismatch=ProtocolMismatch:b "
-                "namespace=NamespacePrefix description=Description"
-            ),
-            tooling=True,
-            required=("Id", "SiteName"),
-        ),
-        _Obj(
-            "TraceFlag", "trace_flags", TraceFlag,
-            _fields(
-                "id=Id traced_entity_id=TracedEntityId log_type=LogType debug_level_id=DebugLevelId "
-                "start=StartDate expires=ExpirationDate created_by_id=CreatedById"
-            ),
-            tooling=True,
-        ),
-        _Obj(
-            "DebugLevel", "debug_levels", DebugLevel,
-            _fields(
-                "id=Id name=DeveloperName apex_code=ApexCode callout=Callout database=Database system=System "
-                "validation=Validation workflow=Workflow"
-            ),
-            tooling=True,
-            required=("Id", "DeveloperName"),
-        ),
-        _Obj(
-            "ApexLog", "debug_logs", DebugLog,
-            _fields(
-                "id=Id user_id=LogUserId length=LogLength:i operation=Operation request=Request status=Status "
-                "start=StartTime application=Application location=Location"
-            ),
-            tail="ORDER BY StartTime DESC",
-        ),
-        _Obj(
-            "SetupAuditTrail", "audit_trail", AuditEvent,
-            _fields(
-                "id=Id created=CreatedDate action=Action section=Section display=Display "
-                "created_by=CreatedBy.Username delegate_user=DelegateUser context=CreatedByContext "
-                "namespace=ResponsibleNamespacePrefix"
-            ),
-            tail="ORDER BY CreatedDate DESC",
-        ),
-        _Obj(
-            "LoginHistory", "login_history", Login,
-            _fields(
-                "id=Id user_id=UserId time=LoginTime login_type=LoginType sub_type=LoginSubType source_ip=SourceIp "
-                "status=Status application=Application browser=Browser platform=Platform api_type=ApiType "
-                "api_version=ApiVersion client_version=ClientVersion login_url=LoginUrl country=CountryIso "
-                "tls=TlsProtocol"
-            ),
-            tail="ORDER BY LoginTime DESC",
-        ),
-    )
-}
-
-_TRUE = frozenset({"true", "1", "yes", "y", "t"})
-_FALSE = frozenset({"false", "0", "no", "n", "f"})
-
-
-class _BadValue(ValueError):
-    pass
-
-
-def _strict(value: Any, kind: str) -> Any:
-    """A CSV cell to its typed value; raises _BadValue with a message the responder can act on."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    if text == "":
-        return None
-    if kind == "b":
-        low = text.lower()
-        if low in _TRUE:
-            return True
-        if low in _FALSE:
-            return False
-        raise _BadValue(f"{text!r} is not true/false")
-    if kind == "i":
-        try:
-            number = float(text)
-        except ValueError:
-            raise _BadValue(f"{text!r} is not a number") from None
-        if number != int(number):
-            raise _BadValue(f"{text!r} is not a whole number")
-        return int(number)
-    return text
-
-
-def _loose(value: Any, kind: str) -> Any:
-    """A value from the adapter (already JSON-typed) to the record's type. Short strings are interned: 100k
-    tokens repeat a few app names, user Ids and dates, and each JSON row would otherwise hold its own copy."""
-    if value is None or value == "":
-        return None
-    if kind == "b":
-        return value if isinstance(value, bool) else str(value).lower() in _TRUE
-    if kind == "i":
-        return int(value)
-    text = value if isinstance(value, str) else str(value)
-    return sys.intern(text) if len(text) <= 64 else text
-
-
-def token_ref(delete_token: str | None, app_name: str | None, user_id: str | None, created: str | None) -> str:
-    """A stable handle for a token that is not the token: SHA-256 of its DeleteToken (or of what identifies it)."""
-    basis = delete_token or f"{app_name}|{user_id}|{created}"
-    return hashlib.sha256(basis.encode()).hexdigest()[:20]
-
-
-def _special(obj: _Obj, attr: str, path: str, get: Getter, convert: Callable[[Any, str], Any]) -> Any:
-    if obj.sobject == "OauthToken" and attr == "ref":
-        return token_ref(get("DeleteToken"), get("AppName"), get("UserId"), get("CreatedDate"))
-    if obj.sobject == "FieldPermissions" and attr == "field":
-        value = convert(get(path), "s")
-        return value.split(".", 1)[1] if value and "." in value else value
-    if obj.sobject == "FieldDefinition" and attr == "object":
-        return convert(get(path), "s") or convert(get("EntityDefinitionId"), "s")
-    if obj.sobject == "InstalledSubscriberPackage" and attr == "version":
-        parts = [convert(get(f"SubscriberPackageVersion.{p}Version"), "i") for p in ("Major", "Minor", "Patch")]
-        parts.append(convert(get("SubscriberPackageVersion.BuildNumber"), "i"))
-        if parts[0] is None:
-            return None
-        return ".".join(str(p) for p in parts if p is not None)
-    raise AssertionError(f"no special conversion for {obj.sobject}.{attr}")
-
-
-def scan_body(data: bytes) -> list[SensitiveHit]:
-    """Personal data and credentials in a debug-log body, counted per kind with a few masked samples."""
-    found: dict[str, SensitiveHit] = {}
-    for hit in scan_debug_log(data.decode("utf-8", errors="replace")):
-        agg = found.get(hit.kind)
-        if agg is None:
-            found[hit.kind] = SensitiveHit(kind=hit.kind, count=1, first_line=hit.line, samples=[hit.masked])
-        else:
-            agg.count += 1
-            if len(agg.samples) < 3 and hit.masked not in agg.samples:
-                agg.samples.append(hit.masked)
-    return [found[k] for k in sorted(found)]
-
-
-def _nested_getter(rec: Mapping[str, Any]) -> Getter:
-    def get(path: str) -> Any:
-        if "." not in path:
-            return rec.get(path)
-        cur: Any = rec
-        for part in path.split("."):
-            if not isinstance(cur, Mapping):
-                return None
-            cur = cur.get(part)
-        return cur
-
-    return get
-
-
-def _permission_flags(get: Getter, permission_fields: Iterable[str], convert: Callable[[Any, str], Any]) -> list[str]:
-    return [name for name in permission_fields if convert(get(f"Permissions{name}"), "b")]
-
-
-# --------------------------------------------------------------------------------------------------
-# Reading a snapshot: who is an integration user, and what each user holds.
-# --------------------------------------------------------------------------------------------------
-
-INTEGRATION_LICENSES = ("salesforce integration",)
-INTEGRATION_PROFILES = ("minimum access - api only integrations",)
-
-
-def integration_users(snap: Snapshot) -> dict[str, str]:
-    """User id -> why it counts as an integration user (licence, API-only profile or API-only permission)."""
-    api_only_sets = {p.id for p in snap.permission_sets if "ApiUserOnly" in p.permissions}
-    api_only_holders = {a.user_id for a in snap.assignments if a.permission_set_id in api_only_sets}
-    out: dict[str, str] = {}
-    for u in snap.users:
-        if u.license and u.license.lower() in INTEGRATION_LICENSES:
-            out[u.id] = f"licence {u.license}"
-        elif u.profile_name and u.profile_name.lower() in INTEGRATION_PROFILES:
-            out[u.id] = f"profile {u.profile_name}"
-        elif u.api_only:
-            out[u.id] = f"API-only profile {u.profile_name or u.profile_id}"
-        elif u.id in api_only_holders:
-            out[u.id] = "API-only permission (Api Only User) from a permission set"
-        elif (u.user_type or "").lower() in ("integration", "automatedprocess"):
-            out[u.id] = f"user type {u.user_type}"
-    return out
-
-
-def held_permission_sets(snap: Snapshot, *, at: str | None = None) -> dict[str, list[tuple[PermissionSet, str | None]]]:
-    """User id -> (permission set, assignment id or None for the profile's own set) the user holds now.
-
-    Expired and inactive assignments are left out; the profile's own permission set is included even when
-    the export carries no assignment row for it (Data Loader exports often filter those out).
-    """
-    by_id = {p.id: p for p in snap.permission_sets}
-    by_profile = {p.profile_id: p for p in snap.permission_sets if p.profile_owned and p.profile_id}
-    out: dict[str, list[tuple[PermissionSet, str | None]]] = {}
-    for a in snap.assignments:
-        if a.active is False or (at and a.expires and a.expires[:19] < at[:19]):
-            continue
-        ps = by_id.get(a.permission_set_id)
-        if ps is not None:
-            out.setdefault(a.user_id, []).append((ps, a.id))
-    for u in snap.users:
-        ps = by_profile.get(u.profile_id)
-        held = out.setdefault(u.id, [])
-        if ps is not None and not any(p is ps for p, _ in held):
-            held.append((ps, None))
-    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -772,18 +88,8 @@ ID_CHUNK = 200  # Ids per `IN (...)` list, well under the SOQL length limit
 LOGIN_LIMIT = 50_000
 AUDIT_LIMIT = 5_000
 DEBUG_LOG_LIMIT = 200
-DEBUG_LOG_MAX_BYTES = 25 * 1024 * 1024  # a debug log is at most 20 MB
 CLASSIFIED_OBJECTS = ("Account", "Contact", "Lead", "Case", "Opportunity")
 SUPPORT_PROFILE_WORDS = ("support", "service", "agent", "helpdesk", "help desk", "call center", "contact center")
-SHARING_FIELDS = {
-    "DefaultAccountAccess": "Account",
-    "DefaultContactAccess": "Contact",
-    "DefaultOpportunityAccess": "Opportunity",
-    "DefaultLeadAccess": "Lead",
-    "DefaultCaseAccess": "Case",
-    "DefaultCalendarAccess": "Calendar",
-    "DefaultPricebookAccess": "Pricebook",
-}
 
 
 def _quote(value: str) -> str:
@@ -793,8 +99,6 @@ def _quote(value: str) -> str:
 def _chunks(items: list[str], size: int = ID_CHUNK) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1040,10 +344,6 @@ class SavedSnapshot(BaseModel):
     taken_utc: str
     source: dict[str, Any]
     counts: dict[str, int]
-
-
-def _source_summary(source: Source) -> dict[str, Any]:
-    return {k: v for k, v in source.model_dump().items() if v is not None}
 
 
 def save_snapshot(incident: Any, snap: Snapshot, actor: str, *, imported_from: str | None = None) -> SavedSnapshot:
@@ -1666,3 +966,76 @@ def summarize(snap: Snapshot, *, evidence_id: str | None = None) -> InventorySum
         evidence_id=evidence_id, taken_utc=snap.taken_utc, source=_source_summary(snap.source),
         counts=snap.counts(), apps=apps, integration_users=integ, notes=snap.notes,
     )
+
+__all__ = [
+    "AUDIT_LIMIT",
+    "CLASSIFIED_OBJECTS",
+    "COLLECTIONS",
+    "CSV_EXTRA",
+    "DEBUG_LOG_LIMIT",
+    "DEBUG_LOG_MAX_BYTES",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "HIGH_RISK_PERMISSIONS",
+    "ID_CHUNK",
+    "INTEGRATION_LICENSES",
+    "INTEGRATION_PROFILES",
+    "KNOWN_PERMISSIONS",
+    "LOGIN_LIMIT",
+    "MAX_SNAPSHOT_BYTES",
+    "OAUTH_TOKEN_CAP",
+    "OBJECTS",
+    "SHARING_FIELDS",
+    "SNAPSHOT_KIND",
+    "SUPPORT_PROFILE_WORDS",
+    "AppSummary",
+    "Assignment",
+    "AuditEvent",
+    "Change",
+    "ConnectedApp",
+    "DebugLevel",
+    "DebugLog",
+    "ExternalCredential",
+    "ExternalDataSource",
+    "FieldClassification",
+    "FieldPermission",
+    "Getter",
+    "IntegrationUserSummary",
+    "InventoryError",
+    "InventorySummary",
+    "Login",
+    "NamedCredential",
+    "Note",
+    "OAuthToken",
+    "ObjectPermission",
+    "Organization",
+    "Package",
+    "PermissionSet",
+    "Profile",
+    "Progress",
+    "RemoteSite",
+    "SavedSnapshot",
+    "SensitiveHit",
+    "SharingRule",
+    "Snapshot",
+    "SnapshotDiff",
+    "Source",
+    "TraceFlag",
+    "User",
+    "diff",
+    "held_permission_sets",
+    "history",
+    "import_csv_dir",
+    "import_path",
+    "integration_users",
+    "load_current",
+    "load_saved",
+    "parse_snapshot",
+    "project_snapshot",
+    "pull",
+    "save_snapshot",
+    "scan_body",
+    "snapshot_bytes",
+    "summarize",
+    "token_ref",
+]
