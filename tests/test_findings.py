@@ -17,6 +17,7 @@ import pytest
 from app import findings as fnd
 from app import inventory as inv
 from app.commands.inventory import sim_credentials
+from app.errors import UsageError
 from app.reposcan import scan_repo
 from app.salesforce import Org
 from app.sensitive import luhn_ok, scan_text
@@ -330,7 +331,7 @@ def test_unexpected_ip_flags_the_apps_tokens() -> None:
     ind = fnd.indicators_from_sets([], expected_ips=["203.0.113.0/24"])
     f = next(f for f in fnd.evaluate(s, indicators=ind) if f.pattern == fnd.COMPROMISED_TOKENS)
     assert f.severity == "high" and "198.18.0.9" in " ".join(f.details) and "203.0.113.10" not in " ".join(f.details)
-    with pytest.raises(fnd.UsageError):
+    with pytest.raises(UsageError):
         fnd.indicators_from_sets([], expected_ips=["not-an-ip"])
 
 

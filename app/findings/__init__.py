@@ -14,75 +14,58 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, Literal
+from datetime import timedelta
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from app import hunt
-from app.errors import UsageError
-from app.hunt import IndicatorSet
+from app.findings.index import (
+    _Index,
+    as_of,
+    sf_time,
+)
+from app.findings.indicators import (
+    BadAddress,
+    Indicators,
+    indicators_from_sets,
+    load_indicators,
+)
+from app.findings.models import (
+    CHECKLIST,
+    COMPROMISED_TOKENS,
+    COMPROMISED_USER,
+    DEBUG_PII,
+    FAILURE_PATTERNS,
+    FLS_EXPOSURE,
+    HARD_CODED,
+    NO_TLS,
+    OPEN_SHARING,
+    OVER_PERMISSIONED,
+    PATTERNS,
+    SELF_AUTHORIZED,
+    SEVERITY_RANK,
+    STALE_TOKEN,
+    TOKEN_BURST,
+    UNAUTHENTICATED_SOURCE,
+    UNCLASSIFIED_SYNC,
+    UNINSTALLED_APP,
+    UNREVIEWED_PACKAGE,
+    ContainmentAction,
+    Finding,
+    RecordRef,
+    Severity,
+    _make,
+)
 from app.incident import Incident
 from app.inventory import (
     OAuthToken,
-    PermissionSet,
     Snapshot,
-    User,
-    held_permission_sets,
-    integration_users,
 )
 from app.journal import Entry, Lookup
 from app.reposcan import KIND_LABELS, PASSWORD, RepoScan
 from app.sensitive import ACCESS_TOKEN, AWS_KEY, REFRESH_TOKEN
 from app.sensitive import PRIVATE_KEY as LOG_PRIVATE_KEY
 from app.sensitive import SESSION_ID as LOG_SESSION_ID
-
-Severity = Literal["critical", "high", "medium", "low", "info"]
-ContainmentAction = Literal[
-    "revoke_tokens", "end_sessions", "freeze_users", "deactivate_users", "strip_permissions", "quarantine_org"
-]
-SEVERITY_RANK: dict[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
-
-# Pattern ids: the six failure patterns first (the simulated org's truth tables use the same ids).
-OVER_PERMISSIONED = "over_permissioned_integration_user"
-HARD_CODED = "hard_coded_credentials"
-DEBUG_PII = "pii_in_debug_logs"
-UNCLASSIFIED_SYNC = "unclassified_batch_sync"
-UNREVIEWED_PACKAGE = "unreviewed_appexchange_package"
-UNAUTHENTICATED_SOURCE = "unauthenticated_external_data_source"
-COMPROMISED_TOKENS = "compromised_app_tokens"
-COMPROMISED_USER = "compromised_user"
-TOKEN_BURST = "token_use_burst"
-STALE_TOKEN = "stale_oauth_token"
-SELF_AUTHORIZED = "self_authorized_app"
-UNINSTALLED_APP = "uninstalled_app_token"
-NO_TLS = "endpoint_without_tls"
-OPEN_SHARING = "open_sharing"
-FLS_EXPOSURE = "sensitive_field_exposure"
-
-FAILURE_PATTERNS = (OVER_PERMISSIONED, HARD_CODED, DEBUG_PII, UNCLASSIFIED_SYNC, UNREVIEWED_PACKAGE,
-                    UNAUTHENTICATED_SOURCE)
-PATTERNS = (*FAILURE_PATTERNS, COMPROMISED_TOKENS, COMPROMISED_USER, TOKEN_BURST, STALE_TOKEN, SELF_AUTHORIZED,
-            UNINSTALLED_APP, NO_TLS, OPEN_SHARING, FLS_EXPOSURE)
-
-# Checklist items (ids from checklist.toml) each kind of finding feeds.
-CHECKLIST = {
-    OVER_PERMISSIONED: "scope.pattern-over-permissioned",
-    HARD_CODED: "scope.pattern-hardcoded-credentials",
-    DEBUG_PII: "scope.pattern-debug-pii",
-    UNCLASSIFIED_SYNC: "scope.pattern-unclassified-sync",
-    UNREVIEWED_PACKAGE: "scope.pattern-appexchange",
-    UNAUTHENTICATED_SOURCE: "scope.pattern-salesforce-connect",
-    COMPROMISED_TOKENS: "contain.revoke-tokens",
-    TOKEN_BURST: "forensics.timeline",
-    STALE_TOKEN: "remediate.connected-app-hardening",
-    SELF_AUTHORIZED: "remediate.connected-app-hardening",
-    UNINSTALLED_APP: "contain.revoke-tokens",
-    NO_TLS: "remediate.encryption-in-transit",
-    OPEN_SHARING: "scope.pattern-over-permissioned",
-    FLS_EXPOSURE: "scope.pattern-over-permissioned",
-}
 
 # Permissions that make an integration user's token an org-wide key.
 CRITICAL_PERMISSIONS = {
@@ -120,203 +103,6 @@ STALE_DAYS = 90
 UNUSED_DAYS = 30
 BURST_FENCE = 3  # Tukey's outer fence: Q3 + 3 IQR
 BURST_MIN_USES = 1000
-
-
-class RecordRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: str
-    id: str
-    name: str | None = None
-
-
-class Finding(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    pattern: str
-    severity: Severity
-    title: str
-    records: list[RecordRef]
-    why: str
-    action: str
-    checklist_item: str | None
-    containment: ContainmentAction | None = None
-    details: list[str] = Field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class BadAddress:
-    net: ipaddress.IPv4Network | ipaddress.IPv6Network
-    strong: bool  # high/medium confidence; Tor exits and the like are weak (frequent false positives)
-    source: str
-    start: datetime | None = None
-    end: datetime | None = None
-
-    def matches(self, addr: ipaddress.IPv4Address | ipaddress.IPv6Address, at: datetime | None) -> bool:
-        if addr.version != self.net.version or addr not in self.net:
-            return False
-        return at is None or ((self.start is None or at >= self.start) and (self.end is None or at < self.end))
-
-
-@dataclass
-class Indicators:
-    """Known-bad addresses, user agents and app names (from hunt indicator files) and the expected ranges."""
-
-    addresses: list[BadAddress] = field(default_factory=list)
-    user_agents: list[tuple[str, bool, str]] = field(default_factory=list)  # (lower-case text, strong, source)
-    apps: list[tuple[str, bool, str]] = field(default_factory=list)  # (lower-case app name, strong, source)
-    expected: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = field(default_factory=list)
-
-    def bad(self, ip: str | None, at: datetime | None) -> BadAddress | None:
-        try:
-            addr = ipaddress.ip_address((ip or "").strip())
-        except ValueError:
-            return None
-        hits = [b for b in self.addresses if b.matches(addr, at)]
-        return max(hits, key=lambda b: b.strong) if hits else None
-
-    def agent(self, text: str) -> tuple[str, bool, str] | None:
-        low = text.lower()
-        hits = [a for a in self.user_agents if a[0] and a[0] in low]
-        return max(hits, key=lambda a: a[1]) if hits else None
-
-
-def _ip_file(path: Path) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    nets = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        text = line.split("#", 1)[0].strip()
-        if text:
-            nets.append(ipaddress.ip_network(text, strict=False))
-    return nets
-
-
-def indicators_from_sets(sets: Iterable[IndicatorSet], expected_ips: Iterable[str] = ()) -> Indicators:
-    """The parts of hunt indicator sets a finding can use: "hit" addresses, user agents and app names."""
-    ind = Indicators()
-    for s in sets:
-        window = s.window
-        start, end = (window.start, window.end) if window else (None, None)
-        for i in s.indicator:
-            if i.role != "hit":
-                continue
-            strong = i.confidence != "low"
-            label = f"{s.name}: {i.note or i.kind}"
-            if i.kind == "ip":
-                nets = [ipaddress.ip_network(v.strip(), strict=False) for v in i.values]
-            elif i.kind == "ip_list" and i.file and s.path is not None:
-                f = Path(i.file).expanduser()
-                nets = _ip_file(f if f.is_absolute() else s.path.parent / f)
-            else:
-                nets = []
-            ind.addresses += [BadAddress(n, strong, label, start, end) for n in nets]
-            if i.kind == "user_agent" and (i.match or "exact") != "regex":
-                ind.user_agents += [(v.strip().lower(), strong, label) for v in i.values]
-            if i.kind == "connected_app" and (i.match or "exact") == "exact":
-                ind.apps += [(v.strip().lower(), strong, label) for v in i.values]
-    for value in expected_ips:
-        try:
-            ind.expected.append(ipaddress.ip_network(value.strip(), strict=False))
-        except ValueError:
-            raise UsageError(f"--expected-ips: {value!r} is not an IP address or CIDR range") from None
-    return ind
-
-
-def load_indicators(paths: Iterable[Path] = (), *, incident: Incident | None = None, shipped: bool = True,
-                    expected_ips: Iterable[str] = ()) -> Indicators:
-    """Shipped indicator files, those preserved by the incident's recorded hunts, and any given `paths`."""
-    sets: list[IndicatorSet] = []
-    if shipped:
-        sets += [hunt.load_indicators(p) for p in hunt.shipped_indicator_files()]
-    if incident is not None:
-        sets += hunt.recorded_indicator_sets(incident)
-    sets += [hunt.load_indicators(hunt.find_indicator_file(str(p))) for p in paths]
-    return indicators_from_sets(sets, expected_ips)
-
-
-# --------------------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------------------
-
-
-def sf_time(text: str | None) -> datetime | None:
-    """Salesforce and ISO timestamps ("2025-08-17T11:11:00.000+0000", "...Z", a bare date) as aware UTC."""
-    if not text:
-        return None
-    try:
-        at = datetime.fromisoformat(text.strip().replace("z", "Z"))
-    except ValueError:
-        return None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def as_of(snap: Snapshot) -> datetime:
-    """The time the snapshot describes: its latest recorded activity, capped by when it was taken.
-
-    A Data Loader export from last month, or a simulated org living in August 2025, must not make every
-    token look stale because the responder reads it today.
-    """
-    taken = sf_time(snap.taken_utc) or datetime.now(UTC)
-    stamps = [t.last_used for t in snap.oauth_tokens] + [lg.time for lg in snap.login_history]
-    stamps += [a.created for a in snap.audit_trail] + [u.last_login for u in snap.users]
-    latest = max((s[:19] for s in stamps if s), default=None)
-    seen = sf_time(latest) if latest else None
-    return min(taken, seen) if seen else taken
-
-
-def _finding_id(pattern: str, keys: Iterable[str]) -> str:
-    digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:10]
-    return f"{pattern}:{digest}"
-
-
-def _make(pattern: str, severity: Severity, title: str, records: list[RecordRef], why: str, action: str, *,
-          containment: ContainmentAction | None = None, checklist: str | None = None, details: list[str] | None = None,
-          key: Iterable[str] | None = None) -> Finding:
-    keys = list(key) if key is not None else [f"{r.type}/{r.id}" for r in records]
-    return Finding(
-        id=_finding_id(pattern, keys),
-        pattern=pattern,
-        severity=severity,
-        title=title,
-        records=records,
-        why=why,
-        action=action,
-        checklist_item=checklist or CHECKLIST.get(pattern),
-        containment=containment,
-        details=details or [],
-    )
-
-
-class _Index:
-    """Lookups over one snapshot, built once per evaluation."""
-
-    def __init__(self, snap: Snapshot) -> None:
-        self.snap = snap
-        self.taken = as_of(snap)
-        self.users: dict[str, User] = {u.id: u for u in snap.users}
-        self.integration = integration_users(snap)
-        self.held = held_permission_sets(snap, at=self.taken.strftime("%Y-%m-%dT%H:%M:%S"))
-        self.sets: dict[str, PermissionSet] = {p.id: p for p in snap.permission_sets}
-        self.tokens_by_app: dict[str, list[OAuthToken]] = defaultdict(list)
-        for t in snap.oauth_tokens:
-            self.tokens_by_app[t.app_name].append(t)
-        self.app_by_lower = {name.lower(): name for name in self.tokens_by_app}
-
-    def user_ref(self, user_id: str | None) -> RecordRef:
-        u = self.users.get(user_id or "")
-        return RecordRef(type="User", id=user_id or "unknown", name=u.username if u else None)
-
-    def user_label(self, user_id: str | None) -> str:
-        u = self.users.get(user_id or "")
-        return u.username if u else (user_id or "unknown user")
-
-    def token_ref(self, t: OAuthToken) -> RecordRef:
-        return RecordRef(type="OauthToken", id=t.ref, name=f"{t.app_name} token of {self.user_label(t.user_id)}")
-
-    def set_ref(self, ps: PermissionSet) -> RecordRef:
-        if ps.profile_owned:
-            return RecordRef(type="Profile", id=ps.profile_id or ps.id, name=ps.profile_name or ps.label or ps.name)
-        return RecordRef(type="PermissionSet", id=ps.id, name=ps.name)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1002,3 +788,59 @@ def project_findings(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]
     d = entry.data
     yield "inventory", "findings", {"seq": entry.seq, "snapshot": d.get("snapshot"), "digest": d["digest"],
                                     "items": d["items"]}
+
+__all__ = [
+    "BURST_FENCE",
+    "BURST_MIN_USES",
+    "CHECKLIST",
+    "COMPROMISED_TOKENS",
+    "COMPROMISED_USER",
+    "CRITICAL_PERMISSIONS",
+    "CUSTOMER_OBJECTS",
+    "DEBUG_PII",
+    "FAILURE_PATTERNS",
+    "FINDINGS_KIND",
+    "FLS_EXPOSURE",
+    "HARD_CODED",
+    "HIGH_PERMISSIONS",
+    "LOG_CREDENTIALS",
+    "NO_TLS",
+    "OPEN_LEVELS",
+    "OPEN_SHARING",
+    "OVER_PERMISSIONED",
+    "PATTERNS",
+    "PAYMENT_WORDS",
+    "PERSONAL_WORDS",
+    "RULES",
+    "SELF_AUTHORIZED",
+    "SENSITIVE_CLASSES",
+    "SENSITIVE_COMPLIANCE",
+    "SEVERITY_RANK",
+    "STALE_DAYS",
+    "STALE_TOKEN",
+    "SUPPORT_WORDS",
+    "TOKEN_BURST",
+    "UNAUTHENTICATED_SOURCE",
+    "UNCLASSIFIED_SYNC",
+    "UNINSTALLED_APP",
+    "UNREVIEWED_PACKAGE",
+    "UNUSED_DAYS",
+    "BadAddress",
+    "ContainmentAction",
+    "Finding",
+    "FindingsReport",
+    "Indicators",
+    "RecordRef",
+    "RepoScanSummary",
+    "Severity",
+    "as_of",
+    "evaluate",
+    "evaluate_repo",
+    "indicators_from_sets",
+    "load_indicators",
+    "ordered",
+    "project_findings",
+    "record",
+    "report",
+    "sf_time",
+]
