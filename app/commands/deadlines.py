@@ -15,18 +15,11 @@ from pydantic import BaseModel
 
 from app import deadlines as dl
 from app.clock import format_instant, parse_instant
+from app.commands._args import instant_arg
 from app.context import Context
 from app.errors import NotFoundError, UsageError
 
 FUTURE_SKEW = timedelta(minutes=5)
-
-
-def instant_arg(text: str) -> datetime:
-    """argparse type for an ISO 8601 instant (also used by `notify`)."""
-    try:
-        return parse_instant(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _leaf(p: argparse.ArgumentParser, *, incident: bool = True, json: bool = True, rules: bool = True) -> None:

@@ -7,16 +7,10 @@ from datetime import datetime
 from pathlib import Path
 
 from app import forensics, hunt
-from app.clock import format_instant, parse_instant
+from app.clock import format_instant
+from app.commands._args import instant_arg
 from app.context import Context
 from app.errors import UsageError
-
-
-def _instant(text: str) -> datetime:
-    try:
-        return parse_instant(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _what(text: str) -> list[str]:
@@ -37,7 +31,7 @@ def _org_args(p: argparse.ArgumentParser, *, required: bool) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("collect", help="preserve the org's audit trail, logins, event logs, debug logs and events")
     _org_args(p, required=True)
-    p.add_argument("--since", type=_instant, help="oldest record to fetch (ISO 8601; default: all the org keeps)")
+    p.add_argument("--since", type=instant_arg, help="oldest record to fetch (ISO 8601; default: all the org keeps)")
     p.add_argument("--what", type=_what, default=list(forensics.SOURCES),
                    help=f"comma-separated sources (default: {','.join(forensics.SOURCES)})")
     p.add_argument("--incident")
@@ -49,8 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="indicator TOML file, or a shipped set: " + ", ".join(
                        f.stem for f in hunt.shipped_indicator_files()))
     _org_args(p, required=False)
-    p.add_argument("--since", type=_instant, help="override the window start of the indicator files")
-    p.add_argument("--until", type=_instant, help="override the window end (exclusive)")
+    p.add_argument("--since", type=instant_arg, help="override the window start of the indicator files")
+    p.add_argument("--until", type=instant_arg, help="override the window end (exclusive)")
     p.add_argument("--record", action="store_true",
                    help="journal the hits as hunt.hit timeline entries (and preserve the indicator files)")
     p.add_argument("--leads", action="store_true", help="also list rows that match only context indicators")
@@ -63,8 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="attribute by these indicators (default: the indicator files of recorded hunts)")
     p.add_argument("--all", action="store_true", dest="all_activity",
                    help="every API read in the window, attributed or not")
-    p.add_argument("--since", type=_instant)
-    p.add_argument("--until", type=_instant)
+    p.add_argument("--since", type=instant_arg)
+    p.add_argument("--until", type=instant_arg)
     p.add_argument("--incident")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_exfil)

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from app.clock import parse_instant
+from app.commands._args import instant_arg
 from app.context import Context
 from app.errors import UsageError
-
-
-def _instant(text: str):
-    try:
-        return parse_instant(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("new", help="declare a new incident and print its id")
     p.add_argument("title")
-    p.add_argument("--detected", type=_instant, help="when the leak was detected (ISO 8601)")
-    p.add_argument("--aware", type=_instant, help="when the organisation became aware (ISO 8601)")
+    p.add_argument("--detected", type=instant_arg, help="when the leak was detected (ISO 8601)")
+    p.add_argument("--aware", type=instant_arg, help="when the organisation became aware (ISO 8601)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_new)
 

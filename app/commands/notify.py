@@ -12,7 +12,8 @@ from pathlib import Path
 
 from app import deadlines as dl
 from app.clock import format_instant
-from app.commands.deadlines import FUTURE_SKEW, instant_arg
+from app.commands._args import instant_arg
+from app.commands.deadlines import FUTURE_SKEW
 from app.context import Context
 from app.errors import UsageError
 

@@ -1,0 +1,16 @@
+"""argparse types shared by several command modules."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+
+from app.clock import parse_instant
+
+
+def instant_arg(text: str) -> datetime:
+    """argparse type for an ISO 8601 instant with a zone; the error names the value."""
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
