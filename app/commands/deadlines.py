@@ -325,19 +325,14 @@ def _run_facts_set(ctx: Context, args: argparse.Namespace) -> int:
         raise UsageError(f"facts {key}: {value} is in the future")
     with ctx.open_incident(args.incident) as incident:
         journal = incident.journal
-        previous = journal.get_state("facts", key)
-        if previous is None and key in ("detected", "aware"):
-            previous = journal.get_state("incident", key)  # set when the incident was declared
-            if value is None and previous is not None:
-                raise UsageError(f"{key} comes from the incident record ({previous}); set a corrected time "
-                                 "instead of clearing it")
-        if previous == value:
+        before = {t.rule: t for t in dl.incident_timers(journal, now, rules)}
+        entry = dl.set_fact(journal, args.key, args.value, ctx.actor, rules)
+        if entry is None:
             ctx.print(f"{key} is already {_fact_text(key, value)}; nothing recorded")
             return 0
-        before = {t.rule: t for t in dl.incident_timers(journal, now, rules)}
-        entry = journal.append("facts.set", {"key": key, "value": value, "previous": previous}, ctx.actor)
         after = dl.incident_timers(journal, now, rules)
         facts = dl.incident_facts(journal)
+    previous = entry.data["previous"]
     ctx.print(f"{key} = {_fact_text(key, value)} (was {_fact_text(key, previous)}); entry {entry.seq}")
     for warning in _fact_warnings(key, facts):
         ctx.print(f"note: {warning}")

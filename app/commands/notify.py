@@ -76,18 +76,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_sent(ctx: Context, args: argparse.Namespace) -> int:
+    from app import notify
+
     rules = dl.load_rules(args.rules)
     rule = dl.find_rule(rules, args.rule)
     now = ctx.clock.now()
     if args.at > now + FUTURE_SKEW:
         raise UsageError(f"--at {format_instant(args.at)} is in the future")
     with ctx.open_incident(args.incident) as incident:
-        evidence = incident.resolve_evidence(args.evidence)
         before = {t.rule: t for t in dl.incident_timers(incident.journal, now, rules)}
-        entry = incident.journal.append("notification.sent", {
-            "rule": rule.id, "at": format_instant(args.at), "evidence_id": evidence["evidence_id"],
-            "sha256": evidence["sha256"],
-        }, ctx.actor)
+        entry = notify.record_sent(incident, rule.id, args.at, args.evidence, ctx.actor, rules)
         after = dl.incident_timers(incident.journal, now, rules)
     mine = next((t for t in after if t.rule == rule.id), None)
     status = ""
@@ -95,7 +93,7 @@ def _run_sent(ctx: Context, args: argparse.Namespace) -> int:
         status = "; note: this rule does not apply to the incident as recorded"
     elif mine.late:
         status = f"; sent after its due time {mine.due_utc}"
-    ctx.print(f"{rule.id}: notice sent {format_instant(args.at)}, evidence {evidence['evidence_id']} "
+    ctx.print(f"{rule.id}: notice sent {format_instant(args.at)}, evidence {entry.data['evidence_id']} "
               f"(entry {entry.seq}){status}")
     for t in after:
         old = before.get(t.rule)
