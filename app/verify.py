@@ -157,14 +157,23 @@ def verify_journal(
         conn.close()
         return _unreadable(path, "not a warroom journal")
     try:
-        return _verify(conn, path, anchors, projector or _default_projector())
+        kinds = None
+        if projector is None:
+            from app.projections import PROJECTORS
+
+            projector, kinds = _default_projector(), frozenset(PROJECTORS)
+        return _verify(conn, path, anchors, projector, kinds)
     except sqlite3.DatabaseError as exc:
         return _unreadable(path, str(exc))
     finally:
         conn.close()
 
 
-def _verify(conn: sqlite3.Connection, path: Path, anchors: list[Anchor], projector: Projector) -> VerifyReport:
+def _verify(
+    conn: sqlite3.Connection, path: Path, anchors: list[Anchor], projector: Projector,
+    kinds: frozenset[str] | None = None,
+) -> VerifyReport:
+    """`kinds`: the entry kinds the projector acts on (None: all); other entries skip the replay step."""
     problems: list[Problem] = []
     warnings: list[Warning_] = []
     report = VerifyReport(path=str(path), ok=True, exit_code=0)
@@ -246,7 +255,7 @@ def _verify(conn: sqlite3.Connection, path: Path, anchors: list[Anchor], project
         frontier.append(computed)
         if seq in want_sizes:
             roots_at[seq] = frontier.root()
-        if not chain_broken:
+        if not chain_broken and (kinds is None or kind in kinds):
             try:
                 replay.apply(Entry.from_doc(doc, computed))
             except Exception as exc:  # a projector choking on an edited payload is itself evidence
