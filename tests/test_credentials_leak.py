@@ -102,8 +102,10 @@ def test_secrets_appear_nowhere_but_the_keyring(cli: CLI, mem_keyring: MemoryKey
             step("contain", "apply", plan_id, "--confirm", "mysim")
             step("contain", "plan", "freeze_users", "--integration-users", "--org", "mysim")
             step("contain", "status", "--json")
-        # The incident report: add its command here when it lands (see `missing`).
-        step("report", None)
+        reports = tmp_path / "reports"
+        for fmt in ("md", "html", "json"):
+            step("report", None, "--format", fmt, "--out", str(reports / f"report.{fmt}"))
+        step("export-population", None, "--out", str(reports / "population.csv"))
         run("journal", "show", "--json")
         run("journal", "export", "--out", str(export_dir))
         # A failed login with a wrong password must not echo the password either.
@@ -131,10 +133,15 @@ def test_secrets_appear_nowhere_but_the_keyring(cli: CLI, mem_keyring: MemoryKey
     for name, text in outputs.items():
         for needle in NEEDLES:
             assert needle not in text, f"a secret reached {name}"
-    files = [p for root_dir in (cli.home, export_dir) for p in root_dir.rglob("*") if p.is_file()]
+    files = [p for root_dir in (cli.home, export_dir, tmp_path / "reports") for p in root_dir.rglob("*")
+             if p.is_file()]
     assert any(p.name == "config.toml" for p in files)
     assert any(p.parent.name == "crash" for p in files)
     assert any(p.name == "journal.db" for p in files)
+    if "report" in commands:
+        assert {"report.md", "report.html", "report.json"} <= {p.name for p in files}
+    if "contain" in commands:
+        assert '"action.result"' in outputs["printed"] or "action.result" in outputs["printed"]
     for path in files:
         data = path.read_bytes()
         for needle in NEEDLES:
