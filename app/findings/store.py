@@ -1,0 +1,39 @@
+"""Journal: the findings of record, so the checklist and containment panels can follow them."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from app.findings.models import Finding
+from app.incident import Incident
+from app.journal import Entry, Lookup
+
+FINDINGS_KIND = "inventory.findings"
+
+
+def _digest(found: list[Finding]) -> str:
+    text = "\n".join(f"{f.id} {f.severity}" for f in found)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def record(incident: Incident, found: list[Finding], snapshot_evidence_id: str | None, actor: str) -> bool:
+    """Journal the finding set when it differs from the one last recorded; True when an entry was written."""
+    digest = _digest(found)
+    current = incident.journal.get_state("inventory", "findings")
+    if current and current.get("digest") == digest and current.get("snapshot") == snapshot_evidence_id:
+        return False
+    items = [{"id": f.id, "pattern": f.pattern, "severity": f.severity, "title": f.title,
+              "checklist_item": f.checklist_item, "containment": f.containment, "records": len(f.records)}
+             for f in found]
+    incident.journal.append(FINDINGS_KIND, {"snapshot": snapshot_evidence_id, "digest": digest, "items": items},
+                            actor)
+    return True
+
+
+def project_findings(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
+    """`inventory/findings`: the latest recorded finding set (ids, severities, checklist items, containment)."""
+    d = entry.data
+    yield "inventory", "findings", {"seq": entry.seq, "snapshot": d.get("snapshot"), "digest": d["digest"],
+                                    "items": d["items"]}
