@@ -71,9 +71,8 @@ def create_demo_incident(ctx: Context) -> Incident:
     rules = dl.load_rules()
     facts = [(f"residents.{code}", str(n)) for code, n in DEMO_RESIDENTS.items()]
     facts.append(("categories", DEMO_CATEGORIES))
-    for key_text, value_text in facts:
-        key, value = dl.parse_fact(key_text, value_text, rules)
-        incident.journal.append("facts.set", {"key": key, "value": value, "previous": None}, ctx.actor)
+    for key, value in facts:
+        dl.set_fact(incident.journal, key, value, ctx.actor, rules)
     return incident
 
 

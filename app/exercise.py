@@ -607,13 +607,12 @@ class ExerciseRunner:
         """What the console takes as its Salesforce client factory: a fresh login to a running simulated org."""
 
         def factory() -> Any:
-            from app.commands.inventory import sim_credentials
-            from app.salesforce import Org
+            from app.demo import sim_factory
 
             sim = self.orgs.get(alias)
             if sim is None:
                 raise WarroomError(f"no simulated org {alias!r} is running in this exercise")
-            return Org.login(sim_credentials(sim.url, sim.ca_path).model_copy(update={"alias": alias}))
+            return sim_factory(sim, alias)()
 
         return factory
 

@@ -15,7 +15,6 @@ event storage up to 6 months (real_time_event_monitoring_storage); debug logs ro
 
 from __future__ import annotations
 
-import contextlib
 import json
 import tempfile
 import threading
@@ -703,21 +702,3 @@ def render_collect(result: CollectResult, now: datetime | None = None) -> list[s
         lines.append(f"limit: {limit}")
     lines.append("retention sources: " + "; ".join(sorted({s.cite for s in result.sources if s.cite})))
     return lines
-
-
-@contextlib.contextmanager
-def open_org(ctx: Any, alias: str, *, instance_url: str | None = None, ca: Path | None = None) -> Iterator[Any]:
-    """The shared `--org ALIAS` opener of the inventory commands (including `sim`)."""
-    try:
-        from app.commands.inventory import open_org as opener
-    except ImportError:
-        raise CollectError("this build cannot reach an org yet (no Salesforce adapter); hunt works offline on "
-                           "preserved evidence") from None
-    org = opener(ctx, alias, instance_url=instance_url, ca=ca)
-    try:
-        yield org
-    finally:
-        close = getattr(org, "close", None)
-        if close:
-            close()
-

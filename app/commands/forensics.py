@@ -9,6 +9,7 @@ from pathlib import Path
 from app import forensics, hunt
 from app.clock import format_instant
 from app.commands._args import instant_arg
+from app.commands.inventory import open_org
 from app.context import Context
 from app.errors import UsageError
 
@@ -95,7 +96,7 @@ def _command(name: str, args: argparse.Namespace, since: datetime | None, what: 
 
 def _run_collect(ctx: Context, args: argparse.Namespace) -> int:
     with (ctx.open_incident(args.incident) as incident,
-          forensics.open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca) as org):
+          open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca) as org):
         result = forensics.collect(incident, org, ctx.actor, since=args.since, what=args.what,
                                    progress=_progress(ctx, args.json),
                                    command=_command("collect", args, args.since, args.what))
@@ -114,7 +115,7 @@ def _run_hunt(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         if args.org:
             since = args.since or hunt.window_of(sets).start
-            with forensics.open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca) as org:
+            with open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca) as org:
                 collected = forensics.collect(incident, org, ctx.actor, since=since,
                                               progress=_progress(ctx, args.json),
                                               command=_command("hunt", args, since, None))
