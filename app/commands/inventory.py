@@ -1,7 +1,7 @@
 """`warroom inventory pull|import|show|diff` and `warroom findings`: what the org exposes, and what to do.
 
 Also home of `open_org`, the shared `--org ALIAS` opener (`sim` logs in to a running simulated org as its
-demo user; any other alias uses the credentials stored with `warroom creds set`).
+demo user, see app.simorg.login; any other alias uses the credentials stored with `warroom creds set`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,18 @@ from app.errors import NotFoundError, UsageError, WarroomError
 from app.redaction import redact
 from app.reposcan import scan_repo
 
-SIM_ALIAS = "sim"
 RECORDS_SHOWN = 6
 ID_SHOWN = frozenset({"OauthToken", "ApexLog"})  # records whose names repeat; the id tells them apart
+
+
+def __getattr__(name: str) -> Any:
+    """`SIM_ALIAS` and `sim_credentials` live in app.simorg.login; they are still importable from here, loaded on
+    first use so that starting the CLI does not load the simulated org."""
+    if name in ("SIM_ALIAS", "sim_credentials"):
+        from app.simorg import login
+
+        return getattr(login, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,6 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def open_org(ctx: Context, alias: str, *, instance_url: str | None = None, ca: Path | None = None) -> Any:
     """Log in for `--org ALIAS`: `sim` is the simulated org's demo user, anything else a stored alias."""
     from app.salesforce import Org
+    from app.simorg.login import SIM_ALIAS, sim_credentials
 
     if alias == SIM_ALIAS:
         if not instance_url or not ca:
@@ -85,42 +95,6 @@ def open_org(ctx: Context, alias: str, *, instance_url: str | None = None, ca: P
     from app.credentials import load_credentials
 
     return Org.login(load_credentials(ctx, alias))
-
-
-def sim_credentials(instance_url: str, ca: Path) -> Any:
-    """The simulated org's demo login: the first seeded user with a password, from the seed the running
-    simulator reports (`/__sim/info`), else the shipped default seed."""
-    import requests
-
-    from app.salesforce import Offline, OrgCredentials, TlsFailure
-    from app.simorg.seed import load_seed
-
-    url = instance_url.rstrip("/")
-    if not url.startswith("https://"):
-        raise UsageError(f"--instance-url {instance_url!r}: the simulated org speaks https only")
-    if not Path(ca).expanduser().is_file():
-        raise UsageError(f"--ca {ca}: no such file (the simulated org prints its certificate path when it starts)")
-    session = requests.Session()
-    session.trust_env = False
-    try:
-        info = session.get(f"{url}/__sim/info", verify=str(Path(ca).expanduser()), timeout=10).json()
-    except requests.exceptions.SSLError:
-        raise TlsFailure(f"the simulated org at {url} is not trusted with --ca {ca}: is it the certificate this "
-                         "simulator printed?") from None
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
-        raise Offline(f"cannot reach the simulated org at {url}: is it running? working offline? import a "
-                      "snapshot written earlier with `warroom inventory import FILE_OR_DIR`") from None
-    except ValueError:
-        info = {}
-    finally:
-        session.close()
-    seed_path = info.get("seed") if isinstance(info, dict) else None
-    loaded = load_seed(Path(seed_path) if seed_path and Path(seed_path).is_file() else None)
-    demo = next((u for u in loaded.seed.users if u.password is not None), None)
-    if demo is None:
-        raise WarroomError(f"the simulated org's seed {loaded.path} has no user with a password to log in as")
-    return OrgCredentials(kind="password", alias=SIM_ALIAS, username=demo.username, password=demo.password,
-                          security_token=demo.security_token or None, instance_url=url, ca=str(Path(ca).resolve()))
 
 
 def _org_failure(exc: WarroomError) -> WarroomError:
