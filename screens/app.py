@@ -12,7 +12,6 @@ from typing import Any
 from textual import work
 from textual.app import App
 from textual.message import Message
-from textual.worker import get_current_worker
 
 from app import deadlines as dl
 from app.clock import Clock
@@ -72,6 +71,8 @@ class WarroomApp(App[int]):
         self.inventory_view = InventoryView([], "", [])
         self.view: dict[str, Any] = self._load_view()
         self._pending_kinds: set[str] = set()
+        self._busy: dict[str, bool] = {}
+        self._again: set[str] = set()
         incident.journal.subscribe(self._on_journal_entry)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -136,20 +137,32 @@ class WarroomApp(App[int]):
         return dl.incident_timers(self.incident.journal, now, self.rules)
 
     def reload_inventory(self) -> None:
-        """Rebuild the inventory view (snapshot, findings, containment) in a worker; the pane updates after."""
+        """Rebuild the inventory view (snapshot, findings, containment) in a worker; the pane updates after.
+
+        One reader at a time: a request while one runs makes it run once more when done (nothing cancelled).
+        """
+        if self._busy.get("inventory"):
+            self._again.add("inventory")
+            return
+        self._busy["inventory"] = True
         self._inventory_worker()
 
-    @work(thread=True, exclusive=True, group="inventory-view", exit_on_error=False, description="reading inventory")
+    @work(thread=True, group="inventory-view", exit_on_error=False, description="reading inventory")
     def _inventory_worker(self) -> None:
         try:
-            view = load_inventory(self.incident)
+            view: InventoryView | None = load_inventory(self.incident)
         except WarroomError as exc:
+            view = None
             self.call_from_thread(self.notify, f"inventory: {exc}", severity="error")
-            return
-        if not get_current_worker().is_cancelled:
-            self.call_from_thread(self._inventory_loaded, view)
+        self.call_from_thread(self._inventory_loaded, view)
 
-    def _inventory_loaded(self, view: InventoryView) -> None:
+    def _inventory_loaded(self, view: InventoryView | None) -> None:
+        self._busy["inventory"] = False
+        if "inventory" in self._again:
+            self._again.discard("inventory")
+            self.reload_inventory()
+        if view is None:
+            return
         self.inventory_view = view
         from screens.widgets.inventory_pane import InventoryPane
 
@@ -201,6 +214,10 @@ class WarroomApp(App[int]):
         ))
 
     def action_verify(self) -> None:
+        if self._busy.get("verify"):
+            self._again.add("verify")
+            return
+        self._busy["verify"] = True
         header = self._header()
         if header is not None:
             header.set_verify(VerifyState("verifying", header.verify.size))
@@ -212,13 +229,15 @@ class WarroomApp(App[int]):
         except Exception:
             return None
 
-    @work(thread=True, exclusive=True, group="verify", exit_on_error=False, description="verifying the journal")
+    @work(thread=True, group="verify", exit_on_error=False, description="verifying the journal")
     def _verify_worker(self) -> None:
-        report = verify_journal(self.incident.journal.path)
-        if not get_current_worker().is_cancelled:
-            self.call_from_thread(self._verified, report)
+        self.call_from_thread(self._verified, verify_journal(self.incident.journal.path))
 
     def _verified(self, report: VerifyReport) -> None:
+        self._busy["verify"] = False
+        if "verify" in self._again:
+            self._again.discard("verify")
+            self.action_verify()
         self.last_verify = report
         header = self._header()
         if header is not None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Tab, Tabs
 
@@ -41,6 +42,7 @@ class MainScreen(ConsoleActions, Screen[None]):
         super().__init__(id="main")
         self.active_pane = "checklist"
         self._marks: tuple[Any, ...] = ()
+        self.ready = False  # set at the end of on_mount: ticks and journal refreshes wait for it
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(zone=self.app.zone, exercise=self.app.exercise, id="header")
@@ -73,6 +75,7 @@ class MainScreen(ConsoleActions, Screen[None]):
                 self.pane(pane).select(view[key])  # type: ignore[attr-defined]
         self.show_pane(self._restored_pane())
         self._layout(self.app.size.width)
+        self.ready = True
 
     # -- layout -------------------------------------------------------------------------------------------
 
@@ -146,6 +149,14 @@ class MainScreen(ConsoleActions, Screen[None]):
 
     def refresh_for(self, kinds: set[str]) -> None:
         """Re-read only what the new entries can have changed."""
+        if not self.ready:
+            return
+        try:
+            self._refresh_for(kinds)
+        except NoMatches:  # closing
+            self.ready = False
+
+    def _refresh_for(self, kinds: set[str]) -> None:
         self.refresh_header()
         if any(k.startswith(("checklist.", "incident.", "evidence.", "action.", "contain")) for k in kinds):
             self.refresh_checklist()
@@ -184,6 +195,14 @@ class MainScreen(ConsoleActions, Screen[None]):
         self.app.reload_inventory()
 
     def tick(self, now: datetime) -> None:
+        if not self.ready:
+            return
+        try:
+            self._tick(now)
+        except NoMatches:  # the app is closing and the panes are already gone
+            self.ready = False
+
+    def _tick(self, now: datetime) -> None:
         self.query_one(HeaderBar).now = now
         self.query_one(CountdownPane).tick(now)
         marks = sources.checklist_marks(self.app.checklist_source.status(now))

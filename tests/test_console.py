@@ -42,9 +42,24 @@ def last(console: Console, kind: str):
 
 
 async def settle(pilot) -> None:
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+
+
+async def until(pilot, predicate, tries: int = 200) -> None:
+    """Wait for the UI to reach a state (a loaded machine takes longer to mount a dialog)."""
+    for _ in range(tries):
+        if predicate():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the console did not reach the expected state")
+
+
+async def press_for(pilot, key: str, screen_type: type) -> None:
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(pilot.app.screen, screen_type))
 
 
 async def fill(pilot, values: dict[str, str]) -> None:
@@ -115,8 +130,7 @@ async def test_set_state_with_note_and_evidence_file(console: Console, tmp_path:
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         item = app.screen.query_one(ChecklistPane).selected()
-        await pilot.press("s")
-        await pilot.pause()
+        await press_for(pilot, "s", FormModal)
         await fill(pilot, {"state": "blocked", "note": "waiting for the vendor", "evidence": str(proof)})
         acquired = last(console, "evidence.acquired")
         state = last(console, "checklist.state")
@@ -133,8 +147,7 @@ async def test_not_applicable_without_reason_is_refused(console: Console) -> Non
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         before = console.incident.journal.head().size
-        await pilot.press("s")
-        await pilot.pause()
+        await press_for(pilot, "s", FormModal)
         await fill(pilot, {"state": "not_applicable"})
         assert console.incident.journal.head().size == before
         assert any("reason" in n.message for n in app._notifications)
@@ -144,8 +157,7 @@ async def test_add_note(console: Console) -> None:
     app = console.app()
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
-        await pilot.press("n")
-        await pilot.pause()
+        await press_for(pilot, "n", FormModal)
         await pilot.press(*"vendor confirmed the token theft")
         await pilot.press("enter")
         await settle(pilot)
@@ -159,8 +171,7 @@ async def test_add_evidence_hashes_in_a_worker(console: Console, tmp_path: Path)
     app = console.app()
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
-        await pilot.press("e")
-        await pilot.pause()
+        await press_for(pilot, "e", FormModal)
         await fill(pilot, {"path": str(export), "note": "from Setup"})
         entry = last(console, "evidence.acquired")
         assert entry.data["name"] == "LoginHistory.csv" and entry.data["size"] == export.stat().st_size
@@ -176,8 +187,7 @@ async def test_set_fact_changes_countdowns(console: Console) -> None:
         pane = app.screen.query_one(CountdownPane)
         assert not any(r.jurisdiction == "JP" for r in pane.rows)
         eu_due = next(r.due for r in pane.rows if r.jurisdiction == "EU" and r.due)
-        await pilot.press("f")
-        await pilot.pause()
+        await press_for(pilot, "f", FormModal)
         await fill(pilot, {"key": "aware", "value": "2026-11-27T05:00:00Z"})
         entry = last(console, "facts.set")
         assert entry.data == {"key": "aware", "value": "2026-11-27T05:00:00Z", "previous": None}
@@ -194,8 +204,7 @@ async def test_mark_notice_sent_shows_check(console: Console, tmp_path: Path) ->
         pane = app.screen.query_one(CountdownPane)
         rule = pane.rows[0].rule
         await pilot.press("2")
-        await pilot.press("m")
-        await pilot.pause()
+        await press_for(pilot, "m", FormModal)
         await fill(pilot, {"evidence": str(letter)})
         entry = last(console, "notification.sent")
         assert entry.data["rule"] == rule and entry.data["at"] == "2026-11-27T09:00:00Z"
@@ -240,14 +249,14 @@ async def test_timeline_and_verify(console: Console) -> None:
     app = console.app()
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
-        await pilot.press("t")
-        await pilot.pause()
-        assert isinstance(app.screen, TimelineScreen)
+        await press_for(pilot, "t", TimelineScreen)
         table = app.screen.query_one(DataTable)
         assert table.row_count == console.incident.journal.head().size
+        app.last_verify = None
         await pilot.press("v")
+        await until(pilot, lambda: app.last_verify is not None)
         await settle(pilot)
-        assert app.last_verify is not None and app.last_verify.ok
+        assert app.last_verify.ok
         assert "verified" in str(app.screen.query_one("#timeline-status").render())
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
@@ -258,8 +267,7 @@ async def test_anchor_is_journaled_and_shown(console: Console) -> None:
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         head = console.incident.journal.head()
-        await pilot.press("a")
-        await pilot.pause()
+        await press_for(pilot, "a", AnchorModal)
         entry = last(console, "anchor.made")
         assert entry.data["tree_size"] == head.size and entry.data["root"] == head.root_hex
         assert isinstance(app.screen, AnchorModal)
@@ -300,9 +308,7 @@ async def test_keys_are_remappable_by_binding_id(console: Console) -> None:
         await pilot.press("z")
         await settle(pilot)
         assert last(console, "checklist.state").data["state"] == "done"
-        await pilot.press("question_mark")
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
+        await press_for(pilot, "question_mark", HelpScreen)
         assert app.screen.keymap["checklist.tick"] == "z"
 
 
@@ -310,13 +316,13 @@ async def test_command_palette_runs_area_verb_commands(console: Console) -> None
     app = console.app()
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
-        await pilot.press("ctrl+p")
-        await pilot.pause()
+        from textual.command import CommandPalette
+
+        await press_for(pilot, "ctrl+p", CommandPalette)
         await pilot.press(*"journal: anchor")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await settle(pilot)
-        assert last(console, "anchor.made") is not None
+        await until(pilot, lambda: last(console, "anchor.made") is not None)
 
 
 async def test_append_from_a_worker_thread_refreshes_the_panes(console: Console) -> None:

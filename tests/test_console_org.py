@@ -79,7 +79,10 @@ async def test_containment_needs_the_typed_alias_then_revokes_and_ticks(console:
         pane = app.screen.query_one(InventoryPane)
         pane.select("app:Drift")
         await pilot.press("c")
-        await settle(pilot)
+        for _ in range(300):
+            if isinstance(app.screen, ContainmentModal):
+                break
+            await pilot.pause(0.02)
         modal = app.screen
         assert isinstance(modal, ContainmentModal)
         assert modal.alias == "sim" and any("Drift token" in s for s in modal.steps)

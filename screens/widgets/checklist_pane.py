@@ -61,6 +61,8 @@ class ChecklistPane(Vertical):
         self.phases: list[PhaseRow] = []
         self.items: dict[str, ItemRow] = {}
         self.border_title = "1 Checklist"
+        self._width = 0
+        self._shown: list[str] = []  # column keys, set once the table exists (on_mount)
 
     def compose(self) -> ComposeResult:
         yield Static(EMPTY, classes="empty")
@@ -74,8 +76,8 @@ class ChecklistPane(Vertical):
     ]
 
     def on_mount(self) -> None:
-        self._width = 0
         self._shown = fit_columns(self.table, self.COLUMNS, 80)
+        self.set_phases(self.phases)
 
     def on_resize(self) -> None:
         width = self.table.size.width or self.size.width
@@ -109,6 +111,9 @@ class ChecklistPane(Vertical):
             return
 
     def set_phases(self, phases: list[PhaseRow], keep: str | None = None) -> None:
+        if not self._shown:  # not mounted yet: on_mount draws them
+            self.phases = list(phases)
+            return
         table = self.table
         keep = keep or self.selected_key()
         scroll = table.scroll_y

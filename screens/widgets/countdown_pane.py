@@ -55,6 +55,9 @@ class CountdownPane(Vertical):
         super().__init__(id=id)
         self.rows: list[CountdownRow] = []
         self.border_title = "2 Countdowns"
+        self._width = 0
+        self._shown: list[str] = []
+        self._now: datetime | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(EMPTY, classes="empty")
@@ -69,9 +72,9 @@ class CountdownPane(Vertical):
     ]
 
     def on_mount(self) -> None:
-        self._width = 0
         self._shown = fit_columns(self.table, self.COLUMNS, 80)
-        self._now: datetime | None = None
+        if self._now is not None:
+            self.set_rows(self.rows, self._now)
 
     def on_resize(self) -> None:
         width = self.table.size.width or self.size.width
@@ -98,6 +101,9 @@ class CountdownPane(Vertical):
             self.table.move_cursor(row=self.table.get_row_index(key))
 
     def set_rows(self, rows: list[CountdownRow], now: datetime, keep: str | None = None) -> None:
+        if not self._shown:  # not mounted yet: on_mount draws them
+            self.rows, self._now = list(rows), now
+            return
         table = self.table
         if keep is None:
             current = self.selected()
@@ -132,6 +138,8 @@ class CountdownPane(Vertical):
 
     def tick(self, now: datetime) -> None:
         """Re-draw only the cells that move: the mark and the remaining time."""
+        if not self._shown:
+            return
         table = self.table
         self._now = now
         for row in self.rows:

@@ -62,6 +62,8 @@ class InventoryPane(Vertical):
         self.query_text = ""
         self.summary = ""
         self.border_title = "3 Inventory"
+        self._width = 0
+        self._shown: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="inventory-bar"):
@@ -79,7 +81,6 @@ class InventoryPane(Vertical):
     ]
 
     def on_mount(self) -> None:
-        self._width = 0
         self._shown = fit_columns(self.table, self.COLUMNS, 80)
         self._show()
 
@@ -132,6 +133,8 @@ class InventoryPane(Vertical):
         return self.kind_filter
 
     def _show(self, keep: str | None = None) -> None:
+        if not self._shown:  # not mounted yet: on_mount draws them
+            return
         table = self.table
         if keep is None:
             current = self.selected()
