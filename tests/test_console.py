@@ -358,3 +358,40 @@ async def test_containment_modal_requires_the_typed_alias() -> None:
         await pilot.press(*"sim", "enter")
         await pilot.pause()
         assert results == ["sim"]
+
+
+def test_cli_demo_open_and_default_reach_the_console(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str | None, bool]] = []
+
+    def fake_run_console(ctx, incident_id=None, demo=False) -> int:
+        calls.append((incident_id, demo))
+        return 0
+
+    import screens.factory
+
+    monkeypatch.setattr(screens.factory, "run_console", fake_run_console)
+    assert cli("demo").code == 0
+    assert cli("open", "INC-20261127-ABCD").code == 0
+    assert cli().code == 0
+    assert calls == [(None, True), ("INC-20261127-ABCD", False), (None, False)]
+
+
+def test_run_console_opens_the_demo_when_there_is_no_incident(home: Path, clock: FrozenClock, mem_keyring,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import screens.app
+    from screens.factory import run_console
+
+    seen: dict[str, object] = {}
+
+    def fake_run(self) -> None:
+        seen["title"] = self.incident.title
+        seen["exercise"] = self.exercise
+        seen["org"] = self.org_factory is not None
+
+    monkeypatch.setattr(screens.app.WarroomApp, "run", fake_run)
+    ctx = make_context(home, clock, mem_keyring)
+    assert run_console(ctx) == 0
+    assert seen == {"title": demo.DEMO_TITLE, "exercise": True, "org": True}
+    assert len(ctx.workspace.list()) == 1
+    assert run_console(ctx) == 0  # the most recent incident now, not a second demo
+    assert len(ctx.workspace.list()) == 1
