@@ -6,10 +6,12 @@ from textual.binding import Binding
 
 APP_BINDINGS: list[Binding] = [
     Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave the console (everything is already journaled)."),
-    Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="List every key and command."),
+    Binding("f1", "help", "Help", show=False, id="app.help-f1", tooltip="List every key and command (any screen)."),
 ]
 
 MAIN_BINDINGS: list[Binding] = [
+    # First, so the footer shows it even at 80 columns.
+    Binding("question_mark", "app.help", "Help", id="app.help", tooltip="List every key and command."),
     Binding("1", "focus_pane('checklist')", "Checklist", show=False, id="pane.checklist"),
     Binding("2", "focus_pane('countdowns')", "Clocks", show=False, id="pane.countdowns"),
     Binding("3", "focus_pane('inventory')", "Inventory", show=False, id="pane.inventory"),

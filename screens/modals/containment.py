@@ -15,13 +15,13 @@ class ContainmentModal(ModalScreen[str | None]):
     ContainmentModal { align: center middle; }
     ContainmentModal > Vertical {
         width: 100; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $error; background: $surface; padding: 1 2;
+        border: thick $error; background: $surface; padding: 0 1;
     }
     ContainmentModal .title { text-style: bold; color: $error; }
-    ContainmentModal VerticalScroll { height: auto; max-height: 16; margin: 1 0; border: round $panel; }
+    ContainmentModal VerticalScroll { height: auto; max-height: 40vh; border: round $panel; }
     ContainmentModal .warn { color: $warning; }
     ContainmentModal .refused { color: $error; text-style: bold; height: auto; }
-    ContainmentModal .buttons { height: auto; margin-top: 1; align-horizontal: right; }
+    ContainmentModal .buttons { height: auto; align-horizontal: right; }
     ContainmentModal .buttons Button { margin-left: 2; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel")]
