@@ -1,0 +1,281 @@
+"""What an incident records for its clocks: facts, overrides, law-enforcement holds and notices sent, as
+journal entries, the projectors that derive their state, and the models read back from it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from app.clock import format_instant, parse_instant
+from app.deadlines.days import parse_duration
+from app.deadlines.rules import Rule, find_rule
+from app.deadlines.vocab import CATEGORIES, CODE_ALIASES, EU_MEMBER_STATES, FACT_TIMES, REGION_MEMBERS, SECTORS
+from app.errors import UsageError
+
+# -- incident facts ---------------------------------------------------------------------------------------------
+
+
+class LawEnforcementHold(BaseModel):
+    """A law-enforcement request to delay notice; `rules` None = every rule that allows a hold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hold_id: str
+    start: datetime
+    end: datetime | None = None
+    rules: list[str] | None = None
+    requested_by: str
+    justification: str
+
+    def covers(self, rule: Rule) -> bool:
+        return rule.law_enforcement_delay and (self.rules is None or rule.id in self.rules)
+
+
+class IncidentFacts(BaseModel):
+    """What decides which clocks run and when they started. Times are aware UTC."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    detected: datetime | None = None
+    aware: datetime | None = None
+    breach_determined: datetime | None = None
+    determination: datetime | None = None
+    confirmed: datetime | None = None
+    scoped: datetime | None = None
+    classified: datetime | None = None
+    ransom_paid: datetime | None = None
+    new_information: datetime | None = None
+    residents: dict[str, int] = {}
+    categories: list[str] = []
+    sectors: list[str] = []
+    eu_member_state: str | None = None
+    targets: dict[str, timedelta] = {}
+    holds: list[LawEnforcementHold] = []
+
+    def residents_in(self, code: str) -> int:
+        """Residents counted toward `code`: the code itself, its subdivisions (US-TX for US) and members."""
+        if code == "GLOBAL":
+            return self.total_affected()
+        members = REGION_MEMBERS.get(code, frozenset())
+        return sum(n for k, n in self.residents.items() if k == code or k.startswith(code + "-") or k in members)
+
+    def total_affected(self) -> int:
+        return sum(self.residents.values())
+
+    def max_us_state(self) -> tuple[str | None, int]:
+        states = [(k, n) for k, n in self.residents.items() if k.startswith("US-")]
+        return max(states, key=lambda kv: kv[1]) if states else (None, 0)
+
+    def discovery(self) -> datetime | None:
+        times = [t for t in (self.detected, self.aware) if t is not None]
+        return min(times) if times else None
+
+
+class Override(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rule: str
+    action: Literal["include", "exclude"]
+    justification: str
+    actor: str = ""
+    at: str = ""
+
+
+class Notification(BaseModel):
+    """A notice recorded as sent: the earliest sending counts for the clock."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: str
+    at: datetime
+    evidence_id: str
+    actor: str = ""
+
+
+# -- facts as journal entries -------------------------------------------------------------------------------------
+
+FACT_KEYS: dict[str, str] = {
+    **{k: f"ISO 8601 time: {v}" for k, v in FACT_TIMES.items()},
+    "residents.<CODE>": "affected residents of a jurisdiction (ISO code: US-TX, GB, BR, DE or EU...); 0 clears",
+    "categories": f"comma list of data categories ({', '.join(CATEGORIES)}); replaces the list",
+    "sectors": f"comma list of the organisation's sectors ({', '.join(SECTORS)}); replaces the list",
+    "target.<RULE_ID>": "organisation target for a rule with no fixed period (72h, 3d, PT72H)",
+    "target.default": "organisation target for every rule with no fixed period",
+    "eu_member_state": "the lead EU member state (ISO code): sets the EU rules' time zone and holidays",
+}
+_CLEAR = {"", "-", "none", "null", "unset"}
+
+
+def normalise_code(code: str) -> str:
+    up = code.strip().upper()
+    return CODE_ALIASES.get(up, up)
+
+
+def parse_fact(key: str, value: str, rules: Sequence[Rule] | None = None) -> tuple[str, Any]:
+    """Validate a `facts set KEY VALUE` pair into (state key, JSON value); None clears the fact."""
+    key = key.strip()
+    raw = value.strip()
+    clear = raw.lower() in _CLEAR
+    if key in FACT_TIMES:
+        if clear:
+            return key, None
+        try:
+            return key, format_instant(parse_instant(raw))
+        except ValueError as exc:
+            raise UsageError(f"facts {key}: {exc}") from None
+    if key.startswith("residents."):
+        code = normalise_code(key.split(".", 1)[1])
+        if not re.fullmatch(r"(EU|[A-Z]{2}(-[A-Z0-9]{1,3})?)", code):
+            raise UsageError(f"facts {key}: {code!r} is not a jurisdiction code (examples: US-TX, GB, BR, DE, EU)")
+        if clear:
+            return f"residents.{code}", None
+        try:
+            n = int(raw.replace(",", "").replace("_", ""))
+        except ValueError:
+            raise UsageError(f"facts {key}: {value!r} is not a whole number of residents") from None
+        if n < 0 or n > 2**53 - 1:
+            raise UsageError(f"facts {key}: {n} is out of range")
+        return f"residents.{code}", (n or None)
+    if key in ("categories", "sectors"):
+        vocab = CATEGORIES if key == "categories" else SECTORS
+        if clear:
+            return key, None
+        items = [i.strip().lower().replace("-", "_") for i in raw.split(",") if i.strip()]
+        unknown = [i for i in items if i not in vocab]
+        if unknown:
+            raise UsageError(f"facts {key}: unknown {', '.join(unknown)}; known: {', '.join(vocab)}")
+        return key, sorted(set(items))
+    if key.startswith("target."):
+        rid = key.split(".", 1)[1]
+        if rid != "default" and rules is not None:
+            rule = find_rule(rules, rid)
+            if rule.fixed:
+                raise UsageError(f"facts {key}: rule {rid} has a fixed period ({rule.period_text()}); targets are "
+                                 "for rules without one")
+        if clear:
+            return key, None
+        try:
+            td = parse_duration(raw)
+        except ValueError as exc:
+            raise UsageError(f"facts {key}: {exc}") from None
+        if td <= timedelta(0):
+            raise UsageError(f"facts {key}: a target must be positive")
+        return key, int(td.total_seconds())
+    if key == "eu_member_state":
+        if clear:
+            return key, None
+        code = normalise_code(raw)
+        if code not in EU_MEMBER_STATES:
+            raise UsageError(f"facts {key}: {raw!r} is not an EU member state code ({', '.join(EU_MEMBER_STATES)})")
+        return key, code
+    raise UsageError(f"unknown fact {key!r}; known keys: {', '.join(FACT_KEYS)}")
+
+
+def facts_from_state(state: Mapping[str, Any], incident: Mapping[str, Any] | None = None,
+                     holds: Mapping[str, Any] | None = None) -> IncidentFacts:
+    """Build IncidentFacts from the derived-state namespaces ('facts', 'incident', 'deadline.holds')."""
+    incident = incident or {}
+    data: dict[str, Any] = {"residents": {}, "targets": {}}
+    for key in FACT_TIMES:
+        value = state.get(key, incident.get(key) if key in ("detected", "aware") else None)
+        if value is not None:
+            data[key] = parse_instant(value)
+    for key, value in state.items():
+        if key.startswith("residents."):
+            data["residents"][key.split(".", 1)[1]] = int(value)
+        elif key.startswith("target."):
+            data["targets"][key.split(".", 1)[1]] = timedelta(seconds=int(value))
+    data["categories"] = list(state.get("categories") or [])
+    data["sectors"] = list(state.get("sectors") or [])
+    data["eu_member_state"] = state.get("eu_member_state")
+    data["holds"] = [LawEnforcementHold.model_validate(h) for h in (holds or {}).values()]
+    return IncidentFacts.model_validate(data)
+
+
+def set_fact(journal: Any, key: str, value: str, actor: str, rules: Sequence[Rule] | None = None) -> Any | None:
+    """Validate and journal one `facts.set` (with its previous value); None when the value is unchanged.
+
+    What `warroom facts set KEY VALUE` and exercise injects record. A `detected` or `aware` time taken from the
+    incident record is corrected, never cleared.
+    """
+    state_key, parsed = parse_fact(key, value, rules)
+    previous = journal.get_state("facts", state_key)
+    if previous is None and state_key in ("detected", "aware"):
+        previous = journal.get_state("incident", state_key)  # set when the incident was declared
+        if parsed is None and previous is not None:
+            raise UsageError(f"{state_key} comes from the incident record ({previous}); set a corrected time "
+                             "instead of clearing it")
+    if previous == parsed:
+        return None
+    return journal.append("facts.set", {"key": state_key, "value": parsed, "previous": previous}, actor)
+
+
+# -- projectors (registered in app/projections.py) ----------------------------------------------------------------
+
+
+def project_fact(entry: Any, get: Any) -> Iterable[tuple[str, str, Any]]:
+    yield "facts", entry.data["key"], entry.data.get("value")
+
+
+def project_override(entry: Any, get: Any) -> Iterable[tuple[str, str, Any]]:
+    d = entry.data
+    if d["action"] == "clear":
+        yield "deadline.overrides", d["rule"], None
+        return
+    yield "deadline.overrides", d["rule"], {
+        "rule": d["rule"], "action": d["action"], "justification": d["justification"],
+        "actor": entry.actor, "at": entry.recorded_utc,
+    }
+
+
+def project_notification(entry: Any, get: Any) -> Iterable[tuple[str, str, Any]]:
+    d = entry.data
+    current = get("notifications", d["rule"]) or {"rule": d["rule"], "sends": []}
+    current["sends"] = [*current["sends"], {"at": d["at"], "evidence_id": d["evidence_id"], "actor": entry.actor,
+                                            "seq": entry.seq}]
+    yield "notifications", d["rule"], current
+
+
+def project_pause(entry: Any, get: Any) -> Iterable[tuple[str, str, Any]]:
+    d = entry.data
+    yield "deadline.holds", d["hold_id"], {
+        "hold_id": d["hold_id"], "start": d["at"], "end": None, "rules": d.get("rules"),
+        "requested_by": d["requested_by"], "justification": d["justification"],
+    }
+
+
+def project_resume(entry: Any, get: Any) -> Iterable[tuple[str, str, Any]]:
+    d = entry.data
+    current = get("deadline.holds", d["hold_id"])
+    if current is None:
+        return
+    current["end"] = d["at"]
+    yield "deadline.holds", d["hold_id"], current
+
+
+# -- reading an incident's journal ------------------------------------------------------------------------------
+
+
+def incident_facts(journal: Any) -> IncidentFacts:
+    """The deadline facts of an incident, from its journal's derived state (the console and report reuse it)."""
+    return facts_from_state(journal.state("facts"), journal.state("incident"), journal.state("deadline.holds"))
+
+
+def incident_overrides(journal: Any) -> dict[str, Override]:
+    return {k: Override.model_validate(v) for k, v in journal.state("deadline.overrides").items()}
+
+
+def incident_notifications(journal: Any) -> dict[str, Notification]:
+    out: dict[str, Notification] = {}
+    for rid, value in journal.state("notifications").items():
+        sends = value.get("sends") or []
+        if not sends:
+            continue
+        first = min(sends, key=lambda s: parse_instant(s["at"]))
+        out[rid] = Notification(rule=rid, at=parse_instant(first["at"]), evidence_id=first["evidence_id"],
+                                actor=first.get("actor", ""))
+    return out

@@ -1,0 +1,275 @@
+"""The jurisdiction rule file: its model, loading with FILE:LINE:COL errors, and lookup by id."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from app.deadlines.days import check_calendar, parse_duration
+from app.deadlines.vocab import CATEGORIES, SECTORS, START_EVENTS
+from app.errors import NotFoundError, WarroomError
+
+RULES_PATH = Path(__file__).resolve().parent.parent / "data" / "rules.toml"
+
+
+class RuleFileError(WarroomError):
+    """The rule file is malformed; the message is FILE:LINE:COL: what is wrong."""
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+    return name
+
+
+def _check_duration(text: str) -> str:
+    parse_duration(text)
+    return text
+
+
+def _check_sector(name: str) -> str:
+    if name not in SECTORS:
+        raise ValueError(f"unknown sector {name!r}; known: {', '.join(SECTORS)}")
+    return name
+
+
+def _check_category(name: str) -> str:
+    if name not in CATEGORIES:
+        raise ValueError(f"unknown data category {name!r}; known: {', '.join(CATEGORIES)}")
+    return name
+
+
+def _check_starts(text: str) -> str:
+    if text in START_EVENTS:
+        return text
+    if text.startswith("notice:") and all(re.fullmatch(r"[a-z0-9][a-z0-9-]*", a) for a in text[7:].split("|")):
+        return text
+    raise ValueError(f"unknown clock start {text!r}; use one of {', '.join(START_EVENTS)} or notice:<rule id>")
+
+
+# -- the rule file ------------------------------------------------------------------------------------------------
+
+
+class Threshold(BaseModel):
+    """Who must be affected for this recipient to be owed a notice. `text` is the law's own wording."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str
+    count: Literal["residents", "total", "state_max"] | None = None
+    op: Literal[">=", ">", "<"] | None = None
+    value: int | None = Field(default=None, ge=0)
+    mode: Literal["required", "sufficient"] = "required"
+
+    @model_validator(mode="after")
+    def _all_or_none(self) -> Threshold:
+        parts = (self.count, self.op, self.value)
+        if any(p is not None for p in parts) and any(p is None for p in parts):
+            raise ValueError("a numeric threshold needs count, op and value together")
+        return self
+
+    @property
+    def numeric(self) -> bool:
+        return self.value is not None
+
+    def met(self, n: int) -> bool:
+        if self.value is None:
+            return True
+        return {">=": n >= self.value, ">": n > self.value, "<": n < self.value}[self.op or ">="]
+
+    def describe(self) -> str:
+        return f"{self.op} {self.value:,}" if self.numeric else self.text
+
+
+class AppliesWhen(BaseModel):
+    """Sector and data-category gates (any listed value matches); `residents`: residence decides."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sectors: list[Annotated[str, AfterValidator(_check_sector)]] = []
+    categories: list[Annotated[str, AfterValidator(_check_category)]] = []
+    residents: bool = True
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    jurisdiction: str
+    code: str = Field(pattern=r"^(GLOBAL|EU|[A-Z]{2}(-[A-Z0-9]{1,3})?)$")
+    regime: str
+    citation: str
+    recipient: Literal["individuals", "regulator", "attorney_general", "consumer_reporting_agencies", "other"]
+    standard: Literal["fixed", "without_undue_delay", "as_soon_as_practicable", "most_expedient"]
+    period: int | None = Field(default=None, gt=0)
+    day_kind: Literal["hours", "calendar", "business", "months", "none"]
+    starts: Annotated[str, AfterValidator(_check_starts)]
+    relation: Literal["after", "with", "before"] = "after"
+    starts_note: str | None = None
+    timezone: Annotated[str, AfterValidator(_check_timezone)]
+    calendar: Annotated[str, AfterValidator(check_calendar)]
+    target: Annotated[str, AfterValidator(_check_duration)] | None = None
+    law_enforcement_delay: bool = False
+    effective_from: date | None = None
+    in_force: bool = True
+    in_force_note: str | None = None
+    confidence: Literal["high", "medium", "low"]
+    source: str = Field(pattern=r"^https?://")
+    notes: str = ""
+    threshold: Threshold
+    applies_when: AppliesWhen = AppliesWhen()
+
+    @model_validator(mode="after")
+    def _period_matches_kind(self) -> Rule:
+        if self.day_kind == "none" and self.period is not None:
+            raise ValueError("period is set but day_kind is 'none'")
+        if self.day_kind != "none" and self.period is None:
+            raise ValueError(f"day_kind {self.day_kind!r} needs a period")
+        if self.relation != "after" and not self.starts.startswith("notice:"):
+            raise ValueError(f"relation {self.relation!r} only makes sense for starts = 'notice:<rule id>'")
+        if self.relation != "after" and self.period is not None:
+            raise ValueError(f"relation {self.relation!r} is due with the other notice; it takes no period")
+        return self
+
+    @property
+    def anchors(self) -> tuple[str, ...]:
+        return tuple(self.starts[7:].split("|")) if self.starts.startswith("notice:") else ()
+
+    @property
+    def fixed(self) -> bool:
+        return self.period is not None
+
+    def period_text(self) -> str:
+        if self.period is None:
+            return self.standard.replace("_", " ")
+        unit = {"hours": "hour", "calendar": "calendar day", "business": "business day", "months": "month"}
+        return f"{self.period} {unit[self.day_kind]}{'s' if self.period != 1 else ''}"
+
+
+class RuleFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal[1]
+    source: str
+    rule: list[Rule]
+
+
+def load_rules(path: Path | None = None) -> list[Rule]:
+    """Parse and validate a rule file; any problem raises RuleFileError as FILE:LINE:COL: message."""
+    path = path or RULES_PATH
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleFileError(f"{path}: cannot read rule file ({exc.strerror or exc})") from None
+    return parse_rules(text, str(path))
+
+
+def parse_rules(text: str, name: str = "<rules>") -> list[Rule]:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, col = (m.group(1), m.group(2)) if m else ("1", "1")
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
+        raise RuleFileError(f"{name}:{line}:{col}: {msg}") from None
+    try:
+        rules = RuleFile.model_validate(doc).rule
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        line, col = _locate(text, loc)
+        what = _describe_loc(doc, loc)
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise RuleFileError(f"{name}:{line}:{col}: {what}{msg}{more}") from None
+    _cross_check(rules, text, name)
+    return rules
+
+
+def _cross_check(rules: list[Rule], text: str, name: str) -> None:
+    seen: dict[str, int] = {}
+    for i, rule in enumerate(rules):
+        if rule.id in seen:
+            line, col = _locate(text, ("rule", i, "id"))
+            raise RuleFileError(f"{name}:{line}:{col}: rule {rule.id!r}: duplicate id (first at rule "
+                                f"#{seen[rule.id] + 1})")
+        seen[rule.id] = i
+    for i, rule in enumerate(rules):
+        for anchor in rule.anchors:
+            if anchor not in seen:
+                line, col = _locate(text, ("rule", i, "starts"))
+                raise RuleFileError(f"{name}:{line}:{col}: rule {rule.id!r}: starts at the notice of unknown "
+                                    f"rule {anchor!r}")
+            if anchor == rule.id:
+                line, col = _locate(text, ("rule", i, "starts"))
+                raise RuleFileError(f"{name}:{line}:{col}: rule {rule.id!r}: chained to itself")
+
+
+def _describe_loc(doc: Any, loc: tuple[Any, ...]) -> str:
+    if len(loc) >= 2 and loc[0] == "rule" and isinstance(loc[1], int):
+        try:
+            rid = doc["rule"][loc[1]].get("id", f"#{loc[1] + 1}")
+        except (KeyError, IndexError, AttributeError, TypeError):
+            rid = f"#{loc[1] + 1}"
+        field = ".".join(str(p) for p in loc[2:] if not isinstance(p, int))
+        return f"rule {rid!r}: " + (f"{field}: " if field else "")
+    return ".".join(str(p) for p in loc) + ": " if loc else ""
+
+
+def _locate(text: str, loc: tuple[Any, ...]) -> tuple[int, int]:
+    """Line and column (1-based) of the key that `loc` names, found by scanning the TOML text."""
+    lines = text.splitlines()
+    header = re.compile(r"^\s*\[\[\s*rule\s*\]\]\s*(#.*)?$")
+    starts = [i for i, line in enumerate(lines) if header.match(line)]
+    if not loc or loc[0] != "rule" or len(loc) < 2 or not isinstance(loc[1], int):
+        key = str(loc[0]) if loc else ""
+        for i, line in enumerate(lines[: starts[0] if starts else len(lines)]):
+            m = re.match(rf"^(\s*){re.escape(key)}\s*=", line)
+            if key and m:
+                return i + 1, len(m.group(1)) + 1
+        return 1, 1
+    idx = loc[1]
+    if idx >= len(starts):
+        return (starts[-1] + 1 if starts else 1), 1
+    begin = starts[idx]
+    end = starts[idx + 1] if idx + 1 < len(starts) else len(lines)
+    keys = [str(p) for p in loc[2:] if not isinstance(p, int)]
+    if not keys:
+        return begin + 1, 1
+    # A sub-table header ([rule.threshold]) first, then the key inside it.
+    table_line = begin
+    lo, hi = begin, end
+    if len(keys) > 1:
+        sub = re.compile(rf"^\s*\[\s*rule\s*\.\s*{re.escape(keys[0])}\s*\]")
+        for i in range(begin, end):
+            if sub.match(lines[i]):
+                table_line, lo = i, i + 1
+                hi = next((j for j in range(i + 1, end) if lines[j].lstrip().startswith("[")), end)
+                keys = keys[1:]
+                break
+    else:
+        hi = next((j for j in range(begin + 1, end) if lines[j].lstrip().startswith("[")), end)
+    key_re = re.compile(rf"^(\s*){re.escape(keys[0])}\s*=")
+    for i in range(lo, hi):
+        m = key_re.match(lines[i])
+        if m:
+            return i + 1, len(m.group(1)) + 1
+    return table_line + 1, 1
+
+
+def find_rule(rules: Sequence[Rule], rule_id: str) -> Rule:
+    for rule in rules:
+        if rule.id == rule_id:
+            return rule
+    close = [r.id for r in rules if rule_id.lower() in r.id]
+    hint = f"; did you mean {', '.join(close[:5])}?" if close else "; `warroom deadlines rules` lists them"
+    raise NotFoundError(f"no deadline rule {rule_id!r}{hint}")
