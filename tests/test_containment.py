@@ -21,10 +21,10 @@ import pytest
 from app import containment as cm
 from app import settings
 from app.clock import FrozenClock
-from app.commands.inventory import sim_credentials
 from app.journal import JournalError
 from app.salesforce import Org
 from app.simorg import SimOrg
+from app.simorg.login import sim_credentials
 from app.verify import verify_journal
 from app.workspace import Workspace
 

@@ -17,9 +17,9 @@ import pytest
 
 from app import forensics
 from app.clock import FrozenClock
-from app.commands.inventory import sim_credentials
 from app.salesforce import Org
 from app.simorg import SimOrg
+from app.simorg.login import sim_credentials
 from app.workspace import Workspace
 
 ORG_NOW = datetime(2025, 8, 20, 9, 0, tzinfo=UTC)

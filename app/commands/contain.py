@@ -94,7 +94,8 @@ def _default_alias(ctx: Context, given: str | None) -> str:
 
 def _opener(ctx: Context, alias: str, args: argparse.Namespace) -> Any:
     """Log in only when the run needs it, after the intent is journaled."""
-    from app.commands.inventory import SIM_ALIAS, open_org
+    from app.commands.inventory import open_org
+    from app.simorg.login import SIM_ALIAS
 
     if alias == SIM_ALIAS and not (args.instance_url and args.ca):
         raise UsageError("the plan is for the simulated org: add --instance-url https://127.0.0.1:PORT and --ca FILE "
