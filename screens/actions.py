@@ -15,6 +15,7 @@ from app import containment as ct
 from app import deadlines as dl
 from app import findings as fd
 from app import inventory as inv
+from app import notify
 from app.clock import format_instant, parse_instant
 from app.errors import UsageError, WarroomError
 from app.redaction import redact
@@ -196,19 +197,16 @@ class ConsoleActions:
     def _record_fact(self, key_text: str, value_text: str) -> None:
         try:
             key, value = dl.parse_fact(key_text, value_text, self.app.rules)
-            now = self.app.clock.now()
-            if key in dl.FACT_TIMES and value is not None and parse_instant(value) > now:
+            if key in dl.FACT_TIMES and value is not None and parse_instant(value) > self.app.clock.now():
                 raise UsageError(f"facts {key}: {value} is in the future")
-            journal = self.incident.journal
-            previous = journal.get_state("facts", key)
-            if previous == value:
-                self.app.notify(f"{key} is already {value}; nothing recorded", severity="warning")
-                return
-            journal.append("facts.set", {"key": key, "value": value, "previous": previous}, self.actor)
+            entry = dl.set_fact(self.incident.journal, key_text, value_text, self.actor, self.app.rules)
         except WarroomError as exc:
             self.fail(exc)
             return
-        self.app.notify(f"{key} = {value}", timeout=4)
+        if entry is None:
+            self.app.notify(f"{key} is already {value}; nothing recorded", severity="warning")
+        else:
+            self.app.notify(f"{key} = {value}", timeout=4)
 
     def action_mark_sent(self) -> None:
         row = self.query_one(CountdownPane).selected()
@@ -237,12 +235,9 @@ class ConsoleActions:
             if at > self.app.clock.now():
                 raise UsageError(f"sent at {format_instant(at)} is in the future")
             evidence_id = self._evidence_ref(values["evidence"], f"notice sent for {rule_id}", "hashing")
-            assert evidence_id is not None
-            item = self.incident.resolve_evidence(evidence_id)
-            self.incident.journal.append("notification.sent", {
-                "rule": rule_id, "at": format_instant(at), "evidence_id": item["evidence_id"],
-                "sha256": item["sha256"],
-            }, self.actor)
+            if evidence_id is None:
+                raise UsageError("a notice needs its proof: a file path or an evidence id")
+            notify.record_sent(self.incident, rule_id, at, evidence_id, self.actor, self.app.rules)
         except (WarroomError, OSError) as exc:
             self._fail_from_thread(exc)
 

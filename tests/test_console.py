@@ -190,7 +190,7 @@ async def test_set_fact_changes_countdowns(console: Console) -> None:
         await press_for(pilot, "f", FormModal)
         await fill(pilot, {"key": "aware", "value": "2026-11-27T05:00:00Z"})
         entry = last(console, "facts.set")
-        assert entry.data == {"key": "aware", "value": "2026-11-27T05:00:00Z", "previous": None}
+        assert entry.data == {"key": "aware", "value": "2026-11-27T05:00:00Z", "previous": "2026-11-27T07:00:00Z"}
         new_due = next(r.due for r in pane.rows if r.jurisdiction == "EU" and r.due)
         assert (eu_due - new_due).total_seconds() == 2 * 3600
 
