@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from app import containment as cm
-from app import settings
+from app import containment_apply, settings
 from app.clock import FrozenClock
 from app.journal import JournalError
 from app.salesforce import Org
@@ -217,7 +217,7 @@ def test_intent_that_cannot_be_journaled_sends_nothing(sim: SimOrg, org: Org, in
 def test_nearly_full_disk_refuses_before_the_intent(sim: SimOrg, org: Org, incident: Any,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     plan = _plan(org, incident, "revoke_tokens", app="Drift")
-    monkeypatch.setattr(cm, "_free_bytes", lambda path: 1024)
+    monkeypatch.setattr(containment_apply, "_free_bytes", lambda path: 1024)
     calls = Calls(org)
     with pytest.raises(cm.ContainmentError, match="MiB free"):
         cm.apply_plan(incident, calls, plan, "sim", "alice")
@@ -385,7 +385,7 @@ def test_result_kept_aside_when_the_journal_refuses_it_then_recovered(sim: SimOr
 
 def test_large_result_goes_to_the_evidence_store_and_state_stays_compact(sim: SimOrg, org: Org, incident: Any,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cm, "INLINE_RECORDS", 2)
+    monkeypatch.setattr(containment_apply, "INLINE_RECORDS", 2)
     plan = _plan(org, incident, "revoke_tokens", app="Drift")
     cm.apply_plan(incident, org, plan, "sim", "alice")
     res = _entries(incident, "action.result", plan.plan_id)[0]
