@@ -328,3 +328,29 @@ def _prefix_root(conn: sqlite3.Connection, size: int) -> bytes:
     for (body,) in conn.execute("SELECT body FROM entries WHERE seq <= ? ORDER BY seq", (size,)):
         frontier.append(leaf_hash(body))
     return frontier.root()
+
+
+def verify_out_of_process(path: Path, anchors: Iterable[Anchor] = (), timeout: float | None = None) -> VerifyReport:
+    """Run `verify_journal` in a child process.
+
+    Verification is CPU-bound Python; in a thread it would hold the GIL against the console's own work, so a
+    million-entry journal would slow start-up and every key press while it runs. A child process costs the
+    console nothing but a wait.
+    """
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "app.verify", str(path), *(f"{a.size}:{a.root.hex()}" for a in anchors)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        return VerifyReport.model_validate_json(done.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        return VerifyReport(path=str(path), ok=False, exit_code=3, message=f"{path}: verification did not run ({exc})")
+
+
+if __name__ == "__main__":
+    import sys
+
+    _report = verify_journal(Path(sys.argv[1]), [Anchor.parse(a) for a in sys.argv[2:]])
+    sys.stdout.write(_report.model_dump_json())
+    sys.exit(0)

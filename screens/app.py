@@ -19,7 +19,7 @@ from app.context import Context
 from app.errors import WarroomError
 from app.incident import Incident
 from app.journal import Entry, Head
-from app.verify import VerifyReport, verify_journal
+from app.verify import VerifyReport, verify_out_of_process
 from screens.bindings import APP_BINDINGS, MAIN_BINDINGS
 from screens.commands import WarroomCommands, palette_commands
 from screens.settings import CONFIG_FILE, ConsoleSettings
@@ -231,7 +231,7 @@ class WarroomApp(App[int]):
 
     @work(thread=True, group="verify", exit_on_error=False, description="verifying the journal")
     def _verify_worker(self) -> None:
-        self.call_from_thread(self._verified, verify_journal(self.incident.journal.path))
+        self.call_from_thread(self._verified, verify_out_of_process(self.incident.journal.path))
 
     def _verified(self, report: VerifyReport) -> None:
         self._busy["verify"] = False

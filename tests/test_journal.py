@@ -433,3 +433,17 @@ def test_fast_canonical_form_equals_rfc8785(value):
             jcs(value)
         return
     assert jcs(value) == expected
+
+
+def test_verify_out_of_process_matches_in_process(incident):
+    from app.verify import verify_out_of_process
+
+    anchor = Anchor(incident.journal.head().size, incident.journal.head().root)
+    path = incident.journal.path
+    incident.close()
+    child = verify_out_of_process(path, [anchor])
+    assert child.ok and child.anchors_checked == 1
+    assert child.model_dump() == verify_journal(path, [anchor]).model_dump()
+    tamper(path, "UPDATE entries SET actor = 'mallory' WHERE seq = 3")
+    bad = verify_out_of_process(path)
+    assert bad.exit_code == 1 and (3, "edited") in [(p.seq, p.reason) for p in bad.problems]
