@@ -96,6 +96,7 @@ def _loaded_incident(cfg: Any) -> Path:
     path = incident.journal.path
     incident.close()
     cfg._cache["fig4_clocks"] = len(timers)
+    cfg._cache["fig4_path"] = path
     return path
 
 
@@ -142,7 +143,7 @@ async def _keypresses(path: Path, presses: int) -> list[float]:
 
 
 def keypress_samples(cfg: Any) -> tuple[list[float], float]:
-    path = _loaded_incident(cfg)
+    path = cfg._cache.get("fig4_path") or _loaded_incident(cfg)
     samples = asyncio.run(_keypresses(path, cfg.keypresses))
     # Floor: the durable append alone, same journal, same entry kind and size.
     with Journal.open(path, SystemClock()) as journal:
