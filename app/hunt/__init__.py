@@ -1,0 +1,88 @@
+"""Indicators of compromise as data, hunted through the preserved evidence, and "what did they take?".
+
+Indicator files are TOML (docs/forensics.md): published addresses, ranges, user agents, connected apps,
+usernames and SOQL patterns, each with its sources and a time window. The hunt reads only the evidence store
+(offline; `--org` collects first, then hunts the same way), so every hit names a preserved file, a line and a
+record and can be re-derived later. Indicators that also describe normal traffic (the abused app's name, a
+COUNT() query) are `role = "context"`: they annotate hits but never make one alone, so the normal
+integrations stay out of the findings.
+
+Layout: `indicators` (the file format and compiled matchers), `hunting` (scan, hits, recording) and `exfil`
+(the exfiltration table). Everything is importable from `app.hunt`.
+"""
+
+from __future__ import annotations
+
+from app.hunt.exfil import (
+    EXFIL_LOG_TYPES,
+    EXFIL_SOURCES,
+    SAME_REQUEST,
+    ExfilRow,
+    api_logs_preserved,
+    exfiltration_table,
+)
+from app.hunt.hunting import (
+    Hit,
+    HuntResult,
+    hunt,
+    match_row,
+    project_hit,
+    record_hunt,
+    recorded_indicator_sets,
+    scan,
+    window_of,
+)
+from app.hunt.indicators import (
+    DATA_DIR,
+    DEFAULT_MATCH,
+    FORMAT_VERSION,
+    QUERY_CHARS,
+    READ_OPERATIONS,
+    ApiFamily,
+    Compiled,
+    Indicator,
+    IndicatorError,
+    IndicatorSet,
+    Kind,
+    MatchMode,
+    Source,
+    Window,
+    find_indicator_file,
+    load_indicators,
+    shipped_indicator_files,
+)
+
+__all__ = [
+    "DATA_DIR",
+    "DEFAULT_MATCH",
+    "EXFIL_LOG_TYPES",
+    "EXFIL_SOURCES",
+    "FORMAT_VERSION",
+    "QUERY_CHARS",
+    "READ_OPERATIONS",
+    "SAME_REQUEST",
+    "ApiFamily",
+    "Compiled",
+    "ExfilRow",
+    "Hit",
+    "HuntResult",
+    "Indicator",
+    "IndicatorError",
+    "IndicatorSet",
+    "Kind",
+    "MatchMode",
+    "Source",
+    "Window",
+    "api_logs_preserved",
+    "exfiltration_table",
+    "find_indicator_file",
+    "hunt",
+    "load_indicators",
+    "match_row",
+    "project_hit",
+    "record_hunt",
+    "recorded_indicator_sets",
+    "scan",
+    "shipped_indicator_files",
+    "window_of",
+]

@@ -1,0 +1,194 @@
+""""What did they take?": the API reads in the preserved logs, attributed to the hunted indicators, one row per
+request (an ApiEvent and its event-log line count once)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel
+
+from app.clock import format_instant
+from app.evidence_rows import Row, evidence_files, id_key
+from app.hunt.hunting import recorded_indicator_sets, scan, window_of
+from app.hunt.indicators import IndicatorSet, Window
+from app.incident import Incident
+
+# ---------------------------------------------------------------------------------------------------------
+# What did they take?
+# ---------------------------------------------------------------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Rows that record data leaving through the API: real-time events and the API, REST and Bulk event logs.
+EXFIL_SOURCES = ("ApiEvent", "BulkApiResultEventStore", "EventLogFile/API", "EventLogFile/RestApi",
+                 "EventLogFile/BulkApi", "EventLogFile/BulkApi2")
+SAME_REQUEST = timedelta(seconds=2)  # an ApiEvent and an event-log row this close are one request
+
+
+EXFIL_LOG_TYPES = ("API", "RestApi", "BulkApi", "BulkApi2")
+
+
+def api_logs_preserved(incident: Incident) -> bool:
+    """Whether any preserved file can say what was read (real-time API events or API event log files)."""
+    for ev in evidence_files(incident):
+        if ev.source.get("object") in ("ApiEvent", "BulkApiResultEventStore"):
+            return True
+        if ev.source.get("event_type") in EXFIL_LOG_TYPES:
+            return True
+        if not ev.source.get("format"):
+            return True  # added by hand: it may hold API logs, so do not claim otherwise
+    return False
+
+
+class ExfilRow(BaseModel):
+    """Per user (and the apps it used) and object: rows read and queries or jobs run in the window."""
+
+    actor: str
+    app: str | None
+    username: str | None
+    object: str
+    rows: int
+    queries: int
+    first_seen: str | None
+    last_seen: str | None
+    source_ips: list[str]
+    sources: list[str]
+    evidence: list[str]
+
+
+def _is_read(row: Row) -> bool:
+    """A query, an export or a bulk result download (describe, limits and writes are not data leaving)."""
+    if row.source == "BulkApiResultEventStore":
+        return True
+    if _is_count_only(row):
+        return True
+    if row.query():
+        return True
+    op = (row.operation() or "").lower()
+    if op:
+        return any(word in op for word in ("query", "export", "retrieve", "search"))
+    uri = str(row.fields.get("URI") or "")
+    return bool(re.search(r"/query(All)?\b", uri))
+
+
+def _is_count_only(row: Row) -> bool:
+    q = row.query()
+    return bool(q and re.match(r"(?i)\s*SELECT\s+COUNT\(\s*\)\s+FROM\b", q))
+
+
+def _job_id(row: Row) -> str | None:
+    return row.first(("JOB_ID", "JobId"))
+
+
+def _user_key(row: Row) -> str:
+    uid = row.user_id()
+    return id_key(uid) if uid else (row.username() or "?").lower()
+
+
+@dataclass
+class _Acc:
+    username: str | None
+    object: str
+    rows: int = 0
+    queries: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.apps: set[str] = set()
+        self.ips: set[str] = set()
+        self.sources: set[str] = set()
+        self.evidence: set[str] = set()
+
+    def add(self, row: Row, rows: int, queries: int) -> None:
+        self.username = self.username or row.username()
+        if row.app():
+            self.apps.add(str(row.app()))
+        self.rows += rows
+        self.queries += queries
+        if row.at:
+            self.first = min(self.first, row.at) if self.first else row.at
+            self.last = max(self.last, row.at) if self.last else row.at
+        self.ips.update(row.ips()[:1])
+        self.sources.add(row.source)
+        self.evidence.add(row.evidence_id)
+
+
+def exfiltration_table(
+    incident: Incident,
+    indicator_sets: list[IndicatorSet] | None = None,
+    *,
+    all_activity: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[ExfilRow]:
+    """What was read, per user and object, from ApiEvent, BulkApiResultEventStore and the API, RestApi and
+    Bulk event logs.
+
+    Scope: rows matching `indicator_sets`; without them, the indicator files of the recorded hunts (the
+    report's view); `all_activity` takes every API read in the window, attributed or not. Counting rules:
+    COUNT() queries take no rows; a bulk job counts once, with its largest row count, however many state
+    rows and result downloads it has; a request seen both as an ApiEvent and in an event log file counts once.
+    """
+    if all_activity:
+        sets: list[IndicatorSet] = []
+        window = Window(start=since, end=until)
+    else:
+        sets = indicator_sets if indicator_sets is not None else recorded_indicator_sets(incident)
+        if not sets:
+            return []
+        window = window_of(sets, since, until)
+    selected = [row for row, matched, _context in scan(incident, sets, window)
+                if row.source in EXFIL_SOURCES and window.contains(row.at) and (all_activity or matched)
+                and _is_read(row)]
+    selected.sort(key=lambda r: (r.source != "ApiEvent", r.at or _EPOCH))
+    accs: dict[tuple[str, str], _Acc] = {}
+    jobs: dict[str, tuple[_Acc, int]] = {}
+    api_events: dict[tuple[str, str, int], list[datetime]] = {}
+
+    def acc_for(row: Row) -> _Acc:
+        obj = (row.entities() or ["?"])[0]
+        key = (_user_key(row), obj.lower())
+        if key not in accs:
+            accs[key] = _Acc(row.username(), obj)
+        return accs[key]
+
+    for row in selected:
+        rows = 0 if _is_count_only(row) else (row.rows() or 0)
+        job = _job_id(row)
+        if job:  # several state rows and downloads per job: count it once, with its largest row count
+            if job in jobs:
+                acc, counted = jobs[job]
+                acc.add(row, max(0, rows - counted), 0)
+                jobs[job] = (acc, max(counted, rows))
+            else:
+                acc = acc_for(row)
+                acc.add(row, rows, 1)
+                jobs[job] = (acc, rows)
+            continue
+        key = (_user_key(row), ",".join(e.lower() for e in row.entities()), rows)
+        if row.source == "ApiEvent":
+            if row.at:
+                api_events.setdefault(key, []).append(row.at)
+        elif row.at and any(abs(row.at - t) <= SAME_REQUEST for t in api_events.get(key, [])):
+            continue
+        acc_for(row).add(row, rows, 1)
+    out = []
+    for acc in accs.values():
+        apps = ", ".join(sorted(acc.apps))
+        out.append(ExfilRow(
+            actor=f"{acc.username} ({apps})" if apps and acc.username else apps or acc.username or "?",
+            app=apps or None,
+            username=acc.username,
+            object=acc.object,
+            rows=acc.rows,
+            queries=acc.queries,
+            first_seen=format_instant(acc.first) if acc.first else None,
+            last_seen=format_instant(acc.last) if acc.last else None,
+            source_ips=sorted(acc.ips),
+            sources=sorted(acc.sources),
+            evidence=sorted(acc.evidence),
+        ))
+    out.sort(key=lambda r: (r.actor, -r.rows, r.object))
+    return out
