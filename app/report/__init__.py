@@ -1,0 +1,92 @@
+"""The audit report: one model built from the journal alone, rendered as Markdown, self-contained HTML or JSON.
+
+An auditor samples from it: every entry with who, when and what (before/after where the entry carries them),
+each SOC 2 and ISO 27001 control with the checklist items, actions and evidence that served it, the
+notification clocks and when each notice went, containment, evidence with hashes and custody, what is still
+open, and the journal's size and Merkle root with a fresh verification, so the report itself can be anchored.
+The report's own hash (`report_sha256`) covers the canonical JSON of everything else in it; the bytes of the
+rendered file are hashed again when `report.generated` is journaled. `export_population` gives the population
+an auditor samples from as CSV, with the SQL that produced it.
+
+Layout: `model` (the report's model), `contents` (built from the journal), `rendering` (Markdown, HTML, JSON),
+`output` (generate and journal, atomic writes) and `population` (the CSV export). Everything is importable from
+`app.report`.
+"""
+
+from __future__ import annotations
+
+from app.report.contents import (
+    build_report,
+    containment_actions,
+    exfiltration_rows,
+    summarise,
+)
+from app.report.model import (
+    CONTROL_FRAMEWORKS,
+    FORMAT,
+    FORMAT_VERSION,
+    FORMATS,
+    REPORT_KIND,
+    SUMMARY_CHARS,
+    ClockRow,
+    ContainmentRow,
+    ControlItem,
+    ControlRow,
+    CustodyRow,
+    DraftRef,
+    EvidenceRow,
+    ExfilRowOut,
+    JournalSummary,
+    OpenItem,
+    Report,
+    TimelineEntry,
+)
+from app.report.output import (
+    generate,
+    write_output,
+)
+from app.report.population import (
+    POPULATION_COLUMNS,
+    Population,
+    export_population,
+    population_query,
+)
+from app.report.rendering import (
+    render,
+    render_html,
+    render_markdown,
+)
+
+__all__ = [
+    "CONTROL_FRAMEWORKS",
+    "FORMAT",
+    "FORMATS",
+    "FORMAT_VERSION",
+    "POPULATION_COLUMNS",
+    "REPORT_KIND",
+    "SUMMARY_CHARS",
+    "ClockRow",
+    "ContainmentRow",
+    "ControlItem",
+    "ControlRow",
+    "CustodyRow",
+    "DraftRef",
+    "EvidenceRow",
+    "ExfilRowOut",
+    "JournalSummary",
+    "OpenItem",
+    "Population",
+    "Report",
+    "TimelineEntry",
+    "build_report",
+    "containment_actions",
+    "exfiltration_rows",
+    "export_population",
+    "generate",
+    "population_query",
+    "render",
+    "render_html",
+    "render_markdown",
+    "summarise",
+    "write_output",
+]

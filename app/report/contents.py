@@ -1,0 +1,374 @@
+"""Building the report from the journal alone: a readable line per entry, the control table, clocks, containment
+runs, evidence with custody and the journal's fresh verification."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from app import __version__
+from app import controls as catalogue
+from app.clock import format_instant, parse_instant
+from app.errors import WarroomError
+from app.report.model import (
+    CONTROL_FRAMEWORKS,
+    SUMMARY_CHARS,
+    ClockRow,
+    ContainmentRow,
+    ControlItem,
+    ControlRow,
+    CustodyRow,
+    DraftRef,
+    EvidenceRow,
+    ExfilRowOut,
+    JournalSummary,
+    OpenItem,
+    Report,
+    TimelineEntry,
+)
+
+if TYPE_CHECKING:
+    from app.incident import Incident
+    from app.journal import Entry
+
+
+# -- reading the journal ----------------------------------------------------------------------------------------
+
+
+def short_text(value: Any, n: int = SUMMARY_CHARS) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _opt(value: Any) -> str | None:
+    if value is None:
+        return None
+    return short_text(value, 120)
+
+
+def summarise(entry: Entry) -> tuple[str, str | None, str | None]:
+    """One line per entry for the timeline, with before/after when the entry records them."""
+    d = entry.data
+    k = entry.kind
+    if k == "genesis":
+        return f"journal created for {d.get('incident_id')}: {d.get('title')}", None, None
+    if k == "incident.update":
+        return "incident " + ", ".join(f"{key}={short_text(v, 60)}" for key, v in d.items()), None, None
+    if k == "note":
+        return f"note: {short_text(d.get('text', ''))}", None, None
+    if k == "checklist.state":
+        extra = f" ({short_text(d['note'], 120)})" if d.get("note") else ""
+        ev = f" evidence {', '.join(d['evidence'])}" if d.get("evidence") else ""
+        return f"checklist {d.get('item')}: {d.get('state')}{extra}{ev}", _opt(d.get("previous")), _opt(d.get("state"))
+    if k == "facts.set" or k == "notice.detail":
+        return f"{k} {d.get('key')}", _opt(d.get("previous")), _opt(d.get("value"))
+    if k == "notification.sent":
+        return f"notice {d.get('rule')} sent {d.get('at')} (evidence {d.get('evidence_id')})", None, None
+    if k == "evidence.acquired":
+        name = d.get("name") or ""
+        return f"evidence {d.get('evidence_id')} {name} ({d.get('size')} bytes) sha256 {d.get('sha256')}", None, None
+    if k == "custody.event":
+        match = "" if "match" not in d else (" re-hash matches" if d["match"] else " RE-HASH MISMATCH")
+        return f"custody {d.get('action')} {d.get('evidence_id')}{match}", None, None
+    if k.startswith("action."):
+        what = f"{k.split('.', 1)[1]} {d.get('action_id', '')} {d.get('action', d.get('kind', ''))}".strip()
+        if k == "action.plan":
+            what += f" ({_selectors_text(d.get('selectors'))}; {d.get('steps_total', 0)} record(s))"
+            return what, None, None
+        if k == "action.result":
+            counts = ", ".join(f"{n} {c}" for c, n in (d.get("counts") or {}).items() if n)
+            what += f": {d.get('status')} ({counts})"
+            return what, _opt(d.get("before_sha256")), _opt(d.get("after_sha256"))
+        if k == "action.approval":
+            what += f" approved by {d.get('approver')} ({d.get('role')})"
+        return what, _opt(d.get("before_sha256")), None
+    if k == "exercise.inject":
+        return f"exercise inject {d.get('inject')} [{d.get('kind')}] {d.get('title')}", None, None
+    if k == "exercise.end":
+        score = d.get("score", {})
+        return f"exercise ended: score {score.get('total')}/100", None, None
+    if k == "notify.drafted":
+        return f"notice draft {d.get('rule')} ({len(d.get('gaps', []))} gap(s)) evidence {d.get('evidence_id')}", \
+            None, None
+    if k == "report.generated":
+        return f"report generated ({d.get('format')}) sha256 {d.get('sha256')} at journal size {d.get('tree_size')}", \
+            None, None
+    if k == "inventory.snapshot":
+        counts = d.get("counts", {})
+        return f"inventory snapshot {d.get('evidence_id')}: " + ", ".join(f"{n} {c}" for c, n in counts.items() if n), \
+            None, None
+    if k == "hunt.hit":
+        return f"hunt hit at {d.get('at') or '?'}: {d.get('title')} (evidence {d.get('evidence_id')} line " \
+               f"{d.get('line')})", None, None
+    if k == "hunt.run":
+        return f"hunt {', '.join(d.get('indicator_sets', []))}: {d.get('hits')} hit(s), {d.get('new_hits')} new", \
+            None, None
+    if k == "collect.run":
+        if d.get("phase") == "started":
+            return f"collect from org {d.get('org')} started ({', '.join(d.get('what', []))})", None, None
+        counts = ", ".join(f"{n} {c}" for c, n in (d.get("counts") or {}).items() if n)
+        return f"collect {d.get('status')}: {counts}", None, None
+    if k == "collect.progress":
+        return f"collect preserved {d.get('item')} as evidence {d.get('evidence_id')}", None, None
+    if k in ("checkpoint", "anchor.made"):
+        return f"{k}: size {d.get('tree_size')} root {d.get('root')}", None, None
+    before = d.get("previous", d.get("before"))
+    after = d.get("value", d.get("after"))
+    return f"{k}: {short_text(d)}", _opt(before), _opt(after)
+
+
+def _selectors_text(sel: dict[str, Any] | None) -> str:
+    sel = sel or {}
+    parts = []
+    if sel.get("app"):
+        parts.append(f"app {sel['app']}")
+    if sel.get("user"):
+        parts.append(f"user {sel['user']}")
+    if sel.get("integration_users"):
+        parts.append("integration users")
+    return ", ".join(parts)
+
+
+def containment_actions(incident: Incident) -> list[dict[str, Any]]:
+    """One row per containment run (plan, approval, intent and result joined), plus plans never applied
+    and manual tasks. Field names follow app/containment.py's entries."""
+    plans: dict[str, Entry] = {}
+    intents: dict[int, Entry] = {}
+    applied: set[str] = set()
+    rows: list[dict[str, Any]] = []
+    for entry in incident.journal.entries(prefix="action."):
+        d = entry.data
+        if entry.kind == "action.plan":
+            plans[d["action_id"]] = entry
+        elif entry.kind == "action.intent":
+            intents[entry.seq] = entry
+        elif entry.kind == "action.result":
+            plan = plans.get(d.get("action_id", ""))
+            intent = intents.get(d.get("intent_seq", -1))
+            applied.add(d.get("action_id", ""))
+            pd = plan.data if plan else {}
+            rows.append({
+                "action_id": d.get("action_id"), "plan_seq": plan.seq if plan else None,
+                "intent_seq": d.get("intent_seq"), "result_seq": entry.seq, "seq": entry.seq,
+                "org_alias": d.get("org_alias") or pd.get("org_alias"),
+                "action": d.get("action", "action"), "status": d.get("status", "recorded"),
+                "actor": d.get("executor") or entry.actor, "approver": d.get("approver"),
+                "ticket": pd.get("ticket"), "decided_utc": pd.get("created_utc"),
+                "executed_utc": intent.recorded_utc if intent else None, "recorded_utc": entry.recorded_utc,
+                "target_summary": _selectors_text(pd.get("selectors")),
+                "selectors": pd.get("selectors") or {},
+                "pre_state_digest": d.get("before_sha256"), "post_state_digest": d.get("after_sha256"),
+                "counts": d.get("counts", {}), "verification": d.get("verification", {}),
+                "detail": ", ".join(f"{n} {k}" for k, n in (d.get("counts") or {}).items() if n),
+            })
+    for action_id, plan in plans.items():
+        if action_id in applied:
+            continue
+        pd = plan.data
+        rows.append({
+            "action_id": action_id, "plan_seq": plan.seq, "intent_seq": None, "result_seq": None, "seq": plan.seq,
+            "org_alias": pd.get("org_alias"),
+            "action": pd.get("action", "action"), "status": "planned, not applied", "actor": plan.actor,
+            "approver": None, "ticket": None, "decided_utc": pd.get("created_utc"), "executed_utc": None,
+            "recorded_utc": plan.recorded_utc, "target_summary": _selectors_text(pd.get("selectors")),
+            "selectors": pd.get("selectors") or {}, "pre_state_digest": pd.get("before_sha256"),
+            "post_state_digest": None, "counts": pd.get("counts", {}), "verification": {},
+            "detail": f"{pd.get('steps_total', 0)} record(s) planned",
+        })
+    for entry in incident.journal.entries(kind="action.task_confirmed"):
+        d = entry.data
+        rows.append({
+            "action_id": d.get("action_id"), "plan_seq": None, "intent_seq": None, "result_seq": entry.seq,
+            "seq": entry.seq, "action": f"manual task {d.get('kind')}", "status": "confirmed", "actor": entry.actor,
+            "approver": None, "ticket": None, "decided_utc": None, "executed_utc": entry.recorded_utc,
+            "recorded_utc": entry.recorded_utc, "target_summary": d.get("task_id", ""), "selectors": {},
+            "pre_state_digest": None, "post_state_digest": d.get("evidence_sha256"), "counts": {},
+            "verification": {}, "detail": f"evidence {d.get('evidence_id')}",
+        })
+    rows.sort(key=lambda r: r["seq"])
+    return rows
+
+
+def exfiltration_rows(incident: Incident) -> list[Any]:
+    """The exfiltration table of the recorded hunts ([] when no hunt was run or the store cannot be read)."""
+    try:
+        from app.hunt import exfiltration_table
+    except ImportError:  # pragma: no cover - the forensics area is part of every build
+        return []
+    try:
+        return exfiltration_table(incident)
+    except WarroomError:
+        return []
+
+
+def _evidence_rows(incident: Incident) -> list[EvidenceRow]:
+    custody: dict[str, list[CustodyRow]] = {}
+    for e in incident.journal.entries(kind="custody.event"):
+        d = e.data
+        custody.setdefault(d["evidence_id"], []).append(CustodyRow(
+            seq=e.seq, at=e.recorded_utc, actor=e.actor, action=d.get("action", ""), to_party=d.get("to_party"),
+            match=d.get("match")))
+    rows: list[EvidenceRow] = []
+    for e in incident.journal.entries(kind="evidence.acquired"):
+        d = e.data
+        src = d.get("source") or {}
+        rows.append(EvidenceRow(
+            evidence_id=d["evidence_id"], sha256=d["sha256"], size=d["size"], name=d.get("name"), note=d.get("note"),
+            acquired_by=e.actor, acquired_utc=e.recorded_utc, seq=e.seq,
+            source=short_text(src, 160) if src else "", custody=custody.get(d["evidence_id"], [])))
+    return rows
+
+
+def _control_table(incident: Incident, status: Any, checklist: Any, kinds: dict[str, list[int]],
+                   actions: list[dict[str, Any]]) -> list[ControlRow]:
+    state_seqs: dict[str, list[int]] = {}
+    for e in incident.journal.entries(kind="checklist.state"):
+        state_seqs.setdefault(e.data.get("item", ""), []).append(e.seq)
+    items = {i.id: i for i in checklist.items}
+    rows: dict[tuple[str, str], ControlRow] = {}
+    for st in status.items:
+        item = items[st.id]
+        seqs = list(state_seqs.get(st.id, []))
+        for spec in item.evidence:
+            kind, _, _what = spec.partition(":")
+            if kind.strip() == "journal":
+                first_word = _what.strip().split(" ", 1)[0]
+                seqs += kinds.get(first_word, [])[:10]
+        seqs += [a["seq"] for a in actions if a["action"] in item.triggers]
+        ci = ControlItem(id=st.id, title=st.title, state=st.state.value, done_utc=st.done_utc,
+                         evidence=list(st.evidence))
+        for framework, control in item.controls.pairs():
+            if framework not in CONTROL_FRAMEWORKS:
+                continue
+            row = rows.get((framework, control))
+            if row is None:
+                row = rows[(framework, control)] = ControlRow(
+                    framework=framework, control=control,
+                    title=catalogue.control_title(framework, control) or "", served=False, items=[], entries=[],
+                    evidence=[])
+            row.items.append(ci)
+            row.served = row.served or st.state.value == "done"
+            row.entries = sorted(set(row.entries) | set(seqs))
+            row.evidence = sorted(set(row.evidence) | set(st.evidence))
+    order = {fw: n for n, fw in enumerate(CONTROL_FRAMEWORKS)}
+    return sorted(rows.values(), key=lambda r: (order[r.framework], *_control_key(r.framework, r.control)))
+
+
+def _control_key(framework: str, control: str) -> tuple[int, str]:
+    """The catalogue's own order (SOC 2 CC1-CC9 before A1, C1, P; ISO Annex A in clause order)."""
+    table = catalogue.SOC2 if framework == "soc2" else catalogue.ISO27001_2022
+    order = {key: n for n, key in enumerate(table)}
+    return order.get(control, len(order)), control
+
+
+def _clocks(incident: Incident, now: datetime) -> list[ClockRow]:
+    from app import deadlines as dl
+
+    drafts = incident.journal.state("notice.drafts")
+    out: list[ClockRow] = []
+    for t in dl.incident_timers(incident.journal, now):
+        if t.state == "not_applicable" and t.notified_utc is None:
+            continue
+        d = drafts.get(t.rule)
+        out.append(ClockRow(
+            rule=t.rule, jurisdiction=t.jurisdiction, recipient=t.recipient, citation=t.citation, state=t.state,
+            start_utc=t.start_utc, due_utc=t.due_utc, notified_utc=t.notified_utc, evidence_id=t.evidence_id,
+            late=t.late, reason=t.reason,
+            draft=DraftRef(seq=d["seq"], at=d["at"], evidence_id=d["evidence_id"], sha256=d["sha256"],
+                           gaps=d.get("gaps", [])) if d else None,
+        ))
+    return out
+
+
+def _journal_summary(incident: Incident) -> JournalSummary:
+    from app.verify import verify_journal
+
+    head = incident.journal.head()
+    verdict = verify_journal(incident.journal.path)
+    verified = verdict.ok and verdict.size == head.size and verdict.root == head.root_hex
+    message = verdict.message
+    if verdict.ok and not verified:
+        message = f"verify read {verdict.size} entries, the report {head.size}: the journal grew while reading"
+    return JournalSummary(
+        path=str(incident.journal.path), journal_id=incident.journal.journal_id, size=head.size, root=head.root_hex,
+        short_root=head.short, head_hash=head.head_hash, anchor=head.anchor, verified=verified,
+        verify_message=message, checkpoints_checked=verdict.checkpoints_checked,
+        last_checkpoint=incident.journal.get_state("journal", "last_checkpoint"),
+        last_anchor=incident.journal.get_state("journal", "last_anchor"),
+    )
+
+
+def build_report(incident: Incident, actor: str, *, now: datetime | None = None) -> Report:
+    """Everything from the journal (and the evidence store for the exfiltration table); nothing is recorded."""
+    from app import checklist as cl
+
+    now = now or incident.journal.clock.now()
+    journal = incident.journal
+    summary = _journal_summary(incident)  # first: the report covers exactly these entries
+    exercise_state = journal.get_state("exercise", "current") or {}
+    # A finished exercise is judged as of its end (scenario time), not as of the day the report is printed.
+    as_of = parse_instant(exercise_state["end_utc"]) if exercise_state.get("end_utc") else now
+    timeline: list[TimelineEntry] = []
+    for entry in journal.entries():
+        if entry.seq > summary.size:
+            break
+        text, before, after = summarise(entry)
+        timeline.append(TimelineEntry(seq=entry.seq, recorded_utc=entry.recorded_utc, actor=entry.actor,
+                                      kind=entry.kind, summary=text, before=before, after=after,
+                                      entry_hash=entry.entry_hash))
+    actions = containment_actions(incident)
+    kinds: dict[str, list[int]] = {}
+    for t in timeline:
+        kinds.setdefault(t.kind, []).append(t.seq)
+    controls: list[ControlRow] = []
+    open_items: list[OpenItem] = []
+    checklist_label = None
+    try:
+        checklist = cl.incident_checklist(incident)
+        status = cl.checklist_status(incident, checklist, as_of)
+        checklist_label = f"{checklist.title} {checklist.version} (sha256 {checklist.sha256[:12]})"
+        controls = _control_table(incident, status, checklist, kinds, actions)
+        for st in status.items:
+            if st.state in cl.OPEN_STATES:
+                detail = f"{st.state.value}, due {st.due_utc}" + (f" ({st.reason})" if st.reason else "")
+                open_items.append(OpenItem(kind="checklist", id=st.id, title=st.title, detail=detail,
+                                           overdue=st.overdue))
+    except WarroomError as exc:
+        open_items.append(OpenItem(kind="checklist", id="checklist", title="checklist unavailable", detail=str(exc)))
+    clocks = _clocks(incident, as_of)
+    for c in clocks:
+        if c.state in ("overdue", "due_4h", "due_24h", "on_track", "pending", "elapsed", "paused"):
+            open_items.append(OpenItem(kind="clock", id=c.rule, title=f"notice to {c.recipient} ({c.jurisdiction})",
+                                       detail=f"{c.state}" + (f", due {c.due_utc}" if c.due_utc else ""),
+                                       overdue=c.state == "overdue"))
+        if c.draft and c.draft.gaps and c.notified_utc is None:
+            open_items.append(OpenItem(kind="draft", id=c.rule, title=f"notice draft {c.rule} has gaps",
+                                       detail=", ".join(c.draft.gaps)))
+    try:
+        from app.exercise import pending_alerts
+
+        for alert in pending_alerts(incident):
+            open_items.append(OpenItem(kind="alert", id=alert.inject, title=alert.title,
+                                       detail=f"unacknowledged since {alert.at}"))
+    except ImportError:  # pragma: no cover
+        pass
+    exercise = None
+    end = journal.last("exercise.end")
+    if end is not None:
+        exercise = {"scenario": end.data.get("scenario"), "score": end.data.get("score"), "seq": end.seq}
+    report = Report(
+        incident_id=incident.id, title=incident.title, demo=bool(journal.genesis.get("demo")),
+        generated_utc=format_instant(now), generated_by=actor, software=f"warroom {__version__}",
+        declared_utc=journal.get_state("incident", "declared"), as_of_utc=format_instant(as_of),
+        checklist=checklist_label, journal=summary,
+        timeline=timeline, controls=controls, clocks=clocks,
+        containment=[ContainmentRow(**{k: v for k, v in a.items() if k in ContainmentRow.model_fields})
+                     for a in actions],
+        evidence=_evidence_rows(incident),
+        exfiltration=[ExfilRowOut.model_validate(r.model_dump()) for r in exfiltration_rows(incident)],
+        open_items=open_items, exercise=exercise,
+    )
+    report.report_sha256 = report.content_hash()
+    return report
