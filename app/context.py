@@ -48,6 +48,7 @@ class Context:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    exercise: Any = None  # the ExerciseRunner of a live tabletop (`warroom exercise run`); the console drives it
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, **overrides: Any) -> Context:

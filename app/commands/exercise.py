@@ -115,24 +115,19 @@ def _scripted(ctx: Context, args: argparse.Namespace, loaded) -> int:
 
 
 def _print_summary(ctx: Context, incident_id: str, score, failures: int = 0) -> None:
-    parts = ", ".join(f"{k} {v}" for k, v in score.parts.items())
-    ctx.print(f"exercise {score.scenario} in {incident_id}: score {score.total}/100 ({parts})")
-    ctx.print(f"  deadlines: {score.deadlines_met} met, {score.deadlines_late} late, {score.deadlines_missed} missed; "
-              f"checklist: {score.items_on_time} on time, {score.items_late} late, {score.items_missed} missed; "
-              f"contained {score.apps_contained}/{score.apps_compromised} apps; "
-              f"{score.evidence_gaps_count} evidence gap(s)" + (f"; {failures} scripted action(s) failed"
-                                                                 if failures else ""))
+    from app.tabletop import summary_lines
+
+    for line in summary_lines(incident_id, score, failures):
+        ctx.print(line)
 
 
 def _interactive(ctx: Context, args: argparse.Namespace, loaded) -> int:
-    """Console on the drill incident; injects fire from a background thread on the accelerated clock."""
+    """Console on the drill incident; injects fire from the runner's thread on the accelerated clock."""
     from app.exercise import ExerciseRunner, make_clock
-    from app.exercise_score import after_action_report
-    from app.exercise_script import store_after_action
+    from app.tabletop import end_exercise
     from app.workspace import Workspace
 
     clock = make_clock(loaded, args.speed, virtual=False)
-    ex_ctx = replace(ctx, clock=clock)
     runner = ExerciseRunner(Workspace(ctx.home, clock, ctx.get_keyring()), loaded, clock)
     try:
         incident = runner.start(mode="interactive")
@@ -142,23 +137,20 @@ def _interactive(ctx: Context, args: argparse.Namespace, loaded) -> int:
                   f"{runner.start_utc:%Y-%m-%d %H:%M}Z; simulated org at {runner.orgs['sim'].url}")
         from app.cli import open_console
 
-        # The console reads the exercise clock from ex_ctx (pause/resume/speed) and the alerts from the journal
-        # (app.exercise.pending_alerts); the runner is passed for a console that can show more.
-        ex_ctx.exercise = runner  # type: ignore[attr-defined]
-        code = open_console(ex_ctx, args, incident_id=incident_id)
-        score = runner.finish(ctx.actor)
-        aar = after_action_report(runner.incident, loaded, score)
-        store_after_action(runner.incident, aar, ctx.actor)
+        # The console reads the exercise clock from ctx.clock and drives the runner (pause, speed, org logins,
+        # end); the alerts come from the journal (app.exercise.pending_alerts).
+        code = open_console(replace(ctx, clock=clock, exercise=runner), args, incident_id=incident_id)
+        ending = end_exercise(runner, ctx.actor)  # the console's own end, if it ended the exercise
     finally:
         runner.close()
     if args.aar:
         from app.report import write_output
 
-        write_output(args.aar, aar.encode("utf-8"))
+        write_output(args.aar, ending.after_action.encode("utf-8"))
     if args.json:
-        ctx.print_json(score)
+        ctx.print_json(ending.score)
     else:
-        _print_summary(ctx, incident_id, score)
+        _print_summary(ctx, incident_id, ending.score)
     return int(code or 0)
 
 
