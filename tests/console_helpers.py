@@ -1,4 +1,5 @@
-"""Build the console for tests: an isolated workspace, a frozen clock, the demo incident with a fixed id shown."""
+"""Build the console for tests: an isolated workspace, a frozen clock, the demo incident with a fixed id shown;
+and the Pilot steps the console tests share (wait for workers, for a screen, fill a dialog)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from app.context import Context
 from app.incident import Incident
 from app.journal import Head
 from screens.factory import build_app
+from screens.modals.form import FormModal
 from screens.settings import ConsoleSettings
 
 FIXED_ID = "INC-20261127-TEST"
@@ -41,3 +43,41 @@ class Console:
 
 def make_context(home: Path, clock: FrozenClock, keyring: Any) -> Context:
     return Context(home=home, actor="tester", clock=clock, keyring=keyring)
+
+
+async def settle(pilot: Any) -> None:
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def until(pilot: Any, predicate: Any, tries: int = 200) -> None:
+    """Wait for the UI to reach a state (a loaded machine takes longer to mount a dialog)."""
+    for _ in range(tries):
+        if predicate():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the console did not reach the expected state")
+
+
+async def press_for(pilot: Any, key: str, screen_type: type) -> None:
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(pilot.app.screen, screen_type))
+
+
+async def fill(pilot: Any, values: dict[str, str]) -> None:
+    from textual.widgets import Input, Select
+
+    modal = pilot.app.screen
+    assert isinstance(modal, FormModal)
+    for name, value in values.items():
+        widget = modal.query_one(f"#field-{name}")
+        if isinstance(widget, Select):
+            widget.value = value
+        else:
+            assert isinstance(widget, Input)
+            widget.value = value
+    await pilot.pause()
+    modal.query_one("#ok").press()
+    await settle(pilot)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input, Select
+from textual.widgets import DataTable, Input
 
 from app import demo
 from app.checklist import NAMESPACE as CHECKLIST_NS
@@ -22,7 +22,7 @@ from screens.widgets.activity_bar import ActivityBar
 from screens.widgets.checklist_pane import ChecklistPane
 from screens.widgets.countdown_pane import CountdownPane, CountdownRow, urgency
 from screens.widgets.header_bar import HeaderBar
-from tests.console_helpers import Console, make_context
+from tests.console_helpers import Console, fill, make_context, press_for, settle, until
 
 WIDE = (160, 48)
 NARROW = (80, 24)
@@ -39,42 +39,6 @@ def console(home: Path, clock: FrozenClock, mem_keyring) -> Iterator[Console]:
 
 def last(console: Console, kind: str):
     return console.incident.journal.last(kind)
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def until(pilot, predicate, tries: int = 200) -> None:
-    """Wait for the UI to reach a state (a loaded machine takes longer to mount a dialog)."""
-    for _ in range(tries):
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the console did not reach the expected state")
-
-
-async def press_for(pilot, key: str, screen_type: type) -> None:
-    await pilot.press(key)
-    await until(pilot, lambda: isinstance(pilot.app.screen, screen_type))
-
-
-async def fill(pilot, values: dict[str, str]) -> None:
-    modal = pilot.app.screen
-    assert isinstance(modal, FormModal)
-    for name, value in values.items():
-        widget = modal.query_one(f"#field-{name}")
-        if isinstance(widget, Select):
-            widget.value = value
-        else:
-            assert isinstance(widget, Input)
-            widget.value = value
-    await pilot.pause()
-    modal.query_one("#ok").press()
-    await settle(pilot)
 
 
 async def test_main_screen_shows_three_panes_side_by_side(console: Console) -> None:
