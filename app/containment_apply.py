@@ -57,6 +57,17 @@ def _check_alias(plan: Plan, confirm_alias: str | None) -> None:
                               f"nothing was sent")
 
 
+def _confirm_alias(incident: Incident, plan: Plan, confirm_alias: str | None, actor: str, stage: str) -> None:
+    """The typed alias must be the plan's org alias; a mismatch is journaled (`action.refused`) and raised."""
+    try:
+        _check_alias(plan, confirm_alias)
+    except ApprovalRefused as exc:
+        incident.journal.append("action.refused", {"action_id": plan.plan_id, "plan_sha256": plan.sha256,
+                                                   "reason": "alias_mismatch", "message": str(exc),
+                                                   "stage": stage}, actor)
+        raise
+
+
 def _approvals(incident: Incident, plan: Plan) -> list[Entry]:
     return [e for e in incident.journal.entries(kind="action.approval")
             if e.data.get("action_id") == plan.plan_id and e.data.get("plan_sha256") == plan.sha256]
@@ -79,13 +90,7 @@ def approve(incident: Incident, plan: Plan, confirm_alias: str | None, approver:
             plan_file: Path | None = None) -> Entry:
     """Record an approval by `approver` (the typed alias must equal the plan's org alias)."""
     _ensure_journaled(incident, plan, approver, plan_file)
-    try:
-        _check_alias(plan, confirm_alias)
-    except ApprovalRefused as exc:
-        incident.journal.append("action.refused", {"action_id": plan.plan_id, "plan_sha256": plan.sha256,
-                                                   "reason": "alias_mismatch", "message": str(exc),
-                                                   "stage": "approval"}, approver)
-        raise
+    _confirm_alias(incident, plan, confirm_alias, approver, "approval")
     return incident.journal.append("action.approval", {
         "action_id": plan.plan_id, "plan_sha256": plan.sha256, "approver": approver,
         "confirmed_alias": plan.org_alias, "role": "approver",
@@ -296,13 +301,7 @@ def apply_plan(incident: Incident, org: Any, plan: Plan, confirm_alias: str | No
     current = _ensure_journaled(incident, plan, actor, plan_file)
     if current["status"] == "undone":
         raise ContainmentError(f"{plan.plan_id} was undone by {current.get('undone_by')}; make a new plan")
-    try:
-        _check_alias(plan, confirm_alias)
-    except ApprovalRefused as exc:
-        incident.journal.append("action.refused", {"action_id": plan.plan_id, "plan_sha256": plan.sha256,
-                                                   "reason": "alias_mismatch", "message": str(exc),
-                                                   "stage": "apply"}, actor)
-        raise
+    _confirm_alias(incident, plan, confirm_alias, actor, "apply")
     free = _free_bytes(incident.dir)
     if free < MIN_FREE_BYTES:
         raise ContainmentError(f"only {free // (1024 * 1024)} MiB free on the journal's disk ({incident.dir}); the "
