@@ -106,6 +106,14 @@ def open_session(ctx: Context, incident_id: str | None) -> ConsoleSession:
     return _session(ctx, incident)
 
 
+def exercise_session(ctx: Context, incident_id: str | None = None) -> ConsoleSession:
+    """The console on a live tabletop (`ctx.exercise`): its simulated orgs belong to the runner, which the CLI
+    stops, so the console logs in to them and starts nothing of its own."""
+    runner = ctx.exercise
+    incident = ctx.open_incident(incident_id or runner.incident.id)
+    return ConsoleSession(incident, org_factory=runner.org_factory(), exercise=True)
+
+
 def _session(ctx: Context, incident: Incident) -> ConsoleSession:
     session = ConsoleSession(incident, exercise=bool(incident.journal.genesis.get("demo")))
     if session.exercise:

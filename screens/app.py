@@ -20,11 +20,12 @@ from app.errors import WarroomError
 from app.incident import Incident
 from app.journal import Entry, Head
 from app.verify import VerifyReport, verify_out_of_process
-from screens.bindings import APP_BINDINGS, MAIN_BINDINGS
+from screens.bindings import APP_BINDINGS, EXERCISE_BINDINGS, MAIN_BINDINGS
 from screens.commands import WarroomCommands, palette_commands
+from screens.modals.help import key_label
 from screens.settings import CONFIG_FILE, ConsoleSettings
 from screens.sources import ChecklistSource, InventoryView, load_inventory
-from screens.widgets.header_bar import HeaderBar, VerifyState
+from screens.widgets.header_bar import ExerciseMark, HeaderBar, VerifyState
 
 VIEW_FILE = "console-view.json"
 
@@ -53,8 +54,11 @@ class WarroomApp(App[int]):
         *,
         display_id: str | None = None,
         exercise: bool = False,
+        runner: Any = None,
         root_display: Callable[[Head], str] | None = None,
     ) -> None:
+        """`exercise`: mark the console as a drill; `runner`: the ExerciseRunner of a live tabletop (its clock is
+        `clock`), which the console pauses, speeds up and ends."""
         super().__init__()
         self.ctx = ctx
         self.incident = incident
@@ -62,7 +66,8 @@ class WarroomApp(App[int]):
         self.org_factory = org_factory
         self.settings = settings
         self.zone = settings.zone()
-        self.exercise = exercise
+        self.exercise = exercise or runner is not None
+        self.runner = runner
         self.display_id = display_id or incident.id
         self._root_display = root_display
         self.rules = dl.load_rules()
@@ -73,6 +78,10 @@ class WarroomApp(App[int]):
         self._pending_kinds: set[str] = set()
         self._busy: dict[str, bool] = {}
         self._again: set[str] = set()
+        self._seen_seqs: set[int] = set()
+        self._polled = incident.journal.head().size
+        self._exercise_state: dict[str, Any] = incident.journal.get_state("exercise", "current") or {}
+        self._runner_errors = 0
         incident.journal.subscribe(self._on_journal_entry)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -87,6 +96,9 @@ class WarroomApp(App[int]):
         self.action_verify()
 
     def _tick(self) -> None:
+        self._poll_journal()
+        if self.exercise:
+            self._exercise_tick()
         now = self.clock.now()
         from screens.main import MainScreen
 
@@ -112,8 +124,31 @@ class WarroomApp(App[int]):
             self.post_message(JournalAppended(entry))
 
     def on_journal_appended(self, message: JournalAppended) -> None:
+        self._entry_seen(message.entry)
+
+    def _poll_journal(self) -> None:
+        """Entries appended through another connection (the exercise runner's thread, a command in another
+        terminal) reach no listener here: on each tick, read what the journal gained since the last look."""
+        journal = self.incident.journal
+        try:
+            size = journal.head().size
+            if size <= self._polled:
+                return
+            new = list(journal.entries(since=self._polled))
+        except WarroomError:
+            return  # closing; the next tick (if any) tries again
+        self._polled = size
+        for entry in new:
+            self._entry_seen(entry)
+
+    def _entry_seen(self, entry: Entry) -> None:
+        if entry.seq in self._seen_seqs:  # the listener and the poll can both report an entry
+            return
+        self._seen_seqs.add(entry.seq)
+        if entry.kind == "exercise.inject":
+            self._announce(entry)
         first = not self._pending_kinds
-        self._pending_kinds.add(message.entry.kind)
+        self._pending_kinds.add(entry.kind)
         if first:
             self.call_later(self._flush_refresh)  # one refresh for a burst of appends
 
@@ -121,15 +156,64 @@ class WarroomApp(App[int]):
         kinds, self._pending_kinds = self._pending_kinds, set()
         if not kinds:
             return
+        if any(k.startswith("exercise.") for k in kinds):
+            self._exercise_state = self.incident.journal.get_state("exercise", "current") or {}
+            self._exercise_tick()
         self.main_screen.refresh_for(kinds)
         self.action_verify()  # keep the header's integrity mark current (a worker; the newest run wins)
+        from screens.modals.alerts import AlertsModal
         from screens.timeline import TimelineScreen
 
         if isinstance(self.screen, TimelineScreen):
             self.screen.reload()
+        if any(k.startswith("exercise.") for k in kinds):
+            for screen in self.screen_stack:
+                if isinstance(screen, AlertsModal):
+                    screen.reload()
 
     def short_root(self, head: Head) -> str:
         return self._root_display(head) if self._root_display else head.short
+
+    # -- exercise ---------------------------------------------------------------------------------------------
+
+    def _announce(self, entry: Entry) -> None:
+        """A new inject: a toast and the bell, on top of the alert bar (which stays until acknowledged)."""
+        d = entry.data
+        sender = f"{d['sender']}: " if d.get("sender") else ""
+        from screens.modals.alerts import offset_text
+
+        self.notify(f"{sender}{d.get('title', '')}", severity="warning", timeout=20, markup=False,
+                    title=f"EXERCISE INJECT {offset_text(str(d.get('offset', '')))} [{d.get('kind')}]")
+        self.bell()
+
+    def exercise_mark(self) -> ExerciseMark:
+        state = self._exercise_state
+        runner = self.runner
+        if state.get("ended") or runner is None:  # its clock no longer matters
+            return ExerciseMark(state=f"ended {state.get('total')}/100" if state.get("ended") else "")
+        from app.tabletop import speed_of
+
+        return ExerciseMark(speed=speed_of(runner), paused=runner.paused, state="time up" if runner.over() else "")
+
+    def _exercise_tick(self) -> None:
+        header = self._header()
+        if header is not None:
+            header.set_exercise(self.exercise_mark())
+        runner = self.runner
+        if runner is not None and len(runner.errors) > self._runner_errors:
+            from app.redaction import redact
+
+            for error in runner.errors[self._runner_errors:]:
+                self.notify(redact(error), title="exercise inject failed", severity="error", timeout=30, markup=False)
+            self._runner_errors = len(runner.errors)
+
+    def refresh_exercise(self) -> None:
+        """After a clock change: the header now, not at the next tick."""
+        self._exercise_tick()
+
+    def key_for(self, binding_id: str, default: str) -> str:
+        """The first key a binding answers to, as remapped in the keymap, for hints on screen."""
+        return key_label(self._keymap.get(binding_id, default).split(",")[0])
 
     # -- data the panes show -------------------------------------------------------------------------------
 
@@ -208,9 +292,10 @@ class WarroomApp(App[int]):
     def action_help(self) -> None:
         from screens.modals.help import HelpScreen
 
+        running = self.runner is not None
         self.push_screen(HelpScreen(
-            [*APP_BINDINGS, *MAIN_BINDINGS], dict(self._keymap), palette_commands(),
-            str(self.ctx.home / CONFIG_FILE),
+            [*APP_BINDINGS, *MAIN_BINDINGS, *(EXERCISE_BINDINGS if running else [])], dict(self._keymap),
+            palette_commands(running), str(self.ctx.home / CONFIG_FILE),
         ))
 
     def action_verify(self) -> None:

@@ -37,3 +37,19 @@ MAIN_BINDINGS: list[Binding] = [
     Binding("a", "anchor", "Anchor", id="journal.anchor",
             tooltip="Show the size and root to read aloud, and journal that an anchor was taken."),
 ]
+
+# Only while a tabletop exercise runs in this console (`warroom exercise run`); hidden otherwise.
+EXERCISE_BINDINGS: list[Binding] = [
+    Binding("l", "exercise_alerts", "Alerts", id="exercise.alerts",
+            tooltip="Exercise: every inject received, its message, and whether it was acknowledged."),
+    Binding("y", "exercise_ack", "Ack", show=False, id="exercise.ack",
+            tooltip="Exercise: acknowledge the oldest unacknowledged alert (journaled, with an optional note)."),
+    Binding("z", "exercise_pause", "Pause", id="exercise.pause",
+            tooltip="Exercise: pause or resume the exercise clock (journaled)."),
+    Binding("plus,equals_sign", "exercise_speed(1)", "Faster", show=False, id="exercise.faster",
+            tooltip="Exercise: run the clock faster (x1 2 5 10 30 60 120 300 600; journaled)."),
+    Binding("minus", "exercise_speed(-1)", "Slower", show=False, id="exercise.slower",
+            tooltip="Exercise: run the clock slower (journaled)."),
+    Binding("ctrl+e", "exercise_end", "End exercise", show=False, id="exercise.end",
+            tooltip="Exercise: end it now; shows the score and stores the after-action report."),
+]

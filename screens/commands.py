@@ -32,9 +32,25 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("help: keys and commands", "List every key and command", "app.help"),
 )
 
+# Only while a tabletop exercise runs in this console.
+EXERCISE_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("exercise: show alerts", "Every inject received, its message, and whether it was acknowledged", "exercise_alerts"),
+    ("exercise: acknowledge alert", "Acknowledge the oldest unacknowledged alert, with an optional note",
+     "exercise_ack"),
+    ("exercise: pause or resume", "Hold the exercise clock, or let it run again", "exercise_pause"),
+    ("exercise: speed up", "Run the exercise clock faster (up to x600)", "exercise_speed(1)"),
+    ("exercise: slow down", "Run the exercise clock slower (down to x1)", "exercise_speed(-1)"),
+    ("exercise: end", "End the exercise now: the score, and the after-action report stored as evidence",
+     "exercise_end"),
+)
 
-def palette_commands() -> list[tuple[str, str]]:
-    return [(name, text) for name, text, _ in COMMANDS]
+
+def palette_commands(exercise: bool = False) -> list[tuple[str, str]]:
+    return [(name, text) for name, text, _ in _commands(exercise)]
+
+
+def _commands(exercise: bool) -> tuple[tuple[str, str, str], ...]:
+    return COMMANDS + EXERCISE_COMMANDS if exercise else COMMANDS
 
 
 class WarroomCommands(Provider):
@@ -43,13 +59,16 @@ class WarroomCommands(Provider):
         target = getattr(app, "main_screen", app)
         app.call_later(app.run_action, action, target)
 
+    def _available(self) -> tuple[tuple[str, str, str], ...]:
+        return _commands(getattr(self.app, "runner", None) is not None)
+
     async def discover(self) -> Hits:
-        for name, text, action in COMMANDS:
+        for name, text, action in self._available():
             yield DiscoveryHit(name, partial(self._run, action), help=text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, text, action in COMMANDS:
+        for name, text, action in self._available():
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), partial(self._run, action), help=text)

@@ -26,17 +26,22 @@ def build_app(
 
 
 def run_console(ctx: Context, incident_id: str | None = None, demo: bool = False) -> int:
-    """`warroom`, `warroom demo`, `warroom open ID`: pick the incident, start what it needs, run, clean up."""
+    """`warroom`, `warroom demo`, `warroom open ID`, `warroom exercise run`: pick the incident, start what it
+    needs, run, clean up."""
     from app import demo as demo_mod
+    from app.exercise import PRIMARY_ORG
 
     settings = ConsoleSettings.load(ctx.home)
-    if demo or (incident_id is None and not ctx.workspace.list()):
+    if ctx.exercise is not None:
+        session = demo_mod.exercise_session(ctx, incident_id)
+        settings = settings.model_copy(update={"org_alias": PRIMARY_ORG})  # the alias the runner's org answers to
+    elif demo or (incident_id is None and not ctx.workspace.list()):
         session = demo_mod.start_demo(ctx)
     else:
         session = demo_mod.open_session(ctx, incident_id)
     try:
         app = build_app(ctx, session.incident, ctx.clock, session.org_factory, settings,
-                        exercise=session.exercise)
+                        exercise=session.exercise, runner=ctx.exercise)
         app.run()
         return app.return_code or 0
     finally:

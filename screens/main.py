@@ -18,8 +18,10 @@ from textual.widgets import DataTable, Footer, Tab, Tabs
 
 from screens import sources
 from screens.actions import ConsoleActions
-from screens.bindings import MAIN_BINDINGS
+from screens.bindings import EXERCISE_BINDINGS, MAIN_BINDINGS
+from screens.exercise_actions import ExerciseActions
 from screens.widgets.activity_bar import ActivityBar
+from screens.widgets.alert_bar import AlertBar
 from screens.widgets.checklist_pane import ChecklistPane
 from screens.widgets.countdown_pane import CountdownPane
 from screens.widgets.header_bar import HeaderBar
@@ -32,8 +34,8 @@ PANES = ("checklist", "countdowns", "inventory")
 WIDE = 120
 
 
-class MainScreen(ConsoleActions, Screen[None]):
-    BINDINGS = MAIN_BINDINGS
+class MainScreen(ConsoleActions, ExerciseActions, Screen[None]):
+    BINDINGS = [*MAIN_BINDINGS, *EXERCISE_BINDINGS]
     AUTO_FOCUS = None  # the restored pane takes focus, not the first widget
 
     app: WarroomApp  # type: ignore[assignment]
@@ -46,6 +48,7 @@ class MainScreen(ConsoleActions, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(zone=self.app.zone, exercise=self.app.exercise, id="header")
+        yield AlertBar(id="alerts")
         yield Tabs(
             Tab("1 Checklist", id="tab-checklist"),
             Tab("2 Countdowns", id="tab-countdowns"),
@@ -59,6 +62,12 @@ class MainScreen(ConsoleActions, Screen[None]):
             yield InventoryPane(id="inventory")
         yield ActivityBar(id="activity")
         yield Footer()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Exercise keys exist only while an exercise runs here (hidden from the footer otherwise)."""
+        if action.startswith("exercise_"):
+            return self.app.runner is not None
+        return True
 
     def _restored_pane(self) -> str:
         pane = self.app.view.get("pane")
@@ -143,6 +152,7 @@ class MainScreen(ConsoleActions, Screen[None]):
 
     def refresh_all(self) -> None:
         self.refresh_header()
+        self.refresh_alerts()
         self.refresh_checklist()
         self.refresh_countdowns()
         self.refresh_inventory()
@@ -158,6 +168,8 @@ class MainScreen(ConsoleActions, Screen[None]):
 
     def _refresh_for(self, kinds: set[str]) -> None:
         self.refresh_header()
+        if any(k.startswith("exercise.") for k in kinds):
+            self.refresh_alerts()
         if any(k.startswith(("checklist.", "incident.", "evidence.", "action.", "contain")) for k in kinds):
             self.refresh_checklist()
         if any(k.startswith(("facts.", "notification.", "deadline.", "incident.", "evidence.")) for k in kinds):
@@ -172,6 +184,7 @@ class MainScreen(ConsoleActions, Screen[None]):
         header.set_incident(app.display_id, app.incident.title, journal.get_state("incident", "declared"))
         head = journal.head()
         header.set_journal(head.size, app.short_root(head))
+        header.set_exercise(app.exercise_mark())
         header.now = app.clock.now()
 
     def refresh_checklist(self) -> None:

@@ -1,4 +1,5 @@
-"""Top bar: incident, T+ since declaration, UTC and local clocks, journal size/short root and its verification."""
+"""Top bar: incident, T+ since declaration, UTC and local clocks, journal size/short root and its verification;
+for a tabletop exercise, its clock speed and whether it is paused, out of time or ended."""
 
 from __future__ import annotations
 
@@ -23,6 +24,15 @@ class VerifyState:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class ExerciseMark:
+    """What the header says about a running exercise (the default: a demo, or an exercise opened afterwards)."""
+
+    speed: int | None = None
+    paused: bool = False
+    state: str = ""  # "" | "time up" | "ended 72/100"
+
+
 class HeaderBar(Widget):
     DEFAULT_CSS = """
     HeaderBar { height: 2; background: $panel; color: $foreground; padding: 0 1; }
@@ -40,6 +50,7 @@ class HeaderBar(Widget):
         self.journal_size = 0
         self.short_root = ""
         self.verify = VerifyState()
+        self.mark = ExerciseMark()
 
     def set_incident(self, incident_id: str, title: str, declared: str | None) -> None:
         self.incident_id, self.incident_title = incident_id, title
@@ -49,6 +60,11 @@ class HeaderBar(Widget):
     def set_journal(self, size: int, short_root: str) -> None:
         self.journal_size, self.short_root = size, short_root
         self.refresh()
+
+    def set_exercise(self, mark: ExerciseMark) -> None:
+        if mark != self.mark:
+            self.mark = mark
+            self.refresh()
 
     def set_verify(self, state: VerifyState) -> None:
         self.verify = state
@@ -69,10 +85,20 @@ class HeaderBar(Widget):
     def render(self) -> Text:
         now = self.now
         top = Text()
+        title = self.incident_title or "(untitled incident)"
         if self.exercise:
-            top.append(" EXERCISE ", style="bold reverse yellow")
+            mark = self.mark
+            top.append(" EXERCISE " + (f"x{mark.speed} " if mark.speed else ""), style="bold reverse yellow")
+            if mark.paused:
+                top.append(" PAUSED ", style="bold reverse red")
+            if mark.state:
+                top.append(f" {mark.state.upper()} ", style="bold reverse magenta")
             top.append(" ")
-        top.append(self.incident_title or "(untitled incident)", style="bold")
+            title = title.removeprefix("EXERCISE: ")  # the mark says it already
+        room = self.size.width - top.cell_len - len(self.incident_id) - 2
+        if self.size.width and len(title) > max(room, 12):  # one line each: a long title must not push line 2 away
+            title = title[: max(room, 12) - 1] + "…"
+        top.append(title, style="bold")
         top.append(f"  {self.incident_id}", style="dim")
         narrow = self.size.width < 110
         gap = "  " if narrow else "   "
