@@ -57,13 +57,18 @@ def write_report(home: Path, exc: BaseException, *, when: str, command: str | No
     return None
 
 
-def report_crash(ctx: Any, exc: BaseException, command: str | None = None) -> int:
-    """What `dispatch` does with an exception nobody expected: one line, a report file, exit 70."""
+def write_crash(ctx: Any, exc: BaseException, command: str | None = None) -> str:
+    """Write the redacted report and return the one line to show (without the `warroom: ` prefix)."""
     try:
         when = format_instant(ctx.clock.now())
     except Exception:
         when = "unknown"
     path = write_report(ctx.home, exc, when=when, command=command)
     where = f"; redacted report: {path}" if path else "; no report could be written"
-    ctx.error(f"internal error ({one_line(exc)}){where}")
+    return redact(f"internal error ({one_line(exc)}){where}")
+
+
+def report_crash(ctx: Any, exc: BaseException, command: str | None = None) -> int:
+    """What `dispatch` does with an exception nobody expected: one line, a report file, exit 70."""
+    ctx.error(write_crash(ctx, exc, command))
     return EXIT_SOFTWARE

@@ -12,10 +12,12 @@ from typing import Any
 from textual import work
 from textual.app import App
 from textual.message import Message
+from textual.worker import WorkerFailed
 
 from app import deadlines as dl
 from app.clock import Clock
 from app.context import Context
+from app.crash import EXIT_SOFTWARE
 from app.errors import WarroomError
 from app.incident import Incident
 from app.journal import Entry, Head
@@ -68,6 +70,7 @@ class WarroomApp(App[int]):
         self.zone = settings.zone()
         self.exercise = exercise or runner is not None
         self.runner = runner
+        self.crash_message: str | None = None
         self.display_id = display_id or incident.id
         self._root_display = root_display
         self.rules = dl.load_rules()
@@ -214,6 +217,26 @@ class WarroomApp(App[int]):
     def key_for(self, binding_id: str, default: str) -> str:
         """The first key a binding answers to, as remapped in the keymap, for hints on screen."""
         return key_label(self._keymap.get(binding_id, default).split(",")[0])
+
+    # -- crashes ----------------------------------------------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's own handler prints a traceback with every frame's local variables, and a local can hold a
+        token or a password. Instead: the redacted crash report (app.crash), exit code 70, and one redacted line
+        that run_console prints once the terminal is restored."""
+        if isinstance(error, WorkerFailed):
+            error = error.error if isinstance(error.error, Exception) else error
+        if self.crash_message is None:  # the first exception is the one that matters
+            from app.crash import write_crash
+            from app.redaction import redact
+
+            try:
+                self.crash_message = write_crash(self.ctx, error, "console")
+            except Exception as exc:  # never let the report hide the crash
+                self.crash_message = redact(f"internal error ({type(error).__name__}); no report written ({exc})")
+        self.exit(return_code=EXIT_SOFTWARE)
+        self._exception_event.set()  # wakes a waiting test pilot; nothing is re-raised
+        self._close_messages_no_wait()
 
     # -- data the panes show -------------------------------------------------------------------------------
 

@@ -43,6 +43,8 @@ def run_console(ctx: Context, incident_id: str | None = None, demo: bool = False
         app = build_app(ctx, session.incident, ctx.clock, session.org_factory, settings,
                         exercise=session.exercise, runner=ctx.exercise)
         app.run()
+        if app.crash_message:
+            ctx.error(app.crash_message)  # the terminal is back to normal by now
         return app.return_code or 0
     finally:
         session.close()
