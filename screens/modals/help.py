@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 
 def key_label(keys: str) -> str:
-    names = {"question_mark": "?", "slash": "/", "space": "space"}
+    names = {"question_mark": "?", "slash": "/", "space": "space", "plus": "+", "minus": "-", "equals_sign": "="}
     return ", ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))
 
 
