@@ -85,6 +85,7 @@ class WarroomApp(App[int]):
         self._polled = incident.journal.head().size
         self._exercise_state: dict[str, Any] = incident.journal.get_state("exercise", "current") or {}
         self._runner_errors = 0
+        self._orgs_seen: set[str] = set(runner.orgs) if runner is not None else set()
         incident.journal.subscribe(self._on_journal_entry)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -196,19 +197,33 @@ class WarroomApp(App[int]):
             return ExerciseMark(state=f"ended {state.get('total')}/100" if state.get("ended") else "")
         from app.tabletop import speed_of
 
-        return ExerciseMark(speed=speed_of(runner), paused=runner.paused, state="time up" if runner.over() else "")
+        return ExerciseMark(speed=speed_of(runner), paused=runner.paused, state="time up" if runner.over() else "",
+                            org=self.settings.org_alias if len(runner.orgs) > 1 else "")
 
     def _exercise_tick(self) -> None:
         header = self._header()
         if header is not None:
             header.set_exercise(self.exercise_mark())
         runner = self.runner
+        if runner is not None and len(runner.orgs) > len(self._orgs_seen):
+            new = sorted(set(runner.orgs) - self._orgs_seen)
+            self._orgs_seen.update(new)
+            key = self.key_for("exercise.org", "o")
+            self.notify(f"simulated org {', '.join(new)} is running now: {key} switches pull and containment to it",
+                        title="exercise", timeout=20, markup=False)
         if runner is not None and len(runner.errors) > self._runner_errors:
             from app.redaction import redact
 
             for error in runner.errors[self._runner_errors:]:
                 self.notify(redact(error), title="exercise inject failed", severity="error", timeout=30, markup=False)
             self._runner_errors = len(runner.errors)
+
+    def use_org(self, alias: str, org_factory: Callable[[], Any]) -> None:
+        """Pull and contain in another org from now on (an exercise's second simulated org)."""
+        self.org_factory = org_factory
+        self.settings = self.settings.model_copy(update={"org_alias": alias})
+        self._exercise_tick()
+        self.notify(f"org {alias}: pull (p) and containment (c) now go there", timeout=6)
 
     def refresh_exercise(self) -> None:
         """After a clock change: the header now, not at the next tick."""

@@ -50,6 +50,8 @@ EXERCISE_BINDINGS: list[Binding] = [
             tooltip="Exercise: run the clock faster (x1 2 5 10 30 60 120 300 600; journaled)."),
     Binding("minus", "exercise_speed(-1)", "Slower", show=False, id="exercise.slower",
             tooltip="Exercise: run the clock slower (journaled)."),
+    Binding("o", "exercise_org", "Org", show=False, id="exercise.org",
+            tooltip="Exercise: work on the next simulated org (when an inject brings in a second one)."),
     Binding("ctrl+e", "exercise_end", "End exercise", show=False, id="exercise.end",
             tooltip="Exercise: end it now; shows the score and stores the after-action report."),
 ]

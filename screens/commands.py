@@ -40,6 +40,7 @@ EXERCISE_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("exercise: pause or resume", "Hold the exercise clock, or let it run again", "exercise_pause"),
     ("exercise: speed up", "Run the exercise clock faster (up to x600)", "exercise_speed(1)"),
     ("exercise: slow down", "Run the exercise clock slower (down to x1)", "exercise_speed(-1)"),
+    ("exercise: switch org", "Pull and contain in the next simulated org of the exercise", "exercise_org"),
     ("exercise: end", "End the exercise now: the score, and the after-action report stored as evidence",
      "exercise_end"),
 )

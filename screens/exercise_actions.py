@@ -102,6 +102,21 @@ class ExerciseActions:
             said = {"pause": "paused", "resume": "running again"}.get(d["change"], "now")
             self.app.notify(f"exercise clock {said} at x{d['speed']} (T0 + {d['elapsed']})", timeout=4)
 
+    # -- orgs -------------------------------------------------------------------------------------------------
+
+    def action_exercise_org(self) -> None:
+        """Pull and containment go to one org at a time; an inject can start another (`add_org`)."""
+        runner = self._runner()
+        if runner is None:
+            return
+        aliases = sorted(runner.orgs)
+        current = self.app.settings.org_alias
+        if len(aliases) < 2:
+            self.app.notify(f"only one simulated org runs in this exercise: {current}", timeout=4)
+            return
+        new = aliases[(aliases.index(current) + 1) % len(aliases)] if current in aliases else aliases[0]
+        self.app.use_org(new, runner.org_factory(new))
+
     # -- the end ------------------------------------------------------------------------------------------------
 
     def action_exercise_end(self) -> None:

@@ -60,8 +60,8 @@ class Drill:
         return [e.data["inject"] for e in await asyncio.to_thread(self.runner.fire_due)]
 
 
-def _drill(home: Path, keyring: Any, start_orgs: bool) -> Drill:
-    loaded = load_scenario(SCENARIO)
+def _drill(home: Path, keyring: Any, start_orgs: bool, scenario: str = SCENARIO) -> Drill:
+    loaded = load_scenario(scenario)
     base = FrozenClock(parse_instant("2030-01-01T00:00:00Z"))
     clock = AcceleratedClock(exercise_start(loaded), speed=60, base=base)
     runner = ExerciseRunner(Workspace(home, clock, keyring), loaded, clock, start_orgs=start_orgs)
@@ -179,6 +179,10 @@ async def test_pause_and_speed_are_journaled_and_shown(drill: Drill) -> None:
         assert drill.clock.speed == 300 and drill.last("exercise.clock").data["previous_speed"] == "600"
         drill.base.advance(timedelta(seconds=12))  # 12 s at x300: one hour
         assert drill.runner.elapsed() == timedelta(hours=1)
+        assert "TIME UP" not in header.render().plain
+        drill.base.advance(drill.runner.scenario.length / 300)  # the scenario's whole length, and then some
+        app._tick()
+        assert "TIME UP" in header.render().plain
 
 
 async def test_end_exercise_shows_the_score_and_stores_the_report_once(drill: Drill) -> None:
@@ -254,7 +258,7 @@ async def test_a_console_without_an_exercise_has_no_exercise_keys(home: Path, cl
         async with app.run_test(size=WIDE) as pilot:
             await settle(pilot)
             before = console.incident.journal.head().size
-            for key in ("z", "plus", "l", "y", "ctrl+e"):
+            for key in ("z", "plus", "l", "y", "o", "ctrl+e"):
                 await pilot.press(key)
                 await settle(pilot)
             assert isinstance(app.screen, MainScreen) and console.incident.journal.head().size == before
@@ -302,6 +306,39 @@ def test_exercise_console_logs_in_to_the_runners_org(home: Path, mem_keyring: An
         assert seen["alias"] == "sim" and seen["rows"] > 0
         assert snap.data["source"]["org_alias"] == "sim"
         assert snap.data["source"]["org_id"] == d.runner.orgs["sim"].store.org.id
+    finally:
+        d.incident.close()
+        d.runner.close()
+
+
+async def test_a_second_org_brought_in_by_an_inject_can_be_pulled(home: Path, mem_keyring: Any) -> None:
+    d = _drill(home, mem_keyring, start_orgs=True, scenario="fake-data-loader")
+    second = next(i for i in d.runner.scenario.injects if i.add_org is not None)
+    alias = second.add_org.alias
+    app = d.app()
+    try:
+        async with app.run_test(size=WIDE) as pilot:
+            await settle(pilot)
+            await pilot.press("o")
+            await settle(pilot)
+            assert app.settings.org_alias == "sim" and any("only one simulated org" in n.message
+                                                            for n in app._notifications)
+            assert second.id in await d.fire(second.offset / 60)  # wall time at x60
+            app._tick()
+            await settle(pilot)
+            assert any(f"simulated org {alias} is running now" in n.message for n in app._notifications)
+            await pilot.press("o")
+            await settle(pilot)
+            assert app.settings.org_alias == alias
+            assert f"org {alias}" in app.screen.query_one(HeaderBar).render().plain
+            await pilot.press("p")
+            await until(pilot, lambda: d.last("inventory.snapshot") is not None, tries=1000)
+            await settle(pilot)
+            source = d.last("inventory.snapshot").data["source"]
+            assert source["org_alias"] == alias and source["org_id"] == d.runner.orgs[alias].store.org.id
+            await pilot.press("o")  # and back
+            await settle(pilot)
+            assert app.settings.org_alias == "sim"
     finally:
         d.incident.close()
         d.runner.close()

@@ -31,6 +31,7 @@ class ExerciseMark:
     speed: int | None = None
     paused: bool = False
     state: str = ""  # "" | "time up" | "ended 72/100"
+    org: str = ""  # the org pull and containment go to, shown once the exercise runs more than one
 
 
 class HeaderBar(Widget):
@@ -88,7 +89,8 @@ class HeaderBar(Widget):
         title = self.incident_title or "(untitled incident)"
         if self.exercise:
             mark = self.mark
-            top.append(" EXERCISE " + (f"x{mark.speed} " if mark.speed else ""), style="bold reverse yellow")
+            label = " EXERCISE " + (f"x{mark.speed} " if mark.speed else "") + (f"org {mark.org} " if mark.org else "")
+            top.append(label, style="bold reverse yellow")
             if mark.paused:
                 top.append(" PAUSED ", style="bold reverse red")
             if mark.state:
