@@ -12,7 +12,7 @@ from typing import Any
 from textual import work
 from textual.app import App
 from textual.message import Message
-from textual.worker import WorkerFailed
+from textual.worker import Worker, WorkerFailed, WorkerState
 
 from app import deadlines as dl
 from app.clock import Clock
@@ -252,6 +252,21 @@ class WarroomApp(App[int]):
         self.exit(return_code=EXIT_SOFTWARE)
         self._exception_event.set()  # wakes a waiting test pilot; nothing is re-raised
         self._close_messages_no_wait()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.worker_failed(event)
+
+    def worker_failed(self, event: Worker.StateChanged) -> None:
+        """A worker that must not take the console down (exit_on_error=False) failed with an error nobody
+        expected: say so and keep the redacted report, instead of letting the work vanish silently."""
+        worker = event.worker
+        if event.state is not WorkerState.ERROR or worker.exit_on_error or not isinstance(worker.error, Exception):
+            return
+        from app.crash import write_crash
+
+        message = write_crash(self.ctx, worker.error, f"console: {worker.description or worker.name}")
+        self.notify(message, title=f"{worker.description or 'background work'} failed", severity="error",
+                    timeout=30, markup=False)
 
     # -- data the panes show -------------------------------------------------------------------------------
 

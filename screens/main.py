@@ -15,6 +15,7 @@ from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Tab, Tabs
+from textual.worker import Worker
 
 from screens import sources
 from screens.actions import ConsoleActions
@@ -62,6 +63,9 @@ class MainScreen(ConsoleActions, ExerciseActions, Screen[None]):
             yield InventoryPane(id="inventory")
         yield ActivityBar(id="activity")
         yield Footer()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.app.worker_failed(event)  # the actions' workers report here, not to the app
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Exercise keys exist only while an exercise runs here (hidden from the footer otherwise)."""

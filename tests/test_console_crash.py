@@ -87,3 +87,35 @@ def test_run_console_prints_one_redacted_line_after_a_crash(console: Console, cr
                                      f"redacted report: {report}\n")
     out, err = capfd.readouterr()
     assert SECRET not in out + err + ctx.stdout.getvalue() and "Traceback" not in out + err
+
+
+async def test_a_failing_background_job_is_reported_and_the_console_stays(console: Console,
+                                                                          monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
+    from screens.actions import ConsoleActions
+    from screens.modals.form import FormModal
+    from tests.console_helpers import fill, press_for
+
+    redaction.register_secret(SECRET)
+
+    def _ingest(self: Any, path: Path, note: str | None, label: str) -> Any:
+        token = SECRET
+        raise KeyError(f"no such export for {token}")
+
+    monkeypatch.setattr(ConsoleActions, "_ingest", _ingest)
+    export = tmp_path / "LoginHistory.csv"
+    export.write_text("UserId,LoginTime\n")
+    app = console.app()
+    try:
+        async with app.run_test(size=WIDE) as pilot:
+            await settle(pilot)
+            await press_for(pilot, "e", FormModal)
+            await fill(pilot, {"path": str(export)})
+            [report] = _reports(console.ctx.home)
+            failed = [n for n in app._notifications if n.title == "hashing evidence failed"]
+            assert [n.message for n in failed] == [
+                f"internal error (KeyError: 'no such export for [REDACTED]'); redacted report: {report}"]
+            assert SECRET not in report.read_text(encoding="utf-8")
+            assert isinstance(app.screen, MainScreen) and app.return_code is None
+    finally:
+        redaction.forget_secrets()
