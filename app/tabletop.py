@@ -43,7 +43,7 @@ def ended(incident: Incident) -> bool:
 
 
 def set_clock(runner: ExerciseRunner, incident: Incident, actor: str, *, paused: bool | None = None,
-              speed: int | None = None) -> Entry | None:
+              speed: int | None = None, reason: str | None = None) -> Entry | None:
     """Pause, resume or change the speed: journaled first, then applied. None when nothing would change."""
     current = speed_of(runner)
     if current is None:
@@ -57,10 +57,13 @@ def set_clock(runner: ExerciseRunner, incident: Incident, actor: str, *, paused:
     if new_paused == runner.paused and new_speed == current:
         return None
     change = "speed" if new_paused == runner.paused else ("pause" if new_paused else "resume")
-    entry = incident.journal.append("exercise.clock", {
+    data: dict[str, Any] = {
         "change": change, "paused": new_paused, "speed": str(new_speed), "previous_speed": str(current),
         "elapsed": format_duration(runner.elapsed()),
-    }, actor)
+    }
+    if reason:
+        data["reason"] = reason
+    entry = incident.journal.append("exercise.clock", data, actor)
     if new_speed != current:
         runner.set_speed(new_speed)
     if new_paused and not runner.paused:

@@ -85,6 +85,7 @@ class WarroomApp(App[int]):
         self._polled = incident.journal.head().size
         self._exercise_state: dict[str, Any] = incident.journal.get_state("exercise", "current") or {}
         self._runner_errors = 0
+        self._time_up = False
         self._orgs_seen: set[str] = set(runner.orgs) if runner is not None else set()
         incident.journal.subscribe(self._on_journal_entry)
 
@@ -205,6 +206,9 @@ class WarroomApp(App[int]):
         if header is not None:
             header.set_exercise(self.exercise_mark())
         runner = self.runner
+        if runner is not None and not self._time_up and runner.over():
+            self._time_up = True
+            self._pause_at_time_up(runner)
         if runner is not None and len(runner.orgs) > len(self._orgs_seen):
             new = sorted(set(runner.orgs) - self._orgs_seen)
             self._orgs_seen.update(new)
@@ -218,12 +222,27 @@ class WarroomApp(App[int]):
                 self.notify(redact(error), title="exercise inject failed", severity="error", timeout=30, markup=False)
             self._runner_errors = len(runner.errors)
 
+    def _pause_at_time_up(self, runner: Any) -> None:
+        """Hold the clock when the scenario's time is up, so the score is taken at its end, not whenever someone
+        gets to it (the facilitator can resume to play on)."""
+        from app.tabletop import set_clock
+
+        try:
+            entry = set_clock(runner, self.incident, self.ctx.actor, paused=True, reason="the scenario's time is up")
+        except WarroomError:
+            return  # ended already
+        if entry is not None:
+            key = self.key_for("exercise.end", "ctrl+e")
+            self.notify(f"the scenario's time is up: the clock is paused; {key} ends the exercise and scores it",
+                        title="exercise", timeout=30, markup=False)
+
     def use_org(self, alias: str, org_factory: Callable[[], Any]) -> None:
         """Pull and contain in another org from now on (an exercise's second simulated org)."""
         self.org_factory = org_factory
         self.settings = self.settings.model_copy(update={"org_alias": alias})
         self._exercise_tick()
-        self.notify(f"org {alias}: pull (p) and containment (c) now go there", timeout=6)
+        pull, contain = self.key_for("inventory.pull", "p"), self.key_for("contain.plan", "c")
+        self.notify(f"org {alias}: pull ({pull}) and containment ({contain}) now go there", timeout=6)
 
     def refresh_exercise(self) -> None:
         """After a clock change: the header now, not at the next tick."""

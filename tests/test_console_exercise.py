@@ -182,7 +182,11 @@ async def test_pause_and_speed_are_journaled_and_shown(drill: Drill) -> None:
         assert "TIME UP" not in header.render().plain
         drill.base.advance(drill.runner.scenario.length / 300)  # the scenario's whole length, and then some
         app._tick()
-        assert "TIME UP" in header.render().plain
+        await settle(pilot)
+        assert "TIME UP" in header.render().plain and "PAUSED" in header.render().plain
+        assert drill.runner.paused  # the score is taken at the scenario's end, not whenever someone gets to it
+        assert drill.last("exercise.clock").data["reason"] == "the scenario's time is up"
+        assert any("ctrl+e ends the exercise" in n.message for n in app._notifications)
 
 
 async def test_end_exercise_shows_the_score_and_stores_the_report_once(drill: Drill) -> None:
