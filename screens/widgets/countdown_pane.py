@@ -57,6 +57,7 @@ class CountdownPane(Vertical):
         self.border_title = "2 Countdowns"
         self._width = 0
         self._shown: list[str] = []
+        self._drawn: dict[str, tuple[str, str, str, str]] = {}  # row key -> what its moving cells show
         self._now: datetime | None = None
 
     def compose(self) -> ComposeResult:
@@ -110,6 +111,7 @@ class CountdownPane(Vertical):
             keep = current.key if current else None
         self.rows = list(rows)
         self._now = now
+        self._drawn.clear()
         table.clear()
         for row in self.rows:
             mark, style = urgency(row, now)
@@ -133,7 +135,11 @@ class CountdownPane(Vertical):
         if row.due is None:
             return Text(row.note or "—", style="dim")
         left = row.due - now
-        text = fmt.duration(left) if left > timedelta(0) else "OVERDUE " + fmt.compact(left)
+        if left <= timedelta(0):
+            text = "OVERDUE " + fmt.compact(left)
+        else:
+            # Seconds matter on the last day; further out they only add motion (and a redraw a second).
+            text = fmt.duration(left, seconds=left < timedelta(days=1))
         return Text(text, style=style)
 
     def tick(self, now: datetime) -> None:
@@ -142,7 +148,12 @@ class CountdownPane(Vertical):
             return
         table = self.table
         self._now = now
+        drawn = self._drawn
         for row in self.rows:
             mark, style = urgency(row, now)
+            left = self._left(row, now)
+            if drawn.get(row.key) == (mark, style, left.plain, str(left.style)):
+                continue  # unchanged cells are not redrawn: idle CPU stays flat however many clocks run
+            drawn[row.key] = (mark, style, left.plain, str(left.style))
             table.update_cell(row.key, "mark", Text(mark, style=style))
-            table.update_cell(row.key, "left", self._left(row, now))
+            table.update_cell(row.key, "left", left)
