@@ -63,6 +63,7 @@ class ChecklistPane(Vertical):
         self.border_title = "1 Checklist"
         self._width = 0
         self._shown: list[str] = []  # column keys, set once the table exists (on_mount)
+        self._drawn: dict[str, list[Text | str]] = {}  # row key -> the cells on screen, in display order
 
     def compose(self) -> ComposeResult:
         yield Static(EMPTY, classes="empty")
@@ -77,6 +78,7 @@ class ChecklistPane(Vertical):
 
     def on_mount(self) -> None:
         self._shown = fit_columns(self.table, self.COLUMNS, 80)
+        self._drawn = {}
         self.set_phases(self.phases)
 
     def on_resize(self) -> None:
@@ -85,6 +87,7 @@ class ChecklistPane(Vertical):
             self._width = width
             keep = self.selected_key()
             self._shown = fit_columns(self.table, self.COLUMNS, width)
+            self._drawn = {}
             self.set_phases(self.phases, keep=keep)
 
     @property
@@ -115,17 +118,30 @@ class ChecklistPane(Vertical):
             self.phases = list(phases)
             return
         table = self.table
-        keep = keep or self.selected_key()
-        scroll = table.scroll_y
-        self.phases = list(phases)
-        self.items = {i.id: i for p in phases for i in p.items}
-        table.clear()
-        for phase in self.phases:
+        rows: list[tuple[str, list[Text | str]]] = []
+        for phase in phases:
             progress = Text(fmt.bar(phase.done, len(phase.items), 6), style="cyan")
             head = Text(phase.title, style="bold underline")
-            table.add_row(*self._pick({"item": head, "due": progress}), key=f"phase:{phase.id}")
-            for item in phase.items:
-                table.add_row(*self._pick(self._cells(item)), key=item.id)
+            rows.append((f"phase:{phase.id}", self._pick({"item": head, "due": progress})))
+            rows.extend((item.id, self._pick(self._cells(item))) for item in phase.items)
+        self.phases = list(phases)
+        self.items = {i.id: i for p in phases for i in p.items}
+        if keep is None and [k for k, _ in rows] == list(self._drawn) and table.row_count == len(rows):
+            # Same rows in the same order: rewrite only the cells that changed, so one tick redraws one line
+            # instead of the whole pane (a full rebuild re-renders every visible cell).
+            for key, cells in rows:
+                if self._drawn[key] != cells:
+                    for column, cell in zip(self._shown, cells, strict=True):
+                        table.update_cell(key, column, cell)
+                    self._drawn[key] = cells
+            return
+        keep = keep or self.selected_key()
+        scroll = table.scroll_y
+        table.clear()
+        self._drawn = {}
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
+            self._drawn[key] = cells
         self.query_one(".empty", Static).display = not self.phases
         table.display = bool(self.phases)
         if keep and keep in self.items:
