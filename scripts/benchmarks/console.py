@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -162,10 +163,11 @@ def idle_cpu_percent(cfg: Any) -> float:
     path = cfg._cache.get("fig4_path") or _loaded_incident(cfg)
     home = path.parent.parent.parent
     session = f"warroom-bench-{os.getpid()}"
-    env = {**os.environ, "WARROOM_HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
-    cmd = f"{sys.executable} -m app.cli open {path.parent.name}"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", cmd], env=env, check=True,
-                   cwd=Path(__file__).resolve().parents[2])
+    # A running tmux server gives new sessions its own environment, not ours: name the variables in the command.
+    cmd = (f"cd {shlex.quote(str(Path(__file__).resolve().parents[2]))} && env WARROOM_HOME={shlex.quote(str(home))} "
+           f"PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring {shlex.quote(sys.executable)} -m app.cli "
+           f"open {path.parent.name}")
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", cmd], check=True)
     try:
         pid = int(subprocess.run(["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"], capture_output=True,
                                  text=True, check=True).stdout.split()[0])
