@@ -3,6 +3,7 @@ and `cli` to run the real `warroom` entry point in-process with captured output.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -44,16 +45,31 @@ class MemoryKeyring(KeyringBackend):
         del self.store[(service, username)]
 
 
-@pytest.fixture(autouse=True)
-def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """No test touches the developer's keyring, workspace or CA bundle settings."""
+@contextlib.contextmanager
+def isolated(home: Path, backend: KeyringBackend | None = None) -> Iterator[KeyringBackend]:
+    """The process state a test runs in: its own keyring backend and default workspace, never the developer's.
+
+    Module-scoped fixtures are set up before the autouse `_isolate` of their first test, so one that runs the
+    CLI enters this itself rather than inheriting whatever earlier tests in the same worker left behind.
+    """
+    backend = backend or MemoryKeyring()
     previous = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    monkeypatch.setenv("WARROOM_HOME", str(tmp_path_factory.mktemp("default-home")))
-    monkeypatch.setenv("WARROOM_ACTOR", "tester")
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    yield
-    keyring.set_keyring(previous)
+    keyring.set_keyring(backend)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("WARROOM_HOME", str(home))
+            mp.setenv("WARROOM_ACTOR", "tester")
+            mp.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+            yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def _isolate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test touches the developer's keyring, workspace or CA bundle settings."""
+    with isolated(tmp_path_factory.mktemp("default-home")):
+        yield
 
 
 @pytest.fixture

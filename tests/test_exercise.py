@@ -31,7 +31,7 @@ from app.exercise_score import WEIGHTS
 from app.exercise_script import load_script
 from app.verify import verify_journal
 from app.workspace import Workspace
-from tests.conftest import MemoryKeyring
+from tests.conftest import MemoryKeyring, isolated
 
 SHIPPED = ("chat-vendor-theft", "fake-data-loader")
 
@@ -43,7 +43,8 @@ def run_cli(home: Path, keyring_backend: Any, *args: str) -> tuple[int, str, str
 
     out, err = io.StringIO(), io.StringIO()
     ns = cli.build_parser().parse_args(["--home", str(home), *args])
-    ctx = Context.from_args(ns, clock=SystemClock(), keyring=keyring_backend, stdout=out, stderr=err)
+    ctx = Context.from_args(ns, clock=SystemClock(), keyring=keyring_backend, stdout=out, stderr=err,
+                            stdin=io.StringIO())
     ctx.actor = "facilitator"
     code = cli.dispatch(ctx, ns)
     return code, out.getvalue(), err.getvalue()
@@ -69,8 +70,9 @@ def played(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     home = tmp_path_factory.mktemp(f"ex-{name}")
     backend = MemoryKeyring()
     aar_path = home / "aar.md"
-    code, out, err = run_cli(home, backend, "exercise", "run", name, "--script", name, "--json", "--aar",
-                             str(aar_path))
+    with isolated(home, backend):
+        code, out, err = run_cli(home, backend, "exercise", "run", name, "--script", name, "--json", "--aar",
+                                 str(aar_path))
     assert code == 0, err + out[-2000:]
     result = json.loads(out)
     return Played(name, home, backend, result, aar_path.read_text(encoding="utf-8"), result["incident_id"])
