@@ -278,7 +278,7 @@ class ExerciseRunner:
             cl.use_checklist(incident, self.actor)
             rules = dl.load_rules()
             for key, value in sc.facts.items():
-                dl.set_fact(incident.journal, key, self._fact_value(key, value), self.actor, rules)
+                dl.set_fact(incident.journal, key, self.fact_value(key, value), self.actor, rules)
         except BaseException:
             self.close()
             raise
@@ -293,7 +293,8 @@ class ExerciseRunner:
         self.orgs[alias] = org
         return org
 
-    def _fact_value(self, key: str, value: str) -> str:
+    def fact_value(self, key: str, value: str) -> str:
+        """A fact as journaled: a time given as an offset (T+PT2H) is resolved against the exercise start."""
         from app import deadlines as dl
 
         assert self.start_utc is not None
@@ -365,7 +366,7 @@ class ExerciseRunner:
             if inject.facts:
                 rules = dl.load_rules()
                 for key, value in inject.facts.items():
-                    dl.set_fact(self.incident.journal, key, self._fact_value(key, value), self.actor, rules)
+                    dl.set_fact(self.incident.journal, key, self.fact_value(key, value), self.actor, rules)
             self.fired.append(inject.id)
         if self.on_inject is not None:
             self.on_inject(entry)

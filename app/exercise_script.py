@@ -332,10 +332,7 @@ class _Player:
     def _facts_set(self, a: FactsSet) -> str:
         from app import deadlines as dl
 
-        value = a.value
-        if a.key in dl.FACT_TIMES and value.strip().startswith("T"):
-            assert self.runner.start_utc is not None
-            value = format_instant(resolve_time(value, self.runner.start_utc))
+        value = self.runner.fact_value(a.key, a.value)
         entry = dl.set_fact(self.incident.journal, a.key, value, self.actor(a))
         return f"facts {a.key} = {value}" + (f" (entry {entry.seq})" if entry else " (unchanged)")
 
