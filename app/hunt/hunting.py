@@ -16,10 +16,11 @@ from app.clock import format_instant
 from app.errors import UsageError
 from app.evidence import ID_LEN, hash_file
 from app.evidence_rows import FMT_INDICATORS, EvidenceFile, Row, directory, evidence_files, iter_rows
-from app.hunt.indicators import Compiled, IndicatorSet, Window, load_indicators, short_text
+from app.hunt.indicators import QUERY_CHARS, Compiled, IndicatorSet, Window, load_indicators
 from app.incident import Incident
 from app.journal import Entry, Lookup
 from app.redaction import redact
+from app.text import one_line
 
 # ---------------------------------------------------------------------------------------------------------
 # Hunting
@@ -47,7 +48,7 @@ class Hit(BaseModel):
 
     def title(self) -> str:
         who = self.username or self.app or "?"
-        return short_text(f"{self.source} by {who} from {self.ip or '?'}: {self.action}", 200)
+        return one_line(f"{self.source} by {who} from {self.ip or '?'}: {self.action}", 200)
 
 
 class HuntResult(BaseModel):
@@ -100,8 +101,8 @@ def _hit(row: Row, indicators: list[str], context: list[str]) -> Hit:
         username=row.username(),
         objects=row.entities(),
         rows=row.rows(),
-        query=redact(short_text(query)) if query else None,
-        action=redact(short_text(_action(row, query), 160)),
+        query=redact(one_line(query, QUERY_CHARS)) if query else None,
+        action=redact(one_line(_action(row, query), 160)),
     )
 
 

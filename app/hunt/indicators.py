@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from app.clock import format_instant
 from app.errors import NotFoundError, UsageError
 from app.evidence_rows import Row, id_key
+from app.text import one_line
 from app.tomlpos import TomlPositions, decode_error
 
 DATA_DIR = Path(__file__).parent.parent / "data" / "indicators"
@@ -382,12 +383,7 @@ def _soql_test(patterns: list[_Pattern], objects: list[str], api: list[str]) -> 
         if patterns:
             if not query or not any(p.text.search(query) for p in patterns):
                 return None
-            return short_text(query)
-        return short_text(query) if query else ", ".join(row.entities())
+            return one_line(query, QUERY_CHARS)
+        return one_line(query, QUERY_CHARS) if query else ", ".join(row.entities())
 
     return test
-
-
-def short_text(text: str, n: int = QUERY_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"

@@ -27,6 +27,7 @@ from app.report.model import (
     Report,
     TimelineEntry,
 )
+from app.text import one_line
 
 if TYPE_CHECKING:
     from app.incident import Incident
@@ -37,9 +38,7 @@ if TYPE_CHECKING:
 
 
 def short_text(value: Any, n: int = SUMMARY_CHARS) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
+    return one_line(value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False), n)
 
 
 def _opt(value: Any) -> str | None:
