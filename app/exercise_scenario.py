@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from app.checklist import parse_duration
 from app.clock import parse_instant
 from app.errors import NotFoundError, UsageError, WarroomError
-from app.tomlpos import TomlPositions, decode_error
+from app.tomlpos import TomlPositions, decode_error, dotted
 
 SCHEMA_VERSION = 1
 
@@ -219,17 +219,10 @@ def read_toml(path: Path, what: str) -> tuple[dict[str, Any], str, TomlPositions
     return data, text, TomlPositions(text)
 
 
-def _dotted(loc: Sequence[Any]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "document"
-
-
 def located(what: str, path: Path, positions: TomlPositions, loc: Sequence[Any], message: str,
             *, key: bool = False) -> ScenarioError:
     pos = positions.locate(tuple(loc), prefer_key=key)
-    return ScenarioError(f"{what} {path}:{pos.line}:{pos.col}: {_dotted(loc)}: {message}")
+    return ScenarioError(f"{what} {path}:{pos.line}:{pos.col}: {dotted(tuple(loc)) or 'document'}: {message}")
 
 
 def validation_error(what: str, path: Path, positions: TomlPositions, exc: ValidationError,

@@ -265,3 +265,11 @@ def decode_error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[Pos, str]:
         lines = text.split("\n")
         lineno, colno = len(lines), len(lines[-1]) + 1
     return Pos(int(lineno), int(colno)), f"TOML syntax: {message[:1].lower()}{message[1:]}"
+
+
+def dotted(loc: Path) -> str:
+    """A location as a reader writes it: ("items", 3, "controls") -> "items[3].controls" ("" for the document)."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from app.checklist.model import (
 )
 from app.errors import WarroomError
 from app.tomlpos import Path as TomlPath
-from app.tomlpos import TomlPositions, decode_error
+from app.tomlpos import TomlPositions, decode_error, dotted
 
 # -- loading --------------------------------------------------------------------------------------------
 
@@ -132,13 +132,6 @@ def _context(layer: _Layer, loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]
     return "", loc
 
 
-def _dotted(loc: Sequence[Any]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _schema_problems(layer: _Layer) -> list[ChecklistProblem]:
     try:
         ChecklistFile.model_validate(layer.data)
@@ -149,18 +142,18 @@ def _schema_problems(layer: _Layer) -> list[ChecklistProblem]:
             ctx, rest = _context(layer, loc)
             kind = err["type"]
             if kind == "missing":
-                problems.append(layer.at_table(loc[:-1], f"{ctx}missing key {_dotted(rest)!r}"))
+                problems.append(layer.at_table(loc[:-1], f"{ctx}missing key {dotted(rest)!r}"))
             elif kind == "extra_forbidden":
                 key = str(loc[-1])
                 scope = next((str(p) for p in reversed(loc[:-1]) if isinstance(p, str)), "")
                 close = difflib.get_close_matches(key, _FIELD_NAMES.get(scope, []), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                problems.append(layer.at(loc, f"{ctx}unknown key {_dotted(rest)!r}{hint}", key=True))
+                problems.append(layer.at(loc, f"{ctx}unknown key {dotted(rest)!r}{hint}", key=True))
             elif kind == "value_error":
                 text = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
-                problems.append(layer.at(loc, f"{ctx}{_dotted(rest) or 'document'}: {text}"))
+                problems.append(layer.at(loc, f"{ctx}{dotted(rest) or 'document'}: {text}"))
             else:
-                problems.append(layer.at(loc, f"{ctx}{_dotted(rest) or 'document'}: {err['msg']}"))
+                problems.append(layer.at(loc, f"{ctx}{dotted(rest) or 'document'}: {err['msg']}"))
         return problems
     return []
 
