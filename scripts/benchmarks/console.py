@@ -171,7 +171,7 @@ def idle_cpu_percent(cfg: Any) -> float:
     try:
         pid = int(subprocess.run(["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"], capture_output=True,
                                  text=True, check=True).stdout.split()[0])
-        time.sleep(8)  # start-up, first verify and first paint are not idle time
+        time.sleep(25)  # start-up, loading a 100k-row inventory, first verify and paint are not idle time
         ticks = os.sysconf("SC_CLK_TCK")
 
         def cpu() -> float:
