@@ -250,7 +250,7 @@ def inventory_pull(cfg: Config) -> Result:
     ratio = ours / floor
     peak_mb = peak / (1 << 20)
     met = ratio <= 1.3 and peak_mb < 400
-    size = f"{counts.get('tokens', 0):,} tokens, {counts.get('users', 0):,} users, " \
+    size = f"{counts.get('oauth_tokens', 0):,} tokens, {counts.get('users', 0):,} users, " \
            f"{counts.get('assignments', 0):,} assignments"
     return Result(5, "inventory pull", size, f"{ours:.2f} s, peak {peak_mb:,.0f} MB (Python heap)",
                   f"{floor:.2f} s ({len(issued)} queries, {kept:,} records)", ratio, "<= 1.3x, < 400 MB", met,
