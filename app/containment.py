@@ -113,7 +113,7 @@ def make_plan(ctx_or_org: Any, incident: Incident | None, action: str, app: str 
         if not org_alias:
             raise UsageError("name the org with --org ALIAS")
         if not from_snapshot and action not in MANUAL_ACTIONS:
-            from app.commands.inventory import open_org
+            from app.orgs import open_org
 
             org = open_org(ctx_or_org, org_alias, instance_url=instance_url, ca=ca)
     if actor is None:

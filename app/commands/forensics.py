@@ -9,9 +9,9 @@ from pathlib import Path
 from app import forensics, hunt
 from app.clock import format_instant
 from app.commands._args import instant_arg
-from app.commands.inventory import open_org
 from app.context import Context
 from app.errors import UsageError
+from app.orgs import open_org
 
 
 def _what(text: str) -> list[str]:

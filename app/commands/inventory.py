@@ -1,7 +1,6 @@
 """`warroom inventory pull|import|show|diff` and `warroom findings`: what the org exposes, and what to do.
 
-Also home of `open_org`, the shared `--org ALIAS` opener (`sim` logs in to a running simulated org as its
-demo user, see app.simorg.login; any other alias uses the credentials stored with `warroom creds set`).
+`--org ALIAS` opens through app.orgs.open_org, shared with containment, forensics and the exercises.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from app import findings as findings_mod
 from app import inventory as inv
 from app.context import Context
 from app.errors import NotFoundError, UsageError, WarroomError
+from app.orgs import open_org
 from app.redaction import redact
 from app.reposcan import scan_repo
 
@@ -77,24 +77,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 # --------------------------------------------------------------------------------------------------
 # Opening an org
 # --------------------------------------------------------------------------------------------------
-
-
-def open_org(ctx: Context, alias: str, *, instance_url: str | None = None, ca: Path | None = None) -> Any:
-    """Log in for `--org ALIAS`: `sim` is the simulated org's demo user, anything else a stored alias."""
-    from app.salesforce import Org
-    from app.simorg.login import SIM_ALIAS, sim_credentials
-
-    if alias == SIM_ALIAS:
-        if not instance_url or not ca:
-            raise UsageError("--org sim needs --instance-url https://127.0.0.1:PORT and --ca FILE (printed by "
-                             "`warroom sim`)")
-        return Org.login(sim_credentials(instance_url, ca))
-    if instance_url or ca:
-        raise UsageError("--instance-url and --ca go with --org sim; a stored alias keeps its own "
-                         "(`warroom creds set`)")
-    from app.credentials import load_credentials
-
-    return Org.login(load_credentials(ctx, alias))
 
 
 def _org_failure(exc: WarroomError) -> WarroomError:
