@@ -49,16 +49,20 @@ SECRET_KEYS = frozenset(
     }
 )
 
+SESSION_ID_RE = re.compile(r"\b00D[0-9A-Za-z]{12,15}![0-9A-Za-z._]{20,}")
+AWS_KEY_RE = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
+REFRESH_TOKEN_RE = re.compile(r"\b5Aep[0-9A-Za-z._]{40,}")
+
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("salesforce session id", re.compile(r"\b00D[0-9A-Za-z]{12,15}![0-9A-Za-z._]{20,}")),
+    ("salesforce session id", SESSION_ID_RE),
     (
         "private key",
         re.compile(r"-----BEGIN (?:[A-Z ]+ )?PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z ]+ )?PRIVATE KEY-----|$)"),
     ),
-    ("aws access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("aws access key", AWS_KEY_RE),
     ("bearer token", re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=!-]{16,}")),
     ("json web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
-    ("salesforce refresh token", re.compile(r"\b5Aep[0-9A-Za-z._]{40,}")),
+    ("salesforce refresh token", REFRESH_TOKEN_RE),
 )
 
 # Credentials recognised by their context rather than their shape: only the value (group "v") is masked.

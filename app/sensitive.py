@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from app.redaction import AWS_KEY_RE, REFRESH_TOKEN_RE, SESSION_ID_RE
+
 # Kinds reported for debug logs (personal data and live credentials).
 EMAIL = "email"
 CARD = "card_number"
@@ -31,10 +33,7 @@ _PHONE_RE = re.compile(
 )
 # US social security numbers: 3-2-4 digits, never area 000, 666 or 9xx, group 00 or serial 0000.
 _SSN_RE = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])")
-SESSION_ID_RE = re.compile(r"\b00D[0-9A-Za-z]{12,15}![0-9A-Za-z._]{20,}")
 _BEARER_RE = re.compile(r"(?i)\b(?:bearer|oauth)\s+([A-Za-z0-9._~+/=!-]{16,})")
-REFRESH_TOKEN_RE = re.compile(r"\b5Aep[0-9A-Za-z._]{40,}")
-AWS_KEY_RE = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
 PRIVATE_KEY_RE = re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
 
 
