@@ -67,7 +67,7 @@ def dispatch(ctx, args: argparse.Namespace) -> int:
     try:
         handler = getattr(args, "handler", None)
         if handler is None:
-            return open_console(ctx, args)
+            return open_console(ctx)
         return int(handler(ctx, args) or 0)
     except WarroomError as exc:
         ctx.error(str(exc))
@@ -86,15 +86,11 @@ def dispatch(ctx, args: argparse.Namespace) -> int:
         return report_crash(ctx, exc, getattr(args, "command", None))
 
 
-def open_console(ctx, args: argparse.Namespace, incident_id: str | None = None, demo: bool = False) -> int:
+def open_console(ctx, incident_id: str | None = None, demo: bool = False) -> int:
     """Start the Textual console; the only place in `app/` that imports the UI."""
     from screens.factory import run_console
 
     return run_console(ctx, incident_id=incident_id, demo=demo)
-
-
-def entrypoint() -> None:  # pragma: no cover - thin wrapper
-    sys.exit(main())
 
 
 if __name__ == "__main__":  # pragma: no cover

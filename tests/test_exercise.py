@@ -395,7 +395,7 @@ def test_exercise_list_shows_scenarios_with_descriptions(cli: Any) -> None:
 def test_interactive_run_opens_the_console_with_the_exercise(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
 
-    def fake_console(ctx: Any, args: Any, incident_id: str | None = None, demo: bool = False) -> int:
+    def fake_console(ctx: Any, incident_id: str | None = None, demo: bool = False) -> int:
         seen["clock"] = ctx.clock
         seen["runner"] = getattr(ctx, "exercise", None)
         seen["runner_incident"] = seen["runner"].incident.id if seen["runner"] else None

@@ -18,10 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run_demo(ctx: Context, args: argparse.Namespace) -> int:
     from app.cli import open_console
 
-    return open_console(ctx, args, demo=True)
+    return open_console(ctx, demo=True)
 
 
 def _run_open(ctx: Context, args: argparse.Namespace) -> int:
     from app.cli import open_console
 
-    return open_console(ctx, args, incident_id=args.incident)
+    return open_console(ctx, incident_id=args.incident)

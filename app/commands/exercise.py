@@ -139,7 +139,7 @@ def _interactive(ctx: Context, args: argparse.Namespace, loaded) -> int:
 
         # The console reads the exercise clock from ctx.clock and drives the runner (pause, speed, org logins,
         # end); the alerts come from the journal (app.exercise.pending_alerts).
-        code = open_console(replace(ctx, clock=clock, exercise=runner), args, incident_id=incident_id)
+        code = open_console(replace(ctx, clock=clock, exercise=runner), incident_id=incident_id)
         ending = end_exercise(runner, ctx.actor)  # the console's own end, if it ended the exercise
     finally:
         runner.close()
