@@ -447,3 +447,18 @@ def test_verify_out_of_process_matches_in_process(incident):
     tamper(path, "UPDATE entries SET actor = 'mallory' WHERE seq = 3")
     bad = verify_out_of_process(path)
     assert bad.exit_code == 1 and (3, "edited") in [(p.seq, p.reason) for p in bad.problems]
+
+
+def test_verify_command_lists_every_problem_once(cli):
+    from app.workspace import JOURNAL_FILE
+
+    cli.new()
+    cli("note", "first")
+    path = next(cli.home.glob(f"incidents/*/{JOURNAL_FILE}"))
+    tamper(path, "UPDATE entries SET actor = 'mallory' WHERE seq = 3")
+    result = cli("journal", "verify")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0].startswith("INTEGRITY FAILURE at seq 3: edited")
+    assert sum("seq 3" in line for line in lines) == 1
+    assert any("schema_altered" in line for line in lines[1:])

@@ -66,7 +66,8 @@ def _run_verify(ctx: Context, args: argparse.Namespace) -> int:
         ctx.print_json(report)
     else:
         ctx.print(report.message)
-        for problem in report.problems[1:]:
+        ordered = sorted(report.problems, key=lambda p: (p.seq is None, p.seq or 0))
+        for problem in ordered[1:]:  # the first is the message above
             where = f"seq {problem.seq}" if problem.seq is not None else "journal"
             ctx.print(f"  also at {where}: {problem.reason}: {problem.detail}")
         for warning in report.warnings:
