@@ -70,12 +70,45 @@ if TYPE_CHECKING:
     from app.incident import Incident
 
 __all__ = [
-    "ACTIONS", "MANUAL_ACTIONS", "NAMESPACE", "NOT_UNDOABLE", "OP_LABELS", "TASK_NAMESPACE", "UNDO_OP",
-    "UNJOURNALED_DIR", "ActionResult", "ActionStatus", "ApprovalRefused", "ContainmentError", "ManualTask", "Plan",
-    "Progress", "RecordResult", "Refusal", "Selectors", "Step", "Stop", "TaskStatus", "TokenFilter", "action_status",
-    "apply_plan", "approve", "confirm_task", "export_plan", "journal_plan", "load_plan", "make_plan", "open_tasks",
-    "plan_for_finding", "plan_from_bytes", "plan_undo", "project", "recover_unjournaled", "selectors_for_finding",
-    "status", "undo",
+    "ACTIONS",
+    "MANUAL_ACTIONS",
+    "NAMESPACE",
+    "NOT_UNDOABLE",
+    "OP_LABELS",
+    "TASK_NAMESPACE",
+    "UNDO_OP",
+    "UNJOURNALED_DIR",
+    "ActionResult",
+    "ActionStatus",
+    "ApprovalRefused",
+    "ContainmentError",
+    "ManualTask",
+    "Plan",
+    "Progress",
+    "RecordResult",
+    "Refusal",
+    "Selectors",
+    "Step",
+    "Stop",
+    "TaskStatus",
+    "TokenFilter",
+    "action_status",
+    "apply_plan",
+    "approve",
+    "confirm_task",
+    "export_plan",
+    "journal_plan",
+    "load_plan",
+    "make_plan",
+    "open_tasks",
+    "plan_for_finding",
+    "plan_from_bytes",
+    "plan_undo",
+    "project",
+    "recover_unjournaled",
+    "selectors_for_finding",
+    "status",
+    "undo",
 ]
 
 
@@ -91,11 +124,24 @@ def _new_plan_id(incident: Incident | None) -> str:
             return plan_id
 
 
-def make_plan(ctx_or_org: Any, incident: Incident | None, action: str, app: str | None = None,
-              user: str | None = None, *, integration_users: bool = False, actor: str | None = None,
-              org_alias: str | None = None, instance_url: str | None = None, ca: Path | None = None,
-              from_snapshot: bool = False, ticket: str | None = None, out: Path | None = None,
-              users: Sequence[str] = (), tokens: Sequence[str] = ()) -> Plan:
+def make_plan(
+    ctx_or_org: Any,
+    incident: Incident | None,
+    action: str,
+    app: str | None = None,
+    user: str | None = None,
+    *,
+    integration_users: bool = False,
+    actor: str | None = None,
+    org_alias: str | None = None,
+    instance_url: str | None = None,
+    ca: Path | None = None,
+    from_snapshot: bool = False,
+    ticket: str | None = None,
+    out: Path | None = None,
+    users: Sequence[str] = (),
+    tokens: Sequence[str] = (),
+) -> Plan:
     """Plan `action` and, with an incident, journal it (`action.plan`). Nothing in the org changes.
 
     `ctx_or_org` is a logged-in `app.salesforce.Org`, a `Context` (the org is then opened from `org_alias`),
@@ -121,9 +167,19 @@ def make_plan(ctx_or_org: Any, incident: Incident | None, action: str, app: str 
     alias = org_alias or getattr(org, "alias", None) or "org"
     if src is None and org is not None:
         src = LiveSource(org)
-    plan = build_plan(src, action, app=app, user=user, integration_users=integration_users, users=users,
-                      tokens=tokens, actor=actor, created_utc=now_utc(incident), plan_id=_new_plan_id(incident),
-                      org_alias=alias)
+    plan = build_plan(
+        src,
+        action,
+        app=app,
+        user=user,
+        integration_users=integration_users,
+        users=users,
+        tokens=tokens,
+        actor=actor,
+        created_utc=now_utc(incident),
+        plan_id=_new_plan_id(incident),
+        org_alias=alias,
+    )
     if ticket and ticket.strip():
         plan = plan.model_copy(update={"ticket": ticket.strip()}).sealed()
     if incident is not None:
@@ -169,8 +225,10 @@ def _snapshot_source(incident: Incident | None) -> SnapshotSource:
     current = incident.journal.get_state("inventory", "current")
     snap = inventory.load_current(incident)
     if snap is None or current is None:
-        raise NotFoundError(f"{incident.id} has no inventory snapshot to plan from: `warroom inventory pull` (or "
-                            "`inventory import FILE_OR_DIR`) first")
+        raise NotFoundError(
+            f"{incident.id} has no inventory snapshot to plan from: `warroom inventory pull` (or "
+            "`inventory import FILE_OR_DIR`) first"
+        )
     return SnapshotSource(snap, evidence_id=current.get("evidence_id"))
 
 
@@ -186,8 +244,9 @@ def plan_undo(incident: Incident, action_id: str, actor: str) -> Plan:
         raise NotFoundError(f"no containment action {action_id!r} in {incident.id}")
     original = load_plan(incident, current["action_id"])
     if original.undoes:
-        raise ContainmentError(f"{original.plan_id} is itself an undo of {original.undoes}; plan the action again "
-                               "instead")
+        raise ContainmentError(
+            f"{original.plan_id} is itself an undo of {original.undoes}; plan the action again instead"
+        )
     if current["status"] == "undone":
         raise ContainmentError(f"{original.plan_id} was already undone by {current.get('undone_by')}")
     changed: dict[int, dict[str, Any]] = {}
@@ -207,31 +266,62 @@ def plan_undo(incident: Incident, action_id: str, actor: str) -> Plan:
             continue
         after = changed[step.n].get("after") or {}
         if op == "unfreeze_user":
-            draft.add(op, "UserLogin", step.record, step.label, after or {**step.before, "IsFrozen": True},
-                      {"IsFrozen": False})
+            draft.add(
+                op,
+                "UserLogin",
+                step.record,
+                step.label,
+                after or {**step.before, "IsFrozen": True},
+                {"IsFrozen": False},
+            )
         elif op == "reactivate_user":
-            draft.add(op, "User", step.record, step.label, after or {**step.before, "IsActive": False},
-                      {"IsActive": True})
+            draft.add(
+                op, "User", step.record, step.label, after or {**step.before, "IsActive": False}, {"IsActive": True}
+            )
         elif op == "create_assignment":
-            change = {"AssigneeId": step.before.get("AssigneeId"),
-                      "PermissionSetId": step.before.get("PermissionSetId")}
+            change = {
+                "AssigneeId": step.before.get("AssigneeId"),
+                "PermissionSetId": step.before.get("PermissionSetId"),
+            }
             if step.before.get("ExpirationDate"):
                 change["ExpirationDate"] = step.before["ExpirationDate"]
-            draft.add(op, "PermissionSetAssignment", f"{change['AssigneeId']}:{change['PermissionSetId']}",
-                      step.label, {"removed_assignment": step.record}, change)
+            draft.add(
+                op,
+                "PermissionSetAssignment",
+                f"{change['AssigneeId']}:{change['PermissionSetId']}",
+                step.label,
+                {"removed_assignment": step.record},
+                change,
+            )
     for op, n in sorted(skipped.items()):
         draft.notes.append(f"{n} × {OP_LABELS[op]}: not undone ({NOT_UNDOABLE[op]}).")
     if not draft.steps:
         why = "; ".join(draft.notes) or "it changed no record"
         raise ContainmentError(f"nothing in {original.plan_id} can be undone: {why}")
-    basis = {"kind": "journal", "undoes": original.plan_id, "instance_url": original.instance_url,
-             "org_id": original.org_id}
-    return draft.finish(plan_id=_new_plan_id(incident), org_alias=original.org_alias, basis=basis, actor=actor,
-                        created=now_utc(incident), undoes=original.plan_id)
+    basis = {
+        "kind": "journal",
+        "undoes": original.plan_id,
+        "instance_url": original.instance_url,
+        "org_id": original.org_id,
+    }
+    return draft.finish(
+        plan_id=_new_plan_id(incident),
+        org_alias=original.org_alias,
+        basis=basis,
+        actor=actor,
+        created=now_utc(incident),
+        undoes=original.plan_id,
+    )
 
 
-def undo(incident: Incident, org: Any, action_id: str, confirm_alias: str | None, actor: str,
-         progress: Progress | None = None) -> ActionResult:
+def undo(
+    incident: Incident,
+    org: Any,
+    action_id: str,
+    confirm_alias: str | None,
+    actor: str,
+    progress: Progress | None = None,
+) -> ActionResult:
     """Plan the reverse of `action_id`, journal it, and apply it (same approval, intent and result steps)."""
     plan = plan_undo(incident, action_id, actor)
     journal_plan(incident, plan, actor, origin="undo")
@@ -250,14 +340,22 @@ def confirm_task(incident: Incident, task_id: str, evidence_ref: str, actor: str
     if task is None:
         raise NotFoundError(f"no manual task {task_id!r} in {incident.id} (`warroom contain status` lists them)")
     if task["status"] == "confirmed":
-        raise ContainmentError(f"{key} was already confirmed by {task.get('confirmed_by')} with evidence "
-                               f"{task.get('evidence_id')}")
+        raise ContainmentError(
+            f"{key} was already confirmed by {task.get('confirmed_by')} with evidence {task.get('evidence_id')}"
+        )
     if task["status"] == "planned":
-        raise ContainmentError(f"{key} belongs to {task['action_id']}, which has not been approved yet: apply it "
-                               f"first (`warroom contain apply {task['action_id']}`)")
+        raise ContainmentError(
+            f"{key} belongs to {task['action_id']}, which has not been approved yet: apply it "
+            f"first (`warroom contain apply {task['action_id']}`)"
+        )
     item = incident.resolve_evidence(evidence_ref)
-    data: dict[str, Any] = {"task_id": key, "action_id": task["action_id"], "kind": task["kind"],
-                            "evidence_id": item["evidence_id"], "evidence_sha256": item["sha256"]}
+    data: dict[str, Any] = {
+        "task_id": key,
+        "action_id": task["action_id"],
+        "kind": task["kind"],
+        "evidence_id": item["evidence_id"],
+        "evidence_sha256": item["sha256"],
+    }
     if note:
         data["note"] = note
     return incident.journal.append("action.task_confirmed", data, actor)
@@ -294,19 +392,50 @@ def open_tasks(incident: Incident) -> list[TaskStatus]:
 def _project_plan(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
     d = entry.data
     total = int(d["steps_total"])
-    yield NAMESPACE, d["action_id"], {
-        "action_id": d["action_id"], "action": d["action"], "org_alias": d["org_alias"], "status": "planned",
-        "plan_sha256": d["plan_sha256"], "total": total, "done": 0, "failed": 0, "not_run": total,
-        "by_op": d.get("counts", {}), "failed_records": [], "runs": 0, "approvers": [],
-        "created_by": d["created_by"], "created_utc": d["created_utc"], "stopped": None,
-        "undoes": d.get("undoes"), "undone_by": None, "plan_seq": entry.seq, "last_result_seq": None,
-    }
+    yield (
+        NAMESPACE,
+        d["action_id"],
+        {
+            "action_id": d["action_id"],
+            "action": d["action"],
+            "org_alias": d["org_alias"],
+            "status": "planned",
+            "plan_sha256": d["plan_sha256"],
+            "total": total,
+            "done": 0,
+            "failed": 0,
+            "not_run": total,
+            "by_op": d.get("counts", {}),
+            "failed_records": [],
+            "runs": 0,
+            "approvers": [],
+            "created_by": d["created_by"],
+            "created_utc": d["created_utc"],
+            "stopped": None,
+            "undoes": d.get("undoes"),
+            "undone_by": None,
+            "plan_seq": entry.seq,
+            "last_result_seq": None,
+        },
+    )
     for task in d.get("manual_tasks", []):
-        yield TASK_NAMESPACE, task["task_id"], {
-            "task_id": task["task_id"], "action_id": d["action_id"], "kind": task["kind"], "title": task["title"],
-            "target": task["target"], "steps": task["steps"], "evidence_hint": task["evidence"],
-            "status": "planned", "evidence_id": None, "confirmed_by": None, "confirmed_utc": None,
-        }
+        yield (
+            TASK_NAMESPACE,
+            task["task_id"],
+            {
+                "task_id": task["task_id"],
+                "action_id": d["action_id"],
+                "kind": task["kind"],
+                "title": task["title"],
+                "target": task["target"],
+                "steps": task["steps"],
+                "evidence_hint": task["evidence"],
+                "status": "planned",
+                "evidence_id": None,
+                "confirmed_by": None,
+                "confirmed_utc": None,
+            },
+        )
 
 
 def _project_approval(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
@@ -341,11 +470,20 @@ def _project_result(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]
     not_run = max(0, total - done - failed)
     state = "done" if done >= total else ("partial" if done else "failed")
     stopped = d.get("stopped")
-    yield NAMESPACE, cur["action_id"], {
-        **cur, "status": state, "done": done, "failed": failed, "not_run": not_run,
-        "failed_records": d.get("failed", [])[:FAILED_IN_STATE], "last_result_seq": entry.seq,
-        "stopped": f"{stopped['reason']}: {stopped['message']}" if stopped else None,
-    }
+    yield (
+        NAMESPACE,
+        cur["action_id"],
+        {
+            **cur,
+            "status": state,
+            "done": done,
+            "failed": failed,
+            "not_run": not_run,
+            "failed_records": d.get("failed", [])[:FAILED_IN_STATE],
+            "last_result_seq": entry.seq,
+            "stopped": f"{stopped['reason']}: {stopped['message']}" if stopped else None,
+        },
+    )
     if state == "done" and cur.get("undoes"):
         original = get(NAMESPACE, cur["undoes"])
         if original is not None:
@@ -357,8 +495,17 @@ def _project_task(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
     task = get(TASK_NAMESPACE, d["task_id"])
     if task is None:
         return
-    yield TASK_NAMESPACE, d["task_id"], {**task, "status": "confirmed", "evidence_id": d["evidence_id"],
-                                         "confirmed_by": entry.actor, "confirmed_utc": entry.recorded_utc}
+    yield (
+        TASK_NAMESPACE,
+        d["task_id"],
+        {
+            **task,
+            "status": "confirmed",
+            "evidence_id": d["evidence_id"],
+            "confirmed_by": entry.actor,
+            "confirmed_utc": entry.recorded_utc,
+        },
+    )
 
 
 PROJECTORS = {

@@ -53,8 +53,9 @@ if TYPE_CHECKING:
 def _check_alias(plan: Plan, confirm_alias: str | None) -> None:
     typed = (confirm_alias or "").strip()
     if typed != plan.org_alias:
-        raise ApprovalRefused(f"the alias typed ({typed or 'nothing'!r}) is not the plan's org {plan.org_alias!r}; "
-                              f"nothing was sent")
+        raise ApprovalRefused(
+            f"the alias typed ({typed or 'nothing'!r}) is not the plan's org {plan.org_alias!r}; nothing was sent"
+        )
 
 
 def _confirm_alias(incident: Incident, plan: Plan, confirm_alias: str | None, actor: str, stage: str) -> None:
@@ -62,15 +63,26 @@ def _confirm_alias(incident: Incident, plan: Plan, confirm_alias: str | None, ac
     try:
         _check_alias(plan, confirm_alias)
     except ApprovalRefused as exc:
-        incident.journal.append("action.refused", {"action_id": plan.plan_id, "plan_sha256": plan.sha256,
-                                                   "reason": "alias_mismatch", "message": str(exc),
-                                                   "stage": stage}, actor)
+        incident.journal.append(
+            "action.refused",
+            {
+                "action_id": plan.plan_id,
+                "plan_sha256": plan.sha256,
+                "reason": "alias_mismatch",
+                "message": str(exc),
+                "stage": stage,
+            },
+            actor,
+        )
         raise
 
 
 def _approvals(incident: Incident, plan: Plan) -> list[Entry]:
-    return [e for e in incident.journal.entries(kind="action.approval")
-            if e.data.get("action_id") == plan.plan_id and e.data.get("plan_sha256") == plan.sha256]
+    return [
+        e
+        for e in incident.journal.entries(kind="action.approval")
+        if e.data.get("action_id") == plan.plan_id and e.data.get("plan_sha256") == plan.sha256
+    ]
 
 
 def _ensure_journaled(incident: Incident, plan: Plan, actor: str, plan_file: Path | None) -> dict[str, Any]:
@@ -80,21 +92,31 @@ def _ensure_journaled(incident: Incident, plan: Plan, actor: str, plan_file: Pat
         journal_plan(incident, plan, actor, origin="imported", file=plan_file)
         current = incident.journal.get_state(NAMESPACE, plan.plan_id)
     elif current["plan_sha256"] != plan.sha256:
-        raise ContainmentError(f"plan {plan.plan_id}: this copy hashes to {plan.sha256[:16]}…, but the journal holds "
-                               f"{current['plan_sha256'][:16]}… for that id (entry {current['plan_seq']}); the file "
-                               "was changed after planning; nothing was sent")
+        raise ContainmentError(
+            f"plan {plan.plan_id}: this copy hashes to {plan.sha256[:16]}…, but the journal holds "
+            f"{current['plan_sha256'][:16]}… for that id (entry {current['plan_seq']}); the file "
+            "was changed after planning; nothing was sent"
+        )
     return current
 
 
-def approve(incident: Incident, plan: Plan, confirm_alias: str | None, approver: str, *,
-            plan_file: Path | None = None) -> Entry:
+def approve(
+    incident: Incident, plan: Plan, confirm_alias: str | None, approver: str, *, plan_file: Path | None = None
+) -> Entry:
     """Record an approval by `approver` (the typed alias must equal the plan's org alias)."""
     _ensure_journaled(incident, plan, approver, plan_file)
     _confirm_alias(incident, plan, confirm_alias, approver, "approval")
-    return incident.journal.append("action.approval", {
-        "action_id": plan.plan_id, "plan_sha256": plan.sha256, "approver": approver,
-        "confirmed_alias": plan.org_alias, "role": "approver",
-    }, approver)
+    return incident.journal.append(
+        "action.approval",
+        {
+            "action_id": plan.plan_id,
+            "plan_sha256": plan.sha256,
+            "approver": approver,
+            "confirmed_alias": plan.org_alias,
+            "role": "approver",
+        },
+        approver,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -123,8 +145,9 @@ def result_records(incident: Incident, entry: Entry) -> list[dict[str, Any]]:
     try:
         raw = incident.evidence.path_for(sha).read_bytes()
     except OSError:
-        raise ContainmentError(f"entry {entry.seq}: its per-record results sha256:{sha[:16]}… are missing from the "
-                               "evidence store") from None
+        raise ContainmentError(
+            f"entry {entry.seq}: its per-record results sha256:{sha[:16]}… are missing from the evidence store"
+        ) from None
     if hashlib.sha256(raw).hexdigest() != sha:
         raise ContainmentError(f"entry {entry.seq}: the stored per-record results no longer match their hash")
     return json.loads(raw)
@@ -189,8 +212,9 @@ class _Live:
         assignees = [s.change["AssigneeId"] for s in steps]
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for chunk in chunks(list(dict.fromkeys(assignees))):
-            for row in self.reader.query(f"SELECT {PSA_FIELDS} FROM PermissionSetAssignment "
-                                         f"WHERE AssigneeId IN {soql_in(chunk)}"):
+            for row in self.reader.query(
+                f"SELECT {PSA_FIELDS} FROM PermissionSetAssignment WHERE AssigneeId IN {soql_in(chunk)}"
+            ):
                 found[(id15(row.get("AssigneeId")), id15(row.get("PermissionSetId")))] = row
         for step in steps:
             key = (id15(step.change["AssigneeId"]), id15(step.change["PermissionSetId"]))
@@ -255,7 +279,8 @@ def _gone(step: Step, exc: BaseException) -> bool:
     if step.op == "revoke_token" and isinstance(exc, sf.InvalidToken):
         return True
     if step.op in ("delete_session", "delete_assignment") and (
-            isinstance(exc, sf.RecordNotFound) or code in ("NOT_FOUND", "ENTITY_IS_DELETED")):
+        isinstance(exc, sf.RecordNotFound) or code in ("NOT_FOUND", "ENTITY_IS_DELETED")
+    ):
         return True
     return step.op == "create_assignment" and code == "DUPLICATE_VALUE"
 
@@ -276,10 +301,21 @@ def _verification(reader: Reader, plan: Plan, live: _Live, results: list[RecordR
         short = len(query) < MAX_SHOWN_QUERY
         total = reader.org.count(query) if short else live.matching
         remaining = sum(1 for r in results if r.op == "revoke_token" and r.after is not None)
-        out["revoke_token"] = {"query": query if short else None, "matching_now": total,
-                               "planned_still_present": remaining, "new_since_plan": live.unplanned_tokens}
-    for op in ("delete_session", "freeze_user", "unfreeze_user", "deactivate_user", "reactivate_user",
-               "delete_assignment", "create_assignment"):
+        out["revoke_token"] = {
+            "query": query if short else None,
+            "matching_now": total,
+            "planned_still_present": remaining,
+            "new_since_plan": live.unplanned_tokens,
+        }
+    for op in (
+        "delete_session",
+        "freeze_user",
+        "unfreeze_user",
+        "deactivate_user",
+        "reactivate_user",
+        "delete_assignment",
+        "create_assignment",
+    ):
         mine = [r for r in results if r.op == op and r.status != "not_run"]
         if not mine:
             continue
@@ -289,8 +325,16 @@ def _verification(reader: Reader, plan: Plan, live: _Live, results: list[RecordR
     return out
 
 
-def apply_plan(incident: Incident, org: Any, plan: Plan, confirm_alias: str | None, actor: str,
-               progress: Progress | None = None, *, plan_file: Path | None = None) -> ActionResult:
+def apply_plan(
+    incident: Incident,
+    org: Any,
+    plan: Plan,
+    confirm_alias: str | None,
+    actor: str,
+    progress: Progress | None = None,
+    *,
+    plan_file: Path | None = None,
+) -> ActionResult:
     """Approve (typed alias), journal the intent, execute record by record, journal the result, checkpoint.
 
     `org` is a logged-in Org or a callable returning one: with a callable nothing at all (not even a login)
@@ -304,8 +348,10 @@ def apply_plan(incident: Incident, org: Any, plan: Plan, confirm_alias: str | No
     _confirm_alias(incident, plan, confirm_alias, actor, "apply")
     free = _free_bytes(incident.dir)
     if free < MIN_FREE_BYTES:
-        raise ContainmentError(f"only {free // (1024 * 1024)} MiB free on the journal's disk ({incident.dir}); the "
-                               "result must be journaled too, so free some space first; nothing was sent")
+        raise ContainmentError(
+            f"only {free // (1024 * 1024)} MiB free on the journal's disk ({incident.dir}); the "
+            "result must be journaled too, so free some space first; nothing was sent"
+        )
     with _run_lock(incident, plan.plan_id):
         return _apply_locked(incident, org, plan, actor, progress, plan_file)
 
@@ -323,28 +369,40 @@ def _run_lock(incident: Incident, action_id: str) -> Iterator[None]:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ContainmentError(f"{action_id} is being applied by another process right now; nothing was sent "
-                                   "(`warroom contain status` shows its progress)") from None
+            raise ContainmentError(
+                f"{action_id} is being applied by another process right now; nothing was sent "
+                "(`warroom contain status` shows its progress)"
+            ) from None
         try:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _apply_locked(incident: Incident, org: Any, plan: Plan, actor: str, progress: Progress | None,
-                  plan_file: Path | None) -> ActionResult:
+def _apply_locked(
+    incident: Incident, org: Any, plan: Plan, actor: str, progress: Progress | None, plan_file: Path | None
+) -> ActionResult:
     current = incident.journal.get_state(NAMESPACE, plan.plan_id)
     done = _done_steps(incident, plan.plan_id)
     pending = [s for s in plan.steps if s.n not in done]
     run = int(current.get("runs", 0)) + 1
-    base = {"action_id": plan.plan_id, "action": plan.action, "org_alias": plan.org_alias,
-            "plan_sha256": plan.sha256, "run": run, "executor": actor}
+    base = {
+        "action_id": plan.plan_id,
+        "action": plan.action,
+        "org_alias": plan.org_alias,
+        "plan_sha256": plan.sha256,
+        "run": run,
+        "executor": actor,
+    }
     if pending and org is None:
         raise UsageError(f"{plan.plan_id} changes {len(pending)} record(s): it needs a connected org")
     if not pending and current["status"] in ("done", "partial", "failed", "running"):
-        return ActionResult(**{**base, "run": run - 1}, status="nothing_to_do",
-                            counts={"ok": 0, "already": len(done), "failed": 0, "not_run": 0},
-                            warnings=[f"every record of {plan.plan_id} is already done; nothing was sent"])
+        return ActionResult(
+            **{**base, "run": run - 1},
+            status="nothing_to_do",
+            counts={"ok": 0, "already": len(done), "failed": 0, "not_run": 0},
+            warnings=[f"every record of {plan.plan_id} is already done; nothing was sent"],
+        )
 
     # Approval: the typed alias, and an approver other than the executor when the incident requires it.
     # An approval already journaled by someone else is used as is (with or without the requirement).
@@ -353,26 +411,49 @@ def _apply_locked(incident: Incident, org: Any, plan: Plan, actor: str, progress
     approval: Entry | None = None
     if require_distinct or others:
         if not others:
-            msg = (f"{plan.plan_id} needs an approver other than the executor ({actor}): the approver runs "
-                   f"`warroom --actor NAME contain approve {plan.plan_id} --confirm {plan.org_alias}` first "
-                   f"(setting {settings_mod.REQUIRE_DISTINCT_APPROVER} is on); nothing was sent")
-            incident.journal.append("action.refused", {"action_id": plan.plan_id, "plan_sha256": plan.sha256,
-                                                       "reason": "approver_is_executor", "message": msg,
-                                                       "stage": "apply"}, actor)
+            msg = (
+                f"{plan.plan_id} needs an approver other than the executor ({actor}): the approver runs "
+                f"`warroom --actor NAME contain approve {plan.plan_id} --confirm {plan.org_alias}` first "
+                f"(setting {settings_mod.REQUIRE_DISTINCT_APPROVER} is on); nothing was sent"
+            )
+            incident.journal.append(
+                "action.refused",
+                {
+                    "action_id": plan.plan_id,
+                    "plan_sha256": plan.sha256,
+                    "reason": "approver_is_executor",
+                    "message": msg,
+                    "stage": "apply",
+                },
+                actor,
+            )
             raise ApprovalRefused(msg)
         approval = others[-1]
     else:
-        approval = incident.journal.append("action.approval", {
-            "action_id": plan.plan_id, "plan_sha256": plan.sha256, "approver": actor,
-            "confirmed_alias": plan.org_alias, "role": "executor",
-        }, actor)
+        approval = incident.journal.append(
+            "action.approval",
+            {
+                "action_id": plan.plan_id,
+                "plan_sha256": plan.sha256,
+                "approver": actor,
+                "confirmed_alias": plan.org_alias,
+                "role": "executor",
+            },
+            actor,
+        )
     approver = approval.data["approver"]
 
     pending_numbers = [s.n for s in pending]
     intent_data = {
-        **base, "approver": approver, "approval_seq": approval.seq, "instance_url": plan.instance_url,
-        "org_id": plan.org_id, "pending": len(pending), "already_done": len(done),
-        "pending_by_op": _count_ops(pending), "pending_sha256": digest(pending_numbers),
+        **base,
+        "approver": approver,
+        "approval_seq": approval.seq,
+        "instance_url": plan.instance_url,
+        "org_id": plan.org_id,
+        "pending": len(pending),
+        "already_done": len(done),
+        "pending_by_op": _count_ops(pending),
+        "pending_sha256": digest(pending_numbers),
         "before_sha256": digest([s.before for s in pending]),
         "manual_tasks": [t.task_id for t in plan.manual_tasks],
     }
@@ -383,8 +464,9 @@ def _apply_locked(incident: Incident, org: Any, plan: Plan, actor: str, progress
     try:
         intent = incident.journal.append("action.intent", intent_data, actor)
     except JournalError as exc:
-        raise JournalError(f"{exc}. The intent of {plan.plan_id} could not be journaled, so nothing was sent to "
-                           f"{plan.org_alias}") from None
+        raise JournalError(
+            f"{exc}. The intent of {plan.plan_id} could not be journaled, so nothing was sent to {plan.org_alias}"
+        ) from None
 
     results: dict[int, RecordResult] = {}
     stop: Stop | None = None
@@ -426,11 +508,14 @@ def _apply_locked(incident: Incident, org: Any, plan: Plan, actor: str, progress
                 live.unplanned_tokens = after.unplanned_tokens
                 verification = _verification(after.reader, plan, after, [results[s.n] for s in tried])
             except WarroomError as exc:
-                warnings.append(f"the state after could not be re-read ({error_text(exc)}); "
-                                "`warroom contain apply` again re-checks it")
+                warnings.append(
+                    f"the state after could not be re-read ({error_text(exc)}); "
+                    "`warroom contain apply` again re-checks it"
+                )
                 verification = {"error": error_text(exc)}
-    return _record_result(incident, plan, base, intent, pending, results, stop, verification, live, actor, warnings,
-                          approver)
+    return _record_result(
+        incident, plan, base, intent, pending, results, stop, verification, live, actor, warnings, approver
+    )
 
 
 def _check_org(org: Any, plan: Plan) -> Stop | None:
@@ -438,20 +523,23 @@ def _check_org(org: Any, plan: Plan) -> Stop | None:
     if plan.org_id:
         ident = identify(org)
         if id15(ident.org_id) != id15(plan.org_id):
-            return Stop(reason="wrong_org", message=f"connected to org {ident.org_id} at {ident.instance_url}, but "
-                        f"{plan.plan_id} was planned for {plan.org_id} ({plan.instance_url}); nothing was sent")
+            return Stop(
+                reason="wrong_org",
+                message=f"connected to org {ident.org_id} at {ident.instance_url}, but "
+                f"{plan.plan_id} was planned for {plan.org_id} ({plan.instance_url}); nothing was sent",
+            )
     return None
 
 
-def _execute(org: Any, pending: list[Step], live: _Live, results: dict[int, RecordResult],
-             progress: Progress | None) -> Stop | None:
+def _execute(
+    org: Any, pending: list[Step], live: _Live, results: dict[int, RecordResult], progress: Progress | None
+) -> Stop | None:
     total = len(pending)
     consecutive: tuple[str, int] = ("", 0)
     stop: Stop | None = None
     for i, step in enumerate(pending, start=1):
         if stop is not None:
-            results[step.n] = RecordResult(n=step.n, op=step.op, record=step.record, label=step.label,
-                                           status="not_run")
+            results[step.n] = RecordResult(n=step.n, op=step.op, record=step.record, label=step.label, status="not_run")
             continue
         row = live.rows.get(step.n)
         before = flat_row(row) if row is not None else None
@@ -480,8 +568,11 @@ def _execute(org: Any, pending: list[Step], live: _Live, results: dict[int, Reco
                         same = consecutive[1] + 1 if consecutive[0] == code else 1
                         consecutive = (code, same)
                         if same >= MAX_CONSECUTIVE_FAILURES:
-                            stop = Stop(reason="repeated_failures", at_step=step.n,
-                                        message=f"{same} records in a row failed with {code}: {error_text(exc)}")
+                            stop = Stop(
+                                reason="repeated_failures",
+                                at_step=step.n,
+                                message=f"{same} records in a row failed with {code}: {error_text(exc)}",
+                            )
         if res.status != "failed":
             consecutive = ("", 0)
         results[step.n] = res
@@ -497,12 +588,24 @@ def _count_ops(steps: Iterable[Step]) -> dict[str, int]:
     return out
 
 
-def _record_result(incident: Incident, plan: Plan, base: dict[str, Any], intent: Entry, pending: list[Step],
-                   results: dict[int, RecordResult], stop: Stop | None, verification: dict[str, Any],
-                   live: _Live | None, actor: str, warnings: list[str], approver: str) -> ActionResult:
+def _record_result(
+    incident: Incident,
+    plan: Plan,
+    base: dict[str, Any],
+    intent: Entry,
+    pending: list[Step],
+    results: dict[int, RecordResult],
+    stop: Stop | None,
+    verification: dict[str, Any],
+    live: _Live | None,
+    actor: str,
+    warnings: list[str],
+    approver: str,
+) -> ActionResult:
     for step in pending:
-        results.setdefault(step.n, RecordResult(n=step.n, op=step.op, record=step.record, label=step.label,
-                                                status="not_run"))
+        results.setdefault(
+            step.n, RecordResult(n=step.n, op=step.op, record=step.record, label=step.label, status="not_run")
+        )
     records = [results[s.n] for s in pending]
     counts = {k: sum(1 for r in records if r.status == k) for k in ("ok", "already", "failed", "not_run")}
     finished = counts["ok"] + counts["already"]
@@ -512,8 +615,13 @@ def _record_result(incident: Incident, plan: Plan, base: dict[str, Any], intent:
     dumped = [r.model_dump(exclude_none=True) for r in records]
     failed = [{"n": r.n, "record": r.record, "code": r.code, "error": r.error} for r in records if r.status == "failed"]
     data: dict[str, Any] = {
-        **base, "intent_seq": intent.seq, "approver": approver, "status": status, "counts": counts,
-        "failed": failed[:FAILED_IN_STATE], "failed_count": len(failed),
+        **base,
+        "intent_seq": intent.seq,
+        "approver": approver,
+        "status": status,
+        "counts": counts,
+        "failed": failed[:FAILED_IN_STATE],
+        "failed_count": len(failed),
         "not_run": [r.n for r in records if r.status == "not_run"][:FAILED_IN_STATE],
         "stopped": stop.model_dump() if stop else None,
         "before_sha256": digest([r.before for r in records]),
@@ -524,24 +632,38 @@ def _record_result(incident: Incident, plan: Plan, base: dict[str, Any], intent:
     }
     if warnings:
         data["warnings"] = warnings
-    result = ActionResult(**base, status=status, counts=counts, records=records, stopped=stop,  # type: ignore[arg-type]
-                          verification=verification, approver=approver, intent_seq=intent.seq,
-                          open_tasks=[t.task_id for t in plan.manual_tasks], warnings=warnings)
+    result = ActionResult(
+        **base,
+        status=status,
+        counts=counts,
+        records=records,
+        stopped=stop,  # type: ignore[arg-type]
+        verification=verification,
+        approver=approver,
+        intent_seq=intent.seq,
+        open_tasks=[t.task_id for t in plan.manual_tasks],
+        warnings=warnings,
+    )
     try:
         if len(dumped) <= INLINE_RECORDS:
             data["records"] = dumped
         else:
-            rec = incident.add_evidence_bytes(canonical(dumped), f"containment-results-{plan.plan_id}-run{base['run']}"
-                                              ".json", actor, note=f"per-record results of {plan.plan_id} run "
-                                              f"{base['run']}", source={"kind": "containment.result",
-                                                                        "action_id": plan.plan_id})
+            rec = incident.add_evidence_bytes(
+                canonical(dumped),
+                f"containment-results-{plan.plan_id}-run{base['run']}.json",
+                actor,
+                note=f"per-record results of {plan.plan_id} run {base['run']}",
+                source={"kind": "containment.result", "action_id": plan.plan_id},
+            )
             data["records_evidence_id"] = rec.evidence_id
         entry = incident.journal.append("action.result", data, actor)
     except JournalError as exc:
         path = _save_unjournaled(incident, plan.plan_id, base["run"], data, dumped)
-        raise JournalError(f"{exc}. {plan.plan_id} run {base['run']} DID send changes ({counts['ok']} ok, "
-                           f"{counts['failed']} failed); the result is kept in {path} and will be journaled as soon "
-                           "as the journal takes writes again (any `warroom contain` command)") from None
+        raise JournalError(
+            f"{exc}. {plan.plan_id} run {base['run']} DID send changes ({counts['ok']} ok, "
+            f"{counts['failed']} failed); the result is kept in {path} and will be journaled as soon "
+            "as the journal takes writes again (any `warroom contain` command)"
+        ) from None
     result.result_seq = entry.seq
     try:
         cp = incident.checkpoint(actor, reason=f"containment {plan.plan_id} run {base['run']}: {status}")
@@ -551,8 +673,9 @@ def _record_result(incident: Incident, plan: Plan, base: dict[str, Any], intent:
     return result
 
 
-def _save_unjournaled(incident: Incident, action_id: str, run: int, data: dict[str, Any],
-                      records: list[dict[str, Any]]) -> Path:
+def _save_unjournaled(
+    incident: Incident, action_id: str, run: int, data: dict[str, Any], records: list[dict[str, Any]]
+) -> Path:
     folder = incident.dir / UNJOURNALED_DIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{action_id}-run{run}.json"
@@ -575,8 +698,9 @@ def recover_unjournaled(incident: Incident, actor: str) -> list[Entry]:
         if len(records) <= INLINE_RECORDS:
             data["records"] = records
         else:
-            rec = incident.add_evidence_bytes(canonical(records), path.name, actor,
-                                              note=f"recovered per-record results of {data['action_id']}")
+            rec = incident.add_evidence_bytes(
+                canonical(records), path.name, actor, note=f"recovered per-record results of {data['action_id']}"
+            )
             data["records_evidence_id"] = rec.evidence_id
         out.append(incident.journal.append("action.result", data, actor))
         path.unlink()

@@ -24,17 +24,38 @@ PLAN_FORMAT = "warroom.containment-plan"
 PLAN_FORMAT_VERSION = 1
 
 Action = Literal[
-    "revoke_tokens", "end_sessions", "freeze_users", "deactivate_users", "strip_permissions", "quarantine_org",
-    "block_app", "uninstall_package", "rotate_consumer_secret", "undo",
+    "revoke_tokens",
+    "end_sessions",
+    "freeze_users",
+    "deactivate_users",
+    "strip_permissions",
+    "quarantine_org",
+    "block_app",
+    "uninstall_package",
+    "rotate_consumer_secret",
+    "undo",
 ]
 ACTIONS: tuple[str, ...] = (
-    "revoke_tokens", "end_sessions", "freeze_users", "deactivate_users", "strip_permissions", "quarantine_org",
-    "block_app", "uninstall_package", "rotate_consumer_secret",
+    "revoke_tokens",
+    "end_sessions",
+    "freeze_users",
+    "deactivate_users",
+    "strip_permissions",
+    "quarantine_org",
+    "block_app",
+    "uninstall_package",
+    "rotate_consumer_secret",
 )
 MANUAL_ACTIONS = ("block_app", "uninstall_package", "rotate_consumer_secret")
 Op = Literal[
-    "revoke_token", "delete_session", "freeze_user", "unfreeze_user", "deactivate_user", "reactivate_user",
-    "delete_assignment", "create_assignment",
+    "revoke_token",
+    "delete_session",
+    "freeze_user",
+    "unfreeze_user",
+    "deactivate_user",
+    "reactivate_user",
+    "delete_assignment",
+    "create_assignment",
 ]
 OP_LABELS: dict[str, str] = {
     "revoke_token": "revoke OAuth token",
@@ -62,8 +83,14 @@ ActionState = Literal["planned", "approved", "running", "partial", "done", "fail
 
 # Permissions that make a grant worth stripping from a compromised or integration user (the findings' list).
 DANGEROUS_PERMISSIONS: tuple[str, ...] = (
-    "ModifyAllData", "ViewAllData", "AuthorApex", "CustomizeApplication", "ManageUsers", "ModifyMetadata",
-    "ManageProfilesPermissionsets", "AssignPermissionSets",
+    "ModifyAllData",
+    "ViewAllData",
+    "AuthorApex",
+    "CustomizeApplication",
+    "ManageUsers",
+    "ModifyMetadata",
+    "ManageProfilesPermissionsets",
+    "AssignPermissionSets",
 )
 IN_CHUNK = 200  # ids per `IN (...)` list: keeps each SOQL well under the 100,000-character limit
 INLINE_RECORDS = 500  # per-record results beyond this go to the evidence store (hash in the entry)
@@ -225,8 +252,10 @@ class Plan(_Model):
         if not self.sha256:
             raise ContainmentError(f"{where}: the plan carries no sha256; it cannot be tied to a journaled plan")
         if actual != self.sha256:
-            raise ContainmentError(f"{where}: the plan was altered after it was made (its content hashes to "
-                                   f"{actual[:16]}…, the plan says {self.sha256[:16]}…); nothing was sent")
+            raise ContainmentError(
+                f"{where}: the plan was altered after it was made (its content hashes to "
+                f"{actual[:16]}…, the plan says {self.sha256[:16]}…); nothing was sent"
+            )
 
 
 class RecordResult(_Model):

@@ -39,12 +39,16 @@ from app.errors import NotFoundError, UsageError, WarroomError
 from app.inventory import INTEGRATION_LICENSES, INTEGRATION_PROFILES, token_ref
 
 TOKEN_FIELDS = "AppName, AppMenuItemId, UserId, CreatedDate, LastUsedDate, UseCount, DeleteToken"
-USER_FIELDS = ("Id, Username, Name, IsActive, UserType, ProfileId, Profile.Name, Profile.UserLicense.Name, "
-               "Profile.PermissionsApiUserOnly")
+USER_FIELDS = (
+    "Id, Username, Name, IsActive, UserType, ProfileId, Profile.Name, Profile.UserLicense.Name, "
+    "Profile.PermissionsApiUserOnly"
+)
 SESSION_FIELDS = "Id, UsersId, SessionType, LoginType, SourceIp, CreatedDate, LastModifiedDate, NumSecondsValid"
 LOGIN_FIELDS = "Id, UserId, IsFrozen, IsPasswordLocked, LastModifiedDate"
-PSA_FIELDS = ("Id, AssigneeId, PermissionSetId, PermissionSet.Name, PermissionSet.Label, "
-              "PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name, PermissionSetGroupId, ExpirationDate")
+PSA_FIELDS = (
+    "Id, AssigneeId, PermissionSetId, PermissionSet.Name, PermissionSet.Label, "
+    "PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name, PermissionSetGroupId, ExpirationDate"
+)
 TOKEN_PAGE_CAP = 2500  # rows Salesforce serves from one OauthToken query, across queryMore
 
 
@@ -102,9 +106,11 @@ class Reader:
         if getattr(self.org, "last_truncation", None) is None:
             return rows
         if len(user_ids) == 1:
-            raise ContainmentError(f"user {user_ids[0]} holds more OAuth tokens matching {where} than Salesforce "
-                                   f"lists through the API ({TOKEN_PAGE_CAP}); use Setup > Connected Apps OAuth "
-                                   "Usage > Revoke All for that app")
+            raise ContainmentError(
+                f"user {user_ids[0]} holds more OAuth tokens matching {where} than Salesforce "
+                f"lists through the API ({TOKEN_PAGE_CAP}); use Setup > Connected Apps OAuth "
+                "Usage > Revoke All for that app"
+            )
         half = len(user_ids) // 2
         return self._tokens_for(where, user_ids[:half]) + self._tokens_for(where, user_ids[half:])
 
@@ -155,8 +161,12 @@ class LiveSource:
         self._users: dict[str, dict[str, Any]] = {}
 
     def basis(self) -> dict[str, Any]:
-        return {"kind": "org", "instance_url": self.ident.instance_url, "org_id": self.ident.org_id,
-                "login": self.ident.username}
+        return {
+            "kind": "org",
+            "instance_url": self.ident.instance_url,
+            "org_id": self.ident.org_id,
+            "login": self.ident.username,
+        }
 
     def self_user_id(self) -> str | None:
         return self.ident.user_id
@@ -179,17 +189,22 @@ class LiveSource:
         rows = self.reader.query(f"SELECT {USER_FIELDS} FROM User WHERE IsActive = true")
         api_only_holders: set[str] = set()
         try:
-            for row in self.reader.query("SELECT AssigneeId FROM PermissionSetAssignment "
-                                         "WHERE PermissionSet.PermissionsApiUserOnly = true"):
+            for row in self.reader.query(
+                "SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSet.PermissionsApiUserOnly = true"
+            ):
                 api_only_holders.add(id15(row.get("AssigneeId")))
         except WarroomError:
             pass  # the flag is absent in some orgs: licence and profile still decide
         out: dict[str, str] = {}
         for row in rows:
             self._users[id15(row["Id"])] = row
-            why = _integration_reason(path_get(row, "Profile.UserLicense.Name"), path_get(row, "Profile.Name"),
-                                      bool(path_get(row, "Profile.PermissionsApiUserOnly")),
-                                      id15(row["Id"]) in api_only_holders, row.get("UserType"))
+            why = _integration_reason(
+                path_get(row, "Profile.UserLicense.Name"),
+                path_get(row, "Profile.Name"),
+                bool(path_get(row, "Profile.PermissionsApiUserOnly")),
+                id15(row["Id"]) in api_only_holders,
+                row.get("UserType"),
+            )
             if why:
                 out[row["Id"]] = why
         return out
@@ -199,8 +214,13 @@ class LiveSource:
 
     def similar_apps(self, app: str) -> list[str]:
         like = soql_str("%" + app.replace("%", "").replace("_", "") + "%")
-        return sorted({r.get("AppName") or "" for r in self.reader.query(
-            f"SELECT AppName FROM OauthToken WHERE AppName LIKE {like}")} - {""})
+        return sorted(
+            {
+                r.get("AppName") or ""
+                for r in self.reader.query(f"SELECT AppName FROM OauthToken WHERE AppName LIKE {like}")
+            }
+            - {""}
+        )
 
     def logins(self, user_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return self.reader.by_ids("UserLogin", LOGIN_FIELDS, user_ids, key="UserId")
@@ -225,8 +245,10 @@ class LiveSource:
         flag_fields = ", ".join(f"PermissionSet.Permissions{f}" for f in flags)
         out: list[dict[str, Any]] = []
         for chunk in chunks(list(user_ids)):
-            for row in self.reader.query(f"SELECT {PSA_FIELDS}, {flag_fields} FROM PermissionSetAssignment "
-                                         f"WHERE AssigneeId IN {soql_in(chunk)} AND ({cond})"):
+            for row in self.reader.query(
+                f"SELECT {PSA_FIELDS}, {flag_fields} FROM PermissionSetAssignment "
+                f"WHERE AssigneeId IN {soql_in(chunk)} AND ({cond})"
+            ):
                 grants = [f for f in flags if path_get(row, f"PermissionSet.Permissions{f}")]
                 flat = {k: v for k, v in flat_row(row).items() if not k.startswith("PermissionSet.Permissions")}
                 out.append({**flat, "Grants": grants})
@@ -247,8 +269,14 @@ class SnapshotSource:
     def basis(self) -> dict[str, Any]:
         src = self.snap.source
         org_id = (self.snap.organization.id if self.snap.organization else None) or src.org_id
-        return {"kind": "snapshot", "evidence_id": self.evidence_id, "taken_utc": self.snap.taken_utc,
-                "instance_url": src.instance_url, "org_id": org_id, "login": src.username}
+        return {
+            "kind": "snapshot",
+            "evidence_id": self.evidence_id,
+            "taken_utc": self.snap.taken_utc,
+            "instance_url": src.instance_url,
+            "org_id": org_id,
+            "login": src.username,
+        }
 
     def self_user_id(self) -> str | None:
         login = self.snap.source.username
@@ -269,20 +297,34 @@ class SnapshotSource:
     def integration_users(self) -> dict[str, str]:
         from app.inventory import integration_users
 
-        return {uid: why for uid, why in integration_users(self.snap).items()
-                if self._users.get(id15(uid)) is not None and self._users[id15(uid)].active}
+        return {
+            uid: why
+            for uid, why in integration_users(self.snap).items()
+            if self._users.get(id15(uid)) is not None and self._users[id15(uid)].active
+        }
 
     def tokens(self, flt: TokenFilter) -> list[dict[str, Any]]:
         also = {id15(u) for u in flt.also_users}
         app, user_id = flt.app, flt.user_id
         out: list[dict[str, Any]] = []
         for t in self.snap.oauth_tokens:
-            named = (app is not None or user_id is not None) and (app is None or t.app_name == app) and (
-                user_id is None or id15(t.user_id) == id15(user_id))
+            named = (
+                (app is not None or user_id is not None)
+                and (app is None or t.app_name == app)
+                and (user_id is None or id15(t.user_id) == id15(user_id))
+            )
             if named or id15(t.user_id) in also:
-                out.append({"AppName": t.app_name, "AppMenuItemId": t.app_menu_item_id, "UserId": t.user_id,
-                            "CreatedDate": t.created, "LastUsedDate": t.last_used, "UseCount": t.use_count,
-                            "_ref": t.ref})
+                out.append(
+                    {
+                        "AppName": t.app_name,
+                        "AppMenuItemId": t.app_menu_item_id,
+                        "UserId": t.user_id,
+                        "CreatedDate": t.created,
+                        "LastUsedDate": t.last_used,
+                        "UseCount": t.use_count,
+                        "_ref": t.ref,
+                    }
+                )
         return out
 
     def similar_apps(self, app: str) -> list[str]:
@@ -317,17 +359,26 @@ class SnapshotSource:
                 if not grants:
                     continue
                 a = by_assignment.get(assignment_id) if assignment_id else None
-                out.append({"Id": assignment_id or f"profile:{ps.id}", "AssigneeId": uid, "PermissionSetId": ps.id,
-                            "PermissionSet.Name": ps.name, "PermissionSet.Label": ps.label,
-                            "PermissionSet.IsOwnedByProfile": ps.profile_owned,
-                            "PermissionSet.Profile.Name": ps.profile_name,
-                            "PermissionSetGroupId": a.group_id if a else None,
-                            "ExpirationDate": a.expires if a else None, "Grants": grants})
+                out.append(
+                    {
+                        "Id": assignment_id or f"profile:{ps.id}",
+                        "AssigneeId": uid,
+                        "PermissionSetId": ps.id,
+                        "PermissionSet.Name": ps.name,
+                        "PermissionSet.Label": ps.label,
+                        "PermissionSet.IsOwnedByProfile": ps.profile_owned,
+                        "PermissionSet.Profile.Name": ps.profile_name,
+                        "PermissionSetGroupId": a.group_id if a else None,
+                        "ExpirationDate": a.expires if a else None,
+                        "Grants": grants,
+                    }
+                )
         return out
 
 
-def _integration_reason(licence: str | None, profile: str | None, api_only: bool, api_only_set: bool,
-                        user_type: str | None) -> str | None:
+def _integration_reason(
+    licence: str | None, profile: str | None, api_only: bool, api_only_set: bool, user_type: str | None
+) -> str | None:
     if licence and licence.lower() in INTEGRATION_LICENSES:
         return f"licence {licence}"
     if profile and profile.lower() in INTEGRATION_PROFILES:
@@ -358,10 +409,14 @@ class Draft:
         self.notes: list[str] = []
         self.token_filter: TokenFilter | None = None
 
-    def add(self, op: str, sobject: str, record: str, label: str, before: dict[str, Any],
-            change: dict[str, Any]) -> None:
-        self.steps.append(Step(n=len(self.steps) + 1, op=op, sobject=sobject, record=record, label=label,
-                               before=before, change=change))  # type: ignore[arg-type]
+    def add(
+        self, op: str, sobject: str, record: str, label: str, before: dict[str, Any], change: dict[str, Any]
+    ) -> None:
+        self.steps.append(
+            Step(
+                n=len(self.steps) + 1, op=op, sobject=sobject, record=record, label=label, before=before, change=change
+            )
+        )  # type: ignore[arg-type]
 
     def refuse(self, sobject: str, record: str, label: str, reason: str) -> None:
         self.refused.append(Refusal(sobject=sobject, record=record, label=label, reason=reason))
@@ -375,19 +430,39 @@ class Draft:
             return
         self.tasks.append({"kind": kind, "title": title, "target": target, "steps": steps, "evidence": evidence})
 
-    def finish(self, *, plan_id: str, org_alias: str, basis: dict[str, Any], actor: str, created: str,
-               undoes: str | None = None) -> Plan:
+    def finish(
+        self,
+        *,
+        plan_id: str,
+        org_alias: str,
+        basis: dict[str, Any],
+        actor: str,
+        created: str,
+        undoes: str | None = None,
+    ) -> Plan:
         counts: dict[str, int] = {}
         for step in self.steps:
             counts[step.op] = counts.get(step.op, 0) + 1
         tasks = [ManualTask(task_id=f"{plan_id}-T{i}", **t) for i, t in enumerate(self.tasks, start=1)]
-        plan = Plan(plan_id=plan_id, action=self.action, org_alias=org_alias,  # type: ignore[arg-type]
-                    instance_url=basis.get("instance_url"), org_id=basis.get("org_id"), basis=basis,
-                    selectors=self.selectors, token_filter=self.token_filter,
-                    token_where=self.token_filter.where() if self.token_filter else None, steps=self.steps,
-                    counts=counts,
-                    refused=self.refused, manual_tasks=tasks, notes=self.notes, undoes=undoes, created_by=actor,
-                    created_utc=created)
+        plan = Plan(
+            plan_id=plan_id,
+            action=self.action,
+            org_alias=org_alias,  # type: ignore[arg-type]
+            instance_url=basis.get("instance_url"),
+            org_id=basis.get("org_id"),
+            basis=basis,
+            selectors=self.selectors,
+            token_filter=self.token_filter,
+            token_where=self.token_filter.where() if self.token_filter else None,
+            steps=self.steps,
+            counts=counts,
+            refused=self.refused,
+            manual_tasks=tasks,
+            notes=self.notes,
+            undoes=undoes,
+            created_by=actor,
+            created_utc=created,
+        )
         return plan.sealed()
 
 
@@ -401,8 +476,12 @@ def _drop_self(src: Source, draft: Draft, scope: dict[str, str]) -> dict[str, st
     me = src.self_user_id()
     if me and any(id15(u) == id15(me) for u in scope):
         scope = {u: w for u, w in scope.items() if id15(u) != id15(me)}
-        draft.refuse("User", me, _name(src, me),
-                     "this is the login running containment: it is left alone so the response can continue")
+        draft.refuse(
+            "User",
+            me,
+            _name(src, me),
+            "this is the login running containment: it is left alone so the response can continue",
+        )
     return scope
 
 
@@ -426,8 +505,7 @@ def _plan_tokens(src: Source, draft: Draft, *, also_users: Sequence[str] = ()) -
     named = [src.user_by_name(u)["Id"] for u in sel.named_users()] if sel.users else []
     if sel.tokens and not (sel.app or user_id or named or also_users):
         raise UsageError("revoking chosen tokens needs their app or their holders")
-    flt = TokenFilter(app=None if named else sel.app, user_id=user_id,
-                      also_users=sorted(set(also_users) | set(named)))
+    flt = TokenFilter(app=None if named else sel.app, user_id=user_id, also_users=sorted(set(also_users) | set(named)))
     if not flt.wheres():
         draft.note("No app, user or integration user in scope: no token to revoke.")
         return
@@ -454,8 +532,13 @@ def _plan_tokens(src: Source, draft: Draft, *, also_users: Sequence[str] = ()) -
         name = _name(src, row.get("UserId"))
         label = f"{row.get('AppName')} token of {name} (created {row.get('CreatedDate')})"
         if src.kind == "org" and not row.get("DeleteToken"):
-            draft.refuse("OauthToken", ref, label, "Salesforce returned no DeleteToken for it (the login may lack "
-                         "Customize Application); revoke it in Setup > Connected Apps OAuth Usage")
+            draft.refuse(
+                "OauthToken",
+                ref,
+                label,
+                "Salesforce returned no DeleteToken for it (the login may lack "
+                "Customize Application); revoke it in Setup > Connected Apps OAuth Usage",
+            )
             continue
         before = {k: v for k, v in flat_row(row).items() if not k.startswith("_")}
         draft.add("revoke_token", "OauthToken", ref, label, {**before, "Username": name}, {"revoked": True})
@@ -466,20 +549,30 @@ def _plan_sessions(src: Source, draft: Draft, users: dict[str, str]) -> None:
     rows = src.sessions(list(users))
     if rows is None:
         if draft.action == "end_sessions":
-            raise UsageError("sessions are not in an inventory snapshot (they change by the minute): plan "
-                             "end_sessions on a machine connected to the org")
-        draft.note("Sessions are not in the inventory snapshot: plan end_sessions on the connected machine right "
-                   "after applying this plan.")
+            raise UsageError(
+                "sessions are not in an inventory snapshot (they change by the minute): plan "
+                "end_sessions on a machine connected to the org"
+            )
+        draft.note(
+            "Sessions are not in the inventory snapshot: plan end_sessions on the connected machine right "
+            "after applying this plan."
+        )
         return
     src.users(list(users))
     rows.sort(key=lambda r: (_name(src, r.get("UsersId")), r.get("CreatedDate") or ""))
     for row in rows:
         name = _name(src, row.get("UsersId"))
-        draft.add("delete_session", "AuthSession", row["Id"],
-                  f"{row.get('SessionType') or 'session'} of {name} from {row.get('SourceIp') or '?'}",
-                  {**flat_row(row), "Username": name}, {"deleted": True})
-    draft.note(NOT_UNDOABLE["delete_session"] + "; without revoking the tokens too, an integration can mint a new "
-               "session.")
+        draft.add(
+            "delete_session",
+            "AuthSession",
+            row["Id"],
+            f"{row.get('SessionType') or 'session'} of {name} from {row.get('SourceIp') or '?'}",
+            {**flat_row(row), "Username": name},
+            {"deleted": True},
+        )
+    draft.note(
+        NOT_UNDOABLE["delete_session"] + "; without revoking the tokens too, an integration can mint a new session."
+    )
 
 
 def _plan_freeze(src: Source, draft: Draft, users: dict[str, str]) -> None:
@@ -513,12 +606,20 @@ def _plan_deactivate(src: Source, draft: Draft, users: dict[str, str]) -> None:
         if not row.get("IsActive"):
             already += 1
             continue
-        draft.add("deactivate_user", "User", row["Id"], f"{row.get('Username')} ({users[uid]})",
-                  {"Id": row["Id"], "Username": row.get("Username"), "IsActive": True}, {"IsActive": False})
+        draft.add(
+            "deactivate_user",
+            "User",
+            row["Id"],
+            f"{row.get('Username')} ({users[uid]})",
+            {"Id": row["Id"], "Username": row.get("Username"), "IsActive": True},
+            {"IsActive": False},
+        )
     if already:
         draft.note(f"{already} user(s) already inactive: left as they are.")
-    draft.note("Deactivation breaks the integration and frees the licence; prefer freezing during triage. Some "
-               "users (a default workflow user, a site guest owner) cannot be deactivated.")
+    draft.note(
+        "Deactivation breaks the integration and frees the licence; prefer freezing during triage. Some "
+        "users (a default workflow user, a site guest owner) cannot be deactivated."
+    )
 
 
 def _plan_strip(src: Source, draft: Draft, users: dict[str, str]) -> None:
@@ -536,20 +637,36 @@ def _plan_strip(src: Source, draft: Draft, users: dict[str, str]) -> None:
         label = f"{ps_name} ({', '.join(granted)}) on {name}"
         if row.get("PermissionSet.IsOwnedByProfile"):
             profile = row.get("PermissionSet.Profile.Name") or "its profile"
-            draft.refuse("PermissionSetAssignment", row["Id"], label,
-                         f"owned by the profile {profile!r}: a profile's grant cannot be removed by deleting the "
-                         "assignment; change the user's profile instead (manual task)")
-            draft.task("change_profile", f"Move {name} off the profile {profile}", name, [
-                f"Setup > Users > Users > {name} > Edit.",
-                "Set Profile to 'Minimum Access - API Only Integrations' (or another profile without "
-                f"{', '.join(granted)}), and Save.",
-                "Record it as an emergency change; give the integration back only what it needs through a "
-                "permission set.",
-                "Confirm: the user's detail page shows the new profile; Setup Audit Trail has the change.",
-            ], "screenshot of the user's detail page with the new profile, or the Setup Audit Trail row")
+            draft.refuse(
+                "PermissionSetAssignment",
+                row["Id"],
+                label,
+                f"owned by the profile {profile!r}: a profile's grant cannot be removed by deleting the "
+                "assignment; change the user's profile instead (manual task)",
+            )
+            draft.task(
+                "change_profile",
+                f"Move {name} off the profile {profile}",
+                name,
+                [
+                    f"Setup > Users > Users > {name} > Edit.",
+                    "Set Profile to 'Minimum Access - API Only Integrations' (or another profile without "
+                    f"{', '.join(granted)}), and Save.",
+                    "Record it as an emergency change; give the integration back only what it needs through a "
+                    "permission set.",
+                    "Confirm: the user's detail page shows the new profile; Setup Audit Trail has the change.",
+                ],
+                "screenshot of the user's detail page with the new profile, or the Setup Audit Trail row",
+            )
             continue
-        draft.add("delete_assignment", "PermissionSetAssignment", row["Id"], label,
-                  {**row, "Username": name}, {"deleted": True})
+        draft.add(
+            "delete_assignment",
+            "PermissionSetAssignment",
+            row["Id"],
+            label,
+            {**row, "Username": name},
+            {"deleted": True},
+        )
     if not rows:
         draft.note("No user in scope holds a permission set with " + ", ".join(flags) + ".")
 
@@ -560,53 +677,83 @@ def _plan_strip(src: Source, draft: Draft, users: dict[str, str]) -> None:
 
 
 def _task_block_app(draft: Draft, app: str) -> None:
-    draft.task("block_app", f"Block the connected app {app}", app, [
-        "Setup > Apps > Connected Apps > Connected Apps OAuth Usage.",
-        f"Find {app!r} and click Block (ends its sessions, refuses new ones, revokes its tokens).",
-        f"If {app!r} is installed: Setup > Apps > Connected Apps > Manage Connected Apps > {app} > Edit Policies > "
-        "Permitted Users = 'Admin approved users are pre-authorized', then remove every profile and permission "
-        "set from it.",
-        "Confirm: the OAuth Usage page shows the app Blocked; Setup Audit Trail shows the change.",
-    ], "screenshot of Connected Apps OAuth Usage showing the app Blocked, or the Setup Audit Trail row")
+    draft.task(
+        "block_app",
+        f"Block the connected app {app}",
+        app,
+        [
+            "Setup > Apps > Connected Apps > Connected Apps OAuth Usage.",
+            f"Find {app!r} and click Block (ends its sessions, refuses new ones, revokes its tokens).",
+            f"If {app!r} is installed: Setup > Apps > Connected Apps > Manage Connected Apps > {app} > Edit Policies > "
+            "Permitted Users = 'Admin approved users are pre-authorized', then remove every profile and permission "
+            "set from it.",
+            "Confirm: the OAuth Usage page shows the app Blocked; Setup Audit Trail shows the change.",
+        ],
+        "screenshot of Connected Apps OAuth Usage showing the app Blocked, or the Setup Audit Trail row",
+    )
 
 
 def _task_uninstall(draft: Draft, name: str) -> None:
-    draft.task("uninstall_package", f"Uninstall the package {name}", name, [
-        "Setup > Apps > Packaging > Installed Packages.",
-        f"Find {name!r}, click Uninstall, choose whether to save a data export (keep it as evidence), confirm.",
-        "Setup > Apps > Connected Apps > Connected Apps OAuth Usage: click Uninstall for the package's app if it "
-        "is still listed.",
-        "Confirm: the package is gone from Installed Packages; Setup Audit Trail shows the uninstall.",
-    ], "screenshot of Installed Packages without the package, or the Setup Audit Trail row")
+    draft.task(
+        "uninstall_package",
+        f"Uninstall the package {name}",
+        name,
+        [
+            "Setup > Apps > Packaging > Installed Packages.",
+            f"Find {name!r}, click Uninstall, choose whether to save a data export (keep it as evidence), confirm.",
+            "Setup > Apps > Connected Apps > Connected Apps OAuth Usage: click Uninstall for the package's app if it "
+            "is still listed.",
+            "Confirm: the package is gone from Installed Packages; Setup Audit Trail shows the uninstall.",
+        ],
+        "screenshot of Installed Packages without the package, or the Setup Audit Trail row",
+    )
 
 
 def _task_rotate_secret(draft: Draft, app: str) -> None:
-    draft.task("rotate_consumer_secret", f"Rotate the consumer secret of {app}", app, [
-        f"If {app!r} is your own connected app: Setup > Apps > App Manager > {app} > View > Manage Consumer "
-        "Details (verify by email code) > Generate (new consumer secret), then update every client that uses it.",
-        "For an External Client App: Setup > External Client App Manager > the app > Settings > OAuth Settings > "
-        "Consumer Key and Secret > stage a new secret, move the clients over, then delete the old one.",
-        f"If {app!r} is a vendor's app, its secret lives in the vendor's org: ask the vendor to rotate it and get "
-        "their written confirmation; meanwhile keep the app blocked.",
-        "Confirm: the old secret no longer works (a login with it fails).",
-    ], "the vendor's written confirmation, or a screenshot of the new secret's creation date")
+    draft.task(
+        "rotate_consumer_secret",
+        f"Rotate the consumer secret of {app}",
+        app,
+        [
+            f"If {app!r} is your own connected app: Setup > Apps > App Manager > {app} > View > Manage Consumer "
+            "Details (verify by email code) > Generate (new consumer secret), then update every client that uses it.",
+            "For an External Client App: Setup > External Client App Manager > the app > Settings > OAuth Settings > "
+            "Consumer Key and Secret > stage a new secret, move the clients over, then delete the old one.",
+            f"If {app!r} is a vendor's app, its secret lives in the vendor's org: ask the vendor to rotate it and get "
+            "their written confirmation; meanwhile keep the app blocked.",
+            "Confirm: the old secret no longer works (a login with it fails).",
+        ],
+        "the vendor's written confirmation, or a screenshot of the new secret's creation date",
+    )
 
 
 def _quarantine_tasks(draft: Draft) -> None:
-    draft.task("login_ip_ranges", "Restrict logins to known networks", "integration and admin profiles", [
-        "Setup > Users > Profiles > each integration and high-privilege profile > Login IP Ranges > New: add only "
-        "the corporate and middleware ranges.",
-        "Setup > Apps > Connected Apps > Manage Connected Apps > each app > Edit Policies > IP Relaxation = "
-        "'Enforce IP restrictions'; shorten Timeout Value.",
-        "Record it as an emergency change with its rollback plan.",
-    ], "screenshots of the profiles' Login IP Ranges and the apps' IP Relaxation")
-    draft.task("api_access_control", "Allow only admin-approved API clients", "the org", [
-        "Open a Salesforce Support case asking to enable API Access Control for the org.",
-        "Then Setup > Apps > Connected Apps > Connected Apps OAuth Usage: install the apps that must keep working "
-        "and pre-authorize them for their profiles or permission sets.",
-        "Then set 'Limit API access to installed and approved apps' (Metadata: "
-        "ConnectedAppSettings.enableAdminApprovedAppsOnly = true).",
-    ], "the Support case number, then a screenshot of the setting switched on")
+    draft.task(
+        "login_ip_ranges",
+        "Restrict logins to known networks",
+        "integration and admin profiles",
+        [
+            "Setup > Users > Profiles > each integration and high-privilege profile > Login IP Ranges > New: add only "
+            "the corporate and middleware ranges.",
+            "Setup > Apps > Connected Apps > Manage Connected Apps > each app > Edit Policies > IP Relaxation = "
+            "'Enforce IP restrictions'; shorten Timeout Value.",
+            "Record it as an emergency change with its rollback plan.",
+        ],
+        "screenshots of the profiles' Login IP Ranges and the apps' IP Relaxation",
+    )
+    draft.task(
+        "api_access_control",
+        "Allow only admin-approved API clients",
+        "the org",
+        [
+            "Open a Salesforce Support case asking to enable API Access Control for the org.",
+            "Then Setup > Apps > Connected Apps > Connected Apps OAuth Usage: install the apps that must keep working "
+            "and pre-authorize them for their profiles or permission sets.",
+            "Then set 'Limit API access to installed and approved apps' (Metadata: "
+            "ConnectedAppSettings.enableAdminApprovedAppsOnly = true).",
+        ],
+        "the Support case number, then a screenshot of the setting switched on",
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -614,21 +761,39 @@ def _quarantine_tasks(draft: Draft) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def build_plan(src: Source | None, action: str, *, app: str | None = None, user: str | None = None,
-               integration_users: bool = False, users: Sequence[str] = (), tokens: Sequence[str] = (),
-               actor: str, created_utc: str, plan_id: str, org_alias: str) -> Plan:
+def build_plan(
+    src: Source | None,
+    action: str,
+    *,
+    app: str | None = None,
+    user: str | None = None,
+    integration_users: bool = False,
+    users: Sequence[str] = (),
+    tokens: Sequence[str] = (),
+    actor: str,
+    created_utc: str,
+    plan_id: str,
+    org_alias: str,
+) -> Plan:
     """List every change `action` makes, record by record, from `src` (nothing is changed anywhere)."""
     if action not in ACTIONS:
         raise UsageError(f"unknown containment action {action!r}; one of: {', '.join(ACTIONS)}")
-    sel = Selectors(app=app.strip() if app else None, user=user.strip() if user else None,
-                    integration_users=integration_users, users=[u.strip() for u in users if u.strip()],
-                    tokens=list(tokens))
+    sel = Selectors(
+        app=app.strip() if app else None,
+        user=user.strip() if user else None,
+        integration_users=integration_users,
+        users=[u.strip() for u in users if u.strip()],
+        tokens=list(tokens),
+    )
     draft = Draft(action, sel)
     if action in MANUAL_ACTIONS:
         if not sel.app:
             raise UsageError(f"{action} needs --app NAME")
-        {"block_app": _task_block_app, "rotate_consumer_secret": _task_rotate_secret,
-         "uninstall_package": _task_uninstall}[action](draft, sel.app)
+        {
+            "block_app": _task_block_app,
+            "rotate_consumer_secret": _task_rotate_secret,
+            "uninstall_package": _task_uninstall,
+        }[action](draft, sel.app)
         basis = src.basis() if src is not None else {"kind": "none"}
         return draft.finish(plan_id=plan_id, org_alias=org_alias, basis=basis, actor=actor, created=created_utc)
     if src is None:
@@ -644,13 +809,18 @@ def build_plan(src: Source | None, action: str, *, app: str | None = None, user:
         else:
             app_users: list[str] = []
             if sel.app and not sel.named_users():
-                app_users = list(dict.fromkeys(r["UserId"] for r in src.tokens(TokenFilter(app=sel.app))
-                                               if r.get("UserId")))
+                app_users = list(
+                    dict.fromkeys(r["UserId"] for r in src.tokens(TokenFilter(app=sel.app)) if r.get("UserId"))
+                )
                 if not app_users:
                     draft.note(f"No user holds {sel.app} OAuth tokens now.")
             scope = _scope(src, draft, app_users=app_users)
-            {"end_sessions": _plan_sessions, "freeze_users": _plan_freeze, "deactivate_users": _plan_deactivate,
-             "strip_permissions": _plan_strip}[action](src, draft, scope)
+            {
+                "end_sessions": _plan_sessions,
+                "freeze_users": _plan_freeze,
+                "deactivate_users": _plan_deactivate,
+                "strip_permissions": _plan_strip,
+            }[action](src, draft, scope)
     return draft.finish(plan_id=plan_id, org_alias=org_alias, basis=src.basis(), actor=actor, created=created_utc)
 
 
@@ -670,8 +840,9 @@ def _plan_quarantine(src: Source, draft: Draft) -> None:
     draft.selectors = Selectors(app=sel.app)
     _plan_tokens(src, draft, also_users=list(scope))
     draft.selectors = sel
-    apps = sorted({s.before.get("AppName") for s in draft.steps if s.before.get("AppName")} | (
-        {sel.app} if sel.app else set()))
+    apps = sorted(
+        {s.before.get("AppName") for s in draft.steps if s.before.get("AppName")} | ({sel.app} if sel.app else set())
+    )
     _plan_freeze(src, draft, scope)
     _plan_sessions(src, draft, scope)
     _plan_strip(src, draft, scope)

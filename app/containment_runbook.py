@@ -22,20 +22,29 @@ def render_runbook(plan: Plan, *, plan_file: str) -> str:
     add(f"# Containment runbook: {plan.action} on {plan.org_alias} ({plan.plan_id})")
     add("")
     add(f"- Plan file: `{plan_file}`")
-    add(f"- Plan SHA-256: `{plan.sha256}` (journaled as `action.plan`; `warroom contain apply` refuses a file "
-        "whose content no longer hashes to this)")
-    add(f"- Org: `{plan.org_alias}`" + (f", {plan.instance_url}" if plan.instance_url else "")
-        + (f", org id {plan.org_id}" if plan.org_id else ""))
+    add(
+        f"- Plan SHA-256: `{plan.sha256}` (journaled as `action.plan`; `warroom contain apply` refuses a file "
+        "whose content no longer hashes to this)"
+    )
+    add(
+        f"- Org: `{plan.org_alias}`"
+        + (f", {plan.instance_url}" if plan.instance_url else "")
+        + (f", org id {plan.org_id}" if plan.org_id else "")
+    )
     add(f"- Made by {plan.created_by} at {plan.created_utc}" + (f", ticket {plan.ticket}" if plan.ticket else ""))
     if plan.basis.get("kind") == "snapshot":
-        add(f"- Before-state: inventory snapshot {plan.basis.get('evidence_id')} taken {plan.basis.get('taken_utc')} "
+        add(
+            f"- Before-state: inventory snapshot {plan.basis.get('evidence_id')} taken {plan.basis.get('taken_utc')} "
             "(no network when planned). The run reads every record again first: records changed since are "
-            "reported as already done; tokens issued since are counted and need a new plan.")
+            "reported as already done; tokens issued since are counted and need a new plan."
+        )
     elif plan.basis.get("kind") == "org":
         add(f"- Before-state: read from the org at planning time as {plan.basis.get('login')}")
-    sel = [f"app `{plan.selectors.app}`" if plan.selectors.app else "",
-           f"user `{plan.selectors.user}`" if plan.selectors.user else "",
-           "all integration users" if plan.selectors.integration_users else ""]
+    sel = [
+        f"app `{plan.selectors.app}`" if plan.selectors.app else "",
+        f"user `{plan.selectors.user}`" if plan.selectors.user else "",
+        "all integration users" if plan.selectors.integration_users else "",
+    ]
     if any(sel):
         add(f"- Scope: {', '.join(s for s in sel if s)}")
     if plan.undoes:
@@ -67,13 +76,19 @@ def render_runbook(plan: Plan, *, plan_file: str) -> str:
     add("## Apply it (from a machine that reaches the org)")
     add("")
     add("1. Copy the plan file to the machine holding the incident's journal (or a copy of the workspace).")
-    add(f"2. Approve: the approver types the org alias. If the incident requires an approver other than the "
+    add(
+        f"2. Approve: the approver types the org alias. If the incident requires an approver other than the "
         f"executor, the approver runs `warroom --actor APPROVER contain approve {plan_file} --confirm "
-        f"{plan.org_alias}` first.")
-    add(f"3. Run: `warroom contain apply {plan_file} --confirm {plan.org_alias}` (without `--confirm` it asks "
-        "for the alias). It journals the intent before the first call, then one result per record.")
-    add("4. If the run stops (rate limit, expired session, network), run the same command again: it sends only "
-        "the records not yet done.")
+        f"{plan.org_alias}` first."
+    )
+    add(
+        f"3. Run: `warroom contain apply {plan_file} --confirm {plan.org_alias}` (without `--confirm` it asks "
+        "for the alias). It journals the intent before the first call, then one result per record."
+    )
+    add(
+        "4. If the run stops (rate limit, expired session, network), run the same command again: it sends only "
+        "the records not yet done."
+    )
     add("5. Check: `warroom contain status`; the journal holds the result, the state after and a checkpoint.")
     add("")
     if plan.steps:
@@ -99,8 +114,10 @@ def render_runbook(plan: Plan, *, plan_file: str) -> str:
             for i, step in enumerate(t.steps, start=1):
                 add(f"{i}. {step}")
             add("")
-            add(f"Evidence: {t.evidence}. Add it with `warroom evidence add FILE`, then close the task with "
-                f"`warroom contain confirm {t.task_id} --evidence EVIDENCE_ID`.")
+            add(
+                f"Evidence: {t.evidence}. Add it with `warroom evidence add FILE`, then close the task with "
+                f"`warroom contain confirm {t.task_id} --evidence EVIDENCE_ID`."
+            )
         add("")
     checks = _checks(plan)
     if checks:
@@ -122,11 +139,15 @@ def render_runbook(plan: Plan, *, plan_file: str) -> str:
 def _checks(plan: Plan) -> list[str]:
     out: list[str] = []
     if plan.token_where and "revoke_token" in plan.counts:
-        out.append(f"`SELECT COUNT() FROM OauthToken WHERE {plan.token_where}` returns 0 (tokens issued after the "
-                   "plan show up here too: plan again for them).")
+        out.append(
+            f"`SELECT COUNT() FROM OauthToken WHERE {plan.token_where}` returns 0 (tokens issued after the "
+            "plan show up here too: plan again for them)."
+        )
     if "delete_session" in plan.counts:
-        out.append("`SELECT COUNT() FROM AuthSession WHERE UsersId IN (...)` for the users above returns 0; a "
-                   "session that re-appears means a credential still works.")
+        out.append(
+            "`SELECT COUNT() FROM AuthSession WHERE UsersId IN (...)` for the users above returns 0; a "
+            "session that re-appears means a credential still works."
+        )
     if "freeze_user" in plan.counts:
         out.append("`SELECT UserId, IsFrozen FROM UserLogin WHERE UserId IN (...)` shows IsFrozen = true.")
     if "deactivate_user" in plan.counts:

@@ -23,21 +23,28 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------------------------------
 
 
-def journal_plan(incident: Incident, plan: Plan, actor: str, *, origin: str = "planned",
-                 file: Path | None = None) -> Entry:
+def journal_plan(
+    incident: Incident, plan: Plan, actor: str, *, origin: str = "planned", file: Path | None = None
+) -> Entry:
     """Store the plan's canonical bytes as evidence (their SHA-256 is the plan hash) and journal `action.plan`."""
     plan.check_hash(f"plan {plan.plan_id}")
     current = incident.journal.get_state(NAMESPACE, plan.plan_id)
     if current is not None:
         if current["plan_sha256"] != plan.sha256:
-            raise ContainmentError(f"plan {plan.plan_id} is already journaled with a different hash "
-                                   f"({current['plan_sha256'][:16]}…); this one hashes to {plan.sha256[:16]}…")
+            raise ContainmentError(
+                f"plan {plan.plan_id} is already journaled with a different hash "
+                f"({current['plan_sha256'][:16]}…); this one hashes to {plan.sha256[:16]}…"
+            )
         entry = incident.journal.entry(current["plan_seq"])
         assert entry is not None
         return entry
-    record = incident.add_evidence_bytes(plan.body(), f"containment-plan-{plan.plan_id}.json", actor,
-                                         note=f"containment plan {plan.plan_id}: {plan.action} on {plan.org_alias}",
-                                         source={"kind": "containment.plan", "action_id": plan.plan_id})
+    record = incident.add_evidence_bytes(
+        plan.body(),
+        f"containment-plan-{plan.plan_id}.json",
+        actor,
+        note=f"containment plan {plan.plan_id}: {plan.action} on {plan.org_alias}",
+        source={"kind": "containment.plan", "action_id": plan.plan_id},
+    )
     assert record.sha256 == plan.sha256
     data: dict[str, Any] = {
         "action_id": plan.plan_id,
@@ -98,14 +105,17 @@ def load_plan(incident: Incident, ref: str | Path) -> Plan:
     action_id = str(ref).strip().upper()
     current = incident.journal.get_state(NAMESPACE, action_id)
     if current is None:
-        raise NotFoundError(f"no containment plan {ref!r}: neither a file nor an action id in {incident.id} "
-                            "(`warroom contain status` lists them)")
+        raise NotFoundError(
+            f"no containment plan {ref!r}: neither a file nor an action id in {incident.id} "
+            "(`warroom contain status` lists them)"
+        )
     sha = current["plan_sha256"]
     try:
         raw = incident.evidence.path_for(sha).read_bytes()
     except OSError:
-        raise ContainmentError(f"plan {action_id}: its stored copy sha256:{sha[:16]}… is missing from the evidence "
-                               "store") from None
+        raise ContainmentError(
+            f"plan {action_id}: its stored copy sha256:{sha[:16]}… is missing from the evidence store"
+        ) from None
     if hashlib.sha256(raw).hexdigest() != sha:
         raise ContainmentError(f"plan {action_id}: the stored copy no longer matches sha256:{sha[:16]}…")
     plan = plan_from_bytes(raw, f"plan {action_id}")

@@ -70,8 +70,9 @@ class StoredCredentials:
 def check_alias(alias: str, *, allow_reserved: bool = False) -> str:
     alias = alias.strip()
     if not _ALIAS_RE.match(alias):
-        raise UsageError(f"alias {alias!r} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter "
-                         "or digit")
+        raise UsageError(
+            f"alias {alias!r} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
     if not allow_reserved and alias.lower() in RESERVED_ALIASES:
         raise UsageError(f"alias {alias!r} is reserved for the simulated org's demo login; choose another name")
     return alias
@@ -151,8 +152,9 @@ def check_private_key(pem: str) -> str:
     try:
         load_pem_private_key(text.encode(), password=None)
     except TypeError:
-        raise UsageError("the private key is encrypted; store an unencrypted key (it is protected by the "
-                         "keyring)") from None
+        raise UsageError(
+            "the private key is encrypted; store an unencrypted key (it is protected by the keyring)"
+        ) from None
     except ValueError:
         raise UsageError("the private key is not a PEM private key") from None
     return text
@@ -180,8 +182,9 @@ def _entry(ctx: Any, alias: str) -> OrgConfig:
     org = config.orgs.get(alias)
     if org is None:
         known = ", ".join(sorted(config.orgs)) or "none yet"
-        raise NotFoundError(f"no credentials named {alias!r} (stored: {known}); add them with "
-                            f"`warroom creds set {alias}`")
+        raise NotFoundError(
+            f"no credentials named {alias!r} (stored: {known}); add them with `warroom creds set {alias}`"
+        )
     return org
 
 
@@ -190,8 +193,9 @@ def backend_for(ctx: Any, org: OrgConfig | None = None, *, file_flag: bool = Fal
     return keystore.resolve(ctx, org.store if org else None, file_flag=file_flag)
 
 
-def store_credentials(ctx: Any, alias: str, org: OrgConfig, secrets: dict[str, str], *,
-                      backend: Any | None = None) -> OrgConfig:
+def store_credentials(
+    ctx: Any, alias: str, org: OrgConfig, secrets: dict[str, str], *, backend: Any | None = None
+) -> OrgConfig:
     """Write the secrets to the keyring first, then the settings, so config never names a missing secret."""
     alias = check_alias(alias)
     check_org(org)
@@ -221,8 +225,7 @@ def _forget_old_copy(ctx: Any, alias: str, previous: OrgConfig) -> None:
         old = keystore.platform_keyring(ctx)
         old.delete_password(SERVICE, alias)
     except (KeyringError, WarroomError, RuntimeError, OSError):
-        ctx.error(f"note: the old copy of {alias!r} in the platform keyring could not be removed; remove it "
-                  "by hand")
+        ctx.error(f"note: the old copy of {alias!r} in the platform keyring could not be removed; remove it by hand")
 
 
 def read_credentials(ctx: Any, alias: str) -> StoredCredentials:
@@ -233,8 +236,10 @@ def read_credentials(ctx: Any, alias: str) -> StoredCredentials:
     with keystore.keyring_errors(backend, f"reading the credentials for {alias!r}"):
         blob = backend.get_password(SERVICE, alias)
     if blob is None:
-        raise NotFoundError(f"the keyring ({keystore.backend_name(backend)}) holds no secret for {alias!r}; "
-                            f"store it again with `warroom creds set {alias}`")
+        raise NotFoundError(
+            f"the keyring ({keystore.backend_name(backend)}) holds no secret for {alias!r}; "
+            f"store it again with `warroom creds set {alias}`"
+        )
     register_secret(blob)
     try:
         data = json.loads(blob)
@@ -245,8 +250,10 @@ def read_credentials(ctx: Any, alias: str) -> StoredCredentials:
     secrets = {k: v for k, v in data.items() if k in SECRET_FIELDS.get(org.kind, ()) and isinstance(v, str)}
     register(secrets)
     if data.get("kind") != org.kind:
-        raise WarroomError(f"the keyring holds a {data.get('kind')} login for {alias!r} but config.toml says "
-                           f"{org.kind}; store it again with `warroom creds set {alias}`")
+        raise WarroomError(
+            f"the keyring holds a {data.get('kind')} login for {alias!r} but config.toml says "
+            f"{org.kind}; store it again with `warroom creds set {alias}`"
+        )
     return StoredCredentials(alias, org, secrets)
 
 
@@ -276,8 +283,10 @@ def to_org_credentials(stored: StoredCredentials) -> Any:
         return OrgCredentials(**{k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:  # inputs hidden from the message (hide_input_in_errors)
         reason = "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors())
-        raise UsageError(f"the credentials for {stored.alias!r} are incomplete: {reason}; store them again with "
-                         f"`warroom creds set {stored.alias}`") from None
+        raise UsageError(
+            f"the credentials for {stored.alias!r} are incomplete: {reason}; store them again with "
+            f"`warroom creds set {stored.alias}`"
+        ) from None
 
 
 class LoginCheck(BaseModel):
@@ -305,8 +314,16 @@ def check_login(ctx: Any, alias: str) -> LoginCheck:
         who = org.identity()
     except WarroomError as exc:
         return LoginCheck(alias=alias, kind=stored.org.kind, ok=False, reason=str(exc))
-    return LoginCheck(alias=alias, kind=stored.org.kind, ok=True, username=who.username, user_id=who.user_id,
-                      org_id=who.org_id, org_name=who.org_name, instance_url=who.instance_url)
+    return LoginCheck(
+        alias=alias,
+        kind=stored.org.kind,
+        ok=True,
+        username=who.username,
+        user_id=who.user_id,
+        org_id=who.org_id,
+        org_name=who.org_name,
+        instance_url=who.instance_url,
+    )
 
 
 def list_credentials(ctx: Any) -> list[CredentialSummary]:

@@ -228,8 +228,11 @@ def evidence_files(incident: Incident) -> list[EvidenceFile]:
         if d["evidence_id"] in seen:
             continue
         seen.add(d["evidence_id"])
-        out.append(EvidenceFile(d["evidence_id"], d["sha256"], d.get("name") or d["evidence_id"],
-                                d.get("source") or {}, entry.seq))
+        out.append(
+            EvidenceFile(
+                d["evidence_id"], d["sha256"], d.get("name") or d["evidence_id"], d.get("source") or {}, entry.seq
+            )
+        )
     return out
 
 
@@ -371,15 +374,15 @@ def _json_records(text: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
 
     try:
         i = _WS.match(text, 0).end()
-        if text[i:i + 1] == "[":
+        if text[i : i + 1] == "[":
             yield from array(i, "")
-        elif text[i:i + 1] == "{":
+        elif text[i : i + 1] == "{":
             i = _WS.match(text, i + 1).end()
             while i < len(text) and text[i] != "}":
                 key, i = decoder.raw_decode(text, i)
                 i = _WS.match(text, i).end() + 1  # ':'
                 i = _WS.match(text, i).end()
-                if text[i:i + 1] == "[":
+                if text[i : i + 1] == "[":
                     label = "" if key == "records" else str(key)
                     yield from array(i, label)
                     depth_end = _skip_value(decoder, text, i)

@@ -163,25 +163,51 @@ def acknowledge(incident: Incident, inject_id: str, actor: str, note: str | None
 
 def project_start(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
     d = entry.data
-    yield NAMESPACE, "current", {"scenario": d["scenario"], "title": d.get("title"), "start_utc": d["start_utc"],
-                                 "duration": d["duration"], "seq": entry.seq, "ended": False}
+    yield (
+        NAMESPACE,
+        "current",
+        {
+            "scenario": d["scenario"],
+            "title": d.get("title"),
+            "start_utc": d["start_utc"],
+            "duration": d["duration"],
+            "seq": entry.seq,
+            "ended": False,
+        },
+    )
 
 
 def project_inject(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
     d = entry.data
-    yield ALERTS, d["inject"], {
-        "inject": d["inject"], "seq": entry.seq, "at": entry.recorded_utc, "offset": d["offset"], "kind": d["kind"],
-        "title": d["title"], "message": d["message"], "sender": d.get("sender"), "prompts": d.get("prompts", []),
-        "acknowledged": False, "acknowledged_by": None, "acknowledged_utc": None,
-    }
+    yield (
+        ALERTS,
+        d["inject"],
+        {
+            "inject": d["inject"],
+            "seq": entry.seq,
+            "at": entry.recorded_utc,
+            "offset": d["offset"],
+            "kind": d["kind"],
+            "title": d["title"],
+            "message": d["message"],
+            "sender": d.get("sender"),
+            "prompts": d.get("prompts", []),
+            "acknowledged": False,
+            "acknowledged_by": None,
+            "acknowledged_utc": None,
+        },
+    )
 
 
 def project_ack(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
     current = get(ALERTS, entry.data["inject"])
     if current is None:
         return
-    yield ALERTS, entry.data["inject"], {**current, "acknowledged": True, "acknowledged_by": entry.actor,
-                                         "acknowledged_utc": entry.recorded_utc}
+    yield (
+        ALERTS,
+        entry.data["inject"],
+        {**current, "acknowledged": True, "acknowledged_by": entry.actor, "acknowledged_utc": entry.recorded_utc},
+    )
 
 
 def project_end(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
@@ -259,14 +285,26 @@ class ExerciseRunner:
         try:
             detected = resolve_time(sc.incident.detected, start) if sc.incident.detected else None
             aware = resolve_time(sc.incident.aware, start) if sc.incident.aware else None
-            incident = self.workspace.create(f"EXERCISE: {sc.incident.title}", self.actor, detected=detected,
-                                             aware=aware, demo=True, extra={"exercise": sc.name})
+            incident = self.workspace.create(
+                f"EXERCISE: {sc.incident.title}",
+                self.actor,
+                detected=detected,
+                aware=aware,
+                demo=True,
+                extra={"exercise": sc.name},
+            )
             self.incident = incident
             speed = getattr(self.clock, "speed", None)
             data: dict[str, Any] = {
-                "scenario": sc.name, "title": sc.title, "file": str(self.loaded.path),
-                "sha256": self.loaded.sha256, "seed": sc.seed, "start_utc": format_instant(start),
-                "duration": sc.duration, "injects": len(sc.injects), "mode": mode,
+                "scenario": sc.name,
+                "title": sc.title,
+                "file": str(self.loaded.path),
+                "sha256": self.loaded.sha256,
+                "seed": sc.seed,
+                "start_utc": format_instant(start),
+                "duration": sc.duration,
+                "injects": len(sc.injects),
+                "mode": mode,
                 "clock": "virtual" if isinstance(self.clock, FrozenClock) else "accelerated",
                 "orgs": {alias: {"url": org.url, "org_id": org.store.org.id} for alias, org in self.orgs.items()},
             }
@@ -351,8 +389,12 @@ class ExerciseRunner:
                     counts = {k: len(v) for k, v in inject.sim.items() if isinstance(v, list) and v}
                     applied.append(f"{inject.org}: added " + ", ".join(f"{n} {k}" for k, n in counts.items()))
             data: dict[str, Any] = {
-                "inject": inject.id, "offset": f"T+{inject.at}", "kind": inject.kind, "title": inject.title,
-                "message": inject.message.strip(), "scenario": self.scenario.name,
+                "inject": inject.id,
+                "offset": f"T+{inject.at}",
+                "kind": inject.kind,
+                "title": inject.title,
+                "message": inject.message.strip(),
+                "scenario": self.scenario.name,
             }
             if inject.sender:
                 data["sender"] = inject.sender
@@ -424,10 +466,16 @@ class ExerciseRunner:
         assert self.incident is not None
         with self._lock:
             result = compute_score(self.incident, self.loaded, orgs=self.orgs, now=self.clock.now())
-            self.incident.journal.append("exercise.end", {
-                "scenario": self.scenario.name, "elapsed": format_duration(self.elapsed()),
-                "fired": list(self.fired), "score": result.journal_summary(),
-            }, actor or self.actor)
+            self.incident.journal.append(
+                "exercise.end",
+                {
+                    "scenario": self.scenario.name,
+                    "elapsed": format_duration(self.elapsed()),
+                    "fired": list(self.fired),
+                    "score": result.journal_summary(),
+                },
+                actor or self.actor,
+            )
         return result
 
     def close(self) -> None:

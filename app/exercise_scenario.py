@@ -28,8 +28,19 @@ PRIMARY_ORG = "sim"
 
 
 INJECT_KINDS: tuple[str, ...] = (
-    "advisory", "vendor", "ioc", "soc", "helpdesk", "legal", "regulator", "press", "extortion", "scope",
-    "executive", "customer", "other",
+    "advisory",
+    "vendor",
+    "ioc",
+    "soc",
+    "helpdesk",
+    "legal",
+    "regulator",
+    "press",
+    "extortion",
+    "scope",
+    "executive",
+    "customer",
+    "other",
 )
 _OFFSET = re.compile(r"^T(?:0|(?P<sign>[+-])(?P<dur>P\S+))$")
 
@@ -219,22 +230,27 @@ def read_toml(path: Path, what: str) -> tuple[dict[str, Any], str, TomlPositions
     return data, text, TomlPositions(text)
 
 
-def located(what: str, path: Path, positions: TomlPositions, loc: Sequence[Any], message: str,
-            *, key: bool = False) -> ScenarioError:
+def located(
+    what: str, path: Path, positions: TomlPositions, loc: Sequence[Any], message: str, *, key: bool = False
+) -> ScenarioError:
     pos = positions.locate(tuple(loc), prefer_key=key)
     return ScenarioError(f"{what} {path}:{pos.line}:{pos.col}: {dotted(tuple(loc)) or 'document'}: {message}")
 
 
-def validation_error(what: str, path: Path, positions: TomlPositions, exc: ValidationError,
-                     prefix: Sequence[Any] = ()) -> ScenarioError:
+def validation_error(
+    what: str, path: Path, positions: TomlPositions, exc: ValidationError, prefix: Sequence[Any] = ()
+) -> ScenarioError:
     errors = exc.errors()
     # A misspelt key shows up as an unknown key and a missing one: name the unknown key, suggest the missing one.
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = (*prefix, *err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
-        missing = [str(e["loc"][-1]) for e in errors
-                   if e["type"] == "missing" and tuple(e["loc"][:-1]) == tuple(err["loc"][:-1])]
+        missing = [
+            str(e["loc"][-1])
+            for e in errors
+            if e["type"] == "missing" and tuple(e["loc"][:-1]) == tuple(err["loc"][:-1])
+        ]
         close = difflib.get_close_matches(str(err["loc"][-1]), missing, n=1)
         message = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
     elif kind == "missing":
@@ -261,8 +277,13 @@ def load_scenario(name: str | Path) -> LoadedScenario:
     except ValidationError as exc:
         raise validation_error("scenario", path, positions, exc) from None
     if scenario.schema_version != SCHEMA_VERSION:
-        raise located("scenario", path, positions, ("schema",),
-                      f"schema {scenario.schema_version} is not supported (this warroom reads {SCHEMA_VERSION})")
+        raise located(
+            "scenario",
+            path,
+            positions,
+            ("schema",),
+            f"schema {scenario.schema_version} is not supported (this warroom reads {SCHEMA_VERSION})",
+        )
     try:
         resolve_seed(seed_ref(path, scenario.seed))
     except SeedError as exc:
@@ -277,12 +298,22 @@ def load_scenario(name: str | Path) -> LoadedScenario:
     orgs = {PRIMARY_ORG}
     for i, inject in enumerate(scenario.injects):
         if inject.id in seen:
-            raise located("scenario", path, positions, ("injects", i, "id"),
-                          f"inject id {inject.id!r} is also used by inject #{seen[inject.id] + 1}")
+            raise located(
+                "scenario",
+                path,
+                positions,
+                ("injects", i, "id"),
+                f"inject id {inject.id!r} is also used by inject #{seen[inject.id] + 1}",
+            )
         seen[inject.id] = i
         if inject.offset > scenario.length:
-            raise located("scenario", path, positions, ("injects", i, "at"),
-                          f"T+{inject.at} is after the end of the exercise ({scenario.duration})")
+            raise located(
+                "scenario",
+                path,
+                positions,
+                ("injects", i, "at"),
+                f"T+{inject.at} is after the end of the exercise ({scenario.duration})",
+            )
         for key, value in inject.facts.items():
             try:
                 dl.parse_fact(key, _fact_probe(key, value), rules)
@@ -296,9 +327,13 @@ def load_scenario(name: str | Path) -> LoadedScenario:
             orgs.add(inject.add_org.alias)
         if inject.sim is not None:
             if inject.org not in orgs:
-                raise located("scenario", path, positions, ("injects", i, "org"),
-                              f"no simulated org {inject.org!r} is running at T+{inject.at} (known: "
-                              f"{', '.join(sorted(orgs))})")
+                raise located(
+                    "scenario",
+                    path,
+                    positions,
+                    ("injects", i, "org"),
+                    f"no simulated org {inject.org!r} is running at T+{inject.at} (known: {', '.join(sorted(orgs))})",
+                )
             try:
                 Fragment.model_validate(inject.sim)
             except ValidationError as exc:
@@ -329,9 +364,18 @@ def list_scenarios(directory: Path | None = None) -> list[ScenarioSummary]:
         except (OSError, tomllib.TOMLDecodeError, ValidationError):
             continue
         script = path.with_name(f"{path.stem}.script.toml")
-        out.append(ScenarioSummary(name=sc.name, title=sc.title, description=" ".join(sc.description.split()),
-                                   seed=sc.seed, duration=sc.duration, injects=len(sc.injects), path=str(path),
-                                   script=str(script) if script.is_file() else None))
+        out.append(
+            ScenarioSummary(
+                name=sc.name,
+                title=sc.title,
+                description=" ".join(sc.description.split()),
+                seed=sc.seed,
+                duration=sc.duration,
+                injects=len(sc.injects),
+                path=str(path),
+                script=str(script) if script.is_file() else None,
+            )
+        )
     return out
 
 

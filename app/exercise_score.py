@@ -130,8 +130,16 @@ def _deadlines(incident: Incident, end: datetime) -> list[DeadlineScore]:
             outcome = "missed"
         else:
             outcome = "open"
-        out.append(DeadlineScore(rule=t.rule, jurisdiction=t.jurisdiction, recipient=t.recipient, due_utc=t.due_utc,
-                                 notified_utc=t.notified_utc, outcome=outcome))
+        out.append(
+            DeadlineScore(
+                rule=t.rule,
+                jurisdiction=t.jurisdiction,
+                recipient=t.recipient,
+                due_utc=t.due_utc,
+                notified_utc=t.notified_utc,
+                outcome=outcome,
+            )
+        )
     return out
 
 
@@ -156,9 +164,13 @@ def _items(incident: Incident, end: datetime) -> tuple[list[ItemScore], list[Evi
             outcome = "on_time" if done <= due else "late"
             state = states.get(st.id, {})
             if not _has_evidence(by_id[st.id], state, kinds_seen):
-                gaps.append(EvidenceGap(kind="item_without_evidence", id=st.id,
-                                        detail=f"{st.title}: done without evidence (expected: "
-                                               f"{'; '.join(by_id[st.id].evidence)})"))
+                gaps.append(
+                    EvidenceGap(
+                        kind="item_without_evidence",
+                        id=st.id,
+                        detail=f"{st.title}: done without evidence (expected: {'; '.join(by_id[st.id].evidence)})",
+                    )
+                )
         elif due <= end:
             outcome = "missed"
         else:
@@ -205,11 +217,19 @@ def _sources(incident: Incident) -> list[EvidenceGap]:
     gaps: list[EvidenceGap] = []
     for source in SOURCES:
         if source not in reported:
-            gaps.append(EvidenceGap(kind="source_not_collected", id=source,
-                                    detail=f"{source}: never collected (warroom collect)"))
+            gaps.append(
+                EvidenceGap(
+                    kind="source_not_collected", id=source, detail=f"{source}: never collected (warroom collect)"
+                )
+            )
         elif reported[source] != "no" and preserved.get(source, 0) == 0:
-            gaps.append(EvidenceGap(kind="source_not_collected", id=source,
-                                    detail=f"{source}: available in the org but nothing was preserved"))
+            gaps.append(
+                EvidenceGap(
+                    kind="source_not_collected",
+                    id=source,
+                    detail=f"{source}: available in the org but nothing was preserved",
+                )
+            )
     return gaps
 
 
@@ -222,8 +242,9 @@ def _touched(a: Mapping[str, Any], name: str) -> bool:
     return any(r.get("status") in ("ok", "already") and needle in json.dumps(r).lower() for r in records)
 
 
-def _contained_by(incident: Incident, name: str, kind: str, since: datetime,
-                  org: str | None = None) -> tuple[datetime, int] | None:
+def _contained_by(
+    incident: Incident, name: str, kind: str, since: datetime, org: str | None = None
+) -> tuple[datetime, int] | None:
     """The first successful containment run, at or after `since`, that left nothing of `name` behind: for an
     app, a revoke whose verification found none of its tokens left; for a user, a freeze, deactivation or
     quarantine whose records include that user."""
@@ -270,8 +291,9 @@ def _tokens_left(orgs: Mapping[str, SimOrg] | None, alias: str, name: str) -> in
         return None
 
 
-def _containment(incident: Incident, loaded: LoadedScenario, start: datetime, end: datetime,
-                 orgs: Mapping[str, SimOrg] | None) -> list[ContainScore]:
+def _containment(
+    incident: Incident, loaded: LoadedScenario, start: datetime, end: datetime, orgs: Mapping[str, SimOrg] | None
+) -> list[ContainScore]:
     target = parse_duration(loaded.scenario.targets.contain_within)
     target_min = int(target.total_seconds() // 60)
     out: list[ContainScore] = []
@@ -281,8 +303,15 @@ def _containment(incident: Incident, loaded: LoadedScenario, start: datetime, en
         left = _tokens_left(orgs, known.org, known.name) if known.kind == "app" else None
         stopped = _user_stopped(orgs, known.org, known.name) if known.kind == "user" else None
         contained = found is not None and left in (None, 0) and stopped is not False
-        row = ContainScore(org=known.org, kind=known.kind, name=known.name, known_from_utc=format_instant(since),
-                           contained=contained, target_minutes=target_min, tokens_left=left)
+        row = ContainScore(
+            org=known.org,
+            kind=known.kind,
+            name=known.name,
+            known_from_utc=format_instant(since),
+            contained=contained,
+            target_minutes=target_min,
+            tokens_left=left,
+        )
         if found is not None:
             at, seq = found
             row.contained_utc = format_instant(at)
@@ -295,8 +324,9 @@ def _containment(incident: Incident, loaded: LoadedScenario, start: datetime, en
     return out
 
 
-def score(incident: Incident, loaded: LoadedScenario, *, orgs: Mapping[str, SimOrg] | None = None,
-          now: datetime | None = None) -> Score:
+def score(
+    incident: Incident, loaded: LoadedScenario, *, orgs: Mapping[str, SimOrg] | None = None, now: datetime | None = None
+) -> Score:
     """Score the exercise recorded in `incident` against `loaded`'s truth, as of `now` (default: its clock)."""
     current = incident.journal.get_state("exercise", "current")
     if current is None:
@@ -327,14 +357,28 @@ def score(incident: Incident, loaded: LoadedScenario, *, orgs: Mapping[str, SimO
     }
     total = sum(parts[k] * w for k, w in WEIGHTS.items()) // sum(WEIGHTS.values())
     return Score(
-        scenario=loaded.name, incident_id=incident.id, started_utc=format_instant(start), ended_utc=format_instant(end),
-        elapsed=format_duration(end - start), deadlines_met=met, deadlines_late=late, deadlines_missed=missed,
-        deadlines_open=count(deadlines, "open"), items_on_time=on_time, items_late=item_late,
-        items_missed=item_missed, items_open=count(items, "open"),
+        scenario=loaded.name,
+        incident_id=incident.id,
+        started_utc=format_instant(start),
+        ended_utc=format_instant(end),
+        elapsed=format_duration(end - start),
+        deadlines_met=met,
+        deadlines_late=late,
+        deadlines_missed=missed,
+        deadlines_open=count(deadlines, "open"),
+        items_on_time=on_time,
+        items_late=item_late,
+        items_missed=item_missed,
+        items_open=count(items, "open"),
         apps_compromised=sum(1 for c in contain if c.kind == "app"),
         apps_contained=sum(1 for c in contain if c.kind == "app" and c.contained),
-        evidence_gaps_count=len(gaps), parts=parts, total=total, deadlines=deadlines, items=items,
-        containment=contain, evidence_gaps=gaps,
+        evidence_gaps_count=len(gaps),
+        parts=parts,
+        total=total,
+        deadlines=deadlines,
+        items=items,
+        containment=contain,
+        evidence_gaps=gaps,
     )
 
 
@@ -342,8 +386,9 @@ def score(incident: Incident, loaded: LoadedScenario, *, orgs: Mapping[str, SimO
 
 
 def _md_row(cells: list[Any]) -> str:
-    return "| " + " | ".join(str(c if c is not None else "").replace("|", "\\|").replace("\n", " ")
-                             for c in cells) + " |"
+    return (
+        "| " + " | ".join(str(c if c is not None else "").replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+    )
 
 
 def after_action_report(incident: Incident, loaded: LoadedScenario, result: Score) -> str:
@@ -375,8 +420,10 @@ def after_action_report(incident: Incident, loaded: LoadedScenario, result: Scor
         out.append(f"### T+{inject.at} [{inject.kind}] {inject.title}")
         out.append("")
         ack = acks.get(inject.id)
-        out.append(f"Fired {entry.recorded_utc} (entry {entry.seq}); "
-                   + (f"acknowledged by {ack.actor} at {ack.recorded_utc}." if ack else "never acknowledged."))
+        out.append(
+            f"Fired {entry.recorded_utc} (entry {entry.seq}); "
+            + (f"acknowledged by {ack.actor} at {ack.recorded_utc}." if ack else "never acknowledged.")
+        )
         if inject.prompts:
             out.append("")
             for item_id in inject.prompts:
@@ -385,8 +432,9 @@ def after_action_report(incident: Incident, loaded: LoadedScenario, result: Scor
                 after = [e for e in done if e.seq > entry.seq]
                 if before:
                     ahead = parse_instant(entry.recorded_utc) - parse_instant(before[0].recorded_utc)
-                    out.append(f"- {item_id}: already done, {format_duration(ahead)} before this inject, by "
-                               f"{before[0].actor}")
+                    out.append(
+                        f"- {item_id}: already done, {format_duration(ahead)} before this inject, by {before[0].actor}"
+                    )
                 elif after:
                     took = parse_instant(after[0].recorded_utc) - parse_instant(entry.recorded_utc)
                     out.append(f"- {item_id}: done {format_duration(took)} later by {after[0].actor}")
@@ -398,13 +446,28 @@ def after_action_report(incident: Incident, loaded: LoadedScenario, result: Scor
 
     out += ["## Containment", ""]
     if result.containment:
-        out.append(_md_row(["Org", "Compromised", "Known from", "Contained", "Time to contain", "Target",
-                            "Tokens left", "Points"]))
+        out.append(
+            _md_row(
+                ["Org", "Compromised", "Known from", "Contained", "Time to contain", "Target", "Tokens left", "Points"]
+            )
+        )
         out.append("|---|---|---|---|---|---|---|---|")
         for c in result.containment:
             took = f"{c.minutes_to_contain} min" if c.minutes_to_contain is not None else ""
-            out.append(_md_row([c.org, f"{c.kind} {c.name}", c.known_from_utc, c.contained_utc or "no", took,
-                                f"{c.target_minutes} min", "" if c.tokens_left is None else c.tokens_left, c.points]))
+            out.append(
+                _md_row(
+                    [
+                        c.org,
+                        f"{c.kind} {c.name}",
+                        c.known_from_utc,
+                        c.contained_utc or "no",
+                        took,
+                        f"{c.target_minutes} min",
+                        "" if c.tokens_left is None else c.tokens_left,
+                        c.points,
+                    ]
+                )
+            )
     else:
         out.append("No compromised app or user in the scenario's truth.")
     out.append("")
@@ -423,9 +486,13 @@ def after_action_report(incident: Incident, loaded: LoadedScenario, result: Scor
         out += ["", f"Still running at the end (not scored): {', '.join(still)}."]
     out.append("")
 
-    out += ["## Checklist", "",
-            f"{result.items_on_time} on time, {result.items_late} late, {result.items_missed} missed, "
-            f"{result.items_open} not yet due.", ""]
+    out += [
+        "## Checklist",
+        "",
+        f"{result.items_on_time} on time, {result.items_late} late, {result.items_missed} missed, "
+        f"{result.items_open} not yet due.",
+        "",
+    ]
     missed = [i for i in result.items if i.outcome in ("missed", "late")]
     for i in missed:
         due = parse_instant(i.due_utc) - start
@@ -444,10 +511,15 @@ def after_action_report(incident: Incident, loaded: LoadedScenario, result: Scor
         if not c.contained:
             lessons.append(f"Contain {c.kind} {c.name}: revoke its tokens and confirm zero remain.")
         elif c.minutes_to_contain is not None and c.minutes_to_contain > c.target_minutes:
-            lessons.append(f"{c.name} took {c.minutes_to_contain} min to contain against a {c.target_minutes} min "
-                           "target: pre-approve the revoke plan.")
-    lessons += [f"Notice {d.rule} was {d.outcome}: prepare its template and owner in advance."
-                for d in result.deadlines if d.outcome in ("missed", "late")]
+            lessons.append(
+                f"{c.name} took {c.minutes_to_contain} min to contain against a {c.target_minutes} min "
+                "target: pre-approve the revoke plan."
+            )
+    lessons += [
+        f"Notice {d.rule} was {d.outcome}: prepare its template and owner in advance."
+        for d in result.deadlines
+        if d.outcome in ("missed", "late")
+    ]
     if any(g.kind == "source_not_collected" for g in result.evidence_gaps):
         lessons.append("Collect every forensic source early; event logs expire (1 day without Event Monitoring).")
     if any(g.kind == "item_without_evidence" for g in result.evidence_gaps):

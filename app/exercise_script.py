@@ -179,8 +179,23 @@ class Anchor(_Action):
 
 
 Action = Annotated[
-    Note | IncidentUpdate | ChecklistSet | FactsSet | EvidenceAdd | Custody | InventoryPull | Collect | Hunt
-    | Contain | ContainTask | NotifyDetail | NotifyDraft | NotifySent | Ack | Checkpoint | Anchor,
+    Note
+    | IncidentUpdate
+    | ChecklistSet
+    | FactsSet
+    | EvidenceAdd
+    | Custody
+    | InventoryPull
+    | Collect
+    | Hunt
+    | Contain
+    | ContainTask
+    | NotifyDetail
+    | NotifyDraft
+    | NotifySent
+    | Ack
+    | Checkpoint
+    | Anchor,
     Field(discriminator="do"),
 ]
 
@@ -201,8 +216,12 @@ class LoadedScript:
     sha256: str
 
     def record(self) -> dict[str, Any]:
-        return {"file": str(self.path), "sha256": self.sha256, "title": self.script.title,
-                "actions": len(self.script.actions)}
+        return {
+            "file": str(self.path),
+            "sha256": self.sha256,
+            "title": self.script.title,
+            "actions": len(self.script.actions),
+        }
 
 
 def resolve_script(name: str | Path) -> Path:
@@ -232,13 +251,23 @@ def load_script(name: str | Path, scenario: LoadedScenario | None = None) -> Loa
             raise located("script", path, positions, ("actions", i, "at"), str(exc)) from None
     if scenario is not None:
         if script.scenario != scenario.name:
-            raise located("script", path, positions, ("scenario",),
-                          f"this script plays scenario {script.scenario!r}, not {scenario.name!r}")
+            raise located(
+                "script",
+                path,
+                positions,
+                ("scenario",),
+                f"this script plays scenario {script.scenario!r}, not {scenario.name!r}",
+            )
         length = scenario.scenario.length
         for i, action in enumerate(script.actions):
             if action.offset > length:
-                raise located("script", path, positions, ("actions", i, "at"),
-                              f"T+{action.at} is after the end of the exercise ({scenario.scenario.duration})")
+                raise located(
+                    "script",
+                    path,
+                    positions,
+                    ("actions", i, "at"),
+                    f"T+{action.at} is after the end of the exercise ({scenario.scenario.duration})",
+                )
     return LoadedScript(script, path.resolve(), hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
@@ -294,8 +323,9 @@ class _Player:
         if alias in self.clients:
             return self.clients[alias]
         if alias not in self.runner.orgs:
-            raise UsageError(f"no simulated org {alias!r} is running (running: "
-                             f"{', '.join(self.runner.orgs) or 'none'})")
+            raise UsageError(
+                f"no simulated org {alias!r} is running (running: {', '.join(self.runner.orgs) or 'none'})"
+            )
         client = self.runner.org_factory(alias)()
         self.clients[alias] = client
         return client
@@ -325,8 +355,15 @@ class _Player:
         from app import checklist as cl
 
         checklist = cl.incident_checklist(self.incident)
-        entry = cl.set_state(self.incident, checklist, a.item, a.state, self.actor(a), note=a.note,
-                             evidence=[self.ref(e) for e in a.evidence])
+        entry = cl.set_state(
+            self.incident,
+            checklist,
+            a.item,
+            a.state,
+            self.actor(a),
+            note=a.note,
+            evidence=[self.ref(e) for e in a.evidence],
+        )
         return f"checklist {a.item} -> {a.state} (entry {entry.seq})"
 
     def _facts_set(self, a: FactsSet) -> str:
@@ -337,22 +374,29 @@ class _Player:
         return f"facts {a.key} = {value}" + (f" (entry {entry.seq})" if entry else " (unchanged)")
 
     def _evidence_add(self, a: EvidenceAdd) -> str:
-        rec = self.incident.add_evidence_bytes(a.text.encode("utf-8"), a.name, self.actor(a), note=a.note,
-                                               source={"exercise_script": self.script.script.title})
+        rec = self.incident.add_evidence_bytes(
+            a.text.encode("utf-8"),
+            a.name,
+            self.actor(a),
+            note=a.note,
+            source={"exercise_script": self.script.script.title},
+        )
         if a.label:
             self.labels[a.label] = rec.evidence_id
         return f"evidence {rec.evidence_id} {a.name}"
 
     def _evidence_custody(self, a: Custody) -> str:
-        entry = self.incident.custody(self.ref(a.evidence), a.action, self.actor(a), to_party=a.to_party,
-                                      purpose=a.purpose)
+        entry = self.incident.custody(
+            self.ref(a.evidence), a.action, self.actor(a), to_party=a.to_party, purpose=a.purpose
+        )
         return f"custody {a.action} (entry {entry.seq})"
 
     def _inventory_pull(self, a: InventoryPull) -> str:
         from app import inventory as inv
 
-        snap = inv.pull(self.org(a.org), None, alias=a.org,
-                        taken_utc=format_instant(self.runner.clock.now().replace(microsecond=0)))
+        snap = inv.pull(
+            self.org(a.org), None, alias=a.org, taken_utc=format_instant(self.runner.clock.now().replace(microsecond=0))
+        )
         saved = inv.save_snapshot(self.incident, snap, self.actor(a))
         if a.label:
             self.labels[a.label] = saved.evidence_id
@@ -363,8 +407,9 @@ class _Player:
 
         since = resolve_time(a.since, self.runner.start_utc) if a.since and self.runner.start_utc else None
         what = a.sources or list(forensics.SOURCES)
-        result = forensics.collect(self.incident, self.org(a.org), self.actor(a), since=since, what=what,
-                                   command="exercise script")
+        result = forensics.collect(
+            self.incident, self.org(a.org), self.actor(a), since=since, what=what, command="exercise script"
+        )
         return f"collect {a.org}: {result.status}, {result.count('preserved')} preserved"
 
     def _hunt(self, a: Hunt) -> str:
@@ -380,8 +425,16 @@ class _Player:
 
         org = self.org(a.org)
         actor = self.actor(a)
-        plan = containment.make_plan(org, self.incident, a.action, a.app, a.user,
-                                     integration_users=a.integration_users, actor=actor, org_alias=a.org)
+        plan = containment.make_plan(
+            org,
+            self.incident,
+            a.action,
+            a.app,
+            a.user,
+            integration_users=a.integration_users,
+            actor=actor,
+            org_alias=a.org,
+        )
         if a.label:
             self.labels[a.label] = plan.plan_id
         if a.approver:
@@ -389,8 +442,10 @@ class _Player:
         result = containment.apply_plan(self.incident, org, plan, a.confirm, actor)
         counts = ", ".join(f"{n} {k}" for k, n in result.counts.items() if n)
         if result.status not in ("done", "nothing_to_do"):
-            raise WarroomError(f"containment {plan.plan_id} ({a.action}) ended {result.status}: {counts}"
-                               + (f"; stopped: {result.stopped.message}" if result.stopped else ""))
+            raise WarroomError(
+                f"containment {plan.plan_id} ({a.action}) ended {result.status}: {counts}"
+                + (f"; stopped: {result.stopped.message}" if result.stopped else "")
+            )
         return f"contain {a.action} {plan.plan_id}: {result.status} ({counts or 'nothing to change'})"
 
     def _contain_task(self, a: ContainTask) -> str:
@@ -467,8 +522,9 @@ def _wait_until(runner: ExerciseRunner, at: datetime) -> None:
     runner.fire_due()
 
 
-def play(runner: ExerciseRunner, script: LoadedScript, ctx: Any, *,
-         say: Callable[[str], None] | None = None) -> ScriptRun:
+def play(
+    runner: ExerciseRunner, script: LoadedScript, ctx: Any, *, say: Callable[[str], None] | None = None
+) -> ScriptRun:
     """Run the script's actions in time order (injects fire as the clock passes them), then score and end."""
     from app.exercise_score import after_action_report
 
@@ -487,9 +543,11 @@ def play(runner: ExerciseRunner, script: LoadedScript, ctx: Any, *,
                     say(f"T+{action.at:<8} {player.actor(action)}: {line}")
             except WarroomError as exc:
                 failures.append(ActionFailure(index=index, at=action.at, do=action.do, error=str(exc)))
-                runner.incident.journal.append(FAILED_KIND, {"index": index, "at": f"T+{action.at}",
-                                                             "do": action.do, "error": str(exc)},
-                                               player.actor(action))
+                runner.incident.journal.append(
+                    FAILED_KIND,
+                    {"index": index, "at": f"T+{action.at}", "do": action.do, "error": str(exc)},
+                    player.actor(action),
+                )
                 if say:
                     say(f"T+{action.at:<8} {player.actor(action)}: FAILED {action.do}: {exc}")
         _wait_until(runner, runner.start_utc + runner.scenario.length)
@@ -499,20 +557,40 @@ def play(runner: ExerciseRunner, script: LoadedScript, ctx: Any, *,
     finally:
         player.close()
     clock = "virtual" if isinstance(runner.clock, FrozenClock) else "accelerated"
-    return ScriptRun(incident_id=runner.incident.id, scenario=runner.scenario.name, script=str(script.path),
-                     clock=clock, actions_run=ran, failures=failures, injects_fired=list(runner.fired),
-                     score=result, after_action=aar)
+    return ScriptRun(
+        incident_id=runner.incident.id,
+        scenario=runner.scenario.name,
+        script=str(script.path),
+        clock=clock,
+        actions_run=ran,
+        failures=failures,
+        injects_fired=list(runner.fired),
+        score=result,
+        after_action=aar,
+    )
 
 
 def store_after_action(incident: Incident, text: str, actor: str) -> str:
     """Keep the after-action report with the incident's evidence (hashed and journaled); returns its id."""
-    rec = incident.add_evidence_bytes(text.encode("utf-8"), "after-action-report.md", actor,
-                                      note="exercise after-action report", source={"kind": "exercise.after_action"})
+    rec = incident.add_evidence_bytes(
+        text.encode("utf-8"),
+        "after-action-report.md",
+        actor,
+        note="exercise after-action report",
+        source={"kind": "exercise.after_action"},
+    )
     return rec.evidence_id
 
 
-def run_scripted(workspace: Workspace, ctx: Any, loaded: LoadedScenario, script: LoadedScript, *,
-                 speed: int | None = None, say: Callable[[str], None] | None = None) -> ScriptRun:
+def run_scripted(
+    workspace: Workspace,
+    ctx: Any,
+    loaded: LoadedScenario,
+    script: LoadedScript,
+    *,
+    speed: int | None = None,
+    say: Callable[[str], None] | None = None,
+) -> ScriptRun:
     """The whole headless exercise: start (virtual clock unless `speed`), play, score; the orgs are stopped."""
     from dataclasses import replace
 

@@ -39,11 +39,27 @@ from app.redaction import redact
 SOURCES: tuple[str, ...] = ("audit", "logins", "eventlogs", "apexlogs", "events")
 EVENT_OBJECTS: tuple[str, ...] = ("ApiEvent", "LoginEvent", "ReportEvent", "BulkApiResultEventStore")
 # The event-log types a responder needs for an integration leak (which API calls, bulk jobs, reports, logins).
-WANTED_LOG_TYPES: tuple[str, ...] = ("API", "RestApi", "BulkApi", "BulkApi2", "Report", "ReportExport", "URI",
-                                     "Login", "LoginAs", "ApiTotalUsage")
+WANTED_LOG_TYPES: tuple[str, ...] = (
+    "API",
+    "RestApi",
+    "BulkApi",
+    "BulkApi2",
+    "Report",
+    "ReportExport",
+    "URI",
+    "Login",
+    "LoginAs",
+    "ApiTotalUsage",
+)
 # Types an org without Event Monitoring still gets (1-day retention).
-FREE_LOG_TYPES: tuple[str, ...] = ("Login", "Logout", "ApiTotalUsage", "CspViolation", "HostnameRedirects",
-                                   "InsecureExternalAssets")
+FREE_LOG_TYPES: tuple[str, ...] = (
+    "Login",
+    "Logout",
+    "ApiTotalUsage",
+    "CspViolation",
+    "HostnameRedirects",
+    "InsecureExternalAssets",
+)
 TOOL = f"warroom {__version__}"
 
 # Fields asked for per object; the org's describe decides which of them exist (orgs and versions differ).
@@ -51,15 +67,62 @@ QUERY_FIELDS: dict[str, tuple[str, ...]] = {
     "Organization": ("Id", "Name", "OrganizationType", "InstanceName", "IsSandbox"),
     "User": ("Id", "Username", "Name", "UserType", "IsActive", "ProfileId"),
     "ConnectedApplication": ("Id", "Name", "CreatedDate"),
-    "SetupAuditTrail": ("Id", "Action", "Section", "Display", "CreatedDate", "CreatedById", "CreatedBy.Username",
-                        "DelegateUser", "CreatedByContext", "CreatedByIssuer", "ResponsibleNamespacePrefix"),
-    "LoginHistory": ("Id", "UserId", "LoginTime", "LoginType", "LoginSubType", "SourceIp", "Status", "Application",
-                     "Browser", "Platform", "ApiType", "ApiVersion", "ClientVersion", "LoginUrl", "CountryIso",
-                     "TlsProtocol", "AuthenticationServiceId"),
-    "EventLogFile": ("Id", "EventType", "LogDate", "Interval", "Sequence", "LogFileLength", "LogFileFieldNames",
-                     "LogFileFieldTypes", "CreatedDate"),
-    "ApexLog": ("Id", "LogUserId", "LogUser.Username", "LogLength", "Operation", "Request", "Status", "StartTime",
-                "Application", "Location", "DurationMilliseconds"),
+    "SetupAuditTrail": (
+        "Id",
+        "Action",
+        "Section",
+        "Display",
+        "CreatedDate",
+        "CreatedById",
+        "CreatedBy.Username",
+        "DelegateUser",
+        "CreatedByContext",
+        "CreatedByIssuer",
+        "ResponsibleNamespacePrefix",
+    ),
+    "LoginHistory": (
+        "Id",
+        "UserId",
+        "LoginTime",
+        "LoginType",
+        "LoginSubType",
+        "SourceIp",
+        "Status",
+        "Application",
+        "Browser",
+        "Platform",
+        "ApiType",
+        "ApiVersion",
+        "ClientVersion",
+        "LoginUrl",
+        "CountryIso",
+        "TlsProtocol",
+        "AuthenticationServiceId",
+    ),
+    "EventLogFile": (
+        "Id",
+        "EventType",
+        "LogDate",
+        "Interval",
+        "Sequence",
+        "LogFileLength",
+        "LogFileFieldNames",
+        "LogFileFieldTypes",
+        "CreatedDate",
+    ),
+    "ApexLog": (
+        "Id",
+        "LogUserId",
+        "LogUser.Username",
+        "LogLength",
+        "Operation",
+        "Request",
+        "Status",
+        "StartTime",
+        "Application",
+        "Location",
+        "DurationMilliseconds",
+    ),
 }
 TIME_FIELD: dict[str, str] = {
     "SetupAuditTrail": "CreatedDate",
@@ -79,20 +142,29 @@ class Retention:
 
 RETENTION: dict[str, Retention] = {
     "audit": Retention(180, "180 days", "Salesforce Object Reference, SetupAuditTrail: at least 180 days"),
-    "logins": Retention(183, "about 6 months",
-                        "Setup shows about 6 months of Login History (Salesforce Help; not an API guarantee)"),
-    "eventlogs": Retention(30, "30 days with Event Monitoring",
-                           "Salesforce REST API guide, using_resources_event_log_files: 30 days licensed, "
-                           "1 day in Developer Edition or without the add-on"),
-    "apexlogs": Retention(1, "about 24 hours",
-                          "Apex Developer Guide, Debug Log: system logs about 24 hours (7 days for monitoring "
-                          "logs); check in the org"),
-    "events": Retention(183, "up to 6 months",
-                        "Salesforce Security Guide, real_time_event_monitoring_storage: stored events up to "
-                        "6 months"),
+    "logins": Retention(
+        183, "about 6 months", "Setup shows about 6 months of Login History (Salesforce Help; not an API guarantee)"
+    ),
+    "eventlogs": Retention(
+        30,
+        "30 days with Event Monitoring",
+        "Salesforce REST API guide, using_resources_event_log_files: 30 days licensed, "
+        "1 day in Developer Edition or without the add-on",
+    ),
+    "apexlogs": Retention(
+        1,
+        "about 24 hours",
+        "Apex Developer Guide, Debug Log: system logs about 24 hours (7 days for monitoring logs); check in the org",
+    ),
+    "events": Retention(
+        183,
+        "up to 6 months",
+        "Salesforce Security Guide, real_time_event_monitoring_storage: stored events up to 6 months",
+    ),
 }
-FREE_RETENTION = Retention(1, "1 day without Event Monitoring",
-                           "Salesforce REST API guide, using_resources_event_log_files")
+FREE_RETENTION = Retention(
+    1, "1 day without Event Monitoring", "Salesforce REST API guide, using_resources_event_log_files"
+)
 
 
 class CollectError(WarroomError):
@@ -223,13 +295,17 @@ def project_progress(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]
     d = entry.data
     if d.get("status") != "preserved":
         return
-    yield "collect", f"{d['org']}/{d['item']}", {
-        "seq": entry.seq,
-        "run": d["run"],
-        "evidence_id": d["evidence_id"],
-        "sha256": d["sha256"],
-        "source": d["source"],
-    }
+    yield (
+        "collect",
+        f"{d['org']}/{d['item']}",
+        {
+            "seq": entry.seq,
+            "run": d["run"],
+            "evidence_id": d["evidence_id"],
+            "sha256": d["sha256"],
+            "source": d["source"],
+        },
+    )
 
 
 def project_run(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
@@ -240,7 +316,7 @@ def project_run(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
 
 def preserved(incident: Incident, org_id: str) -> dict[str, dict[str, Any]]:
     prefix = f"{org_id}/"
-    return {k[len(prefix):]: v for k, v in incident.journal.state("collect").items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in incident.journal.state("collect").items() if k.startswith(prefix)}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -261,8 +337,13 @@ def soql_for(sobject: str, available: set[str] | None, since: datetime | None) -
     if wanted is None:  # event objects: every field the org describes
         fields = sorted(available or {"Id"}, key=lambda f: (f != "Id", f != "EventDate", f))
     else:
-        fields = [f for f in wanted if available is None or f.split(".")[0] in available
-                  or (f.endswith(".Username") and f.split(".")[0] + "Id" in available)]
+        fields = [
+            f
+            for f in wanted
+            if available is None
+            or f.split(".")[0] in available
+            or (f.endswith(".Username") and f.split(".")[0] + "Id" in available)
+        ]
     soql = f"SELECT {', '.join(fields)} FROM {sobject}"
     time_field = TIME_FIELD.get(sobject)
     if since is not None and time_field:
@@ -287,8 +368,17 @@ def _jsonable(value: Any) -> Any:
 
 
 class _Collector:
-    def __init__(self, incident: Incident, src: OrgSource, actor: str, since: datetime | None, what: list[str],
-                 progress: ProgressFn | None, cancel: threading.Event | None, command: str | None) -> None:
+    def __init__(
+        self,
+        incident: Incident,
+        src: OrgSource,
+        actor: str,
+        since: datetime | None,
+        what: list[str],
+        progress: ProgressFn | None,
+        cancel: threading.Event | None,
+        command: str | None,
+    ) -> None:
         self.incident = incident
         self.src = src
         self.actor = actor
@@ -342,8 +432,10 @@ class _Collector:
             "instance_url": self.src.instance_url,
             "api_version": self.src.api_version,
             "tool": TOOL,
-            "range": {"from": format_instant(self.since) if self.since else "earliest the org keeps",
-                      "to": format_instant(self.now)},
+            "range": {
+                "from": format_instant(self.since) if self.since else "earliest the org keeps",
+                "to": format_instant(self.now),
+            },
         }
         if self.org_name:
             data["org_name"] = self.org_name
@@ -352,14 +444,23 @@ class _Collector:
         data.update({k: _jsonable(v) for k, v in extra.items() if v is not None})
         return data
 
-    def preserve(self, source: str, item: str, path: Path, name: str, meta: dict[str, Any], rows: int | None,
-                 note: str) -> ItemResult:
+    def preserve(
+        self, source: str, item: str, path: Path, name: str, meta: dict[str, Any], rows: int | None, note: str
+    ) -> ItemResult:
         """Hash the fetched file; if it differs from what is preserved for this item, store and journal it."""
         sha, size = hash_file(path)
         done = self.done.get(item)
         if done and done["sha256"] == sha:
-            result = ItemResult(item=item, source=source, status="unchanged", evidence_id=done["evidence_id"],
-                                sha256=sha, size=size, rows=rows, detail="same content already preserved")
+            result = ItemResult(
+                item=item,
+                source=source,
+                status="unchanged",
+                evidence_id=done["evidence_id"],
+                sha256=sha,
+                size=size,
+                rows=rows,
+                detail="same content already preserved",
+            )
             self.emit(source, item, "unchanged", result.detail)
             return result
         if item in self.acquired.get(sha[:ID_LEN], set()):
@@ -368,21 +469,43 @@ class _Collector:
             rec = self.incident.add_evidence(path, self.actor, note=note, source=meta)
             evidence_id = rec.evidence_id
             self.acquired.setdefault(evidence_id, set()).add(item)
-        data: dict[str, Any] = {"run": self.run_id, "org": self.org_id, "item": item, "source": source,
-                                "status": "preserved", "evidence_id": evidence_id, "sha256": sha, "size": size,
-                                "name": name}
+        data: dict[str, Any] = {
+            "run": self.run_id,
+            "org": self.org_id,
+            "item": item,
+            "source": source,
+            "status": "preserved",
+            "evidence_id": evidence_id,
+            "sha256": sha,
+            "size": size,
+            "name": name,
+        }
         if rows is not None:
             data["rows"] = rows
         entry = self.incident.journal.append("collect.progress", data, self.actor)
-        self.done[item] = {"seq": entry.seq, "run": self.run_id, "evidence_id": evidence_id, "sha256": sha,
-                           "source": source}
-        result = ItemResult(item=item, source=source, status="preserved", evidence_id=evidence_id, sha256=sha,
-                            size=size, rows=rows, detail=name)
+        self.done[item] = {
+            "seq": entry.seq,
+            "run": self.run_id,
+            "evidence_id": evidence_id,
+            "sha256": sha,
+            "source": source,
+        }
+        result = ItemResult(
+            item=item,
+            source=source,
+            status="preserved",
+            evidence_id=evidence_id,
+            sha256=sha,
+            size=size,
+            rows=rows,
+            detail=name,
+        )
         self.emit(source, item, "preserved", f"{name} ({size} bytes, sha256 {sha[:12]})")
         return result
 
-    def fail(self, source: str, item: str, status: Literal["failed", "unavailable", "skipped"],
-             detail: str) -> ItemResult:
+    def fail(
+        self, source: str, item: str, status: Literal["failed", "unavailable", "skipped"], detail: str
+    ) -> ItemResult:
         result = ItemResult(item=item, source=source, status=status, detail=detail)
         self.items.append(result)
         self.emit(source, item, status, detail)
@@ -402,9 +525,15 @@ class _Collector:
 
     # -- one query into one JSON file ---------------------------------------------------------------------
 
-    def query_item(self, source: str, item: str, sobject: str, since: datetime | None,
-                   keep: Callable[[dict[str, Any]], None] | None = None,
-                   available: set[str] | None = None) -> ItemResult:
+    def query_item(
+        self,
+        source: str,
+        item: str,
+        sobject: str,
+        since: datetime | None,
+        keep: Callable[[dict[str, Any]], None] | None = None,
+        available: set[str] | None = None,
+    ) -> ItemResult:
         self.check_cancel()
         assert self.tmp is not None
         path = self.tmp / f"{sobject}.json"  # the evidence is known by this name
@@ -413,8 +542,12 @@ class _Collector:
             if available is None:
                 available = self.src.fields(sobject)
                 if available is None:
-                    return self.fail(source, item, "unavailable", f"{sobject} is not available to this login "
-                                     "(edition, licence or permission)")
+                    return self.fail(
+                        source,
+                        item,
+                        "unavailable",
+                        f"{sobject} is not available to this login (edition, licence or permission)",
+                    )
             soql = soql_for(sobject, available, since)
             self.emit(source, item, "started", soql)
             time_field = TIME_FIELD.get(sobject)
@@ -433,10 +566,18 @@ class _Collector:
             raise
         except Exception as exc:  # one source failing must not lose the others
             return self.failed(source, item, exc, path)
-        meta = self.base_source(source, item, format=FMT_RECORDS, object=sobject, soql=soql, rows=rows,
-                                path=f"{self.src.instance_url}/services/data/v{self.src.api_version}/query")
-        result = self.preserve(source, item, path, f"{sobject}.json", meta, rows,
-                               f"{sobject} query results from org {self.org_id}")
+        meta = self.base_source(
+            source,
+            item,
+            format=FMT_RECORDS,
+            object=sobject,
+            soql=soql,
+            rows=rows,
+            path=f"{self.src.instance_url}/services/data/v{self.src.api_version}/query",
+        )
+        result = self.preserve(
+            source, item, path, f"{sobject}.json", meta, rows, f"{sobject} query results from org {self.org_id}"
+        )
         result.soql = soql
         self.items.append(result)
         path.unlink(missing_ok=True)
@@ -444,12 +585,25 @@ class _Collector:
 
     # -- one blob (event log file, debug log body) into one file -----------------------------------------
 
-    def blob_item(self, source: str, item: str, resource: str, name: str, meta: dict[str, Any], note: str,
-                  expected: int | None = None) -> ItemResult:
+    def blob_item(
+        self,
+        source: str,
+        item: str,
+        resource: str,
+        name: str,
+        meta: dict[str, Any],
+        note: str,
+        expected: int | None = None,
+    ) -> ItemResult:
         self.check_cancel()
         if item in self.done:
-            result = ItemResult(item=item, source=source, status="skipped", evidence_id=self.done[item]["evidence_id"],
-                                detail="already preserved (log files do not change)")
+            result = ItemResult(
+                item=item,
+                source=source,
+                status="skipped",
+                evidence_id=self.done[item]["evidence_id"],
+                detail="already preserved (log files do not change)",
+            )
             self.items.append(result)
             self.emit(source, item, "skipped", result.detail)
             return result
@@ -458,15 +612,19 @@ class _Collector:
         path = self.tmp / name
         try:
             size = self.src.download(
-                resource, path, progress=lambda n: self.emit(source, item, "bytes", done=n, total=expected or 0))
+                resource, path, progress=lambda n: self.emit(source, item, "bytes", done=n, total=expected or 0)
+            )
         except Exception as exc:
             return self.failed(source, item, exc, path)
         if expected is not None and size != expected:
             path.unlink(missing_ok=True)
-            return self.fail(source, item, "failed",
-                             f"download incomplete: {size} bytes, the org lists {expected}; run collect again")
-        result = self.preserve(source, item, path, name, {**meta, "path": self.src.instance_url + resource}, None,
-                               note)
+            return self.fail(
+                source,
+                item,
+                "failed",
+                f"download incomplete: {size} bytes, the org lists {expected}; run collect again",
+            )
+        result = self.preserve(source, item, path, name, {**meta, "path": self.src.instance_url + resource}, None, note)
         self.items.append(result)
         path.unlink(missing_ok=True)
         return result
@@ -517,14 +675,30 @@ class _Collector:
             types = [f.strip() for f in str(rec.get("LogFileFieldTypes") or "").split(",") if f.strip()]
             length = rec.get("LogFileLength")
             expected = int(length) if isinstance(length, int | float) else None
-            meta = self.base_source("eventlogs", f"eventlogs:{rid}", format=FMT_ELF, object="EventLogFile",
-                                    record_id=rid, event_type=event_type, log_date=rec.get("LogDate"),
-                                    interval=rec.get("Interval"), sequence=rec.get("Sequence"),
-                                    field_names=names, field_types=types, soql=index_soql)
+            meta = self.base_source(
+                "eventlogs",
+                f"eventlogs:{rid}",
+                format=FMT_ELF,
+                object="EventLogFile",
+                record_id=rid,
+                event_type=event_type,
+                log_date=rec.get("LogDate"),
+                interval=rec.get("Interval"),
+                sequence=rec.get("Sequence"),
+                field_names=names,
+                field_types=types,
+                soql=index_soql,
+            )
             self.emit("eventlogs", f"eventlogs:{rid}", "progress", f"file {n} of {len(index)}", n, len(index))
-            self.blob_item("eventlogs", f"eventlogs:{rid}", f"/services/data/v{version}/sobjects/EventLogFile/{rid}"
-                           "/LogFile", f"EventLogFile-{event_type}-{day}-{rid}.csv", meta,
-                           f"{event_type} event log for {day} from org {self.org_id}", expected)
+            self.blob_item(
+                "eventlogs",
+                f"eventlogs:{rid}",
+                f"/services/data/v{version}/sobjects/EventLogFile/{rid}/LogFile",
+                f"EventLogFile-{event_type}-{day}-{rid}.csv",
+                meta,
+                f"{event_type} event log for {day} from org {self.org_id}",
+                expected,
+            )
 
     def apexlogs(self) -> None:
         index: list[dict[str, Any]] = []
@@ -539,12 +713,26 @@ class _Collector:
             user = rec.get("LogUser") if isinstance(rec.get("LogUser"), dict) else {}
             if user and user.get("Username"):
                 record["LogUser.Username"] = user["Username"]
-            meta = self.base_source("apexlogs", f"apexlogs:{rid}", format=FMT_APEXLOG, object="ApexLog",
-                                    record_id=rid, record=record, soql=r.soql)
+            meta = self.base_source(
+                "apexlogs",
+                f"apexlogs:{rid}",
+                format=FMT_APEXLOG,
+                object="ApexLog",
+                record_id=rid,
+                record=record,
+                soql=r.soql,
+            )
             length = rec.get("LogLength")
             expected = int(length) if isinstance(length, int | float) else None
-            self.blob_item("apexlogs", f"apexlogs:{rid}", f"/services/data/v{version}/sobjects/ApexLog/{rid}/Body",
-                           f"ApexLog-{rid}.log", meta, f"debug log {rid} from org {self.org_id}", expected)
+            self.blob_item(
+                "apexlogs",
+                f"apexlogs:{rid}",
+                f"/services/data/v{version}/sobjects/ApexLog/{rid}/Body",
+                f"ApexLog-{rid}.log",
+                meta,
+                f"debug log {rid} from org {self.org_id}",
+                expected,
+            )
 
     def events(self) -> None:
         any_present = False
@@ -557,9 +745,12 @@ class _Collector:
                 self.failed("events", item, exc, self.tmp / "none")  # type: ignore[operator]
                 continue
             if fields is None:
-                self.fail("events", item, "unavailable",
-                          f"{sobject} is not in this org: real-time events need Shield or the Event Monitoring "
-                          "add-on")
+                self.fail(
+                    "events",
+                    item,
+                    "unavailable",
+                    f"{sobject} is not in this org: real-time events need Shield or the Event Monitoring add-on",
+                )
                 continue
             any_present = True
             self.query_item("events", item, sobject, self.since, available=fields)
@@ -570,9 +761,18 @@ class _Collector:
     def run(self) -> CollectResult:
         self.organization()
         self.load_state()
-        start = {"run": self.run_id, "phase": "started", "org": self.org_id, "org_name": self.org_name,
-                 "edition": self.edition, "instance_url": self.src.instance_url, "api_version": self.src.api_version,
-                 "since": format_instant(self.since) if self.since else None, "what": list(self.what), "tool": TOOL}
+        start = {
+            "run": self.run_id,
+            "phase": "started",
+            "org": self.org_id,
+            "org_name": self.org_name,
+            "edition": self.edition,
+            "instance_url": self.src.instance_url,
+            "api_version": self.src.api_version,
+            "since": format_instant(self.since) if self.since else None,
+            "what": list(self.what),
+            "tool": TOOL,
+        }
         self.incident.journal.append("collect.run", {k: v for k, v in start.items() if v is not None}, self.actor)
         status: Literal["complete", "interrupted", "cancelled"] = "complete"
         message = ""
@@ -588,16 +788,33 @@ class _Collector:
         failed = [i for i in self.items if i.status == "failed"]
         if status == "complete" and failed:
             message = f"{len(failed)} item(s) failed; run collect again to retry them"
-        result = CollectResult(run_id=self.run_id, org=self.org_id, org_name=self.org_name, edition=self.edition,
-                               api_version=self.src.api_version,
-                               since=format_instant(self.since) if self.since else None, what=list(self.what),
-                               status=status, message=message, items=self.items)
+        result = CollectResult(
+            run_id=self.run_id,
+            org=self.org_id,
+            org_name=self.org_name,
+            edition=self.edition,
+            api_version=self.src.api_version,
+            since=format_instant(self.since) if self.since else None,
+            what=list(self.what),
+            status=status,
+            message=message,
+            items=self.items,
+        )
         result.sources, result.limits = self.assess()
         counts = {s: result.count(s) for s in ("preserved", "unchanged", "skipped", "unavailable", "failed")}
-        self.incident.journal.append("collect.run", {
-            "run": self.run_id, "phase": "finished", "status": status, "message": message, "counts": counts,
-            "sources": [s.model_dump(exclude_none=True) for s in result.sources], "limits": result.limits,
-        }, self.actor)
+        self.incident.journal.append(
+            "collect.run",
+            {
+                "run": self.run_id,
+                "phase": "finished",
+                "status": status,
+                "message": message,
+                "counts": counts,
+                "sources": [s.model_dump(exclude_none=True) for s in result.sources],
+                "limits": result.limits,
+            },
+            self.actor,
+        )
         return result
 
     def assess(self) -> tuple[list[SourceStatus], list[str]]:
@@ -606,16 +823,20 @@ class _Collector:
         developer = "developer" in (self.edition or "").lower()
         limits: list[str] = []
         if "events" in self.what and not licensed:
-            limits.append("No real-time event objects (ApiEvent, LoginEvent, ReportEvent, BulkApiResultEventStore): "
-                          "they need Shield or the Event Monitoring add-on, so per-query row counts are not "
-                          "available from events.")
+            limits.append(
+                "No real-time event objects (ApiEvent, LoginEvent, ReportEvent, BulkApiResultEventStore): "
+                "they need Shield or the Event Monitoring add-on, so per-query row counts are not "
+                "available from events."
+            )
         elf = RETENTION["eventlogs"] if licensed and not developer else FREE_RETENTION
         if "eventlogs" in self.what and self.present.get("eventlogs"):
             missing = [t for t in WANTED_LOG_TYPES if t not in self.log_types]
             if not licensed or developer:
-                limits.append("Event log files: without Event Monitoring only the free types (Login, Logout, API "
-                              "Total Usage...) exist and each is kept 1 day; ask Salesforce for the Historical "
-                              "Event Logs Process to reach up to 30 days back.")
+                limits.append(
+                    "Event log files: without Event Monitoring only the free types (Login, Logout, API "
+                    "Total Usage...) exist and each is kept 1 day; ask Salesforce for the Historical "
+                    "Event Logs Process to reach up to 30 days back."
+                )
             if missing:
                 limits.append("Event log types not present for this range: " + ", ".join(missing) + ".")
         preserved_by: dict[str, int] = {}
@@ -626,8 +847,15 @@ class _Collector:
         for source in SOURCES:
             ret = elf if source == "eventlogs" else RETENTION[source]
             if source not in self.what:
-                table.append(SourceStatus(source=source, available="no", retention=ret.text,
-                                          note="not collected in this run", cite=ret.cite))
+                table.append(
+                    SourceStatus(
+                        source=source,
+                        available="no",
+                        retention=ret.text,
+                        note="not collected in this run",
+                        cite=ret.cite,
+                    )
+                )
                 continue
             present = self.present.get(source, False)
             available: Literal["yes", "partial", "no"] = "yes" if present else "no"
@@ -635,8 +863,9 @@ class _Collector:
             if source == "eventlogs" and present and (not licensed or developer):
                 available, note = "partial", "free log types only"
             if source == "events" and present:
-                missing = [i.item.split(":", 1)[1] for i in self.items
-                           if i.source == "events" and i.status == "unavailable"]
+                missing = [
+                    i.item.split(":", 1)[1] for i in self.items if i.source == "events" and i.status == "unavailable"
+                ]
                 if missing:
                     available, note = "partial", "not in this org: " + ", ".join(missing)
             if not present:
@@ -645,11 +874,18 @@ class _Collector:
             expires = oldest + timedelta(days=ret.days) if oldest else None
             if source == "eventlogs" and oldest:
                 expires = oldest + timedelta(days=ret.days + 1)  # a daily file covers the day after its LogDate
-            table.append(SourceStatus(
-                source=source, available=available, retention=ret.text,
-                oldest=format_instant(oldest) if oldest else None,
-                oldest_expires=format_instant(expires) if expires else None,
-                preserved=preserved_by.get(source, 0), note=note, cite=ret.cite))
+            table.append(
+                SourceStatus(
+                    source=source,
+                    available=available,
+                    retention=ret.text,
+                    oldest=format_instant(oldest) if oldest else None,
+                    oldest_expires=format_instant(expires) if expires else None,
+                    preserved=preserved_by.get(source, 0),
+                    note=note,
+                    cite=ret.cite,
+                )
+            )
         return table, limits
 
 
@@ -683,21 +919,30 @@ def _until(at: str | None, now: datetime | None) -> str:
 
 
 def render_collect(result: CollectResult, now: datetime | None = None) -> list[str]:
-    head = f"collect from {result.org_name or ''} {result.org} ({result.edition or 'edition unknown'}), " \
-           f"API v{result.api_version}: {result.status}"
+    head = (
+        f"collect from {result.org_name or ''} {result.org} ({result.edition or 'edition unknown'}), "
+        f"API v{result.api_version}: {result.status}"
+    )
     lines = [head.replace("  ", " ")]
-    counts = ", ".join(f"{result.count(s)} {s}" for s in ("preserved", "unchanged", "skipped", "unavailable",
-                                                           "failed") if result.count(s))
+    counts = ", ".join(
+        f"{result.count(s)} {s}"
+        for s in ("preserved", "unchanged", "skipped", "unavailable", "failed")
+        if result.count(s)
+    )
     lines.append(f"items: {counts or 'none'}")
     if result.message:
         lines.append(result.message)
     lines.append("")
-    lines.append(f"{'SOURCE':<10} {'AVAILABLE':<9} {'RETENTION':<32} {'OLDEST IN ORG':<20}  {'LEAVES THE ORG':<31} "
-                 f"{'FILES':>5}  NOTE")
+    lines.append(
+        f"{'SOURCE':<10} {'AVAILABLE':<9} {'RETENTION':<32} {'OLDEST IN ORG':<20}  {'LEAVES THE ORG':<31} "
+        f"{'FILES':>5}  NOTE"
+    )
     for s in result.sources:
         leaves = (s.oldest_expires or "-") + _until(s.oldest_expires, now)
-        lines.append(f"{s.source:<10} {s.available:<9} {s.retention[:32]:<32} {s.oldest or '-':<20}  "
-                     f"{leaves:<31} {s.preserved:>5}  {s.note}")
+        lines.append(
+            f"{s.source:<10} {s.available:<9} {s.retention[:32]:<32} {s.oldest or '-':<20}  "
+            f"{leaves:<31} {s.preserved:>5}  {s.note}"
+        )
     for limit in result.limits:
         lines.append(f"limit: {limit}")
     lines.append("retention sources: " + "; ".join(sorted({s.cite for s in result.sources if s.cite})))

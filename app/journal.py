@@ -145,7 +145,7 @@ def canonical(obj: Any) -> bytes:
     return jcs(obj)
 
 
-_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
@@ -344,7 +344,8 @@ class Journal:
             secrets = find_secrets(data)
             if secrets:
                 raise SecretRefused(
-                    f"refused to journal {kind}: it carries a credential at " + ", ".join(secrets)
+                    f"refused to journal {kind}: it carries a credential at "
+                    + ", ".join(secrets)
                     + "; credentials live only in the keyring"
                 )
             _check_json(data, "data")
@@ -359,8 +360,17 @@ class Journal:
                 for kind, data, actor in items:
                     seq += 1
                     body, prev = _insert(
-                        conn, self.clock, self.journal_id, self.incident_id, seq, prev, kind, actor, data,
-                        self._boot_id, host=self._host,
+                        conn,
+                        self.clock,
+                        self.journal_id,
+                        self.incident_id,
+                        seq,
+                        prev,
+                        kind,
+                        actor,
+                        data,
+                        self._boot_id,
+                        host=self._host,
                     )
                     entry = Entry.from_body(body, prev)
                     _apply(conn, self._project, entry)
@@ -388,9 +398,7 @@ class Journal:
             frontier = _load_frontier(self._conn, row[0])
         return Head(size=row[0], root=frontier.root(), head_hash=row[1].hex())
 
-    def entries(
-        self, kind: str | None = None, prefix: str | None = None, since: int = 0
-    ) -> Iterator[Entry]:
+    def entries(self, kind: str | None = None, prefix: str | None = None, since: int = 0) -> Iterator[Entry]:
         sql = "SELECT body, entry_hash FROM entries WHERE seq > ?"
         params: list[Any] = [since]
         if kind:
@@ -514,8 +522,17 @@ def _insert(
     recorded = format_instant(clock.now())
     mono = clock.monotonic_ns()
     body = build_body(
-        journal_id=journal_id, incident_id=incident_id, seq=seq, prev=prev, entry_id=entry_id, kind=kind,
-        actor=actor, recorded_utc=recorded, mono_ns=mono, boot_id=boot_id, host=host or socket.gethostname(),
+        journal_id=journal_id,
+        incident_id=incident_id,
+        seq=seq,
+        prev=prev,
+        entry_id=entry_id,
+        kind=kind,
+        actor=actor,
+        recorded_utc=recorded,
+        mono_ns=mono,
+        boot_id=boot_id,
+        host=host or socket.gethostname(),
         data=data,
     )
     entry_hash = leaf_hash(body)

@@ -160,8 +160,9 @@ def keyring_errors(backend: Any, what: str) -> Iterator[None]:
         raise KeyringUnavailable(f"{detail}.\n{HOW_TO_FIX}") from None
     except Exception as exc:  # secretstorage/jeepney raise their own types when the bus or collection is gone
         if type(exc).__module__.split(".")[0] in {"secretstorage", "jeepney", "dbus"}:
-            raise KeyringUnavailable(f"{what} failed in {backend_name(backend)} ({type(exc).__name__}).\n"
-                                     f"{HOW_TO_FIX}") from None
+            raise KeyringUnavailable(
+                f"{what} failed in {backend_name(backend)} ({type(exc).__name__}).\n{HOW_TO_FIX}"
+            ) from None
         raise
 
 
@@ -262,8 +263,9 @@ class EncryptedFileKeyring(KeyringBackend):
             raise
 
     def _derive(self, passphrase: str, kdf: dict[str, Any]) -> bytes:
-        return Scrypt(salt=_unb64(kdf["salt"]), length=32, n=int(kdf["n"]), r=int(kdf["r"]),
-                      p=int(kdf["p"])).derive(passphrase.encode("utf-8"))
+        return Scrypt(salt=_unb64(kdf["salt"]), length=32, n=int(kdf["n"]), r=int(kdf["r"]), p=int(kdf["p"])).derive(
+            passphrase.encode("utf-8")
+        )
 
     def unlock(self) -> None:
         """Ask for the passphrase now (creating the file on first use), so later prompts come in order."""
@@ -280,8 +282,13 @@ class EncryptedFileKeyring(KeyringBackend):
         if doc is None:
             kdf = {"name": "scrypt", "n": self._scrypt_n, "r": 8, "p": 1, "salt": _b64(os.urandom(16))}
             key = self._derive(passphrase, kdf)
-            doc = {"format": "warroom-encrypted-keyring", "version": 1, "kdf": kdf,
-                   "check": self._seal(key, self.CHECK, b"check"), "entries": []}
+            doc = {
+                "format": "warroom-encrypted-keyring",
+                "version": 1,
+                "kdf": kdf,
+                "check": self._seal(key, self.CHECK, b"check"),
+                "entries": [],
+            }
             self._write(doc)
         else:
             key = self._derive(passphrase, doc["kdf"])
@@ -327,8 +334,13 @@ class EncryptedFileKeyring(KeyringBackend):
     def set_password(self, service: str, username: str, password: str) -> None:
         doc, key = self._loaded()
         entries = [e for e in doc["entries"] if not (e["service"] == service and e["username"] == username)]
-        entries.append({"service": service, "username": username,
-                        **self._seal(key, password.encode("utf-8"), self._aad(service, username))})
+        entries.append(
+            {
+                "service": service,
+                "username": username,
+                **self._seal(key, password.encode("utf-8"), self._aad(service, username)),
+            }
+        )
         doc["entries"] = entries
         self._write(doc)
 

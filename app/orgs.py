@@ -19,12 +19,15 @@ def open_org(ctx: Any, alias: str, *, instance_url: str | None = None, ca: Path 
 
     if alias == SIM_ALIAS:
         if not instance_url or not ca:
-            raise UsageError("--org sim needs --instance-url https://127.0.0.1:PORT and --ca FILE (both printed by "
-                             "`warroom simorg serve`)")
+            raise UsageError(
+                "--org sim needs --instance-url https://127.0.0.1:PORT and --ca FILE (both printed by "
+                "`warroom simorg serve`)"
+            )
         return Org.login(sim_credentials(instance_url, ca))
     if instance_url or ca:
-        raise UsageError("--instance-url and --ca go with --org sim; a stored alias keeps its own "
-                         "(`warroom creds set`)")
+        raise UsageError(
+            "--instance-url and --ca go with --org sim; a stored alias keeps its own (`warroom creds set`)"
+        )
     from app.credentials import load_credentials
 
     return Org.login(load_credentials(ctx, alias))

@@ -27,16 +27,20 @@ def _incident_update(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]
 
 def _evidence(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
     d = entry.data
-    yield "evidence", d["evidence_id"], {
-        "sha256": d["sha256"],
-        "size": d["size"],
-        "name": d.get("name"),
-        "note": d.get("note"),
-        "acquired_by": entry.actor,
-        "acquired_utc": entry.recorded_utc,
-        "seq": entry.seq,
-        "custody": [],
-    }
+    yield (
+        "evidence",
+        d["evidence_id"],
+        {
+            "sha256": d["sha256"],
+            "size": d["size"],
+            "name": d.get("name"),
+            "note": d.get("note"),
+            "acquired_by": entry.actor,
+            "acquired_utc": entry.recorded_utc,
+            "seq": entry.seq,
+            "custody": [],
+        },
+    )
 
 
 def _custody(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
@@ -53,8 +57,11 @@ def _anchor(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
 
 
 def _checkpoint(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
-    yield "journal", "last_checkpoint", {"seq": entry.seq, "tree_size": entry.data["tree_size"],
-                                         "root": entry.data["root"]}
+    yield (
+        "journal",
+        "last_checkpoint",
+        {"seq": entry.seq, "tree_size": entry.data["tree_size"], "root": entry.data["root"]},
+    )
 
 
 PROJECTORS: dict[str, Projector] = {

@@ -67,8 +67,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 # Credentials recognised by their context rather than their shape: only the value (group "v") is masked.
 # Output only: the journal does not refuse on these, since a field name alone proves nothing.
-_SECRET_NAMES = r"(?:password|passwd|client_secret|consumer_secret|security_token|access_token|refresh_token" \
+_SECRET_NAMES = (
+    r"(?:password|passwd|client_secret|consumer_secret|security_token|access_token|refresh_token"
     r"|id_token|session_?id|sid|token|delete_?token|private_?key|api_?key|passphrase|secret)"
+)
 _CONTEXT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("basic credentials", re.compile(r"(?i)\bbasic\s+(?P<v>[A-Za-z0-9+/]{12,}={0,2})")),
     ("query parameter", re.compile(rf"(?i)[?&;]{_SECRET_NAMES}=(?P<v>[^&\s#\"'<>]+)")),

@@ -113,8 +113,15 @@ def scan_line(line: str, context: bool) -> Iterator[tuple[str, str, str | None]]
             yield PASSWORD, value, user.group(1) if user else None
 
 
-def _hit(kind: str, secret: str, path: str, line: int, username: str | None, commit: str | None = None,
-         change: str | None = None) -> RepoHit:
+def _hit(
+    kind: str,
+    secret: str,
+    path: str,
+    line: int,
+    username: str | None,
+    commit: str | None = None,
+    change: str | None = None,
+) -> RepoHit:
     if kind == PRIVATE_KEY:
         shown = "-----BEGIN PRIVATE KEY----- ****"
     elif kind == SFDX_AUTH_URL:
@@ -156,7 +163,10 @@ _HUNK_RE = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 def _git_toplevel(root: Path, git: str) -> Path | None:
     try:
         out = subprocess.run(
-            [git, "-C", str(root), "rev-parse", "--show-toplevel"], capture_output=True, text=True, timeout=30,
+            [git, "-C", str(root), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=30,
             check=False,
         )
     except (OSError, subprocess.SubprocessError):
@@ -167,8 +177,21 @@ def _git_toplevel(root: Path, git: str) -> Path | None:
 def scan_history(root: Path, scan: RepoScan, git: str) -> None:
     """Every added and removed line in every commit reachable from any ref (`git log -p --all`)."""
     cmd = [
-        git, "-C", str(root), "-c", "core.quotepath=off", "log", "-p", "--all", "--no-color", "--no-ext-diff",
-        "--no-renames", "--unified=3", "--format=__warroom_commit__ %H", "--", ".",
+        git,
+        "-C",
+        str(root),
+        "-c",
+        "core.quotepath=off",
+        "log",
+        "-p",
+        "--all",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-renames",
+        "--unified=3",
+        "--format=__warroom_commit__ %H",
+        "--",
+        ".",
     ]
     env = dict(os.environ, GIT_PAGER="cat", LC_ALL="C")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)

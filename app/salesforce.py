@@ -102,11 +102,26 @@ OBJECT_REQUIREMENTS: dict[str, str] = {
     "TraceFlag": "the Tooling API (use tooling_query)",
     "DebugLevel": "the Tooling API (use tooling_query)",
 }
-_QUERY_CODES = frozenset({"MALFORMED_QUERY", "INVALID_FIELD", "INVALID_QUERY_FILTER_OPERATOR",
-                          "INVALID_QUERY_LOCATOR", "QUERY_TIMEOUT", "NUMBER_OUTSIDE_VALID_RANGE"})
+_QUERY_CODES = frozenset(
+    {
+        "MALFORMED_QUERY",
+        "INVALID_FIELD",
+        "INVALID_QUERY_FILTER_OPERATOR",
+        "INVALID_QUERY_LOCATOR",
+        "QUERY_TIMEOUT",
+        "NUMBER_OUTSIDE_VALID_RANGE",
+    }
+)
 _ACCESS_CODES = frozenset({"INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS_OR_READONLY", "INSUFFICIENT_PRIVILEGES"})
-_UNAVAILABLE_CODES = frozenset({"INVALID_TYPE", "API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED",
-                                "FUNCTIONALITY_NOT_ENABLED", "FEATURE_NOT_ENABLED"})
+_UNAVAILABLE_CODES = frozenset(
+    {
+        "INVALID_TYPE",
+        "API_DISABLED_FOR_ORG",
+        "API_CURRENTLY_DISABLED",
+        "FUNCTIONALITY_NOT_ENABLED",
+        "FEATURE_NOT_ENABLED",
+    }
+)
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 _AUTH_HINTS = {
     "user hasn't approved this consumer": " (pre-authorize the user for the connected app: admin-approved users, "
@@ -221,8 +236,9 @@ class SessionExpired(OrgError):
 class InsufficientAccess(OrgError):
     default_code = "INSUFFICIENT_ACCESS"
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 permission: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, status: int | None = None, permission: str | None = None
+    ) -> None:
         super().__init__(message, code=code, status=status)
         self.permission = permission
 
@@ -234,8 +250,15 @@ class QueryFailed(OrgError):
 class ObjectUnavailable(QueryFailed):
     default_code = "INVALID_TYPE"
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 sobject: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        sobject: str | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message, code=code, status=status)
         self.sobject = sobject
         self.hint = hint
@@ -336,8 +359,13 @@ def parse_limit_info(header: str) -> ApiUsage | None:
     if not m:
         return None
     app = _APP_LIMIT_RE.search(header)
-    return ApiUsage(int(m.group(1)), int(m.group(2)), app.group(3) if app else None,
-                    int(app.group(1)) if app else None, int(app.group(2)) if app else None)
+    return ApiUsage(
+        int(m.group(1)),
+        int(m.group(2)),
+        app.group(3) if app else None,
+        int(app.group(1)) if app else None,
+        int(app.group(2)) if app else None,
+    )
 
 
 def strip_attributes(value: Any) -> Any:
@@ -379,8 +407,9 @@ class _LoginHostAdapter(_TimeoutAdapter):
         return super().send(request, **kwargs)
 
 
-def build_session(*, verify: str | bool, timeout: float, login_label: str, login_host: str | None,
-                  proxies: dict[str, str] | None) -> requests.Session:
+def build_session(
+    *, verify: str | bool, timeout: float, login_label: str, login_host: str | None, proxies: dict[str, str] | None
+) -> requests.Session:
     session = requests.Session()
     session.trust_env = False  # otherwise REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override `verify`
     session.verify = verify
@@ -415,9 +444,17 @@ T = TypeVar("T")
 class Org:
     """A logged-in org. Create with `Org.login(creds)`; see the module docstring for the API."""
 
-    def __init__(self, creds: OrgCredentials, *, ca_path: str | Path | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 api_version: str = DEFAULT_API_VERSION, max_retries: int = 3, backoff: float = 0.5,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        creds: OrgCredentials,
+        *,
+        ca_path: str | Path | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        api_version: str = DEFAULT_API_VERSION,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.creds = creds
         self.alias = creds.alias or "org"
         self.kind = creds.kind
@@ -434,10 +471,14 @@ class Org:
             raise TlsFailure(f"{creds.label}: CA file {ca} does not exist")
         self.ca_path = str(Path(ca).resolve()) if ca is not None else None
         self._label, self._login_host = _login_target(creds)
-        target_host = self._login_host or urlsplit(creds.instance_url or "").netloc or \
-            f"{self._label}.salesforce.com"
-        self.session = build_session(verify=self.ca_path or True, timeout=timeout, login_label=self._label,
-                                     login_host=self._login_host, proxies=_proxies_for(target_host))
+        target_host = self._login_host or urlsplit(creds.instance_url or "").netloc or f"{self._label}.salesforce.com"
+        self.session = build_session(
+            verify=self.ca_path or True,
+            timeout=timeout,
+            login_label=self._label,
+            login_host=self._login_host,
+            proxies=_proxies_for(target_host),
+        )
         self.session.hooks["response"].append(self._on_response)
         self.api_usage: ApiUsage | None = None
         self.last_truncation: Truncation | None = None
@@ -482,18 +523,26 @@ class Org:
         with self._lock:
             c = self.creds
             if c.kind == "session":
-                self._sf = self._guard(lambda: Salesforce(
-                    session_id=_plain(c.session_id), instance_url=c.instance_url, session=self.session,
-                    version=self.api_version, object_pairs_hook=dict))
+                self._sf = self._guard(
+                    lambda: Salesforce(
+                        session_id=_plain(c.session_id),
+                        instance_url=c.instance_url,
+                        session=self.session,
+                        version=self.api_version,
+                        object_pairs_hook=dict,
+                    )
+                )
                 return
-            kwargs: dict[str, Any] = {"session": self.session, "domain": self._label,
-                                      "sf_version": self.api_version}
+            kwargs: dict[str, Any] = {"session": self.session, "domain": self._label, "sf_version": self.api_version}
             if c.kind == "password":
                 kwargs.update(username=c.username, password=_plain(c.password))
                 if c.consumer_key and c.consumer_secret:
                     # OAuth username-password flow: the token is appended to the password, as in SOAP.
-                    kwargs.update(password=_plain(c.password) + _plain(c.security_token),
-                                  consumer_key=c.consumer_key, consumer_secret=_plain(c.consumer_secret))
+                    kwargs.update(
+                        password=_plain(c.password) + _plain(c.security_token),
+                        consumer_key=c.consumer_key,
+                        consumer_secret=_plain(c.consumer_secret),
+                    )
                 else:
                     kwargs.update(security_token=_plain(c.security_token))
             elif c.kind == "jwt":
@@ -507,8 +556,13 @@ class Org:
                 session_id, instance = self._guard(lambda: SalesforceLogin(**kwargs))
             register_secret(session_id)
             self._secrets.append(session_id)
-            self._sf = Salesforce(session_id=session_id, instance=instance, session=self.session,
-                                  version=self.api_version, object_pairs_hook=dict)
+            self._sf = Salesforce(
+                session_id=session_id,
+                instance=instance,
+                session=self.session,
+                version=self.api_version,
+                object_pairs_hook=dict,
+            )
 
     # -- the call wrapper: re-login once, bounded backoff, typed errors
 
@@ -544,26 +598,31 @@ class Org:
             code = str(exc.code) if exc.code is not None else "AUTH_FAILED"
             reason = self._scrub(exc.auth_message)
             hint = _AUTH_HINTS.get(reason.strip().lower(), "")
-            raise AuthFailed(f"{label}: login refused ({code}): {reason}{hint}", code=code,
-                             status=exc.status) from None
+            raise AuthFailed(f"{label}: login refused ({code}): {reason}{hint}", code=code, status=exc.status) from None
         except SalesforceError as exc:
             raise self._from_response(exc) from None
         except requests.exceptions.SSLError as exc:
-            raise TlsFailure(f"{label}: TLS failure talking to {self._host()}: {self._tls_reason(exc)}. Check the "
-                             "CA file (ca) or the system trust store.") from None
+            raise TlsFailure(
+                f"{label}: TLS failure talking to {self._host()}: {self._tls_reason(exc)}. Check the "
+                "CA file (ca) or the system trust store."
+            ) from None
         except requests.exceptions.ConnectTimeout:
-            raise Offline(f"{label}: cannot reach {self._host()} (connection timed out). The network or the org "
-                          "is down: switch to offline snapshots (warroom inventory/hunt on preserved evidence).") \
-                from None
+            raise Offline(
+                f"{label}: cannot reach {self._host()} (connection timed out). The network or the org "
+                "is down: switch to offline snapshots (warroom inventory/hunt on preserved evidence)."
+            ) from None
         except requests.exceptions.Timeout:
-            raise OrgTimeout(f"{label}: {self._host()} did not answer within {self.timeout:g}s; try again or "
-                             "raise the timeout") from None
+            raise OrgTimeout(
+                f"{label}: {self._host()} did not answer within {self.timeout:g}s; try again or raise the timeout"
+            ) from None
         except requests.exceptions.ConnectionError as exc:
             if "ReadTimeout" in repr(exc.args):
                 raise OrgTimeout(f"{label}: {self._host()} stopped sending within {self.timeout:g}s") from None
-            raise Offline(f"{label}: cannot reach {self._host()} ({self._conn_reason(exc)}). The network or the "
-                          "org is down: switch to offline snapshots (warroom inventory/hunt on preserved "
-                          "evidence).") from None
+            raise Offline(
+                f"{label}: cannot reach {self._host()} ({self._conn_reason(exc)}). The network or the "
+                "org is down: switch to offline snapshots (warroom inventory/hunt on preserved "
+                "evidence)."
+            ) from None
         except requests.exceptions.RequestException as exc:
             raise OrgError(f"{label}: request failed ({type(exc).__name__})") from None
 
@@ -572,40 +631,58 @@ class Org:
         code, message = _first_error(exc.content)
         message = self._scrub(message)
         status = exc.status
-        what = f" ({exc.resource_name})" if exc.resource_name and exc.resource_name not in ("query", "query_more") \
-            else ""
+        what = (
+            f" ({exc.resource_name})" if exc.resource_name and exc.resource_name not in ("query", "query_more") else ""
+        )
         if isinstance(exc, SalesforceExpiredSession) or code == "INVALID_SESSION_ID":
-            return SessionExpired(f"{label}: session expired or invalid, and logging in again did not help"
-                                  if self.kind != "session" else
-                                  f"{label}: the session id is expired or invalid; store a fresh one",
-                                  code="INVALID_SESSION_ID", status=status)
+            return SessionExpired(
+                f"{label}: session expired or invalid, and logging in again did not help"
+                if self.kind != "session"
+                else f"{label}: the session id is expired or invalid; store a fresh one",
+                code="INVALID_SESSION_ID",
+                status=status,
+            )
         if code == "REQUEST_LIMIT_EXCEEDED":
             usage = self.api_usage
-            return RateLimited(f"{label}: API request limit exceeded ({usage or 'usage unknown'}); calls resume "
-                               "when the 24-hour window frees up", usage=usage, status=status)
+            return RateLimited(
+                f"{label}: API request limit exceeded ({usage or 'usage unknown'}); calls resume "
+                "when the 24-hour window frees up",
+                usage=usage,
+                status=status,
+            )
         if code in _ACCESS_CODES:
             permission = _permission_in(message)
             need = f"; needs {permission}" if permission else ""
-            return InsufficientAccess(f"{label}: insufficient access{what}{need}: {message}", code=code,
-                                      status=status, permission=permission)
-        if code in _UNAVAILABLE_CODES or (isinstance(exc, SalesforceResourceNotFound) and what and
-                                          "describe" in str(exc.url)):
+            return InsufficientAccess(
+                f"{label}: insufficient access{what}{need}: {message}", code=code, status=status, permission=permission
+            )
+        if code in _UNAVAILABLE_CODES or (
+            isinstance(exc, SalesforceResourceNotFound) and what and "describe" in str(exc.url)
+        ):
             sobject = _sobject_in(message) or _sobject_in_url(str(exc.url))
             hint = OBJECT_REQUIREMENTS.get(sobject or "")
             extra = f" (it may need {hint})" if hint else ""
-            return ObjectUnavailable(f"{label}: {sobject or 'object'} is not available to this login{extra}: "
-                                     f"{_last_line(message)}", code=code or "NOT_FOUND", status=status,
-                                     sobject=sobject, hint=hint)
+            return ObjectUnavailable(
+                f"{label}: {sobject or 'object'} is not available to this login{extra}: {_last_line(message)}",
+                code=code or "NOT_FOUND",
+                status=status,
+                sobject=sobject,
+                hint=hint,
+            )
         if code in _QUERY_CODES:
             return QueryFailed(f"{label}: {code}: {_last_line(message)}", code=code, status=status)
         if isinstance(exc, SalesforceResourceNotFound):
             return RecordNotFound(f"{label}: not found{what}: {message}", code=code or "NOT_FOUND", status=status)
         if isinstance(exc, SalesforceGeneralError) and (status or 0) >= 500:
-            return ServerFailure(f"{label}: Salesforce server error {status} ({code or 'no code'}): {message}",
-                                 code=code or "SERVER_ERROR", status=status)
+            return ServerFailure(
+                f"{label}: Salesforce server error {status} ({code or 'no code'}): {message}",
+                code=code or "SERVER_ERROR",
+                status=status,
+            )
         if isinstance(exc, SalesforceMalformedRequest | SalesforceRefusedRequest | SalesforceGeneralError):
-            return RequestRefused(f"{label}: refused{what} ({code or status}): {message}", code=code or None,
-                                  status=status)
+            return RequestRefused(
+                f"{label}: refused{what} ({code or status}): {message}", code=code or None, status=status
+            )
         return OrgError(f"{label}: {code or status}: {message}", code=code or None, status=status)
 
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -630,10 +707,12 @@ class Org:
     @staticmethod
     def _tls_reason(exc: Exception) -> str:
         text = repr(exc)
-        for needle, reason in (("CERTIFICATE_VERIFY_FAILED", "certificate not trusted"),
-                               ("hostname mismatch", "certificate is for another host"),
-                               ("WRONG_VERSION_NUMBER", "the server does not speak TLS"),
-                               ("certificate has expired", "certificate expired")):
+        for needle, reason in (
+            ("CERTIFICATE_VERIFY_FAILED", "certificate not trusted"),
+            ("hostname mismatch", "certificate is for another host"),
+            ("WRONG_VERSION_NUMBER", "the server does not speak TLS"),
+            ("certificate has expired", "certificate expired"),
+        ):
             if needle in text:
                 return reason
         return "handshake failed"
@@ -641,19 +720,22 @@ class Org:
     @staticmethod
     def _conn_reason(exc: Exception) -> str:
         text = repr(exc)
-        for needle, reason in (("Connection refused", "connection refused"),
-                               ("Name or service not known", "host name not found"),
-                               ("nodename nor servname", "host name not found"),
-                               ("Network is unreachable", "network unreachable"),
-                               ("Connection reset", "connection reset")):
+        for needle, reason in (
+            ("Connection refused", "connection refused"),
+            ("Name or service not known", "host name not found"),
+            ("nodename nor servname", "host name not found"),
+            ("Network is unreachable", "network unreachable"),
+            ("Connection reset", "connection reset"),
+        ):
             if needle in text:
                 return reason
         return "connection failed"
 
     # -- queries
 
-    def query_iter(self, soql: str, *, batch_size: int | None = None,
-                   include_deleted: bool = False) -> Iterator[dict[str, Any]]:
+    def query_iter(
+        self, soql: str, *, batch_size: int | None = None, include_deleted: bool = False
+    ) -> Iterator[dict[str, Any]]:
         """Records of every page, fetched lazily (big hunts); attributes stripped."""
         headers = {"Sforce-Query-Options": f"batchSize={int(batch_size)}"} if batch_size else {}
         page = self._call(lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers))
@@ -675,8 +757,9 @@ class Org:
         if served < total and not _is_count(soql):
             self.last_truncation = Truncation(_sobject_of(soql) or "?", served, total)
 
-    def query(self, soql: str, *, batch_size: int | None = None, include_deleted: bool = False,
-              strict: bool = False) -> list[dict[str, Any]]:
+    def query(
+        self, soql: str, *, batch_size: int | None = None, include_deleted: bool = False, strict: bool = False
+    ) -> list[dict[str, Any]]:
         """All records (every page). When Salesforce stops paging early (OauthToken: 2,500 rows at most) the
         rows returned are kept and `last_truncation` says so; `strict=True` raises QueryTruncated instead."""
         records = list(self.query_iter(soql, batch_size=batch_size, include_deleted=include_deleted))
@@ -690,9 +773,12 @@ class Org:
     def _check_truncation(self, records: list[dict[str, Any]], strict: bool) -> list[dict[str, Any]]:
         t = self.last_truncation
         if t is not None and strict:
-            raise QueryTruncated(f"{self.creds.label}: {t.sobject} query returned {t.returned} of {t.total} rows "
-                                 "(Salesforce caps its paging); partition the query, e.g. by UserId",
-                                 records=records, total=t.total)
+            raise QueryTruncated(
+                f"{self.creds.label}: {t.sobject} query returned {t.returned} of {t.total} rows "
+                "(Salesforce caps its paging); partition the query, e.g. by UserId",
+                records=records,
+                total=t.total,
+            )
         return records
 
     def count(self, soql_or_sobject: str, where: str | None = None) -> int:
@@ -742,15 +828,22 @@ class Org:
         put it in the query string, where proxies and access logs keep it.)"""
 
         def revoke(sf: Salesforce) -> None:
-            response = sf.session.post(sf.oauth2_url + "revoke", data={"token": token},
-                                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+            response = sf.session.post(
+                sf.oauth2_url + "revoke",
+                data={"token": token},
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
             if response.status_code == 200:
                 return
             body = _json_or_none(response)
             if response.status_code == 400 and isinstance(body, dict):
                 error = str(body.get("error") or "invalid_token")
-                raise InvalidToken(f"{self.creds.label}: revoke refused the token ({error}): already revoked, "
-                                   "expired or not a token of this org", code=error.upper(), status=400)
+                raise InvalidToken(
+                    f"{self.creds.label}: revoke refused the token ({error}): already revoked, "
+                    "expired or not a token of this org",
+                    code=error.upper(),
+                    status=400,
+                )
             exception_handler(response, "revoke")
 
         self._call(revoke, idempotent=False)
@@ -763,8 +856,9 @@ class Org:
     @overload
     def download(self, path: str, target: Path, *, progress: Callable[[int], None] | None = None) -> int: ...
 
-    def download(self, path: str, target: Path | None = None, *,
-                 progress: Callable[[int], None] | None = None) -> bytes | int:
+    def download(
+        self, path: str, target: Path | None = None, *, progress: Callable[[int], None] | None = None
+    ) -> bytes | int:
         """GET a binary resource (EventLogFile LogFile, ApexLog Body, ContentVersion VersionData).
         Without `target` the bytes are returned; with it they are streamed to `target` (written to a
         temporary file beside it and renamed when complete) and the byte count is returned."""
@@ -821,11 +915,17 @@ class Org:
                 user_id, username, name = rows[0]["Id"], rows[0].get("Username"), rows[0].get("Name")
         orgs = self.query("SELECT Id, Name, OrganizationType, IsSandbox FROM Organization LIMIT 1")
         org = orgs[0] if orgs else {}
-        return Identity(user_id=user_id or "unknown", username=username, display_name=name,
-                        org_id=str(org.get("Id") or info.get("organization_id") or "unknown"),
-                        org_name=org.get("Name"), org_type=org.get("OrganizationType"),
-                        is_sandbox=org.get("IsSandbox"), instance_url=self.instance_url,
-                        api_version=self.api_version)
+        return Identity(
+            user_id=user_id or "unknown",
+            username=username,
+            display_name=name,
+            org_id=str(org.get("Id") or info.get("organization_id") or "unknown"),
+            org_name=org.get("Name"),
+            org_type=org.get("OrganizationType"),
+            is_sandbox=org.get("IsSandbox"),
+            instance_url=self.instance_url,
+            api_version=self.api_version,
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -857,8 +957,9 @@ def _json_or_none(response: requests.Response) -> Any:
 
 
 def _permission_in(message: str) -> str | None:
-    m = re.search(r"['\"]([A-Z][A-Za-z ]+?)['\"] permission", message) or \
-        re.search(r"permission[s]?\s*(?:required)?[:\s]+['\"]?([A-Z][A-Za-z ]+?)['\"]?(?:[.;,]|$)", message)
+    m = re.search(r"['\"]([A-Z][A-Za-z ]+?)['\"] permission", message) or re.search(
+        r"permission[s]?\s*(?:required)?[:\s]+['\"]?([A-Z][A-Za-z ]+?)['\"]?(?:[.;,]|$)", message
+    )
     return m.group(1).strip() if m else None
 
 

@@ -72,8 +72,13 @@ def all_settings(journal: Journal) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for key, setting in sorted(SETTINGS.items()):
         cur = state.get(key)
-        out[key] = {"value": setting.default if cur is None else cur["value"], "default": setting.default,
-                    "set_by": cur["by"] if cur else None, "seq": cur["seq"] if cur else None, "help": setting.help}
+        out[key] = {
+            "value": setting.default if cur is None else cur["value"],
+            "default": setting.default,
+            "set_by": cur["by"] if cur else None,
+            "seq": cur["seq"] if cur else None,
+            "help": setting.help,
+        }
     return out
 
 
@@ -84,5 +89,8 @@ def set_setting(incident: Incident, key: str, raw: Any, actor: str) -> Entry:
 
 
 def project(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
-    yield NAMESPACE, entry.data["key"], {"value": entry.data["value"], "by": entry.actor, "seq": entry.seq,
-                                         "utc": entry.recorded_utc}
+    yield (
+        NAMESPACE,
+        entry.data["key"],
+        {"value": entry.data["value"], "by": entry.actor, "seq": entry.seq, "utc": entry.recorded_utc},
+    )

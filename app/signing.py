@@ -31,9 +31,7 @@ def public_hex(key: Ed25519PrivateKey) -> str:
 
 
 def _private_raw(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
+    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
 
 
 def store_key(key: Ed25519PrivateKey, journal_id: str, incident_dir: Path, backend) -> str:

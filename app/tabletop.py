@@ -42,8 +42,15 @@ def ended(incident: Incident) -> bool:
     return bool((incident.journal.get_state("exercise", "current") or {}).get("ended"))
 
 
-def set_clock(runner: ExerciseRunner, incident: Incident, actor: str, *, paused: bool | None = None,
-              speed: int | None = None, reason: str | None = None) -> Entry | None:
+def set_clock(
+    runner: ExerciseRunner,
+    incident: Incident,
+    actor: str,
+    *,
+    paused: bool | None = None,
+    speed: int | None = None,
+    reason: str | None = None,
+) -> Entry | None:
     """Pause, resume or change the speed: journaled first, then applied. None when nothing would change."""
     current = speed_of(runner)
     if current is None:
@@ -58,7 +65,10 @@ def set_clock(runner: ExerciseRunner, incident: Incident, actor: str, *, paused:
         return None
     change = "speed" if new_paused == runner.paused else ("pause" if new_paused else "resume")
     data: dict[str, Any] = {
-        "change": change, "paused": new_paused, "speed": str(new_speed), "previous_speed": str(current),
+        "change": change,
+        "paused": new_paused,
+        "speed": str(new_speed),
+        "previous_speed": str(current),
         "elapsed": format_duration(runner.elapsed()),
     }
     if reason:

@@ -137,9 +137,7 @@ def _unreadable(path: Path, why: str) -> VerifyReport:
     return VerifyReport(path=str(path), ok=False, exit_code=3, message=f"{path}: unreadable: {why}")
 
 
-def verify_journal(
-    path: Path, anchors: Iterable[Anchor] = (), projector: Projector | None = None
-) -> VerifyReport:
+def verify_journal(path: Path, anchors: Iterable[Anchor] = (), projector: Projector | None = None) -> VerifyReport:
     anchors = sorted(anchors, key=lambda a: a.size)
     if not path.is_file():
         return _unreadable(path, "no such file")
@@ -170,7 +168,10 @@ def verify_journal(
 
 
 def _verify(
-    conn: sqlite3.Connection, path: Path, anchors: list[Anchor], projector: Projector,
+    conn: sqlite3.Connection,
+    path: Path,
+    anchors: list[Anchor],
+    projector: Projector,
     kinds: frozenset[str] | None = None,
 ) -> VerifyReport:
     """`kinds`: the entry kinds the projector acts on (None: all); other entries skip the replay step."""
@@ -179,8 +180,9 @@ def _verify(
     report = VerifyReport(path=str(path), ok=True, exit_code=0)
 
     if schema_fingerprint(conn) != expected_fingerprint():
-        problems.append(Problem(seq=None, reason="schema_altered",
-                                detail="tables or triggers differ from the journal's schema"))
+        problems.append(
+            Problem(seq=None, reason="schema_altered", detail="tables or triggers differ from the journal's schema")
+        )
 
     frontier = Frontier()
     replay = _Replay(projector)
@@ -199,8 +201,9 @@ def _verify(
     )
     for seq, entry_id, incident_id, kind, actor, recorded_utc, body, prev_col, hash_col in cursor:
         if seq != expected_seq:
-            problems.append(Problem(seq=expected_seq, reason="missing",
-                                    detail=f"entries {expected_seq}..{seq - 1} are missing"))
+            problems.append(
+                Problem(seq=expected_seq, reason="missing", detail=f"entries {expected_seq}..{seq - 1} are missing")
+            )
             expected_seq = seq
             chain_broken = True
         try:
@@ -215,8 +218,9 @@ def _verify(
         computed = leaf_hash(body)
         body_seq = doc.get("seq")
         if body_seq != seq:
-            problems.append(Problem(seq=seq, reason="reordered",
-                                    detail=f"row {seq} holds the entry recorded as seq {body_seq}"))
+            problems.append(
+                Problem(seq=seq, reason="reordered", detail=f"row {seq} holds the entry recorded as seq {body_seq}")
+            )
             chain_broken = True
         elif recanon != body:
             problems.append(Problem(seq=seq, reason="edited", detail="body is not in canonical form"))
@@ -225,16 +229,25 @@ def _verify(
             problems.append(Problem(seq=seq, reason="edited", detail="entry hash does not match its body"))
             chain_broken = True
         elif doc.get("prev") != prev_hash.hex() or prev_col != prev_hash:
-            problems.append(Problem(seq=seq, reason="forged",
-                                    detail="entry is self-consistent but does not link to the previous one"))
+            problems.append(
+                Problem(
+                    seq=seq, reason="forged", detail="entry is self-consistent but does not link to the previous one"
+                )
+            )
             chain_broken = True
         else:
-            columns = {"entry_id": entry_id, "incident_id": incident_id, "kind": kind, "actor": actor,
-                       "recorded_utc": recorded_utc}
+            columns = {
+                "entry_id": entry_id,
+                "incident_id": incident_id,
+                "kind": kind,
+                "actor": actor,
+                "recorded_utc": recorded_utc,
+            }
             bad = [k for k, v in columns.items() if doc.get(k) != v]
             if bad:
-                problems.append(Problem(seq=seq, reason="edited",
-                                        detail="columns differ from the hashed body: " + ", ".join(bad)))
+                problems.append(
+                    Problem(seq=seq, reason="edited", detail="columns differ from the hashed body: " + ", ".join(bad))
+                )
         if seq == 1:
             if doc.get("kind") != "genesis" or doc.get("prev") != ZERO_HASH.hex():
                 problems.append(Problem(seq=1, reason="forged", detail="first entry is not a genesis entry"))
@@ -245,8 +258,11 @@ def _verify(
             problems.append(Problem(seq=seq, reason="forged", detail="entry belongs to another journal"))
 
         if prev_utc is not None and doc.get("recorded_utc", "") < prev_utc:
-            warnings.append(Warning_(seq=seq, reason="clock_regression",
-                                     detail=f"recorded {doc.get('recorded_utc')} after {prev_utc}"))
+            warnings.append(
+                Warning_(
+                    seq=seq, reason="clock_regression", detail=f"recorded {doc.get('recorded_utc')} after {prev_utc}"
+                )
+            )
         prev_utc = doc.get("recorded_utc", prev_utc)
 
         if doc.get("kind") == "checkpoint":
@@ -282,18 +298,31 @@ def _verify(
         if not public or not verify_note(data.get("note", ""), origin, public):
             problems.append(Problem(seq=seq, reason="forged", detail="checkpoint signature is not valid"))
         elif data.get("root") != (roots_at.get(tree_size) or _prefix_root(conn, tree_size)).hex():
-            problems.append(Problem(seq=seq, reason="rewritten",
-                                    detail=f"checkpoint root for size {tree_size} does not match the entries"))
+            problems.append(
+                Problem(
+                    seq=seq,
+                    reason="rewritten",
+                    detail=f"checkpoint root for size {tree_size} does not match the entries",
+                )
+            )
 
     # Anchors: held elsewhere, they catch a lost tail and a consistent rewrite.
     for anchor in anchors:
         report.anchors_checked += 1
         if anchor.size > size:
-            problems.append(Problem(seq=size + 1, reason="truncated",
-                                    detail=f"anchor says {anchor.size} entries; the journal has {size}"))
+            problems.append(
+                Problem(
+                    seq=size + 1,
+                    reason="truncated",
+                    detail=f"anchor says {anchor.size} entries; the journal has {size}",
+                )
+            )
         elif roots_at.get(anchor.size) != anchor.root:
-            problems.append(Problem(seq=anchor.size, reason="rewritten",
-                                    detail=f"root at size {anchor.size} differs from the anchor"))
+            problems.append(
+                Problem(
+                    seq=anchor.size, reason="rewritten", detail=f"root at size {anchor.size} differs from the anchor"
+                )
+            )
 
     # Derived state and Merkle frontier must be exactly what the entries say.
     if not chain_broken:
@@ -301,12 +330,18 @@ def _verify(
         if stored != replay.state:
             diff = sorted(set(stored.items()) ^ set(replay.state.items()))
             ns, key = diff[0][0]
-            problems.append(Problem(seq=None, reason="state_mismatch",
-                                    detail=f"derived state {ns}/{key} differs from a replay of the entries"))
+            problems.append(
+                Problem(
+                    seq=None,
+                    reason="state_mismatch",
+                    detail=f"derived state {ns}/{key} differs from a replay of the entries",
+                )
+            )
         stored_front = dict(conn.execute("SELECT level, hash FROM merkle").fetchall())
         if stored_front != frontier.levels:
-            problems.append(Problem(seq=None, reason="state_mismatch",
-                                    detail="stored Merkle frontier differs from the entries"))
+            problems.append(
+                Problem(seq=None, reason="state_mismatch", detail="stored Merkle frontier differs from the entries")
+            )
 
     report.problems = problems
     report.warnings = warnings

@@ -83,7 +83,11 @@ class Workspace:
         }
         genesis["key_store"] = signing.store_key(key, journal_id, incident_dir, self.keyring)
         journal = Journal.create(
-            incident_dir / JOURNAL_FILE, self.clock, incident_id=incident_id, actor=actor, genesis=genesis,
+            incident_dir / JOURNAL_FILE,
+            self.clock,
+            incident_id=incident_id,
+            actor=actor,
+            genesis=genesis,
             journal_id=journal_id,
         )
         declared = format_instant(self.clock.now())
@@ -139,7 +143,10 @@ class Workspace:
                 continue
             data = json.loads(row[0])["data"]
             title = json.loads(title_row[0]) if title_row else data.get("title", "")
-            out.append(IncidentSummary(id=data["incident_id"], title=title, declared=row[1], path=str(path),
-                                       demo=bool(data.get("demo"))))
+            out.append(
+                IncidentSummary(
+                    id=data["incident_id"], title=title, declared=row[1], path=str(path), demo=bool(data.get("demo"))
+                )
+            )
         out.sort(key=lambda s: (s.declared, s.id))
         return out

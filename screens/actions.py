@@ -139,8 +139,15 @@ class ConsoleActions:
             return
         try:
             evidence = self._evidence_ref(values.get("evidence", ""), f"evidence for {item_id}", "hashing")
-            cl.set_state(self.incident, checklist, item_id, values["state"], self.actor,
-                         note=values.get("note") or None, evidence=[evidence] if evidence else [])
+            cl.set_state(
+                self.incident,
+                checklist,
+                item_id,
+                values["state"],
+                self.actor,
+                note=values.get("note") or None,
+                evidence=[evidence] if evidence else [],
+            )
         except (WarroomError, OSError) as exc:
             self._fail_from_thread(exc)
 
@@ -155,19 +162,33 @@ class ConsoleActions:
             except WarroomError as exc:
                 self.fail(exc)
 
-        self.app.push_screen(FormModal("Add a note to the journal", [
-            FormField("text", "Note", placeholder="what happened, who decided, what was seen", required=True),
-        ], ok_label="Add"), done)
+        self.app.push_screen(
+            FormModal(
+                "Add a note to the journal",
+                [
+                    FormField("text", "Note", placeholder="what happened, who decided, what was seen", required=True),
+                ],
+                ok_label="Add",
+            ),
+            done,
+        )
 
     def action_add_evidence(self) -> None:
         def done(values: dict[str, str] | None) -> None:
             if values is not None:
                 self._evidence_worker(values["path"], values.get("note") or None)
 
-        self.app.push_screen(FormModal("Add evidence (copied, hashed, made read-only)", [
-            FormField("path", "File path", placeholder="/path/to/export.csv", required=True),
-            FormField("note", "Note", placeholder="where it came from"),
-        ], ok_label="Add"), done)
+        self.app.push_screen(
+            FormModal(
+                "Add evidence (copied, hashed, made read-only)",
+                [
+                    FormField("path", "File path", placeholder="/path/to/export.csv", required=True),
+                    FormField("note", "Note", placeholder="where it came from"),
+                ],
+                ok_label="Add",
+            ),
+            done,
+        )
 
     @work(thread=True, group="evidence", exit_on_error=False, description="hashing evidence")
     def _evidence_worker(self, path_text: str, note: str | None) -> None:
@@ -189,10 +210,20 @@ class ConsoleActions:
             if values is not None:
                 self._record_fact(values["key"], values["value"])
 
-        self.app.push_screen(FormModal("Set an incident fact", [
-            FormField("key", "Fact", placeholder="aware, residents.US-CA, categories ...", required=True),
-            FormField("value", "Value (empty or 'none' clears it)", placeholder="2026-11-27T07:00:00Z, 1200, ..."),
-        ], help_text="Facts: " + keys, ok_label="Record"), done)
+        self.app.push_screen(
+            FormModal(
+                "Set an incident fact",
+                [
+                    FormField("key", "Fact", placeholder="aware, residents.US-CA, categories ...", required=True),
+                    FormField(
+                        "value", "Value (empty or 'none' clears it)", placeholder="2026-11-27T07:00:00Z, 1200, ..."
+                    ),
+                ],
+                help_text="Facts: " + keys,
+                ok_label="Record",
+            ),
+            done,
+        )
 
     def _record_fact(self, key_text: str, value_text: str) -> None:
         try:
@@ -219,11 +250,22 @@ class ConsoleActions:
             if values is not None:
                 self._mark_sent_worker(row.rule, values)
 
-        self.app.push_screen(FormModal(f"Notice sent: {row.jurisdiction} — {row.obligation}", [
-            FormField("at", "Sent at (ISO 8601)", value=now, required=True),
-            FormField("evidence", "Proof: a file path (hashed in) or an evidence id", required=True,
-                      placeholder="the notice as sent, the submission receipt ..."),
-        ], ok_label="Record"), done)
+        self.app.push_screen(
+            FormModal(
+                f"Notice sent: {row.jurisdiction} — {row.obligation}",
+                [
+                    FormField("at", "Sent at (ISO 8601)", value=now, required=True),
+                    FormField(
+                        "evidence",
+                        "Proof: a file path (hashed in) or an evidence id",
+                        required=True,
+                        placeholder="the notice as sent, the submission receipt ...",
+                    ),
+                ],
+                ok_label="Record",
+            ),
+            done,
+        )
 
     @work(thread=True, group="notify", exit_on_error=False, description="recording a notice")
     def _mark_sent_worker(self, rule_id: str, values: dict[str, str]) -> None:
@@ -326,10 +368,21 @@ class ConsoleActions:
             if values is not None:
                 self._import_worker(values["path"])
 
-        self.app.push_screen(FormModal("Import an inventory", [
-            FormField("path", "Snapshot file (inventory pull --out) or a directory of Data Loader CSV exports",
-                      placeholder="/path/to/snapshot.json", required=True),
-        ], ok_label="Import"), done)
+        self.app.push_screen(
+            FormModal(
+                "Import an inventory",
+                [
+                    FormField(
+                        "path",
+                        "Snapshot file (inventory pull --out) or a directory of Data Loader CSV exports",
+                        placeholder="/path/to/snapshot.json",
+                        required=True,
+                    ),
+                ],
+                ok_label="Import",
+            ),
+            done,
+        )
 
     @work(thread=True, exclusive=True, group="inventory", exit_on_error=False, description="importing inventory")
     def _import_worker(self, path_text: str) -> None:
@@ -422,8 +475,12 @@ class ConsoleActions:
         finally:
             self.app.call_from_thread(activity.stop)
         severity = "information" if result.status in ("done", "nothing_to_do") else "warning"
-        self.app.call_from_thread(self.app.notify, f"{plan.plan_id} {plan.action}: {result.status} "
-                                  + ", ".join(f"{n} {k}" for k, n in result.counts.items() if n), severity=severity)
+        self.app.call_from_thread(
+            self.app.notify,
+            f"{plan.plan_id} {plan.action}: {result.status} "
+            + ", ".join(f"{n} {k}" for k, n in result.counts.items() if n),
+            severity=severity,
+        )
 
     def _link_checklist(self, plan: Any, result: Any) -> None:
         """A containment result moves the checklist item that triggers that action: done when every record is in
@@ -446,9 +503,15 @@ class ConsoleActions:
                 continue
             if current.get(item.id, {}).get("state") == cl.ItemState.DONE.value:
                 continue
-            cl.set_state(self.incident, checklist, item.id, state, self.actor,
-                         note=f"containment {plan.plan_id} {plan.action} on {plan.org_alias}: {how}",
-                         evidence=[evidence_id] if evidence_id else [])
+            cl.set_state(
+                self.incident,
+                checklist,
+                item.id,
+                state,
+                self.actor,
+                note=f"containment {plan.plan_id} {plan.action} on {plan.org_alias}: {how}",
+                evidence=[evidence_id] if evidence_id else [],
+            )
 
     def action_contain_undo(self) -> None:
         self.fail("undo runs from the CLI: `warroom contain undo ACTION_ID --confirm ALIAS`")
@@ -469,6 +532,6 @@ class ConsoleActions:
         except WarroomError as exc:
             self.fail(exc)
             return
-        self.app.push_screen(AnchorModal(self.app.display_id, head.size, self.app.short_root(head),
-                                         head.anchor, entry.seq))
-
+        self.app.push_screen(
+            AnchorModal(self.app.display_id, head.size, self.app.short_root(head), head.anchor, entry.seq)
+        )

@@ -187,8 +187,13 @@ class WarroomApp(App[int]):
         sender = f"{d['sender']}: " if d.get("sender") else ""
         from screens.modals.alerts import offset_text
 
-        self.notify(f"{sender}{d.get('title', '')}", severity="warning", timeout=20, markup=False,
-                    title=f"EXERCISE INJECT {offset_text(str(d.get('offset', '')))} [{d.get('kind')}]")
+        self.notify(
+            f"{sender}{d.get('title', '')}",
+            severity="warning",
+            timeout=20,
+            markup=False,
+            title=f"EXERCISE INJECT {offset_text(str(d.get('offset', '')))} [{d.get('kind')}]",
+        )
         self.bell()
 
     def exercise_mark(self) -> ExerciseMark:
@@ -198,8 +203,12 @@ class WarroomApp(App[int]):
             return ExerciseMark(state=f"ended {state.get('total')}/100" if state.get("ended") else "")
         from app.tabletop import speed_of
 
-        return ExerciseMark(speed=speed_of(runner), paused=runner.paused, state="time up" if runner.over() else "",
-                            org=self.settings.org_alias if len(runner.orgs) > 1 else "")
+        return ExerciseMark(
+            speed=speed_of(runner),
+            paused=runner.paused,
+            state="time up" if runner.over() else "",
+            org=self.settings.org_alias if len(runner.orgs) > 1 else "",
+        )
 
     def _exercise_tick(self) -> None:
         header = self._header()
@@ -213,12 +222,16 @@ class WarroomApp(App[int]):
             new = sorted(set(runner.orgs) - self._orgs_seen)
             self._orgs_seen.update(new)
             key = self.key_for("exercise.org", "o")
-            self.notify(f"simulated org {', '.join(new)} is running now: {key} switches pull and containment to it",
-                        title="exercise", timeout=20, markup=False)
+            self.notify(
+                f"simulated org {', '.join(new)} is running now: {key} switches pull and containment to it",
+                title="exercise",
+                timeout=20,
+                markup=False,
+            )
         if runner is not None and len(runner.errors) > self._runner_errors:
             from app.redaction import redact
 
-            for error in runner.errors[self._runner_errors:]:
+            for error in runner.errors[self._runner_errors :]:
                 self.notify(redact(error), title="exercise inject failed", severity="error", timeout=30, markup=False)
             self._runner_errors = len(runner.errors)
 
@@ -233,8 +246,12 @@ class WarroomApp(App[int]):
             return  # ended already
         if entry is not None:
             key = self.key_for("exercise.end", "ctrl+e")
-            self.notify(f"the scenario's time is up: the clock is paused; {key} ends the exercise and scores it",
-                        title="exercise", timeout=30, markup=False)
+            self.notify(
+                f"the scenario's time is up: the clock is paused; {key} ends the exercise and scores it",
+                title="exercise",
+                timeout=30,
+                markup=False,
+            )
 
     def use_org(self, alias: str, org_factory: Callable[[], Any]) -> None:
         """Pull and contain in another org from now on (an exercise's second simulated org)."""
@@ -284,8 +301,13 @@ class WarroomApp(App[int]):
         from app.crash import write_crash
 
         message = write_crash(self.ctx, worker.error, f"console: {worker.description or worker.name}")
-        self.notify(message, title=f"{worker.description or 'background work'} failed", severity="error",
-                    timeout=30, markup=False)
+        self.notify(
+            message,
+            title=f"{worker.description or 'background work'} failed",
+            severity="error",
+            timeout=30,
+            markup=False,
+        )
 
     # -- data the panes show -------------------------------------------------------------------------------
 
@@ -365,10 +387,14 @@ class WarroomApp(App[int]):
         from screens.modals.help import HelpScreen
 
         running = self.runner is not None
-        self.push_screen(HelpScreen(
-            [*APP_BINDINGS, *MAIN_BINDINGS, *(EXERCISE_BINDINGS if running else [])], dict(self._keymap),
-            palette_commands(running), str(self.ctx.home / CONFIG_FILE),
-        ))
+        self.push_screen(
+            HelpScreen(
+                [*APP_BINDINGS, *MAIN_BINDINGS, *(EXERCISE_BINDINGS if running else [])],
+                dict(self._keymap),
+                palette_commands(running),
+                str(self.ctx.home / CONFIG_FILE),
+            )
+        )
 
     def action_verify(self) -> None:
         if self._busy.get("verify"):
@@ -398,8 +424,7 @@ class WarroomApp(App[int]):
         self.last_verify = report
         header = self._header()
         if header is not None:
-            state = VerifyState("ok" if report.ok else "failed", report.size,
-                                "" if report.ok else report.message[:60])
+            state = VerifyState("ok" if report.ok else "failed", report.size, "" if report.ok else report.message[:60])
             header.set_verify(state)
         for screen in self.screen_stack:
             hook = getattr(screen, "on_verified", None)

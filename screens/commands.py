@@ -19,8 +19,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("inventory: search", "Search the inventory", "search_inventory"),
     ("inventory: filter by kind", "Cycle all / apps / tokens / users / with findings", "cycle_kind"),
     ("inventory: show record", "Every field of the selected record", "detail"),
-    ("contain: revoke tokens", "Plan revoking the selected app's OAuth tokens; confirm by typing the org alias",
-     "contain('revoke_tokens')"),
+    (
+        "contain: revoke tokens",
+        "Plan revoking the selected app's OAuth tokens; confirm by typing the org alias",
+        "contain('revoke_tokens')",
+    ),
     ("contain: plan", "Plan containment for the selected record; confirm by typing the org alias", "contain"),
     ("contain: undo", "Undo the last containment action on the selected record", "contain_undo"),
     ("journal: timeline", "The journal, newest first", "timeline"),
@@ -35,14 +38,20 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 # Only while a tabletop exercise runs in this console.
 EXERCISE_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("exercise: show alerts", "Every inject received, its message, and whether it was acknowledged", "exercise_alerts"),
-    ("exercise: acknowledge alert", "Acknowledge the oldest unacknowledged alert, with an optional note",
-     "exercise_ack"),
+    (
+        "exercise: acknowledge alert",
+        "Acknowledge the oldest unacknowledged alert, with an optional note",
+        "exercise_ack",
+    ),
     ("exercise: pause or resume", "Hold the exercise clock, or let it run again", "exercise_pause"),
     ("exercise: speed up", "Run the exercise clock faster (up to x600)", "exercise_speed(1)"),
     ("exercise: slow down", "Run the exercise clock slower (down to x1)", "exercise_speed(-1)"),
     ("exercise: switch org", "Pull and contain in the next simulated org of the exercise", "exercise_org"),
-    ("exercise: end", "End the exercise now: the score, and the after-action report stored as evidence",
-     "exercise_end"),
+    (
+        "exercise: end",
+        "End the exercise now: the score, and the after-action report stored as evidence",
+        "exercise_end",
+    ),
 )
 
 

@@ -61,9 +61,17 @@ class ExerciseActions:
                 return
             self.app.notify(f"{alert.inject}: acknowledged", timeout=4)
 
-        self.app.push_screen(FormModal(f"Acknowledge {alert.inject}", [
-            FormField("note", "Note (optional): who took it, what happens next", placeholder="legal has it"),
-        ], help_text=escape(alert_text(alert)), ok_label="Acknowledge"), done)
+        self.app.push_screen(
+            FormModal(
+                f"Acknowledge {alert.inject}",
+                [
+                    FormField("note", "Note (optional): who took it, what happens next", placeholder="legal has it"),
+                ],
+                help_text=escape(alert_text(alert)),
+                ok_label="Acknowledge",
+            ),
+            done,
+        )
 
     def refresh_alerts(self) -> None:
         from screens.widgets.alert_bar import AlertBar
@@ -131,11 +139,18 @@ class ExerciseActions:
             if values is not None:
                 self._end_worker(runner, values.get("note") or None)
 
-        self.app.push_screen(FormModal("End the exercise now?", [
-            FormField("note", "Debrief note (optional, journaled)", placeholder="why we stopped here"),
-        ], help_text="The score is computed and journaled (exercise.end) and the after-action report is stored "
-                     "as evidence. The console stays open to look back; the CLI prints the same score on quit.",
-            ok_label="End and score"), done)
+        self.app.push_screen(
+            FormModal(
+                "End the exercise now?",
+                [
+                    FormField("note", "Debrief note (optional, journaled)", placeholder="why we stopped here"),
+                ],
+                help_text="The score is computed and journaled (exercise.end) and the after-action report is stored "
+                "as evidence. The console stays open to look back; the CLI prints the same score on quit.",
+                ok_label="End and score",
+            ),
+            done,
+        )
 
     @work(thread=True, exclusive=True, group="exercise-end", exit_on_error=False, description="scoring the exercise")
     def _end_worker(self, runner: ExerciseRunner, note: str | None) -> None:
@@ -155,5 +170,8 @@ class ExerciseActions:
     def _show_score(self, ending: tabletop.Ending) -> None:
         self.app.refresh_exercise()
         score = ending.score
-        self.app.push_screen(ScoreModal(score.total, tabletop.summary_lines(score.incident_id, score),
-                                        ending.evidence_id, ending.after_action))
+        self.app.push_screen(
+            ScoreModal(
+                score.total, tabletop.summary_lines(score.incident_id, score), ending.evidence_id, ending.after_action
+            )
+        )

@@ -40,8 +40,15 @@ def run_console(ctx: Context, incident_id: str | None = None, demo: bool = False
     else:
         session = demo_mod.open_session(ctx, incident_id)
     try:
-        app = build_app(ctx, session.incident, ctx.clock, session.org_factory, settings,
-                        exercise=session.exercise, runner=ctx.exercise)
+        app = build_app(
+            ctx,
+            session.incident,
+            ctx.clock,
+            session.org_factory,
+            settings,
+            exercise=session.exercise,
+            runner=ctx.exercise,
+        )
         app.run()
         if app.crash_message:
             ctx.error(app.crash_message)  # the terminal is back to normal by now

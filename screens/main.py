@@ -80,10 +80,14 @@ class MainScreen(ConsoleActions, ExerciseActions, Screen[None]):
     def on_mount(self) -> None:
         view = self.app.view
         self.refresh_all()
-        self.query_one(InventoryPane).set_filter(kind=view.get("inventory_kind", "all"),
-                                                 query=view.get("inventory_query", ""))
-        for pane, key in (("checklist", "checklist_row"), ("countdowns", "countdown_row"),
-                          ("inventory", "inventory_row")):
+        self.query_one(InventoryPane).set_filter(
+            kind=view.get("inventory_kind", "all"), query=view.get("inventory_query", "")
+        )
+        for pane, key in (
+            ("checklist", "checklist_row"),
+            ("countdowns", "countdown_row"),
+            ("inventory", "inventory_row"),
+        ):
             if view.get(key):
                 self.pane(pane).select(view[key])  # type: ignore[attr-defined]
         self.show_pane(self._restored_pane())
@@ -134,8 +138,11 @@ class MainScreen(ConsoleActions, ExerciseActions, Screen[None]):
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         """Remember the cursor of each pane, read when handled (a redraw posts stale highlights first)."""
         table = event.data_table
-        field = {"checklist-table": "checklist_row", "countdown-table": "countdown_row",
-                 "inventory-table": "inventory_row"}.get(table.id or "")
+        field = {
+            "checklist-table": "checklist_row",
+            "countdown-table": "countdown_row",
+            "inventory-table": "inventory_row",
+        }.get(table.id or "")
         if field is None or table.row_count == 0:
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value

@@ -47,6 +47,7 @@ class ConsoleSettings(BaseModel):
             where = ".".join(str(p) for p in first["loc"])
             raise UsageError(f"{config_path(home)}: console.{where}: {first['msg']}") from None
 
+
 def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
     """`checklist.tick = "x"` unquoted is a nested TOML table; binding ids are flat dotted names."""
     out: dict[str, str] = {}

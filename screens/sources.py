@@ -56,8 +56,14 @@ def checklist_rows(status: cl.ChecklistStatus | None) -> list[PhaseRow]:
     for phase in status.phases:
         items = [
             ItemRow(
-                id=i.id, title=i.title, state=i.state.value, owner=i.owner, due=_instant(i.due_utc),
-                overdue=i.overdue, is_next=i.id == status.next_due, evidence=len(i.evidence),
+                id=i.id,
+                title=i.title,
+                state=i.state.value,
+                owner=i.owner,
+                due=_instant(i.due_utc),
+                overdue=i.overdue,
+                is_next=i.id == status.next_due,
+                evidence=len(i.evidence),
                 waiting_on=tuple(i.waiting_on),
             )
             for i in status.items
@@ -81,11 +87,18 @@ def countdown_rows(timers: list[dl.Timer]) -> list[CountdownRow]:
             continue
         running = t.state in ("overdue", "due_4h", "due_24h", "on_track", "notified")
         note = {"paused": "paused", "pending": "not started", "elapsed": "no deadline"}.get(t.state, "")
-        rows.append(CountdownRow(
-            key=t.rule, jurisdiction=t.code, obligation=f"{t.recipient.replace('_', ' ')} {t.period}",
-            due=_instant(t.due_utc) if running else None, notified=t.state == "notified",
-            notified_when=t.notified_utc, rule=t.rule, note=note,
-        ))
+        rows.append(
+            CountdownRow(
+                key=t.rule,
+                jurisdiction=t.code,
+                obligation=f"{t.recipient.replace('_', ' ')} {t.period}",
+                due=_instant(t.due_utc) if running else None,
+                notified=t.state == "notified",
+                notified_when=t.notified_utc,
+                rule=t.rule,
+                note=note,
+            )
+        )
     return rows
 
 
@@ -159,11 +172,17 @@ def load_inventory(incident: Incident) -> InventoryView:
     rows: list[InventoryRow] = []
     for a in summary.apps:
         key = f"app:{a.name}"
-        rows.append(InventoryRow(
-            key=key, kind="app", name=a.name, detail=f"{a.tokens} tokens, {a.users} users",
-            findings=findings_of(key), containment=containment_text(targets.get(key, [])),
-            record={**a.model_dump(), "findings_detail": [_finding_dict(f) for f in _fs(by_key, key)]},
-        ))
+        rows.append(
+            InventoryRow(
+                key=key,
+                kind="app",
+                name=a.name,
+                detail=f"{a.tokens} tokens, {a.users} users",
+                findings=findings_of(key),
+                containment=containment_text(targets.get(key, [])),
+                record={**a.model_dump(), "findings_detail": [_finding_dict(f) for f in _fs(by_key, key)]},
+            )
+        )
     groups: dict[tuple[str, str], list[Any]] = {}
     for t in snap.oauth_tokens:
         groups.setdefault((t.app_name, t.user_id or ""), []).append(t)
@@ -172,28 +191,47 @@ def load_inventory(incident: Incident) -> InventoryView:
         who = holder.username if holder else uid or "unknown user"
         token_keys = [f"token:{t.ref}" for t in tokens]
         last_used = max((t.last_used for t in tokens if t.last_used), default=None)
-        rows.append(InventoryRow(
-            key=f"tok:{app_name}|{uid}", kind="token", name=f"{app_name} → {who}",
-            detail=f"{len(tokens)} token{'s' if len(tokens) != 1 else ''}" + (f", last used {last_used}" if
-                                                                            last_used else ""),
-            findings=findings_of(*token_keys, f"app:{app_name}"),
-            containment=containment_text(targets.get(f"tokapp:{app_name}", []) + targets.get(f"username:{who}", [])),
-            record={"app": app_name, "user_id": uid, "username": who, "tokens": [t.ref for t in tokens],
-                    "last_used": last_used, "use_count": sum(t.use_count or 0 for t in tokens)},
-        ))
+        rows.append(
+            InventoryRow(
+                key=f"tok:{app_name}|{uid}",
+                kind="token",
+                name=f"{app_name} → {who}",
+                detail=f"{len(tokens)} token{'s' if len(tokens) != 1 else ''}"
+                + (f", last used {last_used}" if last_used else ""),
+                findings=findings_of(*token_keys, f"app:{app_name}"),
+                containment=containment_text(
+                    targets.get(f"tokapp:{app_name}", []) + targets.get(f"username:{who}", [])
+                ),
+                record={
+                    "app": app_name,
+                    "user_id": uid,
+                    "username": who,
+                    "tokens": [t.ref for t in tokens],
+                    "last_used": last_used,
+                    "use_count": sum(t.use_count or 0 for t in tokens),
+                },
+            )
+        )
     for u in summary.integration_users:
         key = f"user:{u.id}"
         frozen = " frozen" if u.frozen else ""
-        rows.append(InventoryRow(
-            key=key, kind="user", name=u.username,
-            detail=("active" if u.active else "inactive") + frozen + f", {u.tokens} tokens",
-            findings=findings_of(key), containment=containment_text(targets.get(f"username:{u.username}", [])),
-            record={**u.model_dump(), "findings_detail": [_finding_dict(f) for f in _fs(by_key, key)]},
-        ))
+        rows.append(
+            InventoryRow(
+                key=key,
+                kind="user",
+                name=u.username,
+                detail=("active" if u.active else "inactive") + frozen + f", {u.tokens} tokens",
+                findings=findings_of(key),
+                containment=containment_text(targets.get(f"username:{u.username}", [])),
+                record={**u.model_dump(), "findings_detail": [_finding_dict(f) for f in _fs(by_key, key)]},
+            )
+        )
     counts = summary.counts
-    text = (f"snapshot {meta['evidence_id']} {snap.taken_utc}  {counts.get('connected_apps', 0)} apps "
-            f"{counts.get('oauth_tokens', 0)} tokens {len(summary.integration_users)} integration users "
-            f"{len(found)} findings")
+    text = (
+        f"snapshot {meta['evidence_id']} {snap.taken_utc}  {counts.get('connected_apps', 0)} apps "
+        f"{counts.get('oauth_tokens', 0)} tokens {len(summary.integration_users)} integration users "
+        f"{len(found)} findings"
+    )
     return InventoryView(rows, text, found, meta["evidence_id"], snap.source.org_alias)
 
 
@@ -202,5 +240,12 @@ def _fs(by_key: dict[str, list[Any]], key: str) -> list[Any]:
 
 
 def _finding_dict(f: Any) -> dict[str, Any]:
-    return {"id": f.id, "severity": f.severity, "title": f.title, "why": f.why, "do": f.action,
-            "checklist_item": f.checklist_item, "containment": f.containment}
+    return {
+        "id": f.id,
+        "severity": f.severity,
+        "title": f.title,
+        "why": f.why,
+        "do": f.action,
+        "checklist_item": f.checklist_item,
+        "containment": f.containment,
+    }

@@ -66,8 +66,9 @@ class TimelineScreen(Screen[None]):
         head = self.journal.head()
         since = max(0, head.size - PAGE)
         for entry in reversed(list(self.journal.entries(since=since))):
-            table.add_row(str(entry.seq), entry.recorded_utc, entry.actor, entry.kind, summary(entry),
-                          key=str(entry.seq))
+            table.add_row(
+                str(entry.seq), entry.recorded_utc, entry.actor, entry.kind, summary(entry), key=str(entry.seq)
+            )
         self.query_one("#timeline-status", Static).update(
             f"journal #{head.size}  root {head.short}   (v verify, Enter entry detail, Esc back)"
         )
@@ -87,7 +88,17 @@ class TimelineScreen(Screen[None]):
         event.stop()
         entry = self.journal.entry(int(str(event.row_key.value)))
         if entry is not None:
-            self.app.push_screen(DetailModal(f"journal entry #{entry.seq} {entry.kind}", {
-                "seq": entry.seq, "kind": entry.kind, "actor": entry.actor, "recorded_utc": entry.recorded_utc,
-                "entry_hash": entry.entry_hash, "prev_hash": entry.prev_hash, "data": entry.data,
-            }))
+            self.app.push_screen(
+                DetailModal(
+                    f"journal entry #{entry.seq} {entry.kind}",
+                    {
+                        "seq": entry.seq,
+                        "kind": entry.kind,
+                        "actor": entry.actor,
+                        "recorded_utc": entry.recorded_utc,
+                        "entry_hash": entry.entry_hash,
+                        "prev_hash": entry.prev_hash,
+                        "data": entry.data,
+                    },
+                )
+            )

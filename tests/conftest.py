@@ -142,6 +142,12 @@ def cli(home: Path, clock: FrozenClock, mem_keyring: MemoryKeyring) -> CLI:
 def subprocess_env(home: Path) -> dict[str, str]:
     """Environment for running warroom in a child process: isolated home and a null keyring."""
     env = dict(os.environ)
-    env.update({"WARROOM_HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-                "WARROOM_ACTOR": "tester", "NO_COLOR": "1"})
+    env.update(
+        {
+            "WARROOM_HOME": str(home),
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+            "WARROOM_ACTOR": "tester",
+            "NO_COLOR": "1",
+        }
+    )
     return env

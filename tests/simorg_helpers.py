@@ -27,15 +27,24 @@ def rsa_pair() -> tuple[str, str]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
-def mini_seed(*, extra: str = "", generate: dict[str, int] | None = None, event_monitoring: bool = True,
-              extra_permissions: list[str] | None = None) -> str:
+def mini_seed(
+    *,
+    extra: str = "",
+    generate: dict[str, int] | None = None,
+    event_monitoring: bool = True,
+    extra_permissions: list[str] | None = None,
+) -> str:
     public = rsa_pair()[1]
     gen = "\n".join(f"{k} = {v}" for k, v in (generate or {}).items())
     perms = ", ".join(f'"{p}"' for p in (extra_permissions or []))

@@ -17,7 +17,7 @@ from app.tomlpos import Pos, TomlPositions
 REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
-MINI = '''\
+MINI = """\
 schema = 1
 title = "Mini"
 version = "1"
@@ -78,7 +78,7 @@ evidence = ["attestation: signed statement"]
 soc2 = ["CC7.5"]
 iso27001 = ["A.5.27"]
 nist_csf = ["RC.RP-06"]
-'''
+"""
 
 
 def write(tmp_path: Path, text: str, name: str = "list.toml") -> Path:
@@ -104,7 +104,16 @@ def test_shipped_checklist_validates() -> None:
     checklist = ck.load_checklist()
     assert checklist.path == ck.BUILTIN
     assert [p.id for p in checklist.phases] == [
-        "detect", "contain", "escalate", "forensics", "scope", "remediate", "comply", "notify", "recover", "review",
+        "detect",
+        "contain",
+        "escalate",
+        "forensics",
+        "scope",
+        "remediate",
+        "comply",
+        "notify",
+        "recover",
+        "review",
     ]
     assert len(checklist.items) >= 50
     for phase, items in checklist.phase_items():
@@ -114,17 +123,45 @@ def test_shipped_checklist_validates() -> None:
 def test_shipped_checklist_covers_the_runbook() -> None:
     ids = {i.id for i in ck.load_checklist().items}
     required = {
-        "detect.commander", "detect.severity", "detect.affected-orgs", "detect.awareness",
-        "contain.revoke-tokens", "contain.end-sessions", "contain.quarantine-org", "contain.block-apps",
-        "contain.disable-integrations", "escalate.legal", "escalate.compliance", "escalate.premier-support",
-        "forensics.environment", "forensics.setup-audit-trail", "forensics.login-history", "forensics.event-logs",
-        "forensics.debug-logs", "forensics.hash-custody", "scope.inventory", "scope.pattern-over-permissioned",
-        "scope.pattern-hardcoded-credentials", "scope.pattern-debug-pii", "scope.pattern-unclassified-sync",
-        "scope.pattern-appexchange", "scope.pattern-salesforce-connect", "scope.secrets-sweep",
-        "scope.rotate-secrets", "remediate.jit-integration-users", "remediate.encryption-in-transit",
-        "remediate.event-monitoring", "comply.control-mapping", "comply.classification-schema",
-        "comply.posture-assessments", "notify.supervisory-authority", "notify.individuals",
-        "recover.enhanced-monitoring", "recover.costs", "review.soc2-audit-trail", "review.management-review",
+        "detect.commander",
+        "detect.severity",
+        "detect.affected-orgs",
+        "detect.awareness",
+        "contain.revoke-tokens",
+        "contain.end-sessions",
+        "contain.quarantine-org",
+        "contain.block-apps",
+        "contain.disable-integrations",
+        "escalate.legal",
+        "escalate.compliance",
+        "escalate.premier-support",
+        "forensics.environment",
+        "forensics.setup-audit-trail",
+        "forensics.login-history",
+        "forensics.event-logs",
+        "forensics.debug-logs",
+        "forensics.hash-custody",
+        "scope.inventory",
+        "scope.pattern-over-permissioned",
+        "scope.pattern-hardcoded-credentials",
+        "scope.pattern-debug-pii",
+        "scope.pattern-unclassified-sync",
+        "scope.pattern-appexchange",
+        "scope.pattern-salesforce-connect",
+        "scope.secrets-sweep",
+        "scope.rotate-secrets",
+        "remediate.jit-integration-users",
+        "remediate.encryption-in-transit",
+        "remediate.event-monitoring",
+        "comply.control-mapping",
+        "comply.classification-schema",
+        "comply.posture-assessments",
+        "notify.supervisory-authority",
+        "notify.individuals",
+        "recover.enhanced-monitoring",
+        "recover.costs",
+        "review.soc2-audit-trail",
+        "review.management-review",
         "review.lessons-learned",
     }
     assert required <= ids, required - ids
@@ -185,34 +222,93 @@ VARIANTS = [
     ("unknown top-level key", 'version = "1"', 'version = "1"\nauthor = "x"', "author", 1, "unknown key 'author'"),
     ("unknown controls key", 'soc2 = ["CC7.5"]', 'soc3 = ["CC7.5"]', "soc3", 1, "unknown key 'controls.soc3'"),
     ("missing key", 'owner = "ic"\ndue = "PT2H"', 'due = "PT2H"', "[[items]]", 2, "missing key 'owner'"),
-    ("missing controls key", 'nist_csf = ["RC.RP-06"]\n', "", "[items.controls]", 3,
-     "missing key 'controls.nist_csf'"),
+    ("missing controls key", 'nist_csf = ["RC.RP-06"]\n', "", "[items.controls]", 3, "missing key 'controls.nist_csf'"),
     ("duplicate id", 'id = "second.c"', 'id = "first.a"', '"first.a"', 3, "duplicate item id 'first.a'"),
-    ("unknown dependency", 'depends_on = ["first.b"]', 'depends_on = ["first.bb"]', '"first.bb"', 1,
-     "depends on unknown item 'first.bb'"),
-    ("cycle", 'due = "PT1H"', 'due = "PT1H"\ndepends_on = ["second.c"]', '"second.c"', 1,
-     "dependency cycle: first.a -> second.c -> first.b -> first.a"),
-    ("self dependency", 'depends_on = ["first.a"]', 'depends_on = ["first.b"]', '"first.b"', 2,
-     "dependency cycle: first.b -> first.b"),
+    (
+        "unknown dependency",
+        'depends_on = ["first.b"]',
+        'depends_on = ["first.bb"]',
+        '"first.bb"',
+        1,
+        "depends on unknown item 'first.bb'",
+    ),
+    (
+        "cycle",
+        'due = "PT1H"',
+        'due = "PT1H"\ndepends_on = ["second.c"]',
+        '"second.c"',
+        1,
+        "dependency cycle: first.a -> second.c -> first.b -> first.a",
+    ),
+    (
+        "self dependency",
+        'depends_on = ["first.a"]',
+        'depends_on = ["first.b"]',
+        '"first.b"',
+        2,
+        "dependency cycle: first.b -> first.b",
+    ),
     ("bad duration", 'due = "PT2H"', 'due = "2 hours"', '"2 hours"', 1, "bad duration '2 hours'"),
     ("calendar duration", 'due = "P1D"', 'due = "P1M"', '"P1M"', 1, "years and months have no fixed length"),
-    ("unknown soc2 id", 'soc2 = ["CC6.1"]', 'soc2 = ["CC6.1", "CC6.9"]', '"CC6.9"', 1,
-     "unknown SOC 2 control id 'CC6.9'"),
-    ("unknown iso id", 'iso27001 = ["A.5.27"]', 'iso27001 = ["A.5.38"]', '"A.5.38"', 1,
-     "unknown ISO 27001:2022 control id 'A.5.38'"),
+    (
+        "unknown soc2 id",
+        'soc2 = ["CC6.1"]',
+        'soc2 = ["CC6.1", "CC6.9"]',
+        '"CC6.9"',
+        1,
+        "unknown SOC 2 control id 'CC6.9'",
+    ),
+    (
+        "unknown iso id",
+        'iso27001 = ["A.5.27"]',
+        'iso27001 = ["A.5.38"]',
+        '"A.5.38"',
+        1,
+        "unknown ISO 27001:2022 control id 'A.5.38'",
+    ),
     ("2013 id under 2022", 'iso27001 = ["A.5.27"]', 'iso27001 = ["A.16.1.6"]', '"A.16.1.6"', 1, "a 2013 id"),
-    ("unknown csf id", 'nist_csf = ["RC.RP-06"]', 'nist_csf = ["RC.RP-07"]', '"RC.RP-07"', 1,
-     "unknown NIST CSF 2.0 control id 'RC.RP-07'"),
+    (
+        "unknown csf id",
+        'nist_csf = ["RC.RP-06"]',
+        'nist_csf = ["RC.RP-07"]',
+        '"RC.RP-07"',
+        1,
+        "unknown NIST CSF 2.0 control id 'RC.RP-07'",
+    ),
     ("csf 1.1 id", 'nist_csf = ["RC.RP-06"]', 'nist_csf = ["RC.RP-1"]', '"RC.RP-1"', 1, "CSF 1.1"),
-    ("2013 id without its successor", 'iso27001 = ["A.5.14"]', 'iso27001 = ["A.5.15"]', '"A.13.2.1"', 1,
-     "A.13.2.1 is A.5.14 in the 2022 edition"),
+    (
+        "2013 id without its successor",
+        'iso27001 = ["A.5.14"]',
+        'iso27001 = ["A.5.15"]',
+        '"A.13.2.1"',
+        1,
+        "A.13.2.1 is A.5.14 in the 2022 edition",
+    ),
     ("unknown phase", 'phase = "second"', 'phase = "third"', '"third"', 1, "unknown phase 'third'"),
-    ("unknown owner", 'owner = "ic"\ndue = "P1D"', 'owner = "cfo"\ndue = "P1D"', '"cfo"', 1,
-     "unknown owner role 'cfo'"),
-    ("unknown trigger", 'triggers = ["revoke_tokens"]', 'triggers = ["wipe_org"]', '"wipe_org"', 1,
-     "unknown containment action 'wipe_org'"),
-    ("bad evidence", 'evidence = ["file: screenshot"]', 'evidence = ["a screenshot"]', '"a screenshot"', 1,
-     "bad evidence"),
+    (
+        "unknown owner",
+        'owner = "ic"\ndue = "P1D"',
+        'owner = "cfo"\ndue = "P1D"',
+        '"cfo"',
+        1,
+        "unknown owner role 'cfo'",
+    ),
+    (
+        "unknown trigger",
+        'triggers = ["revoke_tokens"]',
+        'triggers = ["wipe_org"]',
+        '"wipe_org"',
+        1,
+        "unknown containment action 'wipe_org'",
+    ),
+    (
+        "bad evidence",
+        'evidence = ["file: screenshot"]',
+        'evidence = ["a screenshot"]',
+        '"a screenshot"',
+        1,
+        "bad evidence",
+    ),
     ("wrong type", 'steps = ["Do B."]', 'steps = "Do B."', '"Do B."', 1, "steps: Input should be a valid list"),
     ("bad id", 'id = "second.c"', 'id = "Second C"', '"Second C"', 1, "bad id 'Second C'"),
     ("schema", "schema = 1", "schema = 2", "2", 1, "schema 2 is not supported"),
@@ -282,7 +378,7 @@ def test_empty_file_names_the_missing_keys(tmp_path: Path) -> None:
 
 # -- extending and overriding ---------------------------------------------------------------------------
 
-ORG = '''\
+ORG = """\
 schema = 1
 title = "Acme runbook"
 version = "acme-3"
@@ -310,7 +406,7 @@ nist_csf = ["DE.CM-03"]
 id = "contain.block-apps"
 owner = "integration_owner"
 due = "PT3H"
-'''
+"""
 
 
 def test_org_checklist_extends_and_overrides_the_builtin(tmp_path: Path) -> None:
@@ -360,8 +456,10 @@ def test_cycle_across_files_is_reported_in_the_file_that_closed_it(tmp_path: Pat
 
 def test_extends_a_relative_file_and_refuses_loops(tmp_path: Path) -> None:
     write(tmp_path, MINI, "base.toml")
-    child = 'schema = 1\ntitle = "Child"\nversion = "1"\nextends = "base.toml"\n' \
-            '[[overrides]]\nid = "first.a"\ndue = "PT30M"\n'
+    child = (
+        'schema = 1\ntitle = "Child"\nversion = "1"\nextends = "base.toml"\n'
+        '[[overrides]]\nid = "first.a"\ndue = "PT30M"\n'
+    )
     merged = ck.load_checklist(write(tmp_path, child, "child.toml"))
     assert merged.item("first.a").due == "PT30M" and len(merged.items) == 3
     loop = 'schema = 1\ntitle = "Loop"\nversion = "1"\nextends = "loop.toml"\n'
@@ -381,16 +479,19 @@ def test_overrides_need_extends(tmp_path: Path) -> None:
 # -- durations, states, positions -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("PT15M", timedelta(minutes=15)),
-    ("PT1H", timedelta(hours=1)),
-    ("PT90M", timedelta(minutes=90)),
-    ("P2D", timedelta(days=2)),
-    ("P1DT12H", timedelta(days=1, hours=12)),
-    ("P4W", timedelta(weeks=4)),
-    ("PT0S", timedelta(0)),
-    ("PT1H30M15S", timedelta(hours=1, minutes=30, seconds=15)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("PT15M", timedelta(minutes=15)),
+        ("PT1H", timedelta(hours=1)),
+        ("PT90M", timedelta(minutes=90)),
+        ("P2D", timedelta(days=2)),
+        ("P1DT12H", timedelta(days=1, hours=12)),
+        ("P4W", timedelta(weeks=4)),
+        ("PT0S", timedelta(0)),
+        ("PT1H30M15S", timedelta(hours=1, minutes=30, seconds=15)),
+    ],
+)
 def test_parse_duration(text: str, expected: timedelta) -> None:
     assert ck.parse_duration(text) == expected
 
@@ -431,7 +532,7 @@ def test_positions_survive_tricky_toml() -> None:
         "[[items]] # comment\n"
         'id = "one" # [not] a table\n'
         "steps = [\n  \"[a]\",  # [b]\n  'c',\n]\n"
-        "[items.controls]\nsoc2 = [\"CC1.1\"]\n"
+        '[items.controls]\nsoc2 = ["CC1.1"]\n'
         "[[items]]\n"
         'id = "two"\n'
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from app import checklist as ck
 from tests.conftest import CLI
 
-ORG = '''\
+ORG = """\
 schema = 1
 title = "Acme runbook"
 version = "acme-1"
@@ -28,7 +28,7 @@ evidence = ["journal: note with the MSSP ticket number"]
 soc2 = ["CC7.2"]
 iso27001 = ["A.8.16"]
 nist_csf = ["DE.CM-03"]
-'''
+"""
 
 
 def journal_size(cli: CLI) -> int:
@@ -53,8 +53,12 @@ def test_state_change_survives_restart_and_shows_in_the_journal(cli: CLI) -> Non
     assert "checklist.state" in shown.out and "checklist.source" in shown.out
     entries = again("journal", "show", "--kind", "checklist.state", "--json").json()
     assert entries[-1]["data"] == {
-        "item": "contain.revoke-tokens", "state": "in_progress", "previous": "todo",
-        "note": "revoking Drift tokens", "evidence": [], "reason": None,
+        "item": "contain.revoke-tokens",
+        "state": "in_progress",
+        "previous": "todo",
+        "note": "revoking Drift tokens",
+        "evidence": [],
+        "reason": None,
     }
     verify = again("journal", "verify", "--incident", incident)
     assert verify.code == 0, verify.out + verify.err
@@ -184,7 +188,17 @@ def test_status_text_lists_every_phase(cli: CLI) -> None:
     cli.new("Drift token theft")
     result = cli("checklist", "status")
     assert result.code == 0, result.err
-    for title in ("Detect and declare", "Immediate containment", "Escalation", "Forensics and preservation",
-                  "Scope", "Technical remediation", "Compliance alignment", "Notification", "Recovery", "Review"):
+    for title in (
+        "Detect and declare",
+        "Immediate containment",
+        "Escalation",
+        "Forensics and preservation",
+        "Scope",
+        "Technical remediation",
+        "Compliance alignment",
+        "Notification",
+        "Recovery",
+        "Review",
+    ):
         assert f"\n{title}  0/" in result.out
     assert "Drift token theft" in result.out and "built-in" in result.out

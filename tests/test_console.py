@@ -99,9 +99,14 @@ async def test_set_state_with_note_and_evidence_file(console: Console, tmp_path:
         acquired = last(console, "evidence.acquired")
         state = last(console, "checklist.state")
         assert acquired.seq < state.seq  # the file is in the store before the state cites it
-        assert state.data == {"item": item.id, "state": "blocked", "previous": "todo",
-                              "note": "waiting for the vendor", "evidence": [acquired.data["evidence_id"]],
-                              "reason": "waiting for the vendor"}
+        assert state.data == {
+            "item": item.id,
+            "state": "blocked",
+            "previous": "todo",
+            "note": "waiting for the vendor",
+            "evidence": [acquired.data["evidence_id"]],
+            "reason": "waiting for the vendor",
+        }
         shown = app.screen.query_one(ChecklistPane).items[item.id]
         assert shown.state == "blocked" and shown.evidence == 1
 
@@ -308,8 +313,9 @@ async def test_containment_modal_requires_the_typed_alias() -> None:
 
     class Host(App[None]):
         def on_mount(self) -> None:
-            self.push_screen(ContainmentModal("revoke tokens of ChatVendor", ["revoke 3 tokens"], "sim"),
-                             results.append)
+            self.push_screen(
+                ContainmentModal("revoke tokens of ChatVendor", ["revoke 3 tokens"], "sim"), results.append
+            )
 
     app = Host()
     async with app.run_test(size=WIDE) as pilot:
@@ -340,8 +346,9 @@ def test_cli_demo_open_and_default_reach_the_console(cli, monkeypatch: pytest.Mo
     assert calls == [(None, True), ("INC-20261127-ABCD", False), (None, False)]
 
 
-def test_run_console_opens_the_demo_when_there_is_no_incident(home: Path, clock: FrozenClock, mem_keyring,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_console_opens_the_demo_when_there_is_no_incident(
+    home: Path, clock: FrozenClock, mem_keyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import screens.app
     from screens.factory import run_console
 

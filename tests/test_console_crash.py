@@ -46,8 +46,9 @@ def _reports(home: Path) -> list[Path]:
     return sorted((home / CRASH_DIR).glob("crash-*.txt"))
 
 
-async def test_crash_in_a_handler_exits_70_with_a_redacted_report(console: Console, crashing_note: None,
-                                                                   capfd: pytest.CaptureFixture[str]) -> None:
+async def test_crash_in_a_handler_exits_70_with_a_redacted_report(
+    console: Console, crashing_note: None, capfd: pytest.CaptureFixture[str]
+) -> None:
     app = console.app()
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
@@ -59,15 +60,17 @@ async def test_crash_in_a_handler_exits_70_with_a_redacted_report(console: Conso
     assert SECRET not in text
     assert "RuntimeError: login refused for [REDACTED]" in text and "action_add_note" in text
     assert oct(report.stat().st_mode & 0o777) == "0o600"
-    assert app.crash_message == f"internal error (RuntimeError: login refused for [REDACTED]); redacted report: {report}"
+    assert (
+        app.crash_message == f"internal error (RuntimeError: login refused for [REDACTED]); redacted report: {report}"
+    )
     out, err = capfd.readouterr()
     printed = out + err + console.ctx.stdout.getvalue() + console.ctx.stderr.getvalue()
     assert SECRET not in printed and "password" not in printed  # no traceback with locals
 
 
-def test_run_console_prints_one_redacted_line_after_a_crash(console: Console, crashing_note: None,
-                                                            monkeypatch: pytest.MonkeyPatch,
-                                                            capfd: pytest.CaptureFixture[str]) -> None:
+def test_run_console_prints_one_redacted_line_after_a_crash(
+    console: Console, crashing_note: None, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
     import screens.app
     from screens.factory import run_console
 
@@ -83,15 +86,16 @@ def test_run_console_prints_one_redacted_line_after_a_crash(console: Console, cr
     assert run_console(ctx, console.incident.id) == EXIT_SOFTWARE
     [report] = _reports(ctx.home)
     assert SECRET not in report.read_text(encoding="utf-8")
-    assert ctx.stderr.getvalue() == (f"warroom: internal error (RuntimeError: login refused for [REDACTED]); "
-                                     f"redacted report: {report}\n")
+    assert ctx.stderr.getvalue() == (
+        f"warroom: internal error (RuntimeError: login refused for [REDACTED]); redacted report: {report}\n"
+    )
     out, err = capfd.readouterr()
     assert SECRET not in out + err + ctx.stdout.getvalue() and "Traceback" not in out + err
 
 
-async def test_a_failing_background_job_is_reported_and_the_console_stays(console: Console,
-                                                                          monkeypatch: pytest.MonkeyPatch,
-                                                                          tmp_path: Path) -> None:
+async def test_a_failing_background_job_is_reported_and_the_console_stays(
+    console: Console, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from screens.actions import ConsoleActions
     from screens.modals.form import FormModal
     from tests.console_helpers import fill, press_for
@@ -114,7 +118,8 @@ async def test_a_failing_background_job_is_reported_and_the_console_stays(consol
             [report] = _reports(console.ctx.home)
             failed = [n for n in app._notifications if n.title == "hashing evidence failed"]
             assert [n.message for n in failed] == [
-                f"internal error (KeyError: 'no such export for [REDACTED]'); redacted report: {report}"]
+                f"internal error (KeyError: 'no such export for [REDACTED]'); redacted report: {report}"
+            ]
             assert SECRET not in report.read_text(encoding="utf-8")
             assert isinstance(app.screen, MainScreen) and app.return_code is None
     finally:

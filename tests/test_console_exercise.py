@@ -44,9 +44,17 @@ class Drill:
     incident: Incident  # the console's own connection to the drill journal, as `warroom exercise run` opens it
 
     def app(self, settings: ConsoleSettings | None = None) -> Any:
-        return build_app(self.ctx, self.incident, self.clock, self.runner.org_factory(),
-                         settings or ConsoleSettings(local_tz="UTC"), exercise=True, runner=self.runner,
-                         display_id=FIXED_ID, root_display=fixed_root)
+        return build_app(
+            self.ctx,
+            self.incident,
+            self.clock,
+            self.runner.org_factory(),
+            settings or ConsoleSettings(local_tz="UTC"),
+            exercise=True,
+            runner=self.runner,
+            display_id=FIXED_ID,
+            root_display=fixed_root,
+        )
 
     def last(self, kind: str) -> Any:
         return self.incident.journal.last(kind)
@@ -154,8 +162,13 @@ async def test_pause_and_speed_are_journaled_and_shown(drill: Drill) -> None:
         await pilot.press("z")
         await settle(pilot)
         assert drill.runner.paused
-        assert drill.last("exercise.clock").data == {"change": "pause", "paused": True, "speed": "60",
-                                                     "previous_speed": "60", "elapsed": "0m"}
+        assert drill.last("exercise.clock").data == {
+            "change": "pause",
+            "paused": True,
+            "speed": "60",
+            "previous_speed": "60",
+            "elapsed": "0m",
+        }
         assert "PAUSED" in header.render().plain
         drill.base.advance(timedelta(hours=5))  # nothing moves while paused
         app._tick()
@@ -170,8 +183,11 @@ async def test_pause_and_speed_are_journaled_and_shown(drill: Drill) -> None:
             await pilot.press("plus")
             await settle(pilot)
         assert drill.clock.speed == 600 and "EXERCISE x600" in header.render().plain
-        speeds = [e.data["speed"] for e in drill.incident.journal.entries(kind="exercise.clock")
-                  if e.data["change"] == "speed"]
+        speeds = [
+            e.data["speed"]
+            for e in drill.incident.journal.entries(kind="exercise.clock")
+            if e.data["change"] == "speed"
+        ]
         assert speeds == ["120", "300", "600"]
         assert any("already x600" in n.message for n in app._notifications)
         await pilot.press("minus")
@@ -251,8 +267,9 @@ async def test_exercise_keys_are_remappable_and_in_help_and_palette(drill: Drill
         await until(pilot, lambda: drill.last("exercise.clock").data["change"] == "resume")
 
 
-async def test_a_console_without_an_exercise_has_no_exercise_keys(home: Path, clock: FrozenClock,
-                                                                    mem_keyring: Any) -> None:
+async def test_a_console_without_an_exercise_has_no_exercise_keys(
+    home: Path, clock: FrozenClock, mem_keyring: Any
+) -> None:
     from tests.console_helpers import Console, make_context
 
     ctx = make_context(home, clock, mem_keyring)
@@ -267,16 +284,18 @@ async def test_a_console_without_an_exercise_has_no_exercise_keys(home: Path, cl
                 await settle(pilot)
             assert isinstance(app.screen, MainScreen) and console.incident.journal.head().size == before
             assert not app.screen.query_one(AlertBar).has_class("-alerts")
-            assert not any(b.binding.action.startswith("exercise_") for b in app.screen.active_bindings.values()
-                           if b.enabled)
+            assert not any(
+                b.binding.action.startswith("exercise_") for b in app.screen.active_bindings.values() if b.enabled
+            )
             await press_for(pilot, "question_mark", HelpScreen)
             assert not any(name.startswith("exercise:") for name, _ in app.screen.commands)
     finally:
         console.incident.close()
 
 
-def test_exercise_console_logs_in_to_the_runners_org(home: Path, mem_keyring: Any,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_exercise_console_logs_in_to_the_runners_org(
+    home: Path, mem_keyring: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Through run_console, as `warroom exercise run` calls it: the pull reaches the exercise's simulated org,
     and the console starts no demo org of its own."""
     import screens.app
@@ -325,8 +344,9 @@ async def test_a_second_org_brought_in_by_an_inject_can_be_pulled(home: Path, me
             await settle(pilot)
             await pilot.press("o")
             await settle(pilot)
-            assert app.settings.org_alias == "sim" and any("only one simulated org" in n.message
-                                                            for n in app._notifications)
+            assert app.settings.org_alias == "sim" and any(
+                "only one simulated org" in n.message for n in app._notifications
+            )
             assert second.id in await d.fire(second.offset / 60)  # wall time at x60
             app._tick()
             await settle(pilot)

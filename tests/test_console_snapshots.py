@@ -42,15 +42,21 @@ def test_main_screen_160x48(snap_compare, console: Console) -> None:
 
 
 def test_containment_modal(snap_compare, console: Console) -> None:
-    steps = [f"revoke OAuth token: Drift token of drift-int@acme.example (created 2025-03-02T15:2{i}:00Z)"
-             for i in range(5, 9)]
+    steps = [
+        f"revoke OAuth token: Drift token of drift-int@acme.example (created 2025-03-02T15:2{i}:00Z)"
+        for i in range(5, 9)
+    ]
 
     async def run_before(pilot) -> None:
         await _settle(pilot)
-        pilot.app.push_screen(ContainmentModal(
-            "CA-TEST01 revoke_tokens on sim (4 revoke token)", steps, "sim",
-            ["manual task afterwards: block the Drift connected app (Setup > Connected Apps OAuth Usage)"],
-        ))
+        pilot.app.push_screen(
+            ContainmentModal(
+                "CA-TEST01 revoke_tokens on sim (4 revoke token)",
+                steps,
+                "sim",
+                ["manual task afterwards: block the Drift connected app (Setup > Connected Apps OAuth Usage)"],
+            )
+        )
         await pilot.pause()
         alias = pilot.app.screen.query_one("#alias", Input)
         alias.cursor_blink = False

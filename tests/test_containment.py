@@ -214,8 +214,9 @@ def test_intent_that_cannot_be_journaled_sends_nothing(sim: SimOrg, org: Org, in
     assert result.status == "done" and org.count(DRIFT_COUNT) == 0
 
 
-def test_nearly_full_disk_refuses_before_the_intent(sim: SimOrg, org: Org, incident: Any,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nearly_full_disk_refuses_before_the_intent(
+    sim: SimOrg, org: Org, incident: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plan = _plan(org, incident, "revoke_tokens", app="Drift")
     monkeypatch.setattr(containment_apply, "_free_bytes", lambda path: 1024)
     calls = Calls(org)
@@ -227,8 +228,11 @@ def test_nearly_full_disk_refuses_before_the_intent(sim: SimOrg, org: Org, incid
 
 def test_approver_must_differ_from_executor_when_required(sim: SimOrg, org: Org, incident: Any) -> None:
     entry = settings.set_setting(incident, settings.REQUIRE_DISTINCT_APPROVER, "on", "carol")
-    assert entry.kind == "settings.set" and entry.data == {"key": settings.REQUIRE_DISTINCT_APPROVER,
-                                                             "value": True, "previous": False}
+    assert entry.kind == "settings.set" and entry.data == {
+        "key": settings.REQUIRE_DISTINCT_APPROVER,
+        "value": True,
+        "previous": False,
+    }
     plan = _plan(org, incident, "freeze_users", user=DRIFT_INT)
     calls = Calls(org)
     with pytest.raises(cm.ApprovalRefused, match="approver other than the executor"):
@@ -289,8 +293,7 @@ def test_rate_limit_halfway_then_retry_finishes_the_rest(sim: SimOrg, org: Org, 
     assert verify_journal(incident.journal.path).ok
 
 
-def test_expired_session_that_relogin_cannot_fix_stops_quarantine_exactly(sim: SimOrg, org: Org,
-                                                                          incident: Any) -> None:
+def test_expired_session_that_relogin_cannot_fix_stops_quarantine_exactly(sim: SimOrg, org: Org, incident: Any) -> None:
     plan = _plan(org, incident, "quarantine_org", app="Drift")
     ops = [s.op for s in plan.steps]
     # Tokens first (a session can be minted from a token), then logins, then sessions, then grants.
@@ -313,8 +316,12 @@ def test_expired_session_that_relogin_cannot_fix_stops_quarantine_exactly(sim: S
     assert statuses == ["ok"] * halfway + ["failed"] + ["not_run"] * (len(plan.steps) - halfway - 1)
     with sim.store.lock:
         assert not [t for t in sim.store.rows("OauthToken") if t.get("AppName") == "Drift"]
-    assert [_frozen(sim, s.before["Username"]) for s in plan.steps if s.op == "freeze_user"] == [True, True,
-                                                                                                 False, False]
+    assert [_frozen(sim, s.before["Username"]) for s in plan.steps if s.op == "freeze_user"] == [
+        True,
+        True,
+        False,
+        False,
+    ]
     assert len(_store_rows(sim, "PermissionSetAssignment", PermissionSetId=plan.steps[-1].before["PermissionSetId"]))
 
     with sim.store.lock:
@@ -323,8 +330,9 @@ def test_expired_session_that_relogin_cannot_fix_stops_quarantine_exactly(sim: S
     assert second.status == "done" and [r.n for r in second.records] == list(range(halfway + 1, len(plan.steps) + 1))
     assert all(_frozen(sim, s.before["Username"]) for s in plan.steps if s.op == "freeze_user")
     with sim.store.lock:
-        assert not any(sim.store.lookup("PermissionSetAssignment", s.record) for s in plan.steps
-                       if s.op == "delete_assignment")
+        assert not any(
+            sim.store.lookup("PermissionSetAssignment", s.record) for s in plan.steps if s.op == "delete_assignment"
+        )
         assert not any(sim.store.lookup("AuthSession", s.record) for s in plan.steps if s.op == "delete_session")
     assert cm.action_status(incident, plan.plan_id).status == "done"
 
@@ -332,14 +340,12 @@ def test_expired_session_that_relogin_cannot_fix_stops_quarantine_exactly(sim: S
 def _restart(sim: SimOrg, cert_dir: Path) -> SimOrg:
     """The same org (same store) back on the network at a new address, as after an outage."""
     again = SimOrg(sim.seed, sim.store, cert_dir=cert_dir)
-    again._thread = threading.Thread(target=again._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                     daemon=True)
+    again._thread = threading.Thread(target=again._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     again._thread.start()
     return again
 
 
-def test_network_lost_halfway_through_revoking_then_retry(sim: SimOrg, org: Org, incident: Any,
-                                                          tmp_path: Path) -> None:
+def test_network_lost_halfway_through_revoking_then_retry(sim: SimOrg, org: Org, incident: Any, tmp_path: Path) -> None:
     plan = _plan(org, incident, "revoke_tokens", app="Drift")
 
     def cut(i: int, n: int, rec: cm.RecordResult) -> None:
@@ -383,8 +389,9 @@ def test_result_kept_aside_when_the_journal_refuses_it_then_recovered(sim: SimOr
     assert not list((incident.dir / cm.UNJOURNALED_DIR).glob("*.json"))
 
 
-def test_large_result_goes_to_the_evidence_store_and_state_stays_compact(sim: SimOrg, org: Org, incident: Any,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_result_goes_to_the_evidence_store_and_state_stays_compact(
+    sim: SimOrg, org: Org, incident: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(containment_apply, "INLINE_RECORDS", 2)
     plan = _plan(org, incident, "revoke_tokens", app="Drift")
     cm.apply_plan(incident, org, plan, "sim", "alice")
@@ -394,8 +401,9 @@ def test_large_result_goes_to_the_evidence_store_and_state_stays_compact(sim: Si
     assert [r["status"] for r in json.loads(stored)] == ["ok"] * 4
     state = incident.journal.get_state(cm.NAMESPACE, plan.plan_id)
     assert set(state) >= {"done", "failed", "not_run", "failed_records"} and "records" not in state
-    assert cm.apply_plan(incident, org, plan, "sim", "alice").status == "nothing_to_do", \
+    assert cm.apply_plan(incident, org, plan, "sim", "alice").status == "nothing_to_do", (
         "retry reads the per-record results back from the evidence store"
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -416,8 +424,9 @@ def test_freeze_then_undo(sim: SimOrg, org: Org, incident: Any) -> None:
     assert undone.status == "done" and not _frozen(sim, DRIFT_INT)
     undo_plan = _entries(incident, "action.plan", undone.action_id)[0]
     assert undo_plan.data["undoes"] == plan.plan_id and undo_plan.data["counts"] == {"unfreeze_user": 1}
-    assert _entries(incident, "action.intent", undone.action_id) and _entries(incident, "action.result",
-                                                                              undone.action_id)
+    assert _entries(incident, "action.intent", undone.action_id) and _entries(
+        incident, "action.result", undone.action_id
+    )
     assert cm.action_status(incident, plan.plan_id).status == "undone"
     assert cm.action_status(incident, plan.plan_id).undone_by == undone.action_id
     with pytest.raises(cm.ContainmentError, match="already undone"):
@@ -451,12 +460,18 @@ def test_strip_permissions_removes_grant_and_undo_reassigns(sim: SimOrg, org: Or
     assert step.before["PermissionSet.Name"] == "Drift_Integration_Access" and step.before["Grants"] == ["ViewAllData"]
     assert cm.apply_plan(incident, org, plan, "sim", "alice").status == "done"
     uid = _user_id(sim, DRIFT_INT)
-    assert not [a for a in _store_rows(sim, "PermissionSetAssignment", AssigneeId=uid)
-                if a["PermissionSetId"] == step.before["PermissionSetId"]]
+    assert not [
+        a
+        for a in _store_rows(sim, "PermissionSetAssignment", AssigneeId=uid)
+        if a["PermissionSetId"] == step.before["PermissionSetId"]
+    ]
     back = cm.undo(incident, org, plan.plan_id, "sim", "alice")
     assert back.status == "done" and back.records[0].op == "create_assignment"
-    assert [a for a in _store_rows(sim, "PermissionSetAssignment", AssigneeId=uid)
-            if a["PermissionSetId"] == step.before["PermissionSetId"]]
+    assert [
+        a
+        for a in _store_rows(sim, "PermissionSetAssignment", AssigneeId=uid)
+        if a["PermissionSetId"] == step.before["PermissionSetId"]
+    ]
 
 
 def test_strip_permissions_refuses_profile_owned_grants_and_says_so(org: Org, incident: Any) -> None:
@@ -472,8 +487,9 @@ def test_the_responders_own_login_is_never_in_scope(org: Org, incident: Any) -> 
     assert not plan.steps and "login running containment" in plan.refused[0].reason
 
 
-def test_quarantine_composes_and_manual_tasks_close_with_evidence(sim: SimOrg, org: Org, incident: Any,
-                                                                  tmp_path: Path) -> None:
+def test_quarantine_composes_and_manual_tasks_close_with_evidence(
+    sim: SimOrg, org: Org, incident: Any, tmp_path: Path
+) -> None:
     plan = _plan(org, incident, "quarantine_org", app="Drift")
     kinds = [t.kind for t in plan.manual_tasks]
     assert {"block_app", "rotate_consumer_secret", "login_ip_ranges", "api_access_control"} <= set(kinds)
@@ -529,12 +545,25 @@ def _sim_args(sim: SimOrg) -> list[str]:
     return ["--instance-url", sim.url, "--ca", str(sim.ca_path)]
 
 
-def test_cli_offline_export_then_apply_from_file_ties_to_the_journaled_hash(cli: Any, sim: SimOrg, org: Org,
-                                                                          tmp_path: Path) -> None:
+def test_cli_offline_export_then_apply_from_file_ties_to_the_journaled_hash(
+    cli: Any, sim: SimOrg, org: Org, tmp_path: Path
+) -> None:
     cli.new()
     out = tmp_path / "carry" / "revoke-drift.json"
-    r = cli("contain", "plan", "revoke_tokens", "--app", "Drift", "--org", "sim", *_sim_args(sim), "--out", str(out),
-            "--ticket", "CHG-4711")
+    r = cli(
+        "contain",
+        "plan",
+        "revoke_tokens",
+        "--app",
+        "Drift",
+        "--org",
+        "sim",
+        *_sim_args(sim),
+        "--out",
+        str(out),
+        "--ticket",
+        "CHG-4711",
+    )
     assert r.code == 0, r.err
     assert "nothing was changed" in r.out and out.is_file() and out.with_suffix(".md").is_file()
     plan = cm.plan_from_bytes(out.read_bytes(), str(out))
@@ -583,8 +612,9 @@ def test_cli_settings_and_distinct_approver(cli: Any, sim: SimOrg) -> None:
     cli.new()
     r = cli("settings", "set", settings.REQUIRE_DISTINCT_APPROVER, "on")
     assert r.code == 0 and "= true (was false" in r.out
-    plan_id = cli("contain", "plan", "freeze_users", "--user", DRIFT_INT, "--org", "sim", *_sim_args(sim),
-                  "--json").json()["plan_id"]
+    plan_id = cli(
+        "contain", "plan", "freeze_users", "--user", DRIFT_INT, "--org", "sim", *_sim_args(sim), "--json"
+    ).json()["plan_id"]
     r = cli("contain", "apply", plan_id, "--confirm", "sim", *_sim_args(sim))
     assert r.code != 0 and "approver other than the executor" in r.err and not _frozen(sim, DRIFT_INT)
     r = cli("contain", "approve", plan_id, "--confirm", "sim", actor="bob")
@@ -611,8 +641,9 @@ def test_cli_manual_task_confirm(cli: Any, tmp_path: Path) -> None:
     assert "confirmed by tester" in cli("contain", "status").out
 
 
-def test_cli_plan_from_the_inventory_snapshot_without_network_then_apply(cli: Any, sim: SimOrg, org: Org,
-                                                                       tmp_path: Path) -> None:
+def test_cli_plan_from_the_inventory_snapshot_without_network_then_apply(
+    cli: Any, sim: SimOrg, org: Org, tmp_path: Path
+) -> None:
     cli.new()
     r = cli("inventory", "pull", "--org", "sim", *_sim_args(sim))
     assert r.code == 0, r.err
@@ -667,10 +698,13 @@ def test_token_filter_splits_long_user_lists() -> None:
     assert cm.TokenFilter(app="O'Brien").where() == "AppName = 'O\\'Brien'"
 
 
-def test_cli_apply_to_the_sim_without_its_address_is_refused_before_anything_is_journaled(cli: Any, sim: SimOrg) -> None:
+def test_cli_apply_to_the_sim_without_its_address_is_refused_before_anything_is_journaled(
+    cli: Any, sim: SimOrg
+) -> None:
     cli.new()
-    plan_id = cli("contain", "plan", "freeze_users", "--user", DRIFT_INT, "--org", "sim", *_sim_args(sim),
-                  "--json").json()["plan_id"]
+    plan_id = cli(
+        "contain", "plan", "freeze_users", "--user", DRIFT_INT, "--org", "sim", *_sim_args(sim), "--json"
+    ).json()["plan_id"]
     r = cli("contain", "apply", plan_id, "--confirm", "sim")
     assert r.code == 2 and "--instance-url" in r.err
     assert not cli("journal", "show", "--kind", "action.intent", "--json").json()

@@ -34,8 +34,9 @@ def _no_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _ctx(home: Path, backend: object, stdin: str = "") -> Context:
-    return Context(home=home, actor="tester", keyring=backend, stdin=io.StringIO(stdin),
-                   stdout=io.StringIO(), stderr=io.StringIO())
+    return Context(
+        home=home, actor="tester", keyring=backend, stdin=io.StringIO(stdin), stdout=io.StringIO(), stderr=io.StringIO()
+    )
 
 
 def _files_containing(root: Path, needle: str) -> list[Path]:
@@ -56,8 +57,18 @@ def _rsa_pem(password: bytes | None = None) -> str:
 
 
 def test_set_password_login_keeps_secrets_in_the_keyring_only(cli: CLI, mem_keyring: MemoryKeyring) -> None:
-    r = cli("creds", "set", "prod", "--kind", "password", "--username", "int@acme.example", "--domain", "acme.my",
-            stdin=f"{PASSWORD}\n{TOKEN}\n")
+    r = cli(
+        "creds",
+        "set",
+        "prod",
+        "--kind",
+        "password",
+        "--username",
+        "int@acme.example",
+        "--domain",
+        "acme.my",
+        stdin=f"{PASSWORD}\n{TOKEN}\n",
+    )
     assert r.code == 0, r.err
     assert "stored password credentials for 'prod'" in r.out
     blob = json.loads(mem_keyring.store[(credentials.SERVICE, "prod")])
@@ -73,12 +84,22 @@ def test_set_password_login_keeps_secrets_in_the_keyring_only(cli: CLI, mem_keyr
 def test_list_shows_aliases_and_kinds_only(cli: CLI) -> None:
     assert cli("creds", "list").out.startswith("no stored credentials")
     cli("creds", "set", "prod", "--kind", "password", "--username", "u@x.example", stdin=f"{PASSWORD}\n\n")
-    cli("creds", "set", "sess", "--kind", "session", "--instance-url", "https://acme.my.salesforce.com",
-        stdin="00D000000000001!AQ4AQFakeSessionValueForTests0123456789\n")
+    cli(
+        "creds",
+        "set",
+        "sess",
+        "--kind",
+        "session",
+        "--instance-url",
+        "https://acme.my.salesforce.com",
+        stdin="00D000000000001!AQ4AQFakeSessionValueForTests0123456789\n",
+    )
     r = cli("creds", "list", "--json")
     assert r.code == 0
-    assert r.json() == [{"alias": "prod", "kind": "password", "store": "keyring"},
-                        {"alias": "sess", "kind": "session", "store": "keyring"}]
+    assert r.json() == [
+        {"alias": "prod", "kind": "password", "store": "keyring"},
+        {"alias": "sess", "kind": "session", "store": "keyring"},
+    ]
     plain = cli("creds", "list").out
     assert "prod" in plain and "session" in plain and "u@x.example" not in plain
 
@@ -104,8 +125,19 @@ def test_jwt_key_file_content_goes_to_the_keyring(cli: CLI, mem_keyring: MemoryK
     pem = _rsa_pem()
     key_file = tmp_path / "server.key"
     key_file.write_text(pem)
-    r = cli("creds", "set", "jwt1", "--kind", "jwt", "--username", "int@acme.example", "--consumer-key",
-            "3MVG9fakeConsumerKey", "--key-file", str(key_file))
+    r = cli(
+        "creds",
+        "set",
+        "jwt1",
+        "--kind",
+        "jwt",
+        "--username",
+        "int@acme.example",
+        "--consumer-key",
+        "3MVG9fakeConsumerKey",
+        "--key-file",
+        str(key_file),
+    )
     assert r.code == 0, r.err
     assert f"you can delete {key_file}" in r.out
     assert json.loads(mem_keyring.store[(credentials.SERVICE, "jwt1")])["private_key"].strip() == pem.strip()
@@ -119,8 +151,7 @@ def test_jwt_key_file_content_goes_to_the_keyring(cli: CLI, mem_keyring: MemoryK
 
 def test_jwt_key_can_be_piped(cli: CLI, mem_keyring: MemoryKeyring) -> None:
     pem = _rsa_pem()
-    r = cli("creds", "set", "jwt2", "--kind", "jwt", "--username", "u@x.example", "--consumer-key", "ck",
-            stdin=pem)
+    r = cli("creds", "set", "jwt2", "--kind", "jwt", "--username", "u@x.example", "--consumer-key", "ck", stdin=pem)
     assert r.code == 0, r.err
     assert "BEGIN PRIVATE KEY" in mem_keyring.store[(credentials.SERVICE, "jwt2")]
 
@@ -128,8 +159,19 @@ def test_jwt_key_can_be_piped(cli: CLI, mem_keyring: MemoryKeyring) -> None:
 def test_encrypted_private_key_is_refused(cli: CLI, tmp_path: Path) -> None:
     key_file = tmp_path / "enc.key"
     key_file.write_text(_rsa_pem(b"pass-phrase"))
-    r = cli("creds", "set", "jwt3", "--kind", "jwt", "--username", "u@x.example", "--consumer-key", "ck",
-            "--key-file", str(key_file))
+    r = cli(
+        "creds",
+        "set",
+        "jwt3",
+        "--kind",
+        "jwt",
+        "--username",
+        "u@x.example",
+        "--consumer-key",
+        "ck",
+        "--key-file",
+        str(key_file),
+    )
     assert r.code == 2 and "encrypted" in r.err
 
 
@@ -142,16 +184,23 @@ def test_encrypted_private_key_is_refused(cli: CLI, tmp_path: Path) -> None:
         (["creds", "set", "a", "--kind", "password"], "x\n", "--username is required"),
         (["creds", "set", "a", "--kind", "session"], "x\n", "--instance-url is required"),
         (["creds", "set", "a", "--kind", "session", "--instance-url", "http://acme.example"], "x\n", "https://"),
-        (["creds", "set", "a", "--kind", "client_credentials", "--consumer-key", "ck", "--domain", "login"],
-         "x\n", "My Domain"),
+        (
+            ["creds", "set", "a", "--kind", "client_credentials", "--consumer-key", "ck", "--domain", "login"],
+            "x\n",
+            "My Domain",
+        ),
         (["creds", "set", "a", "--kind", "password", "--username", "u"], "only-the-password\n", "ended before"),
         (["creds", "set", "a", "--kind", "password", "--username", "u"], "\n\n", "password is empty"),
-        (["creds", "set", "a", "--kind", "session", "--instance-url", "https://x.example", "--ca", "/no/such.pem"],
-         "x\n", "no such file"),
+        (
+            ["creds", "set", "a", "--kind", "session", "--instance-url", "https://x.example", "--ca", "/no/such.pem"],
+            "x\n",
+            "no such file",
+        ),
     ],
 )
-def test_set_rejects_bad_input_and_stores_nothing(cli: CLI, mem_keyring: MemoryKeyring, argv: list[str],
-                                                  stdin: str, message: str) -> None:
+def test_set_rejects_bad_input_and_stores_nothing(
+    cli: CLI, mem_keyring: MemoryKeyring, argv: list[str], stdin: str, message: str
+) -> None:
     r = cli(*argv, stdin=stdin)
     assert r.code == 2, (r.out, r.err)
     assert message in r.err
@@ -164,8 +213,12 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_on_a_terminal_secrets_are_prompted_without_echo(home: Path, clock, mem_keyring: MemoryKeyring,  # type: ignore[no-untyped-def]
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_on_a_terminal_secrets_are_prompted_without_echo(
+    home: Path,
+    clock,
+    mem_keyring: MemoryKeyring,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from app import cli as cli_module
 
     hidden: list[str] = []
@@ -178,8 +231,9 @@ def test_on_a_terminal_secrets_are_prompted_without_echo(home: Path, clock, mem_
     monkeypatch.setattr("getpass.getpass", fake_getpass)
     ns = cli_module.build_parser().parse_args(["--home", str(home), "creds", "set", "prod"])
     out, err = io.StringIO(), io.StringIO()
-    ctx = Context.from_args(ns, clock=clock, keyring=mem_keyring, stdout=out, stderr=err,
-                            stdin=_Terminal("password\nint@acme.example\n"))
+    ctx = Context.from_args(
+        ns, clock=clock, keyring=mem_keyring, stdout=out, stderr=err, stdin=_Terminal("password\nint@acme.example\n")
+    )
     assert cli_module.dispatch(ctx, ns) == 0, err.getvalue()
     assert hidden == ["Password: ", "Security token (empty if the org trusts this IP): "]
     assert "Login kind" in err.getvalue() and "Username" in err.getvalue()  # identifiers are asked in the open
@@ -201,8 +255,7 @@ def test_no_secret_is_accepted_on_the_command_line() -> None:
     for name, sub in creds_parser._subparsers._group_actions[0].choices.items():  # type: ignore[union-attr]
         for action in sub._actions:
             for opt in action.option_strings:
-                assert not any(w in opt for w in ("password", "token", "secret", "session", "passphrase")), (
-                    name, opt)
+                assert not any(w in opt for w in ("password", "token", "secret", "session", "passphrase")), (name, opt)
 
 
 # -- loading, redaction ------------------------------------------------------------------------------------
@@ -210,8 +263,11 @@ def test_no_secret_is_accepted_on_the_command_line() -> None:
 
 def test_reading_registers_every_secret_for_redaction(cli: CLI, mem_keyring: MemoryKeyring) -> None:
     secret = "Lk93-distinct-read-secret"
-    mem_keyring.set_password(credentials.SERVICE, "prod", json.dumps(
-        {"version": 1, "kind": "password", "password": secret, "security_token": "TKN-8842-abcdef"}))
+    mem_keyring.set_password(
+        credentials.SERVICE,
+        "prod",
+        json.dumps({"version": 1, "kind": "password", "password": secret, "security_token": "TKN-8842-abcdef"}),
+    )
     (cli.home / "config.toml").write_text('[orgs.prod]\nkind = "password"\nusername = "u@x.example"\n')
     redaction.forget_secrets()
     assert redaction.redact(secret) == secret
@@ -227,8 +283,13 @@ def test_encoded_forms_of_a_secret_are_masked() -> None:
 
     secret = 'p&ss w\u00f6rd+"1<'
     redaction.register_secret(secret)
-    for form in (urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret), html.escape(secret),
-                 html.escape(secret, quote=False), json.dumps(secret)[1:-1]):
+    for form in (
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret),
+        html.escape(secret),
+        html.escape(secret, quote=False),
+        json.dumps(secret)[1:-1],
+    ):
         assert redaction.redact(f"body={form};") == "body=[REDACTED];", form
 
 
@@ -287,8 +348,9 @@ def test_plaintext_backend_is_refused(home: Path, clock) -> None:  # type: ignor
 
     backend = PlaintextKeyring()
     backend.file_path = str(home / "plain.cfg")
-    r = CLI(home, clock, backend)("creds", "set", "p", "--kind", "session", "--instance-url",
-                                  "https://x.example", stdin=f"{PASSWORD}\n")
+    r = CLI(home, clock, backend)(
+        "creds", "set", "p", "--kind", "session", "--instance-url", "https://x.example", stdin=f"{PASSWORD}\n"
+    )
     assert r.code == 1 and "stores secrets in plaintext" in r.err
     assert not (home / "plain.cfg").exists()
     assert not keystore.keyring_usable(backend)
@@ -307,8 +369,9 @@ def test_backend_failure_on_use_is_explained(home: Path, clock) -> None:  # type
         def set_password(self, service: str, username: str, password: str) -> None:
             raise KeyringLocked("collection is locked")
 
-    r = CLI(home, clock, Locked())("creds", "set", "p", "--kind", "session", "--instance-url",
-                                   "https://x.example", stdin=f"{PASSWORD}\n")
+    r = CLI(home, clock, Locked())(
+        "creds", "set", "p", "--kind", "session", "--instance-url", "https://x.example", stdin=f"{PASSWORD}\n"
+    )
     assert r.code == 1
     assert "KeyringLocked" in r.err and "unlock or start the platform keyring" in r.err
     assert not config_path(home).exists()
@@ -326,8 +389,17 @@ PASSPHRASE = "correct horse battery staple"
 
 
 def test_keyring_file_flag_stores_encrypted(cli: CLI, mem_keyring: MemoryKeyring) -> None:
-    r = cli("creds", "set", "prod", "--kind", "password", "--username", "u@x.example", "--keyring-file",
-            stdin=f"{PASSPHRASE}\n{PASSWORD}\n{TOKEN}\n")
+    r = cli(
+        "creds",
+        "set",
+        "prod",
+        "--kind",
+        "password",
+        "--username",
+        "u@x.example",
+        "--keyring-file",
+        stdin=f"{PASSPHRASE}\n{PASSWORD}\n{TOKEN}\n",
+    )
     assert r.code == 0, r.err
     path = keystore.file_path(cli.home)
     assert "encrypted file" in r.out
@@ -349,8 +421,16 @@ def test_environment_opt_in_and_short_passphrase(cli: CLI, monkeypatch: pytest.M
     monkeypatch.setenv(keystore.ENV_VAR, "encrypted-file")
     short = cli("creds", "set", "s", "--kind", "session", "--instance-url", "https://x.example", stdin="short\nx\n")
     assert short.code == 2 and "at least 8" in short.err
-    ok = cli("creds", "set", "s", "--kind", "session", "--instance-url", "https://x.example",
-             stdin=f"{PASSPHRASE}\n{PASSWORD}\n")
+    ok = cli(
+        "creds",
+        "set",
+        "s",
+        "--kind",
+        "session",
+        "--instance-url",
+        "https://x.example",
+        stdin=f"{PASSPHRASE}\n{PASSWORD}\n",
+    )
     assert ok.code == 0, ok.err
     assert keystore.file_path(cli.home).exists()
 
@@ -441,8 +521,19 @@ def sim():  # type: ignore[no-untyped-def]
 
 def _set_sim(cli: CLI, sim, alias: str, password: str, *extra: str) -> None:  # type: ignore[no-untyped-def]
     demo = sim.demo_login
-    r = cli("creds", "set", alias, "--kind", "password", "--username", demo.username, "--instance-url", sim.url,
-            *extra, stdin=f"{password}\n{demo.security_token}\n")
+    r = cli(
+        "creds",
+        "set",
+        alias,
+        "--kind",
+        "password",
+        "--username",
+        demo.username,
+        "--instance-url",
+        sim.url,
+        *extra,
+        stdin=f"{password}\n{demo.security_token}\n",
+    )
     assert r.code == 0, r.err
 
 
@@ -472,9 +563,20 @@ def test_creds_test_reports_why_a_login_fails(cli: CLI, sim) -> None:  # type: i
 
 def test_creds_test_with_the_login_host_as_domain(cli: CLI, sim) -> None:  # type: ignore[no-untyped-def]
     demo = sim.demo_login
-    r = cli("creds", "set", "bydomain", "--kind", "password", "--username", demo.username,
-            "--domain", sim.url.removeprefix("https://"), "--ca", str(sim.ca_path),
-            stdin=f"{demo.password}\n{demo.security_token}\n")
+    r = cli(
+        "creds",
+        "set",
+        "bydomain",
+        "--kind",
+        "password",
+        "--username",
+        demo.username,
+        "--domain",
+        sim.url.removeprefix("https://"),
+        "--ca",
+        str(sim.ca_path),
+        stdin=f"{demo.password}\n{demo.security_token}\n",
+    )
     assert r.code == 0, r.err
     assert cli("creds", "test", "bydomain").code == 0
 
@@ -482,8 +584,15 @@ def test_creds_test_with_the_login_host_as_domain(cli: CLI, sim) -> None:  # typ
 def test_an_alias_keeps_its_store_and_moves_only_on_request(cli: CLI, mem_keyring: MemoryKeyring) -> None:
     cli("creds", "set", "prod", "--kind", "session", "--instance-url", "https://x.example", stdin=f"{PASSWORD}\n")
     assert (credentials.SERVICE, "prod") in mem_keyring.store
-    r = cli("creds", "set", "prod", "--keyring-file", "--instance-url", "https://x.example",
-            stdin=f"{PASSPHRASE}\n{PASSWORD}\n")
+    r = cli(
+        "creds",
+        "set",
+        "prod",
+        "--keyring-file",
+        "--instance-url",
+        "https://x.example",
+        stdin=f"{PASSPHRASE}\n{PASSWORD}\n",
+    )
     assert r.code == 0, r.err
     assert (credentials.SERVICE, "prod") not in mem_keyring.store  # moved, not copied
     assert load_config(cli.home).orgs["prod"].store == "encrypted-file"
@@ -498,8 +607,20 @@ def _responder_app(sim):  # type: ignore[no-untyped-def]
 
 def test_client_credentials_against_the_simulated_org(cli: CLI, sim) -> None:  # type: ignore[no-untyped-def]
     app = _responder_app(sim)
-    r = cli("creds", "set", "cc", "--kind", "client_credentials", "--consumer-key", app.consumer_key,
-            "--instance-url", sim.url, "--ca", str(sim.ca_path), stdin=f"{app.consumer_secret}\n")
+    r = cli(
+        "creds",
+        "set",
+        "cc",
+        "--kind",
+        "client_credentials",
+        "--consumer-key",
+        app.consumer_key,
+        "--instance-url",
+        sim.url,
+        "--ca",
+        str(sim.ca_path),
+        stdin=f"{app.consumer_secret}\n",
+    )
     assert r.code == 0, r.err
     assert app.consumer_secret not in config_path(cli.home).read_text()
     r = cli("creds", "test", "cc")
@@ -507,17 +628,40 @@ def test_client_credentials_against_the_simulated_org(cli: CLI, sim) -> None:  #
     assert "ok: cc logs in as" in r.out
 
 
-def test_jwt_against_the_simulated_org(cli: CLI, sim, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jwt_against_the_simulated_org(
+    cli: CLI,
+    sim,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     app = _responder_app(sim)
     pem = _rsa_pem()
-    public = serialization.load_pem_private_key(pem.encode(), password=None).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    public = (
+        serialization.load_pem_private_key(pem.encode(), password=None)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     monkeypatch.setattr(app, "public_key_pem", public)
     key_file = tmp_path / "jwt.key"
     key_file.write_text(pem)
-    r = cli("creds", "set", "jwt", "--kind", "jwt", "--username", sim.demo_login.username, "--consumer-key",
-            app.consumer_key, "--key-file", str(key_file), "--instance-url", sim.url, "--ca", str(sim.ca_path))
+    r = cli(
+        "creds",
+        "set",
+        "jwt",
+        "--kind",
+        "jwt",
+        "--username",
+        sim.demo_login.username,
+        "--consumer-key",
+        app.consumer_key,
+        "--key-file",
+        str(key_file),
+        "--instance-url",
+        sim.url,
+        "--ca",
+        str(sim.ca_path),
+    )
     assert r.code == 0, r.err
     key_file.unlink()
     r = cli("creds", "test", "jwt")
@@ -527,9 +671,21 @@ def test_jwt_against_the_simulated_org(cli: CLI, sim, tmp_path: Path,  # type: i
 
 def test_encrypted_file_alias_logs_in(cli: CLI, sim, mem_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
     demo = sim.demo_login
-    r = cli("creds", "set", "filed", "--keyring-file", "--kind", "password", "--username", demo.username,
-            "--instance-url", sim.url, "--ca", str(sim.ca_path),
-            stdin=f"{PASSPHRASE}\n{demo.password}\n{demo.security_token}\n")
+    r = cli(
+        "creds",
+        "set",
+        "filed",
+        "--keyring-file",
+        "--kind",
+        "password",
+        "--username",
+        demo.username,
+        "--instance-url",
+        sim.url,
+        "--ca",
+        str(sim.ca_path),
+        stdin=f"{PASSPHRASE}\n{demo.password}\n{demo.security_token}\n",
+    )
     assert r.code == 0, r.err
     assert not mem_keyring.store
     assert cli("creds", "test", "filed", stdin=f"{PASSPHRASE}\n").code == 0
@@ -541,9 +697,12 @@ def test_other_config_tables_survive_a_creds_set(cli: CLI) -> None:
     import tomllib
 
     config_path(cli.home).write_text(
-        '[notice]\norganisation = "Acme"\nsince = 2025-08-08\n\n[console.keymap]\nquit = "ctrl+q"\n')
-    assert cli("creds", "set", "s", "--kind", "session", "--instance-url", "https://x.example",
-               stdin=f"{PASSWORD}\n").code == 0
+        '[notice]\norganisation = "Acme"\nsince = 2025-08-08\n\n[console.keymap]\nquit = "ctrl+q"\n'
+    )
+    assert (
+        cli("creds", "set", "s", "--kind", "session", "--instance-url", "https://x.example", stdin=f"{PASSWORD}\n").code
+        == 0
+    )
     data = tomllib.loads(config_path(cli.home).read_text())
     assert data["notice"]["organisation"] == "Acme"
     assert str(data["notice"]["since"]) == "2025-08-08" and not isinstance(data["notice"]["since"], str)

@@ -51,9 +51,14 @@ def sim():  # type: ignore[no-untyped-def]
         yield org
 
 
-def test_secrets_appear_nowhere_but_the_keyring(cli: CLI, mem_keyring: MemoryKeyring, sim, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                 capfd: pytest.CaptureFixture[str],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secrets_appear_nowhere_but_the_keyring(
+    cli: CLI,
+    mem_keyring: MemoryKeyring,
+    sim,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     redaction.forget_secrets()  # prove the secrets are registered by the flow itself, not by an earlier test
     redaction.install()
     log_stream = io.StringIO()
@@ -88,8 +93,20 @@ def test_secrets_appear_nowhere_but_the_keyring(cli: CLI, mem_keyring: MemoryKey
     export_dir = tmp_path / "export"
     try:
         run("new", "Leak drill: Salesforce integration")
-        run("creds", "set", "mysim", "--kind", "password", "--username", demo.username,
-            "--instance-url", sim.url, "--ca", str(sim.ca_path), stdin=f"{PASSWORD}\n{TOKEN}\n")
+        run(
+            "creds",
+            "set",
+            "mysim",
+            "--kind",
+            "password",
+            "--username",
+            demo.username,
+            "--instance-url",
+            sim.url,
+            "--ca",
+            str(sim.ca_path),
+            stdin=f"{PASSWORD}\n{TOKEN}\n",
+        )
         run("creds", "list", "--json")
         run("creds", "test", "mysim")
         run("creds", "test", "mysim", "--json")
@@ -128,13 +145,16 @@ def test_secrets_appear_nowhere_but_the_keyring(cli: CLI, mem_keyring: MemoryKey
         root.setLevel(old_level)
 
     captured = capfd.readouterr()
-    outputs = {"printed": "\n".join(printed), "log": log_stream.getvalue(),
-               "stdout": captured.out, "stderr": captured.err}
+    outputs = {
+        "printed": "\n".join(printed),
+        "log": log_stream.getvalue(),
+        "stdout": captured.out,
+        "stderr": captured.err,
+    }
     for name, text in outputs.items():
         for needle in NEEDLES:
             assert needle not in text, f"a secret reached {name}"
-    files = [p for root_dir in (cli.home, export_dir, tmp_path / "reports") for p in root_dir.rglob("*")
-             if p.is_file()]
+    files = [p for root_dir in (cli.home, export_dir, tmp_path / "reports") for p in root_dir.rglob("*") if p.is_file()]
     assert any(p.name == "config.toml" for p in files)
     assert any(p.parent.name == "crash" for p in files)
     assert any(p.name == "journal.db" for p in files)

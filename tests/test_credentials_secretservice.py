@@ -69,24 +69,31 @@ def test_creds_round_trip_through_a_real_secret_service(tmp_path: Path) -> None:
     for d in (fake_home, runtime, workspace):
         d.mkdir(mode=0o700)
     env = subprocess_env(workspace)
-    env.update({
-        "HOME": str(fake_home),
-        "XDG_DATA_HOME": str(fake_home / ".local" / "share"),
-        "XDG_CONFIG_HOME": str(fake_home / ".config"),
-        "XDG_CACHE_HOME": str(fake_home / ".cache"),
-        "XDG_RUNTIME_DIR": str(runtime),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring",
-        "KEYRING_UNLOCK": "unlock-the-test-keyring",
-        "PY": sys.executable,
-        "PROBE": PROBE,
-        "WH": str(workspace),
-        "PYTHONPATH": str(REPO),
-    })
+    env.update(
+        {
+            "HOME": str(fake_home),
+            "XDG_DATA_HOME": str(fake_home / ".local" / "share"),
+            "XDG_CONFIG_HOME": str(fake_home / ".config"),
+            "XDG_CACHE_HOME": str(fake_home / ".cache"),
+            "XDG_RUNTIME_DIR": str(runtime),
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring",
+            "KEYRING_UNLOCK": "unlock-the-test-keyring",
+            "PY": sys.executable,
+            "PROBE": PROBE,
+            "WH": str(workspace),
+            "PYTHONPATH": str(REPO),
+        }
+    )
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)
     env.pop("WARROOM_KEYRING", None)
     proc = subprocess.run(
-        ["dbus-run-session", "--", "bash", "-c", SCRIPT], input=f"{SECRET}\n{TOKEN}\n", env=env, cwd=REPO,
-        capture_output=True, text=True, timeout=120,
+        ["dbus-run-session", "--", "bash", "-c", SCRIPT],
+        input=f"{SECRET}\n{TOKEN}\n",
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if "=== ready" not in proc.stdout:
         pytest.skip(f"could not start a private Secret Service here: {proc.stderr.strip()[-300:]}")
@@ -97,8 +104,9 @@ def test_creds_round_trip_through_a_real_secret_service(tmp_path: Path) -> None:
     assert listed == [{"alias": "ss1", "kind": "password", "store": "keyring"}]
     stored = json.loads(out.split("=== stored\n")[1].splitlines()[0])
     assert stored["priority"] > 0
-    expected = json.dumps({"version": 1, "kind": "password", "password": SECRET, "security_token": TOKEN},
-                          separators=(",", ":"))
+    expected = json.dumps(
+        {"version": 1, "kind": "password", "password": SECRET, "security_token": TOKEN}, separators=(",", ":")
+    )
     assert stored["sha256"] == hashlib.sha256(expected.encode()).hexdigest()
     assert json.loads(out.split("=== after delete\n")[1].splitlines()[0])["sha256"] is None
     # The secret went to the Secret Service only: not printed, not in the workspace or anywhere under tmp

@@ -167,8 +167,12 @@ def test_california_ag_threshold_is_more_than_500(rules, residents: int, applies
 
 @pytest.mark.parametrize(("total", "hhs500", "annual"), [(499, False, True), (500, True, False)])
 def test_hipaa_hhs_500_counts_everyone_affected(rules, total: int, hhs500: bool, annual: bool) -> None:
-    facts = dl.IncidentFacts(detected=at("2026-11-20T12:00:00Z"), residents={"US-NY": total - 100, "US-NJ": 100},
-                             sectors=["hipaa_entity"], categories=["health"])
+    facts = dl.IncidentFacts(
+        detected=at("2026-11-20T12:00:00Z"),
+        residents={"US-NY": total - 100, "US-NJ": 100},
+        sectors=["hipaa_entity"],
+        categories=["health"],
+    )
     ids = {r.id for r, _ in dl.applicable_rules(facts, rules)}
     assert ("us-hipaa-hhs-500plus" in ids) is hhs500
     assert ("us-hipaa-hhs-under500" in ids) is annual
@@ -197,8 +201,12 @@ def test_eu_member_states_count_toward_the_eu_and_uk_is_gb(rules) -> None:
 def test_overrides_include_and_exclude(rules) -> None:
     facts = dl.IncidentFacts(detected=at("2026-11-20T12:00:00Z"), residents={"US-CT": 40})
     overrides = {
-        "us-ct-individuals": dl.Override(rule="us-ct-individuals", action="exclude",
-                                         justification="no-harm determination after consulting the FBI", actor="ann"),
+        "us-ct-individuals": dl.Override(
+            rule="us-ct-individuals",
+            action="exclude",
+            justification="no-harm determination after consulting the FBI",
+            actor="ann",
+        ),
         "us-bank-36h": dl.Override(rule="us-bank-36h", action="include", justification="bank affiliate", actor="bo"),
     }
     ts = dl.timers(facts, rules, overrides, {}, at("2026-11-21T00:00:00Z"))
@@ -212,8 +220,9 @@ def test_overrides_include_and_exclude(rules) -> None:
 
 
 def test_proposed_and_not_yet_effective_rules_do_not_apply(rules) -> None:
-    facts = dl.IncidentFacts(detected=at("2026-11-20T12:00:00Z"), residents={"IN": 5, "US-OK": 600},
-                             sectors=["us_critical_infrastructure"])
+    facts = dl.IncidentFacts(
+        detected=at("2026-11-20T12:00:00Z"), residents={"IN": 5, "US-OK": 600}, sectors=["us_critical_infrastructure"]
+    )
     ts = {t.rule: t for t in dl.timers(facts, rules, {}, {}, at("2026-11-21T00:00:00Z"))}
     assert ts["us-circia-incident-proposed"].state == "not_applicable"
     assert "2027-05-14" in ts["in-dpdp-board-detailed"].reason
@@ -258,8 +267,11 @@ def test_california_ag_sample_runs_15_days_from_the_consumer_notice(rules) -> No
     assert ag.projected_due_utc == "2027-01-09T07:59:59Z"
     # Consumer notice sent 2026-11-27T07:30Z = Thu 26 Nov 23:30 PST: day 0 = 26 Nov, day 15 = Fri 11 Dec;
     # end of 11 Dec PST = 2026-12-12T07:59:59Z.
-    sent = {"us-ca-individuals": dl.Notification(rule="us-ca-individuals", at=at("2026-11-27T07:30:00Z"),
-                                                 evidence_id="aaaaaaaaaaaa")}
+    sent = {
+        "us-ca-individuals": dl.Notification(
+            rule="us-ca-individuals", at=at("2026-11-27T07:30:00Z"), evidence_id="aaaaaaaaaaaa"
+        )
+    }
     ts = dl.timers(facts, rules, {}, sent, now)
     ag = timer(ts, "us-ca-ag")
     assert ag.state == "on_track" and ag.due_utc == "2026-12-12T07:59:59Z"
@@ -273,10 +285,14 @@ def test_notice_with_the_resident_notice(rules) -> None:
     # and then they are due at the moment it was sent.
     facts = dl.IncidentFacts(detected=at("2026-11-24T15:00:00Z"), residents={"US-NY": 100})
     ts = dl.timers(facts, rules, {}, {}, at("2026-11-27T09:00:00Z"))
-    assert timer(ts, "us-ny-state-regulators").due_utc == timer(ts, "us-ny-individuals").due_utc == \
-        "2026-12-25T04:59:59Z"
-    sent = {"us-ny-individuals": dl.Notification(rule="us-ny-individuals", at=at("2026-11-27T08:00:00Z"),
-                                                 evidence_id="bbbbbbbbbbbb")}
+    assert (
+        timer(ts, "us-ny-state-regulators").due_utc == timer(ts, "us-ny-individuals").due_utc == "2026-12-25T04:59:59Z"
+    )
+    sent = {
+        "us-ny-individuals": dl.Notification(
+            rule="us-ny-individuals", at=at("2026-11-27T08:00:00Z"), evidence_id="bbbbbbbbbbbb"
+        )
+    }
     regs = timer(dl.timers(facts, rules, {}, sent, at("2026-11-27T09:00:00Z")), "us-ny-state-regulators")
     assert regs.due_utc == "2026-11-27T08:00:00Z" and regs.state == "overdue"
 
@@ -291,8 +307,9 @@ def test_iowa_ag_business_days_after_consumer_notice(rule) -> None:
 def test_hipaa_annual_log_is_60_days_after_year_end(rule, rules) -> None:
     # Fewer than 500: log to HHS within 60 days after the end of the calendar year of discovery. 2026 ends
     # 31 Dec; day 60 counted from 31 Dec is 1 Mar 2027 (31 + 28 + 1); end of 1 Mar EST = 2027-03-02T04:59:59Z.
-    facts = dl.IncidentFacts(detected=at("2026-06-01T12:00:00Z"), residents={"US-NY": 20},
-                             sectors=["hipaa_entity"], categories=["health"])
+    facts = dl.IncidentFacts(
+        detected=at("2026-06-01T12:00:00Z"), residents={"US-NY": 20}, sectors=["hipaa_entity"], categories=["health"]
+    )
     t = timer(dl.timers(facts, rules, {}, {}, at("2026-06-02T00:00:00Z")), "us-hipaa-hhs-under500")
     assert t.due_utc == "2027-03-02T04:59:59Z"
 
@@ -300,14 +317,17 @@ def test_hipaa_annual_log_is_60_days_after_year_end(rule, rules) -> None:
 # -- timer states -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("now", "state"), [
-    ("2026-11-27T10:29:59Z", "on_track"),  # 24h 00m 01s left
-    ("2026-11-27T10:30:00Z", "due_24h"),  # exactly 24h left
-    ("2026-11-28T06:29:59Z", "due_24h"),  # 4h 00m 01s left
-    ("2026-11-28T06:30:00Z", "due_4h"),  # exactly 4h left
-    ("2026-11-28T10:30:00Z", "due_4h"),  # due this second
-    ("2026-11-28T10:30:01Z", "overdue"),
-])
+@pytest.mark.parametrize(
+    ("now", "state"),
+    [
+        ("2026-11-27T10:29:59Z", "on_track"),  # 24h 00m 01s left
+        ("2026-11-27T10:30:00Z", "due_24h"),  # exactly 24h left
+        ("2026-11-28T06:29:59Z", "due_24h"),  # 4h 00m 01s left
+        ("2026-11-28T06:30:00Z", "due_4h"),  # exactly 4h left
+        ("2026-11-28T10:30:00Z", "due_4h"),  # due this second
+        ("2026-11-28T10:30:01Z", "overdue"),
+    ],
+)
 def test_states_by_time_left(rules, now: str, state: str) -> None:
     # GDPR Art. 33: aware 25 Nov 10:30Z + 72h = due 2026-11-28T10:30:00Z.
     facts = dl.IncidentFacts(aware=at("2026-11-25T10:30:00Z"), residents={"FR": 1})
@@ -315,8 +335,11 @@ def test_states_by_time_left(rules, now: str, state: str) -> None:
 
 
 def test_elapsed_rules_show_elapsed_time_and_the_org_target(rules) -> None:
-    facts = dl.IncidentFacts(aware=at("2026-11-25T10:30:00Z"), residents={"FR": 1},
-                             targets={"eu-gdpr-art34-individuals": timedelta(hours=96)})
+    facts = dl.IncidentFacts(
+        aware=at("2026-11-25T10:30:00Z"),
+        residents={"FR": 1},
+        targets={"eu-gdpr-art34-individuals": timedelta(hours=96)},
+    )
     t = timer(dl.timers(facts, rules, {}, {}, at("2026-11-26T10:30:00Z")), "eu-gdpr-art34-individuals")
     assert t.state == "elapsed" and t.due_utc is None
     assert t.elapsed_seconds == 86400
@@ -331,10 +354,18 @@ def test_law_enforcement_hold_pauses_and_extends(rules) -> None:
     # NY residents: 30 days from discovery (24 Nov EST) -> due end of 24 Dec EST = 2026-12-25T04:59:59Z.
     # A hold from 1 Dec 00:00Z to 11 Dec 00:00Z (10 days) stops the clock: the start moves to 4 Dec 15:00Z,
     # day 30 = 3 Jan 2027, end EST = 2027-01-04T04:59:59Z. The GDPR clock does not allow a hold and keeps running.
-    hold = dl.LawEnforcementHold(hold_id="hold-1", start=at("2026-12-01T00:00:00Z"), requested_by="FBI SA Doe",
-                                 justification="active investigation")
-    facts = dl.IncidentFacts(detected=at("2026-11-24T15:00:00Z"), aware=at("2026-11-24T15:00:00Z"),
-                             residents={"US-NY": 100, "FR": 1}, holds=[hold])
+    hold = dl.LawEnforcementHold(
+        hold_id="hold-1",
+        start=at("2026-12-01T00:00:00Z"),
+        requested_by="FBI SA Doe",
+        justification="active investigation",
+    )
+    facts = dl.IncidentFacts(
+        detected=at("2026-11-24T15:00:00Z"),
+        aware=at("2026-11-24T15:00:00Z"),
+        residents={"US-NY": 100, "FR": 1},
+        holds=[hold],
+    )
     ts = dl.timers(facts, rules, {}, {}, at("2026-12-05T00:00:00Z"))
     ny = timer(ts, "us-ny-individuals")
     assert ny.state == "paused" and "FBI SA Doe" in (ny.hold or "")
@@ -348,8 +379,11 @@ def test_law_enforcement_hold_pauses_and_extends(rules) -> None:
 
 
 def test_timers_are_sorted_most_urgent_first(rules) -> None:
-    facts = dl.IncidentFacts(detected=at("2026-11-24T15:00:00Z"), aware=at("2026-11-25T10:30:00Z"),
-                             residents={"FR": 1, "US-TX": 10, "US-NY": 6000})
+    facts = dl.IncidentFacts(
+        detected=at("2026-11-24T15:00:00Z"),
+        aware=at("2026-11-25T10:30:00Z"),
+        residents={"FR": 1, "US-TX": 10, "US-NY": 6000},
+    )
     ts = dl.timers(facts, rules, {}, {}, at("2026-11-28T08:00:00Z"))
     order = [dl.STATE_ORDER[t.state] for t in ts]
     assert order == sorted(order)
@@ -359,8 +393,9 @@ def test_timers_are_sorted_most_urgent_first(rules) -> None:
 # -- durations and facts ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("72h", 259200), ("3d", 259200), ("PT72H", 259200), ("P1W", 604800),
-                                               ("90m", 5400)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("72h", 259200), ("3d", 259200), ("PT72H", 259200), ("P1W", 604800), ("90m", 5400)]
+)
 def test_parse_duration(text: str, seconds: int) -> None:
     assert dl.parse_duration(text).total_seconds() == seconds
 
@@ -376,8 +411,10 @@ def test_parse_fact_keys(rules) -> None:
     assert dl.parse_fact("residents.uk", "1,200") == ("residents.GB", 1200)
     assert dl.parse_fact("residents.US-TX", "0") == ("residents.US-TX", None)
     assert dl.parse_fact("categories", "health, payment-card") == ("categories", ["health", "payment_card"])
-    assert dl.parse_fact("target.eu-gdpr-art34-individuals", "4d", rules) == ("target.eu-gdpr-art34-individuals",
-                                                                              345600)
+    assert dl.parse_fact("target.eu-gdpr-art34-individuals", "4d", rules) == (
+        "target.eu-gdpr-art34-individuals",
+        345600,
+    )
     assert dl.parse_fact("aware", "none") == ("aware", None)
     for key, value, msg in [
         ("awareness", "2026-11-25T10:30:00Z", "unknown fact"),
@@ -403,9 +440,16 @@ def test_holiday_lookup() -> None:
 # -- properties ---------------------------------------------------------------------------------------------------
 
 _instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31)).map(
-    lambda d: d.replace(tzinfo=UTC))
-_BUSINESS = ["br-lgpd-anpd", "br-lgpd-anpd-supplement", "us-sec-8k-item105", "us-vt-ag-preliminary", "us-ia-ag",
-             "pci-visa-account-numbers"]
+    lambda d: d.replace(tzinfo=UTC)
+)
+_BUSINESS = [
+    "br-lgpd-anpd",
+    "br-lgpd-anpd-supplement",
+    "us-sec-8k-item105",
+    "us-vt-ag-preliminary",
+    "us-ia-ag",
+    "pci-visa-account-numbers",
+]
 
 
 @settings(max_examples=150, deadline=None)

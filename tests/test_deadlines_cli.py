@@ -66,8 +66,9 @@ EXPECTED = {
 
 @pytest.fixture
 def incident(cli) -> str:
-    inc = cli.new("Salesforce integration leak", "--detected", "2026-11-24T15:00:00Z",
-                  "--aware", "2026-11-25T10:30:00Z")
+    inc = cli.new(
+        "Salesforce integration leak", "--detected", "2026-11-24T15:00:00Z", "--aware", "2026-11-25T10:30:00Z"
+    )
     for key, value in FACTS:
         result = cli("facts", "set", key, value, "--incident", inc)
         assert result.code == 0, result.err
@@ -139,16 +140,19 @@ def test_same_value_is_not_journaled(cli, incident: str) -> None:
     assert result.code == 0 and "nothing recorded" in result.out
 
 
-@pytest.mark.parametrize(("key", "value", "message"), [
-    ("awareness", "2026-11-25T08:00:00Z", "unknown fact 'awareness'"),
-    ("aware", "yesterday", "not an ISO 8601 time"),
-    ("aware", "2026-12-25T08:00:00Z", "in the future"),
-    ("residents.US-TX", "lots", "whole number"),
-    ("categories", "health,rumours", "unknown rumours"),
-    ("target.eu-gdpr-art33-sa", "2d", "fixed period"),
-    ("target.no-such-rule", "2d", "no deadline rule"),
-    ("aware", "none", "comes from the incident record"),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("awareness", "2026-11-25T08:00:00Z", "unknown fact 'awareness'"),
+        ("aware", "yesterday", "not an ISO 8601 time"),
+        ("aware", "2026-12-25T08:00:00Z", "in the future"),
+        ("residents.US-TX", "lots", "whole number"),
+        ("categories", "health,rumours", "unknown rumours"),
+        ("target.eu-gdpr-art33-sa", "2d", "fixed period"),
+        ("target.no-such-rule", "2d", "no deadline rule"),
+        ("aware", "none", "comes from the incident record"),
+    ],
+)
 def test_facts_set_rejects_bad_input(cli, incident: str, key: str, value: str, message: str) -> None:
     result = cli("facts", "set", key, value, "--incident", incident)
     assert result.code == 2
@@ -162,22 +166,38 @@ def test_notify_sent_starts_the_chained_clock(cli, incident: str, tmp_path: Path
     assert added.code == 0, added.err
     evidence_id = added.out.split()[0]
     # Sent 27 Nov 07:30Z = Thu 26 Nov 23:30 PST: the AG sample is due 15 days after 26 Nov = 11 Dec, end PST.
-    result = cli("notify", "sent", "us-ca-individuals", "--at", "2026-11-27T07:30:00Z", "--evidence", evidence_id,
-                 "--incident", incident)
+    result = cli(
+        "notify",
+        "sent",
+        "us-ca-individuals",
+        "--at",
+        "2026-11-27T07:30:00Z",
+        "--evidence",
+        evidence_id,
+        "--incident",
+        incident,
+    )
     assert result.code == 0, result.err
     assert "us-ca-ag: now due 2026-12-12T07:59:59Z" in result.out
     timers = timers_by_rule(cli, incident)
     sent = timers["us-ca-individuals"]
     assert (sent["state"], sent["evidence_id"], sent["notified_utc"], sent["late"]) == (
-        "notified", evidence_id, "2026-11-27T07:30:00Z", False)
+        "notified",
+        evidence_id,
+        "2026-11-27T07:30:00Z",
+        False,
+    )
     assert (timers["us-ca-ag"]["state"], timers["us-ca-ag"]["due_utc"]) == ("on_track", "2026-12-12T07:59:59Z")
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["us-ca-individuals", "--at", "2026-11-27T07:30:00Z", "--evidence", "0123456789ab"], "no evidence"),
-    (["us-ca-nothing", "--at", "2026-11-27T07:30:00Z", "--evidence", "0123456789ab"], "no deadline rule"),
-    (["us-ca-individuals", "--at", "2026-12-27T07:30:00Z", "--evidence", "0123456789ab"], "in the future"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["us-ca-individuals", "--at", "2026-11-27T07:30:00Z", "--evidence", "0123456789ab"], "no evidence"),
+        (["us-ca-nothing", "--at", "2026-11-27T07:30:00Z", "--evidence", "0123456789ab"], "no deadline rule"),
+        (["us-ca-individuals", "--at", "2026-12-27T07:30:00Z", "--evidence", "0123456789ab"], "in the future"),
+    ],
+)
 def test_notify_sent_rejects(cli, incident: str, args: list[str], message: str) -> None:
     result = cli("notify", "sent", *args, "--incident", incident)
     assert result.code == 2
@@ -185,8 +205,15 @@ def test_notify_sent_rejects(cli, incident: str, args: list[str], message: str) 
 
 
 def test_include_and_exclude_are_journaled_with_justification(cli, incident: str) -> None:
-    result = cli("deadlines", "exclude", "uk-gdpr-art34-individuals", "-j", "data encrypted at rest; no high risk",
-                 "--incident", incident)
+    result = cli(
+        "deadlines",
+        "exclude",
+        "uk-gdpr-art34-individuals",
+        "-j",
+        "data encrypted at rest; no high risk",
+        "--incident",
+        incident,
+    )
     assert result.code == 0, result.err
     result = cli("deadlines", "include", "us-tx-cra", "-j", "counsel: notify bureaus anyway", "--incident", incident)
     assert result.code == 0, result.err
@@ -201,11 +228,22 @@ def test_include_and_exclude_are_journaled_with_justification(cli, incident: str
 
 
 def test_law_enforcement_pause_and_resume(cli, incident: str) -> None:
-    refused = cli("deadlines", "pause", "--rule", "eu-gdpr-art33-sa", "--requested-by", "FBI", "-j", "x",
-                  "--incident", incident)
+    refused = cli(
+        "deadlines", "pause", "--rule", "eu-gdpr-art33-sa", "--requested-by", "FBI", "-j", "x", "--incident", incident
+    )
     assert refused.code == 2 and "does not allow a law-enforcement delay" in refused.err
-    result = cli("deadlines", "pause", "--requested-by", "FBI SA J. Doe", "-j", "written request, case 123",
-                 "--at", "2026-11-26T09:00:00Z", "--incident", incident)
+    result = cli(
+        "deadlines",
+        "pause",
+        "--requested-by",
+        "FBI SA J. Doe",
+        "-j",
+        "written request, case 123",
+        "--at",
+        "2026-11-26T09:00:00Z",
+        "--incident",
+        incident,
+    )
     assert result.code == 0, result.err
     hold_id = result.out.split(":")[0]
     timers = timers_by_rule(cli, incident)
@@ -214,12 +252,23 @@ def test_law_enforcement_pause_and_resume(cli, incident: str) -> None:
     assert timers["eu-gdpr-art33-sa"]["state"] == "on_track"  # GDPR has no law-enforcement hold
     assert timers["us-tx-ag"]["state"] == "on_track"  # the AG clock is not held by the Texas statute
     # Released a day later: the New York clock moves by one day, 24 Dec -> 25 Dec (end EST = 26 Dec 04:59:59Z).
-    result = cli("deadlines", "resume", hold_id, "-j", "FBI released the hold", "--at", "2026-11-27T09:00:00Z",
-                 "--incident", incident)
+    result = cli(
+        "deadlines",
+        "resume",
+        hold_id,
+        "-j",
+        "FBI released the hold",
+        "--at",
+        "2026-11-27T09:00:00Z",
+        "--incident",
+        incident,
+    )
     assert result.code == 0, result.err
     timers = timers_by_rule(cli, incident)
     assert (timers["us-ny-individuals"]["state"], timers["us-ny-individuals"]["due_utc"]) == (
-        "on_track", "2026-12-26T04:59:59Z")
+        "on_track",
+        "2026-12-26T04:59:59Z",
+    )
     assert cli("deadlines", "resume", hold_id, "-j", "again", "--incident", incident).code == 2
     assert cli("journal", "verify", "--incident", incident).code == 0
 
@@ -230,10 +279,15 @@ def test_compute_without_an_incident(cli) -> None:
     doc = result.json()
     # Thu 2 Apr; Good Friday 3 Apr is a national holiday; Mon 6 (1), Tue 7 (2), Wed 8 (3): end BRT = 9 Apr 02:59:59Z.
     assert {k: doc[k] for k in ("rule", "start", "due", "day_kind")} == {
-        "rule": "br-lgpd-anpd", "start": "2026-04-02T13:00:00Z", "due": "2026-04-09T02:59:59Z", "day_kind": "business"}
+        "rule": "br-lgpd-anpd",
+        "start": "2026-04-02T13:00:00Z",
+        "due": "2026-04-09T02:59:59Z",
+        "day_kind": "business",
+    }
     assert "Good Friday" in doc["basis"]
-    none = cli("deadlines", "compute", "--rule", "eu-gdpr-art34-individuals", "--start", "2026-04-02T10:00:00Z",
-               "--json").json()
+    none = cli(
+        "deadlines", "compute", "--rule", "eu-gdpr-art34-individuals", "--start", "2026-04-02T10:00:00Z", "--json"
+    ).json()
     assert none["due"] is None and "no fixed period" in none["basis"]
     bad = cli("deadlines", "compute", "--rule", "eu-gdpr-art33-sa", "--start", "2026-04-02 10:00")
     assert bad.code == 2
@@ -245,8 +299,13 @@ def test_rules_table(cli) -> None:
     rules = result.json()
     assert len(rules) == 220
     tx = next(r for r in rules if r["id"] == "us-tx-ag")
-    assert tx["threshold"] == {"text": "at least 250 Texas residents", "count": "residents", "op": ">=", "value": 250,
-                               "mode": "required"}
+    assert tx["threshold"] == {
+        "text": "at least 250 Texas residents",
+        "count": "residents",
+        "op": ">=",
+        "value": 250,
+        "mode": "required",
+    }
     assert tx["source"].startswith("https://")
     text = cli("deadlines", "rules")
     assert "us-tx-ag" in text.out and "if residents >= 250" in text.out

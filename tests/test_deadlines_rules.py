@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CSV = ROOT.parent / "shared" / "reference" / "jurisdictions.csv"
 needs_csv = pytest.mark.skipif(not CSV.is_file(), reason="research CSV not present beside the repository")
 
-GOOD = '''\
+GOOD = """\
 format = 1
 source = "test.csv"
 
@@ -59,7 +59,7 @@ text = "more than 500 residents"
 count = "residents"
 op = ">"
 value = 500
-'''
+"""
 
 
 def line_of(text: str, needle: str, occurrence: int = 1) -> int:
@@ -84,25 +84,35 @@ def replace_nth(text: str, old: str, new: str, n: int) -> str:
     return old.join(parts[:n]) + new + old.join(parts[n:])
 
 
-@pytest.mark.parametrize(("old", "new", "nth", "needle", "needle_nth", "message"), [
-    # unknown key in the second rule -> the line of that key
-    ("period = 10", "period = 10\nperiode = 10", 1, "periode = 10", 1, "Extra inputs are not permitted"),
-    # bad enum value
-    ('day_kind = "calendar"', 'day_kind = "fortnights"', 1, 'day_kind = "fortnights"', 1, "day_kind"),
-    # a key inside a sub-table: the line inside the second rule's [rule.threshold]
-    ('op = ">"', 'op = "about"', 1, 'op = "about"', 1, "threshold.op"),
-    # unknown holiday calendar in the second rule
-    ('calendar = "GB"', 'calendar = "XX-ZZ"', 2, 'calendar = "XX-ZZ"', 1, "unknown holiday calendar"),
-    # chained to a rule that does not exist
-    ('starts = "notice:xx-first"', 'starts = "notice:xx-nothing"', 1, "notice:xx-nothing", 1,
-     "unknown rule 'xx-nothing'"),
-    # duplicate id: reported at the second one
-    ('id = "xx-second"', 'id = "xx-first"', 1, 'id = "xx-first"', 2, "duplicate id"),
-    # period and day_kind disagree: reported at the rule's header
-    ('period = 72\nday_kind = "hours"', 'day_kind = "hours"', 1, "[[rule]]", 1, "needs a period"),
-])
-def test_bad_rule_file_is_rejected_with_its_line(tmp_path: Path, old: str, new: str, nth: int, needle: str,
-                                                 needle_nth: int, message: str) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "nth", "needle", "needle_nth", "message"),
+    [
+        # unknown key in the second rule -> the line of that key
+        ("period = 10", "period = 10\nperiode = 10", 1, "periode = 10", 1, "Extra inputs are not permitted"),
+        # bad enum value
+        ('day_kind = "calendar"', 'day_kind = "fortnights"', 1, 'day_kind = "fortnights"', 1, "day_kind"),
+        # a key inside a sub-table: the line inside the second rule's [rule.threshold]
+        ('op = ">"', 'op = "about"', 1, 'op = "about"', 1, "threshold.op"),
+        # unknown holiday calendar in the second rule
+        ('calendar = "GB"', 'calendar = "XX-ZZ"', 2, 'calendar = "XX-ZZ"', 1, "unknown holiday calendar"),
+        # chained to a rule that does not exist
+        (
+            'starts = "notice:xx-first"',
+            'starts = "notice:xx-nothing"',
+            1,
+            "notice:xx-nothing",
+            1,
+            "unknown rule 'xx-nothing'",
+        ),
+        # duplicate id: reported at the second one
+        ('id = "xx-second"', 'id = "xx-first"', 1, 'id = "xx-first"', 2, "duplicate id"),
+        # period and day_kind disagree: reported at the rule's header
+        ('period = 72\nday_kind = "hours"', 'day_kind = "hours"', 1, "[[rule]]", 1, "needs a period"),
+    ],
+)
+def test_bad_rule_file_is_rejected_with_its_line(
+    tmp_path: Path, old: str, new: str, nth: int, needle: str, needle_nth: int, message: str
+) -> None:
     text = replace_nth(GOOD, old, new, nth)
     path = tmp_path / "rules.toml"
     path.write_text(text)
@@ -146,8 +156,14 @@ def test_every_csv_row_is_a_rule_with_its_citation_and_source() -> None:
     for row in rows:
         r = rules[row["id"]]
         assert (r.citation, r.source, r.confidence, r.notes, r.regime, r.recipient, r.jurisdiction) == (
-            row["citation"], row["source_url"], row["confidence"], row["notes"], row["regime"], row["recipient"],
-            row["jurisdiction"])
+            row["citation"],
+            row["source_url"],
+            row["confidence"],
+            row["notes"],
+            row["regime"],
+            row["recipient"],
+            row["jurisdiction"],
+        )
         assert r.threshold.text == row["threshold"]
         assert r.standard == row["fixed_or_standard"]
         hours = row["deadline_hours"]
@@ -166,9 +182,18 @@ def test_every_csv_row_is_a_rule_with_its_citation_and_source() -> None:
 
 def test_structured_thresholds_from_the_text() -> None:
     rules = {r.id: r for r in dl.load_rules()}
-    th = {rid: (rules[rid].threshold.count, rules[rid].threshold.op, rules[rid].threshold.value)
-          for rid in ("us-tx-ag", "us-ca-ag", "us-co-ag", "us-ny-cra", "us-hipaa-hhs-under500", "us-hipaa-media",
-                      "us-dc-ag")}
+    th = {
+        rid: (rules[rid].threshold.count, rules[rid].threshold.op, rules[rid].threshold.value)
+        for rid in (
+            "us-tx-ag",
+            "us-ca-ag",
+            "us-co-ag",
+            "us-ny-cra",
+            "us-hipaa-hhs-under500",
+            "us-hipaa-media",
+            "us-dc-ag",
+        )
+    }
     assert th == {
         "us-tx-ag": ("residents", ">=", 250),  # "at least 250 Texas residents"
         "us-ca-ag": ("residents", ">", 500),  # ">500 California residents"
@@ -190,6 +215,10 @@ def test_structured_thresholds_from_the_text() -> None:
 
 @needs_csv
 def test_generated_file_is_up_to_date() -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "build-rules"), str(CSV), "--check"],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build-rules"), str(CSV), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr

@@ -58,8 +58,9 @@ def test_missing_file_is_a_clear_error(cli, tmp_path):
 def test_full_disk_during_intake_records_nothing(home, tmp_path):
     """A file-size limit makes the store's write fail part-way (EFBIG), as a full disk would."""
     env = subprocess_env(home)
-    new = subprocess.run([sys.executable, "-m", "app.cli", "new", "disk full"], cwd=ROOT, env=env,
-                         capture_output=True, text=True)
+    new = subprocess.run(
+        [sys.executable, "-m", "app.cli", "new", "disk full"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert new.returncode == 0, new.stderr
     src = tmp_path / "big.bin"
     src.write_bytes(os.urandom(4 << 20))
@@ -68,14 +69,21 @@ def test_full_disk_during_intake_records_nothing(home, tmp_path):
         "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20));"
         "from app.cli import main; sys.exit(main(sys.argv[1:]))"
     )
-    run = subprocess.run([sys.executable, "-c", script, "evidence", "add", str(src)], cwd=ROOT, env=env,
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-c", script, "evidence", "add", str(src)], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert run.returncode != 0
     assert "nothing was recorded" in run.stderr and "Traceback" not in run.stderr
-    show = subprocess.run([sys.executable, "-m", "app.cli", "journal", "show", "--kind", "evidence.acquired"],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
+    show = subprocess.run(
+        [sys.executable, "-m", "app.cli", "journal", "show", "--kind", "evidence.acquired"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert show.stdout.strip() == ""
     assert not list(home.glob("incidents/*/evidence/incoming/*"))
-    verify = subprocess.run([sys.executable, "-m", "app.cli", "journal", "verify"], cwd=ROOT, env=env,
-                            capture_output=True, text=True)
+    verify = subprocess.run(
+        [sys.executable, "-m", "app.cli", "journal", "verify"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert verify.returncode == 0, verify.stdout

@@ -43,8 +43,9 @@ def run_cli(home: Path, keyring_backend: Any, *args: str) -> tuple[int, str, str
 
     out, err = io.StringIO(), io.StringIO()
     ns = cli.build_parser().parse_args(["--home", str(home), *args])
-    ctx = Context.from_args(ns, clock=SystemClock(), keyring=keyring_backend, stdout=out, stderr=err,
-                            stdin=io.StringIO())
+    ctx = Context.from_args(
+        ns, clock=SystemClock(), keyring=keyring_backend, stdout=out, stderr=err, stdin=io.StringIO()
+    )
     ctx.actor = "facilitator"
     code = cli.dispatch(ctx, ns)
     return code, out.getvalue(), err.getvalue()
@@ -71,8 +72,9 @@ def played(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     backend = MemoryKeyring()
     aar_path = home / "aar.md"
     with isolated(home, backend):
-        code, out, err = run_cli(home, backend, "exercise", "run", name, "--script", name, "--json", "--aar",
-                                 str(aar_path))
+        code, out, err = run_cli(
+            home, backend, "exercise", "run", name, "--script", name, "--json", "--aar", str(aar_path)
+        )
     assert code == 0, err + out[-2000:]
     result = json.loads(out)
     return Played(name, home, backend, result, aar_path.read_text(encoding="utf-8"), result["incident_id"])
@@ -115,12 +117,14 @@ def test_score_fields_follow_from_the_scenario_truth(played: Played) -> None:
     loaded = load_scenario(played.name)
     score = played.result["score"]
     truth = truth_of(loaded)
-    assert {(c["org"], c["kind"], c["name"]) for c in score["containment"]} == {(k.org, k.kind, k.name)
-                                                                             for k in truth}
+    assert {(c["org"], c["kind"], c["name"]) for c in score["containment"]} == {(k.org, k.kind, k.name) for k in truth}
     start = exercise_start(loaded)
     target = int(loaded.scenario.targets.contain_within.removeprefix("PT").removesuffix("H")) * 60
-    for c, known in zip(sorted(score["containment"], key=lambda c: (c["org"], c["kind"], c["name"])),
-                        sorted(truth, key=lambda k: (k.org, k.kind, k.name)), strict=True):
+    for c, known in zip(
+        sorted(score["containment"], key=lambda c: (c["org"], c["kind"], c["name"])),
+        sorted(truth, key=lambda k: (k.org, k.kind, k.name)),
+        strict=True,
+    ):
         assert c["contained"] is True
         assert parse_instant(c["known_from_utc"]) == start + known.known_from
         assert parse_instant(c["contained_utc"]) >= parse_instant(c["known_from_utc"])
@@ -166,8 +170,9 @@ def test_checklist_outcomes_match_the_journal(played: Played) -> None:
     for item in status.items:
         row = by_id[item.id]
         if item.state == cl.ItemState.DONE:
-            assert row["outcome"] == ("on_time" if parse_instant(item.done_utc) <= parse_instant(item.due_utc)
-                                      else "late")
+            assert row["outcome"] == (
+                "on_time" if parse_instant(item.done_utc) <= parse_instant(item.due_utc) else "late"
+            )
         elif item.state == cl.ItemState.NOT_APPLICABLE:
             assert row["outcome"] == "not_applicable"
         else:
@@ -194,8 +199,9 @@ def test_journal_verifies_and_report_is_auditable(played: Played) -> None:
     verdict = verify_journal(path)
     assert verdict.ok, verdict.message
     out = played.home / "report.json"
-    code, _, err = run_cli(played.home, played.keyring, "report", "--format", "json", "--out", str(out),
-                           "--incident", played.incident_id)
+    code, _, err = run_cli(
+        played.home, played.keyring, "report", "--format", "json", "--out", str(out), "--incident", played.incident_id
+    )
     assert code == 0, err
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["journal"]["verified"] is True and report["journal"]["size"] == verdict.size
@@ -251,7 +257,8 @@ def test_accelerated_clock_pause_and_speed_drive_the_injects(tmp_path: Path, mem
         base.advance(timedelta(seconds=6))  # 6 s at x600 = 1 h
         assert runner.elapsed() == timedelta(minutes=90)
         assert [e.data["inject"] for e in runner.fire_due()] == [
-            i.id for i in loaded.scenario.injects if timedelta(minutes=30) < i.offset <= timedelta(minutes=90)]
+            i.id for i in loaded.scenario.injects if timedelta(minutes=30) < i.offset <= timedelta(minutes=90)
+        ]
         with pytest.raises(ValueError):
             runner.set_speed(601)
         alerts = pending_alerts(runner.incident)
@@ -304,14 +311,17 @@ def _broken_copy(tmp_path: Path, name: str, old: str, new: str) -> tuple[Path, i
     return path, line
 
 
-@pytest.mark.parametrize(("old", "new", "needle"), [
-    ('title = "SOC: Drift tokens may still work"', 'titel = "SOC: Drift tokens may still work"', "unknown key"),
-    ('at = "PT30M"', 'at = "PT30X"', "bad duration"),
-    ('kind = "soc"', 'kind = "gossip"', "kind"),
-    ('"residents.US-TX" = "21750"', '"residents.US-TX" = "many"', "whole number"),
-    ('application = "Drift", browser', 'applicaton = "Drift", browser', "unknown key"),
-    ('at = "PT72H"', 'at = "PT99H"', "after the end"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "needle"),
+    [
+        ('title = "SOC: Drift tokens may still work"', 'titel = "SOC: Drift tokens may still work"', "unknown key"),
+        ('at = "PT30M"', 'at = "PT30X"', "bad duration"),
+        ('kind = "soc"', 'kind = "gossip"', "kind"),
+        ('"residents.US-TX" = "21750"', '"residents.US-TX" = "many"', "whole number"),
+        ('application = "Drift", browser', 'applicaton = "Drift", browser', "unknown key"),
+        ('at = "PT72H"', 'at = "PT99H"', "after the end"),
+    ],
+)
 def test_bad_scenario_rejected_at_its_line(tmp_path: Path, old: str, new: str, needle: str) -> None:
     path, line = _broken_copy(tmp_path, "chat-vendor-theft", old, new)
     with pytest.raises(ScenarioError) as info:
@@ -325,8 +335,9 @@ def test_duplicate_inject_id_and_unknown_seed_are_refused(tmp_path: Path) -> Non
     path, line = _broken_copy(tmp_path, "chat-vendor-theft", 'id = "hunt-request"', 'id = "soc-tokens-live"')
     with pytest.raises(ScenarioError, match=rf":{line}:.*also used by inject #2"):
         load_scenario(path)
-    path, line = _broken_copy(tmp_path, "fake-data-loader", 'seed = "seeds/globex-eu.toml"',
-                              'seed = "seeds/nowhere.toml"')
+    path, line = _broken_copy(
+        tmp_path, "fake-data-loader", 'seed = "seeds/globex-eu.toml"', 'seed = "seeds/nowhere.toml"'
+    )
     with pytest.raises(ScenarioError, match=rf":{line}:.*add_org.seed"):
         load_scenario(path)
 
@@ -347,10 +358,10 @@ def test_bad_script_rejected_at_its_line(tmp_path: Path) -> None:
         load_script("chat-vendor-theft", load_scenario("fake-data-loader"))
 
 
-def test_a_failing_scripted_action_is_journaled_and_the_run_goes_on(tmp_path: Path,
-                                                                      mem_keyring: MemoryKeyring) -> None:
+def test_a_failing_scripted_action_is_journaled_and_the_run_goes_on(tmp_path: Path, mem_keyring: MemoryKeyring) -> None:
     script = tmp_path / "s.script.toml"
-    script.write_text('''
+    script.write_text(
+        """
 schema = 1
 scenario = "chat-vendor-theft"
 title = "broken"
@@ -365,9 +376,12 @@ item = "detect.no-such-item"
 at = "PT6M"
 do = "note"
 text = "still here"
-''', encoding="utf-8")
-    code, out, _ = run_cli(tmp_path, mem_keyring, "exercise", "run", "chat-vendor-theft", "--script", str(script),
-                           "--json")
+""",
+        encoding="utf-8",
+    )
+    code, out, _ = run_cli(
+        tmp_path, mem_keyring, "exercise", "run", "chat-vendor-theft", "--script", str(script), "--json"
+    )
     assert code == 1
     result = json.loads(out)
     assert [f["do"] for f in result["failures"]] == ["checklist.set"]

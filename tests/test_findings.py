@@ -66,8 +66,11 @@ def test_findings_name_every_token_of_the_compromised_app(sim: SimOrg, found: li
         f = flagged[name]
         assert f.severity == "critical" and f.containment == "revoke_tokens"
         assert f.checklist_item == "contain.revoke-tokens"
-        want = {inv.token_ref(r["DeleteToken"], None, None, None) for r in sim.store.rows("OauthToken")
-                if r["AppName"] == name}
+        want = {
+            inv.token_ref(r["DeleteToken"], None, None, None)
+            for r in sim.store.rows("OauthToken")
+            if r["AppName"] == name
+        }
         assert {r.id for r in f.records if r.type == "OauthToken"} == want
     # Apps the truth table calls benign are not accused.
     assert not (_app_names(sim, truth.benign_apps) & set(flagged))
@@ -94,14 +97,16 @@ def test_every_seeded_failure_pattern_is_found(sim: SimOrg, found: list[fnd.Find
         # The finding points at the records the truth table names.
         names = {r.name for f in mine for r in f.records if r.name}
         assert any(n in pattern.evidence for n in names), (pattern.id, names)
-        assert all(f.checklist_item == fnd.CHECKLIST[pattern.id] for f in mine if f.checklist_item
-                   != "remediate.debug-log-hygiene")
+        assert all(
+            f.checklist_item == fnd.CHECKLIST[pattern.id]
+            for f in mine
+            if f.checklist_item != "remediate.debug-log-hygiene"
+        )
 
 
 def test_the_seeds_other_break_points_are_found(found: list[fnd.Finding]) -> None:
     tls = [f for f in found if f.pattern == fnd.NO_TLS]
-    assert {r.type for f in tls for r in f.records} >= {"NamedCredential", "RemoteSiteSetting",
-                                                         "ExternalDataSource"}
+    assert {r.type for f in tls for r in f.records} >= {"NamedCredential", "RemoteSiteSetting", "ExternalDataSource"}
     assert any(f.pattern == fnd.OPEN_SHARING and "Account" in f.title for f in found)
     assert any(f.pattern == fnd.FLS_EXPOSURE and any(r.id == "Contact.SSN__c" for r in f.records) for f in found)
     assert any(f.pattern == fnd.SELF_AUTHORIZED and "Drift" in f.title for f in found)
@@ -123,8 +128,12 @@ def test_findings_are_stable_and_serialisable(snap: inv.Snapshot, found: list[fn
 def test_checklist_items_and_containment_actions_exist() -> None:
     data = tomllib.loads((ROOT / "checklist.toml").read_text(encoding="utf-8"))
     ids = {item["id"] for item in data.get("items", [])}
-    used = set(fnd.CHECKLIST.values()) | {"contain.end-sessions", "contain.freeze-users",
-                                         "remediate.debug-log-hygiene", "remediate.connected-app-hardening"}
+    used = set(fnd.CHECKLIST.values()) | {
+        "contain.end-sessions",
+        "contain.freeze-users",
+        "remediate.debug-log-hygiene",
+        "remediate.connected-app-hardening",
+    }
     assert used <= ids, used - ids
     triggers = {t for item in data.get("items", []) for t in item.get("triggers", [])}
     assert triggers <= set(fnd.ContainmentAction.__args__)  # type: ignore[attr-defined]
@@ -164,8 +173,15 @@ TOKEN = "AbCdEf123456GhIjKl"
 
 
 def _git(repo: Path, *args: str) -> None:
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@example.com", GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_SYSTEM=os.devnull)
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.com",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.com",
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_SYSTEM=os.devnull,
+    )
     subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
 
 
@@ -192,8 +208,9 @@ def repo(tmp_path: Path) -> Path:
 
 
 def _head(repo: Path) -> str:
-    out = subprocess.run(["git", "-C", str(repo), "rev-list", "--max-parents=0", "HEAD"], check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "-C", str(repo), "rev-list", "--max-parents=0", "HEAD"], check=True, capture_output=True, text=True
+    )
     return out.stdout.strip()
 
 
@@ -207,8 +224,9 @@ def test_scan_repo_finds_a_deleted_password_in_history(repo: Path) -> None:
     first = _head(repo)[:12]
     assert any(r.id == "sync.py:3" and r.name == f"commit {first} (added)" for r in pw.records)
     assert "history only" in pw.title and "int@acme.example" in pw.title
-    assert pw.containment == "freeze_users" and any(r.type == "User" and r.name == "int@acme.example"
-                                                    for r in pw.records)
+    assert pw.containment == "freeze_users" and any(
+        r.type == "User" and r.name == "int@acme.example" for r in pw.records
+    )
     dumped = pw.model_dump_json()
     assert PASSWORD not in dumped and PASSWORD[:3] in dumped  # masked
     token = next(f for f in found if "security token" in f.title)
@@ -230,10 +248,12 @@ def test_findings_cli_scan_repo(cli: Any, repo: Path) -> None:
 def test_scan_without_git_scans_files_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     d = tmp_path / "scripts"
     d.mkdir()
-    (d / ".env").write_text("SF_USERNAME=int@acme.example\nSF_PASSWORD=Winter2025!Sync\n"
-                            "SF_CLIENT_SECRET=8A1B2C3D4E5F60718293A4B5C6D7E8F9\n"
-                            "SFDX_AUTH_URL=force://PlatformCLI::5Aep861abcdefghijklmnopqrstuvwxyz0123456789ABCD"
-                            "@acme.my.salesforce.com\n")
+    (d / ".env").write_text(
+        "SF_USERNAME=int@acme.example\nSF_PASSWORD=Winter2025!Sync\n"
+        "SF_CLIENT_SECRET=8A1B2C3D4E5F60718293A4B5C6D7E8F9\n"
+        "SFDX_AUTH_URL=force://PlatformCLI::5Aep861abcdefghijklmnopqrstuvwxyz0123456789ABCD"
+        "@acme.my.salesforce.com\n"
+    )
     monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
     scan = scan_repo(d)
     assert not scan.history and any("git is not installed" in n for n in scan.notes)
@@ -246,8 +266,9 @@ def test_scan_without_git_scans_files_only(tmp_path: Path, monkeypatch: pytest.M
 def test_placeholders_and_unrelated_passwords_are_not_reported(tmp_path: Path) -> None:
     d = tmp_path / "app"
     d.mkdir()
-    (d / "settings.py").write_text("DB_PASSWORD = 'postgres-local-1'\nSF_PASSWORD = os.environ['SF_PASSWORD']\n"
-                                   "password = '${SF_PASSWORD}'\n")
+    (d / "settings.py").write_text(
+        "DB_PASSWORD = 'postgres-local-1'\nSF_PASSWORD = os.environ['SF_PASSWORD']\npassword = '${SF_PASSWORD}'\n"
+    )
     assert scan_repo(d, history=False).hits == []
 
 
@@ -289,9 +310,14 @@ def _snap(**kw: Any) -> inv.Snapshot:
     return inv.Snapshot.model_validate(base)
 
 
-INT_USER = {"id": "005000000000001AAA", "username": "int@acme.example", "license": "Salesforce Integration",
-            "profile_id": "00e000000000001AAA", "profile_name": "Minimum Access - API Only Integrations",
-            "last_login": "2025-08-20T08:00:00.000+0000"}
+INT_USER = {
+    "id": "005000000000001AAA",
+    "username": "int@acme.example",
+    "license": "Salesforce Integration",
+    "profile_id": "00e000000000001AAA",
+    "profile_name": "Minimum Access - API Only Integrations",
+    "last_login": "2025-08-20T08:00:00.000+0000",
+}
 
 
 def test_stale_uninstalled_and_self_authorised_tokens() -> None:
@@ -299,12 +325,23 @@ def test_stale_uninstalled_and_self_authorised_tokens() -> None:
         users=[INT_USER, {"id": "005000000000002AAA", "username": "rep@acme.example"}],
         connected_apps=[{"id": "0H4000000000001AAA", "name": "Old Sync", "admin_approved_only": False}],
         oauth_tokens=[
-            {"ref": "a" * 20, "app_name": "Old Sync", "app_menu_item_id": "0DS000000000001AAA",
-             "user_id": "005000000000001AAA", "created": "2024-01-01T00:00:00.000+0000",
-             "last_used": "2025-01-01T00:00:00.000+0000", "use_count": 5},
-            {"ref": "b" * 20, "app_name": "My Helper Portal", "user_id": "005000000000002AAA",
-             "created": "2025-08-19T00:00:00.000+0000", "last_used": "2025-08-20T08:00:00.000+0000",
-             "use_count": 50},
+            {
+                "ref": "a" * 20,
+                "app_name": "Old Sync",
+                "app_menu_item_id": "0DS000000000001AAA",
+                "user_id": "005000000000001AAA",
+                "created": "2024-01-01T00:00:00.000+0000",
+                "last_used": "2025-01-01T00:00:00.000+0000",
+                "use_count": 5,
+            },
+            {
+                "ref": "b" * 20,
+                "app_name": "My Helper Portal",
+                "user_id": "005000000000002AAA",
+                "created": "2025-08-19T00:00:00.000+0000",
+                "last_used": "2025-08-20T08:00:00.000+0000",
+                "use_count": 50,
+            },
         ],
     )
     found = fnd.evaluate(s, indicators=fnd.Indicators())
@@ -317,14 +354,34 @@ def test_stale_uninstalled_and_self_authorised_tokens() -> None:
 def test_unexpected_ip_flags_the_apps_tokens() -> None:
     s = _snap(
         users=[INT_USER],
-        oauth_tokens=[{"ref": "c" * 20, "app_name": "Sync", "app_menu_item_id": "0DS000000000001AAA",
-                       "user_id": "005000000000001AAA", "created": "2025-08-01T00:00:00.000+0000",
-                       "last_used": "2025-08-20T08:00:00.000+0000", "use_count": 5}],
+        oauth_tokens=[
+            {
+                "ref": "c" * 20,
+                "app_name": "Sync",
+                "app_menu_item_id": "0DS000000000001AAA",
+                "user_id": "005000000000001AAA",
+                "created": "2025-08-01T00:00:00.000+0000",
+                "last_used": "2025-08-20T08:00:00.000+0000",
+                "use_count": 5,
+            }
+        ],
         login_history=[
-            {"id": "0Ya000000000001AAA", "user_id": "005000000000001AAA", "time": "2025-08-19T00:00:00.000+0000",
-             "source_ip": "203.0.113.10", "application": "Sync", "status": "Success"},
-            {"id": "0Ya000000000002AAA", "user_id": "005000000000001AAA", "time": "2025-08-20T00:00:00.000+0000",
-             "source_ip": "198.18.0.9", "application": "Sync", "status": "Success"},
+            {
+                "id": "0Ya000000000001AAA",
+                "user_id": "005000000000001AAA",
+                "time": "2025-08-19T00:00:00.000+0000",
+                "source_ip": "203.0.113.10",
+                "application": "Sync",
+                "status": "Success",
+            },
+            {
+                "id": "0Ya000000000002AAA",
+                "user_id": "005000000000001AAA",
+                "time": "2025-08-20T00:00:00.000+0000",
+                "source_ip": "198.18.0.9",
+                "application": "Sync",
+                "status": "Success",
+            },
         ],
     )
     assert not [f for f in fnd.evaluate(s, indicators=fnd.Indicators()) if f.pattern == fnd.COMPROMISED_TOKENS]
@@ -338,18 +395,36 @@ def test_unexpected_ip_flags_the_apps_tokens() -> None:
 def test_sharing_rules_tls_and_support_profile_field_exposure() -> None:
     s = _snap(
         organization={"id": "00D000000000001AAA", "sharing_defaults": {"Contact": "Private", "Account": "Private"}},
-        sharing_rules=[{"id": "02c000000000001AAA", "name": "All_Contacts", "object": "Contact", "access": "Read",
-                        "shared_with": "All Internal Users"}],
-        remote_sites=[{"id": "0rp000000000001AAA", "name": "Old", "url": "http://old.example", "active": False},
-                      {"id": "0rp000000000002AAA", "name": "Pay", "url": "http://pay.example", "active": True}],
-        permission_sets=[{"id": "0PS000000000001AAA", "name": "X00e1", "profile_owned": True,
-                          "profile_id": "00e000000000009AAA", "profile_name": "Custom: Support Profile"}],
-        field_permissions=[{"parent_id": "0PS000000000001AAA", "object": "Contact", "field": "Card_Number__c",
-                            "read": True}],
+        sharing_rules=[
+            {
+                "id": "02c000000000001AAA",
+                "name": "All_Contacts",
+                "object": "Contact",
+                "access": "Read",
+                "shared_with": "All Internal Users",
+            }
+        ],
+        remote_sites=[
+            {"id": "0rp000000000001AAA", "name": "Old", "url": "http://old.example", "active": False},
+            {"id": "0rp000000000002AAA", "name": "Pay", "url": "http://pay.example", "active": True},
+        ],
+        permission_sets=[
+            {
+                "id": "0PS000000000001AAA",
+                "name": "X00e1",
+                "profile_owned": True,
+                "profile_id": "00e000000000009AAA",
+                "profile_name": "Custom: Support Profile",
+            }
+        ],
+        field_permissions=[
+            {"parent_id": "0PS000000000001AAA", "object": "Contact", "field": "Card_Number__c", "read": True}
+        ],
     )
     found = fnd.evaluate(s, indicators=fnd.Indicators())
     assert [f.title for f in found if f.pattern == fnd.OPEN_SHARING] == [
-        "Sharing rule All_Contacts opens Contact to all internal users (Read)"]
+        "Sharing rule All_Contacts opens Contact to all internal users (Read)"
+    ]
     assert [r.name for f in found if f.pattern == fnd.NO_TLS for r in f.records] == ["Pay"]
     fls = next(f for f in found if f.pattern == fnd.FLS_EXPOSURE)
     assert fls.severity == "high" and "support profile" in fls.title and fls.containment is None

@@ -66,8 +66,7 @@ ip = "198.51.100.7"
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimOrg]:
-    org = SimOrg.start("chat-vendor-theft", clock=FrozenClock(ORG_NOW),
-                       cert_dir=tmp_path_factory.mktemp("sim-cert"))
+    org = SimOrg.start("chat-vendor-theft", clock=FrozenClock(ORG_NOW), cert_dir=tmp_path_factory.mktemp("sim-cert"))
     yield org
     org.stop()
 
@@ -104,8 +103,14 @@ def store_rows(sim: SimOrg, sobject: str) -> list[dict[str, Any]]:
 
 
 def expected_items(sim: SimOrg) -> set[str]:
-    items = {"directory:User", "directory:ConnectedApplication", "audit:SetupAuditTrail", "logins:LoginHistory",
-             "eventlogs:index", "apexlogs:index"}
+    items = {
+        "directory:User",
+        "directory:ConnectedApplication",
+        "audit:SetupAuditTrail",
+        "logins:LoginHistory",
+        "eventlogs:index",
+        "apexlogs:index",
+    }
     items |= {f"eventlogs:{r['Id']}" for r in store_rows(sim, "EventLogFile")}
     items |= {f"apexlogs:{r['Id']}" for r in store_rows(sim, "ApexLog")}
     items |= {f"events:{name}" for name in forensics.EVENT_OBJECTS}
@@ -148,8 +153,9 @@ def test_collect_preserves_every_source_with_hashes_and_provenance(cli, sim: Sim
             assert e["source"]["event_type"] == row["EventType"]
         for row in store_rows(sim, "ApexLog"):
             e = by_item[f"apexlogs:{row['Id']}"]
-            assert incident.evidence.path_for(e["sha256"]).read_bytes() == sim.store.blobs[("ApexLog", row["Id"],
-                                                                                              "Body")]
+            assert (
+                incident.evidence.path_for(e["sha256"]).read_bytes() == sim.store.blobs[("ApexLog", row["Id"], "Body")]
+            )
         # query results keep every record, one per line, and stay valid JSON
         for sobject in ("ApiEvent", "LoginEvent", "ReportEvent", "BulkApiResultEventStore", "SetupAuditTrail"):
             e = by_item[f"events:{sobject}" if sobject != "SetupAuditTrail" else "audit:SetupAuditTrail"]
@@ -185,8 +191,7 @@ def test_new_content_is_preserved_as_a_new_version(cli, sim: SimOrg) -> None:
     assert {s for k, s in items.items() if k.startswith("eventlogs:0")} == {"skipped"}
 
 
-def test_rate_limit_halfway_then_rerun_completes(sim: SimOrg, incident: Any, tmp_path: Path,
-                                                  mem_keyring: Any) -> None:
+def test_rate_limit_halfway_then_rerun_completes(sim: SimOrg, incident: Any, tmp_path: Path, mem_keyring: Any) -> None:
     with login(sim, max_retries=0) as org:
         sim.faults.set(rate_limit_after=12)
         halted = forensics.collect(incident, org, "tester")
@@ -229,8 +234,11 @@ def test_since_narrows_every_query(sim: SimOrg, incident: Any) -> None:
     with login(sim) as org:
         result = forensics.collect(incident, org, "tester", since=since, what=["audit", "eventlogs", "events"])
     assert result.status == "complete"
-    queries = [e["source"] for e in acquired(incident) if e["source"].get("format") == "json-records"
-               and e["source"]["object"] not in ("User", "ConnectedApplication")]
+    queries = [
+        e["source"]
+        for e in acquired(incident)
+        if e["source"].get("format") == "json-records" and e["source"]["object"] not in ("User", "ConnectedApplication")
+    ]
     assert queries and all(">= 2025-08-15T00:00:00Z" in q["soql"] for q in queries)
     logs = [e["source"] for e in acquired(incident) if e["source"].get("format") == "elf-csv"]
     assert logs and all(e["log_date"] >= "2025-08-15" for e in logs)
@@ -263,8 +271,10 @@ def test_unknown_source_is_refused(cli, sim: SimOrg) -> None:
 def test_edition_without_event_monitoring_says_what_it_cannot_give(tmp_path: Path, incident: Any) -> None:
     seed = tmp_path / "small.toml"
     seed.write_text(UNLICENSED_SEED, encoding="utf-8")
-    with SimOrg.start(seed, clock=FrozenClock(ORG_NOW), cert_dir=tmp_path / "cert") as small, \
-            Org.login(sim_credentials(small.url, small.ca_path)) as org:
+    with (
+        SimOrg.start(seed, clock=FrozenClock(ORG_NOW), cert_dir=tmp_path / "cert") as small,
+        Org.login(sim_credentials(small.url, small.ca_path)) as org,
+    ):
         result = forensics.collect(incident, org, "tester")
     assert result.status == "complete"
     events = {i.item: i for i in result.items if i.source == "events"}
@@ -281,8 +291,9 @@ def test_edition_without_event_monitoring_says_what_it_cannot_give(tmp_path: Pat
     assert any(line.startswith("events") and " no " in line for line in lines)
 
 
-def test_crash_between_acquisition_and_progress_is_not_acquired_twice(sim: SimOrg, incident: Any,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_between_acquisition_and_progress_is_not_acquired_twice(
+    sim: SimOrg, incident: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     journal = incident.journal
     real_append = journal.append
     crashed: list[str] = []
@@ -311,7 +322,9 @@ def test_credential_shaped_org_values_are_masked_in_the_journal_not_refused(cli,
     """An ApexLog operation carrying a session id, a login whose browser field carries a bearer token: the
     journal refuses credentials, so provenance and hits are masked; the preserved files keep the originals."""
     seed = tmp_path / "leaky.toml"
-    seed.write_text(UNLICENSED_SEED + '''
+    seed.write_text(
+        UNLICENSED_SEED
+        + """
 [[apex_logs]]
 user = "me"
 start = 2025-08-19T11:00:00Z
@@ -323,7 +336,9 @@ user = "me"
 at = 2025-08-19T12:00:00Z
 ip = "208.68.36.90"
 browser = "Bearer abcdefghijklmnopqrstuvwxyz0123456789"
-''', encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     iocs = tmp_path / "iocs.toml"
     iocs.write_text('name = "t"\n[[indicator]]\nkind = "ip"\nvalues = ["208.68.36.90"]\n', encoding="utf-8")
     cli.new()

@@ -23,8 +23,7 @@ ORG_NOW = datetime(2025, 8, 20, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimOrg]:
-    org = SimOrg.start("chat-vendor-theft", clock=FrozenClock(ORG_NOW),
-                       cert_dir=tmp_path_factory.mktemp("sim-cert"))
+    org = SimOrg.start("chat-vendor-theft", clock=FrozenClock(ORG_NOW), cert_dir=tmp_path_factory.mktemp("sim-cert"))
     yield org
     org.stop()
 
@@ -158,8 +157,11 @@ def test_record_journals_each_hit_once_for_the_timeline(collected: Any) -> None:
         runs = [e.data for e in incident.journal.entries(kind="hunt.run")]
         assert len(runs) == 2 and runs[0]["new_hits"] == len(first["hits"])
         # the indicator file and its address list are preserved, so the hunt can be re-run from the evidence
-        names = {e.data["name"] for e in incident.journal.entries(kind="evidence.acquired")
-                 if e.data["evidence_id"] in runs[0]["indicator_evidence"]}
+        names = {
+            e.data["name"]
+            for e in incident.journal.entries(kind="evidence.acquired")
+            if e.data["evidence_id"] in runs[0]["indicator_evidence"]
+        }
         assert names == {"chat-vendor-theft.toml", "tor-exits-2025.txt"}
         assert len(incident.journal.state("hunt")) == len(entries)
     assert collected("journal", "verify").code == 0
@@ -222,19 +224,40 @@ def test_hunt_reads_files_added_by_hand(cli, tmp_path: Path) -> None:
     """Logs exported earlier by other means (`evidence add`) are searched too, by content."""
     cli.new()
     elf = tmp_path / "api-export.csv"
-    elf.write_text('"EVENT_TYPE","TIMESTAMP_DERIVED","USER_ID","CLIENT_IP","URI","REQUEST_ID"\n'
-                   '"RestApi","2025-08-14T10:03:00.000Z","005000000000001","185.220.101.143",'
-                   '"/services/data/v58.0/query","req-1"\n', encoding="utf-8")
+    elf.write_text(
+        '"EVENT_TYPE","TIMESTAMP_DERIVED","USER_ID","CLIENT_IP","URI","REQUEST_ID"\n'
+        '"RestApi","2025-08-14T10:03:00.000Z","005000000000001","185.220.101.143",'
+        '"/services/data/v58.0/query","req-1"\n',
+        encoding="utf-8",
+    )
     export = tmp_path / "login-history.json"
-    export.write_text(json.dumps({"totalSize": 1, "records": [
-        {"attributes": {"type": "LoginHistory", "url": "/services/data/v59.0/sobjects/LoginHistory/0Ya000000000001"},
-         "Id": "0Ya000000000001", "SourceIp": "44.215.108.109", "LoginTime": "2025-08-08T03:12:00.000+0000"}]},
-        indent=2), encoding="utf-8")
+    export.write_text(
+        json.dumps(
+            {
+                "totalSize": 1,
+                "records": [
+                    {
+                        "attributes": {
+                            "type": "LoginHistory",
+                            "url": "/services/data/v59.0/sobjects/LoginHistory/0Ya000000000001",
+                        },
+                        "Id": "0Ya000000000001",
+                        "SourceIp": "44.215.108.109",
+                        "LoginTime": "2025-08-08T03:12:00.000+0000",
+                    }
+                ],
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     assert cli("evidence", "add", str(elf)).code == 0
     assert cli("evidence", "add", str(export)).code == 0
     hits = hits_of(cli)
     assert {(h["file"], h["line"], h["record_id"]) for h in hits} == {
-        ("api-export.csv", 2, "req-1"), ("login-history.json", 4, "0Ya000000000001")}
+        ("api-export.csv", 2, "req-1"),
+        ("login-history.json", 4, "0Ya000000000001"),
+    }
 
 
 def test_user_ids_resolve_across_id_lengths() -> None:
@@ -244,8 +267,9 @@ def test_user_ids_resolve_across_id_lengths() -> None:
 def test_fake_data_loader_without_event_monitoring(cli, tmp_path: Path) -> None:
     """The UNC6040 tabletop: no Event Monitoring, so the rogue app and its Tor logins are found, but row counts
     are not in the evidence, and the console says so instead of showing an empty table as "nothing taken"."""
-    sim = SimOrg.start("fake-data-loader", clock=FrozenClock(datetime(2025, 6, 3, 15, 0, tzinfo=UTC)),
-                       cert_dir=tmp_path / "cert")
+    sim = SimOrg.start(
+        "fake-data-loader", clock=FrozenClock(datetime(2025, 6, 3, 15, 0, tzinfo=UTC)), cert_dir=tmp_path / "cert"
+    )
     try:
         seed = sim.seed.seed
         truth = seed.truth

@@ -60,15 +60,23 @@ def test_chat_vendor_set_carries_the_published_indicators() -> None:
     [
         ('[[indicator]]\nkind = "useragent"\nvalues = ["x"]\n', 'kind = "useragent"', "kind"),
         ('[[indicator]]\nkind = "ip"\nvalues = ["1.2.3.4"]\ncolour = "red"\n', "colour", "Extra inputs"),
-        ('[[indicator]]\nkind = "ip"\nvalues = [\n  "10.0.0.1",\n  "10.0.0.999",\n]\n', '"10.0.0.999"',
-         "not an IP address"),
+        (
+            '[[indicator]]\nkind = "ip"\nvalues = [\n  "10.0.0.1",\n  "10.0.0.999",\n]\n',
+            '"10.0.0.999"',
+            "not an IP address",
+        ),
         ('[[indicator]]\nkind = "soql"\nvalues = ["(unclosed"]\n', "(unclosed", "regular expression"),
-        ('[[indicator]]\nkind = "ip"\nvalues = ["1.2.3.4"]\nsources = ["nope"]\n', 'sources = ["nope"]',
-         "not defined"),
-        ('[window]\nstart = 2025-08-08T00:00:00\n[[indicator]]\nkind = "ip"\nvalues = ["1.2.3.4"]\n',
-         "start = 2025", "zone"),
-        ('[[indicator]]\nkind = "ip"\nvalues = ["1.2.3.4"]\n[[indicator]]\nkind = "user_agent"\nvalues = []\n',
-         'values = []', "empty"),
+        ('[[indicator]]\nkind = "ip"\nvalues = ["1.2.3.4"]\nsources = ["nope"]\n', 'sources = ["nope"]', "not defined"),
+        (
+            '[window]\nstart = 2025-08-08T00:00:00\n[[indicator]]\nkind = "ip"\nvalues = ["1.2.3.4"]\n',
+            "start = 2025",
+            "zone",
+        ),
+        (
+            '[[indicator]]\nkind = "ip"\nvalues = ["1.2.3.4"]\n[[indicator]]\nkind = "user_agent"\nvalues = []\n',
+            "values = []",
+            "empty",
+        ),
     ],
 )
 def test_bad_indicator_file_names_the_line(tmp_path: Path, body: str, needle: str, message: str) -> None:

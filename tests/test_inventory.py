@@ -70,8 +70,9 @@ def test_pull_lists_every_connected_app_token_and_integration_user(sim: SimOrg, 
     integ = {u.username for u in pulled.users if u.id in inv.integration_users(pulled)}
     assert integ == seed_integration_usernames(sim)
     assert {p.name for p in pulled.packages} == {p.name for p in sim.seed.seed.packages}
-    assert {e.name for e in pulled.external_data_sources} == {d.developer_name for d in
-                                                             sim.seed.seed.external_data_sources}
+    assert {e.name for e in pulled.external_data_sources} == {
+        d.developer_name for d in sim.seed.seed.external_data_sources
+    }
     assert pulled.organization is not None and pulled.organization.sharing_defaults["Account"] == "Edit"
     assert pulled.permission_fields and "ViewAllData" in pulled.permission_fields
     assert all(log.body_scanned for log in pulled.debug_logs)
@@ -80,11 +81,15 @@ def test_pull_lists_every_connected_app_token_and_integration_user(sim: SimOrg, 
 
 def test_tokens_beyond_the_query_cap_are_partitioned_by_user() -> None:
     with SimOrg.start(SEED) as own:
-        own.inject({"oauth_tokens": [
-            {"app": "outlook", "user": "alice_sales", "created": "2025-08-01T00:00:00Z", "count": 1200},
-            {"app": "gong", "user": "bob_sales", "created": "2025-08-01T00:00:00Z", "count": 1200},
-            {"app": "gong", "user": "carol_support", "created": "2025-08-01T00:00:00Z", "count": 2600},
-        ]})
+        own.inject(
+            {
+                "oauth_tokens": [
+                    {"app": "outlook", "user": "alice_sales", "created": "2025-08-01T00:00:00Z", "count": 1200},
+                    {"app": "gong", "user": "bob_sales", "created": "2025-08-01T00:00:00Z", "count": 1200},
+                    {"app": "gong", "user": "carol_support", "created": "2025-08-01T00:00:00Z", "count": 2600},
+                ]
+            }
+        )
         with Org.login(sim_credentials(own.url, own.ca_path)) as org:
             snap = inv.pull(org)
         rows = list(own.store.rows("OauthToken"))
@@ -220,10 +225,12 @@ def write_data_loader_export(store: Any, directory: Path, responder_id: str) -> 
     directory.mkdir(parents=True, exist_ok=True)
     specs: dict[str, list[str]] = {name: [p for _, p, _ in obj.fields] for name, obj in inv.OBJECTS.items()}
     specs["OauthToken"] = [*specs["OauthToken"], "DeleteToken"]
-    specs["InstalledSubscriberPackage"] += [f"SubscriberPackageVersion.{p}" for p in
-                                            ("MinorVersion", "PatchVersion", "BuildNumber")]
-    specs["PermissionSet"] += sorted(f for f in store.schema.objects["PermissionSet"].fields
-                                     if f.startswith("Permissions"))
+    specs["InstalledSubscriberPackage"] += [
+        f"SubscriberPackageVersion.{p}" for p in ("MinorVersion", "PatchVersion", "BuildNumber")
+    ]
+    specs["PermissionSet"] += sorted(
+        f for f in store.schema.objects["PermissionSet"].fields if f.startswith("Permissions")
+    )
     specs["FieldDefinition"] = [p for p in specs["FieldDefinition"]]
     specs["Organization"] = ["Id", "Name", "OrganizationType", "IsSandbox", *inv.SHARING_FIELDS]
     specs["UserLogin"] = ["Id", "UserId", "IsFrozen"]
@@ -241,8 +248,9 @@ def write_data_loader_export(store: Any, directory: Path, responder_id: str) -> 
         (logs / f"{row['Id']}.log").write_bytes(body)
 
 
-def test_data_loader_csv_import_gives_the_same_inventory_and_findings(sim: SimOrg, pulled: inv.Snapshot,
-                                                                        tmp_path: Path) -> None:
+def test_data_loader_csv_import_gives_the_same_inventory_and_findings(
+    sim: SimOrg, pulled: inv.Snapshot, tmp_path: Path
+) -> None:
     responder = sim.store.user_by_username(sim.demo_login.username)
     write_data_loader_export(sim.store, tmp_path / "export", responder["Id"])
     snap = inv.import_path(tmp_path / "export")
@@ -251,7 +259,8 @@ def test_data_loader_csv_import_gives_the_same_inventory_and_findings(sim: SimOr
     assert {u.id for u in snap.users} == {u.id for u in pulled.users}
     assert inv.integration_users(snap) == inv.integration_users(pulled)
     assert {p.id: sorted(p.permissions) for p in snap.permission_sets} == {
-        p.id: sorted(p.permissions) for p in pulled.permission_sets}
+        p.id: sorted(p.permissions) for p in pulled.permission_sets
+    }
     assert all(log.body_scanned for log in snap.debug_logs)
     assert _ids(evaluate(snap)) == _ids(evaluate(pulled))
 
@@ -323,7 +332,7 @@ def test_bad_csv_is_rejected_naming_file_line_and_column(sim: SimOrg, tmp_path: 
     tokens = tmp_path / "e2" / "OauthToken.csv"
     rows = list(csv.reader(tokens.read_text().splitlines()))
     drop = rows[0].index("APPNAME")
-    tokens.write_text("\n".join(",".join(r[:drop] + r[drop + 1:]) for r in rows) + "\n")
+    tokens.write_text("\n".join(",".join(r[:drop] + r[drop + 1 :]) for r in rows) + "\n")
     with pytest.raises(inv.InventoryError, match=r"OauthToken.csv: line 1: missing column AppName"):
         inv.import_path(tmp_path / "e2")
 
@@ -366,8 +375,15 @@ def test_diff_detects_a_new_token_a_new_permission_and_a_removed_app(pulled: inv
     drift = next(a for a in b.connected_apps if a.name == "Drift")
     b.connected_apps = [a for a in b.connected_apps if a.name != "Drift"]
     user = b.users[0]
-    b.oauth_tokens.append(inv.OAuthToken(ref="f" * 20, app_name="My Ticket Portal", user_id=user.id,
-                                         created="2025-08-20T09:30:00.000+0000", use_count=3))
+    b.oauth_tokens.append(
+        inv.OAuthToken(
+            ref="f" * 20,
+            app_name="My Ticket Portal",
+            user_id=user.id,
+            created="2025-08-20T09:30:00.000+0000",
+            use_count=3,
+        )
+    )
     ps = next(p for p in b.permission_sets if p.name == "HubSpot_Sync")
     ps.permissions = [*ps.permissions, "ModifyAllData"]
     result = inv.diff(pulled, b)
@@ -383,8 +399,18 @@ def test_cli_diff_of_the_last_two_pulls_shows_an_injected_token(cli: Any, tmp_pa
     cli.new()
     with SimOrg.start(SEED) as own:
         assert cli("inventory", "pull", *sim_args(own)).code == 0
-        own.inject({"oauth_tokens": [{"app_name": "My Ticket Portal", "user": "alice_sales",
-                                      "created": "2025-08-20T09:10:00Z", "use_count": 2}]})
+        own.inject(
+            {
+                "oauth_tokens": [
+                    {
+                        "app_name": "My Ticket Portal",
+                        "user": "alice_sales",
+                        "created": "2025-08-20T09:10:00Z",
+                        "use_count": 2,
+                    }
+                ]
+            }
+        )
         assert cli("inventory", "pull", *sim_args(own)).code == 0
     r = cli("inventory", "diff", "--json")
     assert r.code == 0, r.err
@@ -406,8 +432,7 @@ def test_rate_limit_is_reported(cli: Any, sim: SimOrg) -> None:
     r = cli("inventory", "pull", *sim_args(sim))
     assert r.code != 0
     assert "limit" in r.err.lower() and "Traceback" not in r.err
-    with Org.login(sim_credentials(sim.url, sim.ca_path), sleep=lambda _s: None) as org, \
-            pytest.raises(RateLimited):
+    with Org.login(sim_credentials(sim.url, sim.ca_path), sleep=lambda _s: None) as org, pytest.raises(RateLimited):
         inv.pull(org)
 
 
@@ -442,13 +467,27 @@ def test_session_expiring_mid_pull_logs_in_again(sim: SimOrg) -> None:
 
 
 def test_an_expired_stored_session_is_reported(cli: Any, sim: SimOrg) -> None:
-    creds = OrgCredentials(kind="session", session_id="00D5e0000000001!AQ4AQExpiredSessionForTest.abcdef",
-                           instance_url=sim.url, ca=str(sim.ca_path))
+    creds = OrgCredentials(
+        kind="session",
+        session_id="00D5e0000000001!AQ4AQExpiredSessionForTest.abcdef",
+        instance_url=sim.url,
+        ca=str(sim.ca_path),
+    )
     with pytest.raises(SessionExpired), Org.login(creds) as org:
         inv.pull(org)
     cli.new()
-    set_ = cli("creds", "set", "stale", "--kind", "session", "--instance-url", sim.url, "--ca", str(sim.ca_path),
-               stdin="00D5e0000000001!AQ4AQExpiredSessionForTest.abcdef\n")
+    set_ = cli(
+        "creds",
+        "set",
+        "stale",
+        "--kind",
+        "session",
+        "--instance-url",
+        sim.url,
+        "--ca",
+        str(sim.ca_path),
+        stdin="00D5e0000000001!AQ4AQExpiredSessionForTest.abcdef\n",
+    )
     assert set_.code == 0, set_.err
     r = cli("inventory", "pull", "--org", "stale")
     assert r.code != 0

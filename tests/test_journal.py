@@ -101,7 +101,9 @@ def test_triggers_refuse_changes(incident, stmt):
 def test_edited_row_detected(incident):
     path = incident.journal.path
     incident.close()
-    tamper(path, "UPDATE entries SET body = CAST(replace(CAST(body AS TEXT), 'note 2', 'note X') AS BLOB) WHERE seq = 5")
+    tamper(
+        path, "UPDATE entries SET body = CAST(replace(CAST(body AS TEXT), 'note 2', 'note X') AS BLOB) WHERE seq = 5"
+    )
     report = verify_journal(path)
     assert report.exit_code == 1
     assert (5, "edited") in [(p.seq, p.reason) for p in report.problems]
@@ -162,13 +164,25 @@ def test_forged_entry_with_valid_hash_but_wrong_link(incident, clock):
     path = incident.journal.path
     row5 = incident.journal.entry(5)
     incident.close()
-    body = build_body(journal_id=incident.journal.journal_id, incident_id=incident.id, seq=5, prev=bytes(32),
-                      entry_id=row5.entry_id, kind="note", actor="mallory", recorded_utc=row5.recorded_utc,
-                      mono_ns=1, boot_id="b", host="h", data={"text": "all fine"})
+    body = build_body(
+        journal_id=incident.journal.journal_id,
+        incident_id=incident.id,
+        seq=5,
+        prev=bytes(32),
+        entry_id=row5.entry_id,
+        kind="note",
+        actor="mallory",
+        recorded_utc=row5.recorded_utc,
+        mono_ns=1,
+        boot_id="b",
+        host="h",
+        data={"text": "all fine"},
+    )
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("DROP TRIGGER entries_no_update")
-    conn.execute("UPDATE entries SET body = ?, entry_hash = ?, actor = 'mallory' WHERE seq = 5",
-                 (body, leaf_hash(body)))
+    conn.execute(
+        "UPDATE entries SET body = ?, entry_hash = ?, actor = 'mallory' WHERE seq = 5", (body, leaf_hash(body))
+    )
     conn.close()
     restore_triggers(path)
     report = verify_journal(path)
@@ -185,8 +199,18 @@ def test_forged_append_bypassing_the_app_is_a_state_mismatch(incident, clock):
     head = incident.journal.head()
     incident.close()
     conn = sqlite3.connect(path, isolation_level=None)
-    _insert(conn, clock, jid, iid, head.size + 1, bytes.fromhex(head.head_hash), "incident.update",
-            "mallory", {"title": "Nothing happened"}, "b")
+    _insert(
+        conn,
+        clock,
+        jid,
+        iid,
+        head.size + 1,
+        bytes.fromhex(head.head_hash),
+        "incident.update",
+        "mallory",
+        {"title": "Nothing happened"},
+        "b",
+    )
     conn.close()
     report = verify_journal(path)
     assert report.exit_code == 1
@@ -237,9 +261,20 @@ def test_rewrite_of_whole_chain_caught_by_earlier_anchor(home, clock, mem_keyrin
         data = dict(e.data)
         if e.seq == 4:
             data["text"] = "rewritten history"
-        body = build_body(journal_id=inc.journal.journal_id, incident_id=inc.id, seq=e.seq, prev=prev,
-                          entry_id=e.entry_id, kind=e.kind, actor=e.actor, recorded_utc=e.recorded_utc,
-                          mono_ns=1, boot_id="b", host="h", data=data)
+        body = build_body(
+            journal_id=inc.journal.journal_id,
+            incident_id=inc.id,
+            seq=e.seq,
+            prev=prev,
+            entry_id=e.entry_id,
+            kind=e.kind,
+            actor=e.actor,
+            recorded_utc=e.recorded_utc,
+            mono_ns=1,
+            boot_id="b",
+            host="h",
+            data=data,
+        )
         h = leaf_hash(body)
         conn.execute(
             "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -276,7 +311,10 @@ def test_checkpoint_signature_and_root_verified(incident, clock):
     assert report.ok and report.checkpoints_checked == 1
     path = incident.journal.path
     incident.close()
-    tamper(path, "UPDATE entries SET body = CAST(replace(CAST(body AS TEXT), '\"root\":\"', '\"root\":\"0') AS BLOB) WHERE kind = 'checkpoint'")
+    tamper(
+        path,
+        "UPDATE entries SET body = CAST(replace(CAST(body AS TEXT), '\"root\":\"', '\"root\":\"0') AS BLOB) WHERE kind = 'checkpoint'",
+    )
     assert verify_journal(path).exit_code == 1
 
 
@@ -321,7 +359,9 @@ def test_disk_full_leaves_no_partial_entry(incident):
 def _writer(path: Path, count: int, tag: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.journal_writer", str(path), str(count), tag],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -375,7 +415,7 @@ def test_any_one_byte_mutation_is_detected(tmp_path_factory, data):
     body = conn.execute("SELECT body FROM entries WHERE seq = ?", (target.seq,)).fetchone()[0]
     pos = data.draw(st.integers(0, len(body) - 1))
     new = data.draw(st.integers(0, 255).filter(lambda b: b != body[pos]))
-    mutated = body[:pos] + bytes([new]) + body[pos + 1:]
+    mutated = body[:pos] + bytes([new]) + body[pos + 1 :]
     conn.execute("DROP TRIGGER entries_no_update")
     conn.execute("UPDATE entries SET body = ? WHERE seq = ?", (mutated, target.seq))
     conn.close()

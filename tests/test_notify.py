@@ -19,8 +19,7 @@ from app.workspace import Workspace
 ART33_ELEMENTS = ("Art. 33(3)(a)", "Art. 33(3)(b)", "Art. 33(3)(c)", "Art. 33(3)(d)")
 # What each Art. 33(3) element must carry (the fields its sections draw on).
 ART33_FIELDS = {
-    "Art. 33(3)(a)": ("breach.nature", "subjects.categories", "subjects.count", "records.categories",
-                      "records.count"),
+    "Art. 33(3)(a)": ("breach.nature", "subjects.categories", "subjects.count", "records.categories", "records.count"),
     "Art. 33(3)(b)": ("dpo.contact",),
     "Art. 33(3)(c)": ("consequences",),
     "Art. 33(3)(d)": ("measures.taken", "measures.proposed"),
@@ -39,16 +38,37 @@ def _open(cli: Any, incident_id: str) -> Any:
 
 def test_every_template_loads_and_every_rule_has_one() -> None:
     templates = notify.load_templates()
-    assert {"gdpr-art33", "gdpr-art34", "uk-ico", "us-ca-individuals", "us-ca-ag", "us-state-individuals",
-            "us-state-ag", "sec-8k-item105", "nydfs-500-17", "br-lgpd", "hipaa", "generic"} <= {t.id for t in templates}
+    assert {
+        "gdpr-art33",
+        "gdpr-art34",
+        "uk-ico",
+        "us-ca-individuals",
+        "us-ca-ag",
+        "us-state-individuals",
+        "us-state-ag",
+        "sec-8k-item105",
+        "nydfs-500-17",
+        "br-lgpd",
+        "hipaa",
+        "generic",
+    } <= {t.id for t in templates}
     for rule in dl.load_rules():
         assert notify.template_for(rule.id, templates).id
     expected = {
-        "eu-gdpr-art33-sa": "gdpr-art33", "eu-gdpr-art34-individuals": "gdpr-art34", "uk-gdpr-art33-ico": "uk-ico",
-        "uk-gdpr-art34-individuals": "gdpr-art34", "us-ca-individuals": "us-ca-individuals", "us-ca-ag": "us-ca-ag",
-        "us-tx-individuals": "us-state-individuals", "us-tx-ag": "us-state-ag", "us-sec-8k-item105": "sec-8k-item105",
-        "us-nydfs-500-17a": "nydfs-500-17", "br-lgpd-anpd": "br-lgpd", "us-hipaa-individuals": "hipaa",
-        "us-hipaa-hhs-500plus": "hipaa", "ca-pipeda-opc": "generic",
+        "eu-gdpr-art33-sa": "gdpr-art33",
+        "eu-gdpr-art34-individuals": "gdpr-art34",
+        "uk-gdpr-art33-ico": "uk-ico",
+        "uk-gdpr-art34-individuals": "gdpr-art34",
+        "us-ca-individuals": "us-ca-individuals",
+        "us-ca-ag": "us-ca-ag",
+        "us-tx-individuals": "us-state-individuals",
+        "us-tx-ag": "us-state-ag",
+        "us-sec-8k-item105": "sec-8k-item105",
+        "us-nydfs-500-17a": "nydfs-500-17",
+        "br-lgpd-anpd": "br-lgpd",
+        "us-hipaa-individuals": "hipaa",
+        "us-hipaa-hhs-500plus": "hipaa",
+        "ca-pipeda-opc": "generic",
     }
     for rule_id, template_id in expected.items():
         assert notify.template_for(rule_id, templates).id == template_id, rule_id
@@ -82,28 +102,58 @@ def test_gdpr_art33_draft_has_every_element_or_a_marked_gap(cli: Any) -> None:
 
 def test_details_facts_and_actions_fill_the_art33_draft(cli: Any) -> None:
     incident_id = cli.new("Drift token theft")
-    for key, value in (("detected", "2026-11-27T07:30:00Z"), ("aware", "2026-11-27T08:00:00Z"),
-                       ("residents.DE", "9800"), ("residents.FR", "6300"), ("categories", "contact,credentials")):
+    for key, value in (
+        ("detected", "2026-11-27T07:30:00Z"),
+        ("aware", "2026-11-27T08:00:00Z"),
+        ("residents.DE", "9800"),
+        ("residents.FR", "6300"),
+        ("categories", "contact,credentials"),
+    ):
         assert cli("facts", "set", key, value).code == 0
-    details = {"dpo.name": "Pat Doyle", "dpo.contact": "dpo@acme.example", "controller.name": "Acme Corp",
-               "controller.address": "1 Market Street, Dublin", "controller.contact": "privacy@acme.example",
-               "controller.registration": "CRO 612345", "subjects.categories": "customers",
-               "consequences": "phishing of the people named", "measures.proposed": "least-privilege integrations",
-               "nature": "A vendor's OAuth tokens were used to read our CRM.", "records.count": "about 31,000"}
+    details = {
+        "dpo.name": "Pat Doyle",
+        "dpo.contact": "dpo@acme.example",
+        "controller.name": "Acme Corp",
+        "controller.address": "1 Market Street, Dublin",
+        "controller.contact": "privacy@acme.example",
+        "controller.registration": "CRO 612345",
+        "subjects.categories": "customers",
+        "consequences": "phishing of the people named",
+        "measures.proposed": "least-privilege integrations",
+        "nature": "A vendor's OAuth tokens were used to read our CRM.",
+        "records.count": "about 31,000",
+    }
     for key, value in details.items():
         assert cli("notify", "detail", key, value).code == 0, key
     assert "unchanged" in cli("notify", "detail", "dpo.name", "Pat Doyle").out
     cli.clock.advance(timedelta(hours=2))
     with _open(cli, incident_id) as incident:
-        incident.journal.append("checklist.state", {"item": "contain.revoke-tokens", "state": "done",
-                                                   "previous": "todo", "note": None, "evidence": [],
-                                                   "reason": None}, "tester")
+        incident.journal.append(
+            "checklist.state",
+            {
+                "item": "contain.revoke-tokens",
+                "state": "done",
+                "previous": "todo",
+                "note": None,
+                "evidence": [],
+                "reason": None,
+            },
+            "tester",
+        )
         draft = notify.draft_notice(incident, "eu-gdpr-art33-sa")
     # Only the period of access is left: it comes from the exfiltration table, which needs a recorded hunt.
     assert [g.field for g in draft.gaps] == ["breach.period"]
     text = draft.text
-    for value in ("dpo@acme.example", "phishing of the people named", "approximately 16,100", "DE: 9,800",
-                  "authentication data", "about 31,000", "Revoke every OAuth token", "2026-11-30T08:00:00Z"):
+    for value in (
+        "dpo@acme.example",
+        "phishing of the people named",
+        "approximately 16,100",
+        "DE: 9,800",
+        "authentication data",
+        "about 31,000",
+        "Revoke every OAuth token",
+        "2026-11-30T08:00:00Z",
+    ):
         assert value in text, value
     assert "Not applicable: this notice is given before its deadline" in text
     assert text.count("[[GAP:") == 1  # breach.period, in the text (and named in the list of gaps)
@@ -130,8 +180,14 @@ def test_california_notice_has_the_statutory_headings_and_ag_copy_refers_to_it(c
         ag = notify.draft_notice(incident, "us-ca-ag")
     assert consumer.title == "Notice of Data Breach"
     headings = list(_sections(consumer.text))
-    assert headings[:6] == ["What Happened?", "What Information Was Involved?", "What We Are Doing.",
-                            "What You Can Do.", "Other Important Information.", "For More Information."]
+    assert headings[:6] == [
+        "What Happened?",
+        "What Information Was Involved?",
+        "What We Are Doing.",
+        "What You Can Do.",
+        "Other Important Information.",
+        "For More Information.",
+    ]
     assert "individuals.notice" in {g.field for g in ag.gaps}
     assert "48,200" in ag.text
 

@@ -68,8 +68,9 @@ def incident_id(cli: Any, tmp_path: Path) -> str:
     assert cli("evidence", "custody", evidence_id, "verified").code == 0
     assert cli("note", HOSTILE).code == 0
     assert cli("notify", "draft", "eu-gdpr-art33-sa").code == 0
-    assert cli("notify", "sent", "eu-gdpr-art33-sa", "--at", "2026-11-27T09:00:00Z", "--evidence",
-               evidence_id).code == 0
+    assert (
+        cli("notify", "sent", "eu-gdpr-art33-sa", "--at", "2026-11-27T09:00:00Z", "--evidence", evidence_id).code == 0
+    )
     return iid
 
 
@@ -136,9 +137,16 @@ def test_report_root_matches_journal_verify(cli: Any, incident_id: str, tmp_path
 
 def test_markdown_has_every_section(cli: Any, incident_id: str, tmp_path: Path) -> None:
     text = _report(cli, "md", tmp_path / "r.md")
-    for heading in ("Journal integrity", "Notification clocks and notices", "Containment",
-                    "Control table (SOC 2 and ISO/IEC 27001:2022)", "Evidence and custody",
-                    "What was read (exfiltration table)", "Open items", "Timeline (every journal entry)"):
+    for heading in (
+        "Journal integrity",
+        "Notification clocks and notices",
+        "Containment",
+        "Control table (SOC 2 and ISO/IEC 27001:2022)",
+        "Evidence and custody",
+        "What was read (exfiltration table)",
+        "Open items",
+        "Timeline (every journal entry)",
+    ):
         assert f"## {heading}" in text
     assert "\\<script" not in text and HOSTILE.replace("|", "\\|") in text
     printed = cli("report")

@@ -90,8 +90,11 @@ def test_login_failures_are_clear_and_secret_free(sim: SimOrg, tmp_path: Path) -
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    other = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
     cases = [
         (creds(sim, password="wrong-password-123"), "INVALID_LOGIN"),
         (creds(sim, "jwt", private_key=other), "INVALID_GRANT"),
@@ -121,8 +124,9 @@ def test_login_target() -> None:
     assert target(instance_url="https://acme.my.salesforce.com") == ("acme.my", None)
     assert target(instance_url="https://127.0.0.1:8443") == ("login", "127.0.0.1:8443")
     assert target(domain="localhost:9000") == ("login", "localhost:9000")
-    cc = OrgCredentials(kind="client_credentials", consumer_key="k", consumer_secret="s",
-                        instance_url="https://127.0.0.1:8443")
+    cc = OrgCredentials(
+        kind="client_credentials", consumer_key="k", consumer_secret="s", instance_url="https://127.0.0.1:8443"
+    )
     assert _login_target(cc) == ("override.my", "127.0.0.1:8443")
 
 
@@ -134,8 +138,9 @@ def test_credentials_model_validates_and_hides_secrets() -> None:
     with pytest.raises(ValidationError) as err:
         OrgCredentials(kind="password", username="u", password="hunter2-secret", colour="red")
     assert "hunter2-secret" not in str(err.value)
-    c = OrgCredentials(kind="password", alias="prod", username="u", password="hunter2-secret",
-                       security_token="tok-secret-99")
+    c = OrgCredentials(
+        kind="password", alias="prod", username="u", password="hunter2-secret", security_token="tok-secret-99"
+    )
     assert "hunter2-secret" not in repr(c) and "tok-secret-99" not in str(c)
     assert sorted(c.secret_values()) == ["hunter2-secret", "tok-secret-99"]
 
@@ -239,8 +244,15 @@ def test_closed_port_means_offline(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cert = generate_cert(tmp_path / "c")
-    c = OrgCredentials(kind="password", alias="sim", username=RESPONDER, password=PASSWORD, security_token=TOKEN,
-                       instance_url=f"https://127.0.0.1:{port}", ca=str(cert.cert_path))
+    c = OrgCredentials(
+        kind="password",
+        alias="sim",
+        username=RESPONDER,
+        password=PASSWORD,
+        security_token=TOKEN,
+        instance_url=f"https://127.0.0.1:{port}",
+        ca=str(cert.cert_path),
+    )
     with pytest.raises(Offline) as err:
         Org.login(c)
     assert err.value.code == "OFFLINE"
@@ -248,8 +260,9 @@ def test_closed_port_means_offline(tmp_path: Path) -> None:
     assert PASSWORD not in str(err.value)
 
 
-def test_requests_ca_bundle_cannot_override_verify(sim: SimOrg, monkeypatch: pytest.MonkeyPatch,
-                                                   tmp_path: Path) -> None:
+def test_requests_ca_bundle_cannot_override_verify(
+    sim: SimOrg, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     bogus = tmp_path / "no-such-bundle.pem"
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bogus))
     monkeypatch.setenv("CURL_CA_BUNDLE", str(bogus))
@@ -282,8 +295,12 @@ def test_limit_info_parsing_and_attribute_stripping() -> None:
     assert usage == ApiUsage(25, 5000, "Drift", 17, 250)
     assert str(usage) == "25/5000 API calls used (Drift: 17/250)"
     assert parse_limit_info("nothing here") is None
-    rec = {"attributes": {"type": "User"}, "Id": "1", "Profile": {"attributes": {"type": "Profile"}, "Name": "A"},
-           "Things": [{"attributes": {}, "x": 1}]}
+    rec = {
+        "attributes": {"type": "User"},
+        "Id": "1",
+        "Profile": {"attributes": {"type": "Profile"}, "Name": "A"},
+        "Things": [{"attributes": {}, "x": 1}],
+    }
     assert strip_attributes(rec) == {"Id": "1", "Profile": {"Name": "A"}, "Things": [{"x": 1}]}
 
 

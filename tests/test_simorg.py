@@ -63,8 +63,12 @@ def _write(tmp_path: Path, text: str, name: str = "seed.toml") -> Path:
 
 
 def test_unknown_key_names_file_line_and_field(tmp_path: Path) -> None:
-    path = _write(tmp_path, mini_seed().replace('title = "x"', "").replace(
-        'last_name = "Limited"', 'last_name = "Limited"\nfavourite_colour = "red"'))
+    path = _write(
+        tmp_path,
+        mini_seed()
+        .replace('title = "x"', "")
+        .replace('last_name = "Limited"', 'last_name = "Limited"\nfavourite_colour = "red"'),
+    )
     with pytest.raises(SeedError) as err:
         load_seed(path)
     text = str(err.value)
@@ -93,8 +97,11 @@ def test_syntax_error_and_json_seed(tmp_path: Path) -> None:
     path = _write(tmp_path, "[organization\nname = 'x'\n")
     with pytest.raises(SeedError, match=rf"{path}:1:\d+: TOML syntax"):
         load_seed(path)
-    path = _write(tmp_path, json.dumps({"organization": {"name": "J", "now": "2025-01-01T00:00:00Z",
-                                                         "colour": "red"}}), "seed.json")
+    path = _write(
+        tmp_path,
+        json.dumps({"organization": {"name": "J", "now": "2025-01-01T00:00:00Z", "colour": "red"}}),
+        "seed.json",
+    )
     with pytest.raises(SeedError, match=r"seed\.json: organization\.colour: unknown key"):
         load_seed(path)
     with pytest.raises(SeedError, match="no seed named 'nope'"):
@@ -125,16 +132,24 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
 def test_relationship_fields_and_nested_nulls(org: Org) -> None:
     rows = org.query("SELECT Username, Profile.Name, Profile.UserLicense.Name FROM User ORDER BY Username")
     drift = next(r for r in rows if r["Username"] == "drift-int@mini.example")
-    assert drift["Profile"] == {"Name": "Minimum Access - API Only Integrations",
-                                "UserLicense": {"Name": "Salesforce Integration"}}
+    assert drift["Profile"] == {
+        "Name": "Minimum Access - API Only Integrations",
+        "UserLicense": {"Name": "Salesforce Integration"},
+    }
     tokens = org.query("SELECT AppName, AppMenuItem.Label, User.Username, UseCount FROM OauthToken")
     assert {t["User"]["Username"] for t in tokens} == {"drift-int@mini.example"}
     assert tokens[0]["AppMenuItem"]["Label"] == "Drift"
-    psa = org.query("SELECT Assignee.Username, PermissionSet.Name, PermissionSet.IsOwnedByProfile, "
-                    "PermissionSet.Profile.Name FROM PermissionSetAssignment WHERE PermissionSet.IsOwnedByProfile = "
-                    "false")
-    assert psa == [{"Assignee": {"Username": "drift-int@mini.example"},
-                    "PermissionSet": {"Name": "Drift_View_All", "IsOwnedByProfile": False, "Profile": None}}]
+    psa = org.query(
+        "SELECT Assignee.Username, PermissionSet.Name, PermissionSet.IsOwnedByProfile, "
+        "PermissionSet.Profile.Name FROM PermissionSetAssignment WHERE PermissionSet.IsOwnedByProfile = "
+        "false"
+    )
+    assert psa == [
+        {
+            "Assignee": {"Username": "drift-int@mini.example"},
+            "PermissionSet": {"Name": "Drift_View_All", "IsOwnedByProfile": False, "Profile": None},
+        }
+    ]
 
 
 @pytest.mark.parametrize(
@@ -144,8 +159,10 @@ def test_relationship_fields_and_nested_nulls(org: Org) -> None:
         (f"Username != '{RESPONDER}' AND IsActive = true", {LIMITED, "drift-int@mini.example"}),
         ("Username IN ('limited@mini.example', 'x@y')", {LIMITED}),
         ("Username NOT IN ('limited@mini.example') AND Profile.Name LIKE 'Minimum%'", {"drift-int@mini.example"}),
-        ("(Username LIKE 'resp%' OR Username LIKE '%int@%') AND NOT Username LIKE 'x%'",
-         {RESPONDER, "drift-int@mini.example"}),
+        (
+            "(Username LIKE 'resp%' OR Username LIKE '%int@%') AND NOT Username LIKE 'x%'",
+            {RESPONDER, "drift-int@mini.example"},
+        ),
         ("LastLoginDate = null AND Email != null", {LIMITED, "drift-int@mini.example"}),
         ("CreatedDate < 2025-08-01T00:00:00Z", {RESPONDER, LIMITED, "drift-int@mini.example"}),
         ("CreatedDate >= 2025-08-01T00:00:00Z", set()),
@@ -182,7 +199,7 @@ def test_date_literals_order_limit_and_counts(org: Org) -> None:
         ("SELECT Id, (SELECT Id FROM Contacts) FROM Account", "MALFORMED_QUERY", QueryFailed),
         ("SELECT Id FROM User WHERE", "MALFORMED_QUERY", QueryFailed),
         ("SELEC Id FROM User", "MALFORMED_QUERY", QueryFailed),
-        ("SELECT Id FROM User WHERE Username = \"x\"", "MALFORMED_QUERY", QueryFailed),
+        ('SELECT Id FROM User WHERE Username = "x"', "MALFORMED_QUERY", QueryFailed),
         ("SELECT Nope FROM User", "INVALID_FIELD", QueryFailed),
         ("SELECT Profile.Nope FROM User", "INVALID_FIELD", QueryFailed),
         ("SELECT Nope.Name FROM User", "INVALID_FIELD", QueryFailed),
@@ -207,8 +224,16 @@ def test_bad_soql_gets_salesforce_error_bodies(org: Org, soql: str, code: str, e
 
 
 def test_no_traceback_for_odd_input(org: Org) -> None:
-    for soql in ("", "   ", "SELECT", "SELECT Id FROM User WHERE Username = 'unterminated", "SELECT Id FROM User ;",
-                 "SELECT Id FROM User LIMIT -1", "SELECT Id FROM User WHERE Id IN ()", "\x00\x01"):
+    for soql in (
+        "",
+        "   ",
+        "SELECT",
+        "SELECT Id FROM User WHERE Username = 'unterminated",
+        "SELECT Id FROM User ;",
+        "SELECT Id FROM User LIMIT -1",
+        "SELECT Id FROM User WHERE Id IN ()",
+        "\x00\x01",
+    ):
         with pytest.raises(QueryFailed) as err:
             org.query(soql)
         assert err.value.code == "MALFORMED_QUERY", soql
@@ -263,7 +288,7 @@ def test_oauthtoken_paging_cap(tmp_path: Path) -> None:
         users = [u["Id"] for u in org.query("SELECT Id FROM User")]
         seen = []
         for i in range(0, len(users), 10):
-            ids = ", ".join(f"'{u}'" for u in users[i:i + 10])
+            ids = ", ".join(f"'{u}'" for u in users[i : i + 10])
             seen += org.query(f"SELECT DeleteToken FROM OauthToken WHERE UserId IN ({ids})", strict=True)
         assert len({t["DeleteToken"] for t in seen}) == 3004
 
@@ -287,9 +312,8 @@ def test_100k_tokens_page_by_user(tmp_path: Path) -> None:
         assert len(users) == 20003
         total = 0
         for i in range(0, len(users), 300):
-            ids = ",".join(f"'{u}'" for u in users[i:i + 300])
-            total += len(org.query(f"SELECT UserId, DeleteToken FROM OauthToken WHERE UserId IN ({ids})",
-                                   strict=True))
+            ids = ",".join(f"'{u}'" for u in users[i : i + 300])
+            total += len(org.query(f"SELECT UserId, DeleteToken FROM OauthToken WHERE UserId IN ({ids})", strict=True))
         assert total == 100004
 
 
@@ -394,8 +418,10 @@ def test_delete_own_session_then_transparent_relogin(sim: SimOrg, org: Org) -> N
 
 
 def test_permission_set_assignments(sim: SimOrg, org: Org) -> None:
-    rows = org.query("SELECT Id, PermissionSet.Name, PermissionSet.IsOwnedByProfile FROM PermissionSetAssignment "
-                     "WHERE Assignee.Username = 'drift-int@mini.example'")
+    rows = org.query(
+        "SELECT Id, PermissionSet.Name, PermissionSet.IsOwnedByProfile FROM PermissionSetAssignment "
+        "WHERE Assignee.Username = 'drift-int@mini.example'"
+    )
     owned = next(r for r in rows if r["PermissionSet"]["IsOwnedByProfile"])
     extra = next(r for r in rows if not r["PermissionSet"]["IsOwnedByProfile"])
     with pytest.raises(RequestRefused) as err:
@@ -479,16 +505,28 @@ def test_admin_endpoint_sets_faults_and_injects(sim: SimOrg, org: Org) -> None:
     assert post("/__sim/faults", {"nonsense": 1}).status_code == 400
     assert post("/__sim/faults", {"expire_sessions": True}).json()["sessions_expired"] >= 1
     assert org.count("Account") == 0  # re-login
-    inject = {"oauth_tokens": [{"app_name": "My Ticket Portal", "user": "limited",
-                                "created": "2025-08-20T09:00:00Z", "use_count": 3}],
-              "login_history": [{"user": "limited", "at": "2025-08-20T08:59:00Z", "ip": "185.220.101.164",
-                                 "application": "My Ticket Portal", "login_sub_type": "OAuth 2.0 Device Flow"}]}
+    inject = {
+        "oauth_tokens": [
+            {"app_name": "My Ticket Portal", "user": "limited", "created": "2025-08-20T09:00:00Z", "use_count": 3}
+        ],
+        "login_history": [
+            {
+                "user": "limited",
+                "at": "2025-08-20T08:59:00Z",
+                "ip": "185.220.101.164",
+                "application": "My Ticket Portal",
+                "login_sub_type": "OAuth 2.0 Device Flow",
+            }
+        ],
+    }
     assert post("/__sim/inject", inject).status_code == 200
-    portal = org.query("SELECT AppName, AppMenuItemId, User.Username FROM OauthToken WHERE AppName = "
-                       "'My Ticket Portal'")
+    portal = org.query(
+        "SELECT AppName, AppMenuItemId, User.Username FROM OauthToken WHERE AppName = 'My Ticket Portal'"
+    )
     assert portal == [{"AppName": "My Ticket Portal", "AppMenuItemId": None, "User": {"Username": LIMITED}}]
-    bad = post("/__sim/inject", {"oauth_tokens": [{"app_name": "X", "user": "nobody",
-                                                   "created": "2025-08-20T09:00:00Z"}]})
+    bad = post(
+        "/__sim/inject", {"oauth_tokens": [{"app_name": "X", "user": "nobody", "created": "2025-08-20T09:00:00Z"}]}
+    )
     assert bad.status_code == 400 and "oauth_tokens[0].user: unknown user key 'nobody'" in bad.json()["error"]
     info = requests.get(f"{sim.url}/__sim/info", verify=str(sim.ca_path)).json()
     assert info["counts"]["OauthToken"] == 5
@@ -529,8 +567,9 @@ def chat_vendor() -> Any:
 def _attacker_rows(org: Org, ips: list[str]) -> dict[str, int]:
     totals: dict[str, int] = defaultdict(int)
     for sobject in ("ApiEvent", "BulkApiResultEventStore"):
-        for row in org.query(f"SELECT SourceIp, QueriedEntities, RowsProcessed FROM {sobject} "
-                             "WHERE EventDate >= 2025-08-01T00:00:00Z"):
+        for row in org.query(
+            f"SELECT SourceIp, QueriedEntities, RowsProcessed FROM {sobject} WHERE EventDate >= 2025-08-01T00:00:00Z"
+        ):
             if row["SourceIp"] in ips:
                 totals[row["QueriedEntities"]] += int(row["RowsProcessed"] or 0)
     return dict(totals)
@@ -541,23 +580,22 @@ def test_chat_vendor_truth_matches_the_org(chat_vendor: SimOrg) -> None:
     assert truth is not None
     demo = chat_vendor.demo_login
     assert demo is not None and demo.username == "responder@acme.example"
-    with login(chat_vendor, username=demo.username, password=demo.password,
-               security_token=demo.security_token) as org:
+    with login(chat_vendor, username=demo.username, password=demo.password, security_token=demo.security_token) as org:
         expected: dict[str, int] = defaultdict(int)
         for ex in truth.exfiltration:
             expected[ex.object] += ex.rows
         assert _attacker_rows(org, truth.attacker_ips) == dict(expected)
         drift_user = org.query("SELECT Id FROM User WHERE Username = 'drift-int@acme.example'")[0]["Id"]
-        logins = {r["SourceIp"] for r in
-                  org.query(f"SELECT SourceIp FROM LoginHistory WHERE UserId = '{drift_user}'")}
+        logins = {r["SourceIp"] for r in org.query(f"SELECT SourceIp FROM LoginHistory WHERE UserId = '{drift_user}'")}
         assert set(truth.attacker_ips) <= logins
         tokens = org.query("SELECT AppName, AppMenuItemId, UserId FROM OauthToken WHERE AppName LIKE '%Drift%'")
         assert len(tokens) == 4 and all(t["UserId"] == drift_user and t["AppMenuItemId"] for t in tokens)
         app = org.query("SELECT OptionsAllowAdminApprovedUsersOnly FROM ConnectedApplication WHERE Name = 'Drift'")
         assert app == [{"OptionsAllowAdminApprovedUsersOnly": False}]
         assert org.count("Case") == 12003 and org.count("Account") == 2000 and org.count("Contact") == 6000
-        recon = org.query("SELECT Query FROM ApiEvent WHERE EventDate >= 2025-08-12T00:00:00Z AND EventDate < "
-                          "2025-08-13T00:00:00Z")
+        recon = org.query(
+            "SELECT Query FROM ApiEvent WHERE EventDate >= 2025-08-12T00:00:00Z AND EventDate < 2025-08-13T00:00:00Z"
+        )
         assert sum(1 for r in recon if r["Query"].startswith("SELECT COUNT() FROM")) == 4
         elf = org.query("SELECT Id, LogFile FROM EventLogFile WHERE EventType = 'BulkApi2'")
         states = [r["JOB_STATE"] for r in csv.DictReader(io.StringIO(org.download(elf[0]["LogFile"]).decode()))]
@@ -570,32 +608,49 @@ def test_chat_vendor_failure_patterns_are_present(chat_vendor: SimOrg) -> None:
     truth = chat_vendor.truth
     assert truth is not None
     assert {p.id for p in truth.patterns} == {
-        "over_permissioned_integration_user", "pii_in_debug_logs", "unclassified_batch_sync",
-        "unreviewed_appexchange_package", "unauthenticated_external_data_source"}
+        "over_permissioned_integration_user",
+        "pii_in_debug_logs",
+        "unclassified_batch_sync",
+        "unreviewed_appexchange_package",
+        "unauthenticated_external_data_source",
+    }
     demo = chat_vendor.demo_login
     assert demo is not None
-    with login(chat_vendor, username=demo.username, password=demo.password,
-               security_token=demo.security_token) as org:
-        vad = org.query("SELECT Assignee.Username, PermissionSet.Name FROM PermissionSetAssignment WHERE "
-                        "PermissionSet.PermissionsViewAllData = true AND PermissionSet.IsOwnedByProfile = false")
+    with login(chat_vendor, username=demo.username, password=demo.password, security_token=demo.security_token) as org:
+        vad = org.query(
+            "SELECT Assignee.Username, PermissionSet.Name FROM PermissionSetAssignment WHERE "
+            "PermissionSet.PermissionsViewAllData = true AND PermissionSet.IsOwnedByProfile = false"
+        )
         assert {r["Assignee"]["Username"] for r in vad} == {"drift-int@acme.example", "chatbotpro-int@acme.example"}
         flags = org.tooling_query("SELECT TracedEntityId, ExpirationDate FROM TraceFlag")
         assert len(flags) == 2
-        bodies = b"".join(org.download(f"sobjects/ApexLog/{log['Id']}/Body")
-                          for log in org.query("SELECT Id FROM ApexLog"))
+        bodies = b"".join(
+            org.download(f"sobjects/ApexLog/{log['Id']}/Body") for log in org.query("SELECT Id FROM ApexLog")
+        )
         assert b"4111 1111 1111 1111" in bodies and b"@customer.example" in bodies and b"!AQ4AQ" in bodies
-        packages = org.tooling_query("SELECT SubscriberPackage.NamespacePrefix, "
-                                     "SubscriberPackageVersion.IsSecurityReviewed FROM InstalledSubscriberPackage")
-        assert {p["SubscriberPackage"]["NamespacePrefix"] for p in packages
-                if not p["SubscriberPackageVersion"]["IsSecurityReviewed"]} == {"cbpro"}
-        sources = org.query("SELECT DeveloperName FROM ExternalDataSource WHERE PrincipalType = 'Anonymous' AND "
-                            "Protocol = 'NoAuthentication'")
+        packages = org.tooling_query(
+            "SELECT SubscriberPackage.NamespacePrefix, "
+            "SubscriberPackageVersion.IsSecurityReviewed FROM InstalledSubscriberPackage"
+        )
+        assert {
+            p["SubscriberPackage"]["NamespacePrefix"]
+            for p in packages
+            if not p["SubscriberPackageVersion"]["IsSecurityReviewed"]
+        } == {"cbpro"}
+        sources = org.query(
+            "SELECT DeveloperName FROM ExternalDataSource WHERE PrincipalType = 'Anonymous' AND "
+            "Protocol = 'NoAuthentication'"
+        )
         assert sources == [{"DeveloperName": "Partner_Warehouse"}]
-        unclassified = org.query("SELECT QualifiedApiName FROM FieldDefinition WHERE EntityDefinitionId = 'Contact' "
-                                 "AND SecurityClassification = null")
+        unclassified = org.query(
+            "SELECT QualifiedApiName FROM FieldDefinition WHERE EntityDefinitionId = 'Contact' "
+            "AND SecurityClassification = null"
+        )
         names = {r["QualifiedApiName"] for r in unclassified}
-        synced = {r["Field"].split(".")[1] for r in org.query(
-            "SELECT Field FROM FieldPermissions WHERE Parent.Name = 'Marketing_Batch_Sync'")}
+        synced = {
+            r["Field"].split(".")[1]
+            for r in org.query("SELECT Field FROM FieldPermissions WHERE Parent.Name = 'Marketing_Batch_Sync'")
+        }
         assert {"SSN__c", "Birthdate", "Email"} <= synced & names
         remote = org.tooling_query("SELECT SiteName FROM RemoteProxy WHERE DisableProtocolSecurity = true")
         assert remote == [{"SiteName": "Legacy_ERP"}]
@@ -608,12 +663,20 @@ def test_fake_data_loader_scenario() -> None:
         demo = sim.demo_login
         assert demo is not None
         with login(sim, username=demo.username, password=demo.password, security_token=demo.security_token) as org:
-            portal = org.query("SELECT AppName, AppMenuItemId, User.Username FROM OauthToken WHERE AppName = "
-                               "'My Ticket Portal'")
-            assert portal == [{"AppName": "My Ticket Portal", "AppMenuItemId": None,
-                               "User": {"Username": "john.smith@globex.example"}}]
-            ips = {r["SourceIp"] for r in org.query("SELECT SourceIp FROM LoginHistory WHERE LoginTime >= "
-                                                    "2025-05-27T00:00:00Z")}
+            portal = org.query(
+                "SELECT AppName, AppMenuItemId, User.Username FROM OauthToken WHERE AppName = 'My Ticket Portal'"
+            )
+            assert portal == [
+                {
+                    "AppName": "My Ticket Portal",
+                    "AppMenuItemId": None,
+                    "User": {"Username": "john.smith@globex.example"},
+                }
+            ]
+            ips = {
+                r["SourceIp"]
+                for r in org.query("SELECT SourceIp FROM LoginHistory WHERE LoginTime >= 2025-05-27T00:00:00Z")
+            }
             assert set(truth.attacker_ips) <= ips
             with pytest.raises(ObjectUnavailable):
                 org.query("SELECT Id FROM ApiEvent")
@@ -636,9 +699,14 @@ def test_simorg_serve_runs_in_the_foreground_and_stops_on_ctrl_c(tmp_path: Path)
     seed = _write(tmp_path, mini_seed())
     env = subprocess_env(tmp_path / "home")
     env["PYTHONUNBUFFERED"] = "1"
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "simorg", "serve", "--seed", str(seed),
-                             "--cert-dir", str(tmp_path / "cert")], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "simorg", "serve", "--seed", str(seed), "--cert-dir", str(tmp_path / "cert")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         lines: dict[str, str] = {}
@@ -653,8 +721,11 @@ def test_simorg_serve_runs_in_the_foreground_and_stops_on_ctrl_c(tmp_path: Path)
         assert lines["demo user"].startswith(RESPONDER)
         from app.salesforce import OrgCredentials
 
-        with Org.login(OrgCredentials(kind="password", username=RESPONDER, password=PASSWORD,
-                                      security_token=TOKEN, instance_url=url, ca=ca)) as org:
+        with Org.login(
+            OrgCredentials(
+                kind="password", username=RESPONDER, password=PASSWORD, security_token=TOKEN, instance_url=url, ca=ca
+            )
+        ) as org:
             assert org.identity().username == RESPONDER
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
@@ -694,18 +765,34 @@ def test_session_kind_cannot_relogin(sim: SimOrg) -> None:
 
 
 def test_json_shaped_injects_carry_event_log_files_and_query_all_sees_deletions(sim: SimOrg, org: Org) -> None:
-    sim.inject({"event_log_files": [{"event_type": "RestApi", "log_date": "2025-08-19T00:00:00Z",
-                                     "rows": [{"at": "2025-08-19T10:00:00Z", "user": "int", "CLIENT_IP": "1.2.3.4",
-                                               "ROWS_PROCESSED": 7}]}]})
+    sim.inject(
+        {
+            "event_log_files": [
+                {
+                    "event_type": "RestApi",
+                    "log_date": "2025-08-19T00:00:00Z",
+                    "rows": [
+                        {"at": "2025-08-19T10:00:00Z", "user": "int", "CLIENT_IP": "1.2.3.4", "ROWS_PROCESSED": 7}
+                    ],
+                }
+            ]
+        }
+    )
     elf = org.query("SELECT LogFile FROM EventLogFile WHERE EventType = 'RestApi'")
     row = next(csv.DictReader(io.StringIO(org.download(elf[0]["LogFile"]).decode())))
     assert (row["TIMESTAMP"], row["CLIENT_IP"], row["ROWS_PROCESSED"]) == ("20250819100000.000", "1.2.3.4", "7")
     with pytest.raises(SeedError, match=r"rows\[0\]\.at: 'at' must be a date-time"):
-        sim.inject({"event_log_files": [{"event_type": "RestApi", "log_date": "2025-08-19T00:00:00Z",
-                                         "rows": [{"at": "yesterday"}]}]})
+        sim.inject(
+            {
+                "event_log_files": [
+                    {"event_type": "RestApi", "log_date": "2025-08-19T00:00:00Z", "rows": [{"at": "yesterday"}]}
+                ]
+            }
+        )
     psa = org.query("SELECT Id FROM PermissionSetAssignment WHERE PermissionSet.Name = 'Drift_View_All'")[0]
     org.delete("PermissionSetAssignment", psa["Id"])
     assert org.query(f"SELECT Id FROM PermissionSetAssignment WHERE Id = '{psa['Id']}'") == []
-    gone = org.query(f"SELECT Id, IsDeleted FROM PermissionSetAssignment WHERE Id = '{psa['Id']}'",
-                     include_deleted=True)
+    gone = org.query(
+        f"SELECT Id, IsDeleted FROM PermissionSetAssignment WHERE Id = '{psa['Id']}'", include_deleted=True
+    )
     assert gone == [{"Id": psa["Id"], "IsDeleted": True}]

@@ -81,8 +81,9 @@ def _read_layer(path: Path, display: str, record_path: str, problems: list[Check
         pos, message = decode_error(exc, text)
         problems.append(ChecklistProblem(display, pos.line, pos.col, message))
         return None
-    return _Layer(display, record_path, text, hashlib.sha256(raw).hexdigest(), data, TomlPositions(text),
-                  path.resolve().parent)
+    return _Layer(
+        display, record_path, text, hashlib.sha256(raw).hexdigest(), data, TomlPositions(text), path.resolve().parent
+    )
 
 
 def _read_layers(
@@ -171,9 +172,9 @@ class _Merged:
         return layer.at((*table, key, *sub), message)
 
 
-def _merge(layers: list[_Layer], problems: list[ChecklistProblem]) -> tuple[
-    dict[str, Any], dict[str, tuple[_Layer, TomlPath]], dict[str, _Merged]
-]:
+def _merge(
+    layers: list[_Layer], problems: list[ChecklistProblem]
+) -> tuple[dict[str, Any], dict[str, tuple[_Layer, TomlPath]], dict[str, _Merged]]:
     roles: dict[str, Any] = {}
     phases: dict[str, tuple[_Layer, TomlPath]] = {}
     items: dict[str, _Merged] = {}
@@ -210,8 +211,9 @@ def _merge(layers: list[_Layer], problems: list[ChecklistProblem]) -> tuple[
             if not isinstance(iid, str):
                 continue
             if n == 0:
-                problems.append(layer.at(("overrides", j), "overrides need `extends`: there is nothing to override",
-                                         key=True))
+                problems.append(
+                    layer.at(("overrides", j), "overrides need `extends`: there is nothing to override", key=True)
+                )
                 continue
             if iid not in items:
                 close = difflib.get_close_matches(iid, list(items), n=1)
@@ -310,12 +312,14 @@ def _cross_problems(
         d = merged.data
         phase = d.get("phase")
         if isinstance(phase, str) and phase not in phases:
-            problems.append(merged.at("phase", (), f"item {iid!r}: unknown phase {phase!r} (phases: "
-                                      + ", ".join(phases) + ")"))
+            problems.append(
+                merged.at("phase", (), f"item {iid!r}: unknown phase {phase!r} (phases: " + ", ".join(phases) + ")")
+            )
         owner = d.get("owner")
         if isinstance(owner, str) and owner not in roles:
-            problems.append(merged.at("owner", (), f"item {iid!r}: unknown owner role {owner!r}; "
-                                      "declare it under [roles]"))
+            problems.append(
+                merged.at("owner", (), f"item {iid!r}: unknown owner role {owner!r}; declare it under [roles]")
+            )
         deps = d.get("depends_on")
         graph[iid] = []
         if isinstance(deps, list):
@@ -327,17 +331,23 @@ def _cross_problems(
                 else:
                     close = difflib.get_close_matches(dep, list(items), n=1)
                     hint = f" (did you mean {close[0]!r}?)" if close else ""
-                    problems.append(merged.at("depends_on", (k,),
-                                              f"item {iid!r}: depends on unknown item {dep!r}{hint}"))
+                    problems.append(
+                        merged.at("depends_on", (k,), f"item {iid!r}: depends on unknown item {dep!r}{hint}")
+                    )
         ctrl = d.get("controls")
         if isinstance(ctrl, dict) and isinstance(ctrl.get("iso27001_2013"), list):
             current = ctrl.get("iso27001") if isinstance(ctrl.get("iso27001"), list) else []
             for k, old in enumerate(ctrl["iso27001_2013"]):
                 successor = catalogue.iso_2022_successor(old) if isinstance(old, str) else None
                 if successor and successor not in current:
-                    problems.append(merged.at("controls", ("iso27001_2013", k),
-                                              f"item {iid!r}: ISO 27001:2013 {old} is {successor} in the 2022 "
-                                              f"edition; list {successor} under iso27001 too"))
+                    problems.append(
+                        merged.at(
+                            "controls",
+                            ("iso27001_2013", k),
+                            f"item {iid!r}: ISO 27001:2013 {old} is {successor} in the 2022 "
+                            f"edition; list {successor} under iso27001 too",
+                        )
+                    )
     for cycle in _cycles(graph):
         first, second = cycle[0], cycle[1]
         deps = items[first].data.get("depends_on") or []

@@ -59,9 +59,7 @@ def parse_state(text: str | ItemState) -> ItemState:
     try:
         return ItemState(re.sub(r"[\s-]+", "_", norm))
     except ValueError:
-        raise UsageError(
-            f"unknown state {text!r}; use one of: " + ", ".join(s.value for s in ItemState)
-        ) from None
+        raise UsageError(f"unknown state {text!r}; use one of: " + ", ".join(s.value for s in ItemState)) from None
 
 
 # -- durations ------------------------------------------------------------------------------------------
@@ -81,8 +79,11 @@ def parse_duration(text: str) -> timedelta:
     if m and any(v is not None for v in m.groupdict().values()):
         g = {k: int(v) for k, v in m.groupdict().items() if v is not None}
         return timedelta(
-            weeks=g.get("weeks", 0), days=g.get("days", 0), hours=g.get("hours", 0),
-            minutes=g.get("minutes", 0), seconds=g.get("seconds", 0),
+            weeks=g.get("weeks", 0),
+            days=g.get("days", 0),
+            hours=g.get("hours", 0),
+            minutes=g.get("minutes", 0),
+            seconds=g.get("seconds", 0),
         )
     date_part = text.split("T", 1)[0]
     if text.startswith("P") and ("Y" in date_part or "M" in date_part):
@@ -309,5 +310,6 @@ class ChecklistInvalid(WarroomError):
         self.problems = list(problems)
         files = sorted({p.file for p in self.problems})
         count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
-        super().__init__(f"checklist {', '.join(files)} is not usable ({count}):\n"
-                         + "\n".join(str(p) for p in self.problems))
+        super().__init__(
+            f"checklist {', '.join(files)} is not usable ({count}):\n" + "\n".join(str(p) for p in self.problems)
+        )

@@ -143,18 +143,22 @@ def project_state(entry: Entry, get: Callable[[str, str], Any]) -> Iterable[tupl
     done = None
     if state == ItemState.DONE:
         done = current.get("done_utc") if current.get("state") == ItemState.DONE else entry.recorded_utc
-    yield NAMESPACE, d["item"], {
-        "state": state,
-        "note": d.get("note"),
-        "reason": d.get("reason"),
-        "evidence": evidence,
-        "by": entry.actor,
-        "at": entry.recorded_utc,
-        "seq": entry.seq,
-        "changes": current.get("changes", 0) + 1,
-        "started_utc": started,
-        "done_utc": done,
-    }
+    yield (
+        NAMESPACE,
+        d["item"],
+        {
+            "state": state,
+            "note": d.get("note"),
+            "reason": d.get("reason"),
+            "evidence": evidence,
+            "by": entry.actor,
+            "at": entry.recorded_utc,
+            "seq": entry.seq,
+            "changes": current.get("changes", 0) + 1,
+            "started_utc": started,
+            "done_utc": done,
+        },
+    )
 
 
 def project_source(entry: Entry, get: Callable[[str, str], Any]) -> Iterable[tuple[str, str, Any]]:
@@ -224,33 +228,50 @@ def build_status(
     incident_id: str | None = None,
 ) -> ChecklistStatus:
     """Pure: items with state, due time and overdue flag; progress per phase and overall."""
-    state_of = {i.id: ItemState(states[i.id]["state"]) if i.id in states else ItemState.TODO
-                for i in checklist.items}
+    state_of = {i.id: ItemState(states[i.id]["state"]) if i.id in states else ItemState.TODO for i in checklist.items}
     rows: list[ItemStatus] = []
     for item in checklist.items:
         st = states.get(item.id, {})
         state = state_of[item.id]
         due_at = declared + item.due_offset
-        rows.append(ItemStatus(
-            id=item.id, phase=item.phase, title=item.title, owner=item.owner,
-            owner_title=checklist.roles.get(item.owner, item.owner), state=state, due=item.due,
-            due_utc=format_instant(due_at), overdue=state in OPEN_STATES and now > due_at,
-            depends_on=list(item.depends_on),
-            waiting_on=[d for d in item.depends_on if state_of.get(d) in OPEN_STATES],
-            triggers=list(item.triggers), evidence_required=list(item.evidence), controls=item.controls,
-            note=st.get("note"), reason=st.get("reason"), evidence=list(st.get("evidence", [])),
-            updated_utc=st.get("at"), updated_by=st.get("by"), done_utc=st.get("done_utc"),
-        ))
+        rows.append(
+            ItemStatus(
+                id=item.id,
+                phase=item.phase,
+                title=item.title,
+                owner=item.owner,
+                owner_title=checklist.roles.get(item.owner, item.owner),
+                state=state,
+                due=item.due,
+                due_utc=format_instant(due_at),
+                overdue=state in OPEN_STATES and now > due_at,
+                depends_on=list(item.depends_on),
+                waiting_on=[d for d in item.depends_on if state_of.get(d) in OPEN_STATES],
+                triggers=list(item.triggers),
+                evidence_required=list(item.evidence),
+                controls=item.controls,
+                note=st.get("note"),
+                reason=st.get("reason"),
+                evidence=list(st.get("evidence", [])),
+                updated_utc=st.get("at"),
+                updated_by=st.get("by"),
+                done_utc=st.get("done_utc"),
+            )
+        )
     phases = []
     for phase in checklist.phases:
         mine = [r for r in rows if r.phase == phase.id]
-        phases.append(PhaseStatus(
-            id=phase.id, title=phase.title, total=len(mine),
-            done=sum(r.state is ItemState.DONE for r in mine),
-            not_applicable=sum(r.state is ItemState.NOT_APPLICABLE for r in mine),
-            open=sum(r.state in OPEN_STATES for r in mine),
-            overdue=sum(r.overdue for r in mine),
-        ))
+        phases.append(
+            PhaseStatus(
+                id=phase.id,
+                title=phase.title,
+                total=len(mine),
+                done=sum(r.state is ItemState.DONE for r in mine),
+                not_applicable=sum(r.state is ItemState.NOT_APPLICABLE for r in mine),
+                open=sum(r.state in OPEN_STATES for r in mine),
+                overdue=sum(r.overdue for r in mine),
+            )
+        )
     done = sum(r.state is ItemState.DONE for r in rows)
     na = sum(r.state is ItemState.NOT_APPLICABLE for r in rows)
     applicable = len(rows) - na
@@ -259,13 +280,21 @@ def build_status(
     known = {i.id for i in checklist.items}
     return ChecklistStatus(
         incident_id=incident_id,
-        checklist_path=checklist.path, checklist_sha256=checklist.sha256,
-        checklist_title=checklist.title, checklist_version=checklist.version,
-        declared_utc=format_instant(declared), now_utc=format_instant(now),
-        total=len(rows), done=done, not_applicable=na,
+        checklist_path=checklist.path,
+        checklist_sha256=checklist.sha256,
+        checklist_title=checklist.title,
+        checklist_version=checklist.version,
+        declared_utc=format_instant(declared),
+        now_utc=format_instant(now),
+        total=len(rows),
+        done=done,
+        not_applicable=na,
         percent=(done * 100 // applicable) if applicable else 100,
-        overdue=[r.id for r in rows if r.overdue], next_due=next_due,
-        phases=phases, items=rows, orphans=sorted(k for k in states if k not in known),
+        overdue=[r.id for r in rows if r.overdue],
+        next_due=next_due,
+        phases=phases,
+        items=rows,
+        orphans=sorted(k for k in states if k not in known),
     )
 
 

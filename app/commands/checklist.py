@@ -29,8 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("item")
     p.add_argument("state", help="todo, in_progress, done, blocked or not_applicable (needs --note)")
     p.add_argument("--note", help="what was done, or the reason (required for not_applicable)")
-    p.add_argument("--evidence", action="append", default=[], metavar="EVIDENCE_ID",
-                   help="an evidence id from `warroom evidence add` (repeatable)")
+    p.add_argument(
+        "--evidence",
+        action="append",
+        default=[],
+        metavar="EVIDENCE_ID",
+        help="an evidence id from `warroom evidence add` (repeatable)",
+    )
     p.add_argument("--incident")
     p.add_argument("--checklist", type=Path, metavar="FILE", help="follow this checklist (recorded)")
     p.set_defaults(handler=_run_set)
@@ -75,9 +80,7 @@ def _run_set(ctx: Context, args: argparse.Namespace) -> int:
             incident, checklist, args.item, args.state, ctx.actor, note=args.note, evidence=args.evidence
         )
         data = entry.data
-        ctx.print(
-            f"{data['item']}: {data['previous']} -> {data['state']} (entry {entry.seq} in {incident.id})"
-        )
+        ctx.print(f"{data['item']}: {data['previous']} -> {data['state']} (entry {entry.seq} in {incident.id})")
     return 0
 
 
@@ -122,8 +125,11 @@ def render_status(status: ck.ChecklistStatus, title: str = "") -> list[str]:
         lines += ["", f"{phase.title}  {phase.done}/{applicable}{extra}"]
         for item in by_phase[phase.id]:
             flag = "  OVERDUE" if item.overdue else ""
-            waiting = f"  (waiting on {', '.join(item.waiting_on)})" if item.waiting_on and item.state in \
-                ck.OPEN_STATES else ""
+            waiting = (
+                f"  (waiting on {', '.join(item.waiting_on)})"
+                if item.waiting_on and item.state in ck.OPEN_STATES
+                else ""
+            )
             lines.append(
                 f"  {_MARK[item.state]} {item.id:<{width}}  {item.state.value:<14} due {_short(item.due_utc)}"
                 f"{flag}  {item.title}{waiting}"

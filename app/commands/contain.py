@@ -26,15 +26,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("action", choices=cm.ACTIONS, metavar="ACTION", help=", ".join(cm.ACTIONS))
     p.add_argument("--app", metavar="NAME", help="the connected app (exact OauthToken AppName)")
     p.add_argument("--user", metavar="USERNAME", help="one user, by username")
-    p.add_argument("--integration-users", action="store_true",
-                   help="every integration user (licence, API-only profile or permission)")
+    p.add_argument(
+        "--integration-users",
+        action="store_true",
+        help="every integration user (licence, API-only profile or permission)",
+    )
     p.add_argument("--ticket", metavar="REF", help="the change or incident ticket this action answers to")
-    p.add_argument("--from-snapshot", action="store_true",
-                   help="plan from the incident's inventory snapshot (no network); apply later where the org is "
-                   "reachable")
+    p.add_argument(
+        "--from-snapshot",
+        action="store_true",
+        help="plan from the incident's inventory snapshot (no network); apply later where the org is reachable",
+    )
     _org_args(p, with_alias=True)
-    p.add_argument("--out", type=Path, metavar="FILE",
-                   help="also write the executable plan FILE and a runbook (FILE with .md) for a connected machine")
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="also write the executable plan FILE and a runbook (FILE with .md) for a connected machine",
+    )
     p.add_argument("--incident")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_plan)
@@ -76,8 +85,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _org_args(p: argparse.ArgumentParser, *, with_alias: bool) -> None:
     if with_alias:
-        p.add_argument("--org", metavar="ALIAS", help="credential alias, or `sim` for the simulated org "
-                       "(default: the only alias stored)")
+        p.add_argument(
+            "--org",
+            metavar="ALIAS",
+            help="credential alias, or `sim` for the simulated org (default: the only alias stored)",
+        )
     p.add_argument("--instance-url", help="with the `sim` org: the simulated org's URL (https://127.0.0.1:PORT)")
     p.add_argument("--ca", type=Path, help="with the `sim` org: the PEM certificate to trust")
 
@@ -98,8 +110,10 @@ def _opener(ctx: Context, alias: str, args: argparse.Namespace) -> Any:
     from app.simorg.login import SIM_ALIAS
 
     if alias == SIM_ALIAS and not (args.instance_url and args.ca):
-        raise UsageError("the plan is for the simulated org: add --instance-url https://127.0.0.1:PORT and --ca FILE "
-                         "(printed by `warroom simorg serve`)")
+        raise UsageError(
+            "the plan is for the simulated org: add --instance-url https://127.0.0.1:PORT and --ca FILE "
+            "(printed by `warroom simorg serve`)"
+        )
 
     return lambda: open_org(ctx, alias, instance_url=args.instance_url, ca=args.ca)
 
@@ -107,8 +121,10 @@ def _opener(ctx: Context, alias: str, args: argparse.Namespace) -> Any:
 def _ask_alias(ctx: Context, plan: cm.Plan, given: str | None, verb: str) -> str:
     if given is not None:
         return given
-    ctx.stderr.write(f"{verb} {plan.plan_id} ({plan.action}, {len(plan.steps)} record(s)) on {plan.org_alias}: "
-                     "type the org alias to confirm: ")
+    ctx.stderr.write(
+        f"{verb} {plan.plan_id} ({plan.action}, {len(plan.steps)} record(s)) on {plan.org_alias}: "
+        "type the org alias to confirm: "
+    )
     ctx.stderr.flush()
     return ctx.stdin.readline().strip()
 
@@ -121,20 +137,33 @@ def _ask_alias(ctx: Context, plan: cm.Plan, given: str | None, verb: str) -> str
 def _run_plan(ctx: Context, args: argparse.Namespace) -> int:
     alias = args.org if args.from_snapshot else _default_alias(ctx, args.org)
     with ctx.open_incident(args.incident) as incident:
-        plan = cm.make_plan(ctx, incident, args.action, app=args.app, user=args.user,
-                            integration_users=args.integration_users, org_alias=alias,
-                            instance_url=args.instance_url, ca=args.ca, from_snapshot=args.from_snapshot,
-                            ticket=args.ticket, out=args.out)
+        plan = cm.make_plan(
+            ctx,
+            incident,
+            args.action,
+            app=args.app,
+            user=args.user,
+            integration_users=args.integration_users,
+            org_alias=alias,
+            instance_url=args.instance_url,
+            ca=args.ca,
+            from_snapshot=args.from_snapshot,
+            ticket=args.ticket,
+            out=args.out,
+        )
         written = cm.export_plan(plan, args.out) if args.out else None
     if args.json:
         ctx.print_json(plan)
         return 0
     _print_plan(ctx, plan)
     if written:
-        ctx.print(f"wrote {written[0]} (plan) and {written[1]} (runbook); its sha256 is journaled, so "
-                  f"`warroom contain apply {written[0].name}` on a connected machine is tied to this plan")
-    ctx.print(f"nothing was changed (dry run); to run it: warroom contain apply {plan.plan_id} --confirm "
-              f"{plan.org_alias}")
+        ctx.print(
+            f"wrote {written[0]} (plan) and {written[1]} (runbook); its sha256 is journaled, so "
+            f"`warroom contain apply {written[0].name}` on a connected machine is tied to this plan"
+        )
+    ctx.print(
+        f"nothing was changed (dry run); to run it: warroom contain apply {plan.plan_id} --confirm {plan.org_alias}"
+    )
     return 0
 
 
@@ -143,8 +172,10 @@ def _print_plan(ctx: Context, plan: cm.Plan) -> None:
     ctx.print(f"plan {plan.plan_id}: {plan.action} on {plan.org_alias}" + (f" ({where})" if where else ""))
     ctx.print(f"sha256 {plan.sha256}" + (f"  ticket {plan.ticket}" if plan.ticket else ""))
     if plan.basis.get("kind") == "snapshot":
-        ctx.print(f"before-state from inventory snapshot {plan.basis.get('evidence_id')} taken "
-                  f"{plan.basis.get('taken_utc')}: every record is read again before it is changed")
+        ctx.print(
+            f"before-state from inventory snapshot {plan.basis.get('evidence_id')} taken "
+            f"{plan.basis.get('taken_utc')}: every record is read again before it is changed"
+        )
     if not plan.steps:
         ctx.print("no record changes through the API")
     for op, n in plan.counts.items():
@@ -174,8 +205,10 @@ def _run_approve(ctx: Context, args: argparse.Namespace) -> int:
         typed = _ask_alias(ctx, plan, args.confirm, "Approve")
         plan_file = Path(args.plan) if Path(args.plan).is_file() else None
         entry = cm.approve(incident, plan, typed, ctx.actor, plan_file=plan_file)
-    ctx.print(f"{plan.plan_id} approved by {ctx.actor} (entry {entry.seq}); the executor runs "
-              f"`warroom contain apply {plan.plan_id}`")
+    ctx.print(
+        f"{plan.plan_id} approved by {ctx.actor} (entry {entry.seq}); the executor runs "
+        f"`warroom contain apply {plan.plan_id}`"
+    )
     return 0
 
 
@@ -187,8 +220,9 @@ def _run_apply(ctx: Context, args: argparse.Namespace) -> int:
             _print_plan(ctx, plan)
         opener = _opener(ctx, plan.org_alias, args) if plan.steps else None
         typed = _ask_alias(ctx, plan, args.confirm, "Apply")
-        result = cm.apply_plan(incident, opener, plan, typed, ctx.actor, _progress(ctx, len(plan.steps), args.json),
-                               plan_file=plan_file)
+        result = cm.apply_plan(
+            incident, opener, plan, typed, ctx.actor, _progress(ctx, len(plan.steps), args.json), plan_file=plan_file
+        )
     return _report(ctx, result, args.json)
 
 
@@ -210,8 +244,10 @@ def _report(ctx: Context, result: cm.ActionResult, as_json: bool) -> int:
         ctx.print_json(result)
         return code
     c = result.counts
-    ctx.print(f"{result.action_id}: {result.status} ({c.get('ok', 0)} ok, {c.get('already', 0)} already so, "
-              f"{c.get('failed', 0)} failed, {c.get('not_run', 0)} not run), run {result.run}")
+    ctx.print(
+        f"{result.action_id}: {result.status} ({c.get('ok', 0)} ok, {c.get('already', 0)} already so, "
+        f"{c.get('failed', 0)} failed, {c.get('not_run', 0)} not run), run {result.run}"
+    )
     for rec in result.records:
         if rec.status == "failed":
             ctx.print(f"  failed  {rec.n:>4}  {rec.record}  {rec.label}: {rec.code}: {rec.error}")
@@ -221,8 +257,10 @@ def _report(ctx: Context, result: cm.ActionResult, as_json: bool) -> int:
     for line in _verification_lines(result.verification):
         ctx.print(line)
     if result.intent_seq:
-        ctx.print(f"journal: intent {result.intent_seq}, result {result.result_seq}"
-                  + (f", checkpoint {result.checkpoint_seq}" if result.checkpoint_seq else ""))
+        ctx.print(
+            f"journal: intent {result.intent_seq}, result {result.result_seq}"
+            + (f", checkpoint {result.checkpoint_seq}" if result.checkpoint_seq else "")
+        )
     for task in result.open_tasks:
         ctx.print(f"open manual task {task}: close it with `warroom contain confirm {task} --evidence ID`")
     for w in result.warnings:
@@ -237,14 +275,18 @@ def _verification_lines(verification: dict[str, Any]) -> list[str]:
             continue
         if op == "revoke_token":
             now = "?" if v.get("matching_now") is None else v["matching_now"]
-            out.append(f"verified by query: {now} token(s) match the plan's filter now; "
-                       f"{v['planned_still_present']} of the planned still present; {v['new_since_plan']} issued "
-                       "since the plan" + (" (plan again for those)" if v["new_since_plan"] else ""))
+            out.append(
+                f"verified by query: {now} token(s) match the plan's filter now; "
+                f"{v['planned_still_present']} of the planned still present; {v['new_since_plan']} issued "
+                "since the plan" + (" (plan again for those)" if v["new_since_plan"] else "")
+            )
             if v.get("query"):
                 out.append(f"  {v['query']}")
         else:
-            out.append(f"verified by query: {cm.OP_LABELS.get(op, op)}: {v['checked'] - v['not_in_target_state']} of "
-                       f"{v['checked']} records in the target state")
+            out.append(
+                f"verified by query: {cm.OP_LABELS.get(op, op)}: {v['checked'] - v['not_in_target_state']} of "
+                f"{v['checked']} records in the target state"
+            )
     return out
 
 
@@ -260,8 +302,10 @@ def _run_status(ctx: Context, args: argparse.Namespace) -> int:
     for s in items:
         extra = f"  undoes {s.undoes}" if s.undoes else ""
         extra += f"  undone by {s.undone_by}" if s.undone_by else ""
-        ctx.print(f"{s.action_id}  {s.action:<18} {s.org_alias:<10} {s.status:<8} {s.done}/{s.total} done, "
-                  f"{s.failed} failed, {s.not_run} not run  runs {s.runs}  by {s.created_by}{extra}")
+        ctx.print(
+            f"{s.action_id}  {s.action:<18} {s.org_alias:<10} {s.status:<8} {s.done}/{s.total} done, "
+            f"{s.failed} failed, {s.not_run} not run  runs {s.runs}  by {s.created_by}{extra}"
+        )
         if s.stopped and s.status != "done":
             ctx.print(f"    stopped: {s.stopped}")
         for f in s.failed_records[:5]:
@@ -287,6 +331,8 @@ def _run_undo(ctx: Context, args: argparse.Namespace) -> int:
 def _run_confirm(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         entry = cm.confirm_task(incident, args.task_id, args.evidence, ctx.actor, note=args.note)
-    ctx.print(f"{entry.data['task_id']} confirmed by {ctx.actor} with evidence {entry.data['evidence_id']} "
-              f"(entry {entry.seq})")
+    ctx.print(
+        f"{entry.data['task_id']} confirmed by {ctx.actor} with evidence {entry.data['evidence_id']} "
+        f"(entry {entry.seq})"
+    )
     return 0

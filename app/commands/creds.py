@@ -31,8 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p_creds = sub.add_parser("creds", help="Salesforce credentials by alias, kept in the OS keyring")
     csub = p_creds.add_subparsers(dest="creds_command", metavar="SUBCOMMAND", required=True)
 
-    p = csub.add_parser("set", help="store credentials for an org under an alias (secrets prompted, no echo)",
-                        epilog=_SET_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = csub.add_parser(
+        "set",
+        help="store credentials for an org under an alias (secrets prompted, no echo)",
+        epilog=_SET_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("alias")
     p.add_argument("--kind", choices=creds.KINDS)
     p.add_argument("--domain", help="login, test, or your My Domain such as acme.my (default: login)")
@@ -59,9 +63,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _keyring_file_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--keyring-file", action="store_true",
-                   help=f"keep the secrets in a passphrase-encrypted file in the workspace instead of the OS "
-                        f"keyring (same as {keystore.ENV_VAR}={keystore.ENV_FILE})")
+    p.add_argument(
+        "--keyring-file",
+        action="store_true",
+        help=f"keep the secrets in a passphrase-encrypted file in the workspace instead of the OS "
+        f"keyring (same as {keystore.ENV_VAR}={keystore.ENV_FILE})",
+    )
 
 
 class _Input:
@@ -103,8 +110,7 @@ def _run_set(ctx: Context, args: argparse.Namespace) -> int:
     alias = creds.check_alias(args.alias)
     entry = creds._existing(ctx, alias)
     ask = _Input(ctx)
-    kind = args.kind or ask.text(f"Login kind ({', '.join(creds.KINDS)})", "--kind",
-                                 entry.kind if entry else None)
+    kind = args.kind or ask.text(f"Login kind ({', '.join(creds.KINDS)})", "--kind", entry.kind if entry else None)
     if kind not in creds.KINDS:
         raise UsageError(f"login kind {kind!r}: choose one of {', '.join(creds.KINDS)}")
     org = OrgConfig(
@@ -147,8 +153,11 @@ def _run_set(ctx: Context, args: argparse.Namespace) -> int:
         raise UsageError("--key-file is only for a jwt login")
 
     stored = creds.store_credentials(ctx, alias, org, secrets, backend=backend)
-    where = (f"the encrypted file {keystore.file_path(ctx.home)}" if stored.store == keystore.ENV_FILE
-             else f"the keyring ({keystore.backend_name(backend)})")
+    where = (
+        f"the encrypted file {keystore.file_path(ctx.home)}"
+        if stored.store == keystore.ENV_FILE
+        else f"the keyring ({keystore.backend_name(backend)})"
+    )
     ctx.print(f"stored {kind} credentials for {alias!r} in {where}; settings in {ctx.home / 'config.toml'}")
     if key_file:
         ctx.print(f"the private key is now in the keyring: you can delete {key_file}")
@@ -189,8 +198,10 @@ def _run_test(ctx: Context, args: argparse.Namespace) -> int:
     if args.json:
         ctx.print_json(result)
     elif result.ok:
-        ctx.print(f"ok: {result.alias} logs in as {result.username} ({result.user_id}) to {result.org_name} "
-                  f"({result.org_id}) at {result.instance_url}")
+        ctx.print(
+            f"ok: {result.alias} logs in as {result.username} ({result.user_id}) to {result.org_name} "
+            f"({result.org_id}) at {result.instance_url}"
+        )
     else:
         ctx.error(f"login with {result.alias!r} failed: {result.reason}")
     return 0 if result.ok else 1

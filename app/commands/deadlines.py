@@ -29,16 +29,22 @@ def _leaf(p: argparse.ArgumentParser, *, incident: bool = True, json: bool = Tru
     if json:
         p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
     if rules:
-        p.add_argument("--rules", type=Path, default=argparse.SUPPRESS, metavar="FILE",
-                       help="rule file to use instead of the shipped one")
+        p.add_argument(
+            "--rules",
+            type=Path,
+            default=argparse.SUPPRESS,
+            metavar="FILE",
+            help="rule file to use instead of the shipped one",
+        )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     d = sub.add_parser(
-        "deadlines", help="notification clocks for the incident (and the rule table behind them)",
+        "deadlines",
+        help="notification clocks for the incident (and the rule table behind them)",
         description="Every notification clock that runs for the incident: due time (UTC and local), time left "
-                    "and state. Subcommands compute a single deadline, list the rules, or change which rules "
-                    "apply.",
+        "and state. Subcommands compute a single deadline, list the rules, or change which rules "
+        "apply.",
     )
     d.add_argument("--incident", default=None, help="incident id (default: the most recent)")
     d.add_argument("--json", action="store_true", default=False, help="machine-readable output")
@@ -57,9 +63,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     _leaf(p, incident=False)
     p.set_defaults(handler=_run_rules)
 
-    for name, verb in (("include", "apply a rule the facts do not select"),
-                       ("exclude", "stop a rule from applying (e.g. a documented no-harm determination)"),
-                       ("reset", "drop an include/exclude and let the facts decide again")):
+    for name, verb in (
+        ("include", "apply a rule the facts do not select"),
+        ("exclude", "stop a rule from applying (e.g. a documented no-harm determination)"),
+        ("reset", "drop an include/exclude and let the facts decide again"),
+    ):
         p = dsub.add_parser(name, help=verb)
         p.add_argument("rule", metavar="RULE_ID")
         p.add_argument("--justification", "-j", required=True, help="why; journaled with your name")
@@ -67,8 +75,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.set_defaults(handler=_run_override, action=name)
 
     p = dsub.add_parser("pause", help="law-enforcement hold: stop the clocks of rules that allow a delay")
-    p.add_argument("--rule", action="append", dest="hold_rules", metavar="RULE_ID",
-                   help="only this rule (repeatable); default: every rule that allows a hold")
+    p.add_argument(
+        "--rule",
+        action="append",
+        dest="hold_rules",
+        metavar="RULE_ID",
+        help="only this rule (repeatable); default: every rule that allows a hold",
+    )
     p.add_argument("--requested-by", required=True, help="the agency and officer who asked for the delay")
     p.add_argument("--justification", "-j", required=True)
     p.add_argument("--at", type=instant_arg, help="when the hold began (default: now)")
@@ -86,9 +99,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     fsub = facts.add_subparsers(dest="facts_command", metavar="SUBCOMMAND", required=True)
     keys = "\n".join(f"  {k:<18} {v}" for k, v in dl.FACT_KEYS.items())
     p = fsub.add_parser(
-        "set", help="set one fact (journaled with its previous value)",
+        "set",
+        help="set one fact (journaled with its previous value)",
         description="Set an incident fact; the change is journaled and the deadlines recompute.\n\nKeys:\n"
-                    + keys + "\n\nA value of 'none' clears the fact.",
+        + keys
+        + "\n\nA value of 'none' clears the fact.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("key")
@@ -199,14 +214,20 @@ def _run_compute(ctx: Context, args: argparse.Namespace) -> int:
     return _print_compute(ctx, args, rule, place, due, basis + note)
 
 
-def _print_compute(ctx: Context, args: argparse.Namespace, rule: dl.Rule, place: dl.Place,
-                   due: datetime | None, basis: str) -> int:
+def _print_compute(
+    ctx: Context, args: argparse.Namespace, rule: dl.Rule, place: dl.Place, due: datetime | None, basis: str
+) -> int:
     from zoneinfo import ZoneInfo
 
     result = ComputeResult(
-        rule=rule.id, start=format_instant(args.start), due=format_instant(due) if due else None,
+        rule=rule.id,
+        start=format_instant(args.start),
+        due=format_instant(due) if due else None,
         due_local=due.astimezone(ZoneInfo(place.timezone)).isoformat() if due else None,
-        day_kind=rule.day_kind, period=rule.period_text(), timezone=place.timezone, calendar=place.calendar,
+        day_kind=rule.day_kind,
+        period=rule.period_text(),
+        timezone=place.timezone,
+        calendar=place.calendar,
         basis=basis,
     )
     if getattr(args, "json", False):
@@ -227,13 +248,17 @@ def _run_rules(ctx: Context, args: argparse.Namespace) -> int:
     for r in rules:
         th = f" if {r.threshold.count} {r.threshold.describe()}" if r.threshold.numeric else ""
         gate = r.applies_when
-        extra = "".join([
-            f" [sector {'/'.join(gate.sectors)}]" if gate.sectors else "",
-            f" [data {'/'.join(gate.categories)}]" if gate.categories else "",
-            "" if r.in_force else " [NOT IN FORCE]",
-        ])
-        ctx.print(f"{r.id:<34} {r.code:<7} {r.recipient:<27} {r.period_text():<26} from {r.starts}"
-                  f"{'' if r.relation == 'after' else ' (' + r.relation + ')'}{th}{extra} [{r.confidence}]")
+        extra = "".join(
+            [
+                f" [sector {'/'.join(gate.sectors)}]" if gate.sectors else "",
+                f" [data {'/'.join(gate.categories)}]" if gate.categories else "",
+                "" if r.in_force else " [NOT IN FORCE]",
+            ]
+        )
+        ctx.print(
+            f"{r.id:<34} {r.code:<7} {r.recipient:<27} {r.period_text():<26} from {r.starts}"
+            f"{'' if r.relation == 'after' else ' (' + r.relation + ')'}{th}{extra} [{r.confidence}]"
+        )
         ctx.print(f"{'':<34} {r.citation} <{r.source}>")
     return 0
 
@@ -252,12 +277,15 @@ def _run_override(ctx: Context, args: argparse.Namespace) -> int:
         if action == "clear" and current is None:
             raise UsageError(f"{rule.id} has no include/exclude to reset")
         entry = incident.journal.append(
-            "deadline.override", {"rule": rule.id, "action": action, "justification": args.justification.strip()},
+            "deadline.override",
+            {"rule": rule.id, "action": action, "justification": args.justification.strip()},
             ctx.actor,
         )
         timer = _timer_for(incident, rule.id, rules, _now(ctx))
-    ctx.print(f"{rule.id}: {args.action} recorded (entry {entry.seq}); now " + (_timer_line(timer) if timer else
-                                                                                 "not in play"))
+    ctx.print(
+        f"{rule.id}: {args.action} recorded (entry {entry.seq}); now "
+        + (_timer_line(timer) if timer else "not in play")
+    )
     return 0
 
 
@@ -277,18 +305,27 @@ def _run_pause(ctx: Context, args: argparse.Namespace) -> int:
         for rid in args.hold_rules:
             rule = dl.find_rule(rules, rid)
             if not rule.law_enforcement_delay:
-                raise UsageError(f"{rule.id} does not allow a law-enforcement delay ({rule.citation}); exclude it "
-                                 "with a justification instead if counsel so advises")
+                raise UsageError(
+                    f"{rule.id} does not allow a law-enforcement delay ({rule.citation}); exclude it "
+                    "with a justification instead if counsel so advises"
+                )
             names.append(rule.id)
     if not args.requested_by.strip() or not args.justification.strip():
         raise UsageError("a hold needs --requested-by and a --justification")
     with ctx.open_incident(args.incident) as incident:
         holds = incident.journal.state("deadline.holds")
         hold_id = f"hold-{len(holds) + 1}"
-        entry = incident.journal.append("deadline.pause", {
-            "hold_id": hold_id, "at": format_instant(at), "rules": names,
-            "requested_by": args.requested_by.strip(), "justification": args.justification.strip(),
-        }, ctx.actor)
+        entry = incident.journal.append(
+            "deadline.pause",
+            {
+                "hold_id": hold_id,
+                "at": format_instant(at),
+                "rules": names,
+                "requested_by": args.requested_by.strip(),
+                "justification": args.justification.strip(),
+            },
+            ctx.actor,
+        )
     scope = ", ".join(names) if names else "every rule that allows a law-enforcement delay"
     ctx.print(f"{hold_id}: clocks paused from {format_instant(at)} for {scope} (entry {entry.seq})")
     return 0
@@ -307,9 +344,15 @@ def _run_resume(ctx: Context, args: argparse.Namespace) -> int:
             raise UsageError(f"{args.hold_id} already ended at {hold['end']}")
         if at < parse_instant(hold["start"]):
             raise UsageError(f"--at {format_instant(at)} is before the hold began ({hold['start']})")
-        entry = incident.journal.append("deadline.resume", {
-            "hold_id": args.hold_id, "at": format_instant(at), "justification": args.justification.strip(),
-        }, ctx.actor)
+        entry = incident.journal.append(
+            "deadline.resume",
+            {
+                "hold_id": args.hold_id,
+                "at": format_instant(at),
+                "justification": args.justification.strip(),
+            },
+            ctx.actor,
+        )
     ctx.print(f"{args.hold_id}: ended {format_instant(at)}; clocks run again (entry {entry.seq})")
     return 0
 
@@ -360,8 +403,10 @@ def _fact_warnings(key: str, facts: dl.IncidentFacts) -> list[str]:
     if facts.detected and facts.determination:
         gap = facts.determination - facts.detected
         if gap > timedelta(days=7):
-            out.append(f"the SEC materiality determination came {dl.format_duration(gap)} after detection; "
-                       "regulators test the determination itself for unreasonable delay")
+            out.append(
+                f"the SEC materiality determination came {dl.format_duration(gap)} after detection; "
+                "regulators test the determination itself for unreasonable delay"
+            )
     if facts.detected and facts.aware and facts.aware < facts.detected:
         out.append("aware is earlier than detected")
     return out
@@ -397,8 +442,7 @@ def _run_facts_show(ctx: Context, args: argparse.Namespace) -> int:
         value = getattr(facts, key)
         src = "" if key in state or value is None else "  (from the incident record)"
         ctx.print(f"{key:<18} {format_instant(value) if value else '-'}{src}")
-    ctx.print(f"{'residents':<18} " + (", ".join(f"{k} {v:,}" for k, v in sorted(facts.residents.items()))
-                                        or "-"))
+    ctx.print(f"{'residents':<18} " + (", ".join(f"{k} {v:,}" for k, v in sorted(facts.residents.items())) or "-"))
     ctx.print(f"{'categories':<18} {', '.join(facts.categories) or '-'}")
     ctx.print(f"{'sectors':<18} {', '.join(facts.sectors) or '-'}")
     ctx.print(f"{'eu_member_state':<18} {facts.eu_member_state or '- (EU rules use Brussels time)'}")

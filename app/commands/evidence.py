@@ -59,11 +59,14 @@ def _run_list(ctx: Context, args: argparse.Namespace) -> int:
 
 def _run_custody(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
-        entry = incident.custody(args.evidence_id, args.action, ctx.actor, to_party=args.to_party,
-                                 purpose=args.purpose, note=args.note)
+        entry = incident.custody(
+            args.evidence_id, args.action, ctx.actor, to_party=args.to_party, purpose=args.purpose, note=args.note
+        )
     match = entry.data.get("match")
-    ctx.print(f"custody {args.action} recorded (entry {entry.seq})"
-              + ("" if match is None else f"; re-hash {'matches' if match else 'DOES NOT MATCH'}"))
+    ctx.print(
+        f"custody {args.action} recorded (entry {entry.seq})"
+        + ("" if match is None else f"; re-hash {'matches' if match else 'DOES NOT MATCH'}")
+    )
     return 0 if match in (None, True) else 1
 
 

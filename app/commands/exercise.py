@@ -24,16 +24,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_run_list)
 
     p = esub.add_parser(
-        "run", help="play a scenario (console, or headless with --script)",
+        "run",
+        help="play a scenario (console, or headless with --script)",
         description="Create a drill incident, start the scenario's simulated org and play the injects. With "
-                    "--script the responders' actions come from FILE and the run is headless: a virtual clock jumps "
-                    "from event to event unless --speed is given. Without --script the console opens and the "
-                    "injects arrive as alerts on a clock running --speed times faster than real time.",
+        "--script the responders' actions come from FILE and the run is headless: a virtual clock jumps "
+        "from event to event unless --speed is given. Without --script the console opens and the "
+        "injects arrive as alerts on a clock running --speed times faster than real time.",
     )
     p.add_argument("scenario", metavar="SCENARIO", help="a shipped scenario name or a .toml file")
     p.add_argument("--speed", type=int, metavar="N", help="clock acceleration, 1-600 (default: the scenario's)")
-    p.add_argument("--script", metavar="FILE", help="scripted responder actions (a .script.toml file or the name "
-                                                    "of a shipped scenario whose script to play)")
+    p.add_argument(
+        "--script",
+        metavar="FILE",
+        help="scripted responder actions (a .script.toml file or the name of a shipped scenario whose script to play)",
+    )
     p.add_argument("--aar", type=Path, metavar="FILE", help="also write the after-action report to FILE")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--json", action="store_true", help="print the result (score included) as JSON")
@@ -65,8 +69,11 @@ def _run_list(ctx: Context, args: argparse.Namespace) -> int:
         ctx.print_json(items)
         return 0
     for s in items:
-        ctx.print(f"{s.name}  ({s.duration}, {s.injects} injects, seed {s.seed}"
-                  + (", scripted response shipped" if s.script else "") + ")")
+        ctx.print(
+            f"{s.name}  ({s.duration}, {s.injects} injects, seed {s.seed}"
+            + (", scripted response shipped" if s.script else "")
+            + ")"
+        )
         ctx.print(f"    {s.title}: {s.description}")
     return 0
 
@@ -96,8 +103,7 @@ def _scripted(ctx: Context, args: argparse.Namespace, loaded) -> int:
     from app.exercise_script import load_script, run_scripted
 
     script = load_script(args.script, loaded)
-    result = run_scripted(ctx.workspace, ctx, loaded, script, speed=args.speed,
-                          say=_say(ctx, args.quiet or args.json))
+    result = run_scripted(ctx.workspace, ctx, loaded, script, speed=args.speed, say=_say(ctx, args.quiet or args.json))
     if args.aar:
         from app.report import write_output
 
@@ -133,8 +139,10 @@ def _interactive(ctx: Context, args: argparse.Namespace, loaded) -> int:
         incident = runner.start(mode="interactive")
         incident_id = incident.id
         runner.run_in_background()
-        ctx.print(f"exercise {loaded.name}: incident {incident_id}, clock x{clock.speed} from "
-                  f"{runner.start_utc:%Y-%m-%d %H:%M}Z; simulated org at {runner.orgs['sim'].url}")
+        ctx.print(
+            f"exercise {loaded.name}: incident {incident_id}, clock x{clock.speed} from "
+            f"{runner.start_utc:%Y-%m-%d %H:%M}Z; simulated org at {runner.orgs['sim'].url}"
+        )
         from app.cli import open_console
 
         # The console reads the exercise clock from ctx.clock and drives the runner (pause, speed, org logins,
@@ -164,9 +172,11 @@ def _scenario_of(incident) -> object:
     path = Path(start.data.get("file", ""))
     loaded = load_scenario(path if path.is_file() else start.data["scenario"])
     if loaded.sha256 != start.data.get("sha256"):
-        raise WarroomError(f"{incident.id}: the scenario file changed since the exercise (sha256 "
-                           f"{start.data.get('sha256', '')[:12]} then, {loaded.sha256[:12]} now); cannot score "
-                           "against a different scenario")
+        raise WarroomError(
+            f"{incident.id}: the scenario file changed since the exercise (sha256 "
+            f"{start.data.get('sha256', '')[:12]} then, {loaded.sha256[:12]} now); cannot score "
+            "against a different scenario"
+        )
     return loaded
 
 

@@ -19,7 +19,8 @@ def _what(text: str) -> list[str]:
     bad = [w for w in items if w not in forensics.SOURCES]
     if bad or not items:
         raise argparse.ArgumentTypeError(
-            f"unknown source {', '.join(bad) or '(none)'}; choose from {','.join(forensics.SOURCES)}")
+            f"unknown source {', '.join(bad) or '(none)'}; choose from {','.join(forensics.SOURCES)}"
+        )
     return items
 
 
@@ -33,31 +34,46 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("collect", help="preserve the org's audit trail, logins, event logs, debug logs and events")
     _org_args(p, required=True)
     p.add_argument("--since", type=instant_arg, help="oldest record to fetch (ISO 8601; default: all the org keeps)")
-    p.add_argument("--what", type=_what, default=list(forensics.SOURCES),
-                   help=f"comma-separated sources (default: {','.join(forensics.SOURCES)})")
+    p.add_argument(
+        "--what",
+        type=_what,
+        default=list(forensics.SOURCES),
+        help=f"comma-separated sources (default: {','.join(forensics.SOURCES)})",
+    )
     p.add_argument("--incident")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_collect)
 
     p = sub.add_parser("hunt", help="search the preserved evidence for indicators of compromise")
-    p.add_argument("ioc_files", nargs="+", metavar="IOC_FILE",
-                   help="indicator TOML file, or a shipped set: " + ", ".join(
-                       f.stem for f in hunt.shipped_indicator_files()))
+    p.add_argument(
+        "ioc_files",
+        nargs="+",
+        metavar="IOC_FILE",
+        help="indicator TOML file, or a shipped set: " + ", ".join(f.stem for f in hunt.shipped_indicator_files()),
+    )
     _org_args(p, required=False)
     p.add_argument("--since", type=instant_arg, help="override the window start of the indicator files")
     p.add_argument("--until", type=instant_arg, help="override the window end (exclusive)")
-    p.add_argument("--record", action="store_true",
-                   help="journal the hits as hunt.hit timeline entries (and preserve the indicator files)")
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="journal the hits as hunt.hit timeline entries (and preserve the indicator files)",
+    )
     p.add_argument("--leads", action="store_true", help="also list rows that match only context indicators")
     p.add_argument("--incident")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_hunt)
 
     p = sub.add_parser("exfil", help="what did they take: rows read per app/user and object, from the API logs")
-    p.add_argument("ioc_files", nargs="*", metavar="IOC_FILE",
-                   help="attribute by these indicators (default: the indicator files of recorded hunts)")
-    p.add_argument("--all", action="store_true", dest="all_activity",
-                   help="every API read in the window, attributed or not")
+    p.add_argument(
+        "ioc_files",
+        nargs="*",
+        metavar="IOC_FILE",
+        help="attribute by these indicators (default: the indicator files of recorded hunts)",
+    )
+    p.add_argument(
+        "--all", action="store_true", dest="all_activity", help="every API read in the window, attributed or not"
+    )
     p.add_argument("--since", type=instant_arg)
     p.add_argument("--until", type=instant_arg)
     p.add_argument("--incident")
@@ -95,11 +111,19 @@ def _command(name: str, args: argparse.Namespace, since: datetime | None, what: 
 
 
 def _run_collect(ctx: Context, args: argparse.Namespace) -> int:
-    with (ctx.open_incident(args.incident) as incident,
-          open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca) as org):
-        result = forensics.collect(incident, org, ctx.actor, since=args.since, what=args.what,
-                                   progress=_progress(ctx, args.json),
-                                   command=_command("collect", args, args.since, args.what))
+    with (
+        ctx.open_incident(args.incident) as incident,
+        open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca) as org,
+    ):
+        result = forensics.collect(
+            incident,
+            org,
+            ctx.actor,
+            since=args.since,
+            what=args.what,
+            progress=_progress(ctx, args.json),
+            command=_command("collect", args, args.since, args.what),
+        )
     if args.json:
         ctx.print_json(result)
     else:
@@ -116,9 +140,14 @@ def _run_hunt(ctx: Context, args: argparse.Namespace) -> int:
         if args.org:
             since = args.since or hunt.window_of(sets).start
             with open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca) as org:
-                collected = forensics.collect(incident, org, ctx.actor, since=since,
-                                              progress=_progress(ctx, args.json),
-                                              command=_command("hunt", args, since, None))
+                collected = forensics.collect(
+                    incident,
+                    org,
+                    ctx.actor,
+                    since=since,
+                    progress=_progress(ctx, args.json),
+                    command=_command("hunt", args, since, None),
+                )
             if collected.status != "complete" and not args.json:
                 ctx.error(f"collection {collected.status}: {collected.message}; hunting what is preserved")
         result = hunt.hunt(incident, sets, since=args.since, until=args.until, leads=args.leads)
@@ -139,19 +168,24 @@ def render_hunt(result: hunt.HuntResult) -> list[str]:
         + (f", {result.recorded} newly recorded" if result.recorded is not None else "")
     ]
     if result.files_searched == 0:
-        lines.append("nothing is preserved in this incident yet: run `warroom collect --org ALIAS`, add exported "
-                     "logs with `warroom evidence add FILE`, or hunt with --org")
+        lines.append(
+            "nothing is preserved in this incident yet: run `warroom collect --org ALIAS`, add exported "
+            "logs with `warroom evidence add FILE`, or hunt with --org"
+        )
     for h in result.hits:
-        lines.append(f"{h.at or '-':<20}  {h.source:<27} {h.username or h.app or '-':<26} {h.ip or '-':<15}  "
-                     f"{h.action}")
-        where = f"evidence {h.evidence_id} ({h.file}) line {h.line}" + (f", record {h.record_id}" if h.record_id
-                                                                         else "")
+        lines.append(
+            f"{h.at or '-':<20}  {h.source:<27} {h.username or h.app or '-':<26} {h.ip or '-':<15}  {h.action}"
+        )
+        where = f"evidence {h.evidence_id} ({h.file}) line {h.line}" + (
+            f", record {h.record_id}" if h.record_id else ""
+        )
         lines.append(f"    {where}: {'; '.join(h.indicators + h.context)}")
     if result.leads:
         lines.append(f"leads (context indicators only, not findings): {len(result.leads)}")
         for h in result.leads:
-            lines.append(f"    {h.at or '-'}  {h.source}  evidence {h.evidence_id} line {h.line}: "
-                         f"{'; '.join(h.context)}")
+            lines.append(
+                f"    {h.at or '-'}  {h.source}  evidence {h.evidence_id} line {h.line}: {'; '.join(h.context)}"
+            )
     return lines
 
 
@@ -159,10 +193,13 @@ def _run_exfil(ctx: Context, args: argparse.Namespace) -> int:
     sets = _load_sets(args.ioc_files) if args.ioc_files else None
     with ctx.open_incident(args.incident) as incident:
         if sets is None and not args.all_activity and not hunt.recorded_indicator_sets(incident):
-            raise UsageError("no hunt is recorded yet: run `warroom hunt IOC_FILE --record`, name indicator files "
-                             "here, or use --all for every API read")
-        rows = hunt.exfiltration_table(incident, sets, all_activity=args.all_activity, since=args.since,
-                                       until=args.until)
+            raise UsageError(
+                "no hunt is recorded yet: run `warroom hunt IOC_FILE --record`, name indicator files "
+                "here, or use --all for every API read"
+            )
+        rows = hunt.exfiltration_table(
+            incident, sets, all_activity=args.all_activity, since=args.since, until=args.until
+        )
         have_logs = hunt.api_logs_preserved(incident)
     if args.json:
         ctx.print_json([r.model_dump(mode="json") for r in rows])
@@ -174,17 +211,23 @@ def _run_exfil(ctx: Context, args: argparse.Namespace) -> int:
 
 def render_exfil(rows: list[hunt.ExfilRow], have_logs: bool = True) -> list[str]:
     if not rows and not have_logs:
-        return ["no API logs are preserved (ApiEvent, BulkApiResultEventStore, or API, RestApi, BulkApi, BulkApi2 "
-                "event log files), so row counts cannot be known from the evidence: they need Event Monitoring. "
-                "Ask Salesforce for the Historical Event Logs Process, or run `warroom collect` if the org has "
-                "them."]
+        return [
+            "no API logs are preserved (ApiEvent, BulkApiResultEventStore, or API, RestApi, BulkApi, BulkApi2 "
+            "event log files), so row counts cannot be known from the evidence: they need Event Monitoring. "
+            "Ask Salesforce for the Historical Event Logs Process, or run `warroom collect` if the org has "
+            "them."
+        ]
     if not rows:
         return ["no API reads attributed in the preserved logs"]
     width = max(10, *(len(r.actor) for r in rows))
-    out = [f"{'USER (APP)':<{width}}  {'OBJECT':<16} {'ROWS':>9} {'QUERIES':>7}  {'FIRST SEEN':<20}  "
-           f"{'LAST SEEN':<20}  SOURCE IPS"]
+    out = [
+        f"{'USER (APP)':<{width}}  {'OBJECT':<16} {'ROWS':>9} {'QUERIES':>7}  {'FIRST SEEN':<20}  "
+        f"{'LAST SEEN':<20}  SOURCE IPS"
+    ]
     for r in rows:
-        out.append(f"{r.actor:<{width}}  {r.object[:16]:<16} {r.rows:>9} {r.queries:>7}  {r.first_seen or '-':<20}  "
-                   f"{r.last_seen or '-':<20}  {', '.join(r.source_ips)}")
+        out.append(
+            f"{r.actor:<{width}}  {r.object[:16]:<16} {r.rows:>9} {r.queries:>7}  {r.first_seen or '-':<20}  "
+            f"{r.last_seen or '-':<20}  {', '.join(r.source_ips)}"
+        )
     out.append(f"total rows: {sum(r.rows for r in rows)} (COUNT() queries take none; a bulk job counts once)")
     return out

@@ -33,9 +33,16 @@ def _run_new(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.workspace.create(args.title, ctx.actor, detected=args.detected, aware=args.aware) as incident:
         head = incident.journal.head()
         if args.json:
-            ctx.print_json({"id": incident.id, "title": incident.title, "journal": str(incident.journal.path),
-                            "key_store": incident.journal.genesis["key_store"], "size": head.size,
-                            "root": head.root_hex})
+            ctx.print_json(
+                {
+                    "id": incident.id,
+                    "title": incident.title,
+                    "journal": str(incident.journal.path),
+                    "key_store": incident.journal.genesis["key_store"],
+                    "size": head.size,
+                    "root": head.root_hex,
+                }
+            )
         else:
             ctx.print(incident.id)
     return 0

@@ -63,12 +63,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_run_diff)
 
     p = sub.add_parser("findings", help="failure patterns and compromise signals in the current snapshot")
-    p.add_argument("--scan-repo", type=Path, metavar="DIR", action="append", default=[],
-                   help="also scan DIR and its git history for hard-coded Salesforce credentials")
-    p.add_argument("--indicators", action="append", default=[], metavar="IOC_FILE",
-                   help="indicator file (hunt format) beyond the shipped ones and the incident's recorded hunts")
-    p.add_argument("--expected-ips", default="", metavar="CIDR[,CIDR]",
-                   help="ranges the integrations call from; token logins from elsewhere are flagged")
+    p.add_argument(
+        "--scan-repo",
+        type=Path,
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="also scan DIR and its git history for hard-coded Salesforce credentials",
+    )
+    p.add_argument(
+        "--indicators",
+        action="append",
+        default=[],
+        metavar="IOC_FILE",
+        help="indicator file (hunt format) beyond the shipped ones and the incident's recorded hunts",
+    )
+    p.add_argument(
+        "--expected-ips",
+        default="",
+        metavar="CIDR[,CIDR]",
+        help="ranges the integrations call from; token logins from elsewhere are flagged",
+    )
     p.add_argument("--incident")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_findings)
@@ -116,8 +131,10 @@ def _run_pull(ctx: Context, args: argparse.Namespace) -> int:
 
     incident = _incident_or_none(ctx, args.incident)
     if incident is None and args.out is None:
-        raise NotFoundError(f"no incidents in {ctx.home} to record the snapshot in; create one with "
-                            "`warroom new TITLE`, or write it to a file with --out")
+        raise NotFoundError(
+            f"no incidents in {ctx.home} to record the snapshot in; create one with "
+            "`warroom new TITLE`, or write it to a file with --out"
+        )
     try:
         say = _progress(ctx, False)
         if say:
@@ -159,29 +176,38 @@ def _write(path: Path, data: bytes) -> None:
         raise WarroomError(f"{path}: cannot write the snapshot ({exc.strerror or exc})") from None
 
 
-def _report_saved(ctx: Context, args: argparse.Namespace, snap: inv.Snapshot, saved: inv.SavedSnapshot | None,
-                  imported: str | None = None) -> None:
+def _report_saved(
+    ctx: Context,
+    args: argparse.Namespace,
+    snap: inv.Snapshot,
+    saved: inv.SavedSnapshot | None,
+    imported: str | None = None,
+) -> None:
     integ = inv.integration_users(snap)
     if args.json:
-        ctx.print_json({
-            "saved": saved.model_dump() if saved else None,
-            "out": str(args.out) if getattr(args, "out", None) else None,
-            "imported_from": imported,
-            "taken_utc": snap.taken_utc,
-            "source": snap.source.model_dump(exclude_none=True),
-            "counts": snap.counts(),
-            "integration_users": len(integ),
-            "notes": [n.model_dump() for n in snap.notes],
-        })
+        ctx.print_json(
+            {
+                "saved": saved.model_dump() if saved else None,
+                "out": str(args.out) if getattr(args, "out", None) else None,
+                "imported_from": imported,
+                "taken_utc": snap.taken_utc,
+                "source": snap.source.model_dump(exclude_none=True),
+                "counts": snap.counts(),
+                "integration_users": len(integ),
+                "notes": [n.model_dump() for n in snap.notes],
+            }
+        )
         return
     counts = snap.counts()
     where = f"evidence {saved.evidence_id} (entry {saved.seq}, sha256:{saved.sha256})" if saved else "not journaled"
     ctx.print(f"inventory snapshot {snap.taken_utc}: {where}")
     if getattr(args, "out", None):
         ctx.print(f"written to {args.out}")
-    ctx.print(f"  {counts['connected_apps']} connected apps, {counts['oauth_tokens']} OAuth tokens, "
-              f"{counts['users']} users ({len(integ)} integration), {counts['permission_sets']} permission sets, "
-              f"{counts['assignments']} assignments")
+    ctx.print(
+        f"  {counts['connected_apps']} connected apps, {counts['oauth_tokens']} OAuth tokens, "
+        f"{counts['users']} users ({len(integ)} integration), {counts['permission_sets']} permission sets, "
+        f"{counts['assignments']} assignments"
+    )
     for note in snap.notes:
         ctx.print(f"  note: {note.object}: {note.message}")
 
@@ -199,8 +225,10 @@ def _current(ctx: Context, incident_id: str | None) -> tuple[inv.Snapshot, dict[
         meta = incident.journal.get_state("inventory", "current")
         snap = inv.load_current(incident)
     if snap is None or meta is None:
-        raise NotFoundError("no inventory snapshot in this incident yet; run `warroom inventory pull --org ALIAS` "
-                            "or `warroom inventory import FILE_OR_DIR`")
+        raise NotFoundError(
+            "no inventory snapshot in this incident yet; run `warroom inventory pull --org ALIAS` "
+            "or `warroom inventory import FILE_OR_DIR`"
+        )
     return snap, meta
 
 
@@ -217,8 +245,10 @@ def _run_show(ctx: Context, args: argparse.Namespace) -> int:
     for app in summary.apps:
         flag = "" if app.admin_approved_only is not False else "  [all users may self-authorize]"
         installed = "" if app.installed is not False else "  [not installed]"
-        ctx.print(f"  {app.name:<32} {app.tokens:>6} tokens  {app.users:>5} users  last used {app.last_used or '-'}"
-                  f"{flag}{installed}")
+        ctx.print(
+            f"  {app.name:<32} {app.tokens:>6} tokens  {app.users:>5} users  last used {app.last_used or '-'}"
+            f"{flag}{installed}"
+        )
     ctx.print("integration users:")
     for u in summary.integration_users:
         perms = ", ".join(u.high_risk_permissions) or "-"
@@ -290,8 +320,10 @@ def _run_findings(ctx: Context, args: argparse.Namespace) -> int:
         meta = incident.journal.get_state("inventory", "current")
         snap = inv.load_current(incident)
         if snap is None and not scans:
-            raise NotFoundError("no inventory snapshot in this incident yet; run `warroom inventory pull --org "
-                                "ALIAS` or `warroom inventory import FILE_OR_DIR` (or pass --scan-repo DIR)")
+            raise NotFoundError(
+                "no inventory snapshot in this incident yet; run `warroom inventory pull --org "
+                "ALIAS` or `warroom inventory import FILE_OR_DIR` (or pass --scan-repo DIR)"
+            )
         indicators = findings_mod.load_indicators(args.indicators, incident=incident, expected_ips=expected)
         found: list[findings_mod.Finding] = []
         if snap is not None:
@@ -308,8 +340,10 @@ def _run_findings(ctx: Context, args: argparse.Namespace) -> int:
         ctx.print("no findings")
     for f in found:
         ctx.print(f"[{f.severity.upper()}] {f.title}")
-        ctx.print(f"    id {f.id}  pattern {f.pattern}  checklist {f.checklist_item or '-'}  "
-                  f"containment {f.containment or '-'}")
+        ctx.print(
+            f"    id {f.id}  pattern {f.pattern}  checklist {f.checklist_item or '-'}  "
+            f"containment {f.containment or '-'}"
+        )
         shown = ", ".join(_record_text(r) for r in f.records[:RECORDS_SHOWN])
         more = len(f.records) - RECORDS_SHOWN
         kinds = ", ".join(f"{n} {t}" for t, n in Counter(r.type for r in f.records).items())

@@ -81,8 +81,16 @@ def _run_head(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         head, entry = incident.anchor(ctx.actor, args.method)
         if args.json:
-            ctx.print_json({"incident": incident.id, "size": head.size, "root": head.root_hex,
-                            "short": head.short, "anchor": head.anchor, "recorded_seq": entry.seq})
+            ctx.print_json(
+                {
+                    "incident": incident.id,
+                    "size": head.size,
+                    "root": head.root_hex,
+                    "short": head.short,
+                    "anchor": head.anchor,
+                    "recorded_seq": entry.seq,
+                }
+            )
         else:
             ctx.print(f"{incident.id}  size {head.size}  root {head.short}")
             ctx.print(f"full: {head.anchor}")
@@ -97,10 +105,19 @@ def _run_show(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         entries = incident.journal.entries(kind=kind, prefix=prefix)
         if args.json:
-            ctx.print_json([
-                {"seq": e.seq, "kind": e.kind, "actor": e.actor, "recorded_utc": e.recorded_utc,
-                 "data": e.data, "entry_hash": e.entry_hash} for e in entries
-            ])
+            ctx.print_json(
+                [
+                    {
+                        "seq": e.seq,
+                        "kind": e.kind,
+                        "actor": e.actor,
+                        "recorded_utc": e.recorded_utc,
+                        "data": e.data,
+                        "entry_hash": e.entry_hash,
+                    }
+                    for e in entries
+                ]
+            )
             return 0
         for e in entries:
             ctx.print(f"{e.seq:>6}  {e.recorded_utc}  {e.actor:<12}  {e.kind:<22}  {_summary(e.data)}")
@@ -143,6 +160,8 @@ def _run_export(ctx: Context, args: argparse.Namespace) -> int:
 def _run_checkpoint(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         entry = incident.checkpoint(ctx.actor)
-        ctx.print(f"checkpoint at size {entry.data['tree_size']} root {short_root(bytes.fromhex(entry.data['root']))}"
-                  f" signed (entry {entry.seq})")
+        ctx.print(
+            f"checkpoint at size {entry.data['tree_size']} root {short_root(bytes.fromhex(entry.data['root']))}"
+            f" signed (entry {entry.seq})"
+        )
     return 0

@@ -20,10 +20,11 @@ from app.errors import UsageError
 
 def _add_sent(nsub: argparse._SubParsersAction) -> None:
     p = nsub.add_parser(
-        "sent", help="record that a notice went out, with the evidence that proves it",
+        "sent",
+        help="record that a notice went out, with the evidence that proves it",
         description="Record that the notice required by RULE_ID was sent at --at, proven by an evidence item "
-                    "already in the incident's store (`warroom evidence add`). Clocks chained to this notice "
-                    "(e.g. the California AG sample 15 days after the consumer notice) start from --at.",
+        "already in the incident's store (`warroom evidence add`). Clocks chained to this notice "
+        "(e.g. the California AG sample 15 days after the consumer notice) start from --at.",
     )
     p.add_argument("rule", metavar="RULE_ID")
     p.add_argument("--at", type=instant_arg, required=True, metavar="ISO8601", help="when the notice was sent")
@@ -35,11 +36,12 @@ def _add_sent(nsub: argparse._SubParsersAction) -> None:
 
 def _add_draft(nsub: argparse._SubParsersAction) -> None:
     p = nsub.add_parser(
-        "draft", help="draft the notice a rule requires, filled from the incident, with the gaps marked",
+        "draft",
+        help="draft the notice a rule requires, filled from the incident, with the gaps marked",
         description="Fill the notice template for RULE_ID (GDPR Art. 33/34, ICO, US state, SEC 8-K, NYDFS, ANPD, "
-                    "HIPAA, or a generic one) from the incident's facts, notice details, containment actions, "
-                    "checklist and exfiltration table. Missing elements appear as [[GAP: ...]] and are listed at "
-                    "the end. The draft is stored as evidence and journaled (notify.drafted) with its SHA-256.",
+        "HIPAA, or a generic one) from the incident's facts, notice details, containment actions, "
+        "checklist and exfiltration table. Missing elements appear as [[GAP: ...]] and are listed at "
+        "the end. The draft is stored as evidence and journaled (notify.drafted) with its SHA-256.",
     )
     p.add_argument("rule", metavar="RULE_ID")
     p.add_argument("--out", type=Path, metavar="FILE", help="also write the draft to FILE")
@@ -54,9 +56,10 @@ def _add_detail(nsub: argparse._SubParsersAction) -> None:
 
     keys = "\n".join(f"  {k:<24} {v}" for k, v in DETAIL_KEYS.items())
     p = nsub.add_parser(
-        "detail", help="record a fact a notice needs (organisation, DPO contact, consequences ...)",
+        "detail",
+        help="record a fact a notice needs (organisation, DPO contact, consequences ...)",
         description="Set (journaled) or, without KEY, list the details notice drafts draw on. Workspace-wide "
-                    "defaults can go in config.toml under [notice].\n\nKeys:\n" + keys,
+        "defaults can go in config.toml under [notice].\n\nKeys:\n" + keys,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("key", nargs="?")
@@ -93,8 +96,10 @@ def _run_sent(ctx: Context, args: argparse.Namespace) -> int:
         status = "; note: this rule does not apply to the incident as recorded"
     elif mine.late:
         status = f"; sent after its due time {mine.due_utc}"
-    ctx.print(f"{rule.id}: notice sent {format_instant(args.at)}, evidence {entry.data['evidence_id']} "
-              f"(entry {entry.seq}){status}")
+    ctx.print(
+        f"{rule.id}: notice sent {format_instant(args.at)}, evidence {entry.data['evidence_id']} "
+        f"(entry {entry.seq}){status}"
+    )
     for t in after:
         old = before.get(t.rule)
         if t.rule != rule.id and old is not None and old.due_utc != t.due_utc and t.due_utc:
@@ -108,8 +113,7 @@ def _run_draft(ctx: Context, args: argparse.Namespace) -> int:
 
     rules = dl.load_rules(args.rules)
     with ctx.open_incident(args.incident) as incident:
-        draft = notify.draft_notice(incident, args.rule, rules=rules,
-                                    defaults=notify.workspace_defaults(ctx.home))
+        draft = notify.draft_notice(incident, args.rule, rules=rules, defaults=notify.workspace_defaults(ctx.home))
         draft = notify.record_draft(incident, draft, ctx.actor)
     if args.out is not None:
         write_output(args.out, draft.text.encode("utf-8"))
@@ -120,8 +124,10 @@ def _run_draft(ctx: Context, args: argparse.Namespace) -> int:
         ctx.print(draft.text.rstrip("\n"))
     gaps = f"{len(draft.gaps)} gap(s): " + ", ".join(g.field for g in draft.gaps) if draft.gaps else "no gaps"
     where = f"{args.out}, " if args.out is not None else ""
-    ctx.print(f"{draft.rule}: draft ({draft.template}) {where}evidence {draft.evidence_id}, sha256 {draft.sha256}; "
-              f"{gaps} (entry {draft.seq})")
+    ctx.print(
+        f"{draft.rule}: draft ({draft.template}) {where}evidence {draft.evidence_id}, sha256 {draft.sha256}; "
+        f"{gaps} (entry {draft.seq})"
+    )
     return 0
 
 

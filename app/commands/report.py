@@ -12,10 +12,11 @@ from app.errors import UsageError
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "report", help="the audit report: timeline, controls, clocks, containment, evidence, journal root",
+        "report",
+        help="the audit report: timeline, controls, clocks, containment, evidence, journal root",
         description="Build the audit report from the incident's journal and print it (or write it to --out). "
-                    "The rendered bytes' SHA-256 is journaled as report.generated; the report carries the "
-                    "journal's size and Merkle root with a fresh verification, so it can itself be anchored.",
+        "The rendered bytes' SHA-256 is journaled as report.generated; the report carries the "
+        "journal's size and Merkle root with a fresh verification, so it can itself be anchored.",
     )
     p.add_argument("--format", choices=("md", "html", "json"), default="md")
     p.add_argument("--out", type=Path, metavar="FILE")
@@ -23,10 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_run_report)
 
     p = sub.add_parser(
-        "export-population", help="journal entries as CSV for an auditor's sample, with the query that made it",
+        "export-population",
+        help="journal entries as CSV for an auditor's sample, with the query that made it",
         description="Write the entries matching --kind/--prefix/--from/--to as CSV (seq, time, kind, actor, entry "
-                    "id, entry hash, data). The SQL, the count, the journal size and root and a verification "
-                    "result go to stderr, so the auditor can re-run the query and check completeness.",
+        "id, entry hash, data). The SQL, the count, the journal size and root and a verification "
+        "result go to stderr, so the auditor can re-run the query and check completeness.",
     )
     p.add_argument("--kind", help="exact entry kind (e.g. action.result)")
     p.add_argument("--prefix", help="kind prefix (e.g. action.)")
@@ -44,10 +46,12 @@ def _run_report(ctx: Context, args: argparse.Namespace) -> int:
         rep, data, entry = report.generate(incident, ctx.actor, args.format)
     if args.out is not None:
         report.write_output(args.out, data)
-        ctx.print(f"report {args.out} ({args.format}, {len(data)} bytes, sha256 {entry.data['sha256']}); journal "
-                  f"{rep.journal.size} entries, root {rep.journal.short_root}, "
-                  + ("verified" if rep.journal.verified else "VERIFICATION FAILED")
-                  + f"; recorded as entry {entry.seq}")
+        ctx.print(
+            f"report {args.out} ({args.format}, {len(data)} bytes, sha256 {entry.data['sha256']}); journal "
+            f"{rep.journal.size} entries, root {rep.journal.short_root}, "
+            + ("verified" if rep.journal.verified else "VERIFICATION FAILED")
+            + f"; recorded as entry {entry.seq}"
+        )
     else:
         ctx.print(data.decode("utf-8").rstrip("\n"))
     return 0 if rep.journal.verified else 1
@@ -71,12 +75,16 @@ def _run_population(ctx: Context, args: argparse.Namespace) -> int:
         raise UsageError("give --kind or --prefix, not both")
     buf = io.StringIO()
     with ctx.open_incident(args.incident) as incident:
-        pop = report.export_population(incident, buf, kind=args.kind, prefix=args.prefix,
-                                       since=_instant(args.since), until=_instant(args.until))
+        pop = report.export_population(
+            incident, buf, kind=args.kind, prefix=args.prefix, since=_instant(args.since), until=_instant(args.until)
+        )
     params = ", ".join(repr(p) for p in pop.params)
-    summary = [f"rows: {pop.count}", f"query: {pop.sql}" + (f"  -- parameters: {params}" if params else ""),
-               f"journal: {pop.tree_size} entries, root {pop.root}",
-               f"verify: {'intact' if pop.verified else 'FAILED'}: {pop.verify_message}"]
+    summary = [
+        f"rows: {pop.count}",
+        f"query: {pop.sql}" + (f"  -- parameters: {params}" if params else ""),
+        f"journal: {pop.tree_size} entries, root {pop.root}",
+        f"verify: {'intact' if pop.verified else 'FAILED'}: {pop.verify_message}",
+    ]
     if args.out is not None:
         report.write_output(args.out, buf.getvalue().encode("utf-8"))
         for line in [f"wrote {args.out}", *summary]:

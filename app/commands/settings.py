@@ -39,6 +39,8 @@ def _run_show(ctx: Context, args: argparse.Namespace) -> int:
 def _run_set(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         entry = settings.set_setting(incident, args.key, args.value, ctx.actor)
-    ctx.print(f"{args.key} = {str(entry.data['value']).lower()} (was {str(entry.data['previous']).lower()}; "
-              f"entry {entry.seq})")
+    ctx.print(
+        f"{args.key} = {str(entry.data['value']).lower()} (was {str(entry.data['previous']).lower()}; "
+        f"entry {entry.seq})"
+    )
     return 0

@@ -133,8 +133,10 @@ def due_with_basis(rule: Rule, start: datetime, place: Place | None = None) -> t
         return None, f"no fixed period ({rule.period_text()}): elapsed time is shown, not a countdown"
     if rule.day_kind == "hours":
         due = start + timedelta(hours=n)
-        return due, f"{n} hours after {format_instant(start)}, counted continuously (UTC; DST and weekends " \
-                    "do not move it)"
+        return (
+            due,
+            f"{n} hours after {format_instant(start)}, counted continuously (UTC; DST and weekends do not move it)",
+        )
     if rule.day_kind == "calendar":
         last = local.date() + timedelta(days=n)
         return _end_of_day(last, tz), (

@@ -79,8 +79,12 @@ def _verdict(rule: Rule, facts: IncidentFacts, overrides: Mapping[str, Override]
         return _Verdict(True, False, f"not in force: {rule.in_force_note or 'no effective date'}")
     when = facts.discovery()
     if rule.effective_from and when and when.date() < rule.effective_from:
-        return _Verdict(True, False, f"applies to breaches discovered from {rule.effective_from.isoformat()}; "
-                                     f"this one was discovered {when.date().isoformat()}")
+        return _Verdict(
+            True,
+            False,
+            f"applies to breaches discovered from {rule.effective_from.isoformat()}; "
+            f"this one was discovered {when.date().isoformat()}",
+        )
     if rule.starts == "payment" and facts.ransom_paid is None:
         return _Verdict(True, False, "no extortion payment recorded")
     th = rule.threshold
@@ -98,16 +102,16 @@ def _verdict(rule: Rule, facts: IncidentFacts, overrides: Mapping[str, Override]
         if ok:
             reasons.append(f"threshold met: {n:,} {who} {th.describe()}")
         else:
-            reasons.append(f"{n:,} {who} is below {th.describe()}, but the other limbs may apply ({th.text}); "
-                           "assumed met, exclude with a justification if not")
+            reasons.append(
+                f"{n:,} {who} is below {th.describe()}, but the other limbs may apply ({th.text}); "
+                "assumed met, exclude with a justification if not"
+            )
     elif th.text:
         reasons.append(f"test assumed met: {th.text}")
     return _Verdict(True, True, "; ".join(reasons) or "applies")
 
 
-def _verdicts(
-    facts: IncidentFacts, rules: Sequence[Rule], overrides: Mapping[str, Override]
-) -> dict[str, _Verdict]:
+def _verdicts(facts: IncidentFacts, rules: Sequence[Rule], overrides: Mapping[str, Override]) -> dict[str, _Verdict]:
     """Per-rule verdicts, with chained rules applicable only while one of their anchors is."""
     out = {r.id: _verdict(r, facts, overrides) for r in rules}
     by_id = {r.id: r for r in rules}
@@ -118,8 +122,9 @@ def _verdicts(
             return v
         live = [a for a in rule.anchors if a in out and resolve(a, seen | {rid}).applicable]
         if not live:
-            return _Verdict(v.in_play, False, f"follows the notice under {' or '.join(rule.anchors)}, "
-                                              "which does not apply")
+            return _Verdict(
+                v.in_play, False, f"follows the notice under {' or '.join(rule.anchors)}, which does not apply"
+            )
         return v
 
     return {rid: resolve(rid, frozenset()) for rid in out}
@@ -194,22 +199,30 @@ def _fact_start(rule: Rule, facts: IncidentFacts) -> tuple[datetime | None, str]
 
     ev = rule.starts
     if ev == "discovery":
-        return (disc, f"discovery = {disc_basis} {format_instant(disc)}") if disc else (None, "no detection "
-                                                                                        "time recorded")
+        return (
+            (disc, f"discovery = {disc_basis} {format_instant(disc)}") if disc else (None, "no detection time recorded")
+        )
     if ev == "awareness":
         return chain("aware", (facts.detected, "detected"))
     if ev == "determination":
         return chain("breach_determined", (facts.aware, "aware"), (facts.detected, "detected"))
     if ev == "confirmation":
-        return chain("confirmed", (facts.breach_determined, "breach_determined"), (facts.aware, "aware"),
-                     (facts.detected, "detected"))
+        return chain(
+            "confirmed",
+            (facts.breach_determined, "breach_determined"),
+            (facts.aware, "aware"),
+            (facts.detected, "detected"),
+        )
     if ev == "scope":
         return chain("scoped", (facts.aware, "aware"), (facts.detected, "detected"))
     if ev == "materiality":
         if facts.determination is None:
             since = f" (discovery was {format_instant(disc)})" if disc else ""
-            return None, "no SEC materiality determination recorded; it must be made without unreasonable " \
-                         f"delay after discovery{since}"
+            return (
+                None,
+                "no SEC materiality determination recorded; it must be made without unreasonable "
+                f"delay after discovery{since}",
+            )
         return facts.determination, f"materiality determination {format_instant(facts.determination)}"
     if ev == "classification":
         return chain("classified")
@@ -224,8 +237,9 @@ def _fact_start(rule: Rule, facts: IncidentFacts) -> tuple[datetime | None, str]
     raise ValueError(f"{rule.id}: unhandled start {ev!r}")
 
 
-def _apply_holds(rule: Rule, start: datetime, place: Place, holds: Sequence[LawEnforcementHold],
-                 now: datetime) -> tuple[datetime | None, str, LawEnforcementHold | None, timedelta | None]:
+def _apply_holds(
+    rule: Rule, start: datetime, place: Place, holds: Sequence[LawEnforcementHold], now: datetime
+) -> tuple[datetime | None, str, LawEnforcementHold | None, timedelta | None]:
     """Stop the clock for each hold that began before the deadline; report an active hold."""
     due, basis = due_with_basis(rule, start, place)
     shift = timedelta(0)
@@ -279,8 +293,7 @@ def _clocks(
             if rule.relation == "after":
                 if first is not None:
                     c.start, c.start_basis = first.at, f"{first.rule} notice sent {format_instant(first.at)}"
-                    c.due, c.basis, c.held, c.frozen_remaining = _apply_holds(rule, first.at, place, facts.holds,
-                                                                              now)
+                    c.due, c.basis, c.held, c.frozen_remaining = _apply_holds(rule, first.at, place, facts.holds, now)
                 else:
                     c.pending = f"starts when the {label} notice is sent"
                     anchor_dues = [d for d in (clock(a, depth + 1).due for a in anchors) if d is not None]
@@ -298,8 +311,10 @@ def _clocks(
                     if dated:
                         lead = min(dated, key=lambda b: b.due or now)
                         c.start, c.start_basis = lead.start, lead.start_basis
-                        c.due, c.basis = lead.due, f"due {verb} the {label} notice, itself due " \
-                                                   f"{format_instant(lead.due)}"  # type: ignore[arg-type]
+                        c.due, c.basis = (
+                            lead.due,
+                            f"due {verb} the {label} notice, itself due {format_instant(lead.due)}",
+                        )  # type: ignore[arg-type]
                         c.held, c.frozen_remaining = lead.held, lead.frozen_remaining
                     elif started:
                         lead = min(started, key=lambda b: b.start or now)
@@ -353,9 +368,16 @@ def timers(
         place = rule_place(rule, facts.eu_member_state)
         tz = ZoneInfo(place.timezone)
         t = Timer(
-            rule=rule.id, jurisdiction=rule.jurisdiction, code=rule.code, recipient=rule.recipient,
-            citation=rule.citation, state="not_applicable", timezone=place.timezone, period=rule.period_text(),
-            starts=rule.starts + ("" if rule.relation == "after" else f" ({rule.relation})"), reason=v.reason,
+            rule=rule.id,
+            jurisdiction=rule.jurisdiction,
+            code=rule.code,
+            recipient=rule.recipient,
+            citation=rule.citation,
+            state="not_applicable",
+            timezone=place.timezone,
+            period=rule.period_text(),
+            starts=rule.starts + ("" if rule.relation == "after" else f" ({rule.relation})"),
+            reason=v.reason,
             confidence=rule.confidence,
         )
         note = notifications.get(rule.id)
@@ -399,8 +421,13 @@ def timers(
                 t.elapsed_seconds = int((now - c.start).total_seconds())
         else:
             left = c.due - now
-            t.state = "overdue" if left < timedelta(0) else "due_4h" if left <= DUE_4H else (
-                "due_24h" if left <= DUE_24H else "on_track")
+            t.state = (
+                "overdue"
+                if left < timedelta(0)
+                else "due_4h"
+                if left <= DUE_4H
+                else ("due_24h" if left <= DUE_24H else "on_track")
+            )
         result.append(t)
     result.sort(key=lambda t: (STATE_ORDER[t.state], t.due_utc or t.projected_due_utc or "~", t.rule))
     return result

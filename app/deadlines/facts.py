@@ -154,8 +154,10 @@ def parse_fact(key: str, value: str, rules: Sequence[Rule] | None = None) -> tup
         if rid != "default" and rules is not None:
             rule = find_rule(rules, rid)
             if rule.fixed:
-                raise UsageError(f"facts {key}: rule {rid} has a fixed period ({rule.period_text()}); targets are "
-                                 "for rules without one")
+                raise UsageError(
+                    f"facts {key}: rule {rid} has a fixed period ({rule.period_text()}); targets are "
+                    "for rules without one"
+                )
         if clear:
             return key, None
         try:
@@ -175,8 +177,9 @@ def parse_fact(key: str, value: str, rules: Sequence[Rule] | None = None) -> tup
     raise UsageError(f"unknown fact {key!r}; known keys: {', '.join(FACT_KEYS)}")
 
 
-def facts_from_state(state: Mapping[str, Any], incident: Mapping[str, Any] | None = None,
-                     holds: Mapping[str, Any] | None = None) -> IncidentFacts:
+def facts_from_state(
+    state: Mapping[str, Any], incident: Mapping[str, Any] | None = None, holds: Mapping[str, Any] | None = None
+) -> IncidentFacts:
     """Build IncidentFacts from the derived-state namespaces ('facts', 'incident', 'deadline.holds')."""
     incident = incident or {}
     data: dict[str, Any] = {"residents": {}, "targets": {}}
@@ -207,8 +210,9 @@ def set_fact(journal: Any, key: str, value: str, actor: str, rules: Sequence[Rul
     if previous is None and state_key in ("detected", "aware"):
         previous = journal.get_state("incident", state_key)  # set when the incident was declared
         if parsed is None and previous is not None:
-            raise UsageError(f"{state_key} comes from the incident record ({previous}); set a corrected time "
-                             "instead of clearing it")
+            raise UsageError(
+                f"{state_key} comes from the incident record ({previous}); set a corrected time instead of clearing it"
+            )
     if previous == parsed:
         return None
     return journal.append("facts.set", {"key": state_key, "value": parsed, "previous": previous}, actor)
@@ -226,26 +230,43 @@ def project_override(entry: Any, get: Any) -> Iterable[tuple[str, str, Any]]:
     if d["action"] == "clear":
         yield "deadline.overrides", d["rule"], None
         return
-    yield "deadline.overrides", d["rule"], {
-        "rule": d["rule"], "action": d["action"], "justification": d["justification"],
-        "actor": entry.actor, "at": entry.recorded_utc,
-    }
+    yield (
+        "deadline.overrides",
+        d["rule"],
+        {
+            "rule": d["rule"],
+            "action": d["action"],
+            "justification": d["justification"],
+            "actor": entry.actor,
+            "at": entry.recorded_utc,
+        },
+    )
 
 
 def project_notification(entry: Any, get: Any) -> Iterable[tuple[str, str, Any]]:
     d = entry.data
     current = get("notifications", d["rule"]) or {"rule": d["rule"], "sends": []}
-    current["sends"] = [*current["sends"], {"at": d["at"], "evidence_id": d["evidence_id"], "actor": entry.actor,
-                                            "seq": entry.seq}]
+    current["sends"] = [
+        *current["sends"],
+        {"at": d["at"], "evidence_id": d["evidence_id"], "actor": entry.actor, "seq": entry.seq},
+    ]
     yield "notifications", d["rule"], current
 
 
 def project_pause(entry: Any, get: Any) -> Iterable[tuple[str, str, Any]]:
     d = entry.data
-    yield "deadline.holds", d["hold_id"], {
-        "hold_id": d["hold_id"], "start": d["at"], "end": None, "rules": d.get("rules"),
-        "requested_by": d["requested_by"], "justification": d["justification"],
-    }
+    yield (
+        "deadline.holds",
+        d["hold_id"],
+        {
+            "hold_id": d["hold_id"],
+            "start": d["at"],
+            "end": None,
+            "rules": d.get("rules"),
+            "requested_by": d["requested_by"],
+            "justification": d["justification"],
+        },
+    )
 
 
 def project_resume(entry: Any, get: Any) -> Iterable[tuple[str, str, Any]]:
@@ -276,6 +297,7 @@ def incident_notifications(journal: Any) -> dict[str, Notification]:
         if not sends:
             continue
         first = min(sends, key=lambda s: parse_instant(s["at"]))
-        out[rid] = Notification(rule=rid, at=parse_instant(first["at"]), evidence_id=first["evidence_id"],
-                                actor=first.get("actor", ""))
+        out[rid] = Notification(
+            rule=rid, at=parse_instant(first["at"]), evidence_id=first["evidence_id"], actor=first.get("actor", "")
+        )
     return out

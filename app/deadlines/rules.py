@@ -200,15 +200,17 @@ def _cross_check(rules: list[Rule], text: str, name: str) -> None:
     for i, rule in enumerate(rules):
         if rule.id in seen:
             line, col = _locate(text, ("rule", i, "id"))
-            raise RuleFileError(f"{name}:{line}:{col}: rule {rule.id!r}: duplicate id (first at rule "
-                                f"#{seen[rule.id] + 1})")
+            raise RuleFileError(
+                f"{name}:{line}:{col}: rule {rule.id!r}: duplicate id (first at rule #{seen[rule.id] + 1})"
+            )
         seen[rule.id] = i
     for i, rule in enumerate(rules):
         for anchor in rule.anchors:
             if anchor not in seen:
                 line, col = _locate(text, ("rule", i, "starts"))
-                raise RuleFileError(f"{name}:{line}:{col}: rule {rule.id!r}: starts at the notice of unknown "
-                                    f"rule {anchor!r}")
+                raise RuleFileError(
+                    f"{name}:{line}:{col}: rule {rule.id!r}: starts at the notice of unknown rule {anchor!r}"
+                )
             if anchor == rule.id:
                 line, col = _locate(text, ("rule", i, "starts"))
                 raise RuleFileError(f"{name}:{line}:{col}: rule {rule.id!r}: chained to itself")

@@ -52,17 +52,45 @@ FACT_TIMES: dict[str, str] = {
     "new_information": "information missing from the initial 8-K became available (8-K/A)",
 }
 START_EVENTS = (
-    "awareness", "discovery", "determination", "materiality", "confirmation", "classification", "payment",
-    "scope", "new_information", "year_end",
+    "awareness",
+    "discovery",
+    "determination",
+    "materiality",
+    "confirmation",
+    "classification",
+    "payment",
+    "scope",
+    "new_information",
+    "year_end",
 )
 EU_MEMBER_STATES: dict[str, str] = {
-    "AT": "Europe/Vienna", "BE": "Europe/Brussels", "BG": "Europe/Sofia", "HR": "Europe/Zagreb",
-    "CY": "Asia/Nicosia", "CZ": "Europe/Prague", "DK": "Europe/Copenhagen", "EE": "Europe/Tallinn",
-    "FI": "Europe/Helsinki", "FR": "Europe/Paris", "DE": "Europe/Berlin", "GR": "Europe/Athens",
-    "HU": "Europe/Budapest", "IE": "Europe/Dublin", "IT": "Europe/Rome", "LV": "Europe/Riga",
-    "LT": "Europe/Vilnius", "LU": "Europe/Luxembourg", "MT": "Europe/Malta", "NL": "Europe/Amsterdam",
-    "PL": "Europe/Warsaw", "PT": "Europe/Lisbon", "RO": "Europe/Bucharest", "SK": "Europe/Bratislava",
-    "SI": "Europe/Ljubljana", "ES": "Europe/Madrid", "SE": "Europe/Stockholm",
+    "AT": "Europe/Vienna",
+    "BE": "Europe/Brussels",
+    "BG": "Europe/Sofia",
+    "HR": "Europe/Zagreb",
+    "CY": "Asia/Nicosia",
+    "CZ": "Europe/Prague",
+    "DK": "Europe/Copenhagen",
+    "EE": "Europe/Tallinn",
+    "FI": "Europe/Helsinki",
+    "FR": "Europe/Paris",
+    "DE": "Europe/Berlin",
+    "GR": "Europe/Athens",
+    "HU": "Europe/Budapest",
+    "IE": "Europe/Dublin",
+    "IT": "Europe/Rome",
+    "LV": "Europe/Riga",
+    "LT": "Europe/Vilnius",
+    "LU": "Europe/Luxembourg",
+    "MT": "Europe/Malta",
+    "NL": "Europe/Amsterdam",
+    "PL": "Europe/Warsaw",
+    "PT": "Europe/Lisbon",
+    "RO": "Europe/Bucharest",
+    "SK": "Europe/Bratislava",
+    "SI": "Europe/Ljubljana",
+    "ES": "Europe/Madrid",
+    "SE": "Europe/Stockholm",
 }
 # Residents of these codes also count toward the rule's code (the Norway row covers the whole EEA-EFTA).
 REGION_MEMBERS: dict[str, frozenset[str]] = {
@@ -71,5 +99,31 @@ REGION_MEMBERS: dict[str, frozenset[str]] = {
 }
 CODE_ALIASES = {"UK": "GB"}
 # Two-letter codes that are both a country and a US state: a reminder is printed when one is set.
-US_STATE_LOOKALIKES = frozenset({"AL", "AR", "AZ", "CA", "CO", "DE", "GA", "ID", "IL", "IN", "LA", "MA", "MD",
-                                 "ME", "MN", "MO", "MS", "MT", "NC", "NE", "PA", "SC", "TN", "VA"})
+US_STATE_LOOKALIKES = frozenset(
+    {
+        "AL",
+        "AR",
+        "AZ",
+        "CA",
+        "CO",
+        "DE",
+        "GA",
+        "ID",
+        "IL",
+        "IN",
+        "LA",
+        "MA",
+        "MD",
+        "ME",
+        "MN",
+        "MO",
+        "MS",
+        "MT",
+        "NC",
+        "NE",
+        "PA",
+        "SC",
+        "TN",
+        "VA",
+    }
+)

@@ -39,13 +39,43 @@ HIGH_PERMISSIONS = {
     "CanApproveUninstalledApps": "Approve Uninstalled Connected Apps",
 }
 CUSTOMER_OBJECTS = ("Account", "Contact", "Lead", "Case", "Opportunity", "Order", "Contract", "Individual")
-OPEN_LEVELS = {"Read": "public read only", "ReadSelect": "public read only", "Edit": "public read/write",
-               "ReadEditTransfer": "public read/write/transfer", "All": "public full access"}
+OPEN_LEVELS = {
+    "Read": "public read only",
+    "ReadSelect": "public read only",
+    "Edit": "public read/write",
+    "ReadEditTransfer": "public read/write/transfer",
+    "All": "public full access",
+}
 SUPPORT_WORDS = ("support", "service", "agent", "helpdesk", "help desk", "call center", "contact center")
-PAYMENT_WORDS = ("card", "ccnumber", "cc_", "pan__", "cvv", "cvc", "iban", "bankaccount", "bank_account",
-                 "routing", "payment", "billing_account")
-PERSONAL_WORDS = ("ssn", "social_security", "national_id", "nationalid", "passport", "taxid", "tax_id",
-                  "birthdate", "date_of_birth", "dob", "driver", "license_number", "health")
+PAYMENT_WORDS = (
+    "card",
+    "ccnumber",
+    "cc_",
+    "pan__",
+    "cvv",
+    "cvc",
+    "iban",
+    "bankaccount",
+    "bank_account",
+    "routing",
+    "payment",
+    "billing_account",
+)
+PERSONAL_WORDS = (
+    "ssn",
+    "social_security",
+    "national_id",
+    "nationalid",
+    "passport",
+    "taxid",
+    "tax_id",
+    "birthdate",
+    "date_of_birth",
+    "dob",
+    "driver",
+    "license_number",
+    "health",
+)
 SENSITIVE_CLASSES = ("restricted", "confidential", "missioncritical", "mission critical", "highly sensitive")
 SENSITIVE_COMPLIANCE = ("pci", "pii", "gdpr", "ccpa", "hipaa", "coppa", "glba")
 
@@ -73,8 +103,13 @@ def _over_permissioned(ix: _Index) -> Iterator[Finding]:
             critical = critical or any(p in CRITICAL_PERMISSIONS for p in perms)
             records.append(ix.set_ref(ps))
             if assignment_id:
-                records.append(RecordRef(type="PermissionSetAssignment", id=assignment_id,
-                                         name=f"{ps.label or ps.name} -> {user.username}"))
+                records.append(
+                    RecordRef(
+                        type="PermissionSetAssignment",
+                        id=assignment_id,
+                        name=f"{ps.label or ps.name} -> {user.username}",
+                    )
+                )
             for p in perms:
                 granted[CRITICAL_PERMISSIONS.get(p) or HIGH_PERMISSIONS[p]].append(ix.set_ref(ps).name or ps.name)
             for g in grants:
@@ -84,7 +119,8 @@ def _over_permissioned(ix: _Index) -> Iterator[Finding]:
         details += [f"{perm}: from {', '.join(sorted(set(sources)))}" for perm, sources in sorted(granted.items())]
         strongest = ", ".join(sorted(granted)[:4]) + (" ..." if len(granted) > 4 else "")
         yield _make(
-            OVER_PERMISSIONED, "critical" if critical else "high",
+            OVER_PERMISSIONED,
+            "critical" if critical else "high",
             f"Integration user {user.username} holds {strongest}",
             records,
             "An integration user's OAuth token carries every permission the user holds: with these, one stolen "
@@ -122,29 +158,39 @@ def _unclassified_sync(ix: _Index) -> Iterator[Finding]:
         names = sorted(f"{o}.{f}" for o, f in fields)
         sensitive = [n for n in names if _sensitive_name(n.split(".", 1)[1]) is not None]
         yield _make(
-            UNCLASSIFIED_SYNC, "high" if sensitive else "medium",
+            UNCLASSIFIED_SYNC,
+            "high" if sensitive else "medium",
             f"Integration user {user.username} syncs {len(names)} field(s) with no data classification",
-            [ix.user_ref(user_id), *(ix.set_ref(set_ids[s]) for s in sets),
-             *(RecordRef(type="Field", id=n) for n in names)],
+            [
+                ix.user_ref(user_id),
+                *(ix.set_ref(set_ids[s]) for s in sets),
+                *(RecordRef(type="Field", id=n) for n in names),
+            ],
             "Fields with no classification were never approved to leave Salesforce, so nobody checked where "
             "the integration sends them; a bulk sync copies them to every system it feeds.",
             "Classify each field (Data Sensitivity Level, Compliance Categorization); remove edit/read on the "
             "fields the integration does not need, and gate new syncs on classification.",
             containment="strip_permissions" if sensitive else None,
-            details=[*([f"looks sensitive: {', '.join(sensitive)}"] if sensitive else []),
-                     f"fields: {', '.join(names[:20])}{' ...' if len(names) > 20 else ''}"],
+            details=[
+                *([f"looks sensitive: {', '.join(sensitive)}"] if sensitive else []),
+                f"fields: {', '.join(names[:20])}{' ...' if len(names) > 20 else ''}",
+            ],
         )
 
 
 def _sharing(ix: _Index) -> Iterator[Finding]:
     org = ix.snap.organization
     if org is not None:
-        opened = {obj: level for obj, level in sorted(org.sharing_defaults.items())
-                  if obj in CUSTOMER_OBJECTS and level in OPEN_LEVELS}
+        opened = {
+            obj: level
+            for obj, level in sorted(org.sharing_defaults.items())
+            if obj in CUSTOMER_OBJECTS and level in OPEN_LEVELS
+        }
         if opened:
             writable = [o for o, lv in opened.items() if lv not in ("Read", "ReadSelect")]
             yield _make(
-                OPEN_SHARING, "high" if writable else "medium",
+                OPEN_SHARING,
+                "high" if writable else "medium",
                 "Org-wide sharing opens customer records to every internal user: "
                 + ", ".join(f"{o} {OPEN_LEVELS[lv]}" for o, lv in opened.items()),
                 [RecordRef(type="Organization", id=org.id, name=org.name)],
@@ -159,7 +205,8 @@ def _sharing(ix: _Index) -> Iterator[Finding]:
         target = (rule.shared_with or "").replace(" ", "").lower()
         if rule.object in CUSTOMER_OBJECTS and target in ("allinternalusers", "allusers", "organization"):
             yield _make(
-                OPEN_SHARING, "high",
+                OPEN_SHARING,
+                "high",
                 f"Sharing rule {rule.name} opens {rule.object} to all internal users ({rule.access or 'access'})",
                 [RecordRef(type="SharingRule", id=rule.id, name=rule.name)],
                 "A sharing rule to All Internal Users undoes a private org-wide default for the records it matches.",
@@ -193,8 +240,11 @@ def _sensitivity(obj: str, field: str, classes: dict[tuple[str, str], object]) -
 
 def _field_exposure(ix: _Index) -> Iterator[Finding]:
     classes = {(c.object, c.field): c for c in ix.snap.field_classifications}
-    support_profiles = {ps.id: ps for ps in ix.snap.permission_sets if ps.profile_owned and any(
-        w in (ps.profile_name or ps.label or "").lower() for w in SUPPORT_WORDS)}
+    support_profiles = {
+        ps.id: ps
+        for ps in ix.snap.permission_sets
+        if ps.profile_owned and any(w in (ps.profile_name or ps.label or "").lower() for w in SUPPORT_WORDS)
+    }
     integration_sets: dict[str, set[str]] = defaultdict(set)
     for user_id in ix.integration:
         if ix.users[user_id].active:
@@ -215,17 +265,29 @@ def _field_exposure(ix: _Index) -> Iterator[Finding]:
             continue
         holders = sorted(integration_sets.get(parent_id, ()))
         payment = any(k == "payment" for _, k, _ in fields)
-        who = (f"integration user(s) {', '.join(ix.user_label(u) for u in holders)}" if holders
-               else f"support profile {ps.profile_name or ps.label}")
+        who = (
+            f"integration user(s) {', '.join(ix.user_label(u) for u in holders)}"
+            if holders
+            else f"support profile {ps.profile_name or ps.label}"
+        )
         ref = ix.set_ref(ps)
-        assignments = [RecordRef(type="PermissionSetAssignment", id=a.id, name=f"{ps.name} -> {ix.user_label(u)}")
-                       for a in ix.snap.assignments if a.permission_set_id == parent_id
-                       for u in [a.user_id] if u in holders]
+        assignments = [
+            RecordRef(type="PermissionSetAssignment", id=a.id, name=f"{ps.name} -> {ix.user_label(u)}")
+            for a in ix.snap.assignments
+            if a.permission_set_id == parent_id
+            for u in [a.user_id]
+            if u in holders
+        ]
         yield _make(
-            FLS_EXPOSURE, "high" if payment else "medium",
+            FLS_EXPOSURE,
+            "high" if payment else "medium",
             f"{ref.name} lets {who} read {'payment' if payment else 'personal'} fields",
-            [ref, *(ix.user_ref(u) for u in holders), *assignments,
-             *(RecordRef(type="Field", id=name, name=kind) for name, kind, _ in sorted(fields))],
+            [
+                ref,
+                *(ix.user_ref(u) for u in holders),
+                *assignments,
+                *(RecordRef(type="Field", id=name, name=kind) for name, kind, _ in sorted(fields)),
+            ],
             "Field-level security is the last line between a stolen integration token (or a support login) and "
             "card or identity data; these fields are readable where no integration or support task needs them.",
             "Remove read and edit on these fields from the permission set or profile; where an integration needs "

@@ -44,8 +44,7 @@ def _tokens_and_logins(ix: _Index, ind: Indicators) -> Iterator[Finding]:
         strong = bool(address and address.strong) or bool(agent and agent[1])
         app = ix.app_by_lower.get((login.application or "").lower())
         names = [app] if app else sorted(tokens_of_user.get(login.user_id or "", ()))
-        unexpected = bool(ind.expected) and bool(names) and not any(
-            _in(ip, net) for net in ind.expected)
+        unexpected = bool(ind.expected) and bool(names) and not any(_in(ip, net) for net in ind.expected)
         if (address or agent) and login.user_id:
             user_bad[login.user_id].append(login)
             user_strong[login.user_id] |= strong
@@ -68,10 +67,14 @@ def _tokens_and_logins(ix: _Index, ind: Indicators) -> Iterator[Finding]:
     for name in sorted(apps):
         ev = apps[name]
         tokens = ix.tokens_by_app.get(name, [])
-        details = [f"{ip}: {len(ts)} login(s), {min(ts)} .. {max(ts)} (on an indicator list)"
-                   for ip, ts in sorted(ev.bad.items())]
-        details += [f"{ip}: {len(ts)} login(s), {min(ts)} .. {max(ts)} (outside the expected ranges)"
-                    for ip, ts in sorted(ev.unexpected.items())]
+        details = [
+            f"{ip}: {len(ts)} login(s), {min(ts)} .. {max(ts)} (on an indicator list)"
+            for ip, ts in sorted(ev.bad.items())
+        ]
+        details += [
+            f"{ip}: {len(ts)} login(s), {min(ts)} .. {max(ts)} (outside the expected ranges)"
+            for ip, ts in sorted(ev.unexpected.items())
+        ]
         details += [f"indicator: {src}" for src in sorted(ev.sources)]
         connected = [a for a in ix.snap.connected_apps if a.name.lower() == name.lower()]
         records = [RecordRef(type="ConnectedApplication", id=a.id, name=a.name) for a in connected]
@@ -85,7 +88,8 @@ def _tokens_and_logins(ix: _Index, ind: Indicators) -> Iterator[Finding]:
         else:
             how = "issued to an app named in the indicators"
         yield _make(
-            COMPROMISED_TOKENS, "critical" if ev.strong else "high",
+            COMPROMISED_TOKENS,
+            "critical" if ev.strong else "high",
             f"{name}: {len(tokens)} token(s) {how}",
             records,
             "Treat every token of this app as stolen: a refresh token keeps minting sessions until it is revoked, "
@@ -99,11 +103,14 @@ def _tokens_and_logins(ix: _Index, ind: Indicators) -> Iterator[Finding]:
     for user_id, logins in sorted(user_bad.items()):
         ok = [lg for lg in logins if (lg.status or "Success").lower() == "success"]
         ips = sorted({lg.source_ip or "" for lg in logins})
-        details = [f"{len(ok)} successful / {len(logins)} login(s) from {', '.join(ips)}",
-                   f"between {min(lg.time or '' for lg in logins)} and {max(lg.time or '' for lg in logins)}"]
+        details = [
+            f"{len(ok)} successful / {len(logins)} login(s) from {', '.join(ips)}",
+            f"between {min(lg.time or '' for lg in logins)} and {max(lg.time or '' for lg in logins)}",
+        ]
         severity: Severity = "critical" if ok and user_strong[user_id] else ("high" if ok else "medium")
         yield _make(
-            COMPROMISED_USER, severity,
+            COMPROMISED_USER,
+            severity,
             f"{ix.user_label(user_id)}: logins from addresses on an indicator list",
             [ix.user_ref(user_id)],
             "Sessions opened from attacker infrastructure stay valid after the token behind them is revoked; "
@@ -117,7 +124,8 @@ def _tokens_and_logins(ix: _Index, ind: Indicators) -> Iterator[Finding]:
         user = ix.users.get(user_id)
         if ok and user is not None and user.active and not user.frozen:
             yield _make(
-                COMPROMISED_USER, severity,
+                COMPROMISED_USER,
+                severity,
                 f"Freeze {ix.user_label(user_id)}: its access was used from attacker addresses",
                 [ix.user_ref(user_id)],
                 "Freezing stops new logins at once while keeping the user, its history and its assignments for "

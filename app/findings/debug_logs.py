@@ -42,7 +42,8 @@ def _debug_logs(ix: _Index) -> Iterator[Finding]:
         integration = " (integration user)" if user_id in ix.integration else ""
         what = ", ".join(f"{n} {k.replace('_', ' ')}{'s' if n != 1 else ''}" for k, n in sorted(kinds.items()))
         yield _make(
-            DEBUG_PII, "critical" if creds else "high",
+            DEBUG_PII,
+            "critical" if creds else "high",
             f"Debug logs of {label}{integration} hold {what}",
             [ix.user_ref(user_id), *(RecordRef(type="ApexLog", id=log.id, name=log.operation) for log in logs)],
             "Debug logs keep full request and response payloads; anyone with View All Data, Manage Users or a "
@@ -66,15 +67,21 @@ def _debug_logs(ix: _Index) -> Iterator[Finding]:
         )
         days = (expires - (sf_time(flag.start) or ix.taken)).days if expires else None
         yield _make(
-            DEBUG_PII, "high" if verbose else "medium",
+            DEBUG_PII,
+            "high" if verbose else "medium",
             f"Trace flag records the payloads of integration user {ix.user_label(flag.traced_entity_id)}",
-            [ix.user_ref(flag.traced_entity_id), RecordRef(type="TraceFlag", id=flag.id, name=flag.log_type),
-             *([RecordRef(type="DebugLevel", id=level.id, name=level.name)] if level else [])],
+            [
+                ix.user_ref(flag.traced_entity_id),
+                RecordRef(type="TraceFlag", id=flag.id, name=flag.log_type),
+                *([RecordRef(type="DebugLevel", id=level.id, name=level.name)] if level else []),
+            ],
             "A live trace flag on an integration user writes every payload it moves into debug logs"
-            + (" (callout bodies included at this level)" if verbose else "") + ".",
+            + (" (callout bodies included at this level)" if verbose else "")
+            + ".",
             "Delete the trace flag (after preserving the logs) and lower the Callout and Apex Code levels.",
             checklist="remediate.debug-log-hygiene",
-            details=[f"expires {flag.expires}" + (f" ({days} days after it started)" if days is not None else ""),
-                     *([f"debug level {level.name}: Callout {level.callout}, Apex Code {level.apex_code}"]
-                       if level else [])],
+            details=[
+                f"expires {flag.expires}" + (f" ({days} days after it started)" if days is not None else ""),
+                *([f"debug level {level.name}: Callout {level.callout}, Apex Code {level.apex_code}"] if level else []),
+            ],
         )

@@ -17,8 +17,16 @@ from app.inventory import Snapshot
 from app.reposcan import RepoScan
 
 RULES: tuple[Callable[[_Index], Iterator[Finding]], ...] = (
-    _over_permissioned, _debug_logs, _unclassified_sync, _packages, _external_sources, _token_hygiene,
-    _self_authorized, _tls, _sharing, _field_exposure,
+    _over_permissioned,
+    _debug_logs,
+    _unclassified_sync,
+    _packages,
+    _external_sources,
+    _token_hygiene,
+    _self_authorized,
+    _tls,
+    _sharing,
+    _field_exposure,
 )
 
 
@@ -30,8 +38,9 @@ def ordered(found: Iterable[Finding]) -> list[Finding]:
         if f.id not in seen:
             seen.add(f.id)
             unique.append(f)
-    unique.sort(key=lambda f: (SEVERITY_RANK[f.severity], PATTERNS.index(f.pattern) if f.pattern in PATTERNS
-                               else 99, f.title))
+    unique.sort(
+        key=lambda f: (SEVERITY_RANK[f.severity], PATTERNS.index(f.pattern) if f.pattern in PATTERNS else 99, f.title)
+    )
     return unique
 
 

@@ -92,8 +92,13 @@ def indicators_from_sets(sets: Iterable[IndicatorSet], expected_ips: Iterable[st
     return ind
 
 
-def load_indicators(paths: Iterable[Path] = (), *, incident: Incident | None = None, shipped: bool = True,
-                    expected_ips: Iterable[str] = ()) -> Indicators:
+def load_indicators(
+    paths: Iterable[Path] = (),
+    *,
+    incident: Incident | None = None,
+    shipped: bool = True,
+    expected_ips: Iterable[str] = (),
+) -> Indicators:
     """Shipped indicator files, those preserved by the incident's recorded hunts, and any given `paths`."""
     sets: list[IndicatorSet] = []
     if shipped:

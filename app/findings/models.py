@@ -32,10 +32,26 @@ NO_TLS = "endpoint_without_tls"
 OPEN_SHARING = "open_sharing"
 FLS_EXPOSURE = "sensitive_field_exposure"
 
-FAILURE_PATTERNS = (OVER_PERMISSIONED, HARD_CODED, DEBUG_PII, UNCLASSIFIED_SYNC, UNREVIEWED_PACKAGE,
-                    UNAUTHENTICATED_SOURCE)
-PATTERNS = (*FAILURE_PATTERNS, COMPROMISED_TOKENS, COMPROMISED_USER, TOKEN_BURST, STALE_TOKEN, SELF_AUTHORIZED,
-            UNINSTALLED_APP, NO_TLS, OPEN_SHARING, FLS_EXPOSURE)
+FAILURE_PATTERNS = (
+    OVER_PERMISSIONED,
+    HARD_CODED,
+    DEBUG_PII,
+    UNCLASSIFIED_SYNC,
+    UNREVIEWED_PACKAGE,
+    UNAUTHENTICATED_SOURCE,
+)
+PATTERNS = (
+    *FAILURE_PATTERNS,
+    COMPROMISED_TOKENS,
+    COMPROMISED_USER,
+    TOKEN_BURST,
+    STALE_TOKEN,
+    SELF_AUTHORIZED,
+    UNINSTALLED_APP,
+    NO_TLS,
+    OPEN_SHARING,
+    FLS_EXPOSURE,
+)
 
 # Checklist items (ids from checklist.toml) each kind of finding feeds.
 CHECKLIST = {
@@ -84,9 +100,19 @@ def _finding_id(pattern: str, keys: Iterable[str]) -> str:
     return f"{pattern}:{digest}"
 
 
-def _make(pattern: str, severity: Severity, title: str, records: list[RecordRef], why: str, action: str, *,
-          containment: ContainmentAction | None = None, checklist: str | None = None, details: list[str] | None = None,
-          key: Iterable[str] | None = None) -> Finding:
+def _make(
+    pattern: str,
+    severity: Severity,
+    title: str,
+    records: list[RecordRef],
+    why: str,
+    action: str,
+    *,
+    containment: ContainmentAction | None = None,
+    checklist: str | None = None,
+    details: list[str] | None = None,
+    key: Iterable[str] | None = None,
+) -> Finding:
     keys = list(key) if key is not None else [f"{r.type}/{r.id}" for r in records]
     return Finding(
         id=_finding_id(pattern, keys),

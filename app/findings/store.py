@@ -24,16 +24,27 @@ def record(incident: Incident, found: list[Finding], snapshot_evidence_id: str |
     current = incident.journal.get_state("inventory", "findings")
     if current and current.get("digest") == digest and current.get("snapshot") == snapshot_evidence_id:
         return False
-    items = [{"id": f.id, "pattern": f.pattern, "severity": f.severity, "title": f.title,
-              "checklist_item": f.checklist_item, "containment": f.containment, "records": len(f.records)}
-             for f in found]
-    incident.journal.append(FINDINGS_KIND, {"snapshot": snapshot_evidence_id, "digest": digest, "items": items},
-                            actor)
+    items = [
+        {
+            "id": f.id,
+            "pattern": f.pattern,
+            "severity": f.severity,
+            "title": f.title,
+            "checklist_item": f.checklist_item,
+            "containment": f.containment,
+            "records": len(f.records),
+        }
+        for f in found
+    ]
+    incident.journal.append(FINDINGS_KIND, {"snapshot": snapshot_evidence_id, "digest": digest, "items": items}, actor)
     return True
 
 
 def project_findings(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
     """`inventory/findings`: the latest recorded finding set (ids, severities, checklist items, containment)."""
     d = entry.data
-    yield "inventory", "findings", {"seq": entry.seq, "snapshot": d.get("snapshot"), "digest": d["digest"],
-                                    "items": d["items"]}
+    yield (
+        "inventory",
+        "findings",
+        {"seq": entry.seq, "snapshot": d.get("snapshot"), "digest": d["digest"], "items": d["items"]},
+    )

@@ -29,12 +29,21 @@ class FindingsReport(BaseModel):
     findings: list[Finding]
 
 
-def report(found: list[Finding], snapshot: dict[str, Any] | None = None,
-           scans: Iterable[RepoScan] = ()) -> FindingsReport:
+def report(
+    found: list[Finding], snapshot: dict[str, Any] | None = None, scans: Iterable[RepoScan] = ()
+) -> FindingsReport:
     counts = {s: sum(1 for f in found if f.severity == s) for s in SEVERITY_RANK}
     patterns: dict[str, int] = {}
     for f in found:
         patterns[f.pattern] = patterns.get(f.pattern, 0) + 1
-    repo = [RepoScanSummary(root=s.root, files_scanned=s.files_scanned, commits_scanned=s.commits_scanned,
-                            history=s.history, notes=s.notes) for s in scans]
+    repo = [
+        RepoScanSummary(
+            root=s.root,
+            files_scanned=s.files_scanned,
+            commits_scanned=s.commits_scanned,
+            history=s.history,
+            notes=s.notes,
+        )
+        for s in scans
+    ]
     return FindingsReport(snapshot=snapshot, repo_scans=repo, counts=counts, patterns=patterns, findings=found)

@@ -41,7 +41,8 @@ def _token_hygiene(ix: _Index) -> Iterator[Finding]:
                 stale.append(t)
         if stale:
             yield _make(
-                STALE_TOKEN, "low",
+                STALE_TOKEN,
+                "low",
                 f"{app}: {len(stale)} token(s) unused for over {STALE_DAYS} days or never used",
                 [ix.token_ref(t) for t in stale],
                 "Tokens nobody uses are still valid keys: they widen what a vendor breach exposes for no benefit.",
@@ -54,7 +55,8 @@ def _token_hygiene(ix: _Index) -> Iterator[Finding]:
         if menu_known and uninstalled and len(uninstalled) == len(tokens):
             users = sorted({t.user_id or "" for t in uninstalled})
             yield _make(
-                UNINSTALLED_APP, "high",
+                UNINSTALLED_APP,
+                "high",
                 f"{app}: authorised by {len(users)} user(s) but not installed in the org",
                 [*(ix.token_ref(t) for t in uninstalled), *(ix.user_ref(u) for u in users)],
                 "A token for an app the org never installed is how the 2025 vishing campaign worked: a caller "
@@ -62,8 +64,10 @@ def _token_hygiene(ix: _Index) -> Iterator[Finding]:
                 "Ask each user whether they approved it; revoke the tokens, end their sessions and block "
                 "uninstalled apps (API Access Control / Approve Uninstalled Connected Apps).",
                 containment="revoke_tokens",
-                details=[f"{ix.user_label(t.user_id)}: created {t.created}, used {t.use_count or 0} times"
-                         for t in uninstalled[:10]],
+                details=[
+                    f"{ix.user_label(t.user_id)}: created {t.created}, used {t.use_count or 0} times"
+                    for t in uninstalled[:10]
+                ],
                 key=[f"uninstalled/{app}"],
             )
     counts = sorted(t.use_count or 0 for t in ix.snap.oauth_tokens)
@@ -76,7 +80,8 @@ def _token_hygiene(ix: _Index) -> Iterator[Finding]:
                 by_app[t.app_name].append(t)
         for app, items in sorted(by_app.items()):
             yield _make(
-                TOKEN_BURST, "medium",
+                TOKEN_BURST,
+                "medium",
                 f"{app}: {len(items)} token(s) used far more than the org's other tokens",
                 [ix.token_ref(t) for t in items],
                 "A use count far outside the org's range is what bulk harvesting looks like from the token's "
@@ -84,8 +89,11 @@ def _token_hygiene(ix: _Index) -> Iterator[Finding]:
                 "Check the app's API and bulk events for when the calls happened; revoke the tokens if the volume "
                 "is not explained by the integration's schedule.",
                 containment="revoke_tokens",
-                details=[f"{ix.user_label(t.user_id)}: {t.use_count} uses since {t.created} (org: median "
-                         f"{statistics.median(counts):.0f}, outlier above {fence:.0f})" for t in items[:10]],
+                details=[
+                    f"{ix.user_label(t.user_id)}: {t.use_count} uses since {t.created} (org: median "
+                    f"{statistics.median(counts):.0f}, outlier above {fence:.0f})"
+                    for t in items[:10]
+                ],
                 key=[f"burst/{app}", *(t.ref for t in items)],
             )
 
@@ -98,7 +106,8 @@ def _self_authorized(ix: _Index) -> Iterator[Finding]:
         holders = sorted({t.user_id or "" for t in tokens})
         by_integration = [u for u in holders if u in ix.integration]
         yield _make(
-            SELF_AUTHORIZED, "high" if by_integration else "medium",
+            SELF_AUTHORIZED,
+            "high" if by_integration else "medium",
             f"Connected app {app.name}: all users may self-authorize",
             [RecordRef(type="ConnectedApplication", id=app.id, name=app.name), *(ix.user_ref(u) for u in holders)],
             "With 'All users may self-authorize', anyone (or anyone talked into it) can grant the app a token to "
@@ -106,6 +115,8 @@ def _self_authorized(ix: _Index) -> Iterator[Finding]:
             "Set Permitted Users to 'Admin approved users are pre-authorized' and list only the integration's "
             "profile or permission set; set a refresh-token expiry and IP restrictions.",
             checklist="remediate.connected-app-hardening",
-            details=[f"{len(tokens)} token(s) held by {len(holders)} user(s)",
-                     f"refresh token validity: {app.refresh_token_validity or 'until revoked'}"],
+            details=[
+                f"{len(tokens)} token(s) held by {len(holders)} user(s)",
+                f"refresh token validity: {app.refresh_token_validity or 'until revoked'}",
+            ],
         )

@@ -1,4 +1,4 @@
-""""What did they take?": the API reads in the preserved logs, attributed to the hunted indicators, one row per
+""" "What did they take?": the API reads in the preserved logs, attributed to the hunted indicators, one row per
 request (an ApiEvent and its event-log line count once)."""
 
 from __future__ import annotations
@@ -21,8 +21,14 @@ from app.incident import Incident
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Rows that record data leaving through the API: real-time events and the API, REST and Bulk event logs.
-EXFIL_SOURCES = ("ApiEvent", "BulkApiResultEventStore", "EventLogFile/API", "EventLogFile/RestApi",
-                 "EventLogFile/BulkApi", "EventLogFile/BulkApi2")
+EXFIL_SOURCES = (
+    "ApiEvent",
+    "BulkApiResultEventStore",
+    "EventLogFile/API",
+    "EventLogFile/RestApi",
+    "EventLogFile/BulkApi",
+    "EventLogFile/BulkApi2",
+)
 SAME_REQUEST = timedelta(seconds=2)  # an ApiEvent and an event-log row this close are one request
 
 
@@ -139,9 +145,11 @@ def exfiltration_table(
         if not sets:
             return []
         window = window_of(sets, since, until)
-    selected = [row for row, matched, _context in scan(incident, sets, window)
-                if row.source in EXFIL_SOURCES and window.contains(row.at) and (all_activity or matched)
-                and _is_read(row)]
+    selected = [
+        row
+        for row, matched, _context in scan(incident, sets, window)
+        if row.source in EXFIL_SOURCES and window.contains(row.at) and (all_activity or matched) and _is_read(row)
+    ]
     selected.sort(key=lambda r: (r.source != "ApiEvent", r.at or _EPOCH))
     accs: dict[tuple[str, str], _Acc] = {}
     jobs: dict[str, tuple[_Acc, int]] = {}
@@ -177,18 +185,20 @@ def exfiltration_table(
     out = []
     for acc in accs.values():
         apps = ", ".join(sorted(acc.apps))
-        out.append(ExfilRow(
-            actor=f"{acc.username} ({apps})" if apps and acc.username else apps or acc.username or "?",
-            app=apps or None,
-            username=acc.username,
-            object=acc.object,
-            rows=acc.rows,
-            queries=acc.queries,
-            first_seen=format_instant(acc.first) if acc.first else None,
-            last_seen=format_instant(acc.last) if acc.last else None,
-            source_ips=sorted(acc.ips),
-            sources=sorted(acc.sources),
-            evidence=sorted(acc.evidence),
-        ))
+        out.append(
+            ExfilRow(
+                actor=f"{acc.username} ({apps})" if apps and acc.username else apps or acc.username or "?",
+                app=apps or None,
+                username=acc.username,
+                object=acc.object,
+                rows=acc.rows,
+                queries=acc.queries,
+                first_seen=format_instant(acc.first) if acc.first else None,
+                last_seen=format_instant(acc.last) if acc.last else None,
+                source_ips=sorted(acc.ips),
+                sources=sorted(acc.sources),
+                evidence=sorted(acc.evidence),
+            )
+        )
     out.sort(key=lambda r: (r.actor, -r.rows, r.object))
     return out

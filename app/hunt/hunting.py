@@ -124,8 +124,9 @@ def _action(row: Row, query: str | None) -> str:
     return " ".join(parts) or row.source
 
 
-def scan(incident: Incident, sets: list[IndicatorSet], window: Window,
-         progress: Callable[[int], None] | None = None) -> Iterator[tuple[Row, list[str], list[str]]]:
+def scan(
+    incident: Incident, sets: list[IndicatorSet], window: Window, progress: Callable[[int], None] | None = None
+) -> Iterator[tuple[Row, list[str], list[str]]]:
     """Every preserved row with the indicators it matched (hit-role, context-role); none outside the window.
 
     A record preserved more than once (the same Id in two collections) is yielded once, from the file that
@@ -192,24 +193,30 @@ def record_hunt(incident: Incident, result: HuntResult, sets: list[IndicatorSet]
         for path in s.files():
             sha, _ = hash_file(path)
             if sha[:ID_LEN] not in known:
-                incident.add_evidence(path, actor, note=f"indicators used by hunt ({s.name})",
-                                      source={"format": FMT_INDICATORS, "indicator_set": s.name})
+                incident.add_evidence(
+                    path,
+                    actor,
+                    note=f"indicators used by hunt ({s.name})",
+                    source={"format": FMT_INDICATORS, "indicator_set": s.name},
+                )
             indicator_evidence.append(sha[:ID_LEN])
     recorded = incident.journal.state("hunt")
     new = [h for h in result.hits if h.key not in recorded]
-    items: list[tuple[str, dict[str, Any], str]] = [(
-        "hunt.run",
-        {
-            "indicator_sets": result.indicator_sets,
-            "indicator_evidence": indicator_evidence,
-            "window": result.window,
-            "files_searched": result.files_searched,
-            "rows_searched": result.rows_searched,
-            "hits": len(result.hits),
-            "new_hits": len(new),
-        },
-        actor,
-    )]
+    items: list[tuple[str, dict[str, Any], str]] = [
+        (
+            "hunt.run",
+            {
+                "indicator_sets": result.indicator_sets,
+                "indicator_evidence": indicator_evidence,
+                "window": result.window,
+                "files_searched": result.files_searched,
+                "rows_searched": result.rows_searched,
+                "hits": len(result.hits),
+                "new_hits": len(new),
+            },
+            actor,
+        )
+    ]
     for h in new:
         data = h.model_dump(exclude_none=True, exclude={"context"} if not h.context else set())
         data["title"] = h.title()
@@ -232,15 +239,19 @@ def _masked(value: Any) -> Any:
 
 def project_hit(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
     d = entry.data
-    yield "hunt", d["key"], {
-        "seq": entry.seq,
-        "at": d.get("at"),
-        "evidence_id": d["evidence_id"],
-        "line": d["line"],
-        "record_id": d.get("record_id"),
-        "indicators": d["indicators"],
-        "title": d.get("title"),
-    }
+    yield (
+        "hunt",
+        d["key"],
+        {
+            "seq": entry.seq,
+            "at": d.get("at"),
+            "evidence_id": d["evidence_id"],
+            "line": d["line"],
+            "record_id": d.get("record_id"),
+            "indicators": d["indicators"],
+            "title": d.get("title"),
+        },
+    )
 
 
 def recorded_indicator_sets(incident: Incident) -> list[IndicatorSet]:

@@ -216,11 +216,13 @@ def _compile(model: IndicatorSet, base: Path, report: Callable[[tuple[str | int,
                 report((*at, "sources", j), f"indicator {n + 1}: source {ref!r} is not defined in a [[source]] table")
         label = ind.id or f"{ind.kind}#{n + 1}"
         if ind.kind != "soql" and (ind.objects or ind.api):
-            report(at, f"indicator {n + 1}: `objects` and `api` apply only to kind = \"soql\"")
+            report(at, f'indicator {n + 1}: `objects` and `api` apply only to kind = "soql"')
         if ind.kind == "ip_list":
             if not ind.file or ind.values:
-                report(at, f"indicator {n + 1}: kind = \"ip_list\" takes `file` (one address or range per line), "
-                           "not `values`")
+                report(
+                    at,
+                    f'indicator {n + 1}: kind = "ip_list" takes `file` (one address or range per line), not `values`',
+                )
                 continue
             file_loc = (*at, "file")
             nets = _read_ip_list(_resolve(base, ind.file), lambda msg, loc=file_loc: report(loc, msg))
@@ -229,7 +231,7 @@ def _compile(model: IndicatorSet, base: Path, report: Callable[[tuple[str | int,
             out.append(Compiled(model.name, label, ind, _ip_test(nets)))
             continue
         if ind.file:
-            report((*at, "file"), f"indicator {n + 1}: `file` is only for kind = \"ip_list\"")
+            report((*at, "file"), f'indicator {n + 1}: `file` is only for kind = "ip_list"')
         if not ind.values and not (ind.kind == "soql" and (ind.objects or ind.api)):
             report((*at, "values"), f"indicator {n + 1}: `values` is empty")
             continue
@@ -348,8 +350,9 @@ def _text_test(patterns: list[_Pattern], values: Callable[[Row], list[str]]) -> 
     return test
 
 
-def _named_test(patterns: list[_Pattern], raw: list[str], name: Callable[[Row], str | None],
-                ident: Callable[[Row], str | None]) -> Callable[[Row], str | None]:
+def _named_test(
+    patterns: list[_Pattern], raw: list[str], name: Callable[[Row], str | None], ident: Callable[[Row], str | None]
+) -> Callable[[Row], str | None]:
     """Names match by pattern; values that look like Salesforce Ids also match the row's id (15 or 18)."""
     ids = {id_key(v) for v in raw if re.fullmatch(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?", v.strip())}
     by_name = _text_test(patterns, lambda row: [v] if (v := name(row)) else [])

@@ -76,8 +76,15 @@ def diff(a: Snapshot, b: Snapshot, *, label_a: str | None = None, label_b: str |
     for c in changes:
         c.name = _ID_RE.sub(lambda m: names.get(m.group(0), m.group(0)), c.name)
     if org_a != org_b:
-        changes.append(Change(collection="organization", change="changed", id=(b.organization or a.organization).id,
-                              name="organization", fields={"organization": [org_a, org_b]}))
+        changes.append(
+            Change(
+                collection="organization",
+                change="changed",
+                id=(b.organization or a.organization).id,
+                name="organization",
+                fields={"organization": [org_a, org_b]},
+            )
+        )
         summary["organization"] = {"added": 0, "removed": 0, "changed": 1}
     return SnapshotDiff(a=_describe(a, label_a), b=_describe(b, label_b), summary=summary, changes=changes)
 

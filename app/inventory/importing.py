@@ -30,12 +30,38 @@ from app.inventory.models import FORMAT, FORMAT_VERSION, InventoryError, Note, O
 
 # Permission flags by lower-case name, to restore their case from upper-case Data Loader headers.
 KNOWN_PERMISSIONS = (
-    "ModifyAllData", "ViewAllData", "ApiEnabled", "ApiUserOnly", "ManageUsers", "ManageInternalUsers", "AuthorApex",
-    "CustomizeApplication", "ViewSetup", "ModifyMetadata", "AssignPermissionSets", "ManageProfilesPermissionsets",
-    "ResetPasswords", "ViewAllUsers", "ExportReport", "ViewEventLogFiles", "BulkApiHardDelete", "UseAnyApiClient",
-    "CanApproveUninstalledApps", "ManageConnectedApps", "ViewDataLeakageEvents", "ManageSharing", "ManageRoles",
-    "ManageIpAddresses", "ManageAuthProviders", "ManageNamedCredentials", "ManageRemoteAccess", "ViewAllProfiles",
-    "InstallPackaging", "TransferAnyEntity", "ManageDataIntegrations", "PasswordNeverExpires",
+    "ModifyAllData",
+    "ViewAllData",
+    "ApiEnabled",
+    "ApiUserOnly",
+    "ManageUsers",
+    "ManageInternalUsers",
+    "AuthorApex",
+    "CustomizeApplication",
+    "ViewSetup",
+    "ModifyMetadata",
+    "AssignPermissionSets",
+    "ManageProfilesPermissionsets",
+    "ResetPasswords",
+    "ViewAllUsers",
+    "ExportReport",
+    "ViewEventLogFiles",
+    "BulkApiHardDelete",
+    "UseAnyApiClient",
+    "CanApproveUninstalledApps",
+    "ManageConnectedApps",
+    "ViewDataLeakageEvents",
+    "ManageSharing",
+    "ManageRoles",
+    "ManageIpAddresses",
+    "ManageAuthProviders",
+    "ManageNamedCredentials",
+    "ManageRemoteAccess",
+    "ViewAllProfiles",
+    "InstallPackaging",
+    "TransferAnyEntity",
+    "ManageDataIntegrations",
+    "PasswordNeverExpires",
 )
 _PERMISSION_CASE = {p.lower(): p for p in KNOWN_PERMISSIONS}
 
@@ -77,12 +103,15 @@ def parse_snapshot(data: bytes, origin: str) -> Snapshot:
     if not isinstance(doc, dict):
         raise InventoryError(f"{origin}: a snapshot is a JSON object")
     if doc.get("format") != FORMAT:
-        raise InventoryError(f"{origin}: not a warroom inventory snapshot (format is {doc.get('format')!r}, "
-                             f"expected {FORMAT!r})")
+        raise InventoryError(
+            f"{origin}: not a warroom inventory snapshot (format is {doc.get('format')!r}, expected {FORMAT!r})"
+        )
     version = doc.get("format_version")
     if isinstance(version, int) and version > FORMAT_VERSION:
-        raise InventoryError(f"{origin}: snapshot format_version {version} is newer than this warroom reads "
-                             f"({FORMAT_VERSION}); upgrade warroom")
+        raise InventoryError(
+            f"{origin}: snapshot format_version {version} is newer than this warroom reads "
+            f"({FORMAT_VERSION}); upgrade warroom"
+        )
     try:
         return Snapshot.model_validate(doc)
     except ValidationError as exc:
@@ -131,8 +160,9 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             if not row or all(not c.strip() for c in row):
                 continue
             if len(row) > len(keys):
-                raise InventoryError(f"{path}: line {reader.line_num}: {len(row)} columns but the header has "
-                                     f"{len(keys)}")
+                raise InventoryError(
+                    f"{path}: line {reader.line_num}: {len(row)} columns but the header has {len(keys)}"
+                )
             yield reader.line_num, dict(zip(keys, row, strict=False))
 
 
@@ -154,8 +184,9 @@ def _csv_records(obj: _Obj, path: Path, permission_fields: list[str] | None = No
             values: dict[str, Any] = {}
             for attr, api_path, kind in obj.fields:
                 current = api_path
-                values[attr] = _special(obj, attr, api_path, get, _strict) if kind == "x" else _strict(
-                    get(api_path), kind)
+                values[attr] = (
+                    _special(obj, attr, api_path, get, _strict) if kind == "x" else _strict(get(api_path), kind)
+                )
             for required in obj.required:
                 current = required
                 if _strict(get(required), "s") is None:
@@ -180,16 +211,17 @@ def import_csv_dir(directory: Path) -> Snapshot:
     permission_fields: list[str] = []
     if "PermissionSet" in files:
         header = next(_read_csv(files["PermissionSet"]), (0, {}))[1]
-        permission_fields = sorted(_PERMISSION_CASE.get(k[len("permissions"):], k[len("permissions"):])
-                                   for k in header if k.startswith("permissions"))
+        permission_fields = sorted(
+            _PERMISSION_CASE.get(k[len("permissions") :], k[len("permissions") :])
+            for k in header
+            if k.startswith("permissions")
+        )
     for name, obj in OBJECTS.items():
         path = files.get(name)
         if path is None:
             notes.append(Note(object=name, status="not_available", message=f"no {name}.csv in the export"))
             continue
-        collections[obj.collection] = _csv_records(
-            obj, path, permission_fields if name == "PermissionSet" else None
-        )
+        collections[obj.collection] = _csv_records(obj, path, permission_fields if name == "PermissionSet" else None)
     for log in collections.get("debug_logs", []):
         body = directory / "ApexLog" / f"{log.id}.log"
         if body.is_file():
@@ -204,7 +236,9 @@ def import_csv_dir(directory: Path) -> Snapshot:
             if not ident:
                 raise InventoryError(f"{files['Organization']}: line {line}: column Id: is empty")
             organization = Organization(
-                id=ident, name=row.get("name") or None, edition=row.get("organizationtype") or None,
+                id=ident,
+                name=row.get("name") or None,
+                edition=row.get("organizationtype") or None,
                 is_sandbox=_strict(row.get("issandbox"), "b") if row.get("issandbox") else None,
                 sharing_defaults={obj: row[f.lower()] for f, obj in SHARING_FIELDS.items() if row.get(f.lower())},
             )

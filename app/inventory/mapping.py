@@ -66,7 +66,9 @@ OBJECTS: dict[str, _Obj] = {
     o.sobject: o
     for o in (
         _Obj(
-            "ConnectedApplication", "connected_apps", ConnectedApp,
+            "ConnectedApplication",
+            "connected_apps",
+            ConnectedApp,
             _fields(
                 "id=Id name=Name created=CreatedDate created_by_id=CreatedById "
                 "admin_approved_only=OptionsAllowAdminApprovedUsersOnly:b "
@@ -78,7 +80,9 @@ OBJECTS: dict[str, _Obj] = {
             required=("Id", "Name"),
         ),
         _Obj(
-            "OauthToken", "oauth_tokens", OAuthToken,
+            "OauthToken",
+            "oauth_tokens",
+            OAuthToken,
             _fields(
                 "ref=DeleteToken:x app_name=AppName app_menu_item_id=AppMenuItemId user_id=UserId "
                 "created=CreatedDate last_used=LastUsedDate use_count=UseCount:i"
@@ -86,7 +90,9 @@ OBJECTS: dict[str, _Obj] = {
             required=("AppName",),
         ),
         _Obj(
-            "User", "users", User,
+            "User",
+            "users",
+            User,
             _fields(
                 "id=Id username=Username name=Name email=Email user_type=UserType active=IsActive:b "
                 "last_login=LastLoginDate created=CreatedDate profile_id=ProfileId profile_name=Profile.Name "
@@ -96,13 +102,17 @@ OBJECTS: dict[str, _Obj] = {
             required=("Id", "Username"),
         ),
         _Obj(
-            "Profile", "profiles", Profile,
+            "Profile",
+            "profiles",
+            Profile,
             _fields("id=Id name=Name license=UserLicense.Name user_type=UserType"),
             tail="ORDER BY Name",
             required=("Id", "Name"),
         ),
         _Obj(
-            "PermissionSet", "permission_sets", PermissionSet,
+            "PermissionSet",
+            "permission_sets",
+            PermissionSet,
             _fields(
                 "id=Id name=Name label=Label type=Type profile_owned=IsOwnedByProfile:b profile_id=ProfileId "
                 "profile_name=Profile.Name namespace=NamespacePrefix"
@@ -111,7 +121,9 @@ OBJECTS: dict[str, _Obj] = {
             required=("Id", "Name"),
         ),
         _Obj(
-            "PermissionSetAssignment", "assignments", Assignment,
+            "PermissionSetAssignment",
+            "assignments",
+            Assignment,
             _fields(
                 "id=Id user_id=AssigneeId permission_set_id=PermissionSetId group_id=PermissionSetGroupId "
                 "expires=ExpirationDate active=IsActive:b"
@@ -119,7 +131,9 @@ OBJECTS: dict[str, _Obj] = {
             required=("Id", "AssigneeId", "PermissionSetId"),
         ),
         _Obj(
-            "ObjectPermissions", "object_permissions", ObjectPermission,
+            "ObjectPermissions",
+            "object_permissions",
+            ObjectPermission,
             _fields(
                 "parent_id=ParentId object=SobjectType read=PermissionsRead:b create=PermissionsCreate:b "
                 "edit=PermissionsEdit:b delete=PermissionsDelete:b view_all=PermissionsViewAllRecords:b "
@@ -128,14 +142,18 @@ OBJECTS: dict[str, _Obj] = {
             required=("ParentId", "SobjectType"),
         ),
         _Obj(
-            "FieldPermissions", "field_permissions", FieldPermission,
+            "FieldPermissions",
+            "field_permissions",
+            FieldPermission,
             _fields(
                 "parent_id=ParentId object=SobjectType field=Field:x read=PermissionsRead:b edit=PermissionsEdit:b"
             ),
             required=("ParentId", "SobjectType", "Field"),
         ),
         _Obj(
-            "FieldDefinition", "field_classifications", FieldClassification,
+            "FieldDefinition",
+            "field_classifications",
+            FieldClassification,
             _fields(
                 "object=EntityDefinition.QualifiedApiName:x field=QualifiedApiName label=Label data_type=DataType "
                 "classification=SecurityClassification compliance=ComplianceGroup"
@@ -144,7 +162,9 @@ OBJECTS: dict[str, _Obj] = {
             required=("QualifiedApiName",),
         ),
         _Obj(
-            "InstalledSubscriberPackage", "packages", Package,
+            "InstalledSubscriberPackage",
+            "packages",
+            Package,
             _fields(
                 "id=Id package_id=SubscriberPackageId namespace=SubscriberPackage.NamespacePrefix "
                 "name=SubscriberPackage.Name version_id=SubscriberPackageVersion.Id "
@@ -156,7 +176,9 @@ OBJECTS: dict[str, _Obj] = {
             tail="ORDER BY SubscriberPackageId",
         ),
         _Obj(
-            "NamedCredential", "named_credentials", NamedCredential,
+            "NamedCredential",
+            "named_credentials",
+            NamedCredential,
             _fields(
                 "id=Id name=DeveloperName label=MasterLabel endpoint=Endpoint principal_type=PrincipalType "
                 "namespace=NamespacePrefix auth_provider_id=AuthProviderId "
@@ -166,14 +188,18 @@ OBJECTS: dict[str, _Obj] = {
             required=("Id", "DeveloperName"),
         ),
         _Obj(
-            "ExternalCredential", "external_credentials", ExternalCredential,
+            "ExternalCredential",
+            "external_credentials",
+            ExternalCredential,
             _fields(
                 "id=Id name=DeveloperName label=MasterLabel protocol=AuthenticationProtocol namespace=NamespacePrefix"
             ),
             required=("Id", "DeveloperName"),
         ),
         _Obj(
-            "ExternalDataSource", "external_data_sources", ExternalDataSource,
+            "ExternalDataSource",
+            "external_data_sources",
+            ExternalDataSource,
             _fields(
                 "id=Id name=DeveloperName label=MasterLabel type=Type endpoint=Endpoint principal_type=PrincipalType "
                 "protocol=Protocol writable=IsWritable:b auth_provider_id=AuthProviderId "
@@ -182,7 +208,9 @@ OBJECTS: dict[str, _Obj] = {
             required=("Id", "DeveloperName"),
         ),
         _Obj(
-            "RemoteProxy", "remote_sites", RemoteSite,
+            "RemoteProxy",
+            "remote_sites",
+            RemoteSite,
             _fields(
                 "id=Id name=SiteName url=EndpointUrl active=IsActive:b "
                 "disable_protocol_security=DisableProtocolSecurity:b protocol_mismatch=ProtocolMismatch:b "
@@ -192,7 +220,9 @@ OBJECTS: dict[str, _Obj] = {
             required=("Id", "SiteName"),
         ),
         _Obj(
-            "TraceFlag", "trace_flags", TraceFlag,
+            "TraceFlag",
+            "trace_flags",
+            TraceFlag,
             _fields(
                 "id=Id traced_entity_id=TracedEntityId log_type=LogType debug_level_id=DebugLevelId "
                 "start=StartDate expires=ExpirationDate created_by_id=CreatedById"
@@ -200,7 +230,9 @@ OBJECTS: dict[str, _Obj] = {
             tooling=True,
         ),
         _Obj(
-            "DebugLevel", "debug_levels", DebugLevel,
+            "DebugLevel",
+            "debug_levels",
+            DebugLevel,
             _fields(
                 "id=Id name=DeveloperName apex_code=ApexCode callout=Callout database=Database system=System "
                 "validation=Validation workflow=Workflow"
@@ -209,7 +241,9 @@ OBJECTS: dict[str, _Obj] = {
             required=("Id", "DeveloperName"),
         ),
         _Obj(
-            "ApexLog", "debug_logs", DebugLog,
+            "ApexLog",
+            "debug_logs",
+            DebugLog,
             _fields(
                 "id=Id user_id=LogUserId length=LogLength:i operation=Operation request=Request status=Status "
                 "start=StartTime application=Application location=Location"
@@ -217,7 +251,9 @@ OBJECTS: dict[str, _Obj] = {
             tail="ORDER BY StartTime DESC",
         ),
         _Obj(
-            "SetupAuditTrail", "audit_trail", AuditEvent,
+            "SetupAuditTrail",
+            "audit_trail",
+            AuditEvent,
             _fields(
                 "id=Id created=CreatedDate action=Action section=Section display=Display "
                 "created_by=CreatedBy.Username delegate_user=DelegateUser context=CreatedByContext "
@@ -226,7 +262,9 @@ OBJECTS: dict[str, _Obj] = {
             tail="ORDER BY CreatedDate DESC",
         ),
         _Obj(
-            "LoginHistory", "login_history", Login,
+            "LoginHistory",
+            "login_history",
+            Login,
             _fields(
                 "id=Id user_id=UserId time=LoginTime login_type=LoginType sub_type=LoginSubType source_ip=SourceIp "
                 "status=Status application=Application browser=Browser platform=Platform api_type=ApiType "

@@ -39,7 +39,9 @@ def _pull_organization(p: _Puller) -> Organization | None:
     if rec is None:
         return None
     return Organization(
-        id=str(rec.get("Id")), name=rec.get("Name"), edition=rec.get("OrganizationType"),
+        id=str(rec.get("Id")),
+        name=rec.get("Name"),
+        edition=rec.get("OrganizationType"),
         is_sandbox=rec.get("IsSandbox"),
         sharing_defaults={obj: rec[f] for f, obj in SHARING_FIELDS.items() if rec.get(f)},
     )
@@ -76,8 +78,11 @@ def _pull_tokens(p: _Puller, user_ids: list[str]) -> list[OAuthToken] | None:
                 half = len(chunk) // 2
                 stack += [chunk[half:], chunk[:half]]
                 continue
-            p.note("OauthToken", "partial", f"user {chunk[0]} holds more than {OAUTH_TOKEN_CAP} tokens; only "
-                                            f"{len(rows)} could be listed")
+            p.note(
+                "OauthToken",
+                "partial",
+                f"user {chunk[0]} holds more than {OAUTH_TOKEN_CAP} tokens; only {len(rows)} could be listed",
+            )
         for t in rows:
             tokens[t.ref] = t
         done += len(chunk)
@@ -153,8 +158,9 @@ def pull(
     users = p.collect(OBJECTS["User"]) or []
     frozen_rows = None
     if p.fields("UserLogin") is not None:
-        frozen_rows = p.query(_Obj("UserLogin", "", User, ()),
-                              "SELECT UserId, IsFrozen FROM UserLogin WHERE IsFrozen = true")
+        frozen_rows = p.query(
+            _Obj("UserLogin", "", User, ()), "SELECT UserId, IsFrozen FROM UserLogin WHERE IsFrozen = true"
+        )
     if frozen_rows is not None:
         frozen = {r.get("UserId") for r in frozen_rows}
         for u in users:
@@ -163,23 +169,30 @@ def pull(
     p.say("profiles and permission sets")
     put("profiles", p.collect(OBJECTS["Profile"]))
     ps_fields = p.fields("PermissionSet") or set()
-    perms = sorted(f[len("Permissions"):] for f in ps_fields if f.startswith("Permissions"))
+    perms = sorted(f[len("Permissions") :] for f in ps_fields if f.startswith("Permissions"))
     ps_obj = OBJECTS["PermissionSet"]
-    put("permission_sets", p.collect(ps_obj, extra=[f"Permissions{x}" for x in perms],
-                                     build=_record_builder(ps_obj, perms)))
+    put(
+        "permission_sets",
+        p.collect(ps_obj, extra=[f"Permissions{x}" for x in perms], build=_record_builder(ps_obj, perms)),
+    )
     put("assignments", p.collect(OBJECTS["PermissionSetAssignment"]))
     p.say("OAuth tokens")
     put("oauth_tokens", _pull_tokens(p, [u.id for u in users]))
 
     # Object and field access of the sets integration users hold, and of support profiles.
-    partial = Snapshot.model_construct(users=users, permission_sets=col["permission_sets"],
-                                       assignments=col["assignments"])
+    partial = Snapshot.model_construct(
+        users=users, permission_sets=col["permission_sets"], assignments=col["assignments"]
+    )
     integ = integration_users(partial)
     held = held_permission_sets(partial)
-    parents = sorted({ps.id for uid in integ for ps, _ in held.get(uid, [])} | {
-        ps.id for ps in col["permission_sets"]
-        if ps.profile_owned and any(w in (ps.profile_name or ps.label or "").lower() for w in SUPPORT_PROFILE_WORDS)
-    })
+    parents = sorted(
+        {ps.id for uid in integ for ps, _ in held.get(uid, [])}
+        | {
+            ps.id
+            for ps in col["permission_sets"]
+            if ps.profile_owned and any(w in (ps.profile_name or ps.label or "").lower() for w in SUPPORT_PROFILE_WORDS)
+        }
+    )
     p.say(f"object and field access of {len(integ)} integration user(s) and support profiles")
     put("object_permissions", _in_chunks(p, OBJECTS["ObjectPermissions"], "ParentId", parents) if parents else [])
     put("field_permissions", _in_chunks(p, OBJECTS["FieldPermissions"], "ParentId", parents) if parents else [])
@@ -188,8 +201,9 @@ def pull(
     fd = OBJECTS["FieldDefinition"]
     if p.fields("FieldDefinition") is not None:
         for name in objects:
-            rows = p.collect(fd, where=f"EntityDefinition.QualifiedApiName = {_quote(name)}",
-                             extra=["EntityDefinitionId"])
+            rows = p.collect(
+                fd, where=f"EntityDefinition.QualifiedApiName = {_quote(name)}", extra=["EntityDefinitionId"]
+            )
             if rows is None:
                 break
             for r in rows:
@@ -212,14 +226,28 @@ def pull(
     put("login_history", p.collect(OBJECTS["LoginHistory"], tail=f"ORDER BY LoginTime DESC LIMIT {login_limit}"))
     if len(col["login_history"]) >= login_limit:
         p.note("LoginHistory", "partial", f"only the latest {login_limit} logins were read")
-    p.note("SharingRules", "not_available", "sharing rules are not readable with SOQL (Metadata API only): review "
-           "Setup > Sharing Settings for rules that open customer objects to All Internal Users")
+    p.note(
+        "SharingRules",
+        "not_available",
+        "sharing rules are not readable with SOQL (Metadata API only): review "
+        "Setup > Sharing Settings for rules that open customer objects to All Internal Users",
+    )
 
     source = Source(
-        kind="org", org_alias=alias, instance_url=getattr(org, "instance_url", None),
-        org_id=organization.id if organization else None, username=getattr(org, "username", None),
+        kind="org",
+        org_alias=alias,
+        instance_url=getattr(org, "instance_url", None),
+        org_id=organization.id if organization else None,
+        username=getattr(org, "username", None),
     )
     return Snapshot.model_construct(
-        format=FORMAT, format_version=FORMAT_VERSION, taken_utc=taken, source=source,
-        permission_fields=perms, notes=p.notes, organization=organization, sharing_rules=[], **col,
+        format=FORMAT,
+        format_version=FORMAT_VERSION,
+        taken_utc=taken,
+        source=source,
+        permission_fields=perms,
+        notes=p.notes,
+        organization=organization,
+        sharing_rules=[],
+        **col,
     )

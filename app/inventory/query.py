@@ -131,8 +131,15 @@ class _Puller:
     def truncated(self) -> bool:
         return getattr(self.org, "last_truncation", None) is not None
 
-    def collect(self, obj: _Obj, *, where: str = "", tail: str | None = None, extra: Iterable[str] = (),
-                build: Callable[[Mapping[str, Any]], Any] | None = None) -> list[Any] | None:
+    def collect(
+        self,
+        obj: _Obj,
+        *,
+        where: str = "",
+        tail: str | None = None,
+        extra: Iterable[str] = (),
+        build: Callable[[Mapping[str, Any]], Any] | None = None,
+    ) -> list[Any] | None:
         have = self.fields(obj.sobject, obj.tooling)
         if have is None:
             return None
@@ -165,8 +172,9 @@ def _record_builder(obj: _Obj, perms: list[str] | None = None) -> Callable[[Mapp
     """A per-object converter for trusted adapter rows (no per-row validation): the field spec is read once,
     not for each of 100k rows (this loop is most of a large pull's own CPU time)."""
     flat = [(attr, path, _FAST[kind]) for attr, path, kind in obj.fields if kind != "x" and "." not in path]
-    nested = [(attr, tuple(path.split(".")), _FAST[kind]) for attr, path, kind in obj.fields
-              if kind != "x" and "." in path]
+    nested = [
+        (attr, tuple(path.split(".")), _FAST[kind]) for attr, path, kind in obj.fields if kind != "x" and "." in path
+    ]
     special = [(attr, path) for attr, path, kind in obj.fields if kind == "x"]
     flags = [(p, f"Permissions{p}") for p in perms or ()]
     make = obj.record

@@ -56,8 +56,15 @@ def save_snapshot(incident: Any, snap: Snapshot, actor: str, *, imported_from: s
         },
         actor,
     )
-    return SavedSnapshot(evidence_id=rec.evidence_id, sha256=rec.sha256, size=rec.size, seq=entry.seq,
-                         taken_utc=snap.taken_utc, source=source, counts=counts)
+    return SavedSnapshot(
+        evidence_id=rec.evidence_id,
+        sha256=rec.sha256,
+        size=rec.size,
+        seq=entry.seq,
+        taken_utc=snap.taken_utc,
+        source=source,
+        counts=counts,
+    )
 
 
 def project_snapshot(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
@@ -89,11 +96,14 @@ def load_saved(incident: Any, ref: str) -> Snapshot:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InventoryError(f"snapshot {item['evidence_id']} is missing from the evidence store ({path}: "
-                             f"{exc.strerror or exc})") from None
+        raise InventoryError(
+            f"snapshot {item['evidence_id']} is missing from the evidence store ({path}: {exc.strerror or exc})"
+        ) from None
     if hashlib.sha256(data).hexdigest() != item["sha256"]:
-        raise InventoryError(f"snapshot {item['evidence_id']} does not match its journaled SHA-256: the evidence "
-                             f"file {path} was changed; run `warroom evidence verify`")
+        raise InventoryError(
+            f"snapshot {item['evidence_id']} does not match its journaled SHA-256: the evidence "
+            f"file {path} was changed; run `warroom evidence verify`"
+        )
     return parse_snapshot(data, f"evidence {item['evidence_id']}")
 
 

@@ -10,9 +10,21 @@ from app.inventory.access import held_permission_sets, integration_users
 from app.inventory.models import Note, OAuthToken, Snapshot, _source_summary
 
 HIGH_RISK_PERMISSIONS = (
-    "ModifyAllData", "ViewAllData", "AuthorApex", "CustomizeApplication", "ManageUsers", "ModifyMetadata",
-    "ManageProfilesPermissionsets", "AssignPermissionSets", "ResetPasswords", "ManageInternalUsers", "ViewAllUsers",
-    "BulkApiHardDelete", "ExportReport", "UseAnyApiClient", "CanApproveUninstalledApps",
+    "ModifyAllData",
+    "ViewAllData",
+    "AuthorApex",
+    "CustomizeApplication",
+    "ManageUsers",
+    "ModifyMetadata",
+    "ManageProfilesPermissionsets",
+    "AssignPermissionSets",
+    "ResetPasswords",
+    "ManageInternalUsers",
+    "ViewAllUsers",
+    "BulkApiHardDelete",
+    "ExportReport",
+    "UseAnyApiClient",
+    "CanApproveUninstalledApps",
 )
 
 
@@ -61,11 +73,17 @@ def summarize(snap: Snapshot, *, evidence_id: str | None = None) -> InventorySum
         app = known.get(name)
         menu = [t.app_menu_item_id for t in tokens]
         installed = None if not tokens else any(menu)
-        apps.append(AppSummary(
-            name=name, id=app.id if app else None, tokens=len(tokens), users=len({t.user_id for t in tokens}),
-            last_used=max((t.last_used for t in tokens if t.last_used), default=None),
-            admin_approved_only=app.admin_approved_only if app else None, installed=installed,
-        ))
+        apps.append(
+            AppSummary(
+                name=name,
+                id=app.id if app else None,
+                tokens=len(tokens),
+                users=len({t.user_id for t in tokens}),
+                last_used=max((t.last_used for t in tokens if t.last_used), default=None),
+                admin_approved_only=app.admin_approved_only if app else None,
+                installed=installed,
+            )
+        )
     held = held_permission_sets(snap)
     tokens_of: dict[str, list[OAuthToken]] = {}
     for t in snap.oauth_tokens:
@@ -77,12 +95,26 @@ def summarize(snap: Snapshot, *, evidence_id: str | None = None) -> InventorySum
         sets = held.get(uid, [])
         perms = sorted({p for ps, _ in sets for p in ps.permissions if p in HIGH_RISK_PERMISSIONS})
         mine = tokens_of.get(uid, [])
-        integ.append(IntegrationUserSummary(
-            id=uid, username=u.username, reason=reason, active=u.active, frozen=u.frozen, profile=u.profile_name,
-            tokens=len(mine), apps=sorted({t.app_name for t in mine}),
-            permission_sets=sorted(ps.label or ps.name for ps, _ in sets), high_risk_permissions=perms,
-        ))
+        integ.append(
+            IntegrationUserSummary(
+                id=uid,
+                username=u.username,
+                reason=reason,
+                active=u.active,
+                frozen=u.frozen,
+                profile=u.profile_name,
+                tokens=len(mine),
+                apps=sorted({t.app_name for t in mine}),
+                permission_sets=sorted(ps.label or ps.name for ps, _ in sets),
+                high_risk_permissions=perms,
+            )
+        )
     return InventorySummary(
-        evidence_id=evidence_id, taken_utc=snap.taken_utc, source=_source_summary(snap.source),
-        counts=snap.counts(), apps=apps, integration_users=integ, notes=snap.notes,
+        evidence_id=evidence_id,
+        taken_utc=snap.taken_utc,
+        source=_source_summary(snap.source),
+        counts=snap.counts(),
+        apps=apps,
+        integration_users=integ,
+        notes=snap.notes,
     )

@@ -144,10 +144,20 @@ def draft_notice(
     sources = list(dict.fromkeys(nf.sources))
     timer = nf.timer
     return NoticeDraft(
-        incident_id=incident.id, rule=rule.id, template=template.id, title=template.title, law=template.law,
-        citation=rule.citation, jurisdiction=rule.jurisdiction, recipient=template.recipient,
-        generated_utc=format_instant(now), due_utc=timer.due_utc if timer else None,
-        timer_state=timer.state if timer else None, text=text, gaps=gaps, sources=sources,
+        incident_id=incident.id,
+        rule=rule.id,
+        template=template.id,
+        title=template.title,
+        law=template.law,
+        citation=rule.citation,
+        jurisdiction=rule.jurisdiction,
+        recipient=template.recipient,
+        generated_utc=format_instant(now),
+        due_utc=timer.due_utc if timer else None,
+        timer_state=timer.state if timer else None,
+        text=text,
+        gaps=gaps,
+        sources=sources,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
 
@@ -156,36 +166,64 @@ def record_draft(incident: Incident, draft: NoticeDraft, actor: str) -> NoticeDr
     """Store the draft's bytes as evidence and journal `notify.drafted` with its SHA-256 and open gaps."""
     stamp = draft.generated_utc.replace(":", "").replace("-", "")
     rec = incident.add_evidence_bytes(
-        draft.text.encode("utf-8"), f"notice-draft-{draft.rule}-{stamp}.md", actor,
+        draft.text.encode("utf-8"),
+        f"notice-draft-{draft.rule}-{stamp}.md",
+        actor,
         note=f"notice draft for {draft.rule} ({len(draft.gaps)} gap(s))",
         source={"notice_template": draft.template, "rule": draft.rule},
     )
-    entry = incident.journal.append(DRAFT_KIND, {
-        "rule": draft.rule,
-        "template": draft.template,
-        "sha256": rec.sha256,
-        "evidence_id": rec.evidence_id,
-        "size": rec.size,
-        "gaps": [g.field for g in draft.gaps],
-        "due_utc": draft.due_utc,
-    }, actor)
+    entry = incident.journal.append(
+        DRAFT_KIND,
+        {
+            "rule": draft.rule,
+            "template": draft.template,
+            "sha256": rec.sha256,
+            "evidence_id": rec.evidence_id,
+            "size": rec.size,
+            "gaps": [g.field for g in draft.gaps],
+            "due_utc": draft.due_utc,
+        },
+        actor,
+    )
     return draft.model_copy(update={"evidence_id": rec.evidence_id, "seq": entry.seq, "sha256": rec.sha256})
 
 
-def record_sent(incident: Incident, rule_id: str, at: datetime, evidence_ref: str, actor: str,
-                rules: Sequence[dl.Rule] | None = None) -> Entry:
+def record_sent(
+    incident: Incident,
+    rule_id: str,
+    at: datetime,
+    evidence_ref: str,
+    actor: str,
+    rules: Sequence[dl.Rule] | None = None,
+) -> Entry:
     """Journal `notification.sent` as `warroom notify sent` does: the rule, when, and the evidence proving it."""
     rule = dl.find_rule(list(rules) if rules is not None else dl.load_rules(), rule_id)
     evidence = incident.resolve_evidence(evidence_ref)
-    return incident.journal.append("notification.sent", {
-        "rule": rule.id, "at": format_instant(at), "evidence_id": evidence["evidence_id"],
-        "sha256": evidence["sha256"],
-    }, actor)
+    return incident.journal.append(
+        "notification.sent",
+        {
+            "rule": rule.id,
+            "at": format_instant(at),
+            "evidence_id": evidence["evidence_id"],
+            "sha256": evidence["sha256"],
+        },
+        actor,
+    )
 
 
 def project_draft(entry: Entry, get: Callable[[str, str], Any]) -> Iterable[tuple[str, str, Any]]:
     """`notice.drafts/<rule>`: the latest draft per rule (the report lists them next to the clocks)."""
     d = entry.data
-    yield "notice.drafts", d["rule"], {"seq": entry.seq, "at": entry.recorded_utc, "actor": entry.actor,
-                                       "evidence_id": d["evidence_id"], "sha256": d["sha256"],
-                                       "template": d["template"], "gaps": d.get("gaps", [])}
+    yield (
+        "notice.drafts",
+        d["rule"],
+        {
+            "seq": entry.seq,
+            "at": entry.recorded_utc,
+            "actor": entry.actor,
+            "evidence_id": d["evidence_id"],
+            "sha256": d["sha256"],
+            "template": d["template"],
+            "gaps": d.get("gaps", []),
+        },
+    )

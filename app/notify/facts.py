@@ -95,8 +95,14 @@ def workspace_defaults(home: Path) -> dict[str, Any]:
     return dict(table) if isinstance(table, dict) else {}
 
 
-def gather(incident: Incident, rule: dl.Rule, *, rules: Sequence[dl.Rule], now: datetime,
-           defaults: Mapping[str, Any] | None = None) -> NoticeFacts:
+def gather(
+    incident: Incident,
+    rule: dl.Rule,
+    *,
+    rules: Sequence[dl.Rule],
+    now: datetime,
+    defaults: Mapping[str, Any] | None = None,
+) -> NoticeFacts:
     from app import checklist as cl
     from app.report import containment_actions, exfiltration_rows
 

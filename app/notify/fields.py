@@ -118,8 +118,10 @@ def _nature(nf: NoticeFacts) -> str | None:
     if nf.exfiltration:
         objects = sorted({r.object for r in nf.exfiltration})
         via = f" through the connected app(s) {', '.join(apps)}" if apps else ""
-        parts.append(f"An unauthorised party read records of the organisation's Salesforce org{via} "
-                     f"(objects: {', '.join(objects)}).")
+        parts.append(
+            f"An unauthorised party read records of the organisation's Salesforce org{via} "
+            f"(objects: {', '.join(objects)})."
+        )
         period = _period(nf)
         if period:
             parts.append(f"The unauthorised access ran {period}.")
@@ -165,8 +167,9 @@ def _measures_taken(nf: NoticeFacts) -> str | None:
         what = a.get("action") or "containment action"
         target = a.get("target_summary") or ""
         when = a.get("executed_utc") or a.get("recorded_utc") or ""
-        lines.append(f"{when}: {what.replace('_', ' ')}{(' - ' + target) if target else ''} (journal entry "
-                     f"{a.get('seq')})")
+        lines.append(
+            f"{when}: {what.replace('_', ' ')}{(' - ' + target) if target else ''} (journal entry {a.get('seq')})"
+        )
     for item_id, title, done_utc in nf.checklist_done:
         if item_id.split(".", 1)[0] in ("contain", "forensics", "scope", "remediate"):
             lines.append(f"{done_utc or ''}: {title} (checklist {item_id})")
@@ -180,8 +183,11 @@ def _measures_proposed(nf: NoticeFacts) -> str | None:
     stated = nf.detail("measures.proposed")
     if stated:
         return stated
-    planned = [f"{title} (checklist {item_id}, open)" for item_id, title, phase in nf.checklist_open
-               if phase in ("remediate", "recover", "scope")]
+    planned = [
+        f"{title} (checklist {item_id}, open)"
+        for item_id, title, phase in nf.checklist_open
+        if phase in ("remediate", "recover", "scope")
+    ]
     if not planned:
         return None
     nf.sources.append("checklist open items")
@@ -244,8 +250,10 @@ def _law_enforcement(nf: NoticeFacts) -> str | None:
     if nf.facts.holds:
         h = nf.facts.holds[0]
         nf.sources.append("deadline holds")
-        return (f"{h.requested_by} asked that notice be delayed ({h.justification}); hold {h.hold_id} from "
-                f"{format_instant(h.start)}" + (f" to {format_instant(h.end)}" if h.end else " (still active)"))
+        return (
+            f"{h.requested_by} asked that notice be delayed ({h.justification}); hold {h.hold_id} from "
+            f"{format_instant(h.start)}" + (f" to {format_instant(h.end)}" if h.end else " (still active)")
+        )
     return None
 
 
@@ -283,47 +291,56 @@ FIELDS: dict[str, FieldSpec] = {
     "breach.aware": FieldSpec("time of awareness (facts set aware)", _aware),
     "breach.determined": FieldSpec("time the breach was determined (facts set breach_determined)", _determined),
     "breach.materiality": FieldSpec("SEC materiality determination time (facts set determination)", _materiality),
-    "breach.period": FieldSpec("period of unauthorised access (notify detail period, or a recorded hunt)",
-                               _period),
-    "subjects.count": FieldSpec("approximate number of people affected (facts set residents.CODE N)",
-                                _subjects_count),
-    "subjects.here": FieldSpec("number of residents of this jurisdiction affected (facts set residents.CODE N)",
-                               _subjects_here),
-    "subjects.by_jurisdiction": FieldSpec("people affected per jurisdiction (facts set residents.CODE N)",
-                                          _residents_table),
-    "subjects.categories": FieldSpec("categories of people affected (notify detail subjects.categories)",
-                                     _detail("subjects.categories")),
+    "breach.period": FieldSpec("period of unauthorised access (notify detail period, or a recorded hunt)", _period),
+    "subjects.count": FieldSpec("approximate number of people affected (facts set residents.CODE N)", _subjects_count),
+    "subjects.here": FieldSpec(
+        "number of residents of this jurisdiction affected (facts set residents.CODE N)", _subjects_here
+    ),
+    "subjects.by_jurisdiction": FieldSpec(
+        "people affected per jurisdiction (facts set residents.CODE N)", _residents_table
+    ),
+    "subjects.categories": FieldSpec(
+        "categories of people affected (notify detail subjects.categories)", _detail("subjects.categories")
+    ),
     "records.categories": FieldSpec("categories of personal data (facts set categories ...)", _data_categories),
-    "records.count": FieldSpec("approximate number of records (notify detail records.count, or a hunt)",
-                               _records_count),
+    "records.count": FieldSpec(
+        "approximate number of records (notify detail records.count, or a hunt)", _records_count
+    ),
     "records.by_object": FieldSpec("records per Salesforce object (run a hunt)", _records_by_object, optional=True),
     "consequences": FieldSpec("likely consequences (notify detail consequences)", _consequences),
     "measures.taken": FieldSpec("measures taken (containment actions, checklist)", _measures_taken),
     "measures.proposed": FieldSpec("measures proposed (notify detail measures.proposed)", _measures_proposed),
-    "security.measures": FieldSpec("security measures protecting the data (notify detail security.measures)",
-                                   _detail("security.measures")),
+    "security.measures": FieldSpec(
+        "security measures protecting the data (notify detail security.measures)", _detail("security.measures")
+    ),
     "delay.reasons": FieldSpec("reasons for the delay (notify detail delay.reasons)", _delay),
     "controller.name": FieldSpec("organisation name (notify detail controller.name)", _detail("controller.name")),
-    "controller.address": FieldSpec("organisation address (notify detail controller.address)",
-                                    _detail("controller.address")),
-    "controller.contact": FieldSpec("contact point (notify detail controller.contact)",
-                                    _detail("controller.contact")),
-    "controller.registration": FieldSpec("registration or licence number (notify detail controller.registration)",
-                                         _detail("controller.registration")),
+    "controller.address": FieldSpec(
+        "organisation address (notify detail controller.address)", _detail("controller.address")
+    ),
+    "controller.contact": FieldSpec("contact point (notify detail controller.contact)", _detail("controller.contact")),
+    "controller.registration": FieldSpec(
+        "registration or licence number (notify detail controller.registration)", _detail("controller.registration")
+    ),
     "dpo.name": FieldSpec("DPO name (notify detail dpo.name)", _detail("dpo.name")),
     "dpo.contact": FieldSpec("DPO contact (notify detail dpo.contact)", _detail("dpo.contact")),
-    "individuals.steps": FieldSpec("what people can do (notify detail individuals.steps)",
-                                   _detail("individuals.steps")),
+    "individuals.steps": FieldSpec(
+        "what people can do (notify detail individuals.steps)", _detail("individuals.steps")
+    ),
     "support.offer": FieldSpec("services offered (notify detail support.offer)", _detail("support.offer")),
-    "contact.people": FieldSpec("contact for the people affected (notify detail contact.phone / contact.email / "
-                                "contact.web)", _contact_for_people),
+    "contact.people": FieldSpec(
+        "contact for the people affected (notify detail contact.phone / contact.email / contact.web)",
+        _contact_for_people,
+    ),
     "contact.phone": FieldSpec("toll-free number (notify detail contact.phone)", _detail("contact.phone")),
     "law_enforcement": FieldSpec("law-enforcement involvement (notify detail law_enforcement)", _law_enforcement),
     "material_impact": FieldSpec("material impact (notify detail material_impact)", _detail("material_impact")),
     "third_party": FieldSpec("third-party service provider (notify detail third_party)", _detail("third_party")),
-    "individuals.notice": FieldSpec("date the individuals were notified (notify sent for the individuals rule)",
-                                    _individuals_notice),
-    "credit_bureaus": FieldSpec("credit reporting agencies' numbers and addresses (notify detail credit_bureaus)",
-                                _credit_bureaus),
+    "individuals.notice": FieldSpec(
+        "date the individuals were notified (notify sent for the individuals rule)", _individuals_notice
+    ),
+    "credit_bureaus": FieldSpec(
+        "credit reporting agencies' numbers and addresses (notify detail credit_bureaus)", _credit_bureaus
+    ),
     "evidence.list": FieldSpec("evidence references", _evidence_list, optional=True),
 }

@@ -107,8 +107,10 @@ def load_template(path: Path) -> Template:
         for m in PLACEHOLDER.finditer(section.text + section.heading):
             if m.group(1) not in FIELDS:
                 pos = positions.locate(("sections", i, "text"))
-                raise NoticeError(f"{path}:{pos.line}:{pos.col}: sections[{i}]: unknown field {{{{{m.group(1)}}}}} "
-                                  f"(known: {', '.join(sorted(FIELDS))})")
+                raise NoticeError(
+                    f"{path}:{pos.line}:{pos.col}: sections[{i}]: unknown field {{{{{m.group(1)}}}}} "
+                    f"(known: {', '.join(sorted(FIELDS))})"
+                )
     for key in ("preamble", "closing"):
         for m in PLACEHOLDER.finditer(getattr(template, key)):
             if m.group(1) not in FIELDS:

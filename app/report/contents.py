@@ -89,21 +89,37 @@ def summarise(entry: Entry) -> tuple[str, str | None, str | None]:
         score = d.get("score", {})
         return f"exercise ended: score {score.get('total')}/100", None, None
     if k == "notify.drafted":
-        return f"notice draft {d.get('rule')} ({len(d.get('gaps', []))} gap(s)) evidence {d.get('evidence_id')}", \
-            None, None
+        return (
+            f"notice draft {d.get('rule')} ({len(d.get('gaps', []))} gap(s)) evidence {d.get('evidence_id')}",
+            None,
+            None,
+        )
     if k == "report.generated":
-        return f"report generated ({d.get('format')}) sha256 {d.get('sha256')} at journal size {d.get('tree_size')}", \
-            None, None
+        return (
+            f"report generated ({d.get('format')}) sha256 {d.get('sha256')} at journal size {d.get('tree_size')}",
+            None,
+            None,
+        )
     if k == "inventory.snapshot":
         counts = d.get("counts", {})
-        return f"inventory snapshot {d.get('evidence_id')}: " + ", ".join(f"{n} {c}" for c, n in counts.items() if n), \
-            None, None
+        return (
+            f"inventory snapshot {d.get('evidence_id')}: " + ", ".join(f"{n} {c}" for c, n in counts.items() if n),
+            None,
+            None,
+        )
     if k == "hunt.hit":
-        return f"hunt hit at {d.get('at') or '?'}: {d.get('title')} (evidence {d.get('evidence_id')} line " \
-               f"{d.get('line')})", None, None
+        return (
+            f"hunt hit at {d.get('at') or '?'}: {d.get('title')} (evidence {d.get('evidence_id')} line "
+            f"{d.get('line')})",
+            None,
+            None,
+        )
     if k == "hunt.run":
-        return f"hunt {', '.join(d.get('indicator_sets', []))}: {d.get('hits')} hit(s), {d.get('new_hits')} new", \
-            None, None
+        return (
+            f"hunt {', '.join(d.get('indicator_sets', []))}: {d.get('hits')} hit(s), {d.get('new_hits')} new",
+            None,
+            None,
+        )
     if k == "collect.run":
         if d.get("phase") == "started":
             return f"collect from org {d.get('org')} started ({', '.join(d.get('what', []))})", None, None
@@ -148,44 +164,86 @@ def containment_actions(incident: Incident) -> list[dict[str, Any]]:
             intent = intents.get(d.get("intent_seq", -1))
             applied.add(d.get("action_id", ""))
             pd = plan.data if plan else {}
-            rows.append({
-                "action_id": d.get("action_id"), "plan_seq": plan.seq if plan else None,
-                "intent_seq": d.get("intent_seq"), "result_seq": entry.seq, "seq": entry.seq,
-                "org_alias": d.get("org_alias") or pd.get("org_alias"),
-                "action": d.get("action", "action"), "status": d.get("status", "recorded"),
-                "actor": d.get("executor") or entry.actor, "approver": d.get("approver"),
-                "ticket": pd.get("ticket"), "decided_utc": pd.get("created_utc"),
-                "executed_utc": intent.recorded_utc if intent else None, "recorded_utc": entry.recorded_utc,
-                "target_summary": _selectors_text(pd.get("selectors")),
-                "selectors": pd.get("selectors") or {},
-                "pre_state_digest": d.get("before_sha256"), "post_state_digest": d.get("after_sha256"),
-                "counts": d.get("counts", {}), "verification": d.get("verification", {}),
-                "detail": ", ".join(f"{n} {k}" for k, n in (d.get("counts") or {}).items() if n),
-            })
+            rows.append(
+                {
+                    "action_id": d.get("action_id"),
+                    "plan_seq": plan.seq if plan else None,
+                    "intent_seq": d.get("intent_seq"),
+                    "result_seq": entry.seq,
+                    "seq": entry.seq,
+                    "org_alias": d.get("org_alias") or pd.get("org_alias"),
+                    "action": d.get("action", "action"),
+                    "status": d.get("status", "recorded"),
+                    "actor": d.get("executor") or entry.actor,
+                    "approver": d.get("approver"),
+                    "ticket": pd.get("ticket"),
+                    "decided_utc": pd.get("created_utc"),
+                    "executed_utc": intent.recorded_utc if intent else None,
+                    "recorded_utc": entry.recorded_utc,
+                    "target_summary": _selectors_text(pd.get("selectors")),
+                    "selectors": pd.get("selectors") or {},
+                    "pre_state_digest": d.get("before_sha256"),
+                    "post_state_digest": d.get("after_sha256"),
+                    "counts": d.get("counts", {}),
+                    "verification": d.get("verification", {}),
+                    "detail": ", ".join(f"{n} {k}" for k, n in (d.get("counts") or {}).items() if n),
+                }
+            )
     for action_id, plan in plans.items():
         if action_id in applied:
             continue
         pd = plan.data
-        rows.append({
-            "action_id": action_id, "plan_seq": plan.seq, "intent_seq": None, "result_seq": None, "seq": plan.seq,
-            "org_alias": pd.get("org_alias"),
-            "action": pd.get("action", "action"), "status": "planned, not applied", "actor": plan.actor,
-            "approver": None, "ticket": None, "decided_utc": pd.get("created_utc"), "executed_utc": None,
-            "recorded_utc": plan.recorded_utc, "target_summary": _selectors_text(pd.get("selectors")),
-            "selectors": pd.get("selectors") or {}, "pre_state_digest": pd.get("before_sha256"),
-            "post_state_digest": None, "counts": pd.get("counts", {}), "verification": {},
-            "detail": f"{pd.get('steps_total', 0)} record(s) planned",
-        })
+        rows.append(
+            {
+                "action_id": action_id,
+                "plan_seq": plan.seq,
+                "intent_seq": None,
+                "result_seq": None,
+                "seq": plan.seq,
+                "org_alias": pd.get("org_alias"),
+                "action": pd.get("action", "action"),
+                "status": "planned, not applied",
+                "actor": plan.actor,
+                "approver": None,
+                "ticket": None,
+                "decided_utc": pd.get("created_utc"),
+                "executed_utc": None,
+                "recorded_utc": plan.recorded_utc,
+                "target_summary": _selectors_text(pd.get("selectors")),
+                "selectors": pd.get("selectors") or {},
+                "pre_state_digest": pd.get("before_sha256"),
+                "post_state_digest": None,
+                "counts": pd.get("counts", {}),
+                "verification": {},
+                "detail": f"{pd.get('steps_total', 0)} record(s) planned",
+            }
+        )
     for entry in incident.journal.entries(kind="action.task_confirmed"):
         d = entry.data
-        rows.append({
-            "action_id": d.get("action_id"), "plan_seq": None, "intent_seq": None, "result_seq": entry.seq,
-            "seq": entry.seq, "action": f"manual task {d.get('kind')}", "status": "confirmed", "actor": entry.actor,
-            "approver": None, "ticket": None, "decided_utc": None, "executed_utc": entry.recorded_utc,
-            "recorded_utc": entry.recorded_utc, "target_summary": d.get("task_id", ""), "selectors": {},
-            "pre_state_digest": None, "post_state_digest": d.get("evidence_sha256"), "counts": {},
-            "verification": {}, "detail": f"evidence {d.get('evidence_id')}",
-        })
+        rows.append(
+            {
+                "action_id": d.get("action_id"),
+                "plan_seq": None,
+                "intent_seq": None,
+                "result_seq": entry.seq,
+                "seq": entry.seq,
+                "action": f"manual task {d.get('kind')}",
+                "status": "confirmed",
+                "actor": entry.actor,
+                "approver": None,
+                "ticket": None,
+                "decided_utc": None,
+                "executed_utc": entry.recorded_utc,
+                "recorded_utc": entry.recorded_utc,
+                "target_summary": d.get("task_id", ""),
+                "selectors": {},
+                "pre_state_digest": None,
+                "post_state_digest": d.get("evidence_sha256"),
+                "counts": {},
+                "verification": {},
+                "detail": f"evidence {d.get('evidence_id')}",
+            }
+        )
     rows.sort(key=lambda r: r["seq"])
     return rows
 
@@ -206,22 +264,40 @@ def _evidence_rows(incident: Incident) -> list[EvidenceRow]:
     custody: dict[str, list[CustodyRow]] = {}
     for e in incident.journal.entries(kind="custody.event"):
         d = e.data
-        custody.setdefault(d["evidence_id"], []).append(CustodyRow(
-            seq=e.seq, at=e.recorded_utc, actor=e.actor, action=d.get("action", ""), to_party=d.get("to_party"),
-            match=d.get("match")))
+        custody.setdefault(d["evidence_id"], []).append(
+            CustodyRow(
+                seq=e.seq,
+                at=e.recorded_utc,
+                actor=e.actor,
+                action=d.get("action", ""),
+                to_party=d.get("to_party"),
+                match=d.get("match"),
+            )
+        )
     rows: list[EvidenceRow] = []
     for e in incident.journal.entries(kind="evidence.acquired"):
         d = e.data
         src = d.get("source") or {}
-        rows.append(EvidenceRow(
-            evidence_id=d["evidence_id"], sha256=d["sha256"], size=d["size"], name=d.get("name"), note=d.get("note"),
-            acquired_by=e.actor, acquired_utc=e.recorded_utc, seq=e.seq,
-            source=short_text(src, 160) if src else "", custody=custody.get(d["evidence_id"], [])))
+        rows.append(
+            EvidenceRow(
+                evidence_id=d["evidence_id"],
+                sha256=d["sha256"],
+                size=d["size"],
+                name=d.get("name"),
+                note=d.get("note"),
+                acquired_by=e.actor,
+                acquired_utc=e.recorded_utc,
+                seq=e.seq,
+                source=short_text(src, 160) if src else "",
+                custody=custody.get(d["evidence_id"], []),
+            )
+        )
     return rows
 
 
-def _control_table(incident: Incident, status: Any, checklist: Any, kinds: dict[str, list[int]],
-                   actions: list[dict[str, Any]]) -> list[ControlRow]:
+def _control_table(
+    incident: Incident, status: Any, checklist: Any, kinds: dict[str, list[int]], actions: list[dict[str, Any]]
+) -> list[ControlRow]:
     state_seqs: dict[str, list[int]] = {}
     for e in incident.journal.entries(kind="checklist.state"):
         state_seqs.setdefault(e.data.get("item", ""), []).append(e.seq)
@@ -236,17 +312,23 @@ def _control_table(incident: Incident, status: Any, checklist: Any, kinds: dict[
                 first_word = _what.strip().split(" ", 1)[0]
                 seqs += kinds.get(first_word, [])[:10]
         seqs += [a["seq"] for a in actions if a["action"] in item.triggers]
-        ci = ControlItem(id=st.id, title=st.title, state=st.state.value, done_utc=st.done_utc,
-                         evidence=list(st.evidence))
+        ci = ControlItem(
+            id=st.id, title=st.title, state=st.state.value, done_utc=st.done_utc, evidence=list(st.evidence)
+        )
         for framework, control in item.controls.pairs():
             if framework not in CONTROL_FRAMEWORKS:
                 continue
             row = rows.get((framework, control))
             if row is None:
                 row = rows[(framework, control)] = ControlRow(
-                    framework=framework, control=control,
-                    title=catalogue.control_title(framework, control) or "", served=False, items=[], entries=[],
-                    evidence=[])
+                    framework=framework,
+                    control=control,
+                    title=catalogue.control_title(framework, control) or "",
+                    served=False,
+                    items=[],
+                    entries=[],
+                    evidence=[],
+                )
             row.items.append(ci)
             row.served = row.served or st.state.value == "done"
             row.entries = sorted(set(row.entries) | set(seqs))
@@ -271,13 +353,26 @@ def _clocks(incident: Incident, now: datetime) -> list[ClockRow]:
         if t.state == "not_applicable" and t.notified_utc is None:
             continue
         d = drafts.get(t.rule)
-        out.append(ClockRow(
-            rule=t.rule, jurisdiction=t.jurisdiction, recipient=t.recipient, citation=t.citation, state=t.state,
-            start_utc=t.start_utc, due_utc=t.due_utc, notified_utc=t.notified_utc, evidence_id=t.evidence_id,
-            late=t.late, reason=t.reason,
-            draft=DraftRef(seq=d["seq"], at=d["at"], evidence_id=d["evidence_id"], sha256=d["sha256"],
-                           gaps=d.get("gaps", [])) if d else None,
-        ))
+        out.append(
+            ClockRow(
+                rule=t.rule,
+                jurisdiction=t.jurisdiction,
+                recipient=t.recipient,
+                citation=t.citation,
+                state=t.state,
+                start_utc=t.start_utc,
+                due_utc=t.due_utc,
+                notified_utc=t.notified_utc,
+                evidence_id=t.evidence_id,
+                late=t.late,
+                reason=t.reason,
+                draft=DraftRef(
+                    seq=d["seq"], at=d["at"], evidence_id=d["evidence_id"], sha256=d["sha256"], gaps=d.get("gaps", [])
+                )
+                if d
+                else None,
+            )
+        )
     return out
 
 
@@ -291,9 +386,16 @@ def _journal_summary(incident: Incident) -> JournalSummary:
     if verdict.ok and not verified:
         message = f"verify read {verdict.size} entries, the report {head.size}: the journal grew while reading"
     return JournalSummary(
-        path=str(incident.journal.path), journal_id=incident.journal.journal_id, size=head.size, root=head.root_hex,
-        short_root=head.short, head_hash=head.head_hash, anchor=head.anchor, verified=verified,
-        verify_message=message, checkpoints_checked=verdict.checkpoints_checked,
+        path=str(incident.journal.path),
+        journal_id=incident.journal.journal_id,
+        size=head.size,
+        root=head.root_hex,
+        short_root=head.short,
+        head_hash=head.head_hash,
+        anchor=head.anchor,
+        verified=verified,
+        verify_message=message,
+        checkpoints_checked=verdict.checkpoints_checked,
         last_checkpoint=incident.journal.get_state("journal", "last_checkpoint"),
         last_anchor=incident.journal.get_state("journal", "last_anchor"),
     )
@@ -314,9 +416,18 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
         if entry.seq > summary.size:
             break
         text, before, after = summarise(entry)
-        timeline.append(TimelineEntry(seq=entry.seq, recorded_utc=entry.recorded_utc, actor=entry.actor,
-                                      kind=entry.kind, summary=text, before=before, after=after,
-                                      entry_hash=entry.entry_hash))
+        timeline.append(
+            TimelineEntry(
+                seq=entry.seq,
+                recorded_utc=entry.recorded_utc,
+                actor=entry.actor,
+                kind=entry.kind,
+                summary=text,
+                before=before,
+                after=after,
+                entry_hash=entry.entry_hash,
+            )
+        )
     actions = containment_actions(incident)
     kinds: dict[str, list[int]] = {}
     for t in timeline:
@@ -332,25 +443,36 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
         for st in status.items:
             if st.state in cl.OPEN_STATES:
                 detail = f"{st.state.value}, due {st.due_utc}" + (f" ({st.reason})" if st.reason else "")
-                open_items.append(OpenItem(kind="checklist", id=st.id, title=st.title, detail=detail,
-                                           overdue=st.overdue))
+                open_items.append(
+                    OpenItem(kind="checklist", id=st.id, title=st.title, detail=detail, overdue=st.overdue)
+                )
     except WarroomError as exc:
         open_items.append(OpenItem(kind="checklist", id="checklist", title="checklist unavailable", detail=str(exc)))
     clocks = _clocks(incident, as_of)
     for c in clocks:
         if c.state in ("overdue", "due_4h", "due_24h", "on_track", "pending", "elapsed", "paused"):
-            open_items.append(OpenItem(kind="clock", id=c.rule, title=f"notice to {c.recipient} ({c.jurisdiction})",
-                                       detail=f"{c.state}" + (f", due {c.due_utc}" if c.due_utc else ""),
-                                       overdue=c.state == "overdue"))
+            open_items.append(
+                OpenItem(
+                    kind="clock",
+                    id=c.rule,
+                    title=f"notice to {c.recipient} ({c.jurisdiction})",
+                    detail=f"{c.state}" + (f", due {c.due_utc}" if c.due_utc else ""),
+                    overdue=c.state == "overdue",
+                )
+            )
         if c.draft and c.draft.gaps and c.notified_utc is None:
-            open_items.append(OpenItem(kind="draft", id=c.rule, title=f"notice draft {c.rule} has gaps",
-                                       detail=", ".join(c.draft.gaps)))
+            open_items.append(
+                OpenItem(
+                    kind="draft", id=c.rule, title=f"notice draft {c.rule} has gaps", detail=", ".join(c.draft.gaps)
+                )
+            )
     try:
         from app.exercise import pending_alerts
 
         for alert in pending_alerts(incident):
-            open_items.append(OpenItem(kind="alert", id=alert.inject, title=alert.title,
-                                       detail=f"unacknowledged since {alert.at}"))
+            open_items.append(
+                OpenItem(kind="alert", id=alert.inject, title=alert.title, detail=f"unacknowledged since {alert.at}")
+            )
     except ImportError:  # pragma: no cover
         pass
     exercise = None
@@ -358,16 +480,26 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
     if end is not None:
         exercise = {"scenario": end.data.get("scenario"), "score": end.data.get("score"), "seq": end.seq}
     report = Report(
-        incident_id=incident.id, title=incident.title, demo=bool(journal.genesis.get("demo")),
-        generated_utc=format_instant(now), generated_by=actor, software=f"warroom {__version__}",
-        declared_utc=journal.get_state("incident", "declared"), as_of_utc=format_instant(as_of),
-        checklist=checklist_label, journal=summary,
-        timeline=timeline, controls=controls, clocks=clocks,
-        containment=[ContainmentRow(**{k: v for k, v in a.items() if k in ContainmentRow.model_fields})
-                     for a in actions],
+        incident_id=incident.id,
+        title=incident.title,
+        demo=bool(journal.genesis.get("demo")),
+        generated_utc=format_instant(now),
+        generated_by=actor,
+        software=f"warroom {__version__}",
+        declared_utc=journal.get_state("incident", "declared"),
+        as_of_utc=format_instant(as_of),
+        checklist=checklist_label,
+        journal=summary,
+        timeline=timeline,
+        controls=controls,
+        clocks=clocks,
+        containment=[
+            ContainmentRow(**{k: v for k, v in a.items() if k in ContainmentRow.model_fields}) for a in actions
+        ],
         evidence=_evidence_rows(incident),
         exfiltration=[ExfilRowOut.model_validate(r.model_dump()) for r in exfiltration_rows(incident)],
-        open_items=open_items, exercise=exercise,
+        open_items=open_items,
+        exercise=exercise,
     )
     report.report_sha256 = report.content_hash()
     return report

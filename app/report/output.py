@@ -26,15 +26,19 @@ def generate(incident: Incident, actor: str, fmt: str, *, now: datetime | None =
         raise UsageError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
     report = build_report(incident, actor, now=now)
     data = render(report, fmt).encode("utf-8")
-    entry = incident.journal.append(REPORT_KIND, {
-        "format": fmt,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "size": len(data),
-        "report_sha256": report.report_sha256,
-        "tree_size": report.journal.size,
-        "root": report.journal.root,
-        "verified": report.journal.verified,
-    }, actor)
+    entry = incident.journal.append(
+        REPORT_KIND,
+        {
+            "format": fmt,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "size": len(data),
+            "report_sha256": report.report_sha256,
+            "tree_size": report.journal.size,
+            "root": report.journal.root,
+            "verified": report.journal.verified,
+        },
+        actor,
+    )
     return report, data, entry
 
 

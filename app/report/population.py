@@ -28,8 +28,9 @@ class Population(BaseModel):
     verify_message: str
 
 
-def population_query(kind: str | None = None, prefix: str | None = None, since: str | None = None,
-                     until: str | None = None) -> tuple[str, list[Any]]:
+def population_query(
+    kind: str | None = None, prefix: str | None = None, since: str | None = None, until: str | None = None
+) -> tuple[str, list[Any]]:
     """The SQL (and parameters) an auditor re-runs to check the population is complete."""
     where, params = ["1 = 1"], []
     if kind:
@@ -44,14 +45,22 @@ def population_query(kind: str | None = None, prefix: str | None = None, since: 
     if until:
         where.append("recorded_utc < ?")
         params.append(until)
-    sql = ("SELECT seq, recorded_utc, kind, actor, entry_id, lower(hex(entry_hash)) AS entry_hash, "
-           "json_extract(CAST(body AS TEXT), '$.data') AS data FROM entries WHERE " + " AND ".join(where)
-           + " ORDER BY seq")
+    sql = (
+        "SELECT seq, recorded_utc, kind, actor, entry_id, lower(hex(entry_hash)) AS entry_hash, "
+        "json_extract(CAST(body AS TEXT), '$.data') AS data FROM entries WHERE " + " AND ".join(where) + " ORDER BY seq"
+    )
     return sql, params
 
 
-def export_population(incident: Incident, out: io.TextIOBase | Any, *, kind: str | None = None,
-                      prefix: str | None = None, since: str | None = None, until: str | None = None) -> Population:
+def export_population(
+    incident: Incident,
+    out: io.TextIOBase | Any,
+    *,
+    kind: str | None = None,
+    prefix: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> Population:
     """Write the matching entries as CSV (through sqlite-utils) and return the query, count and journal root."""
     import sqlite_utils
 
@@ -74,5 +83,12 @@ def export_population(incident: Incident, out: io.TextIOBase | Any, *, kind: str
     finally:
         conn.close()
     verdict = verify_journal(incident.journal.path)
-    return Population(sql=sql, params=params, count=count, tree_size=head.size, root=head.root_hex,
-                      verified=verdict.ok, verify_message=verdict.message)
+    return Population(
+        sql=sql,
+        params=params,
+        count=count,
+        tree_size=head.size,
+        root=head.root_hex,
+        verified=verdict.ok,
+        verify_message=verdict.message,
+    )

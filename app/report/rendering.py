@@ -42,58 +42,165 @@ def _md_table(headers: list[str], rows: Iterable[list[Any]]) -> list[str]:
 def _sections(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]]:
     """(title, headers, rows, note) for each tabular section, shared by Markdown and HTML."""
     j = r.journal
-    yield ("Journal integrity", ["Field", "Value"], [
-        ["Journal", j.path], ["Journal id", j.journal_id], ["Entries (tree size)", j.size], ["Merkle root", j.root],
-        ["Root (read aloud)", j.short_root], ["Anchor", j.anchor], ["Head entry hash", j.head_hash],
-        ["Verification", ("PASSED: " if j.verified else "FAILED: ") + j.verify_message],
-        ["Checkpoints checked", j.checkpoints_checked],
-        ["Last checkpoint", short_text(j.last_checkpoint, 160) if j.last_checkpoint else "none"],
-        ["Last anchor", short_text(j.last_anchor, 160) if j.last_anchor else "none"],
-        ["Report sha256 (content)", r.report_sha256],
-    ], "Re-run `warroom journal verify --anchor SIZE:ROOT` against the anchor above to check this report's base.")
+    yield (
+        "Journal integrity",
+        ["Field", "Value"],
+        [
+            ["Journal", j.path],
+            ["Journal id", j.journal_id],
+            ["Entries (tree size)", j.size],
+            ["Merkle root", j.root],
+            ["Root (read aloud)", j.short_root],
+            ["Anchor", j.anchor],
+            ["Head entry hash", j.head_hash],
+            ["Verification", ("PASSED: " if j.verified else "FAILED: ") + j.verify_message],
+            ["Checkpoints checked", j.checkpoints_checked],
+            ["Last checkpoint", short_text(j.last_checkpoint, 160) if j.last_checkpoint else "none"],
+            ["Last anchor", short_text(j.last_anchor, 160) if j.last_anchor else "none"],
+            ["Report sha256 (content)", r.report_sha256],
+        ],
+        "Re-run `warroom journal verify --anchor SIZE:ROOT` against the anchor above to check this report's base.",
+    )
     if r.exercise:
         score = r.exercise.get("score") or {}
         rows = [[k, short_text(v, 200)] for k, v in score.items() if not isinstance(v, list | dict)]
         yield ("Exercise score", ["Measure", "Value"], rows, f"Scenario {r.exercise.get('scenario')}.")
-    yield ("Notification clocks and notices", ["Rule", "Jurisdiction", "Recipient", "State", "Due (UTC)",
-                                               "Notified (UTC)", "Evidence", "Late", "Draft"],
-           [[c.rule, c.jurisdiction, c.recipient, c.state, c.due_utc or "", c.notified_utc or "", c.evidence_id or "",
-             "" if c.late is None else ("yes" if c.late else "no"),
-             (f"{c.draft.evidence_id} ({len(c.draft.gaps)} gaps)" if c.draft else "")] for c in r.clocks],
-           f"Clocks recomputed from the journal's facts, overrides and sent notices as of {r.as_of_utc}.")
-    yield ("Containment", ["Action id", "Org", "Plan", "Intent", "Result", "Action", "Targets", "Status", "Records",
-                           "Executor", "Approver", "Planned", "Executed", "Before digest", "After digest"],
-           [[a.action_id or "", a.org_alias or "", a.plan_seq or "", a.intent_seq or "", a.result_seq or "", a.action,
-             a.target_summary,
-             a.status, a.detail, a.actor, a.approver or "", a.decided_utc or "", a.executed_utc or "",
-             a.pre_state_digest or "", a.post_state_digest or ""] for a in r.containment],
-           "Each run: the plan (records and state before), the approval, the intent journaled before anything was "
-           "sent, and the result with the state after re-read from the org.")
-    yield ("Control table (SOC 2 and ISO/IEC 27001:2022)", ["Framework", "Control", "Title", "Served",
-                                                              "Checklist items", "Journal entries", "Evidence"],
-           [[catalogue.FRAMEWORK_SHORT.get(c.framework, c.framework), c.control, c.title, "yes" if c.served else "no",
-             "; ".join(f"{i.id} ({i.state}{', ' + i.done_utc if i.done_utc else ''})" for i in c.items),
-             ", ".join(str(s) for s in c.entries[:40]) + (" …" if len(c.entries) > 40 else ""),
-             ", ".join(c.evidence)] for c in r.controls],
-           "Each control lists the checklist items mapped to it, the journal entries (by seq) that record the work, "
-           "and the evidence items attached.")
-    yield ("Evidence and custody", ["Evidence id", "Name", "SHA-256", "Bytes", "Acquired by", "Acquired (UTC)",
-                                    "Entry", "Custody"],
-           [[e.evidence_id, e.name or "", e.sha256, e.size, e.acquired_by, e.acquired_utc, e.seq,
-             "; ".join(f"{c.action} by {c.actor} {c.at} (entry {c.seq})"
-                       + ("" if c.match is None else (" match" if c.match else " MISMATCH")) for c in e.custody)]
-            for e in r.evidence], "")
-    yield ("What was read (exfiltration table)", ["Actor", "App", "User", "Object", "Rows", "Queries", "First seen",
-                                                  "Last seen", "Source IPs", "Evidence"],
-           [[x.actor, x.app or "", x.username or "", x.object, x.rows, x.queries, x.first_seen or "",
-             x.last_seen or "", ", ".join(x.source_ips), ", ".join(x.evidence)] for x in r.exfiltration],
-           "From the preserved API logs matched by the recorded hunts.")
-    yield ("Open items", ["Kind", "Id", "Title", "Detail", "Overdue"],
-           [[o.kind, o.id, o.title, o.detail, "yes" if o.overdue else ""] for o in r.open_items], "")
-    yield ("Timeline (every journal entry)", ["Seq", "Recorded (UTC)", "Actor", "Kind", "What", "Before", "After",
-                                              "Entry hash"],
-           [[t.seq, t.recorded_utc, t.actor, t.kind, t.summary, t.before or "", t.after or "", t.entry_hash]
-            for t in r.timeline], "")
+    yield (
+        "Notification clocks and notices",
+        ["Rule", "Jurisdiction", "Recipient", "State", "Due (UTC)", "Notified (UTC)", "Evidence", "Late", "Draft"],
+        [
+            [
+                c.rule,
+                c.jurisdiction,
+                c.recipient,
+                c.state,
+                c.due_utc or "",
+                c.notified_utc or "",
+                c.evidence_id or "",
+                "" if c.late is None else ("yes" if c.late else "no"),
+                (f"{c.draft.evidence_id} ({len(c.draft.gaps)} gaps)" if c.draft else ""),
+            ]
+            for c in r.clocks
+        ],
+        f"Clocks recomputed from the journal's facts, overrides and sent notices as of {r.as_of_utc}.",
+    )
+    yield (
+        "Containment",
+        [
+            "Action id",
+            "Org",
+            "Plan",
+            "Intent",
+            "Result",
+            "Action",
+            "Targets",
+            "Status",
+            "Records",
+            "Executor",
+            "Approver",
+            "Planned",
+            "Executed",
+            "Before digest",
+            "After digest",
+        ],
+        [
+            [
+                a.action_id or "",
+                a.org_alias or "",
+                a.plan_seq or "",
+                a.intent_seq or "",
+                a.result_seq or "",
+                a.action,
+                a.target_summary,
+                a.status,
+                a.detail,
+                a.actor,
+                a.approver or "",
+                a.decided_utc or "",
+                a.executed_utc or "",
+                a.pre_state_digest or "",
+                a.post_state_digest or "",
+            ]
+            for a in r.containment
+        ],
+        "Each run: the plan (records and state before), the approval, the intent journaled before anything was "
+        "sent, and the result with the state after re-read from the org.",
+    )
+    yield (
+        "Control table (SOC 2 and ISO/IEC 27001:2022)",
+        ["Framework", "Control", "Title", "Served", "Checklist items", "Journal entries", "Evidence"],
+        [
+            [
+                catalogue.FRAMEWORK_SHORT.get(c.framework, c.framework),
+                c.control,
+                c.title,
+                "yes" if c.served else "no",
+                "; ".join(f"{i.id} ({i.state}{', ' + i.done_utc if i.done_utc else ''})" for i in c.items),
+                ", ".join(str(s) for s in c.entries[:40]) + (" …" if len(c.entries) > 40 else ""),
+                ", ".join(c.evidence),
+            ]
+            for c in r.controls
+        ],
+        "Each control lists the checklist items mapped to it, the journal entries (by seq) that record the work, "
+        "and the evidence items attached.",
+    )
+    yield (
+        "Evidence and custody",
+        ["Evidence id", "Name", "SHA-256", "Bytes", "Acquired by", "Acquired (UTC)", "Entry", "Custody"],
+        [
+            [
+                e.evidence_id,
+                e.name or "",
+                e.sha256,
+                e.size,
+                e.acquired_by,
+                e.acquired_utc,
+                e.seq,
+                "; ".join(
+                    f"{c.action} by {c.actor} {c.at} (entry {c.seq})"
+                    + ("" if c.match is None else (" match" if c.match else " MISMATCH"))
+                    for c in e.custody
+                ),
+            ]
+            for e in r.evidence
+        ],
+        "",
+    )
+    yield (
+        "What was read (exfiltration table)",
+        ["Actor", "App", "User", "Object", "Rows", "Queries", "First seen", "Last seen", "Source IPs", "Evidence"],
+        [
+            [
+                x.actor,
+                x.app or "",
+                x.username or "",
+                x.object,
+                x.rows,
+                x.queries,
+                x.first_seen or "",
+                x.last_seen or "",
+                ", ".join(x.source_ips),
+                ", ".join(x.evidence),
+            ]
+            for x in r.exfiltration
+        ],
+        "From the preserved API logs matched by the recorded hunts.",
+    )
+    yield (
+        "Open items",
+        ["Kind", "Id", "Title", "Detail", "Overdue"],
+        [[o.kind, o.id, o.title, o.detail, "yes" if o.overdue else ""] for o in r.open_items],
+        "",
+    )
+    yield (
+        "Timeline (every journal entry)",
+        ["Seq", "Recorded (UTC)", "Actor", "Kind", "What", "Before", "After", "Entry hash"],
+        [
+            [t.seq, t.recorded_utc, t.actor, t.kind, t.summary, t.before or "", t.after or "", t.entry_hash]
+            for t in r.timeline
+        ],
+        "",
+    )
 
 
 def _header_lines(r: Report) -> list[tuple[str, str]]:
@@ -103,8 +210,11 @@ def _header_lines(r: Report) -> list[tuple[str, str]]:
         ("State as of", r.as_of_utc + (" (end of the exercise)" if r.exercise else "")),
         ("Generated", f"{r.generated_utc} by {r.generated_by} ({r.software})"),
         ("Checklist", r.checklist or "none"),
-        ("Journal", f"{r.journal.size} entries, root {r.journal.short_root}, "
-                    + ("verified" if r.journal.verified else "VERIFICATION FAILED")),
+        (
+            "Journal",
+            f"{r.journal.size} entries, root {r.journal.short_root}, "
+            + ("verified" if r.journal.verified else "VERIFICATION FAILED"),
+        ),
     ]
 
 
@@ -140,11 +250,14 @@ thead{display:table-header-group}a{color:inherit;text-decoration:none}}
 
 def render_html(r: Report) -> str:
     esc = html.escape
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           f"<title>{esc('Incident report ' + r.incident_id)}</title>",
-           '<meta name="generator" content="' + esc(r.software) + '">',
-           f"<style>{_CSS}</style></head><body>",
-           f"<h1>Incident report: {esc(r.incident_id)}</h1>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{esc('Incident report ' + r.incident_id)}</title>",
+        '<meta name="generator" content="' + esc(r.software) + '">',
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>Incident report: {esc(r.incident_id)}</h1>",
+    ]
     if r.demo:
         out.append('<p class="banner">EXERCISE / DEMO INCIDENT: not a real incident.</p>')
     out.append('<dl class="meta">')

@@ -9,5 +9,14 @@ from app.simorg.seed import DEFAULT_SEED, LoadedSeed, Seed, SeedError, load_seed
 from app.simorg.server import DemoLogin, SimOrg
 from app.simorg.store import Store
 
-__all__ = ["DEFAULT_SEED", "DemoLogin", "LoadedSeed", "Seed", "SeedError", "SimOrg", "Store", "load_seed",
-           "resolve_seed"]
+__all__ = [
+    "DEFAULT_SEED",
+    "DemoLogin",
+    "LoadedSeed",
+    "Seed",
+    "SeedError",
+    "SimOrg",
+    "Store",
+    "load_seed",
+    "resolve_seed",
+]

@@ -22,39 +22,182 @@ from app.simorg.schema import STANDARD_PERMISSIONS, ObjectDef, Schema, build_sch
 from app.simorg.seed import Fragment, LoadedSeed, Seed, SeedError, dotted
 from app.simorg.store import AppAuth, Org, Store
 
-_COMMON = ["EVENT_TYPE", "TIMESTAMP", "REQUEST_ID", "ORGANIZATION_ID", "USER_ID", "RUN_TIME", "CPU_TIME", "URI",
-           "SESSION_KEY", "LOGIN_KEY", "USER_TYPE", "REQUEST_STATUS", "DB_TOTAL_TIME"]
+_COMMON = [
+    "EVENT_TYPE",
+    "TIMESTAMP",
+    "REQUEST_ID",
+    "ORGANIZATION_ID",
+    "USER_ID",
+    "RUN_TIME",
+    "CPU_TIME",
+    "URI",
+    "SESSION_KEY",
+    "LOGIN_KEY",
+    "USER_TYPE",
+    "REQUEST_STATUS",
+    "DB_TOTAL_TIME",
+]
 _TAIL = ["TIMESTAMP_DERIVED", "USER_ID_DERIVED", "CLIENT_IP", "URI_ID_DERIVED"]
 # Column sets of the event types a hunt reads (modelled on the EventLogFile reference; check a real org's
 # LogFileFieldNames before relying on a column that is not here).
 ELF_FIELDS: dict[str, list[str]] = {
-    "API": [*_COMMON, "API_TYPE", "API_VERSION", "CLIENT_NAME", "METHOD_NAME", "ENTITY_NAME", "ROWS_PROCESSED",
-                      "REQUEST_SIZE", "RESPONSE_SIZE", "CONNECTED_APP_ID", *_TAIL],
-    "RestApi": [*_COMMON, "ENTITY_NAME", "METHOD", "MEDIA_TYPE", "STATUS_CODE", "USER_AGENT", "ROWS_PROCESSED",
-                          "NUMBER_FIELDS", "REQUEST_SIZE", "RESPONSE_SIZE", "CONNECTED_APP_ID", "API_FAMILY",
-                          "API_VERSION", *_TAIL],
-    "BulkApi": [*_COMMON, "JOB_ID", "BATCH_ID", "ENTITY_TYPE", "OPERATION_TYPE", "ROWS_PROCESSED",
-                          "NUMBER_FAILURES", "USER_AGENT", *_TAIL],
-    "BulkApi2": [*_COMMON, "JOB_ID", "OPERATION_TYPE", "ENTITY_TYPE", "JOB_STATE", "ROWS_PROCESSED",
-                           "NUMBER_FAILURES", "USER_AGENT", "CONNECTED_APP_ID", "API_VERSION", *_TAIL],
-    "Report": [*_COMMON, "REPORT_ID", "ROW_COUNT", "NUMBER_COLUMNS", "ENTITY_NAME", "DISPLAY_TYPE",
-                         "RENDERING_TYPE", *_TAIL],
-    "ReportExport": ["EVENT_TYPE", "TIMESTAMP", "REQUEST_ID", "ORGANIZATION_ID", "USER_ID", "CLIENT_INFO",
-                     "REPORT_DESCRIPTION", "SESSION_KEY", "LOGIN_KEY", *_TAIL],
+    "API": [
+        *_COMMON,
+        "API_TYPE",
+        "API_VERSION",
+        "CLIENT_NAME",
+        "METHOD_NAME",
+        "ENTITY_NAME",
+        "ROWS_PROCESSED",
+        "REQUEST_SIZE",
+        "RESPONSE_SIZE",
+        "CONNECTED_APP_ID",
+        *_TAIL,
+    ],
+    "RestApi": [
+        *_COMMON,
+        "ENTITY_NAME",
+        "METHOD",
+        "MEDIA_TYPE",
+        "STATUS_CODE",
+        "USER_AGENT",
+        "ROWS_PROCESSED",
+        "NUMBER_FIELDS",
+        "REQUEST_SIZE",
+        "RESPONSE_SIZE",
+        "CONNECTED_APP_ID",
+        "API_FAMILY",
+        "API_VERSION",
+        *_TAIL,
+    ],
+    "BulkApi": [
+        *_COMMON,
+        "JOB_ID",
+        "BATCH_ID",
+        "ENTITY_TYPE",
+        "OPERATION_TYPE",
+        "ROWS_PROCESSED",
+        "NUMBER_FAILURES",
+        "USER_AGENT",
+        *_TAIL,
+    ],
+    "BulkApi2": [
+        *_COMMON,
+        "JOB_ID",
+        "OPERATION_TYPE",
+        "ENTITY_TYPE",
+        "JOB_STATE",
+        "ROWS_PROCESSED",
+        "NUMBER_FAILURES",
+        "USER_AGENT",
+        "CONNECTED_APP_ID",
+        "API_VERSION",
+        *_TAIL,
+    ],
+    "Report": [
+        *_COMMON,
+        "REPORT_ID",
+        "ROW_COUNT",
+        "NUMBER_COLUMNS",
+        "ENTITY_NAME",
+        "DISPLAY_TYPE",
+        "RENDERING_TYPE",
+        *_TAIL,
+    ],
+    "ReportExport": [
+        "EVENT_TYPE",
+        "TIMESTAMP",
+        "REQUEST_ID",
+        "ORGANIZATION_ID",
+        "USER_ID",
+        "CLIENT_INFO",
+        "REPORT_DESCRIPTION",
+        "SESSION_KEY",
+        "LOGIN_KEY",
+        *_TAIL,
+    ],
     "URI": [*_COMMON, "REFERRER_URI", "USER_AGENT", *_TAIL],
-    "Login": ["EVENT_TYPE", "TIMESTAMP", "REQUEST_ID", "ORGANIZATION_ID", "USER_ID", "RUN_TIME", "CPU_TIME",
-              "URI", "SESSION_KEY", "LOGIN_KEY", "USER_NAME", "BROWSER_TYPE", "API_TYPE", "API_VERSION",
-              "LOGIN_STATUS", "SOURCE_IP", "TLS_PROTOCOL", "CIPHER_SUITE", "USER_TYPE", "USER_AGENT", *_TAIL],
-    "LoginAs": ["EVENT_TYPE", "TIMESTAMP", "REQUEST_ID", "ORGANIZATION_ID", "USER_ID", "DELEGATED_USER_ID",
-                "DELEGATED_USER_NAME", "SESSION_KEY", "LOGIN_KEY", *_TAIL],
-    "Logout": ["EVENT_TYPE", "TIMESTAMP", "REQUEST_ID", "ORGANIZATION_ID", "USER_ID", "SESSION_KEY",
-               "LOGIN_KEY", "SESSION_TYPE", "USER_TYPE", "API_TYPE", "APP_TYPE", *_TAIL],
-    "ApiTotalUsage": ["EVENT_TYPE", "TIMESTAMP", "REQUEST_ID", "ORGANIZATION_ID", "USER_ID", "API_FAMILY",
-                      "API_VERSION", "API_RESOURCE", "CLIENT_NAME", "CONNECTED_APP_ID", "ENTITY_NAME",
-                      "HTTP_METHOD", "STATUS_CODE", "COUNTS_AGAINST_API_LIMIT", "USER_AGENT", *_TAIL],
+    "Login": [
+        "EVENT_TYPE",
+        "TIMESTAMP",
+        "REQUEST_ID",
+        "ORGANIZATION_ID",
+        "USER_ID",
+        "RUN_TIME",
+        "CPU_TIME",
+        "URI",
+        "SESSION_KEY",
+        "LOGIN_KEY",
+        "USER_NAME",
+        "BROWSER_TYPE",
+        "API_TYPE",
+        "API_VERSION",
+        "LOGIN_STATUS",
+        "SOURCE_IP",
+        "TLS_PROTOCOL",
+        "CIPHER_SUITE",
+        "USER_TYPE",
+        "USER_AGENT",
+        *_TAIL,
+    ],
+    "LoginAs": [
+        "EVENT_TYPE",
+        "TIMESTAMP",
+        "REQUEST_ID",
+        "ORGANIZATION_ID",
+        "USER_ID",
+        "DELEGATED_USER_ID",
+        "DELEGATED_USER_NAME",
+        "SESSION_KEY",
+        "LOGIN_KEY",
+        *_TAIL,
+    ],
+    "Logout": [
+        "EVENT_TYPE",
+        "TIMESTAMP",
+        "REQUEST_ID",
+        "ORGANIZATION_ID",
+        "USER_ID",
+        "SESSION_KEY",
+        "LOGIN_KEY",
+        "SESSION_TYPE",
+        "USER_TYPE",
+        "API_TYPE",
+        "APP_TYPE",
+        *_TAIL,
+    ],
+    "ApiTotalUsage": [
+        "EVENT_TYPE",
+        "TIMESTAMP",
+        "REQUEST_ID",
+        "ORGANIZATION_ID",
+        "USER_ID",
+        "API_FAMILY",
+        "API_VERSION",
+        "API_RESOURCE",
+        "CLIENT_NAME",
+        "CONNECTED_APP_ID",
+        "ENTITY_NAME",
+        "HTTP_METHOD",
+        "STATUS_CODE",
+        "COUNTS_AGAINST_API_LIMIT",
+        "USER_AGENT",
+        *_TAIL,
+    ],
 }
-_NUMBER_COLUMNS = {"RUN_TIME", "CPU_TIME", "DB_TOTAL_TIME", "ROWS_PROCESSED", "REQUEST_SIZE", "RESPONSE_SIZE",
-                   "NUMBER_FIELDS", "ROW_COUNT", "NUMBER_COLUMNS", "NUMBER_FAILURES", "STATUS_CODE"}
+_NUMBER_COLUMNS = {
+    "RUN_TIME",
+    "CPU_TIME",
+    "DB_TOTAL_TIME",
+    "ROWS_PROCESSED",
+    "REQUEST_SIZE",
+    "RESPONSE_SIZE",
+    "NUMBER_FIELDS",
+    "ROW_COUNT",
+    "NUMBER_COLUMNS",
+    "NUMBER_FAILURES",
+    "STATUS_CODE",
+}
 _ELF_FREE_TYPES = {"Login", "Logout", "ApiTotalUsage", "LoginAs"}
 _PLACEHOLDER = re.compile(r"\{(user|username|app|org)(?::([A-Za-z0-9_.-]+))?\}")
 BUSINESS_OBJECTS = ("Account", "Contact", "Case", "Opportunity", "EmailMessage", "ContentVersion")
@@ -70,15 +213,27 @@ def org_schema(seed: Seed) -> Schema:
     perms = STANDARD_PERMISSIONS + tuple(p for p in org.extra_permissions if p not in STANDARD_PERMISSIONS)
     return build_schema(
         permissions=perms,
-        custom_fields={obj: {name: _short(kind) for name, kind in fields.items()} for obj, fields in
-                       org.custom_fields.items()},
+        custom_fields={
+            obj: {name: _short(kind) for name, kind in fields.items()} for obj, fields in org.custom_fields.items()
+        },
         event_monitoring=org.event_monitoring,
     )
 
 
 def _short(kind: str) -> str:
-    return {"string": "s", "textarea": "t", "boolean": "b", "int": "i", "double": "f", "datetime": "dt",
-            "date": "d", "email": "email", "phone": "phone", "url": "url", "picklist": "p"}[kind]
+    return {
+        "string": "s",
+        "textarea": "t",
+        "boolean": "b",
+        "int": "i",
+        "double": "f",
+        "datetime": "dt",
+        "date": "d",
+        "email": "email",
+        "phone": "phone",
+        "url": "url",
+        "picklist": "p",
+    }[kind]
 
 
 def cross_check(loaded: LoadedSeed) -> None:
@@ -88,8 +243,9 @@ def cross_check(loaded: LoadedSeed) -> None:
     org = seed.organization
     for obj_name, fields in org.custom_fields.items():
         if obj_name not in BUSINESS_OBJECTS:
-            raise fail(("organization", "custom_fields", obj_name),
-                       f"custom fields only on {', '.join(BUSINESS_OBJECTS)}")
+            raise fail(
+                ("organization", "custom_fields", obj_name), f"custom fields only on {', '.join(BUSINESS_OBJECTS)}"
+            )
         for name in fields:
             if not name.endswith("__c"):
                 raise fail(("organization", "custom_fields", obj_name, name), "custom field names end in '__c'")
@@ -101,8 +257,10 @@ def cross_check(loaded: LoadedSeed) -> None:
         for i, item in enumerate(getattr(seed, section)):
             for p in item.permissions:
                 if p not in perms:
-                    raise fail((section, i, "permissions"),
-                               f"permission {p!r} is not in this org (add it to organization.extra_permissions)")
+                    raise fail(
+                        (section, i, "permissions"),
+                        f"permission {p!r} is not in this org (add it to organization.extra_permissions)",
+                    )
     gen = seed.generate
     if gen.user_profile is not None and gen.user_profile not in known["profiles"]:
         raise fail(("generate", "user_profile"), f"unknown profile key {gen.user_profile!r}")
@@ -165,8 +323,9 @@ def check_fragment(frag: Fragment, known: dict[str, set[str]], fail: Fail, schem
     for i, app in enumerate(frag.connected_apps):
         ref("users", ("connected_apps", i, "run_as"), app.run_as, "user")
         if app.run_as and not (app.consumer_key and app.consumer_secret):
-            raise fail(("connected_apps", i, "run_as"),
-                       "a client-credentials user needs consumer_key and consumer_secret")
+            raise fail(
+                ("connected_apps", i, "run_as"), "a client-credentials user needs consumer_key and consumer_secret"
+            )
         if app.jwt_public_key and not app.consumer_key:
             raise fail(("connected_apps", i, "jwt_public_key"), "a JWT certificate needs a consumer_key")
         if app.jwt_public_key:
@@ -197,9 +356,11 @@ def check_fragment(frag: Fragment, known: dict[str, set[str]], fail: Fail, schem
         if elf.fields is None and elf.event_type not in ELF_FIELDS:
             raise fail((*loc, "event_type"), f"unknown event type {elf.event_type!r}: give 'fields' for its columns")
         if not licensed and elf.event_type not in _ELF_FREE_TYPES:
-            raise fail((*loc, "event_type"),
-                       f"event type {elf.event_type!r} needs organization.event_monitoring = true "
-                       f"(without it only {', '.join(sorted(_ELF_FREE_TYPES))} exist)")
+            raise fail(
+                (*loc, "event_type"),
+                f"event type {elf.event_type!r} needs organization.event_monitoring = true "
+                f"(without it only {', '.join(sorted(_ELF_FREE_TYPES))} exist)",
+            )
         columns = set(elf.fields or ELF_FIELDS[elf.event_type])
         for j, row in enumerate(elf.rows):
             for name, value in row.items():
@@ -283,9 +444,11 @@ def public_key_pem(pem: str) -> str:
     if "CERTIFICATE" not in pem:
         return pem
     cert = x509.load_pem_x509_certificate(pem.encode())
-    return cert.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        cert.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 # ---------------------------------------------------------------- building
@@ -312,11 +475,24 @@ def build_store(loaded: LoadedSeed, clock: Clock, *, pod: str = "5e0") -> Store:
         api_limit=org_seed.api_limit,
     )
     store = Store(schema, org, clock, pod=pod)
-    sharing = {"Account": "None", "Contact": "ControlledByParent", "Opportunity": "None", "Lead": "None",
-               "Case": "None", "Calendar": "HideDetailsInsert", "Pricebook": "ReadSelect"}
+    sharing = {
+        "Account": "None",
+        "Contact": "ControlledByParent",
+        "Opportunity": "None",
+        "Lead": "None",
+        "Case": "None",
+        "Calendar": "HideDetailsInsert",
+        "Pricebook": "ReadSelect",
+    }
     sharing.update(org_seed.sharing)
-    org_row = {"Id": org.id, "Name": org.name, "OrganizationType": org.edition, "IsSandbox": False,
-               "InstanceName": org_seed.instance, "CreatedDate": org_seed.now - timedelta(days=2000)}
+    org_row = {
+        "Id": org.id,
+        "Name": org.name,
+        "OrganizationType": org.edition,
+        "IsSandbox": False,
+        "InstanceName": org_seed.instance,
+        "CreatedDate": org_seed.now - timedelta(days=2000),
+    }
     org_row.update({f"Default{k}Access": v for k, v in sharing.items()})
     store.insert("Organization", org_row)
     builder = _Builder(store, seed.organization.now, loaded.error)
@@ -348,8 +524,16 @@ class _Builder:
         self.fail = fail
         self.keys = store.keys
         self.classifications: list[Any] = []
-        for kind in ("profiles", "profile_permission_sets", "permission_sets", "users", "connected_apps",
-                     "app_menu_items", "debug_levels", "licenses"):
+        for kind in (
+            "profiles",
+            "profile_permission_sets",
+            "permission_sets",
+            "users",
+            "connected_apps",
+            "app_menu_items",
+            "debug_levels",
+            "licenses",
+        ):
             self.keys.setdefault(kind, {})
 
     def _id(self, kind: str, key: str | None) -> str | None:
@@ -372,17 +556,23 @@ class _Builder:
 
     def _perm_flags(self, granted: Sequence[str]) -> dict[str, bool]:
         obj = self.store.schema.objects["PermissionSet"]
-        names = [f[len("Permissions"):] for f in obj.fields if f.startswith("Permissions")]
+        names = [f[len("Permissions") :] for f in obj.fields if f.startswith("Permissions")]
         return {f"Permissions{p}": p in granted for p in names}
 
     def licenses(self, frag: Fragment) -> None:
         for p in frag.profiles:
             if p.license not in self.keys["licenses"]:
-                row = self.store.insert("UserLicense", {
-                    "Name": p.license,
-                    "LicenseDefinitionKey": re.sub(r"[^A-Z0-9]+", "_", p.license.upper()).strip("_"),
-                    "Status": "Active", "TotalLicenses": 1000, "UsedLicenses": 0,
-                    "CreatedDate": self.now - timedelta(days=2000)})
+                row = self.store.insert(
+                    "UserLicense",
+                    {
+                        "Name": p.license,
+                        "LicenseDefinitionKey": re.sub(r"[^A-Z0-9]+", "_", p.license.upper()).strip("_"),
+                        "Status": "Active",
+                        "TotalLicenses": 1000,
+                        "UsedLicenses": 0,
+                        "CreatedDate": self.now - timedelta(days=2000),
+                    },
+                )
                 self.keys["licenses"][p.license] = row["Id"]
 
     def apply(self, frag: Fragment) -> None:
@@ -390,21 +580,48 @@ class _Builder:
         for p in frag.profiles:
             flags = self._perm_flags(p.permissions)
             created = self.now - timedelta(days=1500)
-            prof = s.insert("Profile", {"Name": p.name, "UserLicenseId": self.keys["licenses"][p.license],
-                                        "UserType": p.user_type, "Description": p.description,
-                                        "CreatedDate": created, **flags})
-            ps = s.insert("PermissionSet", {"Name": "X" + prof["Id"][:15], "Label": p.name, "Type": "Profile",
-                                            "IsOwnedByProfile": True, "ProfileId": prof["Id"], "IsCustom": False,
-                                            "LicenseId": self.keys["licenses"][p.license], "CreatedDate": created,
-                                            **flags})
+            prof = s.insert(
+                "Profile",
+                {
+                    "Name": p.name,
+                    "UserLicenseId": self.keys["licenses"][p.license],
+                    "UserType": p.user_type,
+                    "Description": p.description,
+                    "CreatedDate": created,
+                    **flags,
+                },
+            )
+            ps = s.insert(
+                "PermissionSet",
+                {
+                    "Name": "X" + prof["Id"][:15],
+                    "Label": p.name,
+                    "Type": "Profile",
+                    "IsOwnedByProfile": True,
+                    "ProfileId": prof["Id"],
+                    "IsCustom": False,
+                    "LicenseId": self.keys["licenses"][p.license],
+                    "CreatedDate": created,
+                    **flags,
+                },
+            )
             self.keys["profiles"][p.key] = prof["Id"]
             self.keys["profile_permission_sets"][p.key] = ps["Id"]
         for p in frag.permission_sets:
-            row = s.insert("PermissionSet", {
-                "Name": p.name, "Label": p.label or p.name.replace("_", " "), "Type": "Regular",
-                "IsOwnedByProfile": False, "NamespacePrefix": p.namespace, "Description": p.description,
-                "IsCustom": True, "CreatedDate": p.created or self.now - timedelta(days=400),
-                **self._perm_flags(p.permissions)})
+            row = s.insert(
+                "PermissionSet",
+                {
+                    "Name": p.name,
+                    "Label": p.label or p.name.replace("_", " "),
+                    "Type": "Regular",
+                    "IsOwnedByProfile": False,
+                    "NamespacePrefix": p.namespace,
+                    "Description": p.description,
+                    "IsCustom": True,
+                    "CreatedDate": p.created or self.now - timedelta(days=400),
+                    **self._perm_flags(p.permissions),
+                },
+            )
             self.keys["permission_sets"][p.key] = row["Id"]
         for u in frag.users:
             self._user(u)
@@ -420,117 +637,276 @@ class _Builder:
             self._tokens(t, i)
         for sess in frag.sessions:
             app_name = self._app_name(sess.app)
-            s.insert("AuthSession", {
-                "UsersId": self.keys["users"][sess.user], "CreatedDate": sess.created,
-                "LastModifiedDate": sess.created, "NumSecondsValid": sess.seconds_valid,
-                "SessionType": sess.session_type, "LoginType": sess.login_type, "SourceIp": sess.source_ip,
-                "UserType": "Standard", "SessionSecurityLevel": "STANDARD", "IsCurrent": False, "_app": app_name})
+            s.insert(
+                "AuthSession",
+                {
+                    "UsersId": self.keys["users"][sess.user],
+                    "CreatedDate": sess.created,
+                    "LastModifiedDate": sess.created,
+                    "NumSecondsValid": sess.seconds_valid,
+                    "SessionType": sess.session_type,
+                    "LoginType": sess.login_type,
+                    "SourceIp": sess.source_ip,
+                    "UserType": "Standard",
+                    "SessionSecurityLevel": "STANDARD",
+                    "IsCurrent": False,
+                    "_app": app_name,
+                },
+            )
         for pkg in frag.packages:
             self._package(pkg)
         for nc in frag.named_credentials:
-            s.insert("NamedCredential", {
-                "DeveloperName": nc.developer_name, "MasterLabel": nc.label, "Endpoint": nc.endpoint,
-                "PrincipalType": nc.principal_type, "NamespacePrefix": nc.namespace,
-                "CalloutOptionsAllowMergeFieldsInHeader": nc.allow_merge_fields_in_header,
-                "CalloutOptionsAllowMergeFieldsInBody": nc.allow_merge_fields_in_body,
-                "CalloutOptionsGenerateAuthorizationHeader": nc.generate_auth_header,
-                "CreatedDate": self.now - timedelta(days=300)})
+            s.insert(
+                "NamedCredential",
+                {
+                    "DeveloperName": nc.developer_name,
+                    "MasterLabel": nc.label,
+                    "Endpoint": nc.endpoint,
+                    "PrincipalType": nc.principal_type,
+                    "NamespacePrefix": nc.namespace,
+                    "CalloutOptionsAllowMergeFieldsInHeader": nc.allow_merge_fields_in_header,
+                    "CalloutOptionsAllowMergeFieldsInBody": nc.allow_merge_fields_in_body,
+                    "CalloutOptionsGenerateAuthorizationHeader": nc.generate_auth_header,
+                    "CreatedDate": self.now - timedelta(days=300),
+                },
+            )
         for ec in frag.external_credentials:
-            s.insert("ExternalCredential", {"DeveloperName": ec.developer_name, "MasterLabel": ec.label,
-                                            "AuthenticationProtocol": ec.protocol,
-                                            "CreatedDate": self.now - timedelta(days=300)})
+            s.insert(
+                "ExternalCredential",
+                {
+                    "DeveloperName": ec.developer_name,
+                    "MasterLabel": ec.label,
+                    "AuthenticationProtocol": ec.protocol,
+                    "CreatedDate": self.now - timedelta(days=300),
+                },
+            )
         for ds in frag.external_data_sources:
-            s.insert("ExternalDataSource", {
-                "DeveloperName": ds.developer_name, "MasterLabel": ds.label, "Type": ds.type,
-                "Endpoint": ds.endpoint, "PrincipalType": ds.principal_type, "Protocol": ds.protocol,
-                "IsWritable": ds.writable, "Repository": ds.repository, "NamespacePrefix": ds.namespace,
-                "CreatedDate": self.now - timedelta(days=250)})
+            s.insert(
+                "ExternalDataSource",
+                {
+                    "DeveloperName": ds.developer_name,
+                    "MasterLabel": ds.label,
+                    "Type": ds.type,
+                    "Endpoint": ds.endpoint,
+                    "PrincipalType": ds.principal_type,
+                    "Protocol": ds.protocol,
+                    "IsWritable": ds.writable,
+                    "Repository": ds.repository,
+                    "NamespacePrefix": ds.namespace,
+                    "CreatedDate": self.now - timedelta(days=250),
+                },
+            )
         for rs in frag.remote_sites:
-            s.insert("RemoteProxy", {
-                "SiteName": rs.name, "EndpointUrl": rs.url, "IsActive": rs.active, "Description": rs.description,
-                "NamespacePrefix": rs.namespace, "DisableProtocolSecurity": rs.disable_protocol_security,
-                "ProtocolMismatch": rs.url.lower().startswith("http://"),
-                "CreatedDate": self.now - timedelta(days=200)})
+            s.insert(
+                "RemoteProxy",
+                {
+                    "SiteName": rs.name,
+                    "EndpointUrl": rs.url,
+                    "IsActive": rs.active,
+                    "Description": rs.description,
+                    "NamespacePrefix": rs.namespace,
+                    "DisableProtocolSecurity": rs.disable_protocol_security,
+                    "ProtocolMismatch": rs.url.lower().startswith("http://"),
+                    "CreatedDate": self.now - timedelta(days=200),
+                },
+            )
         for dl in frag.debug_levels:
-            row = s.insert("DebugLevel", {
-                "DeveloperName": dl.name, "MasterLabel": dl.name, "ApexCode": dl.apex_code, "Callout": dl.callout,
-                "Database": dl.database, "System": dl.system, "Validation": dl.validation,
-                "Visualforce": dl.visualforce, "Workflow": dl.workflow, "ApexProfiling": "INFO",
-                "CreatedDate": self.now - timedelta(days=120)})
+            row = s.insert(
+                "DebugLevel",
+                {
+                    "DeveloperName": dl.name,
+                    "MasterLabel": dl.name,
+                    "ApexCode": dl.apex_code,
+                    "Callout": dl.callout,
+                    "Database": dl.database,
+                    "System": dl.system,
+                    "Validation": dl.validation,
+                    "Visualforce": dl.visualforce,
+                    "Workflow": dl.workflow,
+                    "ApexProfiling": "INFO",
+                    "CreatedDate": self.now - timedelta(days=120),
+                },
+            )
             self.keys["debug_levels"][dl.key] = row["Id"]
         for tf in frag.trace_flags:
-            s.insert("TraceFlag", {
-                "TracedEntityId": self.keys["users"][tf.user], "LogType": tf.log_type,
-                "DebugLevelId": self.keys["debug_levels"][tf.debug_level], "StartDate": tf.start,
-                "ExpirationDate": tf.expires, "CreatedDate": tf.start, "CreatedById": self._id("users", tf.created_by)})
+            s.insert(
+                "TraceFlag",
+                {
+                    "TracedEntityId": self.keys["users"][tf.user],
+                    "LogType": tf.log_type,
+                    "DebugLevelId": self.keys["debug_levels"][tf.debug_level],
+                    "StartDate": tf.start,
+                    "ExpirationDate": tf.expires,
+                    "CreatedDate": tf.start,
+                    "CreatedById": self._id("users", tf.created_by),
+                },
+            )
         for log in frag.apex_logs:
             body = self.expand(log.body).encode("utf-8")
-            row = s.insert("ApexLog", {
-                "LogUserId": self.keys["users"][log.user], "LogLength": len(body), "Operation": log.operation,
-                "Request": log.request, "Status": log.status, "StartTime": log.start, "Application": log.application,
-                "Location": log.location, "DurationMilliseconds": log.duration_ms, "LastModifiedDate": log.start,
-                "SystemModstamp": log.start})
+            row = s.insert(
+                "ApexLog",
+                {
+                    "LogUserId": self.keys["users"][log.user],
+                    "LogLength": len(body),
+                    "Operation": log.operation,
+                    "Request": log.request,
+                    "Status": log.status,
+                    "StartTime": log.start,
+                    "Application": log.application,
+                    "Location": log.location,
+                    "DurationMilliseconds": log.duration_ms,
+                    "LastModifiedDate": log.start,
+                    "SystemModstamp": log.start,
+                },
+            )
             s.blobs[("ApexLog", row["Id"], "Body")] = body
         for a in frag.audit_trail:
-            s.insert("SetupAuditTrail", {
-                "Action": a.action, "Section": a.section, "Display": self.expand(a.display), "CreatedDate": a.at,
-                "CreatedById": self.keys["users"][a.by], "DelegateUser": a.delegate_user,
-                "CreatedByContext": a.context, "ResponsibleNamespacePrefix": a.namespace})
+            s.insert(
+                "SetupAuditTrail",
+                {
+                    "Action": a.action,
+                    "Section": a.section,
+                    "Display": self.expand(a.display),
+                    "CreatedDate": a.at,
+                    "CreatedById": self.keys["users"][a.by],
+                    "DelegateUser": a.delegate_user,
+                    "CreatedByContext": a.context,
+                    "ResponsibleNamespacePrefix": a.namespace,
+                },
+            )
         for lh in frag.login_history:
             for n in range(lh.count):
                 at = lh.at + timedelta(hours=(lh.repeat_hours or 0) * n)
-                s.insert("LoginHistory", {
-                    "UserId": self.keys["users"][lh.user], "LoginTime": at, "LoginType": lh.login_type,
-                    "LoginSubType": lh.login_sub_type, "SourceIp": lh.ip, "Status": lh.status,
-                    "Application": lh.application, "Browser": lh.browser, "Platform": lh.platform,
-                    "ApiType": lh.api_type, "ApiVersion": lh.api_version, "ClientVersion": lh.client_version,
-                    "CountryIso": lh.country, "LoginUrl": lh.login_url or f"{s.org.my_domain}.my.salesforce.com",
-                    "TlsProtocol": lh.tls})
+                s.insert(
+                    "LoginHistory",
+                    {
+                        "UserId": self.keys["users"][lh.user],
+                        "LoginTime": at,
+                        "LoginType": lh.login_type,
+                        "LoginSubType": lh.login_sub_type,
+                        "SourceIp": lh.ip,
+                        "Status": lh.status,
+                        "Application": lh.application,
+                        "Browser": lh.browser,
+                        "Platform": lh.platform,
+                        "ApiType": lh.api_type,
+                        "ApiVersion": lh.api_version,
+                        "ClientVersion": lh.client_version,
+                        "CountryIso": lh.country,
+                        "LoginUrl": lh.login_url or f"{s.org.my_domain}.my.salesforce.com",
+                        "TlsProtocol": lh.tls,
+                    },
+                )
         for i, elf in enumerate(frag.event_log_files):
             self._elf(elf, i)
         for i, ev in enumerate(frag.api_events):
-            s.insert("ApiEvent", {
-                "EventDate": ev.at, "EventIdentifier": self._event_id("api", ev.at, i),
-                "UserId": self.keys["users"][ev.user], "Username": self._username(ev.user), "SourceIp": ev.ip,
-                "Application": ev.application or self._app_name(ev.app), "Client": ev.client,
-                "ConnectedAppId": self._id("connected_apps", ev.app), "ApiType": ev.api_type,
-                "Operation": ev.operation, "Query": ev.query, "QueriedEntities": ev.entities,
-                "RowsProcessed": ev.rows, "RowsReturned": ev.rows, "UserAgent": ev.user_agent,
-                "SessionKey": ev.session_key, "LoginKey": ev.login_key, "ApiVersion": "58.0"})
+            s.insert(
+                "ApiEvent",
+                {
+                    "EventDate": ev.at,
+                    "EventIdentifier": self._event_id("api", ev.at, i),
+                    "UserId": self.keys["users"][ev.user],
+                    "Username": self._username(ev.user),
+                    "SourceIp": ev.ip,
+                    "Application": ev.application or self._app_name(ev.app),
+                    "Client": ev.client,
+                    "ConnectedAppId": self._id("connected_apps", ev.app),
+                    "ApiType": ev.api_type,
+                    "Operation": ev.operation,
+                    "Query": ev.query,
+                    "QueriedEntities": ev.entities,
+                    "RowsProcessed": ev.rows,
+                    "RowsReturned": ev.rows,
+                    "UserAgent": ev.user_agent,
+                    "SessionKey": ev.session_key,
+                    "LoginKey": ev.login_key,
+                    "ApiVersion": "58.0",
+                },
+            )
         for i, le in enumerate(frag.login_events):
-            s.insert("LoginEvent", {
-                "EventDate": le.at, "EventIdentifier": self._event_id("login", le.at, i),
-                "UserId": self.keys["users"][le.user], "Username": self._username(le.user), "SourceIp": le.ip,
-                "Application": le.application, "Browser": le.browser, "Platform": le.platform,
-                "LoginType": le.login_type, "LoginSubType": le.login_sub_type, "Status": le.status,
-                "CountryIso": le.country, "LoginUrl": le.login_url, "UserAgent": le.user_agent})
+            s.insert(
+                "LoginEvent",
+                {
+                    "EventDate": le.at,
+                    "EventIdentifier": self._event_id("login", le.at, i),
+                    "UserId": self.keys["users"][le.user],
+                    "Username": self._username(le.user),
+                    "SourceIp": le.ip,
+                    "Application": le.application,
+                    "Browser": le.browser,
+                    "Platform": le.platform,
+                    "LoginType": le.login_type,
+                    "LoginSubType": le.login_sub_type,
+                    "Status": le.status,
+                    "CountryIso": le.country,
+                    "LoginUrl": le.login_url,
+                    "UserAgent": le.user_agent,
+                },
+            )
         for i, re_ in enumerate(frag.report_events):
-            s.insert("ReportEvent", {
-                "EventDate": re_.at, "EventIdentifier": self._event_id("report", re_.at, i),
-                "UserId": self.keys["users"][re_.user], "Username": self._username(re_.user), "SourceIp": re_.ip,
-                "Name": re_.report, "Operation": re_.operation, "RowsProcessed": re_.rows,
-                "QueriedEntities": re_.entities, "ExportFileFormat": re_.format})
+            s.insert(
+                "ReportEvent",
+                {
+                    "EventDate": re_.at,
+                    "EventIdentifier": self._event_id("report", re_.at, i),
+                    "UserId": self.keys["users"][re_.user],
+                    "Username": self._username(re_.user),
+                    "SourceIp": re_.ip,
+                    "Name": re_.report,
+                    "Operation": re_.operation,
+                    "RowsProcessed": re_.rows,
+                    "QueriedEntities": re_.entities,
+                    "ExportFileFormat": re_.format,
+                },
+            )
         for i, be in enumerate(frag.bulk_result_events):
-            s.insert("BulkApiResultEventStore", {
-                "EventDate": be.at, "EventIdentifier": self._event_id("bulk", be.at, i),
-                "UserId": self.keys["users"][be.user], "Username": self._username(be.user), "SourceIp": be.ip,
-                "JobId": be.job_id, "BatchId": be.batch_id, "Query": be.query, "RowsProcessed": be.rows,
-                "QueriedEntities": be.entities, "UserAgent": be.user_agent})
+            s.insert(
+                "BulkApiResultEventStore",
+                {
+                    "EventDate": be.at,
+                    "EventIdentifier": self._event_id("bulk", be.at, i),
+                    "UserId": self.keys["users"][be.user],
+                    "Username": self._username(be.user),
+                    "SourceIp": be.ip,
+                    "JobId": be.job_id,
+                    "BatchId": be.batch_id,
+                    "Query": be.query,
+                    "RowsProcessed": be.rows,
+                    "QueriedEntities": be.entities,
+                    "UserAgent": be.user_agent,
+                },
+            )
         for fp in frag.field_permissions:
             parent = self._parent(fp.permission_set, fp.profile)
             for name in fp.fields:
                 fd = s.schema.objects[_canon(s.schema, fp.object)].field(name)
                 assert fd is not None
-                s.insert("FieldPermissions", {
-                    "ParentId": parent, "SobjectType": _canon(s.schema, fp.object),
-                    "Field": f"{_canon(s.schema, fp.object)}.{fd.name}", "PermissionsRead": fp.read,
-                    "PermissionsEdit": fp.edit, "CreatedDate": self.now - timedelta(days=180)})
+                s.insert(
+                    "FieldPermissions",
+                    {
+                        "ParentId": parent,
+                        "SobjectType": _canon(s.schema, fp.object),
+                        "Field": f"{_canon(s.schema, fp.object)}.{fd.name}",
+                        "PermissionsRead": fp.read,
+                        "PermissionsEdit": fp.edit,
+                        "CreatedDate": self.now - timedelta(days=180),
+                    },
+                )
         for op in frag.object_permissions:
-            s.insert("ObjectPermissions", {
-                "ParentId": self._parent(op.permission_set, op.profile), "SobjectType": _canon(s.schema, op.object),
-                "PermissionsRead": op.read, "PermissionsCreate": op.create, "PermissionsEdit": op.edit,
-                "PermissionsDelete": op.delete, "PermissionsViewAllRecords": op.view_all,
-                "PermissionsModifyAllRecords": op.modify_all, "CreatedDate": self.now - timedelta(days=180)})
+            s.insert(
+                "ObjectPermissions",
+                {
+                    "ParentId": self._parent(op.permission_set, op.profile),
+                    "SobjectType": _canon(s.schema, op.object),
+                    "PermissionsRead": op.read,
+                    "PermissionsCreate": op.create,
+                    "PermissionsEdit": op.edit,
+                    "PermissionsDelete": op.delete,
+                    "PermissionsViewAllRecords": op.view_all,
+                    "PermissionsModifyAllRecords": op.modify_all,
+                    "CreatedDate": self.now - timedelta(days=180),
+                },
+            )
         self.classifications.extend(frag.field_classifications)
         for rec in frag.records:
             self._record(rec.sobject, dict(rec.fields))
@@ -540,49 +916,105 @@ class _Builder:
     def _user(self, u: Any) -> None:
         s = self.store
         first = u.first_name
-        row = s.insert("User", {
-            "Username": u.username, "FirstName": first, "LastName": u.last_name,
-            "Name": f"{first} {u.last_name}" if first else u.last_name, "Email": u.email or u.username,
-            "Alias": (((first or "")[:1]) + u.last_name)[:8].lower(), "UserType": u.user_type, "IsActive": u.active,
-            "ProfileId": self.keys["profiles"][u.profile], "Title": u.title, "Department": u.department,
-            "CompanyName": u.company, "Phone": u.phone, "CreatedDate": u.created or self.now - timedelta(days=365),
-            "LastLoginDate": u.last_login, "TimeZoneSidKey": "America/Los_Angeles", "LocaleSidKey": "en_US",
-            "LanguageLocaleKey": "en_US", "EmailEncodingKey": "UTF-8"})
+        row = s.insert(
+            "User",
+            {
+                "Username": u.username,
+                "FirstName": first,
+                "LastName": u.last_name,
+                "Name": f"{first} {u.last_name}" if first else u.last_name,
+                "Email": u.email or u.username,
+                "Alias": (((first or "")[:1]) + u.last_name)[:8].lower(),
+                "UserType": u.user_type,
+                "IsActive": u.active,
+                "ProfileId": self.keys["profiles"][u.profile],
+                "Title": u.title,
+                "Department": u.department,
+                "CompanyName": u.company,
+                "Phone": u.phone,
+                "CreatedDate": u.created or self.now - timedelta(days=365),
+                "LastLoginDate": u.last_login,
+                "TimeZoneSidKey": "America/Los_Angeles",
+                "LocaleSidKey": "en_US",
+                "LanguageLocaleKey": "en_US",
+                "EmailEncodingKey": "UTF-8",
+            },
+        )
         self.keys["users"][u.key] = row["Id"]
         if u.password is not None:
             s.user_secrets[row["Id"]] = (u.password, u.security_token)
-        s.insert("UserLogin", {"UserId": row["Id"], "IsFrozen": u.frozen, "IsPasswordLocked": False,
-                               "LastModifiedDate": row["CreatedDate"]})
-        s.insert("PermissionSetAssignment", {"AssigneeId": row["Id"], "IsActive": True,
-                                             "PermissionSetId": self.keys["profile_permission_sets"][u.profile],
-                                             "CreatedDate": row["CreatedDate"]})
+        s.insert(
+            "UserLogin",
+            {
+                "UserId": row["Id"],
+                "IsFrozen": u.frozen,
+                "IsPasswordLocked": False,
+                "LastModifiedDate": row["CreatedDate"],
+            },
+        )
+        s.insert(
+            "PermissionSetAssignment",
+            {
+                "AssigneeId": row["Id"],
+                "IsActive": True,
+                "PermissionSetId": self.keys["profile_permission_sets"][u.profile],
+                "CreatedDate": row["CreatedDate"],
+            },
+        )
         for ps in u.permission_sets:
-            s.insert("PermissionSetAssignment", {"AssigneeId": row["Id"], "IsActive": True,
-                                                 "PermissionSetId": self.keys["permission_sets"][ps],
-                                                 "CreatedDate": row["CreatedDate"] + timedelta(days=1)})
+            s.insert(
+                "PermissionSetAssignment",
+                {
+                    "AssigneeId": row["Id"],
+                    "IsActive": True,
+                    "PermissionSetId": self.keys["permission_sets"][ps],
+                    "CreatedDate": row["CreatedDate"] + timedelta(days=1),
+                },
+            )
 
     def _app(self, app: Any, i: int) -> None:
         s = self.store
         created = app.created or self.now - timedelta(days=500)
-        row = s.insert("ConnectedApplication", {
-            "Name": app.name, "OptionsAllowAdminApprovedUsersOnly": app.admin_approved_only,
-            "OptionsRefreshTokenValidityMetric": app.refresh_token_validity_days is not None,
-            "RefreshTokenValidityPeriod": app.refresh_token_validity_days,
-            "OptionsHasSessionLevelPolicy": app.session_policy, "StartUrl": app.start_url,
-            "CreatedDate": created, "OptionsIsInternal": False})
+        row = s.insert(
+            "ConnectedApplication",
+            {
+                "Name": app.name,
+                "OptionsAllowAdminApprovedUsersOnly": app.admin_approved_only,
+                "OptionsRefreshTokenValidityMetric": app.refresh_token_validity_days is not None,
+                "RefreshTokenValidityPeriod": app.refresh_token_validity_days,
+                "OptionsHasSessionLevelPolicy": app.session_policy,
+                "StartUrl": app.start_url,
+                "CreatedDate": created,
+                "OptionsIsInternal": False,
+            },
+        )
         self.keys["connected_apps"][app.key] = row["Id"]
         if app.installed:
-            item = s.insert("AppMenuItem", {
-                "Name": re.sub(r"\W+", "_", app.name), "Label": app.name, "ApplicationId": row["Id"],
-                "Type": "ConnectedApplication", "NamespacePrefix": app.namespace, "IsAccessible": True,
-                "IsVisible": True, "StartUrl": app.start_url, "Description": app.description, "CreatedDate": created})
+            item = s.insert(
+                "AppMenuItem",
+                {
+                    "Name": re.sub(r"\W+", "_", app.name),
+                    "Label": app.name,
+                    "ApplicationId": row["Id"],
+                    "Type": "ConnectedApplication",
+                    "NamespacePrefix": app.namespace,
+                    "IsAccessible": True,
+                    "IsVisible": True,
+                    "StartUrl": app.start_url,
+                    "Description": app.description,
+                    "CreatedDate": created,
+                },
+            )
             self.keys["app_menu_items"][app.key] = item["Id"]
         if app.consumer_key:
             s.apps[app.consumer_key] = AppAuth(
-                app_id=row["Id"], name=app.name, consumer_key=app.consumer_key,
+                app_id=row["Id"],
+                name=app.name,
+                consumer_key=app.consumer_key,
                 consumer_secret=app.consumer_secret,
                 public_key_pem=public_key_pem(app.jwt_public_key) if app.jwt_public_key else None,
-                run_as=self._id("users", app.run_as))
+                run_as=self._id("users", app.run_as),
+            )
 
     def _app_name(self, key: str | None) -> str | None:
         if key is None:
@@ -600,23 +1032,50 @@ class _Builder:
         menu = self.keys["app_menu_items"].get(t.app) if t.app else None
         for n in range(t.count):
             seq = s.count("OauthToken") + len(s.tables["OauthToken"].deleted)
-            s.insert("OauthToken", {
-                "AppName": name, "AppMenuItemId": menu, "UserId": self.keys["users"][t.user],
-                "CreatedDate": t.created + timedelta(minutes=n), "LastUsedDate": t.last_used,
-                "UseCount": t.use_count, "DeleteToken": s.delete_token_for("seed", seq)})
+            s.insert(
+                "OauthToken",
+                {
+                    "AppName": name,
+                    "AppMenuItemId": menu,
+                    "UserId": self.keys["users"][t.user],
+                    "CreatedDate": t.created + timedelta(minutes=n),
+                    "LastUsedDate": t.last_used,
+                    "UseCount": t.use_count,
+                    "DeleteToken": s.delete_token_for("seed", seq),
+                },
+            )
 
     def _package(self, pkg: Any) -> None:
         s = self.store
         major, minor, patch, build = (int(x) for x in pkg.version.split("."))
-        sp = s.insert("SubscriberPackage", {"Name": pkg.name, "NamespacePrefix": pkg.namespace,
-                                            "Description": pkg.description, "IsPackageValid": True})
-        spv = s.insert("SubscriberPackageVersion", {
-            "Name": pkg.version_name, "SubscriberPackageId": sp["Id"], "MajorVersion": major, "MinorVersion": minor,
-            "PatchVersion": patch, "BuildNumber": build, "IsSecurityReviewed": pkg.security_reviewed,
-            "IsManaged": pkg.managed, "IsBeta": pkg.release_state == "Beta", "ReleaseState": pkg.release_state,
-            "PublisherName": pkg.publisher})
-        s.insert("InstalledSubscriberPackage",
-                 {"SubscriberPackageId": sp["Id"], "SubscriberPackageVersionId": spv["Id"]})
+        sp = s.insert(
+            "SubscriberPackage",
+            {
+                "Name": pkg.name,
+                "NamespacePrefix": pkg.namespace,
+                "Description": pkg.description,
+                "IsPackageValid": True,
+            },
+        )
+        spv = s.insert(
+            "SubscriberPackageVersion",
+            {
+                "Name": pkg.version_name,
+                "SubscriberPackageId": sp["Id"],
+                "MajorVersion": major,
+                "MinorVersion": minor,
+                "PatchVersion": patch,
+                "BuildNumber": build,
+                "IsSecurityReviewed": pkg.security_reviewed,
+                "IsManaged": pkg.managed,
+                "IsBeta": pkg.release_state == "Beta",
+                "ReleaseState": pkg.release_state,
+                "PublisherName": pkg.publisher,
+            },
+        )
+        s.insert(
+            "InstalledSubscriberPackage", {"SubscriberPackageId": sp["Id"], "SubscriberPackageVersionId": spv["Id"]}
+        )
 
     def _parent(self, permission_set: str | None, profile: str | None) -> str:
         if permission_set is not None:
@@ -654,15 +1113,35 @@ class _Builder:
             writer.writerow(["" if values.get(c) is None else _csv_value(values[c]) for c in columns])
         data = out.getvalue().encode("utf-8")
         types = ",".join(
-            "Number" if c in _NUMBER_COLUMNS else "DateTime" if c == "TIMESTAMP_DERIVED" else
-            "Id" if c.endswith("_ID") or c.endswith("_ID_DERIVED") else "String" for c in columns)
-        log_day = datetime(elf.log_date.year, elf.log_date.month, elf.log_date.day, tzinfo=UTC) \
-            if elf.interval == "Daily" else elf.log_date
-        row = s.insert("EventLogFile", {
-            "EventType": elf.event_type, "LogDate": log_day, "Interval": elf.interval, "Sequence": elf.sequence,
-            "LogFileLength": float(len(data)), "LogFileFieldNames": ",".join(columns), "LogFileFieldTypes": types,
-            "LogFileContentType": "CSV",
-            "CreatedDate": log_day + (timedelta(days=1, hours=3) if elf.interval == "Daily" else timedelta(hours=4))})
+            "Number"
+            if c in _NUMBER_COLUMNS
+            else "DateTime"
+            if c == "TIMESTAMP_DERIVED"
+            else "Id"
+            if c.endswith("_ID") or c.endswith("_ID_DERIVED")
+            else "String"
+            for c in columns
+        )
+        log_day = (
+            datetime(elf.log_date.year, elf.log_date.month, elf.log_date.day, tzinfo=UTC)
+            if elf.interval == "Daily"
+            else elf.log_date
+        )
+        row = s.insert(
+            "EventLogFile",
+            {
+                "EventType": elf.event_type,
+                "LogDate": log_day,
+                "Interval": elf.interval,
+                "Sequence": elf.sequence,
+                "LogFileLength": float(len(data)),
+                "LogFileFieldNames": ",".join(columns),
+                "LogFileFieldTypes": types,
+                "LogFileContentType": "CSV",
+                "CreatedDate": log_day
+                + (timedelta(days=1, hours=3) if elf.interval == "Daily" else timedelta(hours=4)),
+            },
+        )
         s.blobs[("EventLogFile", row["Id"], "LogFile")] = data
 
     def _record(self, sobject: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -696,15 +1175,25 @@ class _Builder:
         classes = {(_canon(s.schema, c.object), c.field.lower()): c for c in self.classifications}
         for name in BUSINESS_OBJECTS:
             obj = s.schema.objects[name]
-            s.insert("EntityDefinition", {"Id": name, "DurableId": name, "QualifiedApiName": name,
-                                          "Label": obj.label, "IsCustomizable": True})
+            s.insert(
+                "EntityDefinition",
+                {"Id": name, "DurableId": name, "QualifiedApiName": name, "Label": obj.label, "IsCustomizable": True},
+            )
             for fd in obj.fields.values():
                 c = classes.get((name, fd.name.lower()))
-                s.insert("FieldDefinition", {
-                    "DurableId": f"{name}.{fd.name}", "QualifiedApiName": fd.name, "EntityDefinitionId": name,
-                    "Label": fd.name, "DataType": fd.type,
-                    "SecurityClassification": c.classification if c else None,
-                    "ComplianceGroup": c.compliance if c else None, "BusinessStatus": c.status if c else None})
+                s.insert(
+                    "FieldDefinition",
+                    {
+                        "DurableId": f"{name}.{fd.name}",
+                        "QualifiedApiName": fd.name,
+                        "EntityDefinitionId": name,
+                        "Label": fd.name,
+                        "DataType": fd.type,
+                        "SecurityClassification": c.classification if c else None,
+                        "ComplianceGroup": c.compliance if c else None,
+                        "BusinessStatus": c.status if c else None,
+                    },
+                )
 
 
 def _instant(value: Any) -> datetime | None:
@@ -734,16 +1223,92 @@ def _csv_value(v: Any) -> str:
 
 # ---------------------------------------------------------------- generated bulk
 
-_FIRST = ["Ana", "Ben", "Chen", "Dana", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kai", "Lena", "Mo", "Nia",
-          "Omar", "Pia", "Quinn", "Ravi", "Sara", "Tom", "Uma", "Vic", "Wen", "Yara", "Zed"]
-_LAST = ["Abbott", "Baker", "Costa", "Diaz", "Evans", "Fischer", "Garcia", "Huang", "Ito", "Jensen", "Khan", "Lopez",
-         "Meyer", "Nakamura", "Okafor", "Patel", "Quist", "Rossi", "Smith", "Tanaka", "Ueda", "Varga", "Wright"]
-_COMPANY = ["Northwind", "Contoso", "Fabrikam", "Initech", "Umbrella", "Globex", "Soylent", "Hooli", "Vandelay",
-            "Wayne", "Stark", "Tyrell", "Cyberdyne", "Acme", "Wonka", "Gringotts", "Oscorp", "Massive Dynamic"]
+_FIRST = [
+    "Ana",
+    "Ben",
+    "Chen",
+    "Dana",
+    "Eli",
+    "Fatima",
+    "Gus",
+    "Hana",
+    "Ivan",
+    "Jo",
+    "Kai",
+    "Lena",
+    "Mo",
+    "Nia",
+    "Omar",
+    "Pia",
+    "Quinn",
+    "Ravi",
+    "Sara",
+    "Tom",
+    "Uma",
+    "Vic",
+    "Wen",
+    "Yara",
+    "Zed",
+]
+_LAST = [
+    "Abbott",
+    "Baker",
+    "Costa",
+    "Diaz",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Huang",
+    "Ito",
+    "Jensen",
+    "Khan",
+    "Lopez",
+    "Meyer",
+    "Nakamura",
+    "Okafor",
+    "Patel",
+    "Quist",
+    "Rossi",
+    "Smith",
+    "Tanaka",
+    "Ueda",
+    "Varga",
+    "Wright",
+]
+_COMPANY = [
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Initech",
+    "Umbrella",
+    "Globex",
+    "Soylent",
+    "Hooli",
+    "Vandelay",
+    "Wayne",
+    "Stark",
+    "Tyrell",
+    "Cyberdyne",
+    "Acme",
+    "Wonka",
+    "Gringotts",
+    "Oscorp",
+    "Massive Dynamic",
+]
 _SUFFIX = ["Ltd", "GmbH", "Inc", "LLC", "SA", "BV", "plc", "Group", "Holdings", "Labs"]
 _INDUSTRY = ["Technology", "Finance", "Healthcare", "Retail", "Manufacturing", "Education", "Energy", "Media"]
-_CASE_SUBJECT = ["Cannot log in", "Invoice question", "Feature request", "Integration error", "Data export help",
-                 "Password reset", "Billing address change", "API limit reached", "Sync delayed", "Bug report"]
+_CASE_SUBJECT = [
+    "Cannot log in",
+    "Invoice question",
+    "Feature request",
+    "Integration error",
+    "Data export help",
+    "Password reset",
+    "Billing address change",
+    "API limit reached",
+    "Sync delayed",
+    "Bug report",
+]
 _STAGES = ["Prospecting", "Qualification", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost"]
 _COUNTRIES = ["US", "DE", "FR", "GB", "NL", "JP", "BR", "CA", "AU", "IN"]
 
@@ -751,8 +1316,18 @@ _COUNTRIES = ["US", "DE", "FR", "GB", "NL", "JP", "BR", "CA", "AU", "IN"]
 def generate(store: Store, seed: Seed, builder: _Builder) -> None:
     """Add the `[generate]` bulk deterministically; rows carry only the fields they need (memory)."""
     gen = seed.generate
-    if not any((gen.users, gen.tokens, gen.assignments, gen.accounts, gen.contacts, gen.cases, gen.opportunities,
-                gen.login_history)):
+    if not any(
+        (
+            gen.users,
+            gen.tokens,
+            gen.assignments,
+            gen.accounts,
+            gen.contacts,
+            gen.cases,
+            gen.opportunities,
+            gen.login_history,
+        )
+    ):
         return
     rng = random.Random(gen.seed)
     now = seed.organization.now
@@ -780,15 +1355,41 @@ def generate(store: Store, seed: Seed, builder: _Builder) -> None:
             username = f"{first.lower()}.{last.lower()}{n:05d}@{domain}"
             created = pool[pick(npool // 2)]
             user_id = s.new_id("User")
-            users.insert({"Id": user_id, "Username": username, "FirstName": first, "LastName": last,
-                          "Name": f"{first} {last}", "Email": username, "UserType": "Standard",
-                          "IsActive": rand() > 0.05, "ProfileId": profile_id, "CreatedDate": created,
-                          "LastModifiedDate": created, "LastLoginDate": pool[npool // 2 + pick(npool - npool // 2)]})
+            users.insert(
+                {
+                    "Id": user_id,
+                    "Username": username,
+                    "FirstName": first,
+                    "LastName": last,
+                    "Name": f"{first} {last}",
+                    "Email": username,
+                    "UserType": "Standard",
+                    "IsActive": rand() > 0.05,
+                    "ProfileId": profile_id,
+                    "CreatedDate": created,
+                    "LastModifiedDate": created,
+                    "LastLoginDate": pool[npool // 2 + pick(npool - npool // 2)],
+                }
+            )
             user_ids.append(user_id)
-            logins.insert({"Id": s.new_id("UserLogin"), "UserId": user_id, "IsFrozen": False,
-                           "IsPasswordLocked": False, "LastModifiedDate": created})
-            psas.insert({"Id": s.new_id("PermissionSetAssignment"), "AssigneeId": user_id,
-                         "PermissionSetId": profile_ps, "IsActive": True, "CreatedDate": created})
+            logins.insert(
+                {
+                    "Id": s.new_id("UserLogin"),
+                    "UserId": user_id,
+                    "IsFrozen": False,
+                    "IsPasswordLocked": False,
+                    "LastModifiedDate": created,
+                }
+            )
+            psas.insert(
+                {
+                    "Id": s.new_id("PermissionSetAssignment"),
+                    "AssigneeId": user_id,
+                    "PermissionSetId": profile_ps,
+                    "IsActive": True,
+                    "CreatedDate": created,
+                }
+            )
     holders = user_ids or list(keys["users"].values())
     nholders = len(holders)
     if gen.tokens:
@@ -800,9 +1401,14 @@ def generate(store: Store, seed: Seed, builder: _Builder) -> None:
             for _ in range(gen.tokens):
                 name, menu = apps[pick(len(apps))]
                 i = pick(npool)
-                row = {"AppName": name, "UserId": holders[pick(nholders)], "CreatedDate": pool[i],
-                       "LastUsedDate": pool[i + pick(npool - i)], "UseCount": 1 + pick(4999),
-                       "DeleteToken": base64.urlsafe_b64encode(bits(192).to_bytes(24, "big")).decode()}
+                row = {
+                    "AppName": name,
+                    "UserId": holders[pick(nholders)],
+                    "CreatedDate": pool[i],
+                    "LastUsedDate": pool[i + pick(npool - i)],
+                    "UseCount": 1 + pick(4999),
+                    "DeleteToken": base64.urlsafe_b64encode(bits(192).to_bytes(24, "big")).decode(),
+                }
                 if menu:
                     row["AppMenuItemId"] = menu
                 table.insert(row)
@@ -823,52 +1429,98 @@ def generate(store: Store, seed: Seed, builder: _Builder) -> None:
                 pair = (holders[i // nps], ps_ids[i % nps])
                 if pair in have:
                     continue
-                psas.insert({"Id": s.new_id("PermissionSetAssignment"), "AssigneeId": pair[0],
-                             "PermissionSetId": pair[1], "IsActive": True, "CreatedDate": pool[pick(npool)]})
+                psas.insert(
+                    {
+                        "Id": s.new_id("PermissionSetAssignment"),
+                        "AssigneeId": pair[0],
+                        "PermissionSetId": pair[1],
+                        "IsActive": True,
+                        "CreatedDate": pool[pick(npool)],
+                    }
+                )
                 made += 1
             s._perm_cache.clear()
     owners = list(keys["users"].values())[:20] or holders
     account_ids: list[str] = []
     for n in range(gen.accounts):
         name = f"{rng.choice(_COMPANY)} {rng.choice(_SUFFIX)} {n:05d}"
-        row = s.insert("Account", {"Name": name, "Industry": rng.choice(_INDUSTRY), "Type": "Customer",
-                                   "AnnualRevenue": float(rng.randrange(1, 500) * 100_000),
-                                   "Phone": f"+1 555 {rng.randrange(100, 999)} {rng.randrange(1000, 9999)}",
-                                   "BillingCountry": rng.choice(_COUNTRIES), "OwnerId": rng.choice(owners),
-                                   "CreatedDate": pool[rng.randrange(len(pool))]})
+        row = s.insert(
+            "Account",
+            {
+                "Name": name,
+                "Industry": rng.choice(_INDUSTRY),
+                "Type": "Customer",
+                "AnnualRevenue": float(rng.randrange(1, 500) * 100_000),
+                "Phone": f"+1 555 {rng.randrange(100, 999)} {rng.randrange(1000, 9999)}",
+                "BillingCountry": rng.choice(_COUNTRIES),
+                "OwnerId": rng.choice(owners),
+                "CreatedDate": pool[rng.randrange(len(pool))],
+            },
+        )
         account_ids.append(row["Id"])
     contact_ids: list[str] = []
     for n in range(gen.contacts):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
-        row = s.insert("Contact", {
-            "AccountId": account_ids[rng.randrange(len(account_ids))] if account_ids else None,
-            "FirstName": first, "LastName": last, "Name": f"{first} {last}",
-            "Email": f"{first.lower()}.{last.lower()}{n}@customer.example",
-            "Phone": f"+1 555 {rng.randrange(100, 999)} {rng.randrange(1000, 9999)}",
-            "MailingCountry": rng.choice(_COUNTRIES), "OwnerId": rng.choice(owners),
-            "CreatedDate": pool[rng.randrange(len(pool))]})
+        row = s.insert(
+            "Contact",
+            {
+                "AccountId": account_ids[rng.randrange(len(account_ids))] if account_ids else None,
+                "FirstName": first,
+                "LastName": last,
+                "Name": f"{first} {last}",
+                "Email": f"{first.lower()}.{last.lower()}{n}@customer.example",
+                "Phone": f"+1 555 {rng.randrange(100, 999)} {rng.randrange(1000, 9999)}",
+                "MailingCountry": rng.choice(_COUNTRIES),
+                "OwnerId": rng.choice(owners),
+                "CreatedDate": pool[rng.randrange(len(pool))],
+            },
+        )
         contact_ids.append(row["Id"])
     case_base = s.count("Case")
     for n in range(gen.cases):
         subject = rng.choice(_CASE_SUBJECT)
-        s.insert("Case", {
-            "CaseNumber": f"{case_base + n + 1:08d}", "Subject": subject,
-            "Description": f"Customer reports: {subject.lower()}. Ticket {n}.",
-            "Status": rng.choice(["New", "Working", "Escalated", "Closed"]),
-            "Priority": rng.choice(["Low", "Medium", "High"]),
-            "Origin": rng.choice(["Web", "Email", "Phone", "Chat"]),
-            "AccountId": account_ids[rng.randrange(len(account_ids))] if account_ids else None,
-            "ContactId": contact_ids[rng.randrange(len(contact_ids))] if contact_ids else None,
-            "OwnerId": rng.choice(owners), "CreatedDate": pool[rng.randrange(len(pool))]})
+        s.insert(
+            "Case",
+            {
+                "CaseNumber": f"{case_base + n + 1:08d}",
+                "Subject": subject,
+                "Description": f"Customer reports: {subject.lower()}. Ticket {n}.",
+                "Status": rng.choice(["New", "Working", "Escalated", "Closed"]),
+                "Priority": rng.choice(["Low", "Medium", "High"]),
+                "Origin": rng.choice(["Web", "Email", "Phone", "Chat"]),
+                "AccountId": account_ids[rng.randrange(len(account_ids))] if account_ids else None,
+                "ContactId": contact_ids[rng.randrange(len(contact_ids))] if contact_ids else None,
+                "OwnerId": rng.choice(owners),
+                "CreatedDate": pool[rng.randrange(len(pool))],
+            },
+        )
     for n in range(gen.opportunities):
-        s.insert("Opportunity", {
-            "Name": f"Opportunity {n:05d}", "AccountId": account_ids[rng.randrange(len(account_ids))] if account_ids
-            else None, "Amount": float(rng.randrange(5, 900) * 1000), "StageName": rng.choice(_STAGES),
-            "CloseDate": (now + timedelta(days=rng.randrange(-200, 200))).date(), "OwnerId": rng.choice(owners),
-            "CreatedDate": pool[rng.randrange(len(pool))]})
+        s.insert(
+            "Opportunity",
+            {
+                "Name": f"Opportunity {n:05d}",
+                "AccountId": account_ids[rng.randrange(len(account_ids))] if account_ids else None,
+                "Amount": float(rng.randrange(5, 900) * 1000),
+                "StageName": rng.choice(_STAGES),
+                "CloseDate": (now + timedelta(days=rng.randrange(-200, 200))).date(),
+                "OwnerId": rng.choice(owners),
+                "CreatedDate": pool[rng.randrange(len(pool))],
+            },
+        )
     for _ in range(gen.login_history):
-        s.insert("LoginHistory", {
-            "UserId": holders[rng.randrange(len(holders))], "LoginTime": pool[rng.randrange(len(pool))],
-            "LoginType": "Application", "SourceIp": f"198.51.100.{rng.randrange(1, 255)}", "Status": "Success",
-            "Application": "Browser", "Browser": "Chrome 138", "Platform": "Mac OSX", "CountryIso": "US",
-            "LoginUrl": f"{s.org.my_domain}.my.salesforce.com", "TlsProtocol": "TLS 1.3"})
+        s.insert(
+            "LoginHistory",
+            {
+                "UserId": holders[rng.randrange(len(holders))],
+                "LoginTime": pool[rng.randrange(len(pool))],
+                "LoginType": "Application",
+                "SourceIp": f"198.51.100.{rng.randrange(1, 255)}",
+                "Status": "Success",
+                "Application": "Browser",
+                "Browser": "Chrome 138",
+                "Platform": "Mac OSX",
+                "CountryIso": "US",
+                "LoginUrl": f"{s.org.my_domain}.my.salesforce.com",
+                "TlsProtocol": "TLS 1.3",
+            },
+        )

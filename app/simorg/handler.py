@@ -29,8 +29,9 @@ _BATCH_RE = re.compile(r"batchSize\s*=\s*(\d+)", re.IGNORECASE)
 
 
 class Reply:
-    def __init__(self, status: int, body: bytes = b"", content_type: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, body: bytes = b"", content_type: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         self.status = status
         self.body = body
         self.content_type = content_type
@@ -191,8 +192,9 @@ class SimHandler(BaseHTTPRequestHandler):
         if verdict is None and store.api_used >= store.org.api_limit:
             verdict = self.sim.faults_rate_limited
         if verdict is not None:
-            return json_reply(verdict.status, [{"message": verdict.message, "errorCode": verdict.code}],
-                              self._limit_header(session))
+            return json_reply(
+                verdict.status, [{"message": verdict.message, "errorCode": verdict.code}], self._limit_header(session)
+            )
         store.count_api_call()
         headers = self._limit_header(session)
         uid = session.user_id
@@ -211,19 +213,35 @@ class SimHandler(BaseHTTPRequestHandler):
                 return json_reply(200, store.query_more(parts[1], api=api, version=version), headers)
             soql = (query.get("q") or [""])[0]
             m = _BATCH_RE.search(self.headers.get("Sforce-Query-Options", ""))
-            page = store.query(soql, user_id=uid, api=api, include_deleted=head == "queryAll",
-                               batch_size=int(m.group(1)) if m else None, version=version)
+            page = store.query(
+                soql,
+                user_id=uid,
+                api=api,
+                include_deleted=head == "queryAll",
+                batch_size=int(m.group(1)) if m else None,
+                version=version,
+            )
             return json_reply(200, page, headers)
         if head == "limits" and api == "rest" and method == "GET":
             limit = store.org.api_limit
-            return json_reply(200, {"DailyApiRequests": {"Max": limit, "Remaining": max(0, limit - store.api_used)}},
-                              headers)
+            return json_reply(
+                200, {"DailyApiRequests": {"Max": limit, "Remaining": max(0, limit - store.api_used)}}, headers
+            )
         if head == "sobjects":
             return self._sobjects(method, version, api, parts[1:], query, body, uid, headers)
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
 
-    def _sobjects(self, method: str, version: str, api: str, parts: list[str], query: dict[str, list[str]],
-                  body: bytes, uid: str, headers: dict[str, str]) -> Reply:
+    def _sobjects(
+        self,
+        method: str,
+        version: str,
+        api: str,
+        parts: list[str],
+        query: dict[str, list[str]],
+        body: bytes,
+        uid: str,
+        headers: dict[str, str],
+    ) -> Reply:
         store = self.store
         if not parts:
             if method != "GET":
@@ -247,8 +265,11 @@ class SimHandler(BaseHTTPRequestHandler):
         if len(parts) == 2:
             if method == "GET":
                 fields = [f for f in (query.get("fields") or [""])[0].split(",") if f] or None
-                return json_reply(200, store.retrieve(sobject, record_id, user_id=uid, api=api, version=version,
-                                                      fields=fields), headers)
+                return json_reply(
+                    200,
+                    store.retrieve(sobject, record_id, user_id=uid, api=api, version=version, fields=fields),
+                    headers,
+                )
             if method == "PATCH":
                 store.update(sobject, record_id, _json_body(body), user_id=uid, api=api)
                 return Reply(204, headers=headers)
@@ -282,8 +303,9 @@ class SimHandler(BaseHTTPRequestHandler):
         try:
             root = ET.fromstring(body)
         except ET.ParseError:
-            raise LoginFault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.") \
-                from None
+            raise LoginFault(
+                "INVALID_LOGIN", "Invalid username, password, security token; or user locked out."
+            ) from None
         found: dict[str, str] = {}
         for el in root.iter():
             local = el.tag.rsplit("}", 1)[-1]
@@ -291,8 +313,9 @@ class SimHandler(BaseHTTPRequestHandler):
                 found[local] = el.text or ""
         if "username" not in found:
             raise LoginFault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.")
-        session = self.store.soap_login(found["username"], found.get("password", ""), found.get("client", ""),
-                                        self._client_ip(), version)
+        session = self.store.soap_login(
+            found["username"], found.get("password", ""), found.get("client", ""), self._client_ip(), version
+        )
         store = self.store
         org15 = store.org.id[:15]
         user = store.lookup("User", session.user_id) or {}
@@ -311,7 +334,7 @@ class SimHandler(BaseHTTPRequestHandler):
             f"<orgHasPersonAccounts>false</orgHasPersonAccounts><organizationId>{store.org.id}</organizationId>"
             f"<organizationMultiCurrency>false</organizationMultiCurrency>"
             f"<organizationName>{escape(store.org.name)}</organizationName>"
-            f"<profileId>{user.get('ProfileId', '')}</profileId><roleId xsi:nil=\"true\"/>"
+            f'<profileId>{user.get("ProfileId", "")}</profileId><roleId xsi:nil="true"/>'
             f"<sessionSecondsValid>7200</sessionSecondsValid><userEmail>{escape(str(user.get('Email', '')))}"
             f"</userEmail><userFullName>{escape(str(user.get('Name', '')))}</userFullName>"
             f"<userId>{session.user_id}</userId><userLanguage>en_US</userLanguage><userLocale>en_US</userLocale>"
@@ -339,15 +362,18 @@ class SimHandler(BaseHTTPRequestHandler):
             raise OAuthError("unsupported_grant_type", "grant type not supported")
         issued = str(int(store.now().timestamp() * 1000))
         signature = base64.b64encode(session.token[-24:].encode()).decode()
-        return json_reply(200, {
-            "access_token": session.token,
-            "signature": signature,
-            "scope": "api",
-            "instance_url": store.base_url,
-            "id": f"{store.base_url}/id/{store.org.id}/{session.user_id}",
-            "token_type": "Bearer",
-            "issued_at": issued,
-        })
+        return json_reply(
+            200,
+            {
+                "access_token": session.token,
+                "signature": signature,
+                "scope": "api",
+                "instance_url": store.base_url,
+                "id": f"{store.base_url}/id/{store.org.id}/{session.user_id}",
+                "token_type": "Bearer",
+                "issued_at": issued,
+            },
+        )
 
     def _revoke(self, query: dict[str, list[str]], body: bytes) -> Reply:
         token = (query.get("token") or [""])[0]

@@ -28,11 +28,14 @@ def sim_credentials(instance_url: str, ca: Path) -> Any:
     try:
         info = session.get(f"{url}/__sim/info", verify=str(Path(ca).expanduser()), timeout=10).json()
     except requests.exceptions.SSLError:
-        raise TlsFailure(f"the simulated org at {url} is not trusted with --ca {ca}: is it the certificate this "
-                         "simulator printed?") from None
+        raise TlsFailure(
+            f"the simulated org at {url} is not trusted with --ca {ca}: is it the certificate this simulator printed?"
+        ) from None
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
-        raise Offline(f"cannot reach the simulated org at {url}: is it running? working offline? import a "
-                      "snapshot written earlier with `warroom inventory import FILE_OR_DIR`") from None
+        raise Offline(
+            f"cannot reach the simulated org at {url}: is it running? working offline? import a "
+            "snapshot written earlier with `warroom inventory import FILE_OR_DIR`"
+        ) from None
     except ValueError:
         info = {}
     finally:
@@ -42,5 +45,12 @@ def sim_credentials(instance_url: str, ca: Path) -> Any:
     demo = next((u for u in loaded.seed.users if u.password is not None), None)
     if demo is None:
         raise WarroomError(f"the simulated org's seed {loaded.path} has no user with a password to log in as")
-    return OrgCredentials(kind="password", alias=SIM_ALIAS, username=demo.username, password=demo.password,
-                          security_token=demo.security_token or None, instance_url=url, ca=str(Path(ca).resolve()))
+    return OrgCredentials(
+        kind="password",
+        alias=SIM_ALIAS,
+        username=demo.username,
+        password=demo.password,
+        security_token=demo.security_token or None,
+        instance_url=url,
+        ca=str(Path(ca).resolve()),
+    )

@@ -85,9 +85,7 @@ class ObjectDef:
 
     def __post_init__(self) -> None:
         self._lower = {name.lower(): name for name in self.fields}
-        self._relationships = {
-            f.relationship.lower(): f for f in self.fields.values() if f.relationship is not None
-        }
+        self._relationships = {f.relationship.lower(): f for f in self.fields.values() if f.relationship is not None}
         if not self.label:
             self.label = self.name
 
@@ -171,12 +169,17 @@ def build_schema(
             _fields(
                 "Id:id Name:s OrganizationType:p IsSandbox:b InstanceName:s NamespacePrefix:s Country:s "
                 "DefaultAccountAccess:p DefaultContactAccess:p DefaultOpportunityAccess:p DefaultLeadAccess:p "
-                "DefaultCaseAccess:p DefaultCalendarAccess:p DefaultPricebookAccess:p TrialExpirationDate:dt "
-                + AUDIT
+                "DefaultCaseAccess:p DefaultCalendarAccess:p DefaultPricebookAccess:p TrialExpirationDate:dt " + AUDIT
             ),
         ),
-        ObjectDef("User", "005", _fields(_USER + AUDIT), updateable=True, dml_requires="ManageUsers",
-                  indexes=("Username", "ProfileId")),
+        ObjectDef(
+            "User",
+            "005",
+            _fields(_USER + AUDIT),
+            updateable=True,
+            dml_requires="ManageUsers",
+            indexes=("Username", "ProfileId"),
+        ),
         ObjectDef(
             "Profile",
             "00e",
@@ -269,8 +272,7 @@ def build_schema(
             "InstalledSubscriberPackage",
             "0A3",
             _fields(
-                "Id:id SubscriberPackageId:r=SubscriberPackage "
-                "SubscriberPackageVersionId:r=SubscriberPackageVersion"
+                "Id:id SubscriberPackageId:r=SubscriberPackage SubscriberPackageVersionId:r=SubscriberPackageVersion"
             ),
             apis=frozenset({"tooling"}),
         ),
@@ -456,17 +458,13 @@ def build_schema(
         ObjectDef(
             "EmailMessage",
             "02s",
-            _fields(
-                "Id:id ParentId:r=Case Subject:s TextBody:t FromAddress:email ToAddress:s MessageDate:dt " + AUDIT
-            ),
+            _fields("Id:id ParentId:r=Case Subject:s TextBody:t FromAddress:email ToAddress:s MessageDate:dt " + AUDIT),
             deletable=True,
         ),
         ObjectDef(
             "ContentVersion",
             "068",
-            _fields(
-                "Id:id Title:s PathOnClient:s FileType:s ContentSize:i VersionData:b64 Description:t " + AUDIT
-            ),
+            _fields("Id:id Title:s PathOnClient:s FileType:s ContentSize:i VersionData:b64 Description:t " + AUDIT),
         ),
     ]
     events = [

@@ -52,8 +52,9 @@ def _permissions(v: list[str]) -> list[str]:
 
 
 PermissionList = Annotated[list[str], AfterValidator(_permissions)]
-CustomType = Literal["string", "textarea", "boolean", "int", "double", "datetime", "date", "email", "phone", "url",
-                     "picklist"]
+CustomType = Literal[
+    "string", "textarea", "boolean", "int", "double", "datetime", "date", "email", "phone", "url", "picklist"
+]
 SharingLevel = Literal["None", "Read", "Edit", "ReadEditTransfer", "ControlledByParent", "ReadSelect"]
 
 
@@ -71,8 +72,9 @@ class OrganizationSeed(_M):
     api_limit: int = Field(default=100_000, ge=1)
     now: Instant
     extra_permissions: PermissionList = Field(default_factory=list)
-    sharing: dict[Literal["Account", "Contact", "Opportunity", "Lead", "Case", "Calendar", "Pricebook"],
-                  SharingLevel] = Field(default_factory=dict)
+    sharing: dict[
+        Literal["Account", "Contact", "Opportunity", "Lead", "Case", "Calendar", "Pricebook"], SharingLevel
+    ] = Field(default_factory=dict)
     custom_fields: dict[str, dict[str, CustomType]] = Field(default_factory=dict)
 
 

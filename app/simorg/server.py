@@ -129,8 +129,9 @@ class SimOrg:
     ) -> SimOrg:
         """Create the org and serve it from a background thread (tests, demo, exercises)."""
         sim = cls.create(seed, port=port, cert_dir=cert_dir, clock=clock, verbose=verbose)
-        sim._thread = threading.Thread(target=sim._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       name=f"simorg-{sim.port}", daemon=True)
+        sim._thread = threading.Thread(
+            target=sim._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"simorg-{sim.port}", daemon=True
+        )
         sim._thread.start()
         return sim
 
@@ -226,9 +227,14 @@ class SimOrg:
     def info(self) -> dict[str, Any]:
         with self.store.lock:
             counts = {name: len(t.rows) for name, t in self.store.tables.items() if t.rows}
-            return {"url": self.url, "org_id": self.store.org.id, "org_name": self.store.org.name,
-                    "api_usage": f"{self.store.api_used}/{self.store.org.api_limit}", "counts": counts,
-                    "seed": str(self.seed.path)}
+            return {
+                "url": self.url,
+                "org_id": self.store.org.id,
+                "org_name": self.store.org.name,
+                "api_usage": f"{self.store.api_used}/{self.store.org.api_limit}",
+                "counts": counts,
+                "seed": str(self.seed.path),
+            }
 
     def admin(self, method: str, path: str, body: bytes) -> Reply:
         route = path.rstrip("/")
@@ -243,8 +249,15 @@ class SimOrg:
         if route == "/__sim/faults" and method == "GET":
             return json_reply(200, self.faults.state())
         if route == "/__sim/faults" and method == "POST":
-            allowed = {"delay_ms", "error_500", "rate_limit_after", "rate_limit_for", "clear_rate_limit",
-                       "expire_sessions", "reset"}
+            allowed = {
+                "delay_ms",
+                "error_500",
+                "rate_limit_after",
+                "rate_limit_for",
+                "clear_rate_limit",
+                "expire_sessions",
+                "reset",
+            }
             unknown = sorted(set(payload) - allowed)
             if unknown:
                 return json_reply(400, {"error": f"unknown fault setting(s): {', '.join(unknown)}"})

@@ -261,8 +261,13 @@ class _Parser:
             raise self._unexpected()
         self._next()
         query = ParsedQuery(self.text, select, count, count_path, obj.text, obj.pos)
-        if self.tok.kind == "ident" and not self._is_kw("where") and not self._is_kw("order") \
-                and not self._is_kw("limit") and not self._is_kw("offset"):
+        if (
+            self.tok.kind == "ident"
+            and not self._is_kw("where")
+            and not self._is_kw("order")
+            and not self._is_kw("limit")
+            and not self._is_kw("offset")
+        ):
             raise self._unexpected()
         if self._is_kw("where"):
             self._next()
@@ -524,8 +529,9 @@ _STRINGISH = ("id", "string", "textarea", "picklist", "reference", "url", "email
 
 
 def _type_error(text: str, lit: Literal, fd: FieldDef) -> SoqlError:
-    kind = {"boolean": "boolean", "int": "double", "double": "double", "datetime": "dateTime",
-            "date": "date"}.get(fd.type, "string")
+    kind = {"boolean": "boolean", "int": "double", "double": "double", "datetime": "dateTime", "date": "date"}.get(
+        fd.type, "string"
+    )
     quoting = "should be enclosed in quotes" if kind == "string" else "should not be enclosed in quotes"
     msg = f"value of filter criterion for field '{fd.name}' must be of type {kind} and {quoting}"
     return SoqlError("INVALID_FIELD", _located(text, lit.pos, msg))
@@ -666,9 +672,12 @@ class _Compiler:
         if isinstance(node, Like):
             rp = self.filter_path(node.path)
             if rp.leaf.type not in _STRINGISH:
-                raise SoqlError("INVALID_FIELD", _located(
-                    self.text, node.path.pos, f"invalid operator on field '{rp.leaf.name}' of type {rp.leaf.type}"
-                ))
+                raise SoqlError(
+                    "INVALID_FIELD",
+                    _located(
+                        self.text, node.path.pos, f"invalid operator on field '{rp.leaf.name}' of type {rp.leaf.type}"
+                    ),
+                )
             rx = _like_regex(node.pattern.value)
             get = make_getter(rp, self.lookup)
             return lambda row: (lambda v: v is not None and rx.fullmatch(str(v)) is not None)(get(row))
@@ -783,9 +792,7 @@ def _index_hint(node: Any, obj: ObjectDef, comp: _Compiler) -> tuple[str, list[s
     return None
 
 
-def compile_query(
-    parsed: ParsedQuery, schema: Schema, obj: ObjectDef, now: datetime, lookup: Lookup
-) -> CompiledQuery:
+def compile_query(parsed: ParsedQuery, schema: Schema, obj: ObjectDef, now: datetime, lookup: Lookup) -> CompiledQuery:
     comp = _Compiler(schema, obj, parsed.text, now, lookup)
     select: list[ResolvedPath] = []
     seen: set[str] = set()
@@ -808,8 +815,9 @@ def compile_query(
         order.append((rp, item.desc, item.nulls_last))
     if parsed.offset is not None and parsed.offset > 2000:
         raise SoqlError("NUMBER_OUTSIDE_VALID_RANGE", "Maximum SOQL offset allowed is 2000")
-    return CompiledQuery(parsed, obj, select, predicate, hint, order, parsed.count, count_path, parsed.limit,
-                         parsed.offset)
+    return CompiledQuery(
+        parsed, obj, select, predicate, hint, order, parsed.count, count_path, parsed.limit, parsed.offset
+    )
 
 
 def sort_rows(rows: list[dict[str, Any]], order: list[tuple[ResolvedPath, bool, bool]], lookup: Lookup) -> None:

@@ -227,7 +227,9 @@ class Store:
                 ps = self.lookup("PermissionSet", psa["PermissionSetId"])
                 if ps is None:
                     continue
-                perms.update(k[len("Permissions"):] for k, v in ps.items() if k.startswith("Permissions") and v is True)
+                perms.update(
+                    k[len("Permissions") :] for k, v in ps.items() if k.startswith("Permissions") and v is True
+                )
             result = frozenset(perms)
             self._perm_cache[user_id] = result
             return result
@@ -315,8 +317,16 @@ class Store:
             return
         self.insert(
             "LoginHistory",
-            {"UserId": user["Id"], "LoginTime": self.now(), "LoginType": login_type, "SourceIp": ip,
-             "Status": status, "Application": "N/A", "Browser": "Unknown", "Platform": "Unknown"},
+            {
+                "UserId": user["Id"],
+                "LoginTime": self.now(),
+                "LoginType": login_type,
+                "SourceIp": ip,
+                "Status": status,
+                "Application": "N/A",
+                "Browser": "Unknown",
+                "Platform": "Unknown",
+            },
         )
 
     def _login_user(self, username: str, ip: str, login_type: str) -> dict[str, Any]:
@@ -341,8 +351,16 @@ class Store:
                 raise LoginFault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.")
             if "ApiEnabled" not in self.permissions_of(user["Id"]):
                 raise LoginFault("API_CURRENTLY_DISABLED", "API is disabled for this User")
-            return self._open_session(user, ip=ip, login_type="Other Apex API", application=client,
-                                      api_type="SOAP Partner", app_name=None, version=version, session_type="API")
+            return self._open_session(
+                user,
+                ip=ip,
+                login_type="Other Apex API",
+                application=client,
+                api_type="SOAP Partner",
+                app_name=None,
+                version=version,
+                session_type="API",
+            )
 
     def _app_by_key(self, consumer_key: str) -> AppAuth:
         app = self.apps.get(consumer_key)
@@ -365,8 +383,16 @@ class Store:
             if secret is None or given not in (secret[0], secret[0] + secret[1]):
                 self._failed_login(user, ip, "Remote Access 2.0", "Invalid Password")
                 raise OAuthError("invalid_grant", "authentication failure")
-            return self._open_session(user, ip=ip, login_type="Remote Access 2.0", application=app.name,
-                                      api_type=None, app_name=app.name, version="", session_type="Oauth2")
+            return self._open_session(
+                user,
+                ip=ip,
+                login_type="Remote Access 2.0",
+                application=app.name,
+                api_type=None,
+                app_name=app.name,
+                version="",
+                session_type="Oauth2",
+            )
 
     def oauth_jwt(self, assertion: str, ip: str) -> Session:
         import jwt  # PyJWT ships with simple-salesforce
@@ -397,8 +423,16 @@ class Store:
                 user = self._login_user(str(claims.get("sub", "")), ip, "Remote Access 2.0")
             except LoginFault:
                 raise OAuthError("invalid_grant", "user hasn't approved this consumer") from None
-            return self._open_session(user, ip=ip, login_type="Remote Access 2.0", application=app.name,
-                                      api_type=None, app_name=app.name, version="", session_type="Oauth2")
+            return self._open_session(
+                user,
+                ip=ip,
+                login_type="Remote Access 2.0",
+                application=app.name,
+                api_type=None,
+                app_name=app.name,
+                version="",
+                session_type="Oauth2",
+            )
 
     def oauth_client_credentials(self, consumer_key: str, consumer_secret: str, ip: str) -> Session:
         with self.lock:
@@ -414,8 +448,16 @@ class Store:
                 self._login_user(user["Username"], ip, "Remote Access 2.0")
             except LoginFault:
                 raise OAuthError("invalid_grant", "authentication failure") from None
-            return self._open_session(user, ip=ip, login_type="Remote Access 2.0", application=app.name,
-                                      api_type=None, app_name=app.name, version="", session_type="Oauth2")
+            return self._open_session(
+                user,
+                ip=ip,
+                login_type="Remote Access 2.0",
+                application=app.name,
+                api_type=None,
+                app_name=app.name,
+                version="",
+                session_type="Oauth2",
+            )
 
     def session_for(self, token: str) -> Session | None:
         with self.lock:
@@ -722,7 +764,13 @@ class Store:
     # ------------------------------------------------------------ records
 
     def retrieve(
-        self, sobject: str, record_id: str, *, user_id: str, api: str = "rest", version: str = "59.0",
+        self,
+        sobject: str,
+        record_id: str,
+        *,
+        user_id: str,
+        api: str = "rest",
+        version: str = "59.0",
         fields: list[str] | None = None,
     ) -> dict[str, Any]:
         with self.lock:
@@ -818,8 +866,9 @@ class Store:
             self._require(user_id, obj.dml_requires, f"update {obj.name}")
             changes = self._check_fields(obj, data, "update")
             if obj.name == "UserLogin" and changes.get("IsPasswordLocked") is True:
-                raise ApiError(400, "FIELD_INTEGRITY_EXCEPTION", "IsPasswordLocked can only be set to false",
-                               ["IsPasswordLocked"])
+                raise ApiError(
+                    400, "FIELD_INTEGRITY_EXCEPTION", "IsPasswordLocked can only be set to false", ["IsPasswordLocked"]
+                )
             if "LastModifiedDate" in obj.fields:
                 changes["LastModifiedDate"] = self.now()
                 if "LastModifiedById" in obj.fields:
@@ -844,18 +893,21 @@ class Store:
             if obj.name == "PermissionSetAssignment":
                 missing = [f for f in ("AssigneeId", "PermissionSetId") if not fields.get(f)]
                 if missing:
-                    raise ApiError(400, "REQUIRED_FIELD_MISSING",
-                                   f"Required fields are missing: [{', '.join(missing)}]", missing)
+                    raise ApiError(
+                        400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+                    )
                 if self.lookup("User", fields["AssigneeId"]) is None:
                     raise ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["AssigneeId"])
                 ps = self.lookup("PermissionSet", fields["PermissionSetId"])
                 if ps is None or ps.get("IsOwnedByProfile"):
-                    raise ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id",
-                                   ["PermissionSetId"])
+                    raise ApiError(
+                        400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["PermissionSetId"]
+                    )
                 for existing in self.find("PermissionSetAssignment", AssigneeId=fields["AssigneeId"]):
                     if id_key(existing["PermissionSetId"]) == id_key(fields["PermissionSetId"]):
                         raise ApiError(
-                            400, "DUPLICATE_VALUE",
+                            400,
+                            "DUPLICATE_VALUE",
                             f"Duplicate PermissionSetAssignment. Assignee: {fields['AssigneeId']}, "
                             f"PermissionSet: {fields['PermissionSetId']}",
                         )
@@ -898,8 +950,11 @@ class Store:
         with self.lock:
             perms = self.permissions_of(user_id)
             if not perms & {"ResetPasswords", "ManageUsers", "ModifyAllData"}:
-                raise ApiError(403, "INSUFFICIENT_ACCESS", "insufficient access rights: the 'Reset User Passwords "
-                               "and Unlock Users' permission is required")
+                raise ApiError(
+                    403,
+                    "INSUFFICIENT_ACCESS",
+                    "insufficient access rights: the 'Reset User Passwords and Unlock Users' permission is required",
+                )
             user = self.lookup("User", user_id_target)
             if user is None:
                 raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")

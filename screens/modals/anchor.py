@@ -23,14 +23,20 @@ class AnchorModal(ModalScreen[None]):
     def __init__(self, incident_id: str, size: int, short: str, full: str, recorded_seq: int) -> None:
         super().__init__()
         self.incident_id, self.tree_size, self.short, self.full, self.recorded_seq = (
-            incident_id, size, short, full, recorded_seq)
+            incident_id,
+            size,
+            short,
+            full,
+            recorded_seq,
+        )
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(f"Anchor for {self.incident_id}: read this aloud and write it down")
             yield Static(f"size {self.tree_size}   root {self.short}", classes="big", id="anchor-big")
-            yield Static(f"full anchor (for `warroom journal verify --anchor`):\n{self.full}", classes="full",
-                         markup=False)
+            yield Static(
+                f"full anchor (for `warroom journal verify --anchor`):\n{self.full}", classes="full", markup=False
+            )
             yield Static(f"recorded in the journal as entry #{self.recorded_seq}")
 
     def action_close(self) -> None:

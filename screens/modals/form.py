@@ -57,8 +57,12 @@ class FormModal(ModalScreen[dict[str, str] | None]):
                 yield Label(f.label + (" *" if f.required else ""))
                 if f.choices:
                     initial = f.value if any(v == f.value for _, v in f.choices) else Select.NULL
-                    yield Select(list(f.choices), value=initial, allow_blank=not f.required or initial is Select.NULL,
-                                 id=f"field-{f.name}")
+                    yield Select(
+                        list(f.choices),
+                        value=initial,
+                        allow_blank=not f.required or initial is Select.NULL,
+                        id=f"field-{f.name}",
+                    )
                 else:
                     yield Input(value=f.value, placeholder=f.placeholder, id=f"field-{f.name}")
             with Horizontal(classes="form-buttons"):

@@ -27,8 +27,9 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close", id="modal.close")]
 
-    def __init__(self, bindings: Iterable[Binding], keymap: dict[str, str], commands: Iterable[tuple[str, str]],
-                 config_path: str) -> None:
+    def __init__(
+        self, bindings: Iterable[Binding], keymap: dict[str, str], commands: Iterable[tuple[str, str]], config_path: str
+    ) -> None:
         super().__init__()
         self.bindings_list = list(bindings)
         self.keymap = keymap
@@ -53,7 +54,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(keys)
             yield Static(cmds)
             yield Static(
-                f"Remap keys in {self.config_path}:\n  [console.keymap]\n  checklist.tick = \"space,x\"",
+                f'Remap keys in {self.config_path}:\n  [console.keymap]\n  checklist.tick = "space,x"',
                 markup=False,
             )
 

@@ -31,9 +31,11 @@ class ScoreModal(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(f"Exercise ended: score {self.total}/100", classes="title", id="score-title")
-            yield Static("\n".join([*self.summary,
-                                    f"after-action report stored as evidence {self.evidence_id} (below)"]),
-                         markup=False, id="score-summary")
+            yield Static(
+                "\n".join([*self.summary, f"after-action report stored as evidence {self.evidence_id} (below)"]),
+                markup=False,
+                id="score-summary",
+            )
             with VerticalScroll():
                 yield Static(self.after_action, markup=False, id="after-action")
 

@@ -113,7 +113,10 @@ class HeaderBar(Widget):
             local = fmt.local(now, self.zone)
             line2.append(gap + "local " + (local[:5] if narrow else local), style="dim")
             line2.append(gap)
-        line2.append(f"#{self.journal_size} {self.short_root} " if narrow
-                     else f"journal #{self.journal_size}  root {self.short_root}  ")
+        line2.append(
+            f"#{self.journal_size} {self.short_root} "
+            if narrow
+            else f"journal #{self.journal_size}  root {self.short_root}  "
+        )
         line2.append_text(self.verify_text())
         return Text("\n").join([top, line2])

@@ -169,8 +169,13 @@ class InventoryPane(Vertical):
         name = Text(row.name, style="bold" if worst in ("critical", "high") else "")
         if row.detail:
             name.append("  " + row.detail, style="dim")
-        return {"kind": Text(row.kind), "risk": risk, "name": name, "findings": findings,
-                "containment": Text(contained, style=cstyle)}
+        return {
+            "kind": Text(row.kind),
+            "risk": risk,
+            "name": name,
+            "findings": findings,
+            "containment": Text(contained, style=cstyle),
+        }
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "inventory-search":

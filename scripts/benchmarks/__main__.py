@@ -44,8 +44,17 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 result = FIGURES[number](config)
             except Exception as exc:  # one broken figure must not lose the others' numbers
-                result = Result(number, FIGURES[number].__doc__.splitlines()[0], "-", "failed", "-", None, "-",
-                                False, notes=[f"the run failed: {type(exc).__name__}: {exc}"])
+                result = Result(
+                    number,
+                    FIGURES[number].__doc__.splitlines()[0],
+                    "-",
+                    "failed",
+                    "-",
+                    None,
+                    "-",
+                    False,
+                    notes=[f"the run failed: {type(exc).__name__}: {exc}"],
+                )
             result.seconds = time.perf_counter() - t0
             results.append(result)
             print("  " + result.line(), file=sys.stderr, flush=True)

@@ -28,8 +28,10 @@ class Result:
         return "-" if self.ratio is None else f"{self.ratio:.2f}"
 
     def line(self) -> str:
-        return (f"{self.title}: {self.value} vs floor {self.floor} -> ratio {self.ratio_text} "
-                f"(goal {self.goal}: {'met' if self.met else 'MISSED'}) [{self.seconds:.1f} s]")
+        return (
+            f"{self.title}: {self.value} vs floor {self.floor} -> ratio {self.ratio_text} "
+            f"(goal {self.goal}: {'met' if self.met else 'MISSED'}) [{self.seconds:.1f} s]"
+        )
 
 
 def machine_summary() -> str:

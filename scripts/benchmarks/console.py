@@ -19,10 +19,47 @@ from app.workspace import Workspace
 
 # Fifty jurisdictions with residents: enough applicable rules for about fifty clocks.
 RESIDENT_CODES = (
-    "EU", "GB", "BR", "CA", "AU", "JP", "SG", "IN", "ZA", "NZ", "KR", "CH", "MX", "AR", "CO",
-    "US-CA", "US-TX", "US-NY", "US-FL", "US-WA", "US-MA", "US-IL", "US-CO", "US-VT", "US-ME", "US-NJ",
-    "US-OR", "US-MD", "US-CT", "US-DE", "US-AZ", "US-NM", "US-TN", "US-IN", "US-OH", "US-WI", "US-RI",
-    "US-SD", "US-LA", "US-AL", "US-PR",
+    "EU",
+    "GB",
+    "BR",
+    "CA",
+    "AU",
+    "JP",
+    "SG",
+    "IN",
+    "ZA",
+    "NZ",
+    "KR",
+    "CH",
+    "MX",
+    "AR",
+    "CO",
+    "US-CA",
+    "US-TX",
+    "US-NY",
+    "US-FL",
+    "US-WA",
+    "US-MA",
+    "US-IL",
+    "US-CO",
+    "US-VT",
+    "US-ME",
+    "US-NJ",
+    "US-OR",
+    "US-MD",
+    "US-CT",
+    "US-DE",
+    "US-AZ",
+    "US-NM",
+    "US-TN",
+    "US-IN",
+    "US-OH",
+    "US-WI",
+    "US-RI",
+    "US-SD",
+    "US-LA",
+    "US-AL",
+    "US-PR",
 )
 
 
@@ -85,15 +122,24 @@ def _loaded_incident(cfg: Any) -> Path:
     sim = SimOrg.start(_bench_seed(cfg), cert_dir=home / "cert")
     try:
         login = sim.demo_login
-        creds = OrgCredentials(kind="password", alias="bench", username=login.username, password=login.password,
-                               security_token=login.security_token, instance_url=sim.url)
+        creds = OrgCredentials(
+            kind="password",
+            alias="bench",
+            username=login.username,
+            password=login.password,
+            security_token=login.security_token,
+            instance_url=sim.url,
+        )
         with Org.login(creds, ca_path=sim.ca_path) as org:
             snap = inventory.pull(org)
         inventory.save_snapshot(incident, snap, "bench")
     finally:
         sim.stop()
-    timers = [t for t in dl.incident_timers(incident.journal, SystemClock().now(), rules)
-              if t.state not in ("not_applicable",)]
+    timers = [
+        t
+        for t in dl.incident_timers(incident.journal, SystemClock().now(), rules)
+        if t.state not in ("not_applicable",)
+    ]
     path = incident.journal.path
     incident.close()
     cfg._cache["fig4_clocks"] = len(timers)
@@ -164,13 +210,18 @@ def idle_cpu_percent(cfg: Any) -> float:
     home = path.parent.parent.parent
     session = f"warroom-bench-{os.getpid()}"
     # A running tmux server gives new sessions its own environment, not ours: name the variables in the command.
-    cmd = (f"cd {shlex.quote(str(Path(__file__).resolve().parents[2]))} && env WARROOM_HOME={shlex.quote(str(home))} "
-           f"PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring {shlex.quote(sys.executable)} -m app.cli "
-           f"open {path.parent.name}")
+    cmd = (
+        f"cd {shlex.quote(str(Path(__file__).resolve().parents[2]))} && env WARROOM_HOME={shlex.quote(str(home))} "
+        f"PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring {shlex.quote(sys.executable)} -m app.cli "
+        f"open {path.parent.name}"
+    )
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", cmd], check=True)
     try:
-        pid = int(subprocess.run(["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"], capture_output=True,
-                                 text=True, check=True).stdout.split()[0])
+        pid = int(
+            subprocess.run(
+                ["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"], capture_output=True, text=True, check=True
+            ).stdout.split()[0]
+        )
         time.sleep(25)  # start-up, loading a 100k-row inventory, first verify and paint are not idle time
         ticks = os.sysconf("SC_CLK_TCK")
 

@@ -50,12 +50,36 @@ class Config:
         work = Path(tempfile.mkdtemp(prefix="warroom-bench-")) if work is None else work
         work.mkdir(parents=True, exist_ok=True)
         if quick:
-            return cls(quick, work, owns, journal_entries=20_000, appends=300, evidence_bytes=200 << 20,
-                       tokens=10_000, users=2_000, assignments=5_000, inventory_rows=10_000, clocks=50,
-                       keypresses=30, idle_seconds=5)
-        return cls(quick, work, owns, journal_entries=1_000_000, appends=3_000, evidence_bytes=2 << 30,
-                   tokens=100_000, users=20_000, assignments=50_000, inventory_rows=100_000, clocks=50,
-                   keypresses=200, idle_seconds=20)
+            return cls(
+                quick,
+                work,
+                owns,
+                journal_entries=20_000,
+                appends=300,
+                evidence_bytes=200 << 20,
+                tokens=10_000,
+                users=2_000,
+                assignments=5_000,
+                inventory_rows=10_000,
+                clocks=50,
+                keypresses=30,
+                idle_seconds=5,
+            )
+        return cls(
+            quick,
+            work,
+            owns,
+            journal_entries=1_000_000,
+            appends=3_000,
+            evidence_bytes=2 << 30,
+            tokens=100_000,
+            users=20_000,
+            assignments=50_000,
+            inventory_rows=100_000,
+            clocks=50,
+            keypresses=200,
+            idle_seconds=20,
+        )
 
     def cleanup(self) -> None:
         if self.owns_work:
@@ -100,7 +124,9 @@ def append_rate(cfg: Config) -> Result:
     ours = cfg.appends / (time.perf_counter() - t0)
     rows = journal.connection.execute(
         "SELECT seq, entry_id, incident_id, kind, actor, recorded_utc, mono_ns, boot_id, body, prev_hash, entry_hash "
-        "FROM entries ORDER BY seq DESC LIMIT ?", (cfg.appends,)).fetchall()[::-1]
+        "FROM entries ORDER BY seq DESC LIMIT ?",
+        (cfg.appends,),
+    ).fetchall()[::-1]
     journal.close()
 
     # Floor: the same bytes, same settings, into a table already holding as many rows.
@@ -119,10 +145,20 @@ def append_rate(cfg: Config) -> Result:
     floor = len(rows) / (time.perf_counter() - t0)
     conn.close()
     ratio = ours / floor
-    return Result(1, "durable append rate", f"{cfg.journal_entries:,} entries, +{cfg.appends:,}",
-                  f"{ours:,.0f}/s", f"{floor:,.0f}/s", ratio, ">= 0.8", ratio >= 0.8,
-                  notes=["Floor: the same canonical bytes inserted with raw sqlite3 into the same table and index, "
-                         "WAL, synchronous=FULL, BEGIN IMMEDIATE/COMMIT per row, no triggers or projections."])
+    return Result(
+        1,
+        "durable append rate",
+        f"{cfg.journal_entries:,} entries, +{cfg.appends:,}",
+        f"{ours:,.0f}/s",
+        f"{floor:,.0f}/s",
+        ratio,
+        ">= 0.8",
+        ratio >= 0.8,
+        notes=[
+            "Floor: the same canonical bytes inserted with raw sqlite3 into the same table and index, "
+            "WAL, synchronous=FULL, BEGIN IMMEDIATE/COMMIT per row, no triggers or projections."
+        ],
+    )
 
 
 def verify_time(cfg: Config) -> Result:
@@ -141,11 +177,21 @@ def verify_time(cfg: Config) -> Result:
         sha(b"\x00" + body).digest()
     floor = time.perf_counter() - t0
     ratio = ours / floor
-    return Result(2, "journal verify", f"{report.size:,} entries", f"{ours:.2f} s", f"{floor:.2f} s", ratio,
-                  "<= 2x", ratio <= 2.0,
-                  notes=["Floor: SHA-256 of every entry's canonical bytes (already in memory) in a tight loop. "
-                         "Verify also reads the file, runs SQLite's integrity check, parses and re-canonicalises "
-                         "each body, checks the chain and columns, rebuilds derived state and the Merkle root."])
+    return Result(
+        2,
+        "journal verify",
+        f"{report.size:,} entries",
+        f"{ours:.2f} s",
+        f"{floor:.2f} s",
+        ratio,
+        "<= 2x",
+        ratio <= 2.0,
+        notes=[
+            "Floor: SHA-256 of every entry's canonical bytes (already in memory) in a tight loop. "
+            "Verify also reads the file, runs SQLite's integrity check, parses and re-canonicalises "
+            "each body, checks the chain and columns, rebuilds derived state and the Merkle root."
+        ],
+    )
 
 
 def evidence_intake(cfg: Config) -> Result:
@@ -170,10 +216,20 @@ def evidence_intake(cfg: Config) -> Result:
     assert out.split()[0] == rec.sha256
     size_mb = cfg.evidence_bytes / (1 << 20)
     ratio = (size_mb / ours) / (size_mb / floor)
-    return Result(6, "evidence intake", f"{size_mb:,.0f} MiB", f"{size_mb / ours:,.0f} MiB/s",
-                  f"{size_mb / floor:,.0f} MiB/s", ratio, ">= 0.8", ratio >= 0.8,
-                  notes=["Intake streams the file once: hashes while copying into the store, fsyncs, renames, "
-                         "then journals the acquisition. sha256sum only reads and hashes (page cache warm for both)."])
+    return Result(
+        6,
+        "evidence intake",
+        f"{size_mb:,.0f} MiB",
+        f"{size_mb / ours:,.0f} MiB/s",
+        f"{size_mb / floor:,.0f} MiB/s",
+        ratio,
+        ">= 0.8",
+        ratio >= 0.8,
+        notes=[
+            "Intake streams the file once: hashes while copying into the store, fsyncs, renames, "
+            "then journals the acquisition. sha256sum only reads and hashes (page cache warm for both)."
+        ],
+    )
 
 
 def _bench_seed(cfg: Config) -> Path:
@@ -200,8 +256,14 @@ def inventory_pull(cfg: Config) -> Result:
     sim = SimOrg.start(_bench_seed(cfg), cert_dir=cfg.work / "fig5" / "cert")
     try:
         login = sim.demo_login
-        creds = OrgCredentials(kind="password", alias="bench", username=login.username, password=login.password,
-                               security_token=login.security_token, instance_url=sim.url)
+        creds = OrgCredentials(
+            kind="password",
+            alias="bench",
+            username=login.username,
+            password=login.password,
+            security_token=login.security_token,
+            instance_url=sim.url,
+        )
         org = Org.login(creds, ca_path=sim.ca_path)
         issued: list[tuple[str, str]] = []
 
@@ -250,14 +312,26 @@ def inventory_pull(cfg: Config) -> Result:
     ratio = ours / floor
     peak_mb = peak / (1 << 20)
     met = ratio <= 1.3 and peak_mb < 400
-    size = f"{counts.get('oauth_tokens', 0):,} tokens, {counts.get('users', 0):,} users, " \
-           f"{counts.get('assignments', 0):,} assignments"
-    return Result(5, "inventory pull", size, f"{ours:.2f} s, peak {peak_mb:,.0f} MB (Python heap)",
-                  f"{floor:.2f} s ({len(issued)} queries, {kept:,} records)", ratio, "<= 1.3x, < 400 MB", met,
-                  notes=["Floor: every SOQL the pull issued, replayed with simple-salesforce query_all (tooling: "
-                         "toolingexecute with paging) over the same TLS session. Peak memory is tracemalloc's "
-                         "peak of Python allocations during a second, separately traced pull (the simulated "
-                         "org runs in the same process, so its allocations during the pull count too)."])
+    size = (
+        f"{counts.get('oauth_tokens', 0):,} tokens, {counts.get('users', 0):,} users, "
+        f"{counts.get('assignments', 0):,} assignments"
+    )
+    return Result(
+        5,
+        "inventory pull",
+        size,
+        f"{ours:.2f} s, peak {peak_mb:,.0f} MB (Python heap)",
+        f"{floor:.2f} s ({len(issued)} queries, {kept:,} records)",
+        ratio,
+        "<= 1.3x, < 400 MB",
+        met,
+        notes=[
+            "Floor: every SOQL the pull issued, replayed with simple-salesforce query_all (tooling: "
+            "toolingexecute with paging) over the same TLS session. Peak memory is tracemalloc's "
+            "peak of Python allocations during a second, separately traced pull (the simulated "
+            "org runs in the same process, so its allocations during the pull count too)."
+        ],
+    )
 
 
 def console_start(cfg: Config) -> Result:
@@ -269,10 +343,19 @@ def console_start(cfg: Config) -> Result:
     t_empty = min(first_frame_seconds(empty) for _ in range(3))
     t_big = min(first_frame_seconds(big) for _ in range(3))
     ratio = t_big / t_empty
-    return Result(3, "console start to first frame", f"{cfg.journal_entries:,} vs 2 entries",
-                  f"{t_big * 1000:.0f} ms", f"{t_empty * 1000:.0f} ms", ratio, "<= 1.2x", ratio <= 1.2,
-                  notes=["Headless (App.run_test) from building the app to the first screen with every pane "
-                         "filled; best of three."])
+    return Result(
+        3,
+        "console start to first frame",
+        f"{cfg.journal_entries:,} vs 2 entries",
+        f"{t_big * 1000:.0f} ms",
+        f"{t_empty * 1000:.0f} ms",
+        ratio,
+        "<= 1.2x",
+        ratio <= 1.2,
+        notes=[
+            "Headless (App.run_test) from building the app to the first screen with every pane filled; best of three."
+        ],
+    )
 
 
 def keypress_latency(cfg: Config) -> Result:
@@ -282,11 +365,20 @@ def keypress_latency(cfg: Config) -> Result:
     samples, floor = keypress_samples(cfg)
     p50, p95 = percentile(samples, 0.5) * 1000, percentile(samples, 0.95) * 1000
     clocks = cfg._cache.get("fig4_clocks", cfg.clocks)
-    return Result(4, "key press to commit to repaint", f"{clocks} clocks, {cfg.tokens:,}-token inventory",
-                  f"p50 {p50:.1f} ms, p95 {p95:.1f} ms", f"{floor * 1000:.1f} ms (durable append alone)",
-                  p95 / (floor * 1000), "p95 < 50 ms", p95 < 50,
-                  notes=[f"{len(samples)} presses of the checklist state key, each measured from the key event to "
-                         "the repaint after the journal commit."])
+    return Result(
+        4,
+        "key press to commit to repaint",
+        f"{clocks} clocks, {cfg.tokens:,}-token inventory",
+        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms",
+        f"{floor * 1000:.1f} ms (durable append alone)",
+        p95 / (floor * 1000),
+        "p95 < 50 ms",
+        p95 < 50,
+        notes=[
+            f"{len(samples)} presses of the checklist state key, each measured from the key event to "
+            "the repaint after the journal commit."
+        ],
+    )
 
 
 def idle_cpu(cfg: Config) -> Result:
@@ -295,7 +387,17 @@ def idle_cpu(cfg: Config) -> Result:
 
     pct = idle_cpu_percent(cfg)
     clocks = cfg._cache.get("fig4_clocks", cfg.clocks)
-    return Result(7, "idle CPU", f"{clocks} clocks, {cfg.idle_seconds:.0f} s", f"{pct:.2f}% of a core",
-                  "0% (nothing to do)", None, "< 2%", pct < 2.0,
-                  notes=["The console runs in a child process under a real pseudo-terminal; CPU time is read from "
-                         "/proc for the child over the idle window."])
+    return Result(
+        7,
+        "idle CPU",
+        f"{clocks} clocks, {cfg.idle_seconds:.0f} s",
+        f"{pct:.2f}% of a core",
+        "0% (nothing to do)",
+        None,
+        "< 2%",
+        pct < 2.0,
+        notes=[
+            "The console runs in a child process under a real pseudo-terminal; CPU time is read from "
+            "/proc for the child over the idle window."
+        ],
+    )
