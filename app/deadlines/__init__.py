@@ -23,6 +23,7 @@ Layout: `vocab` (sectors, categories, fact times, regions), `days` (durations, h
 
 from __future__ import annotations
 
+from app.base.errors import WarroomError
 from app.deadlines.days import (
     Place,
     compute_due,
@@ -84,7 +85,6 @@ from app.deadlines.vocab import (
     START_EVENTS,
     US_STATE_LOOKALIKES,
 )
-from app.errors import WarroomError
 
 __all__ = [
     "CATEGORIES",

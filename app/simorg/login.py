@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from app.errors import UsageError, WarroomError
+from app.base.errors import UsageError, WarroomError
 
 SIM_ALIAS = "sim"
 
@@ -15,7 +15,7 @@ def sim_credentials(instance_url: str, ca: Path) -> Any:
     simulator reports (`/__sim/info`), else the shipped default seed."""
     import requests
 
-    from app.salesforce import Offline, OrgCredentials, TlsFailure
+    from app.salesforce.client import Offline, OrgCredentials, TlsFailure
     from app.simorg.seed import load_seed
 
     url = instance_url.rstrip("/")
