@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import deadlines as dl
 from app.base.errors import UsageError, WarroomError
+from app.incident.record import evidence_raw
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -129,7 +130,7 @@ def gather(
         checklist_done=done,
         checklist_open=open_,
         exfiltration=exfiltration_rows(incident),
-        evidence=journal.state("evidence"),
+        evidence=evidence_raw(journal),
     )
 
 

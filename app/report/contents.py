@@ -12,6 +12,8 @@ from app.base.clock import format_instant, parse_instant
 from app.base.errors import WarroomError
 from app.base.text import one_line
 from app.checklist import controls as catalogue
+from app.exercise.runner import current_exercise
+from app.incident import record
 from app.report.model import (
     CONTROL_FRAMEWORKS,
     SUMMARY_CHARS,
@@ -346,8 +348,9 @@ def _control_key(framework: str, control: str) -> tuple[int, str]:
 
 def _clocks(incident: Incident, now: datetime) -> list[ClockRow]:
     from app import deadlines as dl
+    from app.notify.drafting import latest_drafts
 
-    drafts = incident.journal.state("notice.drafts")
+    drafts = latest_drafts(incident.journal)
     out: list[ClockRow] = []
     for t in dl.incident_timers(incident.journal, now):
         if t.state == "not_applicable" and t.notified_utc is None:
@@ -380,7 +383,7 @@ def _journal_summary(incident: Incident) -> JournalSummary:
     from app.journal.verify import verify_journal
 
     head = incident.journal.head()
-    verdict = verify_journal(incident.journal.path)
+    verdict = verify_journal(incident.journal.path, (), incident.journal.registry)
     verified = verdict.ok and verdict.size == head.size and verdict.root == head.root_hex
     message = verdict.message
     if verdict.ok and not verified:
@@ -396,8 +399,8 @@ def _journal_summary(incident: Incident) -> JournalSummary:
         verified=verified,
         verify_message=message,
         checkpoints_checked=verdict.checkpoints_checked,
-        last_checkpoint=incident.journal.get_state("journal", "last_checkpoint"),
-        last_anchor=incident.journal.get_state("journal", "last_anchor"),
+        last_checkpoint=record.last_checkpoint(incident.journal),
+        last_anchor=record.last_anchor(incident.journal),
     )
 
 
@@ -408,7 +411,7 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
     now = now or incident.journal.clock.now()
     journal = incident.journal
     summary = _journal_summary(incident)  # first: the report covers exactly these entries
-    exercise_state = journal.get_state("exercise", "current") or {}
+    exercise_state = current_exercise(journal) or {}
     # A finished exercise is judged as of its end (scenario time), not as of the day the report is printed.
     as_of = parse_instant(exercise_state["end_utc"]) if exercise_state.get("end_utc") else now
     timeline: list[TimelineEntry] = []
@@ -486,7 +489,7 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
         generated_utc=format_instant(now),
         generated_by=actor,
         software=f"warroom {__version__}",
-        declared_utc=journal.get_state("incident", "declared"),
+        declared_utc=record.declared_utc(journal),
         as_of_utc=format_instant(as_of),
         checklist=checklist_label,
         journal=summary,

@@ -14,6 +14,7 @@ from typing import Any
 
 from app.base.clock import SystemClock
 from app.composition.context import Context
+from app.composition.projections import REGISTRY
 from app.composition.workspace import Workspace
 from app.journal.chain import Journal
 
@@ -193,7 +194,7 @@ def keypress_samples(cfg: Any) -> tuple[list[float], float]:
     path = cfg._cache.get("fig4_path") or _loaded_incident(cfg)
     samples = asyncio.run(_keypresses(path, cfg.keypresses))
     # Floor: the durable append alone, same journal, same entry kind and size.
-    with Journal.open(path, SystemClock()) as journal:
+    with Journal.open(path, SystemClock(), registry=REGISTRY) as journal:
         t0 = time.perf_counter()
         n = max(20, cfg.keypresses // 2)
         for i in range(n):
