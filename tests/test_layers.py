@@ -4,6 +4,8 @@ when written and reported when replayed."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,8 @@ from app.journal.chain import Journal, JournalError
 from app.journal.registry import Registry
 from app.journal.verify import verify_journal
 from tests.conftest import T0
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_registered_projector_and_payload_model_resolves():
@@ -56,3 +60,22 @@ def test_a_payload_that_breaks_its_model_is_refused_and_reported_on_replay(home,
     assert not report.ok
     assert (report.problems[0].seq, report.problems[0].reason) == (2, "edited")
     assert "cannot be replayed" in report.problems[0].detail
+
+
+def test_importing_every_app_module_loads_no_textual():
+    """`app/` is the core: whatever a command imports, the UI toolkit stays unloaded (checked in a fresh
+    interpreter, since this test process may have loaded the console already)."""
+    code = """
+import importlib, pkgutil, sys
+import app
+names = [m.name for m in pkgutil.walk_packages(app.__path__, "app.") if not m.name.endswith("__main__")]
+for name in names:
+    importlib.import_module(name)
+ui = sorted(m for m in sys.modules if m.split(".")[0] in ("textual", "screens"))
+print(len(names), ui)
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    count, ui = done.stdout.split(" ", 1)
+    assert int(count) > 100
+    assert ui.strip() == "[]"

@@ -48,6 +48,10 @@ class Workspace:
         self.clock = clock
         self.keyring = keyring
 
+    def with_clock(self, clock: Clock) -> Workspace:
+        """The same workspace seen through another clock (an exercise's virtual or accelerated time)."""
+        return Workspace(self.home, clock, self.keyring)
+
     @property
     def incidents_dir(self) -> Path:
         return self.home / "incidents"

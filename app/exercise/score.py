@@ -248,7 +248,7 @@ def _contained_by(
     """The first successful containment run, at or after `since`, that left nothing of `name` behind: for an
     app, a revoke whose verification found none of its tokens left; for a user, a freeze, deactivation or
     quarantine whose records include that user."""
-    from app.report import containment_actions
+    from app.containment.history import containment_actions
 
     for a in containment_actions(incident):
         if a["status"] != "done" or a.get("result_seq") is None:

@@ -105,7 +105,8 @@ def gather(
     defaults: Mapping[str, Any] | None = None,
 ) -> NoticeFacts:
     from app import checklist as cl
-    from app.report import containment_actions, exfiltration_rows
+    from app.containment.history import containment_actions
+    from app.hunt import exfiltration_rows
 
     journal = incident.journal
     timers = {t.rule: t for t in dl.incident_timers(journal, now, rules)}

@@ -213,7 +213,7 @@ def idle_cpu_percent(cfg: Any) -> float:
     # A running tmux server gives new sessions its own environment, not ours: name the variables in the command.
     cmd = (
         f"cd {shlex.quote(str(Path(__file__).resolve().parents[2]))} && env WARROOM_HOME={shlex.quote(str(home))} "
-        f"PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring {shlex.quote(sys.executable)} -m app.cli "
+        f"PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring {shlex.quote(sys.executable)} -m screens.entry "
         f"open {path.parent.name}"
     )
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", cmd], check=True)
