@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.errors import WarroomError
+from app.base.errors import WarroomError
 
 # One module per area; each defines register(subparsers).
 COMMAND_MODULES: tuple[str, ...] = (
@@ -53,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from app import redaction
-    from app.context import Context
+    from app.base import redaction
+    from app.composition.context import Context
 
     redaction.install()
     parser = build_parser()
@@ -81,7 +81,7 @@ def dispatch(ctx, args: argparse.Namespace) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as exc:
-        from app.crash import report_crash
+        from app.base.crash import report_crash
 
         return report_crash(ctx, exc, getattr(args, "command", None))
 

@@ -11,14 +11,14 @@ from textual import work
 from textual.widgets import Input
 
 from app import checklist as cl
-from app import containment as ct
 from app import deadlines as dl
 from app import findings as fd
 from app import inventory as inv
 from app import notify
-from app.clock import format_instant, parse_instant
-from app.errors import UsageError, WarroomError
-from app.redaction import redact
+from app.base.clock import format_instant, parse_instant
+from app.base.errors import UsageError, WarroomError
+from app.base.redaction import redact
+from app.containment import execute as ct
 from screens.modals.anchor import AnchorModal
 from screens.modals.containment import ContainmentModal
 from screens.modals.detail import DetailModal
@@ -29,7 +29,7 @@ from screens.widgets.countdown_pane import CountdownPane
 from screens.widgets.inventory_pane import InventoryPane
 
 if TYPE_CHECKING:
-    from app.incident import Incident
+    from app.incident.core import Incident
     from screens.app import WarroomApp
 
 STATE_CHOICES = tuple((s.value.replace("_", " "), s.value) for s in cl.ItemState)

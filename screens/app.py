@@ -15,13 +15,13 @@ from textual.message import Message
 from textual.worker import Worker, WorkerFailed, WorkerState
 
 from app import deadlines as dl
-from app.clock import Clock
-from app.context import Context
-from app.crash import EXIT_SOFTWARE
-from app.errors import WarroomError
-from app.incident import Incident
-from app.journal import Entry, Head
-from app.verify import VerifyReport, verify_out_of_process
+from app.base.clock import Clock
+from app.base.crash import EXIT_SOFTWARE
+from app.base.errors import WarroomError
+from app.composition.context import Context
+from app.incident.core import Incident
+from app.journal.chain import Entry, Head
+from app.journal.verify import VerifyReport, verify_out_of_process
 from screens.bindings import APP_BINDINGS, EXERCISE_BINDINGS, MAIN_BINDINGS
 from screens.commands import WarroomCommands, palette_commands
 from screens.modals.help import key_label
@@ -201,7 +201,7 @@ class WarroomApp(App[int]):
         runner = self.runner
         if state.get("ended") or runner is None:  # its clock no longer matters
             return ExerciseMark(state=f"ended {state.get('total')}/100" if state.get("ended") else "")
-        from app.tabletop import speed_of
+        from app.exercise.tabletop import speed_of
 
         return ExerciseMark(
             speed=speed_of(runner),
@@ -229,7 +229,7 @@ class WarroomApp(App[int]):
                 markup=False,
             )
         if runner is not None and len(runner.errors) > self._runner_errors:
-            from app.redaction import redact
+            from app.base.redaction import redact
 
             for error in runner.errors[self._runner_errors :]:
                 self.notify(redact(error), title="exercise inject failed", severity="error", timeout=30, markup=False)
@@ -238,7 +238,7 @@ class WarroomApp(App[int]):
     def _pause_at_time_up(self, runner: Any) -> None:
         """Hold the clock when the scenario's time is up, so the score is taken at its end, not whenever someone
         gets to it (the facilitator can resume to play on)."""
-        from app.tabletop import set_clock
+        from app.exercise.tabletop import set_clock
 
         try:
             entry = set_clock(runner, self.incident, self.ctx.actor, paused=True, reason="the scenario's time is up")
@@ -278,8 +278,8 @@ class WarroomApp(App[int]):
         if isinstance(error, WorkerFailed):
             error = error.error if isinstance(error.error, Exception) else error
         if self.crash_message is None:  # the first exception is the one that matters
-            from app.crash import write_crash
-            from app.redaction import redact
+            from app.base.crash import write_crash
+            from app.base.redaction import redact
 
             try:
                 self.crash_message = write_crash(self.ctx, error, "console")
@@ -298,7 +298,7 @@ class WarroomApp(App[int]):
         worker = event.worker
         if event.state is not WorkerState.ERROR or worker.exit_on_error or not isinstance(worker.error, Exception):
             return
-        from app.crash import write_crash
+        from app.base.crash import write_crash
 
         message = write_crash(self.ctx, worker.error, f"console: {worker.description or worker.name}")
         self.notify(

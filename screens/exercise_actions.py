@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 from textual import work
 
-from app import exercise as ex
-from app import tabletop
-from app.errors import WarroomError
+from app.base.errors import WarroomError
+from app.exercise import runner as ex
+from app.exercise import tabletop
 from screens.modals.alerts import AlertsModal, alert_text
 from screens.modals.form import FormField, FormModal
 from screens.modals.score import ScoreModal
 from screens.widgets.activity_bar import ActivityBar
 
 if TYPE_CHECKING:
-    from app.exercise import ExerciseRunner
+    from app.exercise.runner import ExerciseRunner
     from screens.app import WarroomApp
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.clock import Clock
-from app.context import Context
-from app.incident import Incident
+from app.base.clock import Clock
+from app.composition.context import Context
+from app.incident.core import Incident
 from screens.settings import ConsoleSettings
 
 
@@ -28,8 +28,8 @@ def build_app(
 def run_console(ctx: Context, incident_id: str | None = None, demo: bool = False) -> int:
     """`warroom`, `warroom demo`, `warroom open ID`, `warroom exercise run`: pick the incident, start what it
     needs, run, clean up."""
-    from app import demo as demo_mod
-    from app.exercise import PRIMARY_ORG
+    from app.exercise import demo as demo_mod
+    from app.exercise.runner import PRIMARY_ORG
 
     settings = ConsoleSettings.load(ctx.home)
     if ctx.exercise is not None:

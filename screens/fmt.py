@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from app.clock import parse_instant
+from app.base.clock import parse_instant
 
 
 def duration(delta: timedelta, *, seconds: bool = True) -> str:

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, ValidationError
 
-from app.config import CONFIG_FILE, config_path, load_config
-from app.errors import UsageError
+from app.base.config import CONFIG_FILE, config_path, load_config
+from app.base.errors import UsageError
 
 __all__ = ["CONFIG_FILE", "ConsoleSettings"]
 
@@ -36,7 +36,7 @@ class ConsoleSettings(BaseModel):
 
     @classmethod
     def load(cls, home: Path) -> ConsoleSettings:
-        """The `[console]` table of the workspace config (app/config.py reads and validates the file)."""
+        """The `[console]` table of the workspace config (app/base/config.py reads and validates the file)."""
         config = load_config(home)
         console = dict((config.model_extra or {}).get("console") or {})
         console["keymap"] = _flatten(console.get("keymap") or {})

@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from app import checklist as cl
-from app import containment as ct
 from app import deadlines as dl
 from app import findings as fd
 from app import inventory as inv
-from app.clock import parse_instant
-from app.incident import Incident
+from app.base.clock import parse_instant
+from app.containment import execute as ct
+from app.incident.core import Incident
 from screens.widgets.checklist_pane import ItemRow, PhaseRow
 from screens.widgets.countdown_pane import CountdownRow
 from screens.widgets.inventory_pane import InventoryRow

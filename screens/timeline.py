@@ -10,8 +10,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from app.journal import Entry, Journal
-from app.verify import VerifyReport
+from app.journal.chain import Entry, Journal
+from app.journal.verify import VerifyReport
 from screens.modals.detail import DetailModal
 
 PAGE = 2000  # newest entries shown; the full journal is in `warroom journal show`

@@ -17,7 +17,7 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-from app.clock import FrozenClock
+from app.base.clock import FrozenClock
 
 T0 = datetime(2026, 11, 27, 9, 0, 0, tzinfo=UTC)
 
@@ -112,7 +112,7 @@ class CLI:
 
     def __call__(self, *args: str, stdin: str = "", actor: str | None = None) -> Result:
         from app import cli
-        from app.context import Context
+        from app.composition.context import Context
 
         out, err = io.StringIO(), io.StringIO()
         parser = cli.build_parser()

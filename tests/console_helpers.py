@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.clock import FrozenClock
-from app.context import Context
-from app.incident import Incident
-from app.journal import Head
+from app.base.clock import FrozenClock
+from app.composition.context import Context
+from app.incident.core import Incident
+from app.journal.chain import Head
 from screens.factory import build_app
 from screens.modals.form import FormModal
 from screens.settings import ConsoleSettings

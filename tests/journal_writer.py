@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from app.clock import SystemClock
-from app.journal import Journal
+from app.base.clock import SystemClock
+from app.journal.chain import Journal
 
 
 def main() -> None:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.clock import FrozenClock
-from app.salesforce import Org, OrgCredentials
+from app.base.clock import FrozenClock
+from app.salesforce.client import Org, OrgCredentials
 from app.simorg import SimOrg
 
 NOW = datetime(2025, 8, 20, 9, 0, tzinfo=UTC)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from app import checklist as ck
-from app import controls
-from app.errors import NotFoundError, UsageError
-from app.tomlpos import Pos, TomlPositions
+from app.base.errors import NotFoundError, UsageError
+from app.base.tomlpos import Pos, TomlPositions
+from app.checklist import controls
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

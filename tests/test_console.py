@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input
 
-from app import demo
+from app.base.clock import FrozenClock
 from app.checklist import NAMESPACE as CHECKLIST_NS
-from app.clock import FrozenClock
+from app.exercise import demo
 from screens.main import MainScreen
 from screens.modals.anchor import AnchorModal
 from screens.modals.containment import ContainmentModal

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from app import demo, redaction
-from app.clock import FrozenClock
-from app.crash import CRASH_DIR, EXIT_SOFTWARE
+from app.base import redaction
+from app.base.clock import FrozenClock
+from app.base.crash import CRASH_DIR, EXIT_SOFTWARE
+from app.exercise import demo
 from screens.main import MainScreen
 from tests.console_helpers import Console, make_context, settle
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from app import demo, tabletop
-from app.clock import AcceleratedClock, FrozenClock, parse_instant
-from app.context import Context
-from app.exercise import ExerciseRunner, exercise_start, load_scenario, pending_alerts
-from app.incident import Incident
-from app.workspace import Workspace
+from app.base.clock import AcceleratedClock, FrozenClock, parse_instant
+from app.composition.context import Context
+from app.composition.workspace import Workspace
+from app.exercise import demo, tabletop
+from app.exercise.runner import ExerciseRunner, exercise_start, load_scenario, pending_alerts
+from app.incident.core import Incident
 from screens.factory import build_app
 from screens.main import MainScreen
 from screens.modals.alerts import AlertsModal

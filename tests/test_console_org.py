@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from app import demo
-from app.clock import FrozenClock
+from app.base.clock import FrozenClock
+from app.exercise import demo
 from app.simorg import SimOrg
 from screens.modals.containment import ContainmentModal
 from screens.widgets.checklist_pane import ChecklistPane

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from app import demo
-from app.clock import FrozenClock
+from app.base.clock import FrozenClock
+from app.exercise import demo
 from screens.modals.containment import ContainmentModal
 from tests.console_helpers import Console, make_context
 

@@ -18,15 +18,16 @@ from typing import Any
 
 import pytest
 
-from app import containment as cm
-from app import containment_apply, settings
-from app.clock import FrozenClock
-from app.journal import JournalError
-from app.salesforce import Org
+from app.base.clock import FrozenClock
+from app.composition.workspace import Workspace
+from app.containment import apply as containment_apply
+from app.containment import execute as cm
+from app.incident import settings
+from app.journal.chain import JournalError
+from app.journal.verify import verify_journal
+from app.salesforce.client import Org
+from app.salesforce.simlogin import sim_credentials
 from app.simorg import SimOrg
-from app.simorg.login import sim_credentials
-from app.verify import verify_journal
-from app.workspace import Workspace
 
 NOW = datetime(2025, 8, 20, 9, 0, tzinfo=UTC)
 DRIFT_INT = "drift-int@acme.example"

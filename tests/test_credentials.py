@@ -17,10 +17,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from app import credentials, keystore, redaction
-from app.config import config_path, load_config
-from app.context import Context
-from app.journal import SecretRefused
+from app.base import keystore, redaction
+from app.base.config import config_path, load_config
+from app.composition.context import Context
+from app.journal.chain import SecretRefused
+from app.salesforce import credentials
 from tests.conftest import CLI, MemoryKeyring
 
 PASSWORD = "Pw-XYZZY-7f3a9c1e-never-print"
@@ -305,7 +306,7 @@ def test_a_read_secret_cannot_reach_the_journal(cli: CLI, mem_keyring: MemoryKey
 
 
 def cli_incident(cli: CLI):  # type: ignore[no-untyped-def]
-    from app.workspace import Workspace
+    from app.composition.workspace import Workspace
 
     return Workspace(cli.home, cli.clock, cli.keyring).open(None)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from app import cli as cli_module
-from app import redaction
+from app.base import redaction
 from tests.conftest import CLI, MemoryKeyring, Result
 
 PASSWORD = "Canary-Pw-7Q2x9LfZ0kR4-leak"
@@ -131,7 +131,7 @@ def test_secrets_appear_nowhere_but_the_keyring(
         printed.extend([result.out, result.err])
         assert result.code == 1 and "failed" in result.err
         # And an unexpected crash while the secret is in memory leaves only a redacted report.
-        import app.credentials as credentials_module
+        import app.salesforce.credentials as credentials_module
 
         def crash(ctx: object) -> None:
             raise RuntimeError(f"unexpected: password={PASSWORD} token {TOKEN}")

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from app import deadlines as dl
-from app.clock import AcceleratedClock, FrozenClock, parse_instant
-from app.exercise import (
+from app.base.clock import AcceleratedClock, FrozenClock, parse_instant
+from app.composition.workspace import Workspace
+from app.exercise.runner import (
     ExerciseRunner,
     ScenarioError,
     due_injects,
@@ -27,10 +28,9 @@ from app.exercise import (
     pending_alerts,
     truth_of,
 )
-from app.exercise_score import WEIGHTS
-from app.exercise_script import load_script
-from app.verify import verify_journal
-from app.workspace import Workspace
+from app.exercise.score import WEIGHTS
+from app.exercise.script import load_script
+from app.journal.verify import verify_journal
 from tests.conftest import MemoryKeyring, isolated
 
 SHIPPED = ("chat-vendor-theft", "fake-data-loader")
@@ -38,8 +38,8 @@ SHIPPED = ("chat-vendor-theft", "fake-data-loader")
 
 def run_cli(home: Path, keyring_backend: Any, *args: str) -> tuple[int, str, str]:
     from app import cli
-    from app.clock import SystemClock
-    from app.context import Context
+    from app.base.clock import SystemClock
+    from app.composition.context import Context
 
     out, err = io.StringIO(), io.StringIO()
     ns = cli.build_parser().parse_args(["--home", str(home), *args])

@@ -16,11 +16,11 @@ import pytest
 
 from app import findings as fnd
 from app import inventory as inv
-from app.commands.inventory import sim_credentials
-from app.errors import UsageError
-from app.reposcan import scan_repo
-from app.salesforce import Org
-from app.sensitive import luhn_ok, scan_text
+from app.base.errors import UsageError
+from app.base.sensitive import luhn_ok, scan_text
+from app.findings.reposcan import scan_repo
+from app.salesforce.client import Org
+from app.salesforce.simlogin import sim_credentials
 from app.simorg.server import SimOrg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,7 +148,7 @@ def test_findings_cli_prints_records_and_journals_once(cli: Any, sim: SimOrg) ->
     j = cli("findings", "--json")
     report = j.json()
     assert report["counts"]["critical"] >= 1 and report["snapshot"]["evidence_id"]
-    from app.workspace import Workspace
+    from app.composition.workspace import Workspace
 
     with Workspace(cli.home, cli.clock, cli.keyring).open(None) as incident:
         entries = list(incident.journal.entries(kind="inventory.findings"))

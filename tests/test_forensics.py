@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from app import forensics
-from app.clock import FrozenClock
-from app.salesforce import Org
+from app.base.clock import FrozenClock
+from app.composition.workspace import Workspace
+from app.forensics import collect as forensics
+from app.salesforce.client import Org
+from app.salesforce.simlogin import sim_credentials
 from app.simorg import SimOrg
-from app.simorg.login import sim_credentials
-from app.workspace import Workspace
 
 ORG_NOW = datetime(2025, 8, 20, 9, 0, tzinfo=UTC)
 SIM_ARGS = ("--org", "sim")
@@ -126,7 +126,7 @@ def test_collect_preserves_every_source_with_hashes_and_provenance(cli, sim: Sim
     assert result.code == 0, result.err
     assert "LEAVES THE ORG" in result.out and "30 days with Event Monitoring" in result.out
 
-    from app.workspace import Workspace
+    from app.composition.workspace import Workspace
 
     with Workspace(cli.home, cli.clock, cli.keyring).open(incident_id) as incident:
         entries = acquired(incident)

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from app.clock import FrozenClock
-from app.evidence_rows import id_key
+from app.base.clock import FrozenClock
+from app.composition.workspace import Workspace
+from app.evidence.rows import id_key
 from app.simorg import SimOrg
-from app.workspace import Workspace
 
 ORG_NOW = datetime(2025, 8, 20, 9, 0, tzinfo=UTC)
 

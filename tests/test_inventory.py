@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from app import inventory as inv
-from app.commands.inventory import sim_credentials
 from app.findings import evaluate
-from app.salesforce import Org, OrgCredentials, RateLimited, ServerFailure, SessionExpired
+from app.salesforce.client import Org, OrgCredentials, RateLimited, ServerFailure, SessionExpired
+from app.salesforce.simlogin import sim_credentials
 from app.simorg.server import SimOrg
 
 SEED = "chat-vendor-theft"
@@ -115,7 +115,7 @@ def test_pull_via_cli_journals_the_snapshot(cli: Any, sim: SimOrg, tmp_path: Pat
     import hashlib
 
     assert hashlib.sha256(data).hexdigest() == saved["sha256"]
-    from app.workspace import Workspace
+    from app.composition.workspace import Workspace
 
     ws = Workspace(cli.home, cli.clock, cli.keyring)
     with ws.open(None) as incident:
@@ -150,7 +150,7 @@ def test_objects_the_org_lacks_become_notes(sim: SimOrg) -> None:
 
         def describe_fields(self, sobject: str, *, tooling: bool = False) -> set[str]:
             if tooling:
-                from app.salesforce import ObjectUnavailable
+                from app.salesforce.client import ObjectUnavailable
 
                 raise ObjectUnavailable(f"sObject type '{sobject}' is not supported", code="INVALID_TYPE")
             return self.org.describe_fields(sobject)
@@ -355,7 +355,7 @@ def test_tampered_evidence_is_refused(cli: Any, sim: SimOrg) -> None:
     cli.new()
     r = cli("inventory", "pull", *sim_args(sim), "--json")
     assert r.code == 0, r.err
-    from app.workspace import Workspace
+    from app.composition.workspace import Workspace
 
     with Workspace(cli.home, cli.clock, cli.keyring).open(None) as incident:
         path = incident.evidence.path_for(r.json()["saved"]["sha256"])

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.clock import FrozenClock
-from app.journal import Journal, JournalError, SecretRefused
-from app.verify import Anchor, verify_journal
-from app.workspace import Workspace
+from app.base.clock import FrozenClock
+from app.composition.workspace import Workspace
+from app.journal.chain import Journal, JournalError, SecretRefused
+from app.journal.verify import Anchor, verify_journal
 from tests.conftest import T0
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ def tamper(path: Path, *sql: str) -> None:
 
 
 def restore_triggers(path: Path) -> None:
-    from app.journal import SCHEMA, _split_sql
+    from app.journal.chain import SCHEMA, _split_sql
 
     conn = sqlite3.connect(path, isolation_level=None)
     have = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'trigger'")}
@@ -158,8 +158,8 @@ def test_reordered_rows_detected(incident):
 
 def test_forged_entry_with_valid_hash_but_wrong_link(incident, clock):
     """A self-consistent entry spliced in (hash recomputed) does not link to its predecessor."""
-    from app.journal import build_body
-    from app.merkle import leaf_hash
+    from app.journal.chain import build_body
+    from app.journal.merkle import leaf_hash
 
     path = incident.journal.path
     row5 = incident.journal.entry(5)
@@ -192,7 +192,7 @@ def test_forged_entry_with_valid_hash_but_wrong_link(incident, clock):
 
 def test_forged_append_bypassing_the_app_is_a_state_mismatch(incident, clock):
     """A correctly chained entry inserted with raw SQL skips the projections; the replay notices."""
-    from app.journal import _insert
+    from app.journal.chain import _insert
 
     path = incident.journal.path
     jid, iid = incident.journal.journal_id, incident.id
@@ -243,8 +243,8 @@ def test_rewrite_of_whole_chain_caught_by_earlier_anchor(home, clock, mem_keyrin
     path = inc.journal.path
     inc.close()
     # Rebuild every entry from seq 4 on with a changed note, recomputing hashes and links.
-    from app.journal import ZERO_HASH, build_body
-    from app.merkle import Frontier, leaf_hash
+    from app.journal.chain import ZERO_HASH, build_body
+    from app.journal.merkle import Frontier, leaf_hash
 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("DROP TRIGGER entries_no_delete")
@@ -464,7 +464,7 @@ json_values = st.recursive(
 def test_fast_canonical_form_equals_rfc8785(value):
     import rfc8785
 
-    from app.journal import jcs
+    from app.journal.chain import jcs
 
     try:
         expected = rfc8785.dumps(value)
@@ -476,7 +476,7 @@ def test_fast_canonical_form_equals_rfc8785(value):
 
 
 def test_verify_out_of_process_matches_in_process(incident):
-    from app.verify import verify_out_of_process
+    from app.journal.verify import verify_out_of_process
 
     anchor = Anchor(incident.journal.head().size, incident.journal.head().root)
     path = incident.journal.path
@@ -490,7 +490,7 @@ def test_verify_out_of_process_matches_in_process(incident):
 
 
 def test_verify_command_lists_every_problem_once(cli):
-    from app.workspace import JOURNAL_FILE
+    from app.composition.workspace import JOURNAL_FILE
 
     cli.new()
     cli("note", "first")

@@ -14,7 +14,7 @@ import pytest
 
 from app import deadlines as dl
 from app import notify
-from app.workspace import Workspace
+from app.composition.workspace import Workspace
 
 ART33_ELEMENTS = ("Art. 33(3)(a)", "Art. 33(3)(b)", "Art. 33(3)(c)", "Art. 33(3)(d)")
 # What each Art. 33(3) element must carry (the fields its sections draw on).

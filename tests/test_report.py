@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from app import checklist as cl
-from app import controls as catalogue
 from app import report as report_mod
-from app.workspace import Workspace
+from app.checklist import controls as catalogue
+from app.composition.workspace import Workspace
 
 HOSTILE = '<script>alert("x")</script> & <img src=http://evil.example/x.png>'
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 from pydantic import ValidationError
 
-from app.salesforce import (
+from app.salesforce.client import (
     ApiUsage,
     AuthFailed,
     Offline,
@@ -336,7 +336,7 @@ def test_no_secret_in_any_error_message(sim: SimOrg) -> None:
 
 
 def test_failed_streamed_download_leaves_nothing_behind(sim: SimOrg, tmp_path: Path) -> None:
-    from app.salesforce import RecordNotFound
+    from app.salesforce.client import RecordNotFound
 
     out = tmp_path / "dl"
     with login(sim) as org, pytest.raises(RecordNotFound):

@@ -17,9 +17,9 @@ import pytest
 import requests
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from app.clock import FrozenClock
-from app.errors import WarroomError
-from app.salesforce import (
+from app.base.clock import FrozenClock
+from app.base.errors import WarroomError
+from app.salesforce.client import (
     AuthFailed,
     InsufficientAccess,
     InvalidToken,
@@ -719,7 +719,7 @@ def test_simorg_serve_runs_in_the_foreground_and_stops_on_ctrl_c(tmp_path: Path)
         ca = lines["certificate"]
         assert url.startswith("https://127.0.0.1:") and Path(ca).is_absolute() and Path(ca).exists()
         assert lines["demo user"].startswith(RESPONDER)
-        from app.salesforce import OrgCredentials
+        from app.salesforce.client import OrgCredentials
 
         with Org.login(
             OrgCredentials(

@@ -13,7 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app import controls as catalogue
+from app.base.errors import WarroomError
+from app.base.tomlpos import Path as TomlPath
+from app.base.tomlpos import TomlPositions, decode_error, dotted
+from app.checklist import controls as catalogue
 from app.checklist.model import (
     BUILTIN,
     Checklist,
@@ -26,9 +29,6 @@ from app.checklist.model import (
     ItemOverride,
     Phase,
 )
-from app.errors import WarroomError
-from app.tomlpos import Path as TomlPath
-from app.tomlpos import TomlPositions, decode_error, dotted
 
 # -- loading --------------------------------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app import controls as catalogue
-from app.errors import NotFoundError, UsageError, WarroomError
+from app.base.errors import NotFoundError, UsageError, WarroomError
+from app.checklist import controls as catalogue
 
 BUILTIN = "builtin"
 SCHEMA_VERSION = 1
@@ -23,7 +23,7 @@ SOURCE_KIND = "checklist.source"
 NAMESPACE = "checklist"
 SOURCE_NAMESPACE = "checklist_source"
 
-# Containment actions an item may trigger; app/containment.py implements them under these names.
+# Containment actions an item may trigger; app/containment/execute.py implements them under these names.
 CONTAINMENT_ACTIONS: tuple[str, ...] = (
     "revoke_tokens",
     "end_sessions",

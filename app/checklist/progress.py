@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from app.base.clock import format_instant, parse_instant
+from app.base.errors import NotFoundError, UsageError
 from app.checklist.loading import load_checklist
 from app.checklist.model import (
     BUILTIN,
@@ -23,12 +25,10 @@ from app.checklist.model import (
     ItemState,
     parse_state,
 )
-from app.clock import format_instant, parse_instant
-from app.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
-    from app.incident import Incident
-    from app.journal import Entry
+    from app.incident.core import Incident
+    from app.journal.chain import Entry
 
 
 # -- per-incident source --------------------------------------------------------------------------------

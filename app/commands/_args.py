@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import date, datetime
 
-from app.clock import parse_instant
+from app.base.clock import parse_instant
 
 
 def instant_arg(text: str) -> datetime:

@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 
 from app import checklist as ck
-from app.clock import parse_instant
-from app.context import Context
-from app.redaction import redact
+from app.base.clock import parse_instant
+from app.base.redaction import redact
+from app.composition.context import Context
 
 
 def register(sub: argparse._SubParsersAction) -> None:

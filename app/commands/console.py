@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.context import Context
+from app.composition.context import Context
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -10,10 +10,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from app import containment as cm
-from app.config import load_config
-from app.context import Context
-from app.errors import UsageError
+from app.base.config import load_config
+from app.base.errors import UsageError
+from app.composition.context import Context
+from app.containment import execute as cm
 
 LISTED_PER_OP = 20
 
@@ -106,8 +106,8 @@ def _default_alias(ctx: Context, given: str | None) -> str:
 
 def _opener(ctx: Context, alias: str, args: argparse.Namespace) -> Any:
     """Log in only when the run needs it, after the intent is journaled."""
-    from app.orgs import open_org
-    from app.simorg.login import SIM_ALIAS
+    from app.salesforce.orgs import open_org
+    from app.salesforce.simlogin import SIM_ALIAS
 
     if alias == SIM_ALIAS and not (args.instance_url and args.ca):
         raise UsageError(

@@ -11,11 +11,11 @@ import argparse
 import getpass
 from pathlib import Path
 
-from app import credentials as creds
-from app import keystore
-from app.config import OrgConfig
-from app.context import Context
-from app.errors import UsageError
+from app.base import keystore
+from app.base.config import OrgConfig
+from app.base.errors import UsageError
+from app.composition.context import Context
+from app.salesforce import credentials as creds
 
 _SET_EPILOG = (
     "secrets are prompted for without echo; piped, they are read one per line in this order:\n"

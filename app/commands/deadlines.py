@@ -14,10 +14,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from app import deadlines as dl
-from app.clock import format_instant, parse_instant
+from app.base.clock import format_instant, parse_instant
+from app.base.errors import NotFoundError, UsageError
 from app.commands._args import date_arg, instant_arg
-from app.context import Context
-from app.errors import NotFoundError, UsageError
+from app.composition.context import Context
 
 FUTURE_SKEW = timedelta(minutes=5)
 _ON_HELP = "judge by the text of the rule in force on this date (YYYY-MM-DD)"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.context import Context
-from app.incident import CUSTODY_ACTIONS
+from app.composition.context import Context
+from app.incident.core import CUSTODY_ACTIONS
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -11,8 +11,8 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from app.context import Context
-from app.errors import UsageError
+from app.base.errors import UsageError
+from app.composition.context import Context
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_list(ctx: Context, args: argparse.Namespace) -> int:
-    from app.exercise import list_scenarios
+    from app.exercise.runner import list_scenarios
 
     items = list_scenarios()
     if args.json:
@@ -89,7 +89,7 @@ def _say(ctx: Context, quiet: bool):
 
 
 def _run_run(ctx: Context, args: argparse.Namespace) -> int:
-    from app.exercise import load_scenario
+    from app.exercise.runner import load_scenario
 
     loaded = load_scenario(args.scenario)
     if args.speed is not None and not 1 <= args.speed <= 600:
@@ -100,7 +100,7 @@ def _run_run(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _scripted(ctx: Context, args: argparse.Namespace, loaded) -> int:
-    from app.exercise_script import load_script, run_scripted
+    from app.exercise.script import load_script, run_scripted
 
     script = load_script(args.script, loaded)
     result = run_scripted(ctx.workspace, ctx, loaded, script, speed=args.speed, say=_say(ctx, args.quiet or args.json))
@@ -121,7 +121,7 @@ def _scripted(ctx: Context, args: argparse.Namespace, loaded) -> int:
 
 
 def _print_summary(ctx: Context, incident_id: str, score, failures: int = 0) -> None:
-    from app.tabletop import summary_lines
+    from app.exercise.tabletop import summary_lines
 
     for line in summary_lines(incident_id, score, failures):
         ctx.print(line)
@@ -129,9 +129,9 @@ def _print_summary(ctx: Context, incident_id: str, score, failures: int = 0) -> 
 
 def _interactive(ctx: Context, args: argparse.Namespace, loaded) -> int:
     """Console on the drill incident; injects fire from the runner's thread on the accelerated clock."""
-    from app.exercise import ExerciseRunner, make_clock
-    from app.tabletop import end_exercise
-    from app.workspace import Workspace
+    from app.composition.workspace import Workspace
+    from app.exercise.runner import ExerciseRunner, make_clock
+    from app.exercise.tabletop import end_exercise
 
     clock = make_clock(loaded, args.speed, virtual=False)
     runner = ExerciseRunner(Workspace(ctx.home, clock, ctx.get_keyring()), loaded, clock)
@@ -163,8 +163,8 @@ def _interactive(ctx: Context, args: argparse.Namespace, loaded) -> int:
 
 
 def _scenario_of(incident) -> object:
-    from app.errors import WarroomError
-    from app.exercise import load_scenario
+    from app.base.errors import WarroomError
+    from app.exercise.runner import load_scenario
 
     start = incident.journal.last("exercise.start")
     if start is None:
@@ -181,12 +181,12 @@ def _scenario_of(incident) -> object:
 
 
 def _run_score(ctx: Context, args: argparse.Namespace) -> int:
-    from app.exercise_score import score
+    from app.exercise.score import score
 
     with ctx.open_incident(args.incident) as incident:
         loaded = _scenario_of(incident)
         end = incident.journal.get_state("exercise", "current") or {}
-        from app.clock import parse_instant
+        from app.base.clock import parse_instant
 
         now = parse_instant(end["end_utc"]) if end.get("end_utc") else None
         result = score(incident, loaded, now=now)  # type: ignore[arg-type]
@@ -198,7 +198,7 @@ def _run_score(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _run_alerts(ctx: Context, args: argparse.Namespace) -> int:
-    from app.exercise import alerts, pending_alerts
+    from app.exercise.runner import alerts, pending_alerts
 
     with ctx.open_incident(args.incident) as incident:
         rows = alerts(incident) if args.all else pending_alerts(incident)
@@ -216,7 +216,7 @@ def _run_alerts(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _run_ack(ctx: Context, args: argparse.Namespace) -> int:
-    from app.exercise import acknowledge
+    from app.exercise.runner import acknowledge
 
     with ctx.open_incident(args.incident) as incident:
         entry = acknowledge(incident, args.inject, ctx.actor, args.note)

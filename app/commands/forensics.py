@@ -6,12 +6,13 @@ import argparse
 from datetime import datetime
 from pathlib import Path
 
-from app import forensics, hunt
-from app.clock import format_instant
+from app import hunt
+from app.base.clock import format_instant
+from app.base.errors import UsageError
 from app.commands._args import instant_arg
-from app.context import Context
-from app.errors import UsageError
-from app.orgs import open_org
+from app.composition.context import Context
+from app.forensics import collect as forensics
+from app.salesforce.orgs import open_org
 
 
 def _what(text: str) -> list[str]:

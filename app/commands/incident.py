@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from app.base.errors import UsageError
 from app.commands._args import instant_arg
-from app.context import Context
-from app.errors import UsageError
+from app.composition.context import Context
 
 
 def register(sub: argparse._SubParsersAction) -> None:

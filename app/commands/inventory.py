@@ -12,24 +12,14 @@ from typing import Any
 
 from app import findings as findings_mod
 from app import inventory as inv
-from app.context import Context
-from app.errors import NotFoundError, UsageError, WarroomError
-from app.orgs import open_org
-from app.redaction import redact
-from app.reposcan import scan_repo
+from app.base.errors import NotFoundError, UsageError, WarroomError
+from app.base.redaction import redact
+from app.composition.context import Context
+from app.findings.reposcan import scan_repo
+from app.salesforce.orgs import open_org
 
 RECORDS_SHOWN = 6
 ID_SHOWN = frozenset({"OauthToken", "ApexLog"})  # records whose names repeat; the id tells them apart
-
-
-def __getattr__(name: str) -> Any:
-    """`SIM_ALIAS` and `sim_credentials` live in app.simorg.login; they are still importable from here, loaded on
-    first use so that starting the CLI does not load the simulated org."""
-    if name in ("SIM_ALIAS", "sim_credentials"):
-        from app.simorg import login
-
-        return getattr(login, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -96,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _org_failure(exc: WarroomError) -> WarroomError:
     """Add the way forward to an org error: offline means import a snapshot instead."""
-    from app.salesforce import Offline
+    from app.salesforce.client import Offline
 
     text = str(exc)
     if isinstance(exc, Offline) and "inventory import" not in text:
@@ -127,7 +117,7 @@ def _incident_or_none(ctx: Context, incident_id: str | None) -> Any:
 
 
 def _run_pull(ctx: Context, args: argparse.Namespace) -> int:
-    from app.salesforce import OrgError
+    from app.salesforce.client import OrgError
 
     incident = _incident_or_none(ctx, args.incident)
     if incident is None and args.out is None:
@@ -160,7 +150,7 @@ def _run_pull(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _now(ctx: Context) -> str:
-    from app.clock import format_instant
+    from app.base.clock import format_instant
 
     return format_instant(ctx.clock.now().replace(microsecond=0))
 

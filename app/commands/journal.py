@@ -7,11 +7,11 @@ import json
 import shutil
 from pathlib import Path
 
-from app.context import Context
-from app.errors import UsageError, WarroomError
-from app.journal import JournalUnreadable
-from app.merkle import short_root
-from app.verify import Anchor, verify_journal
+from app.base.errors import UsageError, WarroomError
+from app.composition.context import Context
+from app.journal.chain import JournalUnreadable
+from app.journal.merkle import short_root
+from app.journal.verify import Anchor, verify_journal
 
 
 def _anchor(text: str) -> Anchor:

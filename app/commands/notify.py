@@ -11,11 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app import deadlines as dl
-from app.clock import format_instant
+from app.base.clock import format_instant
+from app.base.errors import UsageError
 from app.commands._args import instant_arg
 from app.commands.deadlines import FUTURE_SKEW
-from app.context import Context
-from app.errors import UsageError
+from app.composition.context import Context
 
 
 def _add_sent(nsub: argparse._SubParsersAction) -> None:

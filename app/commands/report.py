@@ -6,8 +6,8 @@ import argparse
 import io
 from pathlib import Path
 
-from app.context import Context
-from app.errors import UsageError
+from app.base.errors import UsageError
+from app.composition.context import Context
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,7 +60,7 @@ def _run_report(ctx: Context, args: argparse.Namespace) -> int:
 def _instant(text: str | None) -> str | None:
     if text is None:
         return None
-    from app.clock import format_instant, parse_instant
+    from app.base.clock import format_instant, parse_instant
 
     try:
         return format_instant(parse_instant(text))
@@ -91,7 +91,7 @@ def _run_population(ctx: Context, args: argparse.Namespace) -> int:
             ctx.print(line)
     else:
         ctx.print(buf.getvalue().rstrip("\n"))
-        from app.redaction import redact
+        from app.base.redaction import redact
 
         ctx.stderr.write(redact("\n".join(summary)) + "\n")
         ctx.stderr.flush()

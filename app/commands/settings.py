@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from app import settings
-from app.context import Context
+from app.composition.context import Context
+from app.incident import settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:

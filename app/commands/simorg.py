@@ -10,7 +10,7 @@ import argparse
 import contextlib
 from pathlib import Path
 
-from app.context import Context
+from app.composition.context import Context
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +33,7 @@ def _run_serve(ctx: Context, args: argparse.Namespace) -> int:
     from app.simorg import SimOrg
 
     if not 0 <= args.port <= 65535:
-        from app.errors import UsageError
+        from app.base.errors import UsageError
 
         raise UsageError(f"--port {args.port}: expected 0-65535")
     sim = SimOrg.create(args.seed, port=args.port, cert_dir=args.cert_dir, verbose=args.verbose)
@@ -57,7 +57,7 @@ def _run_serve(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _run_check(ctx: Context, args: argparse.Namespace) -> int:
-    from app.clock import FrozenClock
+    from app.base.clock import FrozenClock
     from app.simorg.build import build_store
     from app.simorg.seed import load_seed
 

@@ -24,6 +24,7 @@ notices), `starts` (when each clock starts, and so which version of a rule judge
 
 from __future__ import annotations
 
+from app.base.errors import WarroomError
 from app.deadlines.days import (
     Place,
     compute_due,
@@ -88,7 +89,6 @@ from app.deadlines.vocab import (
     START_EVENTS,
     US_STATE_LOOKALIKES,
 )
-from app.errors import WarroomError
 
 __all__ = [
     "CATEGORIES",

@@ -13,8 +13,8 @@ import difflib
 from collections.abc import Iterable
 from functools import cache
 
+from app.base.errors import UsageError
 from app.deadlines.vocab import CODE_ALIASES
-from app.errors import UsageError
 
 # ISO 3166-1 alpha-2, the officially assigned codes.
 ISO_COUNTRIES = frozenset(

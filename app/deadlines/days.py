@@ -13,7 +13,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from app.clock import ensure_utc, format_instant
+from app.base.clock import ensure_utc, format_instant
 from app.deadlines.vocab import EU_MEMBER_STATES
 
 if TYPE_CHECKING:

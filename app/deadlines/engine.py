@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from app.clock import SystemClock, ensure_utc, format_instant
+from app.base.clock import SystemClock, ensure_utc, format_instant
 from app.deadlines.days import (
     Place,
     compute_due,

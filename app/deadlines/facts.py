@@ -9,12 +9,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from app.clock import format_instant, parse_instant
+from app.base.clock import format_instant, parse_instant
+from app.base.errors import UsageError
 from app.deadlines.codes import check_code, check_words
 from app.deadlines.days import parse_duration
 from app.deadlines.rules import Rule, find_rule
 from app.deadlines.vocab import CATEGORIES, CODE_ALIASES, EU_MEMBER_STATES, FACT_TIMES, REGION_MEMBERS, SECTORS
-from app.errors import UsageError
 
 # -- incident facts ---------------------------------------------------------------------------------------------
 
@@ -214,7 +214,7 @@ def set_fact(journal: Any, key: str, value: str, actor: str, rules: Sequence[Rul
     return journal.append("facts.set", {"key": state_key, "value": parsed, "previous": previous}, actor)
 
 
-# -- projectors (registered in app/projections.py) ----------------------------------------------------------------
+# -- projectors (registered in app/composition/projections.py) ---------------------------------------------------
 
 
 def project_fact(entry: Any, get: Any) -> Iterable[tuple[str, str, Any]]:

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.base.errors import NotFoundError, WarroomError
 from app.deadlines.days import check_calendar, parse_duration
 from app.deadlines.vocab import CATEGORIES, SECTORS, START_EVENTS
-from app.errors import NotFoundError, WarroomError
 
 RULES_PATH = Path(__file__).resolve().parent.parent / "data" / "rules.toml"
 

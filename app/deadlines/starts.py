@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from app.clock import format_instant
+from app.base.clock import format_instant
 from app.deadlines.days import rule_place, year_end_start
 from app.deadlines.facts import IncidentFacts, Notification
 from app.deadlines.rules import Rule

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from app.base.sensitive import ACCESS_TOKEN, AWS_KEY, REFRESH_TOKEN
+from app.base.sensitive import PRIVATE_KEY as LOG_PRIVATE_KEY
+from app.base.sensitive import SESSION_ID as LOG_SESSION_ID
 from app.findings.index import _Index, sf_time
 from app.findings.models import (
     DEBUG_PII,
@@ -13,9 +16,6 @@ from app.findings.models import (
     RecordRef,
     _make,
 )
-from app.sensitive import ACCESS_TOKEN, AWS_KEY, REFRESH_TOKEN
-from app.sensitive import PRIVATE_KEY as LOG_PRIVATE_KEY
-from app.sensitive import SESSION_ID as LOG_SESSION_ID
 
 LOG_CREDENTIALS = {LOG_SESSION_ID, ACCESS_TOKEN, REFRESH_TOKEN, AWS_KEY, LOG_PRIVATE_KEY}
 

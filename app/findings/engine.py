@@ -11,10 +11,10 @@ from app.findings.index import _Index
 from app.findings.indicators import Indicators, load_indicators
 from app.findings.integrations import _external_sources, _packages, _tls
 from app.findings.models import PATTERNS, SEVERITY_RANK, Finding
+from app.findings.reposcan import RepoScan
 from app.findings.repository import _repo
 from app.findings.tokens import _self_authorized, _token_hygiene
 from app.inventory import Snapshot
-from app.reposcan import RepoScan
 
 RULES: tuple[Callable[[_Index], Iterator[Finding]], ...] = (
     _over_permissioned,

@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 
 from app import hunt
-from app.errors import UsageError
+from app.base.errors import UsageError
 from app.hunt import IndicatorSet
-from app.incident import Incident
+from app.incident.core import Incident
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from app.findings.models import (
     RecordRef,
     _make,
 )
-from app.reposcan import KIND_LABELS, PASSWORD, RepoScan
+from app.findings.reposcan import KIND_LABELS, PASSWORD, RepoScan
 
 
 def _repo(scan: RepoScan) -> Iterator[Finding]:

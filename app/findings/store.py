@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from app.findings.models import Finding
-from app.incident import Incident
-from app.journal import Entry, Lookup
+from app.incident.core import Incident
+from app.journal.chain import Entry, Lookup
 
 FINDINGS_KIND = "inventory.findings"
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.findings.models import SEVERITY_RANK, Finding
-from app.reposcan import RepoScan
+from app.findings.reposcan import RepoScan
 
 
 class RepoScanSummary(BaseModel):

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 
-from app.clock import format_instant
-from app.evidence_rows import Row, evidence_files, id_key
+from app.base.clock import format_instant
+from app.evidence.rows import Row, evidence_files, id_key
 from app.hunt.hunting import recorded_indicator_sets, scan, window_of
 from app.hunt.indicators import IndicatorSet, Window
-from app.incident import Incident
+from app.incident.core import Incident
 
 # ---------------------------------------------------------------------------------------------------------
 # What did they take?

@@ -12,15 +12,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.clock import format_instant
-from app.errors import UsageError
-from app.evidence import ID_LEN, hash_file
-from app.evidence_rows import FMT_INDICATORS, EvidenceFile, Row, directory, evidence_files, iter_rows
+from app.base.clock import format_instant
+from app.base.errors import UsageError
+from app.base.redaction import redact
+from app.base.text import one_line
+from app.evidence.rows import FMT_INDICATORS, EvidenceFile, Row, directory, evidence_files, iter_rows
+from app.evidence.store import ID_LEN, hash_file
 from app.hunt.indicators import QUERY_CHARS, Compiled, IndicatorSet, Window, load_indicators
-from app.incident import Incident
-from app.journal import Entry, Lookup
-from app.redaction import redact
-from app.text import one_line
+from app.incident.core import Incident
+from app.journal.chain import Entry, Lookup
 
 # ---------------------------------------------------------------------------------------------------------
 # Hunting

@@ -14,11 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from app.clock import format_instant
-from app.errors import NotFoundError, UsageError
-from app.evidence_rows import Row, id_key
-from app.text import one_line
-from app.tomlpos import TomlPositions, decode_error
+from app.base.clock import format_instant
+from app.base.errors import NotFoundError, UsageError
+from app.base.text import one_line
+from app.base.tomlpos import TomlPositions, decode_error
+from app.evidence.rows import Row, id_key
 
 DATA_DIR = Path(__file__).parent.parent / "data" / "indicators"
 FORMAT_VERSION = 1

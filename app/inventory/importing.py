@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.errors import NotFoundError, UsageError
+from app.base.errors import NotFoundError, UsageError
 from app.inventory.mapping import (
     DEBUG_LOG_MAX_BYTES,
     OBJECTS,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.base.sensitive import scan_debug_log
 from app.inventory.models import (
     Assignment,
     AuditEvent,
@@ -34,7 +35,6 @@ from app.inventory.models import (
     TraceFlag,
     User,
 )
-from app.sensitive import scan_debug_log
 
 Getter = Callable[[str], Any]
 

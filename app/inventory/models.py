@@ -11,7 +11,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.errors import WarroomError
+from app.base.errors import WarroomError
 
 FORMAT = "warroom.inventory"
 FORMAT_VERSION = 1

@@ -49,7 +49,7 @@ def _pull_organization(p: _Puller) -> Organization | None:
 
 def _pull_tokens(p: _Puller, user_ids: list[str]) -> list[OAuthToken] | None:
     """OauthToken returns at most 2,500 rows per query in total: partition by UserId when the cap is hit."""
-    from app.salesforce import OrgError
+    from app.salesforce.client import OrgError
 
     obj = OBJECTS["OauthToken"]
     total: int | None = None
@@ -95,7 +95,7 @@ def _pull_debug_logs(p: _Puller, limit: int) -> list[DebugLog] | None:
     logs = p.collect(OBJECTS["ApexLog"], tail=f"ORDER BY StartTime DESC LIMIT {limit}")
     if not logs:
         return logs
-    from app.salesforce import OrgError, RecordNotFound
+    from app.salesforce.client import OrgError, RecordNotFound
 
     for i, log in enumerate(logs):
         if log.length is not None and log.length > DEBUG_LOG_MAX_BYTES:

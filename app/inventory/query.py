@@ -26,7 +26,7 @@ def _chunks(items: list[str], size: int = ID_CHUNK) -> Iterator[list[str]]:
 
 def _soft_kind(exc: BaseException) -> Literal["not_available", "no_access"] | None:
     """Which adapter errors mean "this org or login does not have that" (a note), not a failed pull."""
-    from app.salesforce import InsufficientAccess, ObjectUnavailable, QueryFailed
+    from app.salesforce.client import InsufficientAccess, ObjectUnavailable, QueryFailed
 
     if isinstance(exc, ObjectUnavailable):
         return "not_available"
@@ -77,7 +77,7 @@ class _Puller:
     def fields(self, sobject: str, tooling: bool = False) -> set[str] | None:
         if sobject in self._described:
             return self._described[sobject]
-        from app.salesforce import OrgError
+        from app.salesforce.client import OrgError
 
         try:
             names: set[str] | None = _names(self.org.describe_fields(sobject, tooling=tooling))
@@ -112,7 +112,7 @@ class _Puller:
     def query(self, obj: _Obj, soql: str, make: Callable[[Mapping[str, Any]], Any] | None = None) -> list[Any] | None:
         """Rows of `soql` (built into records by `make` as each page arrives, so raw pages are not all held);
         None when the org does not have the object (noted)."""
-        from app.salesforce import OrgError
+        from app.salesforce.client import OrgError
 
         build = make or (lambda rec: rec)
         try:

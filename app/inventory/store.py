@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from app.inventory.access import integration_users
 from app.inventory.importing import parse_snapshot, snapshot_bytes
 from app.inventory.models import InventoryError, Snapshot, _source_summary
-from app.journal import Entry, Lookup
+from app.journal.chain import Entry, Lookup
 
 SNAPSHOT_KIND = "inventory.snapshot"
 

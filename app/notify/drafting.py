@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from app import deadlines as dl
-from app.clock import format_instant
+from app.base.clock import format_instant
 from app.notify.facts import NoticeFacts, gather
 from app.notify.fields import FIELDS
 from app.notify.templates import PLACEHOLDER, Template, load_templates, template_for
 
 if TYPE_CHECKING:
-    from app.incident import Incident
-    from app.journal import Entry
+    from app.incident.core import Incident
+    from app.journal.chain import Entry
 
 DRAFT_KIND = "notify.drafted"
 GAP_OPEN = "[[GAP: "

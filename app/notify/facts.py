@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app import deadlines as dl
-from app.errors import UsageError, WarroomError
+from app.base.errors import UsageError, WarroomError
 
 if TYPE_CHECKING:
-    from app.incident import Incident
-    from app.journal import Entry
+    from app.incident.core import Incident
+    from app.journal.chain import Entry
 
 
 DETAIL_KIND = "notice.detail"
@@ -88,7 +88,7 @@ def notice_details(incident: Incident, defaults: Mapping[str, Any] | None = None
 
 def workspace_defaults(home: Path) -> dict[str, Any]:
     """The `[notice]` table of config.toml, if any (non-secret organisation facts shared by every incident)."""
-    from app.config import load_config
+    from app.base.config import load_config
 
     extra = load_config(home).model_extra or {}
     table = extra.get("notice")

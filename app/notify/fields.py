@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app import deadlines as dl
-from app.clock import format_instant, parse_instant
+from app.base.clock import format_instant, parse_instant
 from app.notify.facts import NoticeFacts
 
 # -- fields ---------------------------------------------------------------------------------------------------

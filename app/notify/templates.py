@@ -12,9 +12,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from app.errors import NotFoundError, WarroomError
+from app.base.errors import NotFoundError, WarroomError
+from app.base.tomlpos import TomlPositions, decode_error
 from app.notify.fields import FIELDS
-from app.tomlpos import TomlPositions, decode_error
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z][a-z0-9_.]*)\s*\}\}")
 

@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from app import __version__
-from app import controls as catalogue
-from app.clock import format_instant, parse_instant
-from app.errors import WarroomError
+from app.base.clock import format_instant, parse_instant
+from app.base.errors import WarroomError
+from app.base.text import one_line
+from app.checklist import controls as catalogue
 from app.report.model import (
     CONTROL_FRAMEWORKS,
     SUMMARY_CHARS,
@@ -27,11 +28,10 @@ from app.report.model import (
     Report,
     TimelineEntry,
 )
-from app.text import one_line
 
 if TYPE_CHECKING:
-    from app.incident import Incident
-    from app.journal import Entry
+    from app.incident.core import Incident
+    from app.journal.chain import Entry
 
 
 # -- reading the journal ----------------------------------------------------------------------------------------
@@ -148,7 +148,7 @@ def _selectors_text(sel: dict[str, Any] | None) -> str:
 
 def containment_actions(incident: Incident) -> list[dict[str, Any]]:
     """One row per containment run (plan, approval, intent and result joined), plus plans never applied
-    and manual tasks. Field names follow app/containment.py's entries."""
+    and manual tasks. Field names follow app/containment/execute.py's entries."""
     plans: dict[str, Entry] = {}
     intents: dict[int, Entry] = {}
     applied: set[str] = set()
@@ -377,7 +377,7 @@ def _clocks(incident: Incident, now: datetime) -> list[ClockRow]:
 
 
 def _journal_summary(incident: Incident) -> JournalSummary:
-    from app.verify import verify_journal
+    from app.journal.verify import verify_journal
 
     head = incident.journal.head()
     verdict = verify_journal(incident.journal.path)
@@ -467,7 +467,7 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
                 )
             )
     try:
-        from app.exercise import pending_alerts
+        from app.exercise.runner import pending_alerts
 
         for alert in pending_alerts(incident):
             open_items.append(

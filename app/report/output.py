@@ -7,14 +7,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.errors import UsageError, WarroomError
+from app.base.errors import UsageError, WarroomError
 from app.report.contents import build_report
 from app.report.model import FORMATS, REPORT_KIND, Report
 from app.report.rendering import render
 
 if TYPE_CHECKING:
-    from app.incident import Incident
-    from app.journal import Entry
+    from app.incident.core import Incident
+    from app.journal.chain import Entry
 
 
 # -- writing and journaling ----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from app.incident import Incident
+    from app.incident.core import Incident
 
 
 # -- population export --------------------------------------------------------------------------------------------
@@ -64,7 +64,7 @@ def export_population(
     """Write the matching entries as CSV (through sqlite-utils) and return the query, count and journal root."""
     import sqlite_utils
 
-    from app.verify import verify_journal
+    from app.journal.verify import verify_journal
 
     sql, params = population_query(kind, prefix, since, until)
     head = incident.journal.head()

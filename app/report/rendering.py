@@ -6,8 +6,8 @@ import html
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from app import controls as catalogue
-from app.errors import UsageError
+from app.base.errors import UsageError
+from app.checklist import controls as catalogue
 from app.report.contents import short_text
 from app.report.model import FORMATS, Report
 

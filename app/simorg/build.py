@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from app.clock import Clock, parse_instant
+from app.base.clock import Clock, parse_instant
 from app.simorg.ids import make_id, to18
 from app.simorg.schema import STANDARD_PERMISSIONS, ObjectDef, Schema, build_schema
 from app.simorg.seed import Fragment, LoadedSeed, Seed, SeedError, dotted

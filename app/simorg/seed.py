@@ -19,9 +19,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from app.errors import WarroomError
+from app.base.errors import WarroomError
+from app.base.tomlpos import TomlPositions, decode_error
 from app.simorg.schema import OPTIONAL_PERMISSIONS, STANDARD_PERMISSIONS
-from app.tomlpos import TomlPositions, decode_error
 
 DEFAULT_SEED = "chat-vendor-theft"
 

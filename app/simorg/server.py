@@ -27,8 +27,8 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from app.clock import AcceleratedClock, Clock
-from app.errors import WarroomError
+from app.base.clock import AcceleratedClock, Clock
+from app.base.errors import WarroomError
 from app.simorg.build import apply_fragment, build_store
 from app.simorg.cert import CertFiles, generate_cert, server_context
 from app.simorg.faults import RATE_LIMITED, Faults

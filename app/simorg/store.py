@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from app.clock import Clock
+from app.base.clock import Clock
 from app.simorg import soql
 from app.simorg.ids import id_key, make_id, to18
 from app.simorg.schema import DESCRIBE_TYPES, FieldDef, ObjectDef, Schema

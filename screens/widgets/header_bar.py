@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from app.clock import parse_instant
+from app.base.clock import parse_instant
 from screens import fmt
 
 

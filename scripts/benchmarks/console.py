@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.clock import SystemClock
-from app.context import Context
-from app.journal import Journal
-from app.workspace import Workspace
+from app.base.clock import SystemClock
+from app.composition.context import Context
+from app.composition.workspace import Workspace
+from app.journal.chain import Journal
 
 # Fifty jurisdictions with residents: enough applicable rules for about fifty clocks.
 RESIDENT_CODES = (
@@ -107,7 +107,7 @@ def _loaded_incident(cfg: Any) -> Path:
     """An incident with ~50 running clocks and an inventory of `inventory_rows` tokens."""
     from app import deadlines as dl
     from app import inventory
-    from app.salesforce import Org, OrgCredentials
+    from app.salesforce.client import Org, OrgCredentials
     from app.simorg import SimOrg
     from benchmarks.figures import _bench_seed
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.clock import SystemClock
-from app.journal import Journal, connect
-from app.verify import verify_journal
-from app.workspace import Workspace
+from app.base.clock import SystemClock
+from app.composition.workspace import Workspace
+from app.journal.chain import Journal, connect
+from app.journal.verify import verify_journal
 from benchmarks.common import Result, percentile
 
 
@@ -250,7 +250,7 @@ def inventory_pull(cfg: Config) -> Result:
     import tracemalloc
 
     from app import inventory
-    from app.salesforce import Org, OrgCredentials
+    from app.salesforce.client import Org, OrgCredentials
     from app.simorg import SimOrg
 
     sim = SimOrg.start(_bench_seed(cfg), cert_dir=cfg.work / "fig5" / "cert")

@@ -1,0 +1,1 @@
+"""Composition: the projector registry, the workspace of incidents and the per-command context."""

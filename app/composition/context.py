@@ -1,0 +1,87 @@
+"""What every command handler receives: workspace, actor, clock, keyring and the output streams.
+
+Built once per invocation from the arguments and environment; tests build it with a frozen clock and an
+isolated keyring, and the console gets the same object, so every path runs the same code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import BaseModel
+
+from app.base.clock import Clock, SystemClock
+from app.base.redaction import redact
+from app.composition.workspace import Workspace, default_home
+from app.incident.core import Incident
+
+
+def default_actor() -> str:
+    env = os.environ.get("WARROOM_ACTOR")
+    if env:
+        return env
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "responder"
+
+
+def default_keyring() -> Any:
+    import keyring
+
+    return keyring.get_keyring()
+
+
+@dataclass
+class Context:
+    home: Path
+    actor: str
+    clock: Clock = field(default_factory=SystemClock)
+    keyring: Any = None
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    exercise: Any = None  # the ExerciseRunner of a live tabletop (`warroom exercise run`); the console drives it
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, **overrides: Any) -> Context:
+        home = getattr(args, "home", None) or default_home()
+        actor = getattr(args, "actor", None) or default_actor()
+        return cls(home=Path(home).expanduser(), actor=actor, **overrides)
+
+    def get_keyring(self) -> Any:
+        """The injected backend, else the platform's (resolved lazily: it can be slow or absent)."""
+        if self.keyring is None:
+            self.keyring = default_keyring()
+        return self.keyring
+
+    @property
+    def workspace(self) -> Workspace:
+        return Workspace(self.home, self.clock, self.get_keyring())
+
+    def open_incident(self, incident_id: str | None = None) -> Incident:
+        return self.workspace.open(incident_id)
+
+    def print(self, text: str = "") -> None:
+        self.stdout.write(redact(str(text)) + "\n")
+        self.stdout.flush()
+
+    def print_json(self, obj: Any) -> None:
+        if isinstance(obj, BaseModel):
+            text = obj.model_dump_json(indent=2)
+        elif isinstance(obj, list) and obj and all(isinstance(o, BaseModel) for o in obj):
+            text = json.dumps([o.model_dump(mode="json") for o in obj], indent=2)
+        else:
+            text = json.dumps(obj, indent=2, default=str)
+        self.print(text)
+
+    def error(self, text: str) -> None:
+        self.stderr.write(redact(f"warroom: {text}") + "\n")
+        self.stderr.flush()

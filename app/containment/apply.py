@@ -1,0 +1,707 @@
+"""Approving and applying a containment plan: the typed alias and approver, the journaled intent before anything is
+sent, record-by-record execution with the state before and after, and the journaled result (steps 2 to 4 of
+`app/containment/execute.py`)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import shutil
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.base.errors import UsageError, WarroomError
+from app.containment.models import (
+    FAILED_IN_STATE,
+    INLINE_RECORDS,
+    MAX_CONSECUTIVE_FAILURES,
+    MIN_FREE_BYTES,
+    NAMESPACE,
+    UNJOURNALED_DIR,
+    ActionResult,
+    ApprovalRefused,
+    ContainmentError,
+    Plan,
+    Progress,
+    RecordResult,
+    Step,
+    Stop,
+    chunks,
+    digest,
+    error_text,
+    flat_row,
+    id15,
+    org_errors,
+    soql_in,
+)
+from app.containment.plan import LOGIN_FIELDS, PSA_FIELDS, SESSION_FIELDS, Reader, identify, token_refs
+from app.containment.store import journal_plan
+from app.incident import settings as settings_mod
+from app.journal.chain import Entry, JournalError, canonical
+
+if TYPE_CHECKING:
+    from app.incident.core import Incident
+
+
+# --------------------------------------------------------------------------------------------------
+# Approval
+# --------------------------------------------------------------------------------------------------
+
+
+def _check_alias(plan: Plan, confirm_alias: str | None) -> None:
+    typed = (confirm_alias or "").strip()
+    if typed != plan.org_alias:
+        raise ApprovalRefused(
+            f"the alias typed ({typed or 'nothing'!r}) is not the plan's org {plan.org_alias!r}; nothing was sent"
+        )
+
+
+def _confirm_alias(incident: Incident, plan: Plan, confirm_alias: str | None, actor: str, stage: str) -> None:
+    """The typed alias must be the plan's org alias; a mismatch is journaled (`action.refused`) and raised."""
+    try:
+        _check_alias(plan, confirm_alias)
+    except ApprovalRefused as exc:
+        incident.journal.append(
+            "action.refused",
+            {
+                "action_id": plan.plan_id,
+                "plan_sha256": plan.sha256,
+                "reason": "alias_mismatch",
+                "message": str(exc),
+                "stage": stage,
+            },
+            actor,
+        )
+        raise
+
+
+def _approvals(incident: Incident, plan: Plan) -> list[Entry]:
+    return [
+        e
+        for e in incident.journal.entries(kind="action.approval")
+        if e.data.get("action_id") == plan.plan_id and e.data.get("plan_sha256") == plan.sha256
+    ]
+
+
+def _ensure_journaled(incident: Incident, plan: Plan, actor: str, plan_file: Path | None) -> dict[str, Any]:
+    plan.check_hash(f"plan {plan.plan_id}")
+    current = incident.journal.get_state(NAMESPACE, plan.plan_id)
+    if current is None:
+        journal_plan(incident, plan, actor, origin="imported", file=plan_file)
+        current = incident.journal.get_state(NAMESPACE, plan.plan_id)
+    elif current["plan_sha256"] != plan.sha256:
+        raise ContainmentError(
+            f"plan {plan.plan_id}: this copy hashes to {plan.sha256[:16]}…, but the journal holds "
+            f"{current['plan_sha256'][:16]}… for that id (entry {current['plan_seq']}); the file "
+            "was changed after planning; nothing was sent"
+        )
+    return current
+
+
+def approve(
+    incident: Incident, plan: Plan, confirm_alias: str | None, approver: str, *, plan_file: Path | None = None
+) -> Entry:
+    """Record an approval by `approver` (the typed alias must equal the plan's org alias)."""
+    _ensure_journaled(incident, plan, approver, plan_file)
+    _confirm_alias(incident, plan, confirm_alias, approver, "approval")
+    return incident.journal.append(
+        "action.approval",
+        {
+            "action_id": plan.plan_id,
+            "plan_sha256": plan.sha256,
+            "approver": approver,
+            "confirmed_alias": plan.org_alias,
+            "role": "approver",
+        },
+        approver,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Execution
+# --------------------------------------------------------------------------------------------------
+
+
+def _done_steps(incident: Incident, action_id: str) -> dict[int, str]:
+    """Step number -> status for every record a previous run completed (ok or already in the target state)."""
+    done: dict[int, str] = {}
+    for entry in incident.journal.entries(kind="action.result"):
+        if entry.data.get("action_id") != action_id:
+            continue
+        for rec in result_records(incident, entry):
+            if rec.get("status") in ("ok", "already"):
+                done[int(rec["n"])] = rec["status"]
+    return done
+
+
+def result_records(incident: Incident, entry: Entry) -> list[dict[str, Any]]:
+    if "records" in entry.data:
+        return entry.data["records"]
+    sha = entry.data.get("records_sha256")
+    if not sha:
+        return []
+    try:
+        raw = incident.evidence.path_for(sha).read_bytes()
+    except OSError:
+        raise ContainmentError(
+            f"entry {entry.seq}: its per-record results sha256:{sha[:16]}… are missing from the evidence store"
+        ) from None
+    if hashlib.sha256(raw).hexdigest() != sha:
+        raise ContainmentError(f"entry {entry.seq}: the stored per-record results no longer match their hash")
+    return json.loads(raw)
+
+
+class _Live:
+    """Current state of the records a run touches (re-read before and after the changes)."""
+
+    def __init__(self, reader: Reader, plan: Plan, steps: list[Step]) -> None:
+        self.reader = reader
+        self.plan = plan
+        self.steps = steps
+        self.rows: dict[int, dict[str, Any] | None] = {}
+        self.unplanned_tokens = 0
+        self.matching: int | None = None
+
+    def load(self) -> None:
+        by_op: dict[str, list[Step]] = {}
+        for step in self.steps:
+            by_op.setdefault(step.op, []).append(step)
+        for op, steps in by_op.items():
+            if op == "revoke_token":
+                self._tokens(steps)
+            elif op == "delete_session":
+                self._by_id(steps, "AuthSession", SESSION_FIELDS)
+            elif op in ("freeze_user", "unfreeze_user"):
+                self._by_id(steps, "UserLogin", LOGIN_FIELDS, key="UserId")
+            elif op in ("deactivate_user", "reactivate_user"):
+                self._by_id(steps, "User", "Id, Username, IsActive")
+            elif op == "delete_assignment":
+                self._by_id(steps, "PermissionSetAssignment", PSA_FIELDS)
+            elif op == "create_assignment":
+                self._pairs(steps)
+
+    def _by_id(self, steps: list[Step], sobject: str, fields: str, key: str = "Id") -> None:
+        rows = self.reader.by_ids(sobject, fields, [s.record for s in steps], key=key)
+        for step in steps:
+            self.rows[step.n] = rows.get(id15(step.record))
+
+    def _tokens(self, steps: list[Step]) -> None:
+        flt = self.plan.token_filter
+        if flt is not None:
+            rows = self.reader.tokens_matching(flt)
+        else:  # a plan without a filter: the apps and holders of its tokens
+            apps = sorted({s.before.get("AppName") for s in steps if s.before.get("AppName")})
+            users = sorted({s.before.get("UserId") for s in steps if s.before.get("UserId")})
+            rows = self.reader.tokens(f"AppName IN {soql_in(apps)} AND UserId IN {soql_in(users)}")
+        self.matching = len(rows)
+        by_ref: dict[str, dict[str, Any]] = {}
+        planned = {s.record for s in self.plan.steps if s.op == "revoke_token"}
+        unplanned = 0
+        for row in rows:
+            refs = token_refs(row)
+            for ref in refs:
+                by_ref.setdefault(ref, row)
+            unplanned += not any(ref in planned for ref in refs)
+        self.unplanned_tokens = unplanned
+        for step in steps:
+            self.rows[step.n] = by_ref.get(step.record)
+
+    def _pairs(self, steps: list[Step]) -> None:
+        assignees = [s.change["AssigneeId"] for s in steps]
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for chunk in chunks(list(dict.fromkeys(assignees))):
+            for row in self.reader.query(
+                f"SELECT {PSA_FIELDS} FROM PermissionSetAssignment WHERE AssigneeId IN {soql_in(chunk)}"
+            ):
+                found[(id15(row.get("AssigneeId")), id15(row.get("PermissionSetId")))] = row
+        for step in steps:
+            key = (id15(step.change["AssigneeId"]), id15(step.change["PermissionSetId"]))
+            self.rows[step.n] = found.get(key)
+
+
+def _in_target_state(step: Step, row: dict[str, Any] | None) -> bool | None:
+    """True when the record already is as the step wants it; None when it is missing and cannot be changed."""
+    if step.op in ("revoke_token", "delete_session", "delete_assignment"):
+        return row is None
+    if step.op == "create_assignment":
+        return row is not None
+    if row is None:
+        return None
+    if step.op in ("freeze_user", "unfreeze_user"):
+        return bool(row.get("IsFrozen")) == bool(step.change["IsFrozen"])
+    if step.op in ("deactivate_user", "reactivate_user"):
+        return bool(row.get("IsActive")) == bool(step.change["IsActive"])
+    return False
+
+
+def _send(org: Any, step: Step, row: dict[str, Any] | None) -> None:
+    if step.op == "revoke_token":
+        assert row is not None
+        org.revoke_token(row["DeleteToken"])
+    elif step.op == "delete_session":
+        org.delete("AuthSession", step.record)
+    elif step.op in ("freeze_user", "unfreeze_user"):
+        assert row is not None  # the UserLogin row of the user (step.record is the User Id)
+        org.update("UserLogin", row["Id"], {"IsFrozen": bool(step.change["IsFrozen"])})
+    elif step.op in ("deactivate_user", "reactivate_user"):
+        org.update("User", step.record, {"IsActive": bool(step.change["IsActive"])})
+    elif step.op == "delete_assignment":
+        org.delete("PermissionSetAssignment", step.record)
+    elif step.op == "create_assignment":
+        fields = {"AssigneeId": step.change["AssigneeId"], "PermissionSetId": step.change["PermissionSetId"]}
+        if step.change.get("ExpirationDate"):
+            fields["ExpirationDate"] = step.change["ExpirationDate"]
+        org.create("PermissionSetAssignment", fields)
+    else:  # pragma: no cover - Op is a closed set
+        raise ContainmentError(f"unknown operation {step.op}")
+
+
+def _stop_reason(exc: BaseException) -> str | None:
+    """Errors after which no further call can succeed now: stop the run cleanly."""
+    sf = org_errors()
+    if isinstance(exc, sf.RateLimited):
+        return "rate_limited"
+    if isinstance(exc, sf.SessionExpired | sf.AuthFailed):
+        return "session_expired"
+    if isinstance(exc, sf.Offline | sf.TlsFailure):
+        return "offline"
+    if isinstance(exc, sf.OrgTimeout):
+        return "timeout"
+    return None
+
+
+def _gone(step: Step, exc: BaseException) -> bool:
+    """The call failed because the record is already as wanted (deleted, revoked, assigned)."""
+    sf = org_errors()
+    code = getattr(exc, "code", "") or ""
+    if step.op == "revoke_token" and isinstance(exc, sf.InvalidToken):
+        return True
+    if step.op in ("delete_session", "delete_assignment") and (
+        isinstance(exc, sf.RecordNotFound) or code in ("NOT_FOUND", "ENTITY_IS_DELETED")
+    ):
+        return True
+    return step.op == "create_assignment" and code == "DUPLICATE_VALUE"
+
+
+def _free_bytes(path: Path) -> int:
+    return shutil.disk_usage(path).free
+
+
+MAX_SHOWN_QUERY = 4000
+
+
+def _verification(reader: Reader, plan: Plan, live: _Live, results: list[RecordResult]) -> dict[str, Any]:
+    """Re-query what the plan meant to remove or change and count what is still there."""
+    out: dict[str, Any] = {}
+    if plan.token_where and any(r.op == "revoke_token" for r in results):
+        # A COUNT() anyone can re-run; for a filter too long to show, the count of the re-read itself.
+        query = f"SELECT COUNT() FROM OauthToken WHERE {plan.token_where}"
+        short = len(query) < MAX_SHOWN_QUERY
+        total = reader.org.count(query) if short else live.matching
+        remaining = sum(1 for r in results if r.op == "revoke_token" and r.after is not None)
+        out["revoke_token"] = {
+            "query": query if short else None,
+            "matching_now": total,
+            "planned_still_present": remaining,
+            "new_since_plan": live.unplanned_tokens,
+        }
+    for op in (
+        "delete_session",
+        "freeze_user",
+        "unfreeze_user",
+        "deactivate_user",
+        "reactivate_user",
+        "delete_assignment",
+        "create_assignment",
+    ):
+        mine = [r for r in results if r.op == op and r.status != "not_run"]
+        if not mine:
+            continue
+        step_by_n = {s.n: s for s in plan.steps}
+        left = sum(1 for r in mine if _in_target_state(step_by_n[r.n], r.after) is not True)
+        out[op] = {"checked": len(mine), "not_in_target_state": left}
+    return out
+
+
+def apply_plan(
+    incident: Incident,
+    org: Any,
+    plan: Plan,
+    confirm_alias: str | None,
+    actor: str,
+    progress: Progress | None = None,
+    *,
+    plan_file: Path | None = None,
+) -> ActionResult:
+    """Approve (typed alias), journal the intent, execute record by record, journal the result, checkpoint.
+
+    `org` is a logged-in Org or a callable returning one: with a callable nothing at all (not even a login)
+    reaches Salesforce before the intent is journaled.
+    """
+    recover_unjournaled(incident, actor)
+    plan.check_hash(f"plan {plan.plan_id}")
+    current = _ensure_journaled(incident, plan, actor, plan_file)
+    if current["status"] == "undone":
+        raise ContainmentError(f"{plan.plan_id} was undone by {current.get('undone_by')}; make a new plan")
+    _confirm_alias(incident, plan, confirm_alias, actor, "apply")
+    free = _free_bytes(incident.dir)
+    if free < MIN_FREE_BYTES:
+        raise ContainmentError(
+            f"only {free // (1024 * 1024)} MiB free on the journal's disk ({incident.dir}); the "
+            "result must be journaled too, so free some space first; nothing was sent"
+        )
+    with _run_lock(incident, plan.plan_id):
+        return _apply_locked(incident, org, plan, actor, progress, plan_file)
+
+
+@contextlib.contextmanager
+def _run_lock(incident: Incident, action_id: str) -> Iterator[None]:
+    """One run of an action at a time (two consoles on one incident); the OS drops the lock if a run dies."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - no advisory locks on this platform
+        yield
+        return
+    path = incident.dir / f".contain-{action_id}.lock"
+    with path.open("a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ContainmentError(
+                f"{action_id} is being applied by another process right now; nothing was sent "
+                "(`warroom contain status` shows its progress)"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _apply_locked(
+    incident: Incident, org: Any, plan: Plan, actor: str, progress: Progress | None, plan_file: Path | None
+) -> ActionResult:
+    current = incident.journal.get_state(NAMESPACE, plan.plan_id)
+    done = _done_steps(incident, plan.plan_id)
+    pending = [s for s in plan.steps if s.n not in done]
+    run = int(current.get("runs", 0)) + 1
+    base = {
+        "action_id": plan.plan_id,
+        "action": plan.action,
+        "org_alias": plan.org_alias,
+        "plan_sha256": plan.sha256,
+        "run": run,
+        "executor": actor,
+    }
+    if pending and org is None:
+        raise UsageError(f"{plan.plan_id} changes {len(pending)} record(s): it needs a connected org")
+    if not pending and current["status"] in ("done", "partial", "failed", "running"):
+        return ActionResult(
+            **{**base, "run": run - 1},
+            status="nothing_to_do",
+            counts={"ok": 0, "already": len(done), "failed": 0, "not_run": 0},
+            warnings=[f"every record of {plan.plan_id} is already done; nothing was sent"],
+        )
+
+    # Approval: the typed alias, and an approver other than the executor when the incident requires it.
+    # An approval already journaled by someone else is used as is (with or without the requirement).
+    require_distinct = bool(settings_mod.get_setting(incident.journal, settings_mod.REQUIRE_DISTINCT_APPROVER))
+    others = [e for e in _approvals(incident, plan) if e.data.get("approver") != actor]
+    approval: Entry | None = None
+    if require_distinct or others:
+        if not others:
+            msg = (
+                f"{plan.plan_id} needs an approver other than the executor ({actor}): the approver runs "
+                f"`warroom --actor NAME contain approve {plan.plan_id} --confirm {plan.org_alias}` first "
+                f"(setting {settings_mod.REQUIRE_DISTINCT_APPROVER} is on); nothing was sent"
+            )
+            incident.journal.append(
+                "action.refused",
+                {
+                    "action_id": plan.plan_id,
+                    "plan_sha256": plan.sha256,
+                    "reason": "approver_is_executor",
+                    "message": msg,
+                    "stage": "apply",
+                },
+                actor,
+            )
+            raise ApprovalRefused(msg)
+        approval = others[-1]
+    else:
+        approval = incident.journal.append(
+            "action.approval",
+            {
+                "action_id": plan.plan_id,
+                "plan_sha256": plan.sha256,
+                "approver": actor,
+                "confirmed_alias": plan.org_alias,
+                "role": "executor",
+            },
+            actor,
+        )
+    approver = approval.data["approver"]
+
+    pending_numbers = [s.n for s in pending]
+    intent_data = {
+        **base,
+        "approver": approver,
+        "approval_seq": approval.seq,
+        "instance_url": plan.instance_url,
+        "org_id": plan.org_id,
+        "pending": len(pending),
+        "already_done": len(done),
+        "pending_by_op": _count_ops(pending),
+        "pending_sha256": digest(pending_numbers),
+        "before_sha256": digest([s.before for s in pending]),
+        "manual_tasks": [t.task_id for t in plan.manual_tasks],
+    }
+    if plan.ticket:
+        intent_data["ticket"] = plan.ticket
+    if plan_file is not None:
+        intent_data["plan_file"] = str(plan_file)
+    try:
+        intent = incident.journal.append("action.intent", intent_data, actor)
+    except JournalError as exc:
+        raise JournalError(
+            f"{exc}. The intent of {plan.plan_id} could not be journaled, so nothing was sent to {plan.org_alias}"
+        ) from None
+
+    results: dict[int, RecordResult] = {}
+    stop: Stop | None = None
+    warnings: list[str] = []
+    live: _Live | None = None
+    live_org: Any = None
+    try:
+        if pending:
+            live_org = org() if callable(org) and not hasattr(org, "query") else org
+        stop = _check_org(live_org, plan) if pending else None
+        if stop is None:
+            reader = Reader(live_org)
+            live = _Live(reader, plan, pending)
+            try:
+                live.load()
+            except WarroomError as exc:
+                reason = _stop_reason(exc) or "before_state_failed"
+                stop = Stop(reason=reason, message=f"reading the state before: {error_text(exc)}")
+            if stop is None:
+                stop = _execute(live_org, pending, live, results, progress)
+    except WarroomError as exc:  # the org could not even be opened
+        stop = Stop(reason=_stop_reason(exc) or "connect_failed", message=error_text(exc))
+        live_org = None
+    except BaseException as exc:  # Ctrl-C or a bug: still record exactly what happened, then re-raise
+        stop = Stop(reason="interrupted", message=f"{type(exc).__name__}: {error_text(exc)}")
+        _record_result(incident, plan, base, intent, pending, results, stop, {}, live, actor, warnings, approver)
+        raise
+
+    # After-state: re-read every record this run tried (ok, failed or already), then verify.
+    verification: dict[str, Any] = {}
+    if live_org is not None and live is not None:
+        tried = [s for s in pending if s.n in results and results[s.n].status != "not_run"]
+        if tried:
+            after = _Live(Reader(live_org), plan, tried)
+            try:
+                after.load()
+                for step in tried:
+                    results[step.n].after = flat_row(after.rows.get(step.n)) if after.rows.get(step.n) else None
+                live.unplanned_tokens = after.unplanned_tokens
+                verification = _verification(after.reader, plan, after, [results[s.n] for s in tried])
+            except WarroomError as exc:
+                warnings.append(
+                    f"the state after could not be re-read ({error_text(exc)}); "
+                    "`warroom contain apply` again re-checks it"
+                )
+                verification = {"error": error_text(exc)}
+    return _record_result(
+        incident, plan, base, intent, pending, results, stop, verification, live, actor, warnings, approver
+    )
+
+
+def _check_org(org: Any, plan: Plan) -> Stop | None:
+    """The plan must run against the org it was made for."""
+    if plan.org_id:
+        ident = identify(org)
+        if id15(ident.org_id) != id15(plan.org_id):
+            return Stop(
+                reason="wrong_org",
+                message=f"connected to org {ident.org_id} at {ident.instance_url}, but "
+                f"{plan.plan_id} was planned for {plan.org_id} ({plan.instance_url}); nothing was sent",
+            )
+    return None
+
+
+def _execute(
+    org: Any, pending: list[Step], live: _Live, results: dict[int, RecordResult], progress: Progress | None
+) -> Stop | None:
+    total = len(pending)
+    consecutive: tuple[str, int] = ("", 0)
+    stop: Stop | None = None
+    for i, step in enumerate(pending, start=1):
+        if stop is not None:
+            results[step.n] = RecordResult(n=step.n, op=step.op, record=step.record, label=step.label, status="not_run")
+            continue
+        row = live.rows.get(step.n)
+        before = flat_row(row) if row is not None else None
+        res = RecordResult(n=step.n, op=step.op, record=step.record, label=step.label, status="ok", before=before)
+        state = _in_target_state(step, row)
+        if state is True:
+            res.status = "already"
+        elif state is None:
+            res.status, res.code = "failed", "NOT_FOUND"
+            res.error = f"{step.sobject} {step.record} no longer exists"
+        else:
+            try:
+                _send(org, step, row)
+            except WarroomError as exc:
+                reason = _stop_reason(exc)
+                code = getattr(exc, "code", None) or type(exc).__name__
+                if _gone(step, exc):
+                    res.status, res.code = "already", code
+                else:
+                    res.status, res.code, res.error = "failed", code, error_text(exc)
+                    if reason is not None:
+                        stop = Stop(reason=reason, message=error_text(exc), at_step=step.n)
+                        if reason == "timeout":
+                            res.error += " (outcome unknown: the next run re-reads the record)"
+                    else:
+                        same = consecutive[1] + 1 if consecutive[0] == code else 1
+                        consecutive = (code, same)
+                        if same >= MAX_CONSECUTIVE_FAILURES:
+                            stop = Stop(
+                                reason="repeated_failures",
+                                at_step=step.n,
+                                message=f"{same} records in a row failed with {code}: {error_text(exc)}",
+                            )
+        if res.status != "failed":
+            consecutive = ("", 0)
+        results[step.n] = res
+        if progress is not None:
+            progress(i, total, res)
+    return stop
+
+
+def _count_ops(steps: Iterable[Step]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for s in steps:
+        out[s.op] = out.get(s.op, 0) + 1
+    return out
+
+
+def _record_result(
+    incident: Incident,
+    plan: Plan,
+    base: dict[str, Any],
+    intent: Entry,
+    pending: list[Step],
+    results: dict[int, RecordResult],
+    stop: Stop | None,
+    verification: dict[str, Any],
+    live: _Live | None,
+    actor: str,
+    warnings: list[str],
+    approver: str,
+) -> ActionResult:
+    for step in pending:
+        results.setdefault(
+            step.n, RecordResult(n=step.n, op=step.op, record=step.record, label=step.label, status="not_run")
+        )
+    records = [results[s.n] for s in pending]
+    counts = {k: sum(1 for r in records if r.status == k) for k in ("ok", "already", "failed", "not_run")}
+    finished = counts["ok"] + counts["already"]
+    status = "done" if finished == len(records) else ("partial" if finished else "failed")
+    if not records:
+        status = "done"
+    dumped = [r.model_dump(exclude_none=True) for r in records]
+    failed = [{"n": r.n, "record": r.record, "code": r.code, "error": r.error} for r in records if r.status == "failed"]
+    data: dict[str, Any] = {
+        **base,
+        "intent_seq": intent.seq,
+        "approver": approver,
+        "status": status,
+        "counts": counts,
+        "failed": failed[:FAILED_IN_STATE],
+        "failed_count": len(failed),
+        "not_run": [r.n for r in records if r.status == "not_run"][:FAILED_IN_STATE],
+        "stopped": stop.model_dump() if stop else None,
+        "before_sha256": digest([r.before for r in records]),
+        "after_sha256": digest([r.after for r in records]),
+        "records_sha256": hashlib.sha256(canonical(dumped)).hexdigest(),
+        "verification": verification,
+        "open_tasks": [t.task_id for t in plan.manual_tasks],
+    }
+    if warnings:
+        data["warnings"] = warnings
+    result = ActionResult(
+        **base,
+        status=status,
+        counts=counts,
+        records=records,
+        stopped=stop,  # type: ignore[arg-type]
+        verification=verification,
+        approver=approver,
+        intent_seq=intent.seq,
+        open_tasks=[t.task_id for t in plan.manual_tasks],
+        warnings=warnings,
+    )
+    try:
+        if len(dumped) <= INLINE_RECORDS:
+            data["records"] = dumped
+        else:
+            rec = incident.add_evidence_bytes(
+                canonical(dumped),
+                f"containment-results-{plan.plan_id}-run{base['run']}.json",
+                actor,
+                note=f"per-record results of {plan.plan_id} run {base['run']}",
+                source={"kind": "containment.result", "action_id": plan.plan_id},
+            )
+            data["records_evidence_id"] = rec.evidence_id
+        entry = incident.journal.append("action.result", data, actor)
+    except JournalError as exc:
+        path = _save_unjournaled(incident, plan.plan_id, base["run"], data, dumped)
+        raise JournalError(
+            f"{exc}. {plan.plan_id} run {base['run']} DID send changes ({counts['ok']} ok, "
+            f"{counts['failed']} failed); the result is kept in {path} and will be journaled as soon "
+            "as the journal takes writes again (any `warroom contain` command)"
+        ) from None
+    result.result_seq = entry.seq
+    try:
+        cp = incident.checkpoint(actor, reason=f"containment {plan.plan_id} run {base['run']}: {status}")
+        result.checkpoint_seq = cp.seq
+    except WarroomError as exc:
+        result.warnings.append(f"checkpoint not taken: {exc}; take one with `warroom journal checkpoint`")
+    return result
+
+
+def _save_unjournaled(
+    incident: Incident, action_id: str, run: int, data: dict[str, Any], records: list[dict[str, Any]]
+) -> Path:
+    folder = incident.dir / UNJOURNALED_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{action_id}-run{run}.json"
+    doc = {**data, "records": records}
+    doc.pop("records_evidence_id", None)
+    path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    return path
+
+
+def recover_unjournaled(incident: Incident, actor: str) -> list[Entry]:
+    """Journal results that were kept aside because the journal refused them (disk full during a run)."""
+    folder = incident.dir / UNJOURNALED_DIR
+    if not folder.is_dir():
+        return []
+    out: list[Entry] = []
+    for path in sorted(folder.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["recovered_from"] = path.name
+        records = data.pop("records", [])
+        if len(records) <= INLINE_RECORDS:
+            data["records"] = records
+        else:
+            rec = incident.add_evidence_bytes(
+                canonical(records), path.name, actor, note=f"recovered per-record results of {data['action_id']}"
+            )
+            data["records_evidence_id"] = rec.evidence_id
+        out.append(incident.journal.append("action.result", data, actor))
+        path.unlink()
+    return out

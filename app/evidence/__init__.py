@@ -1,0 +1,1 @@
+"""The evidence store (store) and reading preserved evidence back as rows (rows)."""

@@ -1,0 +1,1 @@
+"""Tabletop exercises: scenarios, the runner, scoring, scripted responders, the live tabletop and the demo."""

@@ -1,0 +1,612 @@
+"""Scripted responders: a TOML list of actions at T+offsets, played through the same functions the CLI uses.
+
+A script drives a headless exercise (CI, replays, demonstrating a competent response). Each action names what a
+responder does (`do = "checklist.set"`, `"contain"`, `"notify.sent"` ...) and when; it runs through the app's
+own functions (checklist.set_state, containment.make_plan/apply_plan, inventory.pull, forensics.collect,
+hunt.record_hunt, notify.draft_notice ...), never by shelling out, against the simulated org(s) the exercise
+started. Actions may label what they produce (`label = "snapshot"`) and later actions refer to it as
+`@snapshot` wherever an evidence id is expected.
+
+Clock: without a speed the run uses a virtual clock that jumps straight to the next event (an inject or an
+action), so a 72-hour scenario plays in seconds and every timestamp is deterministic. With a speed, an
+accelerated clock runs and the player waits for each event in (sped-up) real time.
+
+A failing action does not stop the exercise: it is journaled as `exercise.action_failed` with the error, the run
+goes on, and the result lists it (the CLI then exits 1 after printing the score).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.base.clock import AcceleratedClock, FrozenClock, format_instant
+from app.base.errors import NotFoundError, UsageError, WarroomError
+from app.checklist import parse_duration
+from app.exercise.runner import (
+    PRIMARY_ORG,
+    ExerciseRunner,
+    LoadedScenario,
+    ScenarioError,
+    located,
+    next_inject_at,
+    read_toml,
+    resolve_time,
+    scenarios_dir,
+    validation_error,
+)
+
+if TYPE_CHECKING:
+    from app.composition.workspace import Workspace
+    from app.incident.core import Incident
+
+FAILED_KIND = "exercise.action_failed"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _dur(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+class _Action(_Strict):
+    at: Annotated[str, Field(min_length=2)]
+    actor: str | None = None
+    label: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+
+    @property
+    def offset(self) -> timedelta:
+        return parse_duration(self.at)
+
+
+class Note(_Action):
+    do: Literal["note"]
+    text: str = Field(min_length=1)
+
+
+class IncidentUpdate(_Action):
+    do: Literal["incident.update"]
+    fields: dict[Literal["severity", "commander", "status", "title"], str]
+
+
+class ChecklistSet(_Action):
+    do: Literal["checklist.set"]
+    item: str
+    state: str = "done"
+    note: str | None = None
+    evidence: list[str] = Field(default_factory=list)
+
+
+class FactsSet(_Action):
+    do: Literal["facts.set"]
+    key: str
+    value: str  # as `warroom facts set`; times may be offsets (T+PT1H)
+
+
+class EvidenceAdd(_Action):
+    do: Literal["evidence.add"]
+    name: str = Field(min_length=1)
+    text: str
+    note: str | None = None
+
+
+class Custody(_Action):
+    do: Literal["evidence.custody"]
+    evidence: str
+    action: str
+    to_party: str | None = None
+    purpose: str | None = None
+
+
+class InventoryPull(_Action):
+    do: Literal["inventory.pull"]
+    org: str = PRIMARY_ORG
+
+
+class Collect(_Action):
+    do: Literal["collect"]
+    org: str = PRIMARY_ORG
+    sources: list[str] = Field(default_factory=list)  # empty: every source
+    since: str | None = None  # ISO 8601 instant or offset (T-P30D)
+
+
+class Hunt(_Action):
+    do: Literal["hunt"]
+    indicators: list[str] = Field(min_length=1)  # shipped names (chat-vendor-theft) or paths
+
+
+class Contain(_Action):
+    do: Literal["contain"]
+    action: str
+    org: str = PRIMARY_ORG
+    app: str | None = None
+    user: str | None = None
+    integration_users: bool = False
+    confirm: str  # the org alias typed back, as `warroom contain apply --confirm`
+    approver: str | None = None  # approval journaled by this person before the executor applies
+
+
+class ContainTask(_Action):
+    do: Literal["contain.task"]
+    task: str = "all-open"  # a task id, or every open manual task
+    evidence: str
+    note: str | None = None
+
+
+class NotifyDetail(_Action):
+    do: Literal["notify.detail"]
+    key: str
+    value: str
+
+
+class NotifyDraft(_Action):
+    do: Literal["notify.draft"]
+    rule: str
+
+
+class NotifySent(_Action):
+    do: Literal["notify.sent"]
+    rule: str
+    evidence: str
+    sent_at: str | None = None  # ISO 8601 or offset; default: now
+
+
+class Ack(_Action):
+    do: Literal["exercise.ack"]
+    inject: str = "all"
+    note: str | None = None
+
+
+class Checkpoint(_Action):
+    do: Literal["journal.checkpoint"]
+    reason: str = "scripted checkpoint"
+
+
+class Anchor(_Action):
+    do: Literal["journal.anchor"]
+    method: str = "read aloud to the facilitator"
+
+
+Action = Annotated[
+    Note
+    | IncidentUpdate
+    | ChecklistSet
+    | FactsSet
+    | EvidenceAdd
+    | Custody
+    | InventoryPull
+    | Collect
+    | Hunt
+    | Contain
+    | ContainTask
+    | NotifyDetail
+    | NotifyDraft
+    | NotifySent
+    | Ack
+    | Checkpoint
+    | Anchor,
+    Field(discriminator="do"),
+]
+
+
+class Script(_Strict):
+    schema_version: int = Field(alias="schema")
+    scenario: str
+    title: str = Field(min_length=1)
+    description: str = ""
+    actor: str = Field(min_length=1)
+    actions: list[Action] = Field(min_length=1)
+
+
+@dataclass
+class LoadedScript:
+    script: Script
+    path: Path
+    sha256: str
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "file": str(self.path),
+            "sha256": self.sha256,
+            "title": self.script.title,
+            "actions": len(self.script.actions),
+        }
+
+
+def resolve_script(name: str | Path) -> Path:
+    p = Path(name).expanduser()
+    if p.is_file():
+        return p
+    shipped = scenarios_dir() / f"{name}.script.toml"
+    if shipped.is_file():
+        return shipped
+    raise NotFoundError(f"script file {p} does not exist")
+
+
+def load_script(name: str | Path, scenario: LoadedScenario | None = None) -> LoadedScript:
+    """Read and validate a script; errors name FILE:LINE:COL. With `scenario`, the pairing is checked too."""
+    path = resolve_script(name)
+    data, text, positions = read_toml(path, "script")
+    try:
+        script = Script.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error("script", path, positions, exc) from None
+    if script.schema_version != 1:
+        raise located("script", path, positions, ("schema",), f"schema {script.schema_version} is not supported")
+    for i, action in enumerate(script.actions):
+        try:
+            parse_duration(action.at)
+        except ValueError as exc:
+            raise located("script", path, positions, ("actions", i, "at"), str(exc)) from None
+    if scenario is not None:
+        if script.scenario != scenario.name:
+            raise located(
+                "script",
+                path,
+                positions,
+                ("scenario",),
+                f"this script plays scenario {script.scenario!r}, not {scenario.name!r}",
+            )
+        length = scenario.scenario.length
+        for i, action in enumerate(script.actions):
+            if action.offset > length:
+                raise located(
+                    "script",
+                    path,
+                    positions,
+                    ("actions", i, "at"),
+                    f"T+{action.at} is after the end of the exercise ({scenario.scenario.duration})",
+                )
+    return LoadedScript(script, path.resolve(), hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+# -- playing ----------------------------------------------------------------------------------------------------
+
+
+class ActionFailure(BaseModel):
+    index: int
+    at: str
+    do: str
+    error: str
+
+
+class ScriptRun(BaseModel):
+    incident_id: str
+    scenario: str
+    script: str
+    clock: str
+    actions_run: int
+    failures: list[ActionFailure]
+    injects_fired: list[str]
+    score: Any = None
+    after_action: str = ""
+
+
+@dataclass
+class _Player:
+    runner: ExerciseRunner
+    script: LoadedScript
+    ctx: Any  # app.context.Context carrying the exercise clock (for the org openers)
+    say: Callable[[str], None] | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    clients: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def incident(self) -> Incident:
+        assert self.runner.incident is not None
+        return self.runner.incident
+
+    def actor(self, action: Any) -> str:
+        return action.actor or self.script.script.actor
+
+    def ref(self, value: str) -> str:
+        if value.startswith("@"):
+            label = value[1:]
+            if label not in self.labels:
+                raise UsageError(f"no earlier action is labelled {label!r}")
+            return self.labels[label]
+        return value
+
+    def org(self, alias: str) -> Any:
+        """A logged-in client for a running simulated org (kept for the rest of the run)."""
+        if alias in self.clients:
+            return self.clients[alias]
+        if alias not in self.runner.orgs:
+            raise UsageError(
+                f"no simulated org {alias!r} is running (running: {', '.join(self.runner.orgs) or 'none'})"
+            )
+        client = self.runner.org_factory(alias)()
+        self.clients[alias] = client
+        return client
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            with contextlib.suppress(Exception):
+                client.close()
+        self.clients.clear()
+
+    # -- one action ------------------------------------------------------------------------------------------
+
+    def run(self, action: Any) -> str:
+        """Execute `action`; returns a one-line account for the progress log."""
+        handler = getattr(self, "_" + action.do.replace(".", "_"))
+        return handler(action)
+
+    def _note(self, a: Note) -> str:
+        entry = self.incident.note(a.text, self.actor(a))
+        return f"note (entry {entry.seq})"
+
+    def _incident_update(self, a: IncidentUpdate) -> str:
+        entry = self.incident.journal.append("incident.update", dict(a.fields), self.actor(a))
+        return f"incident {', '.join(f'{k}={v}' for k, v in a.fields.items())} (entry {entry.seq})"
+
+    def _checklist_set(self, a: ChecklistSet) -> str:
+        from app import checklist as cl
+
+        checklist = cl.incident_checklist(self.incident)
+        entry = cl.set_state(
+            self.incident,
+            checklist,
+            a.item,
+            a.state,
+            self.actor(a),
+            note=a.note,
+            evidence=[self.ref(e) for e in a.evidence],
+        )
+        return f"checklist {a.item} -> {a.state} (entry {entry.seq})"
+
+    def _facts_set(self, a: FactsSet) -> str:
+        from app import deadlines as dl
+
+        value = self.runner.fact_value(a.key, a.value)
+        entry = dl.set_fact(self.incident.journal, a.key, value, self.actor(a))
+        return f"facts {a.key} = {value}" + (f" (entry {entry.seq})" if entry else " (unchanged)")
+
+    def _evidence_add(self, a: EvidenceAdd) -> str:
+        rec = self.incident.add_evidence_bytes(
+            a.text.encode("utf-8"),
+            a.name,
+            self.actor(a),
+            note=a.note,
+            source={"exercise_script": self.script.script.title},
+        )
+        if a.label:
+            self.labels[a.label] = rec.evidence_id
+        return f"evidence {rec.evidence_id} {a.name}"
+
+    def _evidence_custody(self, a: Custody) -> str:
+        entry = self.incident.custody(
+            self.ref(a.evidence), a.action, self.actor(a), to_party=a.to_party, purpose=a.purpose
+        )
+        return f"custody {a.action} (entry {entry.seq})"
+
+    def _inventory_pull(self, a: InventoryPull) -> str:
+        from app import inventory as inv
+
+        snap = inv.pull(
+            self.org(a.org), None, alias=a.org, taken_utc=format_instant(self.runner.clock.now().replace(microsecond=0))
+        )
+        saved = inv.save_snapshot(self.incident, snap, self.actor(a))
+        if a.label:
+            self.labels[a.label] = saved.evidence_id
+        return f"inventory snapshot {saved.evidence_id} (entry {saved.seq})"
+
+    def _collect(self, a: Collect) -> str:
+        from app.forensics import collect as forensics
+
+        since = resolve_time(a.since, self.runner.start_utc) if a.since and self.runner.start_utc else None
+        what = a.sources or list(forensics.SOURCES)
+        result = forensics.collect(
+            self.incident, self.org(a.org), self.actor(a), since=since, what=what, command="exercise script"
+        )
+        return f"collect {a.org}: {result.status}, {result.count('preserved')} preserved"
+
+    def _hunt(self, a: Hunt) -> str:
+        from app import hunt
+
+        sets = [hunt.load_indicators(hunt.find_indicator_file(name)) for name in a.indicators]
+        result = hunt.hunt(self.incident, sets)
+        new = hunt.record_hunt(self.incident, result, sets, self.actor(a))
+        return f"hunt {', '.join(a.indicators)}: {len(result.hits)} hits, {new} recorded"
+
+    def _contain(self, a: Contain) -> str:
+        from app.containment import execute as containment
+
+        org = self.org(a.org)
+        actor = self.actor(a)
+        plan = containment.make_plan(
+            org,
+            self.incident,
+            a.action,
+            a.app,
+            a.user,
+            integration_users=a.integration_users,
+            actor=actor,
+            org_alias=a.org,
+        )
+        if a.label:
+            self.labels[a.label] = plan.plan_id
+        if a.approver:
+            containment.approve(self.incident, plan, a.confirm, a.approver)
+        result = containment.apply_plan(self.incident, org, plan, a.confirm, actor)
+        counts = ", ".join(f"{n} {k}" for k, n in result.counts.items() if n)
+        if result.status not in ("done", "nothing_to_do"):
+            raise WarroomError(
+                f"containment {plan.plan_id} ({a.action}) ended {result.status}: {counts}"
+                + (f"; stopped: {result.stopped.message}" if result.stopped else "")
+            )
+        return f"contain {a.action} {plan.plan_id}: {result.status} ({counts or 'nothing to change'})"
+
+    def _contain_task(self, a: ContainTask) -> str:
+        from app.containment import execute as containment
+
+        evidence = self.ref(a.evidence)
+        everything = a.task == "all-open"
+        tasks = [t.task_id for t in containment.open_tasks(self.incident)] if everything else [a.task]
+        for task_id in tasks:
+            containment.confirm_task(self.incident, task_id, evidence, self.actor(a), note=a.note)
+        return f"confirmed {len(tasks)} manual task(s)"
+
+    def _notify_detail(self, a: NotifyDetail) -> str:
+        from app import notify
+
+        entry = notify.set_detail(self.incident, a.key, a.value, self.actor(a))
+        return f"notice detail {a.key}" + (f" (entry {entry.seq})" if entry else " (unchanged)")
+
+    def _notify_draft(self, a: NotifyDraft) -> str:
+        from app import notify
+
+        draft = notify.record_draft(self.incident, notify.draft_notice(self.incident, a.rule), self.actor(a))
+        if a.label and draft.evidence_id:
+            self.labels[a.label] = draft.evidence_id
+        return f"notice draft {a.rule}: {len(draft.gaps)} gap(s), evidence {draft.evidence_id}"
+
+    def _notify_sent(self, a: NotifySent) -> str:
+        from app import notify
+
+        start = self.runner.start_utc
+        at = resolve_time(a.sent_at, start) if a.sent_at and start else self.runner.clock.now()
+        entry = notify.record_sent(self.incident, a.rule, at, self.ref(a.evidence), self.actor(a))
+        return f"notice {a.rule} sent {format_instant(at)} (entry {entry.seq})"
+
+    def _exercise_ack(self, a: Ack) -> str:
+        from app.exercise.runner import acknowledge, pending_alerts
+
+        ids = [al.inject for al in pending_alerts(self.incident)] if a.inject == "all" else [a.inject]
+        for inject_id in ids:
+            acknowledge(self.incident, inject_id, self.actor(a), a.note)
+        return f"acknowledged {len(ids)} alert(s)"
+
+    def _journal_checkpoint(self, a: Checkpoint) -> str:
+        entry = self.incident.checkpoint(self.actor(a), reason=a.reason)
+        return f"checkpoint (entry {entry.seq})"
+
+    def _journal_anchor(self, a: Anchor) -> str:
+        head, entry = self.incident.anchor(self.actor(a), method=a.method)
+        return f"anchor {head.anchor[:24]}… (entry {entry.seq})"
+
+
+def _wait_until(runner: ExerciseRunner, at: datetime) -> None:
+    """Move the exercise clock to `at`: jump (virtual) or wait in sped-up real time (accelerated)."""
+    clock = runner.clock
+    if isinstance(clock, FrozenClock):
+        assert runner.start_utc is not None
+        while True:  # stop at each inject on the way, so it fires at its own time
+            nxt = next_inject_at(runner.scenario, runner.fired)
+            if nxt is None or runner.start_utc + nxt > at:
+                break
+            if runner.start_utc + nxt > clock.now():
+                clock.advance(runner.start_utc + nxt - clock.now())
+            if not runner.fire_due():
+                break
+        if at > clock.now():
+            clock.advance(at - clock.now())
+        runner.fire_due()
+        return
+    while clock.now() < at:
+        runner.fire_due()
+        left = (at - clock.now()).total_seconds()
+        speed = clock.speed if isinstance(clock, AcceleratedClock) else 1
+        time.sleep(max(0.01, min(0.25, left / max(speed, 1))))
+    runner.fire_due()
+
+
+def play(
+    runner: ExerciseRunner, script: LoadedScript, ctx: Any, *, say: Callable[[str], None] | None = None
+) -> ScriptRun:
+    """Run the script's actions in time order (injects fire as the clock passes them), then score and end."""
+    from app.exercise.score import after_action_report
+
+    assert runner.incident is not None and runner.start_utc is not None
+    player = _Player(runner, script, ctx, say)
+    failures: list[ActionFailure] = []
+    order = sorted(enumerate(script.script.actions), key=lambda ia: (ia[1].offset, ia[0]))
+    ran = 0
+    try:
+        for index, action in order:
+            _wait_until(runner, runner.start_utc + action.offset)
+            try:
+                line = player.run(action)
+                ran += 1
+                if say:
+                    say(f"T+{action.at:<8} {player.actor(action)}: {line}")
+            except WarroomError as exc:
+                failures.append(ActionFailure(index=index, at=action.at, do=action.do, error=str(exc)))
+                runner.incident.journal.append(
+                    FAILED_KIND,
+                    {"index": index, "at": f"T+{action.at}", "do": action.do, "error": str(exc)},
+                    player.actor(action),
+                )
+                if say:
+                    say(f"T+{action.at:<8} {player.actor(action)}: FAILED {action.do}: {exc}")
+        _wait_until(runner, runner.start_utc + runner.scenario.length)
+        result = runner.finish()
+        aar = after_action_report(runner.incident, runner.loaded, result)
+        store_after_action(runner.incident, aar, runner.actor)
+    finally:
+        player.close()
+    clock = "virtual" if isinstance(runner.clock, FrozenClock) else "accelerated"
+    return ScriptRun(
+        incident_id=runner.incident.id,
+        scenario=runner.scenario.name,
+        script=str(script.path),
+        clock=clock,
+        actions_run=ran,
+        failures=failures,
+        injects_fired=list(runner.fired),
+        score=result,
+        after_action=aar,
+    )
+
+
+def store_after_action(incident: Incident, text: str, actor: str) -> str:
+    """Keep the after-action report with the incident's evidence (hashed and journaled); returns its id."""
+    rec = incident.add_evidence_bytes(
+        text.encode("utf-8"),
+        "after-action-report.md",
+        actor,
+        note="exercise after-action report",
+        source={"kind": "exercise.after_action"},
+    )
+    return rec.evidence_id
+
+
+def run_scripted(
+    workspace: Workspace,
+    ctx: Any,
+    loaded: LoadedScenario,
+    script: LoadedScript,
+    *,
+    speed: int | None = None,
+    say: Callable[[str], None] | None = None,
+) -> ScriptRun:
+    """The whole headless exercise: start (virtual clock unless `speed`), play, score; the orgs are stopped."""
+    from dataclasses import replace
+
+    from app.composition.workspace import Workspace as _Workspace
+    from app.exercise.runner import make_clock
+
+    if script.script.scenario != loaded.name:
+        raise ScenarioError(f"script {script.path} plays scenario {script.script.scenario!r}, not {loaded.name!r}")
+    clock = make_clock(loaded, speed, virtual=speed is None)
+    ws = _Workspace(workspace.home, clock, workspace.keyring)
+    exercise_ctx = replace(ctx, clock=clock) if ctx is not None else None
+    runner = ExerciseRunner(ws, loaded, clock)
+    try:
+        runner.start(mode="scripted", script=script.record())
+        if isinstance(clock, AcceleratedClock):
+            runner.run_in_background()
+        return play(runner, script, exercise_ctx, say=say)
+    finally:
+        runner.close()

@@ -1,0 +1,128 @@
+"""A tabletop exercise run live (`warroom exercise run SCENARIO` without --script): what the facilitator does
+with the running exercise from the console, and its end.
+
+The runner's own thread fires the injects (`ExerciseRunner.run_in_background`); the console only reads the
+journal. Clock changes are journaled (`exercise.clock`) so the debrief sees when time was held or sped up.
+The exercise ends once: the console's "end exercise" and the CLI after the console closes both call
+`end_exercise`, and the second call gets the first one's score instead of journaling a second end.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from app.base.errors import UsageError
+from app.checklist import format_duration
+
+if TYPE_CHECKING:
+    from app.exercise.runner import ExerciseRunner
+    from app.exercise.score import Score
+    from app.incident.core import Incident
+    from app.journal.chain import Entry
+
+SPEEDS: tuple[int, ...] = (1, 2, 5, 10, 30, 60, 120, 300, 600)
+
+
+def speed_of(runner: ExerciseRunner) -> int | None:
+    """The clock's acceleration (None on a virtual clock)."""
+    speed = getattr(runner.clock, "speed", None)
+    return None if speed is None else int(speed)
+
+
+def next_speed(current: int, faster: bool) -> int:
+    """The next step of SPEEDS above (or below) `current`; `current` itself at either end."""
+    if faster:
+        return next((s for s in SPEEDS if s > current), current)
+    return next((s for s in reversed(SPEEDS) if s < current), current)
+
+
+def ended(incident: Incident) -> bool:
+    return bool((incident.journal.get_state("exercise", "current") or {}).get("ended"))
+
+
+def set_clock(
+    runner: ExerciseRunner,
+    incident: Incident,
+    actor: str,
+    *,
+    paused: bool | None = None,
+    speed: int | None = None,
+    reason: str | None = None,
+) -> Entry | None:
+    """Pause, resume or change the speed: journaled first, then applied. None when nothing would change."""
+    current = speed_of(runner)
+    if current is None:
+        raise UsageError("this exercise runs on a virtual clock: it cannot be paused or sped up")
+    if ended(incident):
+        raise UsageError("the exercise has ended: its clock no longer matters")
+    if speed is not None and not SPEEDS[0] <= speed <= SPEEDS[-1]:
+        raise UsageError(f"speed x{speed}: choose between x{SPEEDS[0]} and x{SPEEDS[-1]}")
+    new_paused = runner.paused if paused is None else paused
+    new_speed = current if speed is None else speed
+    if new_paused == runner.paused and new_speed == current:
+        return None
+    change = "speed" if new_paused == runner.paused else ("pause" if new_paused else "resume")
+    data: dict[str, Any] = {
+        "change": change,
+        "paused": new_paused,
+        "speed": str(new_speed),
+        "previous_speed": str(current),
+        "elapsed": format_duration(runner.elapsed()),
+    }
+    if reason:
+        data["reason"] = reason
+    entry = incident.journal.append("exercise.clock", data, actor)
+    if new_speed != current:
+        runner.set_speed(new_speed)
+    if new_paused and not runner.paused:
+        runner.pause()
+    elif not new_paused and runner.paused:
+        runner.resume()
+    return entry
+
+
+@dataclass(frozen=True)
+class Ending:
+    score: Score
+    after_action: str
+    evidence_id: str  # the after-action report, stored with the incident's evidence
+
+
+_end_lock = threading.Lock()
+_endings: dict[int, tuple[ExerciseRunner, Ending]] = {}  # keyed by id(runner); the runner is kept so ids stay unique
+
+
+def end_exercise(runner: ExerciseRunner, actor: str) -> Ending:
+    """Score the exercise, journal `exercise.end` and store the after-action report, once per runner."""
+    from app.exercise.score import after_action_report
+    from app.exercise.script import store_after_action
+
+    with _end_lock:
+        done = _endings.get(id(runner))
+        if done is not None:
+            return done[1]
+        if runner.incident is None:
+            raise UsageError("this exercise is not running")
+        if ended(runner.incident):
+            raise UsageError(f"exercise {runner.incident.id} has already ended")
+        score = runner.finish(actor)
+        text = after_action_report(runner.incident, runner.loaded, score)
+        evidence_id = store_after_action(runner.incident, text, actor)
+        ending = Ending(score, text, evidence_id)
+        _endings[id(runner)] = (runner, ending)
+        return ending
+
+
+def summary_lines(incident_id: str, score: Score | Any, failures: int = 0) -> list[str]:
+    """The score in two lines, as the CLI prints it and the console shows it."""
+    parts = ", ".join(f"{k} {v}" for k, v in score.parts.items())
+    return [
+        f"exercise {score.scenario} in {incident_id}: score {score.total}/100 ({parts})",
+        f"  deadlines: {score.deadlines_met} met, {score.deadlines_late} late, {score.deadlines_missed} missed; "
+        f"checklist: {score.items_on_time} on time, {score.items_late} late, {score.items_missed} missed; "
+        f"contained {score.apps_contained}/{score.apps_compromised} apps; "
+        f"{score.evidence_gaps_count} evidence gap(s)"
+        + (f"; {failures} scripted action(s) failed" if failures else ""),
+    ]

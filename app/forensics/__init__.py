@@ -1,0 +1,1 @@
+"""Forensic collection: preserve what the org holds about the leak before it expires (collect)."""

@@ -1,0 +1,1 @@
+"""One incident: its journal and evidence store opened together (core) and its journaled settings (settings)."""

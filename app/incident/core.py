@@ -1,0 +1,155 @@
+"""One incident: its journal, its evidence store, and the journaled operations every area shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.base.clock import Clock
+from app.base.errors import NotFoundError, UsageError
+from app.evidence.store import ID_LEN, EvidenceStore, Progress
+from app.journal import signing
+from app.journal.chain import Entry, Head, Journal
+
+CUSTODY_ACTIONS = ("sealed", "transferred", "accessed", "verified", "copied", "returned", "destroyed")
+
+
+@dataclass
+class EvidenceRecord:
+    evidence_id: str
+    sha256: str
+    size: int
+    name: str | None
+    note: str | None
+    seq: int
+
+
+class Incident:
+    def __init__(self, incident_dir: Path, journal: Journal, keyring: Any = None) -> None:
+        self.dir = incident_dir
+        self.journal = journal
+        self.evidence = EvidenceStore(incident_dir / "evidence")
+        self.keyring = keyring
+
+    @property
+    def id(self) -> str:
+        return self.journal.incident_id
+
+    @property
+    def title(self) -> str:
+        return self.journal.get_state("incident", "title") or self.journal.genesis.get("title", "")
+
+    @property
+    def clock(self) -> Clock:
+        return self.journal.clock
+
+    def close(self) -> None:
+        self.journal.close()
+
+    def __enter__(self) -> Incident:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- notes and evidence ----------------------------------------------------------------------------
+
+    def note(self, text: str, actor: str) -> Entry:
+        if not text.strip():
+            raise UsageError("a note needs some text")
+        return self.journal.append("note", {"text": text}, actor)
+
+    def add_evidence(
+        self,
+        path: Path,
+        actor: str,
+        note: str | None = None,
+        progress: Progress | None = None,
+        source: dict[str, Any] | None = None,
+    ) -> EvidenceRecord:
+        """Stream a file into the store, then journal its acquisition (hash, size, source, who, when)."""
+        sha, size = self.evidence.ingest(path, progress)
+        return self._record_evidence(sha, size, path.name, actor, note, {"path": str(path.resolve())} | (source or {}))
+
+    def add_evidence_bytes(
+        self, data: bytes, name: str, actor: str, note: str | None = None, source: dict[str, Any] | None = None
+    ) -> EvidenceRecord:
+        sha, size = self.evidence.ingest_bytes(data)
+        return self._record_evidence(sha, size, name, actor, note, source or {})
+
+    def _record_evidence(
+        self, sha: str, size: int, name: str, actor: str, note: str | None, source: dict[str, Any]
+    ) -> EvidenceRecord:
+        evidence_id = sha[:ID_LEN]
+        data: dict[str, Any] = {
+            "evidence_id": evidence_id,
+            "sha256": sha,
+            "size": size,
+            "name": name,
+            "source": source,
+            "storage_ref": str(self.evidence.path_for(sha).relative_to(self.dir)),
+        }
+        if note:
+            data["note"] = note
+        entry = self.journal.append("evidence.acquired", data, actor)
+        return EvidenceRecord(evidence_id, sha, size, name, note, entry.seq)
+
+    def resolve_evidence(self, ref: str) -> dict[str, Any]:
+        """An evidence id or any unique prefix of its SHA-256 (8+ hex digits)."""
+        ref = ref.strip().lower()
+        items = self.journal.state("evidence")
+        if ref in items:
+            return {"evidence_id": ref, **items[ref]}
+        matches = [k for k, v in items.items() if len(ref) >= 8 and v["sha256"].startswith(ref)]
+        if len(matches) == 1:
+            return {"evidence_id": matches[0], **items[matches[0]]}
+        if matches:
+            raise UsageError(f"evidence id {ref!r} is ambiguous")
+        raise NotFoundError(f"no evidence {ref!r} in incident {self.id}")
+
+    def custody(
+        self,
+        evidence_ref: str,
+        action: str,
+        actor: str,
+        *,
+        to_party: str | None = None,
+        purpose: str | None = None,
+        note: str | None = None,
+    ) -> Entry:
+        """A custody event; 'verified' and 'accessed' re-hash the stored file and record the result."""
+        if action not in CUSTODY_ACTIONS:
+            raise UsageError(f"custody action must be one of {', '.join(CUSTODY_ACTIONS)}")
+        item = self.resolve_evidence(evidence_ref)
+        data: dict[str, Any] = {"evidence_id": item["evidence_id"], "action": action}
+        if action in ("verified", "accessed", "copied", "transferred"):
+            rehash = self.evidence.rehash(item["sha256"])
+            data["rehash_sha256"] = rehash
+            data["match"] = rehash == item["sha256"]
+        for key, value in (("to_party", to_party), ("purpose", purpose), ("note", note)):
+            if value:
+                data[key] = value
+        return self.journal.append("custody.event", data, actor)
+
+    # -- checkpoints and anchors -------------------------------------------------------------------------
+
+    def checkpoint(self, actor: str, reason: str = "on demand") -> Entry:
+        """Sign the current Merkle root (C2SP note) and journal it."""
+        head = self.journal.head()
+        key = signing.load_key(self.journal.journal_id, self.dir, self.journal.genesis["key_store"], self.keyring)
+        origin = f"warroom/{self.journal.journal_id}"
+        note = signing.sign_note(signing.checkpoint_text(origin, head.size, head.root), origin, key)
+        return self.journal.append(
+            "checkpoint",
+            {"tree_size": head.size, "root": head.root_hex, "note": note, "reason": reason},
+            actor,
+        )
+
+    def anchor(self, actor: str, method: str = "read aloud / written down") -> tuple[Head, Entry]:
+        """Record that the current size and root were taken somewhere else."""
+        head = self.journal.head()
+        entry = self.journal.append(
+            "anchor.made", {"tree_size": head.size, "root": head.root_hex, "method": method}, actor
+        )
+        return head, entry

@@ -1,0 +1,391 @@
+"""`journal verify`: re-derive everything from the entries and say exactly where a journal stops being true.
+
+Exit codes: 0 intact, 1 integrity failure (first bad seq and why), 3 unreadable. Clock regressions are
+warnings. The journal is tamper-evident relative to its anchors, not tamper-proof: an insider holding the
+file and the key can rewrite it consistently, and only an anchor taken earlier and kept elsewhere shows it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from pydantic import BaseModel
+
+from app.journal.chain import (
+    APPLICATION_ID,
+    SCHEMA,
+    ZERO_HASH,
+    Entry,
+    Projector,
+    _default_projector,
+    _split_sql,
+    canonical,
+    jcs,
+)
+from app.journal.merkle import Frontier, leaf_hash, short_root
+from app.journal.signing import verify_note
+
+REASONS = (
+    "edited",
+    "missing",
+    "reordered",
+    "forged",
+    "truncated",
+    "rewritten",
+    "schema_altered",
+    "state_mismatch",
+)
+
+
+class Problem(BaseModel):
+    seq: int | None
+    reason: str
+    detail: str
+
+
+class Warning_(BaseModel):
+    seq: int | None
+    reason: str
+    detail: str
+
+
+class VerifyReport(BaseModel):
+    path: str
+    ok: bool
+    exit_code: int
+    size: int = 0
+    root: str | None = None
+    short_root: str | None = None
+    journal_id: str | None = None
+    incident_id: str | None = None
+    checkpoints_checked: int = 0
+    anchors_checked: int = 0
+    problems: list[Problem] = []
+    warnings: list[Warning_] = []
+    message: str = ""
+
+
+@dataclass
+class Anchor:
+    size: int
+    root: bytes
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        size_s, sep, root_s = text.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            size = int(size_s)
+            root = bytes.fromhex(root_s.strip())
+            if size < 1 or len(root) != 32:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"bad anchor {text!r}: expected SIZE:ROOTHEX (64 hex digits)") from None
+        return cls(size, root)
+
+
+def schema_fingerprint(conn: sqlite3.Connection) -> str:
+    rows = conn.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
+    ).fetchall()
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+def expected_fingerprint() -> str:
+    mem = sqlite3.connect(":memory:")
+    for stmt in _split_sql(SCHEMA):
+        mem.execute(stmt)
+    try:
+        return schema_fingerprint(mem)
+    finally:
+        mem.close()
+
+
+@dataclass
+class _Replay:
+    projector: Projector
+    state: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def apply(self, entry: Entry) -> None:
+        def get(ns: str, key: str) -> Any:
+            value = self.state.get((ns, key))
+            return json.loads(value) if value is not None else None
+
+        for ns, key, value in self.projector(entry, get):
+            if value is None:
+                self.state.pop((ns, key), None)
+            else:
+                self.state[(ns, key)] = canonical(value).decode()
+
+
+def _no_float(text: str) -> Any:
+    raise ValueError(f"number {text} is not an integer; the journal never writes floats")
+
+
+_DECODER = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float)
+
+
+def _unreadable(path: Path, why: str) -> VerifyReport:
+    return VerifyReport(path=str(path), ok=False, exit_code=3, message=f"{path}: unreadable: {why}")
+
+
+def verify_journal(path: Path, anchors: Iterable[Anchor] = (), projector: Projector | None = None) -> VerifyReport:
+    anchors = sorted(anchors, key=lambda a: a.size)
+    if not path.is_file():
+        return _unreadable(path, "no such file")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        conn.execute("PRAGMA query_only = ON")
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        check = conn.execute("PRAGMA integrity_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return _unreadable(path, str(exc))
+    if check != [("ok",)]:
+        conn.close()
+        return _unreadable(path, "SQLite integrity check failed: " + "; ".join(r[0] for r in check[:3]))
+    if app_id != APPLICATION_ID:
+        conn.close()
+        return _unreadable(path, "not a warroom journal")
+    try:
+        kinds = None
+        if projector is None:
+            from app.composition.projections import PROJECTORS
+
+            projector, kinds = _default_projector(), frozenset(PROJECTORS)
+        return _verify(conn, path, anchors, projector, kinds)
+    except sqlite3.DatabaseError as exc:
+        return _unreadable(path, str(exc))
+    finally:
+        conn.close()
+
+
+def _verify(
+    conn: sqlite3.Connection,
+    path: Path,
+    anchors: list[Anchor],
+    projector: Projector,
+    kinds: frozenset[str] | None = None,
+) -> VerifyReport:
+    """`kinds`: the entry kinds the projector acts on (None: all); other entries skip the replay step."""
+    problems: list[Problem] = []
+    warnings: list[Warning_] = []
+    report = VerifyReport(path=str(path), ok=True, exit_code=0)
+
+    if schema_fingerprint(conn) != expected_fingerprint():
+        problems.append(
+            Problem(seq=None, reason="schema_altered", detail="tables or triggers differ from the journal's schema")
+        )
+
+    frontier = Frontier()
+    replay = _Replay(projector)
+    roots_at: dict[int, bytes] = {}
+    want_sizes = {a.size for a in anchors}
+    checkpoints: list[tuple[int, dict[str, Any]]] = []
+    genesis: dict[str, Any] | None = None
+    prev_hash = ZERO_HASH
+    prev_utc: str | None = None
+    expected_seq = 1
+    chain_broken = False
+
+    cursor = conn.execute(
+        "SELECT seq, entry_id, incident_id, kind, actor, recorded_utc, body, prev_hash, entry_hash "
+        "FROM entries ORDER BY seq"
+    )
+    for seq, entry_id, incident_id, kind, actor, recorded_utc, body, prev_col, hash_col in cursor:
+        if seq != expected_seq:
+            problems.append(
+                Problem(seq=expected_seq, reason="missing", detail=f"entries {expected_seq}..{seq - 1} are missing")
+            )
+            expected_seq = seq
+            chain_broken = True
+        try:
+            doc = _DECODER.decode(body.decode("utf-8"))
+            recanon = jcs(doc)
+        except (ValueError, TypeError, UnicodeDecodeError, rfc8785.CanonicalizationError) as exc:
+            problems.append(Problem(seq=seq, reason="edited", detail=f"body is not valid JSON ({exc})"))
+            frontier.append(hash_col if isinstance(hash_col, bytes) else bytes(32))
+            prev_hash, expected_seq = hash_col, seq + 1
+            chain_broken = True
+            continue
+        computed = leaf_hash(body)
+        body_seq = doc.get("seq")
+        if body_seq != seq:
+            problems.append(
+                Problem(seq=seq, reason="reordered", detail=f"row {seq} holds the entry recorded as seq {body_seq}")
+            )
+            chain_broken = True
+        elif recanon != body:
+            problems.append(Problem(seq=seq, reason="edited", detail="body is not in canonical form"))
+            chain_broken = True
+        elif computed != hash_col:
+            problems.append(Problem(seq=seq, reason="edited", detail="entry hash does not match its body"))
+            chain_broken = True
+        elif doc.get("prev") != prev_hash.hex() or prev_col != prev_hash:
+            problems.append(
+                Problem(
+                    seq=seq, reason="forged", detail="entry is self-consistent but does not link to the previous one"
+                )
+            )
+            chain_broken = True
+        else:
+            columns = {
+                "entry_id": entry_id,
+                "incident_id": incident_id,
+                "kind": kind,
+                "actor": actor,
+                "recorded_utc": recorded_utc,
+            }
+            bad = [k for k, v in columns.items() if doc.get(k) != v]
+            if bad:
+                problems.append(
+                    Problem(seq=seq, reason="edited", detail="columns differ from the hashed body: " + ", ".join(bad))
+                )
+        if seq == 1:
+            if doc.get("kind") != "genesis" or doc.get("prev") != ZERO_HASH.hex():
+                problems.append(Problem(seq=1, reason="forged", detail="first entry is not a genesis entry"))
+            genesis = doc
+            report.journal_id = doc.get("journal_id")
+            report.incident_id = doc.get("incident_id")
+        elif genesis is not None and doc.get("journal_id") != genesis.get("journal_id"):
+            problems.append(Problem(seq=seq, reason="forged", detail="entry belongs to another journal"))
+
+        if prev_utc is not None and doc.get("recorded_utc", "") < prev_utc:
+            warnings.append(
+                Warning_(
+                    seq=seq, reason="clock_regression", detail=f"recorded {doc.get('recorded_utc')} after {prev_utc}"
+                )
+            )
+        prev_utc = doc.get("recorded_utc", prev_utc)
+
+        if doc.get("kind") == "checkpoint":
+            checkpoints.append((seq, doc.get("data", {})))
+            roots_at[seq - 1] = frontier.root()
+        frontier.append(computed)
+        if seq in want_sizes:
+            roots_at[seq] = frontier.root()
+        if not chain_broken and (kinds is None or kind in kinds):
+            try:
+                replay.apply(Entry.from_doc(doc, computed))
+            except Exception as exc:  # a projector choking on an edited payload is itself evidence
+                problems.append(Problem(seq=seq, reason="edited", detail=f"entry cannot be replayed ({exc})"))
+                chain_broken = True
+        prev_hash = hash_col if isinstance(hash_col, bytes) else computed
+        expected_seq = seq + 1
+
+    size = expected_seq - 1
+    report.size = size
+    root = frontier.root()
+    report.root = root.hex()
+    report.short_root = short_root(root)
+
+    # Checkpoints: the signed root must equal the recomputed root at that size.
+    public = (genesis or {}).get("data", {}).get("public_key")
+    origin = f"warroom/{report.journal_id}"
+    for seq, data in checkpoints:
+        tree_size = data.get("tree_size")
+        if not isinstance(tree_size, int) or tree_size >= seq:
+            problems.append(Problem(seq=seq, reason="forged", detail="checkpoint names an impossible size"))
+            continue
+        report.checkpoints_checked += 1
+        if not public or not verify_note(data.get("note", ""), origin, public):
+            problems.append(Problem(seq=seq, reason="forged", detail="checkpoint signature is not valid"))
+        elif data.get("root") != (roots_at.get(tree_size) or _prefix_root(conn, tree_size)).hex():
+            problems.append(
+                Problem(
+                    seq=seq,
+                    reason="rewritten",
+                    detail=f"checkpoint root for size {tree_size} does not match the entries",
+                )
+            )
+
+    # Anchors: held elsewhere, they catch a lost tail and a consistent rewrite.
+    for anchor in anchors:
+        report.anchors_checked += 1
+        if anchor.size > size:
+            problems.append(
+                Problem(
+                    seq=size + 1,
+                    reason="truncated",
+                    detail=f"anchor says {anchor.size} entries; the journal has {size}",
+                )
+            )
+        elif roots_at.get(anchor.size) != anchor.root:
+            problems.append(
+                Problem(
+                    seq=anchor.size, reason="rewritten", detail=f"root at size {anchor.size} differs from the anchor"
+                )
+            )
+
+    # Derived state and Merkle frontier must be exactly what the entries say.
+    if not chain_broken:
+        stored = {(ns, key): value for ns, key, value in conn.execute("SELECT ns, key, value FROM state")}
+        if stored != replay.state:
+            diff = sorted(set(stored.items()) ^ set(replay.state.items()))
+            ns, key = diff[0][0]
+            problems.append(
+                Problem(
+                    seq=None,
+                    reason="state_mismatch",
+                    detail=f"derived state {ns}/{key} differs from a replay of the entries",
+                )
+            )
+        stored_front = dict(conn.execute("SELECT level, hash FROM merkle").fetchall())
+        if stored_front != frontier.levels:
+            problems.append(
+                Problem(seq=None, reason="state_mismatch", detail="stored Merkle frontier differs from the entries")
+            )
+
+    report.problems = problems
+    report.warnings = warnings
+    if problems:
+        first = min(problems, key=lambda p: (p.seq is None, p.seq or 0))
+        report.ok = False
+        report.exit_code = 1
+        where = f"seq {first.seq}" if first.seq is not None else "journal"
+        report.message = f"INTEGRITY FAILURE at {where}: {first.reason}: {first.detail}"
+    else:
+        report.message = f"intact: {size} entries, root {short_root(root)}"
+        if warnings:
+            report.message += f" ({len(warnings)} warning(s))"
+    return report
+
+
+def _prefix_root(conn: sqlite3.Connection, size: int) -> bytes:
+    frontier = Frontier()
+    for (body,) in conn.execute("SELECT body FROM entries WHERE seq <= ? ORDER BY seq", (size,)):
+        frontier.append(leaf_hash(body))
+    return frontier.root()
+
+
+def verify_out_of_process(path: Path, anchors: Iterable[Anchor] = (), timeout: float | None = None) -> VerifyReport:
+    """Run `verify_journal` in a child process.
+
+    Verification is CPU-bound Python; in a thread it would hold the GIL against the console's own work, so a
+    million-entry journal would slow start-up and every key press while it runs. A child process costs the
+    console nothing but a wait.
+    """
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "app.journal.verify", str(path), *(f"{a.size}:{a.root.hex()}" for a in anchors)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        return VerifyReport.model_validate_json(done.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        return VerifyReport(path=str(path), ok=False, exit_code=3, message=f"{path}: verification did not run ({exc})")
+
+
+if __name__ == "__main__":
+    import sys
+
+    _report = verify_journal(Path(sys.argv[1]), [Anchor.parse(a) for a in sys.argv[2:]])
+    sys.stdout.write(_report.model_dump_json())
+    sys.exit(0)
