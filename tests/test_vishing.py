@@ -25,8 +25,8 @@ from app.composition.incident_findings import record_findings, touched_users
 from app.composition.workspace import Workspace
 from app.containment import execute as cm
 from app.salesforce.client import Org
-from app.simorg import SimOrg
 from app.salesforce.simlogin import sim_credentials
+from app.simorg import SimOrg
 
 NOW = datetime(2025, 7, 16, 10, 0, tzinfo=UTC)
 SEED = Path(__file__).resolve().parents[1] / "app" / "data" / "simorg" / "helpdesk-vishing.toml"
