@@ -89,6 +89,7 @@ from app.inventory.query import (
 from app.inventory.store import (
     SNAPSHOT_KIND,
     SavedSnapshot,
+    current_summary,
     history,
     load_current,
     load_saved,
@@ -159,6 +160,7 @@ __all__ = [
     "Source",
     "TraceFlag",
     "User",
+    "current_summary",
     "diff",
     "export_grants",
     "held_permission_sets",
