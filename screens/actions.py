@@ -18,7 +18,7 @@ from app import notify
 from app.base.clock import format_instant, parse_instant
 from app.base.errors import UsageError, WarroomError
 from app.base.redaction import redact
-from app.composition.incident_findings import record_findings, touched_users
+from app.composition.incident_findings import record_findings
 from app.containment import execute as ct
 from screens.modals.anchor import AnchorModal
 from screens.modals.containment import ContainmentModal
@@ -341,7 +341,7 @@ class ConsoleActions:
             org = self.app.org_factory()  # type: ignore[misc]
             try:
                 taken = format_instant(self.app.clock.now().replace(microsecond=0))
-                snap = inv.pull(org, say, alias=alias, taken_utc=taken, touch=touched_users(self.incident))
+                snap = inv.pull(org, say, alias=alias, taken_utc=taken, touch=fd.followed_users(self.incident))
             finally:
                 close = getattr(org, "close", None)
                 if close:

@@ -21,7 +21,7 @@ import pytest
 from app import findings as fd
 from app import inventory as inv
 from app.base.clock import FrozenClock, format_instant
-from app.composition.incident_findings import record_findings, touched_users
+from app.composition.incident_findings import record_findings
 from app.composition.workspace import Workspace
 from app.containment import execute as cm
 from app.salesforce.client import Org
@@ -75,7 +75,7 @@ def _set_id(sim: SimOrg, name: str) -> str:
 
 def _pull(org: Org, incident: Any, clock: FrozenClock) -> list[fd.Finding]:
     """Pull, save and judge, the way `inventory pull` then `findings` do."""
-    snap = inv.pull(org, alias="sim", taken_utc=format_instant(clock.now()), touch=touched_users(incident))
+    snap = inv.pull(org, alias="sim", taken_utc=format_instant(clock.now()), touch=fd.followed_users(incident))
     saved = inv.save_snapshot(incident, snap, "alice")
     return record_findings(incident, snap, "alice", evidence_id=saved.evidence_id, indicators=ATTACKER)
 

@@ -15,7 +15,7 @@ from app import inventory as inv
 from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.base.redaction import redact
 from app.composition.context import Context
-from app.composition.incident_findings import record_findings, touched_users
+from app.composition.incident_findings import record_findings
 from app.findings.reposcan import scan_repo
 from app.salesforce.orgs import open_org
 
@@ -133,7 +133,7 @@ def _run_pull(ctx: Context, args: argparse.Namespace) -> int:
         try:
             org = open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca)
             try:
-                touch = touched_users(incident) if incident is not None else []
+                touch = findings_mod.followed_users(incident) if incident is not None else []
                 snap = inv.pull(org, say, alias=args.org, taken_utc=_now(ctx), touch=touch)
             finally:
                 close = getattr(org, "close", None)

@@ -64,16 +64,6 @@ def incident_findings(
     return fd.ordered(fd.follow(found, fd.followed(incident), snap, closures(incident)))
 
 
-def touched_users(incident: Incident) -> list[str]:
-    """User ids the incident's findings name as compromised (the inventory reads their object access)."""
-    out = []
-    for f in fd.followed(incident):
-        kind, _, subject = (f.target or "").partition(":")
-        if kind in ("sessions", "freeze", "access") and subject:
-            out.append(subject)
-    return sorted(set(out))
-
-
 def record_findings(
     incident: Incident,
     snap: Any,

@@ -74,6 +74,7 @@ from app.findings.models import (
 from app.findings.store import (
     FINDINGS_KIND,
     followed,
+    followed_users,
     project_findings,
     record,
 )
@@ -141,6 +142,7 @@ __all__ = [
     "evaluate_repo",
     "follow",
     "followed",
+    "followed_users",
     "indicators_from_sets",
     "load_indicators",
     "ordered",

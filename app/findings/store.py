@@ -66,3 +66,13 @@ def project_findings(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]
             "followed": d.get("followed", []),
         },
     )
+
+
+def followed_users(incident: Incident) -> list[str]:
+    """User ids the incident's findings name as compromised (the inventory reads their object access)."""
+    out = set()
+    for f in followed(incident):
+        kind, _, subject = (f.target or "").partition(":")
+        if kind in ("sessions", "freeze", "access") and subject:
+            out.add(subject)
+    return sorted(out)
