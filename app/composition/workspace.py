@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -15,8 +14,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import platformdirs
 
 from app.base.clock import Clock, format_instant
 from app.base.errors import NotFoundError, UsageError
@@ -31,6 +28,8 @@ def default_home() -> Path:
     env = os.environ.get("WARROOM_HOME")
     if env:
         return Path(env).expanduser()
+    import platformdirs  # only without --home or $WARROOM_HOME
+
     return Path(platformdirs.user_data_dir("warroom", appauthor=False))
 
 
@@ -76,6 +75,8 @@ class Workspace:
         return self.incidents_dir / incident_id / JOURNAL_FILE
 
     def new_incident_id(self) -> str:
+        import secrets
+
         return f"INC-{self.clock.now():%Y%m%d}-{secrets.token_hex(2).upper()}"
 
     def create(
