@@ -19,6 +19,7 @@ from app.base.clock import format_instant, parse_instant
 from app.base.errors import UsageError, WarroomError
 from app.base.redaction import redact
 from app.containment import execute as ct
+from app.containment.run import run_plan
 from screens.modals.anchor import AnchorModal
 from screens.modals.containment import ContainmentModal
 from screens.modals.detail import DetailModal
@@ -467,51 +468,23 @@ class ConsoleActions:
             self.app.call_from_thread(activity.progress, i, total)
 
         try:
-            result = ct.apply_plan(self.incident, self.app.org_factory, plan, typed_alias, self.actor, progress)
-            self._link_checklist(plan, result)
+            run = run_plan(self.incident, self.app.org_factory, plan, typed_alias, self.actor, progress)
         except (WarroomError, OSError) as exc:
             self._fail_from_thread(exc)
             return
         finally:
             self.app.call_from_thread(activity.stop)
-        severity = "information" if result.status in ("done", "nothing_to_do") else "warning"
+        result = run.result
+        moved = "".join(f"; {m.item} {m.state.replace('_', ' ')}" for m in run.checklist)
         self.app.call_from_thread(
             self.app.notify,
             f"{plan.plan_id} {plan.action}: {result.status} "
-            + ", ".join(f"{n} {k}" for k, n in result.counts.items() if n),
-            severity=severity,
+            + ", ".join(f"{n} {k}" for k, n in result.counts.items() if n)
+            + moved,
+            severity="information" if run.settled else "warning",
         )
-
-    def _link_checklist(self, plan: Any, result: Any) -> None:
-        """A containment result moves the checklist item that triggers that action: done when every record is in
-        the target state, in progress otherwise; the note names the action and cites the plan as evidence."""
-        checklist = self.app.checklist_source.checklist
-        if checklist is None:
-            return
-        if result.status in ("done", "nothing_to_do"):
-            state, how = cl.ItemState.DONE, "all records in the target state"
-        else:
-            state, how = cl.ItemState.IN_PROGRESS, f"{result.status}: see `warroom contain status {plan.plan_id}`"
-        current = self.incident.journal.state(cl.NAMESPACE)
-        plan_entry = self.incident.journal.get_state(ct.NAMESPACE, plan.plan_id)
-        evidence_id = None
-        if plan_entry is not None:
-            entry = self.incident.journal.entry(plan_entry["plan_seq"])
-            evidence_id = entry.data.get("plan_evidence_id") if entry else None
-        for item in checklist.items:
-            if plan.action not in item.triggers:
-                continue
-            if current.get(item.id, {}).get("state") == cl.ItemState.DONE.value:
-                continue
-            cl.set_state(
-                self.incident,
-                checklist,
-                item.id,
-                state,
-                self.actor,
-                note=f"containment {plan.plan_id} {plan.action} on {plan.org_alias}: {how}",
-                evidence=[evidence_id] if evidence_id else [],
-            )
+        if run.checklist_error:
+            self._fail_from_thread(f"checklist not moved: {run.checklist_error}")
 
     def action_contain_undo(self) -> None:
         self.fail("undo runs from the CLI: `warroom contain undo ACTION_ID --confirm ALIAS`")

@@ -422,6 +422,7 @@ class _Player:
 
     def _contain(self, a: Contain) -> str:
         from app.containment import execute as containment
+        from app.containment.run import run_plan
 
         org = self.org(a.org)
         actor = self.actor(a)
@@ -439,14 +440,18 @@ class _Player:
             self.labels[a.label] = plan.plan_id
         if a.approver:
             containment.approve(self.incident, plan, a.confirm, a.approver)
-        result = containment.apply_plan(self.incident, org, plan, a.confirm, actor)
+        run = run_plan(self.incident, org, plan, a.confirm, actor)
+        result = run.result
         counts = ", ".join(f"{n} {k}" for k, n in result.counts.items() if n)
-        if result.status not in ("done", "nothing_to_do"):
+        if not run.settled:
             raise WarroomError(
                 f"containment {plan.plan_id} ({a.action}) ended {result.status}: {counts}"
                 + (f"; stopped: {result.stopped.message}" if result.stopped else "")
             )
-        return f"contain {a.action} {plan.plan_id}: {result.status} ({counts or 'nothing to change'})"
+        moved = "".join(f"; checklist {m.item} {m.state}" for m in run.checklist)
+        if run.checklist_error:
+            moved += f"; checklist not moved: {run.checklist_error}"
+        return f"contain {a.action} {plan.plan_id}: {result.status} ({counts or 'nothing to change'}){moved}"
 
     def _contain_task(self, a: ContainTask) -> str:
         from app.containment import execute as containment
