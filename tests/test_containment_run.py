@@ -17,8 +17,8 @@ from app.composition.workspace import Workspace
 from app.containment import execute as cm
 from app.containment.run import run_plan
 from app.salesforce.client import Org
+from app.salesforce.simlogin import sim_credentials
 from app.simorg import SimOrg
-from app.simorg.login import sim_credentials
 
 NOW = datetime(2025, 8, 20, 9, 0, tzinfo=UTC)
 
