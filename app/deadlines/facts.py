@@ -3,7 +3,6 @@ journal entries, the projectors that derive their state, and the models read bac
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -12,9 +11,11 @@ from pydantic import BaseModel, ConfigDict
 
 from app.base.clock import format_instant, parse_instant
 from app.base.errors import UsageError
+from app.deadlines.codes import check_code, check_words
 from app.deadlines.days import parse_duration
 from app.deadlines.rules import Rule, find_rule
 from app.deadlines.vocab import CATEGORIES, CODE_ALIASES, EU_MEMBER_STATES, FACT_TIMES, REGION_MEMBERS, SECTORS
+from app.incident.record import incident_fields
 
 # -- incident facts ---------------------------------------------------------------------------------------------
 
@@ -128,9 +129,7 @@ def parse_fact(key: str, value: str, rules: Sequence[Rule] | None = None) -> tup
         except ValueError as exc:
             raise UsageError(f"facts {key}: {exc}") from None
     if key.startswith("residents."):
-        code = normalise_code(key.split(".", 1)[1])
-        if not re.fullmatch(r"(EU|[A-Z]{2}(-[A-Z0-9]{1,3})?)", code):
-            raise UsageError(f"facts {key}: {code!r} is not a jurisdiction code (examples: US-TX, GB, BR, DE, EU)")
+        code = check_code(key.split(".", 1)[1], f"facts {key}")
         if clear:
             return f"residents.{code}", None
         try:
@@ -145,9 +144,7 @@ def parse_fact(key: str, value: str, rules: Sequence[Rule] | None = None) -> tup
         if clear:
             return key, None
         items = [i.strip().lower().replace("-", "_") for i in raw.split(",") if i.strip()]
-        unknown = [i for i in items if i not in vocab]
-        if unknown:
-            raise UsageError(f"facts {key}: unknown {', '.join(unknown)}; known: {', '.join(vocab)}")
+        check_words(items, vocab, f"facts {key}")
         return key, sorted(set(items))
     if key.startswith("target."):
         rid = key.split(".", 1)[1]
@@ -208,7 +205,7 @@ def set_fact(journal: Any, key: str, value: str, actor: str, rules: Sequence[Rul
     state_key, parsed = parse_fact(key, value, rules)
     previous = journal.get_state("facts", state_key)
     if previous is None and state_key in ("detected", "aware"):
-        previous = journal.get_state("incident", state_key)  # set when the incident was declared
+        previous = incident_fields(journal).get(state_key)  # set when the incident was declared
         if parsed is None and previous is not None:
             raise UsageError(
                 f"{state_key} comes from the incident record ({previous}); set a corrected time instead of clearing it"
@@ -283,7 +280,7 @@ def project_resume(entry: Any, get: Any) -> Iterable[tuple[str, str, Any]]:
 
 def incident_facts(journal: Any) -> IncidentFacts:
     """The deadline facts of an incident, from its journal's derived state (the console and report reuse it)."""
-    return facts_from_state(journal.state("facts"), journal.state("incident"), journal.state("deadline.holds"))
+    return facts_from_state(journal.state("facts"), incident_fields(journal), journal.state("deadline.holds"))
 
 
 def incident_overrides(journal: Any) -> dict[str, Override]:
