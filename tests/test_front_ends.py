@@ -187,7 +187,7 @@ async def test_containment_writes_the_same_journal_from_every_front_end(drills: 
         await until(pilot, lambda: any(r.key == "app:Drift" for r in pane.rows))
         pane.select("app:Drift")
         await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, ContainmentModal))
+        await until(pilot, lambda: isinstance(app.screen, ContainmentModal) and bool(app.screen.query("#alias")))
         app.screen.query_one("#alias", Input).value = "sim"
         await pilot.press("enter")
         await until(pilot, lambda: drill.incident.journal.last("action.result") is not None)
