@@ -98,9 +98,10 @@ def drills(tmp_path: Path, mem_keyring: MemoryKeyring) -> Iterator[Callable[[], 
 
 # -- what an action leaves in the journal ---------------------------------------------------------------------
 
-VOLATILE = {"action_id", "plan_id", "plan_seq", "intent_seq", "result_seq", "checkpoint_seq", "seq", "at", "actor"}
-VOLATILE |= {"evidence_id", "plan_evidence_id", "evidence", "note", "created_utc", "updated_utc", "recorded_utc"}
-VOLATILE |= {"last_run_utc", "plan_sha256", "sha256", "runs", "snapshot_evidence_id", "digest", "taken_utc"}
+# Ids, sequence numbers and hashes differ between incidents; times do not (the same virtual clock everywhere).
+VOLATILE = {"action_id", "plan_id", "plan_seq", "intent_seq", "result_seq", "checkpoint_seq", "seq", "last_result_seq"}
+VOLATILE |= {"evidence_id", "plan_evidence_id", "evidence", "note", "plan_sha256", "sha256", "digest", "snapshot"}
+VOLATILE |= {"instance_url", "org_id"}  # each incident has its own simulated org
 
 
 def _stable(value: Any) -> Any:
@@ -197,4 +198,191 @@ async def test_containment_writes_the_same_journal_from_every_front_end(drills: 
     kinds, states = prints["cli"]
     assert "action.result" in kinds and kinds[-1] == "checklist.state"
     assert states["checklist"]["contain.revoke-tokens"]["state"] == "done"
+    same_everywhere(prints)
+
+
+# -- inventory pull, with its findings -------------------------------------------------------------------------
+
+PULL_STATE: dict[str, tuple[str, ...] | None] = {"inventory": None}
+
+
+async def test_pull_records_the_snapshot_and_its_findings_from_every_front_end(drills: Callable[[], Drill]) -> None:
+    prints: dict[str, tuple[Any, ...]] = {}
+
+    drill = drills()
+    mark = drill.mark()
+    out = drill.cli("inventory", "pull", "--org", "sim", *drill.sim_args())
+    assert "findings" in out
+    prints["cli"] = footprint(drill, mark, PULL_STATE)
+
+    drill = drills()
+    mark = drill.mark()
+    assert "findings" in drill.step({"at": "PT1M", "do": "inventory.pull"})
+    prints["script"] = footprint(drill, mark, PULL_STATE)
+
+    drill = drills()
+    mark = drill.mark()
+    app = drill.console()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await until(pilot, lambda: drill.incident.journal.last("inventory.findings") is not None)
+        await settle(pilot)
+    prints["console"] = footprint(drill, mark, PULL_STATE)
+
+    kinds, states = prints["cli"]
+    assert kinds == ("evidence.acquired", "inventory.snapshot", "inventory.findings")
+    assert any("items" in s for s in states["inventory"])
+    same_everywhere(prints)
+
+
+# -- a fact, and the one time rule -------------------------------------------------------------------------------
+
+FACT_STATE: dict[str, tuple[str, ...] | None] = {"facts": ("aware",)}
+AWARE = "2025-08-20T09:04:00Z"  # T0 + 4 min: ahead of the clock, within FUTURE_SKEW
+TOO_LATE = "2025-08-20T09:06:00Z"  # beyond it: refused everywhere
+
+
+async def _console_fact(drill: Drill, value: str) -> list[str]:
+    from screens.modals.form import FormModal
+    from tests.console_helpers import fill, press_for
+
+    app = drill.console()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await press_for(pilot, "f", FormModal)
+        await fill(pilot, {"key": "aware", "value": value})
+        await settle(pilot)
+        return [str(n.message) for n in app._notifications]
+
+
+async def test_a_fact_and_its_time_rule_are_the_same_from_every_front_end(drills: Callable[[], Drill]) -> None:
+    from app.deadlines.actions import FUTURE_SKEW
+
+    assert FUTURE_SKEW.total_seconds() == 300
+    prints: dict[str, tuple[Any, ...]] = {}
+
+    drill = drills()
+    mark = drill.mark()
+    cli = CLI(drill.home, drill.runner.clock, drill.keyring)
+    refused = cli("facts", "set", "aware", TOO_LATE, "--incident", drill.incident.id)
+    assert refused.code != 0 and "in the future" in refused.err and drill.written(mark) == []
+    drill.cli("facts", "set", "aware", AWARE)
+    prints["cli"] = footprint(drill, mark, FACT_STATE)
+
+    drill = drills()
+    mark = drill.mark()
+    with pytest.raises(Exception, match="in the future"):
+        drill.step({"at": "PT1M", "do": "facts.set", "key": "aware", "value": TOO_LATE})
+    assert drill.written(mark) == []
+    drill.step({"at": "PT1M", "do": "facts.set", "key": "aware", "value": AWARE})
+    prints["script"] = footprint(drill, mark, FACT_STATE)
+
+    drill = drills()
+    mark = drill.mark()
+    said = await _console_fact(drill, TOO_LATE)
+    assert any("in the future" in m for m in said) and drill.written(mark) == []
+    await _console_fact(drill, AWARE)
+    prints["console"] = footprint(drill, mark, FACT_STATE)
+
+    kinds, states = prints["cli"]
+    assert kinds == ("facts.set",) and states["facts"]["aware"] == AWARE
+    same_everywhere(prints)
+
+
+# -- a rule excluded, the clocks paused ----------------------------------------------------------------------------
+
+EXCLUDED = "uk-gdpr-art34-individuals"
+HOLD_STATE: dict[str, tuple[str, ...] | None] = {"deadline.overrides": None, "deadline.holds": None}
+
+
+async def test_an_override_and_a_hold_are_the_same_from_every_front_end(drills: Callable[[], Drill]) -> None:
+    from screens.modals.form import FormModal
+    from tests.console_helpers import fill, press_for
+
+    prints: dict[str, tuple[Any, ...]] = {}
+    why = "counsel: no high risk to individuals"
+
+    drill = drills()
+    mark = drill.mark()
+    drill.cli("deadlines", "exclude", EXCLUDED, "-j", why)
+    drill.cli("deadlines", "pause", "--requested-by", "FBI SA Doe", "-j", "active investigation")
+    prints["cli"] = footprint(drill, mark, HOLD_STATE)
+
+    drill = drills()
+    mark = drill.mark()
+    drill.step(
+        {"at": "PT1M", "do": "deadlines.override", "rule": EXCLUDED, "decision": "exclude", "justification": why}
+    )
+    drill.step(
+        {"at": "PT1M", "do": "deadlines.pause", "requested_by": "FBI SA Doe", "justification": "active investigation"}
+    )
+    prints["script"] = footprint(drill, mark, HOLD_STATE)
+
+    drill = drills()
+    mark = drill.mark()
+    app = drill.console()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await press_for(pilot, "d", FormModal)
+        await fill(pilot, {"rule": EXCLUDED, "action": "exclude", "justification": why})
+        await press_for(pilot, "h", FormModal)
+        await fill(pilot, {"requested_by": "FBI SA Doe", "justification": "active investigation"})
+        await settle(pilot)
+    prints["console"] = footprint(drill, mark, HOLD_STATE)
+
+    kinds, states = prints["cli"]
+    assert kinds == ("deadline.override", "deadline.pause")
+    assert len(states["deadline.overrides"]) == 1 and len(states["deadline.holds"]) == 1
+    same_everywhere(prints)
+
+
+# -- a notice recorded as sent -------------------------------------------------------------------------------------
+
+SENT_RULE = "eu-gdpr-art33-sa"
+SENT_AT = "2025-08-20T08:59:00Z"
+SENT_STATE: dict[str, tuple[str, ...] | None] = {"notifications": None}
+
+
+def _proof(drill: Drill) -> str:
+    rec = drill.incident.add_evidence_bytes(b"notice as sent\n", "notice.txt", ACTOR, note="proof")
+    return str(rec.evidence_id)
+
+
+async def test_a_notice_sent_is_the_same_from_every_front_end(drills: Callable[[], Drill]) -> None:
+    from screens.modals.form import FormModal
+    from screens.widgets.countdown_pane import CountdownPane
+    from tests.console_helpers import fill, press_for
+
+    prints: dict[str, tuple[Any, ...]] = {}
+
+    drill = drills()
+    proof = _proof(drill)
+    mark = drill.mark()
+    drill.cli("notify", "sent", SENT_RULE, "--at", SENT_AT, "--evidence", proof)
+    prints["cli"] = footprint(drill, mark, SENT_STATE)
+
+    drill = drills()
+    proof = _proof(drill)
+    mark = drill.mark()
+    drill.step({"at": "PT1M", "do": "notify.sent", "rule": SENT_RULE, "evidence": proof, "sent_at": SENT_AT})
+    prints["script"] = footprint(drill, mark, SENT_STATE)
+
+    drill = drills()
+    proof = _proof(drill)
+    mark = drill.mark()
+    app = drill.console()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        pane = app.screen.query_one(CountdownPane)
+        await until(pilot, lambda: any(r.rule == SENT_RULE for r in pane.rows))
+        pane.select(SENT_RULE)
+        await press_for(pilot, "m", FormModal)
+        await fill(pilot, {"at": SENT_AT, "evidence": proof})
+        await until(pilot, lambda: drill.incident.journal.last("notification.sent") is not None)
+    prints["console"] = footprint(drill, mark, SENT_STATE)
+
+    kinds, states = prints["cli"]
+    assert kinds == ("notification.sent",) and len(states["notifications"]) == 1
     same_everywhere(prints)

@@ -131,6 +131,34 @@ def set_state(
     return incident.journal.append(STATE_KIND, data, actor)
 
 
+class StateChange(BaseModel):
+    """One checklist item moved: from which state to which, and the journal entry that records it."""
+
+    item: str
+    previous: str
+    state: str
+    seq: int
+    evidence: list[str] = Field(default_factory=list)
+
+
+def set_item_state(
+    incident: Incident,
+    item_id: str,
+    state: ItemState | str,
+    actor: str,
+    *,
+    note: str | None = None,
+    evidence: Iterable[str] = (),
+    checklist_path: Path | None = None,
+) -> StateChange:
+    """The user action `checklist set ITEM STATE`, from any front end: the runbook the incident follows (recorded
+    on first use, `use_checklist`), then the state change (`set_state`, with its refusals)."""
+    checklist = use_checklist(incident, actor, checklist_path)
+    entry = set_state(incident, checklist, item_id, state, actor, note=note, evidence=evidence)
+    d = entry.data
+    return StateChange(item=d["item"], previous=d["previous"], state=d["state"], seq=entry.seq, evidence=d["evidence"])
+
+
 def project_state(entry: Entry, get: Callable[[str, str], Any]) -> Iterable[tuple[str, str, Any]]:
     """`checklist.state` -> the item's current state; evidence accumulates across changes."""
     d = entry.data
