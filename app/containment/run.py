@@ -77,7 +77,7 @@ def link_result(incident: Incident, plan: Plan, result: ActionResult, actor: str
     the stored plan."""
     from app import checklist as cl
 
-    checklist = cl.use_checklist(incident, actor)
+    checklist = cl.incident_checklist(incident)
     if result.status in SETTLED:
         state, how = cl.ItemState.DONE, "all records in the target state"
     else:
@@ -85,11 +85,14 @@ def link_result(incident: Incident, plan: Plan, result: ActionResult, actor: str
     current = incident.journal.state(cl.NAMESPACE)
     evidence = _plan_evidence(incident, plan.plan_id)
     moves: list[ChecklistMove] = []
-    for item in checklist.items:
-        if plan.action not in item.triggers:
-            continue
-        if current.get(item.id, {}).get("state") == cl.ItemState.DONE.value:
-            continue
+    items = [
+        item
+        for item in checklist.items
+        if plan.action in item.triggers and current.get(item.id, {}).get("state") != cl.ItemState.DONE.value
+    ]
+    if items:
+        cl.record_source(incident, checklist, actor)  # the runbook these changes refer to
+    for item in items:
         entry = cl.set_state(
             incident,
             checklist,
