@@ -351,7 +351,8 @@ class ConsoleActions:
         evidence_id = intake.saved.evidence_id if intake.saved else "-"
         self.app.call_from_thread(
             self.app.notify,
-            f"inventory {evidence_id}: {counts['connected_apps']} apps, {counts['oauth_tokens']} tokens, "
+            f"inventory {evidence_id}: {counts['connected_apps']} apps, "
+            f"{intake.snapshot.count_text('oauth_tokens', 'tokens', 'OauthToken')}, "
             f"{counts['users']} users; {len(intake.findings)} findings",
         )
 

@@ -240,3 +240,78 @@ def test_the_snapshot_plans_the_same_strip_as_the_live_org(sim: SimOrg, org: Org
     assert [r.record for r in live.refused] == [r.record for r in offline.refused]
     assert any("Read on Contact" in r.label for r in live.refused)  # the profile reads the exported objects
     assert any("Contact, Case" in n or "Case, Contact" in n for n in live.notes)
+
+
+INDICATORS = """
+format = 1
+name = "helpdesk-case"
+title = "Addresses the lookalike app was used from"
+
+[[indicator]]
+kind = "ip"
+values = ["203.0.113.0/24"]
+confidence = "high"
+"""
+
+
+def test_cli_findings_say_what_is_still_open_after_revocation(cli: Any, sim: SimOrg, tmp_path: Path) -> None:
+    ioc = tmp_path / "case.toml"
+    ioc.write_text(INDICATORS, encoding="utf-8")
+    sim_args = ["--instance-url", sim.url, "--ca", str(sim.ca_path)]
+    cli.new()
+    assert cli("inventory", "pull", "--org", "sim", *sim_args).code == 0
+    before = cli("findings", "--indicators", str(ioc), "--json").json()
+    app = next(f for f in before["findings"] if f["target"] == f"app:{APP}")
+    assert app["status"] == "open" and app["containment"] == "revoke_tokens"
+    plan = cli("contain", "plan", "revoke_tokens", "--app", APP, "--org", "sim", *sim_args, "--json").json()
+    assert [t["kind"] for t in plan["manual_tasks"]] == ["block_app"]
+    assert cli("contain", "apply", plan["plan_id"], "--confirm", "sim", *sim_args).code == 0
+    assert cli("inventory", "pull", "--org", "sim", *sim_args).code == 0
+    text = cli("findings", "--indicators", str(ioc))
+    assert text.code == 0
+    assert f"[CRITICAL] {APP}: app logins from addresses on an indicator list; no token left now" in text.out
+    assert f"still open: {APP} is not blocked" in text.out
+    after = cli("findings", "--indicators", str(ioc), "--json").json()
+    app = next(f for f in after["findings"] if f["target"] == f"app:{APP}")
+    assert app["status"] == "open" and app["containment"] == "block_app"
+    assert after["closed"] == 0 and after["counts"]["critical"] >= 1
+
+
+def test_the_tabletop_script_closes_the_app_only_with_the_block_confirmed(tmp_path: Path) -> None:
+    """The shipped tabletop for this case, played headless with its shipped script: the app finding is closed
+    by the confirmed block and a later snapshot; the agent's export access is left only on her profile."""
+    import json
+
+    from tests.conftest import MemoryKeyring, isolated
+    from tests.test_exercise import run_cli
+
+    home = tmp_path / "ex"
+    home.mkdir()
+    backend = MemoryKeyring()
+    with isolated(home, backend):
+        code, out, err = run_cli(
+            home, backend, "exercise", "run", "helpdesk-vishing", "--script", "helpdesk-vishing", "--json"
+        )
+    assert code == 0, err + out[-2000:]
+    result = json.loads(out)
+    assert result["failures"] == []
+    ws = Workspace(home, FrozenClock(datetime(2030, 1, 1, tzinfo=UTC)), backend)
+    with ws.open(result["incident_id"]) as incident:
+        snap = inv.load_current(incident)
+        agent = next(u.id for u in snap.users if u.username == AGENT)
+        found = record_findings(incident, snap, "facilitator", evidence_id=None, indicators=ATTACKER)
+        app = _one(found, fd.COMPROMISED_TOKENS, f"app:{APP}")
+        assert app.status == "closed" and any("block_app confirmed" in h for h in app.history)
+        access = _one(found, fd.COMPROMISED_ACCESS, f"access:{agent}")
+        assert access.status == "open" and access.containment is None
+        assert [s.split(" grants")[0] for s in access.still_open] == ["profile Custom: Support Agent"]
+        strips = [s for s in cm.status(incident) if s.action == "strip_permissions"]
+        assert [s.status for s in strips] == ["done"]
+        plan = cm.load_plan(incident, strips[0].action_id)
+        assert [s.before["PermissionSet.Name"] for s in plan.steps] == ["Support_Data_Tools"]
+        assert plan.steps[0].before["Grants"] == [
+            "API Enabled",
+            "View All Records on Case",
+            "View All Records on Contact",
+        ]
+        assert any("Read on Case" in r.label and "Read on Contact" in r.label for r in plan.refused)

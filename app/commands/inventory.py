@@ -174,7 +174,8 @@ def _report_saved(ctx: Context, args: argparse.Namespace, intake: Intake, import
     if getattr(args, "out", None):
         ctx.print(f"written to {args.out}")
     ctx.print(
-        f"  {counts['connected_apps']} connected apps, {counts['oauth_tokens']} OAuth tokens, "
+        f"  {counts['connected_apps']} connected apps, "
+        f"{snap.count_text('oauth_tokens', 'OAuth tokens', 'OauthToken')}, "
         f"{counts['users']} users ({len(integ)} integration), {counts['permission_sets']} permission sets, "
         f"{counts['assignments']} assignments"
     )
@@ -213,6 +214,8 @@ def _run_show(ctx: Context, args: argparse.Namespace) -> int:
     ctx.print(f"snapshot {meta['evidence_id']} taken {snap.taken_utc} from {_source_text(snap.source)}")
     counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.counts.items() if n)
     ctx.print(f"  {counts}")
+    if snap.partial("OauthToken"):
+        ctx.print("  OAuth tokens: PARTIAL (this login could not see every user's tokens; see the notes)")
     ctx.print("connected apps and tokens:")
     for app in summary.apps:
         flag = "" if app.admin_approved_only is not False else "  [all users may self-authorize]"
@@ -313,7 +316,7 @@ def _run_findings(ctx: Context, args: argparse.Namespace) -> int:
     if not found:
         ctx.print("no findings")
     for f in found:
-        ctx.print(f"[{f.severity.upper()}] {f.title}")
+        ctx.print(f"[{'CLOSED' if f.status == 'closed' else f.severity.upper()}] {f.title}")
         ctx.print(
             f"    id {f.id}  pattern {f.pattern}  checklist {f.checklist_item or '-'}  "
             f"containment {f.containment or '-'}"
@@ -324,8 +327,13 @@ def _run_findings(ctx: Context, args: argparse.Namespace) -> int:
         ctx.print(f"    records ({kinds}): {shown}" + (f", and {more} more (--json lists all)" if more > 0 else ""))
         for d in f.details[:6]:
             ctx.print(f"    - {d}")
+        for d in f.still_open:
+            ctx.print(f"    still open: {d}")
+        for d in f.history[-3:]:
+            ctx.print(f"    history: {d}")
         ctx.print(f"    why: {f.why}")
         ctx.print(f"    do: {f.action}")
     counts = result.counts
-    ctx.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "")
+    closed = f"{result.closed} closed" if result.closed else ""
+    ctx.print(", ".join([*(f"{n} {s}" for s, n in counts.items() if n), *([closed] if closed else [])]) or "")
     return 0

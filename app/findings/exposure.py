@@ -108,7 +108,7 @@ def exposure(incident: Incident) -> Exposure:
         return list(seen.values())
 
     def marks(found_here: list[Finding]) -> tuple[tuple[str, str], ...]:
-        return tuple((f.severity, f.title) for f in found_here)
+        return tuple((f.severity, f.title if f.status == "open" else f"closed: {f.title}") for f in found_here)
 
     rows: list[ExposureRow] = []
     for a in summary.apps:
@@ -169,7 +169,7 @@ def exposure(incident: Incident) -> Exposure:
     counts = summary.counts
     text = (
         f"snapshot {meta['evidence_id']} {snap.taken_utc}  {counts.get('connected_apps', 0)} apps "
-        f"{counts.get('oauth_tokens', 0)} tokens {len(summary.integration_users)} integration users "
+        f"{snap.count_text('oauth_tokens', 'tokens', 'OauthToken')} {len(summary.integration_users)} integration users "
         f"{len(found)} findings"
     )
     return Exposure(rows, text, found, meta["evidence_id"], snap.source.org_alias)
