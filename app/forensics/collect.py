@@ -35,6 +35,7 @@ from app.evidence.rows import FMT_APEXLOG, FMT_ELF, FMT_RECORDS, parse_time
 from app.evidence.store import ID_LEN, hash_file
 from app.incident.core import Incident
 from app.journal.chain import Entry, Lookup
+from app.salesforce.protocol import OrgClient
 
 SOURCES: tuple[str, ...] = ("audit", "logins", "eventlogs", "apexlogs", "events")
 EVENT_OBJECTS: tuple[str, ...] = ("ApiEvent", "LoginEvent", "ReportEvent", "BulkApiResultEventStore")
@@ -240,12 +241,12 @@ ProgressFn = Callable[[ProgressEvent], None]
 class OrgSource:
     """The few calls collection needs, over the shared Salesforce adapter (`app.salesforce.Org`)."""
 
-    def __init__(self, org: Any) -> None:
+    def __init__(self, org: OrgClient) -> None:
         self.org = org
 
     @property
     def api_version(self) -> str:
-        return str(getattr(self.org, "api_version", "59.0"))
+        return self.org.api_version
 
     @property
     def instance_url(self) -> str:
@@ -891,7 +892,7 @@ class _Collector:
 
 def collect(
     incident: Incident,
-    org: Any,
+    org: OrgClient,
     actor: str,
     *,
     since: datetime | None = None,

@@ -19,6 +19,7 @@ from app.inventory.models import (
     User,
 )
 from app.inventory.query import Progress, _chunks, _Puller, _quote, _record_builder
+from app.salesforce.protocol import OrgClient
 
 OAUTH_TOKEN_CAP = 2500  # rows one OauthToken query can return in total (queryMore included)
 LOGIN_LIMIT = 50_000
@@ -126,7 +127,7 @@ def _in_chunks(p: _Puller, obj: _Obj, field_name: str, ids: list[str]) -> list[A
 
 
 def pull(
-    org: Any,
+    org: OrgClient,
     progress: Progress | None = None,
     *,
     alias: str | None = None,
@@ -152,6 +153,13 @@ def pull(
 
     p.say("organization")
     organization = _pull_organization(p)
+    source = Source(
+        kind="org",
+        org_alias=alias,
+        instance_url=org.instance_url,
+        org_id=organization.id if organization else None,
+        username=getattr(org, "username", None),
+    )
     p.say("connected apps")
     put("connected_apps", p.collect(OBJECTS["ConnectedApplication"]))
     p.say("users")
@@ -181,7 +189,11 @@ def pull(
 
     # Object and field access of the sets integration users hold, and of support profiles.
     partial = Snapshot.model_construct(
-        users=users, permission_sets=col["permission_sets"], assignments=col["assignments"]
+        taken_utc=taken,
+        source=source,
+        users=users,
+        permission_sets=col["permission_sets"],
+        assignments=col["assignments"],
     )
     integ = integration_users(partial)
     held = held_permission_sets(partial)
@@ -233,14 +245,8 @@ def pull(
         "Setup > Sharing Settings for rules that open customer objects to All Internal Users",
     )
 
-    source = Source(
-        kind="org",
-        org_alias=alias,
-        instance_url=getattr(org, "instance_url", None),
-        org_id=organization.id if organization else None,
-        username=getattr(org, "username", None),
-    )
     return Snapshot.model_construct(
+        None,  # _fields_set (the default): `**col` below names fields only
         format=FORMAT,
         format_version=FORMAT_VERSION,
         taken_utc=taken,

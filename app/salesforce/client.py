@@ -752,8 +752,12 @@ class Org:
                 yield strip_attributes(rec)
             if page.get("done", True) or not page.get("nextRecordsUrl"):
                 break
-            locator = page["nextRecordsUrl"]
-            page = self._call(lambda sf, loc=locator: sf.query_more(loc, identifier_is_url=True))
+            locator: str = page["nextRecordsUrl"]
+
+            def more(sf: Salesforce, loc: str = locator) -> dict[str, Any]:
+                return sf.query_more(loc, identifier_is_url=True)
+
+            page = self._call(more)
         if served < total and not _is_count(soql):
             self.last_truncation = Truncation(_sobject_of(soql) or "?", served, total)
 
@@ -904,7 +908,7 @@ class Org:
     def identity(self) -> Identity:
         info: dict[str, Any] = {}
         with contextlib.suppress(OrgError):
-            info = self._call(lambda sf: sf.oauth2("userinfo")) or {}
+            info = self._call(lambda sf: sf.oauth2("userinfo") or {})
         user_id = str(info.get("user_id") or "")
         username = info.get("preferred_username")
         name = info.get("name")
