@@ -84,7 +84,7 @@ def sim_factory(sim: SimOrg, alias: str = DEMO_ALIAS) -> OrgFactory:
     """A client factory for a running simulated org: each call logs in afresh as the seed's demo responder,
     so every worker holds its own client."""
     from app.salesforce.client import Org
-    from app.simorg.login import sim_credentials
+    from app.salesforce.simlogin import sim_credentials
 
     def factory() -> OrgClient:
         return Org.login(sim_credentials(sim.url, sim.ca_path).model_copy(update={"alias": alias}))
