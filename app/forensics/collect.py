@@ -743,7 +743,8 @@ class _Collector:
             try:
                 fields = self.src.fields(sobject)
             except Exception as exc:
-                self.failed("events", item, exc, self.tmp / "none")  # type: ignore[operator]
+                assert self.tmp is not None
+                self.failed("events", item, exc, self.tmp / "none")
                 continue
             if fields is None:
                 self.fail(
@@ -910,9 +911,10 @@ def collect(
 
 
 def _until(at: str | None, now: datetime | None) -> str:
-    if not at or now is None:
+    due = parse_time(at) if at else None
+    if due is None or now is None:
         return ""
-    left = parse_time(at) - now  # type: ignore[operator]
+    left = due - now
     if left.total_seconds() <= 0:
         return " (passed)"
     days = left.days

@@ -3,10 +3,11 @@ its sources and window), located errors, and the compiled tests a preserved row 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -169,14 +170,14 @@ def load_indicators(path: Path) -> IndicatorSet:
     try:
         model = IndicatorSet.model_validate(data)
     except ValidationError as exc:
-        problems = []
+        problems: list[str] = []
         for err in exc.errors():
             loc = tuple(err["loc"])
             pos = positions.enclosing(loc) if err["type"] == "missing" else positions.locate(loc)
             problems.append(f"{path}:{pos.line}: {_where(loc)}: {err['msg']}")
         raise IndicatorError("\n".join(problems)) from None
     model._path = path
-    problems: list[str] = []
+    problems = []
 
     def report(loc: tuple[str | int, ...], message: str) -> None:
         problems.append(f"{path}:{positions.locate(loc).line}: {message}")
@@ -225,7 +226,7 @@ def _compile(model: IndicatorSet, base: Path, report: Callable[[tuple[str | int,
                 )
                 continue
             file_loc = (*at, "file")
-            nets = _read_ip_list(_resolve(base, ind.file), lambda msg, loc=file_loc: report(loc, msg))
+            nets = _read_ip_list(_resolve(base, ind.file), functools.partial(report, file_loc))
             if nets is None:
                 continue
             out.append(Compiled(model.name, label, ind, _ip_test(nets)))
@@ -369,7 +370,7 @@ def _named_test(
     return test
 
 
-def _soql_test(patterns: list[_Pattern], objects: list[str], api: list[str]) -> Callable[[Row], str | None]:
+def _soql_test(patterns: list[_Pattern], objects: list[str], api: Sequence[str]) -> Callable[[Row], str | None]:
     wanted = {o.lower() for o in objects}
 
     def test(row: Row) -> str | None:
