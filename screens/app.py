@@ -22,6 +22,7 @@ from app.composition.context import Context
 from app.incident.core import Incident
 from app.journal.chain import Entry, Head
 from app.journal.verify import VerifyReport, verify_out_of_process
+from app.salesforce.protocol import OrgFactory
 from screens.bindings import APP_BINDINGS, EXERCISE_BINDINGS, MAIN_BINDINGS
 from screens.commands import WarroomCommands, palette_commands
 from screens.modals.help import key_label
@@ -43,7 +44,7 @@ class JournalAppended(Message):
 class WarroomApp(App[int]):
     CSS_PATH = "warroom.tcss"
     TITLE = "warroom"
-    BINDINGS = APP_BINDINGS
+    BINDINGS = [*APP_BINDINGS]
     COMMANDS = App.COMMANDS | {WarroomCommands}
 
     def __init__(
@@ -51,7 +52,7 @@ class WarroomApp(App[int]):
         ctx: Context,
         incident: Incident,
         clock: Clock,
-        org_factory: Callable[[], Any] | None,
+        org_factory: OrgFactory | None,
         settings: ConsoleSettings,
         *,
         display_id: str | None = None,
@@ -253,7 +254,7 @@ class WarroomApp(App[int]):
                 markup=False,
             )
 
-    def use_org(self, alias: str, org_factory: Callable[[], Any]) -> None:
+    def use_org(self, alias: str, org_factory: OrgFactory) -> None:
         """Pull and contain in another org from now on (an exercise's second simulated org)."""
         self.org_factory = org_factory
         self.settings = self.settings.model_copy(update={"org_alias": alias})
