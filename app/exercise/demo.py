@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from app import deadlines as dl
 from app.base.clock import format_instant
-from app.composition.context import Context
 from app.incident.core import Incident
 from app.salesforce.protocol import OrgClient, OrgFactory
 
 if TYPE_CHECKING:
+    from app.composition.context import Context
     from app.simorg import SimOrg
 
 DEMO_TITLE = "DEMO: chat-vendor OAuth token theft (tabletop)"
