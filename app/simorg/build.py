@@ -405,11 +405,11 @@ def check_fragment(frag: Fragment, known: dict[str, set[str]], fail: Fail, schem
         obj = schema.get(rec.sobject)
         if obj is None:
             raise fail(("records", i, "sobject"), f"unknown sObject {rec.sobject!r}")
-        for name in rec.fields:
+        for name, field_value in rec.fields.items():
             if obj.field(name) is None:
                 raise fail(("records", i, "fields", name), f"no field {name!r} on {obj.name}")
-            if isinstance(value, str):
-                _check_placeholders(value, ("records", i, "fields", name), known, fail)
+            if isinstance(field_value, str):
+                _check_placeholders(field_value, ("records", i, "fields", name), known, fail)
 
 
 def _check_placeholders(text: str, loc: tuple[Any, ...], known: dict[str, set[str]], fail: Fail) -> None:
