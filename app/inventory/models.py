@@ -33,6 +33,7 @@ def _record(cls: type[_T]) -> type[_T]:
     """A slotted dataclass validated by pydantic inside `Snapshot`: ~10x less memory than a BaseModel per row,
     which matters at 100k tokens; unknown fields in an imported file are still refused (extra="forbid")."""
     out = dataclass(slots=True)(cls)
+    # pydantic reads this attribute on a stdlib dataclass; the class object does not declare it.
     out.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
     return out
 
