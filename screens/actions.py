@@ -30,7 +30,10 @@ from screens.widgets.countdown_pane import CountdownPane
 from screens.widgets.inventory_pane import InventoryPane
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from app.incident.core import Incident
+    from app.salesforce.protocol import OrgClient
     from screens.app import WarroomApp
 
 STATE_CHOICES = tuple((s.value.replace("_", " "), s.value) for s in cl.ItemState)
@@ -38,10 +41,22 @@ PROGRESS_STEP = 1 << 22  # report hashing progress every 4 MiB
 PANE_ORDER = ("checklist", "countdowns", "inventory")
 
 
-class ConsoleActions:
-    """Mixed into MainScreen; `self` is the screen."""
+if TYPE_CHECKING:
+    _Screen = Screen[None]
+else:
+    _Screen = object
+
+
+class ConsoleActions(_Screen):
+    """Mixed into MainScreen; `self` is the screen (a Screen for the type checker, which also needs the pane
+    switching MainScreen provides)."""
 
     app: WarroomApp
+    active_pane: str
+
+    if TYPE_CHECKING:
+
+        def show_pane(self, name: str, focus: bool = True) -> None: ...
 
     # -- helpers ------------------------------------------------------------------------------------------------
 
@@ -58,6 +73,13 @@ class ConsoleActions:
 
     def _fail_from_thread(self, exc: BaseException | str) -> None:
         self.app.call_from_thread(self.fail, exc)
+
+    def _login(self) -> OrgClient:
+        """The console's org, logged in now (worker thread only; the actions check first that there is one)."""
+        factory = self.app.org_factory
+        if factory is None:
+            raise UsageError("no org connected to this console")
+        return factory()
 
     def _evidence_ref(self, text: str, note: str | None, label: str) -> str | None:
         """Turn the dialog's evidence field into an evidence id: a file is hashed in (worker thread only)."""
@@ -89,11 +111,11 @@ class ConsoleActions:
     # -- panes ----------------------------------------------------------------------------------------------
 
     def action_focus_pane(self, name: str) -> None:
-        self.show_pane(name)  # type: ignore[attr-defined]
+        self.show_pane(name)
 
     def action_next_pane(self) -> None:
-        current = self.active_pane  # type: ignore[attr-defined]
-        self.show_pane(PANE_ORDER[(PANE_ORDER.index(current) + 1) % len(PANE_ORDER)])  # type: ignore[attr-defined]
+        current = self.active_pane
+        self.show_pane(PANE_ORDER[(PANE_ORDER.index(current) + 1) % len(PANE_ORDER)])
 
     # -- checklist ------------------------------------------------------------------------------------------
 
@@ -285,7 +307,7 @@ class ConsoleActions:
     # -- inventory ------------------------------------------------------------------------------------------
 
     def action_search_inventory(self) -> None:
-        self.show_pane("inventory", focus=False)  # type: ignore[attr-defined]
+        self.show_pane("inventory", focus=False)
         self.query_one("#inventory-search", Input).focus()
 
     def action_cycle_kind(self) -> None:
@@ -297,7 +319,7 @@ class ConsoleActions:
             self.app.save_view(inventory_query=event.value)
 
     def action_detail(self) -> None:
-        if self.active_pane == "countdowns":  # type: ignore[attr-defined]
+        if self.active_pane == "countdowns":
             self._countdown_detail()
             return
         row = self.query_one(InventoryPane).selected()
@@ -321,7 +343,7 @@ class ConsoleActions:
         if self.app.org_factory is None:
             self.fail("no org connected to this console: import a snapshot instead (i), or run `warroom demo`")
             return
-        self.show_pane("inventory", focus=False)  # type: ignore[attr-defined]
+        self.show_pane("inventory", focus=False)
         self._pull_worker()
 
     @work(thread=True, exclusive=True, group="inventory", exit_on_error=False, description="pulling inventory")
@@ -337,7 +359,7 @@ class ConsoleActions:
 
         try:
             intake = pull_and_record(
-                self.incident, self.app.org_factory, self.actor, alias=alias, now=self.app.clock.now(), say=say
+                self.incident, self._login, self.actor, alias=alias, now=self.app.clock.now(), say=say
             )
             self._said_intake(intake)
         except (WarroomError, OSError) as exc:
@@ -393,7 +415,7 @@ class ConsoleActions:
 
     def _contain_target(self, action: str | None) -> tuple[str, dict[str, Any]] | None:
         """(action, make_plan selectors) for the selected inventory row, else the most severe finding's."""
-        row = self.query_one(InventoryPane).selected() if self.active_pane == "inventory" else None  # type: ignore[attr-defined]
+        row = self.query_one(InventoryPane).selected() if self.active_pane == "inventory" else None
         if row is not None and row.kind in ("app", "token"):
             app_name = row.record.get("name") if row.kind == "app" else row.record.get("app")
             sel: dict[str, Any] = {"app": app_name}
@@ -423,7 +445,7 @@ class ConsoleActions:
         alias = self.app.settings.org_alias
         self.app.call_from_thread(activity.start, f"containment: planning {action} on {alias}", None)
         try:
-            org = self.app.org_factory()  # type: ignore[misc]
+            org = self._login()
             try:
                 plan = ct.make_plan(org, self.incident, action, actor=self.actor, org_alias=alias, **selectors)
             finally:

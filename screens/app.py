@@ -24,6 +24,7 @@ from app.exercise.runner import current_exercise
 from app.incident.core import Incident
 from app.journal.chain import Entry, Head
 from app.journal.verify import VerifyReport
+from app.salesforce.protocol import OrgFactory
 from screens.bindings import APP_BINDINGS, EXERCISE_BINDINGS, MAIN_BINDINGS
 from screens.commands import WarroomCommands, palette_commands
 from screens.modals.help import key_label
@@ -45,7 +46,7 @@ class JournalAppended(Message):
 class WarroomApp(App[int]):
     CSS_PATH = "warroom.tcss"
     TITLE = "warroom"
-    BINDINGS = APP_BINDINGS
+    BINDINGS = [*APP_BINDINGS]
     COMMANDS = App.COMMANDS | {WarroomCommands}
 
     def __init__(
@@ -53,7 +54,7 @@ class WarroomApp(App[int]):
         ctx: Context,
         incident: Incident,
         clock: Clock,
-        org_factory: Callable[[], Any] | None,
+        org_factory: OrgFactory | None,
         settings: ConsoleSettings,
         *,
         display_id: str | None = None,
@@ -255,7 +256,7 @@ class WarroomApp(App[int]):
                 markup=False,
             )
 
-    def use_org(self, alias: str, org_factory: Callable[[], Any]) -> None:
+    def use_org(self, alias: str, org_factory: OrgFactory) -> None:
         """Pull and contain in another org from now on (an exercise's second simulated org)."""
         self.org_factory = org_factory
         self.settings = self.settings.model_copy(update={"org_alias": alias})

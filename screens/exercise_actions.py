@@ -18,19 +18,34 @@ from screens.modals.score import ScoreModal
 from screens.widgets.activity_bar import ActivityBar
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from app.exercise.runner import ExerciseRunner
     from screens.app import WarroomApp
 
 
-class ExerciseActions:
-    """Mixed into MainScreen next to ConsoleActions; `self` is the screen."""
+if TYPE_CHECKING:
+    _Screen = Screen[None]
+else:
+    _Screen = object
+
+
+class ExerciseActions(_Screen):
+    """Mixed into MainScreen next to ConsoleActions; `self` is the screen (a Screen for the type checker, which
+    also needs the failure reporting ConsoleActions provides)."""
 
     app: WarroomApp
+
+    if TYPE_CHECKING:
+
+        def fail(self, exc: BaseException | str) -> None: ...
+
+        def _fail_from_thread(self, exc: BaseException | str) -> None: ...
 
     def _runner(self) -> ExerciseRunner | None:
         runner = self.app.runner
         if runner is None:
-            self.fail("no exercise is running in this console: start one with `warroom exercise run SCENARIO`")  # type: ignore[attr-defined]
+            self.fail("no exercise is running in this console: start one with `warroom exercise run SCENARIO`")
         return runner
 
     # -- alerts -------------------------------------------------------------------------------------------------
@@ -57,7 +72,7 @@ class ExerciseActions:
             try:
                 ex.acknowledge(self.app.incident, alert.inject, self.app.ctx.actor, values.get("note") or None)
             except WarroomError as exc:
-                self.fail(exc)  # type: ignore[attr-defined]
+                self.fail(exc)
                 return
             self.app.notify(f"{alert.inject}: acknowledged", timeout=4)
 
@@ -76,7 +91,7 @@ class ExerciseActions:
     def refresh_alerts(self) -> None:
         from screens.widgets.alert_bar import AlertBar
 
-        bar = self.query_one(AlertBar)  # type: ignore[attr-defined]
+        bar = self.query_one(AlertBar)
         pending = ex.pending_alerts(self.app.incident) if self.app.runner is not None else []
         bar.set_alerts(pending, self.app.key_for("exercise.alerts", "l"), self.app.key_for("exercise.ack", "y"))
 
@@ -102,7 +117,7 @@ class ExerciseActions:
         try:
             entry = tabletop.set_clock(runner, self.app.incident, self.app.ctx.actor, **change)
         except WarroomError as exc:
-            self.fail(exc)  # type: ignore[attr-defined]
+            self.fail(exc)
             return
         self.app.refresh_exercise()
         if entry is not None:
@@ -132,7 +147,7 @@ class ExerciseActions:
         if runner is None:
             return
         if tabletop.ended(self.app.incident):
-            self.fail("the exercise has already ended")  # type: ignore[attr-defined]
+            self.fail("the exercise has already ended")
             return
 
         def done(values: dict[str, str] | None) -> None:
@@ -154,14 +169,14 @@ class ExerciseActions:
 
     @work(thread=True, exclusive=True, group="exercise-end", exit_on_error=False, description="scoring the exercise")
     def _end_worker(self, runner: ExerciseRunner, note: str | None) -> None:
-        activity = self.query_one(ActivityBar)  # type: ignore[attr-defined]
+        activity = self.query_one(ActivityBar)
         self.app.call_from_thread(activity.start, "exercise: scoring and writing the after-action report", None)
         try:
             if note:
                 self.app.incident.note(note, self.app.ctx.actor)
             ending = tabletop.end_exercise(runner, self.app.ctx.actor)
         except (WarroomError, OSError) as exc:
-            self._fail_from_thread(exc)  # type: ignore[attr-defined]
+            self._fail_from_thread(exc)
             return
         finally:
             self.app.call_from_thread(activity.stop)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from app.base.clock import Clock
 from app.composition.context import Context
 from app.incident.core import Incident
+from app.salesforce.protocol import OrgFactory
 from screens.settings import ConsoleSettings
 
 
@@ -15,7 +15,7 @@ def build_app(
     ctx: Context,
     incident: Incident,
     clock: Clock,
-    org_factory: Callable[[], Any] | None,
+    org_factory: OrgFactory | None,
     settings: ConsoleSettings,
     **options: Any,
 ) -> Any:

@@ -41,7 +41,7 @@ class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None])
     BINDINGS = [*MAIN_BINDINGS, *EXERCISE_BINDINGS]
     AUTO_FOCUS = None  # the restored pane takes focus, not the first widget
 
-    app: WarroomApp  # type: ignore[assignment]
+    app: WarroomApp
 
     def __init__(self) -> None:
         super().__init__(id="main")
@@ -91,7 +91,7 @@ class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None])
             ("inventory", "inventory_row"),
         ):
             if view.get(key):
-                self.pane(pane).select(view[key])  # type: ignore[attr-defined]
+                self.pane(pane).select(view[key])
         self.show_pane(self._restored_pane())
         self._layout(self.app.size.width)
         self.ready = True
@@ -106,7 +106,9 @@ class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None])
         self.query_one(Footer).compact = width < WIDE
 
     def pane(self, name: str) -> ChecklistPane | CountdownPane | InventoryPane:
-        return self.query_one(f"#{name}")  # type: ignore[return-value]
+        pane = self.query_one(f"#{name}")
+        assert isinstance(pane, ChecklistPane | CountdownPane | InventoryPane)
+        return pane
 
     def show_pane(self, name: str, focus: bool = True) -> None:
         self.active_pane = name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,6 +14,9 @@ from textual.widgets import DataTable, Footer, Static
 from app.journal.chain import Entry, Journal
 from app.journal.verify import VerifyReport
 from screens.modals.detail import DetailModal
+
+if TYPE_CHECKING:
+    from screens.app import WarroomApp
 
 PAGE = 2000  # newest entries shown; the full journal is in `warroom journal show`
 
@@ -37,6 +41,8 @@ class TimelineScreen(Screen[None]):
     TimelineScreen #timeline-status { height: auto; padding: 0 1; background: $panel; }
     TimelineScreen DataTable { height: 1fr; }
     """
+
+    app: WarroomApp
 
     def __init__(self, journal: Journal) -> None:
         super().__init__()
@@ -82,7 +88,7 @@ class TimelineScreen(Screen[None]):
 
     def action_verify(self) -> None:
         self.query_one("#timeline-status", Static).update("… verifying the hash chain")
-        self.app.action_verify()  # type: ignore[attr-defined]
+        self.app.action_verify()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

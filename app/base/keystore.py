@@ -220,7 +220,7 @@ class EncryptedFileKeyring(KeyringBackend):
     automatically (negative priority): only `keystore.resolve` builds it, on explicit opt-in.
     """
 
-    priority = -1  # type: ignore[assignment]
+    priority = -1
     SCRYPT_N = 2**15
     CHECK = b"warroom encrypted keyring"
 

@@ -17,6 +17,7 @@ import sys
 import threading
 import urllib.parse
 from collections.abc import Iterator
+from types import TracebackType
 from typing import Any
 
 MASK = "[REDACTED]"
@@ -235,10 +236,10 @@ def install(level: int = logging.WARNING) -> None:
 
     logging.setLogRecordFactory(factory)
 
-    def excepthook(exc_type: type[BaseException], exc: BaseException, tb: object) -> None:
+    def excepthook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         import traceback
 
-        sys.stderr.write(redact("".join(traceback.format_exception(exc_type, exc, tb))))  # type: ignore[arg-type]
+        sys.stderr.write(redact("".join(traceback.format_exception(exc_type, exc, tb))))
 
     sys.excepthook = excepthook
 

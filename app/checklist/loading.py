@@ -288,7 +288,7 @@ def _cross_problems(
                     )
         ctrl = d.get("controls")
         if isinstance(ctrl, dict) and isinstance(ctrl.get("iso27001_2013"), list):
-            current = ctrl.get("iso27001") if isinstance(ctrl.get("iso27001"), list) else []
+            current = ctrl["iso27001"] if isinstance(ctrl.get("iso27001"), list) else []
             for k, old in enumerate(ctrl["iso27001_2013"]):
                 successor = catalogue.iso_2022_successor(old) if isinstance(old, str) else None
                 if successor and successor not in current:

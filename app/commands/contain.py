@@ -15,6 +15,7 @@ from app.base.errors import UsageError
 from app.composition.context import Context
 from app.containment import execute as cm
 from app.containment.run import run_plan
+from app.salesforce.protocol import OrgFactory
 
 LISTED_PER_OP = 20
 
@@ -111,7 +112,7 @@ def _default_alias(ctx: Context, given: str | None) -> str:
     raise UsageError(f"name the org with --org ALIAS{known}")
 
 
-def _opener(ctx: Context, alias: str, args: argparse.Namespace) -> Any:
+def _opener(ctx: Context, alias: str, args: argparse.Namespace) -> OrgFactory:
     """Log in only when the run needs it, after the intent is journaled."""
     from app.salesforce.orgs import open_org
     from app.salesforce.simlogin import SIM_ALIAS

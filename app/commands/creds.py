@@ -114,7 +114,7 @@ def _run_set(ctx: Context, args: argparse.Namespace) -> int:
     if kind not in creds.KINDS:
         raise UsageError(f"login kind {kind!r}: choose one of {', '.join(creds.KINDS)}")
     org = OrgConfig(
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         domain=creds.normalize_domain(args.domain),
         instance_url=creds.normalize_instance_url(args.instance_url),
         ca=creds.normalize_ca(args.ca),

@@ -10,9 +10,14 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.base.errors import UsageError
 from app.composition.context import Context
+
+if TYPE_CHECKING:
+    from app.exercise.scenario import LoadedScenario
+    from app.incident.core import Incident
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -162,7 +167,7 @@ def _interactive(ctx: Context, args: argparse.Namespace, loaded) -> int:
     return int(code or 0)
 
 
-def _scenario_of(incident) -> object:
+def _scenario_of(incident: Incident) -> LoadedScenario:
     from app.base.errors import WarroomError
     from app.exercise.runner import load_scenario
 
@@ -191,7 +196,7 @@ def _run_score(ctx: Context, args: argparse.Namespace) -> int:
         from app.base.clock import parse_instant
 
         now = parse_instant(end["end_utc"]) if end.get("end_utc") else None
-        result = score(incident, loaded, now=now)  # type: ignore[arg-type]
+        result = score(incident, loaded, now=now)
     if args.json:
         ctx.print_json(result)
     else:

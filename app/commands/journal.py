@@ -102,7 +102,8 @@ def _run_head(ctx: Context, args: argparse.Namespace) -> int:
 def _run_show(ctx: Context, args: argparse.Namespace) -> int:
     kind, prefix = args.kind, None
     if kind and kind.endswith("*"):
-        kind, prefix = None, kind[:-1]
+        prefix = kind[:-1]
+        kind = None
     with ctx.open_incident(args.incident) as incident:
         entries = incident.journal.entries(kind=kind, prefix=prefix)
         if args.json:

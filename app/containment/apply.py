@@ -42,6 +42,7 @@ from app.containment.store import journal_plan
 from app.containment.strip import PSA_FIELDS
 from app.incident import settings as settings_mod
 from app.journal.chain import Entry, JournalError, canonical
+from app.salesforce.protocol import OrgClient, OrgFactory
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -194,8 +195,8 @@ class _Live:
         if flt is not None:
             rows = self.reader.tokens_matching(flt)
         else:  # a plan without a filter: the apps and holders of its tokens
-            apps = sorted({s.before.get("AppName") for s in steps if s.before.get("AppName")})
-            users = sorted({s.before.get("UserId") for s in steps if s.before.get("UserId")})
+            apps = sorted({a for s in steps if (a := s.before.get("AppName"))})
+            users = sorted({u for s in steps if (u := s.before.get("UserId"))})
             rows = self.reader.tokens(f"AppName IN {soql_in(apps)} AND UserId IN {soql_in(users)}")
         self.matching = len(rows)
         by_ref: dict[str, dict[str, Any]] = {}
@@ -238,7 +239,7 @@ def _in_target_state(step: Step, row: dict[str, Any] | None) -> bool | None:
     return False
 
 
-def _send(org: Any, step: Step, row: dict[str, Any] | None) -> None:
+def _send(org: OrgClient, step: Step, row: dict[str, Any] | None) -> None:
     if step.op == "revoke_token":
         assert row is not None
         org.revoke_token(row["DeleteToken"])
@@ -329,7 +330,7 @@ def _verification(reader: Reader, plan: Plan, live: _Live, results: list[RecordR
 
 def apply_plan(
     incident: Incident,
-    org: Any,
+    org: OrgClient | OrgFactory | None,
     plan: Plan,
     confirm_alias: str | None,
     actor: str,
@@ -383,7 +384,12 @@ def _run_lock(incident: Incident, action_id: str) -> Iterator[None]:
 
 
 def _apply_locked(
-    incident: Incident, org: Any, plan: Plan, actor: str, progress: Progress | None, plan_file: Path | None
+    incident: Incident,
+    org: OrgClient | OrgFactory | None,
+    plan: Plan,
+    actor: str,
+    progress: Progress | None,
+    plan_file: Path | None,
 ) -> ActionResult:
     current = incident.journal.get_state(NAMESPACE, plan.plan_id)
     done = _done_steps(incident, plan.plan_id)
@@ -476,14 +482,15 @@ def _apply_locked(
     refusal: PermissionsMissing | None = None
     warnings: list[str] = []
     live: _Live | None = None
-    live_org: Any = None
+    live_org: OrgClient | None = None
     try:
         if pending:
-            live_org = org() if callable(org) and not hasattr(org, "query") else org
-        stop = _check_org(live_org, plan) if pending else None
-        if stop is None and pending:
-            stop, refusal = permission_gate(incident, live_org, identify(live_org).user_id, plan, pending, actor)
-        if stop is None:
+            assert org is not None  # refused above, before the intent was journaled
+            live_org = _connect(org)
+            stop = _check_org(live_org, plan)
+            if stop is None:
+                stop, refusal = permission_gate(incident, live_org, identify(live_org).user_id, plan, pending, actor)
+        if stop is None and live_org is not None:
             reader = Reader(live_org)
             live = _Live(reader, plan, pending)
             try:
@@ -547,7 +554,12 @@ def _unverified(rec: RecordResult, why: str) -> None:
     rec.error = f"{why}; the change was accepted by Salesforce but is not claimed as done"
 
 
-def _check_org(org: Any, plan: Plan) -> Stop | None:
+def _connect(org: OrgClient | OrgFactory) -> OrgClient:
+    """The org itself, or the one its factory opens now (so no login happens before the intent is journaled)."""
+    return org() if callable(org) else org
+
+
+def _check_org(org: OrgClient, plan: Plan) -> Stop | None:
     """The plan must run against the org it was made for."""
     if plan.org_id:
         ident = identify(org)
@@ -561,7 +573,7 @@ def _check_org(org: Any, plan: Plan) -> Stop | None:
 
 
 def _execute(
-    org: Any, pending: list[Step], live: _Live, results: dict[int, RecordResult], progress: Progress | None
+    org: OrgClient, pending: list[Step], live: _Live, results: dict[int, RecordResult], progress: Progress | None
 ) -> Stop | None:
     total = len(pending)
     consecutive: tuple[str, int] = ("", 0)
@@ -671,7 +683,7 @@ def _record_result(
         status=status,
         counts=counts,
         records=records,
-        stopped=stop,  # type: ignore[arg-type]
+        stopped=stop,
         verification=verification,
         approver=approver,
         intent_seq=intent.seq,

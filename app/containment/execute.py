@@ -66,6 +66,7 @@ from app.containment.plan import Draft, LiveSource, SnapshotSource, build_plan
 from app.containment.rights import PermissionsMissing
 from app.containment.store import export_plan, journal_plan, load_plan, plan_from_bytes
 from app.journal.chain import Entry, Lookup
+from app.salesforce.protocol import OrgClient, OrgFactory
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -306,8 +307,8 @@ def plan_undo(incident: Incident, action_id: str, actor: str) -> Plan:
                 {"removed_assignment": step.record},
                 change,
             )
-    for op, n in sorted(skipped.items()):
-        draft.notes.append(f"{n} × {OP_LABELS[op]}: not undone ({NOT_UNDOABLE[op]}).")
+    for kept, n in sorted(skipped.items()):
+        draft.notes.append(f"{n} × {OP_LABELS[kept]}: not undone ({NOT_UNDOABLE[kept]}).")
     if not draft.steps:
         why = "; ".join(draft.notes) or "it changed no record"
         raise ContainmentError(f"nothing in {original.plan_id} can be undone: {why}")
@@ -329,7 +330,7 @@ def plan_undo(incident: Incident, action_id: str, actor: str) -> Plan:
 
 def undo(
     incident: Incident,
-    org: Any,
+    org: OrgClient | OrgFactory | None,
     action_id: str,
     confirm_alias: str | None,
     actor: str,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -20,8 +20,8 @@ from app.journal.chain import canonical
 if TYPE_CHECKING:
     from app.incident.core import Incident
 
-PLAN_FORMAT = "warroom.containment-plan"
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT: Final = "warroom.containment-plan"
+PLAN_FORMAT_VERSION: Final = 1
 
 Action = Literal[
     "revoke_tokens",
@@ -67,7 +67,7 @@ OP_LABELS: dict[str, str] = {
     "delete_assignment": "remove permission set assignment",
     "create_assignment": "re-assign permission set",
 }
-UNDO_OP: dict[str, str | None] = {
+UNDO_OP: dict[str, Op | None] = {
     "freeze_user": "unfreeze_user",
     "deactivate_user": "reactivate_user",
     "delete_assignment": "create_assignment",
@@ -237,7 +237,7 @@ class Plan(_Model):
     def compute_sha256(self) -> str:
         return hashlib.sha256(self.body()).hexdigest()
 
-    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Plan:
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Plan:
         copy = super().model_copy(update=update, deep=deep)
         if update and set(update) - {"sha256"}:
             copy._body = None  # the content changed: encode it again

@@ -14,7 +14,7 @@ Tokens are known by `ref` (the inventory's fingerprint of a token's DeleteToken)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.containment.models import (
@@ -24,6 +24,7 @@ from app.containment.models import (
     NOT_UNDOABLE,
     ContainmentError,
     ManualTask,
+    Op,
     Plan,
     Refusal,
     Selectors,
@@ -40,6 +41,10 @@ from app.containment.rights import note_permissions
 from app.containment.strip import STRIP_PERMISSIONS, live_assignments, snapshot_assignments
 from app.inventory import INTEGRATION_LICENSES, INTEGRATION_PROFILES, token_ref
 from app.salesforce import access
+from app.salesforce.protocol import OrgClient
+
+if TYPE_CHECKING:
+    from app.salesforce.client import Identity
 
 TOKEN_FIELDS = "AppName, AppMenuItemId, UserId, CreatedDate, LastUsedDate, UseCount, DeleteToken"
 USER_FIELDS = (
@@ -67,7 +72,7 @@ def token_refs(row: dict[str, Any]) -> list[str]:
 class Reader:
     """Live queries with Salesforce's paging caps and `IN` chunking handled once."""
 
-    def __init__(self, org: Any) -> None:
+    def __init__(self, org: OrgClient) -> None:
         self.org = org
 
     def query(self, soql: str) -> list[dict[str, Any]]:
@@ -92,7 +97,7 @@ class Reader:
         """Every OauthToken matching `where`. Salesforce serves at most 2,500 of them per query, so a capped
         answer is asked again user by user (halving the user list until each part fits)."""
         rows = self.query(f"SELECT {TOKEN_FIELDS} FROM OauthToken WHERE {where}")
-        if getattr(self.org, "last_truncation", None) is None:
+        if self.org.last_truncation is None:
             return rows
         user_ids = [u["Id"] for u in self.query("SELECT Id FROM User")]
         out: list[dict[str, Any]] = []
@@ -102,7 +107,7 @@ class Reader:
 
     def _tokens_for(self, where: str, user_ids: list[str]) -> list[dict[str, Any]]:
         rows = self.query(f"SELECT {TOKEN_FIELDS} FROM OauthToken WHERE ({where}) AND UserId IN {soql_in(user_ids)}")
-        if getattr(self.org, "last_truncation", None) is None:
+        if self.org.last_truncation is None:
             return rows
         if len(user_ids) == 1:
             raise ContainmentError(
@@ -114,10 +119,10 @@ class Reader:
         return self._tokens_for(where, user_ids[:half]) + self._tokens_for(where, user_ids[half:])
 
 
-_IDENTITIES: dict[int, tuple[Any, Any]] = {}
+_IDENTITIES: dict[int, tuple[OrgClient, Identity]] = {}
 
 
-def identify(org: Any) -> Any:
+def identify(org: OrgClient) -> Identity:
     """Who the login is and in which org (asked once per Org object)."""
     cached = _IDENTITIES.get(id(org))
     if cached is not None and cached[0] is org:
@@ -156,7 +161,7 @@ class Source(Protocol):
 class LiveSource:
     kind = "org"
 
-    def __init__(self, org: Any) -> None:
+    def __init__(self, org: OrgClient) -> None:
         self.org = org
         self.reader = Reader(org)
         self.ident = identify(org)
@@ -388,13 +393,13 @@ class Draft:
         self.exported: list[str] = []  # objects named as exported: read on them is stripped too
 
     def add(
-        self, op: str, sobject: str, record: str, label: str, before: dict[str, Any], change: dict[str, Any]
+        self, op: Op, sobject: str, record: str, label: str, before: dict[str, Any], change: dict[str, Any]
     ) -> None:
         self.steps.append(
             Step(
                 n=len(self.steps) + 1, op=op, sobject=sobject, record=record, label=label, before=before, change=change
             )
-        )  # type: ignore[arg-type]
+        )
 
     def refuse(self, sobject: str, record: str, label: str, reason: str) -> None:
         self.refused.append(Refusal(sobject=sobject, record=record, label=label, reason=reason))
@@ -425,7 +430,7 @@ class Draft:
         plan = Plan(
             plan_id=plan_id,
             action=self.action,
-            org_alias=org_alias,  # type: ignore[arg-type]
+            org_alias=org_alias,
             instance_url=basis.get("instance_url"),
             org_id=basis.get("org_id"),
             basis={**basis, **self.basis_extra},
@@ -511,7 +516,7 @@ def _plan_tokens(src: Source, draft: Draft, *, also_users: Sequence[str] = ()) -
         if near:
             raise NotFoundError(f"no OAuth token has AppName exactly {sel.app!r}; similar names: {', '.join(near)}")
         draft.note(f"No OAuth token of {sel.app} exists now.")
-    src.users([r.get("UserId") for r in rows if r.get("UserId")])
+    src.users([u for r in rows if (u := r.get("UserId"))])
     rows.sort(key=lambda r: (r.get("AppName") or "", _name(src, r.get("UserId")), r.get("CreatedDate") or ""))
     for row in rows:
         ref = row.get("_ref") or token_refs(row)[0]
@@ -867,9 +872,7 @@ def _plan_quarantine(src: Source, draft: Draft) -> None:
     draft.selectors = Selectors(app=sel.app)
     _plan_tokens(src, draft, also_users=list(scope))
     draft.selectors = sel
-    apps = sorted(
-        {s.before.get("AppName") for s in draft.steps if s.before.get("AppName")} | ({sel.app} if sel.app else set())
-    )
+    apps = sorted({a for s in draft.steps if (a := s.before.get("AppName"))} | ({sel.app} if sel.app else set()))
     _plan_freeze(src, draft, scope)
     _plan_sessions(src, draft, scope)
     _plan_strip(src, draft, scope)

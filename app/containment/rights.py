@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.containment.models import ContainmentError, Plan, Step, Stop
 from app.salesforce import access
+from app.salesforce.protocol import OrgClient
 
 if TYPE_CHECKING:
     from app.containment.plan import Draft
@@ -70,7 +71,9 @@ def blind_plan_message(plan_id: str, unmet: list[dict[str, Any]]) -> str:
     )
 
 
-def check_for_apply(org: Any, user_id: str, ops: Iterable[str]) -> tuple[access.EffectivePermissions, access.Gaps]:
+def check_for_apply(
+    org: OrgClient, user_id: str, ops: Iterable[str]
+) -> tuple[access.EffectivePermissions, access.Gaps]:
     """Read the login's permissions now and compare them with what the pending operations need."""
     effective = access.read_effective(org, user_id)
     return effective, access.gaps(effective, access.needs_for_ops(ops))
@@ -106,7 +109,7 @@ def refuse_blind_plan(incident: Incident, plan: Plan, actor: str) -> None:
 
 
 def permission_gate(
-    incident: Incident, org: Any, user_id: str, plan: Plan, pending: list[Step], actor: str
+    incident: Incident, org: OrgClient, user_id: str, plan: Plan, pending: list[Step], actor: str
 ) -> tuple[Stop | None, PermissionsMissing | None]:
     """Before the first change: the login must have what every pending operation needs (see
     this module). A gap is journaled as a refusal naming each permission; nothing is sent."""

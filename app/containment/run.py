@@ -7,9 +7,8 @@ front end started it. Linking the checklist is a parameter (`link_checklist`); a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +18,7 @@ from app.containment.models import NAMESPACE, ActionResult, Plan, Progress
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
+    from app.salesforce.protocol import OrgClient, OrgFactory
 
 SETTLED = ("done", "nothing_to_do")  # every record in the target state
 
@@ -50,7 +50,7 @@ class ContainmentRun(BaseModel):
 
 def run_plan(
     incident: Incident,
-    org: Any | Callable[[], Any],
+    org: OrgClient | OrgFactory | None,
     plan: Plan,
     confirm_alias: str | None,
     actor: str,

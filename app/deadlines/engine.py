@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -35,7 +35,7 @@ from app.deadlines.starts import VersionChoice, choose_versions, fact_start
 TimerState = Literal[
     "overdue", "due_4h", "due_24h", "on_track", "paused", "pending", "elapsed", "notified", "not_applicable"
 ]
-STATE_ORDER: dict[str, int] = {s: i for i, s in enumerate(TimerState.__args__)}  # type: ignore[attr-defined]
+STATE_ORDER: dict[str, int] = {s: i for i, s in enumerate(get_args(TimerState))}
 DUE_4H = timedelta(hours=4)
 DUE_24H = timedelta(hours=24)
 
@@ -279,11 +279,12 @@ def _clocks(
                     started = [b for b in base if b.start is not None]
                     if dated:
                         lead = min(dated, key=lambda b: b.due or now)
+                        assert lead.due is not None  # `dated` holds only clocks with a due time
                         c.start, c.start_basis = lead.start, lead.start_basis
                         c.due, c.basis = (
                             lead.due,
                             f"due {verb} the {label} notice, itself due {format_instant(lead.due)}",
-                        )  # type: ignore[arg-type]
+                        )
                         c.held, c.frozen_remaining = lead.held, lead.frozen_remaining
                     elif started:
                         lead = min(started, key=lambda b: b.start or now)

@@ -315,7 +315,9 @@ def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _record_row(ev: EvidenceFile, line: int, obj: str, record: dict[str, Any]) -> Row:
-    attrs = record.get("attributes") if isinstance(record.get("attributes"), dict) else {}
+    attrs = record.get("attributes")
+    if not isinstance(attrs, dict):
+        attrs = {}
     obj = attrs.get("type") or obj
     fields = flatten(record)
     row = Row(ev.evidence_id, ev.name, line, obj, fields, directory=obj in DIRECTORY_OBJECTS)
@@ -358,40 +360,46 @@ def _read_json_lines(path: Path, ev: EvidenceFile, obj: str) -> Iterator[Row]:
 _WS = re.compile(r"\s*")
 
 
+def _skip_ws(text: str, i: int) -> int:
+    """The index of the first non-blank character at or after `i`."""
+    m = _WS.match(text, i)  # `\s*` always matches
+    return m.end() if m else i
+
+
 def _json_records(text: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """(line, list name, record) for each object in the document's top-level arrays (any JSON layout)."""
     decoder = json.JSONDecoder()
     line_at = _LineIndex(text)
 
     def array(i: int, label: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
-        i = _WS.match(text, i + 1).end()
+        i = _skip_ws(text, i + 1)
         while i < len(text) and text[i] != "]":
             value, end = decoder.raw_decode(text, i)
             if isinstance(value, dict):
                 yield line_at(i), label, value
-            i = _WS.match(text, end).end()
+            i = _skip_ws(text, end)
             if i < len(text) and text[i] == ",":
-                i = _WS.match(text, i + 1).end()
+                i = _skip_ws(text, i + 1)
 
     try:
-        i = _WS.match(text, 0).end()
+        i = _skip_ws(text, 0)
         if text[i : i + 1] == "[":
             yield from array(i, "")
         elif text[i : i + 1] == "{":
-            i = _WS.match(text, i + 1).end()
+            i = _skip_ws(text, i + 1)
             while i < len(text) and text[i] != "}":
                 key, i = decoder.raw_decode(text, i)
-                i = _WS.match(text, i).end() + 1  # ':'
-                i = _WS.match(text, i).end()
+                i = _skip_ws(text, i) + 1  # ':'
+                i = _skip_ws(text, i)
                 if text[i : i + 1] == "[":
                     label = "" if key == "records" else str(key)
                     yield from array(i, label)
                     depth_end = _skip_value(decoder, text, i)
                 else:
                     depth_end = _skip_value(decoder, text, i)
-                i = _WS.match(text, depth_end).end()
+                i = _skip_ws(text, depth_end)
                 if i < len(text) and text[i] == ",":
-                    i = _WS.match(text, i + 1).end()
+                    i = _skip_ws(text, i + 1)
     except (ValueError, IndexError):
         return
 

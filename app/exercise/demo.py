@@ -11,14 +11,16 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from app import deadlines as dl
 from app.base.clock import format_instant
 from app.incident.core import Incident
+from app.salesforce.protocol import OrgClient, OrgFactory
 
 if TYPE_CHECKING:
     from app.composition.context import Context
+    from app.simorg import SimOrg
 
 DEMO_TITLE = "DEMO: chat-vendor OAuth token theft (tabletop)"
 DEMO_ALIAS = "sim"
@@ -42,7 +44,7 @@ class ConsoleSession:
     """An open incident plus what runs beside it (the simulated org); `close()` stops everything."""
 
     incident: Incident
-    org_factory: Callable[[], Any] | None = None
+    org_factory: OrgFactory | None = None
     exercise: bool = False
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
@@ -78,19 +80,19 @@ def create_demo_incident(ctx: Context) -> Incident:
     return incident
 
 
-def sim_factory(sim: Any, alias: str = DEMO_ALIAS) -> Callable[[], Any]:
+def sim_factory(sim: SimOrg, alias: str = DEMO_ALIAS) -> OrgFactory:
     """A client factory for a running simulated org: each call logs in afresh as the seed's demo responder,
     so every worker holds its own client."""
     from app.salesforce.client import Org
     from app.salesforce.simlogin import sim_credentials
 
-    def factory() -> Any:
+    def factory() -> OrgClient:
         return Org.login(sim_credentials(sim.url, sim.ca_path).model_copy(update={"alias": alias}))
 
     return factory
 
 
-def start_org(seed: str = DEMO_SEED) -> tuple[Callable[[], Any], Callable[[], None]]:
+def start_org(seed: str = DEMO_SEED) -> tuple[OrgFactory, Callable[[], None]]:
     """Serve the simulated org from a background thread; returns (client factory, stop)."""
     from app.simorg import SimOrg
 

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from pydantic import BaseModel
 
@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from app.composition.workspace import Workspace
     from app.incident.core import Incident
     from app.journal.chain import Entry, Journal, Lookup
+    from app.salesforce.protocol import OrgClient, OrgFactory
     from app.simorg import SimOrg
 
 __all__ = [
@@ -235,6 +236,14 @@ def exercise_start(loaded: LoadedScenario) -> datetime:
     return ensure_utc(load_seed(loaded.seed_ref(loaded.scenario.seed)).seed.organization.now)
 
 
+@overload
+def make_clock(loaded: LoadedScenario, speed: int | None, *, virtual: Literal[True]) -> FrozenClock: ...
+@overload
+def make_clock(loaded: LoadedScenario, speed: int | None, *, virtual: Literal[False]) -> AcceleratedClock: ...
+@overload
+def make_clock(loaded: LoadedScenario, speed: int | None, *, virtual: bool) -> FrozenClock | AcceleratedClock: ...
+
+
 def make_clock(loaded: LoadedScenario, speed: int | None, *, virtual: bool) -> FrozenClock | AcceleratedClock:
     """A virtual clock (jumps to each event; headless runs) or an accelerated one (x1-x600; can pause)."""
     start = exercise_start(loaded)
@@ -346,10 +355,10 @@ class ExerciseRunner:
             return format_instant(resolve_time(value, self.start_utc))
         return value
 
-    def org_factory(self, alias: str = PRIMARY_ORG) -> Callable[[], Any]:
+    def org_factory(self, alias: str = PRIMARY_ORG) -> OrgFactory:
         """What the console takes as its Salesforce client factory: a fresh login to a running simulated org."""
 
-        def factory() -> Any:
+        def factory() -> OrgClient:
             from app.exercise.demo import sim_factory
 
             sim = self.orgs.get(alias)

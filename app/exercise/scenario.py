@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -25,7 +25,7 @@ SCHEMA_VERSION = 1
 PRIMARY_ORG = "sim"
 
 
-INJECT_KINDS: tuple[str, ...] = (
+InjectKind = Literal[
     "advisory",
     "vendor",
     "ioc",
@@ -39,7 +39,8 @@ INJECT_KINDS: tuple[str, ...] = (
     "executive",
     "customer",
     "other",
-)
+]
+INJECT_KINDS: tuple[str, ...] = get_args(InjectKind)
 _OFFSET = re.compile(r"^T(?:0|(?P<sign>[+-])(?P<dur>P\S+))$")
 
 
@@ -110,7 +111,7 @@ class AddOrg(_Strict):
 class Inject(_Strict):
     id: str = Field(pattern=_ID)
     at: Duration
-    kind: Literal[INJECT_KINDS]  # type: ignore[valid-type]
+    kind: InjectKind
     title: str = Field(min_length=1)
     message: str = Field(min_length=1)
     sender: str | None = None

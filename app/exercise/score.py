@@ -453,7 +453,7 @@ def after_action_report(incident: Incident, loaded: LoadedScenario, result: Scor
         )
         out.append("|---|---|---|---|---|---|---|---|")
         for c in result.containment:
-            took = f"{c.minutes_to_contain} min" if c.minutes_to_contain is not None else ""
+            minutes = f"{c.minutes_to_contain} min" if c.minutes_to_contain is not None else ""
             out.append(
                 _md_row(
                     [
@@ -461,7 +461,7 @@ def after_action_report(incident: Incident, loaded: LoadedScenario, result: Scor
                         f"{c.kind} {c.name}",
                         c.known_from_utc,
                         c.contained_utc or "no",
-                        took,
+                        minutes,
                         f"{c.target_minutes} min",
                         "" if c.tokens_left is None else c.tokens_left,
                         c.points,

@@ -46,6 +46,7 @@ from app.exercise.runner import (
 if TYPE_CHECKING:
     from app.composition.workspace import Workspace
     from app.incident.core import Incident
+    from app.salesforce.protocol import OrgClient
 
 FAILED_KIND = "exercise.action_failed"
 
@@ -339,7 +340,7 @@ class _Player:
             return self.labels[label]
         return value
 
-    def org(self, alias: str) -> Any:
+    def org(self, alias: str) -> OrgClient:
         """A logged-in client for a running simulated org (kept for the rest of the run)."""
         if alias in self.clients:
             return self.clients[alias]
@@ -369,7 +370,7 @@ class _Player:
         return f"note (entry {entry.seq})"
 
     def _incident_update(self, a: IncidentUpdate) -> str:
-        entry = self.incident.journal.append("incident.update", dict(a.fields), self.actor(a))
+        entry = self.incident.journal.append("incident.update", dict(a.fields.items()), self.actor(a))
         return f"incident {', '.join(f'{k}={v}' for k, v in a.fields.items())} (entry {entry.seq})"
 
     def _checklist_set(self, a: ChecklistSet) -> str:

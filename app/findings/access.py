@@ -4,7 +4,7 @@ sensitive fields readable by integrations or support profiles, and sharing that 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from app.findings.index import _Index
 from app.findings.models import (
@@ -223,7 +223,7 @@ def _sensitive_name(field: str) -> str | None:
     return None
 
 
-def _sensitivity(obj: str, field: str, classes: dict[tuple[str, str], object]) -> str | None:
+def _sensitivity(obj: str, field: str, classes: Mapping[tuple[str, str], object]) -> str | None:
     c = classes.get((obj, field))
     by_name = _sensitive_name(field)
     if c is not None:
@@ -260,19 +260,19 @@ def _field_exposure(ix: _Index) -> Iterator[Finding]:
         if kind:
             exposed[fp.parent_id].append((f"{fp.object}.{fp.field}", kind, "edit" if fp.edit else "read"))
     for parent_id, fields in sorted(exposed.items()):
-        ps = ix.sets.get(parent_id)
-        if ps is None:
+        pset = ix.sets.get(parent_id)
+        if pset is None:
             continue
         holders = sorted(integration_sets.get(parent_id, ()))
         payment = any(k == "payment" for _, k, _ in fields)
         who = (
             f"integration user(s) {', '.join(ix.user_label(u) for u in holders)}"
             if holders
-            else f"support profile {ps.profile_name or ps.label}"
+            else f"support profile {pset.profile_name or pset.label}"
         )
-        ref = ix.set_ref(ps)
+        ref = ix.set_ref(pset)
         assignments = [
-            RecordRef(type="PermissionSetAssignment", id=a.id, name=f"{ps.name} -> {ix.user_label(u)}")
+            RecordRef(type="PermissionSetAssignment", id=a.id, name=f"{pset.name} -> {ix.user_label(u)}")
             for a in ix.snap.assignments
             if a.permission_set_id == parent_id
             for u in [a.user_id]
@@ -292,6 +292,6 @@ def _field_exposure(ix: _Index) -> Iterator[Finding]:
             "card or identity data; these fields are readable where no integration or support task needs them.",
             "Remove read and edit on these fields from the permission set or profile; where an integration needs "
             "them, encrypt them and narrow the integration user to exactly those fields.",
-            containment="strip_permissions" if holders and not ps.profile_owned else None,
+            containment="strip_permissions" if holders and not pset.profile_owned else None,
             details=[f"{name} ({kind}, {access})" for name, kind, access in sorted(fields)],
         )

@@ -72,10 +72,9 @@ def _tokens_and_logins(ix: _Index, ind: Indicators) -> Iterator[Finding]:
                 ev.unexpected[ip].append(login.time or "")
             ev.users.add(login.user_id or "")
     for lower, strong, source in ind.apps:
-        name = ix.app_by_lower.get(lower)
-        if name:
-            apps[name].strong |= strong
-            apps[name].sources.add(source)
+        if listed := ix.app_by_lower.get(lower):
+            apps[listed].strong |= strong
+            apps[listed].sources.add(source)
     compromised: dict[str, str] = {}
     for name in sorted(apps):
         ev = apps[name]

@@ -9,10 +9,9 @@ inventory (which the findings read) and the finding rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,6 +25,7 @@ from app.findings.store import followed_users
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
+    from app.salesforce.protocol import OrgClient, OrgFactory
 
 
 class Intake(BaseModel):
@@ -56,7 +56,7 @@ def record_snapshot(incident: Incident, snap: inv.Snapshot, actor: str, *, impor
 
 def pull_and_record(
     incident: Incident | None,
-    org: Any | Callable[[], Any],
+    org: OrgClient | OrgFactory,
     actor: str,
     *,
     alias: str,
@@ -71,7 +71,7 @@ def pull_and_record(
     that file (for `inventory import` on another machine), before anything is journaled."""
     taken = format_instant(now.replace(microsecond=0))
     touch = followed_users(incident) if incident is not None else []  # compromised users: read their access
-    if callable(org) and not hasattr(org, "query"):
+    if callable(org):
         client = org()
         try:
             snap = inv.pull(client, say, alias=alias, taken_utc=taken, touch=touch)

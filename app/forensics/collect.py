@@ -46,6 +46,7 @@ from app.forensics.results import (
 )
 from app.incident.core import Incident
 from app.journal.chain import Entry, Lookup
+from app.salesforce.protocol import OrgClient
 
 __all__ = [
     "EVENT_OBJECTS",
@@ -489,7 +490,8 @@ class _Collector:
             try:
                 fields = self.src.fields(sobject)
             except Exception as exc:
-                self.failed("events", item, exc, self.tmp / "none")  # type: ignore[operator]
+                assert self.tmp is not None
+                self.failed("events", item, exc, self.tmp / "none")
                 continue
             if fields is None:
                 what = "Threat Detection stores" if sobject in THREAT_OBJECTS else "real-time events"
@@ -588,7 +590,7 @@ class _Collector:
 
 def collect(
     incident: Incident,
-    org: Any,
+    org: OrgClient,
     actor: str,
     *,
     since: datetime | None = None,

@@ -11,17 +11,18 @@ from typing import Any, Literal
 from app.base.clock import format_instant
 from app.base.redaction import redact
 from app.forensics.catalog import BIG_OBJECTS, QUERY_FIELDS, TIME_FIELD
+from app.salesforce.protocol import OrgClient
 
 
 class OrgSource:
     """The few calls collection needs, over the shared Salesforce adapter (`app.salesforce.Org`)."""
 
-    def __init__(self, org: Any) -> None:
+    def __init__(self, org: OrgClient) -> None:
         self.org = org
 
     @property
     def api_version(self) -> str:
-        return str(getattr(self.org, "api_version", "59.0"))
+        return self.org.api_version
 
     @property
     def instance_url(self) -> str:

@@ -80,9 +80,10 @@ ProgressFn = Callable[[ProgressEvent], None]
 
 
 def _until(at: str | None, now: datetime | None) -> str:
-    if not at or now is None:
+    due = parse_time(at) if at else None
+    if due is None or now is None:
         return ""
-    left = parse_time(at) - now  # type: ignore[operator]
+    left = due - now
     if left.total_seconds() <= 0:
         return " (passed)"
     days = left.days

@@ -3,9 +3,10 @@ its sources and window), located errors, and the compiled tests a preserved row 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -195,7 +196,7 @@ def _compile(model: IndicatorSet, base: Path, report: Callable[[tuple[str | int,
                 )
                 continue
             file_loc = (*at, "file")
-            nets = _read_ip_list(_resolve(base, ind.file), lambda msg, loc=file_loc: report(loc, msg))
+            nets = _read_ip_list(_resolve(base, ind.file), functools.partial(report, file_loc))
             if nets is None:
                 continue
             out.append(Compiled(model.name, label, ind, _ip_test(nets)))
@@ -339,7 +340,7 @@ def _named_test(
     return test
 
 
-def _soql_test(patterns: list[_Pattern], objects: list[str], api: list[str]) -> Callable[[Row], str | None]:
+def _soql_test(patterns: list[_Pattern], objects: list[str], api: Sequence[str]) -> Callable[[Row], str | None]:
     wanted = {o.lower() for o in objects}
 
     def test(row: Row) -> str | None:

@@ -46,7 +46,7 @@ def held_permission_sets(snap: Snapshot, *, at: str | None = None) -> dict[str, 
         if ps is not None:
             out.setdefault(a.user_id, []).append((ps, a.id))
     for u in snap.users:
-        ps = by_profile.get(u.profile_id)
+        ps = by_profile.get(u.profile_id) if u.profile_id else None
         held = out.setdefault(u.id, [])
         if ps is not None and not any(p is ps for p, _ in held):
             held.append((ps, None))

@@ -75,12 +75,13 @@ def diff(a: Snapshot, b: Snapshot, *, label_a: str | None = None, label_b: str |
     names.update({p.id: p.label or p.name for p in (*a.permission_sets, *b.permission_sets)})
     for c in changes:
         c.name = _ID_RE.sub(lambda m: names.get(m.group(0), m.group(0)), c.name)
-    if org_a != org_b:
+    changed_org = b.organization or a.organization
+    if org_a != org_b and changed_org is not None:
         changes.append(
             Change(
                 collection="organization",
                 change="changed",
-                id=(b.organization or a.organization).id,
+                id=changed_org.id,
                 name="organization",
                 fields={"organization": [org_a, org_b]},
             )

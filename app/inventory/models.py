@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar, dataclass_transform
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.base.errors import WarroomError
 
-FORMAT = "warroom.inventory"
-FORMAT_VERSION = 1
+FORMAT: Final = "warroom.inventory"
+FORMAT_VERSION: Final = 1
 
 
 class InventoryError(WarroomError):
@@ -28,10 +28,12 @@ class _Model(BaseModel):
 _T = TypeVar("_T")
 
 
+@dataclass_transform(field_specifiers=(field,))
 def _record(cls: type[_T]) -> type[_T]:
     """A slotted dataclass validated by pydantic inside `Snapshot`: ~10x less memory than a BaseModel per row,
     which matters at 100k tokens; unknown fields in an imported file are still refused (extra="forbid")."""
     out = dataclass(slots=True)(cls)
+    # pydantic reads this attribute on a stdlib dataclass; the class object does not declare it.
     out.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
     return out
 

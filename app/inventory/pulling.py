@@ -20,6 +20,7 @@ from app.inventory.models import (
     User,
 )
 from app.inventory.query import Progress, _chunks, _first_line, _Puller, _quote, _record_builder
+from app.salesforce.protocol import OrgClient
 
 OAUTH_TOKEN_CAP = 2500  # rows one OauthToken query can return in total (queryMore included)
 LOGIN_LIMIT = 50_000
@@ -156,7 +157,7 @@ def _in_chunks(p: _Puller, obj: _Obj, field_name: str, ids: list[str]) -> list[A
 
 
 def pull(
-    org: Any,
+    org: OrgClient,
     progress: Progress | None = None,
     *,
     alias: str | None = None,
@@ -185,6 +186,13 @@ def pull(
 
     p.say("organization")
     organization = _pull_organization(p)
+    source = Source(
+        kind="org",
+        org_alias=alias,
+        instance_url=org.instance_url,
+        org_id=organization.id if organization else None,
+        username=getattr(org, "username", None),
+    )
     p.say("connected apps")
     put("connected_apps", p.collect(OBJECTS["ConnectedApplication"]))
     p.say("users")
@@ -217,6 +225,8 @@ def pull(
     # integration users, every token holder (humans too) and the users the caller names; plus support profiles.
     # The sets are read by ParentId in partitions of ids, so a large org is read in full rather than sampled.
     partial = Snapshot.model_construct(
+        taken_utc=taken,
+        source=source,
         users=users,
         permission_sets=col["permission_sets"],
         assignments=col["assignments"],
@@ -278,14 +288,8 @@ def pull(
         "Setup > Sharing Settings for rules that open customer objects to All Internal Users",
     )
 
-    source = Source(
-        kind="org",
-        org_alias=alias,
-        instance_url=getattr(org, "instance_url", None),
-        org_id=organization.id if organization else None,
-        username=getattr(org, "username", None),
-    )
     return Snapshot.model_construct(
+        None,  # _fields_set (the default): `**col` below names fields only
         format=FORMAT,
         format_version=FORMAT_VERSION,
         taken_utc=taken,

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from app.inventory.mapping import _TRUE, _loose, _nested_getter, _Obj, _special
 from app.inventory.models import Note
+from app.salesforce.protocol import OrgClient
 
 Progress = Callable[[str], None]
 
@@ -55,7 +56,7 @@ def _records(result: Any) -> Iterable[Mapping[str, Any]]:
 class _Puller:
     """One pull: describes before it selects, notes what the org lacks, and reports progress as it goes."""
 
-    def __init__(self, org: Any, progress: Progress | None) -> None:
+    def __init__(self, org: OrgClient, progress: Progress | None) -> None:
         self.org = org
         self.say = progress or (lambda _msg: None)
         self.notes: list[Note] = []
@@ -129,7 +130,7 @@ class _Puller:
             return None
 
     def truncated(self) -> bool:
-        return getattr(self.org, "last_truncation", None) is not None
+        return self.org.last_truncation is not None
 
     def collect(
         self,
@@ -165,7 +166,11 @@ def _as_str(value: Any) -> Any:
     return sys.intern(text) if len(text) <= 64 else text
 
 
-_FAST = {"s": _as_str, "i": int, "b": lambda v: v if isinstance(v, bool) else str(v).lower() in _TRUE}
+_FAST: dict[str, Callable[[Any], Any]] = {
+    "s": _as_str,
+    "i": int,
+    "b": lambda v: v if isinstance(v, bool) else str(v).lower() in _TRUE,
+}
 
 
 def _record_builder(obj: _Obj, perms: list[str] | None = None) -> Callable[[Mapping[str, Any]], Any]:
@@ -181,12 +186,13 @@ def _record_builder(obj: _Obj, perms: list[str] | None = None) -> Callable[[Mapp
 
     def build(rec: Mapping[str, Any]) -> Any:
         values: dict[str, Any] = {}
+        v: Any
         for attr, key, conv in flat:
             v = rec.get(key)
             if v is not None and v != "":
                 values[attr] = conv(v)
         for attr, keys, conv in nested:
-            v: Any = rec
+            v = rec
             for k in keys:
                 v = v.get(k) if isinstance(v, Mapping) else None
             if v is not None and v != "":

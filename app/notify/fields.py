@@ -268,8 +268,7 @@ def _detail(key: str) -> FieldFn:
 
 
 def _contact_for_people(nf: NoticeFacts) -> str | None:
-    parts = [nf.detail("contact.phone"), nf.detail("contact.email"), nf.detail("contact.web")]
-    parts = [p for p in parts if p]
+    parts = [p for p in (nf.detail("contact.phone"), nf.detail("contact.email"), nf.detail("contact.web")) if p]
     return ", ".join(parts) if parts else None
 
 

@@ -39,6 +39,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from app.base.errors import WarroomError
+from app.salesforce.protocol import OrgClient
 
 OBJECT_REFERENCE = "Salesforce Object Reference"
 
@@ -235,7 +236,7 @@ class Gaps:
         return [c.model_dump() for c in self.unmet]
 
 
-def _flag_fields(org: Any, sobject: str, flags: Sequence[str]) -> list[str]:
+def _flag_fields(org: OrgClient, sobject: str, flags: Sequence[str]) -> list[str]:
     """The `Permissions<Name>` fields of `sobject` this org has (asking for an absent one fails the query)."""
     try:
         present = org.describe_fields(sobject)
@@ -244,7 +245,7 @@ def _flag_fields(org: Any, sobject: str, flags: Sequence[str]) -> list[str]:
     return [f"Permissions{f}" for f in flags if f"Permissions{f}" in present]
 
 
-def read_effective(org: Any, user_id: str, flags: Sequence[str] = WANTED_FLAGS) -> EffectivePermissions:
+def read_effective(org: OrgClient, user_id: str, flags: Sequence[str] = WANTED_FLAGS) -> EffectivePermissions:
     """The login's effective permission flags among `flags` (see the module docstring for how)."""
     uid = user_id.replace("\\", "").replace("'", "")
     notes: list[str] = []

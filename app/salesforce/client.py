@@ -52,7 +52,7 @@ import threading
 import time
 import urllib.request
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
@@ -390,6 +390,9 @@ def strip_attributes(value: Any) -> Any:
 # ---------------------------------------------------------------------------------------------------------
 
 
+_Timeout = float | tuple[float, float] | tuple[float, None] | None  # as requests takes it: total, or (connect, read)
+
+
 class _TimeoutAdapter(HTTPAdapter):
     """Every request gets a timeout (simple-salesforce passes none by default)."""
 
@@ -397,10 +400,16 @@ class _TimeoutAdapter(HTTPAdapter):
         super().__init__(max_retries=0)
         self.timeout = timeout
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: _Timeout = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        return super().send(request, stream, self.timeout if timeout is None else timeout, verify, cert, proxies)
 
 
 class _LoginHostAdapter(_TimeoutAdapter):
@@ -410,10 +419,18 @@ class _LoginHostAdapter(_TimeoutAdapter):
         super().__init__(timeout)
         self.host = host
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: _Timeout = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
         parts = urlsplit(request.url or "")
         request.url = urlunsplit(("https", self.host, parts.path, parts.query, parts.fragment))
-        return super().send(request, **kwargs)
+        return super().send(request, stream, timeout, verify, cert, proxies)
 
 
 def build_session(
@@ -761,8 +778,12 @@ class Org:
                 yield strip_attributes(rec)
             if page.get("done", True) or not page.get("nextRecordsUrl"):
                 break
-            locator = page["nextRecordsUrl"]
-            page = self._call(lambda sf, loc=locator: sf.query_more(loc, identifier_is_url=True))
+            locator: str = page["nextRecordsUrl"]
+
+            def more(sf: Salesforce, loc: str = locator) -> dict[str, Any]:
+                return sf.query_more(loc, identifier_is_url=True)
+
+            page = self._call(more)
         if served < total and not _is_count(soql):
             self.last_truncation = Truncation(_sobject_of(soql) or "?", served, total)
 
@@ -924,7 +945,7 @@ class Org:
     def identity(self) -> Identity:
         info: dict[str, Any] = {}
         with contextlib.suppress(OrgError):
-            info = self._call(lambda sf: sf.oauth2("userinfo")) or {}
+            info = self._call(lambda sf: sf.oauth2("userinfo") or {})
         user_id = str(info.get("user_id") or "")
         username = info.get("preferred_username")
         name = info.get("name")

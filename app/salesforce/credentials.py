@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -23,6 +23,9 @@ from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.base.redaction import register_secret
 from app.salesforce import access
 from app.salesforce.access import NeedCheck
+
+if TYPE_CHECKING:
+    from app.salesforce.client import OrgCredentials
 
 SERVICE = "warroom-salesforce"
 RESERVED_ALIASES = frozenset({"sim"})  # `--org sim` is the simulated org's built-in demo login
@@ -259,13 +262,13 @@ def read_credentials(ctx: Any, alias: str) -> StoredCredentials:
     return StoredCredentials(alias, org, secrets)
 
 
-def load_credentials(ctx: Any, alias: str) -> Any:
+def load_credentials(ctx: Any, alias: str) -> OrgCredentials:
     """The `app.salesforce.OrgCredentials` for `alias`, ready for `Org.login`."""
     stored = read_credentials(ctx, alias)
     return to_org_credentials(stored)
 
 
-def to_org_credentials(stored: StoredCredentials) -> Any:
+def to_org_credentials(stored: StoredCredentials) -> OrgCredentials:
     from pydantic import ValidationError
 
     from app.salesforce.client import OrgCredentials

@@ -7,12 +7,15 @@ same way and names the same fixes when it cannot.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.base.errors import UsageError
 
+if TYPE_CHECKING:
+    from app.salesforce.protocol import OrgClient
 
-def open_org(ctx: Any, alias: str, *, instance_url: str | None = None, ca: Path | None = None) -> Any:
+
+def open_org(ctx: Any, alias: str, *, instance_url: str | None = None, ca: Path | None = None) -> OrgClient:
     """Log in for `--org ALIAS`: `sim` is the simulated org's demo user, anything else a stored alias."""
     from app.salesforce.client import Org
     from app.salesforce.simlogin import SIM_ALIAS, sim_credentials

@@ -318,8 +318,8 @@ def check_fragment(frag: Fragment, known: dict[str, set[str]], fail: Fail, schem
         ref("profiles", ("users", i, "profile"), u.profile, "profile")
         for j, ps in enumerate(u.permission_sets):
             ref("permission_sets", ("users", i, "permission_sets", j), ps, "permission set")
-    for i, ps in enumerate(frag.permission_sets):
-        ref("users", ("permission_sets", i, "created_by"), ps.created_by, "user")
+    for i, pset in enumerate(frag.permission_sets):
+        ref("users", ("permission_sets", i, "created_by"), pset.created_by, "user")
     for i, app in enumerate(frag.connected_apps):
         ref("users", ("connected_apps", i, "run_as"), app.run_as, "user")
         if app.run_as and not (app.consumer_key and app.consumer_secret):
@@ -405,11 +405,11 @@ def check_fragment(frag: Fragment, known: dict[str, set[str]], fail: Fail, schem
         obj = schema.get(rec.sobject)
         if obj is None:
             raise fail(("records", i, "sobject"), f"unknown sObject {rec.sobject!r}")
-        for name, value in rec.fields.items():
+        for name, field_value in rec.fields.items():
             if obj.field(name) is None:
                 raise fail(("records", i, "fields", name), f"no field {name!r} on {obj.name}")
-            if isinstance(value, str):
-                _check_placeholders(value, ("records", i, "fields", name), known, fail)
+            if isinstance(field_value, str):
+                _check_placeholders(field_value, ("records", i, "fields", name), known, fail)
 
 
 def _check_placeholders(text: str, loc: tuple[Any, ...], known: dict[str, set[str]], fail: Fail) -> None:
@@ -475,7 +475,7 @@ def build_store(loaded: LoadedSeed, clock: Clock, *, pod: str = "5e0") -> Store:
         api_limit=org_seed.api_limit,
     )
     store = Store(schema, org, clock, pod=pod)
-    sharing = {
+    sharing: dict[str, str] = {
         "Account": "None",
         "Contact": "ControlledByParent",
         "Opportunity": "None",
@@ -484,7 +484,7 @@ def build_store(loaded: LoadedSeed, clock: Clock, *, pod: str = "5e0") -> Store:
         "Calendar": "HideDetailsInsert",
         "Pricebook": "ReadSelect",
     }
-    sharing.update(org_seed.sharing)
+    sharing.update(org_seed.sharing.items())
     org_row = {
         "Id": org.id,
         "Name": org.name,
@@ -607,30 +607,30 @@ class _Builder:
             )
             self.keys["profiles"][p.key] = prof["Id"]
             self.keys["profile_permission_sets"][p.key] = ps["Id"]
-        for p in frag.permission_sets:
+        for pset in frag.permission_sets:
             row = s.insert(
                 "PermissionSet",
                 {
-                    "Name": p.name,
-                    "Label": p.label or p.name.replace("_", " "),
+                    "Name": pset.name,
+                    "Label": pset.label or pset.name.replace("_", " "),
                     "Type": "Regular",
                     "IsOwnedByProfile": False,
-                    "NamespacePrefix": p.namespace,
-                    "Description": p.description,
+                    "NamespacePrefix": pset.namespace,
+                    "Description": pset.description,
                     "IsCustom": True,
-                    "CreatedDate": p.created or self.now - timedelta(days=400),
-                    **self._perm_flags(p.permissions),
+                    "CreatedDate": pset.created or self.now - timedelta(days=400),
+                    **self._perm_flags(pset.permissions),
                 },
             )
-            self.keys["permission_sets"][p.key] = row["Id"]
+            self.keys["permission_sets"][pset.key] = row["Id"]
         for u in frag.users:
             self._user(u)
-        for p in frag.permission_sets:  # creators are users, who are made after the sets they hold
-            if p.created_by is not None:
+        for pset in frag.permission_sets:  # creators are users, who are made after the sets they hold
+            if pset.created_by is not None:
                 table = s.table("PermissionSet")
-                key = table.key_of(self.keys["permission_sets"][p.key])
+                key = table.key_of(self.keys["permission_sets"][pset.key])
                 if key is not None:
-                    table.update(key, {"CreatedById": self.keys["users"][p.created_by]})
+                    table.update(key, {"CreatedById": self.keys["users"][pset.created_by]})
         for i, app in enumerate(frag.connected_apps):
             self._app(app, i)
         for i, t in enumerate(frag.oauth_tokens):
@@ -1401,7 +1401,7 @@ def generate(store: Store, seed: Seed, builder: _Builder) -> None:
             for _ in range(gen.tokens):
                 name, menu = apps[pick(len(apps))]
                 i = pick(npool)
-                row = {
+                row: dict[str, Any] = {
                     "AppName": name,
                     "UserId": holders[pick(nholders)],
                     "CreatedDate": pool[i],

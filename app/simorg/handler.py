@@ -16,11 +16,14 @@ import socket
 import traceback
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from app.simorg.store import ApiError, LoginFault, OAuthError, Session, Store
+
+if TYPE_CHECKING:
+    from app.simorg.server import SimOrg, _Server
 
 API_VERSIONS = [f"{v}.0" for v in range(31, 66)]
 _VERSION_RE = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
@@ -65,9 +68,11 @@ class SimHandler(BaseHTTPRequestHandler):
 
     # -- plumbing
 
+    server: _Server  # the simulated org's server that built this handler
+
     @property
-    def sim(self) -> Any:
-        return self.server.sim  # type: ignore[attr-defined]
+    def sim(self) -> SimOrg:
+        return self.server.sim
 
     @property
     def store(self) -> Store:

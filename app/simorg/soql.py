@@ -645,14 +645,16 @@ class _Compiler:
             if lit.kind == "datetime":
                 return "point", lit.value
             if lit.kind == "relative":
-                return "range", _relative_range(*lit.value, self.now)
+                name, n = lit.value
+                return "range", _relative_range(name, n, self.now)
             raise _type_error(self.text, lit, fd)
         if t == "date":
             if lit.kind == "date":
                 start = _as_dt(lit.value)
                 return "range", (start, start + timedelta(days=1))
             if lit.kind == "relative":
-                return "range", _relative_range(*lit.value, self.now)
+                name, n = lit.value
+                return "range", _relative_range(name, n, self.now)
             raise _type_error(self.text, lit, fd)
         if lit.kind != "string":
             raise _type_error(self.text, lit, fd)
@@ -824,8 +826,8 @@ def sort_rows(rows: list[dict[str, Any]], order: list[tuple[ResolvedPath, bool, 
     """Stable multi-key sort with SOQL's null placement; strings compare case-insensitively."""
     for rp, desc, nulls_last in reversed(order):
         get = make_getter(rp, lookup)
-        present = []
-        missing = []
+        present: list[dict[str, Any]] = []
+        missing: list[dict[str, Any]] = []
         for row in rows:
             (missing if get(row) is None else present).append(row)
 

@@ -96,7 +96,7 @@ class InventoryPane(Vertical):
     def table(self) -> DataTable:
         return self.query_one(DataTable)
 
-    def visible(self) -> list[InventoryRow]:
+    def visible_rows(self) -> list[InventoryRow]:
         return [r for r in self.rows if matches(r, self.kind_filter, self.query_text)]
 
     def selected(self) -> InventoryRow | None:
@@ -140,7 +140,7 @@ class InventoryPane(Vertical):
             current = self.selected()
             keep = current.key if current else None
         table.clear()
-        shown = self.visible()
+        shown = self.visible_rows()
         for row in shown:
             cells = self._cells(row)
             table.add_row(*[cells[k] for k in self._shown], key=row.key)
