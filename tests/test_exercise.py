@@ -30,7 +30,7 @@ from app.exercise.runner import (
     truth_of,
 )
 from app.exercise.score import WEIGHTS
-from app.exercise.script import load_script
+from app.exercise.scriptfile import load_script
 from tests.conftest import MemoryKeyring, isolated
 
 SHIPPED = ("chat-vendor-theft", "fake-data-loader")

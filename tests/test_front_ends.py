@@ -17,6 +17,7 @@ import pytest
 
 from app.composition.workspace import Workspace
 from app.exercise import script as sc
+from app.exercise import scriptfile
 from app.exercise.runner import ExerciseRunner, load_scenario, make_clock
 from app.journal.chain import Entry
 from tests.conftest import CLI, MemoryKeyring
@@ -65,10 +66,10 @@ class Drill:
 
     def step(self, action: dict[str, Any]) -> str:
         """One script action, played by the exercise player as a script's step."""
-        script = sc.Script.model_validate(
+        script = scriptfile.Script.model_validate(
             {"schema": 1, "scenario": SCENARIO, "title": "one step", "actor": ACTOR, "actions": [action]}
         )
-        loaded = sc.LoadedScript(script, self.home / "step.script.toml", "0" * 64)
+        loaded = scriptfile.LoadedScript(script, self.home / "step.script.toml", "0" * 64)
         player = sc._Player(self.runner, loaded, None)
         try:
             return player.run(script.actions[0])

@@ -105,7 +105,8 @@ def _run_run(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _scripted(ctx: Context, args: argparse.Namespace, loaded) -> int:
-    from app.exercise.script import load_script, run_scripted
+    from app.exercise.script import run_scripted
+    from app.exercise.scriptfile import load_script
 
     script = load_script(args.script, loaded)
     result = run_scripted(ctx.workspace, ctx, loaded, script, speed=args.speed, say=_say(ctx, args.quiet or args.json))

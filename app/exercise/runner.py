@@ -11,7 +11,8 @@ journaled as `exercise.inject` and stay "alerts" until acknowledged (`pending_al
 Time is scenario time: the exercise clock starts at the seed's `organization.now` (or the scenario's `start`),
 so the org's logs, the journal and every deadline agree. Interactive runs use `AcceleratedClock` (x1-x600,
 pause/resume); headless scripted runs use a virtual clock that jumps straight to each next event (see
-`app/exercise/script.py`). Scoring and the after-action report are in `app/exercise/score.py`.
+`app/exercise/script.py`, the script file in `app/exercise/scriptfile.py`). Scoring and the after-action report
+are in `app/exercise/score.py`.
 
 The scenario file, its loading and the pure schedule are in `app/exercise/scenario.py`; its names are importable
 from here too.

@@ -1,0 +1,273 @@
+"""A script file: the actions a scripted responder takes at T+offsets, validated, with FILE:LINE:COL errors.
+
+Each action names what a responder does (`do = "checklist.set"`, `"contain"`, `"notify.sent"` ...) and when;
+`app/exercise/script.py` plays them. Actions may label what they produce (`label = "snapshot"`) and later
+actions refer to it as `@snapshot` wherever an evidence id is expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.base.errors import NotFoundError
+from app.checklist import parse_duration
+from app.exercise.runner import (
+    PRIMARY_ORG,
+    LoadedScenario,
+    located,
+    read_toml,
+    scenarios_dir,
+    validation_error,
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _dur(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+class _Action(_Strict):
+    at: Annotated[str, Field(min_length=2)]
+    actor: str | None = None
+    label: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+
+    @property
+    def offset(self) -> timedelta:
+        return parse_duration(self.at)
+
+
+class Note(_Action):
+    do: Literal["note"]
+    text: str = Field(min_length=1)
+
+
+class IncidentUpdate(_Action):
+    do: Literal["incident.update"]
+    fields: dict[Literal["severity", "commander", "status", "title"], str]
+
+
+class ChecklistSet(_Action):
+    do: Literal["checklist.set"]
+    item: str
+    state: str = "done"
+    note: str | None = None
+    evidence: list[str] = Field(default_factory=list)
+
+
+class FactsSet(_Action):
+    do: Literal["facts.set"]
+    key: str
+    value: str  # as `warroom facts set`; times may be offsets (T+PT1H)
+
+
+class DeadlinesOverride(_Action):
+    do: Literal["deadlines.override"]
+    rule: str
+    decision: Literal["include", "exclude", "reset"]  # as `warroom deadlines include|exclude|reset`
+    justification: str = Field(min_length=1)
+
+
+class DeadlinesPause(_Action):
+    do: Literal["deadlines.pause"]
+    requested_by: str = Field(min_length=1)
+    justification: str = Field(min_length=1)
+    rules: list[str] = Field(default_factory=list)  # empty: every rule that allows a law-enforcement delay
+    began: str | None = None  # ISO 8601 or offset (T+PT2H); default: now
+
+
+class DeadlinesResume(_Action):
+    do: Literal["deadlines.resume"]
+    hold: str  # a hold id, or @label of the pause
+    justification: str = Field(min_length=1)
+    ended: str | None = None  # ISO 8601 or offset; default: now
+
+
+class EvidenceAdd(_Action):
+    do: Literal["evidence.add"]
+    name: str = Field(min_length=1)
+    text: str
+    note: str | None = None
+
+
+class Custody(_Action):
+    do: Literal["evidence.custody"]
+    evidence: str
+    action: str
+    to_party: str | None = None
+    purpose: str | None = None
+
+
+class InventoryPull(_Action):
+    do: Literal["inventory.pull"]
+    org: str = PRIMARY_ORG
+
+
+class Collect(_Action):
+    do: Literal["collect"]
+    org: str = PRIMARY_ORG
+    sources: list[str] = Field(default_factory=list)  # empty: every source
+    since: str | None = None  # ISO 8601 instant or offset (T-P30D)
+
+
+class Hunt(_Action):
+    do: Literal["hunt"]
+    indicators: list[str] = Field(min_length=1)  # shipped names (chat-vendor-theft) or paths
+
+
+class Contain(_Action):
+    do: Literal["contain"]
+    action: str
+    org: str = PRIMARY_ORG
+    app: str | None = None
+    user: str | None = None
+    integration_users: bool = False
+    objects: list[str] = Field(default_factory=list)  # strip_permissions: objects known to have been exported
+    confirm: str  # the org alias typed back, as `warroom contain apply --confirm`
+    approver: str | None = None  # approval journaled by this person before the executor applies
+
+
+class ContainTask(_Action):
+    do: Literal["contain.task"]
+    task: str = "all-open"  # a task id, or every open manual task
+    evidence: str
+    note: str | None = None
+
+
+class NotifyDetail(_Action):
+    do: Literal["notify.detail"]
+    key: str
+    value: str
+
+
+class NotifyDraft(_Action):
+    do: Literal["notify.draft"]
+    rule: str
+
+
+class NotifySent(_Action):
+    do: Literal["notify.sent"]
+    rule: str
+    evidence: str
+    sent_at: str | None = None  # ISO 8601 or offset; default: now
+
+
+class Ack(_Action):
+    do: Literal["exercise.ack"]
+    inject: str = "all"
+    note: str | None = None
+
+
+class Checkpoint(_Action):
+    do: Literal["journal.checkpoint"]
+    reason: str = "scripted checkpoint"
+
+
+class Anchor(_Action):
+    do: Literal["journal.anchor"]
+    method: str = "read aloud to the facilitator"
+
+
+Action = Annotated[
+    Note
+    | IncidentUpdate
+    | ChecklistSet
+    | FactsSet
+    | DeadlinesOverride
+    | DeadlinesPause
+    | DeadlinesResume
+    | EvidenceAdd
+    | Custody
+    | InventoryPull
+    | Collect
+    | Hunt
+    | Contain
+    | ContainTask
+    | NotifyDetail
+    | NotifyDraft
+    | NotifySent
+    | Ack
+    | Checkpoint
+    | Anchor,
+    Field(discriminator="do"),
+]
+
+
+class Script(_Strict):
+    schema_version: int = Field(alias="schema")
+    scenario: str
+    title: str = Field(min_length=1)
+    description: str = ""
+    actor: str = Field(min_length=1)
+    actions: list[Action] = Field(min_length=1)
+
+
+@dataclass
+class LoadedScript:
+    script: Script
+    path: Path
+    sha256: str
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "file": str(self.path),
+            "sha256": self.sha256,
+            "title": self.script.title,
+            "actions": len(self.script.actions),
+        }
+
+
+def resolve_script(name: str | Path) -> Path:
+    p = Path(name).expanduser()
+    if p.is_file():
+        return p
+    shipped = scenarios_dir() / f"{name}.script.toml"
+    if shipped.is_file():
+        return shipped
+    raise NotFoundError(f"script file {p} does not exist")
+
+
+def load_script(name: str | Path, scenario: LoadedScenario | None = None) -> LoadedScript:
+    """Read and validate a script; errors name FILE:LINE:COL. With `scenario`, the pairing is checked too."""
+    path = resolve_script(name)
+    data, text, positions = read_toml(path, "script")
+    try:
+        script = Script.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error("script", path, positions, exc) from None
+    if script.schema_version != 1:
+        raise located("script", path, positions, ("schema",), f"schema {script.schema_version} is not supported")
+    for i, action in enumerate(script.actions):
+        try:
+            parse_duration(action.at)
+        except ValueError as exc:
+            raise located("script", path, positions, ("actions", i, "at"), str(exc)) from None
+    if scenario is not None:
+        if script.scenario != scenario.name:
+            raise located(
+                "script",
+                path,
+                positions,
+                ("scenario",),
+                f"this script plays scenario {script.scenario!r}, not {scenario.name!r}",
+            )
+        length = scenario.scenario.length
+        for i, action in enumerate(script.actions):
+            if action.offset > length:
+                raise located(
+                    "script",
+                    path,
+                    positions,
+                    ("actions", i, "at"),
+                    f"T+{action.at} is after the end of the exercise ({scenario.scenario.duration})",
+                )
+    return LoadedScript(script, path.resolve(), hashlib.sha256(text.encode("utf-8")).hexdigest())
