@@ -33,6 +33,8 @@ DIRECTORY_OBJECTS = frozenset({"User", "ConnectedApplication"})
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}(?![0-9A-Fa-f:])")
 
+SALESFORCE_IP = "Salesforce.com IP"  # CLIENT_IP of requests Salesforce itself relays (documented)
+
 # Known spellings of each attribute, in order of preference (real-time events, objects, event-log CSV).
 _IP = ("SourceIp", "CLIENT_IP", "SOURCE_IP", "ClientIp")
 _UA = ("UserAgent", "USER_AGENT", "Browser", "BROWSER_TYPE", "Client", "CLIENT_NAME")
@@ -78,9 +80,11 @@ class Row:
     # -- the attributes indicators and the exfiltration table use ------------------------------------------
 
     def ips(self) -> list[str]:
+        """Addresses the row names. Salesforce writes the literal "Salesforce.com IP" in CLIENT_IP for its own
+        hops (an OAuth token-endpoint login); the caller's address is then in SOURCE_IP."""
         found = self._cache.get("ips")
         if found is None:
-            found = self.every(_IP)
+            found = [ip for ip in self.every(_IP) if ip != SALESFORCE_IP]
             if self.text:
                 found += _IPV4.findall(self.text) + _IPV6.findall(self.text)
             self._cache["ips"] = found

@@ -84,7 +84,7 @@ def _is_count_only(row: Row) -> bool:
 
 
 def _job_id(row: Row) -> str | None:
-    return row.first(("JOB_ID", "JobId"))
+    return row.first(("JOB_ID",))
 
 
 def _user_key(row: Row) -> str:
