@@ -129,7 +129,7 @@ def apply_activity(b: Any, frag: Fragment) -> None:
                     "Field": f"{_canon(s.schema, fp.object)}.{fd.name}",
                     "PermissionsRead": fp.read,
                     "PermissionsEdit": fp.edit,
-                    "CreatedDate": b.now - timedelta(days=180),
+                    "SystemModstamp": b.now - timedelta(days=180),
                 },
             )
     for op in frag.object_permissions:

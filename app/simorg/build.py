@@ -393,7 +393,7 @@ class _Builder:
                 "AssigneeId": row["Id"],
                 "IsActive": True,
                 "PermissionSetId": self.keys["profile_permission_sets"][u.profile],
-                "CreatedDate": row["CreatedDate"],
+                "SystemModstamp": row["CreatedDate"],
             },
         )
         for ps in u.permission_sets:
@@ -403,7 +403,7 @@ class _Builder:
                     "AssigneeId": row["Id"],
                     "IsActive": True,
                     "PermissionSetId": self.keys["permission_sets"][ps],
-                    "CreatedDate": row["CreatedDate"] + timedelta(days=1),
+                    "SystemModstamp": row["CreatedDate"] + timedelta(days=1),
                 },
             )
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.salesforce.schema import LogType, salesforce_schema
+from app.base.sfschema import LogType, salesforce_schema
 
 # Columns typed Number in LogFileFieldTypes (the rest are String, Id or DateTime).
 _NUMBER_COLUMNS = frozenset(

@@ -177,7 +177,7 @@ def generate(store: Store, seed: Seed, builder: Any) -> None:
                     "AssigneeId": user_id,
                     "PermissionSetId": profile_ps,
                     "IsActive": True,
-                    "CreatedDate": created,
+                    "SystemModstamp": created,
                 }
             )
     holders = user_ids or list(keys["users"].values())
@@ -225,7 +225,7 @@ def generate(store: Store, seed: Seed, builder: Any) -> None:
                         "AssigneeId": pair[0],
                         "PermissionSetId": pair[1],
                         "IsActive": True,
-                        "CreatedDate": pool[pick(npool)],
+                        "SystemModstamp": pool[pick(npool)],
                     }
                 )
                 made += 1

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import get_args
 
-from app.salesforce.schema import FieldType, SfObject, salesforce_schema
+from app.base.sfschema import FieldType, SfObject, salesforce_schema
 
 
 @dataclass(frozen=True)
