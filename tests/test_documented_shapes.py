@@ -89,3 +89,65 @@ def test_findings_work_after_a_recorded_hunt(hunted: Any, tmp_path: Path) -> Non
     result = hunted("findings", "--scan-repo", str(tmp_path / "repo"))
     assert result.code == 0, result.err
     assert hunted("exfil").code == 0
+
+
+def test_a_field_not_on_every_org_is_selected_only_when_describe_shows_it(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 3: an org whose describe lacks Profile.PermissionsApiUserOnly (as the 2022 describe output read does)
+    still yields its users; the absence is a note naming the field, and no query names it."""
+    from app.base.clock import FrozenClock
+    from app.simorg import SimOrg
+    from app.simorg.store import Store
+    from tests.simorg_helpers import NOW, mini_seed
+
+    seed = mini_seed().replace(', "ApiUserOnly"', "")
+    seed = seed.replace(
+        "extra_permissions = []",
+        'extra_permissions = []\nabsent_fields = ["Profile.PermissionsApiUserOnly", "PermissionSet.PermissionsApiUserOnly"]',
+    )
+    path = tmp_path / "lacking.toml"
+    path.write_text(seed, encoding="utf-8")
+    sent: list[str] = []
+    original = Store.query
+
+    def recording(self: Store, text: str, **kw: Any) -> dict[str, Any]:
+        sent.append(text)
+        return original(self, text, **kw)
+
+    monkeypatch.setattr(Store, "query", recording)
+    with SimOrg.start(path, clock=FrozenClock(NOW), cert_dir=tmp_path / "cert") as sim:
+        args = ("--org", "sim", "--instance-url", sim.url, "--ca", str(sim.ca_path))
+        cli.new()
+        pulled = cli("inventory", "pull", *args)
+        assert pulled.code == 0, pulled.err
+        planned = cli("contain", "plan", "freeze_users", "--user", "drift-int@mini.example", *args)
+    assert not [q for q in sent if "PermissionsApiUserOnly" in q]
+    assert any(q.startswith("SELECT") and " FROM User" in q for q in sent)
+    assert "Profile.PermissionsApiUserOnly is not in this org's describe" in pulled.out + pulled.err
+    assert planned.code == 0, planned.err
+
+
+def _token_export(directory: Path, n: int) -> Path:
+    """A Data Loader OauthToken.csv with the documented columns (OauthToken has no usable Id)."""
+    directory.mkdir()
+    lines = ['"APPNAME","APPMENUITEMID","USERID","CREATEDDATE","LASTUSEDDATE","USECOUNT","DELETETOKEN"']
+    for i in range(n):
+        lines.append(
+            f'"Drift","0DS5e0000000001AAA","0055e{i:010d}AAA","2025-08-01T00:00:00.000Z",'
+            f'"2025-08-17T11:04:00.000Z","{i + 1}","dt{i:06d}"'
+        )
+    (directory / "OauthToken.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return directory
+
+
+def test_an_oauthtoken_export_of_exactly_the_query_cap_warns_it_may_be_capped(tmp_path: Path) -> None:
+    """Item 9: one OauthToken query returns at most 2,500 rows, so an export of exactly 2,500 may be cut."""
+    from app.inventory.importing import import_path
+
+    capped = import_path(_token_export(tmp_path / "capped", 2500))
+    notes = [n for n in capped.notes if n.object == "OauthToken"]
+    assert len(capped.oauth_tokens) == 2500
+    assert [n.status for n in notes] == ["partial"] and "2,500" in notes[0].message
+    whole = import_path(_token_export(tmp_path / "whole", 2499))
+    assert not [n for n in whole.notes if n.object == "OauthToken"]
