@@ -214,6 +214,11 @@ def build_schema(
         if spec.license == "event_monitoring" and not event_monitoring:
             continue
         objects[spec.name] = _object_def(spec, absent, enabled)
+    from app.simorg.schema_security import health_check_objects, threat_objects
+
+    extra_objects = [*(threat_objects() if event_monitoring else []), *health_check_objects()]
+    for obj in extra_objects:  # described with their sources in schema_security.py
+        objects[obj.name] = obj
     for obj_name, extra in (custom_fields or {}).items():
         obj = objects.get(obj_name)
         if obj is None:
@@ -227,3 +232,43 @@ def build_schema(
 def optional_field_names() -> frozenset[str]:
     """Every "Object.Field" documented as not on every org (what a seed may list in absent_fields)."""
     return frozenset(f"{o}.{f}" for o, f in salesforce_schema().optional_fields())
+
+
+_SHORT_TYPES = {
+    "id": "id",
+    "s": "string",
+    "t": "textarea",
+    "p": "picklist",
+    "b": "boolean",
+    "i": "int",
+    "f": "double",
+    "dt": "datetime",
+    "d": "date",
+    "r": "reference",
+    "b64": "base64",
+    "url": "url",
+    "email": "email",
+    "phone": "phone",
+}
+
+
+def _fields(spec: str) -> dict[str, FieldDef]:
+    """Parse `Name:type[=Target][!u][!c][!nf]` tokens (schema_security.py's compact field lists)."""
+    out: dict[str, FieldDef] = {}
+    for token in spec.split():
+        name, _, rest = token.partition(":")
+        flags = rest.split("!")
+        kind, _, target = flags[0].partition("=")
+        type_name = _SHORT_TYPES[kind]
+        rel = (name[:-2] if name.endswith("Id") else name) if type_name == "reference" else None
+        out[name] = FieldDef(
+            name=name,
+            type=type_name,
+            reference_to=target or None,
+            relationship=rel,
+            filterable="nf" not in flags[1:] and type_name not in ("textarea", "base64"),
+            updateable="u" in flags[1:],
+            createable="c" in flags[1:],
+            nillable=name != "Id",
+        )
+    return out
