@@ -160,11 +160,10 @@ log_date = 2025-08-17T00:00:00Z
 [[event_log_files.rows]]
 at = 2025-08-17T11:15:04Z
 user = "int"
-app = "drift"
 CLIENT_IP = "208.68.36.90"
 JOB_ID = "7505e00000WarBulkAAA"
 ENTITY_TYPE = "Case"
-JOB_STATE = "Deleted"
+JOB_STATUS = "Deleted"
 
 [[api_events]]
 user = "int"

@@ -88,7 +88,7 @@ def test_bad_reference_and_bad_value_are_named(tmp_path: Path) -> None:
     path = _write(tmp_path, mini_seed().replace("created = 2025-03-01T00:00:00Z", "created = 2025-03-01T00:00:00"))
     with pytest.raises(SeedError, match=r"oauth_tokens\[0\]\.created: .*zone"):
         load_seed(path)
-    path = _write(tmp_path, mini_seed().replace('JOB_STATE = "Deleted"', 'NO_SUCH_COLUMN = "x"'))
+    path = _write(tmp_path, mini_seed().replace('JOB_STATUS = "Deleted"', 'NO_SUCH_COLUMN = "x"'))
     with pytest.raises(SeedError, match=r"event_log_files\[0\]\.rows\[0\]\.NO_SUCH_COLUMN: no column"):
         load_seed(path)
 
@@ -477,7 +477,7 @@ def test_event_log_file_and_apex_log_downloads(org: Org, tmp_path: Path) -> None
     assert len(data) == elf["LogFileLength"]
     rows = list(csv.DictReader(io.StringIO(data.decode())))
     assert list(rows[0]) == elf["LogFileFieldNames"].split(",")
-    assert rows[0]["JOB_STATE"] == "Deleted" and rows[0]["CLIENT_IP"] == "208.68.36.90"
+    assert rows[0]["JOB_STATUS"] == "Deleted" and rows[0]["CLIENT_IP"] == "208.68.36.90"
     assert rows[0]["TIMESTAMP_DERIVED"] == "2025-08-17T11:15:04.000Z"
     raw = org.sf.session.get(org.instance_url + elf["LogFile"], headers=org.sf.headers)
     assert raw.headers["Content-Type"] == "application/octetstream"
@@ -565,13 +565,22 @@ def chat_vendor() -> Any:
 
 
 def _attacker_rows(org: Org, ips: list[str]) -> dict[str, int]:
+    """Rows read per object: ApiEvent RowsProcessed, and each Bulk API 2.0 job once with its RECORDS_PROCESSED
+    (BulkApiResultEventStore documents no row count)."""
     totals: dict[str, int] = defaultdict(int)
-    for sobject in ("ApiEvent", "BulkApiResultEventStore"):
-        for row in org.query(
-            f"SELECT SourceIp, QueriedEntities, RowsProcessed FROM {sobject} WHERE EventDate >= 2025-08-01T00:00:00Z"
-        ):
-            if row["SourceIp"] in ips:
-                totals[row["QueriedEntities"]] += int(row["RowsProcessed"] or 0)
+    for row in org.query(
+        "SELECT SourceIp, QueriedEntities, RowsProcessed FROM ApiEvent WHERE EventDate >= 2025-08-01T00:00:00Z"
+    ):
+        if row["SourceIp"] in ips:
+            totals[row["QueriedEntities"]] += int(row["RowsProcessed"] or 0)
+    jobs: dict[str, tuple[str, int]] = {}
+    for elf in org.query("SELECT LogFile FROM EventLogFile WHERE EventType = 'BulkApi2'"):
+        for rec in csv.DictReader(io.StringIO(org.download(elf["LogFile"]).decode())):
+            if rec["CLIENT_IP"] in ips:
+                seen = jobs.get(rec["JOB_ID"], (rec["ENTITY_TYPE"], 0))[1]
+                jobs[rec["JOB_ID"]] = (rec["ENTITY_TYPE"], max(seen, int(rec["RECORDS_PROCESSED"] or 0)))
+    for entity, rows in jobs.values():
+        totals[entity] += rows
     return dict(totals)
 
 
@@ -598,7 +607,7 @@ def test_chat_vendor_truth_matches_the_org(chat_vendor: SimOrg) -> None:
         )
         assert sum(1 for r in recon if r["Query"].startswith("SELECT COUNT() FROM")) == 4
         elf = org.query("SELECT Id, LogFile FROM EventLogFile WHERE EventType = 'BulkApi2'")
-        states = [r["JOB_STATE"] for r in csv.DictReader(io.StringIO(org.download(elf[0]["LogFile"]).decode()))]
+        states = [r["JOB_STATUS"] for r in csv.DictReader(io.StringIO(org.download(elf[0]["LogFile"]).decode()))]
         assert states == ["UploadComplete", "JobComplete", "Deleted"]
         secrets = org.query("SELECT Subject FROM Case WHERE Subject LIKE '%AWS%' OR Subject LIKE '%Snowflake%'")
         assert len(secrets) == 2
@@ -792,7 +801,5 @@ def test_json_shaped_injects_carry_event_log_files_and_query_all_sees_deletions(
     psa = org.query("SELECT Id FROM PermissionSetAssignment WHERE PermissionSet.Name = 'Drift_View_All'")[0]
     org.delete("PermissionSetAssignment", psa["Id"])
     assert org.query(f"SELECT Id FROM PermissionSetAssignment WHERE Id = '{psa['Id']}'") == []
-    gone = org.query(
-        f"SELECT Id, IsDeleted FROM PermissionSetAssignment WHERE Id = '{psa['Id']}'", include_deleted=True
-    )
-    assert gone == [{"Id": psa["Id"], "IsDeleted": True}]
+    gone = org.query(f"SELECT Id FROM PermissionSetAssignment WHERE Id = '{psa['Id']}'", include_deleted=True)
+    assert gone == [{"Id": psa["Id"]}]

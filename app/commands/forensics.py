@@ -225,10 +225,18 @@ def render_exfil(rows: list[hunt.ExfilRow], have_logs: bool = True) -> list[str]
         f"{'USER (APP)':<{width}}  {'OBJECT':<16} {'ROWS':>9} {'QUERIES':>7}  {'FIRST SEEN':<20}  "
         f"{'LAST SEEN':<20}  SOURCE IPS"
     ]
+    unknown: list[str] = []
     for r in rows:
+        count = str(r.rows) + ("+?" if r.rows_unknown else "") if r.rows is not None else "unknown"
         out.append(
-            f"{r.actor:<{width}}  {r.object[:16]:<16} {r.rows:>9} {r.queries:>7}  {r.first_seen or '-':<20}  "
+            f"{r.actor:<{width}}  {r.object[:16]:<16} {count:>9} {r.queries:>7}  {r.first_seen or '-':<20}  "
             f"{r.last_seen or '-':<20}  {', '.join(r.source_ips)}"
         )
-    out.append(f"total rows: {sum(r.rows for r in rows)} (COUNT() queries take none; a bulk job counts once)")
+        unknown += [f"  {r.actor} / {r.object}: {e}" for e in r.rows_unknown]
+    out.append(
+        f"total rows: {sum(r.rows or 0 for r in rows)} counted (COUNT() queries take none; a bulk job counts once)"
+    )
+    if unknown:
+        out.append(f"rows unknown for {len(unknown)} event(s) Salesforce records without a row count:")
+        out += unknown
     return out

@@ -47,9 +47,10 @@ if TYPE_CHECKING:
     from app.salesforce.client import Identity
 
 TOKEN_FIELDS = "AppName, AppMenuItemId, UserId, CreatedDate, LastUsedDate, UseCount, DeleteToken"
+API_ONLY_FLAG = "PermissionsApiUserOnly"  # not on every org (app/data/salesforce): checked against describe
 USER_FIELDS = (
     "Id, Username, Name, IsActive, UserType, ProfileId, Profile.Name, Profile.UserLicense.Name, "
-    "Profile.PermissionsApiUserOnly"
+    f"Profile.{API_ONLY_FLAG}"
 )
 SESSION_FIELDS = "Id, UsersId, SessionType, LoginType, SourceIp, CreatedDate, LastModifiedDate, NumSecondsValid"
 LOGIN_FIELDS = "Id, UserId, IsFrozen, IsPasswordLocked, LastModifiedDate"
@@ -166,6 +167,22 @@ class LiveSource:
         self.reader = Reader(org)
         self.ident = identify(org)
         self._users: dict[str, dict[str, Any]] = {}
+        self._user_fields: str | None = None
+
+    @property
+    def user_fields(self) -> str:
+        """USER_FIELDS, less Profile.PermissionsApiUserOnly when this org's Profile describe lacks it (the flag is
+        not on every org; selecting it would fail every user lookup with INVALID_FIELD)."""
+        if self._user_fields is None:
+            self._user_fields = USER_FIELDS
+            describe = getattr(self.org, "describe_fields", None)
+            if describe is not None:
+                try:
+                    if API_ONLY_FLAG not in describe("Profile"):
+                        self._user_fields = USER_FIELDS.replace(f", Profile.{API_ONLY_FLAG}", "")
+                except WarroomError:
+                    pass  # Profile cannot be described by this login: keep the documented list
+        return self._user_fields
 
     def basis(self) -> dict[str, Any]:
         return {
@@ -183,7 +200,7 @@ class LiveSource:
         return access.read_effective(self.org, self.ident.user_id)
 
     def user_by_name(self, username: str) -> dict[str, Any]:
-        rows = self.reader.query(f"SELECT {USER_FIELDS} FROM User WHERE Username = {soql_str(username)}")
+        rows = self.reader.query(f"SELECT {self.user_fields} FROM User WHERE Username = {soql_str(username)}")
         if not rows:
             raise NotFoundError(f"no user {username!r} in the org")
         self._users[id15(rows[0]["Id"])] = rows[0]
@@ -192,16 +209,20 @@ class LiveSource:
     def users(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         missing = [i for i in ids if i and id15(i) not in self._users]
         if missing:
-            self._users.update(self.reader.by_ids("User", USER_FIELDS, missing))
+            self._users.update(self.reader.by_ids("User", self.user_fields, missing))
         return {id15(i): self._users[id15(i)] for i in ids if i and id15(i) in self._users}
 
     def integration_users(self) -> dict[str, str]:
         """Active user id -> why it counts as an integration user (the inventory's rules, read live)."""
-        rows = self.reader.query(f"SELECT {USER_FIELDS} FROM User WHERE IsActive = true")
+        rows = self.reader.query(f"SELECT {self.user_fields} FROM User WHERE IsActive = true")
         api_only_holders: set[str] = set()
         try:
-            for row in self.reader.query(
-                "SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSet.PermissionsApiUserOnly = true"
+            for row in (
+                []
+                if API_ONLY_FLAG not in self.user_fields
+                else self.reader.query(
+                    "SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSet.PermissionsApiUserOnly = true"
+                )
             ):
                 api_only_holders.add(id15(row.get("AssigneeId")))
         except WarroomError:

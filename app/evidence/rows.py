@@ -34,16 +34,18 @@ DIRECTORY_OBJECTS = frozenset({"User", "ConnectedApplication"})
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}(?![0-9A-Fa-f:])")
 
+SALESFORCE_IP = "Salesforce.com IP"  # CLIENT_IP of requests Salesforce itself relays (documented)
+
 # Known spellings of each attribute, in order of preference (real-time events, objects, event-log CSV).
-_IP = ("SourceIp", "CLIENT_IP", "SOURCE_IP", "ClientIp")
+_IP = ("SourceIp", "CLIENT_IP", "SOURCE_IP")
 _UA = ("UserAgent", "USER_AGENT", "Browser", "BROWSER_TYPE", "Client", "CLIENT_NAME")
-_APP = ("Application", "AppName", "CONNECTED_APP_NAME", "APP_NAME")
+_APP = ("Application", "AppName", "CONNECTED_APP_NAME")
 _APP_ID = ("ConnectedAppId", "CONNECTED_APP_ID", "ApplicationId")
 _USERNAME = ("Username", "USER_NAME", "CreatedBy.Username", "LogUser.Username", "DelegateUser")
 _USER_ID = ("UserId", "USER_ID", "USER_ID_DERIVED", "LogUserId", "CreatedById", "UsersId")
-_QUERY = ("Query", "QUERY", "Soql", "SOQL")
-_ENTITY = ("QueriedEntities", "ENTITY_NAME", "ENTITY_TYPE", "Entity", "ENTITY", "SobjectType")
-_ROWS = ("RowsProcessed", "ROWS_PROCESSED", "RowsReturned", "NUMBER_OF_RECORDS", "RECORDS_PROCESSED")
+_QUERY = ("Query",)
+_ENTITY = ("QueriedEntities", "ENTITY_NAME", "ENTITY_TYPE", "SobjectType")
+_ROWS = ("RowsProcessed", "ROWS_PROCESSED", "RowsReturned", "RECORDS_PROCESSED", "ROW_COUNT")
 _OPERATION = ("Operation", "OPERATION_TYPE", "METHOD_NAME", "METHOD", "Action")
 _API = ("ApiType", "API_TYPE", "EVENT_TYPE")
 _TIME = ("EventDate", "LoginTime", "CreatedDate", "TIMESTAMP_DERIVED", "TIMESTAMP", "StartTime", "LogDate")
@@ -79,9 +81,11 @@ class Row:
     # -- the attributes indicators and the exfiltration table use ------------------------------------------
 
     def ips(self) -> list[str]:
+        """Addresses the row names. Salesforce writes the literal "Salesforce.com IP" in CLIENT_IP for its own
+        hops (an OAuth token-endpoint login); the caller's address is then in SOURCE_IP."""
         found = self._cache.get("ips")
         if found is None:
-            found = self.every(_IP)
+            found = [ip for ip in self.every(_IP) if ip != SALESFORCE_IP]
             if self.text:
                 found += _IPV4.findall(self.text) + _IPV6.findall(self.text)
             self._cache["ips"] = found

@@ -52,31 +52,21 @@ class Indicators:
         return max(hits, key=lambda a: a[1]) if hits else None
 
 
-def _ip_file(path: Path) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    nets = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        text = line.split("#", 1)[0].strip()
-        if text:
-            nets.append(ipaddress.ip_network(text, strict=False))
-    return nets
-
-
 def indicators_from_sets(sets: Iterable[IndicatorSet], expected_ips: Iterable[str] = ()) -> Indicators:
     """The parts of hunt indicator sets a finding can use: "hit" addresses, user agents and app names."""
     ind = Indicators()
     for s in sets:
         window = s.window
         start, end = (window.start, window.end) if window else (None, None)
-        for i in s.indicator:
+        for n, i in enumerate(s.indicator):
             if i.role != "hit":
                 continue
             strong = i.confidence != "low"
             label = f"{s.name}: {i.note or i.kind}"
             if i.kind == "ip":
                 nets = [ipaddress.ip_network(v.strip(), strict=False) for v in i.values]
-            elif i.kind == "ip_list" and i.file and s.path is not None:
-                f = Path(i.file).expanduser()
-                nets = _ip_file(f if f.is_absolute() else s.path.parent / f)
+            elif i.kind == "ip_list":
+                nets = s.ip_list(n)
             else:
                 nets = []
             ind.addresses += [BadAddress(n, strong, label, start, end) for n in nets]

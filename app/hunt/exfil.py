@@ -21,25 +21,34 @@ from app.incident.core import Incident
 # ---------------------------------------------------------------------------------------------------------
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Rows that record data leaving through the API: real-time events and the API, REST and Bulk event logs.
+# Rows that record data leaving: real-time events and the API, REST, Bulk and report event logs.
 EXFIL_SOURCES = (
     "ApiEvent",
     "BulkApiResultEventStore",
+    "ReportEvent",
     "EventLogFile/API",
     "EventLogFile/RestApi",
     "EventLogFile/BulkApi",
     "EventLogFile/BulkApi2",
+    "EventLogFile/Report",
+    "EventLogFile/ReportExport",
 )
+# Every row of these records data leaving, whatever its operation says.
+_READ_EVENTS = ("BulkApiResultEventStore", "ReportEvent", "EventLogFile/Report", "EventLogFile/ReportExport")
+# Salesforce records these without any row count (documented objects and headers): their rows are unknown.
+UNCOUNTED_SOURCES = ("BulkApiResultEventStore", "EventLogFile/ReportExport")
+_HTTP_METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"})
+_REST_READ = re.compile(r"/services/data/v[\d.]+/(?:query(?:All)?(?:/|\?|$)|sobjects/\w+/\w{15,18}(?:/|\?|$))")
 SAME_REQUEST = timedelta(seconds=2)  # an ApiEvent and an event-log row this close are one request
 
 
-EXFIL_LOG_TYPES = ("API", "RestApi", "BulkApi", "BulkApi2")
+EXFIL_LOG_TYPES = ("API", "RestApi", "BulkApi", "BulkApi2", "Report", "ReportExport")
 
 
 def api_logs_preserved(incident: Incident) -> bool:
     """Whether any preserved file can say what was read (real-time API events or API event log files)."""
     for ev in evidence_files(incident):
-        if ev.source.get("object") in ("ApiEvent", "BulkApiResultEventStore"):
+        if ev.source.get("object") in ("ApiEvent", "BulkApiResultEventStore", "ReportEvent"):
             return True
         if ev.source.get("event_type") in EXFIL_LOG_TYPES:
             return True
@@ -49,13 +58,18 @@ def api_logs_preserved(incident: Incident) -> bool:
 
 
 class ExfilRow(BaseModel):
-    """Per user (and the apps it used) and object: rows read and queries or jobs run in the window."""
+    """Per user (and the apps it used) and object: rows read and queries or jobs run in the window.
+
+    `rows` counts what the logs count; None when no event of the group says how many rows it read.
+    `rows_unknown` names each event Salesforce records without a row count (a report export, a Bulk API result
+    download), so the table never turns them into a number."""
 
     actor: str
     app: str | None
     username: str | None
     object: str
-    rows: int
+    rows: int | None
+    rows_unknown: list[str] = []
     queries: int
     first_seen: str | None
     last_seen: str | None
@@ -65,18 +79,30 @@ class ExfilRow(BaseModel):
 
 
 def _is_read(row: Row) -> bool:
-    """A query, an export or a bulk result download (describe, limits and writes are not data leaving)."""
-    if row.source == "BulkApiResultEventStore":
+    """A query, a retrieve, a report run or export, or a bulk result download (describe, limits and writes are
+    not data leaving). A RestApi row names the HTTP method (a REST query is METHOD=GET on .../query), so its URI
+    decides."""
+    if row.source in _READ_EVENTS:
         return True
     if _is_count_only(row):
         return True
     if row.query():
         return True
+    uri = str(row.fields.get("URI") or "")
+    method = str(row.fields.get("METHOD") or "").upper()
+    if method in _HTTP_METHODS:
+        return method == "GET" and bool(_REST_READ.search(uri))
     op = (row.operation() or "").lower()
     if op:
         return any(word in op for word in ("query", "export", "retrieve", "search"))
-    uri = str(row.fields.get("URI") or "")
     return bool(re.search(r"/query(All)?\b", uri))
+
+
+def rows_text(rows: int | None, unknown: list[str]) -> str:
+    """How a row count reads: a number, "rows unknown", or a number plus the uncounted events."""
+    if rows is None:
+        return "rows unknown"
+    return f"{rows} + rows unknown" if unknown else str(rows)
 
 
 def _is_count_only(row: Row) -> bool:
@@ -85,7 +111,7 @@ def _is_count_only(row: Row) -> bool:
 
 
 def _job_id(row: Row) -> str | None:
-    return row.first(("JOB_ID", "JobId"))
+    return row.first(("JOB_ID",))
 
 
 def _user_key(row: Row) -> str:
@@ -97,22 +123,27 @@ def _user_key(row: Row) -> str:
 class _Acc:
     username: str | None
     object: str
-    rows: int = 0
+    rows: int | None = None
     queries: int = 0
     first: datetime | None = None
     last: datetime | None = None
 
     def __post_init__(self) -> None:
+        self.unknown: list[str] = []
         self.apps: set[str] = set()
         self.ips: set[str] = set()
         self.sources: set[str] = set()
         self.evidence: set[str] = set()
 
-    def add(self, row: Row, rows: int, queries: int) -> None:
+    def add(self, row: Row, rows: int | None, queries: int) -> None:
         self.username = self.username or row.username()
         if row.app():
             self.apps.add(str(row.app()))
-        self.rows += rows
+        if rows is None:
+            when = format_instant(row.at) if row.at else "time unknown"
+            self.unknown.append(f"{row.source} at {when} ({row.file} line {row.line})")
+        else:
+            self.rows = (self.rows or 0) + rows
         self.queries += queries
         if row.at:
             self.first = min(self.first, row.at) if self.first else row.at
@@ -157,24 +188,26 @@ def exfiltration_table(
     api_events: dict[tuple[str, str, int], list[datetime]] = {}
 
     def acc_for(row: Row) -> _Acc:
-        obj = (row.entities() or ["?"])[0]
+        obj = (row.entities() or [row.first(("REPORT_DESCRIPTION", "Name")) or "?"])[0]
         key = (_user_key(row), obj.lower())
         if key not in accs:
             accs[key] = _Acc(row.username(), obj)
         return accs[key]
 
     for row in selected:
-        rows = 0 if _is_count_only(row) else (row.rows() or 0)
+        rows: int | None = 0 if _is_count_only(row) else row.rows()
+        if rows is None and row.source not in UNCOUNTED_SOURCES:
+            rows = 0  # a count the log can give but left empty (a state row of a bulk job, a describe)
         job = _job_id(row)
         if job:  # several state rows and downloads per job: count it once, with its largest row count
             if job in jobs:
                 acc, counted = jobs[job]
-                acc.add(row, max(0, rows - counted), 0)
-                jobs[job] = (acc, max(counted, rows))
+                acc.add(row, max(0, (rows or 0) - counted), 0)
+                jobs[job] = (acc, max(counted, rows or 0))
             else:
                 acc = acc_for(row)
                 acc.add(row, rows, 1)
-                jobs[job] = (acc, rows)
+                jobs[job] = (acc, rows or 0)
             continue
         key = (_user_key(row), ",".join(e.lower() for e in row.entities()), rows)
         if row.source == "ApiEvent":
@@ -193,6 +226,7 @@ def exfiltration_table(
                 username=acc.username,
                 object=acc.object,
                 rows=acc.rows,
+                rows_unknown=acc.unknown,
                 queries=acc.queries,
                 first_seen=format_instant(acc.first) if acc.first else None,
                 last_seen=format_instant(acc.last) if acc.last else None,
@@ -201,7 +235,7 @@ def exfiltration_table(
                 evidence=sorted(acc.evidence),
             )
         )
-    out.sort(key=lambda r: (r.actor, -r.rows, r.object))
+    out.sort(key=lambda r: (r.actor, -(r.rows or 0), r.object))
     return out
 
 

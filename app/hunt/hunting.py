@@ -117,7 +117,7 @@ def _action(row: Row, query: str | None) -> str:
     uri = row.first(("URI", "API_RESOURCE"))
     if uri and (not row.entities() or "API_RESOURCE" in row.fields):
         parts.append(uri)
-    state = row.first(("JOB_STATE", "Status", "LOGIN_STATUS"))
+    state = row.first(("JOB_STATUS", "Status", "LOGIN_STATUS"))
     if state:
         parts.append(f"[{state}]")
     return " ".join(parts) or row.source

@@ -103,6 +103,7 @@ class IndicatorSet(_Model):
 
     _path: Path | None = PrivateAttr(default=None)
     _compiled: list[Compiled] = PrivateAttr(default_factory=list)
+    _ip_lists: dict[int, list[Any]] = PrivateAttr(default_factory=dict)  # ip_list indicator -> its networks
 
     @property
     def path(self) -> Path | None:
@@ -118,6 +119,11 @@ class IndicatorSet(_Model):
     @property
     def compiled(self) -> list[Compiled]:
         return self._compiled
+
+    def ip_list(self, n: int) -> list[Any]:
+        """The networks of ip_list indicator `n`, as read when the set was loaded (the file may be gone since:
+        a recorded hunt's set is loaded from a temporary copy of the evidence)."""
+        return self._ip_lists.get(n, [])
 
 
 def _resolve(base: Path, name: str) -> Path:
@@ -199,6 +205,7 @@ def _compile(model: IndicatorSet, base: Path, report: Callable[[tuple[str | int,
             nets = _read_ip_list(_resolve(base, ind.file), functools.partial(report, file_loc))
             if nets is None:
                 continue
+            model._ip_lists[n] = nets
             out.append(Compiled(model.name, label, ind, _ip_test(nets)))
             continue
         if ind.file:

@@ -27,6 +27,7 @@ from app.inventory.mapping import (
     scan_body,
 )
 from app.inventory.models import FORMAT, FORMAT_VERSION, InventoryError, Note, Organization, Snapshot, Source
+from app.inventory.pulling import OAUTH_TOKEN_CAP
 
 # Permission flags by lower-case name, to restore their case from upper-case Data Loader headers.
 KNOWN_PERMISSIONS = (
@@ -222,6 +223,16 @@ def import_csv_dir(directory: Path) -> Snapshot:
             notes.append(Note(object=name, status="not_available", message=f"no {name}.csv in the export"))
             continue
         collections[obj.collection] = _csv_records(obj, path, permission_fields if name == "PermissionSet" else None)
+        if name == "OauthToken" and len(collections[obj.collection]) == OAUTH_TOKEN_CAP:
+            notes.append(
+                Note(
+                    object=name,
+                    status="partial",
+                    message=f"{path.name} holds exactly {OAUTH_TOKEN_CAP:,} rows, the most one OauthToken query "
+                    "returns: the export may be capped; export the tokens again in parts (by UserId) and import "
+                    "those",
+                )
+            )
     for log in collections.get("debug_logs", []):
         body = directory / "ApexLog" / f"{log.id}.log"
         if body.is_file():

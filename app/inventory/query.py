@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal
 
+from app.base.sfschema import salesforce_schema
 from app.inventory.mapping import _TRUE, _loose, _nested_getter, _Obj, _special
 from app.inventory.models import Note
 from app.salesforce.protocol import OrgClient
@@ -96,6 +97,14 @@ class _Puller:
             head = path.split(".", 1)[0]
             if "." in path:
                 ok = f"{head}Id" in have or head in have or (head.endswith("__r") and f"{head[:-3]}__c" in have)
+                absent = self._absent_leaf(obj.sobject, path, obj.tooling) if ok else None
+                if absent is not None:
+                    self.note(
+                        obj.sobject,
+                        "partial",
+                        f"{absent} is not in this org's describe (it is not on every org): {path} is not read",
+                    )
+                    ok = False
             else:
                 ok = path in have
             if ok and path not in paths:
@@ -109,6 +118,21 @@ class _Puller:
                 if f"SubscriberPackageVersion.{part}" not in paths:
                     paths.append(f"SubscriberPackageVersion.{part}")
         return paths
+
+    def _absent_leaf(self, sobject: str, path: str, tooling: bool) -> str | None:
+        """ "Object.Field" when `path` ends in a field documented as not on every org and the related object's
+        describe lacks it; None otherwise (selecting it would fail the whole query with INVALID_FIELD)."""
+        sf = salesforce_schema()
+        current = sf.object(sobject)
+        parts = path.split(".")
+        for rel in parts[:-1]:
+            ref = current.relationship(rel) if current else None
+            current = sf.object(ref.reference_to) if ref and ref.reference_to else None
+        leaf = current.field(parts[-1]) if current else None
+        if current is None or leaf is None or not leaf.optional:
+            return None
+        have = self.fields(current.name, tooling)
+        return f"{current.name}.{leaf.name}" if have is not None and leaf.name not in have else None
 
     def query(self, obj: _Obj, soql: str, make: Callable[[Mapping[str, Any]], Any] | None = None) -> list[Any] | None:
         """Rows of `soql` (built into records by `make` as each page arrives, so raw pages are not all held);

@@ -122,7 +122,8 @@ class ExfilRowOut(BaseModel):
     app: str | None = None
     username: str | None = None
     object: str
-    rows: int
+    rows: int | None
+    rows_unknown: list[str] = []
     queries: int
     first_seen: str | None = None
     last_seen: str | None = None

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.base.errors import UsageError
 from app.checklist import controls as catalogue
+from app.hunt.exfil import rows_text
 from app.report.contents import short_text
 from app.report.model import FORMATS, Report
 
@@ -175,7 +176,7 @@ def _sections(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]
                 x.app or "",
                 x.username or "",
                 x.object,
-                x.rows,
+                rows_text(x.rows, x.rows_unknown),
                 x.queries,
                 x.first_seen or "",
                 x.last_seen or "",

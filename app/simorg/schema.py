@@ -1,53 +1,19 @@
-"""The sObject shapes the simulated org knows: fields, types, relationships, key prefixes, who may touch them.
+"""The sObject shapes the simulated org serves, built from Salesforce's documented schema (app/salesforce/schema).
 
-Only the objects a war-room console reads or changes are modelled. Each org builds its own `Schema` because
-the permission-flag fields of PermissionSet/Profile, custom fields and licensed event objects vary by org,
-and `describe` must list exactly what this org has (real orgs differ, and the console must probe, not guess).
+Fields, types, supported calls and access rules come from the checked-in description of Salesforce
+(`app/data/salesforce`), so the simulated org serves no field the documented object lacks. What is only the
+simulator's (key prefixes it mints Ids with, the indexes that keep 100k-row tables fast) is kept here. Each org
+builds its own `Schema`: a seed may switch off fields that some orgs lack (`organization.absent_fields`), enable
+feature-gated permission flags (`extra_permissions`), add custom fields, or lack the Event Monitoring add-on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import get_args
 
-# Permission flags every simulated org has (the reference list); seeds may add feature-gated ones.
-STANDARD_PERMISSIONS: tuple[str, ...] = (
-    "ModifyAllData",
-    "ViewAllData",
-    "ApiEnabled",
-    "ApiUserOnly",
-    "ManageUsers",
-    "ManageInternalUsers",
-    "AuthorApex",
-    "CustomizeApplication",
-    "ViewSetup",
-    "ModifyMetadata",
-    "AssignPermissionSets",
-    "ManageProfilesPermissionsets",
-    "ResetPasswords",
-    "ViewAllUsers",
-    "ExportReport",
-    "ViewEventLogFiles",
-    "BulkApiHardDelete",
-)
-# Flags that exist only in some orgs (API Access Control, the Sept 2025 uninstalled-app permission).
-OPTIONAL_PERMISSIONS: tuple[str, ...] = ("UseAnyApiClient", "CanApproveUninstalledApps")
-
-TYPES = {
-    "id": "id",
-    "s": "string",
-    "t": "textarea",
-    "p": "picklist",
-    "b": "boolean",
-    "i": "int",
-    "f": "double",
-    "dt": "datetime",
-    "d": "date",
-    "r": "reference",
-    "b64": "base64",
-    "url": "url",
-    "email": "email",
-    "phone": "phone",
-}
+from app.base.sfschema import FieldType, SfObject, salesforce_schema
 
 
 @dataclass(frozen=True)
@@ -116,17 +82,185 @@ class Schema:
         return self.objects[name] if name else None
 
 
+# The simulator's own details per object: the key prefix it mints Ids with, its indexes and exact-lookup fields.
+_PREFIX = {
+    "Organization": "00D",
+    "User": "005",
+    "Profile": "00e",
+    "UserLicense": "100",
+    "PermissionSet": "0PS",
+    "PermissionSetAssignment": "0Pa",
+    "UserLogin": "060",
+    "AuthSession": "0Ak",
+    "LoginHistory": "0Ya",
+    "OauthToken": "0CQ",
+    "ConnectedApplication": "0H4",
+    "AppMenuItem": "0DS",
+    "InstalledSubscriberPackage": "0A3",
+    "SubscriberPackage": "033",
+    "SubscriberPackageVersion": "04t",
+    "NamedCredential": "0XA",
+    "ExternalCredential": "0pt",
+    "ExternalDataSource": "0XC",
+    "RemoteProxy": "0rp",
+    "ApexLog": "07L",
+    "TraceFlag": "7tf",
+    "DebugLevel": "7dl",
+    "SetupAuditTrail": "0Ym",
+    "EventLogFile": "0AT",
+    "FieldPermissions": "01k",
+    "ObjectPermissions": "110",
+    "EntityDefinition": "01I",
+    "FieldDefinition": "00N",
+    "Account": "001",
+    "Contact": "003",
+    "Case": "500",
+    "Opportunity": "006",
+    "EmailMessage": "02s",
+    "ContentVersion": "068",
+    "ApiEvent": "3PT",
+    "LoginEvent": "0Ld",
+    "ReportEvent": "0Rv",
+    "BulkApiResultEventStore": "0Bk",
+}
+_INDEXES = {
+    "User": ("Username", "ProfileId"),
+    "PermissionSet": ("ProfileId",),
+    "PermissionSetAssignment": ("AssigneeId", "PermissionSetId"),
+    "UserLogin": ("UserId",),
+    "AuthSession": ("UsersId",),
+    "LoginHistory": ("UserId",),
+    "OauthToken": ("UserId", "AppName"),
+    "ApexLog": ("LogUserId",),
+    "FieldPermissions": ("ParentId",),
+    "ObjectPermissions": ("ParentId",),
+    "FieldDefinition": ("EntityDefinitionId",),
+    "Contact": ("AccountId",),
+}
+_UNIQUE = {"OauthToken": ("DeleteToken",)}  # revoke looks a DeleteToken up exactly
+# Business data is the attacker's target; its fields are the seed's to fill (insert/update allowed in the simulator).
+BUSINESS_OBJECTS = ("Account", "Contact", "Case", "Opportunity", "EmailMessage", "ContentVersion")
+
+# Describe type names (the data already uses them; kept as a table for error messages).
+DESCRIBE_TYPES = {t: t for t in get_args(FieldType)}
+
+
+def _permission_flags(obj: str, *, default_on: bool) -> tuple[str, ...]:
+    spec = salesforce_schema().objects[obj]
+    return tuple(
+        f.name[len("Permissions") :]
+        for f in spec.fields.values()
+        if f.name.startswith("Permissions") and f.default_on == default_on
+    )
+
+
+# Permission flags every simulated org has, and the feature-gated ones a seed may enable (extra_permissions).
+STANDARD_PERMISSIONS: tuple[str, ...] = _permission_flags("PermissionSet", default_on=True)
+OPTIONAL_PERMISSIONS: tuple[str, ...] = _permission_flags("PermissionSet", default_on=False)
+
+
+def _object_def(spec: SfObject, absent: set[str], enabled: set[str]) -> ObjectDef:
+    fields: dict[str, FieldDef] = {}
+    for f in spec.fields.values():
+        key = f"{spec.name}.{f.name}"
+        if f.optional and (key in absent or (not f.default_on and key not in enabled)):
+            continue
+        relationship = None
+        if f.type == "reference":
+            relationship = f.name[:-2] if f.name.endswith("Id") else f.name
+        fields[f.name] = FieldDef(
+            name=f.name,
+            type=f.type,
+            reference_to=f.reference_to,
+            relationship=relationship,
+            filterable=f.filterable,
+            updateable=f.updateable,
+            createable=f.createable,
+            nillable=f.name != "Id",
+        )
+    calls = set(spec.calls)
+    return ObjectDef(
+        spec.name,
+        _PREFIX[spec.name],
+        fields,
+        apis=frozenset(spec.api),
+        createable="create" in calls,
+        updateable="update" in calls,
+        deletable="delete" in calls,
+        big_object=spec.big_object,
+        id_null=spec.name == "OauthToken",  # "reserved for future use... always null" (object reference)
+        requires=spec.visible_with[0] if spec.visible_with else None,
+        dml_requires=spec.dml_with[0] if spec.dml_with else None,
+        indexes=_INDEXES.get(spec.name, ()),
+        unique=_UNIQUE.get(spec.name, ()),
+    )
+
+
+def build_schema(
+    *,
+    permissions: Iterable[str] = (),
+    custom_fields: dict[str, dict[str, str]] | None = None,
+    event_monitoring: bool = True,
+    absent_fields: Iterable[str] = (),
+) -> Schema:
+    """This org's schema: the documented objects, less `absent_fields` ("Object.Field", fields documented as not
+    on every org), plus the feature-gated permission flags named in `permissions` and `custom_fields`
+    (object -> {FieldName__c: describe type})."""
+    sf = salesforce_schema()
+    absent = set(absent_fields)
+    enabled = {f"{o}.Permissions{p}" for p in permissions for o in ("Profile", "PermissionSet")}
+    objects: dict[str, ObjectDef] = {}
+    for spec in sf.objects.values():
+        if spec.license == "event_monitoring" and not event_monitoring:
+            continue
+        objects[spec.name] = _object_def(spec, absent, enabled)
+    from app.simorg.schema_security import health_check_objects, threat_objects
+
+    extra_objects = [*(threat_objects() if event_monitoring else []), *health_check_objects()]
+    for obj in extra_objects:  # described with their sources in schema_security.py
+        objects[obj.name] = obj
+    for obj_name, extra in (custom_fields or {}).items():
+        obj = objects.get(obj_name)
+        if obj is None:
+            raise ValueError(f"custom field on unknown object {obj_name!r}")
+        for name, kind in extra.items():
+            obj.fields[name] = FieldDef(name=name, type=kind, filterable=kind not in ("textarea", "base64"))
+        obj.__post_init__()
+    return Schema(objects)
+
+
+def optional_field_names() -> frozenset[str]:
+    """Every "Object.Field" documented as not on every org (what a seed may list in absent_fields)."""
+    return frozenset(f"{o}.{f}" for o, f in salesforce_schema().optional_fields())
+
+
+_SHORT_TYPES = {
+    "id": "id",
+    "s": "string",
+    "t": "textarea",
+    "p": "picklist",
+    "b": "boolean",
+    "i": "int",
+    "f": "double",
+    "dt": "datetime",
+    "d": "date",
+    "r": "reference",
+    "b64": "base64",
+    "url": "url",
+    "email": "email",
+    "phone": "phone",
+}
+
+
 def _fields(spec: str) -> dict[str, FieldDef]:
-    """Parse `Name:type[=Target][!u][!c][!nf]` tokens; `!u` updateable, `!c` createable, `!nf` not filterable."""
+    """Parse `Name:type[=Target][!u][!c][!nf]` tokens (schema_security.py's compact field lists)."""
     out: dict[str, FieldDef] = {}
     for token in spec.split():
         name, _, rest = token.partition(":")
         flags = rest.split("!")
         kind, _, target = flags[0].partition("=")
-        type_name = TYPES[kind]
-        rel = None
-        if type_name == "reference":
-            rel = name[:-2] if name.endswith("Id") else name
+        type_name = _SHORT_TYPES[kind]
+        rel = (name[:-2] if name.endswith("Id") else name) if type_name == "reference" else None
         out[name] = FieldDef(
             name=name,
             type=type_name,
@@ -138,409 +272,3 @@ def _fields(spec: str) -> dict[str, FieldDef]:
             nillable=name != "Id",
         )
     return out
-
-
-AUDIT = "CreatedDate:dt CreatedById:r=User LastModifiedDate:dt LastModifiedById:r=User SystemModstamp:dt IsDeleted:b"
-
-_USER = (
-    "Id:id Username:s Name:s FirstName:s LastName:s Email:email Alias:s CommunityNickname:s UserType:p "
-    "IsActive:b!u LastLoginDate:dt ProfileId:r=Profile!u UserRoleId:s Title:s CompanyName:s Department:s "
-    "Division:s Phone:phone MobilePhone:phone TimeZoneSidKey:p LocaleSidKey:p LanguageLocaleKey:p "
-    "EmailEncodingKey:p FederationIdentifier:s "
-)
-_PERMSET_BASE = (
-    "Id:id Name:s Label:s Type:p IsOwnedByProfile:b ProfileId:r=Profile NamespacePrefix:s Description:t "
-    "LicenseId:r=UserLicense PermissionSetGroupId:s IsCustom:b HasActivationRequired:b "
-)
-
-
-def build_schema(
-    *,
-    permissions: tuple[str, ...] = STANDARD_PERMISSIONS,
-    custom_fields: dict[str, dict[str, str]] | None = None,
-    event_monitoring: bool = True,
-) -> Schema:
-    """Assemble this org's schema. `custom_fields` maps object -> {FieldName__c: short type}."""
-    perm_fields = " ".join(f"Permissions{p}:b" for p in permissions)
-    specs: list[ObjectDef] = [
-        ObjectDef(
-            "Organization",
-            "00D",
-            _fields(
-                "Id:id Name:s OrganizationType:p IsSandbox:b InstanceName:s NamespacePrefix:s Country:s "
-                "DefaultAccountAccess:p DefaultContactAccess:p DefaultOpportunityAccess:p DefaultLeadAccess:p "
-                "DefaultCaseAccess:p DefaultCalendarAccess:p DefaultPricebookAccess:p TrialExpirationDate:dt " + AUDIT
-            ),
-        ),
-        ObjectDef(
-            "User",
-            "005",
-            _fields(_USER + AUDIT),
-            updateable=True,
-            dml_requires="ManageUsers",
-            indexes=("Username", "ProfileId"),
-        ),
-        ObjectDef(
-            "Profile",
-            "00e",
-            _fields("Id:id Name:s UserLicenseId:r=UserLicense UserType:p Description:t " + perm_fields + " " + AUDIT),
-        ),
-        ObjectDef(
-            "UserLicense",
-            "100",
-            _fields("Id:id Name:s LicenseDefinitionKey:s Status:p TotalLicenses:i UsedLicenses:i " + AUDIT),
-        ),
-        ObjectDef("PermissionSet", "0PS", _fields(_PERMSET_BASE + perm_fields + " " + AUDIT), indexes=("ProfileId",)),
-        ObjectDef(
-            "PermissionSetAssignment",
-            "0Pa",
-            _fields(
-                "Id:id AssigneeId:r=User!c PermissionSetId:r=PermissionSet!c PermissionSetGroupId:s!c "
-                "ExpirationDate:dt!c!u IsActive:b " + AUDIT
-            ),
-            createable=True,
-            updateable=True,
-            deletable=True,
-            dml_requires="AssignPermissionSets",
-            indexes=("AssigneeId", "PermissionSetId"),
-        ),
-        ObjectDef(
-            "UserLogin",
-            "060",
-            _fields(
-                "Id:id UserId:r=User IsFrozen:b!u IsPasswordLocked:b!u LastModifiedDate:dt LastModifiedById:r=User"
-            ),
-            updateable=True,
-            requires="ManageUsers",
-            dml_requires="ManageUsers",
-            indexes=("UserId",),
-        ),
-        ObjectDef(
-            "AuthSession",
-            "0Ak",
-            _fields(
-                "Id:id UsersId:r=User CreatedDate:dt LastModifiedDate:dt NumSecondsValid:i SessionType:p "
-                "LoginType:p SourceIp:s UserType:p ParentId:s LoginHistoryId:r=LoginHistory "
-                "SessionSecurityLevel:p IsCurrent:b LoginGeoId:s"
-            ),
-            deletable=True,
-            requires="ManageUsers",
-            dml_requires="ManageUsers",
-            indexes=("UsersId",),
-        ),
-        ObjectDef(
-            "LoginHistory",
-            "0Ya",
-            _fields(
-                "Id:id UserId:r=User LoginTime:dt LoginType:p LoginSubType:p SourceIp:s Status:s "
-                "Application:s!nf Browser:s!nf Platform:s ApiType:s!nf ApiVersion:s ClientVersion:s LoginUrl:s "
-                "CountryIso:s TlsProtocol:p CipherSuite:p AuthenticationServiceId:s LoginGeoId:s "
-                "AuthMethodReference:s"
-            ),
-            requires="ManageUsers",
-            indexes=("UserId",),
-        ),
-        ObjectDef(
-            "OauthToken",
-            "0CQ",
-            _fields(
-                "Id:id AppName:s AppMenuItemId:r=AppMenuItem UserId:r=User CreatedDate:dt LastUsedDate:dt "
-                "UseCount:i DeleteToken:s RequestToken:s"
-            ),
-            id_null=True,
-            indexes=("UserId", "AppName"),
-            unique=("DeleteToken",),
-        ),
-        ObjectDef(
-            "ConnectedApplication",
-            "0H4",
-            _fields(
-                "Id:id Name:s OptionsAllowAdminApprovedUsersOnly:b OptionsRefreshTokenValidityMetric:b "
-                "RefreshTokenValidityPeriod:i OptionsHasSessionLevelPolicy:b OptionsIsInternal:b StartUrl:url "
-                "MobileStartUrl:url MobileSessionTimeout:p PinLength:p " + AUDIT
-            ),
-        ),
-        ObjectDef(
-            "AppMenuItem",
-            "0DS",
-            _fields(
-                "Id:id Name:s Label:s ApplicationId:r=ConnectedApplication Type:p NamespacePrefix:s "
-                "IsAccessible:b IsVisible:b StartUrl:url Description:t " + AUDIT
-            ),
-        ),
-        ObjectDef(
-            "InstalledSubscriberPackage",
-            "0A3",
-            _fields(
-                "Id:id SubscriberPackageId:r=SubscriberPackage SubscriberPackageVersionId:r=SubscriberPackageVersion"
-            ),
-            apis=frozenset({"tooling"}),
-        ),
-        ObjectDef(
-            "SubscriberPackage",
-            "033",
-            _fields("Id:id Name:s NamespacePrefix:s Description:t IsPackageValid:b"),
-            apis=frozenset({"tooling"}),
-        ),
-        ObjectDef(
-            "SubscriberPackageVersion",
-            "04t",
-            _fields(
-                "Id:id Name:s SubscriberPackageId:r=SubscriberPackage MajorVersion:i MinorVersion:i "
-                "PatchVersion:i BuildNumber:i IsSecurityReviewed:b IsManaged:b IsBeta:b ReleaseState:p "
-                "PublisherName:s"
-            ),
-            apis=frozenset({"tooling"}),
-        ),
-        ObjectDef(
-            "NamedCredential",
-            "0XA",
-            _fields(
-                "Id:id DeveloperName:s MasterLabel:s Endpoint:url PrincipalType:p NamespacePrefix:s "
-                "AuthProviderId:s CalloutOptionsAllowMergeFieldsInHeader:b CalloutOptionsAllowMergeFieldsInBody:b "
-                "CalloutOptionsGenerateAuthorizationHeader:b " + AUDIT
-            ),
-        ),
-        ObjectDef(
-            "ExternalCredential",
-            "0pt",
-            _fields("Id:id DeveloperName:s MasterLabel:s AuthenticationProtocol:p NamespacePrefix:s " + AUDIT),
-        ),
-        ObjectDef(
-            "ExternalDataSource",
-            "0XC",
-            _fields(
-                "Id:id DeveloperName:s MasterLabel:s Type:p Endpoint:url PrincipalType:p Protocol:p IsWritable:b "
-                "AuthProviderId:s NamedCredentialId:s Repository:s NamespacePrefix:s " + AUDIT
-            ),
-            apis=frozenset({"rest", "tooling"}),
-        ),
-        ObjectDef(
-            "RemoteProxy",
-            "0rp",
-            _fields(
-                "Id:id SiteName:s EndpointUrl:url IsActive:b Description:t NamespacePrefix:s ProtocolMismatch:b "
-                "DisableProtocolSecurity:b " + AUDIT
-            ),
-            apis=frozenset({"tooling"}),
-        ),
-        ObjectDef(
-            "ApexLog",
-            "07L",
-            _fields(
-                "Id:id LogUserId:r=User LogLength:i Operation:s Request:s Status:s StartTime:dt Application:s "
-                "Location:p DurationMilliseconds:i LastModifiedDate:dt SystemModstamp:dt"
-            ),
-            apis=frozenset({"rest", "tooling"}),
-            deletable=True,
-            indexes=("LogUserId",),
-        ),
-        ObjectDef(
-            "TraceFlag",
-            "7tf",
-            _fields(
-                "Id:id TracedEntityId:r=User LogType:p DebugLevelId:r=DebugLevel StartDate:dt ExpirationDate:dt!u "
-                + AUDIT
-            ),
-            apis=frozenset({"tooling"}),
-            updateable=True,
-            deletable=True,
-        ),
-        ObjectDef(
-            "DebugLevel",
-            "7dl",
-            _fields(
-                "Id:id DeveloperName:s MasterLabel:s ApexCode:p ApexProfiling:p Callout:p Database:p System:p "
-                "Validation:p Visualforce:p Workflow:p " + AUDIT
-            ),
-            apis=frozenset({"tooling"}),
-        ),
-        ObjectDef(
-            "SetupAuditTrail",
-            "0Ym",
-            _fields(
-                "Id:id Action:s Section:s Display:s CreatedDate:dt CreatedById:r=User DelegateUser:s "
-                "CreatedByContext:s CreatedByIssuer:s ResponsibleNamespacePrefix:s"
-            ),
-            requires="ViewSetup",
-        ),
-        ObjectDef(
-            "EventLogFile",
-            "0AT",
-            _fields(
-                "Id:id EventType:p LogDate:dt Interval:p Sequence:i LogFileLength:f LogFileFieldNames:t "
-                "LogFileFieldTypes:t LogFileContentType:s LogFile:b64 CreatedDate:dt CreatedById:r=User"
-            ),
-            requires="ViewEventLogFiles",
-        ),
-        ObjectDef(
-            "FieldPermissions",
-            "01k",
-            _fields(
-                "Id:id ParentId:r=PermissionSet SobjectType:p Field:s PermissionsRead:b PermissionsEdit:b " + AUDIT
-            ),
-            indexes=("ParentId",),
-        ),
-        ObjectDef(
-            "ObjectPermissions",
-            "110",
-            _fields(
-                "Id:id ParentId:r=PermissionSet SobjectType:p PermissionsRead:b PermissionsCreate:b "
-                "PermissionsEdit:b PermissionsDelete:b PermissionsViewAllRecords:b PermissionsModifyAllRecords:b "
-                + AUDIT
-            ),
-            requires="ViewSetup",
-            indexes=("ParentId",),
-        ),
-        ObjectDef(
-            "EntityDefinition",
-            "01I",
-            _fields("Id:id DurableId:s QualifiedApiName:s Label:s IsCustomizable:b"),
-            apis=frozenset({"rest", "tooling"}),
-        ),
-        ObjectDef(
-            "FieldDefinition",
-            "00N",
-            _fields(
-                "Id:id DurableId:s QualifiedApiName:s EntityDefinitionId:r=EntityDefinition Label:s DataType:s "
-                "SecurityClassification:p ComplianceGroup:p BusinessStatus:p"
-            ),
-            apis=frozenset({"rest", "tooling"}),
-            indexes=("EntityDefinitionId",),
-        ),
-        # Business data the attacker reads.
-        ObjectDef(
-            "Account",
-            "001",
-            _fields(
-                "Id:id Name:s!u!c Type:p!u!c Industry:p!u!c AnnualRevenue:f!u!c Phone:phone!u!c Website:url!u!c "
-                "BillingCity:s!u!c BillingCountry:s!u!c Description:t!u!c OwnerId:r=User " + AUDIT
-            ),
-            createable=True,
-            updateable=True,
-            deletable=True,
-        ),
-        ObjectDef(
-            "Contact",
-            "003",
-            _fields(
-                "Id:id AccountId:r=Account!u!c FirstName:s!u!c LastName:s!u!c Name:s Email:email!u!c "
-                "Phone:phone!u!c MobilePhone:phone!u!c Title:s!u!c Birthdate:d!u!c MailingCity:s!u!c "
-                "MailingCountry:s!u!c OwnerId:r=User " + AUDIT
-            ),
-            createable=True,
-            updateable=True,
-            deletable=True,
-            indexes=("AccountId",),
-        ),
-        ObjectDef(
-            "Case",
-            "500",
-            _fields(
-                "Id:id CaseNumber:s Subject:s!u!c Description:t!u!c Status:p!u!c Priority:p!u!c Origin:p!u!c "
-                "AccountId:r=Account!u!c ContactId:r=Contact!u!c OwnerId:r=User " + AUDIT
-            ),
-            createable=True,
-            updateable=True,
-            deletable=True,
-        ),
-        ObjectDef(
-            "Opportunity",
-            "006",
-            _fields(
-                "Id:id Name:s!u!c AccountId:r=Account!u!c Amount:f!u!c StageName:p!u!c CloseDate:d!u!c "
-                "Probability:f!u!c OwnerId:r=User " + AUDIT
-            ),
-            createable=True,
-            updateable=True,
-            deletable=True,
-        ),
-        ObjectDef(
-            "EmailMessage",
-            "02s",
-            _fields("Id:id ParentId:r=Case Subject:s TextBody:t FromAddress:email ToAddress:s MessageDate:dt " + AUDIT),
-            deletable=True,
-        ),
-        ObjectDef(
-            "ContentVersion",
-            "068",
-            _fields("Id:id Title:s PathOnClient:s FileType:s ContentSize:i VersionData:b64 Description:t " + AUDIT),
-        ),
-    ]
-    events = [
-        ObjectDef(
-            "ApiEvent",
-            "3PT",
-            _fields(
-                "Id:id EventDate:dt EventIdentifier:s UserId:r=User!nf Username:s!nf SourceIp:s!nf "
-                "Application:s!nf Client:s!nf ConnectedAppId:s!nf ApiType:s!nf ApiVersion:s!nf Operation:s!nf "
-                "Query:t QueriedEntities:s!nf RowsProcessed:f!nf RowsReturned:f!nf SessionKey:s!nf "
-                "LoginKey:s!nf UserAgent:s!nf Platform:s!nf ElapsedTime:i!nf AdditionalInfo:t"
-            ),
-            big_object=True,
-        ),
-        ObjectDef(
-            "LoginEvent",
-            "0Ld",
-            _fields(
-                "Id:id EventDate:dt EventIdentifier:s UserId:r=User!nf Username:s!nf SourceIp:s!nf "
-                "Application:s!nf Browser:s!nf Platform:s!nf LoginType:s!nf LoginSubType:s!nf Status:s!nf "
-                "CountryIso:s!nf LoginUrl:s!nf UserAgent:s!nf AdditionalInfo:t LoginKey:s!nf SessionKey:s!nf "
-                "TlsProtocol:s!nf ApiType:s!nf"
-            ),
-            big_object=True,
-        ),
-        ObjectDef(
-            "ReportEvent",
-            "0Rv",
-            _fields(
-                "Id:id EventDate:dt EventIdentifier:s UserId:r=User Username:s!nf SourceIp:s!nf "
-                "ReportId:s!nf Name:s!nf Operation:s!nf RowsProcessed:f!nf QueriedEntities:s!nf "
-                "ExportFileFormat:s!nf SessionKey:s!nf LoginKey:s!nf"
-            ),
-            big_object=True,
-        ),
-        ObjectDef(
-            "BulkApiResultEventStore",
-            "0Bk",
-            _fields(
-                "Id:id EventDate:dt EventIdentifier:s UserId:r=User!nf Username:s!nf SourceIp:s!nf "
-                "JobId:s!nf BatchId:s!nf Query:t RowsProcessed:f!nf QueriedEntities:s!nf SessionKey:s!nf "
-                "LoginKey:s!nf UserAgent:s!nf"
-            ),
-            big_object=True,
-        ),
-    ]
-    from app.simorg.schema_security import health_check_objects, threat_objects
-
-    if event_monitoring:
-        specs.extend(events)
-        specs.extend(threat_objects())
-    specs.extend(health_check_objects())
-    for obj_name, extra in (custom_fields or {}).items():
-        obj = next((o for o in specs if o.name == obj_name), None)
-        if obj is None:
-            raise ValueError(f"custom field on unknown object {obj_name!r}")
-        tokens = " ".join(f"{name}:{kind}" for name, kind in extra.items())
-        obj.fields.update(_fields(tokens))
-        obj.__post_init__()
-    return Schema({o.name: o for o in specs})
-
-
-# Describe type names as the real describe call reports them.
-DESCRIBE_TYPES = {
-    "id": "id",
-    "string": "string",
-    "textarea": "textarea",
-    "picklist": "picklist",
-    "boolean": "boolean",
-    "int": "int",
-    "double": "double",
-    "datetime": "datetime",
-    "date": "date",
-    "reference": "reference",
-    "base64": "base64",
-    "url": "url",
-    "email": "email",
-    "phone": "phone",
-}

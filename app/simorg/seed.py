@@ -29,7 +29,7 @@ from app.base.tomlfile import (
     validation_problems,
 )
 from app.base.tomlpos import dotted as _dotted
-from app.simorg.schema import OPTIONAL_PERMISSIONS, STANDARD_PERMISSIONS
+from app.simorg.schema import OPTIONAL_PERMISSIONS, STANDARD_PERMISSIONS, optional_field_names
 
 DEFAULT_SEED = "chat-vendor-theft"
 
@@ -60,6 +60,19 @@ def _permissions(v: list[str]) -> list[str]:
 
 
 PermissionList = Annotated[list[str], AfterValidator(_permissions)]
+
+
+def _absent(v: list[str]) -> list[str]:
+    known = optional_field_names()
+    for name in v:
+        if name not in known:
+            raise ValueError(
+                f"{name!r} is not a field documented as missing from some orgs (one of: {', '.join(sorted(known))})"
+            )
+    return v
+
+
+AbsentFields = Annotated[list[str], AfterValidator(_absent)]
 CustomType = Literal[
     "string", "textarea", "boolean", "int", "double", "datetime", "date", "email", "phone", "url", "picklist"
 ]
@@ -80,6 +93,8 @@ class OrganizationSeed(_M):
     api_limit: int = Field(default=100_000, ge=1)
     now: Instant
     extra_permissions: PermissionList = Field(default_factory=list)
+    # "Object.Field" names documented as not on every org, which this org lacks (describe omits them).
+    absent_fields: AbsentFields = Field(default_factory=list)
     sharing: dict[
         Literal["Account", "Contact", "Opportunity", "Lead", "Case", "Calendar", "Pricebook"], SharingLevel
     ] = Field(default_factory=dict)
@@ -283,7 +298,6 @@ class EventLogFileSeed(_M):
     log_date: Instant
     interval: Literal["Daily", "Hourly"] = "Daily"
     sequence: int = 0
-    fields: list[str] | None = None  # column names; defaults per event type
     rows: list[dict[str, str | int | float | bool | datetime]] = Field(default_factory=list)
 
 
@@ -312,11 +326,9 @@ class LoginEventSeed(_M):
     browser: str = "Unknown"
     platform: str = "Unknown"
     login_type: str = "Remote Access 2.0"
-    login_sub_type: str | None = None
     status: str = "Success"
     country: str | None = None
     login_url: str | None = None
-    user_agent: str | None = None
 
 
 class ReportEventSeed(_M):
@@ -331,15 +343,14 @@ class ReportEventSeed(_M):
 
 
 class BulkResultEventSeed(_M):
+    """A Bulk API result download (BulkApiResultEventStore): the object documents no job id, row count or agent."""
+
     at: Instant
     user: str
     ip: str
-    job_id: str
-    batch_id: str | None = None
     query: str | None = None
-    rows: int = 0
-    entities: str | None = None
-    user_agent: str | None = None
+    session_key: str | None = None
+    login_key: str | None = None
 
 
 class FieldPermissionSeed(_M):
@@ -542,7 +553,7 @@ def validate_seed(data: Any, path: Path, text: str = "") -> LoadedSeed:
         loc, message = _first_error(exc, Seed)
         raise seed_error(path, None, loc, message) from None
     loaded = LoadedSeed(seed, path, text)
-    from app.simorg.build import cross_check
+    from app.simorg.checks import cross_check
 
     cross_check(loaded)
     return loaded

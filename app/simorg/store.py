@@ -163,6 +163,9 @@ class Store:
         with self.lock:
             table = self.table(sobject)
             obj = table.obj
+            unknown = [k for k in fields if not k.startswith("_") and k not in obj.fields]
+            if unknown:  # the org serves no field the documented object lacks
+                raise KeyError(f"{obj.name} has no field {', '.join(unknown)} (app/data/salesforce)")
             row = {k: v for k, v in fields.items() if v is not None}
             if not obj.id_null and "Id" not in row:
                 row["Id"] = self.new_id(obj.name)
