@@ -153,6 +153,8 @@ def _run_timers(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     for t in timers:
         ctx.print(_timer_line(t))
+        if t.calendar_note:
+            ctx.print(f"{'':<15}calendar: {t.calendar_note}")
     return 0
 
 
@@ -315,6 +317,7 @@ def _run_override(ctx: Context, args: argparse.Namespace) -> int:
             {"rule": rule.id, "action": action, "justification": args.justification.strip()},
             ctx.actor,
         )
+        dl.record_clocks(incident.journal, ctx.actor, rules)
         timer = _timer_for(incident, rule.id, rules, _now(ctx))
     ctx.print(
         f"{rule.id}: {args.action} recorded (entry {entry.seq}); now "
@@ -360,6 +363,7 @@ def _run_pause(ctx: Context, args: argparse.Namespace) -> int:
             },
             ctx.actor,
         )
+        dl.record_clocks(incident.journal, ctx.actor, rules)
     scope = ", ".join(names) if names else "every rule that allows a law-enforcement delay"
     ctx.print(f"{hold_id}: clocks paused from {format_instant(at)} for {scope} (entry {entry.seq})")
     return 0
@@ -387,6 +391,7 @@ def _run_resume(ctx: Context, args: argparse.Namespace) -> int:
             },
             ctx.actor,
         )
+        dl.record_clocks(incident.journal, ctx.actor, _rules(args))
     ctx.print(f"{args.hold_id}: ended {format_instant(at)}; clocks run again (entry {entry.seq})")
     return 0
 

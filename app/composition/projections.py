@@ -79,6 +79,7 @@ PROJECTORS: dict[str, Projector] = {
     "checklist.source": checklist.project_source,
     "facts.set": deadlines.project_fact,
     "deadline.override": deadlines.project_override,
+    "deadline.clock": deadlines.project_clock,
     "notification.sent": deadlines.project_notification,
     "deadline.pause": deadlines.project_pause,
     "deadline.resume": deadlines.project_resume,
