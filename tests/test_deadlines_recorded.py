@@ -41,7 +41,7 @@ def test_a_started_clock_is_journaled_with_its_text_and_holiday_dates(cli, incid
     assert entry["calendar"] == "US" and entry["timezone"] == "America/New_York"
     assert entry["holidays_from"] == "2026-11-25" and entry["holidays_to"] == "2026-12-02"
     assert entry["holidays"] == [["2026-11-26", "Thanksgiving Day"]]
-    assert entry["version"] == "in force (no amendment recorded)" and entry["holidays_release"]
+    assert entry["version"] == "in force from 2023-12-18" and entry["holidays_release"]
     # A change that does not move this clock records nothing more for it; one that moves it records again.
     assert cli("facts", "set", "target.default", "72h", "--incident", incident).code == 0
     assert len(clock_entries(cli, incident, "us-sec-8k-item105")) == 1
