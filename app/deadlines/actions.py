@@ -10,6 +10,7 @@ from app.base.errors import UsageError
 from app.deadlines.engine import record_clocks
 from app.deadlines.facts import parse_fact
 from app.deadlines.rules import Rule
+from app.incident.record import incident_fields
 
 
 def set_fact(journal: Any, key: str, value: str, actor: str, rules: Sequence[Rule] | None = None) -> Any | None:
@@ -22,7 +23,7 @@ def set_fact(journal: Any, key: str, value: str, actor: str, rules: Sequence[Rul
     state_key, parsed = parse_fact(key, value, rules)
     previous = journal.get_state("facts", state_key)
     if previous is None and state_key in ("detected", "aware"):
-        previous = journal.get_state("incident", state_key)  # set when the incident was declared
+        previous = incident_fields(journal).get(state_key)  # set when the incident was declared
         if parsed is None and previous is not None:
             raise UsageError(
                 f"{state_key} comes from the incident record ({previous}); set a corrected time instead of clearing it"
