@@ -149,7 +149,7 @@ def draft_notice(
         template=template.id,
         title=template.title,
         law=template.law,
-        citation=rule.citation,
+        citation=timer.citation if timer else rule.citation,  # the text in force when the clock started
         jurisdiction=rule.jurisdiction,
         recipient=template.recipient,
         generated_utc=format_instant(now),
