@@ -237,3 +237,28 @@ def test_rules_on_a_date(cli) -> None:
     assert "the rules as their texts stood on 2025-06-01" in text
     assert "NOT IN FORCE on 2025-06-01: in force from 2027-05-14" in text
     assert "[2 versions; this one in force from 2026-01-01" in cli("deadlines", "rules").out
+
+
+def test_texas_ag_sixty_days_before_sb768_thirty_after(rules) -> None:
+    # Determined Thu 31 Aug 2023 10:00 CDT: the text before SB 768, 60 days -> Mon 30 Oct; end CDT (UTC-5) =
+    # 2023-10-31T04:59:59Z. Determined Fri 1 Sep 2023 10:00 CDT: 30 days -> Sun 1 Oct; end CDT = 2 Oct 04:59:59Z.
+    def due(determined: str) -> str | None:
+        facts = dl.IncidentFacts(detected=at(determined), breach_determined=at(determined), residents={"US-TX": 300})
+        return by_rule(dl.timers(facts, rules, {}, {}, at(determined)))["us-tx-ag"].due_utc
+
+    assert due("2023-08-31T10:00:00-05:00") == "2023-10-31T04:59:59Z"
+    assert due("2023-09-01T10:00:00-05:00") == "2023-10-02T04:59:59Z"
+
+
+def test_ftc_health_breach_notice_ten_business_days_before_the_2024_rule(rules) -> None:
+    # Discovered Thu 25 Jul 2024 10:00 EDT, 600 people, a PHR vendor: the 2009 text, 10 business days (US federal
+    # calendar): Jul 26 (1), 29, 30, 31, Aug 1, 2 (6), 5, 6, 7 (9), Thu 8 Aug (10); end EDT = 2024-08-09T03:59:59Z.
+    facts = dl.IncidentFacts(
+        detected=at("2024-07-25T10:00:00-04:00"),
+        residents={"US-CA": 600},
+        sectors=["phr_vendor"],
+        categories=["health"],
+    )
+    ftc = by_rule(dl.timers(facts, rules, {}, {}, at("2024-07-26T00:00:00Z")))["us-ftc-hbnr-ftc-500plus"]
+    assert ftc.due_utc == "2024-08-09T03:59:59Z" and ftc.period == "10 business days"
+    assert ftc.version == "in force until 2024-07-28 (earlier history not recorded)"

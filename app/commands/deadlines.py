@@ -152,6 +152,8 @@ def _run_timers(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     for t in timers:
         ctx.print(_timer_line(t))
+        if t.calendar_note:
+            ctx.print(f"{'':<15}calendar: {t.calendar_note}")
     return 0
 
 
@@ -285,6 +287,9 @@ def _run_rules(ctx: Context, args: argparse.Namespace) -> int:
                 f" [data {'/'.join(gate.categories)}]" if gate.categories else "",
                 "" if r.in_force else " [NOT IN FORCE]",
                 f" [NOT IN FORCE on {on}: {r.version_label()}]" if on and r.in_force and not r.in_force_on(on) else "",
+                f" [text {r.version_label()}]"
+                if on and r.in_force_on(on) and (r.effective_from or r.effective_to)
+                else "",
                 f" [{len(r.earlier) + 1} versions; this one {r.version_label()}]" if on is None and r.earlier else "",
             ]
         )

@@ -31,6 +31,7 @@ KINDS: dict[str, KindSpec] = {
     "checklist.source": KindSpec(f"{_CHECKLIST}:project_source"),
     "facts.set": KindSpec(f"{_DEADLINES}:project_fact"),
     "deadline.override": KindSpec(f"{_DEADLINES}:project_override"),
+    "deadline.clock": KindSpec("app.deadlines.recorded:project_clock"),
     "notification.sent": KindSpec(f"{_DEADLINES}:project_notification"),
     "deadline.pause": KindSpec(f"{_DEADLINES}:project_pause"),
     "deadline.resume": KindSpec(f"{_DEADLINES}:project_resume"),

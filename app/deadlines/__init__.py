@@ -16,15 +16,20 @@ Counting conventions (stated once, used everywhere):
 - a law-enforcement hold stops a rule's clock for its duration; on release the clock resumes with the time
   that was left.
 
-Layout: `vocab` (sectors, categories, fact times, regions), `days` (durations, holiday calendars, counting),
-`rules` (the rule file and its versions), `facts` (what the journal records: facts, overrides, holds,
-notices), `starts` (when each clock starts, and so which version of a rule judges the incident) and `engine`
-(applicability and timers). Everything is importable from `app.deadlines` itself.
+Layout: `actions` (what a responder changes: facts), `vocab` (sectors, categories, fact times, regions), `codes`
+(which residency codes are known), `days` (durations, holiday calendars, counting), `rules` (the rule file and
+its versions), `facts` (what the journal records: facts, overrides, holds, notices), `starts` (when each clock
+starts, and so which version of a rule judges the incident), `applicability` (which rules apply, and why),
+`engine` (the timers) and
+`recorded` (each clock journaled with its text and holiday dates, and counted again from them).
+Everything is importable from `app.deadlines` itself.
 """
 
 from __future__ import annotations
 
 from app.base.errors import WarroomError
+from app.deadlines.actions import set_fact
+from app.deadlines.applicability import applicable_rules, in_force_versions
 from app.deadlines.days import (
     Place,
     compute_due,
@@ -42,9 +47,8 @@ from app.deadlines.engine import (
     STATE_ORDER,
     Timer,
     TimerState,
-    applicable_rules,
-    in_force_versions,
     incident_timers,
+    record_clocks,
     timers,
 )
 from app.deadlines.facts import (
@@ -64,8 +68,8 @@ from app.deadlines.facts import (
     project_override,
     project_pause,
     project_resume,
-    set_fact,
 )
+from app.deadlines.recorded import RecordedClock, incident_recorded, project_clock
 from app.deadlines.rules import (
     RULES_PATH,
     AppliesWhen,
@@ -110,6 +114,7 @@ __all__ = [
     "Notification",
     "Override",
     "Place",
+    "RecordedClock",
     "Rule",
     "RuleFile",
     "RuleFileError",
@@ -132,6 +137,7 @@ __all__ = [
     "incident_facts",
     "incident_notifications",
     "incident_overrides",
+    "incident_recorded",
     "incident_timers",
     "is_business_day",
     "load_rules",
@@ -139,11 +145,13 @@ __all__ = [
     "parse_duration",
     "parse_fact",
     "parse_rules",
+    "project_clock",
     "project_fact",
     "project_notification",
     "project_override",
     "project_pause",
     "project_resume",
+    "record_clocks",
     "rule_place",
     "set_fact",
     "timers",

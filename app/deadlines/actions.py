@@ -4,7 +4,8 @@ a rule, pause the clocks for a law-enforcement hold and resume them.
 `warroom facts set` / `warroom deadlines include|exclude|reset|pause|resume`, the console and the exercise
 player call these, so the eligibility rules (a hold only for rules that allow a delay, a justification for
 every override, a reset only of an existing override) and the time rule are the same everywhere. Each returns
-what it recorded; the front ends only present it.
+what it recorded; the front ends only present it. Each change is followed by the record of the clocks it
+started or moved (`deadline.clock`, app/deadlines/recorded.py).
 
 The time rule: a time a responder records (a fact such as `aware`, when a hold began or ended, when a notice
 was sent) may not lie in the future. `FUTURE_SKEW` allows for a clock a few minutes apart from this one (a
@@ -22,10 +23,11 @@ from pydantic import BaseModel, ConfigDict
 from app.base.clock import format_instant, parse_instant
 from app.base.errors import NotFoundError, UsageError
 from app.deadlines.days import format_duration
-from app.deadlines.engine import Timer, incident_timers
-from app.deadlines.facts import IncidentFacts, incident_facts, parse_fact, set_fact
+from app.deadlines.engine import Timer, incident_timers, record_clocks
+from app.deadlines.facts import IncidentFacts, incident_facts, parse_fact
 from app.deadlines.rules import Rule, find_rule, load_rules
 from app.deadlines.vocab import FACT_TIMES, US_STATE_LOOKALIKES
+from app.incident.record import incident_fields
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -66,6 +68,28 @@ class FactRecorded(BaseModel):
     seq: int | None = None
     warnings: list[str] = []
     changes: list[str] = []  # the clocks it moved, one line each
+
+
+def set_fact(journal: Any, key: str, value: str, actor: str, rules: Sequence[Rule] | None = None) -> Any | None:
+    """Validate and journal one `facts.set` (with its previous value); None when the value is unchanged.
+
+    What `warroom facts set KEY VALUE` and exercise injects record. A `detected` or `aware` time taken from the
+    incident record is corrected, never cleared. The clocks the change starts or moves are journaled after it
+    (`deadline.clock`, see app/deadlines/recorded.py).
+    """
+    state_key, parsed = parse_fact(key, value, rules)
+    previous = journal.get_state("facts", state_key)
+    if previous is None and state_key in ("detected", "aware"):
+        previous = incident_fields(journal).get(state_key)  # set when the incident was declared
+        if parsed is None and previous is not None:
+            raise UsageError(
+                f"{state_key} comes from the incident record ({previous}); set a corrected time instead of clearing it"
+            )
+    if previous == parsed:
+        return None
+    entry = journal.append("facts.set", {"key": state_key, "value": parsed, "previous": previous}, actor)
+    record_clocks(journal, actor, rules)
+    return entry
 
 
 def record_fact(
@@ -185,6 +209,7 @@ def override_rule(
         {"rule": rule.id, "action": "clear" if action == "reset" else action, "justification": why},
         actor,
     )
+    record_clocks(incident.journal, actor, rules)
     timer = next((t for t in incident_timers(incident.journal, now, rules) if t.rule == rule.id), None)
     return OverrideRecorded(rule=rule.id, action=action, seq=entry.seq, timer=timer)
 
@@ -242,6 +267,7 @@ def pause_clocks(
         },
         actor,
     )
+    record_clocks(incident.journal, actor, rules)
     return HoldRecorded(hold_id=hold_id, at=format_instant(start), rules=names, seq=entry.seq)
 
 
@@ -269,4 +295,5 @@ def resume_clocks(
         {"hold_id": hold_id, "at": format_instant(end), "justification": _required(justification, "a justification")},
         actor,
     )
+    record_clocks(incident.journal, actor)
     return HoldRecorded(hold_id=hold_id, at=format_instant(end), rules=hold.get("rules"), seq=entry.seq)

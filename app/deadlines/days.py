@@ -100,10 +100,43 @@ def check_calendar(code: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Place:
-    """Where a rule's days are counted: an IANA time zone and a `holidays` calendar code."""
+    """Where a rule's days are counted: an IANA time zone and a `holidays` calendar code.
+
+    `recorded` holds the holiday dates journaled when the clock was recorded, for the days in
+    `recorded_range`: inside that range they decide, so another machine with another `holidays` release counts
+    the same due date; outside it the installed calendar does."""
 
     timezone: str
     calendar: str
+    recorded: tuple[tuple[date, str], ...] | None = None
+    recorded_range: tuple[date, date] | None = None
+
+    def holiday(self, day: date) -> str | None:
+        """The holiday on `day` in this place's calendar: the recorded dates first, else the installed ones."""
+        if (
+            self.recorded is not None
+            and self.recorded_range
+            and self.recorded_range[0] <= day <= self.recorded_range[1]
+        ):
+            return next((name for d, name in self.recorded if d == day), None)
+        return holiday_name(self.calendar, day)
+
+    def holidays_between(self, first: date, last: date) -> list[tuple[date, str]]:
+        """Every holiday from `first` to `last` inclusive, as this place counts them."""
+        out, day = [], first
+        while day <= last:
+            name = self.holiday(day)
+            if name:
+                out.append((day, name))
+            day += timedelta(days=1)
+        return out
+
+
+def holidays_release() -> str:
+    """The installed `holidays` package release, recorded with each clock."""
+    import holidays
+
+    return str(getattr(holidays, "__version__", "unknown"))
 
 
 def rule_place(rule: Rule, eu_member_state: str | None = None) -> Place:
@@ -141,7 +174,7 @@ def due_with_basis(rule: Rule, start: datetime, place: Place | None = None) -> t
         last = local.date() + timedelta(days=n)
         return _end_of_day(last, tz), (
             f"{n} calendar days after {local.date().isoformat()} ({place.timezone}); ends 23:59:59 local "
-            f"on {last.isoformat()}{_closed_day_note(place.calendar, last)}"
+            f"on {last.isoformat()}{_closed_day_note(place, last)}"
         )
     if rule.day_kind == "months":
         last = _add_months(local.date(), n)
@@ -152,7 +185,7 @@ def due_with_basis(rule: Rule, start: datetime, place: Place | None = None) -> t
     day, counted, skipped = local.date(), 0, []
     while counted < n:
         day += timedelta(days=1)
-        name = holiday_name(place.calendar, day)
+        name = place.holiday(day)
         if day.weekday() >= 5:
             continue
         if name:
@@ -166,9 +199,9 @@ def due_with_basis(rule: Rule, start: datetime, place: Place | None = None) -> t
     )
 
 
-def _closed_day_note(calendar: str, day: date) -> str:
+def _closed_day_note(place: Place, day: date) -> str:
     """Say so when a calendar-day period ends on a weekend or holiday: the due date is not moved."""
-    name = holiday_name(calendar, day)
+    name = place.holiday(day)
     if day.weekday() < 5 and name is None:
         return ""
     what = name or day.strftime("%A")

@@ -1,4 +1,4 @@
-"""Which rules apply to an incident, and the timers a responder watches (most urgent first)."""
+"""The timers a responder watches, most urgent first: each applicable rule's clock, counted."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from app.base.clock import SystemClock, ensure_utc, format_instant
+from app.base.clock import ensure_utc, format_instant
+from app.deadlines.applicability import Verdict, in_force_versions, verdicts_for
 from app.deadlines.days import (
     Place,
     compute_due,
     due_with_basis,
     duration_text,
     format_duration,
+    holidays_release,
     parse_duration,
     rule_place,
 )
@@ -29,8 +31,15 @@ from app.deadlines.facts import (
     incident_notifications,
     incident_overrides,
 )
+from app.deadlines.recorded import (
+    RecordedClock,
+    calendar_difference,
+    clock_entries,
+    incident_recorded,
+    recorded_place,
+)
 from app.deadlines.rules import Rule, load_rules
-from app.deadlines.starts import VersionChoice, choose_versions, fact_start
+from app.deadlines.starts import fact_start
 
 TimerState = Literal[
     "overdue", "due_4h", "due_24h", "on_track", "paused", "pending", "elapsed", "notified", "not_applicable"
@@ -38,124 +47,6 @@ TimerState = Literal[
 STATE_ORDER: dict[str, int] = {s: i for i, s in enumerate(get_args(TimerState))}
 DUE_4H = timedelta(hours=4)
 DUE_24H = timedelta(hours=24)
-
-
-# -- applicability --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Verdict:
-    in_play: bool  # worth showing at all (residence, sector, category for no-residence rules)
-    applicable: bool
-    reason: str
-
-
-def _verdict(
-    rule: Rule, facts: IncidentFacts, overrides: Mapping[str, Override], choice: VersionChoice | None
-) -> _Verdict:
-    ov = overrides.get(rule.id)
-    if ov is not None:
-        who = f" by {ov.actor}" if ov.actor else ""
-        if ov.action == "exclude":
-            return _Verdict(True, False, f"excluded{who}: {ov.justification}")
-        return _Verdict(True, True, f"included{who}: {ov.justification}")
-    gate = rule.applies_when
-    reasons: list[str] = []
-    if gate.sectors:
-        hit = sorted(set(gate.sectors) & set(facts.sectors))
-        if not hit:
-            return _Verdict(False, False, f"organisation is not {' / '.join(gate.sectors)}")
-        reasons.append(f"sector {', '.join(hit)}")
-    if gate.residents:
-        n = facts.residents_in(rule.code)
-        if n <= 0:
-            return _Verdict(False, False, f"no residents of {rule.code} affected")
-        reasons.append(f"{n:,} residents of {rule.code}")
-    if gate.categories:
-        hit = sorted(set(gate.categories) & set(facts.categories))
-        if not hit:
-            in_play = gate.residents or bool(gate.sectors)
-            return _Verdict(in_play, False, f"none of the data categories {', '.join(gate.categories)} recorded")
-        reasons.append(f"data {', '.join(hit)}")
-    instead = sorted(set(gate.unless_categories) & set(facts.categories))
-    if instead:
-        return _Verdict(True, False, f"{', '.join(instead)} recorded: a rule for that case applies instead")
-    if not rule.in_force:
-        return _Verdict(True, False, f"not in force: {rule.in_force_note or 'no effective date'}")
-    if choice is not None and not choice.in_force:
-        return _Verdict(True, False, f"not in force on {choice.day} ({choice.on}): {rule.version_label()}")
-    if rule.starts == "payment" and facts.ransom_paid is None:
-        return _Verdict(True, False, "no extortion payment recorded")
-    th = rule.threshold
-    if th.numeric:
-        if th.count == "total":
-            n, who = facts.total_affected(), "affected in total"
-        elif th.count == "state_max":
-            state, n = facts.max_us_state()
-            who = f"residents of {state}" if state else "residents of any one state"
-        else:
-            n, who = facts.residents_in(rule.code), f"residents of {rule.code}"
-        ok = th.met(n)
-        if not ok and th.mode == "required":
-            return _Verdict(True, False, f"threshold not met: {n:,} {who}, needs {th.describe()} ({th.text})")
-        if ok:
-            reasons.append(f"threshold met: {n:,} {who} {th.describe()}")
-        else:
-            reasons.append(
-                f"{n:,} {who} is below {th.describe()}, but the other limbs may apply ({th.text}); "
-                "assumed met, exclude with a justification if not"
-            )
-    elif th.text:
-        reasons.append(f"test assumed met: {th.text}")
-    return _Verdict(True, True, "; ".join(reasons) or "applies")
-
-
-def _verdicts(
-    facts: IncidentFacts,
-    rules: Sequence[Rule],
-    overrides: Mapping[str, Override],
-    choices: Mapping[str, VersionChoice] | None = None,
-) -> dict[str, _Verdict]:
-    """Per-rule verdicts, with chained rules applicable only while one of their anchors is."""
-    choices = choices or {}
-    out = {r.id: _verdict(r, facts, overrides, choices.get(r.id)) for r in rules}
-    by_id = {r.id: r for r in rules}
-
-    def resolve(rid: str, seen: frozenset[str]) -> _Verdict:
-        v, rule = out[rid], by_id[rid]
-        if not v.applicable or not rule.anchors or rid in overrides or rid in seen:
-            return v
-        live = [a for a in rule.anchors if a in out and resolve(a, seen | {rid}).applicable]
-        if not live:
-            return _Verdict(
-                v.in_play, False, f"follows the notice under {' or '.join(rule.anchors)}, which does not apply"
-            )
-        return v
-
-    return {rid: resolve(rid, frozenset()) for rid in out}
-
-
-def in_force_versions(
-    facts: IncidentFacts, rules: Sequence[Rule], notifications: Mapping[str, Notification] | None, now: datetime
-) -> tuple[list[Rule], dict[str, VersionChoice]]:
-    """Each rule as the text that judges this incident (see app/deadlines/starts.py), with the choices."""
-    choices = choose_versions(facts, rules, notifications, ensure_utc(now))
-    return [choices[r.id].rule for r in rules], choices
-
-
-def applicable_rules(
-    facts: IncidentFacts,
-    rules: Sequence[Rule],
-    overrides: Mapping[str, Override] | None = None,
-    notifications: Mapping[str, Notification] | None = None,
-    now: datetime | None = None,
-) -> list[tuple[Rule, str]]:
-    """The rules whose clocks run for this incident (each as the version that applies), with the reason.
-
-    `now` only matters for an incident with no recorded time; without it the system clock stands in."""
-    resolved, choices = in_force_versions(facts, rules, notifications, now or SystemClock().now())
-    verdicts = _verdicts(facts, resolved, overrides or {}, choices)
-    return [(r, verdicts[r.id].reason) for r in resolved if verdicts[r.id].applicable]
 
 
 # -- timers -------------------------------------------------------------------------------------------------------
@@ -192,6 +83,10 @@ class Timer(BaseModel):
     late: bool | None = None
     hold: str | None = None
     confidence: str
+    calendar: str = ""
+    holidays_release: str = ""
+    recorded_seq: int | None = None
+    calendar_note: str | None = None
 
 
 @dataclass(slots=True)
@@ -233,9 +128,10 @@ def _apply_holds(
 def _clocks(
     facts: IncidentFacts,
     rules: Sequence[Rule],
-    verdicts: Mapping[str, _Verdict],
+    verdicts: Mapping[str, Verdict],
     notifications: Mapping[str, Notification],
     now: datetime,
+    recorded: Mapping[str, RecordedClock],
 ) -> dict[str, _Clock]:
     by_id = {r.id: r for r in rules}
     out: dict[str, _Clock] = {}
@@ -248,14 +144,14 @@ def _clocks(
         if rid in out:
             return out[rid]
         rule = by_id[rid]
-        place = rule_place(rule, facts.eu_member_state)
+        place = _place(rule, facts, recorded)
         c = _Clock()
         if depth > len(by_id):  # a cycle in the rule file; the loader refuses self-chains, this is a backstop
             c.pending = "chained rules form a cycle"
             out[rid] = c
             return c
         if rule.anchors:
-            anchors = [a for a in rule.anchors if a in by_id and verdicts.get(a, _Verdict(False, False, "")).applicable]
+            anchors = [a for a in rule.anchors if a in by_id and verdicts.get(a, Verdict(False, False, "")).applicable]
             anchors = anchors or [a for a in rule.anchors if a in by_id]
             first = sent(anchors)
             label = " or ".join(anchors)
@@ -309,6 +205,27 @@ def _clocks(
     return out
 
 
+def _place(rule: Rule, facts: IncidentFacts, recorded: Mapping[str, RecordedClock]) -> Place:
+    """Where the rule's days are counted, with the holiday dates recorded for this clock when they apply."""
+    return recorded_place(rule_place(rule, facts.eu_member_state), rule.version_label(), recorded.get(rule.id))
+
+
+def _calendar_note(rule: Rule, facts: IncidentFacts, c: _Clock, rec: RecordedClock, now: datetime) -> str | None:
+    """Explain a due date counted with recorded holiday dates that the installed calendar would count otherwise."""
+    if c.start is None or c.due is None or rule.relation != "after" or rule.day_kind not in ("business", "calendar"):
+        return None
+    installed = rule_place(rule, facts.eu_member_state)
+    other = _apply_holds(rule, c.start, installed, facts.holds, now)[0]
+    diff = calendar_difference(rec, installed)
+    if other == c.due and not diff:
+        return None
+    outcome = f"would give {format_instant(other)}" if other and other != c.due else "gives the same due date"
+    return (
+        f"counted with the holiday dates recorded in entry {rec.seq} (holidays {rec.holidays_release}); this "
+        f"machine's holidays {holidays_release()} {outcome}" + (f": {diff}" if diff else "")
+    )
+
+
 def _target(rule: Rule, facts: IncidentFacts) -> timedelta | None:
     if rule.id in facts.targets:
         return facts.targets[rule.id]
@@ -323,20 +240,25 @@ def timers(
     overrides: Mapping[str, Override] | None,
     notifications: Mapping[str, Notification] | None,
     now: datetime,
+    recorded: Mapping[str, RecordedClock] | None = None,
 ) -> list[Timer]:
-    """Every clock in play for the incident, most urgent first (not-applicable ones last, with reasons)."""
+    """Every clock in play for the incident, most urgent first (not-applicable ones last, with reasons).
+
+    `recorded`: the clocks journaled so far (app/deadlines/recorded.py), whose holiday dates are counted again."""
     now = ensure_utc(now)
     overrides = overrides or {}
     notifications = notifications or {}
+    recorded = recorded or {}
     rules, choices = in_force_versions(facts, rules, notifications, now)
-    verdicts = _verdicts(facts, rules, overrides, choices)
-    clocks = _clocks(facts, rules, verdicts, notifications, now)
+    verdicts = verdicts_for(facts, rules, overrides, choices)
+    clocks = _clocks(facts, rules, verdicts, notifications, now, recorded)
+    installed_release = holidays_release()
     result: list[Timer] = []
     for rule in rules:
         v = verdicts[rule.id]
         if not v.in_play and rule.id not in notifications:
             continue
-        place = rule_place(rule, facts.eu_member_state)
+        place = _place(rule, facts, recorded)
         tz = ZoneInfo(place.timezone)
         t = Timer(
             rule=rule.id,
@@ -353,6 +275,8 @@ def timers(
             starts=rule.starts + ("" if rule.relation == "after" else f" ({rule.relation})"),
             reason=v.reason,
             confidence=rule.confidence,
+            calendar=place.calendar,
+            holidays_release=installed_release,
         )
         note = notifications.get(rule.id)
         if note is not None:
@@ -363,6 +287,10 @@ def timers(
             result.append(t)
             continue
         c = clocks[rule.id]
+        rec = recorded.get(rule.id)
+        if rec is not None and place.recorded is not None:
+            t.recorded_seq, t.holidays_release = rec.seq, rec.holidays_release
+            t.calendar_note = _calendar_note(rule, facts, c, rec, now)
         t.start_utc = format_instant(c.start) if c.start else None
         t.start_basis = c.start_basis or None
         t.basis = c.basis or None
@@ -410,4 +338,22 @@ def timers(
 def incident_timers(journal: Any, now: datetime, rules: Sequence[Rule] | None = None) -> list[Timer]:
     """All timers of an incident at `now`: facts, overrides and notices read from its journal."""
     rules = rules if rules is not None else load_rules()
-    return timers(incident_facts(journal), rules, incident_overrides(journal), incident_notifications(journal), now)
+    return timers(
+        incident_facts(journal),
+        rules,
+        incident_overrides(journal),
+        incident_notifications(journal),
+        now,
+        incident_recorded(journal),
+    )
+
+
+def record_clocks(journal: Any, actor: str, rules: Sequence[Rule] | None = None) -> list[Any]:
+    """Journal a `deadline.clock` for each clock that started or changed since it was last recorded (its
+    text, start, due time and holiday dates), so the due date can be counted again the same way anywhere."""
+    rules = rules if rules is not None else load_rules()
+    items = [
+        ("deadline.clock", data, actor)
+        for data in clock_entries(incident_timers(journal, journal.clock.now(), rules), incident_recorded(journal))
+    ]
+    return journal.append_many(items) if items else []

@@ -196,25 +196,6 @@ def facts_from_state(
     return IncidentFacts.model_validate(data)
 
 
-def set_fact(journal: Any, key: str, value: str, actor: str, rules: Sequence[Rule] | None = None) -> Any | None:
-    """Validate and journal one `facts.set` (with its previous value); None when the value is unchanged.
-
-    What `warroom facts set KEY VALUE` and exercise injects record. A `detected` or `aware` time taken from the
-    incident record is corrected, never cleared.
-    """
-    state_key, parsed = parse_fact(key, value, rules)
-    previous = journal.get_state("facts", state_key)
-    if previous is None and state_key in ("detected", "aware"):
-        previous = incident_fields(journal).get(state_key)  # set when the incident was declared
-        if parsed is None and previous is not None:
-            raise UsageError(
-                f"{state_key} comes from the incident record ({previous}); set a corrected time instead of clearing it"
-            )
-    if previous == parsed:
-        return None
-    return journal.append("facts.set", {"key": state_key, "value": parsed, "previous": previous}, actor)
-
-
 # -- projectors (registered in app/composition/projections.py) ---------------------------------------------------
 
 

@@ -149,7 +149,7 @@ def draft_notice(
         template=template.id,
         title=template.title,
         law=template.law,
-        citation=rule.citation,
+        citation=timer.citation if timer else rule.citation,  # the text in force when the clock started
         jurisdiction=rule.jurisdiction,
         recipient=template.recipient,
         generated_utc=format_instant(now),
@@ -197,9 +197,10 @@ def record_sent(
     rules: Sequence[dl.Rule] | None = None,
 ) -> Entry:
     """Journal `notification.sent` as `warroom notify sent` does: the rule, when, and the evidence proving it."""
-    rule = dl.find_rule(list(rules) if rules is not None else dl.load_rules(), rule_id)
+    rules = list(rules) if rules is not None else dl.load_rules()
+    rule = dl.find_rule(rules, rule_id)
     evidence = incident.resolve_evidence(evidence_ref)
-    return incident.journal.append(
+    entry = incident.journal.append(
         "notification.sent",
         {
             "rule": rule.id,
@@ -209,6 +210,8 @@ def record_sent(
         },
         actor,
     )
+    dl.record_clocks(incident.journal, actor, rules)  # the clocks this notice starts (chained notices)
+    return entry
 
 
 def latest_drafts(journal: Journal) -> dict[str, dict[str, Any]]:

@@ -281,7 +281,7 @@ FIELDS: dict[str, FieldSpec] = {
     "incident.title": FieldSpec("incident title", lambda nf: nf.title),
     "exercise.banner": FieldSpec("exercise banner", _exercise_banner),
     "rule.id": FieldSpec("rule id", lambda nf: nf.rule.id),
-    "rule.citation": FieldSpec("citation", lambda nf: nf.rule.citation),
+    "rule.citation": FieldSpec("citation", lambda nf: nf.timer.citation if nf.timer else nf.rule.citation),
     "rule.jurisdiction": FieldSpec("jurisdiction", lambda nf: nf.rule.jurisdiction),
     "rule.deadline": FieldSpec("deadline", _due),
     "notice.date": FieldSpec("date of this notice", _notice_date),

@@ -245,6 +245,8 @@ def _clocks(incident: Incident, now: datetime) -> list[ClockRow]:
                 evidence_id=t.evidence_id,
                 late=t.late,
                 reason=t.reason,
+                version=t.version,
+                calendar_note=t.calendar_note,
                 draft=DraftRef(
                     seq=d["seq"], at=d["at"], evidence_id=d["evidence_id"], sha256=d["sha256"], gaps=d.get("gaps", [])
                 )

@@ -73,6 +73,8 @@ class ClockRow(BaseModel):
     evidence_id: str | None = None
     late: bool | None = None
     reason: str
+    version: str = ""
+    calendar_note: str | None = None
     draft: DraftRef | None = None
 
 

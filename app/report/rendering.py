@@ -83,7 +83,8 @@ def _sections(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]
             ]
             for c in r.clocks
         ],
-        f"Clocks recomputed from the journal's facts, overrides and sent notices as of {r.as_of_utc}.",
+        f"Clocks recomputed from the journal's facts, overrides and sent notices as of {r.as_of_utc}, each under the "
+        "rule text in force when it started and with the holiday dates recorded when it started.",
     )
     yield (
         "Containment",
