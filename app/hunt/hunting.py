@@ -4,10 +4,8 @@ and `hunt.hit` entries recorded with the indicator files they came from."""
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -269,8 +267,16 @@ def recorded_indicator_sets(incident: Incident) -> list[IndicatorSet]:
 
 
 def _load_preserved(incident: Incident, toml: EvidenceFile, lists: list[EvidenceFile]) -> IndicatorSet:
-    """An indicator file from the store, beside the address lists preserved by the same hunt run."""
-    with tempfile.TemporaryDirectory(prefix="warroom-ioc-") as tmp:
-        for ev in [*lists, toml]:
-            shutil.copyfile(incident.evidence.path_for(ev.sha256), Path(tmp) / ev.name)
-        return load_indicators(Path(tmp) / toml.name)
+    """An indicator file from the store, beside the address lists preserved by the same hunt run.
+
+    The copies stay in the incident directory (`indicators/<sha256>`): an address list named by the file is read
+    when the indicators are used, after this returns."""
+    folder = incident.dir / "indicators" / toml.sha256[:32]
+    folder.mkdir(parents=True, exist_ok=True)
+    for ev in [*lists, toml]:
+        target = folder / ev.name
+        if not target.is_file() or hash_file(target)[0] != ev.sha256:
+            tmp = folder / f".{ev.name}.tmp"
+            shutil.copyfile(incident.evidence.path_for(ev.sha256), tmp)
+            tmp.replace(target)
+    return load_indicators(folder / toml.name)
