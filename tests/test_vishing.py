@@ -276,6 +276,14 @@ def test_cli_findings_say_what_is_still_open_after_revocation(cli: Any, sim: Sim
     assert app["status"] == "open" and app["containment"] == "block_app"
     assert after["closed"] == 0 and after["counts"]["critical"] >= 1
 
+    # Naming the exported objects makes read on them count, and the plan built from the finding strips it too.
+    named = cli("findings", "--indicators", str(ioc), "--objects", "Contact,Case", "--json").json()
+    access = next(f for f in named["findings"] if f["pattern"] == fd.COMPROMISED_ACCESS)
+    assert {r["id"] for r in access["records"] if r["type"] == "SObject"} == {"Contact", "Case"}
+    assert any("Read on Contact" in d for d in access["details"])  # the profile's read, listed as not removable
+    finding = fd.Finding.model_validate(access)
+    assert cm.selectors_for_finding(finding) == {"users": [AGENT], "objects": ["Contact", "Case"]}
+
 
 def test_the_tabletop_script_closes_the_app_only_with_the_block_confirmed(tmp_path: Path) -> None:
     """The shipped tabletop for this case, played headless with its shipped script: the app finding is closed

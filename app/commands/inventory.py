@@ -76,6 +76,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="CIDR[,CIDR]",
         help="ranges the integrations call from; token logins from elsewhere are flagged",
     )
+    p.add_argument(
+        "--objects",
+        default="",
+        metavar="OBJ,OBJ",
+        help="objects known to have been exported: a compromised user's read on them counts as export access",
+    )
     p.add_argument("--incident")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_findings)
@@ -307,6 +313,7 @@ def _run_findings(ctx: Context, args: argparse.Namespace) -> int:
             ctx.actor,
             evidence_id=meta["evidence_id"] if meta else None,
             indicators=indicators,
+            exported=[o.strip() for o in args.objects.split(",") if o.strip()],
             extra=repo_found,
         )
     result = findings_mod.report(found, snapshot=meta, scans=scans)

@@ -164,7 +164,10 @@ def _tokens_and_logins(ix: _Index, ind: Indicators) -> Iterator[Finding]:
 
 def _app_of(login: object, known: dict[str, str]) -> str | None:
     """The connected app a login went through: a known app (token, connected app), else the Application of an
-    OAuth login (a revoked or never-installed app still names itself there)."""
+    OAuth login (a revoked or never-installed app still names itself there). LoginHistory.Application is "the
+    application used to access the organization" (Object Reference; Group and Sort, not Filter). Which
+    LoginType values mean OAuth is not listed there: "Remote Access" login types and "OAuth" sub-types are
+    taken as OAuth logins, as the recorded and simulated rows show."""
     application = (getattr(login, "application", None) or "").strip()
     if application.lower() in known:
         return known[application.lower()]
