@@ -65,7 +65,7 @@ class SfField(BaseModel):
                 raise ValueError(f"field {name}: unknown flag {word!r}")
         return cls(
             name=name,
-            type=words[0],  # type: ignore[arg-type]
+            type=words[0],
             updateable="update" in flags,
             createable="create" in flags,
             filterable="nofilter" not in flags and words[0] not in ("textarea", "base64"),

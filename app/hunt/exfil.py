@@ -185,7 +185,7 @@ def exfiltration_table(
     selected.sort(key=lambda r: (r.source != "ApiEvent", r.at or _EPOCH))
     accs: dict[tuple[str, str], _Acc] = {}
     jobs: dict[str, tuple[_Acc, int]] = {}
-    api_events: dict[tuple[str, str, int], list[datetime]] = {}
+    api_events: dict[tuple[str, str, int | None], list[datetime]] = {}
 
     def acc_for(row: Row) -> _Acc:
         obj = (row.entities() or [row.first(("REPORT_DESCRIPTION", "Name")) or "?"])[0]

@@ -112,8 +112,8 @@ def check_fragment(frag: Fragment, known: dict[str, set[str]], fail: Fail, schem
         ref("profiles", ("users", i, "profile"), u.profile, "profile")
         for j, ps in enumerate(u.permission_sets):
             ref("permission_sets", ("users", i, "permission_sets", j), ps, "permission set")
-    for i, ps in enumerate(frag.permission_sets):
-        ref("users", ("permission_sets", i, "created_by"), ps.created_by, "user")
+    for i, pset in enumerate(frag.permission_sets):
+        ref("users", ("permission_sets", i, "created_by"), pset.created_by, "user")
     for i, app in enumerate(frag.connected_apps):
         ref("users", ("connected_apps", i, "run_as"), app.run_as, "user")
         if app.run_as and not (app.consumer_key and app.consumer_secret):
@@ -206,11 +206,11 @@ def check_fragment(frag: Fragment, known: dict[str, set[str]], fail: Fail, schem
         obj = schema.get(rec.sobject)
         if obj is None:
             raise fail(("records", i, "sobject"), f"unknown sObject {rec.sobject!r}")
-        for name, value in rec.fields.items():
+        for name, field_value in rec.fields.items():
             if obj.field(name) is None:
                 raise fail(("records", i, "fields", name), f"no field {name!r} on {obj.name}")
-            if isinstance(value, str):
-                _check_placeholders(value, ("records", i, "fields", name), known, fail)
+            if isinstance(field_value, str):
+                _check_placeholders(field_value, ("records", i, "fields", name), known, fail)
 
 
 def _check_placeholders(text: str, loc: tuple[Any, ...], known: dict[str, set[str]], fail: Fail) -> None:

@@ -217,8 +217,8 @@ def build_schema(
     from app.simorg.schema_security import health_check_objects, threat_objects
 
     extra_objects = [*(threat_objects() if event_monitoring else []), *health_check_objects()]
-    for obj in extra_objects:  # described with their sources in schema_security.py
-        objects[obj.name] = obj
+    for extra_obj in extra_objects:  # described with their sources in schema_security.py
+        objects[extra_obj.name] = extra_obj
     for obj_name, extra in (custom_fields or {}).items():
         obj = objects.get(obj_name)
         if obj is None:
