@@ -13,7 +13,7 @@ import pytest
 from app import checklist, deadlines, hunt, notify
 from app.base.tomlfile import TomlInvalid, parse_toml
 from app.exercise.scenario import load_scenario
-from app.exercise.script import load_script
+from app.exercise.scriptfile import load_script
 from app.simorg.seed import load_seed
 
 DATA = Path(__file__).resolve().parent.parent / "app" / "data"
