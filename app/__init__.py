@@ -1,3 +1,30 @@
-"""warroom core: journal, checklist, deadlines, inventory, containment. Never imports the UI."""
+"""warroom core. Never imports the UI (screens/); the `warroom` entry point (screens/entry.py) hands the command
+layer a way to start the console.
+
+The layers, lowest first; a layer imports only the layers below it (checked by `lint-imports`, contracts in
+pyproject.toml; type-only imports are not counted):
+
+    base         app/base         clock, errors, redaction, TOML loading (tomlfile, tomlpos), keystore, config,
+                                  crash reports, text helpers
+    simorg       app/simorg       the simulated Salesforce org: standard library, its own dependencies and
+                                  app/base only; the core reaches it over HTTPS like any org
+    journal      app/journal      the hash-chained journal (chain), its projector registry type (registry),
+                                  Merkle tree, signing, verify; knows no area
+    evidence     app/evidence     the content-addressed evidence store and reading preserved files as rows
+    incident     app/incident     an incident (journal + evidence store), its own entries and typed readers
+                                  (record, payloads), journaled settings
+    salesforce   app/salesforce   the client (simple-salesforce), credentials, `--org ALIAS`, the sim login
+    areas        app/checklist, app/deadlines, app/notify, app/inventory, app/findings, app/hunt,
+                 app/forensics, app/containment, app/exercise, app/report
+                                  one package per area; they may import each other but never in a cycle, and
+                                  read each other's state through typed readers
+    composition  app/composition  the projector registry (projections), verification with it, the workspace of
+                                  incidents, the per-command context
+    commands     app/commands, app/cli.py
+                                  `warroom` subcommands, one module per area; the parser imports only the
+                                  command it runs
+
+Data files (checklist, rules, indicators, notices, scenarios, seeds) are in app/data.
+"""
 
 __version__ = "0.1.0"

@@ -12,7 +12,7 @@ import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -40,6 +40,36 @@ COMMAND_MODULES: tuple[str, ...] = (
     "report",
 )
 
+# Each top-level command: the module that registers it and its one-line help. `warroom CMD` imports only
+# CMD's module, and `warroom --help` none, so start-up does not pay for every area; tests/test_cli_startup.py
+# checks this table against what the modules register.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "new": ("incident", "declare a new incident and print its id"),
+    "list": ("incident", "list incidents in the workspace"),
+    "note": ("incident", "add a note to the incident's journal"),
+    "journal": ("journal", "verify, inspect and export the evidence journal"),
+    "evidence": ("evidence", "add evidence files and record custody"),
+    "checklist": ("checklist", "the response checklist: validate, status, set item state"),
+    "deadlines": ("deadlines", "notification clocks for the incident (and the rule table behind them)"),
+    "facts": ("deadlines", "incident facts that decide which notification clocks run"),
+    "notify": ("notify", "notices to regulators, individuals and others"),
+    "demo": ("console", "open the console on a fresh demo incident against a simulated org"),
+    "open": ("console", "open the console on an incident (id, or a unique prefix or suffix of one)"),
+    "creds": ("creds", "Salesforce credentials by alias, kept in the OS keyring"),
+    "collect": ("forensics", "preserve the org's audit trail, logins, event logs, debug logs and events"),
+    "hunt": ("forensics", "search the preserved evidence for indicators of compromise"),
+    "exfil": ("forensics", "what did they take: rows read per app/user and object, from the API logs"),
+    "inventory": ("inventory", "snapshot the org's apps, tokens, users and permissions"),
+    "findings": ("inventory", "failure patterns and compromise signals in the current snapshot"),
+    "simorg": ("simorg", "the simulated Salesforce org (demo, tests, tabletop exercises)"),
+    "contain": ("contain", "containment actions: plan, approve, apply, undo, track manual tasks"),
+    "settings": ("settings", "incident settings (journaled), e.g. an approver other than the executor"),
+    "exercise": ("exercise", "tabletop exercises: scenarios with timed injects, scored"),
+    "report": ("report", "the audit report: timeline, controls, clocks, containment, evidence, journal root"),
+    "export-population": ("report", "journal entries as CSV for an auditor's sample, with the query that made it"),
+}
+_GLOBAL_OPTIONS_WITH_VALUE = ("--home", "--actor")
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -47,14 +77,37 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"warroom: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The `warroom` parser with the subcommands of `modules` in full (None: every module); the other
+    commands are listed by name and help only, enough for `--help` and for refusing an unknown command."""
+    wanted = set(COMMAND_MODULES if modules is None else modules)
     parser = _Parser(prog="warroom", description="War-room console for a data leak through Salesforce integrations.")
     parser.add_argument("--home", type=Path, help="workspace directory (default: $WARROOM_HOME or the user data dir)")
     parser.add_argument("--actor", help="who is acting, recorded in the journal (default: $WARROOM_ACTOR or login)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"app.commands.{name}").register(sub)
+    registered: set[str] = set()
+    for name, (module, help_text) in COMMANDS.items():
+        if module not in wanted:
+            sub.add_parser(name, help=help_text)
+        elif module not in registered:
+            importlib.import_module(f"app.commands.{module}").register(sub)
+            registered.add(module)
+    for module in sorted(wanted - registered):  # a module not in COMMANDS yet still registers
+        importlib.import_module(f"app.commands.{module}").register(sub)
     return parser
+
+
+def command_word(argv: Sequence[str]) -> str | None:
+    """The command a command line names (the first word after the global options), or None."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _GLOBAL_OPTIONS_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -> int:
@@ -63,7 +116,9 @@ def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -
     from app.composition.context import Context
 
     redaction.install()
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    word = command_word(argv)
+    parser = build_parser([COMMANDS[word][0]] if word in COMMANDS else [])
     args = parser.parse_args(argv)
     return dispatch(Context.from_args(args, console=console), args)
 

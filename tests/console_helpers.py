@@ -3,6 +3,7 @@ and the Pilot steps the console tests share (wait for workers, for a screen, fil
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,10 +46,25 @@ def make_context(home: Path, clock: FrozenClock, keyring: Any) -> Context:
     return Context(home=home, actor="tester", clock=clock, keyring=keyring)
 
 
+async def drained(pilot: Any) -> None:
+    """Wait until the messages already queued for the screen, then for the app, have been handled.
+
+    Each message pump handles its queue in order, so a callback queued now runs after them. A finished
+    worker's state change (which reports a failure and posts its notification) is queued before
+    `wait_for_complete` returns but handled later; waiting for an idle CPU does not wait for it on a busy
+    machine, this does.
+    """
+    for pump in (pilot.app.screen, pilot.app):
+        done = asyncio.Event()
+        if pump.call_later(done.set):
+            await done.wait()
+
+
 async def settle(pilot: Any) -> None:
     for _ in range(3):
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()
+        await drained(pilot)
     await pilot.pause()
 
 

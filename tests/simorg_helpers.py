@@ -1,4 +1,5 @@
-"""Small simulated orgs for the simorg and adapter tests: a seed written to tmp_path, started over real TLS."""
+"""Simulated orgs for the tests: logging in to a running one as its seed's demo responder, the `--org sim`
+arguments that reach it, and small seeds written to tmp_path, started over real TLS."""
 
 from __future__ import annotations
 
@@ -18,6 +19,20 @@ CONSUMER_KEY = "3MVG9.test.consumer.key"
 CONSUMER_SECRET = "test-consumer-secret-value"
 RESPONDER = "responder@mini.example"
 LIMITED = "limited@mini.example"
+
+
+def demo_login(sim: SimOrg, **options: Any) -> Org:
+    """The client, logged in over TLS as the running simulated org's demo responder; the adapter's bounded
+    rate-limit retries do not really sleep unless `sleep` is given."""
+    from app.salesforce.simlogin import sim_credentials
+
+    options.setdefault("sleep", lambda _s: None)
+    return Org.login(sim_credentials(sim.url, sim.ca_path), **options)
+
+
+def sim_args(sim: SimOrg) -> tuple[str, ...]:
+    """The `--org sim --instance-url URL --ca FILE` arguments that reach `sim` from a command."""
+    return ("--org", "sim", "--instance-url", sim.url, "--ca", str(sim.ca_path))
 
 
 @functools.cache

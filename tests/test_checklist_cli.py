@@ -180,7 +180,7 @@ def test_status_with_an_invalid_checklist_names_the_problem(cli: CLI, tmp_path: 
     assert result.code == 1
     lines = result.err.splitlines()
     assert lines[0] == f"warroom: checklist {bad} is not usable (1 problem):"
-    assert lines[1].startswith(f"{bad}:{line}:7: item 'contain.page-mssp': due: bad duration")
+    assert lines[1].startswith(f"{bad}:{line}:7: items[0].due: bad duration")
     assert cli("journal", "show", "--kind", "checklist.source", "--json").json() == []
 
 

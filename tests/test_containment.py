@@ -26,8 +26,8 @@ from app.containment import execute as cm
 from app.incident import settings
 from app.journal.chain import JournalError
 from app.salesforce.client import Org
-from app.salesforce.simlogin import sim_credentials
 from app.simorg import SimOrg
+from tests.simorg_helpers import demo_login
 
 NOW = datetime(2025, 8, 20, 9, 0, tzinfo=UTC)
 DRIFT_INT = "drift-int@acme.example"
@@ -43,7 +43,7 @@ def sim(tmp_path: Path) -> Iterator[SimOrg]:
 
 def _login(sim: SimOrg) -> Org:
     # No real sleeping between the adapter's bounded rate-limit retries.
-    return Org.login(sim_credentials(sim.url, sim.ca_path), sleep=lambda s: None)
+    return demo_login(sim)
 
 
 @pytest.fixture

@@ -142,7 +142,7 @@ def test_a_gap_between_versions_is_refused_with_its_line(tmp_path: Path) -> None
     path.write_text(bad)
     with pytest.raises(dl.RuleFileError) as err:
         dl.load_rules(path)
-    assert f"{path}:{line_of(bad, '[[rule]]')}:1: rule 'xx-first':" in str(err.value)
+    assert f"{path}:{line_of(bad, '[[rule]]')}:1: rule[0]: earlier[0] ends" in str(err.value)
     assert "ends 2023-12-30 but the next version starts 2024-01-01" in str(err.value)
 
 

@@ -19,9 +19,8 @@ from app import inventory as inv
 from app.base.errors import UsageError
 from app.base.sensitive import luhn_ok, scan_text
 from app.findings.reposcan import scan_repo
-from app.salesforce.client import Org
-from app.salesforce.simlogin import sim_credentials
 from app.simorg.server import SimOrg
+from tests.simorg_helpers import demo_login, sim_args
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +33,7 @@ def sim() -> Iterator[SimOrg]:
 
 @pytest.fixture(scope="module")
 def snap(sim: SimOrg) -> inv.Snapshot:
-    with Org.login(sim_credentials(sim.url, sim.ca_path)) as org:
+    with demo_login(sim) as org:
         return inv.pull(org, alias="sim")
 
 
@@ -141,7 +140,7 @@ def test_checklist_items_and_containment_actions_exist() -> None:
 
 def test_findings_cli_prints_records_and_journals_once(cli: Any, sim: SimOrg) -> None:
     cli.new()
-    assert cli("inventory", "pull", "--org", "sim", "--instance-url", sim.url, "--ca", str(sim.ca_path)).code == 0
+    assert cli("inventory", "pull", *sim_args(sim)).code == 0
     r = cli("findings")
     assert r.code == 0, r.err
     assert "[CRITICAL] Drift:" in r.out and "contain.revoke-tokens" in r.out

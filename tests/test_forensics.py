@@ -20,13 +20,11 @@ from app.composition.workspace import Workspace
 from app.forensics import collect as forensics
 from app.forensics.catalog import QUERY_FIELDS, THREAT_OBJECTS
 from app.salesforce.client import Org
-from app.salesforce.simlogin import sim_credentials
 from app.simorg import SimOrg
-from tests.simorg_helpers import LIMITED, mini_seed
+from tests.simorg_helpers import LIMITED, demo_login, mini_seed, sim_args
 from tests.simorg_helpers import login as mini_login
 
 ORG_NOW = datetime(2025, 8, 20, 9, 0, tzinfo=UTC)
-SIM_ARGS = ("--org", "sim")
 
 UNLICENSED_SEED = """
 [organization]
@@ -81,12 +79,8 @@ def _no_faults(sim: SimOrg) -> Iterator[None]:
     sim.faults.reset()
 
 
-def sim_args(sim: SimOrg) -> tuple[str, ...]:
-    return (*SIM_ARGS, "--instance-url", sim.url, "--ca", str(sim.ca_path))
-
-
 def login(sim: SimOrg, **options: Any) -> Org:
-    return Org.login(sim_credentials(sim.url, sim.ca_path), **options)
+    return demo_login(sim, **options)
 
 
 @pytest.fixture
@@ -277,7 +271,7 @@ def test_edition_without_event_monitoring_says_what_it_cannot_give(tmp_path: Pat
     seed.write_text(UNLICENSED_SEED, encoding="utf-8")
     with (
         SimOrg.start(seed, clock=FrozenClock(ORG_NOW), cert_dir=tmp_path / "cert") as small,
-        Org.login(sim_credentials(small.url, small.ca_path)) as org,
+        demo_login(small) as org,
     ):
         result = forensics.collect(incident, org, "tester")
     assert result.status == "complete"
@@ -351,7 +345,7 @@ browser = "Bearer abcdefghijklmnopqrstuvwxyz0123456789"
     iocs.write_text('name = "t"\n[[indicator]]\nkind = "ip"\nvalues = ["208.68.36.90"]\n', encoding="utf-8")
     cli.new()
     with SimOrg.start(seed, clock=FrozenClock(ORG_NOW), cert_dir=tmp_path / "cert") as small:
-        args = ("--org", "sim", "--instance-url", small.url, "--ca", str(small.ca_path))
+        args = sim_args(small)
         result = cli("collect", *args)
         assert result.code == 0, result.err
     recorded = cli("hunt", str(iocs), "--record", "--json")

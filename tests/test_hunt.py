@@ -17,6 +17,7 @@ from app.base.clock import FrozenClock
 from app.composition.workspace import Workspace
 from app.evidence.rows import id_key
 from app.simorg import SimOrg
+from tests.simorg_helpers import sim_args
 
 ORG_NOW = datetime(2025, 8, 20, 9, 0, tzinfo=UTC)
 
@@ -26,10 +27,6 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimOrg]:
     org = SimOrg.start("chat-vendor-theft", clock=FrozenClock(ORG_NOW), cert_dir=tmp_path_factory.mktemp("sim-cert"))
     yield org
     org.stop()
-
-
-def sim_args(sim: SimOrg) -> tuple[str, ...]:
-    return ("--org", "sim", "--instance-url", sim.url, "--ca", str(sim.ca_path))
 
 
 @pytest.fixture

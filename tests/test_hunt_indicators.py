@@ -59,7 +59,7 @@ def test_chat_vendor_set_carries_the_published_indicators() -> None:
     ("body", "needle", "message"),
     [
         ('[[indicator]]\nkind = "useragent"\nvalues = ["x"]\n', 'kind = "useragent"', "kind"),
-        ('[[indicator]]\nkind = "ip"\nvalues = ["1.2.3.4"]\ncolour = "red"\n', "colour", "Extra inputs"),
+        ('[[indicator]]\nkind = "ip"\nvalues = ["1.2.3.4"]\ncolour = "red"\n', "colour", "colour: unknown key"),
         (
             '[[indicator]]\nkind = "ip"\nvalues = [\n  "10.0.0.1",\n  "10.0.0.999",\n]\n',
             '"10.0.0.999"',

@@ -15,8 +15,8 @@ import pytest
 from app import inventory as inv
 from app.findings import evaluate
 from app.salesforce.client import Org, OrgCredentials, RateLimited, ServerFailure, SessionExpired
-from app.salesforce.simlogin import sim_credentials
 from app.simorg.server import SimOrg
+from tests.simorg_helpers import demo_login, sim_args
 
 SEED = "chat-vendor-theft"
 
@@ -36,12 +36,8 @@ def _clear_faults(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def pulled(sim: SimOrg) -> inv.Snapshot:
-    with Org.login(sim_credentials(sim.url, sim.ca_path)) as org:
+    with demo_login(sim) as org:
         return inv.pull(org, alias="sim")
-
-
-def sim_args(sim: SimOrg) -> list[str]:
-    return ["--org", "sim", "--instance-url", sim.url, "--ca", str(sim.ca_path)]
 
 
 def seed_integration_usernames(sim: SimOrg) -> set[str]:
@@ -90,7 +86,7 @@ def test_tokens_beyond_the_query_cap_are_partitioned_by_user() -> None:
                 ]
             }
         )
-        with Org.login(sim_credentials(own.url, own.ca_path)) as org:
+        with demo_login(own) as org:
             snap = inv.pull(org)
         rows = list(own.store.rows("OauthToken"))
     carol = next(u.id for u in snap.users if u.username == "carol.diaz@acme.example")
@@ -155,7 +151,7 @@ def test_objects_the_org_lacks_become_notes(sim: SimOrg) -> None:
                 raise ObjectUnavailable(f"sObject type '{sobject}' is not supported", code="INVALID_TYPE")
             return self.org.describe_fields(sobject)
 
-    with Org.login(sim_credentials(sim.url, sim.ca_path)) as org:
+    with demo_login(sim) as org:
         snap = inv.pull(NoTooling(org))
     noted = {n.object for n in snap.notes if n.status == "not_available"}
     assert {"InstalledSubscriberPackage", "RemoteProxy", "TraceFlag", "DebugLevel"} <= noted
@@ -432,7 +428,7 @@ def test_rate_limit_is_reported(cli: Any, sim: SimOrg) -> None:
     r = cli("inventory", "pull", *sim_args(sim))
     assert r.code != 0
     assert "limit" in r.err.lower() and "Traceback" not in r.err
-    with Org.login(sim_credentials(sim.url, sim.ca_path), sleep=lambda _s: None) as org, pytest.raises(RateLimited):
+    with demo_login(sim) as org, pytest.raises(RateLimited):
         inv.pull(org)
 
 
@@ -444,10 +440,10 @@ def test_server_errors_are_reported(cli: Any, sim: SimOrg) -> None:
     assert "500" in r.err and "Traceback" not in r.err
     sim.faults.reset()
     sim.faults.set(error_500=2)  # a transient error is retried and the pull completes
-    with Org.login(sim_credentials(sim.url, sim.ca_path), sleep=lambda _s: None) as org:
+    with demo_login(sim) as org:
         snap = inv.pull(org)
     assert len(snap.oauth_tokens) == sim.store.count("OauthToken")
-    with Org.login(sim_credentials(sim.url, sim.ca_path), sleep=lambda _s: None, max_retries=0) as org:
+    with demo_login(sim, max_retries=0) as org:
         sim.faults.set(error_500=1)
         with pytest.raises(ServerFailure):
             inv.pull(org)
@@ -460,7 +456,7 @@ def test_session_expiring_mid_pull_logs_in_again(sim: SimOrg) -> None:
         if message == "OAuth tokens" and not expired:
             expired.append(sim.expire_sessions())
 
-    with Org.login(sim_credentials(sim.url, sim.ca_path)) as org:
+    with demo_login(sim) as org:
         snap = inv.pull(org, progress)
     assert expired and expired[0] >= 1
     assert len(snap.oauth_tokens) == sim.store.count("OauthToken")

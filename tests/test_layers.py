@@ -47,15 +47,15 @@ def test_a_journal_derives_state_only_through_the_registry_it_is_opened_with(tmp
 def test_a_payload_that_breaks_its_model_is_refused_and_reported_on_replay(home, clock, mem_keyring, tmp_path):
     incident = Workspace(home, clock, mem_keyring).create("Leak", "tester")
     with pytest.raises(JournalError, match="payload does not match"):
-        incident.journal.append("note", {"text": 42}, "tester")
-    incident.note("first look", "tester")
+        incident.journal.append("anchor.made", {"tree_size": "two", "root": "ab"}, "tester")
+    incident.anchor("tester")
     assert verify(incident.journal.path).ok
     incident.close()
-    # A journal written without the model (an older or foreign writer) holds a note with no text: the replay
-    # with the composed registry names the entry.
+    # A journal written without the model (an older or foreign writer) holds an anchor whose size is not a
+    # number: the replay with the composed registry names the entry.
     path = tmp_path / "j.db"
     with Journal.create(path, clock, incident_id="INC-1", actor="t", genesis={}, registry=Registry({})) as j:
-        j.append("note", {"body": "no text field"}, "t")
+        j.append("anchor.made", {"tree_size": "two", "root": "ab"}, "t")
     report = verify(path)
     assert not report.ok
     assert (report.problems[0].seq, report.problems[0].reason) == (2, "edited")

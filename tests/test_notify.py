@@ -237,9 +237,11 @@ def test_bad_template_is_refused_at_its_line(tmp_path: Path) -> None:
     bad = good.replace("{{consequences}}", "{{consequence}}", 1)
     path = tmp_path / "generic.toml"
     path.write_text(bad, encoding="utf-8")
-    with pytest.raises(notify.NoticeError, match=rf"{re.escape(str(path))}:\d+:\d+: sections\[\d\]: unknown field"):
+    with pytest.raises(
+        notify.NoticeError, match=rf"{re.escape(str(path))}:\d+:\d+: sections\[\d\]\.text: unknown field"
+    ):
         notify.load_template(path)
     path.write_text(good.replace("law = ", "lawe = ", 1), encoding="utf-8")
     line = good[: good.index("law = ")].count("\n") + 1
-    with pytest.raises(notify.NoticeError, match=rf":{line}:"):
+    with pytest.raises(notify.NoticeError, match=rf":{line}:1: lawe: unknown key \(did you mean 'law'\?\)"):
         notify.load_template(path)

@@ -25,8 +25,8 @@ from app.composition.workspace import Workspace
 from app.containment import execute as cm
 from app.findings.incident import record_findings
 from app.salesforce.client import Org
-from app.salesforce.simlogin import sim_credentials
 from app.simorg import SimOrg
+from tests.simorg_helpers import demo_login
 
 NOW = datetime(2025, 7, 16, 10, 0, tzinfo=UTC)
 SEED = Path(__file__).resolve().parents[1] / "app" / "data" / "simorg" / "helpdesk-vishing.toml"
@@ -48,7 +48,7 @@ def sim(tmp_path: Path, sim_clock: FrozenClock) -> Iterator[SimOrg]:
 
 @pytest.fixture
 def org(sim: SimOrg) -> Iterator[Org]:
-    with Org.login(sim_credentials(sim.url, sim.ca_path), sleep=lambda s: None) as o:
+    with demo_login(sim) as o:
         yield o
 
 

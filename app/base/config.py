@@ -9,14 +9,14 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.base.errors import WarroomError
+from app.base.tomlfile import TomlFileError, TomlInvalid, load_model
 
 CONFIG_FILE = "config.toml"
 HEADER = "# warroom workspace settings. No secrets here: they live in the keyring (see `warroom creds`).\n"
@@ -50,21 +50,12 @@ def config_path(home: Path) -> Path:
 
 def load_config(home: Path) -> WorkspaceConfig:
     path = config_path(home)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    if not path.exists():
         return WorkspaceConfig()
-    except OSError as exc:
-        raise WarroomError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-        return WorkspaceConfig.model_validate(data)
-    except tomllib.TOMLDecodeError as exc:
-        raise WarroomError(f"{path}: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise WarroomError(f"{path}: {where}: {first['msg']}") from None
+        return load_model(path, WorkspaceConfig)[1]
+    except (TomlFileError, TomlInvalid) as exc:
+        raise WarroomError(str(exc)) from None
 
 
 def save_config(home: Path, config: WorkspaceConfig) -> Path:

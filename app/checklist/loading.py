@@ -4,8 +4,6 @@ reported at its FILE:LINE:COL before anything is used."""
 from __future__ import annotations
 
 import difflib
-import hashlib
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +12,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.base.errors import WarroomError
+from app.base.tomlfile import TomlDocument, TomlFileError, read_toml, validation_problems
 from app.base.tomlpos import Path as TomlPath
-from app.base.tomlpos import TomlPositions, decode_error, dotted
+from app.base.tomlpos import TomlPositions
 from app.checklist import controls as catalogue
 from app.checklist.model import (
     BUILTIN,
@@ -24,9 +23,7 @@ from app.checklist.model import (
     ChecklistInvalid,
     ChecklistProblem,
     ChecklistSource,
-    Controls,
     Item,
-    ItemOverride,
     Phase,
 )
 
@@ -44,46 +41,40 @@ def builtin_checklist_path() -> Path:
 
 @dataclass
 class _Layer:
-    display: str  # how problems name the file
     record_path: str  # what checklist.source records
-    text: str
-    sha256: str
-    data: dict[str, Any]
-    positions: TomlPositions
+    doc: TomlDocument  # the parsed file; problems name it by doc.display
     base_dir: Path
 
+    @property
+    def display(self) -> str:
+        return self.doc.display
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.doc.data
+
+    @property
+    def text(self) -> str:
+        return self.doc.text
+
+    @property
+    def positions(self) -> TomlPositions:
+        return self.doc.positions
+
     def at(self, path: TomlPath, message: str, *, key: bool = False) -> ChecklistProblem:
-        pos = self.positions.locate(path, prefer_key=key)
-        return ChecklistProblem(self.display, pos.line, pos.col, message)
+        return self.doc.problem(path, message, key=key)
 
     def at_table(self, path: TomlPath, message: str) -> ChecklistProblem:
-        pos = self.positions.locate(path, prefer_key=True)
-        return ChecklistProblem(self.display, pos.line, pos.col, message)
+        return self.doc.problem(path, message, key=True)
 
 
 def _read_layer(path: Path, display: str, record_path: str, problems: list[ChecklistProblem]) -> _Layer | None:
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        problems.append(ChecklistProblem(display, 1, 1, f"cannot read: {exc.strerror or exc}"))
+        doc = read_toml(path, display)
+    except TomlFileError as exc:
+        problems.append(exc.problem)
         return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line = before.count(b"\n") + 1
-        col = exc.start - (before.rfind(b"\n") + 1) + 1
-        problems.append(ChecklistProblem(display, line, col, "not UTF-8 text"))
-        return None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        pos, message = decode_error(exc, text)
-        problems.append(ChecklistProblem(display, pos.line, pos.col, message))
-        return None
-    return _Layer(
-        display, record_path, text, hashlib.sha256(raw).hexdigest(), data, TomlPositions(text), path.resolve().parent
-    )
+    return _Layer(record_path, doc, path.resolve().parent)
 
 
 def _read_layers(
@@ -112,50 +103,11 @@ def _read_layers(
     return None if base is None else [*base, layer]
 
 
-_FIELD_NAMES: dict[str, list[str]] = {
-    "": [f.alias or name for name, f in ChecklistFile.model_fields.items()],
-    "items": list(Item.model_fields),
-    "overrides": list(ItemOverride.model_fields),
-    "phases": list(Phase.model_fields),
-    "controls": list(Controls.model_fields),
-}
-
-
-def _context(layer: _Layer, loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
-    """'item 'x': ' and the rest of the loc after the item's index."""
-    if len(loc) >= 2 and loc[0] in ("items", "overrides", "phases") and isinstance(loc[1], int):
-        seq = layer.data.get(loc[0])
-        raw = seq[loc[1]] if isinstance(seq, list) and loc[1] < len(seq) else None
-        ident = raw.get("id") if isinstance(raw, dict) else None
-        what = {"items": "item", "overrides": "override", "phases": "phase"}[loc[0]]
-        label = f"{what} {ident!r}" if isinstance(ident, str) else f"{what} #{loc[1] + 1}"
-        return f"{label}: ", loc[2:]
-    return "", loc
-
-
 def _schema_problems(layer: _Layer) -> list[ChecklistProblem]:
     try:
         ChecklistFile.model_validate(layer.data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            ctx, rest = _context(layer, loc)
-            kind = err["type"]
-            if kind == "missing":
-                problems.append(layer.at_table(loc[:-1], f"{ctx}missing key {dotted(rest)!r}"))
-            elif kind == "extra_forbidden":
-                key = str(loc[-1])
-                scope = next((str(p) for p in reversed(loc[:-1]) if isinstance(p, str)), "")
-                close = difflib.get_close_matches(key, _FIELD_NAMES.get(scope, []), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                problems.append(layer.at(loc, f"{ctx}unknown key {dotted(rest)!r}{hint}", key=True))
-            elif kind == "value_error":
-                text = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
-                problems.append(layer.at(loc, f"{ctx}{dotted(rest) or 'document'}: {text}"))
-            else:
-                problems.append(layer.at(loc, f"{ctx}{dotted(rest) or 'document'}: {err['msg']}"))
-        return problems
+        return validation_problems(layer.doc, ChecklistFile, exc)
     return []
 
 
@@ -387,7 +339,7 @@ def check_checklist(
         roles=dict(roles),
         phases=[Phase.model_validate(layer.data["phases"][table[1]]) for layer, table in phases.values()],
         items=[Item.model_validate(merged.data) for merged in items.values()],
-        sources=[ChecklistSource(layer.record_path, layer.sha256, layer.text) for layer in layers],
+        sources=[ChecklistSource(layer.record_path, layer.doc.sha256, layer.text) for layer in layers],
     )
     return checklist, []
 

@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.base.errors import NotFoundError, UsageError, WarroomError
+from app.base.tomlfile import TomlProblem
 from app.checklist import controls as catalogue
 
 BUILTIN = "builtin"
@@ -292,15 +293,7 @@ class Checklist:
 # -- problems -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, order=True)
-class ChecklistProblem:
-    file: str
-    line: int
-    col: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+ChecklistProblem = TomlProblem  # FILE:LINE:COL: field: message, as for every file format
 
 
 class ChecklistInvalid(WarroomError):

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from pydantic import BaseModel
-
 from app.base.clock import Clock, SystemClock
 from app.base.redaction import redact
 from app.composition.workspace import Workspace, default_home
@@ -71,7 +69,7 @@ class Context:
 
     @property
     def workspace(self) -> Workspace:
-        return Workspace(self.home, self.clock, self.get_keyring())
+        return Workspace(self.home, self.clock, self.keyring, keyring_factory=self.get_keyring)
 
     def open_incident(self, incident_id: str | None = None) -> Incident:
         return self.workspace.open(incident_id)
@@ -81,6 +79,8 @@ class Context:
         self.stdout.flush()
 
     def print_json(self, obj: Any) -> None:
+        from pydantic import BaseModel
+
         if isinstance(obj, BaseModel):
             text = obj.model_dump_json(indent=2)
         elif isinstance(obj, list) and obj and all(isinstance(o, BaseModel) for o in obj):

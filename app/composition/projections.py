@@ -11,6 +11,7 @@ from __future__ import annotations
 from app.journal.registry import KindSpec, Registry
 
 _INCIDENT = "app.incident.record"
+_PAYLOADS = "app.incident.payloads"
 _CHECKLIST = "app.checklist.progress"
 _DEADLINES = "app.deadlines.facts"
 _CONTAINMENT = "app.containment.execute:project"
@@ -21,11 +22,10 @@ _NOTIFY_FACTS = "app.notify.facts"
 KINDS: dict[str, KindSpec] = {
     "genesis": KindSpec(f"{_INCIDENT}:project_genesis"),
     "incident.update": KindSpec(f"{_INCIDENT}:project_update"),
-    "note": KindSpec(payload=f"{_INCIDENT}:NotePayload"),
-    "evidence.acquired": KindSpec(f"{_INCIDENT}:project_evidence", f"{_INCIDENT}:EvidencePayload"),
-    "custody.event": KindSpec(f"{_INCIDENT}:project_custody", f"{_INCIDENT}:CustodyPayload"),
-    "anchor.made": KindSpec(f"{_INCIDENT}:project_anchor", f"{_INCIDENT}:AnchorPayload"),
-    "checkpoint": KindSpec(f"{_INCIDENT}:project_checkpoint", f"{_INCIDENT}:CheckpointPayload"),
+    "evidence.acquired": KindSpec(f"{_INCIDENT}:project_evidence", f"{_PAYLOADS}:EvidencePayload"),
+    "custody.event": KindSpec(f"{_INCIDENT}:project_custody", f"{_PAYLOADS}:CustodyPayload"),
+    "anchor.made": KindSpec(f"{_INCIDENT}:project_anchor", f"{_PAYLOADS}:AnchorPayload"),
+    "checkpoint": KindSpec(f"{_INCIDENT}:project_checkpoint", f"{_PAYLOADS}:CheckpointPayload"),
     "settings.set": KindSpec("app.incident.settings:project"),
     "checklist.state": KindSpec(f"{_CHECKLIST}:project_state"),
     "checklist.source": KindSpec(f"{_CHECKLIST}:project_source"),

@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sqlite3
 import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import platformdirs
-from pydantic import BaseModel
 
 from app.base.clock import Clock, format_instant
 from app.base.errors import NotFoundError, UsageError
 from app.composition.projections import REGISTRY
 from app.incident.core import Incident
-from app.journal import signing
 from app.journal.chain import Journal
 
 JOURNAL_FILE = "journal.db"
@@ -31,26 +28,44 @@ def default_home() -> Path:
     env = os.environ.get("WARROOM_HOME")
     if env:
         return Path(env).expanduser()
+    import platformdirs  # only without --home or $WARROOM_HOME
+
     return Path(platformdirs.user_data_dir("warroom", appauthor=False))
 
 
-class IncidentSummary(BaseModel):
+@dataclass(frozen=True)
+class IncidentSummary:
+    """One incident as `warroom list` shows it (a dataclass: listing does not load pydantic)."""
+
     id: str
     title: str
     declared: str
     path: str
     demo: bool = False
 
+    def model_dump(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 class Workspace:
-    def __init__(self, home: Path, clock: Clock, keyring: Any = None) -> None:
+    def __init__(
+        self, home: Path, clock: Clock, keyring: Any = None, *, keyring_factory: Callable[[], Any] | None = None
+    ) -> None:
         self.home = home
         self.clock = clock
-        self.keyring = keyring
+        self._keyring = keyring
+        self._keyring_factory = keyring_factory
+
+    @property
+    def keyring(self) -> Any:
+        """The keyring backend, resolved on first use: listing incidents or writing a note never needs it."""
+        if self._keyring is None and self._keyring_factory is not None:
+            self._keyring = self._keyring_factory()
+        return self._keyring
 
     def with_clock(self, clock: Clock) -> Workspace:
         """The same workspace seen through another clock (an exercise's virtual or accelerated time)."""
-        return Workspace(self.home, clock, self.keyring)
+        return Workspace(self.home, clock, self._keyring, keyring_factory=self._keyring_factory)
 
     @property
     def incidents_dir(self) -> Path:
@@ -60,6 +75,8 @@ class Workspace:
         return self.incidents_dir / incident_id / JOURNAL_FILE
 
     def new_incident_id(self) -> str:
+        import secrets
+
         return f"INC-{self.clock.now():%Y%m%d}-{secrets.token_hex(2).upper()}"
 
     def create(
@@ -77,6 +94,8 @@ class Workspace:
         incident_id = self.new_incident_id()
         incident_dir = self.incidents_dir / incident_id
         incident_dir.mkdir(parents=True, exist_ok=False)
+        from app.journal import signing
+
         key = signing.new_key()
         journal_id = str(uuid.uuid4())
         genesis = {
@@ -104,11 +123,12 @@ class Workspace:
             facts["aware"] = format_instant(aware)
         facts.update(extra or {})
         journal.append("incident.update", facts, actor)
-        return Incident(incident_dir, journal, self.keyring)
+        return Incident(incident_dir, journal, self._keyring, keyring_factory=self._keyring_factory)
 
     def open(self, incident_id: str | None = None) -> Incident:
         path = self.journal_path(self.resolve(incident_id))
-        return Incident(path.parent, Journal.open(path, self.clock, registry=REGISTRY), self.keyring)
+        journal = Journal.open(path, self.clock, registry=REGISTRY)
+        return Incident(path.parent, journal, self._keyring, keyring_factory=self._keyring_factory)
 
     def resolve(self, incident_id: str | None) -> str:
         """An exact id, a unique case-insensitive suffix or prefix, or None for the most recent."""

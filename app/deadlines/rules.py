@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.base.errors import NotFoundError, WarroomError
+from app.base.tomlfile import TomlDocument, TomlFileError, TomlInvalid, parse_toml
 from app.deadlines.days import check_calendar, parse_duration
 from app.deadlines.vocab import CATEGORIES, SECTORS, START_EVENTS
 
@@ -293,97 +293,30 @@ def load_rules(path: Path | None = None) -> list[Rule]:
 
 def parse_rules(text: str, name: str = "<rules>") -> list[Rule]:
     try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        line, col = (m.group(1), m.group(2)) if m else ("1", "1")
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
-        raise RuleFileError(f"{name}:{line}:{col}: {msg}") from None
-    try:
-        rules = RuleFile.model_validate(doc).rule
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        line, col = _locate(text, loc)
-        what = _describe_loc(doc, loc)
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        raise RuleFileError(f"{name}:{line}:{col}: {what}{msg}{more}") from None
-    _cross_check(rules, text, name)
+        doc = parse_toml(text, name)
+        rules = doc.validate(RuleFile).rule
+    except (TomlFileError, TomlInvalid) as exc:
+        raise RuleFileError(str(exc)) from None
+    _cross_check(rules, doc)
     return rules
 
 
-def _cross_check(rules: list[Rule], text: str, name: str) -> None:
+def _cross_check(rules: list[Rule], doc: TomlDocument) -> None:
     seen: dict[str, int] = {}
     for i, rule in enumerate(rules):
         if rule.id in seen:
-            line, col = _locate(text, ("rule", i, "id"))
             raise RuleFileError(
-                f"{name}:{line}:{col}: rule {rule.id!r}: duplicate id (first at rule #{seen[rule.id] + 1})"
+                str(doc.problem(("rule", i, "id"), f"duplicate id {rule.id!r} (first at rule #{seen[rule.id] + 1})"))
             )
         seen[rule.id] = i
     for i, rule in enumerate(rules):
         for anchor in rule.anchors:
             if anchor not in seen:
-                line, col = _locate(text, ("rule", i, "starts"))
                 raise RuleFileError(
-                    f"{name}:{line}:{col}: rule {rule.id!r}: starts at the notice of unknown rule {anchor!r}"
+                    str(doc.problem(("rule", i, "starts"), f"starts at the notice of unknown rule {anchor!r}"))
                 )
             if anchor == rule.id:
-                line, col = _locate(text, ("rule", i, "starts"))
-                raise RuleFileError(f"{name}:{line}:{col}: rule {rule.id!r}: chained to itself")
-
-
-def _describe_loc(doc: Any, loc: tuple[Any, ...]) -> str:
-    if len(loc) >= 2 and loc[0] == "rule" and isinstance(loc[1], int):
-        try:
-            rid = doc["rule"][loc[1]].get("id", f"#{loc[1] + 1}")
-        except (KeyError, IndexError, AttributeError, TypeError):
-            rid = f"#{loc[1] + 1}"
-        field = ".".join(str(p) for p in loc[2:] if not isinstance(p, int))
-        return f"rule {rid!r}: " + (f"{field}: " if field else "")
-    return ".".join(str(p) for p in loc) + ": " if loc else ""
-
-
-def _locate(text: str, loc: tuple[Any, ...]) -> tuple[int, int]:
-    """Line and column (1-based) of the key that `loc` names, found by scanning the TOML text."""
-    lines = text.splitlines()
-    header = re.compile(r"^\s*\[\[\s*rule\s*\]\]\s*(#.*)?$")
-    starts = [i for i, line in enumerate(lines) if header.match(line)]
-    if not loc or loc[0] != "rule" or len(loc) < 2 or not isinstance(loc[1], int):
-        key = str(loc[0]) if loc else ""
-        for i, line in enumerate(lines[: starts[0] if starts else len(lines)]):
-            m = re.match(rf"^(\s*){re.escape(key)}\s*=", line)
-            if key and m:
-                return i + 1, len(m.group(1)) + 1
-        return 1, 1
-    idx = loc[1]
-    if idx >= len(starts):
-        return (starts[-1] + 1 if starts else 1), 1
-    begin = starts[idx]
-    end = starts[idx + 1] if idx + 1 < len(starts) else len(lines)
-    keys = [str(p) for p in loc[2:] if not isinstance(p, int)]
-    if not keys:
-        return begin + 1, 1
-    # A sub-table header ([rule.threshold]) first, then the key inside it.
-    table_line = begin
-    lo, hi = begin, end
-    if len(keys) > 1:
-        sub = re.compile(rf"^\s*\[\s*rule\s*\.\s*{re.escape(keys[0])}\s*\]")
-        for i in range(begin, end):
-            if sub.match(lines[i]):
-                table_line, lo = i, i + 1
-                hi = next((j for j in range(i + 1, end) if lines[j].lstrip().startswith("[")), end)
-                keys = keys[1:]
-                break
-    else:
-        hi = next((j for j in range(begin + 1, end) if lines[j].lstrip().startswith("[")), end)
-    key_re = re.compile(rf"^(\s*){re.escape(keys[0])}\s*=")
-    for i in range(lo, hi):
-        m = key_re.match(lines[i])
-        if m:
-            return i + 1, len(m.group(1)) + 1
-    return table_line + 1, 1
+                raise RuleFileError(str(doc.problem(("rule", i, "starts"), f"rule {rule.id!r} is chained to itself")))
 
 
 def find_rule(rules: Sequence[Rule], rule_id: str) -> Rule:

@@ -3,10 +3,7 @@ FILE:LINE:COL errors, the shipped list, and the pure schedule and truth the engi
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import re
-import tomllib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,9 +13,10 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from app.base import tomlfile
 from app.base.clock import parse_instant
 from app.base.errors import NotFoundError, UsageError, WarroomError
-from app.base.tomlpos import TomlPositions, decode_error, dotted
+from app.base.tomlfile import TomlDocument
 from app.checklist import parse_duration
 
 SCHEMA_VERSION = 1
@@ -215,55 +213,22 @@ def resolve_scenario(name: str | Path) -> Path:
     raise NotFoundError(f"no scenario named {str(name)!r} (shipped: {names}; or give a .toml path)")
 
 
-def read_toml(path: Path, what: str) -> tuple[dict[str, Any], str, TomlPositions]:
+def read_toml(path: Path) -> TomlDocument:
+    """Read and parse a scenario or script file; problems are ScenarioError at FILE:LINE:COL."""
     try:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{what} {path}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{what} {path}: not UTF-8 text") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        pos, msg = decode_error(exc, text)
-        raise ScenarioError(f"{what} {path}:{pos.line}:{pos.col}: {msg}") from None
-    return data, text, TomlPositions(text)
+        return tomlfile.read_toml(path)
+    except tomlfile.TomlFileError as exc:
+        raise ScenarioError(str(exc)) from None
 
 
-def located(
-    what: str, path: Path, positions: TomlPositions, loc: Sequence[Any], message: str, *, key: bool = False
-) -> ScenarioError:
-    pos = positions.locate(tuple(loc), prefer_key=key)
-    return ScenarioError(f"{what} {path}:{pos.line}:{pos.col}: {dotted(tuple(loc)) or 'document'}: {message}")
+def located(doc: TomlDocument, loc: Sequence[Any], message: str, *, key: bool = False) -> ScenarioError:
+    return ScenarioError(str(doc.problem(tuple(loc), message, key=key)))
 
 
 def validation_error(
-    what: str, path: Path, positions: TomlPositions, exc: ValidationError, prefix: Sequence[Any] = ()
+    doc: TomlDocument, model: type[BaseModel], exc: ValidationError, prefix: Sequence[Any] = ()
 ) -> ScenarioError:
-    errors = exc.errors()
-    # A misspelt key shows up as an unknown key and a missing one: name the unknown key, suggest the missing one.
-    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc = (*prefix, *err["loc"])
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        missing = [
-            str(e["loc"][-1])
-            for e in errors
-            if e["type"] == "missing" and tuple(e["loc"][:-1]) == tuple(err["loc"][:-1])
-        ]
-        close = difflib.get_close_matches(str(err["loc"][-1]), missing, n=1)
-        message = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
-    elif kind == "missing":
-        message = "missing required key"
-    elif kind == "value_error" and "ctx" in err:
-        message = str(err["ctx"]["error"])
-    else:
-        message = err["msg"]
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    if kind == "missing":
-        return located(what, path, positions, loc[:-1], f"missing required key {loc[-1]!r}{more}", key=True)
-    return located(what, path, positions, loc, message + more, key=kind == "extra_forbidden")
+    return ScenarioError(str(tomlfile.TomlInvalid(tomlfile.validation_problems(doc, model, exc, tuple(prefix)))))
 
 
 def load_scenario(name: str | Path) -> LoadedScenario:
@@ -272,46 +237,40 @@ def load_scenario(name: str | Path) -> LoadedScenario:
     from app.simorg.seed import Fragment, SeedError, resolve_seed
 
     path = resolve_scenario(name)
-    data, text, positions = read_toml(path, "scenario")
+    doc = read_toml(path)
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate(doc.data)
     except ValidationError as exc:
-        raise validation_error("scenario", path, positions, exc) from None
+        raise validation_error(doc, Scenario, exc) from None
     if scenario.schema_version != SCHEMA_VERSION:
         raise located(
-            "scenario",
-            path,
-            positions,
+            doc,
             ("schema",),
             f"schema {scenario.schema_version} is not supported (this warroom reads {SCHEMA_VERSION})",
         )
     try:
         resolve_seed(seed_ref(path, scenario.seed))
     except SeedError as exc:
-        raise located("scenario", path, positions, ("seed",), str(exc)) from None
+        raise located(doc, ("seed",), str(exc)) from None
     rules = dl.load_rules()
     for key, value in scenario.facts.items():
         try:
             dl.parse_fact(key, _fact_probe(key, value), rules)
         except (UsageError, ValueError) as exc:
-            raise located("scenario", path, positions, ("facts", key), str(exc)) from None
+            raise located(doc, ("facts", key), str(exc)) from None
     seen: dict[str, int] = {}
     orgs = {PRIMARY_ORG}
     for i, inject in enumerate(scenario.injects):
         if inject.id in seen:
             raise located(
-                "scenario",
-                path,
-                positions,
+                doc,
                 ("injects", i, "id"),
                 f"inject id {inject.id!r} is also used by inject #{seen[inject.id] + 1}",
             )
         seen[inject.id] = i
         if inject.offset > scenario.length:
             raise located(
-                "scenario",
-                path,
-                positions,
+                doc,
                 ("injects", i, "at"),
                 f"T+{inject.at} is after the end of the exercise ({scenario.duration})",
             )
@@ -319,27 +278,25 @@ def load_scenario(name: str | Path) -> LoadedScenario:
             try:
                 dl.parse_fact(key, _fact_probe(key, value), rules)
             except (UsageError, ValueError) as exc:
-                raise located("scenario", path, positions, ("injects", i, "facts", key), str(exc)) from None
+                raise located(doc, ("injects", i, "facts", key), str(exc)) from None
         if inject.add_org is not None:
             try:
                 resolve_seed(seed_ref(path, inject.add_org.seed))
             except SeedError as exc:
-                raise located("scenario", path, positions, ("injects", i, "add_org", "seed"), str(exc)) from None
+                raise located(doc, ("injects", i, "add_org", "seed"), str(exc)) from None
             orgs.add(inject.add_org.alias)
         if inject.sim is not None:
             if inject.org not in orgs:
                 raise located(
-                    "scenario",
-                    path,
-                    positions,
+                    doc,
                     ("injects", i, "org"),
                     f"no simulated org {inject.org!r} is running at T+{inject.at} (known: {', '.join(sorted(orgs))})",
                 )
             try:
                 Fragment.model_validate(inject.sim)
             except ValidationError as exc:
-                raise validation_error("scenario", path, positions, exc, ("injects", i, "sim")) from None
-    return LoadedScenario(scenario, path.resolve(), hashlib.sha256(text.encode("utf-8")).hexdigest())
+                raise validation_error(doc, Fragment, exc, ("injects", i, "sim")) from None
+    return LoadedScenario(scenario, path.resolve(), doc.sha256)
 
 
 def _fact_probe(key: str, value: str) -> str:
@@ -360,9 +317,8 @@ def list_scenarios(directory: Path | None = None) -> list[ScenarioSummary]:
         if path.name.endswith(".script.toml"):
             continue
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-            sc = Scenario.model_validate(data)
-        except (OSError, tomllib.TOMLDecodeError, ValidationError):
+            sc = tomlfile.read_toml(path).validate(Scenario)
+        except (tomlfile.TomlFileError, tomlfile.TomlInvalid):
             continue
         script = path.with_name(f"{path.stem}.script.toml")
         out.append(

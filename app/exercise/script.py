@@ -18,7 +18,6 @@ goes on, and the result lists it (the CLI then exits 1 after printing the score)
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -264,24 +263,22 @@ def resolve_script(name: str | Path) -> Path:
 def load_script(name: str | Path, scenario: LoadedScenario | None = None) -> LoadedScript:
     """Read and validate a script; errors name FILE:LINE:COL. With `scenario`, the pairing is checked too."""
     path = resolve_script(name)
-    data, text, positions = read_toml(path, "script")
+    doc = read_toml(path)
     try:
-        script = Script.model_validate(data)
+        script = Script.model_validate(doc.data)
     except ValidationError as exc:
-        raise validation_error("script", path, positions, exc) from None
+        raise validation_error(doc, Script, exc) from None
     if script.schema_version != 1:
-        raise located("script", path, positions, ("schema",), f"schema {script.schema_version} is not supported")
+        raise located(doc, ("schema",), f"schema {script.schema_version} is not supported")
     for i, action in enumerate(script.actions):
         try:
             parse_duration(action.at)
         except ValueError as exc:
-            raise located("script", path, positions, ("actions", i, "at"), str(exc)) from None
+            raise located(doc, ("actions", i, "at"), str(exc)) from None
     if scenario is not None:
         if script.scenario != scenario.name:
             raise located(
-                "script",
-                path,
-                positions,
+                doc,
                 ("scenario",),
                 f"this script plays scenario {script.scenario!r}, not {scenario.name!r}",
             )
@@ -289,13 +286,11 @@ def load_script(name: str | Path, scenario: LoadedScenario | None = None) -> Loa
         for i, action in enumerate(script.actions):
             if action.offset > length:
                 raise located(
-                    "script",
-                    path,
-                    positions,
+                    doc,
                     ("actions", i, "at"),
                     f"T+{action.at} is after the end of the exercise ({scenario.scenario.duration})",
                 )
-    return LoadedScript(script, path.resolve(), hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return LoadedScript(script, path.resolve(), doc.sha256)
 
 
 # -- playing ----------------------------------------------------------------------------------------------------

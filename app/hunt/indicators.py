@@ -6,19 +6,18 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from app.base.clock import format_instant
 from app.base.errors import NotFoundError, UsageError
 from app.base.text import one_line
-from app.base.tomlpos import TomlPositions, decode_error
+from app.base.tomlfile import load_as
 from app.evidence.rows import Row, id_key
 
 DATA_DIR = Path(__file__).parent.parent / "data" / "indicators"
@@ -142,45 +141,16 @@ def find_indicator_file(name: str) -> Path:
     raise NotFoundError(f"{name}: no such indicator file (shipped: {shipped})")
 
 
-def _where(loc: tuple[str | int, ...]) -> str:
-    """("indicator", 2, "kind") -> "indicator 3: kind" (tables counted from 1, as a reader counts them)."""
-    parts: list[str] = []
-    for p in loc:
-        if isinstance(p, int) and parts:
-            parts[-1] = f"{parts[-1]} {p + 1}"
-        else:
-            parts.append(str(p))
-    return ": ".join(parts) or "document"
-
-
 def load_indicators(path: Path) -> IndicatorSet:
-    """Read, validate and compile an indicator file; every problem is reported as FILE:LINE: message."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotFoundError(f"{path}: no such indicator file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise IndicatorError(f"{path}: unreadable ({exc})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        pos, message = decode_error(exc, text)
-        raise IndicatorError(f"{path}:{pos.line}: {message}") from None
-    positions = TomlPositions(text)
-    try:
-        model = IndicatorSet.model_validate(data)
-    except ValidationError as exc:
-        problems: list[str] = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            pos = positions.enclosing(loc) if err["type"] == "missing" else positions.locate(loc)
-            problems.append(f"{path}:{pos.line}: {_where(loc)}: {err['msg']}")
-        raise IndicatorError("\n".join(problems)) from None
+    """Read, validate and compile an indicator file; every problem is reported as FILE:LINE:COL: field: message."""
+    if not path.is_file():
+        raise NotFoundError(f"{path}: no such indicator file")
+    doc, model = load_as(path, IndicatorSet, IndicatorError)
     model._path = path
     problems = []
 
     def report(loc: tuple[str | int, ...], message: str) -> None:
-        problems.append(f"{path}:{positions.locate(loc).line}: {message}")
+        problems.append(str(doc.problem(loc, message)))
 
     model._compiled = _compile(model, path.parent, report)
     if problems:
@@ -214,15 +184,15 @@ def _compile(model: IndicatorSet, base: Path, report: Callable[[tuple[str | int,
         at = ("indicator", n)
         for j, ref in enumerate(ind.sources):
             if ref not in source_ids:
-                report((*at, "sources", j), f"indicator {n + 1}: source {ref!r} is not defined in a [[source]] table")
+                report((*at, "sources", j), f"source {ref!r} is not defined in a [[source]] table")
         label = ind.id or f"{ind.kind}#{n + 1}"
         if ind.kind != "soql" and (ind.objects or ind.api):
-            report(at, f'indicator {n + 1}: `objects` and `api` apply only to kind = "soql"')
+            report(at, '`objects` and `api` apply only to kind = "soql"')
         if ind.kind == "ip_list":
             if not ind.file or ind.values:
                 report(
                     at,
-                    f'indicator {n + 1}: kind = "ip_list" takes `file` (one address or range per line), not `values`',
+                    'kind = "ip_list" takes `file` (one address or range per line), not `values`',
                 )
                 continue
             file_loc = (*at, "file")
@@ -232,31 +202,31 @@ def _compile(model: IndicatorSet, base: Path, report: Callable[[tuple[str | int,
             out.append(Compiled(model.name, label, ind, _ip_test(nets)))
             continue
         if ind.file:
-            report((*at, "file"), f'indicator {n + 1}: `file` is only for kind = "ip_list"')
+            report((*at, "file"), '`file` is only for kind = "ip_list"')
         if not ind.values and not (ind.kind == "soql" and (ind.objects or ind.api)):
-            report((*at, "values"), f"indicator {n + 1}: `values` is empty")
+            report((*at, "values"), "`values` is empty")
             continue
         if ind.kind == "ip":
             if ind.match:
-                report((*at, "match"), f"indicator {n + 1}: `match` does not apply to addresses")
+                report((*at, "match"), "`match` does not apply to addresses")
             nets = []
             for j, value in enumerate(ind.values):
                 try:
                     nets.append(ipaddress.ip_network(value.strip(), strict=False))
                 except ValueError:
-                    report((*at, "values", j), f"indicator {n + 1}: {value!r} is not an IP address or CIDR range")
+                    report((*at, "values", j), f"{value!r} is not an IP address or CIDR range")
             out.append(Compiled(model.name, label, ind, _ip_test(nets)))
             continue
         mode = ind.match or DEFAULT_MATCH[ind.kind]
         patterns: list[_Pattern] = []
         for j, value in enumerate(ind.values):
             if not value.strip():
-                report((*at, "values", j), f"indicator {n + 1}: empty value")
+                report((*at, "values", j), "empty value")
                 continue
             try:
                 patterns.append(_pattern(value, mode))
             except re.error as exc:
-                report((*at, "values", j), f"indicator {n + 1}: {value!r} is not a valid regular expression ({exc})")
+                report((*at, "values", j), f"{value!r} is not a valid regular expression ({exc})")
         if ind.kind == "user_agent":
             test = _text_test(patterns, Row.user_agents)
         elif ind.kind == "connected_app":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,6 @@ from app.base.clock import Clock
 from app.base.errors import NotFoundError, UsageError
 from app.evidence.store import ID_LEN, EvidenceStore, Progress
 from app.incident import record
-from app.journal import signing
 from app.journal.chain import Entry, Head, Journal
 
 CUSTODY_ACTIONS = ("sealed", "transferred", "accessed", "verified", "copied", "returned", "destroyed")
@@ -27,11 +27,30 @@ class EvidenceRecord:
 
 
 class Incident:
-    def __init__(self, incident_dir: Path, journal: Journal, keyring: Any = None) -> None:
+    def __init__(
+        self,
+        incident_dir: Path,
+        journal: Journal,
+        keyring: Any = None,
+        *,
+        keyring_factory: Callable[[], Any] | None = None,
+    ) -> None:
         self.dir = incident_dir
         self.journal = journal
         self.evidence = EvidenceStore(incident_dir / "evidence")
-        self.keyring = keyring
+        self._keyring = keyring
+        self._keyring_factory = keyring_factory
+
+    @property
+    def keyring(self) -> Any:
+        """The keyring backend, resolved on first use (writing a note never needs it)."""
+        if self._keyring is None and self._keyring_factory is not None:
+            self._keyring = self._keyring_factory()
+        return self._keyring
+
+    @keyring.setter
+    def keyring(self, value: Any) -> None:
+        self._keyring = value
 
     @property
     def id(self) -> str:
@@ -137,6 +156,8 @@ class Incident:
 
     def checkpoint(self, actor: str, reason: str = "on demand") -> Entry:
         """Sign the current Merkle root (C2SP note) and journal it."""
+        from app.journal import signing
+
         head = self.journal.head()
         key = signing.load_key(self.journal.journal_id, self.dir, self.journal.genesis["key_store"], self.keyring)
         origin = f"warroom/{self.journal.journal_id}"

@@ -1,6 +1,7 @@
-"""What the incident itself journals (genesis, incident facts, notes, evidence, custody, checkpoints, anchors):
-the payload models those entries satisfy, the projectors that derive their state, and the typed readers other
-areas use instead of reading the `incident`, `evidence` and `journal` namespaces by name.
+"""What the incident itself journals (genesis, incident facts, evidence, custody, checkpoints, anchors): the
+projectors that derive their state, and the typed readers other areas use instead of reading the `incident`,
+`evidence` and `journal` namespaces by name. The payload models are in app/incident/payloads.py (pydantic is
+loaded only when an entry of such a kind is written or verified).
 
 Registered in app/composition/projections.py.
 """
@@ -10,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
-
 if TYPE_CHECKING:
     from app.journal.chain import Entry, Journal
     from app.journal.registry import Lookup
@@ -19,54 +18,6 @@ if TYPE_CHECKING:
 INCIDENT = "incident"
 EVIDENCE = "evidence"
 JOURNAL = "journal"
-
-
-class _Payload(BaseModel):
-    """Entries may carry more than a model names (older and newer versions); the named fields must hold."""
-
-    model_config = ConfigDict(extra="allow")
-
-
-class NotePayload(_Payload):
-    text: str
-
-
-class EvidencePayload(_Payload):
-    evidence_id: str
-    sha256: str
-    size: int
-    name: str | None = None
-    note: str | None = None
-
-
-class CustodyPayload(_Payload):
-    evidence_id: str
-    action: str
-
-
-class CheckpointPayload(_Payload):
-    tree_size: int
-    root: str
-    note: str
-
-
-class AnchorPayload(_Payload):
-    tree_size: int
-    root: str
-
-
-class EvidenceState(BaseModel):
-    """One evidence item as derived from its acquisition and custody entries."""
-
-    evidence_id: str
-    sha256: str
-    size: int
-    name: str | None = None
-    note: str | None = None
-    acquired_by: str
-    acquired_utc: str
-    seq: int
-    custody: list[dict[str, Any]] = []
 
 
 # -- projectors --------------------------------------------------------------------------------------------------
@@ -135,11 +86,6 @@ def declared_utc(journal: Journal) -> str | None:
 def incident_fields(journal: Journal) -> dict[str, Any]:
     """The incident's own facts (id, title, declared, detected, aware, severity, commander, status)."""
     return journal.state(INCIDENT)
-
-
-def evidence_items(journal: Journal) -> dict[str, EvidenceState]:
-    """Every evidence item by id, in id order."""
-    return {k: EvidenceState(evidence_id=k, **v) for k, v in journal.state(EVIDENCE).items()}
 
 
 def evidence_raw(journal: Journal) -> dict[str, dict[str, Any]]:

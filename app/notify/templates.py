@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.base.errors import NotFoundError, WarroomError
-from app.base.tomlpos import TomlPositions, decode_error
+from app.base.tomlfile import load_as
 from app.notify.fields import FIELDS
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z][a-z0-9_.]*)\s*\}\}")
@@ -84,38 +83,20 @@ def notices_dir() -> Path:
 
 def load_template(path: Path) -> Template:
     """One template file; errors name FILE:LINE:COL and the field, and unknown placeholders are refused."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise NoticeError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        pos, msg = decode_error(exc, text)
-        raise NoticeError(f"{path}:{pos.line}:{pos.col}: {msg}") from None
-    positions = TomlPositions(text)
-    try:
-        template = Template.model_validate(data)
-    except ValidationError as exc:
-        errors = exc.errors()
-        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a typo, not its echo
-        loc = tuple(err["loc"])
-        pos = positions.locate(loc, prefer_key=err["type"] in ("extra_forbidden", "missing"))
-        what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise NoticeError(f"{path}:{pos.line}:{pos.col}: {'.'.join(map(str, loc))}: {what}") from None
+    doc, template = load_as(path, Template, NoticeError)
     for i, section in enumerate(template.sections):
-        for m in PLACEHOLDER.finditer(section.text + section.heading):
-            if m.group(1) not in FIELDS:
-                pos = positions.locate(("sections", i, "text"))
-                raise NoticeError(
-                    f"{path}:{pos.line}:{pos.col}: sections[{i}]: unknown field {{{{{m.group(1)}}}}} "
-                    f"(known: {', '.join(sorted(FIELDS))})"
-                )
+        for key in ("heading", "text"):
+            for m in PLACEHOLDER.finditer(getattr(section, key)):
+                if m.group(1) not in FIELDS:
+                    problem = doc.problem(
+                        ("sections", i, key),
+                        f"unknown field {{{{{m.group(1)}}}}} (known: {', '.join(sorted(FIELDS))})",
+                    )
+                    raise NoticeError(str(problem))
     for key in ("preamble", "closing"):
         for m in PLACEHOLDER.finditer(getattr(template, key)):
             if m.group(1) not in FIELDS:
-                pos = positions.locate((key,))
-                raise NoticeError(f"{path}:{pos.line}:{pos.col}: {key}: unknown field {{{{{m.group(1)}}}}}")
+                raise NoticeError(str(doc.problem((key,), f"unknown field {{{{{m.group(1)}}}}}")))
     return template
 
 

@@ -9,8 +9,8 @@ never serves it.
 
 from __future__ import annotations
 
+import difflib
 import json
-import tomllib
 from collections.abc import Sequence
 from datetime import datetime
 from importlib import resources
@@ -20,7 +20,15 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from app.base.errors import WarroomError
-from app.base.tomlpos import TomlPositions, decode_error
+from app.base.tomlfile import (
+    TomlDocument,
+    TomlFileError,
+    TomlInvalid,
+    field_names,
+    read_toml,
+    validation_problems,
+)
+from app.base.tomlpos import dotted as _dotted
 from app.simorg.schema import OPTIONAL_PERMISSIONS, STANDARD_PERMISSIONS
 
 DEFAULT_SEED = "chat-vendor-theft"
@@ -465,28 +473,23 @@ class LoadedSeed:
         self.seed = seed
         self.path = path
         self.text = text
-        self._positions: TomlPositions | None = None
+        self._doc: TomlDocument | None = None
 
     def error(self, loc: Sequence[str | int], message: str) -> SeedError:
-        if self._positions is None and self.path.suffix.lower() == ".toml":
-            self._positions = TomlPositions(self.text)
-        return seed_error(self.path, self._positions, loc, message)
+        if self._doc is None and self.path.suffix.lower() == ".toml":
+            self._doc = TomlDocument(str(self.path), self.text, {})
+        return seed_error(self.path, self._doc, loc, message)
 
 
-def seed_error(path: Path, positions: TomlPositions | None, loc: Sequence[str | int], message: str) -> SeedError:
-    """`seed FILE[:LINE:COL]: field.path: message` (line and column only for TOML seeds)."""
-    where = str(path)
-    if positions is not None:
-        pos = positions.locate(tuple(loc))
-        where = f"{path}:{pos.line}:{pos.col}"
-    return SeedError(f"seed {where}: {dotted(loc)}: {message}")
+def seed_error(path: Path, doc: TomlDocument | None, loc: Sequence[str | int], message: str) -> SeedError:
+    """`FILE:LINE:COL: field.path: message` (line and column only for TOML seeds)."""
+    if doc is not None:
+        return SeedError(str(doc.problem(tuple(loc), message)))
+    return SeedError(f"{path}: {dotted(loc)}: {message}")
 
 
 def dotted(loc: Sequence[Any]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "document"
+    return _dotted(tuple(loc)) or "document"
 
 
 def seed_dir() -> Path:
@@ -510,33 +513,34 @@ def resolve_seed(name: str | Path | None) -> Path:
 
 
 def load_seed(name: str | Path | None = None) -> LoadedSeed:
-    """Read and validate a seed; SeedError names the file, line (TOML) and field of the first problem."""
+    """Read and validate a seed; SeedError names the file, line (TOML) and field of each problem."""
     path = resolve_seed(name)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SeedError(f"seed file {path}: cannot read ({exc.strerror})") from None
     if path.suffix.lower() == ".json":
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SeedError(f"{path}: cannot read ({exc.strerror})") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SeedError(f"seed {path}:{exc.lineno}:{exc.colno}: JSON syntax: {exc.msg}") from None
-    else:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            pos, msg = decode_error(exc, text)
-            raise SeedError(f"seed {path}:{pos.line}:{pos.col}: {msg}") from None
-    return validate_seed(data, path, text)
+            raise SeedError(f"{path}:{exc.lineno}:{exc.colno}: JSON syntax: {exc.msg}") from None
+        return validate_seed(data, path, text)
+    try:
+        doc = read_toml(path)
+    except TomlFileError as exc:
+        raise SeedError(str(exc)) from None
+    return validate_seed(doc.data, path, doc.text)
 
 
 def validate_seed(data: Any, path: Path, text: str = "") -> LoadedSeed:
     try:
         seed = Seed.model_validate(data)
     except ValidationError as exc:
-        positions = TomlPositions(text) if path.suffix.lower() == ".toml" and text else None
-        loc, message = _first_error(exc)
-        raise seed_error(path, positions, loc, message) from None
+        if path.suffix.lower() == ".toml" and text:
+            doc = TomlDocument(str(path), text, data if isinstance(data, dict) else {})
+            raise SeedError(str(TomlInvalid(validation_problems(doc, Seed, exc)))) from None
+        loc, message = _first_error(exc, Seed)
+        raise seed_error(path, None, loc, message) from None
     loaded = LoadedSeed(seed, path, text)
     from app.simorg.build import cross_check
 
@@ -544,11 +548,12 @@ def validate_seed(data: Any, path: Path, text: str = "") -> LoadedSeed:
     return loaded
 
 
-def _first_error(exc: ValidationError) -> tuple[tuple[str | int, ...], str]:
+def _first_error(exc: ValidationError, model: type[BaseModel]) -> tuple[tuple[str | int, ...], str]:
     err = exc.errors()[0]
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     if err["type"] == "extra_forbidden":
-        message = "unknown key"
+        close = difflib.get_close_matches(str(err["loc"][-1]), field_names(model, tuple(err["loc"])[:-1]), n=1)
+        message = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
     elif err["type"] == "missing":
         message = "missing required key"
     elif err["type"] == "value_error" and "ctx" in err:
@@ -562,5 +567,5 @@ def validate_fragment(data: Any, origin: str = "inject") -> Fragment:
     try:
         return Fragment.model_validate(data)
     except ValidationError as exc:
-        loc, message = _first_error(exc)
+        loc, message = _first_error(exc, Fragment)
         raise SeedError(f"{origin}: {dotted(loc)}: {message}") from None

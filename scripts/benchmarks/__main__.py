@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import figures
+from benchmarks import figures, startup
 from benchmarks.common import Result, machine_summary
 
 FIGURES: dict[int, Callable[[figures.Config], Result]] = {
@@ -23,6 +23,7 @@ FIGURES: dict[int, Callable[[figures.Config], Result]] = {
     5: figures.inventory_pull,
     6: figures.evidence_intake,
     7: figures.idle_cpu,
+    8: startup.startup,
 }
 
 
