@@ -369,9 +369,6 @@ CONTENT_TRANSFER = """
 [[event_log_files]]
 event_type = "ContentTransfer"
 log_date = 2025-08-18T00:00:00Z
-fields = ["EVENT_TYPE", "TIMESTAMP", "REQUEST_ID", "ORGANIZATION_ID", "USER_ID", "TRANSACTION_TYPE", "SIZE_BYTES",
-          "DOCUMENT_ID", "VERSION_ID", "FILE_TYPE", "FILE_PREVIEW_TYPE", "TIMESTAMP_DERIVED", "USER_ID_DERIVED",
-          "DOCUMENT_ID_DERIVED", "VERSION_ID_DERIVED"]
 
 [[event_log_files.rows]]
 at = 2025-08-18T11:00:00Z
