@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from app.base.clock import Clock, SystemClock
 from app.base.redaction import redact
 from app.composition.workspace import Workspace, default_home
+from app.containment.recovery import recover_unjournaled
 from app.incident.core import Incident
 
 
@@ -67,7 +68,10 @@ class Context:
         return Workspace(self.home, self.clock, self.get_keyring())
 
     def open_incident(self, incident_id: str | None = None) -> Incident:
-        return self.workspace.open(incident_id)
+        """Open an incident and fold back what an earlier run kept aside (containment results)."""
+        incident = self.workspace.open(incident_id)
+        recover_unjournaled(incident, self.actor, self.error)
+        return incident
 
     def print(self, text: str = "") -> None:
         self.stdout.write(redact(str(text)) + "\n")
