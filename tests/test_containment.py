@@ -27,8 +27,8 @@ from app.incident import settings
 from app.journal.chain import JournalError
 from app.journal.verify import verify_journal
 from app.salesforce.client import Org
+from app.salesforce.simlogin import sim_credentials
 from app.simorg import SimOrg
-from app.simorg.login import sim_credentials
 
 NOW = datetime(2025, 8, 20, 9, 0, tzinfo=UTC)
 DRIFT_INT = "drift-int@acme.example"

@@ -18,9 +18,9 @@ from app import findings as fnd
 from app import inventory as inv
 from app.base.errors import UsageError
 from app.base.sensitive import luhn_ok, scan_text
-from app.commands.inventory import sim_credentials
 from app.findings.reposcan import scan_repo
 from app.salesforce.client import Org
+from app.salesforce.simlogin import sim_credentials
 from app.simorg.server import SimOrg
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,8 +19,8 @@ from app.base.clock import FrozenClock
 from app.composition.workspace import Workspace
 from app.forensics import collect as forensics
 from app.salesforce.client import Org
+from app.salesforce.simlogin import sim_credentials
 from app.simorg import SimOrg
-from app.simorg.login import sim_credentials
 
 ORG_NOW = datetime(2025, 8, 20, 9, 0, tzinfo=UTC)
 SIM_ARGS = ("--org", "sim")

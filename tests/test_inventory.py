@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from app import inventory as inv
-from app.commands.inventory import sim_credentials
 from app.findings import evaluate
 from app.salesforce.client import Org, OrgCredentials, RateLimited, ServerFailure, SessionExpired
+from app.salesforce.simlogin import sim_credentials
 from app.simorg.server import SimOrg
 
 SEED = "chat-vendor-theft"

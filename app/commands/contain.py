@@ -107,7 +107,7 @@ def _default_alias(ctx: Context, given: str | None) -> str:
 def _opener(ctx: Context, alias: str, args: argparse.Namespace) -> Any:
     """Log in only when the run needs it, after the intent is journaled."""
     from app.salesforce.orgs import open_org
-    from app.simorg.login import SIM_ALIAS
+    from app.salesforce.simlogin import SIM_ALIAS
 
     if alias == SIM_ALIAS and not (args.instance_url and args.ca):
         raise UsageError(

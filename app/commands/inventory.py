@@ -22,16 +22,6 @@ RECORDS_SHOWN = 6
 ID_SHOWN = frozenset({"OauthToken", "ApexLog"})  # records whose names repeat; the id tells them apart
 
 
-def __getattr__(name: str) -> Any:
-    """`SIM_ALIAS` and `sim_credentials` live in app.simorg.login; they are still importable from here, loaded on
-    first use so that starting the CLI does not load the simulated org."""
-    if name in ("SIM_ALIAS", "sim_credentials"):
-        from app.simorg import login
-
-        return getattr(login, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     inventory = sub.add_parser("inventory", help="snapshot the org's apps, tokens, users and permissions")
     isub = inventory.add_subparsers(dest="inventory_command", metavar="SUBCOMMAND", required=True)

@@ -80,7 +80,7 @@ def sim_factory(sim: Any, alias: str = DEMO_ALIAS) -> Callable[[], Any]:
     """A client factory for a running simulated org: each call logs in afresh as the seed's demo responder,
     so every worker holds its own client."""
     from app.salesforce.client import Org
-    from app.simorg.login import sim_credentials
+    from app.salesforce.simlogin import sim_credentials
 
     def factory() -> Any:
         return Org.login(sim_credentials(sim.url, sim.ca_path).model_copy(update={"alias": alias}))

@@ -15,7 +15,7 @@ from app.base.errors import UsageError
 def open_org(ctx: Any, alias: str, *, instance_url: str | None = None, ca: Path | None = None) -> Any:
     """Log in for `--org ALIAS`: `sim` is the simulated org's demo user, anything else a stored alias."""
     from app.salesforce.client import Org
-    from app.simorg.login import SIM_ALIAS, sim_credentials
+    from app.salesforce.simlogin import SIM_ALIAS, sim_credentials
 
     if alias == SIM_ALIAS:
         if not instance_url or not ca:

@@ -1,16 +1,24 @@
-"""The simulated org's demo login: the credentials `--org sim` logs in with."""
+"""The simulated org's demo login: the credentials `--org sim` logs in with.
+
+It lives with the client, not with the simulator: the simulated org stands alone (it imports no area and no
+client), and the client reaches it only over HTTPS like any org. The demo user is read from the seed the running
+simulator reports (a file on this machine), else from the shipped default seed.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.base.errors import UsageError, WarroomError
+
+if TYPE_CHECKING:
+    from app.salesforce.client import OrgCredentials
 
 SIM_ALIAS = "sim"
 
 
-def sim_credentials(instance_url: str, ca: Path) -> Any:
+def sim_credentials(instance_url: str, ca: Path) -> OrgCredentials:
     """The simulated org's demo login: the first seeded user with a password, from the seed the running
     simulator reports (`/__sim/info`), else the shipped default seed."""
     import requests
