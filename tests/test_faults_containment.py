@@ -27,8 +27,8 @@ from app.containment import recovery
 from app.journal.chain import JournalError
 from app.journal.verify import verify_journal
 from app.salesforce.client import Org
+from app.salesforce.simlogin import sim_credentials
 from app.simorg import SimOrg
-from app.simorg.login import sim_credentials
 from tests.conftest import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[1]
