@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import date, datetime
 
 from app.base.clock import parse_instant
 
@@ -14,3 +14,11 @@ def instant_arg(text: str) -> datetime:
         return parse_instant(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def date_arg(text: str) -> date:
+    """argparse type for a calendar date (YYYY-MM-DD); the error names the value."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None

@@ -7,7 +7,7 @@ the journal on every call, so a changed fact moves its deadlines at once.
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,11 @@ from pydantic import BaseModel
 from app import deadlines as dl
 from app.base.clock import format_instant, parse_instant
 from app.base.errors import NotFoundError, UsageError
-from app.commands._args import instant_arg
+from app.commands._args import date_arg, instant_arg
 from app.composition.context import Context
 
 FUTURE_SKEW = timedelta(minutes=5)
+_ON_HELP = "judge by the text of the rule in force on this date (YYYY-MM-DD)"
 
 
 def _leaf(p: argparse.ArgumentParser, *, incident: bool = True, json: bool = True, rules: bool = True) -> None:
@@ -56,10 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rule", required=True, metavar="RULE_ID")
     p.add_argument("--start", required=True, type=instant_arg, metavar="ISO8601")
     p.add_argument("--eu-member-state", metavar="CODE", help="count EU rules in this member state's zone")
+    p.add_argument("--on", type=date_arg, metavar="DATE", help=_ON_HELP + " (default: the start's date)")
     _leaf(p, incident=False)
     p.set_defaults(handler=_run_compute)
 
     p = dsub.add_parser("rules", help="the rule table with citations and sources")
+    p.add_argument("--on", type=date_arg, metavar="DATE", help=_ON_HELP + " (default: each rule's current text)")
     _leaf(p, incident=False)
     p.set_defaults(handler=_run_rules)
 
@@ -191,6 +194,11 @@ class ComputeResult(BaseModel):
     timezone: str
     calendar: str
     basis: str
+    on: str
+    in_force: bool
+    version: str
+    citation: str
+    source: str
 
 
 def _run_compute(ctx: Context, args: argparse.Namespace) -> int:
@@ -199,23 +207,33 @@ def _run_compute(ctx: Context, args: argparse.Namespace) -> int:
     member = dl.normalise_code(args.eu_member_state) if args.eu_member_state else None
     if member and member not in dl.EU_MEMBER_STATES:
         raise UsageError(f"--eu-member-state {args.eu_member_state!r} is not an EU member state code")
+    on = args.on or dl.version_day(rule, args.start, member)
+    rule = rule.nearest_version(on)
     place = dl.rule_place(rule, member)
+    if not rule.in_force_on(on):
+        return _print_compute(ctx, args, rule, place, None, f"not in force on {on}: {rule.version_label()}", on)
     note = ""
     if rule.anchors:
         note = f" (the start is the time the {' or '.join(rule.anchors)} notice was sent)"
         if rule.relation != "after":
             due, basis = args.start, f"due {rule.relation} the {' or '.join(rule.anchors)} notice, sent at start"
-            return _print_compute(ctx, args, rule, place, due, basis)
+            return _print_compute(ctx, args, rule, place, due, basis, on)
     start = args.start
     if rule.starts == "year_end":
         start, why = dl.year_end_start(rule, args.start)
         note = f" (--start is the discovery time; the clock starts at the {why})"
     due, basis = dl.due_with_basis(rule, start, place)
-    return _print_compute(ctx, args, rule, place, due, basis + note)
+    return _print_compute(ctx, args, rule, place, due, basis + note, on)
 
 
 def _print_compute(
-    ctx: Context, args: argparse.Namespace, rule: dl.Rule, place: dl.Place, due: datetime | None, basis: str
+    ctx: Context,
+    args: argparse.Namespace,
+    rule: dl.Rule,
+    place: dl.Place,
+    due: datetime | None,
+    basis: str,
+    on: date,
 ) -> int:
     from zoneinfo import ZoneInfo
 
@@ -229,11 +247,18 @@ def _print_compute(
         timezone=place.timezone,
         calendar=place.calendar,
         basis=basis,
+        on=on.isoformat(),
+        in_force=rule.in_force_on(on),
+        version=rule.version_label(),
+        citation=rule.citation,
+        source=rule.source,
     )
     if getattr(args, "json", False):
         ctx.print_json(result)
         return 0
     ctx.print(f"{rule.id}: {rule.period_text()} ({rule.citation})")
+    mark = "" if result.in_force else "NOT IN FORCE: "
+    ctx.print(f"  text   {mark}{rule.version_label()}; judged on {on} <{rule.source}>")
     ctx.print(f"  start  {result.start}")
     ctx.print(f"  due    {result.due or 'no fixed deadline'}" + (f"  ({result.due_local})" if result.due else ""))
     ctx.print(f"  basis  {basis}")
@@ -242,9 +267,16 @@ def _print_compute(
 
 def _run_rules(ctx: Context, args: argparse.Namespace) -> int:
     rules = _rules(args)
+    on: date | None = getattr(args, "on", None)
+    if on is not None:
+        rules = [r.nearest_version(on) for r in rules]
     if getattr(args, "json", False):
-        ctx.print_json(rules)
+        ctx.print_json(
+            rules if on is None else [{**r.model_dump(mode="json"), "in_force_on": r.in_force_on(on)} for r in rules]
+        )
         return 0
+    if on is not None:
+        ctx.print(f"the rules as their texts stood on {on}")
     for r in rules:
         th = f" if {r.threshold.count} {r.threshold.describe()}" if r.threshold.numeric else ""
         gate = r.applies_when
@@ -253,6 +285,8 @@ def _run_rules(ctx: Context, args: argparse.Namespace) -> int:
                 f" [sector {'/'.join(gate.sectors)}]" if gate.sectors else "",
                 f" [data {'/'.join(gate.categories)}]" if gate.categories else "",
                 "" if r.in_force else " [NOT IN FORCE]",
+                f" [NOT IN FORCE on {on}: {r.version_label()}]" if on and r.in_force and not r.in_force_on(on) else "",
+                f" [{len(r.earlier) + 1} versions; this one {r.version_label()}]" if on is None and r.earlier else "",
             ]
         )
         ctx.print(

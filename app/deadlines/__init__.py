@@ -17,7 +17,8 @@ Counting conventions (stated once, used everywhere):
   that was left.
 
 Layout: `vocab` (sectors, categories, fact times, regions), `days` (durations, holiday calendars, counting),
-`rules` (the rule file), `facts` (what the journal records: facts, overrides, holds, notices) and `engine`
+`rules` (the rule file and its versions), `facts` (what the journal records: facts, overrides, holds,
+notices), `starts` (when each clock starts, and so which version of a rule judges the incident) and `engine`
 (applicability and timers). Everything is importable from `app.deadlines` itself.
 """
 
@@ -42,6 +43,7 @@ from app.deadlines.engine import (
     Timer,
     TimerState,
     applicable_rules,
+    in_force_versions,
     incident_timers,
     timers,
 )
@@ -70,11 +72,13 @@ from app.deadlines.rules import (
     Rule,
     RuleFile,
     RuleFileError,
+    RuleVersion,
     Threshold,
     find_rule,
     load_rules,
     parse_rules,
 )
+from app.deadlines.starts import VersionChoice, choose_versions, fact_start, version_day
 from app.deadlines.vocab import (
     CATEGORIES,
     CODE_ALIASES,
@@ -109,17 +113,22 @@ __all__ = [
     "Rule",
     "RuleFile",
     "RuleFileError",
+    "RuleVersion",
     "Threshold",
     "Timer",
     "TimerState",
+    "VersionChoice",
     "WarroomError",
     "applicable_rules",
+    "choose_versions",
     "compute_due",
     "due_with_basis",
+    "fact_start",
     "facts_from_state",
     "find_rule",
     "format_duration",
     "holiday_name",
+    "in_force_versions",
     "incident_facts",
     "incident_notifications",
     "incident_overrides",
@@ -138,5 +147,6 @@ __all__ = [
     "rule_place",
     "set_fact",
     "timers",
+    "version_day",
     "year_end_start",
 ]

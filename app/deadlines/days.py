@@ -141,7 +141,7 @@ def due_with_basis(rule: Rule, start: datetime, place: Place | None = None) -> t
         last = local.date() + timedelta(days=n)
         return _end_of_day(last, tz), (
             f"{n} calendar days after {local.date().isoformat()} ({place.timezone}); ends 23:59:59 local "
-            f"on {last.isoformat()}"
+            f"on {last.isoformat()}{_closed_day_note(place.calendar, last)}"
         )
     if rule.day_kind == "months":
         last = _add_months(local.date(), n)
@@ -163,6 +163,18 @@ def due_with_basis(rule: Rule, start: datetime, place: Place | None = None) -> t
     return _end_of_day(day, tz), (
         f"{n} business days after {local.date().isoformat()} ({place.timezone}, {place.calendar} holidays and "
         f"weekends skipped); ends 23:59:59 local on {day.isoformat()}{holidays_text}"
+    )
+
+
+def _closed_day_note(calendar: str, day: date) -> str:
+    """Say so when a calendar-day period ends on a weekend or holiday: the due date is not moved."""
+    name = holiday_name(calendar, day)
+    if day.weekday() < 5 and name is None:
+        return ""
+    what = name or day.strftime("%A")
+    return (
+        f" ({what}; not moved to the next working day: no rule in this table extends a calendar-day period, "
+        "so the earlier date is kept)"
     )
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from app.base.clock import ensure_utc, format_instant
+from app.base.clock import SystemClock, ensure_utc, format_instant
 from app.deadlines.days import (
     Place,
     compute_due,
@@ -19,7 +19,6 @@ from app.deadlines.days import (
     format_duration,
     parse_duration,
     rule_place,
-    year_end_start,
 )
 from app.deadlines.facts import (
     IncidentFacts,
@@ -31,6 +30,7 @@ from app.deadlines.facts import (
     incident_overrides,
 )
 from app.deadlines.rules import Rule, load_rules
+from app.deadlines.starts import VersionChoice, choose_versions, fact_start
 
 TimerState = Literal[
     "overdue", "due_4h", "due_24h", "on_track", "paused", "pending", "elapsed", "notified", "not_applicable"
@@ -50,7 +50,9 @@ class _Verdict:
     reason: str
 
 
-def _verdict(rule: Rule, facts: IncidentFacts, overrides: Mapping[str, Override]) -> _Verdict:
+def _verdict(
+    rule: Rule, facts: IncidentFacts, overrides: Mapping[str, Override], choice: VersionChoice | None
+) -> _Verdict:
     ov = overrides.get(rule.id)
     if ov is not None:
         who = f" by {ov.actor}" if ov.actor else ""
@@ -75,16 +77,13 @@ def _verdict(rule: Rule, facts: IncidentFacts, overrides: Mapping[str, Override]
             in_play = gate.residents or bool(gate.sectors)
             return _Verdict(in_play, False, f"none of the data categories {', '.join(gate.categories)} recorded")
         reasons.append(f"data {', '.join(hit)}")
+    instead = sorted(set(gate.unless_categories) & set(facts.categories))
+    if instead:
+        return _Verdict(True, False, f"{', '.join(instead)} recorded: a rule for that case applies instead")
     if not rule.in_force:
         return _Verdict(True, False, f"not in force: {rule.in_force_note or 'no effective date'}")
-    when = facts.discovery()
-    if rule.effective_from and when and when.date() < rule.effective_from:
-        return _Verdict(
-            True,
-            False,
-            f"applies to breaches discovered from {rule.effective_from.isoformat()}; "
-            f"this one was discovered {when.date().isoformat()}",
-        )
+    if choice is not None and not choice.in_force:
+        return _Verdict(True, False, f"not in force on {choice.day} ({choice.on}): {rule.version_label()}")
     if rule.starts == "payment" and facts.ransom_paid is None:
         return _Verdict(True, False, "no extortion payment recorded")
     th = rule.threshold
@@ -111,9 +110,15 @@ def _verdict(rule: Rule, facts: IncidentFacts, overrides: Mapping[str, Override]
     return _Verdict(True, True, "; ".join(reasons) or "applies")
 
 
-def _verdicts(facts: IncidentFacts, rules: Sequence[Rule], overrides: Mapping[str, Override]) -> dict[str, _Verdict]:
+def _verdicts(
+    facts: IncidentFacts,
+    rules: Sequence[Rule],
+    overrides: Mapping[str, Override],
+    choices: Mapping[str, VersionChoice] | None = None,
+) -> dict[str, _Verdict]:
     """Per-rule verdicts, with chained rules applicable only while one of their anchors is."""
-    out = {r.id: _verdict(r, facts, overrides) for r in rules}
+    choices = choices or {}
+    out = {r.id: _verdict(r, facts, overrides, choices.get(r.id)) for r in rules}
     by_id = {r.id: r for r in rules}
 
     def resolve(rid: str, seen: frozenset[str]) -> _Verdict:
@@ -130,12 +135,27 @@ def _verdicts(facts: IncidentFacts, rules: Sequence[Rule], overrides: Mapping[st
     return {rid: resolve(rid, frozenset()) for rid in out}
 
 
+def in_force_versions(
+    facts: IncidentFacts, rules: Sequence[Rule], notifications: Mapping[str, Notification] | None, now: datetime
+) -> tuple[list[Rule], dict[str, VersionChoice]]:
+    """Each rule as the text that judges this incident (see app/deadlines/starts.py), with the choices."""
+    choices = choose_versions(facts, rules, notifications, ensure_utc(now))
+    return [choices[r.id].rule for r in rules], choices
+
+
 def applicable_rules(
-    facts: IncidentFacts, rules: Sequence[Rule], overrides: Mapping[str, Override] | None = None
+    facts: IncidentFacts,
+    rules: Sequence[Rule],
+    overrides: Mapping[str, Override] | None = None,
+    notifications: Mapping[str, Notification] | None = None,
+    now: datetime | None = None,
 ) -> list[tuple[Rule, str]]:
-    """The rules whose clocks run for this incident, each with the reason it applies."""
-    verdicts = _verdicts(facts, rules, overrides or {})
-    return [(r, verdicts[r.id].reason) for r in rules if verdicts[r.id].applicable]
+    """The rules whose clocks run for this incident (each as the version that applies), with the reason.
+
+    `now` only matters for an incident with no recorded time; without it the system clock stands in."""
+    resolved, choices = in_force_versions(facts, rules, notifications, now or SystemClock().now())
+    verdicts = _verdicts(facts, resolved, overrides or {}, choices)
+    return [(r, verdicts[r.id].reason) for r in resolved if verdicts[r.id].applicable]
 
 
 # -- timers -------------------------------------------------------------------------------------------------------
@@ -149,6 +169,9 @@ class Timer(BaseModel):
     code: str
     recipient: str
     citation: str
+    source: str = ""
+    version: str = ""
+    version_basis: str = ""
     state: TimerState
     due_utc: str | None = None
     due_local: str | None = None
@@ -181,60 +204,6 @@ class _Clock:
     projected: datetime | None = None
     held: LawEnforcementHold | None = None
     frozen_remaining: timedelta | None = None
-
-
-def _fact_start(rule: Rule, facts: IncidentFacts) -> tuple[datetime | None, str]:
-    """The start instant for a fact-based clock; conservative fallbacks are named in the basis."""
-    disc = facts.discovery()
-    disc_basis = ("detected" if disc == facts.detected else "aware") if disc else ""
-
-    def chain(primary: str, *fallbacks: tuple[datetime | None, str]) -> tuple[datetime | None, str]:
-        value = getattr(facts, primary)
-        if value is not None:
-            return value, f"{primary} {format_instant(value)}"
-        for at, label in fallbacks:
-            if at is not None:
-                return at, f"{primary} not recorded; counted from {label} {format_instant(at)} (earlier, conservative)"
-        return None, f"no {primary} time recorded"
-
-    ev = rule.starts
-    if ev == "discovery":
-        return (
-            (disc, f"discovery = {disc_basis} {format_instant(disc)}") if disc else (None, "no detection time recorded")
-        )
-    if ev == "awareness":
-        return chain("aware", (facts.detected, "detected"))
-    if ev == "determination":
-        return chain("breach_determined", (facts.aware, "aware"), (facts.detected, "detected"))
-    if ev == "confirmation":
-        return chain(
-            "confirmed",
-            (facts.breach_determined, "breach_determined"),
-            (facts.aware, "aware"),
-            (facts.detected, "detected"),
-        )
-    if ev == "scope":
-        return chain("scoped", (facts.aware, "aware"), (facts.detected, "detected"))
-    if ev == "materiality":
-        if facts.determination is None:
-            since = f" (discovery was {format_instant(disc)})" if disc else ""
-            return (
-                None,
-                "no SEC materiality determination recorded; it must be made without unreasonable "
-                f"delay after discovery{since}",
-            )
-        return facts.determination, f"materiality determination {format_instant(facts.determination)}"
-    if ev == "classification":
-        return chain("classified")
-    if ev == "payment":
-        return chain("ransom_paid")
-    if ev == "new_information":
-        return chain("new_information")
-    if ev == "year_end":
-        if disc is None:
-            return None, "no detection time recorded"
-        return year_end_start(rule, disc)
-    raise ValueError(f"{rule.id}: unhandled start {ev!r}")
 
 
 def _apply_holds(
@@ -323,7 +292,7 @@ def _clocks(
                     else:
                         c.pending = f"due {verb} the {label} notice, whose clock has not started"
         else:
-            start, start_basis = _fact_start(rule, facts)
+            start, start_basis = fact_start(rule, facts)
             c.start_basis = start_basis
             if start is None:
                 c.pending = start_basis
@@ -358,7 +327,8 @@ def timers(
     now = ensure_utc(now)
     overrides = overrides or {}
     notifications = notifications or {}
-    verdicts = _verdicts(facts, rules, overrides)
+    rules, choices = in_force_versions(facts, rules, notifications, now)
+    verdicts = _verdicts(facts, rules, overrides, choices)
     clocks = _clocks(facts, rules, verdicts, notifications, now)
     result: list[Timer] = []
     for rule in rules:
@@ -373,6 +343,9 @@ def timers(
             code=rule.code,
             recipient=rule.recipient,
             citation=rule.citation,
+            source=rule.source,
+            version=rule.version_label(),
+            version_basis=choices[rule.id].basis(),
             state="not_applicable",
             timezone=place.timezone,
             period=rule.period_text(),

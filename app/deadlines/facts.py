@@ -3,7 +3,6 @@ journal entries, the projectors that derive their state, and the models read bac
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from app.base.clock import format_instant, parse_instant
 from app.base.errors import UsageError
+from app.deadlines.codes import check_code, check_words
 from app.deadlines.days import parse_duration
 from app.deadlines.rules import Rule, find_rule
 from app.deadlines.vocab import CATEGORIES, CODE_ALIASES, EU_MEMBER_STATES, FACT_TIMES, REGION_MEMBERS, SECTORS
@@ -128,9 +128,7 @@ def parse_fact(key: str, value: str, rules: Sequence[Rule] | None = None) -> tup
         except ValueError as exc:
             raise UsageError(f"facts {key}: {exc}") from None
     if key.startswith("residents."):
-        code = normalise_code(key.split(".", 1)[1])
-        if not re.fullmatch(r"(EU|[A-Z]{2}(-[A-Z0-9]{1,3})?)", code):
-            raise UsageError(f"facts {key}: {code!r} is not a jurisdiction code (examples: US-TX, GB, BR, DE, EU)")
+        code = check_code(key.split(".", 1)[1], f"facts {key}")
         if clear:
             return f"residents.{code}", None
         try:
@@ -145,9 +143,7 @@ def parse_fact(key: str, value: str, rules: Sequence[Rule] | None = None) -> tup
         if clear:
             return key, None
         items = [i.strip().lower().replace("-", "_") for i in raw.split(",") if i.strip()]
-        unknown = [i for i in items if i not in vocab]
-        if unknown:
-            raise UsageError(f"facts {key}: unknown {', '.join(unknown)}; known: {', '.join(vocab)}")
+        check_words(items, vocab, f"facts {key}")
         return key, sorted(set(items))
     if key.startswith("target."):
         rid = key.split(".", 1)[1]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -91,16 +92,59 @@ class Threshold(BaseModel):
 
 
 class AppliesWhen(BaseModel):
-    """Sector and data-category gates (any listed value matches); `residents`: residence decides."""
+    """Sector and data-category gates (any listed value matches); `unless_categories`: a recorded one of these
+    means another rule takes this one's place; `residents`: residence decides."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sectors: list[Annotated[str, AfterValidator(_check_sector)]] = []
     categories: list[Annotated[str, AfterValidator(_check_category)]] = []
+    unless_categories: list[Annotated[str, AfterValidator(_check_category)]] = []
     residents: bool = True
 
 
+class RuleVersion(BaseModel):
+    """An earlier text of a rule: what differed, the period it was in force, and its own citation and source.
+
+    Fields not given are the later version's. The timing fields go together: a version that gives `day_kind`
+    gives its `period` too (none when absent)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    effective_from: date | None = None
+    effective_to: date
+    amended_by: str | None = None
+    citation: str
+    source: str = Field(pattern=r"^https?://")
+    confidence: Literal["high", "medium", "low"]
+    notes: str = ""
+    regime: str | None = None
+    standard: (
+        Literal["fixed", "without_undue_delay", "as_soon_as_practicable", "most_expedient", "not_stated"] | None
+    ) = None
+    period: int | None = Field(default=None, gt=0)
+    day_kind: Literal["hours", "calendar", "business", "months", "none"] | None = None
+    starts: Annotated[str, AfterValidator(_check_starts)] | None = None
+    relation: Literal["after", "with", "before"] | None = None
+    starts_note: str | None = None
+    threshold: Threshold | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> RuleVersion:
+        if self.effective_from is not None and self.effective_from > self.effective_to:
+            raise ValueError(f"effective_from {self.effective_from} is after effective_to {self.effective_to}")
+        if self.period is not None and self.day_kind is None:
+            raise ValueError("a period needs its day_kind")
+        return self
+
+
 class Rule(BaseModel):
+    """One notice a jurisdiction requires, as its text stands in the version this object holds.
+
+    `effective_from`/`effective_to` bound the days this version is in force (inclusive; None = open). A rule
+    that changed keeps its earlier texts in `earlier` (oldest first); `versions()` gives every text as a Rule
+    and `version_on(day)` the one in force on a day."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
@@ -109,7 +153,7 @@ class Rule(BaseModel):
     regime: str
     citation: str
     recipient: Literal["individuals", "regulator", "attorney_general", "consumer_reporting_agencies", "other"]
-    standard: Literal["fixed", "without_undue_delay", "as_soon_as_practicable", "most_expedient"]
+    standard: Literal["fixed", "without_undue_delay", "as_soon_as_practicable", "most_expedient", "not_stated"]
     period: int | None = Field(default=None, gt=0)
     day_kind: Literal["hours", "calendar", "business", "months", "none"]
     starts: Annotated[str, AfterValidator(_check_starts)]
@@ -120,6 +164,8 @@ class Rule(BaseModel):
     target: Annotated[str, AfterValidator(_check_duration)] | None = None
     law_enforcement_delay: bool = False
     effective_from: date | None = None
+    effective_to: date | None = None
+    amended_by: str | None = None
     in_force: bool = True
     in_force_note: str | None = None
     confidence: Literal["high", "medium", "low"]
@@ -127,6 +173,7 @@ class Rule(BaseModel):
     notes: str = ""
     threshold: Threshold
     applies_when: AppliesWhen = AppliesWhen()
+    earlier: list[RuleVersion] = []
 
     @model_validator(mode="after")
     def _period_matches_kind(self) -> Rule:
@@ -138,7 +185,78 @@ class Rule(BaseModel):
             raise ValueError(f"relation {self.relation!r} only makes sense for starts = 'notice:<rule id>'")
         if self.relation != "after" and self.period is not None:
             raise ValueError(f"relation {self.relation!r} is due with the other notice; it takes no period")
+        if self.effective_from and self.effective_to and self.effective_from > self.effective_to:
+            raise ValueError(f"effective_from {self.effective_from} is after effective_to {self.effective_to}")
+        later_from = self.effective_from
+        for i, old in enumerate(reversed(self.earlier)):
+            if later_from is None:
+                raise ValueError("an earlier version needs the later one to say when it took effect (effective_from)")
+            if old.effective_to + timedelta(days=1) != later_from:
+                raise ValueError(
+                    f"earlier[{len(self.earlier) - 1 - i}] ends {old.effective_to} but the next version starts "
+                    f"{later_from}; versions must follow each other day by day, oldest first"
+                )
+            later_from = old.effective_from
         return self
+
+    @cached_property
+    def _versions(self) -> tuple[Rule, ...]:
+        out: list[Rule] = []
+        base = self.model_dump(exclude={"earlier"})
+        for old in self.earlier:
+            data = {**base, **old.model_dump(exclude_none=True)}
+            if old.day_kind is not None:
+                data["period"] = old.period
+            if old.starts is not None:
+                data["relation"] = old.relation or "after"
+                data["starts_note"] = old.starts_note
+            if old.threshold is None:
+                data["threshold"] = base["threshold"]
+            data.setdefault("amended_by", None)
+            if old.amended_by is None:
+                data["amended_by"] = None
+            if old.effective_from is None:
+                data["effective_from"] = None
+            out.append(Rule.model_validate(data))
+        out.append(self.model_copy(update={"earlier": []}) if self.earlier else self)
+        return tuple(out)
+
+    def versions(self) -> tuple[Rule, ...]:
+        """Every text of this rule as a Rule, oldest first; the last is the current one."""
+        return self._versions
+
+    def in_force_on(self, day: date) -> bool:
+        """Whether this version's text is in force on `day` (a proposal never is)."""
+        return (
+            self.in_force
+            and (self.effective_from is None or day >= self.effective_from)
+            and (self.effective_to is None or day <= self.effective_to)
+        )
+
+    def version_on(self, day: date) -> Rule | None:
+        """The version in force on `day`, or None when none of the texts is."""
+        return next((v for v in reversed(self.versions()) if v.in_force_on(day)), None)
+
+    def nearest_version(self, day: date) -> Rule:
+        """The version in force on `day`, else the first one (day before it) or the last one (after)."""
+        found = self.version_on(day)
+        if found is not None:
+            return found
+        first = self.versions()[0]
+        return first if first.effective_from is not None and day < first.effective_from else self.versions()[-1]
+
+    def version_label(self) -> str:
+        """'in force from 2026-01-01', 'in force 2012-01-01 to 2025-12-31', 'in force until 2025-12-31'..."""
+        by = f" ({self.amended_by})" if self.amended_by else ""
+        if not self.in_force:
+            return f"not in force: {self.in_force_note or 'no effective date'}"
+        if self.effective_from and self.effective_to:
+            return f"in force {self.effective_from} to {self.effective_to}{by}"
+        if self.effective_from:
+            return f"in force from {self.effective_from}{by}"
+        if self.effective_to:
+            return f"in force until {self.effective_to} (earlier history not recorded){by}"
+        return "in force (no amendment recorded)"
 
     @property
     def anchors(self) -> tuple[str, ...]:
@@ -150,7 +268,7 @@ class Rule(BaseModel):
 
     def period_text(self) -> str:
         if self.period is None:
-            return self.standard.replace("_", " ")
+            return "no time stated" if self.standard == "not_stated" else self.standard.replace("_", " ")
         unit = {"hours": "hour", "calendar": "calendar day", "business": "business day", "months": "month"}
         return f"{self.period} {unit[self.day_kind]}{'s' if self.period != 1 else ''}"
 

@@ -39,6 +39,8 @@ CATEGORIES: dict[str, str] = {
     "contact": "names, emails, phone numbers, addresses",
     "cpni": "telecom customer proprietary network information",
     "large_scale": "the breach is large scale (a flag used by the Brazilian rules)",
+    "wrongful_purpose": "the leak may have been caused by an act for a wrongful purpose: unauthorized access, "
+    "insider theft, ransomware (a flag used by the Japanese rules)",
 }
 FACT_TIMES: dict[str, str] = {
     "detected": "first detection: the earliest plausible discovery time",
