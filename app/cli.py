@@ -1,7 +1,8 @@
 """The `warroom` command: argument parsing, the shared context, and the console launch.
 
-Each area registers its own subcommands from `app/commands/<area>.py`; this module only assembles them,
-turns WarroomError into one line on stderr plus an exit code, and (alone in `app/`) may start the UI.
+Each area registers its own subcommands from `app/commands/<area>.py`; this module only assembles them and
+turns WarroomError into one line on stderr plus an exit code. It never imports the UI: the `warroom` entry
+point (screens/entry.py) passes in the console launcher, which reaches commands through `Context.console`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.base.errors import WarroomError
+from app.base.errors import UsageError, WarroomError
+
+if TYPE_CHECKING:
+    from app.composition.context import Console
 
 # One module per area; each defines register(subparsers).
 COMMAND_MODULES: tuple[str, ...] = (
@@ -52,14 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -> int:
+    """Parse `argv` and run the command; `console` starts the console (None: this process has none)."""
     from app.base import redaction
     from app.composition.context import Context
 
     redaction.install()
     parser = build_parser()
     args = parser.parse_args(argv)
-    return dispatch(Context.from_args(args), args)
+    return dispatch(Context.from_args(args, console=console), args)
 
 
 def dispatch(ctx, args: argparse.Namespace) -> int:
@@ -87,10 +93,10 @@ def dispatch(ctx, args: argparse.Namespace) -> int:
 
 
 def open_console(ctx, incident_id: str | None = None, demo: bool = False) -> int:
-    """Start the Textual console; the only place in `app/` that imports the UI."""
-    from screens.factory import run_console
-
-    return run_console(ctx, incident_id=incident_id, demo=demo)
+    """Start the console through the launcher the entry point injected."""
+    if ctx.console is None:
+        raise UsageError("this entry point has no console: run `warroom` (or `python -m screens.entry`)")
+    return int(ctx.console(ctx, incident_id=incident_id, demo=demo))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,9 +19,11 @@ from app.base.clock import Clock
 from app.base.crash import EXIT_SOFTWARE
 from app.base.errors import WarroomError
 from app.composition.context import Context
+from app.composition.verification import verify_out_of_process
+from app.exercise.runner import current_exercise
 from app.incident.core import Incident
 from app.journal.chain import Entry, Head
-from app.journal.verify import VerifyReport, verify_out_of_process
+from app.journal.verify import VerifyReport
 from screens.bindings import APP_BINDINGS, EXERCISE_BINDINGS, MAIN_BINDINGS
 from screens.commands import WarroomCommands, palette_commands
 from screens.modals.help import key_label
@@ -83,7 +85,7 @@ class WarroomApp(App[int]):
         self._again: set[str] = set()
         self._seen_seqs: set[int] = set()
         self._polled = incident.journal.head().size
-        self._exercise_state: dict[str, Any] = incident.journal.get_state("exercise", "current") or {}
+        self._exercise_state: dict[str, Any] = current_exercise(incident.journal) or {}
         self._runner_errors = 0
         self._time_up = False
         self._orgs_seen: set[str] = set(runner.orgs) if runner is not None else set()
@@ -162,7 +164,7 @@ class WarroomApp(App[int]):
         if not kinds:
             return
         if any(k.startswith("exercise.") for k in kinds):
-            self._exercise_state = self.incident.journal.get_state("exercise", "current") or {}
+            self._exercise_state = current_exercise(self.incident.journal) or {}
             self._exercise_tick()
         self.main_screen.refresh_for(kinds)
         self.action_verify()  # keep the header's integrity mark current (a worker; the newest run wins)

@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Tab, Tabs
 from textual.worker import Worker
 
+from app.incident.record import declared_utc
 from screens import sources
 from screens.actions import ConsoleActions
 from screens.bindings import EXERCISE_BINDINGS, MAIN_BINDINGS
@@ -192,7 +193,7 @@ class MainScreen(ConsoleActions, ExerciseActions, Screen[None]):
         app = self.app
         journal = app.incident.journal
         header = self.query_one(HeaderBar)
-        header.set_incident(app.display_id, app.incident.title, journal.get_state("incident", "declared"))
+        header.set_incident(app.display_id, app.incident.title, declared_utc(journal))
         head = journal.head()
         header.set_journal(head.size, app.short_root(head))
         header.set_exercise(app.exercise_mark())

@@ -17,6 +17,7 @@ from app import inventory as inv
 from app.base.clock import parse_instant
 from app.containment import execute as ct
 from app.incident.core import Incident
+from app.inventory import current_summary
 from screens.widgets.checklist_pane import ItemRow, PhaseRow
 from screens.widgets.countdown_pane import CountdownRow
 from screens.widgets.inventory_pane import InventoryRow
@@ -144,7 +145,7 @@ def containment_text(actions: list[Any]) -> str:
 
 def load_inventory(incident: Incident) -> InventoryView:
     """Read the current snapshot, evaluate findings and map containment onto rows (slow: run in a worker)."""
-    meta = incident.journal.get_state("inventory", "current")
+    meta = current_summary(incident)
     snap = inv.load_current(incident)
     if snap is None or meta is None:
         return InventoryView([], "", [])

@@ -113,6 +113,7 @@ class CLI:
     def __call__(self, *args: str, stdin: str = "", actor: str | None = None) -> Result:
         from app import cli
         from app.composition.context import Context
+        from screens.entry import run_console
 
         out, err = io.StringIO(), io.StringIO()
         parser = cli.build_parser()
@@ -121,7 +122,13 @@ class CLI:
         except SystemExit as exc:
             return Result(int(exc.code or 0), "", "")
         ctx = Context.from_args(
-            ns, clock=self.clock, keyring=self.keyring, stdout=out, stderr=err, stdin=io.StringIO(stdin)
+            ns,
+            clock=self.clock,
+            keyring=self.keyring,
+            stdout=out,
+            stderr=err,
+            stdin=io.StringIO(stdin),
+            console=run_console,
         )
         if actor or self.actor:
             ctx.actor = actor or self.actor

@@ -6,12 +6,13 @@ import sys
 from pathlib import Path
 
 from app.base.clock import SystemClock
+from app.composition.projections import REGISTRY
 from app.journal.chain import Journal
 
 
 def main() -> None:
     path, count, tag = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    journal = Journal.open(path, SystemClock())
+    journal = Journal.open(path, SystemClock(), registry=REGISTRY)
     for i in range(count):
         entry = journal.append("note", {"text": f"{tag} {i}", "writer": tag}, tag)
         sys.stdout.write(f"{entry.seq}\n")

@@ -16,6 +16,7 @@ import pytest
 
 from app import deadlines as dl
 from app.base.clock import AcceleratedClock, FrozenClock, parse_instant
+from app.composition.verification import verify as verify_journal
 from app.composition.workspace import Workspace
 from app.exercise.runner import (
     ExerciseRunner,
@@ -30,7 +31,6 @@ from app.exercise.runner import (
 )
 from app.exercise.score import WEIGHTS
 from app.exercise.script import load_script
-from app.journal.verify import verify_journal
 from tests.conftest import MemoryKeyring, isolated
 
 SHIPPED = ("chat-vendor-theft", "fake-data-loader")

@@ -17,9 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.base.clock import FrozenClock
+from app.composition.projections import REGISTRY
+from app.composition.verification import verify as verify_journal
 from app.composition.workspace import Workspace
 from app.journal.chain import Journal, JournalError, SecretRefused
-from app.journal.verify import Anchor, verify_journal
+from app.journal.verify import Anchor
 from tests.conftest import T0
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,11 +47,11 @@ def tamper(path: Path, *sql: str) -> None:
 
 
 def restore_triggers(path: Path) -> None:
-    from app.journal.chain import SCHEMA, _split_sql
+    from app.journal.chain import schema_statements
 
     conn = sqlite3.connect(path, isolation_level=None)
     have = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'trigger'")}
-    for stmt in _split_sql(SCHEMA):
+    for stmt in schema_statements():
         if stmt.startswith("CREATE TRIGGER") and stmt.split()[2] not in have:
             conn.execute(stmt)
     conn.close()
@@ -382,7 +384,7 @@ def test_sigkill_mid_burst_keeps_every_acknowledged_entry(incident):
     report = verify_journal(path)
     assert report.ok, report.message
     assert report.size >= max(acked) >= base + 40
-    with Journal.open(path, FrozenClock(T0)) as journal:
+    with Journal.open(path, FrozenClock(T0), registry=REGISTRY) as journal:
         present = {e.seq for e in journal.entries(kind="note")}
     assert set(acked) <= present
 
@@ -430,7 +432,7 @@ def test_reopen_restores_state_without_replay(incident, clock):
     incident.journal.append("incident.update", {"title": "Renamed"}, "tester")
     path = incident.journal.path
     incident.close()
-    with Journal.open(path, clock) as journal:
+    with Journal.open(path, clock, registry=REGISTRY) as journal:
         assert journal.get_state("incident", "title") == "Renamed"
 
 
@@ -476,7 +478,7 @@ def test_fast_canonical_form_equals_rfc8785(value):
 
 
 def test_verify_out_of_process_matches_in_process(incident):
-    from app.journal.verify import verify_out_of_process
+    from app.composition.verification import verify_out_of_process
 
     anchor = Anchor(incident.journal.head().size, incident.journal.head().root)
     path = incident.journal.path

@@ -25,6 +25,7 @@ from app.checklist.model import (
     ItemState,
     parse_state,
 )
+from app.incident.record import declared_utc
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -300,7 +301,7 @@ def build_status(
 
 def declared_at(incident: Incident) -> datetime:
     """Declaration time: the incident's recorded `declared`, else its genesis entry's time."""
-    declared = incident.journal.get_state("incident", "declared")
+    declared = declared_utc(incident.journal)
     if not declared:
         genesis = incident.journal.entry(1)
         declared = genesis.recorded_utc if genesis else format_instant(incident.journal.clock.now())

@@ -185,7 +185,9 @@ def _run_score(ctx: Context, args: argparse.Namespace) -> int:
 
     with ctx.open_incident(args.incident) as incident:
         loaded = _scenario_of(incident)
-        end = incident.journal.get_state("exercise", "current") or {}
+        from app.exercise.runner import current_exercise
+
+        end = current_exercise(incident.journal) or {}
         from app.base.clock import parse_instant
 
         now = parse_instant(end["end_utc"]) if end.get("end_utc") else None

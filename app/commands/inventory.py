@@ -212,7 +212,7 @@ def _run_import(ctx: Context, args: argparse.Namespace) -> int:
 
 def _current(ctx: Context, incident_id: str | None) -> tuple[inv.Snapshot, dict[str, Any]]:
     with ctx.open_incident(incident_id) as incident:
-        meta = incident.journal.get_state("inventory", "current")
+        meta = inv.current_summary(incident)
         snap = inv.load_current(incident)
     if snap is None or meta is None:
         raise NotFoundError(
@@ -307,7 +307,7 @@ def _run_findings(ctx: Context, args: argparse.Namespace) -> int:
         for note in scan.notes:
             ctx.error(note)
     with ctx.open_incident(args.incident) as incident:
-        meta = incident.journal.get_state("inventory", "current")
+        meta = inv.current_summary(incident)
         snap = inv.load_current(incident)
         if snap is None and not scans:
             raise NotFoundError(

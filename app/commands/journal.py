@@ -9,9 +9,10 @@ from pathlib import Path
 
 from app.base.errors import UsageError, WarroomError
 from app.composition.context import Context
+from app.composition.verification import verify
 from app.journal.chain import JournalUnreadable
 from app.journal.merkle import short_root
-from app.journal.verify import Anchor, verify_journal
+from app.journal.verify import Anchor
 
 
 def _anchor(text: str) -> Anchor:
@@ -61,7 +62,7 @@ def _run_verify(ctx: Context, args: argparse.Namespace) -> int:
     else:
         ws = ctx.workspace
         path = ws.journal_path(ws.resolve(args.incident))
-    report = verify_journal(path, args.anchor)
+    report = verify(path, args.anchor)
     if args.json:
         ctx.print_json(report)
     else:
@@ -144,7 +145,7 @@ def _run_export(ctx: Context, args: argparse.Namespace) -> int:
         evidence_dir = incident.dir / "evidence" / "sha256"
         if evidence_dir.is_dir():
             shutil.copytree(evidence_dir, out / "evidence" / "sha256")
-    report = verify_journal(target)
+    report = verify(target)
     if report.size < head.size:
         raise JournalUnreadable(f"export {target} holds {report.size} entries, the journal {head.size}")
     (out / "VERIFY.json").write_text(report.model_dump_json(indent=2) + "\n")

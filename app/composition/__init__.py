@@ -1,1 +1,2 @@
-"""Composition: the projector registry, the workspace of incidents and the per-command context."""
+"""Composition: the projector registry (projections), verification with it (verification), the workspace of
+incidents (workspace) and the per-command context (context)."""

@@ -13,7 +13,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from pydantic import BaseModel
 
@@ -40,6 +40,12 @@ def default_keyring() -> Any:
     return keyring.get_keyring()
 
 
+class Console(Protocol):
+    """Starts the console on an incident (None: the latest), or on a fresh demo; returns the exit code."""
+
+    def __call__(self, ctx: Any, incident_id: str | None = None, demo: bool = False) -> int: ...
+
+
 @dataclass
 class Context:
     home: Path
@@ -50,6 +56,7 @@ class Context:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     exercise: Any = None  # the ExerciseRunner of a live tabletop (`warroom exercise run`); the console drives it
+    console: Console | None = None  # starts the console; injected by the `warroom` entry point (screens/entry.py)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, **overrides: Any) -> Context:

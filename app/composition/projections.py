@@ -1,105 +1,55 @@
-"""Which entry kinds change derived state, and how. `verify` replays these to rebuild the state tables.
+"""Which entry kinds change derived state, and how: the registry every journal is opened and verified with.
 
-Each area writes its projector next to its own logic and adds one line here. A projector yields
-(namespace, key, value) triples; a value of None deletes the key.
+Each area writes its projectors (and payload models, where it has them) next to its own logic and adds one line
+here; the journal itself knows no area. References are "module:attribute" and are imported on the first entry of
+their kind, so writing a note does not import every area (tests/test_layers.py resolves every reference).
+A projector yields (namespace, key, value) triples; a value of None deletes the key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from app.journal.registry import KindSpec, Registry
 
-from app import checklist, deadlines, findings, hunt, inventory, notify
-from app.containment import execute as containment
-from app.exercise import runner as exercise
-from app.forensics import collect as forensics
-from app.incident import settings
-from app.journal.chain import Entry, Lookup, Projector
+_INCIDENT = "app.incident.record"
+_CHECKLIST = "app.checklist.progress"
+_DEADLINES = "app.deadlines.facts"
+_CONTAINMENT = "app.containment.execute:project"
+_EXERCISE = "app.exercise.runner"
+_FORENSICS = "app.forensics.collect"
+_NOTIFY_FACTS = "app.notify.facts"
 
-
-def _genesis(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
-    yield "incident", "id", entry.data.get("incident_id")
-    yield "incident", "title", entry.data.get("title")
-    yield "incident", "declared", entry.recorded_utc
-
-
-def _incident_update(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
-    for key in ("title", "declared", "detected", "aware", "severity", "commander", "status"):
-        if key in entry.data:
-            yield "incident", key, entry.data[key]
-
-
-def _evidence(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
-    d = entry.data
-    yield (
-        "evidence",
-        d["evidence_id"],
-        {
-            "sha256": d["sha256"],
-            "size": d["size"],
-            "name": d.get("name"),
-            "note": d.get("note"),
-            "acquired_by": entry.actor,
-            "acquired_utc": entry.recorded_utc,
-            "seq": entry.seq,
-            "custody": [],
-        },
-    )
-
-
-def _custody(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
-    d = entry.data
-    current = get("evidence", d["evidence_id"])
-    if current is None:
-        return
-    current["custody"] = [*current.get("custody", []), {"seq": entry.seq, "action": d["action"]}]
-    yield "evidence", d["evidence_id"], current
-
-
-def _anchor(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
-    yield "journal", "last_anchor", {"seq": entry.seq, **entry.data}
-
-
-def _checkpoint(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
-    yield (
-        "journal",
-        "last_checkpoint",
-        {"seq": entry.seq, "tree_size": entry.data["tree_size"], "root": entry.data["root"]},
-    )
-
-
-PROJECTORS: dict[str, Projector] = {
-    "genesis": _genesis,
-    "incident.update": _incident_update,
-    "evidence.acquired": _evidence,
-    "custody.event": _custody,
-    "anchor.made": _anchor,
-    "checkpoint": _checkpoint,
-    "checklist.state": checklist.project_state,
-    "checklist.source": checklist.project_source,
-    "facts.set": deadlines.project_fact,
-    "deadline.override": deadlines.project_override,
-    "notification.sent": deadlines.project_notification,
-    "deadline.pause": deadlines.project_pause,
-    "deadline.resume": deadlines.project_resume,
-    "collect.progress": forensics.project_progress,
-    "collect.run": forensics.project_run,
-    "hunt.hit": hunt.project_hit,
-    "inventory.snapshot": inventory.project_snapshot,
-    "inventory.findings": findings.project_findings,
-    **{kind: containment.project for kind in containment.PROJECTORS},
-    "settings.set": settings.project,
-    "notice.detail": notify.project_detail,
-    "notify.drafted": notify.project_draft,
-    "exercise.start": exercise.project_start,
-    "exercise.inject": exercise.project_inject,
-    "exercise.ack": exercise.project_ack,
-    "exercise.end": exercise.project_end,
+KINDS: dict[str, KindSpec] = {
+    "genesis": KindSpec(f"{_INCIDENT}:project_genesis"),
+    "incident.update": KindSpec(f"{_INCIDENT}:project_update"),
+    "note": KindSpec(payload=f"{_INCIDENT}:NotePayload"),
+    "evidence.acquired": KindSpec(f"{_INCIDENT}:project_evidence", f"{_INCIDENT}:EvidencePayload"),
+    "custody.event": KindSpec(f"{_INCIDENT}:project_custody", f"{_INCIDENT}:CustodyPayload"),
+    "anchor.made": KindSpec(f"{_INCIDENT}:project_anchor", f"{_INCIDENT}:AnchorPayload"),
+    "checkpoint": KindSpec(f"{_INCIDENT}:project_checkpoint", f"{_INCIDENT}:CheckpointPayload"),
+    "settings.set": KindSpec("app.incident.settings:project"),
+    "checklist.state": KindSpec(f"{_CHECKLIST}:project_state"),
+    "checklist.source": KindSpec(f"{_CHECKLIST}:project_source"),
+    "facts.set": KindSpec(f"{_DEADLINES}:project_fact"),
+    "deadline.override": KindSpec(f"{_DEADLINES}:project_override"),
+    "notification.sent": KindSpec(f"{_DEADLINES}:project_notification"),
+    "deadline.pause": KindSpec(f"{_DEADLINES}:project_pause"),
+    "deadline.resume": KindSpec(f"{_DEADLINES}:project_resume"),
+    "collect.progress": KindSpec(f"{_FORENSICS}:project_progress"),
+    "collect.run": KindSpec(f"{_FORENSICS}:project_run"),
+    "hunt.hit": KindSpec("app.hunt.hunting:project_hit"),
+    "inventory.snapshot": KindSpec("app.inventory.store:project_snapshot"),
+    "inventory.findings": KindSpec("app.findings.store:project_findings"),
+    "action.plan": KindSpec(_CONTAINMENT),
+    "action.approval": KindSpec(_CONTAINMENT),
+    "action.intent": KindSpec(_CONTAINMENT),
+    "action.result": KindSpec(_CONTAINMENT),
+    "action.task_confirmed": KindSpec(_CONTAINMENT),
+    "notice.detail": KindSpec(f"{_NOTIFY_FACTS}:project_detail"),
+    "notify.drafted": KindSpec("app.notify.drafting:project_draft"),
+    "exercise.start": KindSpec(f"{_EXERCISE}:project_start"),
+    "exercise.inject": KindSpec(f"{_EXERCISE}:project_inject"),
+    "exercise.ack": KindSpec(f"{_EXERCISE}:project_ack"),
+    "exercise.end": KindSpec(f"{_EXERCISE}:project_end"),
 }
 
-
-def project(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
-    projector = PROJECTORS.get(entry.kind)
-    if projector is None:
-        return ()
-    return projector(entry, get)
+REGISTRY = Registry(KINDS)

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from app.base.clock import Clock, format_instant
 from app.base.errors import NotFoundError, UsageError
+from app.composition.projections import REGISTRY
 from app.incident.core import Incident
 from app.journal import signing
 from app.journal.chain import Journal
@@ -46,6 +47,10 @@ class Workspace:
         self.home = home
         self.clock = clock
         self.keyring = keyring
+
+    def with_clock(self, clock: Clock) -> Workspace:
+        """The same workspace seen through another clock (an exercise's virtual or accelerated time)."""
+        return Workspace(self.home, clock, self.keyring)
 
     @property
     def incidents_dir(self) -> Path:
@@ -89,6 +94,7 @@ class Workspace:
             actor=actor,
             genesis=genesis,
             journal_id=journal_id,
+            registry=REGISTRY,
         )
         declared = format_instant(self.clock.now())
         facts: dict[str, Any] = {"declared": declared}
@@ -102,7 +108,7 @@ class Workspace:
 
     def open(self, incident_id: str | None = None) -> Incident:
         path = self.journal_path(self.resolve(incident_id))
-        return Incident(path.parent, Journal.open(path, self.clock), self.keyring)
+        return Incident(path.parent, Journal.open(path, self.clock, registry=REGISTRY), self.keyring)
 
     def resolve(self, incident_id: str | None) -> str:
         """An exact id, a unique case-insensitive suffix or prefix, or None for the most recent."""

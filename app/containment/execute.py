@@ -223,7 +223,7 @@ def _snapshot_source(incident: Incident | None) -> SnapshotSource:
 
     if incident is None:
         raise UsageError("planning from the inventory snapshot needs an incident")
-    current = incident.journal.get_state("inventory", "current")
+    current = inventory.current_summary(incident)
     snap = inventory.load_current(incident)
     if snap is None or current is None:
         raise NotFoundError(

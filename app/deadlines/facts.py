@@ -15,6 +15,7 @@ from app.deadlines.codes import check_code, check_words
 from app.deadlines.days import parse_duration
 from app.deadlines.rules import Rule, find_rule
 from app.deadlines.vocab import CATEGORIES, CODE_ALIASES, EU_MEMBER_STATES, FACT_TIMES, REGION_MEMBERS, SECTORS
+from app.incident.record import incident_fields
 
 # -- incident facts ---------------------------------------------------------------------------------------------
 
@@ -225,7 +226,7 @@ def set_fact(journal: Any, key: str, value: str, actor: str, rules: Sequence[Rul
     state_key, parsed = parse_fact(key, value, rules)
     previous = journal.get_state("facts", state_key)
     if previous is None and state_key in ("detected", "aware"):
-        previous = journal.get_state("incident", state_key)  # set when the incident was declared
+        previous = incident_fields(journal).get(state_key)  # set when the incident was declared
         if parsed is None and previous is not None:
             raise UsageError(
                 f"{state_key} comes from the incident record ({previous}); set a corrected time instead of clearing it"
@@ -300,7 +301,7 @@ def project_resume(entry: Any, get: Any) -> Iterable[tuple[str, str, Any]]:
 
 def incident_facts(journal: Any) -> IncidentFacts:
     """The deadline facts of an incident, from its journal's derived state (the console and report reuse it)."""
-    return facts_from_state(journal.state("facts"), journal.state("incident"), journal.state("deadline.holds"))
+    return facts_from_state(journal.state("facts"), incident_fields(journal), journal.state("deadline.holds"))
 
 
 def incident_overrides(journal: Any) -> dict[str, Override]:

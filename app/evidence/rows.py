@@ -16,10 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from app.incident.core import Incident
+if TYPE_CHECKING:
+    from app.incident.core import Incident
 
 # What collection writes into `evidence.acquired` source.format; other files are recognised by content.
 FMT_RECORDS = "json-records"  # {"object":..., "soql":..., "records": [ one record per line ]}

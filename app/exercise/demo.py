@@ -11,12 +11,14 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import deadlines as dl
 from app.base.clock import format_instant
-from app.composition.context import Context
 from app.incident.core import Incident
+
+if TYPE_CHECKING:
+    from app.composition.context import Context
 
 DEMO_TITLE = "DEMO: chat-vendor OAuth token theft (tabletop)"
 DEMO_ALIAS = "sim"

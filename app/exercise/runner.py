@@ -64,7 +64,7 @@ from app.exercise.scenario import (
 if TYPE_CHECKING:
     from app.composition.workspace import Workspace
     from app.incident.core import Incident
-    from app.journal.chain import Entry, Lookup
+    from app.journal.chain import Entry, Journal, Lookup
     from app.simorg import SimOrg
 
 __all__ = [
@@ -159,6 +159,12 @@ def acknowledge(incident: Incident, inject_id: str, actor: str, note: str | None
     if note:
         data["note"] = note
     return incident.journal.append("exercise.ack", data, actor)
+
+
+def current_exercise(journal: Journal) -> dict[str, Any] | None:
+    """The exercise this incident runs (scenario, title, start, duration, whether and when it ended), or None."""
+    value = journal.get_state(NAMESPACE, "current")
+    return dict(value) if value else None
 
 
 def project_start(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:

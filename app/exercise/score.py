@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from app.base.clock import format_instant, parse_instant
 from app.base.errors import WarroomError
 from app.checklist import format_duration, parse_duration
-from app.exercise.runner import LoadedScenario, truth_of
+from app.exercise.runner import LoadedScenario, current_exercise, truth_of
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -248,7 +248,7 @@ def _contained_by(
     """The first successful containment run, at or after `since`, that left nothing of `name` behind: for an
     app, a revoke whose verification found none of its tokens left; for a user, a freeze, deactivation or
     quarantine whose records include that user."""
-    from app.report import containment_actions
+    from app.containment.history import containment_actions
 
     for a in containment_actions(incident):
         if a["status"] != "done" or a.get("result_seq") is None:
@@ -328,7 +328,7 @@ def score(
     incident: Incident, loaded: LoadedScenario, *, orgs: Mapping[str, SimOrg] | None = None, now: datetime | None = None
 ) -> Score:
     """Score the exercise recorded in `incident` against `loaded`'s truth, as of `now` (default: its clock)."""
-    current = incident.journal.get_state("exercise", "current")
+    current = current_exercise(incident.journal)
     if current is None:
         raise WarroomError(f"{incident.id} is not an exercise (no exercise.start entry)")
     start = parse_instant(current["start_utc"])

@@ -594,13 +594,12 @@ def run_scripted(
     """The whole headless exercise: start (virtual clock unless `speed`), play, score; the orgs are stopped."""
     from dataclasses import replace
 
-    from app.composition.workspace import Workspace as _Workspace
     from app.exercise.runner import make_clock
 
     if script.script.scenario != loaded.name:
         raise ScenarioError(f"script {script.path} plays scenario {script.script.scenario!r}, not {loaded.name!r}")
     clock = make_clock(loaded, speed, virtual=speed is None)
-    ws = _Workspace(workspace.home, clock, workspace.keyring)
+    ws = workspace.with_clock(clock)
     exercise_ctx = replace(ctx, clock=clock) if ctx is not None else None
     runner = ExerciseRunner(ws, loaded, clock)
     try:

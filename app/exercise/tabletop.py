@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.base.errors import UsageError
 from app.checklist import format_duration
+from app.exercise.runner import current_exercise
 
 if TYPE_CHECKING:
     from app.exercise.runner import ExerciseRunner
@@ -39,7 +40,7 @@ def next_speed(current: int, faster: bool) -> int:
 
 
 def ended(incident: Incident) -> bool:
-    return bool((incident.journal.get_state("exercise", "current") or {}).get("ended"))
+    return bool((current_exercise(incident.journal) or {}).get("ended"))
 
 
 def set_clock(

@@ -19,6 +19,7 @@ from app.hunt.exfil import (
     SAME_REQUEST,
     ExfilRow,
     api_logs_preserved,
+    exfiltration_rows,
     exfiltration_table,
 )
 from app.hunt.hunting import (
@@ -74,6 +75,7 @@ __all__ = [
     "Source",
     "Window",
     "api_logs_preserved",
+    "exfiltration_rows",
     "exfiltration_table",
     "find_indicator_file",
     "hunt",

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic import BaseModel
 
 from app.base.clock import format_instant
+from app.base.errors import WarroomError
 from app.evidence.rows import Row, evidence_files, id_key
 from app.hunt.hunting import recorded_indicator_sets, scan, window_of
 from app.hunt.indicators import IndicatorSet, Window
@@ -202,3 +203,11 @@ def exfiltration_table(
         )
     out.sort(key=lambda r: (r.actor, -r.rows, r.object))
     return out
+
+
+def exfiltration_rows(incident: Incident) -> list[ExfilRow]:
+    """The exfiltration table of the recorded hunts ([] when no hunt was run or the store cannot be read)."""
+    try:
+        return exfiltration_table(incident)
+    except WarroomError:
+        return []

@@ -20,6 +20,7 @@ from app.evidence.rows import FMT_INDICATORS, EvidenceFile, Row, directory, evid
 from app.evidence.store import ID_LEN, hash_file
 from app.hunt.indicators import QUERY_CHARS, Compiled, IndicatorSet, Window, load_indicators
 from app.incident.core import Incident
+from app.incident.record import evidence_raw
 from app.journal.chain import Entry, Lookup
 
 # ---------------------------------------------------------------------------------------------------------
@@ -187,7 +188,7 @@ def hunt(
 
 def record_hunt(incident: Incident, result: HuntResult, sets: list[IndicatorSet], actor: str) -> int:
     """Preserve the indicator files, journal the run and each hit not recorded before; returns the new hits."""
-    known = incident.journal.state("evidence")
+    known = evidence_raw(incident.journal)
     indicator_evidence: list[str] = []
     for s in sets:
         for path in s.files():

@@ -9,6 +9,7 @@ from typing import Any
 from app.base.clock import Clock
 from app.base.errors import NotFoundError, UsageError
 from app.evidence.store import ID_LEN, EvidenceStore, Progress
+from app.incident import record
 from app.journal import signing
 from app.journal.chain import Entry, Head, Journal
 
@@ -38,7 +39,7 @@ class Incident:
 
     @property
     def title(self) -> str:
-        return self.journal.get_state("incident", "title") or self.journal.genesis.get("title", "")
+        return record.incident_fields(self.journal).get("title") or self.journal.genesis.get("title", "")
 
     @property
     def clock(self) -> Clock:
@@ -98,7 +99,7 @@ class Incident:
     def resolve_evidence(self, ref: str) -> dict[str, Any]:
         """An evidence id or any unique prefix of its SHA-256 (8+ hex digits)."""
         ref = ref.strip().lower()
-        items = self.journal.state("evidence")
+        items = record.evidence_raw(self.journal)
         if ref in items:
             return {"evidence_id": ref, **items[ref]}
         matches = [k for k, v in items.items() if len(ref) >= 8 and v["sha256"].startswith(ref)]

@@ -86,6 +86,7 @@ from app.inventory.query import (
 from app.inventory.store import (
     SNAPSHOT_KIND,
     SavedSnapshot,
+    current_summary,
     history,
     load_current,
     load_saved,
@@ -155,6 +156,7 @@ __all__ = [
     "Source",
     "TraceFlag",
     "User",
+    "current_summary",
     "diff",
     "held_permission_sets",
     "history",

@@ -85,6 +85,12 @@ def project_snapshot(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]
     yield "inventory", "history", [*history, summary]
 
 
+def current_summary(incident: Any) -> dict[str, Any] | None:
+    """The current snapshot's summary (evidence id, source, counts...), or None before the first snapshot."""
+    current = incident.journal.get_state("inventory", "current")
+    return dict(current) if current else None
+
+
 def history(incident: Any) -> list[dict[str, Any]]:
     return incident.journal.get_state("inventory", "history") or []
 
@@ -108,7 +114,7 @@ def load_saved(incident: Any, ref: str) -> Snapshot:
 
 
 def load_current(incident: Any) -> Snapshot | None:
-    current = incident.journal.get_state("inventory", "current")
+    current = current_summary(incident)
     if current is None:
         return None
     return load_saved(incident, current["evidence_id"])

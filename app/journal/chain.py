@@ -4,6 +4,8 @@ Each entry stores the exact RFC 8785 bytes that are hashed (`body`); `entry_hash
 both the chain link (the next body carries it as `prev`) and the RFC 6962 Merkle leaf. Derived state (checklist
 states, facts, containment status...) lives in `state`, written by projections in the same transaction as the
 entry, so opening a journal costs the same at a million entries as at one; `verify` replays and compares.
+The journal knows no area: it is opened with a projector registry (app/journal/registry.py) that the
+composition layer assembles.
 
 Triggers refuse UPDATE, DELETE, REPLACE and any insert that does not extend the chain; they only stop
 accidents. Tampering is detected by the chain, the signed checkpoints and, above all, anchors held elsewhere.
@@ -31,6 +33,27 @@ from app.base.clock import Clock, format_instant
 from app.base.errors import WarroomError
 from app.base.redaction import find_secrets
 from app.journal.merkle import Frontier, leaf_hash, short_root
+from app.journal.registry import Lookup, Projector, Registry
+
+__all__ = [
+    "APPLICATION_ID",
+    "SCHEMA",
+    "ZERO_HASH",
+    "Entry",
+    "Head",
+    "Journal",
+    "JournalError",
+    "JournalUnreadable",
+    "Lookup",
+    "Projector",
+    "Registry",
+    "SecretRefused",
+    "build_body",
+    "canonical",
+    "connect",
+    "jcs",
+    "schema_statements",
+]
 
 APPLICATION_ID = 1465010737  # 'WRJ1'
 USER_VERSION = 1
@@ -74,9 +97,6 @@ CREATE TABLE merkle (
   hash BLOB NOT NULL CHECK (length(hash) = 32)
 ) STRICT;
 """
-
-Lookup = Callable[[str, str], Any]
-Projector = Callable[["Entry", Lookup], Iterable[tuple[str, str, Any]]]
 
 
 class JournalError(WarroomError):
@@ -210,12 +230,6 @@ def connect(path: Path, *, timeout: float = 10.0) -> sqlite3.Connection:
     return conn
 
 
-def _default_projector() -> Projector:
-    from app.composition.projections import project
-
-    return project
-
-
 def _sqlite_failure(exc: sqlite3.Error, path: Path) -> JournalError:
     text = str(exc)
     if "full" in text:
@@ -232,11 +246,11 @@ def _sqlite_failure(exc: sqlite3.Error, path: Path) -> JournalError:
 class Journal:
     """One incident's journal. Thread-safe: the console's workers share one instance."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Clock, projector: Projector) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Clock, registry: Registry) -> None:
         self._conn = conn
         self.path = path
         self.clock = clock
-        self._project = projector
+        self.registry = registry
         self._lock = threading.RLock()
         self._boot_id = _boot_id()
         self._host = socket.gethostname()
@@ -260,8 +274,8 @@ class Journal:
         incident_id: str,
         actor: str,
         genesis: dict[str, Any],
+        registry: Registry,
         journal_id: str | None = None,
-        projector: Projector | None = None,
     ) -> Journal:
         """Make a new journal file with its schema and genesis entry (seq 1)."""
         if path.exists():
@@ -270,7 +284,7 @@ class Journal:
         conn = connect(path)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for stmt in _split_sql(SCHEMA):
+            for stmt in schema_statements():
                 conn.execute(stmt)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {USER_VERSION}")
@@ -281,11 +295,10 @@ class Journal:
                 "software": f"warroom {__version__}",
                 **genesis,
             }
-            projector = projector or _default_projector()
             body, entry_hash = _insert(
                 conn, clock, journal_id, incident_id, 1, ZERO_HASH, "genesis", actor, data, _boot_id()
             )
-            _apply(conn, projector, Entry.from_body(body, entry_hash))
+            _apply(conn, registry, Entry.from_body(body, entry_hash))
             _persist_frontier(conn, Frontier(), entry_hash)
             conn.execute("COMMIT")
         except BaseException:
@@ -294,10 +307,10 @@ class Journal:
             conn.close()
             path.unlink(missing_ok=True)
             raise
-        return cls(conn, path, clock, projector)
+        return cls(conn, path, clock, registry)
 
     @classmethod
-    def open(cls, path: Path, clock: Clock, *, projector: Projector | None = None) -> Journal:
+    def open(cls, path: Path, clock: Clock, *, registry: Registry) -> Journal:
         if not path.is_file():
             raise JournalUnreadable(f"{path}: no such journal")
         try:
@@ -308,7 +321,7 @@ class Journal:
         if app_id != APPLICATION_ID:
             conn.close()
             raise JournalUnreadable(f"{path}: not a warroom journal")
-        return cls(conn, path, clock, projector or _default_projector())
+        return cls(conn, path, clock, registry)
 
     def close(self) -> None:
         with self._lock:
@@ -349,6 +362,7 @@ class Journal:
                     + "; credentials live only in the keyring"
                 )
             _check_json(data, "data")
+            self._check_payload(kind, data)
         written: list[Entry] = []
         with self._lock:
             conn = self._conn
@@ -373,7 +387,7 @@ class Journal:
                         host=self._host,
                     )
                     entry = Entry.from_body(body, prev)
-                    _apply(conn, self._project, entry)
+                    _apply(conn, self.registry, entry)
                     _persist_frontier(conn, frontier, prev)
                     written.append(entry)
                 conn.execute("COMMIT")
@@ -389,6 +403,15 @@ class Journal:
             for listener in list(self._listeners):
                 listener(entry)
         return written
+
+    def _check_payload(self, kind: str, data: dict[str, Any]) -> None:
+        model = self.registry.payload_model(kind)
+        if model is None:
+            return
+        try:
+            model.model_validate(data)
+        except ValueError as exc:
+            raise JournalError(f"refused to journal {kind}: its payload does not match its model ({exc})") from None
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -459,10 +482,10 @@ class Journal:
         return self._conn
 
 
-def _split_sql(script: str) -> list[str]:
-    """Split the schema into statements, keeping trigger bodies whole."""
+def schema_statements() -> list[str]:
+    """The journal's schema as separate statements (trigger bodies whole); `verify` fingerprints it."""
     statements, buf = [], []
-    for line in script.strip().splitlines():
+    for line in SCHEMA.strip().splitlines():
         buf.append(line)
         joined = "\n".join(buf).strip()
         if sqlite3.complete_statement(joined):
@@ -557,14 +580,14 @@ def _persist_frontier(conn: sqlite3.Connection, frontier: Frontier, leaf: bytes)
             conn.execute("INSERT OR REPLACE INTO merkle (level, hash) VALUES (?, ?)", (level, h))
 
 
-def _apply(conn: sqlite3.Connection, project: Projector, entry: Entry) -> None:
+def _apply(conn: sqlite3.Connection, registry: Registry, entry: Entry) -> None:
     """Write the entry's derived-state changes (inside the caller's transaction)."""
 
     def get(ns: str, key: str) -> Any:
         row = conn.execute("SELECT value FROM state WHERE ns = ? AND key = ?", (ns, key)).fetchone()
         return json.loads(row[0]) if row else None
 
-    for ns, key, value in project(entry, get):
+    for ns, key, value in registry.project(entry, get):
         if value is None:
             conn.execute("DELETE FROM state WHERE ns = ? AND key = ?", (ns, key))
         else:

@@ -18,18 +18,9 @@ from typing import Any
 import rfc8785
 from pydantic import BaseModel
 
-from app.journal.chain import (
-    APPLICATION_ID,
-    SCHEMA,
-    ZERO_HASH,
-    Entry,
-    Projector,
-    _default_projector,
-    _split_sql,
-    canonical,
-    jcs,
-)
+from app.journal.chain import APPLICATION_ID, ZERO_HASH, Entry, canonical, jcs, schema_statements
 from app.journal.merkle import Frontier, leaf_hash, short_root
+from app.journal.registry import Registry
 from app.journal.signing import verify_note
 
 REASONS = (
@@ -101,7 +92,7 @@ def schema_fingerprint(conn: sqlite3.Connection) -> str:
 
 def expected_fingerprint() -> str:
     mem = sqlite3.connect(":memory:")
-    for stmt in _split_sql(SCHEMA):
+    for stmt in schema_statements():
         mem.execute(stmt)
     try:
         return schema_fingerprint(mem)
@@ -111,7 +102,7 @@ def expected_fingerprint() -> str:
 
 @dataclass
 class _Replay:
-    projector: Projector
+    registry: Registry
     state: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def apply(self, entry: Entry) -> None:
@@ -119,7 +110,8 @@ class _Replay:
             value = self.state.get((ns, key))
             return json.loads(value) if value is not None else None
 
-        for ns, key, value in self.projector(entry, get):
+        self.registry.check_payload(entry)
+        for ns, key, value in self.registry.project(entry, get):
             if value is None:
                 self.state.pop((ns, key), None)
             else:
@@ -137,7 +129,9 @@ def _unreadable(path: Path, why: str) -> VerifyReport:
     return VerifyReport(path=str(path), ok=False, exit_code=3, message=f"{path}: unreadable: {why}")
 
 
-def verify_journal(path: Path, anchors: Iterable[Anchor] = (), projector: Projector | None = None) -> VerifyReport:
+def verify_journal(path: Path, anchors: Iterable[Anchor], registry: Registry) -> VerifyReport:
+    """Verify the journal at `path` against `anchors`, replaying its entries through `registry` (the same
+    registry the journal is written with, assembled in app/composition/projections.py)."""
     anchors = sorted(anchors, key=lambda a: a.size)
     if not path.is_file():
         return _unreadable(path, "no such file")
@@ -155,12 +149,7 @@ def verify_journal(path: Path, anchors: Iterable[Anchor] = (), projector: Projec
         conn.close()
         return _unreadable(path, "not a warroom journal")
     try:
-        kinds = None
-        if projector is None:
-            from app.composition.projections import PROJECTORS
-
-            projector, kinds = _default_projector(), frozenset(PROJECTORS)
-        return _verify(conn, path, anchors, projector, kinds)
+        return _verify(conn, path, anchors, registry)
     except sqlite3.DatabaseError as exc:
         return _unreadable(path, str(exc))
     finally:
@@ -171,10 +160,8 @@ def _verify(
     conn: sqlite3.Connection,
     path: Path,
     anchors: list[Anchor],
-    projector: Projector,
-    kinds: frozenset[str] | None = None,
+    registry: Registry,
 ) -> VerifyReport:
-    """`kinds`: the entry kinds the projector acts on (None: all); other entries skip the replay step."""
     problems: list[Problem] = []
     warnings: list[Warning_] = []
     report = VerifyReport(path=str(path), ok=True, exit_code=0)
@@ -185,7 +172,8 @@ def _verify(
         )
 
     frontier = Frontier()
-    replay = _Replay(projector)
+    replay = _Replay(registry)
+    checked = registry.projected | registry.validated
     roots_at: dict[int, bytes] = {}
     want_sizes = {a.size for a in anchors}
     checkpoints: list[tuple[int, dict[str, Any]]] = []
@@ -271,7 +259,7 @@ def _verify(
         frontier.append(computed)
         if seq in want_sizes:
             roots_at[seq] = frontier.root()
-        if not chain_broken and (kinds is None or kind in kinds):
+        if not chain_broken and kind in checked:
             try:
                 replay.apply(Entry.from_doc(doc, computed))
             except Exception as exc:  # a projector choking on an edited payload is itself evidence
@@ -363,29 +351,3 @@ def _prefix_root(conn: sqlite3.Connection, size: int) -> bytes:
     for (body,) in conn.execute("SELECT body FROM entries WHERE seq <= ? ORDER BY seq", (size,)):
         frontier.append(leaf_hash(body))
     return frontier.root()
-
-
-def verify_out_of_process(path: Path, anchors: Iterable[Anchor] = (), timeout: float | None = None) -> VerifyReport:
-    """Run `verify_journal` in a child process.
-
-    Verification is CPU-bound Python; in a thread it would hold the GIL against the console's own work, so a
-    million-entry journal would slow start-up and every key press while it runs. A child process costs the
-    console nothing but a wait.
-    """
-    import subprocess
-    import sys
-
-    cmd = [sys.executable, "-m", "app.journal.verify", str(path), *(f"{a.size}:{a.root.hex()}" for a in anchors)]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-        return VerifyReport.model_validate_json(done.stdout)
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
-        return VerifyReport(path=str(path), ok=False, exit_code=3, message=f"{path}: verification did not run ({exc})")
-
-
-if __name__ == "__main__":
-    import sys
-
-    _report = verify_journal(Path(sys.argv[1]), [Anchor.parse(a) for a in sys.argv[2:]])
-    sys.stdout.write(_report.model_dump_json())
-    sys.exit(0)

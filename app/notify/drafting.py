@@ -18,7 +18,7 @@ from app.notify.templates import PLACEHOLDER, Template, load_templates, template
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry
+    from app.journal.chain import Entry, Journal
 
 DRAFT_KIND = "notify.drafted"
 GAP_OPEN = "[[GAP: "
@@ -209,6 +209,11 @@ def record_sent(
         },
         actor,
     )
+
+
+def latest_drafts(journal: Journal) -> dict[str, dict[str, Any]]:
+    """The latest notice draft per rule id (seq, when, who, evidence id, SHA-256...)."""
+    return journal.state("notice.drafts")
 
 
 def project_draft(entry: Entry, get: Callable[[str, str], Any]) -> Iterable[tuple[str, str, Any]]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import deadlines as dl
 from app.base.errors import UsageError, WarroomError
+from app.incident.record import evidence_raw
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -104,7 +105,8 @@ def gather(
     defaults: Mapping[str, Any] | None = None,
 ) -> NoticeFacts:
     from app import checklist as cl
-    from app.report import containment_actions, exfiltration_rows
+    from app.containment.history import containment_actions
+    from app.hunt import exfiltration_rows
 
     journal = incident.journal
     timers = {t.rule: t for t in dl.incident_timers(journal, now, rules)}
@@ -129,7 +131,7 @@ def gather(
         checklist_done=done,
         checklist_open=open_,
         exfiltration=exfiltration_rows(incident),
-        evidence=journal.state("evidence"),
+        evidence=evidence_raw(journal),
     )
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from app.report.contents import (
     build_report,
-    containment_actions,
-    exfiltration_rows,
     summarise,
 )
 from app.report.model import (
@@ -79,8 +77,6 @@ __all__ = [
     "Report",
     "TimelineEntry",
     "build_report",
-    "containment_actions",
-    "exfiltration_rows",
     "export_population",
     "generate",
     "population_query",

@@ -12,6 +12,10 @@ from app.base.clock import format_instant, parse_instant
 from app.base.errors import WarroomError
 from app.base.text import one_line
 from app.checklist import controls as catalogue
+from app.containment.history import containment_actions, selectors_text
+from app.exercise.runner import current_exercise
+from app.hunt import exfiltration_rows
+from app.incident import record
 from app.report.model import (
     CONTROL_FRAMEWORKS,
     SUMMARY_CHARS,
@@ -74,7 +78,7 @@ def summarise(entry: Entry) -> tuple[str, str | None, str | None]:
     if k.startswith("action."):
         what = f"{k.split('.', 1)[1]} {d.get('action_id', '')} {d.get('action', d.get('kind', ''))}".strip()
         if k == "action.plan":
-            what += f" ({_selectors_text(d.get('selectors'))}; {d.get('steps_total', 0)} record(s))"
+            what += f" ({selectors_text(d.get('selectors'))}; {d.get('steps_total', 0)} record(s))"
             return what, None, None
         if k == "action.result":
             counts = ", ".join(f"{n} {c}" for c, n in (d.get("counts") or {}).items() if n)
@@ -132,132 +136,6 @@ def summarise(entry: Entry) -> tuple[str, str | None, str | None]:
     before = d.get("previous", d.get("before"))
     after = d.get("value", d.get("after"))
     return f"{k}: {short_text(d)}", _opt(before), _opt(after)
-
-
-def _selectors_text(sel: dict[str, Any] | None) -> str:
-    sel = sel or {}
-    parts = []
-    if sel.get("app"):
-        parts.append(f"app {sel['app']}")
-    if sel.get("user"):
-        parts.append(f"user {sel['user']}")
-    if sel.get("integration_users"):
-        parts.append("integration users")
-    return ", ".join(parts)
-
-
-def containment_actions(incident: Incident) -> list[dict[str, Any]]:
-    """One row per containment run (plan, approval, intent and result joined), plus plans never applied
-    and manual tasks. Field names follow app/containment/execute.py's entries."""
-    plans: dict[str, Entry] = {}
-    intents: dict[int, Entry] = {}
-    applied: set[str] = set()
-    rows: list[dict[str, Any]] = []
-    for entry in incident.journal.entries(prefix="action."):
-        d = entry.data
-        if entry.kind == "action.plan":
-            plans[d["action_id"]] = entry
-        elif entry.kind == "action.intent":
-            intents[entry.seq] = entry
-        elif entry.kind == "action.result":
-            plan = plans.get(d.get("action_id", ""))
-            intent = intents.get(d.get("intent_seq", -1))
-            applied.add(d.get("action_id", ""))
-            pd = plan.data if plan else {}
-            rows.append(
-                {
-                    "action_id": d.get("action_id"),
-                    "plan_seq": plan.seq if plan else None,
-                    "intent_seq": d.get("intent_seq"),
-                    "result_seq": entry.seq,
-                    "seq": entry.seq,
-                    "org_alias": d.get("org_alias") or pd.get("org_alias"),
-                    "action": d.get("action", "action"),
-                    "status": d.get("status", "recorded"),
-                    "actor": d.get("executor") or entry.actor,
-                    "approver": d.get("approver"),
-                    "ticket": pd.get("ticket"),
-                    "decided_utc": pd.get("created_utc"),
-                    "executed_utc": intent.recorded_utc if intent else None,
-                    "recorded_utc": entry.recorded_utc,
-                    "target_summary": _selectors_text(pd.get("selectors")),
-                    "selectors": pd.get("selectors") or {},
-                    "pre_state_digest": d.get("before_sha256"),
-                    "post_state_digest": d.get("after_sha256"),
-                    "counts": d.get("counts", {}),
-                    "verification": d.get("verification", {}),
-                    "detail": ", ".join(f"{n} {k}" for k, n in (d.get("counts") or {}).items() if n),
-                }
-            )
-    for action_id, plan in plans.items():
-        if action_id in applied:
-            continue
-        pd = plan.data
-        rows.append(
-            {
-                "action_id": action_id,
-                "plan_seq": plan.seq,
-                "intent_seq": None,
-                "result_seq": None,
-                "seq": plan.seq,
-                "org_alias": pd.get("org_alias"),
-                "action": pd.get("action", "action"),
-                "status": "planned, not applied",
-                "actor": plan.actor,
-                "approver": None,
-                "ticket": None,
-                "decided_utc": pd.get("created_utc"),
-                "executed_utc": None,
-                "recorded_utc": plan.recorded_utc,
-                "target_summary": _selectors_text(pd.get("selectors")),
-                "selectors": pd.get("selectors") or {},
-                "pre_state_digest": pd.get("before_sha256"),
-                "post_state_digest": None,
-                "counts": pd.get("counts", {}),
-                "verification": {},
-                "detail": f"{pd.get('steps_total', 0)} record(s) planned",
-            }
-        )
-    for entry in incident.journal.entries(kind="action.task_confirmed"):
-        d = entry.data
-        rows.append(
-            {
-                "action_id": d.get("action_id"),
-                "plan_seq": None,
-                "intent_seq": None,
-                "result_seq": entry.seq,
-                "seq": entry.seq,
-                "action": f"manual task {d.get('kind')}",
-                "status": "confirmed",
-                "actor": entry.actor,
-                "approver": None,
-                "ticket": None,
-                "decided_utc": None,
-                "executed_utc": entry.recorded_utc,
-                "recorded_utc": entry.recorded_utc,
-                "target_summary": d.get("task_id", ""),
-                "selectors": {},
-                "pre_state_digest": None,
-                "post_state_digest": d.get("evidence_sha256"),
-                "counts": {},
-                "verification": {},
-                "detail": f"evidence {d.get('evidence_id')}",
-            }
-        )
-    rows.sort(key=lambda r: r["seq"])
-    return rows
-
-
-def exfiltration_rows(incident: Incident) -> list[Any]:
-    """The exfiltration table of the recorded hunts ([] when no hunt was run or the store cannot be read)."""
-    try:
-        from app.hunt import exfiltration_table
-    except ImportError:  # pragma: no cover - the forensics area is part of every build
-        return []
-    try:
-        return exfiltration_table(incident)
-    except WarroomError:
-        return []
 
 
 def _evidence_rows(incident: Incident) -> list[EvidenceRow]:
@@ -346,8 +224,9 @@ def _control_key(framework: str, control: str) -> tuple[int, str]:
 
 def _clocks(incident: Incident, now: datetime) -> list[ClockRow]:
     from app import deadlines as dl
+    from app.notify.drafting import latest_drafts
 
-    drafts = incident.journal.state("notice.drafts")
+    drafts = latest_drafts(incident.journal)
     out: list[ClockRow] = []
     for t in dl.incident_timers(incident.journal, now):
         if t.state == "not_applicable" and t.notified_utc is None:
@@ -380,7 +259,7 @@ def _journal_summary(incident: Incident) -> JournalSummary:
     from app.journal.verify import verify_journal
 
     head = incident.journal.head()
-    verdict = verify_journal(incident.journal.path)
+    verdict = verify_journal(incident.journal.path, (), incident.journal.registry)
     verified = verdict.ok and verdict.size == head.size and verdict.root == head.root_hex
     message = verdict.message
     if verdict.ok and not verified:
@@ -396,8 +275,8 @@ def _journal_summary(incident: Incident) -> JournalSummary:
         verified=verified,
         verify_message=message,
         checkpoints_checked=verdict.checkpoints_checked,
-        last_checkpoint=incident.journal.get_state("journal", "last_checkpoint"),
-        last_anchor=incident.journal.get_state("journal", "last_anchor"),
+        last_checkpoint=record.last_checkpoint(incident.journal),
+        last_anchor=record.last_anchor(incident.journal),
     )
 
 
@@ -408,7 +287,7 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
     now = now or incident.journal.clock.now()
     journal = incident.journal
     summary = _journal_summary(incident)  # first: the report covers exactly these entries
-    exercise_state = journal.get_state("exercise", "current") or {}
+    exercise_state = current_exercise(journal) or {}
     # A finished exercise is judged as of its end (scenario time), not as of the day the report is printed.
     as_of = parse_instant(exercise_state["end_utc"]) if exercise_state.get("end_utc") else now
     timeline: list[TimelineEntry] = []
@@ -486,7 +365,7 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
         generated_utc=format_instant(now),
         generated_by=actor,
         software=f"warroom {__version__}",
-        declared_utc=journal.get_state("incident", "declared"),
+        declared_utc=record.declared_utc(journal),
         as_of_utc=format_instant(as_of),
         checklist=checklist_label,
         journal=summary,

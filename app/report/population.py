@@ -82,7 +82,7 @@ def export_population(
             count += 1
     finally:
         conn.close()
-    verdict = verify_journal(incident.journal.path)
+    verdict = verify_journal(incident.journal.path, (), incident.journal.registry)
     return Population(
         sql=sql,
         params=params,

@@ -14,6 +14,7 @@ from typing import Any
 
 from app.base.clock import SystemClock
 from app.composition.context import Context
+from app.composition.projections import REGISTRY
 from app.composition.workspace import Workspace
 from app.journal.chain import Journal
 
@@ -193,7 +194,7 @@ def keypress_samples(cfg: Any) -> tuple[list[float], float]:
     path = cfg._cache.get("fig4_path") or _loaded_incident(cfg)
     samples = asyncio.run(_keypresses(path, cfg.keypresses))
     # Floor: the durable append alone, same journal, same entry kind and size.
-    with Journal.open(path, SystemClock()) as journal:
+    with Journal.open(path, SystemClock(), registry=REGISTRY) as journal:
         t0 = time.perf_counter()
         n = max(20, cfg.keypresses // 2)
         for i in range(n):
@@ -212,7 +213,7 @@ def idle_cpu_percent(cfg: Any) -> float:
     # A running tmux server gives new sessions its own environment, not ours: name the variables in the command.
     cmd = (
         f"cd {shlex.quote(str(Path(__file__).resolve().parents[2]))} && env WARROOM_HOME={shlex.quote(str(home))} "
-        f"PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring {shlex.quote(sys.executable)} -m app.cli "
+        f"PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring {shlex.quote(sys.executable)} -m screens.entry "
         f"open {path.parent.name}"
     )
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", cmd], check=True)

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from app.base.clock import SystemClock
+from app.composition.projections import REGISTRY
+from app.composition.verification import verify as verify_journal
 from app.composition.workspace import Workspace
 from app.journal.chain import Journal, connect
-from app.journal.verify import verify_journal
 from benchmarks.common import Result, percentile
 
 
@@ -117,7 +118,7 @@ def append_rate(cfg: Config) -> Result:
     copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(src, copy)
     clock = SystemClock()
-    journal = Journal.open(copy, clock)
+    journal = Journal.open(copy, clock, registry=REGISTRY)
     t0 = time.perf_counter()
     for i in range(cfg.appends):
         journal.append("note", _note(i), "bench")

@@ -1,0 +1,43 @@
+"""Verifying an incident's journal with the registry it is written with, in this process or in a child.
+
+app/journal/verify.py knows no area and takes the registry as an argument; this is where the two meet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from app.composition.projections import REGISTRY
+from app.journal.verify import Anchor, VerifyReport, verify_journal
+
+
+def verify(path: Path, anchors: Iterable[Anchor] = ()) -> VerifyReport:
+    """Re-derive everything in the journal at `path` and check it against `anchors`."""
+    return verify_journal(path, anchors, REGISTRY)
+
+
+def verify_out_of_process(path: Path, anchors: Iterable[Anchor] = (), timeout: float | None = None) -> VerifyReport:
+    """Run `verify` in a child process.
+
+    Verification is CPU-bound Python; in a thread it would hold the GIL against the console's own work, so a
+    million-entry journal would slow start-up and every key press while it runs. A child process costs the
+    console nothing but a wait.
+    """
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", __name__, str(path), *(f"{a.size}:{a.root.hex()}" for a in anchors)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        return VerifyReport.model_validate_json(done.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        return VerifyReport(path=str(path), ok=False, exit_code=3, message=f"{path}: verification did not run ({exc})")
+
+
+if __name__ == "__main__":
+    import sys
+
+    _report = verify(Path(sys.argv[1]), [Anchor.parse(a) for a in sys.argv[2:]])
+    sys.stdout.write(_report.model_dump_json())
+    sys.exit(0)
