@@ -13,7 +13,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.base.errors import WarroomError
+from app.base.errors import UsageError, WarroomError
+from app.base.files import read_limited
+from app.base.limits import MAX_TOML_BYTES, parse_toml
 from app.base.tomlpos import Path as TomlPath
 from app.base.tomlpos import TomlPositions, decode_error, dotted
 from app.checklist import controls as catalogue
@@ -63,9 +65,9 @@ class _Layer:
 
 def _read_layer(path: Path, display: str, record_path: str, problems: list[ChecklistProblem]) -> _Layer | None:
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        problems.append(ChecklistProblem(display, 1, 1, f"cannot read: {exc.strerror or exc}"))
+        raw = read_limited(path, MAX_TOML_BYTES, "checklist file")
+    except WarroomError as exc:
+        problems.append(ChecklistProblem(display, 1, 1, f"cannot read: {str(exc).removeprefix(f'{path}: ')}"))
         return None
     try:
         text = raw.decode("utf-8")
@@ -76,7 +78,10 @@ def _read_layer(path: Path, display: str, record_path: str, problems: list[Check
         problems.append(ChecklistProblem(display, line, col, "not UTF-8 text"))
         return None
     try:
-        data = tomllib.loads(text)
+        data = parse_toml(text, display)
+    except UsageError as exc:
+        problems.append(ChecklistProblem(display, 1, 1, str(exc).removeprefix(f"{display}: ")))
+        return None
     except tomllib.TOMLDecodeError as exc:
         pos, message = decode_error(exc, text)
         problems.append(ChecklistProblem(display, pos.line, pos.col, message))

@@ -13,6 +13,7 @@ from typing import Any
 from app import findings as findings_mod
 from app import inventory as inv
 from app.base.errors import NotFoundError, UsageError, WarroomError
+from app.base.files import atomic_write
 from app.base.redaction import redact
 from app.composition.context import Context
 from app.findings.reposcan import scan_repo
@@ -156,14 +157,7 @@ def _now(ctx: Context) -> str:
 
 
 def _write(path: Path, data: bytes) -> None:
-    path = path.expanduser()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    except OSError as exc:
-        raise WarroomError(f"{path}: cannot write the snapshot ({exc.strerror or exc})") from None
+    atomic_write(path, data)
 
 
 def _report_saved(

@@ -18,6 +18,7 @@ from typing import Any, Protocol, TextIO
 from pydantic import BaseModel
 
 from app.base.clock import Clock, SystemClock
+from app.base.errors import WarroomError
 from app.base.redaction import redact
 from app.composition.workspace import Workspace, default_home
 from app.containment.recovery import recover_unjournaled
@@ -78,6 +79,16 @@ class Context:
         """Open an incident and fold back what an earlier run kept aside (containment results)."""
         incident = self.workspace.open(incident_id)
         recover_unjournaled(incident, self.actor, self.error)
+        try:
+            cleaned = incident.clean_leftovers(self.actor)
+        except WarroomError as exc:  # a read-only or full disk: reported, never in the way of the command
+            self.error(f"evidence store not cleaned: {exc}")
+        else:
+            if cleaned is not None:
+                self.error(
+                    f"removed {cleaned.data['count']} file(s), {cleaned.data['bytes']} bytes, left in the evidence "
+                    f"store by killed or failed intakes (entry {cleaned.seq})"
+                )
         return incident
 
     def print(self, text: str = "") -> None:

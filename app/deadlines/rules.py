@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from app.base.errors import NotFoundError, WarroomError
+from app.base.errors import NotFoundError, UsageError, WarroomError
+from app.base.files import read_text_limited
+from app.base.limits import MAX_TOML_BYTES, parse_toml
 from app.deadlines.days import check_calendar, parse_duration
 from app.deadlines.vocab import CATEGORIES, SECTORS, START_EVENTS
 
@@ -285,15 +287,17 @@ def load_rules(path: Path | None = None) -> list[Rule]:
     """Parse and validate a rule file; any problem raises RuleFileError as FILE:LINE:COL: message."""
     path = path or RULES_PATH
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RuleFileError(f"{path}: cannot read rule file ({exc.strerror or exc})") from None
+        text = read_text_limited(path, MAX_TOML_BYTES, "rule file")
+    except WarroomError as exc:
+        raise RuleFileError(f"cannot read rule file: {exc}") from None
     return parse_rules(text, str(path))
 
 
 def parse_rules(text: str, name: str = "<rules>") -> list[Rule]:
     try:
-        doc = tomllib.loads(text)
+        doc = parse_toml(text, name)
+    except UsageError as exc:
+        raise RuleFileError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, col = (m.group(1), m.group(2)) if m else ("1", "1")

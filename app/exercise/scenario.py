@@ -18,6 +18,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from app.base.clock import parse_instant
 from app.base.errors import NotFoundError, UsageError, WarroomError
+from app.base.files import read_limited
+from app.base.limits import MAX_TOML_BYTES, parse_toml
 from app.base.tomlpos import TomlPositions, decode_error, dotted
 from app.checklist import parse_duration
 
@@ -216,14 +218,16 @@ def resolve_scenario(name: str | Path) -> Path:
 
 def read_toml(path: Path, what: str) -> tuple[dict[str, Any], str, TomlPositions]:
     try:
-        raw = path.read_bytes()
+        raw = read_limited(path, MAX_TOML_BYTES, what)
         text = raw.decode("utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{what} {path}: cannot read ({exc.strerror or exc})") from None
+    except WarroomError as exc:
+        raise ScenarioError(f"{what} {exc}") from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{what} {path}: not UTF-8 text") from None
     try:
-        data = tomllib.loads(text)
+        data = parse_toml(text, f"{what} {path}")
+    except UsageError as exc:
+        raise ScenarioError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         pos, msg = decode_error(exc, text)
         raise ScenarioError(f"{what} {path}:{pos.line}:{pos.col}: {msg}") from None

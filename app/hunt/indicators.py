@@ -15,7 +15,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from app.base.clock import format_instant
-from app.base.errors import NotFoundError, UsageError
+from app.base.errors import NotFoundError, UsageError, WarroomError
+from app.base.files import read_text_limited
+from app.base.limits import MAX_TOML_BYTES, parse_toml
 from app.base.text import one_line
 from app.base.tomlpos import TomlPositions, decode_error
 from app.evidence.rows import Row, id_key
@@ -155,13 +157,15 @@ def _where(loc: tuple[str | int, ...]) -> str:
 def load_indicators(path: Path) -> IndicatorSet:
     """Read, validate and compile an indicator file; every problem is reported as FILE:LINE: message."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        text = read_text_limited(path, MAX_TOML_BYTES, "indicator file")
+    except NotFoundError:
         raise NotFoundError(f"{path}: no such indicator file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise IndicatorError(f"{path}: unreadable ({exc})") from None
+    except WarroomError as exc:
+        raise IndicatorError(str(exc)) from None
     try:
-        data = tomllib.loads(text)
+        data = parse_toml(text, str(path))
+    except UsageError as exc:
+        raise IndicatorError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         pos, message = decode_error(exc, text)
         raise IndicatorError(f"{path}:{pos.line}: {message}") from None
@@ -270,9 +274,9 @@ def _compile(model: IndicatorSet, base: Path, report: Callable[[tuple[str | int,
 
 def _read_ip_list(path: Path, report: Callable[[str], None]) -> list[Any] | None:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        report(f"address list {path}: {exc.strerror or exc}")
+        lines = read_text_limited(path, MAX_TOML_BYTES, "address list").splitlines()
+    except WarroomError as exc:
+        report(f"address list {exc}")
         return None
     nets = []
     bad = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,16 @@ class Incident:
         source: dict[str, Any] | None = None,
     ) -> EvidenceRecord:
         """Stream a file into the store, then journal its acquisition (hash, size, source, who, when)."""
-        sha, size = self.evidence.ingest(path, progress)
-        return self._record_evidence(sha, size, path.name, actor, note, {"path": str(path.resolve())} | (source or {}))
+        intake = self.evidence.ingest(path, progress)
+        origin: dict[str, Any] = {"path": str(path.resolve())} | (source or {})
+        if intake.change is not None:
+            origin["changed_during_intake"] = intake.change
+        try:
+            return self._record_evidence(intake.sha256, intake.size, path.name, actor, note, origin)
+        except BaseException:
+            if intake.fresh:  # nothing refers to the copy: it goes (a failed add leaves the store as it was)
+                self.evidence.discard(intake.sha256)
+            raise
 
     def add_evidence_bytes(
         self, data: bytes, name: str, actor: str, note: str | None = None, source: dict[str, Any] | None = None
@@ -95,6 +104,23 @@ class Incident:
             data["note"] = note
         entry = self.journal.append("evidence.acquired", data, actor)
         return EvidenceRecord(evidence_id, sha, size, name, note, entry.seq)
+
+    def clean_leftovers(self, actor: str) -> Entry | None:
+        """Remove what killed or failed intakes left in the evidence store, and journal what went."""
+        referenced = {v["sha256"] for v in self.journal.state("evidence").values() if v.get("sha256")}
+        removed = self.evidence.clean_leftovers(referenced, time.time())  # file ages are wall-clock ages
+        if not removed:
+            return None
+        return self.journal.append(
+            "evidence.cleaned",
+            {
+                "removed": [{"file": name, "size": size} for name, size in removed[:200]],
+                "count": len(removed),
+                "bytes": sum(size for _, size in removed),
+                "reason": "left by an intake that was killed or failed; no journal entry refers to them",
+            },
+            actor,
+        )
 
     def resolve_evidence(self, ref: str) -> dict[str, Any]:
         """An evidence id or any unique prefix of its SHA-256 (8+ hex digits)."""

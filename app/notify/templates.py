@@ -12,7 +12,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from app.base.errors import NotFoundError, WarroomError
+from app.base.errors import NotFoundError, UsageError, WarroomError
+from app.base.files import read_text_limited
+from app.base.limits import MAX_TOML_BYTES, parse_toml
 from app.base.tomlpos import TomlPositions, decode_error
 from app.notify.fields import FIELDS
 
@@ -85,11 +87,13 @@ def notices_dir() -> Path:
 def load_template(path: Path) -> Template:
     """One template file; errors name FILE:LINE:COL and the field, and unknown placeholders are refused."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise NoticeError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        text = read_text_limited(path, MAX_TOML_BYTES, "template")
+    except WarroomError as exc:
+        raise NoticeError(str(exc)) from None
     try:
-        data = tomllib.loads(text)
+        data = parse_toml(text, str(path))
+    except UsageError as exc:
+        raise NoticeError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         pos, msg = decode_error(exc, text)
         raise NoticeError(f"{path}:{pos.line}:{pos.col}: {msg}") from None
