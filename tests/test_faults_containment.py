@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 
 from app.base.clock import FrozenClock
+from app.composition.verification import verify as verify_journal
 from app.composition.workspace import Workspace
 from app.containment import apply as containment_apply
 from app.containment import execute as cm
 from app.containment import recovery
 from app.journal.chain import JournalError
-from app.journal.verify import verify_journal
 from app.salesforce.client import Org
 from app.salesforce.simlogin import sim_credentials
 from app.simorg import SimOrg

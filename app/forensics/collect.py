@@ -192,7 +192,7 @@ class SourceStatus(BaseModel):
     """One line of the edition/expiry table: what the org can give and when it stops holding it."""
 
     source: str
-    available: Literal["yes", "partial", "no"]
+    available: Literal["yes", "partial", "no", "unknown"]
     retention: str
     oldest: str | None = None
     oldest_expires: str | None = None
@@ -209,7 +209,7 @@ class CollectResult(BaseModel):
     api_version: str
     since: str | None
     what: list[str]
-    status: Literal["complete", "interrupted", "cancelled"]
+    status: Literal["complete", "incomplete", "interrupted", "cancelled"]
     message: str = ""
     items: list[ItemResult] = Field(default_factory=list)
     sources: list[SourceStatus] = Field(default_factory=list)
@@ -259,7 +259,7 @@ class OrgSource:
         try:
             return set(self.org.describe_fields(sobject))
         except BaseException as exc:
-            if classify(exc) == "unavailable":
+            if classify(exc) == "unavailable":  # the org has no such object (edition, licence)
                 return None
             raise
 
@@ -270,7 +270,7 @@ class OrgSource:
         return int(self.org.download(path, target, progress=progress))
 
 
-Outcome = Literal["limit", "unavailable", "fatal", "failed"]
+Outcome = Literal["limit", "unavailable", "denied", "fatal", "failed"]
 
 
 def classify(exc: BaseException) -> Outcome:
@@ -279,7 +279,9 @@ def classify(exc: BaseException) -> Outcome:
 
     if isinstance(exc, sf.RateLimited):
         return "limit"
-    if isinstance(exc, sf.ObjectUnavailable | sf.InsufficientAccess | sf.RecordNotFound):
+    if isinstance(exc, sf.InsufficientAccess):
+        return "denied"  # the login lacks a permission: says nothing about the org's edition
+    if isinstance(exc, sf.ObjectUnavailable | sf.RecordNotFound):
         return "unavailable"
     if isinstance(exc, sf.Offline | sf.TlsFailure | sf.AuthFailed | sf.SessionExpired | sf.OrgTimeout):
         return "fatal"
@@ -395,6 +397,8 @@ class _Collector:
         self.items: list[ItemResult] = []
         self.oldest: dict[str, datetime] = {}
         self.present: dict[str, bool] = {}
+        self.reached: set[str] = set()  # sources this run got to (an interrupted run stops before some)
+        self.why: dict[str, str] = {}  # item -> not_in_org | denied | fault, for items not preserved
         self.log_types: set[str] = set()
         self.tmp: Path | None = None
         self.done: dict[str, dict[str, Any]] = {}  # item -> what is preserved (read once per run)
@@ -520,7 +524,14 @@ class _Collector:
         if outcome == "fatal":
             raise _Stop("interrupted", f"{exc}. Run collect again when the org is reachable") from None
         if outcome == "unavailable":
+            self.why[item] = "not_in_org"
             return self.fail(source, item, "unavailable", str(exc))
+        if outcome == "denied":
+            self.why[item] = "denied"
+            return self.fail(
+                source, item, "failed", f"this login lacks the permission to read it ({exc}); not an edition limit"
+            )
+        self.why[item] = "fault"
         return self.fail(source, item, "failed", str(exc) or type(exc).__name__)
 
     # -- one query into one JSON file ---------------------------------------------------------------------
@@ -542,11 +553,12 @@ class _Collector:
             if available is None:
                 available = self.src.fields(sobject)
                 if available is None:
+                    self.why[item] = "not_in_org"
                     return self.fail(
                         source,
                         item,
                         "unavailable",
-                        f"{sobject} is not available to this login (edition, licence or permission)",
+                        f"{sobject} is not in this org (edition or licence)",
                     )
             soql = soql_for(sobject, available, since)
             self.emit(source, item, "started", soql)
@@ -745,6 +757,7 @@ class _Collector:
                 self.failed("events", item, exc, self.tmp / "none")  # type: ignore[operator]
                 continue
             if fields is None:
+                self.why[item] = "not_in_org"
                 self.fail(
                     "events",
                     item,
@@ -774,7 +787,7 @@ class _Collector:
             "tool": TOOL,
         }
         self.incident.journal.append("collect.run", {k: v for k, v in start.items() if v is not None}, self.actor)
-        status: Literal["complete", "interrupted", "cancelled"] = "complete"
+        status: Literal["complete", "incomplete", "interrupted", "cancelled"] = "complete"
         message = ""
         with tempfile.TemporaryDirectory(prefix="collect-", dir=self.incident.dir) as tmp:
             self.tmp = Path(tmp)
@@ -782,12 +795,19 @@ class _Collector:
                 self.directory()
                 for source in SOURCES:
                     if source in self.what:
+                        self.reached.add(source)
                         getattr(self, source)()
             except _Stop as stop:
                 status, message = stop.status, stop.message
         failed = [i for i in self.items if i.status == "failed"]
-        if status == "complete" and failed:
-            message = f"{len(failed)} item(s) failed; run collect again to retry them"
+        if failed:
+            total = len(self.items)
+            what_failed = f"{len(failed)} of {total} item(s) failed ({', '.join(i.item for i in failed[:5])}"
+            what_failed += ", ..." if len(failed) > 5 else ""
+            what_failed += "); run collect again to retry them"
+            message = f"{message}. {what_failed}" if message else what_failed
+            if status == "complete":
+                status = "incomplete"
         result = CollectResult(
             run_id=self.run_id,
             org=self.org_id,
@@ -817,21 +837,65 @@ class _Collector:
         )
         return result
 
+    def _source_state(self, source: str) -> tuple[Literal["yes", "partial", "no", "unknown"], str]:
+        """What this run can say about one source, from what happened to its items (never guessed)."""
+        if source not in self.reached:
+            return "unknown", "not reached: the run stopped before this source; run collect again"
+        items = [i for i in self.items if i.source == source]
+        good = [i for i in items if i.status in ("preserved", "unchanged", "skipped")]
+        bad = [i for i in items if i.status in ("failed", "unavailable")]
+        why = {self.why.get(i.item, "fault") for i in bad}
+        if not bad:
+            return "yes", ""
+        absent = [i.item.split(":", 1)[1] for i in bad if self.why.get(i.item) == "not_in_org"]
+        denied = [i.item.split(":", 1)[1] for i in bad if self.why.get(i.item) == "denied"]
+        faults = [i.item.split(":", 1)[1] for i in bad if self.why.get(i.item, "fault") == "fault"]
+        parts = []
+        if absent:
+            parts.append("not in this org: " + ", ".join(absent))
+        if denied:
+            parts.append("this login may not read: " + ", ".join(denied) + " (a permission, not the edition)")
+        if faults:
+            parts.append("failed: " + ", ".join(faults) + " (run collect again)")
+        note = "; ".join(parts)
+        if good:
+            return "partial", note
+        if why == {"not_in_org"}:
+            return "no", "not in this org (edition or licence)"
+        return "unknown", note
+
+    def _events_licensed(self) -> bool | None:
+        """Whether the org has Event Monitoring's objects: None when this run cannot tell."""
+        if "events" not in self.reached:
+            return None
+        items = [i for i in self.items if i.source == "events"]
+        if any(i.status in ("preserved", "unchanged", "skipped") for i in items):
+            return True
+        if items and all(self.why.get(i.item) == "not_in_org" for i in items):
+            return False
+        return None
+
     def assess(self) -> tuple[list[SourceStatus], list[str]]:
-        """The edition/expiry table and the plain-language limits of this org."""
-        licensed = bool(self.present.get("events"))
+        """The edition/expiry table and the plain-language limits of this org (only what the run showed)."""
+        licensed = self._events_licensed()
         developer = "developer" in (self.edition or "").lower()
         limits: list[str] = []
-        if "events" in self.what and not licensed:
+        if "events" in self.what and licensed is False:
             limits.append(
                 "No real-time event objects (ApiEvent, LoginEvent, ReportEvent, BulkApiResultEventStore): "
                 "they need Shield or the Event Monitoring add-on, so per-query row counts are not "
                 "available from events."
             )
-        elf = RETENTION["eventlogs"] if licensed and not developer else FREE_RETENTION
+        if "events" in self.what and licensed is None:
+            limits.append(
+                "Whether this org has Event Monitoring is unknown: the event objects could not be read in this "
+                "run (permission, fault or interruption), so no edition limit is assumed."
+            )
+        free_only = licensed is False or developer
+        elf = FREE_RETENTION if free_only else RETENTION["eventlogs"]
         if "eventlogs" in self.what and self.present.get("eventlogs"):
             missing = [t for t in WANTED_LOG_TYPES if t not in self.log_types]
-            if not licensed or developer:
+            if free_only:
                 limits.append(
                     "Event log files: without Event Monitoring only the free types (Login, Logout, API "
                     "Total Usage...) exist and each is kept 1 day; ask Salesforce for the Historical "
@@ -857,19 +921,9 @@ class _Collector:
                     )
                 )
                 continue
-            present = self.present.get(source, False)
-            available: Literal["yes", "partial", "no"] = "yes" if present else "no"
-            note = ""
-            if source == "eventlogs" and present and (not licensed or developer):
+            available, note = self._source_state(source)
+            if source == "eventlogs" and available == "yes" and free_only:
                 available, note = "partial", "free log types only"
-            if source == "events" and present:
-                missing = [
-                    i.item.split(":", 1)[1] for i in self.items if i.source == "events" and i.status == "unavailable"
-                ]
-                if missing:
-                    available, note = "partial", "not in this org: " + ", ".join(missing)
-            if not present:
-                note = "not available in this org (edition, licence or permission)"
             oldest = self.oldest.get(source)
             expires = oldest + timedelta(days=ret.days) if oldest else None
             if source == "eventlogs" and oldest:
