@@ -18,6 +18,7 @@ from app import notify
 from app.base.clock import format_instant, parse_instant
 from app.base.errors import UsageError, WarroomError
 from app.base.redaction import redact
+from app.composition.incident_findings import record_findings
 from app.containment import execute as ct
 from screens.modals.anchor import AnchorModal
 from screens.modals.containment import ContainmentModal
@@ -340,7 +341,7 @@ class ConsoleActions:
             org = self.app.org_factory()  # type: ignore[misc]
             try:
                 taken = format_instant(self.app.clock.now().replace(microsecond=0))
-                snap = inv.pull(org, say, alias=alias, taken_utc=taken)
+                snap = inv.pull(org, say, alias=alias, taken_utc=taken, touch=fd.followed_users(self.incident))
             finally:
                 close = getattr(org, "close", None)
                 if close:
@@ -354,8 +355,13 @@ class ConsoleActions:
     def _save_snapshot(self, snap: Any, imported_from: str | None) -> None:
         """Journal the snapshot as evidence, then the findings it yields (worker thread)."""
         saved = inv.save_snapshot(self.incident, snap, self.actor, imported_from=imported_from)
-        found = fd.ordered(fd.evaluate(snap, indicators=fd.load_indicators(incident=self.incident)))
-        fd.record(self.incident, found, saved.evidence_id, self.actor)
+        found = record_findings(
+            self.incident,
+            snap,
+            self.actor,
+            evidence_id=saved.evidence_id,
+            indicators=fd.load_indicators(incident=self.incident),
+        )
         counts = snap.counts()
         self.app.call_from_thread(
             self.app.notify,

@@ -15,6 +15,7 @@ from app import deadlines as dl
 from app import findings as fd
 from app import inventory as inv
 from app.base.clock import parse_instant
+from app.composition.incident_findings import incident_findings
 from app.containment import execute as ct
 from app.incident.core import Incident
 from app.inventory import current_summary
@@ -150,7 +151,7 @@ def load_inventory(incident: Incident) -> InventoryView:
     if snap is None or meta is None:
         return InventoryView([], "", [])
     summary = inv.summarize(snap, evidence_id=meta["evidence_id"])
-    found = fd.ordered(fd.evaluate(snap, indicators=fd.load_indicators(incident=incident)))
+    found = incident_findings(incident, snap, indicators=fd.load_indicators(incident=incident))
     targets = _containment_targets(incident)
     by_key: dict[str, list[Any]] = {}
     users = {u.id: u for u in snap.users}

@@ -459,7 +459,10 @@ def test_strip_permissions_removes_grant_and_undo_reassigns(sim: SimOrg, org: Or
     plan = _plan(org, incident, "strip_permissions", user=DRIFT_INT)
     assert plan.counts == {"delete_assignment": 1}
     step = plan.steps[0]
-    assert step.before["PermissionSet.Name"] == "Drift_Integration_Access" and step.before["Grants"] == ["ViewAllData"]
+    assert step.before["PermissionSet.Name"] == "Drift_Integration_Access" and step.before["Grants"] == [
+        "ViewAllData",
+        "API Enabled",
+    ]
     assert cm.apply_plan(incident, org, plan, "sim", "alice").status == "done"
     uid = _user_id(sim, DRIFT_INT)
     assert not [

@@ -31,6 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="every integration user (licence, API-only profile or permission)",
     )
+    p.add_argument(
+        "--objects",
+        metavar="OBJ,OBJ",
+        default="",
+        help="strip_permissions: objects known to have been exported (read on them is removed too), e.g. Contact,Case",
+    )
     p.add_argument("--ticket", metavar="REF", help="the change or incident ticket this action answers to")
     p.add_argument(
         "--from-snapshot",
@@ -150,6 +156,7 @@ def _run_plan(ctx: Context, args: argparse.Namespace) -> int:
             from_snapshot=args.from_snapshot,
             ticket=args.ticket,
             out=args.out,
+            objects=[o for o in args.objects.split(",") if o.strip()],
         )
         written = cm.export_plan(plan, args.out) if args.out else None
     if args.json:

@@ -16,6 +16,7 @@ from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.base.files import atomic_write
 from app.base.redaction import redact
 from app.composition.context import Context
+from app.composition.incident_findings import record_findings
 from app.findings.reposcan import scan_repo
 from app.salesforce.orgs import open_org
 
@@ -133,7 +134,8 @@ def _run_pull(ctx: Context, args: argparse.Namespace) -> int:
         try:
             org = open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca)
             try:
-                snap = inv.pull(org, say, alias=args.org, taken_utc=_now(ctx))
+                touch = findings_mod.followed_users(incident) if incident is not None else []
+                snap = inv.pull(org, say, alias=args.org, taken_utc=_now(ctx), touch=touch)
             finally:
                 close = getattr(org, "close", None)
                 if close:
@@ -309,13 +311,15 @@ def _run_findings(ctx: Context, args: argparse.Namespace) -> int:
                 "ALIAS` or `warroom inventory import FILE_OR_DIR` (or pass --scan-repo DIR)"
             )
         indicators = findings_mod.load_indicators(args.indicators, incident=incident, expected_ips=expected)
-        found: list[findings_mod.Finding] = []
-        if snap is not None:
-            found = findings_mod.evaluate(snap, indicators=indicators)
-        for scan in scans:
-            found.extend(findings_mod.evaluate_repo(scan))
-        found = findings_mod.ordered(found)
-        findings_mod.record(incident, found, meta["evidence_id"] if meta else None, ctx.actor)
+        repo_found = [f for scan in scans for f in findings_mod.evaluate_repo(scan)]
+        found = record_findings(
+            incident,
+            snap,
+            ctx.actor,
+            evidence_id=meta["evidence_id"] if meta else None,
+            indicators=indicators,
+            extra=repo_found,
+        )
     result = findings_mod.report(found, snapshot=meta, scans=scans)
     if args.json:
         ctx.print_json(result)

@@ -31,7 +31,7 @@ from app.containment.models import (
     org_errors,
     soql_in,
 )
-from app.containment.plan import LOGIN_FIELDS, PSA_FIELDS, SESSION_FIELDS, Reader, identify, token_refs
+from app.containment.plan import LOGIN_FIELDS, SESSION_FIELDS, Reader, identify, token_refs
 from app.containment.recovery import (
     RESERVE_MARGIN,
     STEP_HEADROOM,
@@ -44,6 +44,7 @@ from app.containment.recovery import (
     run_lock,
 )
 from app.containment.store import journal_plan
+from app.containment.strip import PSA_FIELDS
 from app.incident import settings as settings_mod
 from app.journal.chain import Entry, JournalError
 

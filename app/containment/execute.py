@@ -142,6 +142,7 @@ def make_plan(
     out: Path | None = None,
     users: Sequence[str] = (),
     tokens: Sequence[str] = (),
+    objects: Sequence[str] = (),
 ) -> Plan:
     """Plan `action` and, with an incident, journal it (`action.plan`). Nothing in the org changes.
 
@@ -176,6 +177,7 @@ def make_plan(
         integration_users=integration_users,
         users=users,
         tokens=tokens,
+        objects=objects,
         actor=actor,
         created_utc=now_utc(incident),
         plan_id=_new_plan_id(incident),
@@ -197,12 +199,19 @@ def selectors_for_finding(finding: Any) -> dict[str, Any]:
     """
     if not finding.containment:
         raise UsageError(f"finding {finding.id} suggests no containment action")
+    target = getattr(finding, "target", None) or ""
+    if finding.containment == "block_app" and target.startswith("app:"):
+        return {"app": target[4:]}
+    objects = [r.id for r in finding.records if r.type == "SObject"]
+    if finding.containment == "strip_permissions" and objects:
+        users = [r.name for r in finding.records if r.type == "User" and r.name]
+        return {"users": users, "objects": objects} if users else {"integration_users": True, "objects": objects}
     apps = [r.name for r in finding.records if r.type == "ConnectedApplication" and r.name]
     users = [r.name for r in finding.records if r.type == "User" and r.name]
     tokens = [r for r in finding.records if r.type == "OauthToken"]
     if finding.containment == "revoke_tokens":
-        if apps:
-            return {"app": apps[0]}
+        if apps or target.startswith("app:"):  # an app that is not installed is named by its target only
+            return {"app": apps[0] if apps else target[4:]}
         holders = [r.name.rsplit(" token of ", 1)[1] for r in tokens if r.name and " token of " in r.name]
         if tokens and holders:
             return {"tokens": [r.id for r in tokens], "users": list(dict.fromkeys(holders))}
@@ -210,6 +219,8 @@ def selectors_for_finding(finding: Any) -> dict[str, Any]:
         return {"users": users}
     if apps:
         return {"app": apps[0]}
+    if target.startswith("app:"):
+        return {"app": target[4:]}
     return {"integration_users": True}
 
 

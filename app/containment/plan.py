@@ -36,6 +36,7 @@ from app.containment.models import (
     soql_in,
     soql_str,
 )
+from app.containment.strip import STRIP_PERMISSIONS, live_assignments, snapshot_assignments
 from app.inventory import INTEGRATION_LICENSES, INTEGRATION_PROFILES, token_ref
 
 TOKEN_FIELDS = "AppName, AppMenuItemId, UserId, CreatedDate, LastUsedDate, UseCount, DeleteToken"
@@ -45,10 +46,6 @@ USER_FIELDS = (
 )
 SESSION_FIELDS = "Id, UsersId, SessionType, LoginType, SourceIp, CreatedDate, LastModifiedDate, NumSecondsValid"
 LOGIN_FIELDS = "Id, UserId, IsFrozen, IsPasswordLocked, LastModifiedDate"
-PSA_FIELDS = (
-    "Id, AssigneeId, PermissionSetId, PermissionSet.Name, PermissionSet.Label, "
-    "PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name, PermissionSetGroupId, ExpirationDate"
-)
 TOKEN_PAGE_CAP = 2500  # rows Salesforce serves from one OauthToken query, across queryMore
 
 
@@ -148,7 +145,9 @@ class Source(Protocol):
     def logins(self, user_ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
     def sessions(self, user_ids: Sequence[str]) -> list[dict[str, Any]] | None: ...
     def dangerous_flags(self) -> list[str]: ...
-    def assignments(self, user_ids: Sequence[str], flags: list[str]) -> list[dict[str, Any]]: ...
+    def assignments(
+        self, user_ids: Sequence[str], flags: list[str], exported: Sequence[str] = ()
+    ) -> list[dict[str, Any]]: ...
 
 
 class LiveSource:
@@ -233,26 +232,17 @@ class LiveSource:
         return rows
 
     def dangerous_flags(self) -> list[str]:
-        """The dangerous permission flags this org's PermissionSet has (asking for an absent one fails)."""
+        """The flags a strip looks for that this org's PermissionSet has (asking for an absent one fails)."""
         try:
             present = self.org.describe_fields("PermissionSet")
         except WarroomError:
-            present = {f"Permissions{p}" for p in DANGEROUS_PERMISSIONS[:5]}
-        return [p for p in DANGEROUS_PERMISSIONS if f"Permissions{p}" in present]
+            present = {f"Permissions{p}" for p in (*DANGEROUS_PERMISSIONS[:5], "ApiEnabled")}
+        return [p for p in STRIP_PERMISSIONS if f"Permissions{p}" in present]
 
-    def assignments(self, user_ids: Sequence[str], flags: list[str]) -> list[dict[str, Any]]:
-        cond = " OR ".join(f"PermissionSet.Permissions{f} = true" for f in flags)
-        flag_fields = ", ".join(f"PermissionSet.Permissions{f}" for f in flags)
-        out: list[dict[str, Any]] = []
-        for chunk in chunks(list(user_ids)):
-            for row in self.reader.query(
-                f"SELECT {PSA_FIELDS}, {flag_fields} FROM PermissionSetAssignment "
-                f"WHERE AssigneeId IN {soql_in(chunk)} AND ({cond})"
-            ):
-                grants = [f for f in flags if path_get(row, f"PermissionSet.Permissions{f}")]
-                flat = {k: v for k, v in flat_row(row).items() if not k.startswith("PermissionSet.Permissions")}
-                out.append({**flat, "Grants": grants})
-        return out
+    def assignments(
+        self, user_ids: Sequence[str], flags: list[str], exported: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        return live_assignments(self.reader.query, user_ids, flags, exported)
 
 
 class SnapshotSource:
@@ -342,38 +332,13 @@ class SnapshotSource:
         return None
 
     def dangerous_flags(self) -> list[str]:
-        have = set(self.snap.permission_fields) or set(DANGEROUS_PERMISSIONS)
-        return [p for p in DANGEROUS_PERMISSIONS if p in have]
+        have = set(self.snap.permission_fields) or set(STRIP_PERMISSIONS)
+        return [p for p in STRIP_PERMISSIONS if p in have]
 
-    def assignments(self, user_ids: Sequence[str], flags: list[str]) -> list[dict[str, Any]]:
-        from app.inventory import held_permission_sets
-
-        wanted = {id15(u) for u in user_ids}
-        out: list[dict[str, Any]] = []
-        by_assignment = {a.id: a for a in self.snap.assignments}
-        for uid, held in held_permission_sets(self.snap, at=self.snap.taken_utc).items():
-            if id15(uid) not in wanted:
-                continue
-            for ps, assignment_id in held:
-                grants = [f for f in flags if f in ps.permissions]
-                if not grants:
-                    continue
-                a = by_assignment.get(assignment_id) if assignment_id else None
-                out.append(
-                    {
-                        "Id": assignment_id or f"profile:{ps.id}",
-                        "AssigneeId": uid,
-                        "PermissionSetId": ps.id,
-                        "PermissionSet.Name": ps.name,
-                        "PermissionSet.Label": ps.label,
-                        "PermissionSet.IsOwnedByProfile": ps.profile_owned,
-                        "PermissionSet.Profile.Name": ps.profile_name,
-                        "PermissionSetGroupId": a.group_id if a else None,
-                        "ExpirationDate": a.expires if a else None,
-                        "Grants": grants,
-                    }
-                )
-        return out
+    def assignments(
+        self, user_ids: Sequence[str], flags: list[str], exported: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        return snapshot_assignments(self.snap, user_ids, flags, exported)
 
 
 def _integration_reason(
@@ -408,6 +373,7 @@ class Draft:
         self.tasks: list[dict[str, Any]] = []
         self.notes: list[str] = []
         self.token_filter: TokenFilter | None = None
+        self.exported: list[str] = []  # objects named as exported: read on them is stripped too
 
     def add(
         self, op: str, sobject: str, record: str, label: str, before: dict[str, Any], change: dict[str, Any]
@@ -623,20 +589,34 @@ def _plan_deactivate(src: Source, draft: Draft, users: dict[str, str]) -> None:
 
 
 def _plan_strip(src: Source, draft: Draft, users: dict[str, str]) -> None:
+    """One step per assignment that gives a user in scope export access, its label saying which grants put it
+    in the plan; profile-owned grants become a manual task (the profile is changed in Setup)."""
     flags = src.dangerous_flags()
-    if not flags:
-        draft.note("This org's PermissionSet has none of the dangerous permission fields.")
-        return
     src.users(list(users))
-    rows = src.assignments(list(users), flags)
+    rows = src.assignments(list(users), flags, draft.exported)
     rows.sort(key=lambda r: (_name(src, r.get("AssigneeId")), r.get("PermissionSet.Name") or ""))
+    # Integration users swept in as a class (not named, not holders of the app's tokens) keep the API access
+    # and reads their integration needs: only their org-wide and object-wide grants are stripped.
+    swept = {id15(u) for u, why in users.items() if why.startswith("integration user")}
+    kept = 0
     for row in rows:
         name = _name(src, row.get("AssigneeId"))
         ps_name = row.get("PermissionSet.Label") or row.get("PermissionSet.Name") or row.get("PermissionSetId")
         granted = row["Grants"]
+        if id15(row.get("AssigneeId")) in swept:
+            granted = [g for g in granted if g != "API Enabled" and not g.startswith("Read on ")]
+            if not granted:
+                kept += 1
+                continue
         label = f"{ps_name} ({', '.join(granted)}) on {name}"
         if row.get("PermissionSet.IsOwnedByProfile"):
             profile = row.get("PermissionSet.Profile.Name") or "its profile"
+            if granted == ["API Enabled"] and profile.lower() in INTEGRATION_PROFILES:
+                draft.note(
+                    f"{name}'s profile {profile} grants API Enabled, which an API-only integration profile always "
+                    "does: freeze or deactivate the user to stop it."
+                )
+                continue
             draft.refuse(
                 "PermissionSetAssignment",
                 row["Id"],
@@ -650,11 +630,12 @@ def _plan_strip(src: Source, draft: Draft, users: dict[str, str]) -> None:
                 name,
                 [
                     f"Setup > Users > Users > {name} > Edit.",
-                    "Set Profile to 'Minimum Access - API Only Integrations' (or another profile without "
-                    f"{', '.join(granted)}), and Save.",
-                    "Record it as an emergency change; give the integration back only what it needs through a "
-                    "permission set.",
-                    "Confirm: the user's detail page shows the new profile; Setup Audit Trail has the change.",
+                    f"Set Profile to one without {', '.join(granted)} (an integration user: 'Minimum Access - API "
+                    "Only Integrations'), and Save. Changing the profile itself (Setup > Users > Profiles > "
+                    f"{profile}) would change every user of {profile!r}.",
+                    "Record it as an emergency change; give back only what is needed through a permission set.",
+                    "Confirm: the user's detail page shows the new profile; Setup Audit Trail has the change; "
+                    f"SELECT Profile.Name FROM User WHERE Username = '{name}' returns the new profile.",
                 ],
                 "screenshot of the user's detail page with the new profile, or the Setup Audit Trail row",
             )
@@ -667,8 +648,20 @@ def _plan_strip(src: Source, draft: Draft, users: dict[str, str]) -> None:
             {**row, "Username": name},
             {"deleted": True},
         )
+    if kept:
+        draft.note(
+            f"{kept} grant(s) of integration users in scope as a class give only API access or read: kept (name "
+            "the user, or the app whose tokens it holds, to strip those too)."
+        )
+    if draft.exported:
+        draft.note("Objects named as exported (read on them is stripped): " + ", ".join(draft.exported) + ".")
     if not rows:
-        draft.note("No user in scope holds a permission set with " + ", ".join(flags) + ".")
+        granted = (
+            ", ".join(flags)
+            + ", View All or Modify All Records"
+            + (", read on exported objects" if draft.exported else "")
+        )
+        draft.note("No user in scope holds a permission set with " + granted + ".")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -677,16 +670,24 @@ def _plan_strip(src: Source, draft: Draft, users: dict[str, str]) -> None:
 
 
 def _task_block_app(draft: Draft, app: str) -> None:
+    """Salesforce has no API call that blocks a connected app: Block is a button on Connected Apps OAuth Usage.
+    That page lists only apps holding an active access or refresh token, so block before the last token goes."""
+    count = f"SELECT COUNT() FROM OauthToken WHERE AppName = {soql_str(app)}"
     draft.task(
         "block_app",
         f"Block the connected app {app}",
         app,
         [
             "Setup > Apps > Connected Apps > Connected Apps OAuth Usage.",
-            f"Find {app!r} and click Block (ends its sessions, refuses new ones, revokes its tokens).",
-            f"If {app!r} is installed: Setup > Apps > Connected Apps > Manage Connected Apps > {app} > Edit Policies > "
-            "Permitted Users = 'Admin approved users are pre-authorized', then remove every profile and permission "
-            "set from it.",
+            f"Find {app!r} and click Block (ends its current sessions and blocks new ones). The page lists only apps "
+            "that hold an active token: block before the last token is revoked.",
+            f"If {app!r} is no longer listed (no token left), or is installed: Setup > Apps > Connected Apps > Manage "
+            f"Connected Apps > {app} > Edit Policies > Permitted Users = 'Admin approved users are pre-authorized', "
+            "then remove every profile and permission set from it (install it from the OAuth Usage page first if it "
+            "is not installed).",
+            f"Verify: `{count}` returns 0, and after the block no LoginHistory row has Application = {app!r} "
+            "(Application cannot be filtered in SOQL: read LoginHistory since the block and check it). Pull the "
+            "inventory again: the incident's finding for the app closes only then.",
             "Confirm: the OAuth Usage page shows the app Blocked; Setup Audit Trail shows the change.",
         ],
         "screenshot of Connected Apps OAuth Usage showing the app Blocked, or the Setup Audit Trail row",
@@ -770,12 +771,14 @@ def build_plan(
     integration_users: bool = False,
     users: Sequence[str] = (),
     tokens: Sequence[str] = (),
+    objects: Sequence[str] = (),
     actor: str,
     created_utc: str,
     plan_id: str,
     org_alias: str,
 ) -> Plan:
-    """List every change `action` makes, record by record, from `src` (nothing is changed anywhere)."""
+    """List every change `action` makes, record by record, from `src` (nothing is changed anywhere).
+    `objects` names the objects known to have been exported: strip_permissions then removes read on them too."""
     if action not in ACTIONS:
         raise UsageError(f"unknown containment action {action!r}; one of: {', '.join(ACTIONS)}")
     sel = Selectors(
@@ -786,6 +789,7 @@ def build_plan(
         tokens=list(tokens),
     )
     draft = Draft(action, sel)
+    draft.exported = sorted({o.strip() for o in objects if o.strip()})
     if action in MANUAL_ACTIONS:
         if not sel.app:
             raise UsageError(f"{action} needs --app NAME")
@@ -806,6 +810,8 @@ def build_plan(
         if action == "revoke_tokens":
             also = list(_scope(src, draft)) if sel.integration_users and not sel.named_users() else []
             _plan_tokens(src, draft, also_users=also)
+            if sel.app and draft.steps:  # revoking does not stop anyone authorising the app again
+                _task_block_app(draft, sel.app)
         else:
             app_users: list[str] = []
             if sel.app and not sel.named_users():

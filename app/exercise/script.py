@@ -393,9 +393,14 @@ class _Player:
 
     def _inventory_pull(self, a: InventoryPull) -> str:
         from app import inventory as inv
+        from app.findings import followed_users
 
         snap = inv.pull(
-            self.org(a.org), None, alias=a.org, taken_utc=format_instant(self.runner.clock.now().replace(microsecond=0))
+            self.org(a.org),
+            None,
+            alias=a.org,
+            taken_utc=format_instant(self.runner.clock.now().replace(microsecond=0)),
+            touch=followed_users(self.incident),
         )
         saved = inv.save_snapshot(self.incident, snap, self.actor(a))
         if a.label:

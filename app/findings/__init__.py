@@ -7,8 +7,9 @@ snapshot imported with the network off give the same findings, with the same ids
 
 Modules: `models` (Finding, RecordRef, severities, pattern ids, checklist items), `indicators` (hunt indicator
 files), `index` (snapshot lookups shared by the rules), one module per family of rules (`access`, `debug_logs`,
-`integrations`, `compromise`, `tokens`, `repository`), `engine` (evaluate), `summary` (`findings --json`) and
-`store` (the journaled finding set). This package re-exports their public names.
+`integrations`, `compromise`, `tokens`, `repository`), `engine` (evaluate), `lifecycle` (incident findings
+followed across snapshots until their containment is verified), `summary` (`findings --json`) and `store`
+(the journaled finding set). This package re-exports their public names.
 """
 
 from app.findings.access import (
@@ -39,8 +40,14 @@ from app.findings.indicators import (
     indicators_from_sets,
     load_indicators,
 )
+from app.findings.lifecycle import (
+    INCIDENT_PATTERNS,
+    Closure,
+    follow,
+)
 from app.findings.models import (
     CHECKLIST,
+    COMPROMISED_ACCESS,
     COMPROMISED_TOKENS,
     COMPROMISED_USER,
     DEBUG_PII,
@@ -66,6 +73,8 @@ from app.findings.models import (
 )
 from app.findings.store import (
     FINDINGS_KIND,
+    followed,
+    followed_users,
     project_findings,
     record,
 )
@@ -85,6 +94,7 @@ __all__ = [
     "BURST_FENCE",
     "BURST_MIN_USES",
     "CHECKLIST",
+    "COMPROMISED_ACCESS",
     "COMPROMISED_TOKENS",
     "COMPROMISED_USER",
     "CRITICAL_PERMISSIONS",
@@ -95,6 +105,7 @@ __all__ = [
     "FLS_EXPOSURE",
     "HARD_CODED",
     "HIGH_PERMISSIONS",
+    "INCIDENT_PATTERNS",
     "LOG_CREDENTIALS",
     "NO_TLS",
     "OPEN_LEVELS",
@@ -118,6 +129,7 @@ __all__ = [
     "UNREVIEWED_PACKAGE",
     "UNUSED_DAYS",
     "BadAddress",
+    "Closure",
     "ContainmentAction",
     "Finding",
     "FindingsReport",
@@ -128,6 +140,9 @@ __all__ = [
     "as_of",
     "evaluate",
     "evaluate_repo",
+    "follow",
+    "followed",
+    "followed_users",
     "indicators_from_sets",
     "load_indicators",
     "ordered",

@@ -1,5 +1,9 @@
 """Compromise signals: apps whose tokens, and users whose logins, were used from indicator addresses or
-agents (or from outside the expected ranges); these findings lead to revoking, ending sessions and freezing."""
+agents (or from outside the expected ranges), and the grants that let a compromised user take data out; these
+findings lead to revoking, ending sessions, freezing, stripping permissions and blocking the app.
+
+An app is known by the logins made through it as well as by its tokens, so revoking its tokens does not make
+it look clean: LoginHistory keeps naming it (and `lifecycle` keeps the finding open until the app is blocked)."""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ import ipaddress
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
+from app.findings.access import CRITICAL_PERMISSIONS
 from app.findings.index import _Index, sf_time
 from app.findings.indicators import Indicators
 from app.findings.models import (
+    COMPROMISED_ACCESS,
     COMPROMISED_TOKENS,
     COMPROMISED_USER,
     Finding,
@@ -18,6 +25,10 @@ from app.findings.models import (
     Severity,
     _make,
 )
+from app.inventory import ObjectPermission, export_grants
+
+# LoginHistory.Application values that name no connected app (interactive logins).
+NOT_APPS = {"", "browser", "n/a", "unknown"}
 
 
 @dataclass
@@ -37,12 +48,13 @@ def _tokens_and_logins(ix: _Index, ind: Indicators) -> Iterator[Finding]:
     for t in ix.snap.oauth_tokens:
         if t.user_id:
             tokens_of_user[t.user_id].add(t.app_name)
+    known = {a.name.lower(): a.name for a in ix.snap.connected_apps} | ix.app_by_lower
     for login in ix.snap.login_history:
         ip = login.source_ip or ""
         address = ind.bad(ip, sf_time(login.time))
         agent = ind.agent(" ".join(filter(None, (login.browser, login.client_version))))
         strong = bool(address and address.strong) or bool(agent and agent[1])
-        app = ix.app_by_lower.get((login.application or "").lower())
+        app = _app_of(login, known)
         names = [app] if app else sorted(tokens_of_user.get(login.user_id or "", ()))
         unexpected = bool(ind.expected) and bool(names) and not any(_in(ip, net) for net in ind.expected)
         if (address or agent) and login.user_id:
@@ -64,6 +76,7 @@ def _tokens_and_logins(ix: _Index, ind: Indicators) -> Iterator[Finding]:
         if name:
             apps[name].strong |= strong
             apps[name].sources.add(source)
+    compromised: dict[str, str] = {}
     for name in sorted(apps):
         ev = apps[name]
         tokens = ix.tokens_by_app.get(name, [])
@@ -87,18 +100,25 @@ def _tokens_and_logins(ix: _Index, ind: Indicators) -> Iterator[Finding]:
             how = "used from outside the expected ranges"
         else:
             how = "issued to an app named in the indicators"
+        if ev.bad or ev.strong:
+            for uid in sorted(holders - {""}):
+                compromised.setdefault(uid, f"holds or used tokens of the compromised app {name}")
+        title = f"{name}: {len(tokens)} token(s) {how}"
+        if not tokens:
+            title = f"{name}: app {how.replace('used', 'logins', 1) if ev.bad else how}; no token left now"
         yield _make(
             COMPROMISED_TOKENS,
             "critical" if ev.strong else "high",
-            f"{name}: {len(tokens)} token(s) {how}",
+            title,
             records,
             "Treat every token of this app as stolen: a refresh token keeps minting sessions until it is revoked, "
             "and a vendor's statement that it revoked them is not proof.",
             "Revoke every token of the app (POST each DeleteToken to /services/oauth2/revoke) and verify the count "
             "is 0; end the users' sessions, freeze the integration users, then block the app in Setup.",
-            containment="revoke_tokens",
+            containment="revoke_tokens" if tokens else "block_app",
             details=details,
             key=[f"app/{name}"],
+            target=f"app:{name}",
         )
     for user_id, logins in sorted(user_bad.items()):
         ok = [lg for lg in logins if (lg.status or "Success").lower() == "success"]
@@ -120,7 +140,10 @@ def _tokens_and_logins(ix: _Index, ind: Indicators) -> Iterator[Finding]:
             checklist="contain.end-sessions",
             details=details,
             key=[f"sessions/{user_id}"],
+            target=f"sessions:{user_id}",
         )
+        if ok:
+            compromised[user_id] = "logged in from attacker addresses"
         user = ix.users.get(user_id)
         if ok and user is not None and user.active and not user.frozen:
             yield _make(
@@ -135,7 +158,93 @@ def _tokens_and_logins(ix: _Index, ind: Indicators) -> Iterator[Finding]:
                 checklist="contain.freeze-users",
                 details=details,
                 key=[f"freeze/{user_id}"],
+                target=f"freeze:{user_id}",
             )
+    yield from _access(ix, compromised)
+
+
+def _app_of(login: object, known: dict[str, str]) -> str | None:
+    """The connected app a login went through: a known app (token, connected app), else the Application of an
+    OAuth login (a revoked or never-installed app still names itself there)."""
+    application = (getattr(login, "application", None) or "").strip()
+    if application.lower() in known:
+        return known[application.lower()]
+    oauth = (
+        "remote access" in (getattr(login, "login_type", None) or "").lower()
+        or "oauth" in (getattr(login, "sub_type", None) or "").lower()
+    )
+    return application if oauth and application.lower() not in NOT_APPS else None
+
+
+def access_grants(ix: _Index, user_id: str) -> list[tuple[Any, str | None, list[str]]]:
+    """(permission set, assignment id or None, grants) for each set the user holds that lets data out."""
+    objects: dict[str, list[ObjectPermission]] = defaultdict(list)
+    for op in ix.snap.object_permissions:
+        objects[op.parent_id].append(op)
+    out = []
+    for ps, assignment_id in ix.held.get(user_id, []):
+        perms = [p for p in ps.permissions if p in CRITICAL_PERMISSIONS]
+        grants = export_grants(ps.permissions, objects.get(ps.id, []), ix.exported)
+        grants += [CRITICAL_PERMISSIONS[p] for p in perms if CRITICAL_PERMISSIONS[p] not in grants]
+        if grants:
+            out.append((ps, assignment_id, grants))
+    return out
+
+
+def _access(ix: _Index, compromised: dict[str, str]) -> Iterator[Finding]:
+    """What each compromised user can still take out, grant by grant (the user's object access is read by the
+    inventory for every user the incident touches)."""
+    read_for = set(ix.snap.access_read_for) if ix.snap.access_read_for is not None else None
+    for user_id, why in sorted(compromised.items()):
+        user = ix.users.get(user_id)
+        if user is None or not user.active:
+            continue
+        held = access_grants(ix, user_id)
+        unread = [
+            ix.set_ref(ps).name or ps.name
+            for ps, _ in ix.held.get(user_id, [])
+            if read_for is not None and ps.id not in read_for
+        ]
+        if not held and not unread:
+            continue
+        records = [ix.user_ref(user_id)]
+        details = [f"compromised: {why}"]
+        removable = 0
+        for ps, assignment_id, grants in held:
+            ref = ix.set_ref(ps)
+            records.append(ref)
+            if assignment_id and not ps.profile_owned:
+                removable += 1
+                records.append(
+                    RecordRef(type="PermissionSetAssignment", id=assignment_id, name=f"{ps.name} -> {user.username}")
+                )
+                details.append(f"{ref.name} (assignment {assignment_id}): {', '.join(grants)}")
+            else:
+                details.append(f"{ref.name} (profile: not removable by assignment): {', '.join(grants)}")
+        if unread:
+            details.append(f"object access not read for: {', '.join(sorted(unread))} (unknown)")
+        if ix.exported:
+            details.append(f"exported objects: {', '.join(ix.exported)} (read on them counts)")
+            records += [RecordRef(type="SObject", id=o) for o in ix.exported]
+        else:
+            details.append("exported objects not named: read alone is not counted (name them to include it)")
+        strongest = sorted({g for _, _, grants in held for g in grants})
+        yield _make(
+            COMPROMISED_ACCESS,
+            "critical",
+            f"{user.username} can still export: {', '.join(strongest[:4])}{' ...' if len(strongest) > 4 else ''}"
+            if strongest
+            else f"{user.username}: object access unknown (not read)",
+            records,
+            "Revoking tokens and ending sessions does not take away what the account may do: while it keeps API "
+            "access and View All or read on the exported objects, the next stolen login exports them again.",
+            "Remove each permission set assignment listed (strip_permissions); move the user off a profile that "
+            "grants API Enabled or read on these objects (manual task in Setup); keep the user frozen meanwhile.",
+            containment="strip_permissions" if removable else None,
+            details=details,
+            key=[f"access/{user_id}"],
+            target=f"access:{user_id}",
+        )
 
 
 def _in(ip: str, net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from app.findings.access import _field_exposure, _over_permissioned, _sharing, _unclassified_sync
 from app.findings.compromise import _tokens_and_logins
@@ -31,7 +31,8 @@ RULES: tuple[Callable[[_Index], Iterator[Finding]], ...] = (
 
 
 def ordered(found: Iterable[Finding]) -> list[Finding]:
-    """Most severe first, then by pattern (the six failure patterns first), then title; duplicates dropped."""
+    """Open before closed, most severe first, then by pattern (the six failure patterns first), then title;
+    duplicates dropped."""
     seen: set[str] = set()
     unique = []
     for f in found:
@@ -39,14 +40,26 @@ def ordered(found: Iterable[Finding]) -> list[Finding]:
             seen.add(f.id)
             unique.append(f)
     unique.sort(
-        key=lambda f: (SEVERITY_RANK[f.severity], PATTERNS.index(f.pattern) if f.pattern in PATTERNS else 99, f.title)
+        key=lambda f: (
+            f.status == "closed",
+            SEVERITY_RANK[f.severity],
+            PATTERNS.index(f.pattern) if f.pattern in PATTERNS else 99,
+            f.title,
+        )
     )
     return unique
 
 
-def evaluate(snap: Snapshot, *, indicators: Indicators | None = None, repo: RepoScan | None = None) -> list[Finding]:
-    """All findings for a snapshot, most severe first; ids are stable for the same records."""
-    ix = _Index(snap)
+def evaluate(
+    snap: Snapshot,
+    *,
+    indicators: Indicators | None = None,
+    repo: RepoScan | None = None,
+    exported: Sequence[str] = (),
+) -> list[Finding]:
+    """All findings for a snapshot, most severe first; ids are stable for the same records. `exported` names
+    the objects known to have been taken (read on them then counts as a compromised user's export access)."""
+    ix = _Index(snap, exported)
     found: list[Finding] = []
     for rule in RULES:
         found.extend(rule(ix))

@@ -4,6 +4,7 @@ evaluation."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from app.findings.models import RecordRef
@@ -45,8 +46,9 @@ def as_of(snap: Snapshot) -> datetime:
 class _Index:
     """Lookups over one snapshot, built once per evaluation."""
 
-    def __init__(self, snap: Snapshot) -> None:
+    def __init__(self, snap: Snapshot, exported: Sequence[str] = ()) -> None:
         self.snap = snap
+        self.exported = tuple(exported)  # objects the incident knows were taken
         self.taken = as_of(snap)
         self.users: dict[str, User] = {u.id: u for u in snap.users}
         self.integration = integration_users(snap)

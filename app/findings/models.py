@@ -11,8 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
 ContainmentAction = Literal[
-    "revoke_tokens", "end_sessions", "freeze_users", "deactivate_users", "strip_permissions", "quarantine_org"
+    "revoke_tokens",
+    "end_sessions",
+    "freeze_users",
+    "deactivate_users",
+    "strip_permissions",
+    "quarantine_org",
+    "block_app",
 ]
+FindingStatus = Literal["open", "closed"]
 SEVERITY_RANK: dict[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
 # Pattern ids: the six failure patterns first (the simulated org's truth tables use the same ids).
@@ -24,6 +31,7 @@ UNREVIEWED_PACKAGE = "unreviewed_appexchange_package"
 UNAUTHENTICATED_SOURCE = "unauthenticated_external_data_source"
 COMPROMISED_TOKENS = "compromised_app_tokens"
 COMPROMISED_USER = "compromised_user"
+COMPROMISED_ACCESS = "compromised_user_access"
 TOKEN_BURST = "token_use_burst"
 STALE_TOKEN = "stale_oauth_token"
 SELF_AUTHORIZED = "self_authorized_app"
@@ -44,6 +52,7 @@ PATTERNS = (
     *FAILURE_PATTERNS,
     COMPROMISED_TOKENS,
     COMPROMISED_USER,
+    COMPROMISED_ACCESS,
     TOKEN_BURST,
     STALE_TOKEN,
     SELF_AUTHORIZED,
@@ -62,6 +71,7 @@ CHECKLIST = {
     UNREVIEWED_PACKAGE: "scope.pattern-appexchange",
     UNAUTHENTICATED_SOURCE: "scope.pattern-salesforce-connect",
     COMPROMISED_TOKENS: "contain.revoke-tokens",
+    COMPROMISED_ACCESS: "contain.strip-permissions",
     TOKEN_BURST: "forensics.timeline",
     STALE_TOKEN: "remediate.connected-app-hardening",
     SELF_AUTHORIZED: "remediate.connected-app-hardening",
@@ -93,6 +103,14 @@ class Finding(BaseModel):
     checklist_item: str | None
     containment: ContainmentAction | None = None
     details: list[str] = Field(default_factory=list)
+    # What the finding is about across snapshots ("app:NAME", "sessions:USER_ID", "freeze:USER_ID",
+    # "access:USER_ID"); incident findings are followed by it.
+    target: str | None = None
+    # An incident finding stays "open" until the containment that closes it is verified; `still_open` says
+    # what is left, `history` when it was seen and what was done.
+    status: FindingStatus = "open"
+    still_open: list[str] = Field(default_factory=list)
+    history: list[str] = Field(default_factory=list)
 
 
 def _finding_id(pattern: str, keys: Iterable[str]) -> str:
@@ -112,6 +130,7 @@ def _make(
     checklist: str | None = None,
     details: list[str] | None = None,
     key: Iterable[str] | None = None,
+    target: str | None = None,
 ) -> Finding:
     keys = list(key) if key is not None else [f"{r.type}/{r.id}" for r in records]
     return Finding(
@@ -125,4 +144,5 @@ def _make(
         checklist_item=checklist or CHECKLIST.get(pattern),
         containment=containment,
         details=details or [],
+        target=target,
     )

@@ -12,10 +12,13 @@ This package re-exports their public names, so `from app.inventory import pull, 
 """
 
 from app.inventory.access import (
+    EXPORT_PERMISSIONS,
     INTEGRATION_LICENSES,
     INTEGRATION_PROFILES,
+    export_grants,
     held_permission_sets,
     integration_users,
+    touched_users,
 )
 from app.inventory.changes import (
     Change,
@@ -108,6 +111,7 @@ __all__ = [
     "CSV_EXTRA",
     "DEBUG_LOG_LIMIT",
     "DEBUG_LOG_MAX_BYTES",
+    "EXPORT_PERMISSIONS",
     "FORMAT",
     "FORMAT_VERSION",
     "HIGH_RISK_PERMISSIONS",
@@ -158,6 +162,7 @@ __all__ = [
     "User",
     "current_summary",
     "diff",
+    "export_grants",
     "held_permission_sets",
     "history",
     "import_csv_dir",
@@ -173,4 +178,5 @@ __all__ = [
     "snapshot_bytes",
     "summarize",
     "token_ref",
+    "touched_users",
 ]

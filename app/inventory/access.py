@@ -1,8 +1,11 @@
-"""Reading a snapshot: who is an integration user, and what each user holds."""
+"""Reading a snapshot: who is an integration user, whom the incident touches, what each user holds, and which
+of those grants let data out (API access, org-wide or object-wide read)."""
 
 from __future__ import annotations
 
-from app.inventory.models import PermissionSet, Snapshot
+from collections.abc import Collection, Iterable
+
+from app.inventory.models import ObjectPermission, PermissionSet, Snapshot
 
 INTEGRATION_LICENSES = ("salesforce integration",)
 INTEGRATION_PROFILES = ("minimum access - api only integrations",)
@@ -47,4 +50,44 @@ def held_permission_sets(snap: Snapshot, *, at: str | None = None) -> dict[str, 
         held = out.setdefault(u.id, [])
         if ps is not None and not any(p is ps for p, _ in held):
             held.append((ps, None))
+    return out
+
+
+# Permissions that let a login take data out of the org in bulk, whatever the objects: API access first
+# (PermissionSet.PermissionsApiEnabled), then the org-wide read and write of every record.
+EXPORT_PERMISSIONS = {
+    "ApiEnabled": "API Enabled",
+    "ViewAllData": "View All Data",
+    "ModifyAllData": "Modify All Data",
+}
+
+
+def touched_users(snap: Snapshot, also: Iterable[str] = ()) -> dict[str, str]:
+    """User id -> why the incident touches it: integration users, every holder of an OAuth token (the users of
+    any app, so those of a compromised one) and the users named in `also` (ids or usernames)."""
+    out = {uid: f"integration user ({why})" for uid, why in integration_users(snap).items()}
+    for t in snap.oauth_tokens:
+        if t.user_id:
+            out.setdefault(t.user_id, f"holds {t.app_name} OAuth tokens")
+    wanted = {a.lower() for a in also if a}
+    for u in snap.users:
+        if u.id.lower() in wanted or u.username.lower() in wanted or u.id[:15].lower() in wanted:
+            out[u.id] = "named by the incident"
+    return out
+
+
+def export_grants(
+    permissions: Collection[str], objects: Iterable[ObjectPermission], exported: Collection[str]
+) -> list[str]:
+    """What in one permission set lets its holder take data out: API access and View All / Modify All Data,
+    View All / Modify All Records on any object, and read on the `exported` objects (none named: read alone is
+    not counted, since every user reads some objects)."""
+    out = [label for flag, label in EXPORT_PERMISSIONS.items() if flag in permissions]
+    for op in sorted(objects, key=lambda o: o.object):
+        if op.modify_all:
+            out.append(f"Modify All Records on {op.object}")
+        elif op.view_all:
+            out.append(f"View All Records on {op.object}")
+        elif op.read and op.object in exported:
+            out.append(f"Read on {op.object}")
     return out

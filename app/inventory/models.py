@@ -334,6 +334,9 @@ class Snapshot(_Model):
     # Permission flags this org has (describe), so "absent" and "off" are told apart.
     permission_fields: list[str] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
+    # Permission sets (profile-owned ones included) whose ObjectPermissions and FieldPermissions were read; None
+    # when not recorded (older snapshots, CSV exports), so "no row" cannot be told from "not read".
+    access_read_for: list[str] | None = None
     organization: Organization | None = None
     connected_apps: list[ConnectedApp] = Field(default_factory=list)
     oauth_tokens: list[OAuthToken] = Field(default_factory=list)

@@ -3,9 +3,10 @@ query cap is worked around by partitioning on the token holders."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from app.inventory.access import held_permission_sets, integration_users
+from app.inventory.access import held_permission_sets, touched_users
 from app.inventory.mapping import DEBUG_LOG_MAX_BYTES, OBJECTS, SHARING_FIELDS, _Obj, scan_body
 from app.inventory.models import (
     FORMAT,
@@ -134,9 +135,12 @@ def pull(
     login_limit: int = LOGIN_LIMIT,
     audit_limit: int = AUDIT_LIMIT,
     debug_log_limit: int = DEBUG_LOG_LIMIT,
+    touch: Sequence[str] = (),
 ) -> Snapshot:
     """Read the whole inventory through `org` (an `app.salesforce.Org`) into a snapshot.
 
+    `touch` names further users (ids or usernames) the incident touches, e.g. compromised humans from earlier
+    findings: the object and field access of every set they hold is read too.
     Objects the org's edition or the login lacks become notes; session, limit, network and TLS failures raise
     the adapter's OrgError for the caller to report. Rows from the adapter are trusted (no per-row validation).
     """
@@ -179,23 +183,34 @@ def pull(
     p.say("OAuth tokens")
     put("oauth_tokens", _pull_tokens(p, [u.id for u in users]))
 
-    # Object and field access of the sets integration users hold, and of support profiles.
+    # Object and field access of every set (profile-owned ones included) held by a user the incident touches:
+    # integration users, every token holder (humans too) and the users the caller names; plus support profiles.
+    # The sets are read by ParentId in partitions of ids, so a large org is read in full rather than sampled.
     partial = Snapshot.model_construct(
-        users=users, permission_sets=col["permission_sets"], assignments=col["assignments"]
+        users=users,
+        permission_sets=col["permission_sets"],
+        assignments=col["assignments"],
+        oauth_tokens=col["oauth_tokens"],
     )
-    integ = integration_users(partial)
+    touched = touched_users(partial, also=touch)
     held = held_permission_sets(partial)
     parents = sorted(
-        {ps.id for uid in integ for ps, _ in held.get(uid, [])}
+        {ps.id for uid in touched for ps, _ in held.get(uid, [])}
         | {
             ps.id
             for ps in col["permission_sets"]
             if ps.profile_owned and any(w in (ps.profile_name or ps.label or "").lower() for w in SUPPORT_PROFILE_WORDS)
         }
     )
-    p.say(f"object and field access of {len(integ)} integration user(s) and support profiles")
-    put("object_permissions", _in_chunks(p, OBJECTS["ObjectPermissions"], "ParentId", parents) if parents else [])
+    humans = sum(1 for why in touched.values() if not why.startswith("integration user"))
+    p.say(
+        f"object and field access of {len(parents)} permission set(s) held by {len(touched)} user(s) "
+        f"({humans} not integration users) and of support profiles"
+    )
+    object_rows = _in_chunks(p, OBJECTS["ObjectPermissions"], "ParentId", parents) if parents else []
+    put("object_permissions", object_rows)
     put("field_permissions", _in_chunks(p, OBJECTS["FieldPermissions"], "ParentId", parents) if parents else [])
+    access_read_for = parents if object_rows is not None else []
     objects = sorted({fp.object for fp in col["field_permissions"]} | set(CLASSIFIED_OBJECTS))
     classifications: list[FieldClassification] = []
     fd = OBJECTS["FieldDefinition"]
@@ -247,6 +262,7 @@ def pull(
         source=source,
         permission_fields=perms,
         notes=p.notes,
+        access_read_for=access_read_for,
         organization=organization,
         sharing_rules=[],
         **col,
