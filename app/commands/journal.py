@@ -62,7 +62,7 @@ def _run_verify(ctx: Context, args: argparse.Namespace) -> int:
     else:
         ws = ctx.workspace
         path = ws.journal_path(ws.resolve(args.incident))
-    report = verify(path, args.anchor)
+    report = verify(path, args.anchor, ctx.get_keyring())
     if args.json:
         ctx.print_json(report)
     else:

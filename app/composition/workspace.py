@@ -120,6 +120,7 @@ class Workspace:
             "incident_id": incident_id,
             "title": title.strip(),
             "public_key": signing.public_hex(key),
+            "key_fingerprint": signing.fingerprint(signing.public_hex(key)),
             "signature_alg": "ed25519",
             "demo": demo,
         }

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from app.base.clock import Clock
-from app.base.errors import NotFoundError, UsageError
+from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.evidence.store import ID_LEN, EvidenceStore, Progress
 from app.incident import record
 from app.journal import signing
@@ -164,14 +164,24 @@ class Incident:
     def checkpoint(self, actor: str, reason: str = "on demand") -> Entry:
         """Sign the current Merkle root (C2SP note) and journal it."""
         head = self.journal.head()
-        key = signing.load_key(self.journal.journal_id, self.dir, self.journal.genesis["key_store"], self.keyring)
+        named = self.journal.genesis.get("public_key")
+        held = signing.held_public_keys(self.journal.journal_id, self.dir, self.keyring)
+        key = None if any(public != named for _, public in held) else self._signing_key()
+        public = signing.public_hex(key) if key is not None else None
+        if key is None or public != named:
+            raise WarroomError(
+                f"the key held for {self.dir.name} is not the key its journal's genesis names: the journal may "
+                "have been replaced; nothing was signed (`warroom journal verify` examines it)",
+                exit_code=1,
+            )
         origin = f"warroom/{self.journal.journal_id}"
         note = signing.sign_note(signing.checkpoint_text(origin, head.size, head.root), origin, key)
-        return self.journal.append(
-            "checkpoint",
-            {"tree_size": head.size, "root": head.root_hex, "note": note, "reason": reason},
-            actor,
-        )
+        data = {"tree_size": head.size, "root": head.root_hex, "note": note, "reason": reason}
+        data["key_fingerprint"] = signing.fingerprint(public)
+        return self.journal.append("checkpoint", data, actor)
+
+    def _signing_key(self) -> Any:
+        return signing.load_key(self.journal.journal_id, self.dir, self.journal.genesis["key_store"], self.keyring)
 
     def anchor(self, actor: str, method: str = "read aloud / written down") -> tuple[Head, Entry]:
         """Record that the current size and root were taken somewhere else."""
