@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from app import deadlines as dl
 from app.base.clock import format_instant, parse_instant
 from app.base.errors import NotFoundError, UsageError
-from app.commands._args import date_arg, instant_arg
+from app.commands._args import dash_value_hint, date_arg, instant_arg
 from app.composition.context import Context
 
 FUTURE_SKEW = timedelta(minutes=5)
@@ -113,6 +113,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("value")
     p.add_argument("--incident")
     p.add_argument("--rules", type=Path, metavar="FILE", help=argparse.SUPPRESS)
+    dash_value_hint(p, "value", "warroom facts set target.default -- -1h")
     p.set_defaults(handler=_run_facts_set)
 
     p = fsub.add_parser("show", help="the current facts")

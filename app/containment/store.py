@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from app.base.errors import NotFoundError
+from app.base.errors import NotFoundError, UsageError
 from app.base.files import atomic_write, check_output_path, read_limited
+from app.base.limits import parse_json
 from app.containment.models import FAILED_IN_STATE, NAMESPACE, PLAN_FORMAT, ContainmentError, Plan, digest
 from app.journal.chain import Entry
 
@@ -77,7 +78,9 @@ def journal_plan(
 
 def plan_from_bytes(raw: bytes, where: str) -> Plan:
     try:
-        doc = json.loads(raw)
+        doc = parse_json(raw, where)
+    except UsageError as exc:
+        raise ContainmentError(str(exc)) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ContainmentError(f"{where}: not a plan file (JSON: {exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != PLAN_FORMAT:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from app.base.clock import format_instant
 from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.base.files import read_text_limited
+from app.base.guarded_regex import RegexRefused, compile_guarded
 from app.base.limits import MAX_TOML_BYTES, parse_toml
 from app.base.text import one_line
 from app.base.tomlpos import TomlPositions, decode_error
@@ -258,7 +259,7 @@ def _compile(model: IndicatorSet, base: Path, report: Callable[[tuple[str | int,
                 continue
             try:
                 patterns.append(_pattern(value, mode))
-            except re.error as exc:
+            except (re.error, RegexRefused) as exc:
                 report((*at, "values", j), f"indicator {n + 1}: {value!r} is not a valid regular expression ({exc})")
         if ind.kind == "user_agent":
             test = _text_test(patterns, Row.user_agents)
@@ -297,8 +298,8 @@ def _read_ip_list(path: Path, report: Callable[[str], None]) -> list[Any] | None
 class _Pattern:
     """One indicator value: how it matches a field (`field`) and a line of free text (`text`)."""
 
-    field: re.Pattern[str]
-    text: re.Pattern[str]
+    field: Any  # re.Pattern for literals, an RE2 pattern for user regexes (same search/fullmatch calls)
+    text: Any
     exact: bool
     literal: str = ""
 
@@ -308,7 +309,7 @@ class _Pattern:
 
 def _pattern(value: str, mode: MatchMode) -> _Pattern:
     if mode == "regex":
-        rx = re.compile(value)
+        rx = compile_guarded(value)
         return _Pattern(rx, rx, exact=False)
     literal = re.compile(re.escape(value.strip()), re.IGNORECASE)
     return _Pattern(literal, literal, exact=mode == "exact", literal=value.strip())
