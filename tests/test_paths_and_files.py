@@ -274,3 +274,18 @@ def test_killed_intakes_leave_nothing_behind_after_the_next_open(point: str, hom
     assert cleaned and cleaned[0]["data"]["count"] == len(left)
     assert run("evidence", "add", str(src)).returncode == 0
     assert run("evidence", "list").stdout.count("big.bin") == 1
+
+
+def test_new_on_a_full_disk_leaves_no_half_made_incident(tmp_path: Path, cli: Any) -> None:
+    from tests.test_faults_containment import _fill, small_disk
+
+    with small_disk(tmp_path / "disk", 4) as disk:
+        home = disk / "home"
+        full = type(cli)(home, cli.clock, cli.keyring)
+        (home / "incidents").mkdir(parents=True)
+        _fill(disk)
+        r = full("new", "on a full disk")
+        assert r.code == 1 and "nothing was created" in r.err, r.err
+        assert not list((home / "incidents").iterdir())
+        r = full("list")
+        assert r.code == 0 and "Traceback" not in r.err

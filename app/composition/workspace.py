@@ -25,7 +25,7 @@ from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.composition.projections import REGISTRY
 from app.incident.core import Incident
 from app.journal import signing
-from app.journal.chain import Journal, JournalUnreadable
+from app.journal.chain import Journal, JournalError, JournalUnreadable
 
 JOURNAL_FILE = "journal.db"
 INCIDENT_ID = re.compile(r"INC-[0-9]{8}-[0-9A-F]{4}")
@@ -95,9 +95,10 @@ class Workspace:
             os.rename(making, final)
         except BaseException as exc:
             shutil.rmtree(making, ignore_errors=True)
-            if isinstance(exc, OSError):
+            if isinstance(exc, OSError | sqlite3.Error | JournalError):
+                why = getattr(exc, "strerror", None) or str(exc)
                 raise WarroomError(
-                    f"cannot create an incident in {self.incidents_dir}: {exc.strerror or exc}; nothing was created"
+                    f"cannot create an incident in {self.incidents_dir}: {why}; nothing was created"
                 ) from None
             raise
         return Incident(final, Journal.open(final / JOURNAL_FILE, self.clock, registry=REGISTRY), self.keyring)
