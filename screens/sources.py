@@ -169,7 +169,7 @@ def load_inventory(incident: Incident) -> InventoryView:
         for k in keys:
             for f in by_key.get(k, []):
                 seen.setdefault(f.id, f)
-        return tuple((f.severity, f.title) for f in seen.values())
+        return tuple((f.severity, f.title if f.status == "open" else f"closed: {f.title}") for f in seen.values())
 
     rows: list[InventoryRow] = []
     for a in summary.apps:

@@ -240,3 +240,38 @@ def test_the_snapshot_plans_the_same_strip_as_the_live_org(sim: SimOrg, org: Org
     assert [r.record for r in live.refused] == [r.record for r in offline.refused]
     assert any("Read on Contact" in r.label for r in live.refused)  # the profile reads the exported objects
     assert any("Contact, Case" in n or "Case, Contact" in n for n in live.notes)
+
+
+INDICATORS = """
+format = 1
+name = "helpdesk-case"
+title = "Addresses the lookalike app was used from"
+
+[[indicator]]
+kind = "ip"
+values = ["203.0.113.0/24"]
+confidence = "high"
+"""
+
+
+def test_cli_findings_say_what_is_still_open_after_revocation(cli: Any, sim: SimOrg, tmp_path: Path) -> None:
+    ioc = tmp_path / "case.toml"
+    ioc.write_text(INDICATORS, encoding="utf-8")
+    sim_args = ["--instance-url", sim.url, "--ca", str(sim.ca_path)]
+    cli.new()
+    assert cli("inventory", "pull", "--org", "sim", *sim_args).code == 0
+    before = cli("findings", "--indicators", str(ioc), "--json").json()
+    app = next(f for f in before["findings"] if f["target"] == f"app:{APP}")
+    assert app["status"] == "open" and app["containment"] == "revoke_tokens"
+    plan = cli("contain", "plan", "revoke_tokens", "--app", APP, "--org", "sim", *sim_args, "--json").json()
+    assert [t["kind"] for t in plan["manual_tasks"]] == ["block_app"]
+    assert cli("contain", "apply", plan["plan_id"], "--confirm", "sim", *sim_args).code == 0
+    assert cli("inventory", "pull", "--org", "sim", *sim_args).code == 0
+    text = cli("findings", "--indicators", str(ioc))
+    assert text.code == 0
+    assert f"[CRITICAL] {APP}: app logins from addresses on an indicator list; no token left now" in text.out
+    assert f"still open: {APP} is not blocked" in text.out
+    after = cli("findings", "--indicators", str(ioc), "--json").json()
+    app = next(f for f in after["findings"] if f["target"] == f"app:{APP}")
+    assert app["status"] == "open" and app["containment"] == "block_app"
+    assert after["closed"] == 0 and after["counts"]["critical"] >= 1

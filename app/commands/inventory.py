@@ -327,7 +327,7 @@ def _run_findings(ctx: Context, args: argparse.Namespace) -> int:
     if not found:
         ctx.print("no findings")
     for f in found:
-        ctx.print(f"[{f.severity.upper()}] {f.title}")
+        ctx.print(f"[{'CLOSED' if f.status == 'closed' else f.severity.upper()}] {f.title}")
         ctx.print(
             f"    id {f.id}  pattern {f.pattern}  checklist {f.checklist_item or '-'}  "
             f"containment {f.containment or '-'}"
@@ -338,8 +338,13 @@ def _run_findings(ctx: Context, args: argparse.Namespace) -> int:
         ctx.print(f"    records ({kinds}): {shown}" + (f", and {more} more (--json lists all)" if more > 0 else ""))
         for d in f.details[:6]:
             ctx.print(f"    - {d}")
+        for d in f.still_open:
+            ctx.print(f"    still open: {d}")
+        for d in f.history[-3:]:
+            ctx.print(f"    history: {d}")
         ctx.print(f"    why: {f.why}")
         ctx.print(f"    do: {f.action}")
     counts = result.counts
-    ctx.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "")
+    closed = f"{result.closed} closed" if result.closed else ""
+    ctx.print(", ".join([*(f"{n} {s}" for s, n in counts.items() if n), *([closed] if closed else [])]) or "")
     return 0

@@ -133,6 +133,7 @@ class Contain(_Action):
     app: str | None = None
     user: str | None = None
     integration_users: bool = False
+    objects: list[str] = Field(default_factory=list)  # strip_permissions: objects known to have been exported
     confirm: str  # the org alias typed back, as `warroom contain apply --confirm`
     approver: str | None = None  # approval journaled by this person before the executor applies
 
@@ -439,6 +440,7 @@ class _Player:
             integration_users=a.integration_users,
             actor=actor,
             org_alias=a.org,
+            objects=a.objects,
         )
         if a.label:
             self.labels[a.label] = plan.plan_id

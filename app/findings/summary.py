@@ -24,7 +24,8 @@ class FindingsReport(BaseModel):
 
     snapshot: dict[str, Any] | None = None
     repo_scans: list[RepoScanSummary] = Field(default_factory=list)
-    counts: dict[str, int]
+    counts: dict[str, int]  # open findings by severity
+    closed: int = 0  # incident findings whose containment was verified (listed after the open ones)
     patterns: dict[str, int]
     findings: list[Finding]
 
@@ -32,7 +33,7 @@ class FindingsReport(BaseModel):
 def report(
     found: list[Finding], snapshot: dict[str, Any] | None = None, scans: Iterable[RepoScan] = ()
 ) -> FindingsReport:
-    counts = {s: sum(1 for f in found if f.severity == s) for s in SEVERITY_RANK}
+    counts = {s: sum(1 for f in found if f.severity == s and f.status == "open") for s in SEVERITY_RANK}
     patterns: dict[str, int] = {}
     for f in found:
         patterns[f.pattern] = patterns.get(f.pattern, 0) + 1
@@ -46,4 +47,7 @@ def report(
         )
         for s in scans
     ]
-    return FindingsReport(snapshot=snapshot, repo_scans=repo, counts=counts, patterns=patterns, findings=found)
+    closed = sum(1 for f in found if f.status == "closed")
+    return FindingsReport(
+        snapshot=snapshot, repo_scans=repo, counts=counts, closed=closed, patterns=patterns, findings=found
+    )
