@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from app.base.errors import NotFoundError, WarroomError
 from app.base.files import check_input_file
 
 CHUNK = 1 << 20
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 ID_LEN = 12
 
 Progress = Callable[[int, int], None]
@@ -86,6 +88,9 @@ class EvidenceStore:
         self.root = root
 
     def path_for(self, sha256: str) -> Path:
+        """The stored file of `sha256`; anything but 64 hex digits (a tampered journal) is refused, not a path."""
+        if not _SHA256.fullmatch(sha256 or ""):
+            raise EvidenceError(f"{str(sha256)[:80]!r} is not a SHA-256; the journal entry naming it was altered")
         return self.root / "sha256" / sha256[:2] / sha256
 
     def ingest(self, src: Path, progress: Progress | None = None) -> Intake:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from app import hunt
 from app.base.errors import UsageError
+from app.base.files import read_text_limited
+from app.base.limits import MAX_TOML_BYTES
 from app.hunt import IndicatorSet
 from app.incident.core import Incident
 
@@ -54,7 +56,7 @@ class Indicators:
 
 def _ip_file(path: Path) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     nets = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in read_text_limited(path, MAX_TOML_BYTES, "address list").splitlines():
         text = line.split("#", 1)[0].strip()
         if text:
             nets.append(ipaddress.ip_network(text, strict=False))

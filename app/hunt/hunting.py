@@ -271,6 +271,12 @@ def recorded_indicator_sets(incident: Incident) -> list[IndicatorSet]:
 def _load_preserved(incident: Incident, toml: EvidenceFile, lists: list[EvidenceFile]) -> IndicatorSet:
     """An indicator file from the store, beside the address lists preserved by the same hunt run."""
     with tempfile.TemporaryDirectory(prefix="warroom-ioc-") as tmp:
-        for ev in [*lists, toml]:
-            shutil.copyfile(incident.evidence.path_for(ev.sha256), Path(tmp) / ev.name)
-        return load_indicators(Path(tmp) / toml.name)
+        for ev in [*lists, toml]:  # a name from the journal is only ever a name, never a path
+            shutil.copyfile(incident.evidence.path_for(ev.sha256), Path(tmp) / _plain(ev.name))
+        return load_indicators(Path(tmp) / _plain(toml.name))
+
+
+def _plain(name: str) -> str:
+    """The last part of `name` alone ("." and ".." become "_"): a journaled name never points elsewhere."""
+    last = Path(name).name
+    return last if last not in ("", ".", "..") else "_"
