@@ -248,8 +248,9 @@ def test_a_failed_add_leaves_no_unreferenced_copy(cli: Any, tmp_path: Path, monk
     assert not [p for p in store.rglob("sha256/*/*") if p.is_file()]
 
 
-@pytest.mark.parametrize("point", ["copy-chunk", "stored"])
+@pytest.mark.parametrize("point", ["copy-chunk", "stored", "acquired"])
 def test_killed_intakes_leave_nothing_behind_after_the_next_open(point: str, home: Path, tmp_path: Path) -> None:
+    """SIGKILL at each write point of `evidence add`: mid-copy, stored but not journaled, journaled."""
     env = subprocess_env(home)
 
     def run(*args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -259,7 +260,8 @@ def test_killed_intakes_leave_nothing_behind_after_the_next_open(point: str, hom
     assert run("new", "intake").returncode == 0
     src = tmp_path / "big.bin"
     src.write_bytes(os.urandom(3 << 20))
-    for _ in range(3):
+    kills = 1 if point == "acquired" else 3
+    for _ in range(kills):
         assert run("evidence", "add", str(src), fault=point).returncode == -9
     evidence = next((home / "incidents").glob("INC-*")) / "evidence"
     left = [p for p in evidence.rglob("*") if p.is_file()]
@@ -268,7 +270,12 @@ def test_killed_intakes_leave_nothing_behind_after_the_next_open(point: str, hom
     for p in left:
         os.utime(p, (old, old))
     r = run("evidence", "list")
-    assert r.returncode == 0 and "removed" in r.stderr
+    assert r.returncode == 0
+    if point == "acquired":  # committed before the kill: the item is there and its file stays
+        assert "big.bin" in r.stdout and "removed" not in r.stderr
+        assert [p for p in evidence.rglob("*") if p.is_file()] == left
+        return
+    assert "removed" in r.stderr and "big.bin" not in r.stdout
     assert not [p for p in evidence.rglob("*") if p.is_file()]
     cleaned = json.loads(run("journal", "show", "--kind", "evidence.cleaned", "--json").stdout)
     assert cleaned and cleaned[0]["data"]["count"] == len(left)
