@@ -53,6 +53,7 @@ class Workspace:
         self.home = home
         self.clock = clock
         self.keyring = keyring
+        self.problems: list[str] = []  # incidents the last list() could not read, with the reason
 
     def with_clock(self, clock: Clock) -> Workspace:
         """The same workspace seen through another clock (an exercise's virtual or accelerated time)."""
@@ -201,7 +202,7 @@ class Workspace:
         `self.problems` with the reason, so a read-only or broken workspace is never reported as empty.
         """
         out: list[IncidentSummary] = []
-        self.problems: list[str] = []
+        self.problems = []
         try:
             if not self.incidents_dir.is_dir():
                 return out
