@@ -365,7 +365,8 @@ class ConsoleActions:
         counts = snap.counts()
         self.app.call_from_thread(
             self.app.notify,
-            f"inventory {saved.evidence_id}: {counts['connected_apps']} apps, {counts['oauth_tokens']} tokens, "
+            f"inventory {saved.evidence_id}: {counts['connected_apps']} apps, "
+            f"{snap.count_text('oauth_tokens', 'tokens', 'OauthToken')}, "
             f"{counts['users']} users; {len(found)} findings",
         )
 

@@ -231,7 +231,7 @@ def load_inventory(incident: Incident) -> InventoryView:
     counts = summary.counts
     text = (
         f"snapshot {meta['evidence_id']} {snap.taken_utc}  {counts.get('connected_apps', 0)} apps "
-        f"{counts.get('oauth_tokens', 0)} tokens {len(summary.integration_users)} integration users "
+        f"{snap.count_text('oauth_tokens', 'tokens', 'OauthToken')} {len(summary.integration_users)} integration users "
         f"{len(found)} findings"
     )
     return InventoryView(rows, text, found, meta["evidence_id"], snap.source.org_alias)

@@ -269,27 +269,31 @@ def test_rate_limit_halfway_then_retry_finishes_the_rest(sim: SimOrg, org: Org, 
 
     first = cm.apply_plan(incident, org, plan, "sim", "alice", limit_after_two)
     assert first.status == "partial"
-    assert [(r.n, r.status) for r in first.records] == [(1, "ok"), (2, "ok"), (3, "failed"), (4, "not_run")]
+    # The first two were accepted, but the rate limit kept them from being read back: unverified, not done.
+    statuses = [(r.n, r.status) for r in first.records]
+    assert statuses == [(1, "unverified"), (2, "unverified"), (3, "failed"), (4, "not_run")]
+    assert first.records[0].code == "AFTER_STATE_UNREAD"
     assert first.records[2].code == "REQUEST_LIMIT_EXCEEDED"
     assert first.stopped is not None and first.stopped.reason == "rate_limited" and first.stopped.at_step == 3
     frozen = [_frozen(sim, s.before["Username"]) for s in plan.steps]
     assert frozen == [True, True, False, False], "the record matches the org exactly"
     res = _entries(incident, "action.result", plan.plan_id)[0]
-    assert res.data["counts"] == {"ok": 2, "already": 0, "failed": 1, "not_run": 1}
+    assert res.data["counts"] == {"ok": 0, "already": 0, "failed": 1, "not_run": 1, "unverified": 2}
     assert res.data["failed"][0]["n"] == 3 and res.data["not_run"] == [4]
     assert res.data["stopped"]["reason"] == "rate_limited"
     assert "error" in res.data["verification"], "the state after could not be re-read while limited"
     state = cm.action_status(incident, plan.plan_id)
-    assert (state.status, state.done, state.failed, state.not_run) == ("partial", 2, 1, 1)
+    assert (state.status, state.done, state.failed, state.not_run, state.unverified) == ("partial", 0, 1, 1, 2)
     assert incident.journal.last("checkpoint").seq > res.seq
 
     sim.faults.reset()
     second = cm.apply_plan(incident, org, plan, "sim", "alice")
     assert second.run == 2 and second.status == "done"
-    assert [(r.n, r.status) for r in second.records] == [(3, "ok"), (4, "ok")], "only the rest is sent"
+    statuses = [(r.n, r.status) for r in second.records]
+    assert statuses == [(1, "already"), (2, "already"), (3, "ok"), (4, "ok")], "read back, and only the rest sent"
     assert all(_frozen(sim, s.before["Username"]) for s in plan.steps)
     intent2 = _entries(incident, "action.intent", plan.plan_id)[1]
-    assert intent2.data["pending"] == 2 and intent2.data["already_done"] == 2
+    assert intent2.data["pending"] == 4 and intent2.data["already_done"] == 0
     assert cm.action_status(incident, plan.plan_id).status == "done"
     assert cm.apply_plan(incident, org, plan, "sim", "alice").status == "nothing_to_do"
     assert verify_journal(incident.journal.path).ok
@@ -315,7 +319,8 @@ def test_expired_session_that_relogin_cannot_fix_stops_quarantine_exactly(sim: S
     assert first.status == "partial" and first.stopped is not None
     assert first.stopped.reason == "session_expired" and first.stopped.at_step == halfway + 1
     statuses = [r.status for r in first.records]
-    assert statuses == ["ok"] * halfway + ["failed"] + ["not_run"] * (len(plan.steps) - halfway - 1)
+    # Sent and accepted, but the dead session could not read them back: unverified, never "done".
+    assert statuses == ["unverified"] * halfway + ["failed"] + ["not_run"] * (len(plan.steps) - halfway - 1)
     with sim.store.lock:
         assert not [t for t in sim.store.rows("OauthToken") if t.get("AppName") == "Drift"]
     assert [_frozen(sim, s.before["Username"]) for s in plan.steps if s.op == "freeze_user"] == [
@@ -329,7 +334,10 @@ def test_expired_session_that_relogin_cannot_fix_stops_quarantine_exactly(sim: S
     with sim.store.lock:
         sim.store.user_secrets[responder] = saved
     second = cm.apply_plan(incident, org, plan, "sim", "alice")
-    assert second.status == "done" and [r.n for r in second.records] == list(range(halfway + 1, len(plan.steps) + 1))
+    assert second.status == "done" and [r.n for r in second.records] == list(range(1, len(plan.steps) + 1))
+    statuses = [r.status for r in second.records]
+    assert statuses[:halfway] == ["already"] * halfway, "the unverified ones are read back, not sent again"
+    assert statuses[halfway] == "ok" and set(statuses[halfway:]) <= {"ok", "already"}
     assert all(_frozen(sim, s.before["Username"]) for s in plan.steps if s.op == "freeze_user")
     with sim.store.lock:
         assert not any(
@@ -355,7 +363,7 @@ def test_network_lost_halfway_through_revoking_then_retry(sim: SimOrg, org: Org,
             sim.stop()
 
     first = cm.apply_plan(incident, org, plan, "sim", "alice", cut)
-    assert [r.status for r in first.records] == ["ok", "ok", "failed", "not_run"]
+    assert [r.status for r in first.records] == ["unverified", "unverified", "failed", "not_run"]
     assert first.stopped is not None and first.stopped.reason == "offline"
     with sim.store.lock:
         assert len([t for t in sim.store.rows("OauthToken") if t.get("AppName") == "Drift"]) == 2
@@ -363,7 +371,8 @@ def test_network_lost_halfway_through_revoking_then_retry(sim: SimOrg, org: Org,
     try:
         with _login(back) as org2:
             second = cm.apply_plan(incident, org2, plan, "sim", "alice")
-            assert second.status == "done" and [r.n for r in second.records] == [3, 4]
+            assert second.status == "done" and [r.n for r in second.records] == [1, 2, 3, 4]
+            assert [r.status for r in second.records] == ["already", "already", "ok", "ok"]
             assert org2.count(DRIFT_COUNT) == 0
     finally:
         back.stop()

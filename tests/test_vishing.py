@@ -275,3 +275,43 @@ def test_cli_findings_say_what_is_still_open_after_revocation(cli: Any, sim: Sim
     app = next(f for f in after["findings"] if f["target"] == f"app:{APP}")
     assert app["status"] == "open" and app["containment"] == "block_app"
     assert after["closed"] == 0 and after["counts"]["critical"] >= 1
+
+
+def test_the_tabletop_script_closes_the_app_only_with_the_block_confirmed(tmp_path: Path) -> None:
+    """The shipped tabletop for this case, played headless with its shipped script: the app finding is closed
+    by the confirmed block and a later snapshot; the agent's export access is left only on her profile."""
+    import json
+
+    from tests.conftest import MemoryKeyring, isolated
+    from tests.test_exercise import run_cli
+
+    home = tmp_path / "ex"
+    home.mkdir()
+    backend = MemoryKeyring()
+    with isolated(home, backend):
+        code, out, err = run_cli(
+            home, backend, "exercise", "run", "helpdesk-vishing", "--script", "helpdesk-vishing", "--json"
+        )
+    assert code == 0, err + out[-2000:]
+    result = json.loads(out)
+    assert result["failures"] == []
+    ws = Workspace(home, FrozenClock(datetime(2030, 1, 1, tzinfo=UTC)), backend)
+    with ws.open(result["incident_id"]) as incident:
+        snap = inv.load_current(incident)
+        agent = next(u.id for u in snap.users if u.username == AGENT)
+        found = record_findings(incident, snap, "facilitator", evidence_id=None, indicators=ATTACKER)
+        app = _one(found, fd.COMPROMISED_TOKENS, f"app:{APP}")
+        assert app.status == "closed" and any("block_app confirmed" in h for h in app.history)
+        access = _one(found, fd.COMPROMISED_ACCESS, f"access:{agent}")
+        assert access.status == "open" and access.containment is None
+        assert [s.split(" grants")[0] for s in access.still_open] == ["profile Custom: Support Agent"]
+        strips = [s for s in cm.status(incident) if s.action == "strip_permissions"]
+        assert [s.status for s in strips] == ["done"]
+        plan = cm.load_plan(incident, strips[0].action_id)
+        assert [s.before["PermissionSet.Name"] for s in plan.steps] == ["Support_Data_Tools"]
+        assert plan.steps[0].before["Grants"] == [
+            "API Enabled",
+            "View All Records on Case",
+            "View All Records on Contact",
+        ]
+        assert any("Read on Case" in r.label and "Read on Contact" in r.label for r in plan.refused)

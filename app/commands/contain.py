@@ -251,13 +251,14 @@ def _report(ctx: Context, result: cm.ActionResult, as_json: bool) -> int:
         ctx.print_json(result)
         return code
     c = result.counts
+    unverified = f", {c['unverified']} unverified" if c.get("unverified") else ""
     ctx.print(
         f"{result.action_id}: {result.status} ({c.get('ok', 0)} ok, {c.get('already', 0)} already so, "
-        f"{c.get('failed', 0)} failed, {c.get('not_run', 0)} not run), run {result.run}"
+        f"{c.get('failed', 0)} failed, {c.get('not_run', 0)} not run{unverified}), run {result.run}"
     )
     for rec in result.records:
-        if rec.status == "failed":
-            ctx.print(f"  failed  {rec.n:>4}  {rec.record}  {rec.label}: {rec.code}: {rec.error}")
+        if rec.status in ("failed", "unverified"):
+            ctx.print(f"  {rec.status:<10} {rec.n:>4}  {rec.record}  {rec.label}: {rec.code}: {rec.error}")
     if result.stopped:
         ctx.print(f"stopped: {result.stopped.reason}: {result.stopped.message}")
         ctx.print(f"run `warroom contain apply {result.action_id}` again to do only what is left")

@@ -203,6 +203,16 @@ def _run_test(ctx: Context, args: argparse.Namespace) -> int:
             f"ok: {result.alias} logs in as {result.username} ({result.user_id}) to {result.org_name} "
             f"({result.org_id}) at {result.instance_url}"
         )
+        if result.permissions:
+            ctx.print("containment permissions of this login:")
+        for c in result.permissions:
+            mark = {"present": "present", "missing": "MISSING", "unknown": "UNKNOWN"}[c.state]
+            line = f"  {mark:<8} {c.label}: {c.what}"
+            if c.state != "present":
+                line += f" ({c.consequence})"
+            ctx.print(line)
+        for note in result.permission_notes:
+            ctx.print(f"note: {note}")
     else:
         ctx.error(f"login with {result.alias!r} failed: {result.reason}")
     return 0 if result.ok else 1

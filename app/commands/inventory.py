@@ -190,7 +190,8 @@ def _report_saved(
     if getattr(args, "out", None):
         ctx.print(f"written to {args.out}")
     ctx.print(
-        f"  {counts['connected_apps']} connected apps, {counts['oauth_tokens']} OAuth tokens, "
+        f"  {counts['connected_apps']} connected apps, "
+        f"{snap.count_text('oauth_tokens', 'OAuth tokens', 'OauthToken')}, "
         f"{counts['users']} users ({len(integ)} integration), {counts['permission_sets']} permission sets, "
         f"{counts['assignments']} assignments"
     )
@@ -227,6 +228,8 @@ def _run_show(ctx: Context, args: argparse.Namespace) -> int:
     ctx.print(f"snapshot {meta['evidence_id']} taken {snap.taken_utc} from {_source_text(snap.source)}")
     counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.counts.items() if n)
     ctx.print(f"  {counts}")
+    if snap.partial("OauthToken"):
+        ctx.print("  OAuth tokens: PARTIAL (this login could not see every user's tokens; see the notes)")
     ctx.print("connected apps and tokens:")
     for app in summary.apps:
         flag = "" if app.admin_approved_only is not False else "  [all users may self-authorize]"

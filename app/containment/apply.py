@@ -43,6 +43,7 @@ from app.containment.recovery import (
     result_data,
     run_lock,
 )
+from app.containment.rights import PermissionsMissing, permission_gate, refuse_blind_plan
 from app.containment.store import journal_plan
 from app.containment.strip import PSA_FIELDS
 from app.incident import settings as settings_mod
@@ -353,6 +354,7 @@ def apply_plan(
     if current["status"] == "undone":
         raise ContainmentError(f"{plan.plan_id} was undone by {current.get('undone_by')}; make a new plan")
     _confirm_alias(incident, plan, confirm_alias, actor, "apply")
+    refuse_blind_plan(incident, plan, actor)
     busy = (
         f"{plan.plan_id} is being applied by another process right now; nothing was sent "
         "(`warroom contain status` shows its progress)"
@@ -487,6 +489,7 @@ def _apply_locked(
         raise
 
     results: dict[int, RecordResult] = {}
+    refusal: PermissionsMissing | None = None
     warnings: list[str] = []
     live: _Live | None = None
     live_org: Any = None
@@ -496,6 +499,8 @@ def _apply_locked(
             live_org = org() if callable(org) and not hasattr(org, "query") else org
         if pending and stop is None:
             stop = _check_org(live_org, plan)
+        if stop is None and pending:
+            stop, refusal = permission_gate(incident, live_org, identify(live_org).user_id, plan, pending, actor)
         if stop is None:
             reader = Reader(live_org)
             live = _Live(reader, plan, pending)
@@ -524,17 +529,40 @@ def _apply_locked(
                 after.load()
                 for step in tried:
                     results[step.n].after = flat_row(after.rows.get(step.n)) if after.rows.get(step.n) else None
+                    if (
+                        results[step.n].status == "ok"
+                        and step.op in _ABSENT_IS_UNREADABLE
+                        and not after.rows.get(step.n)
+                    ):
+                        _unverified(results[step.n], f"{step.sobject} {step.record} could not be read back")
                 live.unplanned_tokens = after.unplanned_tokens
                 verification = _verification(after.reader, plan, after, [results[s.n] for s in tried])
             except WarroomError as exc:
                 warnings.append(
-                    f"the state after could not be re-read ({error_text(exc)}); "
-                    "`warroom contain apply` again re-checks it"
+                    f"the state after could not be re-read ({error_text(exc)}); the changes sent are "
+                    "'unverified', not done: `warroom contain apply` again re-checks them"
                 )
                 verification = {"error": error_text(exc)}
-    return _record_result(
+                for step in tried:
+                    if results[step.n].status == "ok":
+                        _unverified(results[step.n], f"the state after could not be re-read: {error_text(exc)}")
+    outcome = _record_result(
         incident, plan, base, intent, pending, results, stop, verification, wal, actor, warnings, approver
     )
+    if refusal is not None:
+        raise refusal
+    return outcome
+
+
+# After a change the record must be read back to be claimed; for these a missing row means "not visible to
+# this login" (a freeze, an update or a new assignment does not make the row disappear).
+_ABSENT_IS_UNREADABLE = ("freeze_user", "unfreeze_user", "deactivate_user", "reactivate_user", "create_assignment")
+
+
+def _unverified(rec: RecordResult, why: str) -> None:
+    rec.status = "unverified"
+    rec.code = "AFTER_STATE_UNREAD"
+    rec.error = f"{why}; the change was accepted by Salesforce but is not claimed as done"
 
 
 def _begin_log(

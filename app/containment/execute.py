@@ -64,6 +64,7 @@ from app.containment.models import (
 )
 from app.containment.plan import Draft, LiveSource, SnapshotSource, build_plan
 from app.containment.recovery import recover_unjournaled
+from app.containment.rights import PermissionsMissing
 from app.containment.store import export_plan, journal_plan, load_plan, plan_from_bytes
 from app.journal.chain import Entry, Lookup
 
@@ -84,6 +85,7 @@ __all__ = [
     "ApprovalRefused",
     "ContainmentError",
     "ManualTask",
+    "PermissionsMissing",
     "Plan",
     "Progress",
     "RecordResult",
@@ -478,9 +480,12 @@ def _project_result(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]
     counts = d["counts"]
     done = int(cur["done"]) + int(counts.get("ok", 0)) + int(counts.get("already", 0))
     failed = int(counts.get("failed", 0))
+    unverified = int(counts.get("unverified", 0))  # sent, not read back: never counted as done
     total = int(cur["total"])
-    not_run = max(0, total - done - failed)
-    state = "done" if done >= total else ("partial" if done else "failed")
+    not_run = max(0, total - done - failed - unverified)
+    state = "done" if done >= total else ("partial" if done or unverified else "failed")
+    if unverified and done + unverified >= total:
+        state = "unverified"
     stopped = d.get("stopped")
     yield (
         NAMESPACE,
@@ -491,6 +496,7 @@ def _project_result(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]
             "done": done,
             "failed": failed,
             "not_run": not_run,
+            "unverified": unverified,
             "failed_records": d.get("failed", [])[:FAILED_IN_STATE],
             "last_result_seq": entry.seq,
             "stopped": f"{stopped['reason']}: {stopped['message']}" if stopped else None,

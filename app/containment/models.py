@@ -78,8 +78,10 @@ NOT_UNDOABLE = {
     "revoke_token": "a revoked OAuth token cannot be restored: the integration must be authorized again",
     "delete_session": "an ended session cannot be restored: the user or integration logs in again",
 }
-RecordStatus = Literal["ok", "already", "failed", "not_run"]
-ActionState = Literal["planned", "approved", "running", "partial", "done", "failed", "undone"]
+# "unverified": the change was accepted but its after-state could not be read back by this login, so it is not
+# claimed as done; the next apply re-reads it.
+RecordStatus = Literal["ok", "already", "failed", "not_run", "unverified"]
+ActionState = Literal["planned", "approved", "running", "partial", "done", "failed", "undone", "unverified"]
 
 # Permissions that make a grant worth stripping from a compromised or integration user (the findings' list).
 DANGEROUS_PERMISSIONS: tuple[str, ...] = (
@@ -271,7 +273,9 @@ class RecordResult(_Model):
 
 
 class Stop(_Model):
-    reason: str  # rate_limited | session_expired | offline | timeout | repeated_failures | wrong_org | interrupted
+    # rate_limited | session_expired | offline | timeout | repeated_failures | wrong_org | interrupted |
+    # missing_permissions
+    reason: str
     message: str
     at_step: int | None = None
 
@@ -282,7 +286,7 @@ class ActionResult(_Model):
     org_alias: str
     plan_sha256: str
     run: int
-    status: Literal["done", "partial", "failed", "nothing_to_do"]
+    status: Literal["done", "partial", "failed", "nothing_to_do", "unverified"]
     counts: dict[str, int]
     records: list[RecordResult] = Field(default_factory=list)
     stopped: Stop | None = None
@@ -320,6 +324,7 @@ class ActionStatus(_Model):
     done: int
     failed: int
     not_run: int
+    unverified: int = 0
     by_op: dict[str, int] = Field(default_factory=dict)
     failed_records: list[dict[str, Any]] = Field(default_factory=list)
     runs: int = 0

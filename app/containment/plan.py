@@ -36,8 +36,10 @@ from app.containment.models import (
     soql_in,
     soql_str,
 )
+from app.containment.rights import note_permissions
 from app.containment.strip import STRIP_PERMISSIONS, live_assignments, snapshot_assignments
 from app.inventory import INTEGRATION_LICENSES, INTEGRATION_PROFILES, token_ref
+from app.salesforce import access
 
 TOKEN_FIELDS = "AppName, AppMenuItemId, UserId, CreatedDate, LastUsedDate, UseCount, DeleteToken"
 USER_FIELDS = (
@@ -148,6 +150,7 @@ class Source(Protocol):
     def assignments(
         self, user_ids: Sequence[str], flags: list[str], exported: Sequence[str] = ()
     ) -> list[dict[str, Any]]: ...
+    def permissions(self) -> access.EffectivePermissions | None: ...
 
 
 class LiveSource:
@@ -169,6 +172,10 @@ class LiveSource:
 
     def self_user_id(self) -> str | None:
         return self.ident.user_id
+
+    def permissions(self) -> access.EffectivePermissions | None:
+        """The login's effective permissions, read from the org (`app/salesforce/access.py`)."""
+        return access.read_effective(self.org, self.ident.user_id)
 
     def user_by_name(self, username: str) -> dict[str, Any]:
         rows = self.reader.query(f"SELECT {USER_FIELDS} FROM User WHERE Username = {soql_str(username)}")
@@ -331,6 +338,9 @@ class SnapshotSource:
     def sessions(self, user_ids: Sequence[str]) -> list[dict[str, Any]] | None:
         return None
 
+    def permissions(self) -> access.EffectivePermissions | None:
+        return None  # the connected machine reads its own login's permissions before applying
+
     def dangerous_flags(self) -> list[str]:
         have = set(self.snap.permission_fields) or set(STRIP_PERMISSIONS)
         return [p for p in STRIP_PERMISSIONS if p in have]
@@ -373,6 +383,8 @@ class Draft:
         self.tasks: list[dict[str, Any]] = []
         self.notes: list[str] = []
         self.token_filter: TokenFilter | None = None
+        self.unmet: set[str] = set()  # needs (app/salesforce/access.py) this login does not meet
+        self.basis_extra: dict[str, Any] = {}
         self.exported: list[str] = []  # objects named as exported: read on them is stripped too
 
     def add(
@@ -416,7 +428,7 @@ class Draft:
             org_alias=org_alias,  # type: ignore[arg-type]
             instance_url=basis.get("instance_url"),
             org_id=basis.get("org_id"),
-            basis=basis,
+            basis={**basis, **self.basis_extra},
             selectors=self.selectors,
             token_filter=self.token_filter,
             token_where=self.token_filter.where() if self.token_filter else None,
@@ -486,6 +498,14 @@ def _plan_tokens(src: Source, draft: Draft, *, also_users: Sequence[str] = ()) -
         missing = len(wanted) - len(rows)
         if missing > 0:
             draft.note(f"{missing} of the {len(wanted)} chosen token(s) no longer exist.")
+    if "see_all_tokens" in draft.unmet:
+        draft.note(
+            "This login sees only its own OAuth tokens (it lacks Customize Application): tokens of other users"
+            + (f" of {sel.app}" if sel.app else "")
+            + " may exist and are NOT listed here; how many is unknown."
+        )
+        if not rows:
+            return
     if sel.app and not rows and not also_users:
         near = [n for n in src.similar_apps(sel.app) if n != sel.app]
         if near:
@@ -802,6 +822,7 @@ def build_plan(
         return draft.finish(plan_id=plan_id, org_alias=org_alias, basis=basis, actor=actor, created=created_utc)
     if src is None:
         raise UsageError(f"{action} reads the org (or an inventory snapshot) to plan; connect with --org ALIAS")
+    note_permissions(src.permissions(), src.kind, draft)
     if action == "quarantine_org":
         _plan_quarantine(src, draft)
     else:

@@ -175,8 +175,13 @@ def result_data(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The `action.result` entry (without its records) and the records, as a run or a recovery journals them."""
     counts = {k: sum(1 for r in records if r.status == k) for k in ("ok", "already", "failed", "not_run")}
+    unverified = sum(1 for r in records if r.status == "unverified")
+    if unverified:
+        counts["unverified"] = unverified
     finished = counts["ok"] + counts["already"]
-    status = "done" if finished == len(records) else ("partial" if finished else "failed")
+    status = "done" if finished == len(records) else ("partial" if finished or unverified else "failed")
+    if unverified and finished + unverified == len(records):
+        status = "unverified"
     if not records:
         status = "done"
     dumped = [r.model_dump(exclude_none=True) for r in records]
@@ -321,6 +326,9 @@ def _from_log(raw: bytes) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
         except ValueError:
             torn += 1  # the line being written when the run was killed
             continue
+        if res.status == "ok":  # sent and accepted, but the run died before reading the state after
+            res.status, res.code = "unverified", "AFTER_STATE_UNREAD"
+            res.error = "the run ended before the state after was read back; the next run re-reads the record"
         done[res.n] = res
     records: list[RecordResult] = []
     for n, op, rec, label in steps:

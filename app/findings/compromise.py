@@ -25,7 +25,7 @@ from app.findings.models import (
     Severity,
     _make,
 )
-from app.inventory import ObjectPermission, export_grants
+from app.inventory import export_grants
 
 # LoginHistory.Application values that name no connected app (interactive logins).
 NOT_APPS = {"", "browser", "n/a", "unknown"}
@@ -178,9 +178,7 @@ def _app_of(login: object, known: dict[str, str]) -> str | None:
 
 def access_grants(ix: _Index, user_id: str) -> list[tuple[Any, str | None, list[str]]]:
     """(permission set, assignment id or None, grants) for each set the user holds that lets data out."""
-    objects: dict[str, list[ObjectPermission]] = defaultdict(list)
-    for op in ix.snap.object_permissions:
-        objects[op.parent_id].append(op)
+    objects = ix.objects_by_set
     out = []
     for ps, assignment_id in ix.held.get(user_id, []):
         perms = [p for p in ps.permissions if p in CRITICAL_PERMISSIONS]

@@ -3,6 +3,7 @@ evaluation."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from app.findings.models import RecordRef
 from app.inventory import (
     OAuthToken,
+    ObjectPermission,
     PermissionSet,
     Snapshot,
     User,
@@ -58,6 +60,14 @@ class _Index:
         for t in snap.oauth_tokens:
             self.tokens_by_app[t.app_name].append(t)
         self.app_by_lower = {name.lower(): name for name in self.tokens_by_app}
+
+    @functools.cached_property
+    def objects_by_set(self) -> dict[str, list[ObjectPermission]]:
+        """Permission set id -> its object permissions (built on first use)."""
+        out: dict[str, list[ObjectPermission]] = defaultdict(list)
+        for op in self.snap.object_permissions:
+            out[op.parent_id].append(op)
+        return out
 
     def user_ref(self, user_id: str | None) -> RecordRef:
         u = self.users.get(user_id or "")

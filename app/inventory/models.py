@@ -362,6 +362,15 @@ class Snapshot(_Model):
     def counts(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name in COLLECTIONS}
 
+    def partial(self, sobject: str) -> bool:
+        """True when a note says `sobject` was read only in part (its count is not the org's)."""
+        return any(n.object == sobject and n.status in ("partial", "no_access") for n in self.notes)
+
+    def count_text(self, collection: str, label: str, sobject: str) -> str:
+        """ "12 OAuth tokens", or "12 OAuth tokens (PARTIAL)" when the pull could not see them all."""
+        n = len(getattr(self, collection))
+        return f"{n} {label}" + (" (PARTIAL: see notes)" if self.partial(sobject) else "")
+
 
 # Collections in a snapshot, each with the function giving a record's identity (for diffs) and its label.
 COLLECTIONS: dict[str, tuple[Callable[[Any], str], Callable[[Any], str]]] = {

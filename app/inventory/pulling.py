@@ -19,7 +19,7 @@ from app.inventory.models import (
     Source,
     User,
 )
-from app.inventory.query import Progress, _chunks, _Puller, _quote, _record_builder
+from app.inventory.query import Progress, _chunks, _first_line, _Puller, _quote, _record_builder
 
 OAUTH_TOKEN_CAP = 2500  # rows one OauthToken query can return in total (queryMore included)
 LOGIN_LIMIT = 50_000
@@ -46,6 +46,35 @@ def _pull_organization(p: _Puller) -> Organization | None:
         is_sandbox=rec.get("IsSandbox"),
         sharing_defaults={obj: rec[f] for f, obj in SHARING_FIELDS.items() if rec.get(f)},
     )
+
+
+def _note_token_visibility(p: _Puller) -> None:
+    """Salesforce lists other users' OAuth tokens only to a login with Customize Application (object reference,
+    OauthToken, Special Access Rules); without it the rows are silently absent. Such a pull is partial, and
+    the snapshot says so instead of passing a short or empty list off as the org's tokens."""
+    from app.salesforce import access
+    from app.salesforce.client import OrgError
+
+    if not hasattr(p.org, "identity"):
+        return
+    try:
+        check = access.read_effective(p.org, p.org.identity().user_id).check(["see_all_tokens"])[0]
+    except OrgError as exc:
+        p.note(
+            "OauthToken",
+            "partial",
+            f"the login's permissions could not be read ({_first_line(exc)}): whether it sees every user's "
+            "tokens (Customize Application) is unknown, so the token list may be partial",
+        )
+        return
+    if check.state != "present":
+        how = "lacks" if check.state == "missing" else "could not be shown to have"
+        p.note(
+            "OauthToken",
+            "partial",
+            f"this login {how} Customize Application: Salesforce lists only its own OAuth tokens, so the "
+            "tokens of every other user are missing from this snapshot (pull again with a login that has it)",
+        )
 
 
 def _pull_tokens(p: _Puller, user_ids: list[str]) -> list[OAuthToken] | None:
@@ -181,6 +210,7 @@ def pull(
     )
     put("assignments", p.collect(OBJECTS["PermissionSetAssignment"]))
     p.say("OAuth tokens")
+    _note_token_visibility(p)
     put("oauth_tokens", _pull_tokens(p, [u.id for u in users]))
 
     # Object and field access of every set (profile-owned ones included) held by a user the incident touches:

@@ -31,7 +31,8 @@ Every failure is an `OrgError` (a WarroomError) with `.code` (Salesforce errorCo
     it), ObjectUnavailable (INVALID_TYPE / NOT_FOUND on an object, with a hint at licence or permission),
     QueryFailed (MALFORMED_QUERY, INVALID_FIELD...), QueryTruncated, RecordNotFound, RequestRefused,
     RateLimited (.usage, after bounded backoff), ServerFailure (5xx after retries for reads), OrgTimeout,
-    TlsFailure, Offline (switch to offline snapshots), InvalidToken (revoke refused the token).
+    TlsFailure, Offline (switch to offline snapshots), InvalidToken (revoke: invalid_token, the token no longer
+    works), RevokeRefused (revoke: unsupported_token_type or another 400, nothing revoked).
 
 Why the session is built here: simple-salesforce hard-codes https:// and, with requests' default
 `trust_env=True`, REQUESTS_CA_BUNDLE silently overrides `verify`; we pass `session=` with `trust_env=False`
@@ -306,7 +307,15 @@ class Offline(OrgError):
 
 
 class InvalidToken(OrgError):
+    """Revoke answered `invalid_token`: the token no longer works (revoked, expired, or not this org's)."""
+
     default_code = "INVALID_TOKEN"
+
+
+class RevokeRefused(OrgError):
+    """Revoke answered 400 with another error (`unsupported_token_type`...): the token was not revoked."""
+
+    default_code = "REVOKE_REFUSED"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -836,11 +845,22 @@ class Org:
             if response.status_code == 200:
                 return
             body = _json_or_none(response)
-            if response.status_code == 400 and isinstance(body, dict):
-                error = str(body.get("error") or "invalid_token")
-                raise InvalidToken(
-                    f"{self.creds.label}: revoke refused the token ({error}): already revoked, "
-                    "expired or not a token of this org",
+            if response.status_code == 400 and isinstance(body, dict) and body.get("error"):
+                # Mobile SDK guide, "Revoking OAuth Tokens": every error is a 400 with `invalid_token` ("Token
+                # was invalid": gone already, expired, or not this org's) or `unsupported_token_type` ("Token
+                # type not supported": nothing was revoked). Only the first means the token no longer works.
+                error = str(body["error"])
+                if error == "invalid_token":
+                    raise InvalidToken(
+                        f"{self.creds.label}: revoke answered invalid_token: the token is already revoked, "
+                        "expired or not a token of this org",
+                        code="INVALID_TOKEN",
+                        status=400,
+                    )
+                raise RevokeRefused(
+                    f"{self.creds.label}: revoke refused the token ({error}"
+                    + (f": {body['error_description']}" if body.get("error_description") else "")
+                    + "): it was NOT revoked",
                     code=error.upper(),
                     status=400,
                 )

@@ -21,6 +21,8 @@ from app.base import keystore
 from app.base.config import LoginKind, OrgConfig, load_config, save_config
 from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.base.redaction import register_secret
+from app.salesforce import access
+from app.salesforce.access import NeedCheck
 
 SERVICE = "warroom-salesforce"
 RESERVED_ALIASES = frozenset({"sim"})  # `--org sim` is the simulated org's built-in demo login
@@ -301,11 +303,16 @@ class LoginCheck(BaseModel):
     org_name: str | None = None
     instance_url: str | None = None
     reason: str | None = None
+    # What containment needs and whether this login has it (app/salesforce/access.py); empty when not read.
+    permissions: list[NeedCheck] = []
+    permissions_complete: bool | None = None
+    permission_notes: list[str] = []
 
 
 def check_login(ctx: Any, alias: str) -> LoginCheck:
-    """Log in with the stored credentials and ask the org who we are. Keyring problems raise; login failures
-    (wrong password, unreachable org, untrusted certificate) come back as `ok=False` with the reason."""
+    """Log in with the stored credentials and ask the org who we are and what containment permissions the
+    login has. Keyring problems raise; login failures (wrong password, unreachable org, untrusted
+    certificate) come back as `ok=False` with the reason."""
     from app.salesforce.client import Org
 
     stored = read_credentials(ctx, alias)
@@ -314,7 +321,18 @@ def check_login(ctx: Any, alias: str) -> LoginCheck:
         who = org.identity()
     except WarroomError as exc:
         return LoginCheck(alias=alias, kind=stored.org.kind, ok=False, reason=str(exc))
+    checks: list[NeedCheck] = []
+    complete: bool | None = None
+    notes: list[str] = []
+    try:
+        effective = access.read_effective(org, who.user_id)
+        checks, complete, notes = effective.check(access.CONTAINMENT_NEEDS), effective.complete, effective.notes
+    except WarroomError as exc:
+        notes = [f"the login's permissions could not be read: {exc}"]
     return LoginCheck(
+        permissions=checks,
+        permissions_complete=complete,
+        permission_notes=notes,
         alias=alias,
         kind=stored.org.kind,
         ok=True,

@@ -1,6 +1,7 @@
 """Runtime fault injection: the failures a console must survive, switchable mid-exercise.
 
-Faults apply to REST API calls (`/services/data/...`); `delay_ms` applies to every request, logins included.
+Faults apply to REST API calls (`/services/data/...`); `delay_ms` applies to every request, logins included;
+`revoke_unsupported` applies to `/services/oauth2/revoke` only.
 They are set from Python (`sim.faults.set(...)`) or over HTTP (`POST /__sim/faults`).
 """
 
@@ -34,6 +35,9 @@ class Faults:
         self.rate_limit_after: int | None = None  # N more API calls succeed, then REQUEST_LIMIT_EXCEEDED
         self.rate_limit_for: int | None = None  # how many calls stay limited; None = until cleared
         self._limited_served = 0
+        # The next N revoke calls answer 400 unsupported_token_type (documented as a refusal; when Salesforce
+        # gives it for a DeleteToken is not documented, so the simulator gives it only when asked to).
+        self.revoke_unsupported = 0
 
     def set(
         self,
@@ -43,8 +47,11 @@ class Faults:
         rate_limit_after: int | None = None,
         rate_limit_for: int | None = None,
         clear_rate_limit: bool = False,
+        revoke_unsupported: int | None = None,
     ) -> None:
         with self._lock:
+            if revoke_unsupported is not None:
+                self.revoke_unsupported = max(0, int(revoke_unsupported))
             if delay_ms is not None:
                 self.delay_ms = max(0, int(delay_ms))
             if error_500 is not None:
@@ -64,6 +71,7 @@ class Faults:
             self.rate_limit_after = None
             self.rate_limit_for = None
             self._limited_served = 0
+            self.revoke_unsupported = 0
 
     def on_api_call(self) -> Verdict | None:
         """Decide the fate of one API call (and consume the fault budget)."""
@@ -82,6 +90,14 @@ class Faults:
                 return SERVER_ERROR
             return None
 
+    def on_revoke(self) -> bool:
+        """True when this revoke call must be refused with unsupported_token_type (consumes the budget)."""
+        with self._lock:
+            if self.revoke_unsupported > 0:
+                self.revoke_unsupported -= 1
+                return True
+            return False
+
     def state(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -89,4 +105,5 @@ class Faults:
                 "error_500": self.error_500,
                 "rate_limit_after": self.rate_limit_after,
                 "rate_limit_for": self.rate_limit_for,
+                "revoke_unsupported": self.revoke_unsupported,
             }

@@ -134,6 +134,7 @@ class SimHandler(BaseHTTPRequestHandler):
             if path.startswith("/__sim/"):
                 reply = self.sim.admin(method, path, body)
             else:
+                self.sim.received.append((method, path))
                 self.sim.pause()
                 reply = self._route(method, path, query, body)
         except ApiError as exc:
@@ -376,12 +377,18 @@ class SimHandler(BaseHTTPRequestHandler):
         )
 
     def _revoke(self, query: dict[str, list[str]], body: bytes) -> Reply:
+        """Mobile SDK guide, "Revoking OAuth Tokens": 200 on success; "for all error conditions, Salesforce
+        returns a 400 status code" with `unsupported_token_type` ("Token type not supported") or
+        `invalid_token` ("Token was invalid"). A token already revoked, expired or unknown is invalid_token;
+        unsupported_token_type is served only when the `revoke_unsupported` fault asks for it."""
         token = (query.get("token") or [""])[0]
         if not token and body:
             form = parse_qs(body.decode("utf-8", "replace"))
             token = (form.get("token") or [""])[0]
+        if self.sim.faults.on_revoke():
+            raise OAuthError("unsupported_token_type", "Token type not supported")
         if not self.store.revoke(token):
-            raise OAuthError("invalid_token", "invalid token")
+            raise OAuthError("invalid_token", "Token was invalid")
         return Reply(200)
 
 

@@ -14,6 +14,7 @@ Admin HTTP API (for a facilitator's second terminal; bound to 127.0.0.1 like eve
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import shutil
@@ -86,6 +87,9 @@ class SimOrg:
         self._conns_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.log_lines: list[str] = []
+        # (method, path) of every Salesforce request received, oldest first (no query string, no body: a
+        # revoke's token never lands here). Tests assert on it that nothing was sent.
+        self.received: collections.deque[tuple[str, str]] = collections.deque(maxlen=100_000)
         try:
             self._httpd = _Server((HOST, port), SimHandler, bind_and_activate=True)
         except OSError as exc:
@@ -255,6 +259,7 @@ class SimOrg:
                 "rate_limit_after",
                 "rate_limit_for",
                 "clear_rate_limit",
+                "revoke_unsupported",
                 "expire_sessions",
                 "reset",
             }
@@ -270,6 +275,7 @@ class SimOrg:
                     rate_limit_after=payload.get("rate_limit_after"),
                     rate_limit_for=payload.get("rate_limit_for"),
                     clear_rate_limit=bool(payload.get("clear_rate_limit")),
+                    revoke_unsupported=payload.get("revoke_unsupported"),
                 )
             except (TypeError, ValueError) as exc:
                 return json_reply(400, {"error": f"bad fault setting: {exc}"})
