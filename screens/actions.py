@@ -12,14 +12,14 @@ from textual.widgets import Input
 
 from app import checklist as cl
 from app import deadlines as dl
-from app import findings as fd
-from app import inventory as inv
 from app import notify
 from app.base.clock import format_instant, parse_instant
 from app.base.errors import UsageError, WarroomError
 from app.base.redaction import redact
-from app.composition.incident_findings import record_findings
 from app.containment import execute as ct
+from app.containment.run import run_plan
+from app.deadlines import actions as dla
+from app.findings.intake import Intake, import_and_record, pull_and_record
 from screens.modals.anchor import AnchorModal
 from screens.modals.containment import ContainmentModal
 from screens.modals.detail import DetailModal
@@ -111,7 +111,7 @@ class ConsoleActions:
         new = cl.ItemState.TODO if item.state == cl.ItemState.DONE else cl.ItemState.DONE
         note = "reopened from the console" if new is cl.ItemState.TODO else None
         try:
-            cl.set_state(self.incident, self.app.checklist_source.checklist, item.id, new, self.actor, note=note)
+            cl.set_item_state(self.incident, item.id, new, self.actor, note=note)
         except WarroomError as exc:
             self.fail(exc)
             return
@@ -135,14 +135,12 @@ class ConsoleActions:
 
     @work(thread=True, group="checklist", exit_on_error=False, description="recording a state change")
     def _set_state_worker(self, item_id: str, values: dict[str, str]) -> None:
-        checklist = self.app.checklist_source.checklist
-        if checklist is None:
+        if self.app.checklist_source.checklist is None:
             return
         try:
             evidence = self._evidence_ref(values.get("evidence", ""), f"evidence for {item_id}", "hashing")
-            cl.set_state(
+            cl.set_item_state(
                 self.incident,
-                checklist,
                 item_id,
                 values["state"],
                 self.actor,
@@ -228,17 +226,17 @@ class ConsoleActions:
 
     def _record_fact(self, key_text: str, value_text: str) -> None:
         try:
-            key, value = dl.parse_fact(key_text, value_text, self.app.rules)
-            if key in dl.FACT_TIMES and value is not None and parse_instant(value) > self.app.clock.now():
-                raise UsageError(f"facts {key}: {value} is in the future")
-            entry = dl.set_fact(self.incident.journal, key_text, value_text, self.actor, self.app.rules)
+            fact = dla.record_fact(
+                self.incident, key_text, value_text, self.actor, now=self.app.clock.now(), rules=self.app.rules
+            )
         except WarroomError as exc:
             self.fail(exc)
             return
-        if entry is None:
-            self.app.notify(f"{key} is already {value}; nothing recorded", severity="warning")
+        value = dla.fact_text(fact.key, fact.value)
+        if fact.seq is None:
+            self.app.notify(f"{fact.key} is already {value}; nothing recorded", severity="warning")
         else:
-            self.app.notify(f"{key} = {value}", timeout=4)
+            self.app.notify(f"{fact.key} = {value}" + "".join(f"; note: {w}" for w in fact.warnings), timeout=4)
 
     def action_mark_sent(self) -> None:
         row = self.query_one(CountdownPane).selected()
@@ -275,12 +273,12 @@ class ConsoleActions:
                 at = parse_instant(values["at"])
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
-            if at > self.app.clock.now():
-                raise UsageError(f"sent at {format_instant(at)} is in the future")
+            now = self.app.clock.now()
+            dla.not_in_future(at, now, "sent at")  # before a file is hashed in for it
             evidence_id = self._evidence_ref(values["evidence"], f"notice sent for {rule_id}", "hashing")
             if evidence_id is None:
                 raise UsageError("a notice needs its proof: a file path or an evidence id")
-            notify.record_sent(self.incident, rule_id, at, evidence_id, self.actor, self.app.rules)
+            notify.notice_sent(self.incident, rule_id, at, evidence_id, self.actor, now=now, rules=self.app.rules)
         except (WarroomError, OSError) as exc:
             self._fail_from_thread(exc)
 
@@ -338,36 +336,24 @@ class ConsoleActions:
             self.app.call_from_thread(activity.progress, count[0], None, f"inventory: {message}")
 
         try:
-            org = self.app.org_factory()  # type: ignore[misc]
-            try:
-                taken = format_instant(self.app.clock.now().replace(microsecond=0))
-                snap = inv.pull(org, say, alias=alias, taken_utc=taken, touch=fd.followed_users(self.incident))
-            finally:
-                close = getattr(org, "close", None)
-                if close:
-                    close()
-            self._save_snapshot(snap, None)
+            intake = pull_and_record(
+                self.incident, self.app.org_factory, self.actor, alias=alias, now=self.app.clock.now(), say=say
+            )
+            self._said_intake(intake)
         except (WarroomError, OSError) as exc:
             self._fail_from_thread(exc)
         finally:
             self.app.call_from_thread(activity.stop)
 
-    def _save_snapshot(self, snap: Any, imported_from: str | None) -> None:
-        """Journal the snapshot as evidence, then the findings it yields (worker thread)."""
-        saved = inv.save_snapshot(self.incident, snap, self.actor, imported_from=imported_from)
-        found = record_findings(
-            self.incident,
-            snap,
-            self.actor,
-            evidence_id=saved.evidence_id,
-            indicators=fd.load_indicators(incident=self.incident),
-        )
-        counts = snap.counts()
+    def _said_intake(self, intake: Intake) -> None:
+        """Tell what a pull or an import recorded (worker thread)."""
+        counts = intake.counts
+        evidence_id = intake.saved.evidence_id if intake.saved else "-"
         self.app.call_from_thread(
             self.app.notify,
-            f"inventory {saved.evidence_id}: {counts['connected_apps']} apps, "
-            f"{snap.count_text('oauth_tokens', 'tokens', 'OauthToken')}, "
-            f"{counts['users']} users; {len(found)} findings",
+            f"inventory {evidence_id}: {counts['connected_apps']} apps, "
+            f"{intake.snapshot.count_text('oauth_tokens', 'tokens', 'OauthToken')}, "
+            f"{counts['users']} users; {len(intake.findings)} findings",
         )
 
     def action_import_inventory(self) -> None:
@@ -397,8 +383,7 @@ class ConsoleActions:
         path = Path(path_text).expanduser()
         self.app.call_from_thread(activity.start, f"inventory: importing {path.name}", None)
         try:
-            snap = inv.import_path(path)
-            self._save_snapshot(snap, str(path.resolve()))
+            self._said_intake(import_and_record(self.incident, path, self.actor))
         except (WarroomError, OSError) as exc:
             self._fail_from_thread(exc)
         finally:
@@ -474,51 +459,23 @@ class ConsoleActions:
             self.app.call_from_thread(activity.progress, i, total)
 
         try:
-            result = ct.apply_plan(self.incident, self.app.org_factory, plan, typed_alias, self.actor, progress)
-            self._link_checklist(plan, result)
+            run = run_plan(self.incident, self.app.org_factory, plan, typed_alias, self.actor, progress)
         except (WarroomError, OSError) as exc:
             self._fail_from_thread(exc)
             return
         finally:
             self.app.call_from_thread(activity.stop)
-        severity = "information" if result.status in ("done", "nothing_to_do") else "warning"
+        result = run.result
+        moved = "".join(f"; {m.item} {m.state.replace('_', ' ')}" for m in run.checklist)
         self.app.call_from_thread(
             self.app.notify,
             f"{plan.plan_id} {plan.action}: {result.status} "
-            + ", ".join(f"{n} {k}" for k, n in result.counts.items() if n),
-            severity=severity,
+            + ", ".join(f"{n} {k}" for k, n in result.counts.items() if n)
+            + moved,
+            severity="information" if run.settled else "warning",
         )
-
-    def _link_checklist(self, plan: Any, result: Any) -> None:
-        """A containment result moves the checklist item that triggers that action: done when every record is in
-        the target state, in progress otherwise; the note names the action and cites the plan as evidence."""
-        checklist = self.app.checklist_source.checklist
-        if checklist is None:
-            return
-        if result.status in ("done", "nothing_to_do"):
-            state, how = cl.ItemState.DONE, "all records in the target state"
-        else:
-            state, how = cl.ItemState.IN_PROGRESS, f"{result.status}: see `warroom contain status {plan.plan_id}`"
-        current = self.incident.journal.state(cl.NAMESPACE)
-        plan_entry = self.incident.journal.get_state(ct.NAMESPACE, plan.plan_id)
-        evidence_id = None
-        if plan_entry is not None:
-            entry = self.incident.journal.entry(plan_entry["plan_seq"])
-            evidence_id = entry.data.get("plan_evidence_id") if entry else None
-        for item in checklist.items:
-            if plan.action not in item.triggers:
-                continue
-            if current.get(item.id, {}).get("state") == cl.ItemState.DONE.value:
-                continue
-            cl.set_state(
-                self.incident,
-                checklist,
-                item.id,
-                state,
-                self.actor,
-                note=f"containment {plan.plan_id} {plan.action} on {plan.org_alias}: {how}",
-                evidence=[evidence_id] if evidence_id else [],
-            )
+        if run.checklist_error:
+            self._fail_from_thread(f"checklist not moved: {run.checklist_error}")
 
     def action_contain_undo(self) -> None:
         self.fail("undo runs from the CLI: `warroom contain undo ACTION_ID --confirm ALIAS`")

@@ -41,6 +41,22 @@ MAIN_BINDINGS: list[Binding] = [
     Binding("e", "add_evidence", "Evidence", id="evidence.add", tooltip="Hash a file into the evidence store."),
     Binding("f", "set_fact", "Facts", id="facts.set", tooltip="Set an incident fact (awareness, residents...)."),
     Binding("m", "mark_sent", "Sent", id="notify.mark-sent", tooltip="Record the selected notice as sent."),
+    Binding(
+        "d",
+        "deadline_override",
+        "Include/exclude",
+        show=False,
+        id="deadlines.override",
+        tooltip="Include, exclude or reset the selected rule, with a justification.",
+    ),
+    Binding(
+        "h",
+        "deadline_hold",
+        "Hold",
+        show=False,
+        id="deadlines.hold",
+        tooltip="Law-enforcement hold: pause the clocks that allow a delay (with a hold open: end it).",
+    ),
     Binding("p", "pull_inventory", "Pull", id="inventory.pull", tooltip="Pull the inventory from the org."),
     Binding(
         "i",

@@ -14,6 +14,16 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("evidence: add", "Hash a file into the evidence store (in the background)", "add_evidence"),
     ("facts: set", "Set an incident fact: awareness time, residents per jurisdiction...", "set_fact"),
     ("notify: mark sent", "Record the selected notice as sent, with its evidence", "mark_sent"),
+    (
+        "deadlines: include, exclude or reset",
+        "Apply a rule the facts do not select, stop one from applying, or let the facts decide again",
+        "deadline_override",
+    ),
+    (
+        "deadlines: law-enforcement hold",
+        "Pause the clocks of rules that allow a delay; with a hold open, end it",
+        "deadline_hold",
+    ),
     ("inventory: pull", "Pull the inventory from the org (in the background)", "pull_inventory"),
     ("inventory: import", "Import an inventory snapshot file or Data Loader CSV export", "import_inventory"),
     ("inventory: search", "Search the inventory", "search_inventory"),

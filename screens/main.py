@@ -21,6 +21,7 @@ from app.incident.record import declared_utc
 from screens import sources
 from screens.actions import ConsoleActions
 from screens.bindings import EXERCISE_BINDINGS, MAIN_BINDINGS
+from screens.deadline_actions import DeadlineActions
 from screens.exercise_actions import ExerciseActions
 from screens.widgets.activity_bar import ActivityBar
 from screens.widgets.alert_bar import AlertBar
@@ -36,7 +37,7 @@ PANES = ("checklist", "countdowns", "inventory")
 WIDE = 120
 
 
-class MainScreen(ConsoleActions, ExerciseActions, Screen[None]):
+class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None]):
     BINDINGS = [*MAIN_BINDINGS, *EXERCISE_BINDINGS]
     AUTO_FOCUS = None  # the restored pane takes focus, not the first widget
 

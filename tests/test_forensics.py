@@ -18,9 +18,12 @@ import pytest
 from app.base.clock import FrozenClock
 from app.composition.workspace import Workspace
 from app.forensics import collect as forensics
+from app.forensics.catalog import QUERY_FIELDS, THREAT_OBJECTS
 from app.salesforce.client import Org
 from app.salesforce.simlogin import sim_credentials
 from app.simorg import SimOrg
+from tests.simorg_helpers import LIMITED, mini_seed
+from tests.simorg_helpers import login as mini_login
 
 ORG_NOW = datetime(2025, 8, 20, 9, 0, tzinfo=UTC)
 SIM_ARGS = ("--org", "sim")
@@ -113,7 +116,8 @@ def expected_items(sim: SimOrg) -> set[str]:
     }
     items |= {f"eventlogs:{r['Id']}" for r in store_rows(sim, "EventLogFile")}
     items |= {f"apexlogs:{r['Id']}" for r in store_rows(sim, "ApexLog")}
-    items |= {f"events:{name}" for name in forensics.EVENT_OBJECTS}
+    items |= {f"events:{name}" for name in (*forensics.EVENT_OBJECTS, *forensics.THREAT_OBJECTS)}
+    items |= {"healthcheck:SecurityHealthCheck", "healthcheck:SecurityHealthCheckRisks"}
     return items
 
 
@@ -278,8 +282,12 @@ def test_edition_without_event_monitoring_says_what_it_cannot_give(tmp_path: Pat
         result = forensics.collect(incident, org, "tester")
     assert result.status == "complete"
     events = {i.item: i for i in result.items if i.source == "events"}
-    assert {i.status for i in events.values()} == {"unavailable"}
+    assert {i.status for i in events.values()} == {"unavailable"} and result.count("failed") == 0
     assert all("Event Monitoring" in i.detail for i in events.values())
+    threats = [i for name, i in events.items() if name.split(":", 1)[1] in forensics.THREAT_OBJECTS]
+    assert len(threats) == 4, "the Threat Detection stores are noted as missing, not errors"
+    assert all("Threat Detection stores need Shield or the Event Monitoring add-on" in i.detail for i in threats)
+    assert {s.source: s for s in result.sources}["healthcheck"].available == "yes", "Health Check needs no add-on"
     table = {s.source: s for s in result.sources}
     assert table["events"].available == "no"
     assert table["eventlogs"].available == "partial" and table["eventlogs"].retention.startswith("1 day")
@@ -356,3 +364,135 @@ browser = "Bearer abcdefghijklmnopqrstuvwxyz0123456789"
         assert apex and "[REDACTED]" in apex[0]["source"]["record"]["Operation"]
         logins = next(e for e in acquired(incident) if e["source"].get("object") == "LoginHistory")
         assert b"abcdefghijklmnopqrstuvwxyz0123456789" in incident.evidence.path_for(logins["sha256"]).read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What an attacker leaves beyond the API logs: Threat Detection stores, the event-log types of data theft and
+# a Health Check snapshot; rows use documented fields only (app/simorg/schema_security.py)
+# ---------------------------------------------------------------------------------------------------------
+
+CONTENT_TRANSFER = """
+[[event_log_files]]
+event_type = "ContentTransfer"
+log_date = 2025-08-18T00:00:00Z
+fields = ["EVENT_TYPE", "TIMESTAMP", "REQUEST_ID", "ORGANIZATION_ID", "USER_ID", "TRANSACTION_TYPE", "SIZE_BYTES",
+          "DOCUMENT_ID", "VERSION_ID", "FILE_TYPE", "FILE_PREVIEW_TYPE", "TIMESTAMP_DERIVED", "USER_ID_DERIVED",
+          "DOCUMENT_ID_DERIVED", "VERSION_ID_DERIVED"]
+
+[[event_log_files.rows]]
+at = 2025-08-18T11:00:00Z
+user = "int"
+TRANSACTION_TYPE = "VersionDownloadApi"
+SIZE_BYTES = "48213"
+"""
+
+
+def _start_mini(tmp_path: Path, **kw: Any) -> SimOrg:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "seed.toml"
+    path.write_text(mini_seed(**kw), encoding="utf-8")
+    return SimOrg.start(path, clock=FrozenClock(ORG_NOW), cert_dir=tmp_path / "cert")
+
+
+def _user_id(sim: SimOrg, key: str) -> str:
+    return sim.store.key_id("users", key)
+
+
+def _seed_security_rows(sim: SimOrg) -> None:
+    uid = _user_id(sim, "int")
+    with sim.store.lock:
+        common = {"EventDate": "2025-08-17T11:10:00.000Z", "UserId": uid, "Username": "drift-int@mini.example"}
+        sim.store.insert(
+            "ApiAnomalyEventStore",
+            {
+                **common,
+                "EventIdentifier": "0a4779b0-0da1-4619-a373-0a36991dff90",
+                "Operation": "Query",
+                "QueriedEntities": "Case",
+                "RowsProcessed": 12000,
+                "Score": 92.5,
+                "SourceIp": "208.68.36.90",
+                "Summary": "API calls far above this user's usual volume",
+            },
+        )
+        sim.store.insert(
+            "SessionHijackingEventStore",
+            {**common, "EventIdentifier": "b1", "CurrentIp": "208.68.36.90", "PreviousIp": "203.0.113.10"},
+        )
+        score = sim.store.insert("SecurityHealthCheck", {"DurableId": "HC", "Score": "61"})
+        for setting, risk in (("Minimum password length", "MEETS_STANDARD"), ("Session timeout", "HIGH_RISK")):
+            sim.store.insert(
+                "SecurityHealthCheckRisks",
+                {
+                    "DurableId": setting,
+                    "SecurityHealthCheckId": score["Id"],
+                    "Setting": setting,
+                    "SettingGroup": "Password Policies" if "password" in setting else "Session Settings",
+                    "RiskType": risk,
+                    "SettingRiskCategory": "HIGH_RISK",
+                    "OrgValue": "8 characters" if "password" in setting else "24 hours",
+                    "StandardValue": "8 characters" if "password" in setting else "2 hours",
+                },
+            )
+
+
+def _preserved_json(incident: Any, result: Any, item: str) -> dict[str, Any]:
+    rec = next(i for i in result.items if i.item == item)
+    assert rec.status == "preserved", (item, rec.status, rec.detail)
+    return json.loads(incident.evidence.path_for(rec.sha256).read_text(encoding="utf-8"))
+
+
+def test_threat_stores_health_check_and_file_downloads_are_preserved(tmp_path: Path, incident: Any) -> None:
+    with _start_mini(tmp_path / "org", extra=CONTENT_TRANSFER) as sim:
+        _seed_security_rows(sim)
+        with mini_login(sim) as org:
+            result = forensics.collect(incident, org, "tester")
+    assert result.status == "complete", result.message
+    items = {i.item: i for i in result.items}
+    for name in THREAT_OBJECTS:
+        assert items[f"events:{name}"].status == "preserved", items[f"events:{name}"].detail
+    anomaly = _preserved_json(incident, result, "events:ApiAnomalyEventStore")
+    assert anomaly["records"][0]["SourceIp"] == "208.68.36.90" and anomaly["records"][0]["RowsProcessed"] == 12000
+    assert "ORDER BY" not in anomaly["soql"], "a big object is not sorted freely"
+    assert items["events:CredentialStuffingEventStore"].rows == 0, "an empty store is preserved as empty"
+
+    score = _preserved_json(incident, result, "healthcheck:SecurityHealthCheck")
+    assert score["api"] == "tooling" and score["records"][0]["Score"] == "61"
+    risks = _preserved_json(incident, result, "healthcheck:SecurityHealthCheckRisks")
+    assert {r["RiskType"] for r in risks["records"]} == {"MEETS_STANDARD", "HIGH_RISK"}
+    documented = set(QUERY_FIELDS["SecurityHealthCheckRisks"])
+    assert all(set(r) <= documented for r in risks["records"]), "only documented fields are asked for"
+
+    transfer = [i for i in result.items if i.source == "eventlogs" and "ContentTransfer" in i.detail]
+    assert len(transfer) == 1 and transfer[0].status == "preserved"
+    missing = next(x for x in result.limits if x.startswith("Event log types not present"))
+    assert "ContentTransfer" not in missing and "AsyncReportRun" in missing and "DocumentAttachmentDownloads" in missing
+    table = {s.source: s for s in result.sources}
+    assert table["healthcheck"].available == "yes" and table["healthcheck"].preserved == 2
+    assert table["events"].available == "yes"
+    lines = forensics.render_collect(result, ORG_NOW)
+    assert any(line.startswith("healthcheck") for line in lines)
+
+
+def test_a_login_without_view_setup_gets_a_health_check_note(tmp_path: Path, incident: Any) -> None:
+    with _start_mini(tmp_path / "org") as sim, mini_login(sim, username=LIMITED) as org:
+        result = forensics.collect(incident, org, "tester", what=["healthcheck"])
+    items = {i.item: i for i in result.items}
+    for name in ("SecurityHealthCheck", "SecurityHealthCheckRisks"):
+        assert items[f"healthcheck:{name}"].status == "unavailable"
+        assert "View Setup and Configuration" in items[f"healthcheck:{name}"].detail
+    assert any("No Health Check snapshot" in x for x in result.limits)
+    assert {s.source: s for s in result.sources}["healthcheck"].available == "no"
+
+
+def test_customer_success_token_theft_indicators_each_carry_a_source() -> None:
+    from app.hunt.indicators import find_indicator_file, load_indicators
+
+    iset = load_indicators(find_indicator_file("customer-success-token-theft"))
+    assert iset.window is not None and iset.window.start == datetime(2025, 10, 23, tzinfo=UTC)
+    defined = {s.id for s in iset.source}
+    assert all(ind.sources and set(ind.sources) <= defined for ind in iset.indicator)
+    values = {v for ind in iset.indicator for v in ind.values}
+    assert {"3.239.45.43", "Salesforce-Multi-Org-Fetcher/1.0", "Python/3.11 aiohttp/3.13.1"} <= values
+    app = next(ind for ind in iset.indicator if ind.kind == "connected_app")
+    assert app.role == "context", "the vendor's own app traffic is context, not a hit by itself"

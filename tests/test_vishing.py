@@ -21,9 +21,9 @@ import pytest
 from app import findings as fd
 from app import inventory as inv
 from app.base.clock import FrozenClock, format_instant
-from app.composition.incident_findings import record_findings
 from app.composition.workspace import Workspace
 from app.containment import execute as cm
+from app.findings.incident import record_findings
 from app.salesforce.client import Org
 from app.salesforce.simlogin import sim_credentials
 from app.simorg import SimOrg

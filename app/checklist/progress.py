@@ -77,6 +77,12 @@ def incident_checklist(incident: Incident, path: Path | None = None) -> Checklis
 def use_checklist(incident: Incident, actor: str, path: Path | None = None) -> Checklist:
     """`incident_checklist`, journaling `checklist.source` when the incident first uses it or it changed."""
     checklist = incident_checklist(incident, path)
+    record_source(incident, checklist, actor)
+    return checklist
+
+
+def record_source(incident: Incident, checklist: Checklist, actor: str) -> None:
+    """Journal `checklist.source` (and keep a copy of each file) unless the incident already follows `checklist`."""
     record = source_record(checklist)
     recorded = incident.journal.get_state(SOURCE_NAMESPACE, "current")
     if recorded is None or recorded.get("layers") != record["layers"]:
@@ -89,7 +95,6 @@ def use_checklist(incident: Incident, actor: str, path: Path | None = None) -> C
                 copies.mkdir(parents=True, exist_ok=True)
                 target.write_text(source.text, encoding="utf-8")
         incident.journal.append(SOURCE_KIND, record, actor)
-    return checklist
 
 
 # -- state changes --------------------------------------------------------------------------------------
@@ -106,6 +111,20 @@ def set_state(
     evidence: Iterable[str] = (),
 ) -> Entry:
     """Journal one state change. Refused: unknown item, unknown evidence, `not_applicable` without a reason."""
+    return incident.journal.append(
+        STATE_KIND, _state_change(incident, checklist, item_id, state, note, evidence), actor
+    )
+
+
+def _state_change(
+    incident: Incident,
+    checklist: Checklist,
+    item_id: str,
+    state: ItemState | str,
+    note: str | None,
+    evidence: Iterable[str],
+) -> dict[str, Any]:
+    """The `checklist.state` entry for a change, or the refusal (nothing is journaled here)."""
     item = checklist.item(item_id)
     new = parse_state(state)
     note = note.strip() if note and note.strip() else None
@@ -120,7 +139,7 @@ def set_state(
     previous = current["state"] if current else ItemState.TODO.value
     if previous == new.value and not note and not evidence_ids:
         raise UsageError(f"{item.id} is already {new.value}; add --note or --evidence to record more")
-    data = {
+    return {
         "item": item.id,
         "state": new.value,
         "previous": previous,
@@ -128,7 +147,37 @@ def set_state(
         "evidence": evidence_ids,
         "reason": note if new in (ItemState.NOT_APPLICABLE, ItemState.BLOCKED) else None,
     }
-    return incident.journal.append(STATE_KIND, data, actor)
+
+
+class StateChange(BaseModel):
+    """One checklist item moved: from which state to which, and the journal entry that records it."""
+
+    item: str
+    previous: str
+    state: str
+    seq: int
+    evidence: list[str] = Field(default_factory=list)
+
+
+def set_item_state(
+    incident: Incident,
+    item_id: str,
+    state: ItemState | str,
+    actor: str,
+    *,
+    note: str | None = None,
+    evidence: Iterable[str] = (),
+    checklist_path: Path | None = None,
+) -> StateChange:
+    """The user action `checklist set ITEM STATE`, from any front end: the change is checked (its refusals are
+    `set_state`'s) before anything is journaled, then the runbook the incident follows is recorded if it is new
+    to the incident (`record_source`), then the state change."""
+    checklist = incident_checklist(incident, checklist_path)
+    data = _state_change(incident, checklist, item_id, state, note, evidence)
+    record_source(incident, checklist, actor)
+    entry = incident.journal.append(STATE_KIND, data, actor)
+    d = entry.data
+    return StateChange(item=d["item"], previous=d["previous"], state=d["state"], seq=entry.seq, evidence=d["evidence"])
 
 
 def project_state(entry: Entry, get: Callable[[str, str], Any]) -> Iterable[tuple[str, str, Any]]:

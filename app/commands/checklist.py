@@ -75,12 +75,16 @@ def _run_status(ctx: Context, args: argparse.Namespace) -> int:
 
 def _run_set(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
-        checklist = ck.use_checklist(incident, ctx.actor, args.checklist)
-        entry = ck.set_state(
-            incident, checklist, args.item, args.state, ctx.actor, note=args.note, evidence=args.evidence
+        change = ck.set_item_state(
+            incident,
+            args.item,
+            args.state,
+            ctx.actor,
+            note=args.note,
+            evidence=args.evidence,
+            checklist_path=args.checklist,
         )
-        data = entry.data
-        ctx.print(f"{data['item']}: {data['previous']} -> {data['state']} (entry {entry.seq} in {incident.id})")
+        ctx.print(f"{change.item}: {change.previous} -> {change.state} (entry {change.seq} in {incident.id})")
     return 0
 
 

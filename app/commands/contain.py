@@ -14,6 +14,7 @@ from app.base.config import load_config
 from app.base.errors import UsageError
 from app.composition.context import Context
 from app.containment import execute as cm
+from app.containment.run import run_plan
 
 LISTED_PER_OP = 20
 
@@ -227,10 +228,16 @@ def _run_apply(ctx: Context, args: argparse.Namespace) -> int:
             _print_plan(ctx, plan)
         opener = _opener(ctx, plan.org_alias, args) if plan.steps else None
         typed = _ask_alias(ctx, plan, args.confirm, "Apply")
-        result = cm.apply_plan(
+        run = run_plan(
             incident, opener, plan, typed, ctx.actor, _progress(ctx, len(plan.steps), args.json), plan_file=plan_file
         )
-    return _report(ctx, result, args.json)
+    code = _report(ctx, run.result, args.json)
+    if not args.json:
+        for move in run.checklist:
+            ctx.print(f"checklist {move.item}: {move.previous} -> {move.state} (entry {move.seq})")
+        if run.checklist_error:
+            ctx.print(f"warning: checklist not moved: {run.checklist_error}")
+    return code
 
 
 def _progress(ctx: Context, total: int, quiet: bool) -> cm.Progress | None:

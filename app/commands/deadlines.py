@@ -9,17 +9,16 @@ from __future__ import annotations
 import argparse
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 
 from app import deadlines as dl
-from app.base.clock import format_instant, parse_instant
-from app.base.errors import NotFoundError, UsageError
+from app.base.clock import format_instant
+from app.base.errors import UsageError
 from app.commands._args import dash_value_hint, date_arg, instant_arg
 from app.composition.context import Context
+from app.deadlines import actions as dla
 
-FUTURE_SKEW = timedelta(minutes=5)
 _ON_HELP = "judge by the text of the rule in force on this date (YYYY-MM-DD)"
 
 
@@ -308,92 +307,39 @@ def _run_rules(ctx: Context, args: argparse.Namespace) -> int:
 
 def _run_override(ctx: Context, args: argparse.Namespace) -> int:
     rules = _rules(args)
-    rule = dl.find_rule(rules, args.rule)
-    if not args.justification.strip():
-        raise UsageError("a justification is required")
-    action = "clear" if args.action == "reset" else args.action
     with ctx.open_incident(args.incident) as incident:
-        current = incident.journal.get_state("deadline.overrides", rule.id)
-        if action == "clear" and current is None:
-            raise UsageError(f"{rule.id} has no include/exclude to reset")
-        entry = incident.journal.append(
-            "deadline.override",
-            {"rule": rule.id, "action": action, "justification": args.justification.strip()},
-            ctx.actor,
+        done = dla.override_rule(
+            incident, args.rule, args.action, args.justification, ctx.actor, now=_now(ctx), rules=rules
         )
-        timer = _timer_for(incident, rule.id, rules, _now(ctx))
     ctx.print(
-        f"{rule.id}: {args.action} recorded (entry {entry.seq}); now "
-        + (_timer_line(timer) if timer else "not in play")
+        f"{done.rule}: {done.action} recorded (entry {done.seq}); now "
+        + (_timer_line(done.timer) if done.timer else "not in play")
     )
     return 0
 
 
-def _timer_for(incident: Any, rule_id: str, rules: list[dl.Rule], now: datetime) -> dl.Timer | None:
-    return next((t for t in dl.incident_timers(incident.journal, now, rules) if t.rule == rule_id), None)
-
-
 def _run_pause(ctx: Context, args: argparse.Namespace) -> int:
     rules = _rules(args)
-    now = _now(ctx)
-    at = args.at or now
-    if at > now + FUTURE_SKEW:
-        raise UsageError(f"--at {format_instant(at)} is in the future")
-    names = None
-    if args.hold_rules:
-        names = []
-        for rid in args.hold_rules:
-            rule = dl.find_rule(rules, rid)
-            if not rule.law_enforcement_delay:
-                raise UsageError(
-                    f"{rule.id} does not allow a law-enforcement delay ({rule.citation}); exclude it "
-                    "with a justification instead if counsel so advises"
-                )
-            names.append(rule.id)
-    if not args.requested_by.strip() or not args.justification.strip():
-        raise UsageError("a hold needs --requested-by and a --justification")
     with ctx.open_incident(args.incident) as incident:
-        holds = incident.journal.state("deadline.holds")
-        hold_id = f"hold-{len(holds) + 1}"
-        entry = incident.journal.append(
-            "deadline.pause",
-            {
-                "hold_id": hold_id,
-                "at": format_instant(at),
-                "rules": names,
-                "requested_by": args.requested_by.strip(),
-                "justification": args.justification.strip(),
-            },
+        hold = dla.pause_clocks(
+            incident,
+            args.requested_by,
+            args.justification,
             ctx.actor,
+            now=_now(ctx),
+            at=args.at,
+            rule_ids=args.hold_rules,
+            rules=rules,
         )
-    scope = ", ".join(names) if names else "every rule that allows a law-enforcement delay"
-    ctx.print(f"{hold_id}: clocks paused from {format_instant(at)} for {scope} (entry {entry.seq})")
+    scope = ", ".join(hold.rules) if hold.rules else "every rule that allows a law-enforcement delay"
+    ctx.print(f"{hold.hold_id}: clocks paused from {hold.at} for {scope} (entry {hold.seq})")
     return 0
 
 
 def _run_resume(ctx: Context, args: argparse.Namespace) -> int:
-    now = _now(ctx)
-    at = args.at or now
-    if at > now + FUTURE_SKEW:
-        raise UsageError(f"--at {format_instant(at)} is in the future")
     with ctx.open_incident(args.incident) as incident:
-        hold = incident.journal.get_state("deadline.holds", args.hold_id)
-        if hold is None:
-            raise NotFoundError(f"no law-enforcement hold {args.hold_id!r} in {incident.id}")
-        if hold.get("end"):
-            raise UsageError(f"{args.hold_id} already ended at {hold['end']}")
-        if at < parse_instant(hold["start"]):
-            raise UsageError(f"--at {format_instant(at)} is before the hold began ({hold['start']})")
-        entry = incident.journal.append(
-            "deadline.resume",
-            {
-                "hold_id": args.hold_id,
-                "at": format_instant(at),
-                "justification": args.justification.strip(),
-            },
-            ctx.actor,
-        )
-    ctx.print(f"{args.hold_id}: ended {format_instant(at)}; clocks run again (entry {entry.seq})")
+        hold = dla.resume_clocks(incident, args.hold_id, args.justification, ctx.actor, now=_now(ctx), at=args.at)
+    ctx.print(f"{hold.hold_id}: ended {hold.at}; clocks run again (entry {hold.seq})")
     return 0
 
 
@@ -402,73 +348,20 @@ def _run_resume(ctx: Context, args: argparse.Namespace) -> int:
 
 def _run_facts_set(ctx: Context, args: argparse.Namespace) -> int:
     rules = _rules(args)
-    key, value = dl.parse_fact(args.key, args.value, rules)
-    now = _now(ctx)
-    if key in dl.FACT_TIMES and value is not None and parse_instant(value) > now + FUTURE_SKEW:
-        raise UsageError(f"facts {key}: {value} is in the future")
     with ctx.open_incident(args.incident) as incident:
-        journal = incident.journal
-        before = {t.rule: t for t in dl.incident_timers(journal, now, rules)}
-        entry = dl.set_fact(journal, args.key, args.value, ctx.actor, rules)
-        if entry is None:
-            ctx.print(f"{key} is already {_fact_text(key, value)}; nothing recorded")
-            return 0
-        after = dl.incident_timers(journal, now, rules)
-        facts = dl.incident_facts(journal)
-    previous = entry.data["previous"]
-    ctx.print(f"{key} = {_fact_text(key, value)} (was {_fact_text(key, previous)}); entry {entry.seq}")
-    for warning in _fact_warnings(key, facts):
+        fact = dla.record_fact(incident, args.key, args.value, ctx.actor, now=_now(ctx), rules=rules)
+    if fact.seq is None:
+        ctx.print(f"{fact.key} is already {dla.fact_text(fact.key, fact.value)}; nothing recorded")
+        return 0
+    ctx.print(
+        f"{fact.key} = {dla.fact_text(fact.key, fact.value)} (was {dla.fact_text(fact.key, fact.previous)}); "
+        f"entry {fact.seq}"
+    )
+    for warning in fact.warnings:
         ctx.print(f"note: {warning}")
-    for line in _changes(before, after):
+    for line in fact.changes:
         ctx.print(f"  {line}")
     return 0
-
-
-def _fact_text(key: str, value: Any) -> str:
-    if value is None:
-        return "unset"
-    if key.startswith("target."):
-        return dl.format_duration(timedelta(seconds=int(value)))
-    if isinstance(value, list):
-        return ",".join(value) or "(empty)"
-    return str(value)
-
-
-def _fact_warnings(key: str, facts: dl.IncidentFacts) -> list[str]:
-    out = []
-    if key.startswith("residents."):
-        code = key.split(".", 1)[1]
-        if code in dl.US_STATE_LOOKALIKES:
-            out.append(f"{code} is read as a country code; a US state is written US-{code}")
-    if facts.detected and facts.determination:
-        gap = facts.determination - facts.detected
-        if gap > timedelta(days=7):
-            out.append(
-                f"the SEC materiality determination came {dl.format_duration(gap)} after detection; "
-                "regulators test the determination itself for unreasonable delay"
-            )
-    if facts.detected and facts.aware and facts.aware < facts.detected:
-        out.append("aware is earlier than detected")
-    return out
-
-
-def _changes(before: dict[str, dl.Timer], after: list[dl.Timer]) -> list[str]:
-    lines = []
-    for t in after:
-        old = before.get(t.rule)
-        if old is None:
-            if t.state != "not_applicable":
-                lines.append(f"+ {t.rule}: {t.state}" + (f", due {t.due_utc}" if t.due_utc else ""))
-            continue
-        if old.state == "not_applicable" and t.state != "not_applicable":
-            lines.append(f"+ {t.rule}: now applies ({t.reason})")
-        elif t.state == "not_applicable" and old.state != "not_applicable":
-            lines.append(f"- {t.rule}: no longer applies ({t.reason})")
-        elif old.due_utc != t.due_utc:
-            lines.append(f"~ {t.rule}: due {old.due_utc or '-'} -> {t.due_utc or '-'}")
-    gone = set(before) - {t.rule for t in after}
-    lines += [f"- {rid}: no longer in play" for rid in sorted(gone)]
-    return lines
 
 
 def _run_facts_show(ctx: Context, args: argparse.Namespace) -> int:

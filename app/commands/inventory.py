@@ -13,10 +13,10 @@ from typing import Any
 from app import findings as findings_mod
 from app import inventory as inv
 from app.base.errors import NotFoundError, UsageError, WarroomError
-from app.base.files import atomic_write
 from app.base.redaction import redact
 from app.composition.context import Context
-from app.composition.incident_findings import record_findings
+from app.findings.incident import record_findings
+from app.findings.intake import Intake, import_and_record, pull_and_record
 from app.findings.reposcan import scan_repo
 from app.salesforce.orgs import open_org
 
@@ -132,43 +132,26 @@ def _run_pull(ctx: Context, args: argparse.Namespace) -> int:
         if say:
             say(f"inventory: logging in to {args.org}")
         try:
-            org = open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca)
-            try:
-                touch = findings_mod.followed_users(incident) if incident is not None else []
-                snap = inv.pull(org, say, alias=args.org, taken_utc=_now(ctx), touch=touch)
-            finally:
-                close = getattr(org, "close", None)
-                if close:
-                    close()
+            intake = pull_and_record(
+                incident,
+                lambda: open_org(ctx, args.org, instance_url=args.instance_url, ca=args.ca),
+                ctx.actor,
+                alias=args.org,
+                now=ctx.clock.now(),
+                say=say,
+                out=args.out,
+            )
         except OrgError as exc:
             raise _org_failure(exc) from None
-        if args.out is not None:
-            _write(args.out, inv.snapshot_bytes(snap))
-        saved = inv.save_snapshot(incident, snap, ctx.actor) if incident is not None else None
     finally:
         if incident is not None:
             incident.close()
-    _report_saved(ctx, args, snap, saved)
+    _report_saved(ctx, args, intake)
     return 0
 
 
-def _now(ctx: Context) -> str:
-    from app.base.clock import format_instant
-
-    return format_instant(ctx.clock.now().replace(microsecond=0))
-
-
-def _write(path: Path, data: bytes) -> None:
-    atomic_write(path, data)
-
-
-def _report_saved(
-    ctx: Context,
-    args: argparse.Namespace,
-    snap: inv.Snapshot,
-    saved: inv.SavedSnapshot | None,
-    imported: str | None = None,
-) -> None:
+def _report_saved(ctx: Context, args: argparse.Namespace, intake: Intake, imported: str | None = None) -> None:
+    snap, saved = intake.snapshot, intake.saved
     integ = inv.integration_users(snap)
     if args.json:
         ctx.print_json(
@@ -181,6 +164,7 @@ def _report_saved(
                 "counts": snap.counts(),
                 "integration_users": len(integ),
                 "notes": [n.model_dump() for n in snap.notes],
+                "findings": len(intake.findings) if saved else None,
             }
         )
         return
@@ -197,13 +181,15 @@ def _report_saved(
     )
     for note in snap.notes:
         ctx.print(f"  note: {note.object}: {note.message}")
+    if saved:
+        same = "" if intake.findings_recorded else " (the same set as recorded before)"
+        ctx.print(f"  {len(intake.findings)} findings{same}: `warroom findings` lists them")
 
 
 def _run_import(ctx: Context, args: argparse.Namespace) -> int:
-    snap = inv.import_path(args.path)
     with ctx.open_incident(args.incident) as incident:
-        saved = inv.save_snapshot(incident, snap, ctx.actor, imported_from=str(args.path.expanduser().resolve()))
-    _report_saved(ctx, args, snap, saved, imported=str(args.path))
+        intake = import_and_record(incident, args.path, ctx.actor)
+    _report_saved(ctx, args, intake, imported=str(args.path))
     return 0
 
 

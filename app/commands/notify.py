@@ -11,10 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app import deadlines as dl
-from app.base.clock import format_instant
 from app.base.errors import UsageError
 from app.commands._args import instant_arg
-from app.commands.deadlines import FUTURE_SKEW
 from app.composition.context import Context
 
 
@@ -82,28 +80,18 @@ def _run_sent(ctx: Context, args: argparse.Namespace) -> int:
     from app import notify
 
     rules = dl.load_rules(args.rules)
-    rule = dl.find_rule(rules, args.rule)
-    now = ctx.clock.now()
-    if args.at > now + FUTURE_SKEW:
-        raise UsageError(f"--at {format_instant(args.at)} is in the future")
     with ctx.open_incident(args.incident) as incident:
-        before = {t.rule: t for t in dl.incident_timers(incident.journal, now, rules)}
-        entry = notify.record_sent(incident, rule.id, args.at, args.evidence, ctx.actor, rules)
-        after = dl.incident_timers(incident.journal, now, rules)
-    mine = next((t for t in after if t.rule == rule.id), None)
+        sent = notify.notice_sent(
+            incident, args.rule, args.at, args.evidence, ctx.actor, now=ctx.clock.now(), rules=rules
+        )
     status = ""
-    if mine is None or mine.state == "not_applicable":
+    if not sent.applies:
         status = "; note: this rule does not apply to the incident as recorded"
-    elif mine.late:
-        status = f"; sent after its due time {mine.due_utc}"
-    ctx.print(
-        f"{rule.id}: notice sent {format_instant(args.at)}, evidence {entry.data['evidence_id']} "
-        f"(entry {entry.seq}){status}"
-    )
-    for t in after:
-        old = before.get(t.rule)
-        if t.rule != rule.id and old is not None and old.due_utc != t.due_utc and t.due_utc:
-            ctx.print(f"  {t.rule}: now due {t.due_utc} ({t.basis})")
+    elif sent.late_after:
+        status = f"; sent after its due time {sent.late_after}"
+    ctx.print(f"{sent.rule}: notice sent {sent.at}, evidence {sent.evidence_id} (entry {sent.seq}){status}")
+    for line in sent.moved:
+        ctx.print(f"  {line}")
     return 0
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.base.clock import AcceleratedClock, FrozenClock, format_instant
+from app.base.clock import AcceleratedClock, FrozenClock
 from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.checklist import parse_duration
 from app.exercise.runner import (
@@ -92,6 +92,28 @@ class FactsSet(_Action):
     do: Literal["facts.set"]
     key: str
     value: str  # as `warroom facts set`; times may be offsets (T+PT1H)
+
+
+class DeadlinesOverride(_Action):
+    do: Literal["deadlines.override"]
+    rule: str
+    decision: Literal["include", "exclude", "reset"]  # as `warroom deadlines include|exclude|reset`
+    justification: str = Field(min_length=1)
+
+
+class DeadlinesPause(_Action):
+    do: Literal["deadlines.pause"]
+    requested_by: str = Field(min_length=1)
+    justification: str = Field(min_length=1)
+    rules: list[str] = Field(default_factory=list)  # empty: every rule that allows a law-enforcement delay
+    began: str | None = None  # ISO 8601 or offset (T+PT2H); default: now
+
+
+class DeadlinesResume(_Action):
+    do: Literal["deadlines.resume"]
+    hold: str  # a hold id, or @label of the pause
+    justification: str = Field(min_length=1)
+    ended: str | None = None  # ISO 8601 or offset; default: now
 
 
 class EvidenceAdd(_Action):
@@ -184,6 +206,9 @@ Action = Annotated[
     | IncidentUpdate
     | ChecklistSet
     | FactsSet
+    | DeadlinesOverride
+    | DeadlinesPause
+    | DeadlinesResume
     | EvidenceAdd
     | Custody
     | InventoryPull
@@ -355,24 +380,58 @@ class _Player:
     def _checklist_set(self, a: ChecklistSet) -> str:
         from app import checklist as cl
 
-        checklist = cl.incident_checklist(self.incident)
-        entry = cl.set_state(
-            self.incident,
-            checklist,
-            a.item,
-            a.state,
-            self.actor(a),
-            note=a.note,
-            evidence=[self.ref(e) for e in a.evidence],
+        change = cl.set_item_state(
+            self.incident, a.item, a.state, self.actor(a), note=a.note, evidence=[self.ref(e) for e in a.evidence]
         )
-        return f"checklist {a.item} -> {a.state} (entry {entry.seq})"
+        return f"checklist {change.item} -> {change.state} (entry {change.seq})"
 
     def _facts_set(self, a: FactsSet) -> str:
-        from app import deadlines as dl
+        from app.deadlines import actions as dla
 
         value = self.runner.fact_value(a.key, a.value)
-        entry = dl.set_fact(self.incident.journal, a.key, value, self.actor(a))
-        return f"facts {a.key} = {value}" + (f" (entry {entry.seq})" if entry else " (unchanged)")
+        fact = dla.record_fact(self.incident, a.key, value, self.actor(a), now=self.runner.clock.now())
+        return f"facts {a.key} = {value}" + (f" (entry {fact.seq})" if fact.seq else " (unchanged)")
+
+    def _when(self, value: str | None) -> datetime | None:
+        start = self.runner.start_utc
+        return resolve_time(value, start) if value and start else None
+
+    def _deadlines_override(self, a: DeadlinesOverride) -> str:
+        from app.deadlines import actions as dla
+
+        done = dla.override_rule(
+            self.incident, a.rule, a.decision, a.justification, self.actor(a), now=self.runner.clock.now()
+        )
+        return f"deadline {done.rule}: {done.action} (entry {done.seq})"
+
+    def _deadlines_pause(self, a: DeadlinesPause) -> str:
+        from app.deadlines import actions as dla
+
+        hold = dla.pause_clocks(
+            self.incident,
+            a.requested_by,
+            a.justification,
+            self.actor(a),
+            now=self.runner.clock.now(),
+            at=self._when(a.began),
+            rule_ids=a.rules or None,
+        )
+        if a.label:
+            self.labels[a.label] = hold.hold_id
+        return f"{hold.hold_id}: clocks paused from {hold.at} (entry {hold.seq})"
+
+    def _deadlines_resume(self, a: DeadlinesResume) -> str:
+        from app.deadlines import actions as dla
+
+        hold = dla.resume_clocks(
+            self.incident,
+            self.ref(a.hold),
+            a.justification,
+            self.actor(a),
+            now=self.runner.clock.now(),
+            at=self._when(a.ended),
+        )
+        return f"{hold.hold_id}: ended {hold.at} (entry {hold.seq})"
 
     def _evidence_add(self, a: EvidenceAdd) -> str:
         rec = self.incident.add_evidence_bytes(
@@ -393,20 +452,17 @@ class _Player:
         return f"custody {a.action} (entry {entry.seq})"
 
     def _inventory_pull(self, a: InventoryPull) -> str:
-        from app import inventory as inv
-        from app.findings import followed_users
+        from app.findings.intake import pull_and_record
 
-        snap = inv.pull(
-            self.org(a.org),
-            None,
-            alias=a.org,
-            taken_utc=format_instant(self.runner.clock.now().replace(microsecond=0)),
-            touch=followed_users(self.incident),
+        intake = pull_and_record(
+            self.incident, self.org(a.org), self.actor(a), alias=a.org, now=self.runner.clock.now()
         )
-        saved = inv.save_snapshot(self.incident, snap, self.actor(a))
+        assert intake.saved is not None
         if a.label:
-            self.labels[a.label] = saved.evidence_id
-        return f"inventory snapshot {saved.evidence_id} (entry {saved.seq})"
+            self.labels[a.label] = intake.saved.evidence_id
+        return (
+            f"inventory snapshot {intake.saved.evidence_id} (entry {intake.saved.seq}); {len(intake.findings)} findings"
+        )
 
     def _collect(self, a: Collect) -> str:
         from app.forensics import collect as forensics
@@ -428,6 +484,7 @@ class _Player:
 
     def _contain(self, a: Contain) -> str:
         from app.containment import execute as containment
+        from app.containment.run import run_plan
 
         org = self.org(a.org)
         actor = self.actor(a)
@@ -446,14 +503,18 @@ class _Player:
             self.labels[a.label] = plan.plan_id
         if a.approver:
             containment.approve(self.incident, plan, a.confirm, a.approver)
-        result = containment.apply_plan(self.incident, org, plan, a.confirm, actor)
+        run = run_plan(self.incident, org, plan, a.confirm, actor)
+        result = run.result
         counts = ", ".join(f"{n} {k}" for k, n in result.counts.items() if n)
-        if result.status not in ("done", "nothing_to_do"):
+        if not run.settled:
             raise WarroomError(
                 f"containment {plan.plan_id} ({a.action}) ended {result.status}: {counts}"
                 + (f"; stopped: {result.stopped.message}" if result.stopped else "")
             )
-        return f"contain {a.action} {plan.plan_id}: {result.status} ({counts or 'nothing to change'})"
+        moved = "".join(f"; checklist {m.item} {m.state}" for m in run.checklist)
+        if run.checklist_error:
+            moved += f"; checklist not moved: {run.checklist_error}"
+        return f"contain {a.action} {plan.plan_id}: {result.status} ({counts or 'nothing to change'}){moved}"
 
     def _contain_task(self, a: ContainTask) -> str:
         from app.containment import execute as containment
@@ -483,9 +544,10 @@ class _Player:
         from app import notify
 
         start = self.runner.start_utc
-        at = resolve_time(a.sent_at, start) if a.sent_at and start else self.runner.clock.now()
-        entry = notify.record_sent(self.incident, a.rule, at, self.ref(a.evidence), self.actor(a))
-        return f"notice {a.rule} sent {format_instant(at)} (entry {entry.seq})"
+        now = self.runner.clock.now()
+        at = resolve_time(a.sent_at, start) if a.sent_at and start else now
+        sent = notify.notice_sent(self.incident, a.rule, at, self.ref(a.evidence), self.actor(a), now=now)
+        return f"notice {a.rule} sent {sent.at} (entry {sent.seq})"
 
     def _exercise_ack(self, a: Ack) -> str:
         from app.exercise.runner import acknowledge, pending_alerts

@@ -4,10 +4,9 @@ and `hunt.hit` entries recorded with the indicator files they came from."""
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -269,14 +268,22 @@ def recorded_indicator_sets(incident: Incident) -> list[IndicatorSet]:
 
 
 def _load_preserved(incident: Incident, toml: EvidenceFile, lists: list[EvidenceFile]) -> IndicatorSet:
-    """An indicator file from the store, beside the address lists preserved by the same hunt run."""
-    with tempfile.TemporaryDirectory(prefix="warroom-ioc-") as tmp:
-        for ev in [*lists, toml]:  # a name from the journal is only ever a name, never a path
-            shutil.copyfile(incident.evidence.path_for(ev.sha256), Path(tmp) / _plain(ev.name))
-        return load_indicators(Path(tmp) / _plain(toml.name))
+    """An indicator file from the store, beside the address lists preserved by the same hunt run.
+
+    The copies stay in the incident directory (`indicators/<sha256>`): an address list named by the file is read
+    when the indicators are used, after this returns."""
+    folder = incident.dir / "indicators" / toml.sha256[:32]
+    folder.mkdir(parents=True, exist_ok=True)
+    for ev in [*lists, toml]:
+        target = folder / _plain(ev.name)
+        if not target.is_file() or hash_file(target)[0] != ev.sha256:
+            tmp = folder / f".{_plain(ev.name)}.tmp"
+            shutil.copyfile(incident.evidence.path_for(ev.sha256), tmp)
+            tmp.replace(target)
+    return load_indicators(folder / _plain(toml.name))
 
 
 def _plain(name: str) -> str:
     """The last part of `name` alone ("." and ".." become "_"): a journaled name never points elsewhere."""
-    last = Path(name).name
+    last = PurePath(name).name
     return last if last not in ("", ".", "..") else "_"

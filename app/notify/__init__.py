@@ -9,7 +9,8 @@ and checklist state in the journal, and the exfiltration table. A field nobody k
 it is not. A draft is evidence: its bytes go to the evidence store and `notify.drafted` journals its SHA-256.
 
 Layout: `facts` (notice details and what the journal knows), `fields` (the placeholders), `templates` (the
-files) and `drafting` (drafts, sending, their journal entries). Everything is importable from `app.notify`.
+files), `drafting` (drafts, sending, their journal entries) and `sending` (a notice recorded as sent, the
+user action). Everything is importable from `app.notify`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from app.notify.fields import (
     FieldFn,
     FieldSpec,
 )
+from app.notify.sending import NoticeSent, notice_sent
 from app.notify.templates import (
     PLACEHOLDER,
     NoticeError,
@@ -66,6 +68,7 @@ __all__ = [
     "NoticeDraft",
     "NoticeError",
     "NoticeFacts",
+    "NoticeSent",
     "Section",
     "Template",
     "draft_notice",
@@ -73,6 +76,7 @@ __all__ = [
     "load_template",
     "load_templates",
     "notice_details",
+    "notice_sent",
     "notices_dir",
     "project_detail",
     "project_draft",

@@ -511,8 +511,12 @@ def build_schema(
             big_object=True,
         ),
     ]
+    from app.simorg.schema_security import health_check_objects, threat_objects
+
     if event_monitoring:
         specs.extend(events)
+        specs.extend(threat_objects())
+    specs.extend(health_check_objects())
     for obj_name, extra in (custom_fields or {}).items():
         obj = next((o for o in specs if o.name == obj_name), None)
         if obj is None:

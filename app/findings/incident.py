@@ -1,8 +1,9 @@
 """The incident's findings: a snapshot's findings followed with what the incident already knew and did.
 
-Findings (an area) judge a snapshot; containment (another area) records what was done. This module joins them
-for every front end: it reads the containment the journal holds as verified (confirmed manual tasks, actions
-that finished) and hands it, with the incident findings recorded before, to `findings.follow`.
+Findings judge a snapshot; containment (another area, which never reads findings) records what was done. This
+module joins them for every front end, the exercise player included: it reads the containment the journal holds
+as verified (confirmed manual tasks, actions that finished) and hands it, with the incident findings recorded
+before, to `findings.follow`.
 """
 
 from __future__ import annotations

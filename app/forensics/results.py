@@ -1,0 +1,120 @@
+"""Collection results as data (what was preserved, skipped or missing per item and source) and their rendering
+as the command line shows them; the console reads the same models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from app.base.errors import WarroomError
+from app.evidence.rows import parse_time
+
+
+class CollectError(WarroomError):
+    """Collection stopped (the org refused, a limit was reached); what was preserved stays preserved."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Results and progress
+# ---------------------------------------------------------------------------------------------------------
+
+
+class ItemResult(BaseModel):
+    item: str
+    source: str
+    status: Literal["preserved", "unchanged", "skipped", "unavailable", "failed"]
+    evidence_id: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    rows: int | None = None
+    soql: str | None = None
+    detail: str = ""
+
+
+class SourceStatus(BaseModel):
+    """One line of the edition/expiry table: what the org can give and when it stops holding it."""
+
+    source: str
+    available: Literal["yes", "partial", "no"]
+    retention: str
+    oldest: str | None = None
+    oldest_expires: str | None = None
+    preserved: int = 0
+    note: str = ""
+    cite: str = ""
+
+
+class CollectResult(BaseModel):
+    run_id: str
+    org: str
+    org_name: str | None = None
+    edition: str | None = None
+    api_version: str
+    since: str | None
+    what: list[str]
+    status: Literal["complete", "interrupted", "cancelled"]
+    message: str = ""
+    items: list[ItemResult] = Field(default_factory=list)
+    sources: list[SourceStatus] = Field(default_factory=list)
+    limits: list[str] = Field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for i in self.items if i.status == status)
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    source: str
+    item: str
+    status: str  # started | preserved | unchanged | skipped | unavailable | failed | bytes
+    done: int = 0
+    total: int = 0
+    detail: str = ""
+
+
+ProgressFn = Callable[[ProgressEvent], None]
+
+
+def _until(at: str | None, now: datetime | None) -> str:
+    if not at or now is None:
+        return ""
+    left = parse_time(at) - now  # type: ignore[operator]
+    if left.total_seconds() <= 0:
+        return " (passed)"
+    days = left.days
+    return f" (in {days} d)" if days >= 2 else f" (in {int(left.total_seconds() // 3600)} h)"
+
+
+def render_collect(result: CollectResult, now: datetime | None = None) -> list[str]:
+    head = (
+        f"collect from {result.org_name or ''} {result.org} ({result.edition or 'edition unknown'}), "
+        f"API v{result.api_version}: {result.status}"
+    )
+    lines = [head.replace("  ", " ")]
+    counts = ", ".join(
+        f"{result.count(s)} {s}"
+        for s in ("preserved", "unchanged", "skipped", "unavailable", "failed")
+        if result.count(s)
+    )
+    lines.append(f"items: {counts or 'none'}")
+    if result.message:
+        lines.append(result.message)
+    lines.append("")
+    lines.append(
+        f"{'SOURCE':<10} {'AVAILABLE':<9} {'RETENTION':<32} {'OLDEST IN ORG':<20}  {'LEAVES THE ORG':<31} "
+        f"{'FILES':>5}  NOTE"
+    )
+    for s in result.sources:
+        leaves = (s.oldest_expires or "-") + _until(s.oldest_expires, now)
+        lines.append(
+            f"{s.source:<10} {s.available:<9} {s.retention[:32]:<32} {s.oldest or '-':<20}  "
+            f"{leaves:<31} {s.preserved:>5}  {s.note}"
+        )
+    for limit in result.limits:
+        lines.append(f"limit: {limit}")
+    lines.append("retention sources: " + "; ".join(sorted({s.cite for s in result.sources if s.cite})))
+    return lines

@@ -1,0 +1,161 @@
+"""What a responder does to the notification clocks from the main screen, beyond facts and notices: include,
+exclude or reset a rule (a documented decision), and pause the clocks for a law-enforcement hold or resume them.
+Each collects input in a dialog and calls `app.deadlines.actions`, the same functions `warroom deadlines` uses."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.base.clock import parse_instant
+from app.base.errors import UsageError, WarroomError
+from app.deadlines import actions as dla
+from screens.modals.form import FormField, FormModal
+from screens.widgets.countdown_pane import CountdownPane
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from screens.app import WarroomApp
+
+OVERRIDE_CHOICES = (
+    ("exclude: stop it from applying", "exclude"),
+    ("include: apply it though the facts do not", "include"),
+    ("reset: let the facts decide again", "reset"),
+)
+
+
+class DeadlineActions:
+    """Mixed into MainScreen next to ConsoleActions; `self` is the screen."""
+
+    app: WarroomApp
+
+    def _selected_rule(self) -> str:
+        row = self.query_one(CountdownPane).selected()  # type: ignore[attr-defined]
+        return row.rule if row is not None else ""
+
+    def _at(self, text: str) -> datetime | None:
+        if not text.strip():
+            return None
+        try:
+            return parse_instant(text.strip())
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+    # -- include / exclude / reset ------------------------------------------------------------------------------
+
+    def action_deadline_override(self) -> None:
+        def done(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self._record_override(values)
+
+        self.app.push_screen(
+            FormModal(
+                "Include, exclude or reset a notification rule",
+                [
+                    FormField(
+                        "rule", "Rule", value=self._selected_rule(), placeholder="us-ca-individuals", required=True
+                    ),
+                    FormField("action", "Decision", value="exclude", choices=OVERRIDE_CHOICES, required=True),
+                    FormField("justification", "Justification (journaled with your name)", required=True),
+                ],
+                ok_label="Record",
+            ),
+            done,
+        )
+
+    def _record_override(self, values: dict[str, str]) -> None:
+        action = values["action"]
+        if action not in ("include", "exclude", "reset"):
+            self.fail(f"{action!r} is not include, exclude or reset")  # type: ignore[attr-defined]
+            return
+        try:
+            done = dla.override_rule(
+                self.app.incident,
+                values["rule"].strip(),
+                action,  # type: ignore[arg-type]
+                values.get("justification", ""),
+                self.app.ctx.actor,
+                now=self.app.clock.now(),
+                rules=self.app.rules,
+            )
+        except WarroomError as exc:
+            self.fail(exc)  # type: ignore[attr-defined]
+            return
+        state = done.timer.state.replace("_", " ") if done.timer else "not in play"
+        self.app.notify(f"{done.rule}: {done.action} recorded; now {state}", timeout=4)
+
+    # -- law-enforcement holds ----------------------------------------------------------------------------------
+
+    def action_deadline_hold(self) -> None:
+        """Pause the clocks for a law-enforcement hold; with a hold open, end it instead."""
+        open_holds = [h for h in self.app.incident.journal.state(dla.HOLDS).values() if not h.get("end")]
+        if open_holds:
+            self._ask_resume(open_holds[-1]["hold_id"])
+            return
+
+        def done(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self._record_pause(values)
+
+        self.app.push_screen(
+            FormModal(
+                "Law-enforcement hold: pause the clocks of rules that allow a delay",
+                [
+                    FormField("requested_by", "Requested by (agency and officer)", required=True),
+                    FormField("justification", "Justification", required=True),
+                    FormField("rules", "Only these rules (comma list; empty: every rule that allows a hold)"),
+                    FormField("at", "Began at (ISO 8601; empty: now)"),
+                ],
+                ok_label="Pause",
+            ),
+            done,
+        )
+
+    def _record_pause(self, values: dict[str, str]) -> None:
+        rule_ids = [r.strip() for r in values.get("rules", "").split(",") if r.strip()]
+        try:
+            hold = dla.pause_clocks(
+                self.app.incident,
+                values.get("requested_by", ""),
+                values.get("justification", ""),
+                self.app.ctx.actor,
+                now=self.app.clock.now(),
+                at=self._at(values.get("at", "")),
+                rule_ids=rule_ids or None,
+                rules=self.app.rules,
+            )
+        except WarroomError as exc:
+            self.fail(exc)  # type: ignore[attr-defined]
+            return
+        scope = ", ".join(hold.rules) if hold.rules else "every rule that allows a law-enforcement delay"
+        self.app.notify(f"{hold.hold_id}: clocks paused from {hold.at} for {scope}", timeout=6)
+
+    def _ask_resume(self, hold_id: str) -> None:
+        def done(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            try:
+                hold = dla.resume_clocks(
+                    self.app.incident,
+                    hold_id,
+                    values.get("justification", ""),
+                    self.app.ctx.actor,
+                    now=self.app.clock.now(),
+                    at=self._at(values.get("at", "")),
+                )
+            except WarroomError as exc:
+                self.fail(exc)  # type: ignore[attr-defined]
+                return
+            self.app.notify(f"{hold.hold_id}: ended {hold.at}; clocks run again", timeout=6)
+
+        self.app.push_screen(
+            FormModal(
+                f"End law-enforcement hold {hold_id}",
+                [
+                    FormField("justification", "Justification", required=True),
+                    FormField("at", "Ended at (ISO 8601; empty: now)"),
+                ],
+                ok_label="Resume",
+            ),
+            done,
+        )
