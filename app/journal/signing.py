@@ -109,7 +109,11 @@ def verify_note(note: str, origin: str, public_hex_: str) -> bool:
 
 def fingerprint(public_hex_: str) -> str:
     """A short, printable fingerprint of a public key: bound into the genesis and every checkpoint."""
-    return hashlib.sha256(bytes.fromhex(public_hex_)).hexdigest()[:32]
+    try:
+        raw = bytes.fromhex(public_hex_)
+    except (TypeError, ValueError):  # an altered genesis: matches no fingerprint
+        return "not-a-key"
+    return hashlib.sha256(raw).hexdigest()[:32]
 
 
 def held_public_keys(journal_id: str, incident_dir: Path, backend) -> list[tuple[str, str]]:
