@@ -25,6 +25,12 @@ def build_app(
     return WarroomApp(ctx, incident, clock, org_factory, settings, **options)
 
 
+def _empty_workspace(ctx: Context) -> bool:
+    """No incidents at all; a workspace whose incidents cannot be read is not empty (opening it says why)."""
+    ws = ctx.workspace
+    return not ws.list() and not ws.problems
+
+
 def run_console(ctx: Context, incident_id: str | None = None, demo: bool = False) -> int:
     """`warroom`, `warroom demo`, `warroom open ID`, `warroom exercise run`: pick the incident, start what it
     needs, run, clean up."""
@@ -35,7 +41,7 @@ def run_console(ctx: Context, incident_id: str | None = None, demo: bool = False
     if ctx.exercise is not None:
         session = demo_mod.exercise_session(ctx, incident_id)
         settings = settings.model_copy(update={"org_alias": PRIMARY_ORG})  # the alias the runner's org answers to
-    elif demo or (incident_id is None and not ctx.workspace.list()):
+    elif demo or (incident_id is None and _empty_workspace(ctx)):
         session = demo_mod.start_demo(ctx)
     else:
         session = demo_mod.open_session(ctx, incident_id)

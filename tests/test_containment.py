@@ -23,6 +23,7 @@ from app.composition.verification import verify as verify_journal
 from app.composition.workspace import Workspace
 from app.containment import apply as containment_apply
 from app.containment import execute as cm
+from app.containment import recovery as containment_recovery
 from app.incident import settings
 from app.journal.chain import JournalError
 from app.salesforce.client import Org
@@ -402,7 +403,7 @@ def test_result_kept_aside_when_the_journal_refuses_it_then_recovered(sim: SimOr
 def test_large_result_goes_to_the_evidence_store_and_state_stays_compact(
     sim: SimOrg, org: Org, incident: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(containment_apply, "INLINE_RECORDS", 2)
+    monkeypatch.setattr(containment_recovery, "INLINE_RECORDS", 2)
     plan = _plan(org, incident, "revoke_tokens", app="Drift")
     cm.apply_plan(incident, org, plan, "sim", "alice")
     res = _entries(incident, "action.result", plan.plan_id)[0]

@@ -114,21 +114,53 @@ def ensure_utc(at: datetime) -> datetime:
     return at.astimezone(UTC)
 
 
-def parse_instant(text: str) -> datetime:
-    """Parse an ISO 8601 instant with an explicit offset or Z; the error names the value."""
+EARLIEST_YEAR = 1970  # instants a command accepts unless it says otherwise: a typo (0205 for 2025) is refused
+LATEST_YEAR = 2100
+MAX_DURATION = timedelta(days=3660)  # about ten years: the longest duration any setting, target or window takes
+_MAX_INSTANT_TEXT = 64
+
+
+def parse_instant(text: str, *, earliest: int = EARLIEST_YEAR, latest: int = LATEST_YEAR) -> datetime:
+    """Parse an ISO 8601 instant with an explicit offset or Z, between the years `earliest` and `latest` (UTC).
+
+    The offset is applied safely (year 1 at +01:00 is an error, not an OverflowError); the error names the value.
+    """
     raw = text.strip()
+    if len(raw) > _MAX_INSTANT_TEXT:
+        raise ValueError(f"not an ISO 8601 time: {raw[:_MAX_INSTANT_TEXT]!r}... is too long")
     try:
         at = datetime.fromisoformat(raw.replace("z", "Z"))
     except ValueError:
         raise ValueError(f"not an ISO 8601 time: {text!r} (example: 2026-11-27T09:30:00Z)") from None
     if at.tzinfo is None:
         raise ValueError(f"time {text!r} needs a zone offset or Z (example: 2026-11-27T09:30:00Z)")
-    return at.astimezone(UTC)
+    try:
+        utc = at.astimezone(UTC)
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or not earliest <= utc.year <= latest:
+        raise ValueError(f"time {text!r} is outside the years {earliest}-{latest} (UTC); check the year")
+    return utc
+
+
+def read_instant(value: object) -> datetime | None:
+    """A journaled instant read back, or None when it cannot be used (an old value from before validation)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError:
+        return None
+
+
+def check_duration(delta: timedelta, what: str = "duration", maximum: timedelta = MAX_DURATION) -> timedelta:
+    """`delta` when it is within +-`maximum`; a clear error otherwise."""
+    if abs(delta) > maximum:
+        raise ValueError(f"{what} of {delta.days} days is longer than the {maximum.days} days allowed")
+    return delta
 
 
 def format_instant(at: datetime) -> str:
-    """RFC 3339 UTC with Z, to the microsecond only when there is one."""
-    at = ensure_utc(at)
-    if at.microsecond:
-        return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 UTC with Z (four-digit year), to the microsecond only when there is one."""
+    at = ensure_utc(at).replace(tzinfo=None)
+    return at.isoformat(timespec="microseconds" if at.microsecond else "seconds") + "Z"

@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from app.base import files, limits
+from app.base.errors import UsageError, WarroomError
 from app.base.tomlpos import Pos, TomlPositions, decode_error, dotted
 
 M = TypeVar("M", bound=BaseModel)
@@ -98,18 +100,22 @@ class TomlInvalid(Exception):
 def parse_toml(text: str, display: str, raw: bytes | None = None) -> TomlDocument:
     """Parse `text`; a syntax error raises TomlFileError at its line and column."""
     try:
-        data = tomllib.loads(text)
+        data = limits.parse_toml(text, display)
     except tomllib.TOMLDecodeError as exc:
         pos, message = decode_error(exc, text)
         raise TomlFileError(TomlProblem(display, pos.line, pos.col, "", message)) from None
+    except UsageError as exc:  # too large or nested too deeply: refused before anything reads it
+        raise TomlFileError(TomlProblem(display, 1, 1, "", str(exc).removeprefix(f"{display}: "))) from None
     return TomlDocument(display, text, data, raw)
 
 
 def read_toml(path: Path, display: str | None = None) -> TomlDocument:
     """Read and parse `path` (named `display` in problems): unreadable, not UTF-8 or bad TOML raise TomlFileError."""
     name = display or str(path)
-    try:
-        raw = path.read_bytes()
+    try:  # a regular file within the size bound: a FIFO, a device or a huge file is refused, never read
+        raw = files.read_limited(path, limits.MAX_TOML_BYTES, "TOML file")
+    except WarroomError as exc:
+        raise TomlFileError(TomlProblem(name, 1, 1, "", f"cannot read: {str(exc).removeprefix(f'{path}: ')}")) from None
     except OSError as exc:
         raise TomlFileError(TomlProblem(name, 1, 1, "", f"cannot read ({exc.strerror or exc})")) from None
     try:

@@ -132,6 +132,12 @@ def _merge(
     items: dict[str, _Merged] = {}
     for n, layer in enumerate(layers):
         d = layer.data
+        for key in ("phases", "items", "overrides"):
+            if key in d and not isinstance(d[key], list):
+                problems.append(
+                    layer.at((key,), f"`{key}` must be an array of tables ([[{key}]]), not {_toml_type(d[key])}")
+                )
+                d = {k: v for k, v in d.items() if k != key}
         if isinstance(d.get("roles"), dict):
             roles.update(d["roles"])
         first_phase: dict[str, int] = {}
@@ -178,6 +184,11 @@ def _merge(
                     target.data[key] = value
                     target.origin[key] = (layer, ("overrides", j))
     return roles, phases, items
+
+
+def _toml_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", dict: "a table"}
+    return next((n for t, n in names.items() if isinstance(value, t)), type(value).__name__)
 
 
 def _cycles(graph: Mapping[str, list[str]]) -> list[list[str]]:

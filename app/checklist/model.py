@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.base.clock import MAX_DURATION, check_duration
 from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.base.tomlfile import TomlProblem
 from app.checklist import controls as catalogue
@@ -76,16 +77,21 @@ def parse_duration(text: str) -> timedelta:
 
     Years and months are refused: they have no fixed length, and a due time must not depend on the calendar.
     """
-    m = _DURATION.fullmatch(text)
+    m = _DURATION.fullmatch(text) if len(text) <= 40 else None
     if m and any(v is not None for v in m.groupdict().values()):
         g = {k: int(v) for k, v in m.groupdict().items() if v is not None}
-        return timedelta(
-            weeks=g.get("weeks", 0),
-            days=g.get("days", 0),
-            hours=g.get("hours", 0),
-            minutes=g.get("minutes", 0),
-            seconds=g.get("seconds", 0),
-        )
+        try:
+            return check_duration(
+                timedelta(
+                    weeks=g.get("weeks", 0),
+                    days=g.get("days", 0),
+                    hours=g.get("hours", 0),
+                    minutes=g.get("minutes", 0),
+                    seconds=g.get("seconds", 0),
+                )
+            )
+        except (OverflowError, ValueError):
+            raise ValueError(f"duration {text!r} is longer than the {MAX_DURATION.days} days allowed") from None
     date_part = text.split("T", 1)[0]
     if text.startswith("P") and ("Y" in date_part or "M" in date_part):
         raise ValueError(

@@ -308,7 +308,6 @@ def _verification_lines(verification: dict[str, Any]) -> list[str]:
 
 def _run_status(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
-        cm.recover_unjournaled(incident, ctx.actor)
         items = cm.status(incident)
     if args.json:
         ctx.print_json([i.model_dump(mode="json") for i in items])

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from app.base import keystore
 from app.base.config import OrgConfig
-from app.base.errors import UsageError
+from app.base.errors import UsageError, WarroomError
+from app.base.files import read_text_limited
 from app.composition.context import Context
 from app.salesforce import credentials as creds
 
@@ -166,9 +167,9 @@ def _run_set(ctx: Context, args: argparse.Namespace) -> int:
 
 def _read_key_file(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--key-file {path}: {type(exc).__name__}: {exc}") from None
+        return read_text_limited(path, 1024 * 1024, "key file")
+    except WarroomError as exc:
+        raise UsageError(f"--key-file {exc}") from None
 
 
 def _run_list(ctx: Context, args: argparse.Namespace) -> int:

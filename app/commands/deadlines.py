@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from app import deadlines as dl
 from app.base.clock import format_instant
 from app.base.errors import UsageError
-from app.commands._args import date_arg, instant_arg
+from app.commands._args import dash_value_hint, date_arg, instant_arg
 from app.composition.context import Context
 from app.deadlines import actions as dla
 
@@ -112,6 +112,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("value")
     p.add_argument("--incident")
     p.add_argument("--rules", type=Path, metavar="FILE", help=argparse.SUPPRESS)
+    dash_value_hint(p, "value", "warroom facts set target.default -- -1h")
     p.set_defaults(handler=_run_facts_set)
 
     p = fsub.add_parser("show", help="the current facts")
@@ -135,6 +136,7 @@ class TimersReport(BaseModel):
     incident: str
     now: str
     timers: list[dl.Timer]
+    unusable_facts: dict[str, str] = {}
 
 
 def _run_timers(ctx: Context, args: argparse.Namespace) -> int:
@@ -142,11 +144,15 @@ def _run_timers(ctx: Context, args: argparse.Namespace) -> int:
     now = _now(ctx)
     with ctx.open_incident(args.incident) as incident:
         timers = dl.incident_timers(incident.journal, now, rules)
+        unusable = dl.incident_facts(incident.journal).unusable
         incident_id = incident.id
     if args.json:
-        ctx.print_json(TimersReport(incident=incident_id, now=format_instant(now), timers=timers))
+        report = TimersReport(incident=incident_id, now=format_instant(now), timers=timers, unusable_facts=unusable)
+        ctx.print_json(report)
         return 0
     ctx.print(f"{incident_id}: notification clocks at {format_instant(now)}")
+    for line in _unusable_lines(dl.IncidentFacts(unusable=unusable)):
+        ctx.print(line)
     if not timers:
         ctx.print("no clocks run yet: record residents, categories and sectors with `warroom facts set`")
         return 0
@@ -380,4 +386,15 @@ def _run_facts_show(ctx: Context, args: argparse.Namespace) -> int:
     ctx.print(f"{'eu_member_state':<18} {facts.eu_member_state or '- (EU rules use Brussels time)'}")
     for rid, td in sorted(facts.targets.items()):
         ctx.print(f"{'target.' + rid:<18} {dl.format_duration(td)}")
+    for line in _unusable_lines(facts):
+        ctx.print(line)
     return 0
+
+
+def _unusable_lines(facts: dl.IncidentFacts) -> list[str]:
+    """Journaled values that cannot be used (recorded before they were validated), with how to correct them."""
+    return [
+        f"unusable: {key} holds {value!r}, which cannot be used; the clocks ignore it until it is corrected "
+        f"(`warroom facts set {key} VALUE`)"
+        for key, value in sorted(facts.unusable.items())
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from app.base.text import printable
 from app.composition.context import Context
 from app.incident.core import CUSTODY_ACTIONS
 
@@ -53,7 +54,7 @@ def _run_list(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     for key, item in sorted(items.items(), key=lambda kv: kv[1]["seq"]):
         custody = ", ".join(c["action"] for c in item.get("custody", [])) or "-"
-        ctx.print(f"{key}  {item['size']:>12}  {item.get('name') or ''}  custody: {custody}")
+        ctx.print(f"{key}  {item['size']:>12}  {printable(item.get('name') or '')}  custody: {custody}")
     return 0
 
 

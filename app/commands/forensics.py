@@ -9,7 +9,7 @@ from pathlib import Path
 from app import hunt
 from app.base.clock import format_instant
 from app.base.errors import UsageError
-from app.commands._args import instant_arg
+from app.commands._args import check_window, instant_arg
 from app.composition.context import Context
 from app.forensics import collect as forensics
 from app.salesforce.orgs import open_org
@@ -134,6 +134,7 @@ def _run_collect(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _run_hunt(ctx: Context, args: argparse.Namespace) -> int:
+    check_window(args.since, args.until)
     if (args.instance_url or args.ca) and not args.org:
         raise UsageError("--instance-url and --ca go with --org")
     sets = _load_sets(args.ioc_files)
@@ -191,6 +192,7 @@ def render_hunt(result: hunt.HuntResult) -> list[str]:
 
 
 def _run_exfil(ctx: Context, args: argparse.Namespace) -> int:
+    check_window(args.since, args.until)
     sets = _load_sets(args.ioc_files) if args.ioc_files else None
     with ctx.open_incident(args.incident) as incident:
         if sets is None and not args.all_activity and not hunt.recorded_indicator_sets(incident):

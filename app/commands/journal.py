@@ -62,7 +62,7 @@ def _run_verify(ctx: Context, args: argparse.Namespace) -> int:
     else:
         ws = ctx.workspace
         path = ws.journal_path(ws.resolve(args.incident))
-    report = verify(path, args.anchor)
+    report = verify(path, args.anchor, ctx.get_keyring())
     if args.json:
         ctx.print_json(report)
     else:
@@ -133,9 +133,16 @@ def _summary(data: dict) -> str:
 
 def _run_export(ctx: Context, args: argparse.Namespace) -> int:
     out: Path = args.out
+    if not str(out).strip():
+        raise UsageError("--out needs a directory name")
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise UsageError(f"{out} is not a directory; export needs an empty or new directory")
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"{out} is not empty; export needs an empty or new directory")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WarroomError(f"cannot create {out}: {exc.strerror or exc}") from None
     with ctx.open_incident(args.incident) as incident:
         target = out / "journal.db"
         try:

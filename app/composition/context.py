@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from app.base.clock import Clock, SystemClock
+from app.base.errors import WarroomError
 from app.base.redaction import redact
 from app.composition.workspace import Workspace, default_home
+from app.containment.recovery import recover_unjournaled
 from app.incident.core import Incident
 
 
@@ -72,7 +74,20 @@ class Context:
         return Workspace(self.home, self.clock, self.keyring, keyring_factory=self.get_keyring)
 
     def open_incident(self, incident_id: str | None = None) -> Incident:
-        return self.workspace.open(incident_id)
+        """Open an incident and fold back what an earlier run kept aside (containment results)."""
+        incident = self.workspace.open(incident_id)
+        recover_unjournaled(incident, self.actor, self.error)
+        try:
+            cleaned = incident.clean_leftovers(self.actor)
+        except WarroomError as exc:  # a read-only or full disk: reported, never in the way of the command
+            self.error(f"evidence store not cleaned: {exc}")
+        else:
+            if cleaned is not None:
+                self.error(
+                    f"removed {cleaned.data['count']} file(s), {cleaned.data['bytes']} bytes, left in the evidence "
+                    f"store by killed or failed intakes (entry {cleaned.seq})"
+                )
+        return incident
 
     def print(self, text: str = "") -> None:
         self.stdout.write(redact(str(text)) + "\n")

@@ -45,6 +45,8 @@ KINDS: dict[str, KindSpec] = {
     "action.intent": KindSpec(_CONTAINMENT),
     "action.result": KindSpec(_CONTAINMENT),
     "action.task_confirmed": KindSpec(_CONTAINMENT),
+    "action.recovery_failed": KindSpec(),
+    "evidence.cleaned": KindSpec(),
     "notice.detail": KindSpec(f"{_NOTIFY_FACTS}:project_detail"),
     "notify.drafted": KindSpec("app.notify.drafting:project_draft"),
     "exercise.start": KindSpec(f"{_EXERCISE}:project_start"),

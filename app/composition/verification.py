@@ -7,14 +7,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from app.composition.projections import REGISTRY
-from app.journal.verify import Anchor, VerifyReport, verify_journal
+from app.journal import signing
+from app.journal.verify import Anchor, Problem, VerifyReport, verify_journal
 
 
-def verify(path: Path, anchors: Iterable[Anchor] = ()) -> VerifyReport:
-    """Re-derive everything in the journal at `path` and check it against `anchors`."""
-    return verify_journal(path, anchors, REGISTRY)
+def verify(path: Path, anchors: Iterable[Anchor] = (), keyring: Any = None) -> VerifyReport:
+    """Re-derive everything in the journal at `path` and check it against `anchors`, and its key against the
+    key the incident holds outside the journal (its signing.key file, its keyring entry)."""
+    report = verify_journal(path, anchors, REGISTRY)
+    if report.public_key and report.journal_id:
+        for where, public in signing.held_public_keys(report.journal_id, path.parent, keyring):
+            if public != report.public_key:
+                problem = Problem(
+                    seq=1,
+                    reason="forged",
+                    detail=f"the journal's key is not the incident's key held in {where}: the journal was replaced",
+                )
+                report.problems.insert(0, problem)
+                report.ok, report.exit_code = False, 1
+                report.message = f"INTEGRITY FAILURE at seq 1: forged: {problem.detail}"
+    return report
 
 
 def verify_out_of_process(path: Path, anchors: Iterable[Anchor] = (), timeout: float | None = None) -> VerifyReport:

@@ -5,8 +5,12 @@ Layout: HOME/incidents/<INCIDENT_ID>/journal.db (+ -wal), evidence/, and signing
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import secrets
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -16,12 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from app.base.clock import Clock, format_instant
-from app.base.errors import NotFoundError, UsageError
+from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.composition.projections import REGISTRY
 from app.incident.core import Incident
-from app.journal.chain import Journal
+from app.journal.chain import Journal, JournalError, JournalUnreadable
 
 JOURNAL_FILE = "journal.db"
+INCIDENT_ID = re.compile(r"INC-[0-9]{8}-[0-9A-F]{4}")
+UNFINISHED_AFTER_S = 600
+MAKING_PREFIX = ".new-"  # an incident being made; renamed to its id only once its journal is complete
 
 
 def default_home() -> Path:
@@ -62,6 +69,7 @@ class Workspace:
         if self._keyring is None and self._keyring_factory is not None:
             self._keyring = self._keyring_factory()
         return self._keyring
+        self.problems: list[str] = []  # incidents the last list() could not read, with the reason
 
     def with_clock(self, clock: Clock) -> Workspace:
         """The same workspace seen through another clock (an exercise's virtual or accelerated time)."""
@@ -75,7 +83,6 @@ class Workspace:
         return self.incidents_dir / incident_id / JOURNAL_FILE
 
     def new_incident_id(self) -> str:
-        import secrets
 
         return f"INC-{self.clock.now():%Y%m%d}-{secrets.token_hex(2).upper()}"
 
@@ -92,9 +99,42 @@ class Workspace:
         if not title.strip():
             raise UsageError("an incident needs a title")
         incident_id = self.new_incident_id()
-        incident_dir = self.incidents_dir / incident_id
-        incident_dir.mkdir(parents=True, exist_ok=False)
-        from app.journal import signing
+        try:
+            self.incidents_dir.mkdir(parents=True, exist_ok=True)
+            self._clean_unfinished()
+            making = Path(tempfile_dir(self.incidents_dir))
+        except OSError as exc:
+            raise WarroomError(
+                f"cannot create an incident in {self.incidents_dir}: {exc.strerror or exc}; nothing was created"
+            ) from None
+        try:
+            self._make(making, incident_id, title, actor, detected, aware, demo, extra)
+            final = self.incidents_dir / incident_id
+            os.rename(making, final)
+        except BaseException as exc:
+            shutil.rmtree(making, ignore_errors=True)
+            if isinstance(exc, OSError | sqlite3.Error | JournalError):
+                why = getattr(exc, "strerror", None) or str(exc)
+                raise WarroomError(
+                    f"cannot create an incident in {self.incidents_dir}: {why}; nothing was created"
+                ) from None
+            raise
+        journal = Journal.open(final / JOURNAL_FILE, self.clock, registry=REGISTRY)
+        return Incident(final, journal, self._keyring, keyring_factory=self._keyring_factory)
+
+    def _make(
+        self,
+        incident_dir: Path,
+        incident_id: str,
+        title: str,
+        actor: str,
+        detected: datetime | None,
+        aware: datetime | None,
+        demo: bool,
+        extra: dict[str, Any] | None,
+    ) -> None:
+        """The journal (genesis and declaration) in a directory not yet named as an incident."""
+        from app.journal import signing  # only when an incident is made
 
         key = signing.new_key()
         journal_id = str(uuid.uuid4())
@@ -102,6 +142,7 @@ class Workspace:
             "incident_id": incident_id,
             "title": title.strip(),
             "public_key": signing.public_hex(key),
+            "key_fingerprint": signing.fingerprint(signing.public_hex(key)),
             "signature_alg": "ed25519",
             "demo": demo,
         }
@@ -115,25 +156,50 @@ class Workspace:
             journal_id=journal_id,
             registry=REGISTRY,
         )
-        declared = format_instant(self.clock.now())
-        facts: dict[str, Any] = {"declared": declared}
-        if detected:
-            facts["detected"] = format_instant(detected)
-        if aware:
-            facts["aware"] = format_instant(aware)
-        facts.update(extra or {})
-        journal.append("incident.update", facts, actor)
-        return Incident(incident_dir, journal, self._keyring, keyring_factory=self._keyring_factory)
+        try:
+            declared = format_instant(self.clock.now())
+            facts: dict[str, Any] = {"declared": declared}
+            if detected:
+                facts["detected"] = format_instant(detected)
+            if aware:
+                facts["aware"] = format_instant(aware)
+            facts.update(extra or {})
+            journal.append("incident.update", facts, actor)
+        finally:
+            journal.close()
+
+    def _clean_unfinished(self) -> None:
+        """Directories of incidents whose making was killed: never listed, removed at the next `new`."""
+        import time
+
+        for path in self.incidents_dir.glob(f"{MAKING_PREFIX}*"):
+            with contextlib.suppress(OSError):
+                if time.time() - path.stat().st_mtime > UNFINISHED_AFTER_S:  # not one being made right now
+                    shutil.rmtree(path, ignore_errors=True)
 
     def open(self, incident_id: str | None = None) -> Incident:
-        path = self.journal_path(self.resolve(incident_id))
+        """Open by directory name: the path comes from the directory, never from what the journal says."""
+        dir_id = self.resolve(incident_id)
+        path = self.journal_path(dir_id)
         journal = Journal.open(path, self.clock, registry=REGISTRY)
+        if journal.incident_id != dir_id:
+            journal.close()
+            raise JournalUnreadable(
+                f"{path}: the journal names itself {journal.incident_id!r}, not {dir_id}; it was copied or "
+                "altered, so it is not opened (`warroom journal verify` examines it)",
+                exit_code=1,
+            )
         return Incident(path.parent, journal, self._keyring, keyring_factory=self._keyring_factory)
 
     def resolve(self, incident_id: str | None) -> str:
         """An exact id, a unique case-insensitive suffix or prefix, or None for the most recent."""
         summaries = self.list()
         if not summaries:
+            if self.problems:
+                raise WarroomError(
+                    f"no readable incidents in {self.home}: " + "; ".join(self.problems),
+                    exit_code=3,
+                )
             raise NotFoundError(f"no incidents in {self.home}; create one with `warroom new TITLE`")
         if incident_id is None:
             return summaries[-1].id
@@ -146,33 +212,69 @@ class Workspace:
             return matches[0]
         if matches:
             raise UsageError(f"incident {incident_id!r} is ambiguous: {', '.join(matches)}")
-        raise NotFoundError(f"no incident {incident_id!r} in {self.home}")
+        extra = f" ({'; '.join(self.problems)})" if self.problems else ""
+        raise NotFoundError(f"no incident {incident_id!r} in {self.home}{extra}")
 
     def list(self) -> list[IncidentSummary]:
-        """Incidents ordered by declaration, read from each journal's genesis (cheap at any size)."""
+        """Incidents ordered by declaration, read from each journal's genesis (cheap at any size).
+
+        The id is the directory's name (checked against the id pattern); what cannot be read is kept in
+        `self.problems` with the reason, so a read-only or broken workspace is never reported as empty.
+        """
         out: list[IncidentSummary] = []
-        if not self.incidents_dir.is_dir():
+        self.problems = []
+        try:
+            if not self.incidents_dir.is_dir():
+                return out
+            paths = sorted(self.incidents_dir.glob(f"*/{JOURNAL_FILE}"))
+        except OSError as exc:
+            self.problems.append(f"{self.incidents_dir}: {exc.strerror or exc}")
             return out
-        for path in self.incidents_dir.glob(f"*/{JOURNAL_FILE}"):
+        for path in paths:
+            dir_id = path.parent.name
+            if not INCIDENT_ID.fullmatch(dir_id):
+                continue  # not an incident directory (an incident being made, a copy set aside)
             try:
-                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-                try:
-                    row = conn.execute("SELECT body, recorded_utc FROM entries WHERE seq = 1").fetchone()
-                    title_row = conn.execute(
-                        "SELECT value FROM state WHERE ns = 'incident' AND key = 'title'"
-                    ).fetchone()
-                finally:
-                    conn.close()
-            except sqlite3.Error:
+                row, title_row = _read_head(path)
+            except sqlite3.Error as exc:
+                self.problems.append(f"{dir_id}: cannot be read ({exc})")
                 continue
             if not row:
+                self.problems.append(f"{dir_id}: its journal has no genesis entry")
                 continue
             data = json.loads(row[0])["data"]
             title = json.loads(title_row[0]) if title_row else data.get("title", "")
             out.append(
-                IncidentSummary(
-                    id=data["incident_id"], title=title, declared=row[1], path=str(path), demo=bool(data.get("demo"))
-                )
+                IncidentSummary(id=dir_id, title=title, declared=row[1], path=str(path), demo=bool(data.get("demo")))
             )
         out.sort(key=lambda s: (s.declared, s.id))
         return out
+
+
+def tempfile_dir(parent: Path) -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix=MAKING_PREFIX, dir=parent)
+
+
+def _read_head(path: Path) -> tuple[Any, Any]:
+    """Genesis and title, read-only; a journal on read-only media is opened immutable."""
+    last: sqlite3.Error | None = None
+    for mode in ("mode=ro", "mode=ro&immutable=1"):
+        try:
+            conn = sqlite3.connect(f"file:{path}?{mode}", uri=True)
+        except sqlite3.Error as exc:
+            last = exc
+            continue
+        try:
+            row = conn.execute("SELECT body, recorded_utc FROM entries WHERE seq = 1").fetchone()
+            title_row = None
+            with contextlib.suppress(sqlite3.Error):
+                title_row = conn.execute("SELECT value FROM state WHERE ns = 'incident' AND key = 'title'").fetchone()
+            return row, title_row
+        except sqlite3.Error as exc:
+            last = exc
+        finally:
+            conn.close()
+    assert last is not None
+    raise last

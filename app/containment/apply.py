@@ -4,22 +4,17 @@ sent, record-by-record execution with the state before and after, and the journa
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.base.errors import UsageError, WarroomError
 from app.containment.models import (
-    FAILED_IN_STATE,
-    INLINE_RECORDS,
     MAX_CONSECUTIVE_FAILURES,
     MIN_FREE_BYTES,
     NAMESPACE,
-    UNJOURNALED_DIR,
     ActionResult,
     ApprovalRefused,
     ContainmentError,
@@ -37,11 +32,22 @@ from app.containment.models import (
     soql_in,
 )
 from app.containment.plan import LOGIN_FIELDS, SESSION_FIELDS, Reader, identify, token_refs
+from app.containment.recovery import (
+    RESERVE_MARGIN,
+    STEP_HEADROOM,
+    WriteAhead,
+    estimate_result_bytes,
+    free_bytes,
+    journal_result,
+    recover_unjournaled,
+    result_data,
+    run_lock,
+)
 from app.containment.rights import PermissionsMissing, permission_gate, refuse_blind_plan
 from app.containment.store import journal_plan
 from app.containment.strip import PSA_FIELDS
 from app.incident import settings as settings_mod
-from app.journal.chain import Entry, JournalError, canonical
+from app.journal.chain import Entry, JournalError
 from app.salesforce.protocol import OrgClient, OrgFactory
 
 if TYPE_CHECKING:
@@ -289,7 +295,7 @@ def _gone(step: Step, exc: BaseException) -> bool:
 
 
 def _free_bytes(path: Path) -> int:
-    return shutil.disk_usage(path).free
+    return free_bytes(path)
 
 
 MAX_SHOWN_QUERY = 4000
@@ -350,37 +356,43 @@ def apply_plan(
         raise ContainmentError(f"{plan.plan_id} was undone by {current.get('undone_by')}; make a new plan")
     _confirm_alias(incident, plan, confirm_alias, actor, "apply")
     refuse_blind_plan(incident, plan, actor)
-    free = _free_bytes(incident.dir)
-    if free < MIN_FREE_BYTES:
-        raise ContainmentError(
-            f"only {free // (1024 * 1024)} MiB free on the journal's disk ({incident.dir}); the "
-            "result must be journaled too, so free some space first; nothing was sent"
-        )
-    with _run_lock(incident, plan.plan_id):
+    busy = (
+        f"{plan.plan_id} is being applied by another process right now; nothing was sent "
+        "(`warroom contain status` shows its progress)"
+    )
+    with run_lock(incident, plan.plan_id, wait_message=busy):
         return _apply_locked(incident, org, plan, actor, progress, plan_file)
 
 
-@contextlib.contextmanager
-def _run_lock(incident: Incident, action_id: str) -> Iterator[None]:
-    """One run of an action at a time (two consoles on one incident); the OS drops the lock if a run dies."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - no advisory locks on this platform
-        yield
-        return
-    path = incident.dir / f".contain-{action_id}.lock"
-    with path.open("a+") as fh:
+def _reserve(incident: Incident, plan: Plan, pending: list[Step], run: int) -> WriteAhead:
+    """Refuse a nearly full disk, then reserve room for the result (the result file and its evidence copy)."""
+    need = 2 * estimate_result_bytes([s.before for s in pending]) + RESERVE_MARGIN
+    free = _free_bytes(incident.dir)
+    if free < MIN_FREE_BYTES + need:
+        raise ContainmentError(
+            f"only {free // (1024 * 1024)} MiB free on the journal's disk ({incident.dir}); the result of "
+            f"{len(pending)} record(s) must be journaled too (about {need // (1024 * 1024) + 1} MiB kept free "
+            f"beyond {MIN_FREE_BYTES // (1024 * 1024)} MiB), so free some space first; nothing was sent"
+        )
+    wal = WriteAhead(incident, plan.plan_id, run)
+    wal.reserve(need)
+    return wal
+
+
+def _room(incident: Incident) -> Callable[[], str | None]:
+    def check() -> str | None:
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ContainmentError(
-                f"{action_id} is being applied by another process right now; nothing was sent "
-                "(`warroom contain status` shows its progress)"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            free = _free_bytes(incident.dir)
+        except OSError as exc:
+            return f"the journal's disk cannot be checked ({exc.strerror or exc})"
+        if free < STEP_HEADROOM:
+            return (
+                f"the journal's disk is nearly full ({free // 1024} KiB free); the run stopped before the next "
+                "record so that what it did can still be recorded"
+            )
+        return None
+
+    return check
 
 
 def _apply_locked(
@@ -470,21 +482,26 @@ def _apply_locked(
         intent_data["ticket"] = plan.ticket
     if plan_file is not None:
         intent_data["plan_file"] = str(plan_file)
+    wal = _reserve(incident, plan, pending, run)
     try:
         intent = incident.journal.append("action.intent", intent_data, actor)
     except JournalError as exc:
+        wal.release()
         raise JournalError(
             f"{exc}. The intent of {plan.plan_id} could not be journaled, so nothing was sent to {plan.org_alias}"
         ) from None
+    except BaseException:
+        wal.release()
+        raise
 
     results: dict[int, RecordResult] = {}
-    stop: Stop | None = None
     refusal: PermissionsMissing | None = None
     warnings: list[str] = []
     live: _Live | None = None
     live_org: OrgClient | None = None
+    stop = _begin_log(wal, plan, base, intent, approver, pending)
     try:
-        if pending:
+        if pending and stop is None:
             assert org is not None  # refused above, before the intent was journaled
             live_org = _connect(org)
             stop = _check_org(live_org, plan)
@@ -499,13 +516,13 @@ def _apply_locked(
                 reason = _stop_reason(exc) or "before_state_failed"
                 stop = Stop(reason=reason, message=f"reading the state before: {error_text(exc)}")
             if stop is None:
-                stop = _execute(live_org, pending, live, results, progress)
+                stop = _execute(live_org, pending, live, results, progress, wal, _room(incident))
     except WarroomError as exc:  # the org could not even be opened
         stop = Stop(reason=_stop_reason(exc) or "connect_failed", message=error_text(exc))
         live_org = None
     except BaseException as exc:  # Ctrl-C or a bug: still record exactly what happened, then re-raise
         stop = Stop(reason="interrupted", message=f"{type(exc).__name__}: {error_text(exc)}")
-        _record_result(incident, plan, base, intent, pending, results, stop, {}, live, actor, warnings, approver)
+        _record_result(incident, plan, base, intent, pending, results, stop, {}, wal, actor, warnings, approver)
         raise
 
     # After-state: re-read every record this run tried (ok, failed or already), then verify.
@@ -536,7 +553,7 @@ def _apply_locked(
                     if results[step.n].status == "ok":
                         _unverified(results[step.n], f"the state after could not be re-read: {error_text(exc)}")
     outcome = _record_result(
-        incident, plan, base, intent, pending, results, stop, verification, live, actor, warnings, approver
+        incident, plan, base, intent, pending, results, stop, verification, wal, actor, warnings, approver
     )
     if refusal is not None:
         raise refusal
@@ -559,6 +576,27 @@ def _connect(org: OrgClient | OrgFactory) -> OrgClient:
     return org() if callable(org) else org
 
 
+def _begin_log(
+    wal: WriteAhead, plan: Plan, base: dict[str, Any], intent: Entry, approver: str, pending: list[Step]
+) -> Stop | None:
+    """Open the run log; if even that cannot be written, nothing is sent."""
+    header = {
+        "base": base,
+        "intent_seq": intent.seq,
+        "approver": approver,
+        "open_tasks": [t.task_id for t in plan.manual_tasks],
+        "steps": [[s.n, s.op, s.record, s.label] for s in pending],
+    }
+    try:
+        wal.begin(header)
+    except OSError as exc:
+        return Stop(
+            reason="disk_full",
+            message=f"the run log could not be written ({exc.strerror or exc}); nothing was sent",
+        )
+    return None
+
+
 def _check_org(org: OrgClient, plan: Plan) -> Stop | None:
     """The plan must run against the org it was made for."""
     if plan.org_id:
@@ -573,13 +611,25 @@ def _check_org(org: OrgClient, plan: Plan) -> Stop | None:
 
 
 def _execute(
-    org: OrgClient, pending: list[Step], live: _Live, results: dict[int, RecordResult], progress: Progress | None
+    org: OrgClient,
+    pending: list[Step],
+    live: _Live,
+    results: dict[int, RecordResult],
+    progress: Progress | None,
+    wal: WriteAhead,
+    room: Callable[[], str | None],
 ) -> Stop | None:
+    """Send record by record; each result is in the run log before the next record is sent."""
     total = len(pending)
     consecutive: tuple[str, int] = ("", 0)
     stop: Stop | None = None
     for i, step in enumerate(pending, start=1):
         if stop is not None:
+            results[step.n] = RecordResult(n=step.n, op=step.op, record=step.record, label=step.label, status="not_run")
+            continue
+        low = room()
+        if low is not None:
+            stop = Stop(reason="disk_full", message=low, at_step=step.n)
             results[step.n] = RecordResult(n=step.n, op=step.op, record=step.record, label=step.label, status="not_run")
             continue
         row = live.rows.get(step.n)
@@ -617,6 +667,16 @@ def _execute(
         if res.status != "failed":
             consecutive = ("", 0)
         results[step.n] = res
+        try:
+            wal.record(res)
+        except OSError as exc:
+            if stop is None:
+                stop = Stop(
+                    reason="disk_full",
+                    at_step=step.n,
+                    message=f"the run log could not take record {step.n} ({exc.strerror or exc}); stopped so that "
+                    "what was done can still be recorded",
+                )
         if progress is not None:
             progress(i, total, res)
     return stop
@@ -638,116 +698,59 @@ def _record_result(
     results: dict[int, RecordResult],
     stop: Stop | None,
     verification: dict[str, Any],
-    live: _Live | None,
+    wal: WriteAhead,
     actor: str,
     warnings: list[str],
     approver: str,
 ) -> ActionResult:
+    """Make the result durable first (the result file, atomically), then journal it; the file goes only after."""
     for step in pending:
         results.setdefault(
             step.n, RecordResult(n=step.n, op=step.op, record=step.record, label=step.label, status="not_run")
         )
     records = [results[s.n] for s in pending]
-    counts = {k: sum(1 for r in records if r.status == k) for k in ("ok", "already", "failed", "not_run")}
-    unverified = sum(1 for r in records if r.status == "unverified")
-    if unverified:
-        counts["unverified"] = unverified
-    finished = counts["ok"] + counts["already"]
-    status = "done" if finished == len(records) else ("partial" if finished or unverified else "failed")
-    if unverified and finished + unverified == len(records):
-        status = "unverified"
-    if not records:
-        status = "done"
-    dumped = [r.model_dump(exclude_none=True) for r in records]
-    failed = [{"n": r.n, "record": r.record, "code": r.code, "error": r.error} for r in records if r.status == "failed"]
-    data: dict[str, Any] = {
-        **base,
-        "intent_seq": intent.seq,
-        "approver": approver,
-        "status": status,
-        "counts": counts,
-        "failed": failed[:FAILED_IN_STATE],
-        "failed_count": len(failed),
-        "not_run": [r.n for r in records if r.status == "not_run"][:FAILED_IN_STATE],
-        "stopped": stop.model_dump() if stop else None,
-        "before_sha256": digest([r.before for r in records]),
-        "after_sha256": digest([r.after for r in records]),
-        "records_sha256": hashlib.sha256(canonical(dumped)).hexdigest(),
-        "verification": verification,
-        "open_tasks": [t.task_id for t in plan.manual_tasks],
-    }
-    if warnings:
-        data["warnings"] = warnings
+    open_tasks = [t.task_id for t in plan.manual_tasks]
+    data, dumped = result_data(base, intent.seq, approver, records, stop, verification, open_tasks, warnings)
     result = ActionResult(
         **base,
-        status=status,
-        counts=counts,
+        status=data["status"],
+        counts=data["counts"],
         records=records,
         stopped=stop,
         verification=verification,
         approver=approver,
         intent_seq=intent.seq,
-        open_tasks=[t.task_id for t in plan.manual_tasks],
+        open_tasks=open_tasks,
         warnings=warnings,
     )
+    kept = wal.save({**data, "records": dumped})
     try:
-        if len(dumped) <= INLINE_RECORDS:
-            data["records"] = dumped
-        else:
-            rec = incident.add_evidence_bytes(
-                canonical(dumped),
-                f"containment-results-{plan.plan_id}-run{base['run']}.json",
-                actor,
-                note=f"per-record results of {plan.plan_id} run {base['run']}",
-                source={"kind": "containment.result", "action_id": plan.plan_id},
-            )
-            data["records_evidence_id"] = rec.evidence_id
-        entry = incident.journal.append("action.result", data, actor)
-    except JournalError as exc:
-        path = _save_unjournaled(incident, plan.plan_id, base["run"], data, dumped)
+        entry = journal_result(
+            incident,
+            data,
+            dumped,
+            f"containment-results-{plan.plan_id}-run{base['run']}.json",
+            actor,
+            note=f"per-record results of {plan.plan_id} run {base['run']}",
+        )
+    except (OSError, WarroomError) as exc:
+        where = kept or (wal.log_path if wal.log_path.exists() else None)
+        counts = data["counts"]
+        sent = f"{plan.plan_id} run {base['run']} DID send changes ({counts['ok']} ok, {counts['failed']} failed)"
+        if where is None:  # nothing on disk took it: the result is in this message, the only copy left
+            raise JournalError(
+                f"{exc}. {sent}; the result could not be written anywhere, here it is: "
+                + json.dumps({**data, "records": dumped}, separators=(",", ":"))
+            ) from None
         raise JournalError(
-            f"{exc}. {plan.plan_id} run {base['run']} DID send changes ({counts['ok']} ok, "
-            f"{counts['failed']} failed); the result is kept in {path} and will be journaled as soon "
-            "as the journal takes writes again (any `warroom contain` command)"
+            f"{exc}. {sent}; the result is kept in {where} and will be journaled as soon as the journal "
+            "takes writes again (the next command that opens the incident)"
         ) from None
+    wal.finish()
     result.result_seq = entry.seq
     try:
-        cp = incident.checkpoint(actor, reason=f"containment {plan.plan_id} run {base['run']}: {status}")
+        cp = incident.checkpoint(actor, reason=f"containment {plan.plan_id} run {base['run']}: {data['status']}")
         result.checkpoint_seq = cp.seq
     except WarroomError as exc:
         result.warnings.append(f"checkpoint not taken: {exc}; take one with `warroom journal checkpoint`")
     return result
-
-
-def _save_unjournaled(
-    incident: Incident, action_id: str, run: int, data: dict[str, Any], records: list[dict[str, Any]]
-) -> Path:
-    folder = incident.dir / UNJOURNALED_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{action_id}-run{run}.json"
-    doc = {**data, "records": records}
-    doc.pop("records_evidence_id", None)
-    path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
-    return path
-
-
-def recover_unjournaled(incident: Incident, actor: str) -> list[Entry]:
-    """Journal results that were kept aside because the journal refused them (disk full during a run)."""
-    folder = incident.dir / UNJOURNALED_DIR
-    if not folder.is_dir():
-        return []
-    out: list[Entry] = []
-    for path in sorted(folder.glob("*.json")):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        data["recovered_from"] = path.name
-        records = data.pop("records", [])
-        if len(records) <= INLINE_RECORDS:
-            data["records"] = records
-        else:
-            rec = incident.add_evidence_bytes(
-                canonical(records), path.name, actor, note=f"recovered per-record results of {data['action_id']}"
-            )
-            data["records_evidence_id"] = rec.evidence_id
-        out.append(incident.journal.append("action.result", data, actor))
-        path.unlink()
-    return out

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.base.errors import NotFoundError, UsageError
-from app.containment.apply import apply_plan, approve, recover_unjournaled, result_records
+from app.containment.apply import apply_plan, approve, result_records
 from app.containment.models import (
     ACTIONS,
     FAILED_IN_STATE,
@@ -63,6 +63,7 @@ from app.containment.models import (
     now_utc,
 )
 from app.containment.plan import Draft, LiveSource, SnapshotSource, build_plan
+from app.containment.recovery import recover_unjournaled
 from app.containment.rights import PermissionsMissing
 from app.containment.store import export_plan, journal_plan, load_plan, plan_from_bytes
 from app.journal.chain import Entry, Lookup

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from app.base.errors import NotFoundError
+from app.base.errors import NotFoundError, UsageError
+from app.base.files import atomic_write, check_output_path, read_limited
+from app.base.limits import parse_json
 from app.containment.models import FAILED_IN_STATE, NAMESPACE, PLAN_FORMAT, ContainmentError, Plan, digest
 from app.journal.chain import Entry
 
@@ -76,7 +78,9 @@ def journal_plan(
 
 def plan_from_bytes(raw: bytes, where: str) -> Plan:
     try:
-        doc = json.loads(raw)
+        doc = parse_json(raw, where)
+    except UsageError as exc:
+        raise ContainmentError(str(exc)) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ContainmentError(f"{where}: not a plan file (JSON: {exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != PLAN_FORMAT:
@@ -96,12 +100,8 @@ def plan_from_bytes(raw: bytes, where: str) -> Plan:
 def load_plan(incident: Incident, ref: str | Path) -> Plan:
     """A plan file (verified against its own hash) or a journaled action id (read back from the evidence store)."""
     path = Path(ref)
-    if path.is_file():
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise ContainmentError(f"{path}: cannot read ({exc.strerror})") from None
-        return plan_from_bytes(raw, str(path))
+    if path.exists() and not path.is_dir():
+        return plan_from_bytes(read_limited(path, what="plan file"), str(path))
     action_id = str(ref).strip().upper()
     current = incident.journal.get_state(NAMESPACE, action_id)
     if current is None:
@@ -127,12 +127,9 @@ def export_plan(plan: Plan, out: Path) -> tuple[Path, Path]:
     from app.containment.runbook import render_runbook
 
     plan.check_hash(f"plan {plan.plan_id}")
-    out = out.expanduser()
+    out = check_output_path(out)
     runbook = out.with_suffix(".md") if out.suffix.lower() != ".md" else out.with_suffix(".runbook.md")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        runbook.write_text(render_runbook(plan, plan_file=out.name), encoding="utf-8")
-    except OSError as exc:
-        raise ContainmentError(f"cannot write the plan to {out}: {exc.strerror or exc}") from None
+    check_output_path(runbook)
+    atomic_write(out, (plan.model_dump_json(indent=2) + "\n").encode("utf-8"))
+    atomic_write(runbook, render_runbook(plan, plan_file=out.name).encode("utf-8"))
     return out, runbook

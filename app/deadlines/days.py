@@ -13,7 +13,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from app.base.clock import ensure_utc, format_instant
+from app.base.clock import MAX_DURATION, check_duration, ensure_utc, format_instant
 from app.deadlines.vocab import EU_MEMBER_STATES
 
 if TYPE_CHECKING:
@@ -30,13 +30,23 @@ _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60}
 def parse_duration(text: str) -> timedelta:
     """'72h', '3d', '2w', '90m' or ISO 8601 'P3D' / 'PT72H'; the error names the value."""
     raw = text.strip()
-    m = _DURATION.match(raw)
-    if m:
-        return timedelta(seconds=int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()])
-    m = _ISO_DURATION.match(raw)
-    if m and raw.upper() not in ("P", "PT") and any(m.groups()):
-        w, d, h, mins = (int(g or 0) for g in m.groups())
-        return timedelta(weeks=w, days=d, hours=h, minutes=mins)
+    if len(raw) > 40:
+        raise ValueError(f"not a duration: {raw[:40]!r}... is too long (examples: 72h, 3d, 2w, PT72H)")
+    try:
+        m = _DURATION.match(raw)
+        if m:
+            seconds = int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()]
+            if seconds > MAX_DURATION.total_seconds():
+                raise OverflowError
+            return timedelta(seconds=seconds)
+        m = _ISO_DURATION.match(raw)
+        if m and raw.upper() not in ("P", "PT") and any(m.groups()):
+            w, d, h, mins = (int(g or 0) for g in m.groups())
+            return check_duration(timedelta(weeks=w, days=d, hours=h, minutes=mins))
+    except (OverflowError, ValueError):
+        raise ValueError(
+            f"duration {text!r} is longer than the {MAX_DURATION.days} days allowed (examples: 72h, 3d, 2w, PT72H)"
+        ) from None
     raise ValueError(f"not a duration: {text!r} (examples: 72h, 3d, 2w, PT72H)")
 
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from app.base.clock import format_instant, parse_instant
+from app.base.clock import MAX_DURATION, format_instant, parse_instant, read_instant
 from app.base.errors import UsageError
 from app.deadlines.codes import check_code, check_words
 from app.deadlines.days import parse_duration
@@ -56,6 +56,7 @@ class IncidentFacts(BaseModel):
     eu_member_state: str | None = None
     targets: dict[str, timedelta] = {}
     holds: list[LawEnforcementHold] = []
+    unusable: dict[str, str] = {}  # journaled values that cannot be used (from before they were validated)
 
     def residents_in(self, code: str) -> int:
         """Residents counted toward `code`: the code itself, its subdivisions (US-TX for US) and members."""
@@ -180,19 +181,39 @@ def facts_from_state(
     """Build IncidentFacts from the derived-state namespaces ('facts', 'incident', 'deadline.holds')."""
     incident = incident or {}
     data: dict[str, Any] = {"residents": {}, "targets": {}}
+    unusable: dict[str, str] = {}
     for key in FACT_TIMES:
         value = state.get(key, incident.get(key) if key in ("detected", "aware") else None)
         if value is not None:
-            data[key] = parse_instant(value)
+            at = read_instant(value)
+            if at is None:
+                unusable[key] = str(value)
+            else:
+                data[key] = at
     for key, value in state.items():
+        if value is None:
+            continue
         if key.startswith("residents."):
-            data["residents"][key.split(".", 1)[1]] = int(value)
+            if isinstance(value, int) and 0 <= value <= 2**53 - 1:
+                data["residents"][key.split(".", 1)[1]] = value
+            else:
+                unusable[key] = str(value)
         elif key.startswith("target."):
-            data["targets"][key.split(".", 1)[1]] = timedelta(seconds=int(value))
+            if isinstance(value, int) and 0 < value <= MAX_DURATION.total_seconds():
+                data["targets"][key.split(".", 1)[1]] = timedelta(seconds=value)
+            else:
+                unusable[key] = str(value)
     data["categories"] = list(state.get("categories") or [])
     data["sectors"] = list(state.get("sectors") or [])
     data["eu_member_state"] = state.get("eu_member_state")
-    data["holds"] = [LawEnforcementHold.model_validate(h) for h in (holds or {}).values()]
+    data["holds"] = []
+    for hold_id, hold in (holds or {}).items():
+        start, end = read_instant(hold.get("start")), read_instant(hold.get("end"))
+        if start is None or (hold.get("end") is not None and end is None):
+            unusable[f"hold.{hold_id}"] = f"{hold.get('start')}..{hold.get('end')}"
+            continue
+        data["holds"].append(LawEnforcementHold.model_validate({**hold, "start": start, "end": end}))
+    data["unusable"] = unusable
     return IncidentFacts.model_validate(data)
 
 
@@ -274,8 +295,9 @@ def incident_notifications(journal: Any) -> dict[str, Notification]:
         sends = value.get("sends") or []
         if not sends:
             continue
-        first = min(sends, key=lambda s: parse_instant(s["at"]))
-        out[rid] = Notification(
-            rule=rid, at=parse_instant(first["at"]), evidence_id=first["evidence_id"], actor=first.get("actor", "")
-        )
+        usable = [(at, s) for s in sends if (at := read_instant(s.get("at"))) is not None]
+        if not usable:
+            continue
+        at, first = min(usable, key=lambda pair: pair[0])
+        out[rid] = Notification(rule=rid, at=at, evidence_id=first["evidence_id"], actor=first.get("actor", ""))
     return out

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.base.errors import NotFoundError, WarroomError
+from app.base.files import read_text_limited
+from app.base.limits import MAX_TOML_BYTES
 from app.base.tomlfile import TomlDocument, TomlFileError, TomlInvalid, parse_toml
 from app.deadlines.days import check_calendar, parse_duration
 from app.deadlines.vocab import CATEGORIES, SECTORS, START_EVENTS
@@ -285,9 +287,9 @@ def load_rules(path: Path | None = None) -> list[Rule]:
     """Parse and validate a rule file; any problem raises RuleFileError as FILE:LINE:COL: message."""
     path = path or RULES_PATH
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RuleFileError(f"{path}: cannot read rule file ({exc.strerror or exc})") from None
+        text = read_text_limited(path, MAX_TOML_BYTES, "rule file")
+    except WarroomError as exc:
+        raise RuleFileError(f"cannot read rule file: {exc}") from None
     return parse_rules(text, str(path))
 
 

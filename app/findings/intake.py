@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from app import inventory as inv
 from app.base.clock import format_instant
-from app.base.errors import WarroomError
+from app.base.files import atomic_write
 from app.findings.incident import record_findings
 from app.findings.indicators import load_indicators
 from app.findings.models import Finding
@@ -90,15 +90,7 @@ def pull_and_record(
 
 def write_snapshot(path: Path, snap: inv.Snapshot) -> Path:
     """Write `snap` to `path` whole or not at all (a temporary file renamed into place)."""
-    path = path.expanduser()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(inv.snapshot_bytes(snap))
-        tmp.replace(path)
-    except OSError as exc:
-        raise WarroomError(f"{path}: cannot write the snapshot ({exc.strerror or exc})") from None
-    return path
+    return atomic_write(path, inv.snapshot_bytes(snap))  # devices, FIFOs, links and directories refused
 
 
 def import_and_record(incident: Incident, path: Path, actor: str) -> Intake:

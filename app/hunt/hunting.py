@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from pathlib import PurePath
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -274,9 +275,15 @@ def _load_preserved(incident: Incident, toml: EvidenceFile, lists: list[Evidence
     folder = incident.dir / "indicators" / toml.sha256[:32]
     folder.mkdir(parents=True, exist_ok=True)
     for ev in [*lists, toml]:
-        target = folder / ev.name
+        target = folder / _plain(ev.name)
         if not target.is_file() or hash_file(target)[0] != ev.sha256:
-            tmp = folder / f".{ev.name}.tmp"
+            tmp = folder / f".{_plain(ev.name)}.tmp"
             shutil.copyfile(incident.evidence.path_for(ev.sha256), tmp)
             tmp.replace(target)
-    return load_indicators(folder / toml.name)
+    return load_indicators(folder / _plain(toml.name))
+
+
+def _plain(name: str) -> str:
+    """The last part of `name` alone ("." and ".." become "_"): a journaled name never points elsewhere."""
+    last = PurePath(name).name
+    return last if last not in ("", ".", "..") else "_"

@@ -15,7 +15,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from app.base.clock import format_instant
-from app.base.errors import NotFoundError, UsageError
+from app.base.errors import NotFoundError, UsageError, WarroomError
+from app.base.files import read_text_limited
+from app.base.guarded_regex import RegexRefused, compile_guarded
+from app.base.limits import MAX_TOML_BYTES
 from app.base.text import one_line
 from app.base.tomlfile import load_as
 from app.evidence.rows import Row, id_key
@@ -232,7 +235,7 @@ def _compile(model: IndicatorSet, base: Path, report: Callable[[tuple[str | int,
                 continue
             try:
                 patterns.append(_pattern(value, mode))
-            except re.error as exc:
+            except (re.error, RegexRefused) as exc:
                 report((*at, "values", j), f"{value!r} is not a valid regular expression ({exc})")
         if ind.kind == "user_agent":
             test = _text_test(patterns, Row.user_agents)
@@ -248,9 +251,9 @@ def _compile(model: IndicatorSet, base: Path, report: Callable[[tuple[str | int,
 
 def _read_ip_list(path: Path, report: Callable[[str], None]) -> list[Any] | None:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        report(f"address list {path}: {exc.strerror or exc}")
+        lines = read_text_limited(path, MAX_TOML_BYTES, "address list").splitlines()
+    except WarroomError as exc:
+        report(f"address list {exc}")
         return None
     nets = []
     bad = 0
@@ -271,8 +274,8 @@ def _read_ip_list(path: Path, report: Callable[[str], None]) -> list[Any] | None
 class _Pattern:
     """One indicator value: how it matches a field (`field`) and a line of free text (`text`)."""
 
-    field: re.Pattern[str]
-    text: re.Pattern[str]
+    field: Any  # re.Pattern for literals, an RE2 pattern for user regexes (same search/fullmatch calls)
+    text: Any
     exact: bool
     literal: str = ""
 
@@ -282,7 +285,7 @@ class _Pattern:
 
 def _pattern(value: str, mode: MatchMode) -> _Pattern:
     if mode == "regex":
-        rx = re.compile(value)
+        rx = compile_guarded(value)
         return _Pattern(rx, rx, exact=False)
     literal = re.compile(re.escape(value.strip()), re.IGNORECASE)
     return _Pattern(literal, literal, exact=mode == "exact", literal=value.strip())

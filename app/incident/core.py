@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.base.clock import Clock
-from app.base.errors import NotFoundError, UsageError
+from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.evidence.store import ID_LEN, EvidenceStore, Progress
 from app.incident import record
 from app.journal.chain import Entry, Head, Journal
@@ -89,8 +90,16 @@ class Incident:
         source: dict[str, Any] | None = None,
     ) -> EvidenceRecord:
         """Stream a file into the store, then journal its acquisition (hash, size, source, who, when)."""
-        sha, size = self.evidence.ingest(path, progress)
-        return self._record_evidence(sha, size, path.name, actor, note, {"path": str(path.resolve())} | (source or {}))
+        intake = self.evidence.ingest(path, progress)
+        origin: dict[str, Any] = {"path": str(path.resolve())} | (source or {})
+        if intake.change is not None:
+            origin["changed_during_intake"] = intake.change
+        try:
+            return self._record_evidence(intake.sha256, intake.size, path.name, actor, note, origin)
+        except BaseException:
+            if intake.fresh:  # nothing refers to the copy: it goes (a failed add leaves the store as it was)
+                self.evidence.discard(intake.sha256)
+            raise
 
     def add_evidence_bytes(
         self, data: bytes, name: str, actor: str, note: str | None = None, source: dict[str, Any] | None = None
@@ -114,6 +123,23 @@ class Incident:
             data["note"] = note
         entry = self.journal.append("evidence.acquired", data, actor)
         return EvidenceRecord(evidence_id, sha, size, name, note, entry.seq)
+
+    def clean_leftovers(self, actor: str) -> Entry | None:
+        """Remove what killed or failed intakes left in the evidence store, and journal what went."""
+        referenced = {v["sha256"] for v in self.journal.state("evidence").values() if v.get("sha256")}
+        removed = self.evidence.clean_leftovers(referenced, time.time())  # file ages are wall-clock ages
+        if not removed:
+            return None
+        return self.journal.append(
+            "evidence.cleaned",
+            {
+                "removed": [{"file": name, "size": size} for name, size in removed[:200]],
+                "count": len(removed),
+                "bytes": sum(size for _, size in removed),
+                "reason": "left by an intake that was killed or failed; no journal entry refers to them",
+            },
+            actor,
+        )
 
     def resolve_evidence(self, ref: str) -> dict[str, Any]:
         """An evidence id or any unique prefix of its SHA-256 (8+ hex digits)."""
@@ -159,14 +185,26 @@ class Incident:
         from app.journal import signing
 
         head = self.journal.head()
-        key = signing.load_key(self.journal.journal_id, self.dir, self.journal.genesis["key_store"], self.keyring)
+        named = self.journal.genesis.get("public_key")
+        held = signing.held_public_keys(self.journal.journal_id, self.dir, self.keyring)
+        key = None if any(public != named for _, public in held) else self._signing_key()
+        public = signing.public_hex(key) if key is not None else None
+        if key is None or public is None or public != named:
+            raise WarroomError(
+                f"the key held for {self.dir.name} is not the key its journal's genesis names: the journal may "
+                "have been replaced; nothing was signed (`warroom journal verify` examines it)",
+                exit_code=1,
+            )
         origin = f"warroom/{self.journal.journal_id}"
         note = signing.sign_note(signing.checkpoint_text(origin, head.size, head.root), origin, key)
-        return self.journal.append(
-            "checkpoint",
-            {"tree_size": head.size, "root": head.root_hex, "note": note, "reason": reason},
-            actor,
-        )
+        data = {"tree_size": head.size, "root": head.root_hex, "note": note, "reason": reason}
+        data["key_fingerprint"] = signing.fingerprint(public)
+        return self.journal.append("checkpoint", data, actor)
+
+    def _signing_key(self) -> Any:
+        from app.journal import signing
+
+        return signing.load_key(self.journal.journal_id, self.dir, self.journal.genesis["key_store"], self.keyring)
 
     def anchor(self, actor: str, method: str = "read aloud / written down") -> tuple[Head, Entry]:
         """Record that the current size and root were taken somewhere else."""

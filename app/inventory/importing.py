@@ -7,7 +7,6 @@ importing them is working without the org and needs to fix the export by hand.
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.base.errors import NotFoundError, UsageError
+from app.base.files import check_input_file, read_limited
+from app.base.limits import parse_json
 from app.inventory.mapping import (
     DEBUG_LOG_MAX_BYTES,
     OBJECTS,
@@ -98,7 +99,9 @@ def _validation_message(exc: ValidationError, data: Any) -> str:
 def parse_snapshot(data: bytes, origin: str) -> Snapshot:
     """Full validation of snapshot JSON; errors name `origin` and the field or record."""
     try:
-        doc = json.loads(data)
+        doc = parse_json(data, origin)
+    except UsageError as exc:
+        raise InventoryError(str(exc)) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InventoryError(f"{origin}: not JSON ({exc})") from None
     if not isinstance(doc, dict):
@@ -139,6 +142,7 @@ def _csv_files(directory: Path) -> dict[str, Path]:
 def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row keyed by lower-cased header) for each data row; Data Loader headers are upper case."""
     try:
+        check_input_file(path, "CSV file")
         fh = path.open("r", encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise InventoryError(f"{path}: cannot read ({exc.strerror or exc})") from None
@@ -293,5 +297,5 @@ def import_path(path: Path) -> Snapshot:
         raise UsageError(f"{path}: import the directory holding the Data Loader CSV files, not one file")
     if path.stat().st_size > MAX_SNAPSHOT_BYTES:
         raise InventoryError(f"{path}: too large for a snapshot ({path.stat().st_size} bytes)")
-    snap = parse_snapshot(path.read_bytes(), str(path))
+    snap = parse_snapshot(read_limited(path, MAX_SNAPSHOT_BYTES, "snapshot"), str(path))
     return snap

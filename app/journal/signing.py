@@ -105,3 +105,36 @@ def verify_note(note: str, origin: str, public_hex_: str) -> bool:
         except InvalidSignature:
             return False
     return False
+
+
+def fingerprint(public_hex_: str) -> str:
+    """A short, printable fingerprint of a public key: bound into the genesis and every checkpoint."""
+    try:
+        raw = bytes.fromhex(public_hex_)
+    except (TypeError, ValueError):  # an altered genesis: matches no fingerprint
+        return "not-a-key"
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def held_public_keys(journal_id: str, incident_dir: Path, backend) -> list[tuple[str, str]]:
+    """The public keys the incident holds outside its journal: (where, public hex) for its signing.key file
+    and its keyring entry, whichever exist (a replaced journal cannot replace these without being seen)."""
+    out: list[tuple[str, str]] = []
+    path = incident_dir / "signing.key"
+    try:
+        raw = path.read_text().strip() if path.is_file() else ""
+        if raw:
+            out.append((str(path), public_hex(Ed25519PrivateKey.from_private_bytes(bytes.fromhex(raw)))))
+    except (OSError, ValueError):
+        out.append((str(path), "unreadable"))
+    if backend is not None and keyring_usable(backend):
+        try:
+            raw = backend.get_password(KEYRING_SERVICE, journal_id) or ""
+        except Exception:
+            raw = ""
+        if raw:
+            try:
+                out.append(("the keyring entry", public_hex(Ed25519PrivateKey.from_private_bytes(bytes.fromhex(raw)))))
+            except ValueError:
+                out.append(("the keyring entry", "unreadable"))
+    return out

@@ -7,10 +7,13 @@ file and the key can rewrite it consistently, and only an anchor taken earlier a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import shutil
 import sqlite3
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,9 @@ from pydantic import BaseModel
 from app.journal.chain import APPLICATION_ID, ZERO_HASH, Entry, canonical, jcs, schema_statements
 from app.journal.merkle import Frontier, leaf_hash, short_root
 from app.journal.registry import Registry
-from app.journal.signing import verify_note
+from app.journal.signing import fingerprint, verify_note
+
+REQUIRED_TABLES = ("entries", "state", "merkle")
 
 REASONS = (
     "edited",
@@ -56,6 +61,7 @@ class VerifyReport(BaseModel):
     short_root: str | None = None
     journal_id: str | None = None
     incident_id: str | None = None
+    public_key: str | None = None
     checkpoints_checked: int = 0
     anchors_checked: int = 0
     problems: list[Problem] = []
@@ -136,24 +142,56 @@ def verify_journal(path: Path, anchors: Iterable[Anchor], registry: Registry) ->
     if not path.is_file():
         return _unreadable(path, "no such file")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-        conn.execute("PRAGMA query_only = ON")
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        check = conn.execute("PRAGMA integrity_check").fetchall()
+        with _read_only(path) as (conn, note):
+            report = _verify_open(conn, path, anchors, registry)
     except sqlite3.DatabaseError as exc:
         return _unreadable(path, str(exc))
-    if check != [("ok",)]:
-        conn.close()
-        return _unreadable(path, "SQLite integrity check failed: " + "; ".join(r[0] for r in check[:3]))
-    if app_id != APPLICATION_ID:
-        conn.close()
-        return _unreadable(path, "not a warroom journal")
+    except OSError as exc:
+        return _unreadable(path, exc.strerror or str(exc))
+    if note:
+        report.warnings.append(Warning_(seq=None, reason="read_only_media", detail=note))
+    return report
+
+
+@contextlib.contextmanager
+def _read_only(path: Path) -> Iterator[tuple[sqlite3.Connection, str]]:
+    """A read-only connection. On read-only media SQLite cannot open a WAL journal even read-only (it needs the
+    shared-memory file): the journal and its WAL are then copied aside and the copy is verified; without a
+    WAL the file is opened immutable. The note says which, for the report."""
+    note = ""
     try:
-        return _verify(conn, path, anchors, registry)
-    except sqlite3.DatabaseError as exc:
-        return _unreadable(path, str(exc))
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        conn.execute("PRAGMA application_id").fetchone()
+    except sqlite3.OperationalError:
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            with tempfile.TemporaryDirectory(prefix="warroom-verify-") as tmp:
+                copy = Path(tmp) / path.name
+                shutil.copyfile(path, copy)
+                shutil.copyfile(wal, Path(tmp) / wal.name)
+                conn = sqlite3.connect(f"file:{copy}?mode=ro", uri=True, isolation_level=None)
+                try:
+                    yield conn, "on read-only media: the journal and its WAL were copied aside and the copy verified"
+                finally:
+                    conn.close()
+                return
+        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None)
+        note = "on read-only media: opened immutable"
+    try:
+        yield conn, note
     finally:
         conn.close()
+
+
+def _verify_open(conn: sqlite3.Connection, path: Path, anchors: list[Anchor], registry: Registry) -> VerifyReport:
+    conn.execute("PRAGMA query_only = ON")
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    check = conn.execute("PRAGMA integrity_check").fetchall()
+    if check != [("ok",)]:
+        return _unreadable(path, "SQLite integrity check failed: " + "; ".join(r[0] for r in check[:3]))
+    if app_id != APPLICATION_ID:
+        return _unreadable(path, "not a warroom journal")
+    return _verify(conn, path, anchors, registry)
 
 
 def _verify(
@@ -166,10 +204,18 @@ def _verify(
     warnings: list[Warning_] = []
     report = VerifyReport(path=str(path), ok=True, exit_code=0)
 
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+    missing = [t for t in REQUIRED_TABLES if t not in tables]
     if schema_fingerprint(conn) != expected_fingerprint():
-        problems.append(
-            Problem(seq=None, reason="schema_altered", detail="tables or triggers differ from the journal's schema")
-        )
+        detail = "tables or triggers differ from the journal's schema"
+        if missing:
+            detail += f" (missing: {', '.join(missing)})"
+        problems.append(Problem(seq=None, reason="schema_altered", detail=detail))
+    if "entries" in missing:
+        report.problems = problems
+        report.ok, report.exit_code = False, 1
+        report.message = f"INTEGRITY FAILURE at journal: schema_altered: {problems[0].detail}"
+        return report
 
     frontier = Frontier()
     replay = _Replay(registry)
@@ -276,6 +322,10 @@ def _verify(
 
     # Checkpoints: the signed root must equal the recomputed root at that size.
     public = (genesis or {}).get("data", {}).get("public_key")
+    report.public_key = public if isinstance(public, str) else None
+    bound = (genesis or {}).get("data", {}).get("key_fingerprint")
+    if public and bound is not None and bound != fingerprint(public):
+        problems.append(Problem(seq=1, reason="forged", detail="the genesis key fingerprint does not match its key"))
     origin = f"warroom/{report.journal_id}"
     for seq, data in checkpoints:
         tree_size = data.get("tree_size")
@@ -283,7 +333,9 @@ def _verify(
             problems.append(Problem(seq=seq, reason="forged", detail="checkpoint names an impossible size"))
             continue
         report.checkpoints_checked += 1
-        if not public or not verify_note(data.get("note", ""), origin, public):
+        if public and data.get("key_fingerprint") not in (None, fingerprint(public)):
+            problems.append(Problem(seq=seq, reason="forged", detail="checkpoint names another key than the genesis"))
+        elif not public or not verify_note(data.get("note", ""), origin, public):
             problems.append(Problem(seq=seq, reason="forged", detail="checkpoint signature is not valid"))
         elif data.get("root") != (roots_at.get(tree_size) or _prefix_root(conn, tree_size)).hex():
             problems.append(
@@ -313,7 +365,7 @@ def _verify(
             )
 
     # Derived state and Merkle frontier must be exactly what the entries say.
-    if not chain_broken:
+    if not chain_broken and "state" not in missing:
         stored = {(ns, key): value for ns, key, value in conn.execute("SELECT ns, key, value FROM state")}
         if stored != replay.state:
             diff = sorted(set(stored.items()) ^ set(replay.state.items()))
@@ -325,6 +377,7 @@ def _verify(
                     detail=f"derived state {ns}/{key} differs from a replay of the entries",
                 )
             )
+    if not chain_broken and "merkle" not in missing:
         stored_front = dict(conn.execute("SELECT level, hash FROM merkle").fetchall())
         if stored_front != frontier.levels:
             problems.append(

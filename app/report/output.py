@@ -7,7 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.base.errors import UsageError, WarroomError
+from app.base.errors import UsageError
+from app.base.files import atomic_write
 from app.report.contents import build_report
 from app.report.model import FORMATS, REPORT_KIND, Report
 from app.report.rendering import render
@@ -43,13 +44,6 @@ def generate(incident: Incident, actor: str, fmt: str, *, now: datetime | None =
 
 
 def write_output(path: Path, data: bytes) -> None:
-    """Write atomically next to the target (a half-written report must never be mistaken for one)."""
-    path = path.expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WarroomError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """Write atomically next to the target (a half-written report must never be mistaken for one); devices,
+    FIFOs, links and directories are refused."""
+    atomic_write(path, data)

@@ -19,7 +19,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from app.base.errors import WarroomError
+from app.base.errors import UsageError, WarroomError
+from app.base.files import read_text_limited
+from app.base.limits import MAX_TOML_BYTES, parse_json
 from app.base.tomlfile import (
     TomlDocument,
     TomlFileError,
@@ -32,6 +34,13 @@ from app.base.tomlpos import dotted as _dotted
 from app.simorg.schema import OPTIONAL_PERMISSIONS, STANDARD_PERMISSIONS, optional_field_names
 
 DEFAULT_SEED = "chat-vendor-theft"
+
+
+# Bounds on what a seed may ask for: a typo of a few zeros must end in a clear message, not in memory exhaustion.
+MAX_GENERATED = 250_000  # generated records of one kind (the benchmarks use up to 100,000 tokens)
+MAX_REPEAT = 100_000  # repeats of one seeded record or event
+MAX_REPEAT_HOURS = 24 * 366  # an event repeated at most yearly
+MAX_ROWS = 1_000_000_000  # row counts stated in events and the ground truth (numbers, not generated rows)
 
 
 class SeedError(WarroomError):
@@ -165,8 +174,8 @@ class OauthTokenSeed(_M):
     user: str
     created: Instant
     last_used: Instant | None = None
-    use_count: int = 0
-    count: int = Field(default=1, ge=1)
+    use_count: int = Field(default=0, ge=0, le=2**31 - 1)
+    count: int = Field(default=1, ge=1, le=MAX_REPEAT)
 
 
 class SessionSeed(_M):
@@ -289,8 +298,8 @@ class LoginHistorySeed(_M):
     country: str | None = None
     login_url: str | None = None
     tls: str = "TLS 1.2"
-    repeat_hours: int | None = Field(default=None, ge=1)  # with `count`, one row every N hours
-    count: int = Field(default=1, ge=1)
+    repeat_hours: int | None = Field(default=None, ge=1, le=MAX_REPEAT_HOURS)  # with `count`, one row every N hours
+    count: int = Field(default=1, ge=1, le=MAX_REPEAT)
 
 
 class EventLogFileSeed(_M):
@@ -312,7 +321,7 @@ class ApiEventSeed(_M):
     operation: str = "Query"
     query: str | None = None
     entities: str | None = None
-    rows: int = 0
+    rows: int = Field(default=0, ge=0, le=MAX_ROWS)
     user_agent: str | None = None
     session_key: str | None = None
     login_key: str | None = None
@@ -337,7 +346,7 @@ class ReportEventSeed(_M):
     ip: str
     report: str
     operation: str = "ReportExported"
-    rows: int = 0
+    rows: int = Field(default=0, ge=0, le=MAX_ROWS)
     entities: str | None = None
     format: str | None = None
 
@@ -389,14 +398,14 @@ class RecordSeed(_M):
 
 class GenerateSeed(_M):
     seed: int = 1
-    users: int = Field(default=0, ge=0)
-    tokens: int = Field(default=0, ge=0)
-    assignments: int = Field(default=0, ge=0)
-    accounts: int = Field(default=0, ge=0)
-    contacts: int = Field(default=0, ge=0)
-    cases: int = Field(default=0, ge=0)
-    opportunities: int = Field(default=0, ge=0)
-    login_history: int = Field(default=0, ge=0)
+    users: int = Field(default=0, ge=0, le=MAX_GENERATED)
+    tokens: int = Field(default=0, ge=0, le=MAX_GENERATED)
+    assignments: int = Field(default=0, ge=0, le=MAX_GENERATED)
+    accounts: int = Field(default=0, ge=0, le=MAX_GENERATED)
+    contacts: int = Field(default=0, ge=0, le=MAX_GENERATED)
+    cases: int = Field(default=0, ge=0, le=MAX_GENERATED)
+    opportunities: int = Field(default=0, ge=0, le=MAX_GENERATED)
+    login_history: int = Field(default=0, ge=0, le=MAX_GENERATED)
     user_profile: str | None = None
     token_apps: list[str] = Field(default_factory=list)
     assignment_permission_sets: list[str] = Field(default_factory=list)
@@ -409,7 +418,7 @@ class ExfiltrationTruth(_M):
     app_name: str | None = None
     user: str
     object: str
-    rows: int = Field(ge=0)
+    rows: int = Field(ge=0, le=MAX_ROWS)
     via: str
 
 
@@ -528,11 +537,13 @@ def load_seed(name: str | Path | None = None) -> LoadedSeed:
     path = resolve_seed(name)
     if path.suffix.lower() == ".json":
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SeedError(f"{path}: cannot read ({exc.strerror})") from None
+            text = read_text_limited(path, MAX_TOML_BYTES, "seed file")
+        except WarroomError as exc:
+            raise SeedError(f"seed file {exc}") from None
         try:
-            data = json.loads(text)
+            data = parse_json(text, f"seed {path}")
+        except UsageError as exc:
+            raise SeedError(str(exc)) from None
         except json.JSONDecodeError as exc:
             raise SeedError(f"{path}:{exc.lineno}:{exc.colno}: JSON syntax: {exc.msg}") from None
         return validate_seed(data, path, text)
