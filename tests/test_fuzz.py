@@ -148,7 +148,7 @@ def test_fuzz_scenario(text: str) -> None:
 @FUZZ
 @given(inputs(DATA / "scenarios" / "fake-data-loader.script.toml"))
 def test_fuzz_script(text: str) -> None:
-    from app.exercise.script import load_script
+    from app.exercise.scriptfile import load_script
 
     _through(lambda p: load_script(p), text)
 

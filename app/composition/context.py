@@ -19,7 +19,6 @@ from app.base.clock import Clock, SystemClock
 from app.base.errors import WarroomError
 from app.base.redaction import redact
 from app.composition.workspace import Workspace, default_home
-from app.containment.recovery import recover_unjournaled
 from app.incident.core import Incident
 
 
@@ -76,7 +75,10 @@ class Context:
     def open_incident(self, incident_id: str | None = None) -> Incident:
         """Open an incident and fold back what an earlier run kept aside (containment results)."""
         incident = self.workspace.open(incident_id)
-        recover_unjournaled(incident, self.actor, self.error)
+        if (incident.dir / "unjournaled").is_dir():  # only then is containment's recovery loaded (start-up cost)
+            from app.containment.recovery import recover_unjournaled
+
+            recover_unjournaled(incident, self.actor, self.error)
         try:
             cleaned = incident.clean_leftovers(self.actor)
         except WarroomError as exc:  # a read-only or full disk: reported, never in the way of the command

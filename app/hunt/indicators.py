@@ -152,7 +152,7 @@ def find_indicator_file(name: str) -> Path:
 
 def load_indicators(path: Path) -> IndicatorSet:
     """Read, validate and compile an indicator file; every problem is reported as FILE:LINE:COL: field: message."""
-    if not path.is_file():
+    if not path.exists():
         raise NotFoundError(f"{path}: no such indicator file")
     doc, model = load_as(path, IndicatorSet, IndicatorError)
     model._path = path

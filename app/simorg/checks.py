@@ -141,6 +141,7 @@ def check_fragment(frag: Fragment, known: dict[str, set[str]], fail: Fail, schem
         _check_placeholders(log.body, ("apex_logs", i, "body"), known, fail)
     for i, a in enumerate(frag.audit_trail):
         ref("users", ("audit_trail", i, "by"), a.by, "user")
+        _check_placeholders(a.display, ("audit_trail", i, "display"), known, fail)
     for i, lh in enumerate(frag.login_history):
         ref("users", ("login_history", i, "user"), lh.user, "user")
         if lh.count > 1 and lh.repeat_hours is None:
