@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app.base.errors import NotFoundError, WarroomError
-from app.base.files import check_input_file
+from app.base.files import check_input_file, fsync_dir
 
 CHUNK = 1 << 20
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -122,7 +122,7 @@ class EvidenceStore:
             if fresh:
                 os.chmod(tmp, 0o444)
                 os.replace(tmp, dest)
-                _fsync_dir(dest.parent)
+                fsync_dir(dest.parent)
             else:
                 tmp.unlink()
             return Intake(sha, done, change, fresh)
@@ -170,7 +170,7 @@ class EvidenceStore:
                 os.fsync(fh.fileno())
             os.chmod(tmp, 0o444)
             os.replace(tmp, dest)
-            _fsync_dir(dest.parent)
+            fsync_dir(dest.parent)
         return sha, len(data)
 
     def rehash(self, sha256: str, progress: Progress | None = None) -> str:
@@ -250,16 +250,3 @@ def _write_all(fout: Any, view: memoryview) -> None:
     while view:
         written = fout.write(view)
         view = view[written:]
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
