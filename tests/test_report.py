@@ -211,3 +211,19 @@ def test_report_on_a_damaged_journal_says_so(cli: Any, incident_id: str, tmp_pat
     assert result.code == 1 and "VERIFICATION FAILED" in result.out
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert report["journal"]["verified"] is False and "INTEGRITY FAILURE" in report["journal"]["verify_message"]
+
+
+def test_pdf_without_a_browser_writes_the_html_and_says_how_to_install_one(
+    cli: Any, incident_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-browser-here"))
+    target = tmp_path / "r.pdf"
+    result = cli("report", "--format", "pdf", "--out", str(target))
+    assert result.code == 3, result.err
+    assert not target.exists()
+    assert target.with_suffix(".html").read_text("utf-8").startswith("<!DOCTYPE html>")
+    assert "no headless browser" in result.err and "apt-get install chromium" in result.err
+    with _open(cli, incident_id) as incident:
+        entry = incident.journal.last("report.generated")
+    assert entry is not None and entry.data["format"] == "html" and entry.data["requested"] == "pdf"
+    assert cli("report", "--format", "pdf").code == 2  # a PDF needs --out

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.base.clock import humane_instant, parse_instant
 from app.base.templating import environment, render_template
@@ -25,6 +25,7 @@ from app.report.summary import executive_summary
 
 DEFAULT_TEMPLATE = "report.html.j2"
 PAPERS = ("a4", "letter")
+_SPACES = re.compile(r"(\s+)")
 _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -45,13 +46,25 @@ def when(value: Any, missing: str = "not recorded") -> str:
     return text
 
 
-def cell(value: Any) -> str:
-    """A table cell: instants humane, None empty, booleans yes/no."""
+def words(value: Any) -> Markup:
+    """Escaped text whose words never break inside: a word with a break opportunity of its own (a hyphen, a
+    slash, an @) is kept whole, so lines wrap only at spaces and a table column is as wide as its longest word."""
+    out: list[str] = []
+    for part in _SPACES.split(str(value)):
+        if not part or part.isspace() or part.isalnum():
+            out.append(escape(part))
+        else:
+            out.append(f'<span class="nw">{escape(part)}</span>')
+    return Markup("".join(out))
+
+
+def cell(value: Any) -> Markup:
+    """A table cell: instants humane, None empty, booleans yes/no, words kept whole."""
     if value is None:
-        return ""
+        return Markup("")
     if isinstance(value, bool):
-        return "yes" if value else "no"
-    return when(value, "")
+        return Markup("yes" if value else "no")
+    return words(when(value, ""))
 
 
 def prefix(value: Any, n: int = 16) -> str:
@@ -79,6 +92,7 @@ def css_string(value: Any) -> Markup:
 FILTERS: dict[str, Callable[..., Any]] = {
     "when": when,
     "cell": cell,
+    "words": words,
     "prefix": prefix,
     "thousands": thousands,
     "rows_text": rows_text,

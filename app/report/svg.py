@@ -252,7 +252,9 @@ def containment_svg(cs: ContainmentSeries) -> str:
             f'<circle cx="{x:.1f}" cy="{y}" r="4.5" fill="{colour}"><title>'
             f"{escape(f'{p.action} {p.target}: {p.status} at {p.at_utc}')}</title></circle>"
         )
-        body.append(_text(x + 8, y + 4, f"{p.minutes_from_origin} min · {p.status}", size=9, fill=MUTED))
+        label = f"{p.minutes_from_origin} min · {p.status}"
+        near_end = x > WIDTH - 120
+        body.append(_text(x - 8 if near_end else x + 8, y + 4, label, anchor="end" if near_end else "start", size=9))
     desc = f"{len(points)} action(s); the first {points[0].minutes_from_origin} min after {cs.origin_basis}."
     return _svg(height + 10, title, desc, body)
 
