@@ -22,10 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--format",
-        choices=("md", "html", "json", "pdf"),
+        choices=("md", "html", "json", "pdf", "stix", "misp"),
         default="md",
         help="pdf prints the HTML with a headless Chromium or Chrome on PATH (needs --out); without one it writes "
-        "the HTML next to FILE instead and exits 3",
+        "the HTML next to FILE instead and exits 3. stix (a STIX 2.1 bundle) and misp (a MISP event) export the "
+        "indicators and observed activity, preserved as evidence and journaled as report.exported",
     )
     p.add_argument("--out", type=Path, metavar="FILE")
     p.add_argument(
@@ -58,6 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run_report(ctx: Context, args: argparse.Namespace) -> int:
     from app import report
 
+    if args.format in report.EXPORT_FORMATS:
+        return _run_export(ctx, args)
     if args.format == "pdf" and args.out is None:
         raise UsageError("--format pdf needs --out FILE")
     if args.template is not None and not args.template.is_file():
@@ -84,6 +87,25 @@ def _run_report(ctx: Context, args: argparse.Namespace) -> int:
     if not rep.journal.verified:
         return 1
     return NO_PDF_EXIT if fell_back else 0
+
+
+def _run_export(ctx: Context, args: argparse.Namespace) -> int:
+    from app import report
+
+    with ctx.open_incident(args.incident) as incident:
+        done = report.export_indicators(incident, ctx.actor, args.format)
+    summary = (
+        f"{args.format} export: {done.indicators} indicator(s), {done.hits} recorded hit(s); preserved as evidence "
+        f"{done.evidence_id} (sha256 {done.sha256}); recorded as entry {done.entry.seq}"
+    )
+    if args.out is not None:
+        report.write_output(args.out, done.data)
+        ctx.print(f"wrote {args.out}; {summary}")
+    else:
+        ctx.print(done.data.decode("utf-8").rstrip("\n"))
+        ctx.stderr.write(summary + "\n")
+        ctx.stderr.flush()
+    return 0
 
 
 def _instant(text: str | None) -> str | None:

@@ -182,11 +182,19 @@ class ContainmentPoint:
     minutes_from_origin: int | None  # None when no origin is recorded
 
 
+ORIGIN_WORDS = {"detected": "detection", "aware": "awareness", "declared": "declaration"}
+
+
 @dataclass(frozen=True)
 class ContainmentSeries:
     origin_utc: str | None
     origin_basis: str | None  # "detected", "aware" or "declared": the first of these the incident records
     points: tuple[ContainmentPoint, ...]  # in time order
+
+    @property
+    def origin_word(self) -> str:
+        """ "detection", "awareness" or "declaration" (or "detection" when none is recorded), for sentences."""
+        return ORIGIN_WORDS.get(self.origin_basis or "", "detection")
 
 
 def containment_over_time(incident: Incident) -> ContainmentSeries:

@@ -89,7 +89,7 @@ def executive_summary(r: Report, s: Series, *, notices_shown: int = 8, open_show
         first, last = pts[0], pts[-1]
         contained = [
             f"{len(pts)} containment action(s) recorded; the first ({first.action}, {first.target}) "
-            f"{_minutes(first.minutes_from_origin)} after {s.containment.origin_basis or 'detection'}, at "
+            f"{_minutes(first.minutes_from_origin)} after {s.containment.origin_word}, at "
             f"{hu(first.at_utc)}.",
             f"The last ({last.action}, {last.target}) at {hu(last.at_utc)}.",
         ]
@@ -119,7 +119,7 @@ def executive_summary(r: Report, s: Series, *, notices_shown: int = 8, open_show
     as_of = parse_instant(r.as_of_utc)
     figures = (
         KeyFigure("Rows taken", rows_value, "counted in the preserved logs"),
-        KeyFigure("First containment", first_value, f"from {s.containment.origin_basis or 'detection'}"),
+        KeyFigure("First containment", first_value, f"from {s.containment.origin_word}"),
         KeyFigure("Notices sent", f"{len(sent)} of {len(bars)}", f"{late} late" if late else "none late"),
         KeyFigure("Open items", str(len(open_items)), f"{len(overdue)} overdue at {hu(as_of)}"),
     )

@@ -237,7 +237,7 @@ def containment_svg(cs: ContainmentSeries) -> str:
         _text(
             WIDTH - 14,
             base + 26,
-            f"hours from {cs.origin_basis} ({humane_instant(cs.origin_utc or '')})",
+            f"hours from {cs.origin_word} ({humane_instant(cs.origin_utc or '')})",
             anchor="end",
             size=9,
         )
@@ -255,7 +255,7 @@ def containment_svg(cs: ContainmentSeries) -> str:
         label = f"{p.minutes_from_origin} min · {p.status}"
         near_end = x > WIDTH - 120
         body.append(_text(x - 8 if near_end else x + 8, y + 4, label, anchor="end" if near_end else "start", size=9))
-    desc = f"{len(points)} action(s); the first {points[0].minutes_from_origin} min after {cs.origin_basis}."
+    desc = f"{len(points)} action(s); the first {points[0].minutes_from_origin} min after {cs.origin_word}."
     return _svg(height + 10, title, desc, body)
 
 
