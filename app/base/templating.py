@@ -48,6 +48,19 @@ def _where(exc: jinja2.TemplateError, fallback: str) -> str:
     return f"{name}:{line}" if line else str(name)
 
 
+def _template_line(exc: BaseException) -> str | None:
+    """FILE:LINE of the template line that failed: Jinja2 rewrites the traceback so its frames carry the
+    template's file name and line."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if not name.endswith(".py") and not name.startswith("<frozen"):
+            found = f"{name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
+
+
 def render_template(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:
     """Render `name` from the environment's search path; errors become TemplateError naming FILE:LINE."""
     try:
@@ -57,9 +70,10 @@ def render_template(env: jinja2.Environment, name: str, context: Mapping[str, An
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{_where(exc, name)}: {exc.message}") from None
     except jinja2.UndefinedError as exc:
-        raise TemplateError(f"{name}: {exc.message} (see the documented context)") from None
+        where = _template_line(exc) or name
+        raise TemplateError(f"{where}: {exc.message} (see the documented context)") from None
     except jinja2.TemplateError as exc:
-        raise TemplateError(f"{name}: {exc}") from None
+        raise TemplateError(f"{_template_line(exc) or name}: {exc}") from None
 
 
 def render_string(env: jinja2.Environment, source: str, context: Mapping[str, Any], *, where: str) -> str:
