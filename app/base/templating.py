@@ -63,26 +63,22 @@ def _template_line(exc: BaseException) -> str | None:
 
 def render_template(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:
     """Render `name` from the environment's search path; errors become TemplateError naming FILE:LINE."""
+    return _render(lambda: env.get_template(name), context, name)
+
+
+def render_string(env: jinja2.Environment, source: str, context: Mapping[str, Any], *, where: str) -> str:
+    """Render template text held in memory (a notice section), errors naming `where`."""
+    return _render(lambda: env.from_string(source), context, where)
+
+
+def _render(load: Callable[[], jinja2.Template], context: Mapping[str, Any], name: str) -> str:
     try:
-        return env.get_template(name).render(**context)
+        return load().render(**context)
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template {exc.name!r} not found") from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{_where(exc, name)}: {exc.message}") from None
     except jinja2.UndefinedError as exc:
-        where = _template_line(exc) or name
-        raise TemplateError(f"{where}: {exc.message} (see the documented context)") from None
+        raise TemplateError(f"{_template_line(exc) or name}: {exc.message} (see the documented context)") from None
     except jinja2.TemplateError as exc:
         raise TemplateError(f"{_template_line(exc) or name}: {exc}") from None
-
-
-def render_string(env: jinja2.Environment, source: str, context: Mapping[str, Any], *, where: str) -> str:
-    """Render template text held in memory (a notice section), errors naming `where`."""
-    try:
-        return env.from_string(source).render(**context)
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"{where} line {exc.lineno}: {exc.message}") from None
-    except jinja2.UndefinedError as exc:
-        raise TemplateError(f"{where}: {exc.message}") from None
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"{where}: {exc}") from None

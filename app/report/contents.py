@@ -32,7 +32,7 @@ from app.report.model import (
     Report,
     TimelineEntry,
 )
-from app.report.series import compute_series
+from app.report.series import applicable_timers, compute_series
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -224,14 +224,11 @@ def _control_key(framework: str, control: str) -> tuple[int, str]:
 
 
 def _clocks(incident: Incident, now: datetime) -> list[ClockRow]:
-    from app import deadlines as dl
     from app.notify.drafting import latest_drafts
 
     drafts = latest_drafts(incident.journal)
     out: list[ClockRow] = []
-    for t in dl.incident_timers(incident.journal, now):
-        if t.state == "not_applicable" and t.notified_utc is None:
-            continue
+    for t in applicable_timers(incident, now):
         d = drafts.get(t.rule)
         out.append(
             ClockRow(

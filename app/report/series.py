@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from app.base.clock import format_instant, parse_instant
 
 if TYPE_CHECKING:
+    from app.deadlines.engine import Timer
     from app.incident.core import Incident
 
 
@@ -111,10 +112,19 @@ class NoticeClocks:
     bars: tuple[ClockBar, ...]
 
 
-def notice_clocks(incident: Incident, as_of: datetime) -> NoticeClocks:
-    """Every clock that applies (or was notified anyway) at `as_of`, ordered by due time (undated last)."""
+def applicable_timers(incident: Incident, as_of: datetime) -> list[Timer]:
+    """The incident's clocks at `as_of` that apply, or whose notice was sent anyway."""
     from app import deadlines as dl
 
+    return [
+        t
+        for t in dl.incident_timers(incident.journal, as_of)
+        if not (t.state == "not_applicable" and t.notified_utc is None)
+    ]
+
+
+def notice_clocks(incident: Incident, as_of: datetime) -> NoticeClocks:
+    """Every clock that applies (or was notified anyway) at `as_of`, ordered by due time (undated last)."""
     bars = [
         ClockBar(
             rule=t.rule,
@@ -126,8 +136,7 @@ def notice_clocks(incident: Incident, as_of: datetime) -> NoticeClocks:
             sent_utc=t.notified_utc,
             late=t.late,
         )
-        for t in dl.incident_timers(incident.journal, as_of)
-        if not (t.state == "not_applicable" and t.notified_utc is None)
+        for t in applicable_timers(incident, as_of)
     ]
     bars.sort(key=lambda b: (b.due_utc is None, b.due_utc or "", b.rule))
     return NoticeClocks(as_of_utc=format_instant(as_of), bars=tuple(bars))
