@@ -107,7 +107,11 @@ def attack_timeline_svg(tl: AttackTimeline) -> str:
     height, top, base = 190, 28, 150
     start = parse_instant(tl.first_utc).replace(minute=0, second=0, microsecond=0)
     axis = _TimeAxis(start, parse_instant(tl.last_utc) + timedelta(hours=1), 50, WIDTH - 12)
-    peak = max(p.count for s in tl.sets for p in s.hours)
+    per_hour: dict[str, int] = {}
+    for s in tl.sets:
+        for p in s.hours:
+            per_hour[p.hour_utc] = per_hour.get(p.hour_utc, 0) + p.count
+    peak = max(per_hour.values())  # bars of the sets stack, so the axis reaches the tallest stack
     bar_w = max(2.0, min(12.0, axis.x(start + timedelta(hours=1)) - axis.x(start)))
     body = [*axis.ticks(top, base), f'<line x1="50" y1="{base}" x2="{WIDTH - 12}" y2="{base}" stroke="{INK}"/>']
     body += [_text(44, top + 4, str(peak), anchor="end", size=9, fill=MUTED)]
@@ -246,7 +250,7 @@ def containment_svg(cs: ContainmentSeries) -> str:
         y = top + 10 + i * 16
         x = left + (WIDTH - 14 - left) * (p.minutes_from_origin or 0) / 60 / span
         colour = ONTIME if p.status in ("done", "confirmed") else LATE
-        body.append(_text(left - 6, y + 4, f"{p.action} · {p.target}"[:44], anchor="end", size=10))
+        body.append(_text(left - 6, y + 4, _fit(f"{p.action} · {p.target}", 46), anchor="end", size=10))
         body.append(f'<line x1="{left}" y1="{y}" x2="{x:.1f}" y2="{y}" stroke="{GRID}" stroke-dasharray="2,2"/>')
         body.append(
             f'<circle cx="{x:.1f}" cy="{y}" r="4.5" fill="{colour}"><title>'
