@@ -17,7 +17,6 @@ from markupsafe import Markup, escape
 from app.base.clock import humane_instant, parse_instant
 from app.base.templating import environment, render_template
 from app.checklist import controls as catalogue
-from app.hunt.exfil import rows_text
 from app.report import svg
 from app.report.model import Report
 from app.report.series import Series
@@ -44,6 +43,12 @@ def when(value: Any, missing: str = "not recorded") -> str:
     if _INSTANT.match(text):
         return humane_instant(parse_instant(text))
     return text
+
+
+def utc(value: Any, missing: str = "not recorded") -> str:
+    """An instant in a column headed "(UTC)": `2025-08-20 09:14:07`, the zone named once in the header."""
+    text = when(value, missing)
+    return text.removesuffix(" UTC") if value and _INSTANT.match(str(value)) else text
 
 
 def words(value: Any) -> Markup:
@@ -93,9 +98,9 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "when": when,
     "cell": cell,
     "words": words,
+    "utc": utc,
     "prefix": prefix,
     "thousands": thousands,
-    "rows_text": rows_text,
     "css_string": css_string,
 }
 
