@@ -57,8 +57,8 @@ def _sections(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]
             ["Head entry hash", j.head_hash],
             ["Verification", ("PASSED: " if j.verified else "FAILED: ") + j.verify_message],
             ["Checkpoints checked", j.checkpoints_checked],
-            ["Last checkpoint", short_text(j.last_checkpoint, 160) if j.last_checkpoint else "none"],
-            ["Last anchor", short_text(j.last_anchor, 160) if j.last_anchor else "none"],
+            ["Last checkpoint", _mark(j.last_checkpoint)],
+            ["Last anchor", _mark(j.last_anchor)],
             ["Report sha256 (content)", r.report_sha256],
         ],
         "Re-run `warroom journal verify --anchor SIZE:ROOT` against the anchor above to check this report's base.",
@@ -204,6 +204,14 @@ def _sections(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]
         ],
         "",
     )
+
+
+def _mark(mark: dict[str, Any] | None) -> str:
+    """A checkpoint or anchor as a sentence: where it is in the journal, the size and root it fixed, and how."""
+    if not mark:
+        return "none"
+    text = f"entry {mark.get('seq')}: size {mark.get('tree_size')}, root {mark.get('root')}"
+    return text + (f" ({mark['method']})" if mark.get("method") else "")
 
 
 def _header_lines(r: Report) -> list[tuple[str, str]]:
