@@ -93,7 +93,10 @@ def test_rows_taken_says_the_total_is_a_floor() -> None:
     ("draw", "message"),
     [
         (lambda: svg.attack_timeline_svg(S.AttackTimeline((), None, None, 0)), "No hunt hits recorded"),
-        (lambda: svg.notice_clocks_svg(S.NoticeClocks("2025-08-24T09:00:00Z", ())), "No notification clock applies"),
+        (
+            lambda: svg.notice_clocks_svg(S.NoticeClocks("2025-08-24T09:00:00Z", ())),
+            "No notification clock applies to the facts recorded so far",
+        ),
         (lambda: svg.rows_taken_svg(S.RowsTaken((), ())), "No reads matched"),
         (lambda: svg.containment_svg(S.ContainmentSeries(None, None, ())), "no containment action recorded"),
         (

@@ -120,7 +120,11 @@ def executive_summary(r: Report, s: Series, *, notices_shown: int = 8, open_show
     figures = (
         KeyFigure("Rows taken", rows_value, "counted in the preserved logs"),
         KeyFigure("First containment", first_value, f"from {s.containment.origin_word}"),
-        KeyFigure("Notices sent", f"{len(sent)} of {len(bars)}", f"{late} late" if late else "none late"),
+        KeyFigure(
+            "Notices sent",
+            f"{len(sent)} of {len(bars)}",
+            ("none applies to the facts recorded" if not bars else f"{late} late" if late else "none late"),
+        ),
         KeyFigure("Open items", str(len(open_items)), f"{len(overdue)} overdue at {hu(as_of)}"),
     )
     return ExecutiveSummary(

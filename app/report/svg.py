@@ -141,7 +141,7 @@ def notice_clocks_svg(nc: NoticeClocks) -> str:
     title = "Notification clocks: start to due time, with the sent date"
     dated = [b for b in nc.bars if b.start_utc and b.due_utc]
     if not nc.bars:
-        return _empty(title, "No notification clock applies")
+        return _empty(title, "No notification clock applies to the facts recorded so far")
     row_h, top, left = 17, 22, 210
     undated = [b for b in nc.bars if b not in dated]
     height = top + row_h * len(dated) + 44 + (14 if undated else 0)
