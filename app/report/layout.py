@@ -41,7 +41,10 @@ def when(value: Any, missing: str = "not recorded") -> str:
         return missing
     text = str(value)
     if _INSTANT.match(text):
-        return humane_instant(parse_instant(text))
+        try:
+            return humane_instant(parse_instant(text))
+        except ValueError:  # shaped like an instant but not one (an unchecked old value): shown as written
+            return text
     return text
 
 

@@ -115,11 +115,14 @@ def observed(incident: Incident) -> Observed:
     for entry in incident.journal.entries(kind="hunt.hit"):
         d = entry.data
         keys = ["/".join(_label_of(str(t))) for t in [*d.get("indicators", []), *d.get("context", [])]]
-        at = d.get("at")
+        try:
+            at = parse_instant(str(d["at"])) if d.get("at") else None
+        except ValueError:  # not an instant: the hit is kept, without a time
+            at = None
         hits.append(
             HitRecord(
                 key=str(d.get("key", entry.seq)),
-                at=parse_instant(str(at)) if at else None,
+                at=at,
                 source=str(d.get("source", "")),
                 evidence_id=str(d.get("evidence_id", "")),
                 line=int(d.get("line", 0)),

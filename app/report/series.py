@@ -51,12 +51,7 @@ class AttackTimeline:
     sets: tuple[HitSeries, ...]
     first_utc: str | None
     last_utc: str | None
-    undated: int  # hits whose log row carries no event time: counted here, never placed on the axis
-
-
-def _hour(at: str) -> str:
-    t = parse_instant(at)
-    return format_instant(t.replace(minute=0, second=0, microsecond=0))
+    undated: int  # hits whose log row carries no (usable) event time: counted here, never placed on the axis
 
 
 def _indicator_set(indicator: str) -> str:
@@ -70,12 +65,15 @@ def attack_timeline(incident: Incident) -> AttackTimeline:
     undated = 0
     times: list[str] = []
     for entry in incident.journal.entries(kind="hunt.hit"):
-        at = entry.data.get("at")
-        if not at:
+        try:
+            at = parse_instant(str(entry.data["at"])) if entry.data.get("at") else None
+        except ValueError:  # a log row's time that is not an instant: counted, never placed
+            at = None
+        if at is None:
             undated += 1
             continue
-        hour = _hour(str(at))
-        times.append(format_instant(parse_instant(str(at))))
+        hour = format_instant(at.replace(minute=0, second=0, microsecond=0))
+        times.append(format_instant(at))
         for name in sorted({_indicator_set(str(i)) for i in entry.data.get("indicators") or ["(unnamed set)"]}):
             counts[name][hour] += 1
     sets = tuple(
@@ -197,7 +195,7 @@ ORIGIN_WORDS = {"detected": "detection", "aware": "awareness", "declared": "decl
 @dataclass(frozen=True)
 class ContainmentSeries:
     origin_utc: str | None
-    origin_basis: str | None  # "detected", "aware" or "declared": the first of these the incident records
+    origin_basis: str | None  # "detected", "aware" or "declared": the first of these the incident records usably
     points: tuple[ContainmentPoint, ...]  # in time order
 
     @property
@@ -212,8 +210,15 @@ def containment_over_time(incident: Incident) -> ContainmentSeries:
     from app.incident import record
 
     fields = record.incident_fields(incident.journal)
-    origin_basis = next((k for k in ("detected", "aware", "declared") if fields.get(k)), None)
-    origin = parse_instant(str(fields[origin_basis])) if origin_basis else None
+    origin_basis, origin = None, None
+    for basis in ("detected", "aware", "declared"):
+        try:  # an older version journaled values unchecked: an unusable one is passed over, not trusted
+            origin = parse_instant(str(fields[basis])) if fields.get(basis) else None
+        except ValueError:
+            origin = None
+        if origin is not None:
+            origin_basis = basis
+            break
     points: list[ContainmentPoint] = []
     for a in containment_actions(incident):
         at = a.get("executed_utc") or a.get("recorded_utc")
