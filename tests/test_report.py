@@ -260,6 +260,7 @@ def test_a_custom_template_can_extend_the_shipped_one(cli: Any, incident_id: str
     result = cli("report", "--format", "html", "--template", str(own))
     assert result.code == 0, result.err
     assert "ACME Corp" in result.out and "Executive summary" in result.out and "Root, to read aloud" not in result.out
+    assert cli("report", "--format", "md", "--template", str(own)).code == 2  # a layout is for HTML and PDF
 
 
 @pytest.mark.parametrize(
@@ -279,3 +280,10 @@ def test_a_bad_template_is_refused_with_its_name(
     assert result.code == 2
     assert "bad.html.j2" in result.err and message in result.err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_template_that_is_not_text_is_refused(cli: Any, incident_id: str, tmp_path: Path) -> None:
+    own = tmp_path / "latin1.html.j2"
+    own.write_bytes("<p>caf\xe9</p>".encode("latin-1"))
+    result = cli("report", "--format", "html", "--template", str(own))
+    assert result.code == 2 and "latin1.html.j2" in result.err and "UTF-8" in result.err

@@ -59,6 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run_report(ctx: Context, args: argparse.Namespace) -> int:
     from app import report
 
+    if args.template is not None and args.format not in ("html", "pdf"):
+        raise UsageError("--template sets the HTML/PDF layout; use it with --format html or pdf")
     if args.format in report.EXPORT_FORMATS:
         return _run_export(ctx, args)
     if args.format == "pdf" and args.out is None:
