@@ -36,7 +36,7 @@ def test_attack_timeline_counts_every_hit_in_its_event_hour(demo: PlayedDemo) ->
     [series] = tl.sets
     assert series.indicator_set == "chat-vendor-theft"
     assert {p.hour_utc: p.count for p in series.hours} == dict(expected)
-    assert series.total == len(hits) and tl.undated == 0
+    assert series.total == len(hits) == tl.hits and tl.undated == 0
     assert tl.first_utc == min(h.data["at"] for h in hits)
 
 

@@ -48,7 +48,8 @@ class HitSeries:
 class AttackTimeline:
     """Hunt hits by the time the logged event happened (not when the hunt ran)."""
 
-    sets: tuple[HitSeries, ...]
+    sets: tuple[HitSeries, ...]  # a hit matched by indicators of several sets counts in each of them
+    hits: int  # distinct dated hits
     first_utc: str | None
     last_utc: str | None
     undated: int  # hits whose log row carries no (usable) event time: counted here, never placed on the axis
@@ -85,7 +86,11 @@ def attack_timeline(incident: Incident) -> AttackTimeline:
         for name, c in sorted(counts.items())
     )
     return AttackTimeline(
-        sets=sets, first_utc=min(times) if times else None, last_utc=max(times) if times else None, undated=undated
+        sets=sets,
+        hits=len(times),
+        first_utc=min(times) if times else None,
+        last_utc=max(times) if times else None,
+        undated=undated,
     )
 
 

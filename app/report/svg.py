@@ -132,8 +132,10 @@ def attack_timeline_svg(tl: AttackTimeline) -> str:
     body += _legend([f"{s.indicator_set} ({s.total})" for s in tl.sets], height - 8)
     if tl.undated:
         body.append(_text(WIDTH - 12, height - 7, f"{tl.undated} hit(s) without an event time", anchor="end"))
-    total = sum(s.total for s in tl.sets)
-    desc = f"{total} hit(s) from {tl.first_utc} to {tl.last_utc}; tallest hour {peak}."
+    if sum(s.total for s in tl.sets) > tl.hits:
+        note = "a hit matched by several indicator sets is counted in each"
+        body.append(_text(WIDTH - 12, 14, note, anchor="end", size=9, fill=MUTED))
+    desc = f"{tl.hits} hit(s) from {tl.first_utc} to {tl.last_utc}; tallest hour {peak}."
     return _svg(height, title, desc, body)
 
 
