@@ -8,15 +8,16 @@ detection time recorded), the series says so in a field of its own instead of in
 
 - `attack_timeline(incident)`: recorded hunt hits per hour of *event* time, one series per indicator set.
 - `notice_clocks(incident, as_of)`: each notification clock's start, due time and sent time.
-- `rows_taken(incident)`: rows read per object and per user, with the reads whose count is unknown.
+- `rows_taken(incident, table=None)`: rows read per object and per user, with the reads whose count is unknown.
 - `containment_over_time(incident)`: each containment run's time, measured from detection.
 - `checklist_progress(incident, as_of)`: items done per phase after each recorded state change.
-- `compute_series(incident, as_of)`: all five.
+- `compute_series(incident, as_of, exfil=None)`: all five.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ from app.base.clock import format_instant, parse_instant
 
 if TYPE_CHECKING:
     from app.deadlines.engine import Timer
+    from app.hunt.exfil import ExfilRow
     from app.incident.core import Incident
 
 
@@ -169,13 +171,14 @@ def _bars(groups: dict[str, list[tuple[int | None, int]]]) -> tuple[RowsBar, ...
     return tuple(sorted(bars, key=lambda b: (-b.rows, -b.unknown_reads, b.label)))
 
 
-def rows_taken(incident: Incident) -> RowsTaken:
-    """The exfiltration table (`app.hunt.exfiltration_rows`) summed per object and per user."""
+def rows_taken(incident: Incident, table: Sequence[ExfilRow] | None = None) -> RowsTaken:
+    """The exfiltration table (`app.hunt.exfiltration_rows`, or `table` when the caller has it already) summed
+    per object and per user."""
     from app.hunt import exfiltration_rows
 
     by_object: dict[str, list[tuple[int | None, int]]] = defaultdict(list)
     by_user: dict[str, list[tuple[int | None, int]]] = defaultdict(list)
-    for row in exfiltration_rows(incident):
+    for row in table if table is not None else exfiltration_rows(incident):
         part = (row.rows, len(row.rows_unknown))
         by_object[row.object].append(part)
         by_user[row.username or row.actor].append(part)
@@ -311,12 +314,13 @@ class Series:
     checklist: ChecklistProgress
 
 
-def compute_series(incident: Incident, as_of: datetime) -> Series:
-    """The five series, with the clocks and the checklist judged at `as_of`."""
+def compute_series(incident: Incident, as_of: datetime, *, exfil: Sequence[ExfilRow] | None = None) -> Series:
+    """The five series, with the clocks and the checklist judged at `as_of` (`exfil`: the exfiltration table,
+    when the caller has read it already)."""
     return Series(
         attack=attack_timeline(incident),
         clocks=notice_clocks(incident, as_of),
-        rows=rows_taken(incident),
+        rows=rows_taken(incident, exfil),
         containment=containment_over_time(incident),
         checklist=checklist_progress(incident, as_of),
     )
