@@ -134,8 +134,9 @@ def test_misp_event_loads_in_pymisp_and_fits_misp_types_and_schema(demo: PlayedD
             assert str(s.type) == "0"
             assert format_instant(datetime.fromtimestamp(int(s.date_sighting), UTC)) in hit_times
     attrs: list[dict[str, Any]] = doc["Event"]["Attribute"]
-    context = [a for a in attrs if "[context" in a["comment"]]
+    context = [a for a in attrs if "[context" in a["comment"] or "[low confidence" in a["comment"]]
     assert context and not any(a["to_ids"] for a in context)
+    assert any(a["to_ids"] for a in attrs if a not in context)
     assert any(a["Sighting"] for a in attrs if a["type"] == "ip-src")
     _preserved(demo, data, "misp")
 
