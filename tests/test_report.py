@@ -287,3 +287,21 @@ def test_a_template_that_is_not_text_is_refused(cli: Any, incident_id: str, tmp_
     own.write_bytes("<p>caf\xe9</p>".encode("latin-1"))
     result = cli("report", "--format", "html", "--template", str(own))
     assert result.code == 2 and "latin1.html.j2" in result.err and "UTF-8" in result.err
+
+
+def test_the_workspace_config_sets_the_layout(cli: Any, incident_id: str, tmp_path: Path) -> None:
+    (cli.home / "layouts").mkdir()
+    (cli.home / "layouts" / "org.html.j2").write_text(
+        '{% extends "report.html.j2" %}{% block cover %}<h1>Org layout on {{ paper }}</h1>{% endblock %}\n',
+        encoding="utf-8",
+    )
+    (cli.home / "config.toml").write_text(
+        '[report]\ntemplate = "layouts/org.html.j2"\npaper = "letter"\n', encoding="utf-8"
+    )
+    result = cli("report", "--format", "html")
+    assert result.code == 0, result.err
+    assert "Org layout on letter" in result.out and "size: letter landscape" in result.out
+    assert "Org layout on a4" in cli("report", "--format", "html", "--paper", "a4").out
+    (cli.home / "config.toml").write_text('[report]\npaper = "tabloid"\n', encoding="utf-8")
+    bad = cli("report", "--format", "html")
+    assert bad.code == 2 and "[report] paper" in bad.err

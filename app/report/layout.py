@@ -143,6 +143,28 @@ def context(report: Report, series: Series, *, paper: str = "a4") -> dict[str, A
     }
 
 
+@dataclass(frozen=True)
+class LayoutDefaults:
+    template: Path | None
+    paper: str
+
+
+def workspace_layout(home: Path) -> LayoutDefaults:
+    """The organisation's report layout from config.toml `[report]` (`template`, relative to the workspace,
+    and `paper`), used when the command line names none."""
+    from app.base.config import load_config
+    from app.base.errors import UsageError
+
+    table = (load_config(home).model_extra or {}).get("report")
+    table = table if isinstance(table, dict) else {}
+    template, paper = table.get("template"), table.get("paper", "a4")
+    if template is not None and not isinstance(template, str):
+        raise UsageError("config.toml [report] template must be a path (text)")
+    if paper not in PAPERS:
+        raise UsageError(f"config.toml [report] paper must be one of {', '.join(PAPERS)}, not {paper!r}")
+    return LayoutDefaults(template=(home / Path(template).expanduser()) if template else None, paper=str(paper))
+
+
 def render_report_html(report: Report, series: Series, *, template: Path | None = None, paper: str = "a4") -> str:
     """The report through the shipped template, or through `template` (which may extend the shipped one)."""
     search = (template.parent, templates_dir()) if template else (templates_dir(),)
