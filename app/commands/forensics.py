@@ -91,7 +91,7 @@ def _progress(ctx: Context, quiet: bool) -> forensics.ProgressFn | None:
         return None
 
     def report(event: forensics.ProgressEvent) -> None:
-        if event.status in ("preserved", "failed", "unavailable"):
+        if event.status in ("preserved", "failed", "denied", "unavailable"):
             ctx.stderr.write(f"  {event.status:<11} {event.item}  {event.detail}\n")
             ctx.stderr.flush()
 
@@ -130,7 +130,8 @@ def _run_collect(ctx: Context, args: argparse.Namespace) -> int:
     else:
         for line in forensics.render_collect(result, ctx.clock.now()):
             ctx.print(line)
-    return 0 if result.status == "complete" else 1
+    # Not complete (partial, interrupted, cancelled): the collection error's exit code, 1.
+    return 0 if result.status == "complete" else forensics.CollectError.exit_code
 
 
 def _run_hunt(ctx: Context, args: argparse.Namespace) -> int:
