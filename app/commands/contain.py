@@ -12,6 +12,7 @@ from typing import Any
 
 from app.base.config import load_config
 from app.base.errors import UsageError
+from app.base.files import present
 from app.composition.context import Context
 from app.containment import execute as cm
 from app.containment.run import run_plan
@@ -212,7 +213,7 @@ def _run_approve(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         plan = cm.load_plan(incident, args.plan)
         typed = _ask_alias(ctx, plan, args.confirm, "Approve")
-        plan_file = Path(args.plan) if Path(args.plan).is_file() else None
+        plan_file = Path(args.plan) if present(Path(args.plan), file=True) else None
         entry = cm.approve(incident, plan, typed, ctx.actor, plan_file=plan_file)
     ctx.print(
         f"{plan.plan_id} approved by {ctx.actor} (entry {entry.seq}); the executor runs "
@@ -224,7 +225,7 @@ def _run_approve(ctx: Context, args: argparse.Namespace) -> int:
 def _run_apply(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         plan = cm.load_plan(incident, args.plan)
-        plan_file = Path(args.plan) if Path(args.plan).is_file() else None
+        plan_file = Path(args.plan) if present(Path(args.plan), file=True) else None
         if not args.json:
             _print_plan(ctx, plan)
         opener = _opener(ctx, plan.org_alias, args) if plan.steps else None
