@@ -9,7 +9,6 @@ never serves it.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -26,6 +25,7 @@ from app.base.tomlfile import (
     TomlDocument,
     TomlFileError,
     TomlInvalid,
+    did_you_mean,
     field_names,
     read_toml,
     validation_problems,
@@ -574,8 +574,7 @@ def _first_error(exc: ValidationError, model: type[BaseModel]) -> tuple[tuple[st
     err = exc.errors()[0]
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     if err["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(str(err["loc"][-1]), field_names(model, tuple(err["loc"])[:-1]), n=1)
-        message = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+        message = "unknown key" + did_you_mean(str(err["loc"][-1]), field_names(model, tuple(err["loc"])[:-1]))
     elif err["type"] == "missing":
         message = "missing required key"
     elif err["type"] == "value_error" and "ctx" in err:
