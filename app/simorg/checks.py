@@ -9,10 +9,11 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from app.base.sfschema import salesforce_schema
 from app.base.tomlfile import did_you_mean
 from app.simorg.activity import instant
 from app.simorg.eventlogs import free_types, log_type
-from app.simorg.schema import BUSINESS_OBJECTS, STANDARD_PERMISSIONS, Schema, build_schema
+from app.simorg.schema import BUSINESS_OBJECTS, STANDARD_PERMISSIONS, Schema, build_schema, is_data_object
 from app.simorg.seed import Fragment, LoadedSeed, Seed
 
 PLACEHOLDER = re.compile(r"\{(user|username|app|org)(?::([A-Za-z0-9_.-]+))?\}")
@@ -30,6 +31,7 @@ def org_schema(seed: Seed) -> Schema:
     return build_schema(
         permissions=org.extra_permissions,
         custom_fields={obj: dict(fields) for obj, fields in org.custom_fields.items()},
+        custom_objects={obj: dict(fields) for obj, fields in org.custom_objects.items()},
         event_monitoring=org.event_monitoring,
         absent_fields=org.absent_fields,
     )
@@ -48,6 +50,14 @@ def cross_check(loaded: LoadedSeed) -> None:
         for name in fields:
             if not name.endswith("__c"):
                 raise fail(("organization", "custom_fields", obj_name, name), "custom field names end in '__c'")
+    standard = {o.lower() for o in salesforce_schema().objects}
+    for obj_name, fields in org.custom_objects.items():
+        # Object Reference, "Custom Object__c": a custom object's API name is its name followed by "__c".
+        if not obj_name.endswith("__c") or obj_name.lower() in standard:
+            raise fail(("organization", "custom_objects", obj_name), "custom object names end in '__c'")
+        for name in fields:
+            if not name.endswith("__c"):
+                raise fail(("organization", "custom_objects", obj_name, name), "custom field names end in '__c'")
     schema = org_schema(seed)
     known = keys_of(seed, fail)
     check_fragment(seed, known, fail, schema, seed.organization.event_monitoring)
@@ -62,6 +72,8 @@ def cross_check(loaded: LoadedSeed) -> None:
                         f"permission {p!r} is not in this org (add it to organization.extra_permissions)",
                     )
     gen = seed.generate
+    if gen.inactive_users is not None and gen.inactive_users > gen.users:
+        raise fail(("generate", "inactive_users"), f"more than the {gen.users} generated users")
     if gen.user_profile is not None and gen.user_profile not in known["profiles"]:
         raise fail(("generate", "user_profile"), unknown("profile", gen.user_profile, known["profiles"]))
     if gen.users and not seed.profiles:
@@ -202,14 +214,14 @@ def check_fragment(frag: Fragment, known: dict[str, set[str]], fail: Fail, schem
             ref("permission_sets", (section, i, "permission_set"), fp.permission_set, "permission set")
             ref("profiles", (section, i, "profile"), fp.profile, "profile")
             obj = schema.get(fp.object)
-            if obj is None or obj.name not in BUSINESS_OBJECTS:
+            if obj is None or not is_data_object(obj):
                 raise fail((section, i, "object"), f"unknown object {fp.object!r}")
             for j, name in enumerate(getattr(fp, "fields", [])):
                 if obj.field(name) is None:
                     raise fail((section, i, "fields", j), f"no field {name!r} on {obj.name}")
     for i, fc in enumerate(frag.field_classifications):
         obj = schema.get(fc.object)
-        if obj is None or obj.name not in BUSINESS_OBJECTS:
+        if obj is None or not is_data_object(obj):
             raise fail(("field_classifications", i, "object"), f"unknown object {fc.object!r}")
         if obj.field(fc.field) is None:
             raise fail(("field_classifications", i, "field"), f"no field {fc.field!r} on {obj.name}")
