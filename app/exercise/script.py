@@ -161,7 +161,8 @@ class _Player:
 
         value = self.runner.fact_value(a.key, a.value)
         fact = dla.record_fact(self.incident, a.key, value, self.actor(a), now=self.runner.clock.now())
-        return f"facts {a.key} = {value}" + (f" (entry {fact.seq})" if fact.seq else " (unchanged)")
+        notes = "".join(f"; note: {w}" for w in fact.warnings)
+        return f"facts {a.key} = {value}" + (f" (entry {fact.seq})" if fact.seq else " (unchanged)") + notes
 
     def _when(self, value: str | None) -> datetime | None:
         start = self.runner.start_utc
