@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,11 @@ def _copy(tmp_path: Path, name: str, old: str = "", new: str = "", *, script: bo
             '{ user = "drift_int", at = 2025-08-20T09:25:00Z',
             '{ user = "drift_itn", at = 2025-08-20T09:25:00Z',
             "injects[1].sim.login_history[0].user: unknown user key 'drift_itn' (did you mean 'drift_int'?)",
+        ),
+        (
+            '{ user = "drift_int", at = 2025-08-20T09:25:00Z',
+            '{ user = "drift_int", at = 2025-08-20T19:25:00Z',
+            "injects[1].sim.login_history[0].at: 2025-08-20T19:25:00Z is after the inject fires",
         ),
         (
             'compromised_users = ["alice_sales"]',
@@ -276,3 +282,20 @@ def test_nothing_outstanding_only_when_nothing_was_missed() -> None:
         }
     )
     assert lessons(late) == ["Checklist notify: 1 item(s) late (notify.decision): start them sooner."]
+
+
+def test_an_exercise_with_no_recorded_end_is_scored_as_unfinished(tmp_path: Path, mem_keyring: MemoryKeyring) -> None:
+    """A run killed before it could record anything (no end, no abort): the score says so instead of a total."""
+    from app.exercise.runner import ExerciseRunner, make_clock
+
+    loaded = load_scenario("chat-vendor-theft")
+    clock = make_clock(loaded, None, virtual=True)
+    ws = Workspace(tmp_path, clock, mem_keyring)
+    runner = ExerciseRunner(ws, loaded, clock, start_orgs=False)
+    incident_id = runner.start(mode="scripted").id
+    runner.close()
+    cli = CLI(tmp_path, FrozenClock(clock.now() + timedelta(hours=1)), mem_keyring)
+    shown = cli("exercise", "score", "--incident", incident_id)
+    assert shown.code == 0, shown.err
+    assert "UNFINISHED (no end recorded), provisional score" in shown.out
+    assert cli("exercise", "score", "--incident", incident_id, "--json").json()["status"] == "unfinished"

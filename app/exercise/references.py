@@ -1,19 +1,21 @@
 """Every reference a scenario makes, checked when it loads, so a typo fails before T0 and not at T+1h.
 
 An inject's `sim` fragment names seed keys (users, connected apps, profiles) of the org it goes to; its `truth`
-names keys of that org's seed; its `prompts` name checklist items. The simulated org checks the same rows again
-when the inject fires, but by then the exercise is half played. Here each fragment is checked against the keys
-its org will hold at that moment (the seed's, plus every earlier inject's, in firing order), and each problem is
-reported as FILE:LINE:COL with the field path inside the scenario file.
+names keys of that org's seed; its `prompts` name checklist items; its rows are dated no later than it fires.
+The simulated org checks the same rows again when the inject fires, but by then the exercise is half played.
+Here each fragment is checked against the keys its org will hold at that moment (the seed's, plus every earlier
+inject's, in firing order), and each problem is reported as FILE:LINE:COL with the field path inside the scenario file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.base.clock import ensure_utc, format_instant
 from app.base.tomlfile import TomlDocument, did_you_mean
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ def check_references(doc: TomlDocument, scenario: Scenario, path: Path, primary:
         return _OrgKeys(seed, keys_of(seed, _never), org_schema(seed))
 
     orgs = {primary: org_keys(scenario.seed)}
+    start = ensure_utc(scenario.start) if scenario.start else orgs[primary].seed.organization.now
     _check_truth(doc, ("truth",), scenario.truth, orgs[primary].known)
     items = {item.id for item in load_checklist(None).items}
     order = sorted(range(len(scenario.injects)), key=lambda n: (scenario.injects[n].offset, n))
@@ -76,6 +79,7 @@ def check_references(doc: TomlDocument, scenario: Scenario, path: Path, primary:
 
             target.known = keys_of(frag, fail, target.known)
             check_fragment(frag, target.known, fail, target.schema, target.seed.organization.event_monitoring)
+            _check_row_times(frag, start + inject.offset, fail)
         if inject.truth is not None:
             _check_truth(doc, ("injects", i, "truth"), inject.truth, target.known)
 
@@ -95,6 +99,23 @@ def _check_truth(doc: TomlDocument, loc: tuple[Any, ...], truth: TruthChange, kn
     for j, key in enumerate(truth.compromised_users):
         if key not in known.get("users", set()):
             raise located(doc, (*loc, "compromised_users", j), unknown("user", key, known.get("users", set())))
+
+
+_EVENT_TIMES = ("at", "created", "last_used")
+
+
+def _check_row_times(frag: Any, fires: datetime, fail: Callable[[Sequence[str | int], str], Exception]) -> None:
+    """Rows an inject adds record what already happened: none may be dated after the moment it fires."""
+    for section in type(frag).model_fields:
+        for n, row in enumerate(getattr(frag, section)):
+            for name in _EVENT_TIMES:
+                value = getattr(row, name, None)
+                if isinstance(value, datetime) and value > fires:
+                    raise fail(
+                        (section, n, name),
+                        f"{format_instant(value)} is after the inject fires ({format_instant(fires)}): "
+                        "an injected row records something that already happened",
+                    )
 
 
 def _never(loc: Sequence[str | int], message: str) -> Exception:
