@@ -299,3 +299,24 @@ def test_an_exercise_with_no_recorded_end_is_scored_as_unfinished(tmp_path: Path
     assert shown.code == 0, shown.err
     assert "UNFINISHED (no end recorded), provisional score" in shown.out
     assert cli("exercise", "score", "--incident", incident_id, "--json").json()["status"] == "unfinished"
+
+
+def test_a_console_exercise_that_stops_on_an_error_is_journaled_as_aborted(
+    cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, str] = {}
+
+    def failing_console(ctx: object, incident_id: str | None = None, demo: bool = False) -> int:
+        assert incident_id is not None
+        seen["incident"] = incident_id
+        from app.base.errors import WarroomError
+
+        raise WarroomError("the terminal went away")
+
+    monkeypatch.setattr("app.cli.open_console", failing_console)
+    result = cli("exercise", "run", "fake-data-loader", "--speed", "600")
+    assert result.code == 1
+    assert "aborted at T+" in result.err and "the terminal went away" in result.err
+    with Workspace(cli.home, cli.clock, cli.keyring).open(seen["incident"]) as incident:
+        end = incident.journal.last("exercise.end")
+        assert end is not None and "the terminal went away" in end.data["aborted"]
