@@ -145,6 +145,9 @@ def dispatch(ctx, args: argparse.Namespace) -> int:
         from app.base.crash import report_crash
 
         return report_crash(ctx, exc, getattr(args, "command", None))
+    finally:
+        for problem in ctx.close_orgs():
+            ctx.error(f"warning: {problem}")
 
 
 def open_console(ctx, incident_id: str | None = None, demo: bool = False) -> int:

@@ -91,6 +91,8 @@ def summarise(entry: Entry) -> tuple[str, str | None, str | None]:
         return f"exercise inject {d.get('inject')} [{d.get('kind')}] {d.get('title')}", None, None
     if k == "exercise.end":
         score = d.get("score", {})
+        if d.get("aborted"):
+            return f"exercise aborted ({d['aborted']}): not scored", None, None
         return f"exercise ended: score {score.get('total')}/100", None, None
     if k == "notify.drafted":
         return (
@@ -360,6 +362,8 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
     end = journal.last("exercise.end")
     if end is not None:
         exercise = {"scenario": end.data.get("scenario"), "score": end.data.get("score"), "seq": end.seq}
+        if end.data.get("aborted"):
+            exercise["aborted"] = end.data["aborted"]
     report = Report(
         incident_id=incident.id,
         title=incident.title,

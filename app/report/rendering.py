@@ -65,7 +65,9 @@ def _sections(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]
     if r.exercise:
         score = r.exercise.get("score") or {}
         rows = [[k, short_text(v, 200)] for k, v in score.items() if not isinstance(v, list | dict)]
-        yield ("Exercise score", ["Measure", "Value"], rows, f"Scenario {r.exercise.get('scenario')}.")
+        aborted = r.exercise.get("aborted")
+        note = f"Scenario {r.exercise.get('scenario')}." + (f" ABORTED ({aborted}): not scored." if aborted else "")
+        yield ("Exercise score", ["Measure", "Value"], rows, note)
     yield (
         "Notification clocks and notices",
         ["Rule", "Jurisdiction", "Recipient", "State", "Due (UTC)", "Notified (UTC)", "Evidence", "Late", "Draft"],
