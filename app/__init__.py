@@ -5,7 +5,7 @@ The layers, lowest first; a layer imports only the layers below it (checked by `
 pyproject.toml; type-only imports are not counted):
 
     base         app/base         clock, errors, redaction, TOML loading (tomlfile, tomlpos), keystore, config,
-                                  crash reports, text helpers
+                                  crash reports, text helpers, the template engine (templating)
     simorg       app/simorg       the simulated Salesforce org: standard library, its own dependencies and
                                   app/base only; the core reaches it over HTTPS like any org
     journal      app/journal      the hash-chained journal (chain), its projector registry type (registry),
