@@ -18,6 +18,7 @@ _CONTAINMENT = "app.containment.execute:project"
 _EXERCISE = "app.exercise.runner"
 _FORENSICS = "app.forensics.collect"
 _NOTIFY_FACTS = "app.notify.facts"
+_COSTS = "app.costs.ledger"
 
 KINDS: dict[str, KindSpec] = {
     "genesis": KindSpec(f"{_INCIDENT}:project_genesis"),
@@ -53,6 +54,8 @@ KINDS: dict[str, KindSpec] = {
     "exercise.inject": KindSpec(f"{_EXERCISE}:project_inject"),
     "exercise.ack": KindSpec(f"{_EXERCISE}:project_ack"),
     "exercise.end": KindSpec(f"{_EXERCISE}:project_end"),
+    "cost.added": KindSpec(f"{_COSTS}:project_cost", f"{_COSTS}:CostPayload"),
+    "cost.budget": KindSpec(f"{_COSTS}:project_budget", f"{_COSTS}:BudgetPayload"),
 }
 
 REGISTRY = Registry(KINDS)

@@ -32,6 +32,7 @@ from app.report.model import (
     Report,
     TimelineEntry,
 )
+from app.report.recovery import recovery_section
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -381,6 +382,7 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
         exfiltration=[ExfilRowOut.model_validate(r.model_dump()) for r in exfiltration_rows(incident)],
         open_items=open_items,
         exercise=exercise,
+        recovery=recovery_section(incident, as_of),
     )
     report.report_sha256 = report.content_hash()
     return report

@@ -133,6 +133,42 @@ class ExfilRowOut(BaseModel):
     evidence: list[str] = []
 
 
+class CostTotalRow(BaseModel):
+    category: str  # "all categories" for a currency's grand total
+    currency: str
+    amount: str  # a Decimal as text: money is never a float
+    count: int
+
+
+class BudgetRow(BaseModel):
+    category: str  # "*" for the whole response
+    currency: str
+    amount: str
+    spent: str
+    remaining: str
+    over: bool
+    seq: int
+
+
+class FineRow(BaseModel):
+    regime: str
+    jurisdictions: list[str]
+    figure: str
+    citation: str | None = None
+    source: str | None = None
+    basis: str
+
+
+class Recovery(BaseModel):
+    """Remediation and recovery: the cost ledger against its budget, and the fine ranges of the regimes that apply."""
+
+    cost_totals: list[CostTotalRow] = []
+    costs_booked: int = 0
+    budgets: list[BudgetRow] = []
+    fines: list[FineRow] = []
+    fines_error: str | None = None
+
+
 class OpenItem(BaseModel):
     kind: Literal["checklist", "clock", "alert", "draft"]
     id: str
@@ -177,6 +213,7 @@ class Report(BaseModel):
     exfiltration: list[ExfilRowOut]
     open_items: list[OpenItem]
     exercise: dict[str, Any] | None = None
+    recovery: Recovery = Recovery()
     # SHA-256 of the canonical JSON (RFC 8785) of this report with this field empty.
     report_sha256: str = ""
 

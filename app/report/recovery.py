@@ -1,0 +1,103 @@
+"""The report's remediation and recovery section: the cost ledger (totals per category and currency, budgets and
+what is left of them) and the fine ranges of the regimes that apply, each with its citation or "no figure in the
+rule table". Built from the journal (`recovery_section`) and laid out as tables (`recovery_tables`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from app.base.errors import WarroomError
+from app.costs import fine_ranges, format_amount, read_ledger
+from app.report.model import BudgetRow, CostTotalRow, FineRow, Recovery, Report
+
+if TYPE_CHECKING:
+    from app.incident.core import Incident
+
+ALL_CATEGORIES = "all categories"
+
+
+def recovery_section(incident: Incident, as_of: datetime) -> Recovery:
+    ledger = read_ledger(incident.journal)
+    totals = [
+        CostTotalRow(category=t.category, currency=t.currency, amount=str(t.amount), count=t.count)
+        for t in ledger.totals
+    ]
+    for currency, amount in ledger.by_currency.items():
+        count = sum(t.count for t in ledger.totals if t.currency == currency)
+        totals.append(CostTotalRow(category=ALL_CATEGORIES, currency=currency, amount=str(amount), count=count))
+    section = Recovery(
+        cost_totals=totals,
+        costs_booked=len(ledger.items),
+        budgets=[
+            BudgetRow(
+                category=b.category,
+                currency=b.currency,
+                amount=str(b.amount),
+                spent=str(b.spent),
+                remaining=str(b.remaining),
+                over=b.over,
+                seq=b.seq,
+            )
+            for b in ledger.budgets
+        ],
+    )
+    try:
+        section.fines = [
+            FineRow(
+                regime=f.regime,
+                jurisdictions=f.jurisdictions,
+                figure=f.figure,
+                citation=f.citation,
+                source=f.source,
+                basis=f.basis,
+            )
+            for f in fine_ranges(incident.journal, as_of)
+        ]
+    except WarroomError as exc:  # an unreadable rule or fine table: said, never a silent empty list
+        section.fines_error = str(exc)
+    return section
+
+
+def _money(amount: str, currency: str) -> str:
+    from decimal import Decimal
+
+    return format_amount(Decimal(amount), currency)
+
+
+def recovery_tables(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]]:
+    """(title, headers, rows, note) for the report's remediation and recovery tables."""
+    rec = r.recovery
+    yield (
+        "Remediation and recovery: costs",
+        ["Category", "Total", "Bookings"],
+        [[t.category, _money(t.amount, t.currency), t.count] for t in rec.cost_totals],
+        f"{rec.costs_booked} cost(s) booked (journal kind cost.added, with the evidence named); totals per category "
+        "and currency, never converted between currencies.",
+    )
+    yield (
+        "Remediation and recovery: budget",
+        ["Budget", "Approved", "Spent", "Remaining", "Entry"],
+        [
+            [
+                "whole response" if b.category == "*" else b.category,
+                _money(b.amount, b.currency),
+                _money(b.spent, b.currency),
+                "OVER BUDGET" if b.over else _money(b.remaining, b.currency),
+                b.seq,
+            ]
+            for b in rec.budgets
+        ],
+        "The latest approved budget per scope and currency (journal kind cost.budget).",
+    )
+    yield (
+        "Remediation and recovery: fine ranges per applicable regime",
+        ["Regime", "Jurisdictions", "Range", "Citation", "Source", "Basis"],
+        [
+            [f.regime, "; ".join(f.jurisdictions), f.figure, f.citation or "", f.source or "", f.basis]
+            for f in rec.fines
+        ],
+        (f"Fine ranges unavailable: {rec.fines_error}. " if rec.fines_error else "")
+        + "Context for management review, not legal advice: figures only where a cited source gives them.",
+    )
