@@ -39,6 +39,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "exercise",
     "report",
     "costs",
+    "grant",
 )
 
 # Each top-level command: the module that registers it and its one-line help. `warroom CMD` imports only
@@ -69,6 +70,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "the audit report: timeline, controls, clocks, containment, evidence, journal root"),
     "export-population": ("report", "journal entries as CSV for an auditor's sample, with the query that made it"),
     "costs": ("costs", "the cost ledger: costs against a budget, totals per category and currency, fine ranges"),
+    "grant": ("grant", "just-in-time access: a permission set for a stated time, approved, verified"),
 }
 _GLOBAL_OPTIONS_WITH_VALUE = ("--home", "--actor")
 

@@ -56,6 +56,7 @@ KINDS: dict[str, KindSpec] = {
     "exercise.end": KindSpec(f"{_EXERCISE}:project_end"),
     "cost.added": KindSpec(f"{_COSTS}:project_cost", f"{_COSTS}:CostPayload"),
     "cost.budget": KindSpec(f"{_COSTS}:project_budget", f"{_COSTS}:BudgetPayload"),
+    "grant.checked": KindSpec("app.grants.listing:project_check"),
 }
 
 REGISTRY = Registry(KINDS)
