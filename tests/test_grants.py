@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from app import report as report_mod
 from app.composition.workspace import Workspace
 from app.containment.models import Plan
 from app.grants import expiring_grants, list_grants
@@ -53,7 +54,9 @@ def _plan(cli: Any, sim: SimOrg, *extra: str, user: str = USER, ps: str = SET) -
     return r.json()["plan_id"]
 
 
-def test_a_grant_is_approved_by_its_named_approver_applied_and_lapses_on_the_org_clock(cli: Any, sim: SimOrg) -> None:
+def test_a_grant_is_approved_by_its_named_approver_applied_and_lapses_on_the_org_clock(
+    cli: Any, sim: SimOrg, tmp_path: Path
+) -> None:
     cli.new()
     action_id = _plan(cli, sim, "--hours", "4", "--ticket", "CHG-7")
     expires = (cli.clock.now() + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -117,6 +120,12 @@ def test_a_grant_is_approved_by_its_named_approver_applied_and_lapses_on_the_org
     assert grants[0].state == "expired" and soon == []
     verified = cli("journal", "verify", "--json")
     assert verified.code == 0 and verified.json()["ok"] is True
+    report = cli("report", "--format", "json", "--out", str(tmp_path / "r.json"))
+    assert report.code == 0, report.err
+    rows = report_mod.Report.model_validate_json((tmp_path / "r.json").read_text()).recovery.grants
+    assert [(g.action_id, g.permission_set, g.approver, g.state) for g in rows] == [(action_id, SET, "bob", "expired")]
+    md = cli("report").out
+    assert "## Remediation and recovery: just-in-time grants" in md and "expired (checked " in md
 
 
 def test_a_grant_removed_before_its_expiry_is_reported_removed(cli: Any, sim: SimOrg) -> None:

@@ -159,9 +159,24 @@ class FineRow(BaseModel):
     basis: str
 
 
-class Recovery(BaseModel):
-    """Remediation and recovery: the cost ledger against its budget, and the fine ranges of the regimes that apply."""
+class GrantRow(BaseModel):
+    action_id: str
+    org_alias: str
+    assignee: str
+    permission_set: str
+    reason: str
+    requested_by: str
+    approver: str
+    expires_utc: str
+    state: str  # the last check by query, or what the journal says was done
+    checked_utc: str | None = None
 
+
+class Recovery(BaseModel):
+    """Remediation and recovery: just-in-time grants, the cost ledger against its budget, and the fine ranges of
+    the regimes that apply."""
+
+    grants: list[GrantRow] = []
     cost_totals: list[CostTotalRow] = []
     costs_booked: int = 0
     budgets: list[BudgetRow] = []

@@ -1,4 +1,5 @@
-"""The report's remediation and recovery section: the cost ledger (totals per category and currency, budgets and
+"""The report's remediation and recovery section: the just-in-time grants with their last check by query, the cost
+ledger (totals per category and currency, budgets and
 what is left of them) and the fine ranges of the regimes that apply, each with its citation or "no figure in the
 rule table". Built from the journal (`recovery_section`) and laid out as tables (`recovery_tables`)."""
 
@@ -10,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from app.base.errors import WarroomError
 from app.costs import fine_ranges, format_amount, read_ledger
-from app.report.model import BudgetRow, CostTotalRow, FineRow, Recovery, Report
+from app.grants import list_grants
+from app.report.model import BudgetRow, CostTotalRow, FineRow, GrantRow, Recovery, Report
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -28,6 +30,21 @@ def recovery_section(incident: Incident, as_of: datetime) -> Recovery:
         count = sum(t.count for t in ledger.totals if t.currency == currency)
         totals.append(CostTotalRow(category=ALL_CATEGORIES, currency=currency, amount=str(amount), count=count))
     section = Recovery(
+        grants=[
+            GrantRow(
+                action_id=g.action_id,
+                org_alias=g.org_alias,
+                assignee=g.assignee,
+                permission_set=g.permission_set,
+                reason=g.reason,
+                requested_by=g.requested_by,
+                approver=g.approver,
+                expires_utc=g.expires_utc,
+                state=g.state,
+                checked_utc=g.check.checked_utc if g.check else None,
+            )
+            for g in list_grants(incident)
+        ],
         cost_totals=totals,
         costs_booked=len(ledger.items),
         budgets=[
@@ -69,6 +86,26 @@ def _money(amount: str, currency: str) -> str:
 def recovery_tables(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]]:
     """(title, headers, rows, note) for the report's remediation and recovery tables."""
     rec = r.recovery
+    yield (
+        "Remediation and recovery: just-in-time grants",
+        ["Action id", "Org", "Permission set", "User", "Reason", "Asked by", "Approver", "Expires (UTC)", "State"],
+        [
+            [
+                g.action_id,
+                g.org_alias,
+                g.permission_set,
+                g.assignee,
+                g.reason,
+                g.requested_by,
+                g.approver,
+                g.expires_utc,
+                g.state + (f" (checked {g.checked_utc})" if g.checked_utc else ""),
+            ]
+            for g in rec.grants
+        ],
+        "Each grant: a PermissionSetAssignment with an ExpirationDate, approved by the approver it names and applied "
+        "through the containment path; its state is the last query of the assignment (grant.checked), never assumed.",
+    )
     yield (
         "Remediation and recovery: costs",
         ["Category", "Total", "Bookings"],
