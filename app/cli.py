@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "report",
     "costs",
     "grant",
+    "monitor",
 )
 
 # Each top-level command: the module that registers it and its one-line help. `warroom CMD` imports only
@@ -71,6 +72,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export-population": ("report", "journal entries as CSV for an auditor's sample, with the query that made it"),
     "costs": ("costs", "the cost ledger: costs against a budget, totals per category and currency, fine ranges"),
     "grant": ("grant", "just-in-time access: a permission set for a stated time, approved, verified"),
+    "monitor": ("monitor", "enhanced monitoring after containment: a window of days, runs and alerts"),
 }
 _GLOBAL_OPTIONS_WITH_VALUE = ("--home", "--actor")
 

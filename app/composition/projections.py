@@ -19,6 +19,7 @@ _EXERCISE = "app.exercise.runner"
 _FORENSICS = "app.forensics.collect"
 _NOTIFY_FACTS = "app.notify.facts"
 _COSTS = "app.costs.ledger"
+_MONITOR = "app.monitoring.window:project"
 
 KINDS: dict[str, KindSpec] = {
     "genesis": KindSpec(f"{_INCIDENT}:project_genesis"),
@@ -57,6 +58,9 @@ KINDS: dict[str, KindSpec] = {
     "cost.added": KindSpec(f"{_COSTS}:project_cost", f"{_COSTS}:CostPayload"),
     "cost.budget": KindSpec(f"{_COSTS}:project_budget", f"{_COSTS}:BudgetPayload"),
     "grant.checked": KindSpec("app.grants.listing:project_check"),
+    "monitor.window": KindSpec(_MONITOR),
+    "monitor.run": KindSpec(_MONITOR),
+    "monitor.alert": KindSpec(_MONITOR),
 }
 
 REGISTRY = Registry(KINDS)

@@ -172,11 +172,36 @@ class GrantRow(BaseModel):
     checked_utc: str | None = None
 
 
+class MonitoringAlertRow(BaseModel):
+    seq: int
+    recorded_utc: str
+    type: str
+    title: str
+    detail: str = ""
+    run: int | None = None
+    day: int | None = None
+
+
+class MonitoringSummary(BaseModel):
+    start_utc: str
+    end_utc: str
+    days: int
+    org_alias: str
+    day: int
+    ended: bool
+    runs: int
+    days_with_a_run: int
+    days_without_a_run: list[int] = []
+    alerts_by_type: dict[str, int] = {}
+    alerts: list[MonitoringAlertRow] = []
+
+
 class Recovery(BaseModel):
     """Remediation and recovery: just-in-time grants, the cost ledger against its budget, and the fine ranges of
     the regimes that apply."""
 
     grants: list[GrantRow] = []
+    monitoring: MonitoringSummary | None = None
     cost_totals: list[CostTotalRow] = []
     costs_booked: int = 0
     budgets: list[BudgetRow] = []

@@ -12,12 +12,54 @@ from typing import TYPE_CHECKING, Any
 from app.base.errors import WarroomError
 from app.costs import fine_ranges, format_amount, read_ledger
 from app.grants import list_grants
-from app.report.model import BudgetRow, CostTotalRow, FineRow, GrantRow, Recovery, Report
+from app.monitoring import ALERT_KIND, monitor_status
+from app.report.model import (
+    BudgetRow,
+    CostTotalRow,
+    FineRow,
+    GrantRow,
+    MonitoringAlertRow,
+    MonitoringSummary,
+    Recovery,
+    Report,
+)
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
 
 ALL_CATEGORIES = "all categories"
+
+
+def _monitoring(incident: Incident, as_of: datetime) -> MonitoringSummary | None:
+    status = monitor_status(incident, as_of)
+    if status is None:
+        return None
+    watched = [d for d in range(1, status.day + 1) if status.runs_by_day.get(d)]
+    return MonitoringSummary(
+        start_utc=status.start_utc,
+        end_utc=status.end_utc,
+        days=status.days,
+        org_alias=status.org_alias,
+        day=status.day,
+        ended=status.ended,
+        runs=status.runs,
+        days_with_a_run=len(watched),
+        days_without_a_run=[d for d in range(1, status.day + 1) if d not in watched],
+        alerts_by_type=status.alerts_by_type,
+        alerts=[
+            MonitoringAlertRow(
+                seq=e.seq,
+                recorded_utc=e.recorded_utc,
+                type=e.data["type"],
+                title=e.data["title"],
+                detail=e.data.get("detail", ""),
+                run=e.data.get("run"),
+                day=e.data.get("day"),
+            )
+            for e in incident.journal.entries(kind=ALERT_KIND)
+            if e.seq > status.seq
+        ],
+    )
 
 
 def recovery_section(incident: Incident, as_of: datetime) -> Recovery:
@@ -45,6 +87,7 @@ def recovery_section(incident: Incident, as_of: datetime) -> Recovery:
             )
             for g in list_grants(incident)
         ],
+        monitoring=_monitoring(incident, as_of),
         cost_totals=totals,
         costs_booked=len(ledger.items),
         budgets=[
@@ -105,6 +148,29 @@ def recovery_tables(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]]
         ],
         "Each grant: a PermissionSetAssignment with an ExpirationDate, approved by the approver it names and applied "
         "through the containment path; its state is the last query of the assignment (grant.checked), never assumed.",
+    )
+    mon = rec.monitoring
+    rows: list[list[Any]] = []
+    if mon is not None:
+        rows = [
+            ["Org", mon.org_alias],
+            ["Window", f"{mon.start_utc} to {mon.end_utc} ({mon.days} days)"],
+            ["As of", "ended" if mon.ended else f"day {mon.day} of {mon.days}"],
+            ["Runs", mon.runs],
+            ["Days with a run", f"{mon.days_with_a_run} of {mon.day}"],
+            ["Days without a run", ", ".join(str(d) for d in mon.days_without_a_run) or "none"],
+            ["Alerts by type", ", ".join(f"{k}: {n}" for k, n in mon.alerts_by_type.items()) or "none"],
+        ]
+        rows += [
+            [f"Alert (entry {a.seq}, day {a.day})", f"{a.type}: {a.title}. {a.detail}".strip()] for a in mon.alerts
+        ]
+    yield (
+        "Remediation and recovery: enhanced monitoring",
+        ["Field", "Value"],
+        rows,
+        "No monitoring window was opened (`warroom monitor start --days 28`)."
+        if mon is None
+        else "The window (monitor.window), each run (monitor.run) and each alert (monitor.alert) as journaled.",
     )
     yield (
         "Remediation and recovery: costs",
