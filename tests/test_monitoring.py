@@ -105,8 +105,8 @@ def test_each_alert_type_is_raised_once_on_day_9_and_journaled(cli: Any, sim: Si
     assert second.code == 0, second.err
     assert "run 2 (day 9)" in second.out
     with _open(cli) as incident:
-        alerts = [e.data for e in incident.journal.entries(kind="monitor.alert")]
-        runs = [e.data for e in incident.journal.entries(kind="monitor.run")]
+        alerts = [e.data for e in incident.journal.entries(kind="monitoring.alert")]
+        runs = [e.data for e in incident.journal.entries(kind="monitoring.run")]
     assert sorted(a["type"] for a in alerts) == sorted(ALERT_TYPES)  # each type exactly once
     by_type = {a["type"]: a for a in alerts}
     assert all(a["run"] == 2 and a["day"] == 9 for a in alerts)
@@ -142,7 +142,12 @@ def test_each_alert_type_is_raised_once_on_day_9_and_journaled(cli: Any, sim: Si
     verified = cli("journal", "verify", "--json")
     assert verified.code == 0 and verified.json()["ok"] is True
     assert cli("report", "--format", "json", "--out", str(tmp_path / "r.json")).code == 0
-    mon = report_mod.Report.model_validate_json((tmp_path / "r.json").read_text()).recovery.monitoring
+    report = report_mod.Report.model_validate_json((tmp_path / "r.json").read_text())
+    mon = report.recovery.monitoring
+    with _open(cli) as incident:
+        window_seq = incident.journal.last("monitoring.window").seq
+    served = [c for c in report.controls if any(i.id == "recover.enhanced-monitoring" for i in c.items)]
+    assert served and all(window_seq in c.entries for c in served)  # the checklist's evidence names the kind
     assert mon is not None and (mon.runs, mon.day, mon.days_with_a_run) == (3, 9, 2)
     assert mon.days_without_a_run == list(range(2, 9)) and len(mon.alerts) == 7
     assert "## Remediation and recovery: enhanced monitoring" in cli("report").out
@@ -154,7 +159,7 @@ def test_a_failed_run_is_journaled_and_the_end_of_the_window_is_respected(cli: A
     broken = cli("monitor", "run", "--instance-url", "https://127.0.0.1:9", "--ca", str(sim.ca_path))
     assert broken.code != 0 and "monitoring run 1 failed" in broken.err
     with _open(cli) as incident:
-        run = incident.journal.last("monitor.run")
+        run = incident.journal.last("monitoring.run")
     assert run.data["status"] == "failed" and run.data["until_utc"] == run.data["since_utc"]
     cli.clock.advance(timedelta(days=14, seconds=1))
     with _open(cli) as incident:

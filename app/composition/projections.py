@@ -58,9 +58,9 @@ KINDS: dict[str, KindSpec] = {
     "cost.added": KindSpec(f"{_COSTS}:project_cost", f"{_COSTS}:CostPayload"),
     "cost.budget": KindSpec(f"{_COSTS}:project_budget", f"{_COSTS}:BudgetPayload"),
     "grant.checked": KindSpec("app.grants.listing:project_check"),
-    "monitor.window": KindSpec(_MONITOR),
-    "monitor.run": KindSpec(_MONITOR),
-    "monitor.alert": KindSpec(_MONITOR),
+    "monitoring.window": KindSpec(_MONITOR),
+    "monitoring.run": KindSpec(_MONITOR),
+    "monitoring.alert": KindSpec(_MONITOR),
 }
 
 REGISTRY = Registry(KINDS)

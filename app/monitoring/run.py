@@ -2,7 +2,7 @@
 inventory (journaled as a snapshot, with its findings, like any pull), compares it with the previous snapshot,
 matches the logins new since the last run against every indicator set of the incident (the shipped sets and
 those its hunts recorded), checks what containment did still holds, and journals each new alert
-(`monitor.alert`) and the run (`monitor.run`). A run that fails is journaled too, so a gap in the watch shows.
+(`monitoring.alert`) and the run (`monitoring.run`). A run that fails is journaled too, so a gap in the watch shows.
 
 What a run does not do: it collects no Event Log Files or Setup Audit Trail export as evidence (`warroom collect`
 does), and it sees the logins and audit rows the inventory pull reads (the most recent ones, app/inventory).

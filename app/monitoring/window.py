@@ -1,5 +1,5 @@
-"""The monitoring window as the journal holds it: `monitor.window` opens it (start, planned end, days, org),
-`monitor.run` records each run and `monitor.alert` each alert. The projector keeps the window, the runs and the
+"""The monitoring window as the journal holds it: `monitoring.window` opens it (start, planned end, days, org),
+`monitoring.run` records each run and `monitoring.alert` each alert. The projector keeps the window, the runs and the
 alerts in derived state; `monitor_status` is the typed reader for the command, the console and the report."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     from app.incident.core import Incident
     from app.journal.chain import Entry, Lookup
 
-WINDOW_KIND = "monitor.window"
-RUN_KIND = "monitor.run"
-ALERT_KIND = "monitor.alert"
+WINDOW_KIND = "monitoring.window"
+RUN_KIND = "monitoring.run"
+ALERT_KIND = "monitoring.alert"
 NAMESPACE = "monitor"
 ALERTS = "monitor_alert"  # derived state: alert key -> its type, title and entry
 MAX_DAYS = 365
@@ -45,7 +45,7 @@ class MonitorStatus(BaseModel):
 
 
 def start_window(incident: Incident, days: int, org_alias: str, actor: str) -> Entry:
-    """Open (or re-open with a new length) the monitoring window from now, journaled as `monitor.window`."""
+    """Open (or re-open with a new length) the monitoring window from now, journaled as `monitoring.window`."""
     if not 1 <= days <= MAX_DAYS:
         raise UsageError(f"--days {days}: between 1 and {MAX_DAYS}")
     if not org_alias.strip():

@@ -170,7 +170,7 @@ def recovery_tables(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]]
         rows,
         "No monitoring window was opened (`warroom monitor start --days 28`)."
         if mon is None
-        else "The window (monitor.window), each run (monitor.run) and each alert (monitor.alert) as journaled.",
+        else "The window (monitoring.window), each run (monitoring.run) and each alert (monitoring.alert), journaled.",
     )
     yield (
         "Remediation and recovery: costs",
