@@ -41,6 +41,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "costs",
     "grant",
     "monitor",
+    "reconnect",
 )
 
 # Each top-level command: the module that registers it and its one-line help. `warroom CMD` imports only
@@ -73,6 +74,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "costs": ("costs", "the cost ledger: costs against a budget, totals per category and currency, fine ranges"),
     "grant": ("grant", "just-in-time access: a permission set for a stated time, approved, verified"),
     "monitor": ("monitor", "enhanced monitoring after containment: a window of days, runs and alerts"),
+    "reconnect": ("reconnect", "bring a contained integration back: preconditions checked, approved by another"),
 }
 _GLOBAL_OPTIONS_WITH_VALUE = ("--home", "--actor")
 

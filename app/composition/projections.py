@@ -61,6 +61,9 @@ KINDS: dict[str, KindSpec] = {
     "monitoring.window": KindSpec(_MONITOR),
     "monitoring.run": KindSpec(_MONITOR),
     "monitoring.alert": KindSpec(_MONITOR),
+    "reconnect.plan": KindSpec("app.reconnection.plans:project"),
+    "reconnect.approved": KindSpec("app.reconnection.plans:project"),
+    "reconnect.refused": KindSpec(),
 }
 
 REGISTRY = Registry(KINDS)

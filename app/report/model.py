@@ -196,12 +196,23 @@ class MonitoringSummary(BaseModel):
     alerts: list[MonitoringAlertRow] = []
 
 
+class ReconnectRow(BaseModel):
+    reconnect_id: str
+    app: str
+    user: str
+    planned_by: str
+    status: str
+    approved_by: str | None = None
+    preconditions: dict[str, str] = {}  # name -> met / not met / unknown, as last checked
+
+
 class Recovery(BaseModel):
     """Remediation and recovery: just-in-time grants, the cost ledger against its budget, and the fine ranges of
     the regimes that apply."""
 
     grants: list[GrantRow] = []
     monitoring: MonitoringSummary | None = None
+    reconnects: list[ReconnectRow] = []
     cost_totals: list[CostTotalRow] = []
     costs_booked: int = 0
     budgets: list[BudgetRow] = []

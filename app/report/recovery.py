@@ -1,7 +1,7 @@
-"""The report's remediation and recovery section: the just-in-time grants with their last check by query, the cost
-ledger (totals per category and currency, budgets and
-what is left of them) and the fine ranges of the regimes that apply, each with its citation or "no figure in the
-rule table". Built from the journal (`recovery_section`) and laid out as tables (`recovery_tables`)."""
+"""The report's remediation and recovery section: the just-in-time grants with their last check by query, the
+monitoring window and its alerts, the reconnect plans, the cost ledger (totals per category and currency, budgets
+and what is left of them) and the fine ranges of the regimes that apply, each with its citation or "no figure in
+the rule table". Built from the journal (`recovery_section`) and laid out as tables (`recovery_tables`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from app.base.errors import WarroomError
 from app.costs import fine_ranges, format_amount, read_ledger
 from app.grants import list_grants
 from app.monitoring import ALERT_KIND, monitor_status
+from app.reconnection import reconnects
 from app.report.model import (
     BudgetRow,
     CostTotalRow,
@@ -20,6 +21,7 @@ from app.report.model import (
     GrantRow,
     MonitoringAlertRow,
     MonitoringSummary,
+    ReconnectRow,
     Recovery,
     Report,
 )
@@ -88,6 +90,18 @@ def recovery_section(incident: Incident, as_of: datetime) -> Recovery:
             for g in list_grants(incident)
         ],
         monitoring=_monitoring(incident, as_of),
+        reconnects=[
+            ReconnectRow(
+                reconnect_id=r.reconnect_id,
+                app=r.app,
+                user=r.user,
+                planned_by=r.planned_by,
+                status=r.status,
+                approved_by=r.approved_by,
+                preconditions={p.name: p.state for p in r.preconditions},
+            )
+            for r in reconnects(incident)
+        ],
         cost_totals=totals,
         costs_booked=len(ledger.items),
         budgets=[
@@ -171,6 +185,24 @@ def recovery_tables(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]]
         "No monitoring window was opened (`warroom monitor start --days 28`)."
         if mon is None
         else "The window (monitoring.window), each run (monitoring.run) and each alert (monitoring.alert), journaled.",
+    )
+    yield (
+        "Remediation and recovery: reconnection",
+        ["Reconnect id", "App", "Integration user", "Planned by", "Status", "Approved by", "Preconditions"],
+        [
+            [
+                r.reconnect_id,
+                r.app,
+                r.user,
+                r.planned_by,
+                r.status,
+                r.approved_by or "",
+                "; ".join(f"{k} {v}" for k, v in r.preconditions.items()),
+            ]
+            for r in rec.reconnects
+        ],
+        "Each plan with its preconditions as last checked (at approval when approved); approval by someone other "
+        "than the planner, only when every precondition is met.",
     )
     yield (
         "Remediation and recovery: costs",
