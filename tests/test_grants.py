@@ -97,6 +97,8 @@ def test_a_grant_is_approved_by_its_named_approver_applied_and_lapses_on_the_org
     after = result_entry.data["records"][0]["after"]
     assert after["Id"] == rows[0]["Id"] and after["ExpirationDate"].startswith(expires[:19])
     assert "ExportReport" in sim.store.permissions_of(rows[0]["AssigneeId"])
+    audit = [r for r in sim.store.rows("SetupAuditTrail") if r.get("Action") == "PermSetAssign"]
+    assert audit[-1]["Display"] == f"Permission set {SET}: assigned to user {USER}"  # the org records the grant
 
     listed = cli("grant", "list", *sim_args(sim), "--json")
     assert listed.code == 0, listed.err

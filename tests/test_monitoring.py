@@ -91,6 +91,8 @@ def test_each_alert_type_is_raised_once_on_day_9_and_journaled(cli: Any, sim: Si
     assert cli("monitor", "run", *_conn(sim)).code == 2  # no window yet
     _contain(cli, sim, "revoke_tokens", "--app", "Drift")
     _contain(cli, sim, "freeze_users", "--user", "marketing-sync@acme.example")
+    froze = [r["Display"] for r in sim.store.rows("SetupAuditTrail") if r.get("Action") == "frozeuser"]
+    assert froze == ["Froze user marketing-sync@acme.example"]  # the org's audit trail records the freeze
     started = cli("monitor", "start", "--days", "28", "--org", "sim")
     assert started.code == 0, started.err
 

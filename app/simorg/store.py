@@ -20,6 +20,13 @@ ExpirationDate the user loses the set's permissions, and the simulator removes t
 deleted). The object reference does not say whether Salesforce deletes the row or keeps it; Setup's "Manage
 Assignment Expiration" lists current assignments only, so a lapsed one is treated as gone. Nothing is written
 to the Setup Audit Trail for a lapse: what Salesforce records there is not documented.
+
+Setup Audit Trail rows for changes made through the API (SetupAuditTrail.Action is a string the object reference
+does not enumerate; the values below are those of recorded rows and of public audit-trail tools):
+- an assignment created: Action "PermSetAssign", Section "Manage Users", Display "Permission set NAME: assigned
+  to user USERNAME" (the shape of recorded rows);
+- an assignment deleted: "PermSetUnassign"; freezing and unfreezing a user (UserLogin.IsFrozen): "frozeuser" and
+  "unfrozeuser". Their Display wording is the simulator's own: no recorded row was at hand.
 """
 
 from __future__ import annotations
@@ -237,6 +244,18 @@ class Store:
             self._expiring[row["Id"]] = expires
         else:
             self._expiring.pop(row["Id"], None)
+
+    def _audit(self, action: str, display: str, user_id: str) -> None:
+        self.insert(
+            "SetupAuditTrail",
+            {"Action": action, "Section": "Manage Users", "Display": display, "CreatedById": user_id},
+        )
+
+    def _assignment_audit(self, action: str, verb: str, row: dict[str, Any], user_id: str) -> None:
+        ps = self.lookup("PermissionSet", row.get("PermissionSetId", "")) or {}
+        user = self.lookup("User", row.get("AssigneeId", "")) or {}
+        name, username = ps.get("Name", row.get("PermissionSetId")), user.get("Username", row.get("AssigneeId"))
+        self._audit(action, f"Permission set {name}: {verb} user {username}", user_id)
 
     def lapse_assignments(self) -> list[str]:
         """Remove every assignment whose ExpirationDate the org's clock has passed; their Ids."""
@@ -927,6 +946,14 @@ class Store:
                 self._perm_cache.clear()
             if obj.name == "PermissionSetAssignment" and "ExpirationDate" in changes:
                 self._track_expiry(row)
+            if obj.name == "UserLogin" and "IsFrozen" in changes:
+                user = self.lookup("User", row.get("UserId", "")) or {}
+                frozen = bool(changes["IsFrozen"])
+                self._audit(
+                    "frozeuser" if frozen else "unfrozeuser",
+                    f"{'Froze' if frozen else 'Unfroze'} user {user.get('Username', row.get('UserId'))}",
+                    user_id,
+                )
 
     def create(self, sobject: str, data: dict[str, Any], *, user_id: str, api: str = "rest") -> str:
         with self.lock:
@@ -962,6 +989,8 @@ class Store:
                 fields["CreatedById"] = user_id
                 fields["LastModifiedById"] = user_id
             row = self.insert(obj.name, fields)
+            if obj.name == "PermissionSetAssignment":
+                self._assignment_audit("PermSetAssign", "assigned to", row, user_id)
             return row["Id"]
 
     def delete(self, sobject: str, record_id: str, *, user_id: str, api: str = "rest") -> None:
@@ -991,6 +1020,7 @@ class Store:
             if obj.name == "PermissionSetAssignment":
                 self._perm_cache.clear()
                 self._expiring.pop(row["Id"], None)
+                self._assignment_audit("PermSetUnassign", "unassigned from", row, user_id)
 
     # password resource (User/{id}/password)
     def password_reset(self, user_id_target: str, *, user_id: str, new_password: str | None) -> str | None:
