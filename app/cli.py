@@ -38,6 +38,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "settings",
     "exercise",
     "report",
+    "costs",
+    "grant",
+    "monitor",
+    "reconnect",
 )
 
 # Each top-level command: the module that registers it and its one-line help. `warroom CMD` imports only
@@ -67,6 +71,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "exercise": ("exercise", "tabletop exercises: scenarios with timed injects, scored"),
     "report": ("report", "the audit report: timeline, controls, clocks, containment, evidence, journal root"),
     "export-population": ("report", "journal entries as CSV for an auditor's sample, with the query that made it"),
+    "costs": ("costs", "the cost ledger: costs against a budget, totals per category and currency, fine ranges"),
+    "grant": ("grant", "just-in-time access: a permission set for a stated time, approved, verified"),
+    "monitor": ("monitor", "enhanced monitoring after containment: a window of days, runs and alerts"),
+    "reconnect": ("reconnect", "bring a contained integration back: preconditions checked, approved by another"),
 }
 _GLOBAL_OPTIONS_WITH_VALUE = ("--home", "--actor")
 

@@ -265,6 +265,9 @@ class ConsoleActions(_Screen):
         if row is None:
             self.app.notify("select a countdown first (2, then the arrows)", severity="warning")
             return
+        if not row.rule:
+            self.app.notify("a grant's expiry has no notice to mark sent", severity="warning")
+            return
         now = format_instant(self.app.clock.now().replace(microsecond=0))
 
         def done(values: dict[str, str] | None) -> None:

@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Tab, Tabs
 from textual.worker import Worker
 
+from app.grants import expiring_grants
 from app.incident.record import declared_utc
 from screens import sources
 from screens.actions import ConsoleActions
@@ -187,7 +188,10 @@ class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None])
             self.refresh_alerts()
         if any(k.startswith(("checklist.", "incident.", "evidence.", "action.", "contain")) for k in kinds):
             self.refresh_checklist()
-        if any(k.startswith(("facts.", "notification.", "deadline.", "incident.", "evidence.")) for k in kinds):
+        if any(
+            k.startswith(("facts.", "notification.", "deadline.", "incident.", "evidence.", "action.", "grant."))
+            for k in kinds
+        ):
             self.refresh_countdowns()
         if any(k.startswith(("inventory.", "action.", "finding")) for k in kinds):
             self.refresh_inventory()
@@ -217,7 +221,8 @@ class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None])
     def refresh_countdowns(self) -> None:
         now = self.app.clock.now()
         timers = self.app.timers(now)
-        self.query_one(CountdownPane).set_rows(sources.countdown_rows(timers), now)
+        grants = sources.grant_rows(expiring_grants(self.app.incident, now))
+        self.query_one(CountdownPane).set_rows(sources.countdown_rows(timers) + grants, now)
 
     def refresh_inventory(self) -> None:
         self.app.reload_inventory()

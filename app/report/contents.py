@@ -33,6 +33,7 @@ from app.report.model import (
     TimelineEntry,
 )
 from app.report.series import applicable_timers, compute_series
+from app.report.recovery import recovery_section
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -395,6 +396,7 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
         open_items=open_items,
         exercise=exercise,
         series=compute_series(incident, as_of),
+        recovery=recovery_section(incident, as_of),
     )
     report.report_sha256 = report.content_hash()
     return report
