@@ -92,6 +92,26 @@ def read_pins(lock: Path) -> list[Pin]:
     return pins
 
 
+def read_via(lock: Path) -> dict[str, list[str]]:
+    """For each pin, what requires it (uv's `# via` annotations); `warroom` where pyproject.toml names it."""
+    via: dict[str, list[str]] = {}
+    current = None
+    for raw in lock.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        match = _PIN.match(line.rstrip(" \\"))
+        if match and not raw.startswith(" "):
+            current = match.group(1)
+            via[current] = []
+        elif current and line.startswith("#") and not raw.startswith("#"):
+            words = line.lstrip("#").strip()
+            words = words[len("via") :].strip() if words.startswith("via") else words
+            if words.startswith("-r ") or words.startswith("warroom"):
+                words = "warroom"
+            if words:
+                via[current].append(words.split()[0])
+    return via
+
+
 def check(extras: str) -> str | None:
     """Why the lock for EXTRAS cannot be used (None: it matches pyproject.toml)."""
     lock = lock_path(extras)

@@ -55,6 +55,8 @@ class Context:
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     exercise: Any = None  # the ExerciseRunner of a live tabletop (`warroom exercise run`); the console drives it
     console: Console | None = None  # starts the console; injected by the `warroom` entry point (screens/entry.py)
+    json_mode: bool = False  # the command runs with --json: messages on stderr are JSON objects too
+    terminal: bool | None = None  # whether a person is at a terminal (None: ask stdin and stdout)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, **overrides: Any) -> Context:
@@ -106,6 +108,20 @@ class Context:
             text = json.dumps(obj, indent=2, default=str)
         self.print(text)
 
+    def is_terminal(self) -> bool:
+        """A person at a terminal: stdin and stdout are both one (the console needs it)."""
+        if self.terminal is None:
+            return _isatty(self.stdin) and _isatty(self.stdout)
+        return self.terminal
+
     def error(self, text: str) -> None:
-        self.stderr.write(redact(f"warroom: {text}") + "\n")
+        line = json.dumps({"message": redact(str(text))}) if self.json_mode else redact(f"warroom: {text}")
+        self.stderr.write(line + "\n")
         self.stderr.flush()
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # closed or not a real stream
+        return False
