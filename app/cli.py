@@ -205,12 +205,13 @@ def dispatch(ctx, args: argparse.Namespace) -> int:
         code = _run(ctx, args, command)
     finally:
         ctx.stdout, text = out, ctx.stdout.getvalue() if wrapped else ""
-    if wrapped:
+    if wrapped and (code == 0 or text):  # a failure with nothing printed has said it all on stderr
         ctx.print_json({"command": command, "exit_code": code, "output": text.splitlines()})
     return code
 
 
 def _fail(ctx, message: str, code: int, kind: str, command: str | None) -> int:
+    ctx.end_progress()
     if ctx.json_mode:
         ctx.stderr.write(json_error(message, code, kind, command))
         ctx.stderr.flush()

@@ -37,26 +37,32 @@ PYTHONS = ("3.11", "3.12", "3.13")
 
 @dataclass(frozen=True)
 class Platform:
-    """A platform as pip's --platform tag (pip also accepts older manylinux/macOS versions of it) and the
-    environment-marker values that hold there."""
+    """A platform as pip's --platform tags and the environment-marker values that hold there."""
 
     name: str
-    tag: str
+    tags: tuple[str, ...]
     sys_platform: str
     platform_system: str
     platform_machine: str
     os_name: str
 
 
-# manylinux_2_28: glibc 2.28 or newer; macOS 11 (Apple silicon) / 10.13 (Intel) or newer.
+def _manylinux(arch: str, newest: int = 28) -> tuple[str, ...]:
+    """glibc 2.`newest` or newer runs wheels for every older glibc; pip must be given each tag (it does not widen
+    a manylinux_2_X tag to older ones)."""
+    return (*(f"manylinux_2_{m}_{arch}" for m in range(newest, 16, -1)), f"manylinux2014_{arch}")
+
+
+# Linux: glibc 2.28 or newer. macOS: 11 (Apple silicon) or 10.13 (Intel) or newer; pip widens a macOS tag to the
+# older versions and to universal2 itself.
 PLATFORMS: dict[str, Platform] = {
     p.name: p
     for p in (
-        Platform("linux-x86_64", "manylinux_2_28_x86_64", "linux", "Linux", "x86_64", "posix"),
-        Platform("linux-aarch64", "manylinux_2_28_aarch64", "linux", "Linux", "aarch64", "posix"),
-        Platform("macos-arm64", "macosx_11_0_arm64", "darwin", "Darwin", "arm64", "posix"),
-        Platform("macos-x86_64", "macosx_10_13_x86_64", "darwin", "Darwin", "x86_64", "posix"),
-        Platform("windows-amd64", "win_amd64", "win32", "Windows", "AMD64", "nt"),
+        Platform("linux-x86_64", _manylinux("x86_64"), "linux", "Linux", "x86_64", "posix"),
+        Platform("linux-aarch64", _manylinux("aarch64"), "linux", "Linux", "aarch64", "posix"),
+        Platform("macos-arm64", ("macosx_11_0_arm64",), "darwin", "Darwin", "arm64", "posix"),
+        Platform("macos-x86_64", ("macosx_10_13_x86_64",), "darwin", "Darwin", "x86_64", "posix"),
+        Platform("windows-amd64", ("win_amd64",), "win32", "Windows", "AMD64", "nt"),
     )
 }
 
@@ -159,7 +165,8 @@ def main(argv: list[str]) -> int:
                         platform,
                         py,
                         [
-                            "--platform", platform.tag, "--implementation", "cp", "--python-version", py,
+                            *(arg for tag in platform.tags for arg in ("--platform", tag)),
+                            "--implementation", "cp", "--python-version", py,
                             "--abi", f"cp{py.replace('.', '')}", "--abi", "abi3", "--abi", "none",
                         ],
                     )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from dataclasses import asdict
 from pathlib import Path
 
+from app.base.progress import hashing
 from app.base.text import printable
 from app.cli_conventions import made
 from app.composition.context import Context
@@ -46,7 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run_add(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
-        rec = incident.add_evidence(args.file, ctx.actor, note=args.note)
+        bar = ctx.progress(quiet=True)
+        with contextlib.suppress(OSError):  # a missing file is add_evidence's to report
+            bar.start(f"hashing {args.file.name}", args.file.stat().st_size, "bytes")
+        rec = incident.add_evidence(args.file, ctx.actor, note=args.note, progress=hashing(bar))
         if args.json:
             ctx.print_json(made(incident, rec.seq, **asdict(rec)))
         else:

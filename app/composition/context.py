@@ -17,6 +17,7 @@ from typing import Any, Protocol, TextIO
 
 from app.base.clock import Clock, SystemClock
 from app.base.errors import WarroomError
+from app.base.progress import Progress, for_stream, is_terminal
 from app.base.redaction import redact
 from app.composition.workspace import Workspace, default_home
 from app.incident.core import Incident
@@ -57,6 +58,7 @@ class Context:
     console: Console | None = None  # starts the console; injected by the `warroom` entry point (screens/entry.py)
     json_mode: bool = False  # the command runs with --json: messages on stderr are JSON objects too
     terminal: bool | None = None  # whether a person is at a terminal (None: ask stdin and stdout)
+    _live: Progress | None = field(default=None, init=False, repr=False)  # the progress shown on stderr, if any
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, **overrides: Any) -> Context:
@@ -93,7 +95,19 @@ class Context:
                 )
         return incident
 
+    def progress(self, *, quiet: bool = False) -> Progress:
+        """Progress for slow work on stderr: a bar when stderr is a terminal, else its notes (none if `quiet`).
+        Anything the command prints afterwards ends the bar first, so output never lands on the bar's line."""
+        self._live = for_stream(self.stderr, quiet=quiet)
+        return self._live
+
+    def end_progress(self) -> None:
+        if self._live is not None:
+            live, self._live = self._live, None
+            live.stop()
+
     def print(self, text: str = "") -> None:
+        self.end_progress()
         self.stdout.write(redact(str(text)) + "\n")
         self.stdout.flush()
 
@@ -111,17 +125,11 @@ class Context:
     def is_terminal(self) -> bool:
         """A person at a terminal: stdin and stdout are both one (the console needs it)."""
         if self.terminal is None:
-            return _isatty(self.stdin) and _isatty(self.stdout)
+            return is_terminal(self.stdin) and is_terminal(self.stdout)
         return self.terminal
 
     def error(self, text: str) -> None:
+        self.end_progress()
         line = json.dumps({"message": redact(str(text))}) if self.json_mode else redact(f"warroom: {text}")
         self.stderr.write(line + "\n")
         self.stderr.flush()
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):  # closed or not a real stream
-        return False
