@@ -193,20 +193,21 @@ def dispatch(ctx, args: argparse.Namespace) -> int:
     """Run the chosen handler with `ctx`; tests call this with an injected clock and keyring.
 
     Under --json a failure is one JSON object on stderr (`json_error`), other messages JSON lines too, and a
-    command that prints only text (`json_wrapped`) has its lines returned as {"command", "exit_code", "output"}."""
+    command that prints only text (`json_wrapped`) has its lines returned as {"command", "exit_code", "output"}
+    with "made", the journal entries it wrote (`Context.made`)."""
     as_json = bool(getattr(args, "json", False))
     command = getattr(args, "command_path", None)
     ctx.json_mode = as_json
     wrapped = as_json and getattr(args, "json_wrapped", False)
     out = ctx.stdout
     if wrapped:
-        ctx.stdout = io.StringIO()
+        ctx.stdout, ctx.made = io.StringIO(), []
     try:
         code = _run(ctx, args, command)
     finally:
         ctx.stdout, text = out, ctx.stdout.getvalue() if wrapped else ""
     if wrapped and (code == 0 or text):  # a failure with nothing printed has said it all on stderr
-        ctx.print_json({"command": command, "exit_code": code, "output": text.splitlines()})
+        ctx.print_json({"command": command, "exit_code": code, "output": text.splitlines(), "made": ctx.made})
     return code
 
 

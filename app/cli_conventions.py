@@ -208,16 +208,8 @@ def _fallback_example(path: str, leaf: argparse.ArgumentParser) -> tuple[str, ..
 
 
 def made(incident: Incident, seq: int | None, /, **fields: Any) -> dict[str, Any]:
-    """What a write command returns under --json: its fields, the journal entry it made (seq, id, hash) and the
-    journal root after it, so the result can be checked against the journal later."""
-    entry = incident.journal.entry(seq) if seq is not None else None
-    head = incident.journal.head()
-    return {
-        "incident": incident.id,
-        **fields,
-        "seq": seq,
-        "entry_id": entry.entry_id if entry else None,
-        "entry_hash": entry.entry_hash if entry else None,
-        "journal_size": head.size,
-        "journal_root": head.root_hex,
-    }
+    """What a write command returns under --json: its own fields and the journal entry it made (`entry_made`)."""
+    from app.composition.context import entry_made
+
+    record = entry_made(incident, incident.journal.entry(seq) if seq is not None else None)
+    return {"incident": record.pop("incident"), **fields, **record}

@@ -53,15 +53,15 @@ def _manylinux(arch: str, newest: int = 28) -> tuple[str, ...]:
     return (*(f"manylinux_2_{m}_{arch}" for m in range(newest, 16, -1)), f"manylinux2014_{arch}")
 
 
-# Linux: glibc 2.28 or newer. macOS: 11 (Apple silicon) or 10.13 (Intel) or newer; pip widens a macOS tag to the
-# older versions and to universal2 itself.
+# Linux: glibc 2.28 or newer. macOS: 13 or newer (google-re2 publishes no wheel for older macOS); pip widens a
+# macOS tag to the older versions and to universal2 itself.
 PLATFORMS: dict[str, Platform] = {
     p.name: p
     for p in (
         Platform("linux-x86_64", _manylinux("x86_64"), "linux", "Linux", "x86_64", "posix"),
         Platform("linux-aarch64", _manylinux("aarch64"), "linux", "Linux", "aarch64", "posix"),
-        Platform("macos-arm64", ("macosx_11_0_arm64",), "darwin", "Darwin", "arm64", "posix"),
-        Platform("macos-x86_64", ("macosx_10_13_x86_64",), "darwin", "Darwin", "x86_64", "posix"),
+        Platform("macos-arm64", ("macosx_13_0_arm64",), "darwin", "Darwin", "arm64", "posix"),
+        Platform("macos-x86_64", ("macosx_13_0_x86_64",), "darwin", "Darwin", "x86_64", "posix"),
         Platform("windows-amd64", ("win_amd64",), "win32", "Windows", "AMD64", "nt"),
     )
 }

@@ -125,6 +125,13 @@ def test_a_command_without_its_own_json_returns_its_lines_in_a_json_object(cli):
     data = result.json()
     assert data["command"] == "journal checkpoint" and data["exit_code"] == 0
     assert data["output"] and all(isinstance(line, str) for line in data["output"])
+    assert [m["kind"] for m in data["made"]] == ["checkpoint"]  # what it wrote, as the journal has it
+    _entry_matches(cli, data["made"][0])
+    settings = cli("settings", "set", "containment.require_distinct_approver", "true", "--json").json()
+    assert [m["kind"] for m in settings["made"]] == ["settings.set"]
+    _entry_matches(cli, settings["made"][0])
+    listed = cli("deadlines", "rules", "--json")  # a command with its own JSON is not wrapped
+    assert isinstance(listed.json(), list | dict) and "made" not in listed.json()
 
 
 def _entry_matches(cli, made: dict) -> None:
