@@ -13,6 +13,7 @@ from typing import Any
 from app.base.config import load_config
 from app.base.errors import UsageError
 from app.base.files import present
+from app.base.progress import records
 from app.composition.context import Context
 from app.containment import execute as cm
 from app.containment.run import run_plan
@@ -253,16 +254,16 @@ def _run_apply(ctx: Context, args: argparse.Namespace) -> int:
     return code
 
 
-def _progress(ctx: Context, total: int, quiet: bool) -> cm.Progress | None:
-    if quiet or total > 200:
-        return None
+def _progress(ctx: Context, total: int, quiet: bool) -> cm.Progress:
+    """Records done of `total`, with rate and ETA on a terminal; each record's result as a line up to 200."""
+    bar = ctx.progress(quiet=quiet)
+    bar.start("containment", total, "records")
 
-    def show(i: int, n: int, rec: cm.RecordResult) -> None:
+    def show(i: int, n: int, rec: cm.RecordResult) -> str | None:
         extra = f": {rec.error}" if rec.error else ""
-        ctx.stderr.write(f"  [{i}/{n}] {rec.status:<7} {cm.OP_LABELS.get(rec.op, rec.op)} {rec.label}{extra}\n")
-        ctx.stderr.flush()
+        return None if n > 200 else f"  [{i}/{n}] {rec.status:<7} {cm.OP_LABELS.get(rec.op, rec.op)} {rec.label}{extra}"
 
-    return show
+    return records(bar, show)
 
 
 def _report(ctx: Context, result: cm.ActionResult, as_json: bool) -> int:
