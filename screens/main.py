@@ -21,8 +21,11 @@ from app.incident.record import declared_utc
 from screens import sources
 from screens.actions import ConsoleActions
 from screens.bindings import EXERCISE_BINDINGS, MAIN_BINDINGS
+from screens.containment_actions import ContainmentActions
 from screens.deadline_actions import DeadlineActions
 from screens.exercise_actions import ExerciseActions
+from screens.forensic_actions import ForensicActions
+from screens.record_actions import RecordActions
 from screens.widgets.activity_bar import ActivityBar
 from screens.widgets.alert_bar import AlertBar
 from screens.widgets.checklist_pane import ChecklistPane
@@ -37,7 +40,15 @@ PANES = ("checklist", "countdowns", "inventory")
 WIDE = 120
 
 
-class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None]):
+class MainScreen(
+    ConsoleActions,
+    ContainmentActions,
+    DeadlineActions,
+    ForensicActions,
+    RecordActions,
+    ExerciseActions,
+    Screen[None],
+):
     BINDINGS = [*MAIN_BINDINGS, *EXERCISE_BINDINGS]
     AUTO_FOCUS = None  # the restored pane takes focus, not the first widget
 
