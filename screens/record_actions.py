@@ -43,7 +43,7 @@ def report_path(text: str, fmt_name: str) -> Path:
 def facts_table(journal: Any) -> ResultTable:
     rows = [
         ResultRow(
-            (line.key, line.value + ("  (unusable)" if line.unusable else ""), line.note),
+            (line.key, fmt.stamp(line.value) + ("  (unusable)" if line.unusable else ""), line.note),
             f"{line.key}: {line.value}"
             + (f". {line.note}" if line.note else "")
             + f". {dl.FACT_KEYS.get(line.key, '')}",

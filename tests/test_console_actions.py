@@ -152,7 +152,7 @@ async def test_facts_show_current_values_and_a_bad_value_keeps_the_form(console:
         modal = app.screen
         assert isinstance(modal, TableModal)
         values = {r.key: r.cells[1] for r in modal.result.rows}
-        assert values["aware"] == "2026-11-27T07:00:00Z"
+        assert values["aware"] == "2026-11-27 07:00:00 UTC"
         assert "US-CA 48,200" in values["residents"]
         await pilot.press("escape")
         await settle(pilot)
