@@ -40,6 +40,18 @@ PROGRESS_STEP = 1 << 22  # report hashing progress every 4 MiB
 PANE_ORDER = ("checklist", "countdowns", "inventory")
 
 
+def file_problem(text: str, *, directory: bool = False) -> str | None:
+    """What is wrong with a path typed in a dialog, in words (checked before the dialog closes)."""
+    path = Path(text.strip()).expanduser()
+    if not path.exists():
+        return f"{path}: no such file; check the path (a leading ~ is your home directory)"
+    if path.is_dir() and not directory:
+        return f"{path} is a directory: give one file"
+    if not path.is_dir() and not path.is_file():
+        return f"{path} is not a regular file"
+    return None
+
+
 if TYPE_CHECKING:
     _Screen = Screen[None]
 else:
@@ -217,6 +229,7 @@ class ConsoleActions(_Screen):
                     FormField("note", "Note", placeholder="where it came from"),
                 ],
                 ok_label="Add",
+                check=lambda values: file_problem(values["path"]),
             ),
             done,
         )
@@ -402,6 +415,7 @@ class ConsoleActions(_Screen):
                     ),
                 ],
                 ok_label="Import",
+                check=lambda values: file_problem(values["path"], directory=True),
             ),
             done,
         )

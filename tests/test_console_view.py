@@ -137,3 +137,39 @@ def test_without_a_terminal_the_console_says_so(console: Console) -> None:
     app = console.app()
     with pytest.raises(UsageError, match="needs a terminal"):
         app.run()
+
+
+async def test_a_missing_file_keeps_the_evidence_form_open(console: Console, tmp_path: Path) -> None:
+    from screens.modals.form import FormModal
+    from tests.console_helpers import fill, press_for
+
+    app = console.app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        before = console.incident.journal.head().size
+        await press_for(pilot, "e", FormModal)
+        await fill(pilot, {"path": str(tmp_path / "LoginHistory.csv"), "note": "from Setup"})
+        form = app.screen
+        assert isinstance(form, FormModal) and "no such file" in form.error and "Errno" not in form.error
+        assert form.values()["note"] == "from Setup"  # nothing typed is lost
+        assert console.incident.journal.head().size == before
+
+
+async def test_timeline_reads_in_words_with_fact_values(console: Console) -> None:
+    from screens.timeline import TimelineScreen, summary
+
+    console.incident.checkpoint("tester")
+    app = console.app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("f")
+        from tests.console_helpers import fill
+
+        await fill(pilot, {"key": "aware", "value": "2026-11-27T06:00:00Z"})
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, TimelineScreen)
+        lines = [summary(e) for e in console.incident.journal.entries()]
+        assert not [line for line in lines if "{" in line or '":' in line], lines
+        fact = summary(console.incident.journal.last("facts.set"))
+        assert "2026-11-27T06:00:00Z" in fact and "(was 2026-11-27T07:00:00Z)" in fact
