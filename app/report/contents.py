@@ -32,8 +32,8 @@ from app.report.model import (
     Report,
     TimelineEntry,
 )
-from app.report.series import applicable_timers, compute_series
 from app.report.recovery import recovery_section
+from app.report.series import applicable_timers, compute_series
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
