@@ -120,15 +120,16 @@ def _default_alias(ctx: Context, given: str | None) -> str:
     raise UsageError(f"name the org with --org ALIAS{known}")
 
 
-def _opener(ctx: Context, plan: cm.Plan, args: argparse.Namespace) -> OrgFactory:
+def _opener(ctx: Context, plan: cm.Plan | str, args: argparse.Namespace) -> OrgFactory:
     """Log in only when the run needs it, after the intent is journaled. A simulated-org plan records the org's
-    URL and certificate, so --instance-url and --ca are needed only to reach a different one."""
+    URL and certificate, so --instance-url and --ca are needed only to reach a different one. Given an alias
+    instead of a plan (a monitoring run), the org is reached with --instance-url and --ca as given."""
     from app.salesforce.orgs import open_org
     from app.salesforce.simlogin import SIM_ALIAS
 
-    alias = plan.org_alias
+    alias = plan if isinstance(plan, str) else plan.org_alias
     url, ca = args.instance_url, args.ca
-    if alias == SIM_ALIAS:
+    if alias == SIM_ALIAS and not isinstance(plan, str):
         url = url or plan.instance_url
         ca = ca or (Path(plan.basis["ca"]) if plan.basis.get("ca") else None)
         if not (url and ca):

@@ -110,7 +110,7 @@ def _run_apply(ctx: Context, args: argparse.Namespace) -> int:
         if not args.json:
             _print_plan(ctx, plan)
         typed = _ask_alias(ctx, plan, args.confirm, "Apply")
-        run = apply_grant(incident, _opener(ctx, plan.org_alias, args), args.action_id, typed, ctx.actor)
+        run = apply_grant(incident, _opener(ctx, plan, args), args.action_id, typed, ctx.actor)
     return _report(ctx, run.result, args.json)
 
 
