@@ -33,13 +33,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(handler=_run_plan)
 
     q = gsub.add_parser("approve", help="approve a planned grant (only the approver it names)")
-    q.add_argument("action_id", metavar="ACTION_ID")
+    q.add_argument(
+        "action_id", metavar="ACTION_ID", help="the grant's action id shown by `warroom grant plan` and `grant list`"
+    )
     q.add_argument("--confirm", metavar="ALIAS", help="the grant's org alias (asked for when left out)")
     q.add_argument("--incident")
     q.set_defaults(handler=_run_approve)
 
     q = gsub.add_parser("apply", help="apply an approved grant: the assignment is created with its ExpirationDate")
-    q.add_argument("action_id", metavar="ACTION_ID")
+    q.add_argument(
+        "action_id", metavar="ACTION_ID", help="the grant's action id shown by `warroom grant plan` and `grant list`"
+    )
     q.add_argument("--confirm", metavar="ALIAS", help="the grant's org alias (asked for when left out)")
     _org_args(q, with_alias=False)
     q.add_argument("--incident")

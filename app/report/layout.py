@@ -14,7 +14,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from app.base.clock import humane_instant, parse_instant
+from app.base.clock import humane_instant, read_instant
 from app.base.templating import environment, render_template
 from app.checklist import controls as catalogue
 from app.report import svg
@@ -40,9 +40,8 @@ def when(value: Any, missing: str = "not recorded") -> str:
     if value is None or value == "":
         return missing
     text = str(value)
-    if _INSTANT.match(text):
-        return humane_instant(parse_instant(text))
-    return text
+    at = read_instant(text) if _INSTANT.match(text) else None
+    return humane_instant(at) if at else text
 
 
 def utc(value: Any, missing: str = "not recorded") -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from app.base.clock import parse_instant
+from app.base.clock import read_instant
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -119,7 +119,7 @@ def observed(incident: Incident) -> Observed:
         hits.append(
             HitRecord(
                 key=str(d.get("key", entry.seq)),
-                at=parse_instant(str(at)) if at else None,
+                at=read_instant(at),
                 source=str(d.get("source", "")),
                 evidence_id=str(d.get("evidence_id", "")),
                 line=int(d.get("line", 0)),

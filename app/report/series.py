@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from app.base.clock import format_instant, parse_instant
+from app.base.clock import format_instant, parse_instant, read_instant
 
 if TYPE_CHECKING:
     from app.deadlines.engine import Timer
@@ -213,7 +213,7 @@ def containment_over_time(incident: Incident) -> ContainmentSeries:
 
     fields = record.incident_fields(incident.journal)
     origin_basis = next((k for k in ("detected", "aware", "declared") if fields.get(k)), None)
-    origin = parse_instant(str(fields[origin_basis])) if origin_basis else None
+    origin = read_instant(fields[origin_basis]) if origin_basis else None  # None: an unusable journaled value
     points: list[ContainmentPoint] = []
     for a in containment_actions(incident):
         at = a.get("executed_utc") or a.get("recorded_utc")
