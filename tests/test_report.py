@@ -305,3 +305,13 @@ def test_the_workspace_config_sets_the_layout(cli: Any, incident_id: str, tmp_pa
     (cli.home / "config.toml").write_text('[report]\npaper = "tabloid"\n', encoding="utf-8")
     bad = cli("report", "--format", "html")
     assert bad.code == 2 and "[report] paper" in bad.err
+
+
+def test_html_carries_the_remediation_and_recovery_tables(cli: Any, incident_id: str) -> None:
+    assert cli("costs", "budget", "200000", "USD").code == 0
+    assert cli("costs", "add", "forensic-services", "75000", "USD", "--vendor", "Acme DFIR").code == 0
+    result = cli("report", "--format", "html")
+    assert result.code == 0, result.err
+    section = re.sub(r"<[^>]+>", "", result.out.split('<section id="recovery">', 1)[1].split("</section>", 1)[0])
+    assert "Costs" in section and "forensic-services" in section and "75,000.00 USD" in section
+    assert "125,000.00 USD" in section and "Fine ranges per applicable regime" in section

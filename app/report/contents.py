@@ -32,6 +32,7 @@ from app.report.model import (
     Report,
     TimelineEntry,
 )
+from app.report.recovery import recovery_section
 from app.report.series import applicable_timers, compute_series
 
 if TYPE_CHECKING:
@@ -92,6 +93,8 @@ def summarise(entry: Entry) -> tuple[str, str | None, str | None]:
         return f"exercise inject {d.get('inject')} [{d.get('kind')}] {d.get('title')}", None, None
     if k == "exercise.end":
         score = d.get("score", {})
+        if d.get("aborted"):
+            return f"exercise aborted ({d['aborted']}): not scored", None, None
         return f"exercise ended: score {score.get('total')}/100", None, None
     if k == "notify.drafted":
         return (
@@ -364,6 +367,8 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
     end = journal.last("exercise.end")
     if end is not None:
         exercise = {"scenario": end.data.get("scenario"), "score": end.data.get("score"), "seq": end.seq}
+        if end.data.get("aborted"):
+            exercise["aborted"] = end.data["aborted"]
     fields = record.incident_fields(journal)
     exfil = exfiltration_rows(incident)
     report = Report(
@@ -392,6 +397,7 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
         open_items=open_items,
         exercise=exercise,
         series=compute_series(incident, as_of, exfil=exfil),
+        recovery=recovery_section(incident, as_of),
     )
     report.report_sha256 = report.content_hash()
     return report

@@ -50,10 +50,10 @@ def export_indicators(incident: Incident, actor: str, fmt: str, *, now: datetime
         counted = sum(1 for o in parsed.objects if o.type == "indicator")
         name, note = f"{incident.id}.stix2.1.json", "STIX 2.1 bundle: indicators and observed activity"
     else:
-        from app.base.clock import parse_instant
+        from app.base.clock import read_instant
 
         fields = record.incident_fields(incident.journal)
-        date = parse_instant(str(fields["detected"])) if fields.get("detected") else None
+        date = read_instant(fields.get("detected"))  # None when absent or unusable
         event = misp.build_event(incident.id, incident.title, obs, now, date=date)
         text = json.dumps(event, indent=2, ensure_ascii=False) + "\n"
         counted = len(event["Event"]["Attribute"])

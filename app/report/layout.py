@@ -14,11 +14,12 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from app.base.clock import humane_instant, parse_instant
+from app.base.clock import humane_instant, read_instant
 from app.base.templating import environment, render_template
 from app.checklist import controls as catalogue
 from app.report import svg
 from app.report.model import Report
+from app.report.recovery import recovery_tables
 from app.report.series import Series
 from app.report.summary import executive_summary
 
@@ -40,12 +41,8 @@ def when(value: Any, missing: str = "not recorded") -> str:
     if value is None or value == "":
         return missing
     text = str(value)
-    if _INSTANT.match(text):
-        try:
-            return humane_instant(parse_instant(text))
-        except ValueError:  # shaped like an instant but not one (an unchecked old value): shown as written
-            return text
-    return text
+    at = read_instant(text) if _INSTANT.match(text) else None
+    return humane_instant(at) if at else text
 
 
 def utc(value: Any, missing: str = "not recorded") -> str:
@@ -140,6 +137,10 @@ def context(report: Report, series: Series, *, paper: str = "a4") -> dict[str, A
         "pictures": pictures(series),
         "paper": paper,
         "frameworks": dict(catalogue.FRAMEWORK_SHORT),
+        "recovery": [
+            {"title": title, "headers": headers, "rows": rows, "note": note}
+            for title, headers, rows, note in recovery_tables(report)
+        ],
     }
 
 

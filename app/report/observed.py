@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from app.base.clock import parse_instant
+from app.base.clock import read_instant
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -115,10 +115,7 @@ def observed(incident: Incident) -> Observed:
     for entry in incident.journal.entries(kind="hunt.hit"):
         d = entry.data
         keys = ["/".join(_label_of(str(t))) for t in [*d.get("indicators", []), *d.get("context", [])]]
-        try:
-            at = parse_instant(str(d["at"])) if d.get("at") else None
-        except ValueError:  # not an instant: the hit is kept, without a time
-            at = None
+        at = read_instant(d.get("at"))  # not an instant: the hit is kept, without a time
         hits.append(
             HitRecord(
                 key=str(d.get("key", entry.seq)),

@@ -11,6 +11,7 @@ from app.checklist import controls as catalogue
 from app.hunt.exfil import rows_text
 from app.report.contents import short_text
 from app.report.model import FORMATS, Report
+from app.report.recovery import recovery_tables
 
 if TYPE_CHECKING:
     pass
@@ -69,7 +70,9 @@ def _sections(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]
     if r.exercise:
         score = r.exercise.get("score") or {}
         rows = [[k, short_text(v, 200)] for k, v in score.items() if not isinstance(v, list | dict)]
-        yield ("Exercise score", ["Measure", "Value"], rows, f"Scenario {r.exercise.get('scenario')}.")
+        aborted = r.exercise.get("aborted")
+        note = f"Scenario {r.exercise.get('scenario')}." + (f" ABORTED ({aborted}): not scored." if aborted else "")
+        yield ("Exercise score", ["Measure", "Value"], rows, note)
     yield (
         "Notification clocks and notices",
         ["Rule", "Jurisdiction", "Recipient", "State", "Due (UTC)", "Notified (UTC)", "Evidence", "Late", "Draft"],
@@ -132,6 +135,7 @@ def _sections(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]
         "Each run: the plan (records and state before), the approval, the intent journaled before anything was "
         "sent, and the result with the state after re-read from the org.",
     )
+    yield from recovery_tables(r)
     yield (
         "Control table (SOC 2 and ISO/IEC 27001:2022)",
         ["Framework", "Control", "Title", "Served", "Checklist items", "Journal entries", "Evidence"],

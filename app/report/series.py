@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from app.base.clock import format_instant, parse_instant
+from app.base.clock import format_instant, parse_instant, read_instant
 
 if TYPE_CHECKING:
     from app.deadlines.engine import Timer
@@ -68,10 +68,7 @@ def attack_timeline(incident: Incident) -> AttackTimeline:
     undated = 0
     times: list[str] = []
     for entry in incident.journal.entries(kind="hunt.hit"):
-        try:
-            at = parse_instant(str(entry.data["at"])) if entry.data.get("at") else None
-        except ValueError:  # a log row's time that is not an instant: counted, never placed
-            at = None
+        at = read_instant(entry.data.get("at"))  # a log row's time that is not an instant: counted, never placed
         if at is None:
             undated += 1
             continue
@@ -220,10 +217,7 @@ def containment_over_time(incident: Incident) -> ContainmentSeries:
     fields = record.incident_fields(incident.journal)
     origin_basis, origin = None, None
     for basis in ("detected", "aware", "declared"):
-        try:  # an older version journaled values unchecked: an unusable one is passed over, not trusted
-            origin = parse_instant(str(fields[basis])) if fields.get(basis) else None
-        except ValueError:
-            origin = None
+        origin = read_instant(fields.get(basis))  # an unusable old value is passed over, not trusted
         if origin is not None:
             origin_basis = basis
             break
