@@ -63,6 +63,14 @@ def words(value: Any) -> Markup:
     return Markup("".join(out))
 
 
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def prose(value: Any) -> Markup:
+    """A sentence written for Markdown: escaped, with `code` spans set as code."""
+    return Markup(_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(str(value)))))
+
+
 def cell(value: Any) -> Markup:
     """A table cell: instants humane, None empty, booleans yes/no, words kept whole."""
     if value is None:
@@ -98,6 +106,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "when": when,
     "cell": cell,
     "words": words,
+    "prose": prose,
     "utc": utc,
     "prefix": prefix,
     "thousands": thousands,
