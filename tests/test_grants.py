@@ -203,5 +203,7 @@ def test_a_grant_revoked_early_goes_through_the_containment_path_and_is_verified
     assert grants[0].status == "undone"
     checked = cli("grant", "list", *sim_args(sim), "--json").json()
     assert [(g["assignment_id"], g["state"]) for g in checked] == [(assignment, "removed")]
+    undo = cli("contain", "undo", action_id, "--confirm", "sim", *sim_args(sim)[2:])
+    assert undo.code != 0 and "grant revoke" in undo.err
     unassigned = [r["Display"] for r in sim.store.rows("SetupAuditTrail") if r.get("Action") == "PermSetUnassign"]
     assert unassigned == [f"Permission set {SET}: unassigned from user {USER}"]
