@@ -182,3 +182,24 @@ def test_a_failed_run_is_journaled_and_the_end_of_the_window_is_respected(cli: A
     with _open(cli) as incident:
         assert incident.journal.head().size == size  # nothing journaled after the end
     assert cli("monitor", "start", "--days", "0").code == 2
+
+
+def test_closing_the_window_records_the_decision_and_stops_the_runs(cli: Any, sim: SimOrg) -> None:
+    cli.new()
+    assert cli("monitor", "close", "--decision", "x").code == 2  # nothing to close yet
+    assert cli("monitor", "start", "--days", "28", "--org", "sim").code == 0
+    cli.clock.advance(timedelta(days=20))
+    closed = cli("monitor", "close", "--decision", "keep the IP policy, retire the export alert")
+    assert closed.code == 0, closed.err
+    with _open(cli) as incident:
+        entries = [e.data for e in incident.journal.entries(kind="monitoring.window")]
+        size = incident.journal.head().size
+    assert entries[-1]["phase"] == "close" and entries[-1]["decision"].startswith("keep the IP policy")
+    assert cli("monitor", "close", "--decision", "again").code == 2
+    status = cli("monitor", "status", "--json").json()
+    assert status["ended"] is True and status["day"] == 21 and status["closed_by"] == "tester"
+    ended = cli("monitor", "run", *_conn(sim))
+    assert ended.code == 0 and "ended" in ended.out
+    with _open(cli) as incident:
+        assert incident.journal.head().size == size  # neither the refused close nor the run wrote anything
+    assert "closed " in cli("monitor", "status").out

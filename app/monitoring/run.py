@@ -97,7 +97,8 @@ def run_monitor(incident: Incident, org: OrgClient | OrgFactory, actor: str) -> 
     if status.ended:
         return MonitorRun(
             status="window_ended",
-            message=f"the monitoring window ended {status.end_utc}; nothing was run (`monitor start` opens another)",
+            message=f"the monitoring window ended {status.closed_utc or status.end_utc}; nothing was run "
+            "(`monitor start` opens another)",
         )
     busy = "another monitoring run of this incident is under way; this one did nothing"
     with run_lock(incident, LOCK, wait_message=busy):
