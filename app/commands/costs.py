@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(handler=_run_add)
 
     q = csub.add_parser("budget", help="record the approved budget (whole response or one category)")
-    q.add_argument("amount", metavar="AMOUNT")
+    q.add_argument("amount", metavar="AMOUNT", help="the approved amount, e.g. 150000 (no sign, no currency symbol)")
     q.add_argument("currency", metavar="CURRENCY", help="ISO 4217 code")
     q.add_argument("--category", help="one category (default: the whole response)")
     q.add_argument("--evidence", metavar="ID", help="the approval, already in the evidence store")

@@ -33,13 +33,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(handler=_run_plan)
 
     q = gsub.add_parser("approve", help="approve a planned grant (only the approver it names)")
-    q.add_argument("action_id", metavar="ACTION_ID")
+    q.add_argument(
+        "action_id", metavar="ACTION_ID", help="the grant's action id shown by `warroom grant plan` and `grant list`"
+    )
     q.add_argument("--confirm", metavar="ALIAS", help="the grant's org alias (asked for when left out)")
     q.add_argument("--incident")
     q.set_defaults(handler=_run_approve)
 
     q = gsub.add_parser("apply", help="apply an approved grant: the assignment is created with its ExpirationDate")
-    q.add_argument("action_id", metavar="ACTION_ID")
+    q.add_argument(
+        "action_id", metavar="ACTION_ID", help="the grant's action id shown by `warroom grant plan` and `grant list`"
+    )
     q.add_argument("--confirm", metavar="ALIAS", help="the grant's org alias (asked for when left out)")
     _org_args(q, with_alias=False)
     q.add_argument("--incident")
@@ -47,9 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(handler=_run_apply)
 
     q = gsub.add_parser("revoke", help="remove a grant's assignment before it expires (an undo of the grant)")
-    q.add_argument("action_id", metavar="ACTION_ID")
+    q.add_argument(
+        "action_id", metavar="ACTION_ID", help="the grant's action id shown by `warroom grant plan` and `grant list`"
+    )
     q.add_argument("--confirm", metavar="ALIAS", help="the grant's org alias (asked for when left out)")
-    q.add_argument("--reason")
+    q.add_argument("--reason", help="why the access ends early (a note in the revoke plan)")
     _org_args(q, with_alias=False)
     q.add_argument("--incident")
     q.add_argument("--json", action="store_true")
@@ -119,7 +125,7 @@ def _run_apply(ctx: Context, args: argparse.Namespace) -> int:
         if not args.json:
             _print_plan(ctx, plan)
         typed = _ask_alias(ctx, plan, args.confirm, "Apply")
-        run = apply_grant(incident, _opener(ctx, plan.org_alias, args), args.action_id, typed, ctx.actor)
+        run = apply_grant(incident, _opener(ctx, plan, args), args.action_id, typed, ctx.actor)
     return _report(ctx, run.result, args.json)
 
 
@@ -130,9 +136,7 @@ def _run_revoke(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         plan = grant_plan(incident, args.action_id)
         typed = _ask_alias(ctx, plan, args.confirm, "Revoke")
-        result = revoke_grant(
-            incident, _opener(ctx, plan.org_alias, args), args.action_id, typed, ctx.actor, args.reason
-        )
+        result = revoke_grant(incident, _opener(ctx, plan, args), args.action_id, typed, ctx.actor, args.reason)
     return _report(ctx, result, args.json)
 
 

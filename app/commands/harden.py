@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(handler=_run_plan)
 
     q = hsub.add_parser("check", help="read the app's policies and the trace flags back; journal what was found")
-    q.add_argument("--app", required=True, metavar="NAME")
+    q.add_argument("--app", required=True, metavar="NAME", help="the connected app")
     _org_args(q, with_alias=True)
     q.add_argument("--incident")
     q.add_argument("--json", action="store_true")

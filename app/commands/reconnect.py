@@ -22,7 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(handler=_run_plan)
 
     q = rsub.add_parser("approve", help="approve bringing it back (preconditions checked again; not the planner)")
-    q.add_argument("reconnect_id", metavar="RECONNECT_ID")
+    q.add_argument(
+        "reconnect_id", metavar="RECONNECT_ID", help="the id shown by `warroom reconnect plan` and `reconnect status`"
+    )
     q.add_argument("--note")
     q.add_argument("--incident")
     q.set_defaults(handler=_run_approve)

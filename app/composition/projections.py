@@ -47,6 +47,7 @@ KINDS: dict[str, KindSpec] = {
     "action.intent": KindSpec(_CONTAINMENT),
     "action.result": KindSpec(_CONTAINMENT),
     "action.task_confirmed": KindSpec(_CONTAINMENT),
+    "action.withdrawn": KindSpec("app.containment.withdraw:project_withdrawn"),
     "action.recovery_failed": KindSpec(),
     "evidence.cleaned": KindSpec(),
     "notice.detail": KindSpec(f"{_NOTIFY_FACTS}:project_detail"),

@@ -46,6 +46,7 @@ from app.containment.recovery import (
 from app.containment.rights import PermissionsMissing, permission_gate, refuse_blind_plan
 from app.containment.store import journal_plan
 from app.containment.strip import PSA_FIELDS
+from app.containment.withdraw import refuse_withdrawn
 from app.incident import settings as settings_mod
 from app.journal.chain import Entry, JournalError
 from app.salesforce.protocol import OrgClient, OrgFactory
@@ -360,6 +361,7 @@ def apply_plan(
     current = _ensure_journaled(incident, plan, actor, plan_file)
     if current["status"] == "undone":
         raise ContainmentError(f"{plan.plan_id} was undone by {current.get('undone_by')}; make a new plan")
+    refuse_withdrawn(current, plan.plan_id)
     _confirm_alias(incident, plan, confirm_alias, actor, "apply")
     refuse_blind_plan(incident, plan, actor)
     busy = (

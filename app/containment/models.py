@@ -83,7 +83,9 @@ NOT_UNDOABLE = {
 # "unverified": the change was accepted but its after-state could not be read back by this login, so it is not
 # claimed as done; the next apply re-reads it.
 RecordStatus = Literal["ok", "already", "failed", "not_run", "unverified"]
-ActionState = Literal["planned", "approved", "running", "partial", "done", "failed", "undone", "unverified"]
+ActionState = Literal[
+    "planned", "approved", "running", "partial", "done", "failed", "undone", "unverified", "withdrawn"
+]
 
 # Permissions that make a grant worth stripping from a compromised or integration user (the findings' list).
 DANGEROUS_PERMISSIONS: tuple[str, ...] = (
@@ -350,6 +352,9 @@ class ActionStatus(_Model):
     stopped: str | None = None
     undoes: str | None = None
     undone_by: str | None = None
+    withdrawn_by: str | None = None
+    withdrawn_utc: str | None = None
+    withdrawn_reason: str | None = None
     tasks: list[TaskStatus] = Field(default_factory=list)
     plan_seq: int
     last_result_seq: int | None = None

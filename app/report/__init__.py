@@ -8,9 +8,11 @@ The report's own hash (`report_sha256`) covers the canonical JSON of everything 
 rendered file are hashed again when `report.generated` is journaled. `export_population` gives the population
 an auditor samples from as CSV, with the SQL that produced it.
 
-Layout: `model` (the report's model), `contents` (built from the journal), `rendering` (Markdown, HTML, JSON),
-`output` (generate and journal, atomic writes) and `population` (the CSV export). Everything is importable from
-`app.report`.
+Layout: `model` (the report's model), `contents` (built from the journal), `series` (the data behind the
+pictures, shared with the console), `summary` (the executive summary), `svg` (the pictures), `layout` (the HTML
+template and its context), `rendering` (Markdown, JSON, HTML), `pdf` (printing with a headless browser),
+`output` (generate and journal, atomic writes), `population` (the CSV export), and the exports other tools read:
+`observed` (indicators and hits), `stix` (STIX 2.1), `misp` (MISP event), `exports` (preserve and journal).
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from __future__ import annotations
 from app.report.contents import (
     build_report,
     summarise,
+)
+from app.report.exports import (
+    EXPORT_FORMATS,
+    EXPORT_KIND,
+    ExportResult,
+    export_indicators,
 )
 from app.report.model import (
     CONTROL_FRAMEWORKS,
@@ -65,6 +73,8 @@ from app.report.rendering import (
 
 __all__ = [
     "CONTROL_FRAMEWORKS",
+    "EXPORT_FORMATS",
+    "EXPORT_KIND",
     "FORMAT",
     "FORMATS",
     "FORMAT_VERSION",
@@ -81,6 +91,7 @@ __all__ = [
     "DraftRef",
     "EvidenceRow",
     "ExfilRowOut",
+    "ExportResult",
     "FineRow",
     "GrantRow",
     "JournalSummary",
@@ -93,6 +104,7 @@ __all__ = [
     "Report",
     "TimelineEntry",
     "build_report",
+    "export_indicators",
     "export_population",
     "generate",
     "population_query",

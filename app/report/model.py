@@ -4,19 +4,17 @@ exfiltration, open items) and the journal summary, with the format constants."""
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import rfc8785
 from pydantic import BaseModel
 
-if TYPE_CHECKING:
-    pass
-
+from app.report.series import Series
 
 FORMAT = "warroom.report"
 FORMAT_VERSION = 1
 REPORT_KIND = "report.generated"
-FORMATS = ("md", "html", "json")
+FORMATS = ("md", "html", "json", "pdf")
 CONTROL_FRAMEWORKS = ("soc2", "iso27001")
 SUMMARY_CHARS = 240
 
@@ -254,6 +252,10 @@ class Report(BaseModel):
     generated_by: str
     software: str
     declared_utc: str | None = None
+    detected_utc: str | None = None
+    status: str | None = None
+    severity: str | None = None
+    commander: str | None = None
     as_of_utc: str  # clocks, checklist and open items are evaluated at this time
     checklist: str | None = None
     journal: JournalSummary
@@ -265,6 +267,7 @@ class Report(BaseModel):
     exfiltration: list[ExfilRowOut]
     open_items: list[OpenItem]
     exercise: dict[str, Any] | None = None
+    series: Series | None = None  # the data behind the pictures (app.report.series)
     recovery: Recovery = Recovery()
     # SHA-256 of the canonical JSON (RFC 8785) of this report with this field empty.
     report_sha256: str = ""

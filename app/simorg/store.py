@@ -575,13 +575,17 @@ class Store:
                     if auth.get("_app") and auth.get("_app") == row.get("AppName"):
                         self._kill_auth_session(auth["Id"])
                 return True
-            session = self.sessions.get(token)
-            if session is not None:
-                self.sessions.pop(token, None)
-                if session.auth_session_id:
-                    self._kill_auth_session(session.auth_session_id)
-                return True
-            return False
+            return self.end_session(token)
+
+    def end_session(self, token: str) -> bool:
+        """End one API session by its session id (logout, or revoke of an access token); False if unknown."""
+        with self.lock:
+            session = self.sessions.pop(token, None) if token else None
+            if session is None:
+                return False
+            if session.auth_session_id:
+                self._kill_auth_session(session.auth_session_id)
+            return True
 
     # ------------------------------------------------------------ API usage
 
