@@ -187,6 +187,11 @@ def test_report_has_the_recovery_tables(cli: Any, tmp_path: Path) -> None:
     assert "## Remediation and recovery: costs" in text and "| forensic-services | 75,000.00 USD | 1 |" in text
     assert "## Remediation and recovery: budget" in text and "125,000.00 USD" in text
     assert "## Remediation and recovery: fine ranges per applicable regime" in text
+    html = tmp_path / "r.html"
+    assert cli("report", "--format", "html", "--out", str(html)).code == 0
+    page = html.read_text(encoding="utf-8")
+    assert "<h2>Remediation and recovery: costs</h2>" in page and "75,000.00</span> USD" in page
+    assert "<h2>Remediation and recovery: just-in-time grants</h2>" in page
 
 
 def test_every_fine_in_the_table_names_a_regime_of_the_rule_table() -> None:

@@ -19,6 +19,7 @@ from app.base.templating import environment, render_template
 from app.checklist import controls as catalogue
 from app.report import svg
 from app.report.model import Report
+from app.report.recovery import recovery_tables
 from app.report.series import Series
 from app.report.summary import executive_summary
 
@@ -136,6 +137,7 @@ def context(report: Report, series: Series, *, paper: str = "a4") -> dict[str, A
         "pictures": pictures(series),
         "paper": paper,
         "frameworks": dict(catalogue.FRAMEWORK_SHORT),
+        "recovery_tables": list(recovery_tables(report)),
     }
 
 
