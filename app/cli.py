@@ -47,6 +47,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "grant",
     "monitor",
     "reconnect",
+    "harden",
     "completion",
 )
 
@@ -81,6 +82,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "grant": ("grant", "just-in-time access: a permission set for a stated time, approved, verified"),
     "monitor": ("monitor", "enhanced monitoring after containment: a window of days, runs and alerts"),
     "reconnect": ("reconnect", "bring a contained integration back: preconditions checked, approved by another"),
+    "harden": ("harden", "harden a connected app, Transaction Security and debug logs as tasks, checked by query"),
     "completion": ("completion", "print a shell completion script for bash, zsh or fish"),
 }
 _GLOBAL_OPTIONS_WITH_VALUE = ("--home", "--actor")
