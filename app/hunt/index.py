@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from app.incident.core import EvidenceRecord, Incident
 
 INDEX_FILE = "analysis.db"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 BATCH = 2000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -191,11 +191,10 @@ class HuntIndex:
             "text": str, "fields": str,
         }  # fmt: skip
         db.table("rows").create(columns, pk="id")
-        for col in ("at_us", "username", "ip", "user_agent", "entity", "event_type", "identity", "api"):
+        for col in ("at_us", "username", "ip", "user_agent", "entity", "event_type", "identity"):
             db.table("rows").create_index([col])
         db.table("row_values").create({"row_id": int, "kind": str, "low": str, "exact": str, "nonascii": int})
         db.table("row_values").create_index(["kind", "exact"])
-        db.table("row_values").create_index(["kind", "low"])
         db.table("row_ips").create({"row_id": int, "ip": str, "canon": str, "num": str})
         for col in ("ip", "canon", "num"):
             db.table("row_ips").create_index([col])
@@ -240,6 +239,7 @@ class HuntIndex:
         """One preserved file's rows, in batches; a record already indexed from an earlier file is skipped."""
         present = incident.evidence.path_for(ev.sha256).exists()
         with self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")  # one transaction per file (the batches are savepoints in it)
             next_id = int(self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM rows").fetchone()[0])
             position = int(self.db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM files").fetchone()[0])
             count = 0
