@@ -157,7 +157,8 @@ def test_exfil_over_the_index_equals_the_plain_scan(collected: Any, tmp_path: Pa
 
 
 def test_rebuild_from_the_evidence_store(collected: Any, tmp_path: Path) -> None:
-    """Deleted or out of step, the database is made again from the evidence; the results do not change."""
+    """Deleted, or taken from another incident, the database is made again from the evidence; the results do
+    not change."""
     sets = _sets(tmp_path)
     before = collected("hunt-index", "--json").json()
     with Workspace(collected.home, collected.clock, collected.keyring).open() as incident:
@@ -169,7 +170,8 @@ def test_rebuild_from_the_evidence_store(collected: Any, tmp_path: Path) -> None
     assert status["rebuilt"] and (status["files"], status["rows"]) == (before["files"], before["rows"])
     with Workspace(collected.home, collected.clock, collected.keyring).open() as incident:
         db = sqlite3.connect(incident.dir / INDEX_FILE)
-        db.execute("DELETE FROM files WHERE position = 1")  # out of step with the journal: rebuilt when hunted
+        db.execute("UPDATE meta SET value = 'another journal' WHERE key = 'journal_id'")  # a copied database
+        db.execute("DELETE FROM rows WHERE id IN (SELECT id FROM rows LIMIT 50)")
         db.commit()
         db.close()
         assert hunt.hunt(incident, sets).model_dump() == first

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from app.incident.core import EvidenceRecord, Incident
 
 INDEX_FILE = "analysis.db"
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 BATCH = 2000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -182,7 +182,7 @@ class HuntIndex:
         db = self.db
         db.table("meta").create({"key": str, "value": str}, pk="key")
         db.table("files").create(
-            {"position": int, "evidence_id": str, "name": str, "rows": int, "present": int}, pk="position"
+            {"position": int, "evidence_id": str, "name": str, "rows": int, "present": int, "seq": int}, pk="position"
         )
         columns: dict[str, Any] = {
             "id": int, "evidence_id": str, "file": str, "line": int, "event_type": str, "at": str, "at_us": int,
@@ -216,30 +216,55 @@ class HuntIndex:
     # -- filling ------------------------------------------------------------------------------------------
 
     def catch_up(self, incident: Incident) -> int:
-        """Index the preserved files not indexed yet, in journal order; rebuild when the index does not match the
-        journal's first files (a file missing then present, another journal). Returns the files indexed."""
-        journal = evidence_files(incident)
-        done = self.indexed()
-        stale = len(done) > len(journal) or any(
-            ev.evidence_id != eid or (not present and incident.evidence.path_for(ev.sha256).exists())
-            for ev, (eid, present) in zip(journal, done, strict=False)
-        )
-        if stale:
+        """Index the files recorded since the last catch-up, in journal order (only the journal's new entries are
+        read, so following a long collection stays linear). Rebuilds when the database belongs to another
+        journal or a file that was missing when indexed is now in the store. Returns the files indexed."""
+        journal_id = incident.journal.journal_id
+        missing = self.db.execute("SELECT evidence_id FROM files WHERE present = 0").fetchall()
+        if self._meta("journal_id") not in (None, journal_id) or any(
+            incident.evidence.path_for(sha).exists() for sha in self._shas([r[0] for r in missing], incident)
+        ):
             self._create()
-            done = []
-        for ev in journal[len(done) :]:
-            self.add_file(incident, ev)
-        return len(journal) - len(done)
+        if self._meta("journal_id") is None:
+            self._set_meta("journal_id", journal_id)
+        since = int(self._meta("journal_seq") or 0)
+        added = 0
+        for ev in evidence_files(incident, since=since):
+            added += self.add_file(incident, ev)
+        return added
+
+    def _shas(self, evidence_ids: list[str], incident: Incident) -> list[str]:
+        if not evidence_ids:
+            return []
+        known = incident.journal.state("evidence")
+        return [known[e]["sha256"] for e in evidence_ids if e in known]
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        with self.db.conn:
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
 
     def rebuild(self, incident: Incident) -> int:
         self._create()
         return self.catch_up(incident)
 
     def add_file(self, incident: Incident, ev: EvidenceFile) -> int:
-        """One preserved file's rows, in batches; a record already indexed from an earlier file is skipped."""
+        """One preserved file's rows, in batches, in one transaction with the journal position it brings the
+        database to; a record already indexed from an earlier file is skipped. Returns 1 if the file was
+        indexed now, 0 if it already was (a second acquisition of the same content, another process)."""
         present = incident.evidence.path_for(ev.sha256).exists()
         with self.db.conn:
             self.db.execute("BEGIN IMMEDIATE")  # one transaction per file (the batches are savepoints in it)
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('journal_seq', max(?, "
+                "COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_seq'), 0)))",
+                [ev.seq],
+            )
+            if self.db.execute("SELECT 1 FROM files WHERE evidence_id = ?", [ev.evidence_id]).fetchone():
+                return 0
             next_id = int(self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM rows").fetchone()[0])
             position = int(self.db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM files").fetchone()[0])
             count = 0
@@ -254,9 +279,9 @@ class HuntIndex:
             count += added
             self.db.table("files").insert(
                 {"position": position, "evidence_id": ev.evidence_id, "name": ev.name, "rows": count,
-                 "present": 1 if present else 0}
+                 "present": 1 if present else 0, "seq": ev.seq}
             )  # fmt: skip
-        return count
+        return 1
 
     def _insert(self, rows: list[Row], next_id: int) -> tuple[int, int]:
         if not rows:
