@@ -52,7 +52,7 @@ def _row(kind: str, columns: list[str], rng: random.Random, at: datetime, n: int
     elif who == "new":
         ip, ua, obj = rng.choice(NEW_WAVE_IPS), NEW_WAVE_UA, "Opportunity"
     else:
-        ip, ua, obj = f"34.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}", rng.choice(_UAS), ""
+        ip, ua = f"34.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}", rng.choice(_UAS)
         obj = rng.choice(_OBJECTS)
     query = f"/services/data/v60.0/query?q=SELECT+Id,Name+FROM+{obj}+LIMIT+2000"
     values = {
@@ -69,7 +69,11 @@ def _row(kind: str, columns: list[str], rng: random.Random, at: datetime, n: int
         "BROWSER_TYPE": ua,
         "CLIENT_NAME": ua,
         "USER_NAME": f"user{user}@example.com",
-        "URI": query if kind in ("RestApi", "API") else f"/lightning/r/{obj}/{rng.randrange(1 << 30):x}/view",
+        "URI": query
+        if kind == "RestApi"
+        else "/services/Soap/u/60.0"
+        if kind == "API"
+        else f"/lightning/r/{obj}/{rng.randrange(1 << 30):x}/view",
         "ENTITY_NAME": obj,
         "ENTITY_TYPE": obj,
         "METHOD": "GET",
