@@ -69,6 +69,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "creds": ("creds", "Salesforce credentials by alias, kept in the OS keyring"),
     "collect": ("forensics", "preserve the org's audit trail, logins, event logs, debug logs and events"),
     "hunt": ("forensics", "search the preserved evidence for indicators of compromise"),
+    "hunt-index": ("forensics", "bring the analysis database up to date with the evidence store, or --rebuild it"),
     "exfil": ("forensics", "what did they take: rows read per app/user and object, from the API logs"),
     "inventory": ("inventory", "snapshot the org's apps, tokens, users and permissions"),
     "findings": ("inventory", "failure patterns and compromise signals in the current snapshot"),
