@@ -37,6 +37,23 @@ COMMON: dict[str, tuple[str, str | None]] = {
     "plan": ("a plan file written by `contain plan --out`, or a plan id", "PLAN_FILE_OR_ID"),
 }
 
+# Metavars for value options that declare none, so the same kind of value reads the same everywhere.
+METAVARS: dict[str, str] = {
+    "--detected": "ISO8601",
+    "--aware": "ISO8601",
+    "--at": "ISO8601",
+    "--db": "FILE",
+    "--instance-url": "URL",
+    "--ca": "PEM_FILE",
+    "--key-file": "PEM_FILE",
+    "--cert-dir": "DIR",
+    "--requested-by": "WHO",
+    "--to": "PARTY",
+    "--purpose": "TEXT",
+    "--what": "SOURCES",
+    "--consumer-key": "KEY",
+}
+
 # Per-command help where a name means something particular there: {(command path, option or dest): help}.
 SPECIFIC: dict[tuple[str, str], str] = {
     ("open", "incident"): "the incident: an id, or a unique prefix or suffix of one",
@@ -185,9 +202,8 @@ def finish(parser: argparse.ArgumentParser, skip: set[str] = frozenset()) -> Non
                     action.help = SPECIFIC[(path, name)]
                 elif name in COMMON:
                     action.help = COMMON[name][0]
-            takes_value = action.nargs != 0
-            if name in COMMON and action.metavar is None and action.choices is None and takes_value:
-                action.metavar = COMMON[name][1]
+            if action.metavar is None and action.choices is None and action.nargs != 0:
+                action.metavar = METAVARS.get(name) or (COMMON[name][1] if name in COMMON else None)
         examples = EXAMPLES.get(path) or _fallback_example(path, leaf)
         text = "examples:\n" + "\n".join(f"  {line}" for line in examples)
         leaf.epilog = f"{leaf.epilog.rstrip()}\n\n{text}" if leaf.epilog else text
