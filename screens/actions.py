@@ -392,15 +392,15 @@ class ConsoleActions(_Screen):
 
     @work(thread=True, exclusive=True, group="inventory", exit_on_error=False, description="importing inventory")
     def _import_worker(self, path_text: str) -> None:
-        activity = self.query_one(ActivityBar)
+        bar = BarProgress(self.app, self.query_one(ActivityBar))
         path = Path(path_text).expanduser()
-        self.app.call_from_thread(activity.start, f"inventory: importing {path.name}", None)
+        bar.start(f"inventory: importing {path.name}")
         try:
             self._said_intake(import_and_record(self.incident, path, self.actor))
         except (WarroomError, OSError) as exc:
             self._fail_from_thread(exc)
         finally:
-            self.app.call_from_thread(activity.stop)
+            bar.stop()
 
     # -- containment -----------------------------------------------------------------------------------------
 
@@ -432,9 +432,9 @@ class ConsoleActions(_Screen):
 
     @work(thread=True, exclusive=True, group="contain", exit_on_error=False, description="planning containment")
     def _plan_worker(self, action: str, selectors: dict[str, Any]) -> None:
-        activity = self.query_one(ActivityBar)
+        bar = BarProgress(self.app, self.query_one(ActivityBar))
         alias = self.app.settings.org_alias
-        self.app.call_from_thread(activity.start, f"containment: planning {action} on {alias}", None)
+        bar.start(f"containment: planning {action} on {alias}")
         try:
             org = self._login()
             try:
@@ -447,7 +447,7 @@ class ConsoleActions(_Screen):
             self._fail_from_thread(exc)
             return
         finally:
-            self.app.call_from_thread(activity.stop)
+            bar.stop()
         self.app.call_from_thread(self._confirm_plan, plan)
 
     def _confirm_plan(self, plan: Any) -> None:
