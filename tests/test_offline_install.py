@@ -54,8 +54,9 @@ def test_the_installer_refuses_a_wheelhouse_that_does_not_match_its_sums(tmp_pat
         "wheels/a.whl does not match its SHA-256",
         "wheels/b.whl is not listed in SHA256SUMS",
     ]
-    sums.write_text(f"{'0' * 64}  ../outside\n")
-    assert "is not `SHA256  PATH`" in install_offline.verify_sums(tmp_path, None)[0]
+    for outside in ("../outside", "/etc/hostname"):
+        sums.write_text(f"{'0' * 64}  {outside}\n")
+        assert "is not `SHA256  PATH`" in install_offline.verify_sums(tmp_path, None)[0]
 
 
 @pytest.mark.slow
