@@ -43,6 +43,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "settings",
     "exercise",
     "report",
+    "costs",
+    "grant",
+    "monitor",
+    "reconnect",
     "completion",
 )
 
@@ -73,6 +77,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "exercise": ("exercise", "tabletop exercises: scenarios with timed injects, scored"),
     "report": ("report", "the audit report: timeline, controls, clocks, containment, evidence, journal root"),
     "export-population": ("report", "journal entries as CSV for an auditor's sample, with the query that made it"),
+    "costs": ("costs", "the cost ledger: costs against a budget, totals per category and currency, fine ranges"),
+    "grant": ("grant", "just-in-time access: a permission set for a stated time, approved, verified"),
+    "monitor": ("monitor", "enhanced monitoring after containment: a window of days, runs and alerts"),
+    "reconnect": ("reconnect", "bring a contained integration back: preconditions checked, approved by another"),
     "completion": ("completion", "print a shell completion script for bash, zsh or fish"),
 }
 _GLOBAL_OPTIONS_WITH_VALUE = ("--home", "--actor")
@@ -247,6 +255,9 @@ def _run(ctx, args: argparse.Namespace, command: str | None) -> int:
             if ctx.json_mode
             else code
         )
+    finally:
+        for problem in ctx.close_orgs():
+            ctx.error(f"warning: {problem}")
 
 
 def open_console(ctx, incident_id: str | None = None, demo: bool = False) -> int:

@@ -378,22 +378,17 @@ def _run_facts_set(ctx: Context, args: argparse.Namespace) -> int:
 def _run_facts_show(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         facts = dl.incident_facts(incident.journal)
-        state = incident.journal.state("facts")
+        lines = dla.current_facts(incident.journal)
     if args.json:
         ctx.print(facts.model_dump_json(indent=2))
         return 0
-    for key in dl.FACT_TIMES:
-        value = getattr(facts, key)
-        src = "" if key in state or value is None else "  (from the incident record)"
-        ctx.print(f"{key:<18} {format_instant(value) if value else '-'}{src}")
-    ctx.print(f"{'residents':<18} " + (", ".join(f"{k} {v:,}" for k, v in sorted(facts.residents.items())) or "-"))
-    ctx.print(f"{'categories':<18} {', '.join(facts.categories) or '-'}")
-    ctx.print(f"{'sectors':<18} {', '.join(facts.sectors) or '-'}")
-    ctx.print(f"{'eu_member_state':<18} {facts.eu_member_state or '- (EU rules use Brussels time)'}")
-    for rid, td in sorted(facts.targets.items()):
-        ctx.print(f"{'target.' + rid:<18} {dl.format_duration(td)}")
-    for line in _unusable_lines(facts):
-        ctx.print(line)
+    for line in lines:
+        if line.unusable:
+            ctx.print(f"unusable: {line.key} holds {line.value}, which cannot be used; {line.note}")
+        elif line.key == "eu_member_state" and line.note:
+            ctx.print(f"{line.key:<18} - ({line.note})")
+        else:
+            ctx.print(f"{line.key:<18} {line.value}" + (f"  ({line.note})" if line.note else ""))
     return 0
 
 

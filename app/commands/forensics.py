@@ -127,7 +127,8 @@ def _run_collect(ctx: Context, args: argparse.Namespace) -> int:
     else:
         for line in forensics.render_collect(result, ctx.clock.now()):
             ctx.print(line)
-    return 0 if result.status == "complete" else 1
+    # Not complete (partial, interrupted, cancelled): the collection error's exit code, 1.
+    return 0 if result.status == "complete" else forensics.CollectError.exit_code
 
 
 def _run_hunt(ctx: Context, args: argparse.Namespace) -> int:
@@ -196,15 +197,8 @@ def _run_exfil(ctx: Context, args: argparse.Namespace) -> int:
     check_window(args.since, args.until)
     sets = _load_sets(args.ioc_files) if args.ioc_files else None
     with ctx.open_incident(args.incident) as incident:
-        if sets is None and not args.all_activity and not hunt.recorded_indicator_sets(incident):
-            raise UsageError(
-                "no hunt is recorded yet: run `warroom hunt IOC_FILE --record`, name indicator files "
-                "here, or use --all for every API read"
-            )
-        rows = hunt.exfiltration_table(
-            incident, sets, all_activity=args.all_activity, since=args.since, until=args.until
-        )
-        have_logs = hunt.api_logs_preserved(incident)
+        taken = hunt.what_was_taken(incident, sets, all_activity=args.all_activity, since=args.since, until=args.until)
+    rows, have_logs = taken.rows, taken.have_logs
     if args.json:
         ctx.print_json([r.model_dump(mode="json") for r in rows])
         return 0

@@ -13,6 +13,7 @@ from typing import Any
 from app import findings as findings_mod
 from app import inventory as inv
 from app.base.errors import NotFoundError, UsageError, WarroomError
+from app.base.files import present, user_path
 from app.base.progress import messages
 from app.composition.context import Context
 from app.findings.incident import record_findings
@@ -247,8 +248,8 @@ def _source_text(source: inv.Source) -> str:
 
 
 def _load_ref(incident: Any, ref: str) -> tuple[inv.Snapshot, str]:
-    path = Path(ref).expanduser()
-    if path.exists():
+    path = user_path(ref)
+    if present(path):
         return inv.import_path(path), str(path)
     return inv.load_saved(incident, ref), ref
 

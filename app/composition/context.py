@@ -59,6 +59,8 @@ class Context:
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     exercise: Any = None  # the ExerciseRunner of a live tabletop (`warroom exercise run`); the console drives it
     console: Console | None = None  # starts the console; injected by the `warroom` entry point (screens/entry.py)
+    # Orgs a command logged in to (`app.salesforce.orgs.open_org`); logged out when the command ends.
+    orgs: list[Any] = field(default_factory=list, repr=False)
     json_mode: bool = False  # the command runs with --json: messages on stderr are JSON objects too
     terminal: bool | None = None  # whether a person is at a terminal (None: ask stdin and stdout)
     _live: Progress | None = field(default=None, init=False, repr=False)  # the progress shown on stderr, if any
@@ -71,6 +73,20 @@ class Context:
         home = getattr(args, "home", None) or default_home()
         actor = getattr(args, "actor", None) or default_actor()
         return cls(home=Path(home).expanduser(), actor=actor, **overrides)
+
+    def close_orgs(self) -> list[str]:
+        """Log out of every org this command opened, newest first; returns what the orgs did not confirm."""
+        problems: list[str] = []
+        while self.orgs:
+            org = self.orgs.pop()
+            try:
+                org.close()
+            except Exception as exc:  # one org that cannot log out must not keep the others' sessions open
+                problems.append(f"{getattr(org, 'alias', 'org')}: {exc}")
+                continue
+            if getattr(org, "logout_error", None):
+                problems.append(f"{getattr(org, 'alias', 'org')}: {org.logout_error}")
+        return problems
 
     def get_keyring(self) -> Any:
         """The injected backend, else the platform's (resolved lazily: it can be slow or absent)."""
