@@ -268,7 +268,10 @@ def open_console(ctx, incident_id: str | None = None, demo: bool = False) -> int
     if ctx.console is None:
         raise UsageError("this entry point has no console: run `warroom` (or `python -m screens.entry`)")
     if not ctx.is_terminal():
-        raise UsageError("the console needs a terminal (stdin and stdout); `warroom demo` without one checks the demo")
+        raise UsageError(
+            "the console needs a terminal (stdin and stdout); without one, `warroom demo` checks the demo and "
+            "`warroom exercise run SCENARIO --script FILE` plays a scenario headless"
+        )
     return int(ctx.console(ctx, incident_id=incident_id, demo=demo))
 
 

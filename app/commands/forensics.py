@@ -161,7 +161,11 @@ def _run_hunt(ctx: Context, args: argparse.Namespace) -> int:
                 )
             if collected.status != "complete" and not args.json:
                 ctx.error(f"collection {collected.status}: {collected.message}; hunting what is preserved")
-        result = hunt.hunt(incident, sets, since=args.since, until=args.until, leads=args.leads)
+        scanning = ctx.progress(quiet=True)
+        scanning.start("hunt: preserved rows scanned", None, "records")
+        result = hunt.hunt(
+            incident, sets, since=args.since, until=args.until, leads=args.leads, progress=scanning.progress
+        )
         if args.record:
             hunt.record_hunt(incident, result, sets, ctx.actor)
     if args.json:

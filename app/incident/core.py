@@ -176,14 +176,16 @@ class Incident:
         to_party: str | None = None,
         purpose: str | None = None,
         note: str | None = None,
+        progress: Progress | None = None,
     ) -> Entry:
-        """A custody event; 'verified' and 'accessed' re-hash the stored file and record the result."""
+        """A custody event; 'verified' and 'accessed' re-hash the stored file (reporting to `progress`) and record
+        the result."""
         if action not in CUSTODY_ACTIONS:
             raise UsageError(f"custody action must be one of {', '.join(CUSTODY_ACTIONS)}")
         item = self.resolve_evidence(evidence_ref)
         data: dict[str, Any] = {"evidence_id": item["evidence_id"], "action": action}
         if action in ("verified", "accessed", "copied", "transferred"):
-            rehash = self.evidence.rehash(item["sha256"])
+            rehash = self.evidence.rehash(item["sha256"], progress)
             data["rehash_sha256"] = rehash
             data["match"] = rehash == item["sha256"]
         for key, value in (("to_party", to_party), ("purpose", purpose), ("note", note)):
