@@ -181,8 +181,14 @@ def _run_plan(ctx: Context, args: argparse.Namespace) -> int:
             f"wrote {written[0]} (plan) and {written[1]} (runbook); its sha256 is journaled, so "
             f"`warroom contain apply {written[0].name}` on a connected machine is tied to this plan"
         )
+    from app.salesforce.simlogin import SIM_ALIAS
+
+    where = ""
+    if plan.org_alias == SIM_ALIAS and not plan.basis.get("ca"):  # a snapshot plan records no certificate
+        where = " --instance-url https://127.0.0.1:PORT --ca FILE"
     ctx.print(
-        f"nothing was changed (dry run); to run it: warroom contain apply {plan.plan_id} --confirm {plan.org_alias}"
+        "nothing was changed (dry run); to run it: "
+        f"warroom contain apply {plan.plan_id} --confirm {plan.org_alias}{where}"
     )
     return 0
 
