@@ -254,7 +254,8 @@ async def _console_fact(drill: Drill, value: str) -> list[str]:
         await press_for(pilot, "f", FormModal)
         await fill(pilot, {"key": "aware", "value": value})
         await settle(pilot)
-        return [str(n.message) for n in app._notifications]
+        kept_open = [app.screen.error] if isinstance(app.screen, FormModal) else []  # a refusal keeps the form
+        return [str(n.message) for n in app._notifications] + kept_open
 
 
 async def test_a_fact_and_its_time_rule_are_the_same_from_every_front_end(drills: Callable[[], Drill]) -> None:

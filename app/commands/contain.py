@@ -12,6 +12,8 @@ from typing import Any
 
 from app.base.config import load_config
 from app.base.errors import UsageError
+from app.base.files import present
+from app.base.progress import records
 from app.composition.context import Context
 from app.containment import execute as cm
 from app.containment.run import run_plan
@@ -118,15 +120,16 @@ def _default_alias(ctx: Context, given: str | None) -> str:
     raise UsageError(f"name the org with --org ALIAS{known}")
 
 
-def _opener(ctx: Context, plan: cm.Plan, args: argparse.Namespace) -> OrgFactory:
+def _opener(ctx: Context, plan: cm.Plan | str, args: argparse.Namespace) -> OrgFactory:
     """Log in only when the run needs it, after the intent is journaled. A simulated-org plan records the org's
-    URL and certificate, so --instance-url and --ca are needed only to reach a different one."""
+    URL and certificate, so --instance-url and --ca are needed only to reach a different one. Given an alias
+    instead of a plan (a monitoring run), the org is reached with --instance-url and --ca as given."""
     from app.salesforce.orgs import open_org
     from app.salesforce.simlogin import SIM_ALIAS
 
-    alias = plan.org_alias
+    alias = plan if isinstance(plan, str) else plan.org_alias
     url, ca = args.instance_url, args.ca
-    if alias == SIM_ALIAS:
+    if alias == SIM_ALIAS and not isinstance(plan, str):
         url = url or plan.instance_url
         ca = ca or (Path(plan.basis["ca"]) if plan.basis.get("ca") else None)
         if not (url and ca):
@@ -229,7 +232,7 @@ def _run_approve(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         plan = cm.load_plan(incident, args.plan)
         typed = _ask_alias(ctx, plan, args.confirm, "Approve")
-        plan_file = Path(args.plan) if Path(args.plan).is_file() else None
+        plan_file = Path(args.plan) if present(Path(args.plan), file=True) else None
         entry = cm.approve(incident, plan, typed, ctx.actor, plan_file=plan_file)
     ctx.print(
         f"{plan.plan_id} approved by {ctx.actor} (entry {entry.seq}); the executor runs "
@@ -241,7 +244,7 @@ def _run_approve(ctx: Context, args: argparse.Namespace) -> int:
 def _run_apply(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         plan = cm.load_plan(incident, args.plan)
-        plan_file = Path(args.plan) if Path(args.plan).is_file() else None
+        plan_file = Path(args.plan) if present(Path(args.plan), file=True) else None
         if not args.json:
             _print_plan(ctx, plan)
         opener = _opener(ctx, plan, args) if plan.steps else None
@@ -258,16 +261,16 @@ def _run_apply(ctx: Context, args: argparse.Namespace) -> int:
     return code
 
 
-def _progress(ctx: Context, total: int, quiet: bool) -> cm.Progress | None:
-    if quiet or total > 200:
-        return None
+def _progress(ctx: Context, total: int, quiet: bool) -> cm.Progress:
+    """Records done of `total`, with rate and ETA on a terminal; each record's result as a line up to 200."""
+    bar = ctx.progress(quiet=quiet)
+    bar.start("containment", total, "records")
 
-    def show(i: int, n: int, rec: cm.RecordResult) -> None:
+    def show(i: int, n: int, rec: cm.RecordResult) -> str | None:
         extra = f": {rec.error}" if rec.error else ""
-        ctx.stderr.write(f"  [{i}/{n}] {rec.status:<7} {cm.OP_LABELS.get(rec.op, rec.op)} {rec.label}{extra}\n")
-        ctx.stderr.flush()
+        return None if n > 200 else f"  [{i}/{n}] {rec.status:<7} {cm.OP_LABELS.get(rec.op, rec.op)} {rec.label}{extra}"
 
-    return show
+    return records(bar, show)
 
 
 def _report(ctx: Context, result: cm.ActionResult, as_json: bool) -> int:

@@ -87,6 +87,10 @@ def _confirm_alias(incident: Incident, plan: Plan, confirm_alias: str | None, ac
         raise
 
 
+def _approve_command(plan: Plan) -> str:
+    return "grant approve" if plan.grant is not None else "contain approve"
+
+
 def _approvals(incident: Incident, plan: Plan) -> list[Entry]:
     return [
         e
@@ -344,11 +348,13 @@ def apply_plan(
     progress: Progress | None = None,
     *,
     plan_file: Path | None = None,
+    require_distinct_approver: bool = False,
 ) -> ActionResult:
     """Approve (typed alias), journal the intent, execute record by record, journal the result, checkpoint.
 
     `org` is a logged-in Org or a callable returning one: with a callable nothing at all (not even a login)
-    reaches Salesforce before the intent is journaled.
+    reaches Salesforce before the intent is journaled. `require_distinct_approver` asks for an approval journaled
+    by someone other than `actor` whatever the incident's setting says (a just-in-time grant always does).
     """
     recover_unjournaled(incident, actor)
     plan.check_hash(f"plan {plan.plan_id}")
@@ -363,7 +369,7 @@ def apply_plan(
         "(`warroom contain status` shows its progress)"
     )
     with run_lock(incident, plan.plan_id, wait_message=busy):
-        return _apply_locked(incident, org, plan, actor, progress, plan_file)
+        return _apply_locked(incident, org, plan, actor, progress, plan_file, require_distinct_approver)
 
 
 def _reserve(incident: Incident, plan: Plan, pending: list[Step], run: int) -> WriteAhead:
@@ -404,6 +410,7 @@ def _apply_locked(
     actor: str,
     progress: Progress | None,
     plan_file: Path | None,
+    require_distinct_approver: bool = False,
 ) -> ActionResult:
     current = incident.journal.get_state(NAMESPACE, plan.plan_id)
     done = _done_steps(incident, plan.plan_id)
@@ -429,15 +436,22 @@ def _apply_locked(
 
     # Approval: the typed alias, and an approver other than the executor when the incident requires it.
     # An approval already journaled by someone else is used as is (with or without the requirement).
-    require_distinct = bool(settings_mod.get_setting(incident.journal, settings_mod.REQUIRE_DISTINCT_APPROVER))
+    require_distinct = require_distinct_approver or bool(
+        settings_mod.get_setting(incident.journal, settings_mod.REQUIRE_DISTINCT_APPROVER)
+    )
     others = [e for e in _approvals(incident, plan) if e.data.get("approver") != actor]
     approval: Entry | None = None
     if require_distinct or others:
         if not others:
             msg = (
                 f"{plan.plan_id} needs an approver other than the executor ({actor}): the approver runs "
-                f"`warroom --actor NAME contain approve {plan.plan_id} --confirm {plan.org_alias}` first "
-                f"(setting {settings_mod.REQUIRE_DISTINCT_APPROVER} is on); nothing was sent"
+                f"`warroom --actor NAME {_approve_command(plan)} {plan.plan_id} --confirm {plan.org_alias}` first "
+                + (
+                    "(every just-in-time grant needs one)"
+                    if require_distinct_approver
+                    else f"(setting {settings_mod.REQUIRE_DISTINCT_APPROVER} is on)"
+                )
+                + "; nothing was sent"
             )
             incident.journal.append(
                 "action.refused",

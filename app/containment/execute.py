@@ -129,6 +129,9 @@ def _new_plan_id(incident: Incident | None) -> str:
             return plan_id
 
 
+new_plan_id = _new_plan_id  # for the areas that plan through containment's path (app/grants)
+
+
 def make_plan(
     ctx_or_org: Any,
     incident: Incident | None,

@@ -323,3 +323,43 @@ def resume_clocks(
     )
     record_clocks(incident.journal, actor)
     return HoldRecorded(hold_id=hold_id, at=format_instant(end), rules=hold.get("rules"), seq=entry.seq)
+
+
+class FactLine(BaseModel):
+    """One current fact as `warroom facts show` and the console list it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    value: str  # "-" when unset
+    note: str = ""  # where it came from, or why it cannot be used
+    unusable: bool = False  # journaled before values were checked: the clocks ignore it
+
+
+def current_facts(journal: Any) -> list[FactLine]:
+    """Every deadline fact with its current value (unset ones too, so a missing fact is visible)."""
+    facts = incident_facts(journal)
+    state = journal.state("facts")
+    out: list[FactLine] = []
+    for key in FACT_TIMES:
+        value = getattr(facts, key)
+        note = "from the incident record" if key not in state and value is not None else ""
+        out.append(FactLine(key=key, value=format_instant(value) if value else "-", note=note))
+    residents = ", ".join(f"{k} {v:,}" for k, v in sorted(facts.residents.items()))
+    out.append(FactLine(key="residents", value=residents or "-"))
+    out.append(FactLine(key="categories", value=", ".join(facts.categories) or "-"))
+    out.append(FactLine(key="sectors", value=", ".join(facts.sectors) or "-"))
+    eu = facts.eu_member_state
+    out.append(FactLine(key="eu_member_state", value=eu or "-", note="" if eu else "EU rules use Brussels time"))
+    for rid, td in sorted(facts.targets.items()):
+        out.append(FactLine(key=f"target.{rid}", value=format_duration(td)))
+    for key, value in sorted(facts.unusable.items()):
+        out.append(
+            FactLine(
+                key=key,
+                value=repr(value),
+                note=f"the clocks ignore it until it is corrected (`warroom facts set {key} VALUE`)",
+                unusable=True,
+            )
+        )
+    return out

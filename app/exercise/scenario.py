@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from app.base import tomlfile
 from app.base.clock import parse_instant
 from app.base.errors import NotFoundError, UsageError, WarroomError
+from app.base.files import present, user_path
 from app.base.tomlfile import TomlDocument
 from app.checklist import parse_duration
 
@@ -201,13 +202,13 @@ def scenarios_dir() -> Path:
 
 def resolve_scenario(name: str | Path) -> Path:
     """A path as given, or the name of a shipped scenario (`chat-vendor-theft`)."""
-    p = Path(name).expanduser()
-    if p.suffix == ".toml" or p.exists():
-        if not p.is_file():
+    p = user_path(name)
+    if p.suffix == ".toml" or present(p):
+        if not present(p, file=True):
             raise NotFoundError(f"scenario file {p} does not exist")
         return p
     shipped = scenarios_dir() / f"{name}.toml"
-    if shipped.is_file():
+    if present(shipped, file=True):
         return shipped
     names = ", ".join(s.name for s in list_scenarios())
     raise NotFoundError(f"no scenario named {str(name)!r} (shipped: {names}; or give a .toml path)")

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.base.errors import NotFoundError
+from app.base.files import present, user_path
 from app.base.tomlfile import did_you_mean
 from app.checklist import parse_duration
 from app.exercise.runner import (
@@ -262,11 +263,11 @@ def indicator_file(base: Path, name: str) -> Path:
 
 
 def resolve_script(name: str | Path) -> Path:
-    p = Path(name).expanduser()
-    if p.is_file():
+    p = user_path(name)
+    if present(p, file=True):
         return p
     shipped = scenarios_dir() / f"{name}.script.toml"
-    if shipped.is_file():
+    if present(shipped, file=True):
         return shipped
     raise NotFoundError(f"script file {p} does not exist")
 

@@ -193,7 +193,7 @@ class SimHandler(BaseHTTPRequestHandler):
 
     def _api(self, method: str, version: str, rest: str, query: dict[str, list[str]], body: bytes) -> Reply:
         session = self._session()
-        verdict = self.sim.faults.on_api_call()
+        verdict = self.sim.faults.on_api_call(" ".join([rest, *query.get("q", [])]))
         store = self.store
         if verdict is None and store.api_used >= store.org.api_limit:
             verdict = self.sim.faults_rate_limited
