@@ -718,9 +718,10 @@ def test_cli_apply_to_the_sim_without_its_address_is_refused_before_anything_is_
     """A plan made from the inventory snapshot records no certificate: apply needs the address given."""
     cli.new()
     assert cli("inventory", "pull", "--org", "sim", *_sim_args(sim)).code == 0
-    plan_id = cli(
-        "contain", "plan", "freeze_users", "--user", DRIFT_INT, "--org", "sim", "--from-snapshot", "--json"
-    ).json()["plan_id"]
+    r = cli("contain", "plan", "freeze_users", "--user", DRIFT_INT, "--org", "sim", "--from-snapshot")
+    assert r.code == 0, r.err
+    assert r.out.rstrip().endswith("--confirm sim --instance-url https://127.0.0.1:PORT --ca FILE")
+    plan_id = r.out.split("to run it: warroom contain apply ", 1)[1].split()[0]
     r = cli("contain", "apply", plan_id, "--confirm", "sim")
     assert r.code == 2 and "--instance-url" in r.err
     assert not cli("journal", "show", "--kind", "action.intent", "--json").json()

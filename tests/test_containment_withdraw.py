@@ -68,6 +68,15 @@ def test_a_withdrawn_plan_is_journaled_listed_and_never_applied(cli: Any, sim: S
     assert r.code != 0 and "reason" in r.err
 
 
+def test_an_exported_plan_file_is_withdrawn_by_its_file(cli: Any, sim: SimOrg, tmp_path: Path) -> None:
+    cli.new()
+    out = tmp_path / "freeze.json"
+    assert cli("contain", "plan", "freeze_users", "--user", DRIFT_INT, *sim_args(sim), "--out", str(out)).code == 0
+    r = cli("contain", "withdraw", str(out), "--reason", "superseded", "--json")
+    assert r.code == 0, r.err
+    assert cli("contain", "status", "--json").json()[0]["status"] == "withdrawn"
+
+
 def test_a_plan_that_ran_cannot_be_withdrawn(cli: Any, sim: SimOrg) -> None:
     cli.new()
     plan_id = cli("contain", "plan", "freeze_users", "--user", DRIFT_INT, *sim_args(sim), "--json").json()["plan_id"]

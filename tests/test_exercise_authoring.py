@@ -213,11 +213,18 @@ def test_an_exercise_that_aborts_records_its_end_and_scores_as_aborted(
         end = incident.journal.last("exercise.end")
         assert end is not None and "refused the rows" in end.data["aborted"]
         assert end.data["score"]["status"] == "aborted" and end.data["score"]["total"] == 0
+        from app.exercise.aar import after_action_report
+        from app.exercise.score import score
+
+        loaded = load_scenario("chat-vendor-theft")
+        head = after_action_report(incident, loaded, score(incident, loaded)).split("## Injects", 1)[0]
+        assert "- ABORTED (T+30m: inject soc-tokens-live" in head and "deadlines 100" not in head
+        assert "/100" not in head
     cli = CLI(tmp_path, FrozenClock(parse_instant("2030-01-01T00:00:00Z")), mem_keyring)
     shown = cli("exercise", "score", "--incident", incident_id)
     assert shown.code == 0, shown.err
     assert "ABORTED (T+30m: inject soc-tokens-live" in shown.out and "not scored" in shown.out
-    assert "score " not in shown.out.split("\n")[0]
+    assert "score " not in shown.out.split("\n")[0] and "deadlines 100" not in shown.out
     data = cli("exercise", "score", "--incident", incident_id, "--json").json()
     assert data["status"] == "aborted" and data["total"] == 0
 

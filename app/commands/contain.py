@@ -86,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_run_undo)
 
     p = csub.add_parser("withdraw", help="withdraw a plan that will not be applied, with the reason (journaled)")
-    p.add_argument("plan", metavar="PLAN")
+    p.add_argument("plan")
     p.add_argument("--reason", required=True, metavar="TEXT", help="why it will not be applied")
     p.add_argument("--incident")
     p.set_defaults(handler=_run_withdraw)
@@ -184,8 +184,14 @@ def _run_plan(ctx: Context, args: argparse.Namespace) -> int:
             f"wrote {written[0]} (plan) and {written[1]} (runbook); its sha256 is journaled, so "
             f"`warroom contain apply {written[0].name}` on a connected machine is tied to this plan"
         )
+    from app.salesforce.simlogin import SIM_ALIAS
+
+    where = ""
+    if plan.org_alias == SIM_ALIAS and not plan.basis.get("ca"):  # a snapshot plan records no certificate
+        where = " --instance-url https://127.0.0.1:PORT --ca FILE"
     ctx.print(
-        f"nothing was changed (dry run); to run it: warroom contain apply {plan.plan_id} --confirm {plan.org_alias}"
+        "nothing was changed (dry run); to run it: "
+        f"warroom contain apply {plan.plan_id} --confirm {plan.org_alias}{where}"
     )
     return 0
 
@@ -372,6 +378,7 @@ def _run_withdraw(ctx: Context, args: argparse.Namespace) -> int:
     from app.containment.withdraw import withdraw_plan
 
     with ctx.open_incident(args.incident) as incident:
-        entry = withdraw_plan(incident, args.plan, args.reason, ctx.actor)
+        plan_id = cm.load_plan(incident, args.plan).plan_id if Path(args.plan).is_file() else args.plan
+        entry = withdraw_plan(incident, plan_id, args.reason, ctx.actor)
     ctx.print(f"{entry.data['action_id']} withdrawn by {ctx.actor} (entry {entry.seq}): {entry.data['reason']}")
     return 0

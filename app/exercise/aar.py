@@ -36,13 +36,12 @@ def after_action_report(incident: Incident, loaded: LoadedScenario, result: Scor
         f"- Incident: {incident.id} (an exercise; nothing touched a real org)",
         f"- Played: {result.started_utc} to {result.ended_utc} scenario time ({result.elapsed})",
         (
-            f"- ABORTED ({result.aborted}): not scored; the measures below are as far as it got"
+            f"- ABORTED ({result.aborted}): not scored; the sections below show how far it got"
             if result.status == "aborted"
-            else f"- Score: **{result.total}/100**"
-        )
-        + f" (deadlines {result.parts['deadlines']}, checklist "
-        f"{result.parts['checklist']}, containment {result.parts['containment']}, evidence "
-        f"{result.parts['evidence']}; weights {', '.join(f'{k} {w}' for k, w in WEIGHTS.items())})",
+            else f"- Score: **{result.total}/100** (deadlines {result.parts['deadlines']}, checklist "
+            f"{result.parts['checklist']}, containment {result.parts['containment']}, evidence "
+            f"{result.parts['evidence']}; weights {', '.join(f'{k} {w}' for k, w in WEIGHTS.items())})"
+        ),
         "",
     ]
     if sc.based_on:

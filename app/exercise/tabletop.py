@@ -123,10 +123,7 @@ def summary_lines(incident_id: str, score: Score | Any, failures: int = 0) -> li
     parts = ", ".join(f"{k} {v}" for k, v in score.parts.items())
     status = getattr(score, "status", "completed")
     if status == "aborted":
-        head = (
-            f"exercise {score.scenario} in {incident_id}: ABORTED ({score.aborted}), not scored "
-            f"(as far as it got: {parts})"
-        )
+        head = f"exercise {score.scenario} in {incident_id}: ABORTED ({score.aborted}), not scored"
     elif status == "unfinished":
         head = (
             f"exercise {score.scenario} in {incident_id}: UNFINISHED (no end recorded), provisional score "
