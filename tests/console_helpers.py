@@ -85,6 +85,7 @@ async def press_for(pilot: Any, key: str, screen_type: type) -> None:
 async def fill(pilot: Any, values: dict[str, str]) -> None:
     from textual.widgets import Input, Select
 
+    await until(pilot, lambda: isinstance(pilot.app.screen, FormModal))  # a palette command opens it a moment later
     modal = pilot.app.screen
     assert isinstance(modal, FormModal)
     for name, value in values.items():

@@ -171,6 +171,7 @@ async def test_collect_cancel_stops_at_the_next_item(console: Console, sim: SimO
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         await palette(pilot, "collect: logs")
+        await until(pilot, lambda: isinstance(app.screen, FormModal))
         form = app.screen
         assert isinstance(form, FormModal)
         form.query_one("#ok").press()
@@ -226,6 +227,7 @@ async def test_contain_approve_status_and_undo(console: Console, sim: SimOrg) ->
         assert sim.store.find("UserLogin", IsFrozen=True)
 
         await palette(pilot, "contain: status")
+        await until(pilot, lambda: isinstance(app.screen, TableModal))
         status = app.screen
         assert isinstance(status, TableModal)
         assert {r.key for r in status.result.rows} >= {action_id, frozen_id}
@@ -246,3 +248,28 @@ async def test_contain_approve_status_and_undo(console: Console, sim: SimOrg) ->
         assert result.data["action_id"] != frozen_id and result.data["status"] == "done"
         assert journal.get_state("containment", frozen_id)["status"] == "undone"
         assert not sim.store.find("UserLogin", IsFrozen=True)
+
+
+async def test_inventory_is_a_tree_of_apps_with_counts_and_risk_in_words(console: Console, sim: SimOrg) -> None:
+    app = console.app(org_factory=demo.sim_factory(sim))
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "p")
+        await settle(pilot)
+        pane = app.screen.query_one(InventoryPane)
+        tree = pane.records
+        apps = {n.data.name: n for n in tree.root.children if n.data is not None}
+        drift = apps["Drift"]
+        assert "critical risk" in str(drift.label) and "Drift" in str(drift.label)
+        assert not drift.is_expanded and all(not b.children for b in drift.children)  # drawn when opened
+        branches = [str(b.label) for b in drift.children]
+        assert branches[0].startswith("tokens (") and any(b.startswith("users (") for b in branches)
+        token = next(r for r in pane.rows if r.kind == "token" and r.record.get("app") == "Drift")
+        pane.select(token.key)
+        await pilot.pause()
+        assert pane.selected() == token and drift.is_expanded
+        assert "Drift" in app.screen.query_one("#detail-text").content.plain
+        pane.set_filter(query="drift")
+        await pilot.pause()
+        shown = {r.key for r in pane.visible_rows()}
+        assert token.key in shown and all("drift" in str(pane._by_key[k].label).lower() for k in shown)

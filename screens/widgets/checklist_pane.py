@@ -96,6 +96,11 @@ class ChecklistPane(Vertical):
     def table(self) -> DataTable:
         return self.query_one(DataTable)
 
+    @property
+    def cursor_widget(self) -> DataTable:
+        """The widget that holds the pane's cursor (focus, j/k)."""
+        return self.table
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """The cursor never rests on a phase heading: it steps on to the next item in the direction it moved
         (so Down from the next item then `x` ticks an item, not "select a checklist item first")."""

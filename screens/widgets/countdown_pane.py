@@ -92,6 +92,11 @@ class CountdownPane(Vertical):
     def table(self) -> DataTable:
         return self.query_one(DataTable)
 
+    @property
+    def cursor_widget(self) -> DataTable:
+        """The widget that holds the pane's cursor (focus, j/k)."""
+        return self.table
+
     def selected(self) -> CountdownRow | None:
         table = self.table
         if not self.rows or table.row_count == 0:
