@@ -24,6 +24,7 @@ from app.exercise.runner import current_exercise
 from app.incident.core import Incident
 from app.journal.chain import Entry, Head
 from app.journal.verify import VerifyReport
+from app.journal.verify_tail import verify_tail
 from app.salesforce.protocol import OrgFactory
 from screens.bindings import APP_BINDINGS, EXERCISE_BINDINGS, MAIN_BINDINGS
 from screens.commands import WarroomCommands, palette_commands
@@ -202,7 +203,7 @@ class WarroomApp(App[int]):
             self._exercise_state = current_exercise(self.incident.journal) or {}
             self._exercise_tick()
         self.main_screen.refresh_for(kinds)
-        self.action_verify()  # keep the header's integrity mark current (a worker; the newest run wins)
+        self.verify_appended()  # keep the header's integrity mark current: the new entries only, in a thread
         from screens.modals.alerts import AlertsModal
         from screens.timeline import TimelineScreen
 
@@ -455,11 +456,34 @@ class WarroomApp(App[int]):
     def _verify_worker(self) -> None:
         self.call_from_thread(self._verified, verify_out_of_process(self.incident.journal.path))
 
+    def verify_appended(self) -> None:
+        """After appends, check only the entries after the last verified head (app/journal/verify_tail.py); the
+        full re-verification runs at open and on demand (v). Without a passing full run, run one."""
+        if self.last_verify is None or not self.last_verify.ok:
+            self.action_verify()
+            return
+        if self._busy.get("verify"):
+            self._again.add("tail")
+            return
+        self._busy["verify"] = True
+        self._tail_worker(self.last_verify)
+
+    @work(thread=True, group="verify", exit_on_error=False, description="verifying new entries")
+    def _tail_worker(self, verified: VerifyReport) -> None:
+        path = self.incident.journal.path
+        report = verify_tail(path, verified) or verify_out_of_process(path)
+        self.call_from_thread(self._verified, report)
+
     def _verified(self, report: VerifyReport) -> None:
         self._busy["verify"] = False
         if "verify" in self._again:
             self._again.discard("verify")
+            self._again.discard("tail")
             self.action_verify()
+        elif "tail" in self._again:
+            self._again.discard("tail")
+            self._busy["verify"] = True
+            self._tail_worker(report)
         self.last_verify = report
         header = self._header()
         if header is not None:

@@ -319,7 +319,7 @@ class MainScreen(
         line = self.query_one(NextClock)
         rows = [r for r in self.query_one(CountdownPane).rows if r.due is not None and not r.notified]
         if not rows:
-            line.update("no clock running: set the facts (f)")
+            line.show("no clock running: set the facts (f)")
             return
         row = min(rows, key=lambda r: r.due or now)
         mark, style = urgency(row, now)
@@ -333,7 +333,7 @@ class MainScreen(
             f"  {when}  ",
             (f"due {fmt.stamp(row.due)}", "dim"),
         )
-        line.update(text)
+        line.show(text)
 
     # -- moving and filtering -------------------------------------------------------------------------------
 

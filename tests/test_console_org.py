@@ -23,6 +23,7 @@ from screens.modals.containment import ContainmentModal
 from screens.modals.form import FormModal
 from screens.modals.table import TableModal
 from screens.widgets.checklist_pane import ChecklistPane
+from screens.widgets.detail_strip import DetailStrip
 from screens.widgets.inventory_pane import InventoryPane
 from tests.console_helpers import Console, fill, make_context, palette, settle, until
 
@@ -268,7 +269,7 @@ async def test_inventory_is_a_tree_of_apps_with_counts_and_risk_in_words(console
         pane.select(token.key)
         await pilot.pause()
         assert pane.selected() == token and drift.is_expanded
-        assert "Drift" in app.screen.query_one("#detail-text").content.plain
+        assert "Drift" in app.screen.query_one(DetailStrip).text
         pane.set_filter(query="drift")
         await pilot.pause()
         shown = {r.key for r in pane.visible_rows()}
