@@ -17,35 +17,23 @@ from textual.worker import Worker, WorkerFailed, WorkerState
 from app import deadlines as dl
 from app.base.clock import Clock
 from app.base.crash import EXIT_SOFTWARE
-from app.base.errors import UsageError, WarroomError
+from app.base.errors import WarroomError
 from app.composition.context import Context
-from app.composition.verification import verify_out_of_process
 from app.exercise.runner import current_exercise
 from app.incident.core import Incident
 from app.journal.chain import Entry, Head
 from app.journal.verify import VerifyReport
-from app.journal.verify_tail import verify_tail
 from app.salesforce.protocol import OrgFactory
 from screens.bindings import APP_BINDINGS, EXERCISE_BINDINGS, MAIN_BINDINGS
 from screens.commands import WarroomCommands, palette_commands
 from screens.modals.help import key_label
 from screens.settings import CONFIG_FILE, ConsoleSettings
 from screens.sources import ChecklistSource, InventoryView, load_inventory
-from screens.widgets.header_bar import ExerciseMark, HeaderBar, VerifyState
+from screens.terminal import require_terminal
+from screens.verification import VerificationStatus
+from screens.widgets.header_bar import ExerciseMark, HeaderBar
 
 VIEW_FILE = "console-view.json"
-
-
-def require_terminal() -> None:
-    """The console reads keys from stdin and draws on the terminal: both must be one."""
-    import sys
-
-    streams = (sys.stdin, sys.__stdout__, sys.__stderr__)
-    if not all(stream is not None and stream.isatty() for stream in streams):
-        raise UsageError(
-            "the console needs a terminal (stdin, stdout and stderr); none is attached here. Run a command "
-            "instead (`warroom --help` lists them), or open the console from a terminal or tmux"
-        )
 
 
 class JournalAppended(Message):
@@ -56,7 +44,7 @@ class JournalAppended(Message):
         self.entry = entry
 
 
-class WarroomApp(App[int]):
+class WarroomApp(VerificationStatus, App[int]):
     CSS_PATH = "warroom.tcss"
     TITLE = "warroom"
     BINDINGS = [*APP_BINDINGS]
@@ -436,62 +424,8 @@ class WarroomApp(App[int]):
             )
         )
 
-    def action_verify(self) -> None:
-        if self._busy.get("verify"):
-            self._again.add("verify")
-            return
-        self._busy["verify"] = True
-        header = self._header()
-        if header is not None:
-            header.set_verify(VerifyState("verifying", header.verify.size))
-        self._verify_worker()
-
     def _header(self) -> HeaderBar | None:
         try:
             return self.main_screen.query_one(HeaderBar)
         except Exception:
             return None
-
-    @work(thread=True, group="verify", exit_on_error=False, description="verifying the journal")
-    def _verify_worker(self) -> None:
-        self.call_from_thread(self._verified, verify_out_of_process(self.incident.journal.path))
-
-    def verify_appended(self) -> None:
-        """After appends, check only the entries after the last verified head (app/journal/verify_tail.py); the
-        full re-verification runs at open and on demand (v). Without a passing full run, run one."""
-        if self.last_verify is None or not self.last_verify.ok:
-            self.action_verify()
-            return
-        if self._busy.get("verify"):
-            self._again.add("tail")
-            return
-        self._busy["verify"] = True
-        self._tail_worker(self.last_verify)
-
-    @work(thread=True, group="verify", exit_on_error=False, description="verifying new entries")
-    def _tail_worker(self, verified: VerifyReport) -> None:
-        path = self.incident.journal.path
-        report = verify_tail(path, verified) or verify_out_of_process(path)
-        self.call_from_thread(self._verified, report)
-
-    def _verified(self, report: VerifyReport) -> None:
-        self._busy["verify"] = False
-        if "verify" in self._again:
-            self._again.discard("verify")
-            self._again.discard("tail")
-            self.action_verify()
-        elif "tail" in self._again:
-            self._again.discard("tail")
-            self._busy["verify"] = True
-            self._tail_worker(report)
-        self.last_verify = report
-        header = self._header()
-        if header is not None:
-            state = VerifyState("ok" if report.ok else "failed", report.size, "" if report.ok else report.message[:60])
-            header.set_verify(state)
-        for screen in self.screen_stack:
-            hook = getattr(screen, "on_verified", None)
-            if hook is not None:
-                hook(report)
-        if not report.ok:
-            self.notify(report.message, title="journal verification FAILED", severity="error", timeout=30)
