@@ -160,7 +160,7 @@ class ConsoleActions(_Screen):
         except WarroomError as exc:
             self.fail(exc)
             return
-        self.app.notify(f"{item.id}: {new.value}", timeout=3)
+        # No toast: the row's mark and the detail strip's history show the change (a toast costs a layout pass).
 
     def action_set_state(self) -> None:
         item = self._selected_item()

@@ -283,7 +283,9 @@ class MainScreen(
 
     def update_detail(self) -> None:
         """The detail strip follows the cursor of the focused pane."""
-        self.set_class(self.active_pane == "countdowns", "-clocks")
+        clocks = self.active_pane == "countdowns"
+        if self.has_class("-clocks") != clocks:  # a class change restyles every widget: only when it changes
+            self.set_class(clocks, "-clocks")
         try:
             strip = self.query_one(DetailStrip)
         except NoMatches:

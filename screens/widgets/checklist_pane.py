@@ -84,7 +84,7 @@ class ChecklistPane(Vertical):
         self.set_phases(self.phases)
 
     def on_resize(self) -> None:
-        width = self.table.size.width or self.size.width
+        width = self.content_size.width  # the pane's, not the table's (which its scrollbar changes)
         if width and width != self._width:
             self._width = width
             keep = self.selected_key()

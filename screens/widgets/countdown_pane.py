@@ -80,7 +80,7 @@ class CountdownPane(Vertical):
             self.set_rows(self.rows, self._now)
 
     def on_resize(self) -> None:
-        width = self.table.size.width or self.size.width
+        width = self.content_size.width  # the pane's, not the table's (which its scrollbar changes)
         if width and width != self._width:
             self._width = width
             keep = self.selected()
