@@ -17,13 +17,14 @@ from app import deadlines as dl
 from app import notify
 from app.base.clock import format_instant, parse_instant
 from app.base.errors import UsageError, WarroomError
+from app.base.progress import hashing, messages
 from app.base.redaction import redact
 from app.deadlines import actions as dla
 from app.findings.intake import Intake, import_and_record, pull_and_record
 from screens.modals.anchor import AnchorModal
 from screens.modals.detail import DetailModal
 from screens.modals.form import FormField, FormModal
-from screens.widgets.activity_bar import ActivityBar
+from screens.widgets.activity_bar import ActivityBar, BarProgress
 from screens.widgets.checklist_pane import ChecklistPane
 from screens.widgets.countdown_pane import CountdownPane
 from screens.widgets.inventory_pane import InventoryPane
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from screens.app import WarroomApp
 
 STATE_CHOICES = tuple((s.value.replace("_", " "), s.value) for s in cl.ItemState)
-PROGRESS_STEP = 1 << 22  # report hashing progress every 4 MiB
 PANE_ORDER = ("checklist", "countdowns", "inventory")
 
 
@@ -115,20 +115,12 @@ class ConsoleActions(_Screen):
 
     def _ingest(self, path: Path, note: str | None, label: str) -> Any:
         """Hash a file into the store with a progress bar; runs in a worker thread."""
-        activity = self.query_one(ActivityBar)
-        total = max(path.stat().st_size, 1)
-        self.app.call_from_thread(activity.start, f"{label} {path.name}", total)
-        last = [0]
-
-        def progress(done: int, size: int) -> None:
-            if done - last[0] >= PROGRESS_STEP or done == size:
-                last[0] = done
-                self.app.call_from_thread(activity.progress, done)
-
+        bar = BarProgress(self.app, self.query_one(ActivityBar))
+        bar.start(f"{label} {path.name}", max(path.stat().st_size, 1), "bytes")
         try:
-            return self.incident.add_evidence(path, self.actor, note=note, progress=progress)
+            return self.incident.add_evidence(path, self.actor, note=note, progress=hashing(bar))
         finally:
-            self.app.call_from_thread(activity.stop)
+            bar.stop()
 
     # -- panes ----------------------------------------------------------------------------------------------
 
@@ -287,6 +279,9 @@ class ConsoleActions(_Screen):
         if row is None:
             self.app.notify("select a countdown first (2, then the arrows)", severity="warning")
             return
+        if not row.rule:
+            self.app.notify("a grant's expiry has no notice to mark sent", severity="warning")
+            return
         now = format_instant(self.app.clock.now().replace(microsecond=0))
 
         def done(values: dict[str, str] | None) -> None:
@@ -370,24 +365,23 @@ class ConsoleActions(_Screen):
 
     @work(thread=True, exclusive=True, group="inventory", exit_on_error=False, description="pulling inventory")
     def _pull_worker(self) -> None:
-        activity = self.query_one(ActivityBar)
+        bar = BarProgress(self.app, self.query_one(ActivityBar))
         alias = self.app.settings.org_alias
-        self.app.call_from_thread(activity.start, f"inventory: logging in to {alias}", None)
-        count = [0]
-
-        def say(message: str) -> None:
-            count[0] += 1
-            self.app.call_from_thread(activity.progress, count[0], None, f"inventory: {message}")
-
+        bar.start(f"inventory: logging in to {alias}")
         try:
             intake = pull_and_record(
-                self.incident, self._login, self.actor, alias=alias, now=self.app.clock.now(), say=say
+                self.incident,
+                self._login,
+                self.actor,
+                alias=alias,
+                now=self.app.clock.now(),
+                say=messages(bar, "inventory: "),
             )
             self._said_intake(intake)
         except (WarroomError, OSError) as exc:
             self._fail_from_thread(exc)
         finally:
-            self.app.call_from_thread(activity.stop)
+            bar.stop()
 
     def _said_intake(self, intake: Intake) -> None:
         """Tell what a pull or an import recorded (worker thread)."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 
 from app.base.errors import WarroomError
+from app.base.progress import records
 from app.containment import execute as ct
 from app.containment import store as cstore
 from app.containment.apply import approve
@@ -19,7 +20,7 @@ from screens import fmt
 from screens.modals.containment import ContainmentModal
 from screens.modals.form import FormField, FormModal
 from screens.modals.table import ResultRow, ResultTable, TableModal
-from screens.widgets.activity_bar import ActivityBar
+from screens.widgets.activity_bar import ActivityBar, BarProgress
 from screens.widgets.inventory_pane import InventoryPane
 
 if TYPE_CHECKING:
@@ -145,16 +146,15 @@ class ContainmentActions:
 
     @work(thread=True, exclusive=True, group="contain", exit_on_error=False, description="applying containment")
     def _apply_worker(self, plan: Any, typed_alias: str) -> None:
-        activity = self.query_one(ActivityBar)
-        self.app.call_from_thread(activity.start, f"containment: applying {plan.plan_id}", max(len(plan.steps), 1))
+        bar = BarProgress(self.app, self.query_one(ActivityBar))
+        bar.start(f"containment: applying {plan.plan_id}", max(len(plan.steps), 1), "records")
         try:
-            progress = self._apply_progress()
-            run = run_plan(self.incident, self.app.org_factory, plan, typed_alias, self.actor, progress)
+            run = run_plan(self.incident, self.app.org_factory, plan, typed_alias, self.actor, records(bar))
         except (WarroomError, OSError) as exc:
             self._fail_from_thread(exc)
             return
         finally:
-            self.app.call_from_thread(activity.stop)
+            bar.stop()
         result = run.result
         moved = "".join(f"; {m.item} {m.state.replace('_', ' ')}" for m in run.checklist)
         self.app.call_from_thread(
@@ -166,14 +166,6 @@ class ContainmentActions:
         )
         if run.checklist_error:
             self._fail_from_thread(f"checklist not moved: {run.checklist_error}")
-
-    def _apply_progress(self) -> Any:
-        activity = self.query_one(ActivityBar)
-
-        def progress(i: int, total: int, *_result: Any) -> None:
-            self.app.call_from_thread(activity.progress, i, total)
-
-        return progress
 
     # -- approve, status, undo ---------------------------------------------------------------------------------
 
@@ -254,17 +246,15 @@ class ContainmentActions:
 
     @work(thread=True, exclusive=True, group="contain", exit_on_error=False, description="undoing containment")
     def _undo_worker(self, action_id: str, typed_alias: str, total: int) -> None:
-        activity = self.query_one(ActivityBar)
-        self.app.call_from_thread(activity.start, f"containment: undoing {action_id}", max(total, 1))
+        bar = BarProgress(self.app, self.query_one(ActivityBar))
+        bar.start(f"containment: undoing {action_id}", max(total, 1), "records")
         try:
-            result = ct.undo(
-                self.incident, self.app.org_factory, action_id, typed_alias, self.actor, self._apply_progress()
-            )
+            result = ct.undo(self.incident, self.app.org_factory, action_id, typed_alias, self.actor, records(bar))
         except WarroomError as exc:
             self._fail_from_thread(exc)
             return
         finally:
-            self.app.call_from_thread(activity.stop)
+            bar.stop()
         counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in result.counts.items() if n)
         self.app.call_from_thread(
             self.app.notify,

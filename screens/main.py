@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Tab, Tabs, Tree
 from textual.worker import Worker
 
+from app.grants import expiring_grants
 from app.incident.record import declared_utc
 from screens import details, fmt, sources
 from screens.actions import ConsoleActions
@@ -219,7 +220,10 @@ class MainScreen(
             self.refresh_alerts()
         if any(k.startswith(("checklist.", "incident.", "evidence.", "action.", "contain")) for k in kinds):
             self.refresh_checklist()
-        if any(k.startswith(("facts.", "notification.", "deadline.", "incident.", "evidence.")) for k in kinds):
+        if any(
+            k.startswith(("facts.", "notification.", "deadline.", "incident.", "evidence.", "action.", "grant."))
+            for k in kinds
+        ):
             self.refresh_countdowns()
         if any(k.startswith(("inventory.", "action.", "finding")) for k in kinds):
             self.refresh_inventory()
@@ -254,7 +258,8 @@ class MainScreen(
         now = self.app.clock.now()
         timers = self.app.timers(now)
         self.timers = {t.rule: t for t in timers}
-        self.query_one(CountdownPane).set_rows(sources.countdown_rows(timers), now)
+        grants = sources.grant_rows(expiring_grants(self.app.incident, now))
+        self.query_one(CountdownPane).set_rows(sources.countdown_rows(timers) + grants, now)
         self.update_next_clock(now)
         if self.active_pane == "countdowns":
             self.update_detail()

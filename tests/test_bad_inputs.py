@@ -158,3 +158,27 @@ def test_patterns_that_need_backtracking_are_refused_at_load(pattern: str, tmp_p
     )
     with pytest.raises(Exception, match="not a valid regular expression"):
         load_indicators(path)
+
+
+# -- found by the fuzz campaign (tests/test_fuzz_formats.py) ---------------------------------------------------
+
+LONG_NAME = "[" * 300  # longer than a file name may be (ENAMETOOLONG), where a path or an id is accepted
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("contain", "approve", LONG_NAME),
+        ("contain", "apply", LONG_NAME),
+        ("hunt", LONG_NAME),
+        ("hunt", "~no-such-user-here/iocs.toml"),
+        ("exercise", "run", LONG_NAME, "--script", LONG_NAME),
+        ("exercise", "run", "~no-such-user-here/x.toml"),
+        ("inventory", "diff", LONG_NAME, "~no-such-user-here/x.json"),
+    ],
+    ids=lambda a: " ".join(a)[:30],
+)
+def test_names_that_cannot_be_files_are_looked_up_as_ids(args: tuple[str, ...], cli: Any) -> None:
+    """A name too long to be a file, or `~user` for an unknown user, crashed the lookup (OSError, RuntimeError)."""
+    cli.new()
+    _no_crash(cli(*args))

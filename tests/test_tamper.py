@@ -37,6 +37,21 @@ def test_a_dropped_table_is_schema_altered_not_unreadable(table: str, home: Path
     assert report.problems[0].reason == "schema_altered" and f"missing: {table}" in report.problems[0].detail
 
 
+def test_undecodable_text_in_a_journal_is_altered_not_a_crash(home: Path, clock: FrozenClock) -> None:
+    """Found by fuzzing `journal verify`: bytes that are not UTF-8 in a TEXT column stopped verification with
+    a UnicodeDecodeError (a traceback, exit 70) instead of a verdict."""
+    ws = Workspace(home, clock, None)
+    with ws.create("t", "alice") as inc:
+        inc.note("one", "alice")
+        path = inc.journal.path
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE state SET key = CAST(x'ff80' AS TEXT) WHERE rowid = (SELECT min(rowid) FROM state)")
+    conn.commit()
+    conn.close()
+    report = verify(path)
+    assert report.exit_code == 1 and not report.ok
+
+
 def _forge(original: Path, clock: FrozenClock) -> None:
     """Replace the journal with a re-chained one under a new key: same incident id, same journal id."""
     with Journal.open(original, clock, registry=REGISTRY) as real:

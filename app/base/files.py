@@ -31,6 +31,25 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def user_path(text: str | Path) -> Path:
+    """A path as the responder typed it, `~` expanded when it can be (an unknown `~user` stays as typed)."""
+    path = Path(text)
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        return path
+
+
+def present(path: Path, *, file: bool = False) -> bool:
+    """Whether `path` names something that exists (a regular file or a link to one, with `file`). A name that
+    cannot exist here (too long, an unreadable parent) is simply absent, so a lookup falls back to reading the
+    text as an id or a shipped name instead of failing on the file system's error."""
+    try:
+        return path.is_file() if file else path.exists()
+    except OSError:
+        return False
+
+
 def check_input_file(path: Path, what: str = "file") -> os.stat_result:
     """The stat of `path` when it is a regular file (symlinks followed); a clear error otherwise."""
     try:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from app import deadlines as dl
 from app.base.clock import format_instant
 from app.base.errors import UsageError
+from app.cli_conventions import made
 from app.commands._args import dash_value_hint, date_arg, instant_arg
 from app.composition.context import Context
 from app.deadlines import actions as dla
@@ -111,6 +112,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("key")
     p.add_argument("value")
     p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
     p.add_argument("--rules", type=Path, metavar="FILE", help=argparse.SUPPRESS)
     dash_value_hint(p, "value", "warroom facts set target.default -- -1h")
     p.set_defaults(handler=_run_facts_set)
@@ -355,6 +357,10 @@ def _run_facts_set(ctx: Context, args: argparse.Namespace) -> int:
     rules = _rules(args)
     with ctx.open_incident(args.incident) as incident:
         fact = dla.record_fact(incident, args.key, args.value, ctx.actor, now=_now(ctx), rules=rules)
+        result = made(incident, fact.seq, **fact.model_dump(mode="json", exclude={"seq"})) if args.json else None
+    if result is not None:
+        ctx.print_json(result)
+        return 0
     if fact.seq is None:
         ctx.print(f"{fact.key} is already {dla.fact_text(fact.key, fact.value)}; nothing recorded")
         return 0

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from app.base.errors import NotFoundError, UsageError
-from app.base.files import atomic_write, check_output_path, read_limited
+from app.base.files import atomic_write, check_output_path, present, read_limited
 from app.base.limits import parse_json
 from app.containment.models import FAILED_IN_STATE, NAMESPACE, PLAN_FORMAT, ContainmentError, Plan, digest
 from app.journal.chain import Entry
@@ -71,6 +71,8 @@ def journal_plan(
         data["undoes"] = plan.undoes
     if plan.ticket:
         data["ticket"] = plan.ticket
+    if plan.grant is not None:
+        data["grant"] = plan.grant.model_dump()
     if file is not None:
         data["file"] = str(file)
     return incident.journal.append("action.plan", data, actor)
@@ -100,7 +102,7 @@ def plan_from_bytes(raw: bytes, where: str) -> Plan:
 def load_plan(incident: Incident, ref: str | Path) -> Plan:
     """A plan file (verified against its own hash) or a journaled action id (read back from the evidence store)."""
     path = Path(ref)
-    if path.exists() and not path.is_dir():
+    if present(path) and not path.is_dir():
         return plan_from_bytes(read_limited(path, what="plan file"), str(path))
     action_id = str(ref).strip().upper()
     current = incident.journal.get_state(NAMESPACE, action_id)

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from app.base import tomlfile
 from app.base.clock import parse_instant
 from app.base.errors import NotFoundError, UsageError, WarroomError
+from app.base.files import present, user_path
 from app.base.tomlfile import TomlDocument
 from app.checklist import parse_duration
 
@@ -201,13 +202,13 @@ def scenarios_dir() -> Path:
 
 def resolve_scenario(name: str | Path) -> Path:
     """A path as given, or the name of a shipped scenario (`chat-vendor-theft`)."""
-    p = Path(name).expanduser()
-    if p.suffix == ".toml" or p.exists():
-        if not p.is_file():
+    p = user_path(name)
+    if p.suffix == ".toml" or present(p):
+        if not present(p, file=True):
             raise NotFoundError(f"scenario file {p} does not exist")
         return p
     shipped = scenarios_dir() / f"{name}.toml"
-    if shipped.is_file():
+    if present(shipped, file=True):
         return shipped
     names = ", ".join(s.name for s in list_scenarios())
     raise NotFoundError(f"no scenario named {str(name)!r} (shipped: {names}; or give a .toml path)")
@@ -234,6 +235,7 @@ def validation_error(
 def load_scenario(name: str | Path) -> LoadedScenario:
     """Read and validate a scenario: schema, inject fragments, facts, seed; errors name FILE:LINE:COL."""
     from app import deadlines as dl
+    from app.exercise.references import check_references
     from app.simorg.seed import Fragment, SeedError, resolve_seed
 
     path = resolve_scenario(name)
@@ -259,7 +261,6 @@ def load_scenario(name: str | Path) -> LoadedScenario:
         except (UsageError, ValueError) as exc:
             raise located(doc, ("facts", key), str(exc)) from None
     seen: dict[str, int] = {}
-    orgs = {PRIMARY_ORG}
     for i, inject in enumerate(scenario.injects):
         if inject.id in seen:
             raise located(
@@ -284,18 +285,12 @@ def load_scenario(name: str | Path) -> LoadedScenario:
                 resolve_seed(seed_ref(path, inject.add_org.seed))
             except SeedError as exc:
                 raise located(doc, ("injects", i, "add_org", "seed"), str(exc)) from None
-            orgs.add(inject.add_org.alias)
         if inject.sim is not None:
-            if inject.org not in orgs:
-                raise located(
-                    doc,
-                    ("injects", i, "org"),
-                    f"no simulated org {inject.org!r} is running at T+{inject.at} (known: {', '.join(sorted(orgs))})",
-                )
             try:
                 Fragment.model_validate(inject.sim)
             except ValidationError as exc:
                 raise validation_error(doc, Fragment, exc, ("injects", i, "sim")) from None
+    check_references(doc, scenario, path, PRIMARY_ORG)
     return LoadedScenario(scenario, path.resolve(), doc.sha256)
 
 

@@ -3,7 +3,7 @@ as the command line shows them; the console reads the same models."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -11,11 +11,16 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.base.errors import WarroomError
+from app.base.progress import Progress
 from app.evidence.rows import parse_time
 
 
 class CollectError(WarroomError):
-    """Collection stopped (the org refused, a limit was reached); what was preserved stays preserved."""
+    """Collection stopped (the org refused, a limit was reached); what was preserved stays preserved.
+
+    Its exit code (1, the family's default: a failure the responder can act on) is also what `warroom collect`
+    returns for a run that is not `complete`: partial (an item failed or was refused), interrupted or cancelled.
+    """
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -26,7 +31,10 @@ class CollectError(WarroomError):
 class ItemResult(BaseModel):
     item: str
     source: str
-    status: Literal["preserved", "unchanged", "skipped", "unavailable", "failed"]
+    # unavailable: the org hides the object from this login or says the feature is not enabled (the detail says
+    # which, and never claims an edition limit Salesforce did not state); denied: refused for lack of a
+    # permission; failed: a fault (5xx, a broken answer, a record gone), retried by the next run.
+    status: Literal["preserved", "unchanged", "skipped", "unavailable", "denied", "failed"]
     evidence_id: str | None = None
     sha256: str | None = None
     size: int | None = None
@@ -39,7 +47,7 @@ class SourceStatus(BaseModel):
     """One line of the edition/expiry table: what the org can give and when it stops holding it."""
 
     source: str
-    available: Literal["yes", "partial", "no"]
+    available: Literal["yes", "partial", "no", "unknown"]
     retention: str
     oldest: str | None = None
     oldest_expires: str | None = None
@@ -56,14 +64,43 @@ class CollectResult(BaseModel):
     api_version: str
     since: str | None
     what: list[str]
-    status: Literal["complete", "interrupted", "cancelled"]
+    # complete: every item was preserved or is documented as not available; partial: some item failed or was
+    # refused; interrupted / cancelled: the run stopped before the end (`not_reached` lists the sources it
+    # did not start).
+    status: Literal["complete", "partial", "interrupted", "cancelled"]
     message: str = ""
     items: list[ItemResult] = Field(default_factory=list)
+    not_reached: list[str] = Field(default_factory=list)
     sources: list[SourceStatus] = Field(default_factory=list)
     limits: list[str] = Field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for i in self.items if i.status == status)
+
+    def problems(self) -> list[ItemResult]:
+        """The items this run could not preserve for a reason other than a documented absence."""
+        return [i for i in self.items if i.status in PROBLEMS]
+
+
+STATUSES: tuple[str, ...] = ("preserved", "unchanged", "skipped", "unavailable", "denied", "failed")
+PROBLEMS: tuple[str, ...] = ("failed", "denied")
+
+
+def summary(result: CollectResult) -> list[str]:
+    """What the run did not do, in words: the failed and refused items with why, and what an interruption left."""
+    lines: list[str] = []
+    problems = result.problems()
+    if result.status == "partial":
+        lines.append(f"partial: {len(problems)} of {len(result.items)} items failed; run collect again to retry them")
+    elif result.status in ("interrupted", "cancelled"):
+        kept = sum(1 for i in result.items if i.status in ("preserved", "unchanged", "skipped"))
+        lines.append(f"{result.status}: {result.message}")
+        lines.append(f"{kept} item(s) preserved before it stopped; they stay preserved")
+        if result.not_reached:
+            lines.append("not reached: " + ", ".join(result.not_reached))
+    for item in problems:
+        lines.append(f"  {item.status:<6} {item.item}: {item.detail}")
+    return lines
 
 
 @dataclass(frozen=True)
@@ -77,6 +114,21 @@ class ProgressEvent:
 
 
 ProgressFn = Callable[[ProgressEvent], None]
+
+
+def sources_progress(progress: Progress, chosen: Sequence[str]) -> ProgressFn:
+    """Collection's events as sources done of `chosen` (sources run in order, so a new source means the one before
+    is done), the current item as the label, and each item preserved, failed, denied or unavailable as a note."""
+    seen: list[str] = []
+
+    def report(event: ProgressEvent) -> None:
+        if event.source not in seen:
+            seen.append(event.source)
+        if event.status in ("preserved", "failed", "denied", "unavailable"):
+            progress.note(f"  {event.status:<11} {event.item}  {event.detail}")
+        progress.progress(len(seen) - 1, len(chosen), f"collect: {event.source} {event.item}")
+
+    return report
 
 
 def _until(at: str | None, now: datetime | None) -> str:
@@ -96,14 +148,9 @@ def render_collect(result: CollectResult, now: datetime | None = None) -> list[s
         f"API v{result.api_version}: {result.status}"
     )
     lines = [head.replace("  ", " ")]
-    counts = ", ".join(
-        f"{result.count(s)} {s}"
-        for s in ("preserved", "unchanged", "skipped", "unavailable", "failed")
-        if result.count(s)
-    )
+    counts = ", ".join(f"{result.count(s)} {s}" for s in STATUSES if result.count(s))
     lines.append(f"items: {counts or 'none'}")
-    if result.message:
-        lines.append(result.message)
+    lines += summary(result)
     lines.append("")
     lines.append(
         f"{'SOURCE':<10} {'AVAILABLE':<9} {'RETENTION':<32} {'OLDEST IN ORG':<20}  {'LEAVES THE ORG':<31} "

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from app.base.clock import format_instant
 from app.base.errors import NotFoundError, UsageError, WarroomError
-from app.base.files import read_text_limited
+from app.base.files import present, read_text_limited, user_path
 from app.base.guarded_regex import RegexRefused, compile_guarded
 from app.base.limits import MAX_TOML_BYTES
 from app.base.text import one_line
@@ -140,11 +140,11 @@ def shipped_indicator_files() -> list[Path]:
 
 def find_indicator_file(name: str) -> Path:
     """A path, or the name of a shipped file (`chat-vendor-theft`)."""
-    p = Path(name).expanduser()
-    if p.exists():
+    p = user_path(name)
+    if present(p):
         return p
     for candidate in (DATA_DIR / name, DATA_DIR / f"{name}.toml"):
-        if candidate.is_file():
+        if present(candidate, file=True):
             return candidate
     shipped = ", ".join(f.stem for f in shipped_indicator_files())
     raise NotFoundError(f"{name}: no such indicator file (shipped: {shipped})")
@@ -152,7 +152,7 @@ def find_indicator_file(name: str) -> Path:
 
 def load_indicators(path: Path) -> IndicatorSet:
     """Read, validate and compile an indicator file; every problem is reported as FILE:LINE:COL: field: message."""
-    if not path.exists():
+    if not present(path):
         raise NotFoundError(f"{path}: no such indicator file")
     doc, model = load_as(path, IndicatorSet, IndicatorError)
     model._path = path

@@ -152,6 +152,8 @@ def verify_journal(path: Path, anchors: Iterable[Anchor], registry: Registry) ->
             report = _verify_open(conn, path, anchors, registry)
     except sqlite3.DatabaseError as exc:
         return _unreadable(path, str(exc))
+    except UnicodeDecodeError as exc:  # SQLite's own message about a damaged page, in bytes that are not UTF-8
+        return _unreadable(path, f"damaged file: SQLite reported an error it could not spell ({exc.reason})")
     except OSError as exc:
         return _unreadable(path, exc.strerror or str(exc))
     if note:
@@ -189,7 +191,14 @@ def _read_only(path: Path) -> Iterator[tuple[sqlite3.Connection, str]]:
         conn.close()
 
 
+def _lenient_text(raw: bytes) -> str:
+    """TEXT as stored, undecodable bytes escaped: a damaged or forged column then fails its hash or its check
+    (altered, unreadable) instead of stopping verification with a decoding error."""
+    return raw.decode("utf-8", "backslashreplace")
+
+
 def _verify_open(conn: sqlite3.Connection, path: Path, anchors: list[Anchor], registry: Registry) -> VerifyReport:
+    conn.text_factory = _lenient_text
     conn.execute("PRAGMA query_only = ON")
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
     check = conn.execute("PRAGMA integrity_check").fetchall()

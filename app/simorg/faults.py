@@ -1,12 +1,17 @@
 """Runtime fault injection: the failures a console must survive, switchable mid-exercise.
 
 Faults apply to REST API calls (`/services/data/...`); `delay_ms` applies to every request, logins included;
-`revoke_unsupported` applies to `/services/oauth2/revoke` only.
+`revoke_unsupported` applies to `/services/oauth2/revoke` only. `deny_access` names objects whose REST calls
+(describe, query, record and blob reads naming them in the path or the SOQL) answer 403 INSUFFICIENT_ACCESS,
+the documented error shape of a refused permission; when a real org refuses which read that way is not
+documented, so the simulator refuses only when asked to. `error_500_on` names objects whose calls fail with
+HTTP 500 every time (a server fault that outlasts the client's retries).
 They are set from Python (`sim.faults.set(...)`) or over HTTP (`POST /__sim/faults`).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +32,14 @@ SERVER_ERROR = Verdict(
 )
 
 
+def _names(target: str, name: str) -> bool:
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", target) is not None
+
+
+def _denied(name: str) -> Verdict:
+    return Verdict(403, "INSUFFICIENT_ACCESS", f"insufficient access rights on {name}")
+
+
 class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -38,6 +51,8 @@ class Faults:
         # The next N revoke calls answer 400 unsupported_token_type (documented as a refusal; when Salesforce
         # gives it for a DeleteToken is not documented, so the simulator gives it only when asked to).
         self.revoke_unsupported = 0
+        self.deny_access: frozenset[str] = frozenset()
+        self.error_500_on: frozenset[str] = frozenset()
 
     def set(
         self,
@@ -48,8 +63,14 @@ class Faults:
         rate_limit_for: int | None = None,
         clear_rate_limit: bool = False,
         revoke_unsupported: int | None = None,
+        deny_access: list[str] | None = None,
+        error_500_on: list[str] | None = None,
     ) -> None:
         with self._lock:
+            if error_500_on is not None:
+                self.error_500_on = frozenset(str(n) for n in error_500_on)
+            if deny_access is not None:
+                self.deny_access = frozenset(str(n) for n in deny_access)
             if revoke_unsupported is not None:
                 self.revoke_unsupported = max(0, int(revoke_unsupported))
             if delay_ms is not None:
@@ -72,10 +93,18 @@ class Faults:
             self.rate_limit_for = None
             self._limited_served = 0
             self.revoke_unsupported = 0
+            self.deny_access = frozenset()
+            self.error_500_on = frozenset()
 
-    def on_api_call(self) -> Verdict | None:
-        """Decide the fate of one API call (and consume the fault budget)."""
+    def on_api_call(self, target: str = "") -> Verdict | None:
+        """Decide the fate of one API call (and consume the fault budget); `target` is the call's path and
+        SOQL, matched against `deny_access`."""
         with self._lock:
+            for name in self.deny_access:
+                if _names(target, name):
+                    return _denied(name)
+            if any(_names(target, name) for name in self.error_500_on):
+                return SERVER_ERROR
             if self.rate_limit_after is not None:
                 if self.rate_limit_after > 0:
                     self.rate_limit_after -= 1
@@ -106,4 +135,6 @@ class Faults:
                 "rate_limit_after": self.rate_limit_after,
                 "rate_limit_for": self.rate_limit_for,
                 "revoke_unsupported": self.revoke_unsupported,
+                "deny_access": sorted(self.deny_access),
+                "error_500_on": sorted(self.error_500_on),
             }

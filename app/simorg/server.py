@@ -260,6 +260,8 @@ class SimOrg:
                 "rate_limit_for",
                 "clear_rate_limit",
                 "revoke_unsupported",
+                "deny_access",
+                "error_500_on",
                 "expire_sessions",
                 "reset",
             }
@@ -276,6 +278,8 @@ class SimOrg:
                     rate_limit_for=payload.get("rate_limit_for"),
                     clear_rate_limit=bool(payload.get("clear_rate_limit")),
                     revoke_unsupported=payload.get("revoke_unsupported"),
+                    deny_access=payload.get("deny_access"),
+                    error_500_on=payload.get("error_500_on"),
                 )
             except (TypeError, ValueError) as exc:
                 return json_reply(400, {"error": f"bad fault setting: {exc}"})
