@@ -274,3 +274,32 @@ async def test_inventory_is_a_tree_of_apps_with_counts_and_risk_in_words(console
         await pilot.pause()
         shown = {r.key for r in pane.visible_rows()}
         assert token.key in shown and all("drift" in str(pane._by_key[k].label).lower() for k in shown)
+
+
+async def test_pictures_draw_the_reports_series_after_a_hunt(console: Console, sim: SimOrg) -> None:
+    from app.report.series import compute_series
+    from screens.pictures import PicturesScreen
+
+    app = console.app(org_factory=demo.sim_factory(sim))
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await collect(pilot)
+        await pilot.press("escape")
+        await palette(pilot, "hunt: indicators")
+        await fill(pilot, {"set": "chat-vendor-theft", "record": "yes"})
+        await until(pilot, lambda: isinstance(app.screen, TableModal))
+        await pilot.press("escape")
+        await settle(pilot)
+        await palette(pilot, "view: pictures")
+        await until(pilot, lambda: isinstance(app.screen, PicturesScreen))
+        screen = app.screen
+        expected = compute_series(console.incident, console.clock.now())
+        assert screen.series == expected  # the report's data, not a second computation of it
+        attack = screen.query_one("#chart-attack").content.plain
+        assert expected.attack.sets and all(s.indicator_set in attack for s in expected.attack.sets)
+        objects = screen.query_one("#chart-objects").content.plain
+        assert expected.rows.by_object and expected.rows.by_object[0].label in objects
+        assert f"{expected.rows.by_object[0].rows:,}" in objects
+        clocks = screen.query_one("#chart-clocks").content.plain
+        dated = [b for b in expected.clocks.bars if b.due_utc]
+        assert clocks.count("▲") + clocks.count("✓") == len(dated) and "| now" in clocks
