@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from rich.text import Text
 
 from app.base.clock import parse_instant
-from app.report.series import AttackTimeline, ContainmentSeries, NoticeClocks, RowsBar
+from app.report.series import AttackTimeline, ClockBar, ContainmentSeries, NoticeClocks, RowsBar
 from screens import fmt
 
 SET_STYLES = ("bold red", "bold yellow", "bold magenta", "bold cyan", "bold green", "bold blue")
@@ -75,7 +75,11 @@ def clock_axis(clocks: NoticeClocks, now: datetime, width: int) -> Text:
     dues = [parse_instant(b.due_utc) for b in dated if b.due_utc]
     lo = min([now, *dues])
     hi = max([now, *dues])
-    label_w = min(30, max(len(f"{b.jurisdiction} {b.recipient}") for b in dated))
+
+    def who(b: ClockBar) -> str:
+        return f"{b.jurisdiction.split(' (')[0]} {b.recipient.replace('_', ' ')}"
+
+    label_w = min(max(16, width // 3), max(len(who(b)) for b in dated))
     room = max(10, width - label_w - 26)
     total = max((hi - lo).total_seconds(), 1.0)
 
@@ -92,8 +96,7 @@ def clock_axis(clocks: NoticeClocks, now: datetime, width: int) -> Text:
         if b.sent_utc and b.late:
             mark, style = "!", "bold red"
         line[col(due)] = mark
-        who = f"{b.jurisdiction} {b.recipient.replace('_', ' ')}"
-        out.append(f"{who[:label_w]:<{label_w}} ")
+        out.append(f"{who(b)[:label_w]:<{label_w}} ")
         text = "".join(line)
         out.append(text[: col(due)], style="dim")
         out.append(text[col(due)], style=style)

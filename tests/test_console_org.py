@@ -179,7 +179,7 @@ async def test_collect_cancel_stops_at_the_next_item(console: Console, sim: SimO
         await until(pilot, lambda: isinstance(app.screen, CollectModal))
         modal = app.screen
         modal.query_one("#collect-cancel").press()
-        await until(pilot, modal.cancel.is_set)
+        await until(pilot, modal.cancel.is_set, 1000)
         assert modal.cancel.is_set() and not modal.finished
         gate.set()
         await until(pilot, lambda: modal.finished, 1500)
