@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Callable
@@ -368,6 +369,10 @@ class WarroomApp(VerificationStatus, App[int]):
         if view is None:
             return
         self.inventory_view = view
+        # A 100k-token inventory is millions of long-lived objects: left to the cyclic collector, each full
+        # collection walks them all in the UI thread (a pause of tens of ms at a random key press). Frozen,
+        # they are never scanned; a later reload freezes the new view the same way.
+        gc.freeze()
         from screens.widgets.inventory_pane import InventoryPane
 
         try:
