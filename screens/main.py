@@ -6,6 +6,7 @@ Everything shown is re-read from the journal after each append (the journal's li
 
 from __future__ import annotations
 
+import gc
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -114,6 +115,7 @@ class MainScreen(
         self.show_pane(self._restored_pane())
         self._layout(self.app.size.width)
         self.ready = True
+        gc.freeze()  # the widgets, the rules and the checklist live as long as the console: never scan them
 
     # -- layout -------------------------------------------------------------------------------------------
 
