@@ -178,6 +178,7 @@ async def test_collect_cancel_stops_at_the_next_item(console: Console, sim: SimO
         form.query_one("#ok").press()
         await until(pilot, lambda: isinstance(app.screen, CollectModal))
         modal = app.screen
+        await until(pilot, lambda: bool(modal.query("#collect-cancel")))  # pushed, then composed
         modal.query_one("#collect-cancel").press()
         await until(pilot, modal.cancel.is_set, 1000)
         assert modal.cancel.is_set() and not modal.finished
@@ -291,7 +292,12 @@ async def test_pictures_draw_the_reports_series_after_a_hunt(console: Console, s
         await pilot.press("escape")
         await settle(pilot)
         await palette(pilot, "view: pictures")
-        await until(pilot, lambda: isinstance(app.screen, PicturesScreen))
+
+        def drawn() -> bool:
+            charts = app.screen.query("#chart-attack") if isinstance(app.screen, PicturesScreen) else []
+            return bool(charts) and bool(str(charts[0].content))
+
+        await until(pilot, drawn)
         screen = app.screen
         expected = compute_series(console.incident, console.clock.now())
         assert screen.series == expected  # the report's data, not a second computation of it
