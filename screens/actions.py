@@ -147,11 +147,12 @@ class ConsoleActions(_Screen):
         new = cl.ItemState.TODO if item.state == cl.ItemState.DONE else cl.ItemState.DONE
         note = "reopened from the console" if new is cl.ItemState.TODO else None
         try:
-            cl.set_item_state(self.incident, item.id, new, self.actor, note=note)
+            checklist = self.app.checklist_source.checklist
+            cl.set_item_state(self.incident, item.id, new, self.actor, note=note, checklist=checklist)
         except WarroomError as exc:
             self.fail(exc)
             return
-        self.app.notify(f"{item.id}: {new.value}", timeout=3)
+        # No toast: the row's mark and the detail strip's history show the change (a toast costs a layout pass).
 
     def action_set_state(self) -> None:
         item = self._selected_item()
@@ -182,6 +183,7 @@ class ConsoleActions(_Screen):
                 self.actor,
                 note=values.get("note") or None,
                 evidence=[evidence] if evidence else [],
+                checklist=self.app.checklist_source.checklist,
             )
         except (WarroomError, OSError) as exc:
             self._fail_from_thread(exc)

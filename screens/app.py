@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Callable
@@ -17,9 +18,8 @@ from textual.worker import Worker, WorkerFailed, WorkerState
 from app import deadlines as dl
 from app.base.clock import Clock
 from app.base.crash import EXIT_SOFTWARE
-from app.base.errors import UsageError, WarroomError
+from app.base.errors import WarroomError
 from app.composition.context import Context
-from app.composition.verification import verify_out_of_process
 from app.exercise.runner import current_exercise
 from app.incident.core import Incident
 from app.journal.chain import Entry, Head
@@ -30,21 +30,11 @@ from screens.commands import WarroomCommands, palette_commands
 from screens.modals.help import key_label
 from screens.settings import CONFIG_FILE, ConsoleSettings
 from screens.sources import ChecklistSource, InventoryView, load_inventory
-from screens.widgets.header_bar import ExerciseMark, HeaderBar, VerifyState
+from screens.terminal import require_terminal
+from screens.verification import VerificationStatus
+from screens.widgets.header_bar import ExerciseMark, HeaderBar
 
 VIEW_FILE = "console-view.json"
-
-
-def require_terminal() -> None:
-    """The console reads keys from stdin and draws on the terminal: both must be one."""
-    import sys
-
-    streams = (sys.stdin, sys.__stdout__, sys.__stderr__)
-    if not all(stream is not None and stream.isatty() for stream in streams):
-        raise UsageError(
-            "the console needs a terminal (stdin, stdout and stderr); none is attached here. Run a command "
-            "instead (`warroom --help` lists them), or open the console from a terminal or tmux"
-        )
 
 
 class JournalAppended(Message):
@@ -55,7 +45,7 @@ class JournalAppended(Message):
         self.entry = entry
 
 
-class WarroomApp(App[int]):
+class WarroomApp(VerificationStatus, App[int]):
     CSS_PATH = "warroom.tcss"
     TITLE = "warroom"
     BINDINGS = [*APP_BINDINGS]
@@ -202,7 +192,7 @@ class WarroomApp(App[int]):
             self._exercise_state = current_exercise(self.incident.journal) or {}
             self._exercise_tick()
         self.main_screen.refresh_for(kinds)
-        self.action_verify()  # keep the header's integrity mark current (a worker; the newest run wins)
+        self.verify_appended()  # keep the header's integrity mark current: the new entries only, in a thread
         from screens.modals.alerts import AlertsModal
         from screens.timeline import TimelineScreen
 
@@ -379,6 +369,10 @@ class WarroomApp(App[int]):
         if view is None:
             return
         self.inventory_view = view
+        # A 100k-token inventory is millions of long-lived objects: left to the cyclic collector, each full
+        # collection walks them all in the UI thread (a pause of tens of ms at a random key press). Frozen,
+        # they are never scanned; a later reload freezes the new view the same way.
+        gc.freeze()
         from screens.widgets.inventory_pane import InventoryPane
 
         try:
@@ -435,39 +429,8 @@ class WarroomApp(App[int]):
             )
         )
 
-    def action_verify(self) -> None:
-        if self._busy.get("verify"):
-            self._again.add("verify")
-            return
-        self._busy["verify"] = True
-        header = self._header()
-        if header is not None:
-            header.set_verify(VerifyState("verifying", header.verify.size))
-        self._verify_worker()
-
     def _header(self) -> HeaderBar | None:
         try:
             return self.main_screen.query_one(HeaderBar)
         except Exception:
             return None
-
-    @work(thread=True, group="verify", exit_on_error=False, description="verifying the journal")
-    def _verify_worker(self) -> None:
-        self.call_from_thread(self._verified, verify_out_of_process(self.incident.journal.path))
-
-    def _verified(self, report: VerifyReport) -> None:
-        self._busy["verify"] = False
-        if "verify" in self._again:
-            self._again.discard("verify")
-            self.action_verify()
-        self.last_verify = report
-        header = self._header()
-        if header is not None:
-            state = VerifyState("ok" if report.ok else "failed", report.size, "" if report.ok else report.message[:60])
-            header.set_verify(state)
-        for screen in self.screen_stack:
-            hook = getattr(screen, "on_verified", None)
-            if hook is not None:
-                hook(report)
-        if not report.ok:
-            self.notify(report.message, title="journal verification FAILED", severity="error", timeout=30)

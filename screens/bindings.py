@@ -88,6 +88,14 @@ MAIN_BINDINGS: list[Binding] = [
         tooltip="Inventory: cycle all / apps / tokens / users / with findings.",
     ),
     Binding("enter", "detail", "Detail", show=False, id="inventory.detail"),
+    Binding(
+        "g",
+        "pictures",
+        "Pictures",
+        show=False,
+        id="view.pictures",
+        tooltip="Pictures: attacker activity by hour, clocks on a time axis, rows taken, containment over time.",
+    ),
     Binding("t", "timeline", "Timeline", show=False, id="journal.timeline", tooltip="The journal, newest first."),
     Binding("v", "verify", "Verify", show=False, id="journal.verify", tooltip="Re-check the hash chain."),
     Binding(

@@ -4,6 +4,7 @@ record's findings with what to do. Pure functions of what the panes already hold
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,9 +23,17 @@ STATE_WORDS = {
 }
 
 
+ISO_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
+
+
+def humane(text: str) -> str:
+    """Recorded instants inside a sentence written for reading: seconds and the zone, no microseconds."""
+    return ISO_INSTANT.sub(lambda m: fmt.stamp(m.group(0)), text)
+
+
 def _section(out: Text, label: str, body: str) -> None:
     out.append(f"\n{label}: ", style="bold")
-    out.append(body)
+    out.append(humane(body))
 
 
 def item_detail(row: ItemRow, item: Any | None, state: dict[str, Any] | None, zone: ZoneInfo | None) -> Text:
@@ -71,7 +80,8 @@ def clock_detail(timer: Any, zone: ZoneInfo | None) -> Text:
     )
     state = timer.state.replace("_", " ")
     if timer.due_utc:
-        out.append(f"\nDue {fmt.stamp(timer.due_utc)} ({fmt.stamp(timer.due_utc, zone)}); now {state}")
+        due, here = fmt.stamp(timer.due_utc), fmt.stamp(timer.due_utc, zone)
+        out.append(f"\nDue {due}" + (f" ({here})" if here != due else "") + f"; now {state}")
     else:
         out.append(f"\nNo due time yet; now {state}")
     if timer.notified_utc:
@@ -83,7 +93,8 @@ def clock_detail(timer: Any, zone: ZoneInfo | None) -> Text:
     if timer.basis:
         _section(out, "Basis", timer.basis)
     version = timer.version or "unversioned"
-    _section(out, "Version", version + (f" ({timer.version_basis})" if timer.version_basis else ""))
+    basis = timer.version_basis
+    _section(out, "Version", basis if basis.startswith(version) else version + (f" ({basis})" if basis else ""))
     if timer.source:
         _section(out, "Source", timer.source)
     if timer.hold:

@@ -6,6 +6,7 @@ Everything shown is re-read from the journal after each append (the journal's li
 
 from __future__ import annotations
 
+import gc
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Tab, Tabs
+from textual.widgets import DataTable, Footer, Input, Tab, Tabs, Tree
 from textual.worker import Worker
 
 from app.grants import expiring_grants
@@ -34,7 +35,7 @@ from screens.widgets.checklist_pane import ChecklistPane
 from screens.widgets.countdown_pane import CountdownPane, urgency
 from screens.widgets.detail_strip import DetailStrip, NextClock
 from screens.widgets.header_bar import HeaderBar
-from screens.widgets.inventory_pane import InventoryPane
+from screens.widgets.inventory_pane import InventoryPane, InventoryRow
 
 if TYPE_CHECKING:
     from screens.app import WarroomApp
@@ -114,6 +115,7 @@ class MainScreen(
         self.show_pane(self._restored_pane())
         self._layout(self.app.size.width)
         self.ready = True
+        gc.freeze()  # the widgets, the rules and the checklist live as long as the console: never scan them
 
     # -- layout -------------------------------------------------------------------------------------------
 
@@ -137,7 +139,7 @@ class MainScreen(
         if tabs.active != f"tab-{name}":
             tabs.active = f"tab-{name}"
         if focus:
-            self.pane(name).query_one(DataTable).focus()
+            self.pane(name).cursor_widget.focus()
         self.app.save_view(pane=name)
         self.update_detail()
 
@@ -166,7 +168,6 @@ class MainScreen(
         field = {
             "checklist-table": "checklist_row",
             "countdown-table": "countdown_row",
-            "inventory-table": "inventory_row",
         }.get(table.id or "")
         if field is None or table.row_count == 0:
             return
@@ -176,12 +177,23 @@ class MainScreen(
         if field.startswith(self.active_pane[:5]):
             self.update_detail()
 
+    @on(Tree.NodeHighlighted, "#inventory-tree")
+    def _record_highlighted(self, event: Tree.NodeHighlighted[Any]) -> None:
+        data = event.node.data
+        if isinstance(data, InventoryRow):
+            self.app.save_view(inventory_row=data.key)
+        if self.active_pane == "inventory":
+            self.update_detail()
+
+    @on(Tree.NodeSelected, "#inventory-tree")
+    def _record_selected(self, event: Tree.NodeSelected[Any]) -> None:
+        if isinstance(event.node.data, InventoryRow) and not event.node.children:
+            self.action_detail()
+
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
         table_id = event.data_table.id or ""
-        if table_id == "inventory-table":
-            self.action_detail()
-        elif table_id == "checklist-table":
+        if table_id == "checklist-table":
             self.action_set_state()
         elif table_id == "countdown-table":
             self.action_detail()
@@ -278,7 +290,9 @@ class MainScreen(
 
     def update_detail(self) -> None:
         """The detail strip follows the cursor of the focused pane."""
-        self.set_class(self.active_pane == "countdowns", "-clocks")
+        clocks = self.active_pane == "countdowns"
+        if self.has_class("-clocks") != clocks:  # a class change restyles every widget: only when it changes
+            self.set_class(clocks, "-clocks")
         try:
             strip = self.query_one(DetailStrip)
         except NoMatches:
@@ -297,9 +311,15 @@ class MainScreen(
             timer = self.timers.get(clock.rule) if clock else None
             strip.show(details.clock_detail(timer, zone) if timer else "No clock selected.")
         else:
-            record = self.query_one(InventoryPane).selected()
+            inventory = self.query_one(InventoryPane)
+            record = inventory.selected()
             if record is None:
-                strip.show("No inventory record selected: pull (p) or import (i) the inventory.")
+                node = inventory.records.cursor_node if inventory.rows else None
+                if node is not None and isinstance(node.data, list):
+                    worst = sum(1 for r in node.data if r.findings)
+                    strip.show(f"{node.label}: {worst} of them with findings. Enter opens or closes the branch.")
+                else:
+                    strip.show("No inventory record selected: pull (p) or import (i) the inventory.")
                 return
             strip.show(details.inventory_detail(record, self.app.inventory_view.findings))
 
@@ -308,7 +328,7 @@ class MainScreen(
         line = self.query_one(NextClock)
         rows = [r for r in self.query_one(CountdownPane).rows if r.due is not None and not r.notified]
         if not rows:
-            line.update("no clock running: set the facts (f)")
+            line.show("no clock running: set the facts (f)")
             return
         row = min(rows, key=lambda r: r.due or now)
         mark, style = urgency(row, now)
@@ -322,15 +342,14 @@ class MainScreen(
             f"  {when}  ",
             (f"due {fmt.stamp(row.due)}", "dim"),
         )
-        line.update(text)
+        line.show(text)
 
     # -- moving and filtering -------------------------------------------------------------------------------
 
     def action_move(self, step: int) -> None:
-        table = self.pane(self.active_pane).query_one(DataTable)
-        if table.row_count:
-            table.focus()
-            table.action_cursor_down() if step > 0 else table.action_cursor_up()
+        widget = self.pane(self.active_pane).cursor_widget
+        widget.focus()
+        widget.action_cursor_down() if step > 0 else widget.action_cursor_up()
 
     def action_filter(self) -> None:
         if self.active_pane == "inventory":
@@ -350,7 +369,7 @@ class MainScreen(
 
     @on(Input.Submitted, "#pane-filter")
     def _filter_done(self, event: Input.Submitted) -> None:
-        self.pane(self.active_pane).query_one(DataTable).focus()
+        self.pane(self.active_pane).cursor_widget.focus()
         if not event.value.strip():
             event.input.remove_class("-open")
 
@@ -359,4 +378,4 @@ class MainScreen(
         if box.has_class("-open"):
             box.value = ""
             box.remove_class("-open")
-            self.pane(self.active_pane).query_one(DataTable).focus()
+            self.pane(self.active_pane).cursor_widget.focus()

@@ -5,6 +5,7 @@ current values. Each calls the same `app/` functions as `warroom report`, `notif
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -214,6 +215,23 @@ class RecordActions:
         self.app.call_from_thread(
             self.app.notify, f"custody {values['action']} of {values['evidence']} recorded{said}", timeout=5
         )
+
+    # -- pictures ---------------------------------------------------------------------------------------------
+
+    def action_pictures(self) -> None:
+        self._pictures_worker(self.app.clock.now())
+
+    @work(thread=True, exclusive=True, group="pictures", exit_on_error=False, description="drawing the pictures")
+    def _pictures_worker(self, now: datetime) -> None:
+        from app.report.series import compute_series
+        from screens.pictures import PicturesScreen
+
+        try:
+            series = compute_series(self.app.incident, now)
+        except (WarroomError, OSError) as exc:
+            self._fail_from_thread(exc)
+            return
+        self.app.call_from_thread(self.app.push_screen, PicturesScreen(series, now))
 
     # -- facts ------------------------------------------------------------------------------------------------
 

@@ -68,7 +68,7 @@ async def settle(pilot: Any) -> None:
     await pilot.pause()
 
 
-async def until(pilot: Any, predicate: Any, tries: int = 200) -> None:
+async def until(pilot: Any, predicate: Any, tries: int = 1000) -> None:
     """Wait for the UI to reach a state (a loaded machine takes longer to mount a dialog)."""
     for _ in range(tries):
         if predicate():
@@ -85,6 +85,8 @@ async def press_for(pilot: Any, key: str, screen_type: type) -> None:
 async def fill(pilot: Any, values: dict[str, str]) -> None:
     from textual.widgets import Input, Select
 
+    # A palette command opens the dialog a moment later, and a pushed screen is composed after that.
+    await until(pilot, lambda: isinstance(pilot.app.screen, FormModal) and bool(pilot.app.screen.query("#ok")))
     modal = pilot.app.screen
     assert isinstance(modal, FormModal)
     for name, value in values.items():

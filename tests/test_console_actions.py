@@ -50,7 +50,6 @@ async def test_report_is_written_to_the_chosen_path_and_journaled(console: Conso
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         await palette(pilot, "report: write")
-        assert isinstance(app.screen, FormModal)
         await fill(pilot, {"format": "html", "path": str(out)})
         await settle(pilot)
         entry = console.incident.journal.last("report.generated")
@@ -149,6 +148,7 @@ async def test_facts_show_current_values_and_a_bad_value_keeps_the_form(console:
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         await palette(pilot, "facts: show")
+        await until(pilot, lambda: isinstance(app.screen, TableModal))
         modal = app.screen
         assert isinstance(modal, TableModal)
         values = {r.key: r.cells[1] for r in modal.result.rows}
@@ -159,6 +159,7 @@ async def test_facts_show_current_values_and_a_bad_value_keeps_the_form(console:
 
         before = console.incident.journal.head().size
         await palette(pilot, "facts: set")
+        await until(pilot, lambda: isinstance(app.screen, FormModal))
         form = app.screen
         assert isinstance(form, FormModal) and "aware 2026-11-27T07:00:00Z" in form.help_text
         await fill(pilot, {"key": "aware", "value": "yesterday-ish"})

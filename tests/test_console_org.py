@@ -23,6 +23,7 @@ from screens.modals.containment import ContainmentModal
 from screens.modals.form import FormModal
 from screens.modals.table import TableModal
 from screens.widgets.checklist_pane import ChecklistPane
+from screens.widgets.detail_strip import DetailStrip
 from screens.widgets.inventory_pane import InventoryPane
 from tests.console_helpers import Console, fill, make_context, palette, settle, until
 
@@ -171,13 +172,15 @@ async def test_collect_cancel_stops_at_the_next_item(console: Console, sim: SimO
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         await palette(pilot, "collect: logs")
+        await until(pilot, lambda: isinstance(app.screen, FormModal))
         form = app.screen
         assert isinstance(form, FormModal)
         form.query_one("#ok").press()
         await until(pilot, lambda: isinstance(app.screen, CollectModal))
         modal = app.screen
+        await until(pilot, lambda: bool(modal.query("#collect-cancel")))  # pushed, then composed
         modal.query_one("#collect-cancel").press()
-        await until(pilot, modal.cancel.is_set)
+        await until(pilot, modal.cancel.is_set, 1000)
         assert modal.cancel.is_set() and not modal.finished
         gate.set()
         await until(pilot, lambda: modal.finished, 1500)
@@ -226,6 +229,7 @@ async def test_contain_approve_status_and_undo(console: Console, sim: SimOrg) ->
         assert sim.store.find("UserLogin", IsFrozen=True)
 
         await palette(pilot, "contain: status")
+        await until(pilot, lambda: isinstance(app.screen, TableModal))
         status = app.screen
         assert isinstance(status, TableModal)
         assert {r.key for r in status.result.rows} >= {action_id, frozen_id}
@@ -246,3 +250,62 @@ async def test_contain_approve_status_and_undo(console: Console, sim: SimOrg) ->
         assert result.data["action_id"] != frozen_id and result.data["status"] == "done"
         assert journal.get_state("containment", frozen_id)["status"] == "undone"
         assert not sim.store.find("UserLogin", IsFrozen=True)
+
+
+async def test_inventory_is_a_tree_of_apps_with_counts_and_risk_in_words(console: Console, sim: SimOrg) -> None:
+    app = console.app(org_factory=demo.sim_factory(sim))
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "p")
+        await settle(pilot)
+        pane = app.screen.query_one(InventoryPane)
+        tree = pane.records
+        apps = {n.data.name: n for n in tree.root.children if n.data is not None}
+        drift = apps["Drift"]
+        assert "critical risk" in str(drift.label) and "Drift" in str(drift.label)
+        assert not drift.is_expanded and all(not b.children for b in drift.children)  # drawn when opened
+        branches = [str(b.label) for b in drift.children]
+        assert branches[0].startswith("tokens (") and any(b.startswith("users (") for b in branches)
+        token = next(r for r in pane.rows if r.kind == "token" and r.record.get("app") == "Drift")
+        pane.select(token.key)
+        await pilot.pause()
+        assert pane.selected() == token and drift.is_expanded
+        assert "Drift" in app.screen.query_one(DetailStrip).text
+        pane.set_filter(query="drift")
+        await pilot.pause()
+        shown = {r.key for r in pane.visible_rows()}
+        assert token.key in shown and all("drift" in str(pane._by_key[k].label).lower() for k in shown)
+
+
+async def test_pictures_draw_the_reports_series_after_a_hunt(console: Console, sim: SimOrg) -> None:
+    from app.report.series import compute_series
+    from screens.pictures import PicturesScreen
+
+    app = console.app(org_factory=demo.sim_factory(sim))
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await collect(pilot)
+        await pilot.press("escape")
+        await palette(pilot, "hunt: indicators")
+        await fill(pilot, {"set": "chat-vendor-theft", "record": "yes"})
+        await until(pilot, lambda: isinstance(app.screen, TableModal))
+        await pilot.press("escape")
+        await settle(pilot)
+        await palette(pilot, "view: pictures")
+
+        def drawn() -> bool:
+            charts = app.screen.query("#chart-attack") if isinstance(app.screen, PicturesScreen) else []
+            return bool(charts) and bool(str(charts[0].content))
+
+        await until(pilot, drawn)
+        screen = app.screen
+        expected = compute_series(console.incident, console.clock.now())
+        assert screen.series == expected  # the report's data, not a second computation of it
+        attack = screen.query_one("#chart-attack").content.plain
+        assert expected.attack.sets and all(s.indicator_set in attack for s in expected.attack.sets)
+        objects = screen.query_one("#chart-objects").content.plain
+        assert expected.rows.by_object and expected.rows.by_object[0].label in objects
+        assert f"{expected.rows.by_object[0].rows:,}" in objects
+        clocks = screen.query_one("#chart-clocks").content.plain
+        dated = [b for b in expected.clocks.bars if b.due_utc]
+        assert clocks.count("▲") + clocks.count("✓") == len(dated) and "| now" in clocks

@@ -91,3 +91,63 @@ def test_notice_draft_with_gaps_80x24(snap_compare, console: Console) -> None:
         await pilot.pause()
 
     assert snap_compare(console.app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def _series():
+    from app.report import series as sr
+
+    attack = sr.AttackTimeline(
+        sets=(
+            sr.HitSeries(
+                "chat-vendor-theft",
+                tuple(sr.HourCount(f"2025-08-08T{h:02d}:00:00Z", n) for h, n in ((3, 4), (4, 9), (5, 2), (9, 6))),
+                21,
+            ),
+            sr.HitSeries("fake-data-loader", (sr.HourCount("2025-08-08T04:00:00Z", 3),), 3),
+        ),
+        first_utc="2025-08-08T03:12:00Z",
+        last_utc="2025-08-08T09:40:00Z",
+        undated=1,
+    )
+    bars = (
+        ("EU", "regulator", "2026-11-30T07:00:00Z", None),
+        ("US-CA", "individuals", "2026-12-27T07:00:00Z", None),
+        ("BR", "regulator", "2026-11-28T07:00:00Z", "2026-11-27T12:00:00Z"),
+    )
+    clocks = sr.NoticeClocks(
+        "2026-11-27T09:00:00Z",
+        tuple(
+            sr.ClockBar(f"r{i}", j, r, "on_track", "2026-11-27T07:00:00Z", due, sent, False if sent else None)
+            for i, (j, r, due, sent) in enumerate(bars)
+        ),
+    )
+    rows = sr.RowsTaken(
+        by_object=(sr.RowsBar("Contact", 48200, 0), sr.RowsBar("Account", 9100, 0), sr.RowsBar("Case", 0, 2)),
+        by_user=(sr.RowsBar("drift-int@acme.example", 57300, 2),),
+    )
+    containment = sr.ContainmentSeries(
+        "2026-11-27T03:00:00Z",
+        "detected",
+        (sr.ContainmentPoint("revoke_tokens", "app Drift", "done", "2026-11-27T08:10:00Z", 310),),
+    )
+    checklist = sr.ChecklistProgress("2026-11-27T09:00:00Z", (), True)
+    return sr.Series(attack, clocks, rows, containment, checklist)
+
+
+def _pictures(console: Console):
+    from screens.pictures import PicturesScreen
+
+    async def run_before(pilot) -> None:
+        await _settle(pilot)
+        pilot.app.push_screen(PicturesScreen(_series(), console.clock.now()))
+        await pilot.pause()
+
+    return run_before
+
+
+def test_pictures_80x24(snap_compare, console: Console) -> None:
+    assert snap_compare(console.app(), terminal_size=(80, 24), run_before=_pictures(console))
+
+
+def test_pictures_160x48(snap_compare, console: Console) -> None:
+    assert snap_compare(console.app(), terminal_size=(160, 48), run_before=_pictures(console))

@@ -173,3 +173,21 @@ async def test_timeline_reads_in_words_with_fact_values(console: Console) -> Non
         assert not [line for line in lines if "{" in line or '":' in line], lines
         fact = summary(console.incident.journal.last("facts.set"))
         assert "2026-11-27T06:00:00Z" in fact and "(was 2026-11-27T07:00:00Z)" in fact
+
+
+async def test_appends_are_verified_against_the_last_verified_head(console: Console) -> None:
+    from screens.widgets.header_bar import HeaderBar
+
+    app = console.app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        assert app.last_verify is not None and app.last_verify.scope == "full"  # at open: every entry
+        await pilot.press("x")
+        await settle(pilot)
+        head = console.incident.journal.head()
+        assert app.last_verify.scope == "tail" and app.last_verify.ok
+        assert app.last_verify.size == head.size and app.last_verify.root == head.root_hex
+        assert app.screen.query_one(HeaderBar).verify.status == "ok"
+        await pilot.press("v")  # on demand: the full re-verification
+        await settle(pilot)
+        assert app.last_verify.scope == "full" and app.last_verify.size == head.size

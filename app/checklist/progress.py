@@ -168,11 +168,14 @@ def set_item_state(
     note: str | None = None,
     evidence: Iterable[str] = (),
     checklist_path: Path | None = None,
+    checklist: Checklist | None = None,
 ) -> StateChange:
     """The user action `checklist set ITEM STATE`, from any front end: the change is checked (its refusals are
     `set_state`'s) before anything is journaled, then the runbook the incident follows is recorded if it is new
-    to the incident (`record_source`), then the state change."""
-    checklist = incident_checklist(incident, checklist_path)
+    to the incident (`record_source`), then the state change. `checklist`: the incident's checklist as already
+    loaded by a front end that keeps it (the console), instead of reading and checking the file again."""
+    if checklist is None:
+        checklist = incident_checklist(incident, checklist_path)
     data = _state_change(incident, checklist, item_id, state, note, evidence)
     record_source(incident, checklist, actor)
     entry = incident.journal.append(STATE_KIND, data, actor)

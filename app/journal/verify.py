@@ -67,6 +67,12 @@ class VerifyReport(BaseModel):
     problems: list[Problem] = []
     warnings: list[Warning_] = []
     message: str = ""
+    # Where an intact chain ends, so the entries appended later can be checked alone (verify_tail.py):
+    # the last entry's hash, its recorded time, and the Merkle frontier (level -> hash, hex).
+    head_hash: str | None = None
+    head_utc: str | None = None
+    frontier: dict[str, str] = {}
+    scope: str = "full"  # full: every entry re-derived; tail: only the entries after a verified head
 
 
 @dataclass
@@ -405,6 +411,9 @@ def _verify(
         report.message = f"intact: {size} entries, root {short_root(root)}"
         if warnings:
             report.message += f" ({len(warnings)} warning(s))"
+        report.head_hash = prev_hash.hex() if size else None
+        report.head_utc = prev_utc
+        report.frontier = {str(level): h.hex() for level, h in frontier.levels.items()}
     return report
 
 

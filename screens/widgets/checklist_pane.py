@@ -84,7 +84,7 @@ class ChecklistPane(Vertical):
         self.set_phases(self.phases)
 
     def on_resize(self) -> None:
-        width = self.table.size.width or self.size.width
+        width = self.content_size.width  # the pane's, not the table's (which its scrollbar changes)
         if width and width != self._width:
             self._width = width
             keep = self.selected_key()
@@ -95,6 +95,11 @@ class ChecklistPane(Vertical):
     @property
     def table(self) -> DataTable:
         return self.query_one(DataTable)
+
+    @property
+    def cursor_widget(self) -> DataTable:
+        """The widget that holds the pane's cursor (focus, j/k)."""
+        return self.table
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """The cursor never rests on a phase heading: it steps on to the next item in the direction it moved

@@ -80,7 +80,7 @@ class CountdownPane(Vertical):
             self.set_rows(self.rows, self._now)
 
     def on_resize(self) -> None:
-        width = self.table.size.width or self.size.width
+        width = self.content_size.width  # the pane's, not the table's (which its scrollbar changes)
         if width and width != self._width:
             self._width = width
             keep = self.selected()
@@ -91,6 +91,11 @@ class CountdownPane(Vertical):
     @property
     def table(self) -> DataTable:
         return self.query_one(DataTable)
+
+    @property
+    def cursor_widget(self) -> DataTable:
+        """The widget that holds the pane's cursor (focus, j/k)."""
+        return self.table
 
     def selected(self) -> CountdownRow | None:
         table = self.table

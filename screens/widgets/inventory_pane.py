@@ -1,4 +1,7 @@
-"""Connected apps, tokens and integration users with their findings and containment status; filter and search."""
+"""The inventory as a tree: each connected app, then its tokens (grouped per user) and the users holding them,
+with counts; integration users without tokens on their own branch. Risk reads in words (`critical risk`), the
+containment status follows each record, and the kind filter and search (`/`) show only matching records.
+Branches fill in when opened, so a 100k-token org draws only what is expanded."""
 
 from __future__ import annotations
 
@@ -8,9 +11,8 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Input, Static
-
-from screens.widgets.fit import Col, fit_columns
+from textual.widgets import Input, Static, Tree
+from textual.widgets.tree import TreeNode
 
 EMPTY = "no inventory yet: pull (p) or import (i)"
 KIND_FILTERS = ("all", "app", "token", "user", "findings")
@@ -47,12 +49,70 @@ def matches(row: InventoryRow, kind: str, query: str) -> bool:
     return all(word in hay for word in query.lower().split())
 
 
+Branch = tuple[str, list[InventoryRow]]  # (label, the rows under it) of a group not yet drawn
+
+
+def _risk(row: InventoryRow) -> Text:
+    worst = row.worst
+    if not worst:
+        return Text("no findings  ", style="dim")
+    return Text(f"{SEVERITY_MARK.get(worst, '!')} {worst} risk  ", style=SEVERITY_STYLE.get(worst, ""))
+
+
+def label_of(row: InventoryRow) -> Text:
+    """`!!! critical risk  Drift  766 tokens, 3 users  ✓ revoke_tokens done`."""
+    text = _risk(row)
+    text.append(row.name, style="bold" if row.worst in ("critical", "high") else "")
+    if row.detail:
+        text.append("  " + row.detail, style="dim")
+    if row.containment:
+        text.append("  " + row.containment, style="green" if row.containment.startswith("✓") else "yellow")
+    return text
+
+
+def tree_of(rows: list[InventoryRow]) -> list[tuple[InventoryRow | None, str, list[Branch]]]:
+    """(app row or None, app name, its branches) per app, then the users holding no token of any app."""
+    apps: dict[str, InventoryRow | None] = {}
+    tokens: dict[str, list[InventoryRow]] = {}
+    users_by_name = {r.name: r for r in rows if r.kind == "user"}
+    holders: dict[str, list[InventoryRow]] = {}
+    for r in rows:
+        if r.kind == "app":
+            apps[r.name] = r
+    for r in rows:
+        if r.kind == "token":
+            app = str(r.record.get("app") or "?")
+            apps.setdefault(app, None)
+            tokens.setdefault(app, []).append(r)
+            user = users_by_name.get(str(r.record.get("username") or ""))
+            if user is not None and user not in holders.setdefault(app, []):
+                holders[app].append(user)
+    out: list[tuple[InventoryRow | None, str, list[Branch]]] = []
+    for name, row in apps.items():
+        branches: list[Branch] = []
+        mine = tokens.get(name, [])
+        if mine:
+            count = sum(len(r.record.get("tokens") or []) or 1 for r in mine)
+            branches.append((f"tokens ({count} in {len(mine)} user group{'s' if len(mine) != 1 else ''})", mine))
+        if holders.get(name):
+            branches.append((f"users ({len(holders[name])})", holders[name]))
+        out.append((row, name, branches))
+    held = {id(u) for us in holders.values() for u in us}
+    loose = [r for r in rows if r.kind == "user" and id(r) not in held]
+    others = [r for r in rows if r.kind not in ("app", "token", "user")]
+    if loose:
+        out.append((None, "", [(f"integration users without tokens ({len(loose)})", loose)]))
+    if others:
+        out.append((None, "", [(f"other records ({len(others)})", others)]))
+    return out
+
+
 class InventoryPane(Vertical):
     DEFAULT_CSS = """
     InventoryPane > #inventory-bar { height: 1; }
     InventoryPane #inventory-filter { width: auto; padding: 0 1; }
     InventoryPane #inventory-search { height: 1; border: none; width: 1fr; padding: 0 1; }
-    InventoryPane > DataTable { height: 1fr; }
+    InventoryPane > Tree { height: 1fr; }
     """
 
     def __init__(self, id: str | None = None) -> None:
@@ -62,55 +122,59 @@ class InventoryPane(Vertical):
         self.query_text = ""
         self.summary = ""
         self.border_title = "3 Inventory"
-        self._width = 0
-        self._shown: list[str] = []
+        self._by_key: dict[str, TreeNode[Any]] = {}  # row key -> its node, once drawn
+        self._parents: dict[str, tuple[str, int]] = {}  # row key -> (app node key, branch index) not drawn yet
+        self._mounted = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="inventory-bar"):
             yield Static("", id="inventory-filter")
             yield Input(placeholder="/ search", id="inventory-search")
         yield Static(EMPTY, classes="empty")
-        yield DataTable(cursor_type="row", id="inventory-table")
-
-    COLUMNS = [
-        Col("kind", "kind", 5),
-        Col("risk", "risk", 5),
-        Col("name", "name"),
-        Col("findings", "worst finding", 24, min_total=96),
-        Col("containment", "containment", 16),
-    ]
+        tree: Tree[Any] = Tree("inventory", id="inventory-tree")
+        tree.show_root = False
+        tree.guide_depth = 2
+        yield tree
 
     def on_mount(self) -> None:
-        self._shown = fit_columns(self.table, self.COLUMNS, 80)
+        self._mounted = True
         self._show()
 
-    def on_resize(self) -> None:
-        width = self.table.size.width or self.size.width
-        if width and width != self._width:
-            self._width = width
-            keep = self.selected()
-            self._shown = fit_columns(self.table, self.COLUMNS, width)
-            self._show(keep=keep.key if keep else None)
+    @property
+    def records(self) -> Tree[Any]:
+        return self.query_one(Tree)
 
     @property
-    def table(self) -> DataTable:
-        return self.query_one(DataTable)
+    def cursor_widget(self) -> Tree[Any]:
+        return self.records
 
     def visible_rows(self) -> list[InventoryRow]:
         return [r for r in self.rows if matches(r, self.kind_filter, self.query_text)]
 
     def selected(self) -> InventoryRow | None:
-        table = self.table
-        if table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return next((r for r in self.rows if r.key == key), None)
+        node = self.records.cursor_node
+        data = node.data if node is not None else None
+        return data if isinstance(data, InventoryRow) else None
 
     def select(self, key: str) -> None:
-        try:
-            self.table.move_cursor(row=self.table.get_row_index(key))
-        except Exception:
-            return
+        node = self._node_for(key)
+        if node is not None:
+            tree = self.records
+            tree._tree_lines  # lays out the lines of branches just opened, so the node has its line  # noqa: B018
+            tree.move_cursor(node)
+
+    def _node_for(self, key: str) -> TreeNode[Any] | None:
+        if key not in self._by_key and key in self._parents:
+            app_key, index = self._parents[key]
+            app_node = self._by_key.get(app_key)
+            if app_node is not None:
+                app_node.expand()
+                self._fill(app_node)
+                branch = app_node.children[index] if index < len(app_node.children) else None
+                if branch is not None:
+                    branch.expand()
+                    self._fill(branch)
+        return self._by_key.get(key)
 
     def set_rows(self, rows: list[InventoryRow], summary: str = "") -> None:
         self.rows = sorted(rows, key=lambda r: (SEVERITY_RANK.get(r.worst or "", 9), r.kind, r.name.lower()))
@@ -133,49 +197,54 @@ class InventoryPane(Vertical):
         return self.kind_filter
 
     def _show(self, keep: str | None = None) -> None:
-        if not self._shown:  # not mounted yet: on_mount draws them
+        if not self._mounted:  # not mounted yet: on_mount draws them
             return
-        table = self.table
+        tree = self.records
         if keep is None:
             current = self.selected()
             keep = current.key if current else None
-        table.clear()
         shown = self.visible_rows()
-        for row in shown:
-            cells = self._cells(row)
-            table.add_row(*[cells[k] for k in self._shown], key=row.key)
+        filtered = self.kind_filter != "all" or bool(self.query_text.strip())
+        tree.clear()
+        self._by_key, self._parents = {}, {}
+        for app_row, name, branches in tree_of(shown):
+            if app_row is not None or name:
+                node = tree.root.add(label_of(app_row) if app_row else Text(name, style="bold"), data=app_row)
+                key = app_row.key if app_row else f"app:{name}"
+                self._by_key[key] = node
+            else:
+                node = tree.root
+                key = ""
+            for index, (label, members) in enumerate(branches):
+                branch = node.add(Text(label, style="dim"), data=members)
+                for member in members:
+                    self._parents.setdefault(member.key, (key, index))
+                if node is tree.root or filtered:
+                    self._fill(branch)
+                    branch.expand()
+            if filtered and node is not tree.root:
+                node.expand()
         label = f"[{self.kind_filter}] {len(shown)}/{len(self.rows)}"
         self.query_one("#inventory-filter", Static).update(Text(label))
         self.query_one(".empty", Static).display = not self.rows
-        table.display = bool(self.rows)
+        tree.display = bool(self.rows)
         if self.summary:
             self.border_subtitle = self.summary
         if keep:
             self.select(keep)
 
-    def _cells(self, row: InventoryRow) -> dict[str, Text]:
-        worst = row.worst
-        if worst:
-            mark = SEVERITY_MARK.get(worst, "!")
-            style = SEVERITY_STYLE.get(worst, "")
-            risk = Text(f"{mark}{len(row.findings)}", style=style)
-            title = next(t for sev, t in row.findings if sev == worst)
-            findings = Text(f"{worst}: {title}", style=style)
-        else:
-            risk = Text("—", style="dim")
-            findings = Text("—", style="dim")
-        contained = row.containment or "—"
-        cstyle = "green" if contained.startswith(("✓", "revoked", "blocked", "frozen", "contained")) else "dim"
-        name = Text(row.name, style="bold" if worst in ("critical", "high") else "")
-        if row.detail:
-            name.append("  " + row.detail, style="dim")
-        return {
-            "kind": Text(row.kind),
-            "risk": risk,
-            "name": name,
-            "findings": findings,
-            "containment": Text(contained, style=cstyle),
-        }
+    def _fill(self, node: TreeNode[Any]) -> None:
+        """Draw a branch's records the first time it is opened."""
+        if node.children or not isinstance(node.data, list):
+            for child in node.children:
+                if isinstance(child.data, list) and child.is_expanded:
+                    self._fill(child)
+            return
+        for member in node.data:
+            self._by_key[member.key] = node.add_leaf(label_of(member), data=member)
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[Any]) -> None:
+        self._fill(event.node)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "inventory-search":
@@ -186,4 +255,4 @@ class InventoryPane(Vertical):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "inventory-search":
             event.stop()
-            self.table.focus()
+            self.records.focus()

@@ -182,7 +182,7 @@ async def _keypresses(path: Path, presses: int) -> list[float]:
                 app._driver.send_message(key)  # as a terminal key press arrives
                 flushed.append(painted)
                 await painted.wait()
-                assert journal.head().size == before + 1
+                assert journal.head().size > before  # the first change also records the checklist source
                 samples.append(time.perf_counter() - t0)
                 await pilot.pause()
     finally:

@@ -1,0 +1,128 @@
+"""The report's series (app/report/series.py) drawn with text: bars, a time axis, hour columns. Pure functions
+from a series and a width to rich Text, so the pictures are the same data as the report's SVG, drawn for a
+terminal, and read in monochrome too (every bar carries its number; marks carry letters, not only colours)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rich.text import Text
+
+from app.base.clock import parse_instant
+from app.report.series import AttackTimeline, ClockBar, ContainmentSeries, NoticeClocks, RowsBar
+from screens import fmt
+
+SET_STYLES = ("bold red", "bold yellow", "bold magenta", "bold cyan", "bold green", "bold blue")
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def bars(rows: tuple[RowsBar, ...], width: int, empty: str) -> Text:
+    """One horizontal bar per label, longest first; `+n unknown` where Salesforce logs reads without a count."""
+    if not rows:
+        return Text(empty, style="dim")
+    label_w = min(max(len(r.label) for r in rows), max(12, width // 3))
+    most = max(r.rows for r in rows) or 1
+    room = max(4, width - label_w - 40)
+    out = Text()
+    for r in rows:
+        n = round(room * r.rows / most)
+        out.append(f"{r.label[:label_w]:<{label_w}} ")
+        out.append("█" * n, style="bold red" if r.rows else "dim")
+        out.append(f" {r.rows:,}")
+        if r.unknown_reads:
+            out.append(f" +{r.unknown_reads} read(s) of unknown size", style="yellow")
+        out.append("\n")
+    out.rstrip()
+    return out
+
+
+def attack_columns(timeline: AttackTimeline, width: int) -> Text:
+    """Hits per hour of event time, a row of columns per indicator set, on one shared hour axis."""
+    if not timeline.sets:
+        text = "no hunt hits recorded: hunt the preserved evidence (palette: hunt: indicators)"
+        return Text(text + (f"; {timeline.undated} undated" if timeline.undated else ""), style="dim")
+    hours = sorted({parse_instant(h.hour_utc) for s in timeline.sets for h in s.hours})
+    start, end = hours[0], hours[-1]
+    span = int((end - start).total_seconds() // 3600) + 1
+    label_w = min(24, max(len(s.indicator_set) for s in timeline.sets))
+    room = max(8, width - label_w - 10)
+    per_col = max(1, -(-span // room))  # hours per column
+    cols = -(-span // per_col)
+    wide = max(1, room // cols)  # characters per column, so a short attack still fills the width
+    most = max(h.count for s in timeline.sets for h in s.hours) or 1
+    out = Text()
+    for i, s in enumerate(timeline.sets):
+        buckets = [0] * cols
+        for h in s.hours:
+            buckets[int((parse_instant(h.hour_utc) - start).total_seconds() // 3600) // per_col] += h.count
+        out.append(f"{s.indicator_set[:label_w]:<{label_w}} ", style=SET_STYLES[i % len(SET_STYLES)])
+        line = "".join((BLOCKS[0] if b == 0 else BLOCKS[max(1, round(8 * b / most))]) * wide for b in buckets)
+        out.append(line, style=SET_STYLES[i % len(SET_STYLES)])
+        out.append(f" {s.total}\n")
+    step = f"{per_col} hours" if per_col > 1 else "an hour"
+    out.append(f"{'':<{label_w}} from {fmt.stamp(start)}, each block {step}\n", style="dim")
+    out.append(f"{'':<{label_w}} to   {fmt.stamp(end + timedelta(hours=1))}", style="dim")
+    if timeline.undated:
+        out.append(f"\n{timeline.undated} hit(s) without an event time are counted but not placed", style="yellow")
+    return out
+
+
+def clock_axis(clocks: NoticeClocks, now: datetime, width: int) -> Text:
+    """Each clock on one time axis from now to the last due time: `|` now, `▲` due, `✓` sent (`!` late)."""
+    dated = [b for b in clocks.bars if b.due_utc]
+    if not dated:
+        return Text("no clock with a due time: set the facts (f)", style="dim")
+    dues = [parse_instant(b.due_utc) for b in dated if b.due_utc]
+    lo = min([now, *dues])
+    hi = max([now, *dues])
+
+    def who(b: ClockBar) -> str:
+        return f"{b.jurisdiction.split(' (')[0]} {b.recipient.replace('_', ' ')}"
+
+    label_w = min(max(16, width // 3), max(len(who(b)) for b in dated))
+    room = max(10, width - label_w - 26)
+    total = max((hi - lo).total_seconds(), 1.0)
+
+    def col(at: datetime) -> int:
+        return min(room - 1, int((at - lo).total_seconds() / total * (room - 1)))
+
+    now_col = col(now)
+    out = Text()
+    for b in dated:
+        due = parse_instant(b.due_utc or "")
+        line = ["─"] * room
+        line[now_col] = "|"
+        mark, style = ("✓", "green") if b.sent_utc else ("▲", "bold red" if due <= now else "bold yellow")
+        if b.sent_utc and b.late:
+            mark, style = "!", "bold red"
+        line[col(due)] = mark
+        out.append(f"{who(b)[:label_w]:<{label_w}} ")
+        text = "".join(line)
+        out.append(text[: col(due)], style="dim")
+        out.append(text[col(due)], style=style)
+        out.append(text[col(due) + 1 :], style="dim")
+        left = due - now
+        out.append(
+            " "
+            + (("sent" if b.sent_utc else "OVERDUE") if left.total_seconds() <= 0 or b.sent_utc else fmt.compact(left))
+        )
+        out.append("\n")
+    out.append(f"{'':<{label_w}} | now {fmt.stamp(now)}\n", style="dim")
+    out.append(f"{'':<{label_w}} axis to {fmt.stamp(hi)}", style="dim")
+    return out
+
+
+def containment_lines(series: ContainmentSeries) -> Text:
+    """Each containment run at its time, and how long after detection (or awareness, or declaration) it came."""
+    if not series.points:
+        return Text("no containment run yet", style="dim")
+    out = Text()
+    for p in series.points:
+        out.append(f"{fmt.stamp(p.at_utc)}  ")
+        if p.minutes_from_origin is not None:
+            hours, minutes = divmod(p.minutes_from_origin, 60)
+            out.append(f"+{hours}h{minutes:02d}m after {series.origin_word}  ", style="dim")
+        style = "green" if p.status == "done" else "yellow"
+        out.append(f"{p.action.replace('_', ' ')} {p.target}: {p.status}\n", style=style)
+    out.rstrip()
+    return out
