@@ -105,6 +105,7 @@ def _series():
             ),
             sr.HitSeries("fake-data-loader", (sr.HourCount("2025-08-08T04:00:00Z", 3),), 3),
         ),
+        hits=24,
         first_utc="2025-08-08T03:12:00Z",
         last_utc="2025-08-08T09:40:00Z",
         undated=1,
