@@ -1,8 +1,9 @@
 """Fuzzing the rest of what a responder can hand the tool: the workspace config.toml, indicator address lists and
 regex values (matched against rows, so a guard that only compiles is not enough), evidence files as the hunt
 reads them (event-log CSV, JSON records, debug logs), Data Loader CSV exports for `inventory import`, a journal
-file given to `journal verify`, and, through the command line itself, time arguments, ids, fact and setting
-values: every input ends in a value or a clear error, never a traceback or exit 70.
+file given to `journal verify`, a JWT key file and a CA file, and, through the command line itself, time
+arguments, ids, fact and setting values: every input ends in a value or a clear error, never a traceback or
+exit 70.
 
 The example count per format comes from WARROOM_FUZZ_EXAMPLES (small by default); `scripts/fuzz` runs 10,000.
 """
@@ -375,3 +376,48 @@ def test_fuzz_setting_values_through_the_cli(workspace: Any, key: str, value: st
     _no_crash(result, *args)
     if result.code == 0:
         _no_crash(workspace("settings", "show"), *args)
+
+
+# -- credentials material: a JWT private key file and a CA file --------------------------------------------
+
+
+def _key_pem() -> str:
+    from tests.simorg_helpers import rsa_pair
+
+    return rsa_pair()[0]
+
+
+@FUZZ
+@given(st.one_of(inputs(_key_pem()), st.binary(max_size=300).map(lambda b: b.decode("latin-1"))))
+def test_fuzz_private_key_file(text: str) -> None:
+    """`creds set --key-file`: read with a size limit, then loaded as a PEM key, or refused with a message."""
+    from app.base.files import read_text_limited
+    from app.salesforce.credentials import check_private_key
+
+    with scratch() as d:
+        path = _write(d / "key.pem", text)
+        with contextlib.suppress(WarroomError):
+            check_private_key(read_text_limited(path, 1024 * 1024, "key file"))
+
+
+@pytest.fixture(scope="module")
+def ca_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.simorg_helpers import start_sim
+
+    sim = start_sim(tmp_path_factory.mktemp("ca-sim"))
+    yield sim
+    sim.stop()
+
+
+@FUZZ
+@given(st.data())
+def test_fuzz_ca_file(ca_sim: Any, data: st.DataObject) -> None:
+    """`--ca FILE`: a damaged certificate file ends in a TLS failure that names the CA file, or a login."""
+    from app.salesforce.client import Org, OrgError
+    from app.salesforce.simlogin import sim_credentials
+
+    text = data.draw(inputs(ca_sim.ca_path.read_text()))
+    with scratch() as d:
+        ca = _write(d / "ca.pem", text)
+        with contextlib.suppress(OrgError):
+            Org.login(sim_credentials(ca_sim.url, ca), timeout=5.0, max_retries=0).close()
