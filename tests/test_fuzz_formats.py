@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from app.base.errors import WarroomError
 from app.incident.settings import REQUIRE_DISTINCT_APPROVER
-from tests.test_fuzz import FUZZ, NOISE, inputs, mutated
+from tests.test_fuzz import FUZZ, NOISE, inputs, mutated, shipped_rules_once
 
 ELF_CSV = (
     '"EVENT_TYPE","TIMESTAMP","REQUEST_ID","USER_ID","CLIENT_IP","URI","TIMESTAMP_DERIVED","QUERY"\n'
@@ -239,17 +239,10 @@ def _fast_cli() -> Iterator[None]:
     built once and the shipped rule table parsed once (the rule file has its own fuzz test)."""
     import functools
 
-    from app import cli, deadlines
+    from app import cli
 
-    shipped = deadlines.load_rules()
-    real = deadlines.load_rules
-
-    def load_rules(path: Path | None = None) -> list[Any]:
-        return list(shipped) if path is None else real(path)
-
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, shipped_rules_once():
         mp.setattr(cli, "build_parser", functools.cache(cli.build_parser))
-        mp.setattr(deadlines, "load_rules", load_rules)
         yield
 
 
