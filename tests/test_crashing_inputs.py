@@ -123,3 +123,16 @@ def test_a_device_where_a_file_is_read_is_refused(args: tuple[str, ...], cli: An
     r = cli(*args)
     _refused(r)
     assert "device" in r.err + r.out or "regular file" in r.err + r.out, r.err
+
+
+@pytest.mark.parametrize("count", ["1E310", "inf", "nan"])
+def test_a_csv_count_that_is_not_a_finite_number_is_named(count: str, tmp_path: Path) -> None:
+    """Found by fuzzing `inventory import`: UseCount 1E310 (a float infinity) crashed with OverflowError, nan
+    with ValueError; the cell is now refused with its file, line and column."""
+    from app.inventory.importing import import_path
+
+    (tmp_path / "OauthToken.csv").write_text(f'"Id","AppName","UserId","UseCount"\n"","Drift","005x",{count}\n')
+    (tmp_path / "User.csv").write_text('"Id","Username"\n"005x","int@acme.example"\n')
+    with pytest.raises(WarroomError, match="UseCount") as err:
+        import_path(tmp_path)
+    assert "finite" in str(err.value) and "OauthToken.csv" in str(err.value)
