@@ -5,7 +5,7 @@ The layers, lowest first; a layer imports only the layers below it (checked by `
 pyproject.toml; type-only imports are not counted):
 
     base         app/base         clock, errors, redaction, TOML loading (tomlfile, tomlpos), keystore, config,
-                                  crash reports, text helpers
+                                  crash reports, text helpers, the template engine (templating)
     simorg       app/simorg       the simulated Salesforce org: standard library, its own dependencies and
                                   app/base only; the core reaches it over HTTPS like any org
     journal      app/journal      the hash-chained journal (chain), its projector registry type (registry),
@@ -15,14 +15,16 @@ pyproject.toml; type-only imports are not counted):
                                   (record, payloads), journaled settings
     salesforce   app/salesforce   the client (simple-salesforce), credentials, `--org ALIAS`, the sim login
     areas        app/checklist, app/deadlines, app/notify, app/inventory, app/findings, app/hunt,
-                 app/forensics, app/containment, app/exercise, app/report
+                 app/forensics, app/containment, app/costs, app/grants, app/monitoring,
+                 app/reconnection, app/exercise, app/report
                                   one package per area; they may import each other but never in a cycle, and
                                   read each other's state through typed readers
     composition  app/composition  the projector registry (projections), verification with it, the workspace of
                                   incidents, the per-command context
-    commands     app/commands, app/cli.py
+    commands     app/commands, app/cli.py, app/cli_conventions.py
                                   `warroom` subcommands, one module per area; the parser imports only the
-                                  command it runs
+                                  command it runs; what every command shares (--json, help, examples) is
+                                  applied once from cli_conventions
 
 Data files (checklist, rules, indicators, notices, scenarios, seeds) are in app/data.
 """

@@ -4,6 +4,8 @@ Slow parts (hashing, the org) run in thread workers so the clocks keep ticking."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,16 +17,14 @@ from app import deadlines as dl
 from app import notify
 from app.base.clock import format_instant, parse_instant
 from app.base.errors import UsageError, WarroomError
+from app.base.progress import hashing, messages
 from app.base.redaction import redact
-from app.containment import execute as ct
-from app.containment.run import run_plan
 from app.deadlines import actions as dla
 from app.findings.intake import Intake, import_and_record, pull_and_record
 from screens.modals.anchor import AnchorModal
-from screens.modals.containment import ContainmentModal
 from screens.modals.detail import DetailModal
 from screens.modals.form import FormField, FormModal
-from screens.widgets.activity_bar import ActivityBar
+from screens.widgets.activity_bar import ActivityBar, BarProgress
 from screens.widgets.checklist_pane import ChecklistPane
 from screens.widgets.countdown_pane import CountdownPane
 from screens.widgets.inventory_pane import InventoryPane
@@ -37,8 +37,19 @@ if TYPE_CHECKING:
     from screens.app import WarroomApp
 
 STATE_CHOICES = tuple((s.value.replace("_", " "), s.value) for s in cl.ItemState)
-PROGRESS_STEP = 1 << 22  # report hashing progress every 4 MiB
 PANE_ORDER = ("checklist", "countdowns", "inventory")
+
+
+def file_problem(text: str, *, directory: bool = False) -> str | None:
+    """What is wrong with a path typed in a dialog, in words (checked before the dialog closes)."""
+    path = Path(text.strip()).expanduser()
+    if not path.exists():
+        return f"{path}: no such file; check the path (a leading ~ is your home directory)"
+    if path.is_dir() and not directory:
+        return f"{path} is a directory: give one file"
+    if not path.is_dir() and not path.is_file():
+        return f"{path} is not a regular file"
+    return None
 
 
 if TYPE_CHECKING:
@@ -81,6 +92,17 @@ class ConsoleActions(_Screen):
             raise UsageError("no org connected to this console")
         return factory()
 
+    @contextmanager
+    def _org_session(self) -> Iterator[OrgClient]:
+        """The console's org for one piece of work in a worker thread, logged out after it."""
+        org = self._login()
+        try:
+            yield org
+        finally:
+            close = getattr(org, "close", None)
+            if close:
+                close()
+
     def _evidence_ref(self, text: str, note: str | None, label: str) -> str | None:
         """Turn the dialog's evidence field into an evidence id: a file is hashed in (worker thread only)."""
         text = text.strip()
@@ -93,20 +115,12 @@ class ConsoleActions(_Screen):
 
     def _ingest(self, path: Path, note: str | None, label: str) -> Any:
         """Hash a file into the store with a progress bar; runs in a worker thread."""
-        activity = self.query_one(ActivityBar)
-        total = max(path.stat().st_size, 1)
-        self.app.call_from_thread(activity.start, f"{label} {path.name}", total)
-        last = [0]
-
-        def progress(done: int, size: int) -> None:
-            if done - last[0] >= PROGRESS_STEP or done == size:
-                last[0] = done
-                self.app.call_from_thread(activity.progress, done)
-
+        bar = BarProgress(self.app, self.query_one(ActivityBar))
+        bar.start(f"{label} {path.name}", max(path.stat().st_size, 1), "bytes")
         try:
-            return self.incident.add_evidence(path, self.actor, note=note, progress=progress)
+            return self.incident.add_evidence(path, self.actor, note=note, progress=hashing(bar))
         finally:
-            self.app.call_from_thread(activity.stop)
+            bar.stop()
 
     # -- panes ----------------------------------------------------------------------------------------------
 
@@ -207,6 +221,7 @@ class ConsoleActions(_Screen):
                     FormField("note", "Note", placeholder="where it came from"),
                 ],
                 ok_label="Add",
+                check=lambda values: file_problem(values["path"]),
             ),
             done,
         )
@@ -226,10 +241,10 @@ class ConsoleActions(_Screen):
 
     def action_set_fact(self) -> None:
         keys = ", ".join(dl.FACT_KEYS)
+        current = "; ".join(f"{f.key} {f.value}" for f in dla.current_facts(self.incident.journal) if f.value != "-")
 
-        def done(values: dict[str, str] | None) -> None:
-            if values is not None:
-                self._record_fact(values["key"], values["value"])
+        def record(values: dict[str, str]) -> None:
+            self._record_fact(values["key"], values["value"])
 
         self.app.push_screen(
             FormModal(
@@ -240,20 +255,17 @@ class ConsoleActions(_Screen):
                         "value", "Value (empty or 'none' clears it)", placeholder="2026-11-27T07:00:00Z, 1200, ..."
                     ),
                 ],
-                help_text="Facts: " + keys,
+                help_text=f"Now: {current or 'no facts recorded'}.\nFacts: {keys}",
                 ok_label="Record",
-            ),
-            done,
+                check=record,
+            )
         )
 
     def _record_fact(self, key_text: str, value_text: str) -> None:
-        try:
-            fact = dla.record_fact(
-                self.incident, key_text, value_text, self.actor, now=self.app.clock.now(), rules=self.app.rules
-            )
-        except WarroomError as exc:
-            self.fail(exc)
-            return
+        """Record a fact; a refusal propagates (the dialog shows it and stays open)."""
+        fact = dla.record_fact(
+            self.incident, key_text, value_text, self.actor, now=self.app.clock.now(), rules=self.app.rules
+        )
         value = dla.fact_text(fact.key, fact.value)
         if fact.seq is None:
             self.app.notify(f"{fact.key} is already {value}; nothing recorded", severity="warning")
@@ -264,6 +276,9 @@ class ConsoleActions(_Screen):
         row = self.query_one(CountdownPane).selected()
         if row is None:
             self.app.notify("select a countdown first (2, then the arrows)", severity="warning")
+            return
+        if not row.rule:
+            self.app.notify("a grant's expiry has no notice to mark sent", severity="warning")
             return
         now = format_instant(self.app.clock.now().replace(microsecond=0))
 
@@ -348,24 +363,23 @@ class ConsoleActions(_Screen):
 
     @work(thread=True, exclusive=True, group="inventory", exit_on_error=False, description="pulling inventory")
     def _pull_worker(self) -> None:
-        activity = self.query_one(ActivityBar)
+        bar = BarProgress(self.app, self.query_one(ActivityBar))
         alias = self.app.settings.org_alias
-        self.app.call_from_thread(activity.start, f"inventory: logging in to {alias}", None)
-        count = [0]
-
-        def say(message: str) -> None:
-            count[0] += 1
-            self.app.call_from_thread(activity.progress, count[0], None, f"inventory: {message}")
-
+        bar.start(f"inventory: logging in to {alias}")
         try:
             intake = pull_and_record(
-                self.incident, self._login, self.actor, alias=alias, now=self.app.clock.now(), say=say
+                self.incident,
+                self._login,
+                self.actor,
+                alias=alias,
+                now=self.app.clock.now(),
+                say=messages(bar, "inventory: "),
             )
             self._said_intake(intake)
         except (WarroomError, OSError) as exc:
             self._fail_from_thread(exc)
         finally:
-            self.app.call_from_thread(activity.stop)
+            bar.stop()
 
     def _said_intake(self, intake: Intake) -> None:
         """Tell what a pull or an import recorded (worker thread)."""
@@ -395,6 +409,7 @@ class ConsoleActions(_Screen):
                     ),
                 ],
                 ok_label="Import",
+                check=lambda values: file_problem(values["path"], directory=True),
             ),
             done,
         )
@@ -410,97 +425,6 @@ class ConsoleActions(_Screen):
             self._fail_from_thread(exc)
         finally:
             self.app.call_from_thread(activity.stop)
-
-    # -- containment -----------------------------------------------------------------------------------------
-
-    def _contain_target(self, action: str | None) -> tuple[str, dict[str, Any]] | None:
-        """(action, make_plan selectors) for the selected inventory row, else the most severe finding's."""
-        row = self.query_one(InventoryPane).selected() if self.active_pane == "inventory" else None
-        if row is not None and row.kind in ("app", "token"):
-            app_name = row.record.get("name") if row.kind == "app" else row.record.get("app")
-            sel: dict[str, Any] = {"app": app_name}
-            if row.kind == "token" and action != "revoke_tokens" and row.record.get("username"):
-                sel = {"user": row.record["username"]}
-            return action or "revoke_tokens", sel
-        if row is not None and row.kind == "user":
-            return action or "freeze_users", {"user": row.name}
-        for f in self.app.inventory_view.findings:
-            if f.containment and (action is None or f.containment == action):
-                return f.containment, ct.selectors_for_finding(f)
-        return None
-
-    def action_contain(self, action: str | None = None) -> None:
-        if self.app.org_factory is None:
-            self.fail("no org connected to this console: plan from the CLI (`warroom contain plan --from-snapshot`)")
-            return
-        target = self._contain_target(action)
-        if target is None:
-            self.fail("nothing to contain yet: pull the inventory (p), then select an app, token or user (3)")
-            return
-        self._plan_worker(*target)
-
-    @work(thread=True, exclusive=True, group="contain", exit_on_error=False, description="planning containment")
-    def _plan_worker(self, action: str, selectors: dict[str, Any]) -> None:
-        activity = self.query_one(ActivityBar)
-        alias = self.app.settings.org_alias
-        self.app.call_from_thread(activity.start, f"containment: planning {action} on {alias}", None)
-        try:
-            org = self._login()
-            try:
-                plan = ct.make_plan(org, self.incident, action, actor=self.actor, org_alias=alias, **selectors)
-            finally:
-                close = getattr(org, "close", None)
-                if close:
-                    close()
-        except (WarroomError, OSError) as exc:
-            self._fail_from_thread(exc)
-            return
-        finally:
-            self.app.call_from_thread(activity.stop)
-        self.app.call_from_thread(self._confirm_plan, plan)
-
-    def _confirm_plan(self, plan: Any) -> None:
-        steps = [f"{s.label}" for s in plan.steps] or ["no record needs changing (already in the target state)"]
-        warnings = [f"refused: {r.label}: {r.reason}" for r in plan.refused[:5]]
-        warnings += [f"manual task afterwards: {t.title}" for t in plan.manual_tasks]
-        counts = ", ".join(f"{n} {op.replace('_', ' ')}" for op, n in plan.counts.items() if n)
-        title = f"{plan.plan_id} {plan.action} on {plan.org_alias}" + (f" ({counts})" if counts else "")
-
-        def done(typed: str | None) -> None:
-            if typed:
-                self._apply_worker(plan, typed)
-
-        self.app.push_screen(ContainmentModal(title, steps, plan.org_alias, warnings), done)
-
-    @work(thread=True, exclusive=True, group="contain", exit_on_error=False, description="applying containment")
-    def _apply_worker(self, plan: Any, typed_alias: str) -> None:
-        activity = self.query_one(ActivityBar)
-        self.app.call_from_thread(activity.start, f"containment: applying {plan.plan_id}", max(len(plan.steps), 1))
-
-        def progress(i: int, total: int, *_result: Any) -> None:
-            self.app.call_from_thread(activity.progress, i, total)
-
-        try:
-            run = run_plan(self.incident, self.app.org_factory, plan, typed_alias, self.actor, progress)
-        except (WarroomError, OSError) as exc:
-            self._fail_from_thread(exc)
-            return
-        finally:
-            self.app.call_from_thread(activity.stop)
-        result = run.result
-        moved = "".join(f"; {m.item} {m.state.replace('_', ' ')}" for m in run.checklist)
-        self.app.call_from_thread(
-            self.app.notify,
-            f"{plan.plan_id} {plan.action}: {result.status} "
-            + ", ".join(f"{n} {k}" for k, n in result.counts.items() if n)
-            + moved,
-            severity="information" if run.settled else "warning",
-        )
-        if run.checklist_error:
-            self._fail_from_thread(f"checklist not moved: {run.checklist_error}")
-
-    def action_contain_undo(self) -> None:
-        self.fail("undo runs from the CLI: `warroom contain undo ACTION_ID --confirm ALIAS`")
 
     # -- journal -----------------------------------------------------------------------------------------------
 

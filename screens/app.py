@@ -17,7 +17,7 @@ from textual.worker import Worker, WorkerFailed, WorkerState
 from app import deadlines as dl
 from app.base.clock import Clock
 from app.base.crash import EXIT_SOFTWARE
-from app.base.errors import WarroomError
+from app.base.errors import UsageError, WarroomError
 from app.composition.context import Context
 from app.composition.verification import verify_out_of_process
 from app.exercise.runner import current_exercise
@@ -33,6 +33,18 @@ from screens.sources import ChecklistSource, InventoryView, load_inventory
 from screens.widgets.header_bar import ExerciseMark, HeaderBar, VerifyState
 
 VIEW_FILE = "console-view.json"
+
+
+def require_terminal() -> None:
+    """The console reads keys from stdin and draws on the terminal: both must be one."""
+    import sys
+
+    streams = (sys.stdin, sys.__stdout__, sys.__stderr__)
+    if not all(stream is not None and stream.isatty() for stream in streams):
+        raise UsageError(
+            "the console needs a terminal (stdin, stdout and stderr); none is attached here. Run a command "
+            "instead (`warroom --help` lists them), or open the console from a terminal or tmux"
+        )
 
 
 class JournalAppended(Message):
@@ -94,14 +106,36 @@ class WarroomApp(App[int]):
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
+    def run(self, *args: Any, **kwargs: Any) -> int | None:
+        """Refuse, instead of waiting silently, when there is no terminal to draw on (a pipe, cron, CI)."""
+        if not kwargs.get("headless"):
+            require_terminal()
+        return super().run(*args, **kwargs)
+
     def on_mount(self) -> None:
         from screens.main import MainScreen
 
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
+        if self.settings.theme and self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.push_screen(MainScreen())
         self.set_interval(1, self._tick, name="tick")
         self.action_verify()
+
+    def _theme_changed(self, theme: Any) -> None:
+        """Keep the responder's theme for the next start (config.toml, `[console] theme`)."""
+        from screens.settings import save_theme
+
+        name = getattr(theme, "name", str(theme))
+        if name == self.settings.theme:
+            return
+        self.settings = self.settings.model_copy(update={"theme": name})
+        try:
+            save_theme(self.ctx.home, name)
+        except (OSError, WarroomError) as exc:
+            self.notify(f"theme not saved: {exc}", severity="warning", markup=False)
 
     def _tick(self) -> None:
         self._poll_journal()
@@ -355,6 +389,8 @@ class WarroomApp(App[int]):
         keep = self.view.get("inventory_row")
         if keep and pane.selected() is None:
             pane.select(keep)
+        if self.main_screen.active_pane == "inventory":
+            self.main_screen.update_detail()
 
     # -- view state (not evidence: kept beside the journal so a restart shows the same view) -------------------
 

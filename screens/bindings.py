@@ -10,6 +10,7 @@ APP_BINDINGS: list[Binding] = [
 ]
 
 MAIN_BINDINGS: list[Binding] = [
+    # The footer shows only what fits 80 columns; `?` lists every key and the palette (ctrl+p) every command.
     # First, so the footer shows it even at 80 columns.
     Binding("question_mark", "app.help", "Help", id="app.help", tooltip="List every key and command."),
     Binding("1", "focus_pane('checklist')", "Checklist", show=False, id="pane.checklist"),
@@ -38,9 +39,11 @@ MAIN_BINDINGS: list[Binding] = [
         tooltip="Plan containment for the selected record; confirm by typing the org alias.",
     ),
     Binding("n", "add_note", "Note", id="note.add", tooltip="Add a note to the journal (or to the selected item)."),
-    Binding("e", "add_evidence", "Evidence", id="evidence.add", tooltip="Hash a file into the evidence store."),
+    Binding(
+        "e", "add_evidence", "Evidence", show=False, id="evidence.add", tooltip="Hash a file into the evidence store."
+    ),
     Binding("f", "set_fact", "Facts", id="facts.set", tooltip="Set an incident fact (awareness, residents...)."),
-    Binding("m", "mark_sent", "Sent", id="notify.mark-sent", tooltip="Record the selected notice as sent."),
+    Binding("m", "mark_sent", "Sent", show=False, id="notify.mark-sent", tooltip="Record the selected notice as sent."),
     Binding(
         "d",
         "deadline_override",
@@ -66,15 +69,32 @@ MAIN_BINDINGS: list[Binding] = [
         id="inventory.import",
         tooltip="Import an inventory snapshot or Data Loader CSV export.",
     ),
-    Binding("slash", "search_inventory", "Search", show=False, id="inventory.search"),
-    Binding("k", "cycle_kind", "Kind filter", show=False, id="inventory.filter"),
+    Binding("j", "move(1)", "Down", show=False, id="move.down", tooltip="Next row (vim-style; the arrows too)."),
+    Binding("k", "move(-1)", "Up", show=False, id="move.up", tooltip="Previous row (vim-style; the arrows too)."),
+    Binding(
+        "slash",
+        "filter",
+        "Filter",
+        show=False,
+        id="pane.filter",
+        tooltip="Filter the rows of the pane in view (the inventory: its search box); Esc clears.",
+    ),
+    Binding(
+        "K",
+        "cycle_kind",
+        "Kind filter",
+        show=False,
+        id="inventory.filter",
+        tooltip="Inventory: cycle all / apps / tokens / users / with findings.",
+    ),
     Binding("enter", "detail", "Detail", show=False, id="inventory.detail"),
-    Binding("t", "timeline", "Timeline", id="journal.timeline", tooltip="The journal, newest first."),
+    Binding("t", "timeline", "Timeline", show=False, id="journal.timeline", tooltip="The journal, newest first."),
     Binding("v", "verify", "Verify", show=False, id="journal.verify", tooltip="Re-check the hash chain."),
     Binding(
         "a",
         "anchor",
         "Anchor",
+        show=False,
         id="journal.anchor",
         tooltip="Show the size and root to read aloud, and journal that an anchor was taken.",
     ),

@@ -12,18 +12,24 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("checklist: set state", "Change the selected item's state, with a note and evidence", "set_state"),
     ("note: add", "Add a note to the journal", "add_note"),
     ("evidence: add", "Hash a file into the evidence store (in the background)", "add_evidence"),
+    ("evidence: custody", "Record a custody event: sealed, transferred, accessed, verified (re-hashed)...", "custody"),
+    ("facts: show", "Every incident fact with its current value", "show_facts"),
     ("facts: set", "Set an incident fact: awareness time, residents per jurisdiction...", "set_fact"),
+    ("notify: draft notice", "Draft the selected clock's notice; preview it with its gaps highlighted", "notice_draft"),
     ("notify: mark sent", "Record the selected notice as sent, with its evidence", "mark_sent"),
     (
-        "deadlines: include, exclude or reset",
-        "Apply a rule the facts do not select, stop one from applying, or let the facts decide again",
-        "deadline_override",
+        "deadlines: include",
+        "Apply a rule the facts do not select, with a justification",
+        "deadline_override('include')",
     ),
-    (
-        "deadlines: law-enforcement hold",
-        "Pause the clocks of rules that allow a delay; with a hold open, end it",
-        "deadline_hold",
-    ),
+    ("deadlines: exclude", "Stop a rule from applying, with a justification", "deadline_override('exclude')"),
+    ("deadlines: reset", "Let the facts decide again whether a rule applies", "deadline_override('reset')"),
+    ("deadlines: pause", "Law-enforcement hold: pause the clocks of rules that allow a delay", "deadline_pause"),
+    ("deadlines: resume", "End the open law-enforcement hold; the clocks run again", "deadline_resume"),
+    ("collect: logs", "Preserve the org's audit trail, logins, event logs (per-source progress, cancel)", "collect"),
+    ("hunt: indicators", "Search the preserved evidence for a shipped or your own indicator file", "hunt"),
+    ("exfil: what was taken", "Rows read per user (app) and object, from the preserved API logs", "exfil"),
+    ("report: write", "Write the audit report (Markdown, HTML or JSON) to a file you choose", "report"),
     ("inventory: pull", "Pull the inventory from the org (in the background)", "pull_inventory"),
     ("inventory: import", "Import an inventory snapshot file or Data Loader CSV export", "import_inventory"),
     ("inventory: search", "Search the inventory", "search_inventory"),
@@ -35,7 +41,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "contain('revoke_tokens')",
     ),
     ("contain: plan", "Plan containment for the selected record; confirm by typing the org alias", "contain"),
-    ("contain: undo", "Undo the last containment action on the selected record", "contain_undo"),
+    ("contain: approve", "Approve a planned action as someone other than its executor", "contain_approve"),
+    ("contain: status", "Every containment action with its counts and open manual tasks", "contain_status"),
+    ("contain: undo", "Undo a containment action (preview, then type the org alias)", "contain_undo"),
     ("journal: timeline", "The journal, newest first", "timeline"),
     ("journal: verify", "Re-check the hash chain and derived state", "app.verify"),
     ("journal: anchor", "Show size and root to read aloud, and journal the anchor", "anchor"),
@@ -91,4 +99,4 @@ class WarroomCommands(Provider):
         for name, text, action in self._available():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), partial(self._run, action), help=text)
+                yield Hit(score, matcher.highlight(name), partial(self._run, action), text=name, help=text)

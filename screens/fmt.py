@@ -57,3 +57,20 @@ def compact(delta: timedelta) -> str:
     if hours:
         return f"{hours}h{minutes:02d}m"
     return f"{minutes}m{secs:02d}s"
+
+
+def stamp(value: str | datetime | None, zone: ZoneInfo | None = None) -> str:
+    """A recorded instant for reading: `2026-11-27 14:00:05 UTC` (seconds and the zone, never microseconds);
+    with `zone`, in that zone and named (`2026-11-27 15:00:05 CET`). Text that is not an instant stays as is."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, str):
+        try:
+            at = parse_instant(value)
+        except ValueError:
+            return value
+    else:
+        at = value
+    if zone is not None:
+        return at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return at.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -9,24 +9,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Tab, Tabs
+from textual.widgets import DataTable, Footer, Input, Tab, Tabs
 from textual.worker import Worker
 
+from app.grants import expiring_grants
 from app.incident.record import declared_utc
-from screens import sources
+from screens import details, fmt, sources
 from screens.actions import ConsoleActions
 from screens.bindings import EXERCISE_BINDINGS, MAIN_BINDINGS
+from screens.containment_actions import ContainmentActions
 from screens.deadline_actions import DeadlineActions
 from screens.exercise_actions import ExerciseActions
+from screens.forensic_actions import ForensicActions
+from screens.record_actions import RecordActions
 from screens.widgets.activity_bar import ActivityBar
 from screens.widgets.alert_bar import AlertBar
 from screens.widgets.checklist_pane import ChecklistPane
-from screens.widgets.countdown_pane import CountdownPane
+from screens.widgets.countdown_pane import CountdownPane, urgency
+from screens.widgets.detail_strip import DetailStrip, NextClock
 from screens.widgets.header_bar import HeaderBar
 from screens.widgets.inventory_pane import InventoryPane
 
@@ -37,7 +43,15 @@ PANES = ("checklist", "countdowns", "inventory")
 WIDE = 120
 
 
-class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None]):
+class MainScreen(
+    ConsoleActions,
+    ContainmentActions,
+    DeadlineActions,
+    ForensicActions,
+    RecordActions,
+    ExerciseActions,
+    Screen[None],
+):
     BINDINGS = [*MAIN_BINDINGS, *EXERCISE_BINDINGS]
     AUTO_FOCUS = None  # the restored pane takes focus, not the first widget
 
@@ -47,6 +61,8 @@ class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None])
         super().__init__(id="main")
         self.active_pane = "checklist"
         self._marks: tuple[Any, ...] = ()
+        self.timers: dict[str, Any] = {}  # rule -> app.deadlines Timer, as last computed for the countdowns
+        self._items: dict[str, Any] = {}  # item id -> the checklist's Item (its why, steps, evidence, controls)
         self.ready = False  # set at the end of on_mount: ticks and journal refreshes wait for it
 
     def compose(self) -> ComposeResult:
@@ -59,10 +75,13 @@ class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None])
             active=f"tab-{self._restored_pane()}",
             id="pane-tabs",
         )
+        yield NextClock(id="next-clock")
         with Horizontal(id="panes"):
             yield ChecklistPane(id="checklist")
             yield CountdownPane(id="countdowns")
             yield InventoryPane(id="inventory")
+        yield DetailStrip(id="detail")
+        yield Input(placeholder="filter the rows of this pane (Enter: back to the rows, Esc: clear)", id="pane-filter")
         yield ActivityBar(id="activity")
         yield Footer()
 
@@ -120,6 +139,7 @@ class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None])
         if focus:
             self.pane(name).query_one(DataTable).focus()
         self.app.save_view(pane=name)
+        self.update_detail()
 
     @on(Tabs.TabActivated, "#pane-tabs")
     def _tab(self, event: Tabs.TabActivated) -> None:
@@ -136,6 +156,7 @@ class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None])
                     for other in PANES:
                         self.pane(other).set_class(other == name, "-active")
                     self.app.save_view(pane=name)
+                    self.update_detail()
                 return
 
     @on(DataTable.RowHighlighted)
@@ -152,6 +173,8 @@ class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None])
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         if key:
             self.app.save_view(**{field: key})
+        if field.startswith(self.active_pane[:5]):
+            self.update_detail()
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -187,7 +210,10 @@ class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None])
             self.refresh_alerts()
         if any(k.startswith(("checklist.", "incident.", "evidence.", "action.", "contain")) for k in kinds):
             self.refresh_checklist()
-        if any(k.startswith(("facts.", "notification.", "deadline.", "incident.", "evidence.")) for k in kinds):
+        if any(
+            k.startswith(("facts.", "notification.", "deadline.", "incident.", "evidence.", "action.", "grant."))
+            for k in kinds
+        ):
             self.refresh_countdowns()
         if any(k.startswith(("inventory.", "action.", "finding")) for k in kinds):
             self.refresh_inventory()
@@ -213,11 +239,20 @@ class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None])
         elif status is not None:
             pane.border_subtitle = f"{status.done}/{status.total - status.not_applicable} done  {status.percent}%"
         self._marks = sources.checklist_marks(status)
+        if source.checklist is not None and not self._items:
+            self._items = {i.id: i for i in source.checklist.items}
+        if self.active_pane == "checklist":
+            self.update_detail()
 
     def refresh_countdowns(self) -> None:
         now = self.app.clock.now()
         timers = self.app.timers(now)
-        self.query_one(CountdownPane).set_rows(sources.countdown_rows(timers), now)
+        self.timers = {t.rule: t for t in timers}
+        grants = sources.grant_rows(expiring_grants(self.app.incident, now))
+        self.query_one(CountdownPane).set_rows(sources.countdown_rows(timers) + grants, now)
+        self.update_next_clock(now)
+        if self.active_pane == "countdowns":
+            self.update_detail()
 
     def refresh_inventory(self) -> None:
         self.app.reload_inventory()
@@ -233,7 +268,95 @@ class MainScreen(ConsoleActions, DeadlineActions, ExerciseActions, Screen[None])
     def _tick(self, now: datetime) -> None:
         self.query_one(HeaderBar).now = now
         self.query_one(CountdownPane).tick(now)
+        self.update_next_clock(now)
         marks = sources.checklist_marks(self.app.checklist_source.status(now))
         if marks != self._marks:
             self.refresh_checklist()
             self.refresh_countdowns()
+
+    # -- the selected row, read whole -------------------------------------------------------------------------
+
+    def update_detail(self) -> None:
+        """The detail strip follows the cursor of the focused pane."""
+        self.set_class(self.active_pane == "countdowns", "-clocks")
+        try:
+            strip = self.query_one(DetailStrip)
+        except NoMatches:
+            return
+        zone = self.app.zone
+        if self.active_pane == "checklist":
+            pane = self.query_one(ChecklistPane)
+            row = pane.selected()
+            if row is None:
+                strip.show("Select a checklist item (arrows or j/k) to read its why, steps, evidence and controls.")
+                return
+            state = self.app.checklist_source.states.get(row.id)
+            strip.show(details.item_detail(row, self._items.get(row.id), state, zone))
+        elif self.active_pane == "countdowns":
+            clock = self.query_one(CountdownPane).selected()
+            timer = self.timers.get(clock.rule) if clock else None
+            strip.show(details.clock_detail(timer, zone) if timer else "No clock selected.")
+        else:
+            record = self.query_one(InventoryPane).selected()
+            if record is None:
+                strip.show("No inventory record selected: pull (p) or import (i) the inventory.")
+                return
+            strip.show(details.inventory_detail(record, self.app.inventory_view.findings))
+
+    def update_next_clock(self, now: datetime) -> None:
+        """On a narrow screen the countdowns are often off screen: the most urgent one stays in a line."""
+        line = self.query_one(NextClock)
+        rows = [r for r in self.query_one(CountdownPane).rows if r.due is not None and not r.notified]
+        if not rows:
+            line.update("no clock running: set the facts (f)")
+            return
+        row = min(rows, key=lambda r: r.due or now)
+        mark, style = urgency(row, now)
+        assert row.due is not None
+        left = row.due - now
+        when = ("OVERDUE by " + fmt.compact(left)) if left.total_seconds() <= 0 else fmt.duration(left)
+        text = Text.assemble(
+            ("next due ", "dim"),
+            (f"{mark} " if mark else "", style),
+            (f"{row.jurisdiction} {row.obligation}", "bold"),
+            f"  {when}  ",
+            (f"due {fmt.stamp(row.due)}", "dim"),
+        )
+        line.update(text)
+
+    # -- moving and filtering -------------------------------------------------------------------------------
+
+    def action_move(self, step: int) -> None:
+        table = self.pane(self.active_pane).query_one(DataTable)
+        if table.row_count:
+            table.focus()
+            table.action_cursor_down() if step > 0 else table.action_cursor_up()
+
+    def action_filter(self) -> None:
+        if self.active_pane == "inventory":
+            self.action_search_inventory()
+            return
+        box = self.query_one("#pane-filter", Input)
+        box.value = self.pane(self.active_pane).query_text
+        box.add_class("-open")
+        box.focus()
+
+    @on(Input.Changed, "#pane-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        pane = self.pane(self.active_pane)
+        if isinstance(pane, ChecklistPane | CountdownPane):
+            pane.set_filter(event.value)
+            self.update_detail()
+
+    @on(Input.Submitted, "#pane-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self.pane(self.active_pane).query_one(DataTable).focus()
+        if not event.value.strip():
+            event.input.remove_class("-open")
+
+    def key_escape(self) -> None:
+        box = self.query_one("#pane-filter", Input)
+        if box.has_class("-open"):
+            box.value = ""
+            box.remove_class("-open")
+            self.pane(self.active_pane).query_one(DataTable).focus()

@@ -5,6 +5,9 @@ A responder on an odd keyboard or over SSH remaps keys by binding id, e.g.
     [console.keymap]
     checklist.tick = "space,x"
     journal.anchor = "ctrl+a"
+
+The theme picked in the palette ("Change theme") is saved as `[console] theme = "..."` and used at the next
+start.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, ValidationError
 
-from app.base.config import CONFIG_FILE, config_path, load_config
+from app.base.config import CONFIG_FILE, config_path, load_config, save_config
 from app.base.errors import UsageError
 
 __all__ = ["CONFIG_FILE", "ConsoleSettings"]
@@ -25,6 +28,7 @@ class ConsoleSettings(BaseModel):
     local_tz: str | None = None  # IANA name; None = the machine's zone
     org_alias: str = "sim"
     save_view: bool = True  # restore pane, filter and cursor on restart
+    theme: str | None = None  # a Textual theme name; None = the default
 
     def zone(self) -> ZoneInfo | None:
         if not self.local_tz:
@@ -46,6 +50,18 @@ class ConsoleSettings(BaseModel):
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise UsageError(f"{config_path(home)}: console.{where}: {first['msg']}") from None
+
+
+def save_theme(home: Path, theme: str) -> Path:
+    """Record the console's theme in config.toml (its other settings and tables kept as they are)."""
+    config = load_config(home)
+    extra = config.model_extra if config.model_extra is not None else {}
+    console = dict(extra.get("console") or {})
+    if console.get("theme") == theme:
+        return config_path(home)
+    console["theme"] = theme
+    extra["console"] = console
+    return save_config(home, config)
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, str]:

@@ -100,6 +100,19 @@ def countdown_rows(timers: list[dl.Timer]) -> list[CountdownRow]:
     return rows
 
 
+def grant_rows(grants: list[Any]) -> list[CountdownRow]:
+    """Just-in-time grants about to lapse (app.grants.expiring_grants) as countdown rows; no notice to mark sent."""
+    return [
+        CountdownRow(
+            key=f"grant:{g.action_id}",
+            jurisdiction="grant",
+            obligation=f"{g.permission_set} → {g.assignee} lapses",
+            due=_instant(g.expires_utc),
+        )
+        for g in grants
+    ]
+
+
 # -- inventory, findings and containment (joined in the core) -------------------------------------------------------
 
 

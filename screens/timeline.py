@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -13,7 +12,9 @@ from textual.widgets import DataTable, Footer, Static
 
 from app.journal.chain import Entry, Journal
 from app.journal.verify import VerifyReport
-from screens.modals.detail import DetailModal
+from app.report.contents import short_text, summarise
+from screens import fmt
+from screens.modals.detail import DetailModal, words
 
 if TYPE_CHECKING:
     from screens.app import WarroomApp
@@ -21,15 +22,14 @@ if TYPE_CHECKING:
 PAGE = 2000  # newest entries shown; the full journal is in `warroom journal show`
 
 
-def summary(entry: Entry, width: int = 90) -> str:
-    data = entry.data
-    for key in ("text", "title", "note", "name", "key", "rule", "item", "reason"):
-        if isinstance(data.get(key), str):
-            text = f"{key}: {data[key]}"
-            break
-    else:
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
-    return text if len(text) <= width else text[: width - 1] + "…"
+def summary(entry: Entry, width: int = 160) -> str:
+    """The entry in words, as the report's timeline writes it, with the value a fact or state changed to."""
+    what, before, after = summarise(entry)
+    if what == f"{entry.kind}: {short_text(entry.data)}":  # no sentence for this kind: its fields, not JSON
+        what = f"{entry.kind}: {words(entry.data)}"
+    if after is not None:
+        what += f": {after}" + (f" (was {before})" if before is not None else "")
+    return what if len(what) <= width else what[: width - 1] + "…"
 
 
 class TimelineScreen(Screen[None]):
@@ -56,7 +56,7 @@ class TimelineScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column("#", key="seq", width=6)
-        table.add_column("recorded (UTC)", key="when", width=20)
+        table.add_column("recorded", key="when", width=23)
         table.add_column("actor", key="actor", width=12)
         table.add_column("kind", key="kind", width=20)
         table.add_column("what", key="what")
@@ -73,7 +73,12 @@ class TimelineScreen(Screen[None]):
         since = max(0, head.size - PAGE)
         for entry in reversed(list(self.journal.entries(since=since))):
             table.add_row(
-                str(entry.seq), entry.recorded_utc, entry.actor, entry.kind, summary(entry), key=str(entry.seq)
+                str(entry.seq),
+                fmt.stamp(entry.recorded_utc),
+                entry.actor,
+                entry.kind,
+                summary(entry),
+                key=str(entry.seq),
             )
         self.query_one("#timeline-status", Static).update(
             f"journal #{head.size}  root {head.short}   (v verify, Enter entry detail, Esc back)"

@@ -109,6 +109,7 @@ class CLI:
         self.clock = clock
         self.keyring = keyring_backend
         self.actor = "tester"
+        self.terminal: bool | None = None  # as if at a terminal (True) or not; None: the StringIO streams say no
 
     def __call__(self, *args: str, stdin: str = "", actor: str | None = None) -> Result:
         from app import cli
@@ -129,6 +130,7 @@ class CLI:
             stderr=err,
             stdin=io.StringIO(stdin),
             console=run_console,
+            terminal=self.terminal,
         )
         if actor or self.actor:
             ctx.actor = actor or self.actor

@@ -97,3 +97,27 @@ async def fill(pilot: Any, values: dict[str, str]) -> None:
     await pilot.pause()
     modal.query_one("#ok").press()
     await settle(pilot)
+
+
+async def palette(pilot: Any, name: str) -> None:
+    """Run a command the way a responder does: ctrl+p, type its name, pick the hit that reads exactly so."""
+    from textual.command import CommandInput, CommandList, CommandPalette
+
+    await pilot.press("ctrl+p")
+    await until(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
+    screen = pilot.app.screen
+    screen.query_one(CommandInput).value = name
+    hits = screen.query_one(CommandList)
+
+    def exact() -> int | None:
+        for i in range(hits.option_count):
+            if hits.get_option_at_index(i).hit.text == name:
+                return i
+        return None
+
+    await until(pilot, lambda: exact() is not None)
+    hits.highlighted = exact()
+    await pilot.pause()
+    await pilot.press("enter")
+    await until(pilot, lambda: not isinstance(pilot.app.screen, CommandPalette))
+    await pilot.pause()

@@ -340,6 +340,7 @@ def test_cli_demo_open_and_default_reach_the_console(cli, monkeypatch: pytest.Mo
     import screens.factory
 
     monkeypatch.setattr(screens.factory, "run_console", fake_run_console)
+    cli.terminal = True
     assert cli("demo").code == 0
     assert cli("open", "INC-20261127-ABCD").code == 0
     assert cli().code == 0

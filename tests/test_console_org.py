@@ -1,20 +1,30 @@
-"""The console against the simulated org: pull the inventory in a worker, then contain with the typed alias."""
+"""The console against the simulated org: pull the inventory in a worker, then contain with the typed alias;
+forensics and containment from the palette: collect with per-source progress (and a cancel that stops it), hunt
+the preserved evidence, what was taken, and approve, status and undo of containment; each judged by the
+journal."""
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Input
 
+from app import hunt
 from app.base.clock import FrozenClock
 from app.exercise import demo
 from app.simorg import SimOrg
+from screens.modals.collect import CollectModal
 from screens.modals.containment import ContainmentModal
+from screens.modals.form import FormModal
+from screens.modals.table import TableModal
 from screens.widgets.checklist_pane import ChecklistPane
 from screens.widgets.inventory_pane import InventoryPane
-from tests.console_helpers import Console, make_context
+from tests.console_helpers import Console, fill, make_context, palette, settle, until
 
 WIDE = (160, 48)
 
@@ -32,14 +42,6 @@ def console(home: Path, clock: FrozenClock, mem_keyring) -> Iterator[Console]:
     c = Console(ctx, demo.create_demo_incident(ctx), clock)
     yield c
     c.incident.close()
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def test_pull_inventory_in_a_worker(console: Console, sim: SimOrg) -> None:
@@ -108,3 +110,139 @@ async def test_containment_needs_the_typed_alias_then_revokes_and_ticks(console:
         assert app.screen.query_one(ChecklistPane).items["contain.revoke-tokens"].state == "done"
         row = next(r for r in pane.rows if r.key == "app:Drift")
         assert row.containment.startswith("✓ revoke_tokens done")
+
+
+async def collect(pilot: Any, what: str = "") -> CollectModal:
+    await palette(pilot, "collect: logs")
+    await fill(pilot, {"what": what})
+    await until(pilot, lambda: isinstance(pilot.app.screen, CollectModal) and pilot.app.screen.finished, 1500)
+    return pilot.app.screen
+
+
+async def test_collect_shows_each_source_then_hunt_and_exfil(console: Console, sim: SimOrg) -> None:
+    app = console.app(org_factory=demo.sim_factory(sim))
+    journal = console.incident.journal
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        modal = await collect(pilot)
+        run = journal.last("collect.run")
+        assert run is not None and run.data["phase"] == "finished" and run.data["status"] == "complete"
+        preserved = [e for e in journal.entries(kind="collect.progress") if e.data.get("status") == "preserved"]
+        assert preserved
+        for source in {e.data["source"] for e in preserved}:
+            assert modal.lines[source].preserved == sum(1 for e in preserved if e.data["source"] == source)
+        assert any("collect from" in line for line in modal.summary)
+        await pilot.press("escape")
+        await settle(pilot)
+
+        await palette(pilot, "hunt: indicators")
+        await fill(pilot, {"set": "chat-vendor-theft", "record": "yes"})
+        await until(pilot, lambda: isinstance(app.screen, TableModal))
+        table = app.screen
+        assert isinstance(table, TableModal)
+        hits = list(journal.entries(kind="hunt.hit"))
+        assert journal.last("hunt.run").data["hits"] == len(hits) == len(table.result.rows) > 0
+        first = table.result.rows[0]
+        assert "Evidence " in first.detail and " line " in first.detail
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", first.cells[0]), first.cells[0]
+        await pilot.press("escape")
+        await settle(pilot)
+
+        mark = journal.head().size
+        await palette(pilot, "exfil: what was taken")
+        await fill(pilot, {})
+        await until(pilot, lambda: isinstance(app.screen, TableModal))
+        shown = app.screen.result.rows
+        expected = hunt.what_was_taken(console.incident).rows
+        assert [r.key for r in shown] == [f"{r.actor}/{r.object}" for r in expected] and shown
+        assert journal.head().size == mark  # reading, not recording
+
+
+async def test_collect_cancel_stops_at_the_next_item(console: Console, sim: SimOrg) -> None:
+    gate = threading.Event()
+    real = demo.sim_factory(sim)
+
+    def slow_login() -> Any:
+        gate.wait(30)
+        return real()
+
+    app = console.app(org_factory=slow_login)
+    journal = console.incident.journal
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await palette(pilot, "collect: logs")
+        form = app.screen
+        assert isinstance(form, FormModal)
+        form.query_one("#ok").press()
+        await until(pilot, lambda: isinstance(app.screen, CollectModal))
+        modal = app.screen
+        modal.query_one("#collect-cancel").press()
+        await until(pilot, modal.cancel.is_set)
+        assert modal.cancel.is_set() and not modal.finished
+        gate.set()
+        await until(pilot, lambda: modal.finished, 1500)
+        run = journal.last("collect.run")
+        assert run is not None and run.data["status"] == "cancelled"
+        assert not [e for e in journal.entries(kind="collect.progress") if e.data.get("status") == "preserved"]
+        assert modal.query_one("#collect-cancel").label.plain == "Close"
+
+
+async def test_contain_approve_status_and_undo(console: Console, sim: SimOrg) -> None:
+    app = console.app(org_factory=demo.sim_factory(sim))
+    journal = console.incident.journal
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        pane = app.screen.query_one(InventoryPane)
+        user = next(r for r in pane.rows if r.kind == "user" and r.name.startswith("drift"))
+        await pilot.press("3")
+        pane.select(user.key)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ContainmentModal), 500)
+        await pilot.press("escape")  # planned, not applied: waits for approval
+        await settle(pilot)
+        plan = journal.last("action.plan")
+        assert plan is not None and plan.data["action"] == "freeze_users"
+        action_id = plan.data["action_id"]
+
+        await palette(pilot, "contain: approve")
+        await fill(pilot, {"plan": action_id, "alias": "prod"})
+        assert isinstance(app.screen, FormModal) and "prod" in app.screen.error
+        assert journal.last("action.approval") is None
+        assert journal.last("action.refused").data["stage"] == "approval"
+        await fill(pilot, {"plan": action_id, "alias": "sim"})
+        approval = journal.last("action.approval")
+        assert approval is not None and approval.data["action_id"] == action_id
+
+        await pilot.press("c")  # plan again and apply, typing the alias
+        await until(pilot, lambda: isinstance(app.screen, ContainmentModal), 500)
+        app.screen.query_one("#alias", Input).value = "sim"
+        await pilot.press("enter")
+        await settle(pilot)
+        applied = journal.last("action.result")
+        assert applied is not None and applied.data["status"] == "done"
+        frozen_id = applied.data["action_id"]
+        assert sim.store.find("UserLogin", IsFrozen=True)
+
+        await palette(pilot, "contain: status")
+        status = app.screen
+        assert isinstance(status, TableModal)
+        assert {r.key for r in status.result.rows} >= {action_id, frozen_id}
+        row = next(r for r in status.result.rows if r.key == frozen_id)
+        assert row.cells[3] == "done" and "freeze users" in row.detail
+        await pilot.press("escape")
+        await settle(pilot)
+
+        await palette(pilot, "contain: undo")
+        await fill(pilot, {"action": frozen_id})
+        await until(pilot, lambda: isinstance(app.screen, ContainmentModal))
+        undo = app.screen
+        assert any("unfreeze" in s.lower() for s in undo.steps), undo.steps
+        undo.query_one("#alias", Input).value = "sim"
+        await pilot.press("enter")
+        await settle(pilot)
+        result = journal.last("action.result")
+        assert result.data["action_id"] != frozen_id and result.data["status"] == "done"
+        assert journal.get_state("containment", frozen_id)["status"] == "undone"
+        assert not sim.store.find("UserLogin", IsFrozen=True)

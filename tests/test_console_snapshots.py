@@ -64,3 +64,30 @@ def test_containment_modal(snap_compare, console: Console) -> None:
         await pilot.pause()
 
     assert snap_compare(console.app(), terminal_size=(120, 36), run_before=run_before)
+
+
+def test_facts_table_160x48(snap_compare, console: Console) -> None:
+    async def run_before(pilot) -> None:
+        await _settle(pilot)
+        pilot.app.screen.action_show_facts()
+        await _settle(pilot)
+
+    assert snap_compare(console.app(), terminal_size=(160, 48), run_before=run_before)
+
+
+def test_notice_draft_with_gaps_80x24(snap_compare, console: Console) -> None:
+    from screens.modals.text import TextModal
+
+    text = (
+        "Notification of a personal data breach (GDPR Art. 33)\n\n"
+        "(a) Nature of the breach: OAuth tokens of a chat integration were used to export contacts.\n"
+        "(b) Contact point: [[GAP: name and contact details of the DPO]]\n"
+        "(c) Likely consequences: [[GAP: likely consequences for the people affected]]\n"
+    )
+
+    async def run_before(pilot) -> None:
+        await _settle(pilot)
+        pilot.app.push_screen(TextModal("Notice to the lead supervisory authority (eu-gdpr-33)", text, "2 gap(s)"))
+        await pilot.pause()
+
+    assert snap_compare(console.app(), terminal_size=(80, 24), run_before=run_before)

@@ -715,9 +715,11 @@ def test_token_filter_splits_long_user_lists() -> None:
 def test_cli_apply_to_the_sim_without_its_address_is_refused_before_anything_is_journaled(
     cli: Any, sim: SimOrg
 ) -> None:
+    """A plan made from the inventory snapshot records no certificate: apply needs the address given."""
     cli.new()
+    assert cli("inventory", "pull", "--org", "sim", *_sim_args(sim)).code == 0
     plan_id = cli(
-        "contain", "plan", "freeze_users", "--user", DRIFT_INT, "--org", "sim", *_sim_args(sim), "--json"
+        "contain", "plan", "freeze_users", "--user", DRIFT_INT, "--org", "sim", "--from-snapshot", "--json"
     ).json()["plan_id"]
     r = cli("contain", "apply", plan_id, "--confirm", "sim")
     assert r.code == 2 and "--instance-url" in r.err

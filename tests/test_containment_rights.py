@@ -142,8 +142,8 @@ def test_apply_of_a_blind_plan_is_refused_before_anything_reaches_the_org(sim: S
         received = len(sim.received)
         with pytest.raises(cm.PermissionsMissing, match="Customize Application") as err:
             cm.apply_plan(incident, junior, plan, "sim", "alice")
+        assert len(sim.received) == received, "not even a read"  # (closing the login then logs it out)
     assert "Nothing was sent" in str(err.value)
-    assert len(sim.received) == received, "not even a read"
     refused = [e for e in incident.journal.entries(kind="action.refused") if e.data["action_id"] == plan.plan_id]
     assert len(refused) == 1 and refused[0].data["reason"] == "missing_permissions"
     assert refused[0].data["missing"][0]["label"] == "Customize Application"

@@ -369,8 +369,9 @@ actor = "x"
 
 [[actions]]
 at = "PT5M"
-do = "checklist.set"
-item = "detect.no-such-item"
+do = "contain.task"
+task = "CT-NO-SUCH-TASK"
+evidence = "0123456789ab"
 
 [[actions]]
 at = "PT6M"
@@ -384,12 +385,12 @@ text = "still here"
     )
     assert code == 1
     result = json.loads(out)
-    assert [f["do"] for f in result["failures"]] == ["checklist.set"]
+    assert [f["do"] for f in result["failures"]] == ["contain.task"]
     assert result["actions_run"] == 1
     ws = Workspace(tmp_path, FrozenClock(parse_instant("2030-01-01T00:00:00Z")), mem_keyring)
     with ws.open(result["incident_id"]) as incident:
         failed = list(incident.journal.entries(kind="exercise.action_failed"))
-        assert len(failed) == 1 and "detect.no-such-item" in failed[0].data["error"]
+        assert len(failed) == 1 and "CT-NO-SUCH-TASK" in failed[0].data["error"]
         assert incident.journal.last("exercise.end") is not None
 
 

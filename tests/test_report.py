@@ -211,3 +211,71 @@ def test_report_on_a_damaged_journal_says_so(cli: Any, incident_id: str, tmp_pat
     assert result.code == 1 and "VERIFICATION FAILED" in result.out
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert report["journal"]["verified"] is False and "INTEGRITY FAILURE" in report["journal"]["verify_message"]
+
+
+def test_pdf_without_a_browser_writes_the_html_and_says_how_to_install_one(
+    cli: Any, incident_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-browser-here"))
+    target = tmp_path / "r.pdf"
+    result = cli("report", "--format", "pdf", "--out", str(target))
+    assert result.code == 3, result.err
+    assert not target.exists()
+    assert target.with_suffix(".html").read_text("utf-8").startswith("<!DOCTYPE html>")
+    assert "no headless browser" in result.err and "apt-get install chromium" in result.err
+    with _open(cli, incident_id) as incident:
+        entry = incident.journal.last("report.generated")
+    assert entry is not None and entry.data["format"] == "html" and entry.data["requested"] == "pdf"
+    assert cli("report", "--format", "pdf").code == 2  # a PDF needs --out
+
+
+def test_a_custom_template_replaces_the_layout(cli: Any, incident_id: str, tmp_path: Path) -> None:
+    own = tmp_path / "acme.html.j2"
+    own.write_text(
+        "<!DOCTYPE html><html><head><title>ACME {{ report.incident_id }}</title></head><body>"
+        "<h1>ACME breach file {{ report.incident_id }}</h1><p>{{ journal.root }}</p>"
+        "{% for n in report.timeline %}<i>{{ n.summary }}</i>{% endfor %}{{ pictures.clocks }}</body></html>\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "r.html"
+    result = cli("report", "--format", "html", "--template", str(own), "--out", str(out))
+    assert result.code == 0, result.err
+    text = out.read_text("utf-8")
+    assert text.startswith("<!DOCTYPE html><html><head><title>ACME ") and "Executive summary" not in text
+    assert "<svg" in text and "Notification clocks" in text
+    assert "&lt;script&gt;" in text and "<script>" not in text  # still escaped: the hostile note
+    with _open(cli, incident_id) as incident:
+        entry = incident.journal.last("report.generated")
+    assert entry is not None and entry.data["template"] == str(own)
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == entry.data["sha256"]
+
+
+def test_a_custom_template_can_extend_the_shipped_one(cli: Any, incident_id: str, tmp_path: Path) -> None:
+    own = tmp_path / "branded.html.j2"
+    own.write_text(
+        '{% extends "report.html.j2" %}{% block cover %}<div class="cover"><h1>ACME Corp</h1>{{ journal.short_root }}'
+        "</div>{% endblock %}\n",
+        encoding="utf-8",
+    )
+    result = cli("report", "--format", "html", "--template", str(own))
+    assert result.code == 0, result.err
+    assert "ACME Corp" in result.out and "Executive summary" in result.out and "Root, to read aloud" not in result.out
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("{{ report.no_such_field }}", "bad.html.j2:1: "),
+        ("{% for x in report.timeline %}", "bad.html.j2:1: "),
+        ("{{ report.__class__.__mro__ }}", "unsafe"),
+    ],
+)
+def test_a_bad_template_is_refused_with_its_name(
+    cli: Any, incident_id: str, tmp_path: Path, body: str, message: str
+) -> None:
+    own = tmp_path / "bad.html.j2"
+    own.write_text(body + "\n", encoding="utf-8")
+    result = cli("report", "--format", "html", "--template", str(own), "--out", str(tmp_path / "r.html"))
+    assert result.code == 2
+    assert "bad.html.j2" in result.err and message in result.err
+    assert not (tmp_path / "r.html").exists()

@@ -82,8 +82,8 @@ def test_oauth_username_password_flow(sim: SimOrg) -> None:
 def test_existing_session_id(sim: SimOrg) -> None:
     with login(sim) as first:
         sid = first.sf.session_id
-    with login(sim, "session", session_id=sid) as org:
-        assert org.identity().user_id == sim.store.key_id("users", "me")
+        with login(sim, "session", session_id=sid) as org:
+            assert org.identity().user_id == sim.store.key_id("users", "me")
 
 
 def test_login_failures_are_clear_and_secret_free(sim: SimOrg, tmp_path: Path) -> None:

@@ -764,13 +764,13 @@ def test_stop_is_idempotent_and_closes_connections(tmp_path: Path) -> None:
 
 
 def test_session_kind_cannot_relogin(sim: SimOrg) -> None:
-    with login(sim) as admin:
+    with login(sim) as admin:  # closing the admin login would log its session out
         sid = admin.sf.session_id
-    with login(sim, "session", session_id=sid) as org:
-        assert org.count("Account") == 0
-        sim.expire_sessions()
-        with pytest.raises(SessionExpired):
-            org.count("Account")
+        with login(sim, "session", session_id=sid) as org:
+            assert org.count("Account") == 0
+            sim.expire_sessions()
+            with pytest.raises(SessionExpired):
+                org.count("Account")
 
 
 def test_json_shaped_injects_carry_event_log_files_and_query_all_sees_deletions(sim: SimOrg, org: Org) -> None:

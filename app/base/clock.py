@@ -164,3 +164,9 @@ def format_instant(at: datetime) -> str:
     """RFC 3339 UTC with Z (four-digit year), to the microsecond only when there is one."""
     at = ensure_utc(at).replace(tzinfo=None)
     return at.isoformat(timespec="microseconds" if at.microsecond else "seconds") + "Z"
+
+
+def humane_instant(at: datetime | str) -> str:
+    """For people reading a report: `2025-08-20 09:14:07 UTC` (to the second, the zone named, no microseconds)."""
+    t = parse_instant(at) if isinstance(at, str) else ensure_utc(at)
+    return t.strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -15,7 +15,7 @@ import hashlib
 import tomllib
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -155,9 +155,7 @@ def validation_problems(
         full = (*prefix, *loc)
         kind = err["type"]
         if kind == "extra_forbidden":
-            known = field_names(model, loc[:-1])
-            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(str(loc[-1]), field_names(model, loc[:-1]))
             problems.append(doc.problem(full, f"unknown key{hint}", key=True))
         elif kind == "missing":
             problem = doc.problem(full[:-1], "missing required key", key=True)
@@ -168,6 +166,12 @@ def validation_problems(
             problems.append(doc.problem(full, err["msg"]))
     # A misspelt key is reported as unknown and its intended name as missing: the typo comes first.
     return sorted(problems, key=lambda p: not p.message.startswith("unknown key"))
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` with the closest of `known` to a misspelt name or key, else an empty string."""
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def field_names(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
@@ -220,6 +224,7 @@ __all__ = [
     "TomlFileError",
     "TomlInvalid",
     "TomlProblem",
+    "did_you_mean",
     "field_names",
     "load_as",
     "load_model",

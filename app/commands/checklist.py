@@ -8,6 +8,7 @@ from pathlib import Path
 from app import checklist as ck
 from app.base.clock import parse_instant
 from app.base.redaction import redact
+from app.cli_conventions import made
 from app.composition.context import Context
 
 
@@ -17,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = csub.add_parser("validate", help="check a checklist file; FILE:LINE:COL for each problem")
     p.add_argument("file", nargs="?", type=Path, help="checklist TOML (default: the built-in checklist)")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_validate)
 
     p = csub.add_parser("status", help="progress per phase, each item's state and due time")
@@ -38,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--incident")
     p.add_argument("--checklist", type=Path, metavar="FILE", help="follow this checklist (recorded)")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_set)
 
 
@@ -45,6 +48,16 @@ def _run_validate(ctx: Context, args: argparse.Namespace) -> int:
     path: Path | None = args.file
     display = str(path) if path is not None else str(ck.builtin_checklist_path())
     checklist, problems = ck.check_checklist(path, display=display)
+    if args.json:
+        ctx.print_json(
+            {
+                "file": display,
+                "ok": checklist is not None,
+                "problems": [redact(str(p)) for p in problems],
+                **({} if checklist is None else _summary(checklist)),
+            }
+        )
+        return 0 if checklist is not None else 1
     if checklist is None:
         for problem in problems:
             ctx.stderr.write(redact(str(problem)) + "\n")
@@ -58,6 +71,18 @@ def _run_validate(ctx: Context, args: argparse.Namespace) -> int:
         f"{triggers} containment triggers"
     )
     return 0
+
+
+def _summary(checklist: ck.Checklist) -> dict[str, object]:
+    return {
+        "title": checklist.title,
+        "version": checklist.version,
+        "extends": [s.path for s in checklist.sources[:-1]],
+        "phases": len(checklist.phases),
+        "items": len(checklist.items),
+        "control_mappings": checklist.control_count(),
+        "containment_triggers": sum(len(i.triggers) for i in checklist.items),
+    }
 
 
 def _run_status(ctx: Context, args: argparse.Namespace) -> int:
@@ -84,7 +109,10 @@ def _run_set(ctx: Context, args: argparse.Namespace) -> int:
             evidence=args.evidence,
             checklist_path=args.checklist,
         )
-        ctx.print(f"{change.item}: {change.previous} -> {change.state} (entry {change.seq} in {incident.id})")
+        if args.json:
+            ctx.print_json(made(incident, change.seq, **change.model_dump(mode="json", exclude={"seq"})))
+        else:
+            ctx.print(f"{change.item}: {change.previous} -> {change.state} (entry {change.seq} in {incident.id})")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""`warroom contain plan|approve|apply|status|undo|confirm`: containment actions, previewed and journaled.
+"""`warroom contain plan|approve|apply|status|undo|confirm|withdraw`: containment actions, previewed and journaled.
 
 A plan is a dry run: it reads the org and says what would change. Nothing changes until `apply` gets the
 org alias typed back; `confirm` closes a manual task (Setup steps with no API) with evidence.
@@ -13,6 +13,7 @@ from typing import Any
 from app.base.config import load_config
 from app.base.errors import UsageError
 from app.base.files import present
+from app.base.progress import records
 from app.composition.context import Context
 from app.containment import execute as cm
 from app.containment.run import run_plan
@@ -84,6 +85,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_undo)
 
+    p = csub.add_parser("withdraw", help="withdraw a plan that will not be applied, with the reason (journaled)")
+    p.add_argument("plan", metavar="PLAN")
+    p.add_argument("--reason", required=True, metavar="TEXT", help="why it will not be applied")
+    p.add_argument("--incident")
+    p.set_defaults(handler=_run_withdraw)
+
     p = csub.add_parser("confirm", help="close a manual task with evidence (added with `warroom evidence add`)")
     p.add_argument("task_id", metavar="TASK_ID")
     p.add_argument("--evidence", required=True, metavar="EVIDENCE_ID")
@@ -113,18 +120,24 @@ def _default_alias(ctx: Context, given: str | None) -> str:
     raise UsageError(f"name the org with --org ALIAS{known}")
 
 
-def _opener(ctx: Context, alias: str, args: argparse.Namespace) -> OrgFactory:
-    """Log in only when the run needs it, after the intent is journaled."""
+def _opener(ctx: Context, plan: cm.Plan | str, args: argparse.Namespace) -> OrgFactory:
+    """Log in only when the run needs it, after the intent is journaled. A simulated-org plan records the org's
+    URL and certificate, so --instance-url and --ca are needed only to reach a different one. Given an alias
+    instead of a plan (a monitoring run), the org is reached with --instance-url and --ca as given."""
     from app.salesforce.orgs import open_org
     from app.salesforce.simlogin import SIM_ALIAS
 
-    if alias == SIM_ALIAS and not (args.instance_url and args.ca):
-        raise UsageError(
-            "the plan is for the simulated org: add --instance-url https://127.0.0.1:PORT and --ca FILE "
-            "(printed by `warroom simorg serve`)"
-        )
-
-    return lambda: open_org(ctx, alias, instance_url=args.instance_url, ca=args.ca)
+    alias = plan if isinstance(plan, str) else plan.org_alias
+    url, ca = args.instance_url, args.ca
+    if alias == SIM_ALIAS and not isinstance(plan, str):
+        url = url or plan.instance_url
+        ca = ca or (Path(plan.basis["ca"]) if plan.basis.get("ca") else None)
+        if not (url and ca):
+            raise UsageError(
+                "the plan is for the simulated org: add --instance-url https://127.0.0.1:PORT and --ca FILE "
+                "(printed by `warroom simorg serve`)"
+            )
+    return lambda: open_org(ctx, alias, instance_url=url, ca=ca)
 
 
 def _ask_alias(ctx: Context, plan: cm.Plan, given: str | None, verb: str) -> str:
@@ -228,7 +241,7 @@ def _run_apply(ctx: Context, args: argparse.Namespace) -> int:
         plan_file = Path(args.plan) if present(Path(args.plan), file=True) else None
         if not args.json:
             _print_plan(ctx, plan)
-        opener = _opener(ctx, plan.org_alias, args) if plan.steps else None
+        opener = _opener(ctx, plan, args) if plan.steps else None
         typed = _ask_alias(ctx, plan, args.confirm, "Apply")
         run = run_plan(
             incident, opener, plan, typed, ctx.actor, _progress(ctx, len(plan.steps), args.json), plan_file=plan_file
@@ -242,16 +255,16 @@ def _run_apply(ctx: Context, args: argparse.Namespace) -> int:
     return code
 
 
-def _progress(ctx: Context, total: int, quiet: bool) -> cm.Progress | None:
-    if quiet or total > 200:
-        return None
+def _progress(ctx: Context, total: int, quiet: bool) -> cm.Progress:
+    """Records done of `total`, with rate and ETA on a terminal; each record's result as a line up to 200."""
+    bar = ctx.progress(quiet=quiet)
+    bar.start("containment", total, "records")
 
-    def show(i: int, n: int, rec: cm.RecordResult) -> None:
+    def show(i: int, n: int, rec: cm.RecordResult) -> str | None:
         extra = f": {rec.error}" if rec.error else ""
-        ctx.stderr.write(f"  [{i}/{n}] {rec.status:<7} {cm.OP_LABELS.get(rec.op, rec.op)} {rec.label}{extra}\n")
-        ctx.stderr.flush()
+        return None if n > 200 else f"  [{i}/{n}] {rec.status:<7} {cm.OP_LABELS.get(rec.op, rec.op)} {rec.label}{extra}"
 
-    return show
+    return records(bar, show)
 
 
 def _report(ctx: Context, result: cm.ActionResult, as_json: bool) -> int:
@@ -318,6 +331,7 @@ def _run_status(ctx: Context, args: argparse.Namespace) -> int:
     for s in items:
         extra = f"  undoes {s.undoes}" if s.undoes else ""
         extra += f"  undone by {s.undone_by}" if s.undone_by else ""
+        extra += f"  withdrawn by {s.withdrawn_by}: {s.withdrawn_reason}" if s.withdrawn_by else ""
         ctx.print(
             f"{s.action_id}  {s.action:<18} {s.org_alias:<10} {s.status:<8} {s.done}/{s.total} done, "
             f"{s.failed} failed, {s.not_run} not run  runs {s.runs}  by {s.created_by}{extra}"
@@ -335,7 +349,7 @@ def _run_status(ctx: Context, args: argparse.Namespace) -> int:
 def _run_undo(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         plan = cm.plan_undo(incident, args.action_id, ctx.actor)
-        opener = _opener(ctx, plan.org_alias, args)
+        opener = _opener(ctx, plan, args)
         cm.journal_plan(incident, plan, ctx.actor, origin="undo")
         if not args.json:
             _print_plan(ctx, plan)
@@ -351,4 +365,13 @@ def _run_confirm(ctx: Context, args: argparse.Namespace) -> int:
         f"{entry.data['task_id']} confirmed by {ctx.actor} with evidence {entry.data['evidence_id']} "
         f"(entry {entry.seq})"
     )
+    return 0
+
+
+def _run_withdraw(ctx: Context, args: argparse.Namespace) -> int:
+    from app.containment.withdraw import withdraw_plan
+
+    with ctx.open_incident(args.incident) as incident:
+        entry = withdraw_plan(incident, args.plan, args.reason, ctx.actor)
+    ctx.print(f"{entry.data['action_id']} withdrawn by {ctx.actor} (entry {entry.seq}): {entry.data['reason']}")
     return 0

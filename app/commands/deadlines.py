@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from app import deadlines as dl
 from app.base.clock import format_instant
 from app.base.errors import UsageError
+from app.cli_conventions import made
 from app.commands._args import dash_value_hint, date_arg, instant_arg
 from app.composition.context import Context
 from app.deadlines import actions as dla
@@ -111,6 +112,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("key")
     p.add_argument("value")
     p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
     p.add_argument("--rules", type=Path, metavar="FILE", help=argparse.SUPPRESS)
     dash_value_hint(p, "value", "warroom facts set target.default -- -1h")
     p.set_defaults(handler=_run_facts_set)
@@ -355,6 +357,10 @@ def _run_facts_set(ctx: Context, args: argparse.Namespace) -> int:
     rules = _rules(args)
     with ctx.open_incident(args.incident) as incident:
         fact = dla.record_fact(incident, args.key, args.value, ctx.actor, now=_now(ctx), rules=rules)
+        result = made(incident, fact.seq, **fact.model_dump(mode="json", exclude={"seq"})) if args.json else None
+    if result is not None:
+        ctx.print_json(result)
+        return 0
     if fact.seq is None:
         ctx.print(f"{fact.key} is already {dla.fact_text(fact.key, fact.value)}; nothing recorded")
         return 0
@@ -372,22 +378,17 @@ def _run_facts_set(ctx: Context, args: argparse.Namespace) -> int:
 def _run_facts_show(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         facts = dl.incident_facts(incident.journal)
-        state = incident.journal.state("facts")
+        lines = dla.current_facts(incident.journal)
     if args.json:
         ctx.print(facts.model_dump_json(indent=2))
         return 0
-    for key in dl.FACT_TIMES:
-        value = getattr(facts, key)
-        src = "" if key in state or value is None else "  (from the incident record)"
-        ctx.print(f"{key:<18} {format_instant(value) if value else '-'}{src}")
-    ctx.print(f"{'residents':<18} " + (", ".join(f"{k} {v:,}" for k, v in sorted(facts.residents.items())) or "-"))
-    ctx.print(f"{'categories':<18} {', '.join(facts.categories) or '-'}")
-    ctx.print(f"{'sectors':<18} {', '.join(facts.sectors) or '-'}")
-    ctx.print(f"{'eu_member_state':<18} {facts.eu_member_state or '- (EU rules use Brussels time)'}")
-    for rid, td in sorted(facts.targets.items()):
-        ctx.print(f"{'target.' + rid:<18} {dl.format_duration(td)}")
-    for line in _unusable_lines(facts):
-        ctx.print(line)
+    for line in lines:
+        if line.unusable:
+            ctx.print(f"unusable: {line.key} holds {line.value}, which cannot be used; {line.note}")
+        elif line.key == "eu_member_state" and line.note:
+            ctx.print(f"{line.key:<18} - ({line.note})")
+        else:
+            ctx.print(f"{line.key:<18} {line.value}" + (f"  ({line.note})" if line.note else ""))
     return 0
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from dataclasses import asdict
 from pathlib import Path
 
+from app.base.progress import hashing
 from app.base.text import printable
+from app.cli_conventions import made
 from app.composition.context import Context
 from app.incident.core import CUSTODY_ACTIONS
 
@@ -18,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", type=Path)
     p.add_argument("--note")
     p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_add)
 
     p = esub.add_parser("list", help="evidence items with hashes and custody events")
@@ -32,17 +37,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--purpose")
     p.add_argument("--note")
     p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_custody)
 
     p = esub.add_parser("verify", help="re-hash every stored file and record the result")
     p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_verify)
 
 
 def _run_add(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
-        rec = incident.add_evidence(args.file, ctx.actor, note=args.note)
-        ctx.print(f"{rec.evidence_id}  sha256:{rec.sha256}  {rec.size} bytes  (entry {rec.seq})")
+        bar = ctx.progress(quiet=True)
+        with contextlib.suppress(OSError):  # a missing file is add_evidence's to report
+            bar.start(f"hashing {args.file.name}", args.file.stat().st_size, "bytes")
+        rec = incident.add_evidence(args.file, ctx.actor, note=args.note, progress=hashing(bar))
+        if args.json:
+            ctx.print_json(made(incident, rec.seq, **asdict(rec)))
+        else:
+            ctx.print(f"{rec.evidence_id}  sha256:{rec.sha256}  {rec.size} bytes  (entry {rec.seq})")
     return 0
 
 
@@ -63,7 +76,11 @@ def _run_custody(ctx: Context, args: argparse.Namespace) -> int:
         entry = incident.custody(
             args.evidence_id, args.action, ctx.actor, to_party=args.to_party, purpose=args.purpose, note=args.note
         )
+        result = made(incident, entry.seq, evidence_id=args.evidence_id, action=args.action)
     match = entry.data.get("match")
+    if args.json:
+        ctx.print_json({**result, "match": match})
+        return 0 if match in (None, True) else 1
     ctx.print(
         f"custody {args.action} recorded (entry {entry.seq})"
         + ("" if match is None else f"; re-hash {'matches' if match else 'DOES NOT MATCH'}")
@@ -73,10 +90,15 @@ def _run_custody(ctx: Context, args: argparse.Namespace) -> int:
 
 def _run_verify(ctx: Context, args: argparse.Namespace) -> int:
     bad = 0
+    checked = []
     with ctx.open_incident(args.incident) as incident:
         for key in incident.journal.state("evidence"):
             entry = incident.custody(key, "verified", ctx.actor)
             ok = entry.data["match"]
             bad += not ok
-            ctx.print(f"{key}  {'ok' if ok else 'MISMATCH'}")
+            checked.append(made(incident, entry.seq, evidence_id=key, match=ok))
+            if not args.json:
+                ctx.print(f"{key}  {'ok' if ok else 'MISMATCH'}")
+    if args.json:
+        ctx.print_json({"incident": incident.id, "checked": len(checked), "mismatches": bad, "items": checked})
     return 1 if bad else 0

@@ -137,7 +137,7 @@ def _interactive(ctx: Context, args: argparse.Namespace, loaded) -> int:
     """Console on the drill incident; injects fire from the runner's thread on the accelerated clock."""
     from app.composition.workspace import Workspace
     from app.exercise.runner import ExerciseRunner, make_clock
-    from app.exercise.tabletop import end_exercise
+    from app.exercise.tabletop import aborting, end_exercise
 
     clock = make_clock(loaded, args.speed, virtual=False)
     runner = ExerciseRunner(Workspace(ctx.home, clock, ctx.get_keyring()), loaded, clock)
@@ -153,7 +153,8 @@ def _interactive(ctx: Context, args: argparse.Namespace, loaded) -> int:
 
         # The console reads the exercise clock from ctx.clock and drives the runner (pause, speed, org logins,
         # end); the alerts come from the journal (app.exercise.pending_alerts).
-        code = open_console(replace(ctx, clock=clock, exercise=runner), incident_id=incident_id)
+        with aborting(runner, ctx.actor):
+            code = open_console(replace(ctx, clock=clock, exercise=runner), incident_id=incident_id)
         ending = end_exercise(runner, ctx.actor)  # the console's own end, if it ended the exercise
     finally:
         runner.close()
@@ -197,7 +198,7 @@ def _run_score(ctx: Context, args: argparse.Namespace) -> int:
         from app.base.clock import parse_instant
 
         now = parse_instant(end["end_utc"]) if end.get("end_utc") else None
-        result = score(incident, loaded, now=now)
+        result = score(incident, loaded, now=now, unfinished=not end.get("ended"))
     if args.json:
         ctx.print_json(result)
     else:

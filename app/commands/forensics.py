@@ -12,6 +12,7 @@ from app.base.errors import UsageError
 from app.commands._args import check_window, instant_arg
 from app.composition.context import Context
 from app.forensics import collect as forensics
+from app.forensics.results import sources_progress
 from app.salesforce.orgs import open_org
 
 
@@ -86,16 +87,12 @@ def _load_sets(names: list[str]) -> list[hunt.IndicatorSet]:
     return [hunt.load_indicators(hunt.find_indicator_file(n)) for n in names]
 
 
-def _progress(ctx: Context, quiet: bool) -> forensics.ProgressFn | None:
-    if quiet:
-        return None
-
-    def report(event: forensics.ProgressEvent) -> None:
-        if event.status in ("preserved", "failed", "denied", "unavailable"):
-            ctx.stderr.write(f"  {event.status:<11} {event.item}  {event.detail}\n")
-            ctx.stderr.flush()
-
-    return report
+def _progress(ctx: Context, quiet: bool, what: list[str] | None = None) -> forensics.ProgressFn:
+    """Sources done of those chosen, with an ETA on a terminal; each item preserved, failed or unavailable a line."""
+    chosen = list(what or forensics.SOURCES)
+    bar = ctx.progress(quiet=quiet)
+    bar.start("collect", len(chosen), "sources")
+    return sources_progress(bar, chosen)
 
 
 def _command(name: str, args: argparse.Namespace, since: datetime | None, what: list[str] | None) -> str:
@@ -122,7 +119,7 @@ def _run_collect(ctx: Context, args: argparse.Namespace) -> int:
             ctx.actor,
             since=args.since,
             what=args.what,
-            progress=_progress(ctx, args.json),
+            progress=_progress(ctx, args.json, args.what),
             command=_command("collect", args, args.since, args.what),
         )
     if args.json:
@@ -196,15 +193,8 @@ def _run_exfil(ctx: Context, args: argparse.Namespace) -> int:
     check_window(args.since, args.until)
     sets = _load_sets(args.ioc_files) if args.ioc_files else None
     with ctx.open_incident(args.incident) as incident:
-        if sets is None and not args.all_activity and not hunt.recorded_indicator_sets(incident):
-            raise UsageError(
-                "no hunt is recorded yet: run `warroom hunt IOC_FILE --record`, name indicator files "
-                "here, or use --all for every API read"
-            )
-        rows = hunt.exfiltration_table(
-            incident, sets, all_activity=args.all_activity, since=args.since, until=args.until
-        )
-        have_logs = hunt.api_logs_preserved(incident)
+        taken = hunt.what_was_taken(incident, sets, all_activity=args.all_activity, since=args.since, until=args.until)
+    rows, have_logs = taken.rows, taken.have_logs
     if args.json:
         ctx.print_json([r.model_dump(mode="json") for r in rows])
         return 0

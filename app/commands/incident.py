@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.base.errors import UsageError
+from app.cli_conventions import made
 from app.commands._args import instant_arg
 from app.composition.context import Context
 
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("note", help="add a note to the incident's journal")
     p.add_argument("text")
     p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_note)
 
 
@@ -63,5 +65,8 @@ def _run_list(ctx: Context, args: argparse.Namespace) -> int:
 def _run_note(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         entry = incident.note(args.text, ctx.actor)
-        ctx.print(f"noted as entry {entry.seq} in {incident.id}")
+        if args.json:
+            ctx.print_json(made(incident, entry.seq))
+        else:
+            ctx.print(f"noted as entry {entry.seq} in {incident.id}")
     return 0

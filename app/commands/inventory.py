@@ -14,7 +14,7 @@ from app import findings as findings_mod
 from app import inventory as inv
 from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.base.files import present, user_path
-from app.base.redaction import redact
+from app.base.progress import messages
 from app.composition.context import Context
 from app.findings.incident import record_findings
 from app.findings.intake import Intake, import_and_record, pull_and_record
@@ -109,11 +109,10 @@ def _org_failure(exc: WarroomError) -> WarroomError:
 
 
 def _progress(ctx: Context, quiet: bool) -> inv.Progress | None:
-    def say(message: str) -> None:
-        ctx.stderr.write(redact(message) + "\n")
-        ctx.stderr.flush()
-
-    return None if quiet else say
+    """Each step of the pull as a line on stderr, and on a terminal a bar counting them (a pull has no known total)."""
+    bar = ctx.progress(quiet=quiet)
+    bar.start("inventory")
+    return None if quiet else messages(bar)
 
 
 def _incident_or_none(ctx: Context, incident_id: str | None) -> Any:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from app import deadlines as dl
 from app.base.errors import UsageError
+from app.cli_conventions import made
 from app.commands._args import instant_arg
 from app.composition.context import Context
 
@@ -28,6 +29,7 @@ def _add_sent(nsub: argparse._SubParsersAction) -> None:
     p.add_argument("--at", type=instant_arg, required=True, metavar="ISO8601", help="when the notice was sent")
     p.add_argument("--evidence", required=True, metavar="EVIDENCE_ID", help="evidence id (or sha256 prefix)")
     p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
     p.add_argument("--rules", type=Path, metavar="FILE", help=argparse.SUPPRESS)
     p.set_defaults(handler=_run_sent)
 
@@ -84,6 +86,9 @@ def _run_sent(ctx: Context, args: argparse.Namespace) -> int:
         sent = notify.notice_sent(
             incident, args.rule, args.at, args.evidence, ctx.actor, now=ctx.clock.now(), rules=rules
         )
+        if args.json:
+            ctx.print_json(made(incident, sent.seq, **sent.model_dump(mode="json", exclude={"seq"})))
+            return 0
     status = ""
     if not sent.applies:
         status = "; note: this rule does not apply to the incident as recorded"

@@ -9,6 +9,8 @@ from pathlib import Path
 from app.base.errors import UsageError
 from app.composition.context import Context
 
+NO_PDF_EXIT = 3  # --format pdf without a browser: the HTML was written instead
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -18,8 +20,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "The rendered bytes' SHA-256 is journaled as report.generated; the report carries the "
         "journal's size and Merkle root with a fresh verification, so it can itself be anchored.",
     )
-    p.add_argument("--format", choices=("md", "html", "json"), default="md")
+    p.add_argument(
+        "--format",
+        choices=("md", "html", "json", "pdf", "stix", "misp"),
+        default="md",
+        help="pdf prints the HTML with a headless Chromium or Chrome on PATH (needs --out); without one it writes "
+        "the HTML next to FILE instead and exits 3. stix (a STIX 2.1 bundle) and misp (a MISP event) export the "
+        "indicators and observed activity, preserved as evidence and journaled as report.exported",
+    )
     p.add_argument("--out", type=Path, metavar="FILE")
+    p.add_argument(
+        "--template",
+        type=Path,
+        metavar="FILE",
+        help="the HTML/PDF layout: a Jinja2 template replacing the shipped one (docs/report.md lists its context)",
+    )
+    p.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size for HTML/PDF printing")
+    p.add_argument("--browser", metavar="PATH", help="the Chromium or Chrome to print with (default: found on PATH)")
     p.add_argument("--incident")
     p.set_defaults(handler=_run_report)
 
@@ -42,19 +59,53 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run_report(ctx: Context, args: argparse.Namespace) -> int:
     from app import report
 
+    if args.format in report.EXPORT_FORMATS:
+        return _run_export(ctx, args)
+    if args.format == "pdf" and args.out is None:
+        raise UsageError("--format pdf needs --out FILE")
+    if args.template is not None and not args.template.is_file():
+        raise UsageError(f"{args.template}: no such template file")
     with ctx.open_incident(args.incident) as incident:
-        rep, data, entry = report.generate(incident, ctx.actor, args.format)
+        rep, data, entry = report.generate(
+            incident, ctx.actor, args.format, template=args.template, paper=args.paper, browser=args.browser
+        )
+    fell_back = entry.data["format"] != args.format
     if args.out is not None:
-        report.write_output(args.out, data)
+        out = args.out.with_suffix(".html") if fell_back else args.out
+        report.write_output(out, data)
+        if fell_back:
+            ctx.stderr.write(f"no PDF: {entry.data['fallback']}. Wrote the HTML to {out} instead.\n")
+            ctx.stderr.flush()
         ctx.print(
-            f"report {args.out} ({args.format}, {len(data)} bytes, sha256 {entry.data['sha256']}); journal "
+            f"report {out} ({entry.data['format']}, {len(data)} bytes, sha256 {entry.data['sha256']}); journal "
             f"{rep.journal.size} entries, root {rep.journal.short_root}, "
             + ("verified" if rep.journal.verified else "VERIFICATION FAILED")
             + f"; recorded as entry {entry.seq}"
         )
     else:
         ctx.print(data.decode("utf-8").rstrip("\n"))
-    return 0 if rep.journal.verified else 1
+    if not rep.journal.verified:
+        return 1
+    return NO_PDF_EXIT if fell_back else 0
+
+
+def _run_export(ctx: Context, args: argparse.Namespace) -> int:
+    from app import report
+
+    with ctx.open_incident(args.incident) as incident:
+        done = report.export_indicators(incident, ctx.actor, args.format)
+    summary = (
+        f"{args.format} export: {done.indicators} indicator(s), {done.hits} recorded hit(s); preserved as evidence "
+        f"{done.evidence_id} (sha256 {done.sha256}); recorded as entry {done.entry.seq}"
+    )
+    if args.out is not None:
+        report.write_output(args.out, done.data)
+        ctx.print(f"wrote {args.out}; {summary}")
+    else:
+        ctx.print(done.data.decode("utf-8").rstrip("\n"))
+        ctx.stderr.write(summary + "\n")
+        ctx.stderr.flush()
+    return 0
 
 
 def _instant(text: str | None) -> str | None:

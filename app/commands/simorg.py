@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = ssub.add_parser("check", help="validate a seed file and print what it would create")
     p.add_argument("seed", help="seed file (.toml/.json) or shipped seed name")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_check)
 
 
@@ -63,6 +64,10 @@ def _run_check(ctx: Context, args: argparse.Namespace) -> int:
 
     loaded = load_seed(args.seed)
     store = build_store(loaded, FrozenClock(loaded.seed.organization.now))
+    counts = {name: len(table.rows) for name, table in sorted(store.tables.items()) if table.rows}
+    if args.json:
+        ctx.print_json({"seed": str(loaded.path), "org": store.org.name, "org_id": store.org.id, "rows": counts})
+        return 0
     ctx.print(f"{loaded.path}: ok ({store.org.name}, org id {store.org.id})")
     for name, table in sorted(store.tables.items()):
         if table.rows:

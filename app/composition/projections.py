@@ -18,6 +18,8 @@ _CONTAINMENT = "app.containment.execute:project"
 _EXERCISE = "app.exercise.runner"
 _FORENSICS = "app.forensics.collect"
 _NOTIFY_FACTS = "app.notify.facts"
+_COSTS = "app.costs.ledger"
+_MONITOR = "app.monitoring.window:project"
 
 KINDS: dict[str, KindSpec] = {
     "genesis": KindSpec(f"{_INCIDENT}:project_genesis"),
@@ -45,6 +47,7 @@ KINDS: dict[str, KindSpec] = {
     "action.intent": KindSpec(_CONTAINMENT),
     "action.result": KindSpec(_CONTAINMENT),
     "action.task_confirmed": KindSpec(_CONTAINMENT),
+    "action.withdrawn": KindSpec("app.containment.withdraw:project_withdrawn"),
     "action.recovery_failed": KindSpec(),
     "evidence.cleaned": KindSpec(),
     "notice.detail": KindSpec(f"{_NOTIFY_FACTS}:project_detail"),
@@ -53,6 +56,15 @@ KINDS: dict[str, KindSpec] = {
     "exercise.inject": KindSpec(f"{_EXERCISE}:project_inject"),
     "exercise.ack": KindSpec(f"{_EXERCISE}:project_ack"),
     "exercise.end": KindSpec(f"{_EXERCISE}:project_end"),
+    "cost.added": KindSpec(f"{_COSTS}:project_cost", f"{_COSTS}:CostPayload"),
+    "cost.budget": KindSpec(f"{_COSTS}:project_budget", f"{_COSTS}:BudgetPayload"),
+    "grant.checked": KindSpec("app.grants.listing:project_check"),
+    "monitoring.window": KindSpec(_MONITOR),
+    "monitoring.run": KindSpec(_MONITOR),
+    "monitoring.alert": KindSpec(_MONITOR),
+    "reconnect.plan": KindSpec("app.reconnection.plans:project"),
+    "reconnect.approved": KindSpec("app.reconnection.plans:project"),
+    "reconnect.refused": KindSpec(),
 }
 
 REGISTRY = Registry(KINDS)

@@ -46,6 +46,7 @@ from app.containment.recovery import (
 from app.containment.rights import PermissionsMissing, permission_gate, refuse_blind_plan
 from app.containment.store import journal_plan
 from app.containment.strip import PSA_FIELDS
+from app.containment.withdraw import refuse_withdrawn
 from app.incident import settings as settings_mod
 from app.journal.chain import Entry, JournalError
 from app.salesforce.protocol import OrgClient, OrgFactory
@@ -84,6 +85,10 @@ def _confirm_alias(incident: Incident, plan: Plan, confirm_alias: str | None, ac
             actor,
         )
         raise
+
+
+def _approve_command(plan: Plan) -> str:
+    return "grant approve" if plan.grant is not None else "contain approve"
 
 
 def _approvals(incident: Incident, plan: Plan) -> list[Entry]:
@@ -343,17 +348,20 @@ def apply_plan(
     progress: Progress | None = None,
     *,
     plan_file: Path | None = None,
+    require_distinct_approver: bool = False,
 ) -> ActionResult:
     """Approve (typed alias), journal the intent, execute record by record, journal the result, checkpoint.
 
     `org` is a logged-in Org or a callable returning one: with a callable nothing at all (not even a login)
-    reaches Salesforce before the intent is journaled.
+    reaches Salesforce before the intent is journaled. `require_distinct_approver` asks for an approval journaled
+    by someone other than `actor` whatever the incident's setting says (a just-in-time grant always does).
     """
     recover_unjournaled(incident, actor)
     plan.check_hash(f"plan {plan.plan_id}")
     current = _ensure_journaled(incident, plan, actor, plan_file)
     if current["status"] == "undone":
         raise ContainmentError(f"{plan.plan_id} was undone by {current.get('undone_by')}; make a new plan")
+    refuse_withdrawn(current, plan.plan_id)
     _confirm_alias(incident, plan, confirm_alias, actor, "apply")
     refuse_blind_plan(incident, plan, actor)
     busy = (
@@ -361,7 +369,7 @@ def apply_plan(
         "(`warroom contain status` shows its progress)"
     )
     with run_lock(incident, plan.plan_id, wait_message=busy):
-        return _apply_locked(incident, org, plan, actor, progress, plan_file)
+        return _apply_locked(incident, org, plan, actor, progress, plan_file, require_distinct_approver)
 
 
 def _reserve(incident: Incident, plan: Plan, pending: list[Step], run: int) -> WriteAhead:
@@ -402,6 +410,7 @@ def _apply_locked(
     actor: str,
     progress: Progress | None,
     plan_file: Path | None,
+    require_distinct_approver: bool = False,
 ) -> ActionResult:
     current = incident.journal.get_state(NAMESPACE, plan.plan_id)
     done = _done_steps(incident, plan.plan_id)
@@ -427,15 +436,22 @@ def _apply_locked(
 
     # Approval: the typed alias, and an approver other than the executor when the incident requires it.
     # An approval already journaled by someone else is used as is (with or without the requirement).
-    require_distinct = bool(settings_mod.get_setting(incident.journal, settings_mod.REQUIRE_DISTINCT_APPROVER))
+    require_distinct = require_distinct_approver or bool(
+        settings_mod.get_setting(incident.journal, settings_mod.REQUIRE_DISTINCT_APPROVER)
+    )
     others = [e for e in _approvals(incident, plan) if e.data.get("approver") != actor]
     approval: Entry | None = None
     if require_distinct or others:
         if not others:
             msg = (
                 f"{plan.plan_id} needs an approver other than the executor ({actor}): the approver runs "
-                f"`warroom --actor NAME contain approve {plan.plan_id} --confirm {plan.org_alias}` first "
-                f"(setting {settings_mod.REQUIRE_DISTINCT_APPROVER} is on); nothing was sent"
+                f"`warroom --actor NAME {_approve_command(plan)} {plan.plan_id} --confirm {plan.org_alias}` first "
+                + (
+                    "(every just-in-time grant needs one)"
+                    if require_distinct_approver
+                    else f"(setting {settings_mod.REQUIRE_DISTINCT_APPROVER} is on)"
+                )
+                + "; nothing was sent"
             )
             incident.journal.append(
                 "action.refused",

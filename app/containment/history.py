@@ -1,6 +1,6 @@
 """Containment as it happened, read back from the journal: one row per run (plan, approval, intent and result
-joined), plus plans never applied and manual tasks confirmed. The report, notice drafting and exercise scoring
-all read containment through this one reader."""
+joined), plus plans never applied (or withdrawn, with who and why) and manual tasks confirmed. The report, notice
+drafting and exercise scoring all read containment through this one reader."""
 
 from __future__ import annotations
 
@@ -66,10 +66,12 @@ def containment_actions(incident: Incident) -> list[dict[str, Any]]:
                     "detail": ", ".join(f"{n} {k}" for k, n in (d.get("counts") or {}).items() if n),
                 }
             )
+    withdrawn = {e.data.get("action_id"): e for e in incident.journal.entries(kind="action.withdrawn")}
     for action_id, plan in plans.items():
         if action_id in applied:
             continue
         pd = plan.data
+        gone = withdrawn.get(action_id)
         rows.append(
             {
                 "action_id": action_id,
@@ -79,7 +81,7 @@ def containment_actions(incident: Incident) -> list[dict[str, Any]]:
                 "seq": plan.seq,
                 "org_alias": pd.get("org_alias"),
                 "action": pd.get("action", "action"),
-                "status": "planned, not applied",
+                "status": "withdrawn" if gone else "planned, not applied",
                 "actor": plan.actor,
                 "approver": None,
                 "ticket": None,
@@ -92,7 +94,11 @@ def containment_actions(incident: Incident) -> list[dict[str, Any]]:
                 "post_state_digest": None,
                 "counts": pd.get("counts", {}),
                 "verification": {},
-                "detail": f"{pd.get('steps_total', 0)} record(s) planned",
+                "detail": (
+                    f"withdrawn by {gone.actor} at {gone.recorded_utc}: {gone.data.get('reason')}"
+                    if gone
+                    else f"{pd.get('steps_total', 0)} record(s) planned"
+                ),
             }
         )
     for entry in incident.journal.entries(kind="action.task_confirmed"):

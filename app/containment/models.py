@@ -34,6 +34,7 @@ Action = Literal[
     "uninstall_package",
     "rotate_consumer_secret",
     "undo",
+    "grant_access",
 ]
 ACTIONS: tuple[str, ...] = (
     "revoke_tokens",
@@ -81,7 +82,9 @@ NOT_UNDOABLE = {
 # "unverified": the change was accepted but its after-state could not be read back by this login, so it is not
 # claimed as done; the next apply re-reads it.
 RecordStatus = Literal["ok", "already", "failed", "not_run", "unverified"]
-ActionState = Literal["planned", "approved", "running", "partial", "done", "failed", "undone", "unverified"]
+ActionState = Literal[
+    "planned", "approved", "running", "partial", "done", "failed", "undone", "unverified", "withdrawn"
+]
 
 # Permissions that make a grant worth stripping from a compromised or integration user (the findings' list).
 DANGEROUS_PERMISSIONS: tuple[str, ...] = (
@@ -195,6 +198,16 @@ class ManualTask(_Model):
     evidence: str
 
 
+class GrantTerms(_Model):
+    """Why and until when a just-in-time grant gives access, and who must approve it (app/grants)."""
+
+    reason: str
+    approver: str  # the person whose approval the grant needs (never the person applying it)
+    expires_utc: str  # the assignment's ExpirationDate
+    permission_set: str  # its API name
+    assignee: str  # the username
+
+
 class Plan(_Model):
     """Frozen: its canonical bytes are computed once (a 100,000-token plan takes seconds to encode)."""
 
@@ -220,6 +233,7 @@ class Plan(_Model):
     notes: list[str] = Field(default_factory=list)
     undoes: str | None = None
     ticket: str | None = None  # the change or incident ticket the action answers to (auditors sample it)
+    grant: GrantTerms | None = None  # only on a just-in-time grant; absent from the hashed body otherwise
     created_by: str
     created_utc: str
     sha256: str = ""
@@ -231,7 +245,10 @@ class Plan(_Model):
     def body(self) -> bytes:
         """The canonical bytes the hash covers (everything but the hash itself)."""
         if self._body is None:
-            self._body = canonical(self.model_dump(mode="json", exclude={"sha256"}))
+            doc = self.model_dump(mode="json", exclude={"sha256"})
+            if doc.get("grant") is None:  # plans made before grants existed hash as they always did
+                doc.pop("grant", None)
+            self._body = canonical(doc)
         return self._body
 
     def compute_sha256(self) -> str:
@@ -334,6 +351,9 @@ class ActionStatus(_Model):
     stopped: str | None = None
     undoes: str | None = None
     undone_by: str | None = None
+    withdrawn_by: str | None = None
+    withdrawn_utc: str | None = None
+    withdrawn_reason: str | None = None
     tasks: list[TaskStatus] = Field(default_factory=list)
     plan_seq: int
     last_result_seq: int | None = None

@@ -58,10 +58,21 @@ def run_plan(
     *,
     plan_file: Path | None = None,
     link_checklist: bool = True,
+    require_distinct_approver: bool = False,
 ) -> ContainmentRun:
     """Apply `plan` (typed alias, intent journaled first, per-record results; see `apply_plan`) and, with
-    `link_checklist`, move the checklist items that trigger this action (`link_result`)."""
-    result = apply_plan(incident, org, plan, confirm_alias, actor, progress, plan_file=plan_file)
+    `link_checklist`, move the checklist items that trigger this action (`link_result`).
+    `require_distinct_approver` is passed to `apply_plan`."""
+    result = apply_plan(
+        incident,
+        org,
+        plan,
+        confirm_alias,
+        actor,
+        progress,
+        plan_file=plan_file,
+        require_distinct_approver=require_distinct_approver,
+    )
     run = ContainmentRun(result=result)
     if link_checklist:
         try:

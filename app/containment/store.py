@@ -71,6 +71,8 @@ def journal_plan(
         data["undoes"] = plan.undoes
     if plan.ticket:
         data["ticket"] = plan.ticket
+    if plan.grant is not None:
+        data["grant"] = plan.grant.model_dump()
     if file is not None:
         data["file"] = str(file)
     return incident.journal.append("action.plan", data, actor)

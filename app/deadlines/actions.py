@@ -118,7 +118,7 @@ def record_fact(
         value=parsed,
         previous=entry.data["previous"],
         seq=entry.seq,
-        warnings=fact_warnings(state_key, incident_facts(journal)),
+        warnings=fact_warnings(state_key, incident_facts(journal)) + determination_fallbacks(state_key, after),
         changes=timer_changes(before, after),
     )
 
@@ -151,6 +151,32 @@ def fact_warnings(key: str, facts: IncidentFacts) -> list[str]:
     if facts.detected and facts.aware and facts.aware < facts.detected:
         out.append("aware is earlier than detected")
     return out
+
+
+def determination_fallbacks(key: str, timers: Sequence[Timer]) -> list[str]:
+    """After a time fact is set: clocks that start at a breach determination (`starts = "determination"`: state
+    laws, NYDFS, the bank 36-hour rule) while `breach_determined` is not recorded count from an earlier fact
+    (aware, else detected). Said out loud, because `determination` is the SEC materiality determination, a
+    different fact that starts only the Form 8-K clock, and the two are easy to confuse."""
+    if key not in FACT_TIMES:
+        return []
+    fallen = [
+        t for t in timers if t.starts == "determination" and t.state != "not_applicable" and t.start_utc is not None
+    ]
+    fallen = [t for t in fallen if (t.start_basis or "").startswith("breach_determined not recorded")]
+    if not fallen:
+        return []
+    source = (fallen[0].start_basis or "").split("counted from ", 1)[-1].split(" (", 1)[0]
+    ids = ", ".join(t.rule for t in fallen[:6]) + (f" and {len(fallen) - 6} more" if len(fallen) > 6 else "")
+    hint = (
+        " (`determination` is the SEC materiality determination; it does not start these)"
+        if key == "determination"
+        else ""
+    )
+    return [
+        f"{len(fallen)} clock(s) start when the breach is determined ({ids}), but breach_determined is not "
+        f"recorded: they count from {source} instead; record it with `warroom facts set breach_determined TIME`{hint}"
+    ]
 
 
 def timer_changes(before: dict[str, Timer], after: list[Timer]) -> list[str]:
@@ -297,3 +323,43 @@ def resume_clocks(
     )
     record_clocks(incident.journal, actor)
     return HoldRecorded(hold_id=hold_id, at=format_instant(end), rules=hold.get("rules"), seq=entry.seq)
+
+
+class FactLine(BaseModel):
+    """One current fact as `warroom facts show` and the console list it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    value: str  # "-" when unset
+    note: str = ""  # where it came from, or why it cannot be used
+    unusable: bool = False  # journaled before values were checked: the clocks ignore it
+
+
+def current_facts(journal: Any) -> list[FactLine]:
+    """Every deadline fact with its current value (unset ones too, so a missing fact is visible)."""
+    facts = incident_facts(journal)
+    state = journal.state("facts")
+    out: list[FactLine] = []
+    for key in FACT_TIMES:
+        value = getattr(facts, key)
+        note = "from the incident record" if key not in state and value is not None else ""
+        out.append(FactLine(key=key, value=format_instant(value) if value else "-", note=note))
+    residents = ", ".join(f"{k} {v:,}" for k, v in sorted(facts.residents.items()))
+    out.append(FactLine(key="residents", value=residents or "-"))
+    out.append(FactLine(key="categories", value=", ".join(facts.categories) or "-"))
+    out.append(FactLine(key="sectors", value=", ".join(facts.sectors) or "-"))
+    eu = facts.eu_member_state
+    out.append(FactLine(key="eu_member_state", value=eu or "-", note="" if eu else "EU rules use Brussels time"))
+    for rid, td in sorted(facts.targets.items()):
+        out.append(FactLine(key=f"target.{rid}", value=format_duration(td)))
+    for key, value in sorted(facts.unusable.items()):
+        out.append(
+            FactLine(
+                key=key,
+                value=repr(value),
+                note=f"the clocks ignore it until it is corrected (`warroom facts set {key} VALUE`)",
+                unusable=True,
+            )
+        )
+    return out

@@ -105,6 +105,34 @@ def start_demo(ctx: Context) -> ConsoleSession:
     return _session(ctx, incident)
 
 
+@dataclass(frozen=True)
+class DemoCheck:
+    """What a headless demo made and saw: the incident, its journal head, and the simulated org it reached."""
+
+    incident: str
+    title: str
+    journal_size: int
+    journal_root: str
+    org_alias: str
+    org_url: str
+    org_users: int
+
+
+def check_demo(ctx: Context) -> DemoCheck:
+    """`warroom demo` without a terminal: create the demo incident, start the simulated org, log in to it over
+    HTTPS and count its users, then stop. It shows an installation works end to end without opening the console."""
+    session = start_demo(ctx)
+    try:
+        assert session.org_factory is not None  # a demo incident always runs beside the simulated org
+        with session.org_factory() as org:
+            users = org.count("User")
+            alias, url = org.alias, org.instance_url
+        head = session.incident.journal.head()
+        return DemoCheck(session.incident.id, session.incident.title, head.size, head.root_hex, alias, url, users)
+    finally:
+        session.close()
+
+
 def open_session(ctx: Context, incident_id: str | None) -> ConsoleSession:
     incident = ctx.open_incident(incident_id)
     return _session(ctx, incident)

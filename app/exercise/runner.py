@@ -221,7 +221,17 @@ def project_ack(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
 def project_end(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
     current = get(NAMESPACE, "current") or {}
     score = entry.data.get("score") or {}
-    yield NAMESPACE, "current", {**current, "ended": True, "end_utc": entry.recorded_utc, "total": score.get("total")}
+    yield (
+        NAMESPACE,
+        "current",
+        {
+            **current,
+            "ended": True,
+            "end_utc": entry.recorded_utc,
+            "total": score.get("total"),
+            "aborted": entry.data.get("aborted"),
+        },
+    )
 
 
 # -- the runner -----------------------------------------------------------------------------------------------

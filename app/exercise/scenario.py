@@ -234,6 +234,7 @@ def validation_error(
 def load_scenario(name: str | Path) -> LoadedScenario:
     """Read and validate a scenario: schema, inject fragments, facts, seed; errors name FILE:LINE:COL."""
     from app import deadlines as dl
+    from app.exercise.references import check_references
     from app.simorg.seed import Fragment, SeedError, resolve_seed
 
     path = resolve_scenario(name)
@@ -259,7 +260,6 @@ def load_scenario(name: str | Path) -> LoadedScenario:
         except (UsageError, ValueError) as exc:
             raise located(doc, ("facts", key), str(exc)) from None
     seen: dict[str, int] = {}
-    orgs = {PRIMARY_ORG}
     for i, inject in enumerate(scenario.injects):
         if inject.id in seen:
             raise located(
@@ -284,18 +284,12 @@ def load_scenario(name: str | Path) -> LoadedScenario:
                 resolve_seed(seed_ref(path, inject.add_org.seed))
             except SeedError as exc:
                 raise located(doc, ("injects", i, "add_org", "seed"), str(exc)) from None
-            orgs.add(inject.add_org.alias)
         if inject.sim is not None:
-            if inject.org not in orgs:
-                raise located(
-                    doc,
-                    ("injects", i, "org"),
-                    f"no simulated org {inject.org!r} is running at T+{inject.at} (known: {', '.join(sorted(orgs))})",
-                )
             try:
                 Fragment.model_validate(inject.sim)
             except ValidationError as exc:
                 raise validation_error(doc, Fragment, exc, ("injects", i, "sim")) from None
+    check_references(doc, scenario, path, PRIMARY_ORG)
     return LoadedScenario(scenario, path.resolve(), doc.sha256)
 
 

@@ -43,6 +43,7 @@ from app.exercise.scriptfile import (
     Contain,
     ContainTask,
     Custody,
+    DeadlinesDecision,
     DeadlinesOverride,
     DeadlinesPause,
     DeadlinesResume,
@@ -160,19 +161,22 @@ class _Player:
 
         value = self.runner.fact_value(a.key, a.value)
         fact = dla.record_fact(self.incident, a.key, value, self.actor(a), now=self.runner.clock.now())
-        return f"facts {a.key} = {value}" + (f" (entry {fact.seq})" if fact.seq else " (unchanged)")
+        notes = "".join(f"; note: {w}" for w in fact.warnings)
+        return f"facts {a.key} = {value}" + (f" (entry {fact.seq})" if fact.seq else " (unchanged)") + notes
 
     def _when(self, value: str | None) -> datetime | None:
         start = self.runner.start_utc
         return resolve_time(value, start) if value and start else None
 
-    def _deadlines_override(self, a: DeadlinesOverride) -> str:
+    def _deadlines_override(self, a: DeadlinesOverride | DeadlinesDecision) -> str:
         from app.deadlines import actions as dla
 
         done = dla.override_rule(
             self.incident, a.rule, a.decision, a.justification, self.actor(a), now=self.runner.clock.now()
         )
         return f"deadline {done.rule}: {done.action} (entry {done.seq})"
+
+    _deadlines_include = _deadlines_exclude = _deadlines_reset = _deadlines_override
 
     def _deadlines_pause(self, a: DeadlinesPause) -> str:
         from app.deadlines import actions as dla
@@ -247,7 +251,7 @@ class _Player:
     def _hunt(self, a: Hunt) -> str:
         from app import hunt
 
-        sets = [hunt.load_indicators(hunt.find_indicator_file(name)) for name in a.indicators]
+        sets = [hunt.load_indicators(self.script.indicator_file(name)) for name in a.indicators]
         result = hunt.hunt(self.incident, sets)
         new = hunt.record_hunt(self.incident, result, sets, self.actor(a))
         return f"hunt {', '.join(a.indicators)}: {len(result.hits)} hits, {new} recorded"
@@ -365,7 +369,7 @@ def play(
     runner: ExerciseRunner, script: LoadedScript, ctx: Any, *, say: Callable[[str], None] | None = None
 ) -> ScriptRun:
     """Run the script's actions in time order (injects fire as the clock passes them), then score and end."""
-    from app.exercise.score import after_action_report
+    from app.exercise.aar import after_action_report
 
     assert runner.incident is not None and runner.start_utc is not None
     player = _Player(runner, script, ctx, say)
@@ -434,6 +438,7 @@ def run_scripted(
     from dataclasses import replace
 
     from app.exercise.runner import make_clock
+    from app.exercise.tabletop import aborting
 
     if script.script.scenario != loaded.name:
         raise ScenarioError(f"script {script.path} plays scenario {script.script.scenario!r}, not {loaded.name!r}")
@@ -445,6 +450,7 @@ def run_scripted(
         runner.start(mode="scripted", script=script.record())
         if isinstance(clock, AcceleratedClock):
             runner.run_in_background()
-        return play(runner, script, exercise_ctx, say=say)
+        with aborting(runner, runner.actor):
+            return play(runner, script, exercise_ctx, say=say)
     finally:
         runner.close()

@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.base.errors import NotFoundError
 from app.base.files import present, user_path
+from app.base.tomlfile import did_you_mean
 from app.checklist import parse_duration
 from app.exercise.runner import (
     PRIMARY_ORG,
@@ -75,6 +76,18 @@ class DeadlinesOverride(_Action):
     rule: str
     decision: Literal["include", "exclude", "reset"]  # as `warroom deadlines include|exclude|reset`
     justification: str = Field(min_length=1)
+
+
+class DeadlinesDecision(_Action):
+    """`deadlines.include|exclude|reset`, as the CLI commands of those names (and the console's keys)."""
+
+    do: Literal["deadlines.include", "deadlines.exclude", "deadlines.reset"]
+    rule: str
+    justification: str = Field(min_length=1)
+
+    @property
+    def decision(self) -> Literal["include", "exclude", "reset"]:
+        return self.do.split(".", 1)[1]  # type: ignore[return-value]
 
 
 class DeadlinesPause(_Action):
@@ -183,6 +196,7 @@ Action = Annotated[
     | ChecklistSet
     | FactsSet
     | DeadlinesOverride
+    | DeadlinesDecision
     | DeadlinesPause
     | DeadlinesResume
     | EvidenceAdd
@@ -200,6 +214,11 @@ Action = Annotated[
     | Anchor,
     Field(discriminator="do"),
 ]
+
+
+ACTION_NAMES: tuple[str, ...] = tuple(
+    name for model in get_args(get_args(Action)[0]) for name in get_args(model.model_fields["do"].annotation)
+)
 
 
 class Script(_Strict):
@@ -225,6 +244,23 @@ class LoadedScript:
             "actions": len(self.script.actions),
         }
 
+    def indicator_file(self, name: str) -> Path:
+        """A `hunt` indicator file: a path relative to this script's own file, or a shipped name."""
+        return indicator_file(self.path.parent, name)
+
+
+def indicator_file(base: Path, name: str) -> Path:
+    """`name` relative to `base` (the script's directory) when it is a path, else a shipped indicator file."""
+    from app.hunt import find_indicator_file
+
+    p = Path(name).expanduser()
+    candidate = p if p.is_absolute() else base / p
+    if candidate.exists() or p.suffix or len(p.parts) > 1:
+        if not candidate.exists():
+            raise NotFoundError(f"{candidate}: no such indicator file (a path here is relative to the script file)")
+        return candidate
+    return find_indicator_file(name)
+
 
 def resolve_script(name: str | Path) -> Path:
     p = user_path(name)
@@ -240,6 +276,11 @@ def load_script(name: str | Path, scenario: LoadedScenario | None = None) -> Loa
     """Read and validate a script; errors name FILE:LINE:COL. With `scenario`, the pairing is checked too."""
     path = resolve_script(name)
     doc = read_toml(path)
+    actions = doc.data.get("actions")
+    for i, raw in enumerate(actions if isinstance(actions, list) else []):
+        do = raw.get("do") if isinstance(raw, dict) else None
+        if isinstance(do, str) and do not in ACTION_NAMES:
+            raise located(doc, ("actions", i, "do"), f"unknown action {do!r}{did_you_mean(do, ACTION_NAMES)}")
     try:
         script = Script.model_validate(doc.data)
     except ValidationError as exc:
@@ -266,4 +307,8 @@ def load_script(name: str | Path, scenario: LoadedScenario | None = None) -> Loa
                     ("actions", i, "at"),
                     f"T+{action.at} is after the end of the exercise ({scenario.scenario.duration})",
                 )
-    return LoadedScript(script, path.resolve(), doc.sha256)
+    from app.exercise.scriptcheck import check_actions
+
+    loaded = LoadedScript(script, path.resolve(), doc.sha256)
+    check_actions(doc, loaded, scenario)
+    return loaded

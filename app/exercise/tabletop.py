@@ -9,11 +9,13 @@ The exercise ends once: the console's "end exercise" and the CLI after the conso
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from app.base.errors import UsageError
+from app.base.errors import UsageError, WarroomError
 from app.checklist import format_duration
 from app.exercise.runner import current_exercise
 
@@ -97,7 +99,7 @@ _endings: dict[int, tuple[ExerciseRunner, Ending]] = {}  # keyed by id(runner); 
 
 def end_exercise(runner: ExerciseRunner, actor: str) -> Ending:
     """Score the exercise, journal `exercise.end` and store the after-action report, once per runner."""
-    from app.exercise.score import after_action_report
+    from app.exercise.aar import after_action_report
     from app.exercise.script import store_after_action
 
     with _end_lock:
@@ -119,11 +121,79 @@ def end_exercise(runner: ExerciseRunner, actor: str) -> Ending:
 def summary_lines(incident_id: str, score: Score | Any, failures: int = 0) -> list[str]:
     """The score in two lines, as the CLI prints it and the console shows it."""
     parts = ", ".join(f"{k} {v}" for k, v in score.parts.items())
+    status = getattr(score, "status", "completed")
+    if status == "aborted":
+        head = (
+            f"exercise {score.scenario} in {incident_id}: ABORTED ({score.aborted}), not scored "
+            f"(as far as it got: {parts})"
+        )
+    elif status == "unfinished":
+        head = (
+            f"exercise {score.scenario} in {incident_id}: UNFINISHED (no end recorded), provisional score "
+            f"{score.total}/100 ({parts})"
+        )
+    else:
+        head = f"exercise {score.scenario} in {incident_id}: score {score.total}/100 ({parts})"
     return [
-        f"exercise {score.scenario} in {incident_id}: score {score.total}/100 ({parts})",
+        head,
         f"  deadlines: {score.deadlines_met} met, {score.deadlines_late} late, {score.deadlines_missed} missed; "
         f"checklist: {score.items_on_time} on time, {score.items_late} late, {score.items_missed} missed; "
         f"contained {score.apps_contained}/{score.apps_compromised} apps; "
         f"{score.evidence_gaps_count} evidence gap(s)"
         + (f"; {failures} scripted action(s) failed" if failures else ""),
     ]
+
+
+def abort_exercise(runner: ExerciseRunner, reason: str, actor: str) -> Score | None:
+    """End an exercise that cannot go on: journal `exercise.end` with the reason, scored as aborted.
+
+    Returns the Score (status "aborted"), or None when even scoring failed (the end is journaled anyway).
+    """
+    from app.exercise.score import score as compute_score
+
+    runner.stop_background()
+    incident = runner.incident
+    assert incident is not None
+    with runner._lock:
+        result = None
+        try:
+            result = compute_score(incident, runner.loaded, orgs=runner.orgs, now=runner.clock.now(), aborted=reason)
+        except Exception as exc:  # the end must be recorded even when the score cannot be taken
+            runner.errors.append(f"scoring the aborted exercise: {exc}")
+        data: dict[str, Any] = {
+            "scenario": runner.scenario.name,
+            "elapsed": format_duration(runner.elapsed()),
+            "fired": list(runner.fired),
+            "aborted": reason,
+        }
+        if result is not None:
+            data["score"] = result.journal_summary()
+        incident.journal.append("exercise.end", data, actor)
+    return result
+
+
+@contextlib.contextmanager
+def aborting(runner: ExerciseRunner, actor: str) -> Iterator[None]:
+    """Whatever stops a started exercise early is journaled as its end (`exercise.end` with `aborted`), then
+    raised again: an error as ExerciseAborted naming the incident and the reason, an interrupt as itself."""
+    try:
+        yield
+    except BaseException as exc:
+        incident = runner.incident
+        if incident is None or ended(incident):
+            raise
+        reason = str(exc) if isinstance(exc, WarroomError) else f"{type(exc).__name__}: {exc}".rstrip(": ")
+        at = format_duration(runner.elapsed())
+        abort_exercise(runner, f"T+{at}: {reason}", actor)
+        if isinstance(exc, Exception):
+            raise ExerciseAborted(
+                f"exercise {incident.id} aborted at T+{at}: {reason} (its end is journaled; `warroom exercise "
+                f"score --incident {incident.id}` reports it as aborted)"
+            ) from exc
+        raise
+
+
+class ExerciseAborted(WarroomError):
+    """A started exercise that could not go on; its end is journaled with the reason."""
+
+    exit_code = 1

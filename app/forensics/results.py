@@ -3,7 +3,7 @@ as the command line shows them; the console reads the same models."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.base.errors import WarroomError
+from app.base.progress import Progress
 from app.evidence.rows import parse_time
 
 
@@ -113,6 +114,21 @@ class ProgressEvent:
 
 
 ProgressFn = Callable[[ProgressEvent], None]
+
+
+def sources_progress(progress: Progress, chosen: Sequence[str]) -> ProgressFn:
+    """Collection's events as sources done of `chosen` (sources run in order, so a new source means the one before
+    is done), the current item as the label, and each item preserved, failed, denied or unavailable as a note."""
+    seen: list[str] = []
+
+    def report(event: ProgressEvent) -> None:
+        if event.source not in seen:
+            seen.append(event.source)
+        if event.status in ("preserved", "failed", "denied", "unavailable"):
+            progress.note(f"  {event.status:<11} {event.item}  {event.detail}")
+        progress.progress(len(seen) - 1, len(chosen), f"collect: {event.source} {event.item}")
+
+    return report
 
 
 def _until(at: str | None, now: datetime | None) -> str:

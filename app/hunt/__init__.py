@@ -18,9 +18,11 @@ from app.hunt.exfil import (
     EXFIL_SOURCES,
     SAME_REQUEST,
     ExfilRow,
+    Taken,
     api_logs_preserved,
     exfiltration_rows,
     exfiltration_table,
+    what_was_taken,
 )
 from app.hunt.hunting import (
     Hit,
@@ -73,6 +75,7 @@ __all__ = [
     "Kind",
     "MatchMode",
     "Source",
+    "Taken",
     "Window",
     "api_logs_preserved",
     "exfiltration_rows",
@@ -86,5 +89,6 @@ __all__ = [
     "recorded_indicator_sets",
     "scan",
     "shipped_indicator_files",
+    "what_was_taken",
     "window_of",
 ]

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic import BaseModel
 
 from app.base.clock import format_instant
-from app.base.errors import WarroomError
+from app.base.errors import UsageError, WarroomError
 from app.evidence.rows import Row, evidence_files, id_key
 from app.hunt.hunting import recorded_indicator_sets, scan, window_of
 from app.hunt.indicators import IndicatorSet, Window
@@ -245,3 +245,31 @@ def exfiltration_rows(incident: Incident) -> list[ExfilRow]:
         return exfiltration_table(incident)
     except WarroomError:
         return []
+
+
+@dataclass(frozen=True)
+class Taken:
+    """The answer to "what did they take?": the table, and whether any preserved log could have said so (an
+    empty table from no API logs is "unknown", not "nothing")."""
+
+    rows: list[ExfilRow]
+    have_logs: bool
+
+
+def what_was_taken(
+    incident: Incident,
+    indicator_sets: list[IndicatorSet] | None = None,
+    *,
+    all_activity: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Taken:
+    """The exfiltration table for a front end: refused when nothing says whose reads to count (no indicator
+    files named, no hunt recorded, and not every read asked for)."""
+    if indicator_sets is None and not all_activity and not recorded_indicator_sets(incident):
+        raise UsageError(
+            "no hunt is recorded yet: run `warroom hunt IOC_FILE --record`, name indicator files, or ask for "
+            "every API read (--all)"
+        )
+    rows = exfiltration_table(incident, indicator_sets, all_activity=all_activity, since=since, until=until)
+    return Taken(rows, api_logs_preserved(incident))

@@ -3,7 +3,6 @@ and journaled (`notify.drafted`), and the record that a notice was sent."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -12,9 +11,10 @@ from pydantic import BaseModel
 
 from app import deadlines as dl
 from app.base.clock import format_instant
+from app.base.templating import render_string
 from app.notify.facts import NoticeFacts, gather
 from app.notify.fields import FIELDS
-from app.notify.templates import PLACEHOLDER, Template, load_templates, template_for
+from app.notify.templates import Template, field_context, load_templates, notice_environment, template_for
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -66,22 +66,28 @@ def render(template: Template, nf: NoticeFacts) -> tuple[str, list[Gap]]:
     gaps: dict[str, Gap] = {}
     cache: dict[str, str | None] = {}
 
-    def fill(text: str, where: str) -> str:
-        def sub(m: re.Match[str]) -> str:
-            key = m.group(1)
-            if key not in cache:
-                cache[key] = FIELDS[key].fill(nf)
-            value = cache[key]
-            if FIELDS[key].optional and not value:
-                return ""
-            if value is None or (isinstance(value, str) and not value.strip() and key != "exercise.banner"):
-                g = gaps.setdefault(key, Gap(field=key, label=FIELDS[key].label, sections=[]))
-                if where not in g.sections:
-                    g.sections.append(where)
-                return _gap(FIELDS[key].label)
-            return value
+    env = notice_environment()
+    current = {"where": ""}
 
-        return PLACEHOLDER.sub(sub, text)
+    def resolve(key: str) -> str:
+        if key not in cache:
+            cache[key] = FIELDS[key].fill(nf)
+        value = cache[key]
+        if FIELDS[key].optional and not value:
+            return ""
+        if value is None or (isinstance(value, str) and not value.strip() and key != "exercise.banner"):
+            where = current["where"]
+            g = gaps.setdefault(key, Gap(field=key, label=FIELDS[key].label, sections=[]))
+            if where not in g.sections:
+                g.sections.append(where)
+            return _gap(FIELDS[key].label)
+        return value
+
+    context = field_context(resolve)
+
+    def fill(text: str, where: str) -> str:
+        current["where"] = where
+        return render_string(env, text, context, where=f"notice template {template.id} ({where})")
 
     out: list[str] = []
     banner = fill("{{exercise.banner}}", "header")

@@ -1,17 +1,24 @@
 """Notice templates (`app/data/notices/*.toml`): sections per legal element with `{{field}}` placeholders,
-validated at FILE:LINE:COL, and the template that serves a rule."""
+validated at FILE:LINE:COL, and the template that serves a rule.
+
+The texts are Jinja2 templates rendered by the project's one template engine (`app.base.templating`, the one
+the report's layout uses), without HTML escaping since a notice is Markdown. Each field is a name a template can
+print (`{{ controller.name }}`); printing it fills it from the incident or marks a gap.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 
+import jinja2
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.base.errors import NotFoundError, WarroomError
+from app.base.templating import environment
 from app.base.tomlfile import load_as
 from app.notify.fields import FIELDS
 
@@ -77,6 +84,60 @@ class Template(_Strict):
         return best
 
 
+def notice_environment() -> jinja2.Environment:
+    """The shared engine, for Markdown (no HTML escaping), strict about undefined names."""
+    return environment(html=False)
+
+
+class _Slot:
+    """One field as a template sees it: printing it calls `resolve(key)` (the value, or a gap marker)."""
+
+    def __init__(self, key: str, resolve: Callable[[str], str]) -> None:
+        self._key, self._resolve = key, resolve
+
+    def __str__(self) -> str:
+        return self._resolve(self._key)
+
+
+class _Group:
+    """A dotted prefix (`controller`): its fields are attributes, so `{{ controller.name }}` works."""
+
+    def __init__(self) -> None:
+        self._children: dict[str, _Slot | _Group] = {}
+
+    def __getattr__(self, name: str) -> _Slot | _Group:
+        try:
+            return self._children[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def field_context(resolve: Callable[[str], str]) -> dict[str, _Slot | _Group]:
+    """Every field of FIELDS as a template variable tree whose leaves print through `resolve`."""
+    root: dict[str, _Slot | _Group] = {}
+    for key in FIELDS:
+        head, *rest = key.split(".")
+        if not rest:
+            root[head] = _Slot(key, resolve)
+            continue
+        group = root.setdefault(head, _Group())
+        assert isinstance(group, _Group)
+        for part in rest[:-1]:
+            child = group._children.setdefault(part, _Group())
+            assert isinstance(child, _Group)
+            group = child
+        group._children[rest[-1]] = _Slot(key, resolve)
+    return root
+
+
+def _syntax_problem(text: str) -> str | None:
+    try:
+        notice_environment().parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        return f"template syntax, line {exc.lineno} of this text: {exc.message}"
+    return None
+
+
 def notices_dir() -> Path:
     return Path(str(resources.files("app") / "data" / "notices"))
 
@@ -86,6 +147,9 @@ def load_template(path: Path) -> Template:
     doc, template = load_as(path, Template, NoticeError)
     for i, section in enumerate(template.sections):
         for key in ("heading", "text"):
+            problem_text = _syntax_problem(getattr(section, key))
+            if problem_text:
+                raise NoticeError(str(doc.problem(("sections", i, key), problem_text)))
             for m in PLACEHOLDER.finditer(getattr(section, key)):
                 if m.group(1) not in FIELDS:
                     problem = doc.problem(
@@ -94,6 +158,9 @@ def load_template(path: Path) -> Template:
                     )
                     raise NoticeError(str(problem))
     for key in ("preamble", "closing"):
+        problem_text = _syntax_problem(getattr(template, key))
+        if problem_text:
+            raise NoticeError(str(doc.problem((key,), problem_text)))
         for m in PLACEHOLDER.finditer(getattr(template, key)):
             if m.group(1) not in FIELDS:
                 raise NoticeError(str(doc.problem((key,), f"unknown field {{{{{m.group(1)}}}}}")))

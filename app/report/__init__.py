@@ -8,9 +8,11 @@ The report's own hash (`report_sha256`) covers the canonical JSON of everything 
 rendered file are hashed again when `report.generated` is journaled. `export_population` gives the population
 an auditor samples from as CSV, with the SQL that produced it.
 
-Layout: `model` (the report's model), `contents` (built from the journal), `rendering` (Markdown, HTML, JSON),
-`output` (generate and journal, atomic writes) and `population` (the CSV export). Everything is importable from
-`app.report`.
+Layout: `model` (the report's model), `contents` (built from the journal), `series` (the data behind the
+pictures, shared with the console), `summary` (the executive summary), `svg` (the pictures), `layout` (the HTML
+template and its context), `rendering` (Markdown, JSON, HTML), `pdf` (printing with a headless browser),
+`output` (generate and journal, atomic writes), `population` (the CSV export), and the exports other tools read:
+`observed` (indicators and hits), `stix` (STIX 2.1), `misp` (MISP event), `exports` (preserve and journal).
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from app.report.contents import (
     build_report,
     summarise,
 )
+from app.report.exports import (
+    EXPORT_FORMATS,
+    EXPORT_KIND,
+    ExportResult,
+    export_indicators,
+)
 from app.report.model import (
     CONTROL_FRAMEWORKS,
     FORMAT,
@@ -26,16 +34,24 @@ from app.report.model import (
     FORMATS,
     REPORT_KIND,
     SUMMARY_CHARS,
+    BudgetRow,
     ClockRow,
     ContainmentRow,
     ControlItem,
     ControlRow,
+    CostTotalRow,
     CustodyRow,
     DraftRef,
     EvidenceRow,
     ExfilRowOut,
+    FineRow,
+    GrantRow,
     JournalSummary,
+    MonitoringAlertRow,
+    MonitoringSummary,
     OpenItem,
+    ReconnectRow,
+    Recovery,
     Report,
     TimelineEntry,
 )
@@ -57,26 +73,38 @@ from app.report.rendering import (
 
 __all__ = [
     "CONTROL_FRAMEWORKS",
+    "EXPORT_FORMATS",
+    "EXPORT_KIND",
     "FORMAT",
     "FORMATS",
     "FORMAT_VERSION",
     "POPULATION_COLUMNS",
     "REPORT_KIND",
     "SUMMARY_CHARS",
+    "BudgetRow",
     "ClockRow",
     "ContainmentRow",
     "ControlItem",
     "ControlRow",
+    "CostTotalRow",
     "CustodyRow",
     "DraftRef",
     "EvidenceRow",
     "ExfilRowOut",
+    "ExportResult",
+    "FineRow",
+    "GrantRow",
     "JournalSummary",
+    "MonitoringAlertRow",
+    "MonitoringSummary",
     "OpenItem",
     "Population",
+    "ReconnectRow",
+    "Recovery",
     "Report",
     "TimelineEntry",
     "build_report",
+    "export_indicators",
     "export_population",
     "generate",
     "population_query",

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from app import __version__
-from app.base.clock import format_instant, parse_instant
+from app.base.clock import format_instant, humane_instant, parse_instant
 from app.base.errors import WarroomError
 from app.base.text import one_line
 from app.checklist import controls as catalogue
@@ -32,6 +32,8 @@ from app.report.model import (
     Report,
     TimelineEntry,
 )
+from app.report.recovery import recovery_section
+from app.report.series import applicable_timers, compute_series
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -91,6 +93,8 @@ def summarise(entry: Entry) -> tuple[str, str | None, str | None]:
         return f"exercise inject {d.get('inject')} [{d.get('kind')}] {d.get('title')}", None, None
     if k == "exercise.end":
         score = d.get("score", {})
+        if d.get("aborted"):
+            return f"exercise aborted ({d['aborted']}): not scored", None, None
         return f"exercise ended: score {score.get('total')}/100", None, None
     if k == "notify.drafted":
         return (
@@ -223,14 +227,11 @@ def _control_key(framework: str, control: str) -> tuple[int, str]:
 
 
 def _clocks(incident: Incident, now: datetime) -> list[ClockRow]:
-    from app import deadlines as dl
     from app.notify.drafting import latest_drafts
 
     drafts = latest_drafts(incident.journal)
     out: list[ClockRow] = []
-    for t in dl.incident_timers(incident.journal, now):
-        if t.state == "not_applicable" and t.notified_utc is None:
-            continue
+    for t in applicable_timers(incident, now):
         d = drafts.get(t.rule)
         out.append(
             ClockRow(
@@ -282,6 +283,10 @@ def _journal_summary(incident: Incident) -> JournalSummary:
     )
 
 
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def build_report(incident: Incident, actor: str, *, now: datetime | None = None) -> Report:
     """Everything from the journal (and the evidence store for the exfiltration table); nothing is recorded."""
     from app import checklist as cl
@@ -323,7 +328,9 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
         controls = _control_table(incident, status, checklist, kinds, actions)
         for st in status.items:
             if st.state in cl.OPEN_STATES:
-                detail = f"{st.state.value}, due {st.due_utc}" + (f" ({st.reason})" if st.reason else "")
+                detail = f"{st.state.value}, due {humane_instant(st.due_utc)}" + (
+                    f" ({st.reason})" if st.reason else ""
+                )
                 open_items.append(
                     OpenItem(kind="checklist", id=st.id, title=st.title, detail=detail, overdue=st.overdue)
                 )
@@ -337,7 +344,7 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
                     kind="clock",
                     id=c.rule,
                     title=f"notice to {c.recipient} ({c.jurisdiction})",
-                    detail=f"{c.state}" + (f", due {c.due_utc}" if c.due_utc else ""),
+                    detail=c.state.replace("_", " ") + (f", due {humane_instant(c.due_utc)}" if c.due_utc else ""),
                     overdue=c.state == "overdue",
                 )
             )
@@ -360,6 +367,9 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
     end = journal.last("exercise.end")
     if end is not None:
         exercise = {"scenario": end.data.get("scenario"), "score": end.data.get("score"), "seq": end.seq}
+        if end.data.get("aborted"):
+            exercise["aborted"] = end.data["aborted"]
+    fields = record.incident_fields(journal)
     report = Report(
         incident_id=incident.id,
         title=incident.title,
@@ -368,6 +378,10 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
         generated_by=actor,
         software=f"warroom {__version__}",
         declared_utc=record.declared_utc(journal),
+        detected_utc=_text_or_none(fields.get("detected")),
+        status=_text_or_none(fields.get("status")),
+        severity=_text_or_none(fields.get("severity")),
+        commander=_text_or_none(fields.get("commander")),
         as_of_utc=format_instant(as_of),
         checklist=checklist_label,
         journal=summary,
@@ -381,6 +395,8 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
         exfiltration=[ExfilRowOut.model_validate(r.model_dump()) for r in exfiltration_rows(incident)],
         open_items=open_items,
         exercise=exercise,
+        series=compute_series(incident, as_of),
+        recovery=recovery_section(incident, as_of),
     )
     report.report_sha256 = report.content_hash()
     return report

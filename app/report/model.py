@@ -4,19 +4,17 @@ exfiltration, open items) and the journal summary, with the format constants."""
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import rfc8785
 from pydantic import BaseModel
 
-if TYPE_CHECKING:
-    pass
-
+from app.report.series import Series
 
 FORMAT = "warroom.report"
 FORMAT_VERSION = 1
 REPORT_KIND = "report.generated"
-FORMATS = ("md", "html", "json")
+FORMATS = ("md", "html", "json", "pdf")
 CONTROL_FRAMEWORKS = ("soc2", "iso27001")
 SUMMARY_CHARS = 240
 
@@ -133,6 +131,93 @@ class ExfilRowOut(BaseModel):
     evidence: list[str] = []
 
 
+class CostTotalRow(BaseModel):
+    category: str  # "all categories" for a currency's grand total
+    currency: str
+    amount: str  # a Decimal as text: money is never a float
+    count: int
+
+
+class BudgetRow(BaseModel):
+    category: str  # "*" for the whole response
+    currency: str
+    amount: str
+    spent: str
+    remaining: str
+    over: bool
+    seq: int
+
+
+class FineRow(BaseModel):
+    regime: str
+    jurisdictions: list[str]
+    figure: str
+    citation: str | None = None
+    source: str | None = None
+    basis: str
+
+
+class GrantRow(BaseModel):
+    action_id: str
+    org_alias: str
+    assignee: str
+    permission_set: str
+    reason: str
+    requested_by: str
+    approver: str
+    expires_utc: str
+    state: str  # the last check by query, or what the journal says was done
+    checked_utc: str | None = None
+
+
+class MonitoringAlertRow(BaseModel):
+    seq: int
+    recorded_utc: str
+    type: str
+    title: str
+    detail: str = ""
+    run: int | None = None
+    day: int | None = None
+
+
+class MonitoringSummary(BaseModel):
+    start_utc: str
+    end_utc: str
+    days: int
+    org_alias: str
+    day: int
+    ended: bool
+    runs: int
+    days_with_a_run: int
+    days_without_a_run: list[int] = []
+    alerts_by_type: dict[str, int] = {}
+    alerts: list[MonitoringAlertRow] = []
+
+
+class ReconnectRow(BaseModel):
+    reconnect_id: str
+    app: str
+    user: str
+    planned_by: str
+    status: str
+    approved_by: str | None = None
+    preconditions: dict[str, str] = {}  # name -> met / not met / unknown, as last checked
+
+
+class Recovery(BaseModel):
+    """Remediation and recovery: just-in-time grants, the cost ledger against its budget, and the fine ranges of
+    the regimes that apply."""
+
+    grants: list[GrantRow] = []
+    monitoring: MonitoringSummary | None = None
+    reconnects: list[ReconnectRow] = []
+    cost_totals: list[CostTotalRow] = []
+    costs_booked: int = 0
+    budgets: list[BudgetRow] = []
+    fines: list[FineRow] = []
+    fines_error: str | None = None
+
+
 class OpenItem(BaseModel):
     kind: Literal["checklist", "clock", "alert", "draft"]
     id: str
@@ -166,6 +251,10 @@ class Report(BaseModel):
     generated_by: str
     software: str
     declared_utc: str | None = None
+    detected_utc: str | None = None
+    status: str | None = None
+    severity: str | None = None
+    commander: str | None = None
     as_of_utc: str  # clocks, checklist and open items are evaluated at this time
     checklist: str | None = None
     journal: JournalSummary
@@ -177,6 +266,8 @@ class Report(BaseModel):
     exfiltration: list[ExfilRowOut]
     open_items: list[OpenItem]
     exercise: dict[str, Any] | None = None
+    series: Series | None = None  # the data behind the pictures (app.report.series)
+    recovery: Recovery = Recovery()
     # SHA-256 of the canonical JSON (RFC 8785) of this report with this field empty.
     report_sha256: str = ""
 

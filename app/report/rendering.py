@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.base.errors import UsageError
@@ -11,6 +11,7 @@ from app.checklist import controls as catalogue
 from app.hunt.exfil import rows_text
 from app.report.contents import short_text
 from app.report.model import FORMATS, Report
+from app.report.recovery import recovery_tables
 
 if TYPE_CHECKING:
     pass
@@ -19,13 +20,14 @@ if TYPE_CHECKING:
 # -- rendering --------------------------------------------------------------------------------------------------
 
 
-def render(report: Report, fmt: str) -> str:
+def render(report: Report, fmt: str, *, template: Path | None = None, paper: str = "a4") -> str:
+    """The report as text: JSON, Markdown or HTML (`template` and `paper` apply to HTML)."""
     if fmt == "json":
         return report.model_dump_json(indent=2) + "\n"
     if fmt == "md":
         return render_markdown(report)
     if fmt == "html":
-        return render_html(report)
+        return render_html(report, template=template, paper=paper)
     raise UsageError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
@@ -56,8 +58,8 @@ def _sections(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]
             ["Head entry hash", j.head_hash],
             ["Verification", ("PASSED: " if j.verified else "FAILED: ") + j.verify_message],
             ["Checkpoints checked", j.checkpoints_checked],
-            ["Last checkpoint", short_text(j.last_checkpoint, 160) if j.last_checkpoint else "none"],
-            ["Last anchor", short_text(j.last_anchor, 160) if j.last_anchor else "none"],
+            ["Last checkpoint", _mark(j.last_checkpoint)],
+            ["Last anchor", _mark(j.last_anchor)],
             ["Report sha256 (content)", r.report_sha256],
         ],
         "Re-run `warroom journal verify --anchor SIZE:ROOT` against the anchor above to check this report's base.",
@@ -65,7 +67,9 @@ def _sections(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]
     if r.exercise:
         score = r.exercise.get("score") or {}
         rows = [[k, short_text(v, 200)] for k, v in score.items() if not isinstance(v, list | dict)]
-        yield ("Exercise score", ["Measure", "Value"], rows, f"Scenario {r.exercise.get('scenario')}.")
+        aborted = r.exercise.get("aborted")
+        note = f"Scenario {r.exercise.get('scenario')}." + (f" ABORTED ({aborted}): not scored." if aborted else "")
+        yield ("Exercise score", ["Measure", "Value"], rows, note)
     yield (
         "Notification clocks and notices",
         ["Rule", "Jurisdiction", "Recipient", "State", "Due (UTC)", "Notified (UTC)", "Evidence", "Late", "Draft"],
@@ -128,6 +132,7 @@ def _sections(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]
         "Each run: the plan (records and state before), the approval, the intent journaled before anything was "
         "sent, and the result with the state after re-read from the org.",
     )
+    yield from recovery_tables(r)
     yield (
         "Control table (SOC 2 and ISO/IEC 27001:2022)",
         ["Framework", "Control", "Title", "Served", "Checklist items", "Journal entries", "Evidence"],
@@ -205,6 +210,14 @@ def _sections(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]
     )
 
 
+def _mark(mark: dict[str, Any] | None) -> str:
+    """A checkpoint or anchor as a sentence: where it is in the journal, the size and root it fixed, and how."""
+    if not mark:
+        return "none"
+    text = f"entry {mark.get('seq')}: size {mark.get('tree_size')}, root {mark.get('root')}"
+    return text + (f" ({mark['method']})" if mark.get("method") else "")
+
+
 def _header_lines(r: Report) -> list[tuple[str, str]]:
     return [
         ("Incident", f"{r.incident_id}: {r.title}"),
@@ -235,53 +248,13 @@ def render_markdown(r: Report) -> str:
     return "\n".join(out)
 
 
-_CSS = """
-body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;font-size:10pt;color:#111;margin:2em;}
-h1{font-size:16pt;margin-bottom:.2em}h2{font-size:12pt;margin-top:1.6em;border-bottom:1px solid #999}
-table{border-collapse:collapse;width:100%;margin:.4em 0 1em}
-th,td{border:1px solid #bbb;padding:2px 4px;text-align:left;vertical-align:top;word-break:break-word}
-th{background:#eee}tr:nth-child(even) td{background:#fafafa}
-code,.hash{font-family:Menlo,Consolas,monospace;font-size:8.5pt}
-.banner{border:2px solid #b00;color:#b00;padding:.4em;font-weight:bold}
-.note{color:#444;font-style:italic}.meta dt{font-weight:bold;float:left;clear:left;width:8em}.meta dd{margin-left:9em}
-@media print{body{margin:0;font-size:8.5pt}h2{page-break-after:avoid}tr{page-break-inside:avoid}
-thead{display:table-header-group}a{color:inherit;text-decoration:none}}
-@page{size:A4 landscape;margin:12mm}
-"""
+def render_html(r: Report, *, template: Path | None = None, paper: str = "a4") -> str:
+    """Self-contained HTML through the report template (`app.report.layout`): the shipped one or `template`."""
+    from app.report.layout import render_report_html
+    from app.report.series import Series
 
-
-def render_html(r: Report) -> str:
-    esc = html.escape
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{esc('Incident report ' + r.incident_id)}</title>",
-        '<meta name="generator" content="' + esc(r.software) + '">',
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>Incident report: {esc(r.incident_id)}</h1>",
-    ]
-    if r.demo:
-        out.append('<p class="banner">EXERCISE / DEMO INCIDENT: not a real incident.</p>')
-    out.append('<dl class="meta">')
-    for k, v in _header_lines(r):
-        out.append(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>")
-    out.append("</dl>")
-    for title, headers, rows, note in _sections(r):
-        out.append(f"<h2>{esc(title)}</h2>")
-        if note:
-            out.append(f'<p class="note">{esc(note)}</p>')
-        if not rows:
-            out.append("<p>None.</p>")
-            continue
-        out.append("<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in headers) + "</tr></thead><tbody>")
-        for row in rows:
-            cells = []
-            for value in row:
-                text = "" if value is None else str(value)
-                cls = ' class="hash"' if len(text) == 64 and all(ch in "0123456789abcdef" for ch in text) else ""
-                cells.append(f"<td{cls}>{esc(text)}</td>")
-            out.append("<tr>" + "".join(cells) + "</tr>")
-        out.append("</tbody></table>")
-    out.append(f'<p class="note">Report content sha256 {esc(r.report_sha256)}.</p>')
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    series = r.series
+    if series is None:
+        raise UsageError("this report has no series for its pictures; build it with build_report")
+    assert isinstance(series, Series)
+    return render_report_html(r, series, template=template, paper=paper)

@@ -5,7 +5,7 @@ Stable API (inventory, forensics, containment and the console code against it):
     OrgCredentials(kind, alias=None, username=, password=, security_token=, consumer_key=, consumer_secret=,
                    private_key=, session_id=, domain=, instance_url=, ca=)      # secrets are SecretStr
     Org.login(creds, *, ca_path=None, timeout=30.0, api_version="59.0", max_retries=3, backoff=0.5,
-              sleep=time.sleep) -> Org                 # also a context manager; org.close()
+              sleep=time.sleep) -> Org                 # also a context manager; org.close() logs out
     org.alias, org.kind, org.instance_url, org.api_version, org.api_usage -> ApiUsage | None
     org.query(soql, *, batch_size=None, include_deleted=False, strict=False) -> list[dict]
     org.query_iter(soql, *, batch_size=None, include_deleted=False) -> Iterator[dict]
@@ -511,6 +511,8 @@ class Org:
         self._sf: Salesforce | None = None
         self._lock = threading.RLock()
         self._described: dict[tuple[str, bool], dict[str, Any]] = {}
+        self._soap = False  # a SOAP login (logged out with logout()), else OAuth (its access token revoked)
+        self.logout_error: str | None = None
 
     # -- login
 
@@ -532,6 +534,14 @@ class Org:
         self.close()
 
     def close(self) -> None:
+        """End the API session this object opened (`app/salesforce/logout.py`), then drop the connections.
+        `logout_error` says why the org did not confirm it (None: confirmed, or nothing to end)."""
+        from app.salesforce.logout import end_session
+
+        with self._lock:
+            sf, self._sf = self._sf, None
+        if sf is not None and self.kind != "session":
+            self.logout_error = end_session(sf, soap=self._soap, api_version=self.api_version, timeout=self.timeout)
         self.session.close()
 
     @property
@@ -560,6 +570,7 @@ class Org:
                 )
                 return
             kwargs: dict[str, Any] = {"session": self.session, "domain": self._label, "sf_version": self.api_version}
+            self._soap = c.kind == "password" and not (c.consumer_key and c.consumer_secret)
             if c.kind == "password":
                 kwargs.update(username=c.username, password=_plain(c.password))
                 if c.consumer_key and c.consumer_secret:

@@ -332,6 +332,8 @@ def check_login(ctx: Any, alias: str) -> LoginCheck:
         checks, complete, notes = effective.check(access.CONTAINMENT_NEEDS), effective.complete, effective.notes
     except WarroomError as exc:
         notes = [f"the login's permissions could not be read: {exc}"]
+    finally:
+        org.close()  # logs out
     return LoginCheck(
         permissions=checks,
         permissions_complete=complete,

@@ -26,11 +26,19 @@ def open_org(ctx: Any, alias: str, *, instance_url: str | None = None, ca: Path 
                 "--org sim needs --instance-url https://127.0.0.1:PORT and --ca FILE (both printed by "
                 "`warroom simorg serve`)"
             )
-        return Org.login(sim_credentials(instance_url, ca))
+        return _kept(ctx, Org.login(sim_credentials(instance_url, ca)))
     if instance_url or ca:
         raise UsageError(
             "--instance-url and --ca go with --org sim; a stored alias keeps its own (`warroom creds set`)"
         )
     from app.salesforce.credentials import load_credentials
 
-    return Org.login(load_credentials(ctx, alias))
+    return _kept(ctx, Org.login(load_credentials(ctx, alias)))
+
+
+def _kept(ctx: Any, org: OrgClient) -> OrgClient:
+    """Remember the login on the command's context, which logs it out when the command ends."""
+    opened = getattr(ctx, "orgs", None)
+    if isinstance(opened, list):
+        opened.append(org)
+    return org

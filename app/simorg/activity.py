@@ -222,7 +222,7 @@ def metadata_rows(b: Any) -> None:
     """EntityDefinition/FieldDefinition rows for the business objects, with any data classification."""
     s = b.store
     classes = {(_canon(s.schema, c.object), c.field.lower()): c for c in b.classifications}
-    for name in BUSINESS_OBJECTS:
+    for name in [*BUSINESS_OBJECTS, *(o.name for o in s.schema.objects.values() if o.custom)]:
         obj = s.schema.objects[name]
         s.insert(
             "EntityDefinition",

@@ -6,16 +6,23 @@ Every failure names the file, the line (TOML seeds) and the field path, through 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from app.base.sfschema import salesforce_schema
+from app.base.tomlfile import did_you_mean
 from app.simorg.activity import instant
 from app.simorg.eventlogs import free_types, log_type
-from app.simorg.schema import BUSINESS_OBJECTS, STANDARD_PERMISSIONS, Schema, build_schema
+from app.simorg.schema import BUSINESS_OBJECTS, STANDARD_PERMISSIONS, Schema, build_schema, is_data_object
 from app.simorg.seed import Fragment, LoadedSeed, Seed
 
 PLACEHOLDER = re.compile(r"\{(user|username|app|org)(?::([A-Za-z0-9_.-]+))?\}")
 Fail = Callable[[Sequence[str | int], str], Exception]
+
+
+def unknown(what: str, key: str, keys: Iterable[str]) -> str:
+    """`unknown user key 'alic' (did you mean 'alice'?)`: a seed key that names nothing of its kind."""
+    return f"unknown {what} key {key!r}" + did_you_mean(key, keys)
 
 
 def org_schema(seed: Seed) -> Schema:
@@ -24,6 +31,7 @@ def org_schema(seed: Seed) -> Schema:
     return build_schema(
         permissions=org.extra_permissions,
         custom_fields={obj: dict(fields) for obj, fields in org.custom_fields.items()},
+        custom_objects={obj: dict(fields) for obj, fields in org.custom_objects.items()},
         event_monitoring=org.event_monitoring,
         absent_fields=org.absent_fields,
     )
@@ -42,6 +50,14 @@ def cross_check(loaded: LoadedSeed) -> None:
         for name in fields:
             if not name.endswith("__c"):
                 raise fail(("organization", "custom_fields", obj_name, name), "custom field names end in '__c'")
+    standard = {o.lower() for o in salesforce_schema().objects}
+    for obj_name, fields in org.custom_objects.items():
+        # Object Reference, "Custom Object__c": a custom object's API name is its name followed by "__c".
+        if not obj_name.endswith("__c") or obj_name.lower() in standard:
+            raise fail(("organization", "custom_objects", obj_name), "custom object names end in '__c'")
+        for name in fields:
+            if not name.endswith("__c"):
+                raise fail(("organization", "custom_objects", obj_name, name), "custom field names end in '__c'")
     schema = org_schema(seed)
     known = keys_of(seed, fail)
     check_fragment(seed, known, fail, schema, seed.organization.event_monitoring)
@@ -56,16 +72,20 @@ def cross_check(loaded: LoadedSeed) -> None:
                         f"permission {p!r} is not in this org (add it to organization.extra_permissions)",
                     )
     gen = seed.generate
+    if gen.inactive_users is not None and gen.inactive_users > gen.users:
+        raise fail(("generate", "inactive_users"), f"more than the {gen.users} generated users")
     if gen.user_profile is not None and gen.user_profile not in known["profiles"]:
-        raise fail(("generate", "user_profile"), f"unknown profile key {gen.user_profile!r}")
+        raise fail(("generate", "user_profile"), unknown("profile", gen.user_profile, known["profiles"]))
     if gen.users and not seed.profiles:
         raise fail(("generate", "users"), "generated users need at least one profile")
     for j, key in enumerate(gen.token_apps):
         if key not in known["connected_apps"]:
-            raise fail(("generate", "token_apps", j), f"unknown connected app key {key!r}")
+            raise fail(("generate", "token_apps", j), unknown("connected app", key, known["connected_apps"]))
     for j, key in enumerate(gen.assignment_permission_sets):
         if key not in known["permission_sets"]:
-            raise fail(("generate", "assignment_permission_sets", j), f"unknown permission set key {key!r}")
+            raise fail(
+                ("generate", "assignment_permission_sets", j), unknown("permission set", key, known["permission_sets"])
+            )
     if gen.tokens and not (gen.token_apps or seed.connected_apps):
         raise fail(("generate", "tokens"), "generated tokens need a connected app")
     if gen.assignments and not (gen.assignment_permission_sets or seed.permission_sets):
@@ -76,18 +96,20 @@ def cross_check(loaded: LoadedSeed) -> None:
         t = seed.truth
         for j, key in enumerate(t.compromised_apps):
             if key not in known["connected_apps"]:
-                raise fail(("truth", "compromised_apps", j), f"unknown connected app key {key!r}")
+                raise fail(("truth", "compromised_apps", j), unknown("connected app", key, known["connected_apps"]))
         for j, key in enumerate(t.benign_apps):
             if key not in known["connected_apps"]:
-                raise fail(("truth", "benign_apps", j), f"unknown connected app key {key!r}")
+                raise fail(("truth", "benign_apps", j), unknown("connected app", key, known["connected_apps"]))
         for j, key in enumerate(t.compromised_users):
             if key not in known["users"]:
-                raise fail(("truth", "compromised_users", j), f"unknown user key {key!r}")
+                raise fail(("truth", "compromised_users", j), unknown("user", key, known["users"]))
         for j, ex in enumerate(t.exfiltration):
             if ex.user not in known["users"]:
-                raise fail(("truth", "exfiltration", j, "user"), f"unknown user key {ex.user!r}")
+                raise fail(("truth", "exfiltration", j, "user"), unknown("user", ex.user, known["users"]))
             if ex.app is not None and ex.app not in known["connected_apps"]:
-                raise fail(("truth", "exfiltration", j, "app"), f"unknown connected app key {ex.app!r}")
+                raise fail(
+                    ("truth", "exfiltration", j, "app"), unknown("connected app", ex.app, known["connected_apps"])
+                )
             if schema.get(ex.object) is None:
                 raise fail(("truth", "exfiltration", j, "object"), f"unknown sObject {ex.object!r}")
 
@@ -106,7 +128,7 @@ def keys_of(frag: Fragment, fail: Fail, existing: dict[str, set[str]] | None = N
 def check_fragment(frag: Fragment, known: dict[str, set[str]], fail: Fail, schema: Schema, licensed: bool) -> None:
     def ref(kind: str, loc: tuple[Any, ...], key: str | None, what: str) -> None:
         if key is not None and key not in known.get(kind, set()):
-            raise fail(loc, f"unknown {what} key {key!r}")
+            raise fail(loc, unknown(what, key, known.get(kind, set())))
 
     for i, u in enumerate(frag.users):
         ref("profiles", ("users", i, "profile"), u.profile, "profile")
@@ -192,14 +214,14 @@ def check_fragment(frag: Fragment, known: dict[str, set[str]], fail: Fail, schem
             ref("permission_sets", (section, i, "permission_set"), fp.permission_set, "permission set")
             ref("profiles", (section, i, "profile"), fp.profile, "profile")
             obj = schema.get(fp.object)
-            if obj is None or obj.name not in BUSINESS_OBJECTS:
+            if obj is None or not is_data_object(obj):
                 raise fail((section, i, "object"), f"unknown object {fp.object!r}")
             for j, name in enumerate(getattr(fp, "fields", [])):
                 if obj.field(name) is None:
                     raise fail((section, i, "fields", j), f"no field {name!r} on {obj.name}")
     for i, fc in enumerate(frag.field_classifications):
         obj = schema.get(fc.object)
-        if obj is None or obj.name not in BUSINESS_OBJECTS:
+        if obj is None or not is_data_object(obj):
             raise fail(("field_classifications", i, "object"), f"unknown object {fc.object!r}")
         if obj.field(fc.field) is None:
             raise fail(("field_classifications", i, "field"), f"no field {fc.field!r} on {obj.name}")

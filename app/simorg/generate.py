@@ -139,6 +139,8 @@ def generate(store: Store, seed: Seed, builder: Any) -> None:
         return int(rand() * n)
 
     users, logins, psas = s.tables["User"], s.tables["UserLogin"], s.tables["PermissionSetAssignment"]
+    exact = gen.inactive_users is not None
+    inactive = set(rng.sample(range(gen.users), gen.inactive_users or 0)) if exact else set()
     with s.lock:
         for n in range(gen.users):
             first, last = _FIRST[pick(len(_FIRST))], _LAST[pick(len(_LAST))]
@@ -154,7 +156,7 @@ def generate(store: Store, seed: Seed, builder: Any) -> None:
                     "Name": f"{first} {last}",
                     "Email": username,
                     "UserType": "Standard",
-                    "IsActive": rand() > 0.05,
+                    "IsActive": (n not in inactive) if exact else rand() > 0.05,
                     "ProfileId": profile_id,
                     "CreatedDate": created,
                     "LastModifiedDate": created,

@@ -46,16 +46,16 @@ def json_reply(status: int, payload: Any, headers: dict[str, str] | None = None)
     return Reply(status, body, "application/json;charset=UTF-8", headers)
 
 
-def _soap_fault(code: str, message: str) -> Reply:
+def _soap_fault(code: str, message: str, fault: str = "LoginFault") -> Reply:
     body = (
         '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
         'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:sf="urn:fault.partner.soap.sforce.com" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault>'
         f"<faultcode>sf:{escape(code)}</faultcode><faultstring>{escape(code)}: {escape(message)}</faultstring>"
-        '<detail><sf:LoginFault xsi:type="sf:LoginFault">'
+        f'<detail><sf:{fault} xsi:type="sf:{fault}">'
         f"<sf:exceptionCode>{escape(code)}</sf:exceptionCode>"
         f"<sf:exceptionMessage>{escape(message)}</sf:exceptionMessage>"
-        "</sf:LoginFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+        f"</sf:{fault}></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
     )
     return Reply(500, body.encode("utf-8"), "text/xml;charset=UTF-8")
 
@@ -173,7 +173,7 @@ class SimHandler(BaseHTTPRequestHandler):
             return self._api(method, version, rest.strip("/"), query, body)
         m = _SOAP_RE.match(path)
         if m and method == "POST":
-            return self._soap_login(m.group(1), body)
+            return self._soap(m.group(1), body)
         if path.rstrip("/") == "/services/oauth2/token" and method == "POST":
             return self._oauth_token(body)
         if path.rstrip("/") == "/services/oauth2/revoke" and method in ("POST", "GET"):
@@ -305,13 +305,35 @@ class SimHandler(BaseHTTPRequestHandler):
 
     # -- logins
 
-    def _soap_login(self, version: str, body: bytes) -> Reply:
+    def _soap(self, version: str, body: bytes) -> Reply:
+        """The Partner SOAP endpoint serves two calls here: login() and logout()."""
         try:
             root = ET.fromstring(body)
         except ET.ParseError:
             raise LoginFault(
                 "INVALID_LOGIN", "Invalid username, password, security token; or user locked out."
             ) from None
+        if any(el.tag.rsplit("}", 1)[-1] == "logout" for el in root.iter()):
+            return self._soap_logout(root)
+        return self._soap_login(version, root)
+
+    def _soap_logout(self, root: ET.Element) -> Reply:
+        """SOAP API logout(): "Ends the session of the logged-in user", identified by the sessionId in the
+        SessionHeader; no arguments, void result (developer.salesforce.com/docs/platform/api/guide/
+        sforce-api-calls-logout.html). A session already ended answers INVALID_SESSION_ID."""
+        session_id = next((el.text or "" for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "sessionId"), "")
+        if not self.store.end_session(session_id.strip()):
+            return _soap_fault(
+                "INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader", "UnexpectedErrorFault"
+            )
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+            'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com">'
+            "<soapenv:Body><logoutResponse/></soapenv:Body></soapenv:Envelope>"
+        )
+        return Reply(200, xml.encode("utf-8"), "text/xml;charset=UTF-8")
+
+    def _soap_login(self, version: str, root: ET.Element) -> Reply:
         found: dict[str, str] = {}
         for el in root.iter():
             local = el.tag.rsplit("}", 1)[-1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import get_args
+from typing import Any, get_args
 
 from app.base.sfschema import FieldType, SfObject, salesforce_schema
 
@@ -46,6 +46,7 @@ class ObjectDef:
     indexes: tuple[str, ...] = ()
     unique: tuple[str, ...] = ()
     label: str = ""
+    custom: bool = False  # a custom object (Name__c) the seed declares
     _lower: dict[str, str] = field(default_factory=dict, repr=False)
     _relationships: dict[str, FieldDef] = field(default_factory=dict, repr=False)
 
@@ -141,6 +142,44 @@ _UNIQUE = {"OauthToken": ("DeleteToken",)}  # revoke looks a DeleteToken up exac
 # Business data is the attacker's target; its fields are the seed's to fill (insert/update allowed in the simulator).
 BUSINESS_OBJECTS = ("Account", "Contact", "Case", "Opportunity", "EmailMessage", "ContentVersion")
 
+
+def is_data_object(obj: ObjectDef) -> bool:
+    """Business data a seed fills and grants access to: the standard objects above, and its custom objects."""
+    return obj.name in BUSINESS_OBJECTS or obj.custom
+
+
+def custom_object(name: str, number: int, extra: dict[str, str]) -> ObjectDef:
+    """A custom object as the Object Reference's "Custom Object__c" page describes it: the system fields every
+    custom object has (Id, Name, OwnerId, CreatedById, CreatedDate, LastModifiedById, LastModifiedDate,
+    SystemModstamp, IsDeleted) and the supported calls create, delete, query, retrieve, update; plus the seed's
+    custom fields. Optional system fields (CurrencyIsoCode, RecordTypeId, Connection*Id) are feature-gated and
+    left out. Salesforce gives each custom object an org-specific key prefix starting with "a"; the simulator
+    mints its own (a00, a01, ...)."""
+    user = {"reference_to": "User"}
+    system: list[tuple[str, str, dict[str, Any]]] = [
+        ("Id", "id", {"nillable": False}),
+        ("Name", "string", {"createable": True, "updateable": True}),
+        ("OwnerId", "reference", {**user, "relationship": "Owner", "createable": True, "updateable": True}),
+        ("CreatedById", "reference", {**user, "relationship": "CreatedBy"}),
+        ("CreatedDate", "datetime", {}),
+        ("LastModifiedById", "reference", {**user, "relationship": "LastModifiedBy"}),
+        ("LastModifiedDate", "datetime", {}),
+        ("SystemModstamp", "datetime", {}),
+        ("IsDeleted", "boolean", {}),
+    ]
+    fields = {n: FieldDef(name=n, type=t, **kw) for n, t, kw in system}
+    for field_name, kind in extra.items():
+        fields[field_name] = FieldDef(
+            name=field_name,
+            type=kind,
+            filterable=kind not in ("textarea", "base64"),
+            createable=True,
+            updateable=True,
+        )
+    prefix = f"a{number // 36:1d}{'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'[number % 36]}"
+    return ObjectDef(name, prefix, fields, createable=True, updateable=True, deletable=True, custom=True)
+
+
 # Describe type names (the data already uses them; kept as a table for error messages).
 DESCRIBE_TYPES = {t: t for t in get_args(FieldType)}
 
@@ -202,6 +241,7 @@ def build_schema(
     custom_fields: dict[str, dict[str, str]] | None = None,
     event_monitoring: bool = True,
     absent_fields: Iterable[str] = (),
+    custom_objects: dict[str, dict[str, str]] | None = None,
 ) -> Schema:
     """This org's schema: the documented objects, less `absent_fields` ("Object.Field", fields documented as not
     on every org), plus the feature-gated permission flags named in `permissions` and `custom_fields`
@@ -219,6 +259,8 @@ def build_schema(
     extra_objects = [*(threat_objects() if event_monitoring else []), *health_check_objects()]
     for extra_obj in extra_objects:  # described with their sources in schema_security.py
         objects[extra_obj.name] = extra_obj
+    for number, (obj_name, obj_fields) in enumerate((custom_objects or {}).items()):
+        objects[obj_name] = custom_object(obj_name, number, obj_fields)
     for obj_name, extra in (custom_fields or {}).items():
         obj = objects.get(obj_name)
         if obj is None:

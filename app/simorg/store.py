@@ -13,6 +13,20 @@ Containment semantics, where Salesforce's own behaviour is documented or unknown
 - freezing (UserLogin.IsFrozen) refuses new logins only: live sessions keep working, because whether a
   freeze ends them is not established; a responder must also revoke tokens and delete sessions;
 - profile-owned PermissionSetAssignments cannot be deleted (INVALID_CROSS_REFERENCE_KEY).
+
+Expiring assignments (PermissionSetAssignment.ExpirationDate, API 52.0 and later: "the date that the assignment
+of the permission set or permission set group expires for the specified user"): once the org's clock passes the
+ExpirationDate the user loses the set's permissions, and the simulator removes the row (it answers queryAll as
+deleted). The object reference does not say whether Salesforce deletes the row or keeps it; Setup's "Manage
+Assignment Expiration" lists current assignments only, so a lapsed one is treated as gone. Nothing is written
+to the Setup Audit Trail for a lapse: what Salesforce records there is not documented.
+
+Setup Audit Trail rows for changes made through the API (SetupAuditTrail.Action is a string the object reference
+does not enumerate; the values below are those of recorded rows and of public audit-trail tools):
+- an assignment created: Action "PermSetAssign", Section "Manage Users", Display "Permission set NAME: assigned
+  to user USERNAME" (the shape of recorded rows);
+- an assignment deleted: "PermSetUnassign"; freezing and unfreezing a user (UserLogin.IsFrozen): "frozeuser" and
+  "unfrozeuser". Their Display wording is the simulator's own: no recorded row was at hand.
 """
 
 from __future__ import annotations
@@ -140,6 +154,7 @@ class Store:
         self.base_url = ""  # set by the server once it knows its port
         self._perm_cache: dict[str, frozenset[str]] = {}
         self._token_seq = 0
+        self._expiring: dict[str, datetime] = {}  # PermissionSetAssignment Id -> its ExpirationDate
 
     # ------------------------------------------------------------ basics
 
@@ -177,6 +192,8 @@ class Store:
             table.insert(row)
             if obj.name in ("PermissionSetAssignment", "PermissionSet"):
                 self._perm_cache.clear()
+            if obj.name == "PermissionSetAssignment":
+                self._track_expiry(row)
             return row
 
     def lookup(self, sobject: str, record_id: str) -> dict[str, Any] | None:
@@ -219,9 +236,48 @@ class Store:
 
     # ------------------------------------------------------------ permissions
 
+    def _track_expiry(self, row: dict[str, Any]) -> None:
+        expires = row.get("ExpirationDate")
+        if isinstance(expires, str):  # a seed row written as text
+            expires = soql._parse_dt(expires)
+        if isinstance(expires, datetime):
+            self._expiring[row["Id"]] = expires
+        else:
+            self._expiring.pop(row["Id"], None)
+
+    def _audit(self, action: str, display: str, user_id: str) -> None:
+        self.insert(
+            "SetupAuditTrail",
+            {"Action": action, "Section": "Manage Users", "Display": display, "CreatedById": user_id},
+        )
+
+    def _assignment_audit(self, action: str, verb: str, row: dict[str, Any], user_id: str) -> None:
+        ps = self.lookup("PermissionSet", row.get("PermissionSetId", "")) or {}
+        user = self.lookup("User", row.get("AssigneeId", "")) or {}
+        name, username = ps.get("Name", row.get("PermissionSetId")), user.get("Username", row.get("AssigneeId"))
+        self._audit(action, f"Permission set {name}: {verb} user {username}", user_id)
+
+    def lapse_assignments(self) -> list[str]:
+        """Remove every assignment whose ExpirationDate the org's clock has passed; their Ids."""
+        with self.lock:
+            if not self._expiring:
+                return []
+            now = self.now()
+            lapsed = [rid for rid, at in self._expiring.items() if at <= now]
+            table = self.tables["PermissionSetAssignment"]
+            for rid in lapsed:
+                del self._expiring[rid]
+                key = table.key_of(rid)
+                if key is not None:
+                    table.delete(key)
+            if lapsed:
+                self._perm_cache.clear()
+            return lapsed
+
     def permissions_of(self, user_id: str) -> frozenset[str]:
         """Union of the permission flags (without the "Permissions" prefix) of the user's assignments."""
         with self.lock:
+            self.lapse_assignments()
             cached = self._perm_cache.get(user_id)
             if cached is not None:
                 return cached
@@ -519,13 +575,17 @@ class Store:
                     if auth.get("_app") and auth.get("_app") == row.get("AppName"):
                         self._kill_auth_session(auth["Id"])
                 return True
-            session = self.sessions.get(token)
-            if session is not None:
-                self.sessions.pop(token, None)
-                if session.auth_session_id:
-                    self._kill_auth_session(session.auth_session_id)
-                return True
-            return False
+            return self.end_session(token)
+
+    def end_session(self, token: str) -> bool:
+        """End one API session by its session id (logout, or revoke of an access token); False if unknown."""
+        with self.lock:
+            session = self.sessions.pop(token, None) if token else None
+            if session is None:
+                return False
+            if session.auth_session_id:
+                self._kill_auth_session(session.auth_session_id)
+            return True
 
     # ------------------------------------------------------------ API usage
 
@@ -563,6 +623,7 @@ class Store:
         version: str = "59.0",
     ) -> dict[str, Any]:
         with self.lock:
+            self.lapse_assignments()
             try:
                 parsed = soql.parse(text)
                 obj = self._object_for(parsed.sobject, api, user_id, text, parsed.sobject_pos)
@@ -778,6 +839,7 @@ class Store:
         fields: list[str] | None = None,
     ) -> dict[str, Any]:
         with self.lock:
+            self.lapse_assignments()
             obj = self._sobject(sobject, api, user_id)
             row = self.tables[obj.name].get(record_id)
             if row is None:
@@ -886,6 +948,16 @@ class Store:
                     self._kill_auth_session(auth["Id"])
             if obj.name in ("PermissionSetAssignment", "PermissionSet", "User"):
                 self._perm_cache.clear()
+            if obj.name == "PermissionSetAssignment" and "ExpirationDate" in changes:
+                self._track_expiry(row)
+            if obj.name == "UserLogin" and "IsFrozen" in changes:
+                user = self.lookup("User", row.get("UserId", "")) or {}
+                frozen = bool(changes["IsFrozen"])
+                self._audit(
+                    "frozeuser" if frozen else "unfrozeuser",
+                    f"{'Froze' if frozen else 'Unfroze'} user {user.get('Username', row.get('UserId'))}",
+                    user_id,
+                )
 
     def create(self, sobject: str, data: dict[str, Any], *, user_id: str, api: str = "rest") -> str:
         with self.lock:
@@ -895,6 +967,7 @@ class Store:
             self._require(user_id, obj.dml_requires, f"create {obj.name}")
             fields = self._check_fields(obj, data, "create")
             if obj.name == "PermissionSetAssignment":
+                self.lapse_assignments()  # a lapsed assignment no longer blocks a new one
                 missing = [f for f in ("AssigneeId", "PermissionSetId") if not fields.get(f)]
                 if missing:
                     raise ApiError(
@@ -920,6 +993,8 @@ class Store:
                 fields["CreatedById"] = user_id
                 fields["LastModifiedById"] = user_id
             row = self.insert(obj.name, fields)
+            if obj.name == "PermissionSetAssignment":
+                self._assignment_audit("PermSetAssign", "assigned to", row, user_id)
             return row["Id"]
 
     def delete(self, sobject: str, record_id: str, *, user_id: str, api: str = "rest") -> None:
@@ -948,6 +1023,8 @@ class Store:
                 table.delete(key)
             if obj.name == "PermissionSetAssignment":
                 self._perm_cache.clear()
+                self._expiring.pop(row["Id"], None)
+                self._assignment_audit("PermSetUnassign", "unassigned from", row, user_id)
 
     # password resource (User/{id}/password)
     def password_reset(self, user_id_target: str, *, user_id: str, new_password: str | None) -> str | None:

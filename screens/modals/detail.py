@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from textual.app import ComposeResult
@@ -12,15 +11,34 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 
+def words(value: Any) -> str:
+    """A value on one line for a person: `key value, key value`; lists joined; no braces or quotes."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {words(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(words(v) for v in value) or "none"
+    return "-" if value is None or value == "" else str(value)
+
+
+def _lines(key: str, value: Any, indent: str) -> list[str]:
+    if isinstance(value, dict) and value:
+        out = [f"{indent}{key}:"]
+        for k, v in value.items():
+            out += _lines(str(k), v, indent + "  ")
+        return out
+    if isinstance(value, list) and value and any(isinstance(v, dict | list) for v in value):
+        out = [f"{indent}{key}:"]
+        for i, v in enumerate(value, 1):
+            out += _lines(f"{i}.", v, indent + "  ")
+        return out
+    return [f"{indent}{key}: {words(value)}"]
+
+
 def render_record(record: dict[str, Any]) -> str:
+    """Every field of a record, nested ones indented under their name (read, not parsed: no JSON)."""
     lines: list[str] = []
     for key, value in record.items():
-        if isinstance(value, dict | list):
-            text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
-            lines.append(f"{key}:")
-            lines.extend("  " + line for line in text.splitlines())
-        else:
-            lines.append(f"{key}: {value}")
+        lines += _lines(str(key), value, "")
     return "\n".join(lines)
 
 

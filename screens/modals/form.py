@@ -1,12 +1,14 @@
 """One dialog shape for every small action: a title, a few labelled fields, OK / Cancel.
 
-Dismisses with a dict of field values (strings), or None when cancelled. Validation that needs the core
-(a fact key, an evidence path) is done by the caller, which re-opens nothing: errors are notified and
-the responder presses the key again with the values still in their head.
+Dismisses with a dict of field values (strings), or None when cancelled. A caller that can check the values
+before any slow work (a fact key, a file that must exist, an indicator file that must parse) passes `check`:
+it runs on OK, and what it refuses (a message, or the WarroomError it raises) is shown inside the dialog, which
+stays open with everything typed so the responder fixes the one field instead of starting again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from textual.app import ComposeResult
@@ -14,6 +16,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
+
+from app.base.errors import WarroomError
+from app.base.redaction import redact
+
+# Checks the values on OK: None accepts them, a message is shown in the dialog (which stays open).
+Check = Callable[[dict[str, str]], str | None]
 
 
 @dataclass(frozen=True)
@@ -36,17 +44,27 @@ class FormModal(ModalScreen[dict[str, str] | None]):
     FormModal .form-title { text-style: bold; margin-bottom: 1; }
     FormModal .form-help { color: $text-muted; margin-bottom: 1; }
     FormModal Label { margin-top: 1; }
+    FormModal .form-error { color: $error; text-style: bold; height: auto; margin-top: 1; }
     FormModal .form-buttons { height: auto; margin-top: 1; align-horizontal: right; }
     FormModal .form-buttons Button { margin-left: 2; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel")]
 
-    def __init__(self, title: str, fields: list[FormField], help_text: str = "", ok_label: str = "OK") -> None:
+    def __init__(
+        self,
+        title: str,
+        fields: list[FormField],
+        help_text: str = "",
+        ok_label: str = "OK",
+        check: Check | None = None,
+    ) -> None:
         super().__init__()
         self.form_title = title
         self.fields = fields
         self.help_text = help_text
         self.ok_label = ok_label
+        self.check = check
+        self.error = ""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -65,6 +83,7 @@ class FormModal(ModalScreen[dict[str, str] | None]):
                     )
                 else:
                     yield Input(value=f.value, placeholder=f.placeholder, id=f"field-{f.name}")
+            yield Static("", classes="form-error", id="form-error", markup=False)
             with Horizontal(classes="form-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button(self.ok_label, variant="primary", id="ok")
@@ -84,9 +103,22 @@ class FormModal(ModalScreen[dict[str, str] | None]):
         values = self.values()
         missing = [f.label for f in self.fields if f.required and not values[f.name]]
         if missing:
-            self.notify(f"needed: {', '.join(missing)}", severity="warning")
+            self.show_error(f"needed: {', '.join(missing)}")
             return
+        if self.check is not None:
+            try:
+                problem = self.check(values)
+            except (WarroomError, OSError) as exc:
+                problem = str(exc)
+            if problem:
+                self.show_error(problem)
+                return
         self.dismiss(values)
+
+    def show_error(self, message: str) -> None:
+        """Say what to fix, in the dialog; nothing typed is lost."""
+        self.error = redact(message)
+        self.query_one("#form-error", Static).update(f"!! {self.error}")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -1,6 +1,11 @@
-"""Slow work in progress (hashing evidence, pulling inventory): what, how far, without blocking anything."""
+"""Slow work in progress (hashing evidence, pulling inventory): what, how far, without blocking anything.
+
+`BarProgress` is the console's side of app.base.progress.Progress (the command line draws the same reports on
+stderr): workers report through it, and it hands each report to the bar on the UI thread."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -32,5 +37,27 @@ class ActivityBar(Horizontal):
             bar.update(total=total)
         bar.update(progress=done)
 
+    def say(self, label: str) -> None:
+        self.query_one("#activity-label", Static).update(label)
+
     def stop(self) -> None:
         self.remove_class("-busy")
+
+
+class BarProgress:
+    """app.base.progress.Progress drawn in the activity bar, for work running in a worker thread."""
+
+    def __init__(self, app: Any, bar: ActivityBar) -> None:
+        self.app, self.bar = app, bar
+
+    def start(self, label: str, total: float | None = None, unit: str = "steps") -> None:
+        self.app.call_from_thread(self.bar.start, label, total)
+
+    def progress(self, done: float, total: float | None = None, label: str | None = None) -> None:
+        self.app.call_from_thread(self.bar.progress, done, total, label)
+
+    def note(self, text: str) -> None:
+        self.app.call_from_thread(self.bar.say, text)
+
+    def stop(self) -> None:
+        self.app.call_from_thread(self.bar.stop)

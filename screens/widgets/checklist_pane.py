@@ -64,6 +64,8 @@ class ChecklistPane(Vertical):
         self._width = 0
         self._shown: list[str] = []  # column keys, set once the table exists (on_mount)
         self._drawn: dict[str, list[Text | str]] = {}  # row key -> the cells on screen, in display order
+        self.query_text = ""  # `/` filter: items whose id, title or owner hold it (phases without any are hidden)
+        self._last_row = 0  # the cursor's previous row: which way it moved when it lands on a phase heading
 
     def compose(self) -> ComposeResult:
         yield Static(EMPTY, classes="empty")
@@ -94,6 +96,24 @@ class ChecklistPane(Vertical):
     def table(self) -> DataTable:
         return self.query_one(DataTable)
 
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The cursor never rests on a phase heading: it steps on to the next item in the direction it moved
+        (so Down from the next item then `x` ticks an item, not "select a checklist item first")."""
+        table = event.data_table
+        row = event.cursor_row
+        if row != table.cursor_row:  # stale: the cursor has moved on since (a redraw selects the next item)
+            return
+        key = event.row_key.value or ""
+        if key.startswith("phase:") and table.row_count > 1:
+            step = 1 if row >= self._last_row else -1
+            target = row + step
+            if not 0 <= target < table.row_count:
+                target = row - step
+            self._last_row = target
+            table.move_cursor(row=target)
+            return
+        self._last_row = row
+
     def selected(self) -> ItemRow | None:
         table = self.table
         if table.row_count == 0:
@@ -119,11 +139,15 @@ class ChecklistPane(Vertical):
             return
         table = self.table
         rows: list[tuple[str, list[Text | str]]] = []
+        needle = self.query_text.lower()
         for phase in phases:
+            items = [i for i in phase.items if not needle or needle in f"{i.id} {i.title} {i.owner}".lower()]
+            if not items:
+                continue
             progress = Text(fmt.bar(phase.done, len(phase.items), 6), style="cyan")
             head = Text(phase.title, style="bold underline")
             rows.append((f"phase:{phase.id}", self._pick({"item": head, "due": progress})))
-            rows.extend((item.id, self._pick(self._cells(item))) for item in phase.items)
+            rows.extend((item.id, self._pick(self._cells(item))) for item in items)
         self.phases = list(phases)
         self.items = {i.id: i for p in phases for i in p.items}
         if keep is None and [k for k, _ in rows] == list(self._drawn) and table.row_count == len(rows):
@@ -144,12 +168,17 @@ class ChecklistPane(Vertical):
             self._drawn[key] = cells
         self.query_one(".empty", Static).display = not self.phases
         table.display = bool(self.phases)
-        if keep and keep in self.items:
+        if keep and keep in self.items and keep in self._drawn:
             self.select(keep)
             table.scroll_y = scroll
         elif self.items:
             first = next((i for i in self.items.values() if i.is_next), next(iter(self.items.values())))
             self.select(first.id)
+
+    def set_filter(self, query: str) -> None:
+        self.query_text = query.strip()
+        self._drawn = {}
+        self.set_phases(self.phases, keep=self.selected_key())
 
     def _pick(self, cells: dict[str, Text | str]) -> list[Text | str]:
         return [cells.get(key, "") for key in self._shown]

@@ -59,6 +59,8 @@ class CountdownPane(Vertical):
         self._shown: list[str] = []
         self._drawn: dict[str, tuple[str, str, str, str]] = {}  # row key -> what its moving cells show
         self._now: datetime | None = None
+        self.query_text = ""  # `/` filter on jurisdiction, obligation and rule
+        self._visible: list[CountdownRow] = []
 
     def compose(self) -> ComposeResult:
         yield Static(EMPTY, classes="empty")
@@ -97,8 +99,13 @@ class CountdownPane(Vertical):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return next((r for r in self.rows if r.key == key), None)
 
+    def set_filter(self, query: str) -> None:
+        self.query_text = query.strip()
+        if self._now is not None:
+            self.set_rows(self.rows, self._now)
+
     def select(self, key: str) -> None:
-        if any(r.key == key for r in self.rows):
+        if any(r.key == key for r in self._visible):
             self.table.move_cursor(row=self.table.get_row_index(key))
 
     def set_rows(self, rows: list[CountdownRow], now: datetime, keep: str | None = None) -> None:
@@ -113,7 +120,11 @@ class CountdownPane(Vertical):
         self._now = now
         self._drawn.clear()
         table.clear()
-        for row in self.rows:
+        needle = self.query_text.lower()
+        self._visible = [
+            r for r in self.rows if not needle or needle in f"{r.jurisdiction} {r.obligation} {r.rule}".lower()
+        ]
+        for row in self._visible:
             mark, style = urgency(row, now)
             who = Text.assemble((row.jurisdiction, "dim" if row.notified else "bold"), ("  " + row.obligation, "dim"))
             cells = {
@@ -149,7 +160,7 @@ class CountdownPane(Vertical):
         table = self.table
         self._now = now
         drawn = self._drawn
-        for row in self.rows:
+        for row in self._visible:
             mark, style = urgency(row, now)
             left = self._left(row, now)
             if drawn.get(row.key) == (mark, style, left.plain, str(left.style)):

@@ -1,0 +1,77 @@
+"""Approving and applying a grant: the approval must come from the approver the plan names, and the apply
+always needs an approval by someone other than the person applying it; then containment's own run (intent
+journaled before anything is sent, the assignment created and re-read, the result and its verification)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.containment.apply import approve
+from app.containment.models import ApprovalRefused, ContainmentError, Plan
+from app.containment.run import ContainmentRun, run_plan
+from app.containment.store import load_plan
+from app.journal.chain import Entry
+
+if TYPE_CHECKING:
+    from app.incident.core import Incident
+    from app.salesforce.protocol import OrgClient, OrgFactory
+
+
+def grant_plan(incident: Incident, ref: str) -> Plan:
+    plan = load_plan(incident, ref)
+    if plan.grant is None:
+        raise ContainmentError(f"{plan.plan_id} is a containment action, not a grant: `warroom contain` runs it")
+    return plan
+
+
+def approve_grant(incident: Incident, ref: str, confirm_alias: str | None, approver: str) -> Entry:
+    """Journal `action.approval` by `approver`, who must be the approver the grant names."""
+    plan = grant_plan(incident, ref)
+    assert plan.grant is not None
+    if approver != plan.grant.approver:
+        _refuse(
+            incident,
+            plan,
+            approver,
+            "not_the_named_approver",
+            f"{plan.plan_id} names {plan.grant.approver} as its approver, not {approver}; nothing was approved",
+        )
+    return approve(incident, plan, confirm_alias, approver)
+
+
+def apply_grant(
+    incident: Incident,
+    org: OrgClient | OrgFactory | None,
+    ref: str,
+    confirm_alias: str | None,
+    actor: str,
+) -> ContainmentRun:
+    """Apply an approved grant through containment's run (the checklist is moved as for any action)."""
+    plan = grant_plan(incident, ref)
+    assert plan.grant is not None
+    named = [
+        e
+        for e in incident.journal.entries(kind="action.approval")
+        if e.data.get("action_id") == plan.plan_id
+        and e.data.get("plan_sha256") == plan.sha256
+        and e.data.get("approver") == plan.grant.approver
+    ]
+    if not named:
+        _refuse(
+            incident,
+            plan,
+            actor,
+            "not_approved",
+            f"{plan.plan_id} needs the approval of {plan.grant.approver} first: `warroom --actor "
+            f"{plan.grant.approver} grant approve {plan.plan_id} --confirm {plan.org_alias}`; nothing was sent",
+        )
+    return run_plan(incident, org, plan, confirm_alias, actor, require_distinct_approver=True)
+
+
+def _refuse(incident: Incident, plan: Plan, actor: str, reason: str, message: str) -> None:
+    incident.journal.append(
+        "action.refused",
+        {"action_id": plan.plan_id, "plan_sha256": plan.sha256, "reason": reason, "message": message, "stage": "grant"},
+        actor,
+    )
+    raise ApprovalRefused(message)

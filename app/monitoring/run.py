@@ -1,0 +1,162 @@
+"""One monitoring run, safe to start from cron, a systemd timer or the console: it takes the run lock, pulls the
+inventory (journaled as a snapshot, with its findings, like any pull), compares it with the previous snapshot,
+matches the logins new since the last run against every indicator set of the incident (the shipped sets and
+those its hunts recorded), checks what containment did still holds, and journals each new alert
+(`monitoring.alert`) and the run (`monitoring.run`). A run that fails is journaled too, so a gap in the watch shows.
+
+What a run does not do: it collects no Event Log Files or Setup Audit Trail export as evidence (`warroom collect`
+does), and it sees the logins and audit rows the inventory pull reads (the most recent ones, app/inventory).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from app.base.clock import format_instant, parse_instant
+from app.base.errors import UsageError, WarroomError
+from app.containment.apply import result_records
+from app.containment.models import id15
+from app.containment.recovery import run_lock
+from app.containment.store import load_plan
+from app.monitoring.checks import Alert, Contained, run_checks
+from app.monitoring.window import ALERT_KIND, RUN_KIND, alert_keys, monitor_status
+
+if TYPE_CHECKING:
+    from app.incident.core import Incident
+    from app.salesforce.protocol import OrgClient, OrgFactory
+
+LOCK = "MONITOR"
+CONTAINING_APPS = ("revoke_tokens", "quarantine_org")
+
+
+class MonitorRun(BaseModel):
+    status: str  # ok | failed | window_ended
+    run: int | None = None
+    day: int | None = None
+    since_utc: str | None = None
+    until_utc: str | None = None
+    alerts: list[dict[str, Any]] = []  # the new ones, as journaled
+    still_true: int = 0  # conditions alerted on by an earlier run and still true
+    baseline: bool = False  # no earlier snapshot: the diff-based checks start at the next run
+    snapshot_evidence_id: str | None = None
+    seq: int | None = None
+    message: str = ""
+
+
+def contained(incident: Incident) -> Contained:
+    """The apps containment revoked or blocked (and when), the users it froze, the assignments grants made."""
+    from app.grants import list_grants
+
+    out = Contained()
+    for entry in incident.journal.entries(prefix="action."):
+        d = entry.data
+        if entry.kind == "action.result" and d.get("status") in ("done", "partial", "unverified"):
+            plan = load_plan(incident, d["action_id"])
+            at = parse_instant(entry.recorded_utc)
+            steps = {s.n: s for s in plan.steps}
+            for rec in result_records(incident, entry):
+                step = steps.get(int(rec["n"]))
+                if step is None or rec.get("status") not in ("ok", "already"):
+                    continue
+                if step.op == "revoke_token" and step.before.get("AppName"):
+                    out.apps.setdefault(step.before["AppName"], at)
+                elif step.op == "freeze_user":
+                    out.frozen[id15(step.record)] = plan.plan_id
+                elif step.op == "unfreeze_user":
+                    out.frozen.pop(id15(step.record), None)
+            if plan.action in CONTAINING_APPS and plan.selectors.app:
+                out.apps.setdefault(plan.selectors.app, at)
+        elif entry.kind == "action.task_confirmed" and d.get("kind") == "block_app":
+            plan = load_plan(incident, d["action_id"])
+            if plan.selectors.app:
+                out.apps.setdefault(plan.selectors.app, parse_instant(entry.recorded_utc))
+    out.granted = {id15(g.assignment_id) for g in list_grants(incident) if g.assignment_id}
+    return out
+
+
+def _indicator_tests(incident: Incident) -> tuple[list[str], list[Any]]:
+    from app import hunt
+
+    sets = [hunt.load_indicators(p) for p in hunt.shipped_indicator_files()] + hunt.recorded_indicator_sets(incident)
+    seen: dict[str, Any] = {}
+    for s in sets:
+        seen.setdefault(s.name, s)
+    return sorted(seen), [c for s in seen.values() for c in s.compiled]
+
+
+def run_monitor(incident: Incident, org: OrgClient | OrgFactory, actor: str) -> MonitorRun:
+    """Run the checks once (see the module's docstring); the alerts and the run are journaled."""
+    status = monitor_status(incident)
+    if status is None:
+        raise UsageError("no monitoring window: `warroom monitor start --days 28 --org ALIAS` first")
+    if status.ended:
+        return MonitorRun(
+            status="window_ended",
+            message=f"the monitoring window ended {status.end_utc}; nothing was run (`monitor start` opens another)",
+        )
+    busy = "another monitoring run of this incident is under way; this one did nothing"
+    with run_lock(incident, LOCK, wait_message=busy):
+        return _run(incident, org, actor)
+
+
+def _run(incident: Incident, org: OrgClient | OrgFactory, actor: str) -> MonitorRun:
+    from app import inventory as inv
+    from app.findings.intake import pull_and_record
+
+    status = monitor_status(incident)
+    assert status is not None
+    now = incident.clock.now()
+    since_text = status.last_until_utc or status.start_utc
+    since = parse_instant(since_text)
+    run_no = status.runs + 1
+    base = {"run": run_no, "day": status.day, "since_utc": since_text}
+    previous = inv.load_current(incident)
+    try:
+        intake = pull_and_record(incident, org, actor, alias=status.org_alias, now=now)
+    except WarroomError as exc:
+        entry = incident.journal.append(
+            RUN_KIND, {**base, "until_utc": since_text, "status": "failed", "error": str(exc)}, actor
+        )
+        raise WarroomError(f"monitoring run {run_no} failed (journaled as entry {entry.seq}): {exc}") from None
+    new = intake.snapshot
+    evidence_id = intake.saved.evidence_id if intake.saved else ""
+    diff = inv.diff(previous, new) if previous is not None else None
+    set_names, compiled = _indicator_tests(incident)
+    found = run_checks(previous, new, diff, since, contained(incident), compiled, evidence_id)
+    known = alert_keys(incident)
+    fresh: dict[str, Alert] = {}
+    for alert in found:
+        if alert.key not in known:
+            fresh.setdefault(alert.key, alert)
+    until = format_instant(now)
+    entries = incident.journal.append_many(
+        [(ALERT_KIND, {**a.data(), "run": run_no, "day": status.day}, actor) for a in fresh.values()]
+    )
+    run_entry = incident.journal.append(
+        RUN_KIND,
+        {
+            **base,
+            "until_utc": until,
+            "status": "ok",
+            "snapshot_evidence_id": evidence_id,
+            "indicator_sets": set_names,
+            "alerts": len(fresh),
+            "still_true": len(found) - len(fresh),
+            "baseline": previous is None,
+        },
+        actor,
+    )
+    return MonitorRun(
+        status="ok",
+        run=run_no,
+        day=status.day,
+        since_utc=since_text,
+        until_utc=until,
+        alerts=[{**e.data, "seq": e.seq} for e in entries],
+        still_true=len(found) - len(fresh),
+        baseline=previous is None,
+        snapshot_evidence_id=evidence_id,
+        seq=run_entry.seq,
+    )

@@ -1,0 +1,118 @@
+"""The detail strip's text for the selected row of each pane, in sentences: a checklist item's full title, why,
+steps, evidence needed, controls and history; a clock's rule, citation, basis and version; an inventory
+record's findings with what to do. Pure functions of what the panes already hold (no journal reads)."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+
+from screens import fmt
+from screens.widgets.checklist_pane import ItemRow
+from screens.widgets.inventory_pane import SEVERITY_MARK, InventoryRow
+
+STATE_WORDS = {
+    "todo": "to do",
+    "in_progress": "in progress",
+    "done": "done",
+    "blocked": "blocked",
+    "not_applicable": "not applicable",
+}
+
+
+def _section(out: Text, label: str, body: str) -> None:
+    out.append(f"\n{label}: ", style="bold")
+    out.append(body)
+
+
+def item_detail(row: ItemRow, item: Any | None, state: dict[str, Any] | None, zone: ZoneInfo | None) -> Text:
+    """A checklist item (`item` is the checklist's Item, `state` its journaled state)."""
+    out = Text()
+    out.append(f"{row.id}  ", style="dim")
+    out.append(row.title, style="bold")
+    status = STATE_WORDS.get(row.state, row.state)
+    due = f"; due {fmt.stamp(row.due)}" + (" (OVERDUE)" if row.overdue else "") if row.due else ""
+    owner = f"; owner {row.owner}" if row.owner else ""
+    out.append(f"\nState: {status}{owner}{due}" + ("; the next item due" if row.is_next else ""))
+    if row.waiting_on:
+        out.append(f"; waits on {', '.join(row.waiting_on)}")
+    if item is not None:
+        _section(out, "Why", item.why)
+        _section(out, "Steps", " ".join(f"({i}) {s}" for i, s in enumerate(item.steps, 1)))
+        _section(out, "Evidence needed", "; ".join(item.evidence))
+        controls = item.controls
+        _section(
+            out,
+            "Controls",
+            f"SOC 2 {', '.join(controls.soc2)}; ISO 27001 {', '.join(controls.iso27001)}; "
+            f"NIST CSF {', '.join(controls.nist_csf)}",
+        )
+    if state:
+        note = f": {state['note']}" if state.get("note") else ""
+        ev = f"; evidence {', '.join(state['evidence'])}" if state.get("evidence") else ""
+        _section(
+            out,
+            "History",
+            f"{state.get('changes', 1)} change(s); last set {STATE_WORDS.get(state['state'], state['state'])} by "
+            f"{state.get('by', '?')} at {fmt.stamp(state.get('at'), zone)}{note}{ev}",
+        )
+    else:
+        _section(out, "History", "no change recorded yet")
+    return out
+
+
+def clock_detail(timer: Any, zone: ZoneInfo | None) -> Text:
+    """A notification clock (`timer` is an app.deadlines Timer)."""
+    out = Text()
+    out.append(
+        f"{timer.jurisdiction}: notify the {timer.recipient.replace('_', ' ')} within {timer.period}", style="bold"
+    )
+    state = timer.state.replace("_", " ")
+    if timer.due_utc:
+        out.append(f"\nDue {fmt.stamp(timer.due_utc)} ({fmt.stamp(timer.due_utc, zone)}); now {state}")
+    else:
+        out.append(f"\nNo due time yet; now {state}")
+    if timer.notified_utc:
+        out.append(f"; notice sent {fmt.stamp(timer.notified_utc)}" + (" (late)" if timer.late else ""))
+    _section(out, "Why it applies", timer.reason)
+    if timer.start_utc:
+        _section(out, "Clock started", f"{fmt.stamp(timer.start_utc)} ({timer.start_basis or timer.starts})")
+    _section(out, "Rule", f"{timer.rule}; {timer.citation}")
+    if timer.basis:
+        _section(out, "Basis", timer.basis)
+    version = timer.version or "unversioned"
+    _section(out, "Version", version + (f" ({timer.version_basis})" if timer.version_basis else ""))
+    if timer.source:
+        _section(out, "Source", timer.source)
+    if timer.hold:
+        _section(out, "Hold", timer.hold)
+    if timer.calendar_note:
+        _section(out, "Calendar", timer.calendar_note)
+    _section(out, "Confidence", timer.confidence)
+    return out
+
+
+def inventory_detail(row: InventoryRow, findings: list[Any]) -> Text:
+    """An inventory record with its findings in words: why each matters and what to do about it."""
+    out = Text()
+    out.append(f"{row.kind}: ", style="dim")
+    out.append(row.name, style="bold")
+    if row.detail:
+        out.append(f"  {row.detail}", style="dim")
+    mine = [f for f in findings if (f.severity, f.title) in set(row.findings)]
+    if not row.findings:
+        out.append("\nNo findings: none of the six failure patterns matched this record.")
+    for f in mine:
+        out.append(f"\n{SEVERITY_MARK.get(f.severity, '')} {f.severity} risk: ", style="bold")
+        out.append(f.title)
+        out.append(f"\n  Why: {f.why}")
+        out.append(f"\n  What to do: {f.action}")
+        if f.checklist_item:
+            out.append(f" (checklist {f.checklist_item})")
+    for severity, title in row.findings:
+        if not any((f.severity, f.title) == (severity, title) for f in mine):
+            out.append(f"\n{severity} risk: {title}")
+    out.append(f"\nContainment: {row.containment or 'none yet'}")
+    return out
