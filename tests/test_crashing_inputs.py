@@ -136,3 +136,31 @@ def test_a_csv_count_that_is_not_a_finite_number_is_named(count: str, tmp_path: 
     with pytest.raises(WarroomError, match="UseCount") as err:
         import_path(tmp_path)
     assert "finite" in str(err.value) and "OauthToken.csv" in str(err.value)
+
+
+HOSTILE_TEMPLATES = {
+    "divide-by-zero": "{{ 1 / 0 }}",
+    "bad-format": '{{ "%d" % "x" }}',
+    "huge-power": "{{ (10 ** 999) ** 999 }}",
+    "huge-repeat": '{{ "x" * 10 ** 12 }}',
+    "huge-output": '{% for i in range(100000) %}{{ "x" * 999999 }}{% endfor %}',
+}
+
+
+@pytest.mark.parametrize("source", HOSTILE_TEMPLATES.values(), ids=HOSTILE_TEMPLATES.keys())
+def test_a_supplied_template_that_fails_or_explodes_is_refused(source: str) -> None:
+    """A report layout or notice text is a file an organisation supplies: its own expression failing (exit 70
+    before) or building something unbounded (a hang or memory exhaustion before) is a template error."""
+    from app.base.templating import TemplateError, environment, render_string
+
+    with pytest.raises(TemplateError):
+        render_string(environment(html=True), source, {}, where="custom.html")
+
+
+def test_a_report_layout_dividing_by_zero_is_a_clear_error(cli: Any, tmp_path: Path) -> None:
+    cli.new()
+    layout = tmp_path / "layout.html"
+    layout.write_text("<html>{{ 1 / 0 }}</html>\n")
+    r = cli("report", "--format", "html", "--template", str(layout), "--out", str(tmp_path / "r.html"))
+    _refused(r)
+    assert "ZeroDivisionError" in r.err and "layout.html" in r.err

@@ -414,3 +414,24 @@ def test_fuzz_ca_file(ca_sim: Any, data: st.DataObject) -> None:
         ca = _write(d / "ca.pem", text)
         with contextlib.suppress(OrgError):
             Org.login(sim_credentials(ca_sim.url, ca), timeout=5.0, max_retries=0).close()
+
+
+JINJA_NOISE = st.sampled_from(
+    ["{{", "}}", "{%", "%}", "{#", "#}", "|", "**", "*", "/", "0", "9" * 12, "range(", ")", "(", "~", "%", "'", '"']
+)
+TEMPLATE = (
+    "# Notice to {{ organisation }}\n{% for r in rows %}- {{ r.name | upper }}: {{ r.count * 2 }} ({{ '%d' % r.count }})\n"
+    "{% endfor %}{% if total > 10 %}{{ total ** 2 }}{% else %}{{ total / 2 }}{% endif %}\n"
+)
+
+
+@FUZZ
+@given(st.one_of(inputs(TEMPLATE), st.lists(st.one_of(JINJA_NOISE, st.text(max_size=8)), max_size=30).map("".join)))
+def test_fuzz_supplied_template_text(text: str) -> None:
+    """A notice text or report layout an organisation supplies renders, or fails as a TemplateError."""
+    from app.base.templating import TemplateError, environment, render_string
+
+    context = {"organisation": "Acme", "rows": [{"name": "cases", "count": 3}], "total": 12}
+    for html in (True, False):
+        with contextlib.suppress(TemplateError):
+            render_string(environment(html=html), text, context, where="custom")
