@@ -435,3 +435,18 @@ def test_fuzz_supplied_template_text(text: str) -> None:
     for html in (True, False):
         with contextlib.suppress(TemplateError):
             render_string(environment(html=html), text, context, where="custom")
+
+
+@FUZZ
+@given(
+    st.sampled_from(["legal", "fines", "other", "x", ""]),
+    st.one_of(st.text(max_size=30), NOISE, mutated("12500.00"), st.sampled_from(["1e400", "NaN", "9" * 40])),
+    st.one_of(st.text(max_size=5), st.sampled_from(["EUR", "usd", "XXX", "ZZZ", "€"])),
+)
+def test_fuzz_cost_values_through_the_cli(workspace: Any, category: str, amount: str, currency: str) -> None:
+    """Whatever `costs add` and `costs budget` accept, `costs list` and the report still read."""
+    for args in (("costs", "add", category, amount, currency), ("costs", "budget", amount, currency)):
+        result = workspace(*args)
+        _no_crash(result, *args)
+        if result.code == 0:
+            _no_crash(workspace("costs", "list"), *args, "list")
