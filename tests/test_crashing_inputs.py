@@ -164,3 +164,33 @@ def test_a_report_layout_dividing_by_zero_is_a_clear_error(cli: Any, tmp_path: P
     r = cli("report", "--format", "html", "--template", str(layout), "--out", str(tmp_path / "r.html"))
     _refused(r)
     assert "ZeroDivisionError" in r.err and "layout.html" in r.err
+
+
+@pytest.mark.parametrize("value", ["TT+PT18M", "T+P99999999D"])
+def test_a_script_fact_offset_that_does_not_parse_is_the_scripts_error(value: str, tmp_path: Path) -> None:
+    """Found by the fuzz run: a `facts.set` action whose offset is malformed or too long crashed the script
+    check (ValueError outside it) instead of naming the action."""
+    from app.exercise.scenario import scenarios_dir
+    from app.exercise.scriptfile import load_script
+
+    text = (scenarios_dir() / "fake-data-loader.script.toml").read_text(encoding="utf-8")
+    assert 'value = "T+PT18M"' in text
+    path = tmp_path / "fake-data-loader.script.toml"
+    path.write_text(text.replace('value = "T+PT18M"', f'value = "{value}"', 1), encoding="utf-8")
+    with pytest.raises(WarroomError, match="value"):
+        load_script(path)
+
+
+def test_a_notice_text_nested_too_deeply_is_refused(tmp_path: Path) -> None:
+    """Found by the fuzz run: brackets nested thousands deep inside {{ }} in a notice text hit Jinja2's parser
+    recursion (RecursionError, exit 70); the file is now refused at the field."""
+    from app.notify.templates import load_template, notices_dir
+
+    text = (notices_dir() / "gdpr-art33.toml").read_text(encoding="utf-8")
+    marker = 'text = """'
+    assert marker in text
+    deep = "{{ " + "[" * 5000 + "]" * 5000 + " }}\n"
+    path = tmp_path / "deep.toml"
+    path.write_text(text.replace(marker, marker + deep, 1), encoding="utf-8")
+    with pytest.raises(WarroomError, match="nested too deeply"):
+        load_template(path)
