@@ -12,11 +12,12 @@ pyproject.toml; type-only imports are not counted):
                                   Merkle tree, signing, verify; knows no area
     evidence     app/evidence     the content-addressed evidence store and reading preserved files as rows
     incident     app/incident     an incident (journal + evidence store), its own entries and typed readers
-                                  (record, payloads), journaled settings
+                                  (record, payloads), journaled settings; tells its evidence observers of
+                                  each recorded file (the composition layer subscribes the hunt's index)
     salesforce   app/salesforce   the client (simple-salesforce), credentials, `--org ALIAS`, the sim login
     areas        app/checklist, app/deadlines, app/notify, app/inventory, app/findings, app/hunt,
-                 app/forensics, app/containment, app/costs, app/grants, app/monitoring,
-                 app/reconnection, app/exercise, app/report
+                 app/forensics, app/containment, app/costs, app/grants, app/hardening,
+                 app/monitoring, app/reconnection, app/exercise, app/report
                                   one package per area; they may import each other but never in a cycle, and
                                   read each other's state through typed readers
     composition  app/composition  the projector registry (projections), verification with it, the workspace of

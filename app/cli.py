@@ -47,6 +47,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "grant",
     "monitor",
     "reconnect",
+    "harden",
     "completion",
 )
 
@@ -68,6 +69,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "creds": ("creds", "Salesforce credentials by alias, kept in the OS keyring"),
     "collect": ("forensics", "preserve the org's audit trail, logins, event logs, debug logs and events"),
     "hunt": ("forensics", "search the preserved evidence for indicators of compromise"),
+    "hunt-index": ("forensics", "bring the analysis database up to date with the evidence store, or --rebuild it"),
     "exfil": ("forensics", "what did they take: rows read per app/user and object, from the API logs"),
     "inventory": ("inventory", "snapshot the org's apps, tokens, users and permissions"),
     "findings": ("inventory", "failure patterns and compromise signals in the current snapshot"),
@@ -81,6 +83,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "grant": ("grant", "just-in-time access: a permission set for a stated time, approved, verified"),
     "monitor": ("monitor", "enhanced monitoring after containment: a window of days, runs and alerts"),
     "reconnect": ("reconnect", "bring a contained integration back: preconditions checked, approved by another"),
+    "harden": ("harden", "harden a connected app, Transaction Security and debug logs as tasks, checked by query"),
     "completion": ("completion", "print a shell completion script for bash, zsh or fish"),
 }
 _GLOBAL_OPTIONS_WITH_VALUE = ("--home", "--actor")
@@ -265,7 +268,10 @@ def open_console(ctx, incident_id: str | None = None, demo: bool = False) -> int
     if ctx.console is None:
         raise UsageError("this entry point has no console: run `warroom` (or `python -m screens.entry`)")
     if not ctx.is_terminal():
-        raise UsageError("the console needs a terminal (stdin and stdout); `warroom demo` without one checks the demo")
+        raise UsageError(
+            "the console needs a terminal (stdin and stdout); without one, `warroom demo` checks the demo and "
+            "`warroom exercise run SCENARIO --script FILE` plays a scenario headless"
+        )
     return int(ctx.console(ctx, incident_id=incident_id, demo=demo))
 
 

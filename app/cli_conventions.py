@@ -37,6 +37,23 @@ COMMON: dict[str, tuple[str, str | None]] = {
     "plan": ("a plan file written by `contain plan --out`, or a plan id", "PLAN_FILE_OR_ID"),
 }
 
+# Metavars for value options that declare none, so the same kind of value reads the same everywhere.
+METAVARS: dict[str, str] = {
+    "--detected": "ISO8601",
+    "--aware": "ISO8601",
+    "--at": "ISO8601",
+    "--db": "FILE",
+    "--instance-url": "URL",
+    "--ca": "PEM_FILE",
+    "--key-file": "PEM_FILE",
+    "--cert-dir": "DIR",
+    "--requested-by": "WHO",
+    "--to": "PARTY",
+    "--purpose": "TEXT",
+    "--what": "SOURCES",
+    "--consumer-key": "KEY",
+}
+
 # Per-command help where a name means something particular there: {(command path, option or dest): help}.
 SPECIFIC: dict[tuple[str, str], str] = {
     ("open", "incident"): "the incident: an id, or a unique prefix or suffix of one",
@@ -133,6 +150,22 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "exercise ack": ('warroom exercise ack INJ-2 --note "handled by the IC"',),
     "report": ("warroom report --format html --out report.html", "warroom report --format json"),
     "export-population": ("warroom export-population --kind 'containment.*' --out population.csv",),
+    "contain withdraw": ('warroom contain withdraw PLAN-1 --reason "superseded by a narrower plan"',),
+    "costs add": ('warroom costs add forensic-services 12500 USD --vendor "DFIR Partners" --evidence EV-1A2B3C',
+                  "warroom costs add legal 4800.00 EUR --json"),
+    "costs budget": ("warroom costs budget 150000 USD --evidence EV-1A2B3C", "warroom costs budget 20000 EUR --json"),
+    "costs list": ("warroom costs list", "warroom costs list --json"),
+    "grant plan": ('warroom grant plan --org prod --user integration@example.com --permission-set Sync_Read '
+                   '--hours 4 --reason "backfill after reconnection" --approver "J. Rivera"',),
+    "grant approve": ("warroom grant approve ACT-7 --confirm prod",),
+    "grant apply": ("warroom grant apply ACT-7 --confirm prod", "warroom grant apply ACT-7 --confirm prod --json"),
+    "grant list": ("warroom grant list", "warroom grant list --org prod --json"),
+    "monitor start": ("warroom monitor start --days 28 --org prod",),
+    "monitor run": ("warroom monitor run", "warroom monitor run --json"),
+    "monitor status": ("warroom monitor status", "warroom monitor status --json"),
+    "reconnect plan": ("warroom reconnect plan --app 'Chat Vendor' --user chat-integration@example.com",),
+    "reconnect approve": ('warroom reconnect approve RC-1 --note "preconditions checked with the vendor"',),
+    "reconnect status": ("warroom reconnect status", "warroom reconnect status --json"),
     "completion": ("warroom completion bash > ~/.local/share/bash-completion/completions/warroom",
                    "warroom completion zsh > ~/.zfunc/_warroom",
                    "warroom completion fish > ~/.config/fish/completions/warroom.fish"),
@@ -185,9 +218,8 @@ def finish(parser: argparse.ArgumentParser, skip: set[str] = frozenset()) -> Non
                     action.help = SPECIFIC[(path, name)]
                 elif name in COMMON:
                     action.help = COMMON[name][0]
-            takes_value = action.nargs != 0
-            if name in COMMON and action.metavar is None and action.choices is None and takes_value:
-                action.metavar = COMMON[name][1]
+            if action.metavar is None and action.choices is None and action.nargs != 0:
+                action.metavar = METAVARS.get(name) or (COMMON[name][1] if name in COMMON else None)
         examples = EXAMPLES.get(path) or _fallback_example(path, leaf)
         text = "examples:\n" + "\n".join(f"  {line}" for line in examples)
         leaf.epilog = f"{leaf.epilog.rstrip()}\n\n{text}" if leaf.epilog else text

@@ -416,15 +416,15 @@ class ConsoleActions(_Screen):
 
     @work(thread=True, exclusive=True, group="inventory", exit_on_error=False, description="importing inventory")
     def _import_worker(self, path_text: str) -> None:
-        activity = self.query_one(ActivityBar)
+        bar = BarProgress(self.app, self.query_one(ActivityBar))
         path = Path(path_text).expanduser()
-        self.app.call_from_thread(activity.start, f"inventory: importing {path.name}", None)
+        bar.start(f"inventory: importing {path.name}")
         try:
             self._said_intake(import_and_record(self.incident, path, self.actor))
         except (WarroomError, OSError) as exc:
             self._fail_from_thread(exc)
         finally:
-            self.app.call_from_thread(activity.stop)
+            bar.stop()
 
     # -- journal -----------------------------------------------------------------------------------------------
 

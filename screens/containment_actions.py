@@ -118,9 +118,9 @@ class ContainmentActions:
 
     @work(thread=True, exclusive=True, group="contain", exit_on_error=False, description="planning containment")
     def _plan_worker(self, action: str, selectors: dict[str, Any]) -> None:
-        activity = self.query_one(ActivityBar)
+        bar = BarProgress(self.app, self.query_one(ActivityBar))
         alias = self.app.settings.org_alias
-        self.app.call_from_thread(activity.start, f"containment: planning {action} on {alias}", None)
+        bar.start(f"containment: planning {action} on {alias}")
         try:
             with self._org_session() as org:
                 plan = ct.make_plan(org, self.incident, action, actor=self.actor, org_alias=alias, **selectors)
@@ -128,7 +128,7 @@ class ContainmentActions:
             self._fail_from_thread(exc)
             return
         finally:
-            self.app.call_from_thread(activity.stop)
+            bar.stop()
         self.app.call_from_thread(self._confirm_plan, plan)
 
     def _confirm_plan(self, plan: Any) -> None:

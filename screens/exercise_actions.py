@@ -15,7 +15,7 @@ from app.exercise import tabletop
 from screens.modals.alerts import AlertsModal, alert_text
 from screens.modals.form import FormField, FormModal
 from screens.modals.score import ScoreModal
-from screens.widgets.activity_bar import ActivityBar
+from screens.widgets.activity_bar import ActivityBar, BarProgress
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -169,8 +169,8 @@ class ExerciseActions(_Screen):
 
     @work(thread=True, exclusive=True, group="exercise-end", exit_on_error=False, description="scoring the exercise")
     def _end_worker(self, runner: ExerciseRunner, note: str | None) -> None:
-        activity = self.query_one(ActivityBar)
-        self.app.call_from_thread(activity.start, "exercise: scoring and writing the after-action report", None)
+        bar = BarProgress(self.app, self.query_one(ActivityBar))
+        bar.start("exercise: scoring and writing the after-action report")
         try:
             if note:
                 self.app.incident.note(note, self.app.ctx.actor)
@@ -179,7 +179,7 @@ class ExerciseActions(_Screen):
             self._fail_from_thread(exc)
             return
         finally:
-            self.app.call_from_thread(activity.stop)
+            bar.stop()
         self.app.call_from_thread(self._show_score, ending)
 
     def _show_score(self, ending: tabletop.Ending) -> None:

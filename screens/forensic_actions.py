@@ -14,13 +14,13 @@ from app import hunt
 from app.base.clock import format_instant, parse_instant
 from app.base.errors import UsageError, WarroomError
 from app.forensics import collect as forensics
-from app.forensics.results import CollectResult, ProgressEvent
+from app.forensics.results import CollectResult, ProgressEvent, sources_progress
 from app.hunt.exfil import rows_text
 from screens import fmt
 from screens.modals.collect import CollectModal
 from screens.modals.form import FormField, FormModal
 from screens.modals.table import ResultRow, ResultTable, TableModal
-from screens.widgets.activity_bar import ActivityBar
+from screens.widgets.activity_bar import ActivityBar, BarProgress
 
 if TYPE_CHECKING:
     from screens.app import WarroomApp
@@ -113,14 +113,15 @@ class ForensicActions:
 
     @work(thread=True, exclusive=True, group="collect", exit_on_error=False, description="collecting logs")
     def _collect_worker(self, modal: CollectModal, what: list[str], since: datetime | None) -> None:
-        activity = self.query_one(ActivityBar)
+        bar = BarProgress(self.app, self.query_one(ActivityBar))
         alias = self.app.settings.org_alias
-        self.app.call_from_thread(activity.start, f"collect: logging in to {alias}", None)
+        bar.start(f"collect: logging in to {alias}", len(what), "sources")
+        sources = sources_progress(bar, what)
 
         def progress(event: ProgressEvent) -> None:
             self.app.call_from_thread(modal.event, event)
             if event.status != "bytes":
-                self.app.call_from_thread(activity.progress, 0, None, f"collect: {event.source} {event.item}")
+                sources(event)
 
         command = f"console: collect --org {alias}" + (f" --since {format_instant(since)}" if since else "")
         command += f" --what {','.join(what)}"
@@ -142,7 +143,7 @@ class ForensicActions:
             self.app.call_from_thread(modal.done, [f"collection failed: {exc}"])
             return
         finally:
-            self.app.call_from_thread(activity.stop)
+            bar.stop()
         lines = forensics.render_collect(result, self.app.clock.now())
         self.app.call_from_thread(modal.done, lines)
         self.app.call_from_thread(
@@ -178,18 +179,18 @@ class ForensicActions:
 
     @work(thread=True, exclusive=True, group="hunt", exit_on_error=False, description="hunting")
     def _hunt_worker(self, sets: list[hunt.IndicatorSet], record: bool) -> None:
-        activity = self.query_one(ActivityBar)
-        self.app.call_from_thread(activity.start, f"hunt: {', '.join(s.name for s in sets)}", None)
+        bar = BarProgress(self.app, self.query_one(ActivityBar))
+        bar.start(f"hunt: {', '.join(s.name for s in sets)}", None, "records")
         incident = self.incident  # type: ignore[attr-defined]
         try:
-            result = hunt.hunt(incident, sets)
+            result = hunt.hunt(incident, sets, progress=bar.progress)
             if record:
                 hunt.record_hunt(incident, result, sets, self.app.ctx.actor)
         except (WarroomError, OSError) as exc:
             self._fail_from_thread(exc)
             return
         finally:
-            self.app.call_from_thread(activity.stop)
+            bar.stop()
         self.app.call_from_thread(self.app.push_screen, TableModal(self.hunt_table(result)))
 
     def hunt_table(self, result: hunt.HuntResult) -> ResultTable:

@@ -63,7 +63,7 @@ def verify_sums(folder: Path, expect: str | None) -> list[str]:
         digest, _, name = line.partition("  ")
         path = folder / name
         listed.add(name)
-        if not name or ".." in Path(name).parts or len(digest) != 64:
+        if not name or Path(name).is_absolute() or ".." in Path(name).parts or len(digest) != 64:
             problems.append(f"{SUMS} line {n} is not `SHA256  PATH`")
         elif not path.is_file():
             problems.append(f"{name} is missing")

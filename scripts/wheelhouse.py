@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -100,18 +101,24 @@ def _pip(*args: str, quiet: bool = True) -> subprocess.CompletedProcess[str]:
 def _download(pins: list[lockfile.Pin], dest: Path, target_args: list[str], work: Path) -> list[str]:
     """Download the wheels of `pins` into `dest`; the names of those that have no wheel for the target."""
     req = work / "download.txt"
-    req.write_text("\n".join(p.line() for p in pins) + "\n", encoding="utf-8")
     common = ["download", "--no-deps", "--require-hashes", "--only-binary=:all:", "--dest", str(dest), *target_args]
-    if _pip(*common, "-r", str(req)).returncode == 0:
-        return []
-    missing = []  # find which ones failed, one at a time
-    for pin in pins:
-        req.write_text(pin.line() + "\n", encoding="utf-8")
+    remaining, missing = list(pins), []
+    while remaining:  # pip names the first pin it finds no wheel for: set it aside and try the rest again
+        req.write_text("\n".join(p.line() for p in remaining) + "\n", encoding="utf-8")
         done = _pip(*common, "-r", str(req))
-        if done.returncode != 0:
-            reason = (done.stderr.strip().splitlines() or ["pip failed"])[-1]
-            missing.append(f"{pin.name}=={pin.version}: {reason}")
+        if done.returncode == 0:
+            break
+        found = re.search(r"No matching distribution found for ([A-Za-z0-9._-]+)==", done.stderr)
+        pin = next((p for p in remaining if found and _canonical(p.name) == _canonical(found.group(1))), None)
+        if pin is None:
+            raise SystemExit(f"pip download failed ({' '.join(target_args)}):\n{done.stderr}")
+        missing.append(f"{pin.name}=={pin.version}")
+        remaining.remove(pin)
     return missing
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _wheel_for(pin: lockfile.Pin, wheels: Path) -> list[Path]:

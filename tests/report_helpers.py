@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from app.base.clock import FrozenClock, parse_instant
 from app.composition.workspace import Workspace
@@ -55,7 +54,3 @@ def play_demo(home: Path) -> PlayedDemo:
     assert code == 0, err + out[-2000:]
     played.incident_id = json.loads(out)["incident_id"]
     return played
-
-
-def load_json(text: str) -> Any:
-    return json.loads(text)

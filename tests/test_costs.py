@@ -144,6 +144,7 @@ def test_fine_ranges_come_only_from_a_cited_source(cli: Any) -> None:
     for fact in (("aware", "2026-11-27T08:00:00Z"), ("residents.DE", "900"), ("residents.US-FL", "800")):
         assert cli("facts", "set", *fact).code == 0
     assert cli("facts", "set", "residents.US-CA", "700").code == 0
+    assert cli("facts", "set", "residents.GB", "600").code == 0
     fines = {f["regime"]: f for f in cli("costs", "list", "--json").json()["fines"]}
     gdpr = fines["GDPR"]
     shipped = next(f for f in load_fines() if f.regime == "GDPR")
@@ -152,6 +153,8 @@ def test_fine_ranges_come_only_from_a_cited_source(cli: Any) -> None:
         and gdpr["citation"] == shipped.citation == "Regulation (EU) 2016/679 Art. 83(4)(a)"
     )
     assert "EUR 10,000,000" in gdpr["figure"] and gdpr["source"].startswith("https://eur-lex.europa.eu/")
+    uk = fines["UK GDPR + Data Protection Act 2018"]
+    assert uk["basis"] == "fine table" and "GBP 8,700,000" in uk["figure"] and uk["citation"] == "UK GDPR Art. 83(4)(a)"
     florida = fines["Florida Information Protection Act (FIPA)"]
     assert florida["basis"] == "rule table notes" and "USD 1,000/day" in florida["figure"]
     assert florida["citation"] == "Fla. Stat. § 501.171(3)"
@@ -184,3 +187,17 @@ def test_report_has_the_recovery_tables(cli: Any, tmp_path: Path) -> None:
     assert "## Remediation and recovery: costs" in text and "| forensic-services | 75,000.00 USD | 1 |" in text
     assert "## Remediation and recovery: budget" in text and "125,000.00 USD" in text
     assert "## Remediation and recovery: fine ranges per applicable regime" in text
+    html = tmp_path / "r.html"
+    assert cli("report", "--format", "html", "--out", str(html)).code == 0
+    page = html.read_text(encoding="utf-8")
+    section = page[page.index('<section id="recovery">') :]
+    text = " ".join(re.sub(r"<[^>]+>", " ", section[: section.index("</section>")]).split())  # what a reader sees
+    assert "Costs" in text and "75,000.00 USD" in text and "125,000.00 USD" in text
+    assert "Just-in-time grants" in text
+
+
+def test_every_fine_in_the_table_names_a_regime_of_the_rule_table() -> None:
+    from app.deadlines import load_rules
+
+    regimes = {r.regime for r in load_rules()}
+    assert {f.regime for f in load_fines()} <= regimes

@@ -182,3 +182,28 @@ def test_a_plan_without_a_grant_hashes_as_before_grants_existed() -> None:
     plan = Plan(plan_id="CA-000001", action="freeze_users", org_alias="sim", created_by="a", created_utc="x")
     assert b'"grant"' not in plan.body()
     assert plan.sealed().sha256 == plan.compute_sha256()
+
+
+def test_a_grant_revoked_early_goes_through_the_containment_path_and_is_verified_removed(cli: Any, sim: SimOrg) -> None:
+    cli.new()
+    action_id = _plan(cli, sim, "--hours", "24")
+    assert cli("grant", "approve", action_id, "--confirm", "sim", actor="bob").code == 0
+    assert cli("grant", "apply", action_id, "--confirm", "sim", *sim_args(sim)[2:]).code == 0
+    assignment = _assignments(sim, USER, SET)[0]["Id"]
+    revoked = cli(
+        "grant", "revoke", action_id, "--confirm", "sim", "--reason", "sync finished", *sim_args(sim)[2:], "--json"
+    )
+    assert revoked.code == 0, revoked.err + revoked.out
+    assert revoked.json()["status"] == "done" and revoked.json()["executor"] == "tester"
+    assert _assignments(sim, USER, SET) == []
+    with _open(cli) as incident:
+        undo = incident.journal.last("action.plan")
+        grants = list_grants(incident)
+    assert undo.data["undoes"] == action_id and undo.data["counts"] == {"delete_assignment": 1}
+    assert grants[0].status == "undone"
+    checked = cli("grant", "list", *sim_args(sim), "--json").json()
+    assert [(g["assignment_id"], g["state"]) for g in checked] == [(assignment, "removed")]
+    undo = cli("contain", "undo", action_id, "--confirm", "sim", *sim_args(sim)[2:])
+    assert undo.code != 0 and "grant revoke" in undo.err
+    unassigned = [r["Display"] for r in sim.store.rows("SetupAuditTrail") if r.get("Action") == "PermSetUnassign"]
+    assert unassigned == [f"Permission set {SET}: unassigned from user {USER}"]

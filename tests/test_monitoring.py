@@ -81,6 +81,12 @@ def _attacker_returns(sim: SimOrg) -> dict[str, str]:
             "LoginHistory",
             {"UserId": drift_user, "LoginTime": now, "SourceIp": ACTOR_IP, "Status": "Success", "Application": "Drift"},
         )
+        st.insert(
+            "ApiEvent",
+            {"EventDate": now, "EventIdentifier": "day9-query", "UserId": drift_user, "Username": "drift-int@acme.example",
+             "SourceIp": ACTOR_IP, "Query": "SELECT Id, Name, Email FROM Contact", "QueriedEntities": "Contact",
+             "RowsProcessed": 5000.0, "Operation": "Query"},
+        )  # fmt: skip
         frozen = st.find("UserLogin", UserId=marketing)[0]
         st.table("UserLogin").update(st.table("UserLogin").key_of(frozen["Id"]), {"IsFrozen": False})
     return {"app": app["Id"], "psa": psa["Id"], "login": login["Id"]}
@@ -103,6 +109,7 @@ def test_each_alert_type_is_raised_once_on_day_9_and_journaled(cli: Any, sim: Si
 
     cli.clock.advance(timedelta(days=8))
     ids = _attacker_returns(sim)
+    cli.clock.advance(timedelta(minutes=5))  # the next scheduled run comes a few minutes later
     second = cli("monitor", "run", *_conn(sim))
     assert second.code == 0, second.err
     assert "run 2 (day 9)" in second.out
@@ -125,8 +132,12 @@ def test_each_alert_type_is_raised_once_on_day_9_and_journaled(cli: Any, sim: Si
         and ACTOR_IP in by_type["login_from_indicator"]["title"]
     )
     assert "marketing-sync@acme.example" in by_type["user_unfrozen"]["title"]
-    assert [r["status"] for r in runs] == ["ok", "ok"] and runs[1]["alerts"] == 7
-    assert "chat-vendor-theft" in runs[1]["indicator_sets"]
+    assert [r["status"] for r in runs] == ["ok", "ok"] and runs[1]["alerts"] == 8
+    assert "chat-vendor-theft" in runs[1]["indicator_sets"] and runs[1]["collect_status"] == "complete"
+    assert "ApiEvent" in by_type["indicator_hit"]["title"] and ACTOR_IP in by_type["indicator_hit"]["title"]
+    with _open(cli) as incident:
+        hunt_run = incident.journal.last("hunt.run")
+    assert hunt_run is not None and hunt_run.data["new_hits"] >= 2  # the collected login and API event
     for line in ("ALERT token_regranted", "ALERT login_from_indicator", "ALERT user_unfrozen"):
         assert line in second.out
 
@@ -136,7 +147,7 @@ def test_each_alert_type_is_raised_once_on_day_9_and_journaled(cli: Any, sim: Si
     third = cli("monitor", "run", *_conn(sim), "--json")
     assert third.code == 0 and third.json()["alerts"] == [] and third.json()["still_true"] == 2
     status = cli("monitor", "status", "--json").json()
-    assert status["runs"] == 3 and status["alerts"] == 7 and status["day"] == 9 and status["days_left"] == 20
+    assert status["runs"] == 3 and status["alerts"] == 8 and status["day"] == 9 and status["days_left"] == 20
     assert status["alerts_by_type"] == {t: 1 for t in sorted(ALERT_TYPES)}
     assert status["runs_by_day"] == {"1": 1, "9": 2}
     text = cli("monitor", "status").out
@@ -151,7 +162,7 @@ def test_each_alert_type_is_raised_once_on_day_9_and_journaled(cli: Any, sim: Si
     served = [c for c in report.controls if any(i.id == "recover.enhanced-monitoring" for i in c.items)]
     assert served and all(window_seq in c.entries for c in served)  # the checklist's evidence names the kind
     assert mon is not None and (mon.runs, mon.day, mon.days_with_a_run) == (3, 9, 2)
-    assert mon.days_without_a_run == list(range(2, 9)) and len(mon.alerts) == 7
+    assert mon.days_without_a_run == list(range(2, 9)) and len(mon.alerts) == 8
     assert "## Remediation and recovery: enhanced monitoring" in cli("report").out
 
 
@@ -171,3 +182,24 @@ def test_a_failed_run_is_journaled_and_the_end_of_the_window_is_respected(cli: A
     with _open(cli) as incident:
         assert incident.journal.head().size == size  # nothing journaled after the end
     assert cli("monitor", "start", "--days", "0").code == 2
+
+
+def test_closing_the_window_records_the_decision_and_stops_the_runs(cli: Any, sim: SimOrg) -> None:
+    cli.new()
+    assert cli("monitor", "close", "--decision", "x").code == 2  # nothing to close yet
+    assert cli("monitor", "start", "--days", "28", "--org", "sim").code == 0
+    cli.clock.advance(timedelta(days=20))
+    closed = cli("monitor", "close", "--decision", "keep the IP policy, retire the export alert")
+    assert closed.code == 0, closed.err
+    with _open(cli) as incident:
+        entries = [e.data for e in incident.journal.entries(kind="monitoring.window")]
+        size = incident.journal.head().size
+    assert entries[-1]["phase"] == "close" and entries[-1]["decision"].startswith("keep the IP policy")
+    assert cli("monitor", "close", "--decision", "again").code == 2
+    status = cli("monitor", "status", "--json").json()
+    assert status["ended"] is True and status["day"] == 21 and status["closed_by"] == "tester"
+    ended = cli("monitor", "run", *_conn(sim))
+    assert ended.code == 0 and "ended" in ended.out
+    with _open(cli) as incident:
+        assert incident.journal.head().size == size  # neither the refused close nor the run wrote anything
+    assert "closed " in cli("monitor", "status").out

@@ -54,8 +54,9 @@ def test_the_installer_refuses_a_wheelhouse_that_does_not_match_its_sums(tmp_pat
         "wheels/a.whl does not match its SHA-256",
         "wheels/b.whl is not listed in SHA256SUMS",
     ]
-    sums.write_text(f"{'0' * 64}  ../outside\n")
-    assert "is not `SHA256  PATH`" in install_offline.verify_sums(tmp_path, None)[0]
+    for outside in ("../outside", "/etc/hostname"):
+        sums.write_text(f"{'0' * 64}  {outside}\n")
+        assert "is not `SHA256  PATH`" in install_offline.verify_sums(tmp_path, None)[0]
 
 
 @pytest.mark.slow
@@ -75,6 +76,12 @@ def test_a_wheelhouse_for_this_machine_installs_with_no_index_and_runs_the_demo_
     assert sbom["bomFormat"] == "CycloneDX" and sbom["specVersion"] == "1.5"
     assert {c["name"] for c in sbom["components"]} >= {"textual", "simple-salesforce", "holidays", "rich"}
     assert all(ref["hashes"][0]["alg"] == "SHA-256" for c in sbom["components"] for ref in c["externalReferences"])
+    depends = {d["ref"]: set(d["dependsOn"]) for d in sbom["dependencies"]}
+    own = sbom["metadata"]["component"]["bom-ref"]
+    assert own.startswith("pkg:pypi/warroom@") and any(r.startswith("pkg:pypi/textual@") for r in depends[own])
+    listed = {line.split("  ", 1)[1] for line in (house / "SHA256SUMS").read_text().splitlines()}
+    assert {"sbom.cdx.json", "install_offline.py", "targets.json"} <= listed
+    assert {f"wheels/{w.name}" for w in (house / "wheels").iterdir()} <= listed
 
     laptop = tmp_path / "laptop"
     laptop.mkdir()

@@ -155,3 +155,20 @@ def test_evidence_add_shows_hashing_on_a_terminal_and_nothing_otherwise(cli, tmp
     big.write_bytes(b"y" * 10)
     code, _ = _run(cli, plain, "evidence", "add", str(big))
     assert code == 0 and plain.getvalue() == ""
+
+
+def test_custody_rehash_shows_progress_only_for_events_that_rehash(cli, tmp_path: Path):
+    cli.new()
+    f = tmp_path / "export.csv"
+    f.write_bytes(b"z" * (HASH_STEP + 3))
+    evidence_id = cli("evidence", "add", str(f), "--json").json()["evidence_id"]
+    tty = Tty()
+    code, out = _run(cli, tty, "evidence", "custody", evidence_id, "verified")
+    assert code == 0 and "re-hash matches" in out
+    assert f"re-hashing {evidence_id}" in tty.getvalue() and tty.getvalue().endswith("\r\x1b[K")
+    sealed = Tty()
+    code, _ = _run(cli, sealed, "evidence", "custody", evidence_id, "sealed")
+    assert code == 0 and sealed.getvalue() == ""
+    every = Tty()
+    code, out = _run(cli, every, "evidence", "verify")
+    assert code == 0 and "re-hashing" in every.getvalue() and f"{evidence_id}  ok" in out

@@ -117,3 +117,16 @@ def test_a_user_holding_a_dangerous_permission_is_not_least_privilege(cli: Any, 
     plan = cli("reconnect", "plan", "--app", "Drift", "--user", "drift-int@acme.example", "--json")
     least = next(p for p in plan.json()["preconditions"] if p["name"] == "least_privilege_user")
     assert least["state"] == "not met" and "ViewAllData" in least["basis"]
+
+
+def test_a_harden_check_newer_than_the_snapshot_decides_the_policies(cli: Any, sim: SimOrg) -> None:
+    cli.new()
+    assert cli("inventory", "pull", *sim_args(sim)).code == 0
+    before = cli("reconnect", "plan", "--app", "Drift", "--user", "drift-int@acme.example", "--json")
+    assert _states(before)["policies_hardened"] == "unknown"  # the snapshot holds no refresh-token policy for Drift
+    cli.clock.advance(timedelta(minutes=30))
+    _rebuild_in_setup(sim)
+    assert cli("harden", "check", "--app", "Drift", *sim_args(sim)).code == 1  # the trace flag is still there
+    after = cli("reconnect", "plan", "--app", "Drift", "--user", "drift-int@acme.example", "--json")
+    policy = next(p for p in after.json()["preconditions"] if p["name"] == "policies_hardened")
+    assert policy["state"] == "met" and policy["basis"].startswith("harden check of Drift at ")

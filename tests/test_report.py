@@ -260,6 +260,7 @@ def test_a_custom_template_can_extend_the_shipped_one(cli: Any, incident_id: str
     result = cli("report", "--format", "html", "--template", str(own))
     assert result.code == 0, result.err
     assert "ACME Corp" in result.out and "Executive summary" in result.out and "Root, to read aloud" not in result.out
+    assert cli("report", "--format", "md", "--template", str(own)).code == 2  # a layout is for HTML and PDF
 
 
 @pytest.mark.parametrize(
@@ -279,3 +280,38 @@ def test_a_bad_template_is_refused_with_its_name(
     assert result.code == 2
     assert "bad.html.j2" in result.err and message in result.err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_template_that_is_not_text_is_refused(cli: Any, incident_id: str, tmp_path: Path) -> None:
+    own = tmp_path / "latin1.html.j2"
+    own.write_bytes("<p>caf\xe9</p>".encode("latin-1"))
+    result = cli("report", "--format", "html", "--template", str(own))
+    assert result.code == 2 and "latin1.html.j2" in result.err and "UTF-8" in result.err
+
+
+def test_the_workspace_config_sets_the_layout(cli: Any, incident_id: str, tmp_path: Path) -> None:
+    (cli.home / "layouts").mkdir()
+    (cli.home / "layouts" / "org.html.j2").write_text(
+        '{% extends "report.html.j2" %}{% block cover %}<h1>Org layout on {{ paper }}</h1>{% endblock %}\n',
+        encoding="utf-8",
+    )
+    (cli.home / "config.toml").write_text(
+        '[report]\ntemplate = "layouts/org.html.j2"\npaper = "letter"\n', encoding="utf-8"
+    )
+    result = cli("report", "--format", "html")
+    assert result.code == 0, result.err
+    assert "Org layout on letter" in result.out and "size: letter landscape" in result.out
+    assert "Org layout on a4" in cli("report", "--format", "html", "--paper", "a4").out
+    (cli.home / "config.toml").write_text('[report]\npaper = "tabloid"\n', encoding="utf-8")
+    bad = cli("report", "--format", "html")
+    assert bad.code == 2 and "[report] paper" in bad.err
+
+
+def test_html_carries_the_remediation_and_recovery_tables(cli: Any, incident_id: str) -> None:
+    assert cli("costs", "budget", "200000", "USD").code == 0
+    assert cli("costs", "add", "forensic-services", "75000", "USD", "--vendor", "Acme DFIR").code == 0
+    result = cli("report", "--format", "html")
+    assert result.code == 0, result.err
+    section = re.sub(r"<[^>]+>", "", result.out.split('<section id="recovery">', 1)[1].split("</section>", 1)[0])
+    assert "Costs" in section and "forensic-services" in section and "75,000.00 USD" in section
+    assert "125,000.00 USD" in section and "Fine ranges per applicable regime" in section

@@ -15,14 +15,12 @@ import pytest
 from app.report import stix as stix_mod
 from tests.report_helpers import PlayedDemo, play_demo
 
-# MISP's default category/type pairs used here (MISP core format, "Attribute categories vs. types";
-# https://www.misp-project.org/datamodels/): each type must be allowed in its category.
-MISP_ALLOWED = {
-    ("Network activity", "ip-src"),
-    ("Network activity", "user-agent"),
-    ("Targeting data", "target-user"),
-    ("Other", "text"),
-}
+
+def _pymisp_data(name: str) -> Any:
+    """A file PyMISP (MISP's own Python library) ships: MISP's type table (describeTypes.json) and the event
+    JSON schemas from MISP's format/2.4 directory."""
+    pymisp = pytest.importorskip("pymisp", reason="pymisp (test extra) is not installed")
+    return json.loads((Path(pymisp.__file__).parent / "data" / name).read_text("utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -106,28 +104,39 @@ def test_a_broken_bundle_does_not_validate() -> None:
         stix_mod.validate(json.dumps(bad))
 
 
-def test_misp_event_has_the_core_format_shape(demo: PlayedDemo) -> None:
-    data, _ = _export(demo, "misp", "event.json")
-    event = json.loads(data)["Event"]
-    assert {"uuid", "info", "date", "threat_level_id", "analysis", "distribution", "timestamp"} <= set(event)
-    assert event["published"] is False and event["distribution"] == "0"
-    attrs: list[dict[str, Any]] = event["Attribute"]
-    assert attrs
-    with demo.incident() as incident:
-        hit_times = {h.data["at"] for h in incident.journal.entries(kind="hunt.hit") if h.data.get("at")}
+def test_misp_event_loads_in_pymisp_and_fits_misp_types_and_schema(demo: PlayedDemo) -> None:
     from datetime import UTC, datetime
+
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema (test extra) is not installed")
+    pymisp = pytest.importorskip("pymisp", reason="pymisp (test extra) is not installed")
 
     from app.base.clock import format_instant, parse_instant
 
-    for a in attrs:
-        assert (a["category"], a["type"]) in MISP_ALLOWED, a
-        assert a["value"] and isinstance(a["to_ids"], bool)
-        for s in a["Sighting"]:
-            assert s["type"] == "0"
-            at = format_instant(datetime.fromtimestamp(int(s["date_sighting"]), UTC))
-            assert at in {format_instant(parse_instant(t)) for t in hit_times}
-    context = [a for a in attrs if "[context" in a["comment"]]
+    data, _ = _export(demo, "misp", "event.json")
+    doc = json.loads(data)
+    # MISP's lax event schema (format/2.4/schema-lax.json). The strict schema beside it predates attribute
+    # sightings and first_seen/last_seen, which MISP's own event exports carry.
+    jsonschema.Draft4Validator(_pymisp_data("schema-lax.json")).validate(doc)
+    mappings = _pymisp_data("describeTypes.json")["result"]["category_type_mappings"]
+    event = pymisp.MISPEvent()
+    event.load(data.decode("utf-8"))
+    assert event.info.startswith(demo.incident_id) and event.published is False and event.distribution == 0
+    assert event.attributes
+    with demo.incident() as incident:
+        hit_times = {
+            format_instant(parse_instant(h.data["at"]))
+            for h in incident.journal.entries(kind="hunt.hit")
+            if h.data.get("at")
+        }
+    for a in event.attributes:
+        assert a.type in mappings[a.category], (a.category, a.type)
+        for s in a.sightings:
+            assert str(s.type) == "0"
+            assert format_instant(datetime.fromtimestamp(int(s.date_sighting), UTC)) in hit_times
+    attrs: list[dict[str, Any]] = doc["Event"]["Attribute"]
+    context = [a for a in attrs if "[context" in a["comment"] or "[low confidence" in a["comment"]]
     assert context and not any(a["to_ids"] for a in context)
+    assert any(a["to_ids"] for a in attrs if a not in context)
     assert any(a["Sighting"] for a in attrs if a["type"] == "ip-src")
     _preserved(demo, data, "misp")
 

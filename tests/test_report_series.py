@@ -36,7 +36,7 @@ def test_attack_timeline_counts_every_hit_in_its_event_hour(demo: PlayedDemo) ->
     [series] = tl.sets
     assert series.indicator_set == "chat-vendor-theft"
     assert {p.hour_utc: p.count for p in series.hours} == dict(expected)
-    assert series.total == len(hits) and tl.undated == 0
+    assert series.total == len(hits) == tl.hits and tl.undated == 0
     assert tl.first_utc == min(h.data["at"] for h in hits)
 
 
@@ -103,3 +103,21 @@ def test_no_hits_no_exfil_no_containment_on_a_fresh_incident(cli: Any, home: Pat
     assert s.attack.sets == () and s.attack.first_utc is None
     assert s.rows.by_object == () and s.containment.points == ()
     assert s.containment.origin_basis in ("detected", "aware", "declared", None)
+
+
+def test_unusable_journaled_times_are_passed_over_not_trusted(cli: Any) -> None:
+    from app.composition.workspace import Workspace
+
+    iid = cli.new("old values")
+    with Workspace(cli.home, cli.clock, cli.keyring).open(iid) as incident:
+        incident.journal.append("incident.update", {"detected": "205-08-12T10:00:00Z"}, "tester")
+        incident.journal.append(
+            "hunt.hit",
+            {"key": "x:1", "evidence_id": "x", "line": 1, "at": "yesterday", "indicators": ["s/ip#1: 192.0.2.1"]},
+            "tester",
+        )
+        cs = S.containment_over_time(incident)
+        tl = S.attack_timeline(incident)
+    assert cs.origin_basis in ("aware", "declared", None) and cs.origin_basis != "detected"
+    assert tl.undated == 1 and tl.sets == ()
+    assert cli("report", "--format", "html").code == 0

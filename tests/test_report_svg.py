@@ -35,6 +35,7 @@ def test_attack_timeline_stacks_sets_and_counts_undated_hits() -> None:
             S.HitSeries(HOSTILE, (S.HourCount("2025-08-08T03:00:00Z", 2), S.HourCount("2025-08-09T10:00:00Z", 5)), 7),
             S.HitSeries("other", (S.HourCount("2025-08-09T10:00:00Z", 1),), 1),
         ),
+        hits=7,
         first_utc="2025-08-08T03:12:00Z",
         last_utc="2025-08-09T10:30:00Z",
         undated=3,
@@ -42,6 +43,7 @@ def test_attack_timeline_stacks_sets_and_counts_undated_hits() -> None:
     root = _parse(svg.attack_timeline_svg(tl))
     assert HOSTILE + " (7)" in _text(root)
     assert "3 hit(s) without an event time" in _text(root)
+    assert "counted in each" in _text(root)  # 7 + 1 set matches for 7 distinct hits
     bars = [r for r in root.iter(f"{NS}rect") if r.find(f"{NS}title") is not None]
     assert len(bars) == 3
     assert "6" in svg.attack_timeline_svg(tl).split("</desc>")[0]  # tallest hour: 5 + 1
@@ -92,8 +94,11 @@ def test_rows_taken_says_the_total_is_a_floor() -> None:
 @pytest.mark.parametrize(
     ("draw", "message"),
     [
-        (lambda: svg.attack_timeline_svg(S.AttackTimeline((), None, None, 0)), "No hunt hits recorded"),
-        (lambda: svg.notice_clocks_svg(S.NoticeClocks("2025-08-24T09:00:00Z", ())), "No notification clock applies"),
+        (lambda: svg.attack_timeline_svg(S.AttackTimeline((), 0, None, None, 0)), "No hunt hits recorded"),
+        (
+            lambda: svg.notice_clocks_svg(S.NoticeClocks("2025-08-24T09:00:00Z", ())),
+            "No notification clock applies to the facts recorded so far",
+        ),
         (lambda: svg.rows_taken_svg(S.RowsTaken((), ())), "No reads matched"),
         (lambda: svg.containment_svg(S.ContainmentSeries(None, None, ())), "no containment action recorded"),
         (

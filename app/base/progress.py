@@ -163,12 +163,17 @@ def for_stream(stream: TextIO, *, quiet: bool = False) -> Progress:
 # -- adapters: the callbacks the actions take, fed from one Progress -------------------------------------------
 
 
-def hashing(progress: Progress, step: int = HASH_STEP) -> Callable[[int, int], None]:
-    """For EvidenceStore.ingest / Incident.add_evidence: (bytes done, size), at most every `step` bytes; the bar
+def hashing(progress: Progress, label: str | None = None, step: int = HASH_STEP) -> Callable[[int, int], None]:
+    """For EvidenceStore.ingest / Incident.add_evidence / custody re-hashes: (bytes done, size), at most every `step`
+    bytes; with a `label`, the bar starts at the first report (so work that hashes nothing shows nothing), and it
     stops by itself at the end."""
     last = [0]
+    started = [label is None]
 
     def report(done: int, size: int) -> None:
+        if not started[0]:
+            started[0] = True
+            progress.start(str(label), size, "bytes")
         if done - last[0] >= step or done == size:
             last[0] = done
             progress.progress(done, size)

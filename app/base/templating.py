@@ -121,6 +121,10 @@ def _render(load: Callable[[], jinja2.Template], context: Mapping[str, Any], nam
         raise TemplateError(f"{_template_line(exc) or name}: {exc.message} (see the documented context)") from None
     except jinja2.TemplateError as exc:
         raise TemplateError(f"{_template_line(exc) or name}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise TemplateError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise TemplateError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     except (ArithmeticError, TypeError, ValueError, LookupError, RecursionError) as exc:
         # The template's own expression failed ({{ 1/0 }}, {{ "%d" % "x" }}): the template's fault, named as such.
         raise TemplateError(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -48,10 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run_add(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
-        bar = ctx.progress(quiet=True)
-        with contextlib.suppress(OSError):  # a missing file is add_evidence's to report
-            bar.start(f"hashing {args.file.name}", args.file.stat().st_size, "bytes")
-        rec = incident.add_evidence(args.file, ctx.actor, note=args.note, progress=hashing(bar))
+        hashed = hashing(ctx.progress(quiet=True), f"hashing {args.file.name}")
+        rec = incident.add_evidence(args.file, ctx.actor, note=args.note, progress=hashed)
         if args.json:
             ctx.print_json(made(incident, rec.seq, **asdict(rec)))
         else:
@@ -74,7 +72,13 @@ def _run_list(ctx: Context, args: argparse.Namespace) -> int:
 def _run_custody(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.open_incident(args.incident) as incident:
         entry = incident.custody(
-            args.evidence_id, args.action, ctx.actor, to_party=args.to_party, purpose=args.purpose, note=args.note
+            args.evidence_id,
+            args.action,
+            ctx.actor,
+            to_party=args.to_party,
+            purpose=args.purpose,
+            note=args.note,
+            progress=_rehashing(ctx, args.evidence_id),
         )
         result = made(incident, entry.seq, evidence_id=args.evidence_id, action=args.action)
     match = entry.data.get("match")
@@ -93,7 +97,7 @@ def _run_verify(ctx: Context, args: argparse.Namespace) -> int:
     checked = []
     with ctx.open_incident(args.incident) as incident:
         for key in incident.journal.state("evidence"):
-            entry = incident.custody(key, "verified", ctx.actor)
+            entry = incident.custody(key, "verified", ctx.actor, progress=_rehashing(ctx, key))
             ok = entry.data["match"]
             bad += not ok
             checked.append(made(incident, entry.seq, evidence_id=key, match=ok))
@@ -102,3 +106,9 @@ def _run_verify(ctx: Context, args: argparse.Namespace) -> int:
     if args.json:
         ctx.print_json({"incident": incident.id, "checked": len(checked), "mismatches": bad, "items": checked})
     return 1 if bad else 0
+
+
+def _rehashing(ctx: Context, evidence_ref: str) -> Callable[[int, int], None]:
+    """Bytes re-hashed of the stored file, with rate and ETA, when stderr is a terminal (for the custody events
+    that re-hash; the others show nothing)."""
+    return hashing(ctx.progress(quiet=True), f"re-hashing {evidence_ref}")

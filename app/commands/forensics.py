@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from datetime import datetime
 from pathlib import Path
 
@@ -65,6 +66,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--incident")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_run_hunt)
+
+    p = sub.add_parser(
+        "hunt-index", help="bring the analysis database up to date with the evidence store, or --rebuild it"
+    )
+    p.add_argument(
+        "--rebuild", action="store_true", help="delete and rebuild it from the evidence store (it is derived data)"
+    )
+    p.add_argument("--incident")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_run_hunt_index)
 
     p = sub.add_parser("exfil", help="what did they take: rows read per app/user and object, from the API logs")
     p.add_argument(
@@ -150,7 +161,11 @@ def _run_hunt(ctx: Context, args: argparse.Namespace) -> int:
                 )
             if collected.status != "complete" and not args.json:
                 ctx.error(f"collection {collected.status}: {collected.message}; hunting what is preserved")
-        result = hunt.hunt(incident, sets, since=args.since, until=args.until, leads=args.leads)
+        scanning = ctx.progress(quiet=True)
+        scanning.start("hunt: preserved rows scanned", None, "records")
+        result = hunt.hunt(
+            incident, sets, since=args.since, until=args.until, leads=args.leads, progress=scanning.progress
+        )
         if args.record:
             hunt.record_hunt(incident, result, sets, ctx.actor)
     if args.json:
@@ -158,6 +173,18 @@ def _run_hunt(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     for line in render_hunt(result):
         ctx.print(line)
+    return 0
+
+
+def _run_hunt_index(ctx: Context, args: argparse.Namespace) -> int:
+    with ctx.open_incident(args.incident) as incident:
+        status = hunt.refresh_index(incident, rebuild=args.rebuild)
+    if args.json:
+        ctx.print_json(dataclasses.asdict(status))
+        return 0
+    done = "rebuilt" if status.rebuilt else f"{status.indexed_now} new files indexed"
+    ctx.print(f"analysis database {status.path}: {done}; {status.files} files, {status.rows} rows")
+    ctx.print("derived from the evidence store (not evidence); open it with `sqlite-utils` or `datasette`")
     return 0
 
 

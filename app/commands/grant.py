@@ -50,6 +50,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--json", action="store_true")
     q.set_defaults(handler=_run_apply)
 
+    q = gsub.add_parser("revoke", help="remove a grant's assignment before it expires (an undo of the grant)")
+    q.add_argument(
+        "action_id", metavar="ACTION_ID", help="the grant's action id shown by `warroom grant plan` and `grant list`"
+    )
+    q.add_argument("--confirm", metavar="ALIAS", help="the grant's org alias (asked for when left out)")
+    q.add_argument("--reason", help="why the access ends early (a note in the revoke plan)")
+    _org_args(q, with_alias=False)
+    q.add_argument("--incident")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=_run_revoke)
+
     q = gsub.add_parser("list", help="what is granted and until when; with --org, checked again by query")
     _org_args(q, with_alias=True)
     q.add_argument("--incident")
@@ -116,6 +127,17 @@ def _run_apply(ctx: Context, args: argparse.Namespace) -> int:
         typed = _ask_alias(ctx, plan, args.confirm, "Apply")
         run = apply_grant(incident, _opener(ctx, plan, args), args.action_id, typed, ctx.actor)
     return _report(ctx, run.result, args.json)
+
+
+def _run_revoke(ctx: Context, args: argparse.Namespace) -> int:
+    from app.grants import revoke_grant
+    from app.grants.applying import grant_plan
+
+    with ctx.open_incident(args.incident) as incident:
+        plan = grant_plan(incident, args.action_id)
+        typed = _ask_alias(ctx, plan, args.confirm, "Revoke")
+        result = revoke_grant(incident, _opener(ctx, plan, args), args.action_id, typed, ctx.actor, args.reason)
+    return _report(ctx, result, args.json)
 
 
 def _run_list(ctx: Context, args: argparse.Namespace) -> int:

@@ -28,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--json", action="store_true")
     q.set_defaults(handler=_run_run)
 
+    q = msub.add_parser("close", help="close the window with the decision on the temporary rules (journaled)")
+    q.add_argument("--decision", required=True, help="which temporary rules are kept or retired, and why")
+    q.add_argument("--incident")
+    q.set_defaults(handler=_run_close)
+
     q = msub.add_parser("status", help="the window: day N of M, runs per day, alerts by type")
     q.add_argument("--incident")
     q.add_argument("--json", action="store_true")
@@ -74,6 +79,15 @@ def _run_run(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_close(ctx: Context, args: argparse.Namespace) -> int:
+    from app.monitoring import close_window
+
+    with ctx.open_incident(args.incident) as incident:
+        entry = close_window(incident, args.decision, ctx.actor)
+    ctx.print(f"monitoring window closed {entry.data['closed_utc']} (entry {entry.seq}): {entry.data['decision']}")
+    return 0
+
+
 def _run_status(ctx: Context, args: argparse.Namespace) -> int:
     from app.monitoring import monitor_status
 
@@ -89,6 +103,8 @@ def _run_status(ctx: Context, args: argparse.Namespace) -> int:
         ctx.print_json(status)
         return 0
     state = "ended" if status.ended else f"day {status.day} of {status.days}, {status.days_left} day(s) left"
+    if status.closed_utc:
+        state = f"closed {status.closed_utc} by {status.closed_by}: {status.decision}"
     ctx.print(f"monitoring {status.org_alias}: {status.start_utc} to {status.end_utc} ({state})")
     ctx.print(
         f"runs: {status.runs}" + (f", last {status.last_run_utc} ({status.last_status})" if status.last_run_utc else "")

@@ -33,9 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--template",
         type=Path,
         metavar="FILE",
-        help="the HTML/PDF layout: a Jinja2 template replacing the shipped one (docs/report.md lists its context)",
+        help="the HTML/PDF layout: a Jinja2 template replacing the shipped one (docs/report.md lists its context; "
+        "config.toml [report] template sets a workspace default)",
     )
-    p.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size for HTML/PDF printing")
+    p.add_argument(
+        "--paper", choices=("a4", "letter"), help="paper size for HTML/PDF printing (default: config.toml [report])"
+    )
     p.add_argument("--browser", metavar="PATH", help="the Chromium or Chrome to print with (default: found on PATH)")
     p.add_argument("--incident")
     p.set_defaults(handler=_run_report)
@@ -59,6 +62,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run_report(ctx: Context, args: argparse.Namespace) -> int:
     from app import report
 
+    if args.template is not None and args.format not in ("html", "pdf"):
+        raise UsageError("--template sets the HTML/PDF layout; use it with --format html or pdf")
+    if args.format in ("html", "pdf"):
+        from app.report.layout import workspace_layout
+
+        layout = workspace_layout(ctx.home)
+        args.template = args.template or layout.template
+        args.paper = args.paper or layout.paper
     if args.format in report.EXPORT_FORMATS:
         return _run_export(ctx, args)
     if args.format == "pdf" and args.out is None:
@@ -67,7 +78,7 @@ def _run_report(ctx: Context, args: argparse.Namespace) -> int:
         raise UsageError(f"{args.template}: no such template file")
     with ctx.open_incident(args.incident) as incident:
         rep, data, entry = report.generate(
-            incident, ctx.actor, args.format, template=args.template, paper=args.paper, browser=args.browser
+            incident, ctx.actor, args.format, template=args.template, paper=args.paper or "a4", browser=args.browser
         )
     fell_back = entry.data["format"] != args.format
     if args.out is not None:

@@ -123,6 +123,7 @@ class Context:
     def progress(self, *, quiet: bool = False) -> Progress:
         """Progress for slow work on stderr: a bar when stderr is a terminal, else its notes (none if `quiet`).
         Anything the command prints afterwards ends the bar first, so output never lands on the bar's line."""
+        self.end_progress()  # one bar at a time: a new piece of work ends the one before
         self._live = for_stream(self.stderr, quiet=quiet)
         return self._live
 

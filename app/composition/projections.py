@@ -65,6 +65,7 @@ KINDS: dict[str, KindSpec] = {
     "reconnect.plan": KindSpec("app.reconnection.plans:project"),
     "reconnect.approved": KindSpec("app.reconnection.plans:project"),
     "reconnect.refused": KindSpec(),
+    "harden.checked": KindSpec(),
 }
 
 REGISTRY = Registry(KINDS)

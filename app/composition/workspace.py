@@ -22,12 +22,25 @@ from typing import Any
 from app.base.clock import Clock, format_instant
 from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.composition.projections import REGISTRY
-from app.incident.core import Incident
+from app.incident.core import EvidenceRecord, Incident
 from app.journal.chain import Journal, JournalError, JournalUnreadable
 
 JOURNAL_FILE = "journal.db"
 INCIDENT_ID = re.compile(r"INC-[0-9]{8}-[0-9A-F]{4}")
 UNFINISHED_AFTER_S = 600
+
+
+class _AnalysisIndexFollows:
+    """Each recorded evidence file goes into the hunt's analysis database at once (imported on first use: opening
+    an incident does not load the hunt)."""
+
+    def evidence_recorded(self, incident: Incident, record: EvidenceRecord) -> None:
+        from app.hunt.index import IndexOnRecord
+
+        IndexOnRecord().evidence_recorded(incident, record)
+
+
+EVIDENCE_OBSERVERS = (_AnalysisIndexFollows(),)
 MAKING_PREFIX = ".new-"  # an incident being made; renamed to its id only once its journal is complete
 
 
@@ -120,7 +133,9 @@ class Workspace:
                 ) from None
             raise
         journal = Journal.open(final / JOURNAL_FILE, self.clock, registry=REGISTRY)
-        return Incident(final, journal, self._keyring, keyring_factory=self._keyring_factory)
+        return Incident(
+            final, journal, self._keyring, keyring_factory=self._keyring_factory, observers=EVIDENCE_OBSERVERS
+        )
 
     def _make(
         self,
@@ -189,7 +204,9 @@ class Workspace:
                 "altered, so it is not opened (`warroom journal verify` examines it)",
                 exit_code=1,
             )
-        return Incident(path.parent, journal, self._keyring, keyring_factory=self._keyring_factory)
+        return Incident(
+            path.parent, journal, self._keyring, keyring_factory=self._keyring_factory, observers=EVIDENCE_OBSERVERS
+        )
 
     def resolve(self, incident_id: str | None) -> str:
         """An exact id, a unique case-insensitive suffix or prefix, or None for the most recent."""

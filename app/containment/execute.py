@@ -265,6 +265,8 @@ def plan_undo(incident: Incident, action_id: str, actor: str) -> Plan:
     if current is None:
         raise NotFoundError(f"no containment action {action_id!r} in {incident.id}")
     original = load_plan(incident, current["action_id"])
+    if original.grant is not None:
+        raise ContainmentError(f"{original.plan_id} is a just-in-time grant: `warroom grant revoke` removes it")
     if original.undoes:
         raise ContainmentError(
             f"{original.plan_id} is itself an undo of {original.undoes}; plan the action again instead"

@@ -35,6 +35,7 @@ Action = Literal[
     "rotate_consumer_secret",
     "undo",
     "grant_access",
+    "harden",
 ]
 ACTIONS: tuple[str, ...] = (
     "revoke_tokens",

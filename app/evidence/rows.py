@@ -224,11 +224,12 @@ class EvidenceFile:
     seq: int
 
 
-def evidence_files(incident: Incident) -> list[EvidenceFile]:
-    """Every preserved file once (the first acquisition of each content), in journal order."""
+def evidence_files(incident: Incident, since: int = 0) -> list[EvidenceFile]:
+    """Every preserved file once (the first acquisition of each content), in journal order; with `since`, only
+    acquisitions journaled after that entry (a content acquired before may then appear again)."""
     seen: set[str] = set()
     out: list[EvidenceFile] = []
-    for entry in incident.journal.entries(kind="evidence.acquired"):
+    for entry in incident.journal.entries(kind="evidence.acquired", since=since):
         d = entry.data
         if d["evidence_id"] in seen:
             continue

@@ -9,7 +9,7 @@ Layout: `planning` (the plan of one grant), `applying` (the named approver's app
 
 from __future__ import annotations
 
-from app.grants.applying import apply_grant, approve_grant
+from app.grants.applying import apply_grant, approve_grant, revoke_grant
 from app.grants.listing import (
     CHECK_KIND,
     Grant,
@@ -33,4 +33,5 @@ __all__ = [
     "list_grants",
     "plan_grant",
     "project_check",
+    "revoke_grant",
 ]

@@ -7,8 +7,10 @@ record and can be re-derived later. Indicators that also describe normal traffic
 COUNT() query) are `role = "context"`: they annotate hits but never make one alone, so the normal
 integrations stay out of the findings.
 
-Layout: `indicators` (the file format and compiled matchers), `hunting` (scan, hits, recording) and `exfil`
-(the exfiltration table). Everything is importable from `app.hunt`.
+Layout: `indicators` (the file format and compiled matchers), `hunting` (scan, hits, recording), `exfil`
+(the exfiltration table), `index` (the per-incident analysis database the hunt queries, derived from the
+evidence store) and `candidates` (which indexed rows an indicator could match). Everything is importable from
+`app.hunt`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from app.hunt.hunting import (
     scan,
     window_of,
 )
+from app.hunt.index import IndexStatus, IndexUnavailable, refresh_index
 from app.hunt.indicators import (
     DATA_DIR,
     DEFAULT_MATCH,
@@ -69,6 +72,8 @@ __all__ = [
     "ExfilRow",
     "Hit",
     "HuntResult",
+    "IndexStatus",
+    "IndexUnavailable",
     "Indicator",
     "IndicatorError",
     "IndicatorSet",
@@ -87,6 +92,7 @@ __all__ = [
     "project_hit",
     "record_hunt",
     "recorded_indicator_sets",
+    "refresh_index",
     "scan",
     "shipped_indicator_files",
     "what_was_taken",

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from app.base.clock import format_instant
 from app.base.errors import UsageError, WarroomError
 from app.evidence.rows import Row, evidence_files, id_key
-from app.hunt.hunting import recorded_indicator_sets, scan, window_of
+from app.hunt.hunting import analysis_index, recorded_indicator_sets, scan, window_of
 from app.hunt.indicators import IndicatorSet, Window
 from app.incident.core import Incident
 
@@ -160,6 +160,7 @@ def exfiltration_table(
     all_activity: bool = False,
     since: datetime | None = None,
     until: datetime | None = None,
+    use_index: bool = True,
 ) -> list[ExfilRow]:
     """What was read, per user and object, from ApiEvent, BulkApiResultEventStore and the API, RestApi and
     Bulk event logs.
@@ -177,11 +178,13 @@ def exfiltration_table(
         if not sets:
             return []
         window = window_of(sets, since, until)
-    selected = [
-        row
-        for row, matched, _context in scan(incident, sets, window)
-        if row.source in EXFIL_SOURCES and window.contains(row.at) and (all_activity or matched) and _is_read(row)
-    ]
+    with analysis_index(incident, use_index) as index:
+        sources = EXFIL_SOURCES if all_activity else None
+        selected = [
+            row
+            for row, matched, _context in scan(incident, sets, window, index=index, sources=sources)
+            if row.source in EXFIL_SOURCES and window.contains(row.at) and (all_activity or matched) and _is_read(row)
+        ]
     selected.sort(key=lambda r: (r.source != "ApiEvent", r.at or _EPOCH))
     accs: dict[tuple[str, str], _Acc] = {}
     jobs: dict[str, tuple[_Acc, int]] = {}

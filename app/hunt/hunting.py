@@ -3,6 +3,7 @@ and `hunt.hit` entries recorded with the indicator files they came from."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -17,6 +18,8 @@ from app.base.redaction import redact
 from app.base.text import one_line
 from app.evidence.rows import FMT_INDICATORS, EvidenceFile, Row, directory, evidence_files, iter_rows
 from app.evidence.store import ID_LEN, hash_file
+from app.hunt.candidates import candidate_rows
+from app.hunt.index import HuntIndex, IndexUnavailable, current_index
 from app.hunt.indicators import QUERY_CHARS, Compiled, IndicatorSet, Window, load_indicators
 from app.incident.core import Incident
 from app.incident.record import evidence_raw
@@ -125,14 +128,28 @@ def _action(row: Row, query: str | None) -> str:
 
 
 def scan(
-    incident: Incident, sets: list[IndicatorSet], window: Window, progress: Callable[[int], None] | None = None
+    incident: Incident,
+    sets: list[IndicatorSet],
+    window: Window,
+    progress: Callable[[int], None] | None = None,
+    *,
+    index: HuntIndex | None = None,
+    sources: tuple[str, ...] | None = None,
 ) -> Iterator[tuple[Row, list[str], list[str]]]:
-    """Every preserved row with the indicators it matched (hit-role, context-role); none outside the window.
+    """Preserved rows with the indicators they matched (hit-role, context-role); none outside the window.
 
-    A record preserved more than once (the same Id in two collections) is yielded once, from the file that
-    preserved it first."""
+    Without `index`, every preserved row (the plain scan: each file re-read). With the analysis database, only
+    the rows some indicator could match (or, with `sources`, every row of those event types), through the same
+    matchers: the matches are the plain scan's. A record preserved more than once (the same Id in two
+    collections) is yielded once, from the file that preserved it first."""
     compiled = [c for s in sets for c in s.compiled]
     users, apps = directory(incident)
+    if index is not None:
+        for row in candidate_rows(index, sets, window, users, apps, sources):
+            row.name_from(users, apps)
+            hits, context = match_row(row, compiled)
+            yield row, hits, context
+        return
     seen: set[int] = set()  # hashes, not tuples: a hunt may cover millions of rows
     for n, row in enumerate(iter_rows(incident), 1):
         if progress and n % 5000 == 0:
@@ -150,6 +167,21 @@ def scan(
         yield row, hits, context
 
 
+@contextlib.contextmanager
+def analysis_index(incident: Incident, use_index: bool = True) -> Iterator[HuntIndex | None]:
+    """The incident's analysis database caught up with the evidence, or None (asked for the plain scan, or the
+    database cannot be written here: a read-only copy of an incident is still hunted, by the plain scan)."""
+    index = None
+    if use_index:
+        with contextlib.suppress(IndexUnavailable):
+            index = current_index(incident)
+    try:
+        yield index
+    finally:
+        if index is not None:
+            index.close()
+
+
 def hunt(
     incident: Incident,
     sets: list[IndicatorSet],
@@ -158,8 +190,10 @@ def hunt(
     until: datetime | None = None,
     leads: bool = False,
     progress: Callable[[int], None] | None = None,
+    use_index: bool = True,
 ) -> HuntResult:
-    """Search every preserved file (offline) for the indicators of `sets`."""
+    """Search every preserved file (offline) for the indicators of `sets`: through the analysis database
+    (`app.hunt.index`), or with `use_index=False` by re-reading every file; both give the same result."""
     if not sets:
         raise UsageError("hunt needs at least one indicator file")
     window = window_of(sets, since, until)
@@ -167,19 +201,21 @@ def hunt(
     lead_list: list[Hit] = []
     rows = 0
     files: set[str] = set()
-    for row, matched, context in scan(incident, sets, window, progress):
-        rows += 1
-        files.add(row.evidence_id)
-        if matched:
-            hits.append(_hit(row, matched, context))
-        elif context and leads:
-            lead_list.append(_hit(row, [], context))
+    with analysis_index(incident, use_index) as index:
+        for row, matched, context in scan(incident, sets, window, progress, index=index):
+            rows += 1
+            files.add(row.evidence_id)
+            if matched:
+                hits.append(_hit(row, matched, context))
+            elif context and leads:
+                lead_list.append(_hit(row, [], context))
+        files_searched, rows_searched = index.totals() if index is not None else (len(files), rows)
     hits.sort(key=lambda h: (h.at or "", h.key))
     return HuntResult(
         indicator_sets=[s.name for s in sets],
         window=window.describe(),
-        files_searched=len(files),
-        rows_searched=rows,
+        files_searched=files_searched,
+        rows_searched=rows_searched,
         hits=hits,
         leads=lead_list,
     )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from app.base.clock import Clock
 from app.base.errors import NotFoundError, UsageError, WarroomError
@@ -27,6 +27,14 @@ class EvidenceRecord:
     seq: int
 
 
+class EvidenceObserver(Protocol):
+    """Told of each evidence file once its acquisition is journaled (derived data, such as the hunt's analysis
+    database, follows the evidence this way; the incident knows no area). It must not raise: the evidence is
+    already recorded."""
+
+    def evidence_recorded(self, incident: Incident, record: EvidenceRecord) -> None: ...
+
+
 class Incident:
     def __init__(
         self,
@@ -35,9 +43,11 @@ class Incident:
         keyring: Any = None,
         *,
         keyring_factory: Callable[[], Any] | None = None,
+        observers: Sequence[EvidenceObserver] = (),
     ) -> None:
         self.dir = incident_dir
         self.journal = journal
+        self.observers = list(observers)
         self.evidence = EvidenceStore(incident_dir / "evidence")
         self._keyring = keyring
         self._keyring_factory = keyring_factory
@@ -122,7 +132,10 @@ class Incident:
         if note:
             data["note"] = note
         entry = self.journal.append("evidence.acquired", data, actor)
-        return EvidenceRecord(evidence_id, sha, size, name, note, entry.seq)
+        recorded = EvidenceRecord(evidence_id, sha, size, name, note, entry.seq)
+        for observer in self.observers:
+            observer.evidence_recorded(self, recorded)
+        return recorded
 
     def clean_leftovers(self, actor: str) -> Entry | None:
         """Remove what killed or failed intakes left in the evidence store, and journal what went."""
@@ -163,14 +176,16 @@ class Incident:
         to_party: str | None = None,
         purpose: str | None = None,
         note: str | None = None,
+        progress: Progress | None = None,
     ) -> Entry:
-        """A custody event; 'verified' and 'accessed' re-hash the stored file and record the result."""
+        """A custody event; 'verified' and 'accessed' re-hash the stored file (reporting to `progress`) and record
+        the result."""
         if action not in CUSTODY_ACTIONS:
             raise UsageError(f"custody action must be one of {', '.join(CUSTODY_ACTIONS)}")
         item = self.resolve_evidence(evidence_ref)
         data: dict[str, Any] = {"evidence_id": item["evidence_id"], "action": action}
         if action in ("verified", "accessed", "copied", "transferred"):
-            rehash = self.evidence.rehash(item["sha256"])
+            rehash = self.evidence.rehash(item["sha256"], progress)
             data["rehash_sha256"] = rehash
             data["match"] = rehash == item["sha256"]
         for key, value in (("to_party", to_party), ("purpose", purpose), ("note", note)):

@@ -9,7 +9,9 @@ Alert types:
   permission (with the Setup Audit Trail's PermSetAssign row that recorded it, when there is one);
 - api_enabled_user: a user who holds API Enabled now and did not in the previous snapshot;
 - login_from_indicator: a LoginHistory row since the last run whose source address is an indicator;
-- user_unfrozen: a user containment froze whose UserLogin is no longer frozen.
+- user_unfrozen: a user containment froze whose UserLogin is no longer frozen;
+- indicator_hit: a hunt hit in what the run collected that is not a login (a login hit is login_from_indicator,
+  with the same key as the one the pulled LoginHistory gives, so it is raised once).
 
 Setup Audit Trail Action values are not listed in Salesforce's object reference; "PermSetAssign" with the
 Display "Permission set NAME: assigned to user USERNAME" is the shape of recorded rows, so the audit trail
@@ -36,6 +38,7 @@ ALERT_TYPES: dict[str, str] = {
     "api_enabled_user": "a new API-enabled user",
     "login_from_indicator": "a login from an indicator",
     "user_unfrozen": "a frozen user unfrozen",
+    "indicator_hit": "other activity from an indicator in what was collected (API, report and event logs)",
 }
 
 
@@ -206,6 +209,24 @@ def indicator_logins(new: Snapshot, since: datetime, compiled: Sequence[Any], ev
                     [login.id],
                 )
             )
+    return out
+
+
+def hunt_alerts(hits: Sequence[Any]) -> list[Alert]:
+    """The new hunt hits of a run (app.hunt.Hit) as alerts."""
+    out = []
+    for h in hits:
+        login = "login" in h.source.lower() and h.record_id
+        out.append(
+            Alert(
+                "login_from_indicator" if login else "indicator_hit",
+                f"login:{h.record_id}" if login else f"hit:{h.key}",
+                h.title(),
+                "; ".join(h.indicators) + f" (evidence {h.evidence_id} line {h.line})",
+                h.at,
+                [h.record_id or h.key],
+            )
+        )
     return out
 
 

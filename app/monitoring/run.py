@@ -1,11 +1,10 @@
 """One monitoring run, safe to start from cron, a systemd timer or the console: it takes the run lock, pulls the
-inventory (journaled as a snapshot, with its findings, like any pull), compares it with the previous snapshot,
-matches the logins new since the last run against every indicator set of the incident (the shipped sets and
-those its hunts recorded), checks what containment did still holds, and journals each new alert
-(`monitoring.alert`) and the run (`monitoring.run`). A run that fails is journaled too, so a gap in the watch shows.
-
-What a run does not do: it collects no Event Log Files or Setup Audit Trail export as evidence (`warroom collect`
-does), and it sees the logins and audit rows the inventory pull reads (the most recent ones, app/inventory).
+inventory (journaled as a snapshot, with its findings, like any pull) and compares it with the previous
+snapshot, collects what is new in the org since the last run (`warroom collect`'s sources: audit trail, logins,
+event logs, real-time events...) and hunts it with every indicator set of the incident (the shipped sets and
+those its hunts recorded; the hits are journaled as a hunt), checks that containment still holds, and journals
+each new alert (`monitoring.alert`) and the run (`monitoring.run`). A run that fails is journaled too, so a gap
+in the watch shows.
 """
 
 from __future__ import annotations
@@ -20,7 +19,9 @@ from app.containment.apply import result_records
 from app.containment.models import id15
 from app.containment.recovery import run_lock
 from app.containment.store import load_plan
-from app.monitoring.checks import Alert, Contained, run_checks
+from app.forensics.collect import collect
+from app.hunt.hunting import hunt, record_hunt
+from app.monitoring.checks import Alert, Contained, hunt_alerts, run_checks
 from app.monitoring.window import ALERT_KIND, RUN_KIND, alert_keys, monitor_status
 
 if TYPE_CHECKING:
@@ -76,14 +77,16 @@ def contained(incident: Incident) -> Contained:
     return out
 
 
-def _indicator_tests(incident: Incident) -> tuple[list[str], list[Any]]:
-    from app import hunt
+def _indicator_sets(incident: Incident) -> list[Any]:
+    """The shipped indicator sets and those the incident's hunts recorded, once each by name."""
+    from app import hunt as hunting
 
-    sets = [hunt.load_indicators(p) for p in hunt.shipped_indicator_files()] + hunt.recorded_indicator_sets(incident)
+    sets = [hunting.load_indicators(p) for p in hunting.shipped_indicator_files()]
+    sets += hunting.recorded_indicator_sets(incident)
     seen: dict[str, Any] = {}
     for s in sets:
         seen.setdefault(s.name, s)
-    return sorted(seen), [c for s in seen.values() for c in s.compiled]
+    return [seen[name] for name in sorted(seen)]
 
 
 def run_monitor(incident: Incident, org: OrgClient | OrgFactory, actor: str) -> MonitorRun:
@@ -94,7 +97,8 @@ def run_monitor(incident: Incident, org: OrgClient | OrgFactory, actor: str) -> 
     if status.ended:
         return MonitorRun(
             status="window_ended",
-            message=f"the monitoring window ended {status.end_utc}; nothing was run (`monitor start` opens another)",
+            message=f"the monitoring window ended {status.closed_utc or status.end_utc}; nothing was run "
+            "(`monitor start` opens another)",
         )
     busy = "another monitoring run of this incident is under way; this one did nothing"
     with run_lock(incident, LOCK, wait_message=busy):
@@ -113,18 +117,29 @@ def _run(incident: Incident, org: OrgClient | OrgFactory, actor: str) -> Monitor
     run_no = status.runs + 1
     base = {"run": run_no, "day": status.day, "since_utc": since_text}
     previous = inv.load_current(incident)
+    sets = _indicator_sets(incident)
+    client: OrgClient | None = None
     try:
-        intake = pull_and_record(incident, org, actor, alias=status.org_alias, now=now)
+        client = org() if callable(org) else org
+        intake = pull_and_record(incident, client, actor, alias=status.org_alias, now=now)
+        collected = collect(incident, client, actor, since=since, command="monitor run")
     except WarroomError as exc:
         entry = incident.journal.append(
             RUN_KIND, {**base, "until_utc": since_text, "status": "failed", "error": str(exc)}, actor
         )
         raise WarroomError(f"monitoring run {run_no} failed (journaled as entry {entry.seq}): {exc}") from None
+    finally:
+        if callable(org) and client is not None:
+            client.close()
+    known_hits = set(incident.journal.state("hunt"))
+    hunted = hunt(incident, sets, since=since, until=now)
+    record_hunt(incident, hunted, sets, actor)
+    hit_alerts = hunt_alerts([h for h in hunted.hits if h.key not in known_hits])
     new = intake.snapshot
     evidence_id = intake.saved.evidence_id if intake.saved else ""
     diff = inv.diff(previous, new) if previous is not None else None
-    set_names, compiled = _indicator_tests(incident)
-    found = run_checks(previous, new, diff, since, contained(incident), compiled, evidence_id)
+    compiled = [c for x in sets for c in x.compiled]
+    found = run_checks(previous, new, diff, since, contained(incident), compiled, evidence_id) + hit_alerts
     known = alert_keys(incident)
     fresh: dict[str, Alert] = {}
     for alert in found:
@@ -141,7 +156,10 @@ def _run(incident: Incident, org: OrgClient | OrgFactory, actor: str) -> Monitor
             "until_utc": until,
             "status": "ok",
             "snapshot_evidence_id": evidence_id,
-            "indicator_sets": set_names,
+            "indicator_sets": [x.name for x in sets],
+            "collect_run": collected.run_id,
+            "collect_status": collected.status,
+            "hunt_hits": len(hunted.hits),
             "alerts": len(fresh),
             "still_true": len(found) - len(fresh),
             "baseline": previous is None,

@@ -35,6 +35,9 @@ class MonitorStatus(BaseModel):
     day: int  # day N of the window at `now` (1-based); 0 before it starts
     days_left: int
     ended: bool
+    closed_utc: str | None = None  # closed by a responder (with a decision) rather than by its planned end
+    closed_by: str | None = None
+    decision: str | None = None
     runs: int = 0
     last_run_utc: str | None = None
     last_until_utc: str | None = None
@@ -63,13 +66,30 @@ def start_window(incident: Incident, days: int, org_alias: str, actor: str) -> E
     return incident.journal.append(WINDOW_KIND, data, actor)
 
 
+def close_window(incident: Incident, decision: str, actor: str) -> Entry:
+    """Close the window before (or at) its planned end with the decision taken on the temporary rules."""
+    window = incident.journal.get_state(NAMESPACE, "window")
+    if window is None:
+        raise UsageError("no monitoring window to close")
+    if window.get("closed_utc"):
+        raise UsageError(f"the monitoring window was already closed {window['closed_utc']} by {window['closed_by']}")
+    if not (decision or "").strip():
+        raise UsageError("closing the window needs --decision: which temporary rules are kept or retired, and why")
+    data = {"phase": "close", "closed_utc": format_instant(incident.clock.now()), "decision": decision.strip()}
+    return incident.journal.append(WINDOW_KIND, data, actor)
+
+
 def _day(start: datetime, now: datetime) -> int:
     return 0 if now < start else (now - start) // timedelta(days=1) + 1
 
 
 def project(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
     d = entry.data
-    if entry.kind == WINDOW_KIND:
+    if entry.kind == WINDOW_KIND and d.get("phase") == "close":
+        window = get(NAMESPACE, "window") or {}
+        yield NAMESPACE, "window", {**window, "closed_utc": d["closed_utc"], "closed_by": entry.actor,
+                                    "decision": d["decision"], "close_seq": entry.seq}  # fmt: skip
+    elif entry.kind == WINDOW_KIND:
         yield NAMESPACE, "window", {**d, "seq": entry.seq, "by": entry.actor}
         yield NAMESPACE, "runs", {"count": 0, "by_day": {}}
     elif entry.kind == RUN_KIND:
@@ -103,6 +123,8 @@ def monitor_status(incident: Incident, now: datetime | None = None) -> MonitorSt
         return None
     now = ensure_utc(now or incident.clock.now())
     start, end = parse_instant(window["start_utc"]), parse_instant(window["end_utc"])
+    if window.get("closed_utc"):
+        end = min(end, parse_instant(window["closed_utc"]))
     runs = journal.get_state(NAMESPACE, "runs") or {"count": 0, "by_day": {}}
     by_type: dict[str, int] = {}
     alerts = 0
@@ -117,9 +139,12 @@ def monitor_status(incident: Incident, now: datetime | None = None) -> MonitorSt
         org_alias=window["org_alias"],
         opened_by=window["by"],
         seq=window["seq"],
-        day=min(_day(start, now), window["days"]),
+        day=min(_day(start, min(now, end)), window["days"]),
         days_left=max(0, -(-(end - now) // timedelta(days=1))) if now < end else 0,
         ended=now >= end,
+        closed_utc=window.get("closed_utc"),
+        closed_by=window.get("closed_by"),
+        decision=window.get("decision"),
         runs=runs["count"],
         last_run_utc=runs.get("last_utc"),
         last_until_utc=runs.get("last_until_utc"),

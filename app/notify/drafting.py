@@ -11,7 +11,6 @@ from pydantic import BaseModel
 
 from app import deadlines as dl
 from app.base.clock import format_instant
-from app.base.templating import render_string
 from app.notify.facts import NoticeFacts, gather
 from app.notify.fields import FIELDS
 from app.notify.templates import Template, field_context, load_templates, notice_environment, template_for
@@ -65,6 +64,8 @@ def render(template: Template, nf: NoticeFacts) -> tuple[str, list[Gap]]:
     """Fill `template`; returns the Markdown text and every gap (field, label, where)."""
     gaps: dict[str, Gap] = {}
     cache: dict[str, str | None] = {}
+
+    from app.base.templating import render_string
 
     env = notice_environment()
     current = {"where": ""}

@@ -13,14 +13,16 @@ import re
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.base.errors import NotFoundError, WarroomError
-from app.base.templating import environment
 from app.base.tomlfile import load_as
 from app.notify.fields import FIELDS
+
+if TYPE_CHECKING:
+    import jinja2
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z][a-z0-9_.]*)\s*\}\}")
 
@@ -85,7 +87,10 @@ class Template(_Strict):
 
 
 def notice_environment() -> jinja2.Environment:
-    """The shared engine, for Markdown (no HTML escaping), strict about undefined names."""
+    """The shared engine, for Markdown (no HTML escaping), strict about undefined names (imported when a
+    template is first read or drafted, not when the console starts)."""
+    from app.base.templating import environment
+
     return environment(html=False)
 
 
@@ -131,6 +136,8 @@ def field_context(resolve: Callable[[str], str]) -> dict[str, _Slot | _Group]:
 
 
 def _syntax_problem(text: str) -> str | None:
+    import jinja2
+
     try:
         notice_environment().parse(text)
     except jinja2.TemplateSyntaxError as exc:

@@ -5,9 +5,10 @@ saying what: "met", "not met" or "unknown" (never assumed met).
 - least_privilege_user: in the latest inventory snapshot, the new integration user is active, has the
   Salesforce Integration licence or the Minimum Access - API Only Integrations profile, and holds none of the
   dangerous permissions containment strips (app/containment/models.py);
-- policies_hardened: in that snapshot, the connected app admits admin-approved users only
+- policies_hardened: the connected app admits admin-approved users only
   (ConnectedApplication.OptionsAllowAdminApprovedUsersOnly) and its refresh tokens expire
-  (RefreshTokenValidityPeriod is set); "unknown" when the pull could not read those fields;
+  (RefreshTokenValidityPeriod is set), as the latest `harden check` read them when it is newer than the snapshot,
+  else as the snapshot holds them; "unknown" when neither could read those fields;
 - monitoring_running: a monitoring window is open and has a successful run within the last day.
 """
 
@@ -98,7 +99,28 @@ def _user_and_app(incident: Incident, app: str, username: str) -> list[Precondit
             state="not met" if gaps else "met",
             basis=f"{app} in the {where}" + (": " + "; ".join(gaps) if gaps else ""),
         )
-    return [least, policy]
+    return [least, _newer_check(incident, app, snap.taken_utc) or policy]
+
+
+def _newer_check(incident: Incident, app: str, taken_utc: str) -> Precondition | None:
+    """The latest `harden check` of the app (a live query) when it is newer than the snapshot."""
+    from app.hardening import CHECK_KIND
+
+    for entry in reversed(list(incident.journal.entries(kind=CHECK_KIND))):
+        d = entry.data
+        if d.get("app") != app:
+            continue
+        if parse_instant(d["checked_utc"]) <= parse_instant(taken_utc):
+            return None
+        found = d["connected_app_policies"]
+        detail = found.get("why") or "; ".join(found.get("gaps", []))
+        return Precondition(
+            name="policies_hardened",
+            state=found["state"],
+            basis=f"harden check of {app} at {d['checked_utc']} (entry {entry.seq})"
+            + (f": {detail}" if detail else ""),
+        )
+    return None
 
 
 def _monitoring(incident: Incident, now: datetime) -> Precondition:

@@ -370,6 +370,7 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
         if end.data.get("aborted"):
             exercise["aborted"] = end.data["aborted"]
     fields = record.incident_fields(journal)
+    exfil = exfiltration_rows(incident)
     report = Report(
         incident_id=incident.id,
         title=incident.title,
@@ -392,10 +393,10 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
             ContainmentRow(**{k: v for k, v in a.items() if k in ContainmentRow.model_fields}) for a in actions
         ],
         evidence=_evidence_rows(incident),
-        exfiltration=[ExfilRowOut.model_validate(r.model_dump()) for r in exfiltration_rows(incident)],
+        exfiltration=[ExfilRowOut.model_validate(r.model_dump()) for r in exfil],
         open_items=open_items,
         exercise=exercise,
-        series=compute_series(incident, as_of),
+        series=compute_series(incident, as_of, exfil=exfil),
         recovery=recovery_section(incident, as_of),
     )
     report.report_sha256 = report.content_hash()

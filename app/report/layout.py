@@ -19,6 +19,7 @@ from app.base.templating import environment, render_template
 from app.checklist import controls as catalogue
 from app.report import svg
 from app.report.model import Report
+from app.report.recovery import recovery_tables
 from app.report.series import Series
 from app.report.summary import executive_summary
 
@@ -62,6 +63,14 @@ def words(value: Any) -> Markup:
     return Markup("".join(out))
 
 
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def prose(value: Any) -> Markup:
+    """A sentence written for Markdown: escaped, with `code` spans set as code."""
+    return Markup(_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(str(value)))))
+
+
 def cell(value: Any) -> Markup:
     """A table cell: instants humane, None empty, booleans yes/no, words kept whole."""
     if value is None:
@@ -97,6 +106,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "when": when,
     "cell": cell,
     "words": words,
+    "prose": prose,
     "utc": utc,
     "prefix": prefix,
     "thousands": thousands,
@@ -136,7 +146,33 @@ def context(report: Report, series: Series, *, paper: str = "a4") -> dict[str, A
         "pictures": pictures(series),
         "paper": paper,
         "frameworks": dict(catalogue.FRAMEWORK_SHORT),
+        "recovery": [
+            {"title": title, "headers": headers, "rows": rows, "note": note}
+            for title, headers, rows, note in recovery_tables(report)
+        ],
     }
+
+
+@dataclass(frozen=True)
+class LayoutDefaults:
+    template: Path | None
+    paper: str
+
+
+def workspace_layout(home: Path) -> LayoutDefaults:
+    """The organisation's report layout from config.toml `[report]` (`template`, relative to the workspace,
+    and `paper`), used when the command line names none."""
+    from app.base.config import load_config
+    from app.base.errors import UsageError
+
+    table = (load_config(home).model_extra or {}).get("report")
+    table = table if isinstance(table, dict) else {}
+    template, paper = table.get("template"), table.get("paper", "a4")
+    if template is not None and not isinstance(template, str):
+        raise UsageError("config.toml [report] template must be a path (text)")
+    if paper not in PAPERS:
+        raise UsageError(f"config.toml [report] paper must be one of {', '.join(PAPERS)}, not {paper!r}")
+    return LayoutDefaults(template=(home / Path(template).expanduser()) if template else None, paper=str(paper))
 
 
 def render_report_html(report: Report, series: Series, *, template: Path | None = None, paper: str = "a4") -> str:

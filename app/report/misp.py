@@ -3,10 +3,11 @@ event import and feeds read: draft-dulaunoy-misp-core-format, https://www.misp-p
 
 Every indicator value is an Attribute with a category/type pair from MISP's defaults: addresses and ranges
 `Network activity`/`ip-src`, user agents `Network activity`/`user-agent`, Salesforce usernames `Targeting
-data`/`target-user`, connected app names and SOQL patterns `Other`/`text`. Only indicators that make hits
-are flagged `to_ids`; context indicators travel with `to_ids: false` so a receiver does not alert on normal
-traffic. Each recorded hit is a Sighting (type "0": seen) on the attribute of the value it matched. The event
-is unpublished and distributed to "your organisation only" (0): sharing further is the organisation's decision.
+data`/`target-user`, connected app names and SOQL patterns `Other`/`text`. Only indicators that make hits,
+with high or medium confidence, are flagged `to_ids`; context and low-confidence values (Tor exits) travel with
+`to_ids: false` so a receiver does not alert on normal traffic. Each recorded hit is a Sighting (type "0":
+seen) on the attribute of the value it matched. The event is unpublished and distributed to "your organisation
+only" (0): sharing further is the organisation's decision.
 """
 
 from __future__ import annotations
@@ -81,12 +82,14 @@ def build_event(
                 comment += f" (SOQL {'regular expression' if ind.match == 'regex' else ind.match + ' match'})"
             if ind.role != "hit":
                 comment += " [context: also describes normal traffic]"
+            elif ind.confidence == "low":
+                comment += " [low confidence: not for IDS]"
             attribute: dict[str, Any] = {
                 "uuid": _uuid(incident_id, f"attribute/{ind.key}/{value}"),
                 "category": category,
                 "type": type_,
                 "value": value,
-                "to_ids": ind.role == "hit",
+                "to_ids": ind.role == "hit" and ind.confidence != "low",
                 "comment": comment[:1000],
                 "timestamp": stamp,
                 "distribution": "5",  # inherit the event's

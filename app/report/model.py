@@ -187,6 +187,7 @@ class MonitoringSummary(BaseModel):
     org_alias: str
     day: int
     ended: bool
+    closed: str | None = None  # when, by whom and the decision, when a responder closed it
     runs: int
     days_with_a_run: int
     days_without_a_run: list[int] = []

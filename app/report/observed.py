@@ -115,11 +115,11 @@ def observed(incident: Incident) -> Observed:
     for entry in incident.journal.entries(kind="hunt.hit"):
         d = entry.data
         keys = ["/".join(_label_of(str(t))) for t in [*d.get("indicators", []), *d.get("context", [])]]
-        at = d.get("at")
+        at = read_instant(d.get("at"))  # not an instant: the hit is kept, without a time
         hits.append(
             HitRecord(
                 key=str(d.get("key", entry.seq)),
-                at=read_instant(at),
+                at=at,
                 source=str(d.get("source", "")),
                 evidence_id=str(d.get("evidence_id", "")),
                 line=int(d.get("line", 0)),

@@ -57,6 +57,8 @@ def generate(
         data = render(report, fmt, template=template, paper=paper).encode("utf-8")
     if template is not None:
         extra["template"] = str(template)
+    if fmt in ("html", "pdf"):
+        extra["paper"] = paper
     entry = incident.journal.append(
         REPORT_KIND,
         {

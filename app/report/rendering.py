@@ -32,7 +32,10 @@ def render(report: Report, fmt: str, *, template: Path | None = None, paper: str
 
 
 def _md_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
+    """A Markdown table cell: pipes escaped, one line, an instant as people read it (no microseconds)."""
+    from app.report.layout import when
+
+    text = when(value, "")
     return text.replace("|", "\\|").replace("\n", " ")
 
 

@@ -8,15 +8,16 @@ detection time recorded), the series says so in a field of its own instead of in
 
 - `attack_timeline(incident)`: recorded hunt hits per hour of *event* time, one series per indicator set.
 - `notice_clocks(incident, as_of)`: each notification clock's start, due time and sent time.
-- `rows_taken(incident)`: rows read per object and per user, with the reads whose count is unknown.
+- `rows_taken(incident, table=None)`: rows read per object and per user, with the reads whose count is unknown.
 - `containment_over_time(incident)`: each containment run's time, measured from detection.
 - `checklist_progress(incident, as_of)`: items done per phase after each recorded state change.
-- `compute_series(incident, as_of)`: all five.
+- `compute_series(incident, as_of, exfil=None)`: all five.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ from app.base.clock import format_instant, parse_instant, read_instant
 
 if TYPE_CHECKING:
     from app.deadlines.engine import Timer
+    from app.hunt.exfil import ExfilRow
     from app.incident.core import Incident
 
 
@@ -48,15 +50,11 @@ class HitSeries:
 class AttackTimeline:
     """Hunt hits by the time the logged event happened (not when the hunt ran)."""
 
-    sets: tuple[HitSeries, ...]
+    sets: tuple[HitSeries, ...]  # a hit matched by indicators of several sets counts in each of them
+    hits: int  # distinct dated hits
     first_utc: str | None
     last_utc: str | None
-    undated: int  # hits whose log row carries no event time: counted here, never placed on the axis
-
-
-def _hour(at: str) -> str:
-    t = parse_instant(at)
-    return format_instant(t.replace(minute=0, second=0, microsecond=0))
+    undated: int  # hits whose log row carries no (usable) event time: counted here, never placed on the axis
 
 
 def _indicator_set(indicator: str) -> str:
@@ -70,12 +68,12 @@ def attack_timeline(incident: Incident) -> AttackTimeline:
     undated = 0
     times: list[str] = []
     for entry in incident.journal.entries(kind="hunt.hit"):
-        at = entry.data.get("at")
-        if not at:
+        at = read_instant(entry.data.get("at"))  # a log row's time that is not an instant: counted, never placed
+        if at is None:
             undated += 1
             continue
-        hour = _hour(str(at))
-        times.append(format_instant(parse_instant(str(at))))
+        hour = format_instant(at.replace(minute=0, second=0, microsecond=0))
+        times.append(format_instant(at))
         for name in sorted({_indicator_set(str(i)) for i in entry.data.get("indicators") or ["(unnamed set)"]}):
             counts[name][hour] += 1
     sets = tuple(
@@ -87,7 +85,11 @@ def attack_timeline(incident: Incident) -> AttackTimeline:
         for name, c in sorted(counts.items())
     )
     return AttackTimeline(
-        sets=sets, first_utc=min(times) if times else None, last_utc=max(times) if times else None, undated=undated
+        sets=sets,
+        hits=len(times),
+        first_utc=min(times) if times else None,
+        last_utc=max(times) if times else None,
+        undated=undated,
     )
 
 
@@ -166,13 +168,14 @@ def _bars(groups: dict[str, list[tuple[int | None, int]]]) -> tuple[RowsBar, ...
     return tuple(sorted(bars, key=lambda b: (-b.rows, -b.unknown_reads, b.label)))
 
 
-def rows_taken(incident: Incident) -> RowsTaken:
-    """The exfiltration table (`app.hunt.exfiltration_rows`) summed per object and per user."""
+def rows_taken(incident: Incident, table: Sequence[ExfilRow] | None = None) -> RowsTaken:
+    """The exfiltration table (`app.hunt.exfiltration_rows`, or `table` when the caller has it already) summed
+    per object and per user."""
     from app.hunt import exfiltration_rows
 
     by_object: dict[str, list[tuple[int | None, int]]] = defaultdict(list)
     by_user: dict[str, list[tuple[int | None, int]]] = defaultdict(list)
-    for row in exfiltration_rows(incident):
+    for row in table if table is not None else exfiltration_rows(incident):
         part = (row.rows, len(row.rows_unknown))
         by_object[row.object].append(part)
         by_user[row.username or row.actor].append(part)
@@ -197,7 +200,7 @@ ORIGIN_WORDS = {"detected": "detection", "aware": "awareness", "declared": "decl
 @dataclass(frozen=True)
 class ContainmentSeries:
     origin_utc: str | None
-    origin_basis: str | None  # "detected", "aware" or "declared": the first of these the incident records
+    origin_basis: str | None  # "detected", "aware" or "declared": the first of these the incident records usably
     points: tuple[ContainmentPoint, ...]  # in time order
 
     @property
@@ -212,8 +215,12 @@ def containment_over_time(incident: Incident) -> ContainmentSeries:
     from app.incident import record
 
     fields = record.incident_fields(incident.journal)
-    origin_basis = next((k for k in ("detected", "aware", "declared") if fields.get(k)), None)
-    origin = read_instant(fields[origin_basis]) if origin_basis else None  # None: an unusable journaled value
+    origin_basis, origin = None, None
+    for basis in ("detected", "aware", "declared"):
+        origin = read_instant(fields.get(basis))  # an unusable old value is passed over, not trusted
+        if origin is not None:
+            origin_basis = basis
+            break
     points: list[ContainmentPoint] = []
     for a in containment_actions(incident):
         at = a.get("executed_utc") or a.get("recorded_utc")
@@ -301,12 +308,13 @@ class Series:
     checklist: ChecklistProgress
 
 
-def compute_series(incident: Incident, as_of: datetime) -> Series:
-    """The five series, with the clocks and the checklist judged at `as_of`."""
+def compute_series(incident: Incident, as_of: datetime, *, exfil: Sequence[ExfilRow] | None = None) -> Series:
+    """The five series, with the clocks and the checklist judged at `as_of` (`exfil`: the exfiltration table,
+    when the caller has read it already)."""
     return Series(
         attack=attack_timeline(incident),
         clocks=notice_clocks(incident, as_of),
-        rows=rows_taken(incident),
+        rows=rows_taken(incident, exfil),
         containment=containment_over_time(incident),
         checklist=checklist_progress(incident, as_of),
     )

@@ -99,7 +99,8 @@ def build_bundle(incident_id: str, title: str, obs: Observed, now: datetime) -> 
             modified=stamp,
             name=f"{ind.set_name}: {ind.label}",
             description=(ind.note or f"{ind.kind} indicator") + f" (indicator set {ind.set_name})",
-            indicator_types=["malicious-activity"],
+            # Low-confidence indicators (Tor exits) mark unusual activity, not proof of the actor.
+            indicator_types=["anomalous-activity" if ind.confidence == "low" else "malicious-activity"],
             pattern_type=pat[0],
             pattern=pat[1],
             valid_from=format_instant(valid_from),

@@ -58,7 +58,7 @@ def _minutes(text: int | None) -> str:
 def executive_summary(r: Report, s: Series, *, notices_shown: int = 8, open_shown: int = 6) -> ExecutiveSummary:
     """The summary's figures and sentences; at most `notices_shown` clocks and `open_shown` open items are listed
     so it stays on one page (the counts of the rest are given)."""
-    hits = sum(x.total for x in s.attack.sets)
+    hits = s.attack.hits
     happened = [f"{r.title}."]
     if s.attack.first_utc and s.attack.last_utc:
         happened.append(
@@ -120,7 +120,11 @@ def executive_summary(r: Report, s: Series, *, notices_shown: int = 8, open_show
     figures = (
         KeyFigure("Rows taken", rows_value, "counted in the preserved logs"),
         KeyFigure("First containment", first_value, f"from {s.containment.origin_word}"),
-        KeyFigure("Notices sent", f"{len(sent)} of {len(bars)}", f"{late} late" if late else "none late"),
+        KeyFigure(
+            "Notices sent",
+            f"{len(sent)} of {len(bars)}",
+            ("none applies to the facts recorded" if not bars else f"{late} late" if late else "none late"),
+        ),
         KeyFigure("Open items", str(len(open_items)), f"{len(overdue)} overdue at {hu(as_of)}"),
     )
     return ExecutiveSummary(

@@ -132,8 +132,10 @@ def attack_timeline_svg(tl: AttackTimeline) -> str:
     body += _legend([f"{s.indicator_set} ({s.total})" for s in tl.sets], height - 8)
     if tl.undated:
         body.append(_text(WIDTH - 12, height - 7, f"{tl.undated} hit(s) without an event time", anchor="end"))
-    total = sum(s.total for s in tl.sets)
-    desc = f"{total} hit(s) from {tl.first_utc} to {tl.last_utc}; tallest hour {peak}."
+    if sum(s.total for s in tl.sets) > tl.hits:
+        note = "a hit matched by several indicator sets is counted in each"
+        body.append(_text(WIDTH - 12, 14, note, anchor="end", size=9, fill=MUTED))
+    desc = f"{tl.hits} hit(s) from {tl.first_utc} to {tl.last_utc}; tallest hour {peak}."
     return _svg(height, title, desc, body)
 
 
@@ -141,7 +143,7 @@ def notice_clocks_svg(nc: NoticeClocks) -> str:
     title = "Notification clocks: start to due time, with the sent date"
     dated = [b for b in nc.bars if b.start_utc and b.due_utc]
     if not nc.bars:
-        return _empty(title, "No notification clock applies")
+        return _empty(title, "No notification clock applies to the facts recorded so far")
     row_h, top, left = 17, 22, 210
     undated = [b for b in nc.bars if b not in dated]
     height = top + row_h * len(dated) + 44 + (14 if undated else 0)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import figures, startup
+from benchmarks import figures, hunting, startup
 from benchmarks.common import Result, machine_summary
 
 FIGURES: dict[int, Callable[[figures.Config], Result]] = {
@@ -24,6 +24,7 @@ FIGURES: dict[int, Callable[[figures.Config], Result]] = {
     6: figures.evidence_intake,
     7: figures.idle_cpu,
     8: startup.startup,
+    9: hunting.hunting,
 }
 
 
@@ -32,10 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="reduced sizes, the whole run in under two minutes")
     parser.add_argument("--only", help="comma-separated figure numbers")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
+    parser.add_argument(
+        "--hunt-mb", type=int, help="size of the generated Event Log Files for figure 9 (default 50, full run 2000)"
+    )
     parser.add_argument("--work", type=Path, help="scratch directory (default: a temporary one)")
     args = parser.parse_args(argv)
     wanted = sorted(int(x) for x in args.only.split(",")) if args.only else sorted(FIGURES)
-    config = figures.Config.make(quick=args.quick, work=args.work)
+    config = figures.Config.make(quick=args.quick, work=args.work, hunt_mb=args.hunt_mb)
     results: list[Result] = []
     started = time.perf_counter()
     try:

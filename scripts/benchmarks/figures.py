@@ -43,10 +43,11 @@ class Config:
     clocks: int
     keypresses: int
     idle_seconds: float
+    hunt_bytes: int = 50_000_000
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def make(cls, *, quick: bool, work: Path | None) -> Config:
+    def make(cls, *, quick: bool, work: Path | None, hunt_mb: int | None = None) -> Config:
         owns = work is None
         work = Path(tempfile.mkdtemp(prefix="warroom-bench-")) if work is None else work
         work.mkdir(parents=True, exist_ok=True)
@@ -65,6 +66,7 @@ class Config:
                 clocks=50,
                 keypresses=30,
                 idle_seconds=5,
+                hunt_bytes=(hunt_mb or 50) * 1_000_000,
             )
         return cls(
             quick,
@@ -80,6 +82,7 @@ class Config:
             clocks=50,
             keypresses=200,
             idle_seconds=20,
+            hunt_bytes=(hunt_mb or 2_000) * 1_000_000,
         )
 
     def cleanup(self) -> None:

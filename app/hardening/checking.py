@@ -1,0 +1,68 @@
+"""Hardening checked by query: the connected app's OAuth policies read back from ConnectedApplication, and the
+trace flags left on integration users from the Tooling API's TraceFlag; what was found is journaled
+(`harden.checked`), including what could not be read ("unknown", never assumed hardened)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from app.base.clock import format_instant
+from app.base.errors import WarroomError
+from app.hardening.tasks import TRACE_FIELDS, app_query
+
+if TYPE_CHECKING:
+    from app.incident.core import Incident
+    from app.journal.chain import Entry
+    from app.salesforce.protocol import OrgClient
+
+CHECK_KIND = "harden.checked"
+
+
+def _app(org: OrgClient, app: str) -> dict[str, Any]:
+    query = app_query(app)
+    try:
+        rows = org.query(query)
+    except WarroomError as exc:
+        return {"state": "unknown", "query": query, "why": str(exc)}
+    if not rows:
+        return {"state": "unknown", "query": query, "why": f"no connected app named {app!r}"}
+    row = rows[0]
+    gaps = []
+    if row.get("OptionsAllowAdminApprovedUsersOnly") is not True:
+        gaps.append("users may self-authorize")
+    if not row.get("RefreshTokenValidityPeriod"):
+        gaps.append("refresh tokens do not expire")
+    return {
+        "state": "not met" if gaps else "met",
+        "query": query,
+        "admin_approved_only": row.get("OptionsAllowAdminApprovedUsersOnly"),
+        "refresh_token_validity": row.get("RefreshTokenValidityPeriod"),
+        "session_policy": row.get("OptionsHasSessionLevelPolicy"),
+        "gaps": gaps,
+    }
+
+
+def _traces(org: OrgClient) -> dict[str, Any]:
+    from app.containment.plan import LiveSource
+
+    query = f"SELECT {TRACE_FIELDS} FROM TraceFlag"
+    try:
+        integration = {u[:15] for u in LiveSource(org).integration_users()}
+        left = [t["Id"] for t in org.tooling_query(query) if str(t.get("TracedEntityId"))[:15] in integration]
+    except WarroomError as exc:
+        return {"state": "unknown", "query": query, "why": str(exc)}
+    return {"state": "not met" if left else "met", "query": query, "trace_flags": left}
+
+
+def check_hardening(incident: Incident, org: OrgClient, app: str, actor: str, org_alias: str) -> Entry:
+    return incident.journal.append(
+        CHECK_KIND,
+        {
+            "app": app,
+            "org_alias": org_alias,
+            "checked_utc": format_instant(incident.clock.now()),
+            "connected_app_policies": _app(org, app),
+            "debug_log_hygiene": _traces(org),
+        },
+        actor,
+    )
