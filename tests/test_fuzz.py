@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,23 @@ def _write(text: str, suffix: str) -> Path:
     return Path(name)
 
 
+@contextlib.contextmanager
+def shipped_rules_once() -> Iterator[None]:
+    """The shipped rule table parsed once for the whole run: loaders that consult it (scenarios check their facts
+    against it, the deadline commands) are fuzzed for their own input, and the rule file has its own test."""
+    from app import deadlines
+
+    shipped = deadlines.load_rules()
+    real = deadlines.load_rules
+
+    def load_rules(path: Path | None = None) -> list[Any]:
+        return list(shipped) if path is None else real(path)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(deadlines, "load_rules", load_rules)
+        yield
+
+
 def _through(load: Callable[[Path], Any], text: str, suffix: str = ".toml") -> None:
     path = _write(text, suffix)
     try:
@@ -142,7 +159,8 @@ def test_fuzz_rule_file(text: str) -> None:
 def test_fuzz_scenario(text: str) -> None:
     from app.exercise.scenario import load_scenario
 
-    _through(load_scenario, text)
+    with shipped_rules_once():
+        _through(load_scenario, text)
 
 
 @FUZZ

@@ -1,8 +1,9 @@
 """Fuzzing the rest of what a responder can hand the tool: the workspace config.toml, indicator address lists and
 regex values (matched against rows, so a guard that only compiles is not enough), evidence files as the hunt
 reads them (event-log CSV, JSON records, debug logs), Data Loader CSV exports for `inventory import`, a journal
-file given to `journal verify`, and, through the command line itself, time arguments, ids, fact and setting
-values: every input ends in a value or a clear error, never a traceback or exit 70.
+file given to `journal verify`, a JWT key file and a CA file, and, through the command line itself, time
+arguments, ids, fact and setting values: every input ends in a value or a clear error, never a traceback or
+exit 70.
 
 The example count per format comes from WARROOM_FUZZ_EXAMPLES (small by default); `scripts/fuzz` runs 10,000.
 """
@@ -26,7 +27,7 @@ from hypothesis import strategies as st
 
 from app.base.errors import WarroomError
 from app.incident.settings import REQUIRE_DISTINCT_APPROVER
-from tests.test_fuzz import FUZZ, NOISE, inputs, mutated
+from tests.test_fuzz import FUZZ, NOISE, inputs, mutated, shipped_rules_once
 
 ELF_CSV = (
     '"EVENT_TYPE","TIMESTAMP","REQUEST_ID","USER_ID","CLIENT_IP","URI","TIMESTAMP_DERIVED","QUERY"\n'
@@ -238,17 +239,10 @@ def _fast_cli() -> Iterator[None]:
     built once and the shipped rule table parsed once (the rule file has its own fuzz test)."""
     import functools
 
-    from app import cli, deadlines
+    from app import cli
 
-    shipped = deadlines.load_rules()
-    real = deadlines.load_rules
-
-    def load_rules(path: Path | None = None) -> list[Any]:
-        return list(shipped) if path is None else real(path)
-
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, shipped_rules_once():
         mp.setattr(cli, "build_parser", functools.cache(cli.build_parser))
-        mp.setattr(deadlines, "load_rules", load_rules)
         yield
 
 
@@ -375,3 +369,84 @@ def test_fuzz_setting_values_through_the_cli(workspace: Any, key: str, value: st
     _no_crash(result, *args)
     if result.code == 0:
         _no_crash(workspace("settings", "show"), *args)
+
+
+# -- credentials material: a JWT private key file and a CA file --------------------------------------------
+
+
+def _key_pem() -> str:
+    from tests.simorg_helpers import rsa_pair
+
+    return rsa_pair()[0]
+
+
+@FUZZ
+@given(st.one_of(inputs(_key_pem()), st.binary(max_size=300).map(lambda b: b.decode("latin-1"))))
+def test_fuzz_private_key_file(text: str) -> None:
+    """`creds set --key-file`: read with a size limit, then loaded as a PEM key, or refused with a message."""
+    from app.base.files import read_text_limited
+    from app.salesforce.credentials import check_private_key
+
+    with scratch() as d:
+        path = _write(d / "key.pem", text)
+        with contextlib.suppress(WarroomError):
+            check_private_key(read_text_limited(path, 1024 * 1024, "key file"))
+
+
+@pytest.fixture(scope="module")
+def ca_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.simorg_helpers import start_sim
+
+    sim = start_sim(tmp_path_factory.mktemp("ca-sim"))
+    yield sim
+    sim.stop()
+
+
+@FUZZ
+@given(st.data())
+def test_fuzz_ca_file(ca_sim: Any, data: st.DataObject) -> None:
+    """`--ca FILE`: a damaged certificate file ends in a TLS failure that names the CA file, or a login."""
+    from app.salesforce.client import Org, OrgError
+    from app.salesforce.simlogin import sim_credentials
+
+    text = data.draw(inputs(ca_sim.ca_path.read_text()))
+    with scratch() as d:
+        ca = _write(d / "ca.pem", text)
+        with contextlib.suppress(OrgError):
+            Org.login(sim_credentials(ca_sim.url, ca), timeout=5.0, max_retries=0).close()
+
+
+JINJA_NOISE = st.sampled_from(
+    ["{{", "}}", "{%", "%}", "{#", "#}", "|", "**", "*", "/", "0", "9" * 12, "range(", ")", "(", "~", "%", "'", '"']
+)
+TEMPLATE = (
+    "# Notice to {{ organisation }}\n{% for r in rows %}- {{ r.name | upper }}: {{ r.count * 2 }} ({{ '%d' % r.count }})\n"
+    "{% endfor %}{% if total > 10 %}{{ total ** 2 }}{% else %}{{ total / 2 }}{% endif %}\n"
+)
+
+
+@FUZZ
+@given(st.one_of(inputs(TEMPLATE), st.lists(st.one_of(JINJA_NOISE, st.text(max_size=8)), max_size=30).map("".join)))
+def test_fuzz_supplied_template_text(text: str) -> None:
+    """A notice text or report layout an organisation supplies renders, or fails as a TemplateError."""
+    from app.base.templating import TemplateError, environment, render_string
+
+    context = {"organisation": "Acme", "rows": [{"name": "cases", "count": 3}], "total": 12}
+    for html in (True, False):
+        with contextlib.suppress(TemplateError):
+            render_string(environment(html=html), text, context, where="custom")
+
+
+@FUZZ
+@given(
+    st.sampled_from(["legal", "fines", "other", "x", ""]),
+    st.one_of(st.text(max_size=30), NOISE, mutated("12500.00"), st.sampled_from(["1e400", "NaN", "9" * 40])),
+    st.one_of(st.text(max_size=5), st.sampled_from(["EUR", "usd", "XXX", "ZZZ", "€"])),
+)
+def test_fuzz_cost_values_through_the_cli(workspace: Any, category: str, amount: str, currency: str) -> None:
+    """Whatever `costs add` and `costs budget` accept, `costs list` and the report still read."""
+    for args in (("costs", "add", category, amount, currency), ("costs", "budget", amount, currency)):
+        result = workspace(*args)
+        _no_crash(result, *args)
+        if result.code == 0:
+            _no_crash(workspace("costs", "list"), *args, "list")

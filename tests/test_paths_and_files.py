@@ -296,3 +296,20 @@ def test_new_on_a_full_disk_leaves_no_half_made_incident(tmp_path: Path, cli: An
         assert not list((home / "incidents").iterdir())
         r = full("list")
         assert r.code == 0 and "Traceback" not in r.err
+
+
+def test_a_full_workspace_still_lists_its_incidents_and_says_why_it_cannot_write(tmp_path: Path, cli: Any) -> None:
+    """Why 10: a full workspace said "no incidents"; it lists them, and a write names the full disk."""
+    from tests.test_faults_containment import _fill, small_disk
+
+    with small_disk(tmp_path / "disk", 8) as disk:
+        full = type(cli)(disk / "home", cli.clock, cli.keyring)
+        assert full("new", "before the disk filled").code == 0
+        filler = _fill(disk)
+        listed = full("list")
+        assert listed.code == 0 and "before the disk filled" in listed.out, listed.err
+        wrote = full("note", "x" * 200_000)
+        assert wrote.code not in (0, 70) and "no incidents" not in wrote.err, wrote.err
+        assert "internal error" not in wrote.err
+        filler.unlink()
+        assert full("note", "after").code == 0

@@ -52,6 +52,22 @@ def test_undecodable_text_in_a_journal_is_altered_not_a_crash(home: Path, clock:
     assert report.exit_code == 1 and not report.ok
 
 
+def test_a_schema_row_holding_bytes_is_schema_altered_not_a_crash(home: Path, clock: FrozenClock) -> None:
+    """Found by fuzzing `journal verify` (one flipped bit in sqlite_schema): a schema value stored as a BLOB
+    stopped the fingerprint with a TypeError (exit 70) instead of a verdict."""
+    ws = Workspace(home, clock, None)
+    with ws.create("t", "alice") as inc:
+        inc.note("one", "alice")
+        path = inc.journal.path
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("UPDATE sqlite_schema SET tbl_name = CAST(tbl_name AS BLOB) WHERE name = 'entries_kind'")
+    conn.commit()
+    conn.close()
+    report = verify(path)
+    assert report.exit_code == 1 and report.problems[0].reason == "schema_altered"
+
+
 def _forge(original: Path, clock: FrozenClock) -> None:
     """Replace the journal with a re-chained one under a new key: same incident id, same journal id."""
     with Journal.open(original, clock, registry=REGISTRY) as real:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 from jinja2.sandbox import SandboxedEnvironment
 
 from app.base.errors import WarroomError
@@ -22,6 +23,33 @@ class TemplateError(WarroomError):
     exit_code = 2
 
 
+# What a template's arithmetic and output may build: a supplied template runs in the sandbox, which bounds
+# `range` but not `**`, `*` or the size of what is written, so `{{ (10 ** 999) ** 999 ** 2 }}`, `{{ "x" * 10 ** 12 }}`
+# or a loop printing a megabyte a hundred thousand times would hang or exhaust memory. (A loop that prints
+# nothing is bounded only by the sandbox's range limit.)
+MAX_POWER_BITS = 1_000_000
+MAX_REPEATED_LENGTH = 1_000_000
+MAX_OUTPUT_CHARS = 64 * 1024 * 1024
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    intercepted_binops = frozenset({"**", "*"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        big_power = isinstance(left, int) and isinstance(right, int) and right > 0
+        if operator == "**" and big_power and max(abs(left).bit_length(), 1) * right > MAX_POWER_BITS:
+            raise jinja2.sandbox.SecurityError(f"a power of more than {MAX_POWER_BITS} bits is refused")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(seq) * times > MAX_REPEATED_LENGTH
+                ):
+                    raise jinja2.sandbox.SecurityError(f"a repetition longer than {MAX_REPEATED_LENGTH} is refused")
+        return super().call_binop(context, operator, left, right)
+
+
 def environment(
     *,
     html: bool,
@@ -30,7 +58,7 @@ def environment(
 ) -> SandboxedEnvironment:
     """A sandboxed environment with StrictUndefined; `html` turns autoescaping on. Templates are looked up in
     `search` in order, so a replacement template can `{% extends %}` the shipped one and override its blocks."""
-    env = SandboxedEnvironment(
+    env = _BoundedSandbox(
         loader=jinja2.FileSystemLoader([str(p) for p in search]) if search else None,
         autoescape=html,
         undefined=jinja2.StrictUndefined,
@@ -71,9 +99,20 @@ def render_string(env: jinja2.Environment, source: str, context: Mapping[str, An
     return _render(lambda: env.from_string(source), context, where)
 
 
+def _bounded(template: jinja2.Template, context: Mapping[str, Any], name: str) -> str:
+    parts: list[str] = []
+    size = 0
+    for chunk in template.generate(**context):
+        size += len(chunk)
+        if size > MAX_OUTPUT_CHARS:
+            raise TemplateError(f"{name}: the template writes more than {MAX_OUTPUT_CHARS} characters; refused")
+        parts.append(chunk)
+    return "".join(parts)
+
+
 def _render(load: Callable[[], jinja2.Template], context: Mapping[str, Any], name: str) -> str:
     try:
-        return load().render(**context)
+        return _bounded(load(), context, name)
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template {exc.name!r} not found") from None
     except jinja2.TemplateSyntaxError as exc:
@@ -86,3 +125,8 @@ def _render(load: Callable[[], jinja2.Template], context: Mapping[str, Any], nam
         raise TemplateError(f"{name}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise TemplateError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    except (ArithmeticError, TypeError, ValueError, LookupError, RecursionError) as exc:
+        # The template's own expression failed ({{ 1/0 }}, {{ "%d" % "x" }}): the template's fault, named as such.
+        raise TemplateError(
+            f"{_template_line(exc) or name}: the template failed: {type(exc).__name__}: {exc}"
+        ) from None

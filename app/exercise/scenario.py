@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from app.base import tomlfile
 from app.base.clock import parse_instant
 from app.base.errors import NotFoundError, UsageError, WarroomError
-from app.base.files import present, user_path
+from app.base.files import check_input_file, present, user_path
 from app.base.tomlfile import TomlDocument
 from app.checklist import parse_duration
 
@@ -204,8 +204,7 @@ def resolve_scenario(name: str | Path) -> Path:
     """A path as given, or the name of a shipped scenario (`chat-vendor-theft`)."""
     p = user_path(name)
     if p.suffix == ".toml" or present(p):
-        if not present(p, file=True):
-            raise NotFoundError(f"scenario file {p} does not exist")
+        check_input_file(p, "scenario file")  # missing, or a device, FIFO or directory, named as such
         return p
     shipped = scenarios_dir() / f"{name}.toml"
     if present(shipped, file=True):

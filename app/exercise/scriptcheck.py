@@ -38,7 +38,7 @@ def check_actions(doc: TomlDocument, loaded: LoadedScript, scenario: LoadedScena
     from app import deadlines as dl
     from app.checklist import load_checklist, parse_state
     from app.containment.models import ACTIONS
-    from app.exercise.scenario import PRIMARY_ORG, _fact_probe, _instant_or_offset, located
+    from app.exercise.scenario import PRIMARY_ORG, _instant_or_offset, located
     from app.forensics.catalog import SOURCES
 
     actions = loaded.script.actions
@@ -79,7 +79,7 @@ def check_actions(doc: TomlDocument, loaded: LoadedScript, scenario: LoadedScena
             for j, ref in enumerate(a.evidence):
                 _label(ref, labels, bad, ("evidence", j))
         elif a.do == "facts.set":
-            _parsed(partial(dl.parse_fact, a.key, _fact_probe(a.key, a.value), rules), bad, "value")
+            _parsed(partial(_fact_value, a.key, a.value, rules), bad, "value")
         elif a.do in _RULE_ACTIONS:
             known("rule", a.rule, rule_ids, "deadline rule")
         elif a.do == "deadlines.pause":
@@ -108,6 +108,15 @@ def check_actions(doc: TomlDocument, loaded: LoadedScript, scenario: LoadedScena
             if a.label in labels:
                 raise bad("label", f"label {a.label!r} is also used by action #{labels[a.label] + 1}")
             labels[a.label] = i
+
+
+def _fact_value(key: str, value: str, rules: Any) -> None:
+    """A fact action's value as `facts set` will read it; the probe itself parses an offset (T+PT1H), so it runs
+    inside the check too (a bad offset is the script's error, not a crash)."""
+    from app import deadlines as dl
+    from app.exercise.scenario import _fact_probe
+
+    dl.parse_fact(key, _fact_probe(key, value), rules)
 
 
 def _parsed(parse: Callable[[], Any], bad: Callable[..., Exception], field: str | tuple[Any, ...]) -> None:

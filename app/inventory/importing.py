@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.base.errors import NotFoundError, UsageError
-from app.base.files import check_input_file, read_limited
+from app.base.errors import UsageError
+from app.base.files import check_input_file, read_limited, user_path
 from app.base.limits import parse_json
 from app.inventory.mapping import (
     DEBUG_LOG_MAX_BYTES,
@@ -288,11 +288,10 @@ def _latest_export_time(files: dict[str, Path]) -> str:
 
 def import_path(path: Path) -> Snapshot:
     """A snapshot file written by `inventory pull --out`, or a directory of Data Loader CSV exports."""
-    path = path.expanduser()
+    path = user_path(path)
     if path.is_dir():
         return import_csv_dir(path)
-    if not path.is_file():
-        raise NotFoundError(f"{path}: no such file or directory")
+    check_input_file(path, "snapshot file")  # names a device, a FIFO or a missing file as such
     if path.suffix.lower() == ".csv":
         raise UsageError(f"{path}: import the directory holding the Data Loader CSV files, not one file")
     if path.stat().st_size > MAX_SNAPSHOT_BYTES:

@@ -7,6 +7,7 @@ the same records; the converters differ only in how much they trust the values.
 from __future__ import annotations
 
 import hashlib
+import math
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -315,6 +316,8 @@ def _strict(value: Any, kind: str) -> Any:
             number = float(text)
         except ValueError:
             raise _BadValue(f"{text!r} is not a number") from None
+        if not math.isfinite(number):  # inf, nan, or 1E310 (too large for a float)
+            raise _BadValue(f"{text!r} is not a finite number")
         if number != int(number):
             raise _BadValue(f"{text!r} is not a whole number")
         return int(number)

@@ -99,7 +99,13 @@ def schema_fingerprint(conn: sqlite3.Connection) -> str:
     rows = conn.execute(
         "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
     ).fetchall()
-    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+    # A damaged or edited schema row can hold a BLOB where text belongs: it is hashed as hex, so the fingerprint
+    # differs (schema_altered) instead of the check stopping on it.
+    return hashlib.sha256(json.dumps(rows, default=_schema_value).encode()).hexdigest()
+
+
+def _schema_value(value: object) -> str:
+    return value.hex() if isinstance(value, bytes) else repr(value)
 
 
 def expected_fingerprint() -> str:

@@ -142,6 +142,8 @@ def _syntax_problem(text: str) -> str | None:
         notice_environment().parse(text)
     except jinja2.TemplateSyntaxError as exc:
         return f"template syntax, line {exc.lineno} of this text: {exc.message}"
+    except RecursionError:  # brackets or parentheses nested thousands deep: Jinja2's parser recurses per level
+        return "template syntax: expressions nested too deeply"
     return None
 
 
