@@ -263,6 +263,7 @@ async def test_inventory_is_a_tree_of_apps_with_counts_and_risk_in_words(console
         apps = {n.data.name: n for n in tree.root.children if n.data is not None}
         drift = apps["Drift"]
         assert "critical risk" in str(drift.label) and "Drift" in str(drift.label)
+        assert "4 tokens, 1 user " in str(drift.label) + " "  # counts agree with their nouns
         assert not drift.is_expanded and all(not b.children for b in drift.children)  # drawn when opened
         branches = [str(b.label) for b in drift.children]
         assert branches[0].startswith("tokens (") and any(b.startswith("users (") for b in branches)

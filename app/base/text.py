@@ -26,3 +26,8 @@ def printable(text: str) -> str:
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
     return _UNPRINTABLE.sub(escape, text)
+
+
+def count_of(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 token`, `2 tokens`: a count with its noun agreed (the plural is noun + "s" unless given)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app import inventory as inv
+from app.base.text import count_of
 from app.containment import execute as ct
 from app.findings.incident import incident_findings
 from app.findings.indicators import load_indicators
@@ -118,7 +119,7 @@ def exposure(incident: Incident) -> Exposure:
                 key=key,
                 kind="app",
                 name=a.name,
-                detail=f"{a.tokens} tokens, {a.users} users",
+                detail=f"{count_of(a.tokens, 'token')}, {count_of(a.users, 'user')}",
                 findings=marks(of(key)),
                 containment=containment_text(targets.get(key, [])),
                 record={**a.model_dump(), "findings_detail": [_finding_dict(f) for f in of(key)]},
