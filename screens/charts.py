@@ -9,7 +9,14 @@ from datetime import datetime, timedelta
 from rich.text import Text
 
 from app.base.clock import parse_instant
-from app.report.series import AttackTimeline, ClockBar, ContainmentSeries, NoticeClocks, RowsBar
+from app.report.series import (
+    AttackTimeline,
+    ChecklistProgress,
+    ClockBar,
+    ContainmentSeries,
+    NoticeClocks,
+    RowsBar,
+)
 from screens import fmt
 
 SET_STYLES = ("bold red", "bold yellow", "bold magenta", "bold cyan", "bold green", "bold blue")
@@ -125,4 +132,34 @@ def containment_lines(series: ContainmentSeries) -> Text:
         style = "green" if p.status == "done" else "yellow"
         out.append(f"{p.action.replace('_', ' ')} {p.target}: {p.status}\n", style=style)
     out.rstrip()
+    return out
+
+
+def checklist_steps(progress: ChecklistProgress, width: int) -> Text:
+    """Items done per phase over time: one row per phase, each column a slice of time from the first recorded
+    change to the report's instant, its block as high as the share of the phase done by then; `done/total` after."""
+    if not progress.available:
+        return Text("the incident's checklist cannot be loaded", style="dim")
+    changes = [parse_instant(p.at_utc) for ph in progress.phases for p in ph.points]
+    if not changes:
+        return Text("no checklist item done yet", style="dim")
+    start, end = min(changes), max([*changes, parse_instant(progress.as_of_utc)])
+    label_w = min(28, max(len(ph.title) for ph in progress.phases))
+    room = max(8, width - label_w - 12)
+    span = max((end - start).total_seconds(), 1.0)
+    out = Text()
+    for ph in progress.phases:
+        cols, done, i = [], 0, 0
+        points = [(parse_instant(p.at_utc), p.done) for p in ph.points]
+        for c in range(room):
+            upto = start + timedelta(seconds=span * (c + 1) / room)
+            while i < len(points) and points[i][0] <= upto:
+                done = points[i][1]
+                i += 1
+            cols.append(BLOCKS[0] if done == 0 else BLOCKS[max(1, round(8 * done / max(ph.total, 1)))])
+        out.append(f"{ph.title[:label_w]:<{label_w}} ")
+        out.append("".join(cols), style="green" if done and done == ph.total else "cyan")
+        out.append(f" {done}/{ph.total}\n")
+    out.append(f"{'':<{label_w}} from {fmt.stamp(start)}\n", style="dim")
+    out.append(f"{'':<{label_w}} to   {fmt.stamp(end)}", style="dim")
     return out

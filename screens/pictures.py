@@ -1,7 +1,8 @@
 """Pictures of the incident in the terminal: the attacker's activity by event time (hits per hour, per indicator
 set), the notification clocks on one time axis with now and each due time, rows taken per object and per user,
-and containment over time. The data is the report's (`app.report.series`), computed in a worker; this screen
-only draws it (screens/charts.py), redrawn to the width it has."""
+containment over time and checklist items done per phase over time. The data is the report's
+(`app.report.series`), computed in a worker; this screen only draws it (screens/charts.py), redrawn to the width
+it has."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ class PicturesScreen(Screen[None]):
             yield Static(id="chart-users", classes="chart")
             yield Static("Containment over time", classes="heading")
             yield Static(id="chart-containment", classes="chart")
+            yield Static("Checklist: items done per phase over time", classes="heading")
+            yield Static(id="chart-checklist", classes="chart")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -67,6 +70,7 @@ class PicturesScreen(Screen[None]):
         self.query_one("#chart-objects", Static).update(charts.bars(s.rows.by_object, width, none_taken))
         self.query_one("#chart-users", Static).update(charts.bars(s.rows.by_user, width, none_taken))
         self.query_one("#chart-containment", Static).update(charts.containment_lines(s.containment))
+        self.query_one("#chart-checklist", Static).update(charts.checklist_steps(s.checklist, width))
 
     def action_scroll(self, lines: int) -> None:
         self.query_one(VerticalScroll).scroll_relative(y=lines, animate=False)

@@ -131,7 +131,19 @@ def _series():
         "detected",
         (sr.ContainmentPoint("revoke_tokens", "app Drift", "done", "2026-11-27T08:10:00Z", 310),),
     )
-    checklist = sr.ChecklistProgress("2026-11-27T09:00:00Z", (), True)
+    checklist = sr.ChecklistProgress(
+        "2026-11-27T09:00:00Z",
+        (
+            sr.PhaseProgress(
+                "detect",
+                "Detect and declare",
+                5,
+                tuple(sr.ProgressPoint(f"2026-11-27T0{h}:00:00Z", n) for h, n in ((4, 1), (6, 3), (8, 5))),
+            ),
+            sr.PhaseProgress("contain", "Immediate containment", 7, (sr.ProgressPoint("2026-11-27T08:10:00Z", 2),)),
+        ),
+        True,
+    )
     return sr.Series(attack, clocks, rows, containment, checklist)
 
 
