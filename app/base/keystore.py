@@ -30,6 +30,7 @@ from keyring.backends.chainer import ChainerBackend
 from keyring.errors import KeyringError, PasswordDeleteError
 
 from app.base.errors import UsageError, WarroomError
+from app.base.progress import is_terminal
 from app.base.redaction import register_secret
 
 ENV_VAR = "WARROOM_KEYRING"
@@ -181,7 +182,7 @@ def passphrase_source(stdin: TextIO, stderr: TextIO) -> Callable[[bool, str], st
     """Prompt without echo on a terminal; otherwise read the next line of standard input."""
 
     def ask(creating: bool, where: str) -> str:
-        interactive = _isatty(stdin)
+        interactive = is_terminal(stdin)
         if not interactive:
             return read_line(stdin, "keyring passphrase")
         first = getpass.getpass(f"Passphrase for {where}: ")
@@ -192,13 +193,6 @@ def passphrase_source(stdin: TextIO, stderr: TextIO) -> Callable[[bool, str], st
         return first
 
     return ask
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 # -- the encrypted file ----------------------------------------------------------------------------------

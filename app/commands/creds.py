@@ -15,6 +15,7 @@ from app.base import keystore
 from app.base.config import OrgConfig
 from app.base.errors import UsageError, WarroomError
 from app.base.files import read_text_limited
+from app.base.progress import is_terminal
 from app.composition.context import Context
 from app.salesforce import credentials as creds
 
@@ -77,7 +78,7 @@ class _Input:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.interactive = keystore._isatty(ctx.stdin)
+        self.interactive = is_terminal(ctx.stdin)
 
     def secret(self, label: str) -> str:
         if self.interactive:
