@@ -1,0 +1,86 @@
+"""Three responders, each with an own workspace and keyring, sharing one clock and a real bare git repository."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from app.base.clock import FrozenClock
+from tests.conftest import CLI, T0, MemoryKeyring
+
+
+@dataclass
+class Responder:
+    name: str
+    role: str
+    cli: CLI
+    key: str = ""
+
+    def run(self, *args: str):
+        result = self.cli(*args)
+        return result
+
+
+def bare_remote(path: Path) -> Path:
+    subprocess.run(["git", "init", "--bare", "--quiet", str(path)], check=True)
+    subprocess.run(["git", "--git-dir", str(path), "config", "receive.denyNonFastForwards", "true"], check=True)
+    subprocess.run(["git", "--git-dir", str(path), "config", "receive.denyDeletes", "true"], check=True)
+    return path
+
+
+class Team:
+    """alice (commander), bob (admin), carol (analyst) on one incident; each laptop its own home and keyring."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.clock = FrozenClock(T0)
+        self.remote = bare_remote(tmp / "war.git")
+        self.people: dict[str, Responder] = {}
+        for name, role in (("alice", "commander"), ("bob", "admin"), ("carol", "analyst")):
+            home = tmp / name
+            home.mkdir()
+            cli = CLI(home, self.clock, MemoryKeyring())
+            cli.actor = name
+            self.people[name] = Responder(name, role, cli)
+        alice = self.alice
+        self.incident = alice.cli.new("Chat vendor token theft")
+        alice.key = self.ok(alice, "team", "key").strip()
+        self.ok(alice, "team", "add", "alice", "--role", "commander")
+        for person in (self.bob, self.carol):
+            self.ok(person, "team", "join", self.incident, "--commander-key", alice.key)
+            person.key = self.ok(person, "team", "key").strip()
+            self.ok(alice, "team", "add", person.name, "--role", person.role, "--key", person.key)
+
+    @property
+    def alice(self) -> Responder:
+        return self.people["alice"]
+
+    @property
+    def bob(self) -> Responder:
+        return self.people["bob"]
+
+    @property
+    def carol(self) -> Responder:
+        return self.people["carol"]
+
+    def tick(self, minutes: int = 1) -> None:
+        self.clock.advance(timedelta(minutes=minutes))
+
+    def ok(self, person: Responder, *args: str) -> str:
+        result = person.cli(*args)
+        assert result.code == 0, (person.name, args, result.out, result.err)
+        return result.out
+
+    def sync(self, person: Responder, *extra: str) -> str:
+        return self.ok(person, "sync", str(self.remote), *extra)
+
+    def sync_all(self, rounds: int = 2) -> None:
+        for _ in range(rounds):
+            for person in self.people.values():
+                self.sync(person)
+
+    def open(self, person: Responder):
+        from app.composition.workspace import Workspace
+
+        return Workspace(person.cli.home, self.clock, person.cli.keyring).open(self.incident)
