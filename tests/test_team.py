@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.team_helpers import Team
+from tests.team_helpers import Team, branch_files, origin_of, rewrite_branch
 
 
 def merged(team: Team, name: str):
@@ -29,3 +29,133 @@ def test_three_responders_converge(tmp_path: Path) -> None:
     assert {"alice", "bob", "carol"} <= set(origins)
     assert {r["name"] for r in state["team.responder"].values()} == {"alice", "bob", "carol"}
     assert state["incident"]["title"] == "Chat vendor token theft"
+
+
+def _rejections(team: Team, name: str) -> list[dict]:
+    from app.team.roster import rejections
+
+    with team.open(team.people[name]) as incident:
+        return rejections(incident.journal)
+
+
+def test_offline_for_a_day_hands_over_with_bundles(tmp_path: Path) -> None:
+    team = Team(tmp_path)
+    team.sync_all()
+    team.ok(team.carol, "note", "analyst: offline in the data centre")
+    for hour in range(3):
+        team.tick(8 * 60)
+        team.ok(team.carol, "note", f"analyst: hour {8 * (hour + 1)} of the log review")
+        team.ok(team.alice, "note", f"commander: status call {hour}")
+    out_alice, out_carol = tmp_path / "alice.bundle", tmp_path / "carol.bundle"
+    team.ok(team.alice, "sync", "--bundle-out", str(out_alice))
+    got = team.ok(team.carol, "sync", "--bundle-in", str(out_alice), "--bundle-out", str(out_carol))
+    assert "received 3 entries from 1 origin(s)" in got
+    team.ok(team.alice, "sync", "--bundle-in", str(out_carol))
+    team.sync_all()
+    views = [merged(team, n) for n in ("alice", "bob", "carol")]
+    assert views[0][:3] == views[1][:3] == views[2][:3]
+    with team.open(team.bob) as incident:
+        notes = [(incident.journal.origin_name(e.seq), e.data["text"]) for e in incident.journal.entries(kind="note")]
+    assert ("carol", "analyst: hour 24 of the log review") in notes
+
+
+def test_conflicting_checklist_state_later_wins_and_is_shown(tmp_path: Path) -> None:
+    team = Team(tmp_path)
+    team.sync_all()
+    team.ok(team.alice, "checklist", "set", "detect.commander", "blocked", "--note", "waiting for legal")
+    team.tick(2)
+    team.ok(team.bob, "checklist", "set", "detect.commander", "done", "--note", "named in the bridge")
+    team.sync_all()
+    states, conflicts = [], []
+    for name in ("alice", "bob", "carol"):
+        with team.open(team.people[name]) as incident:
+            states.append(incident.journal.get_state("checklist", "detect.commander")["state"])
+        result = team.people[name].cli("team", "conflicts", "--json")
+        conflicts.append(result.json())
+    assert states == ["done", "done", "done"]
+    assert conflicts[0] == conflicts[1] == conflicts[2]
+    (conflict,) = conflicts[0]
+    assert (conflict["winner"]["responder"], conflict["loser"]["responder"]) == ("bob", "alice")
+    assert conflict["key"] == "detect.commander"
+    # a change made after seeing the other's is no conflict
+    team.tick(2)
+    team.ok(team.alice, "checklist", "set", "detect.commander", "in_progress", "--note", "reopened")
+    team.sync_all()
+    assert len(team.carol.cli("team", "conflicts", "--json").json()) == 1
+
+
+def test_forged_segment_is_refused_and_journaled(tmp_path: Path) -> None:
+    team = Team(tmp_path)
+    team.sync_all()
+    team.tick()
+    team.ok(team.bob, "note", "admin: revoked the chat app's tokens")
+    team.sync(team.bob)
+    bob = origin_of(team, team.bob)
+    files = branch_files(team.remote, bob)
+    name = max(p for p in files if p.startswith("segments/"))
+    forged = files[name].replace(b"revoked the chat app", b"did not touch the chat app")
+    rewrite_branch(team.remote, bob, {**files, name: forged})
+    result = team.carol.cli("sync", str(team.remote))
+    assert result.code == 1
+    first = int(name.split("/")[1].split("-")[0])
+    assert f"TAMPERING: origin bob ({bob[:8]}) seq {first}: bad signature" in result.out
+    (rejected,) = _rejections(team, "carol")
+    assert (rejected["origin"], rejected["seq"], rejected["reason"]) == (bob, first, "bad signature")
+    with team.open(team.carol) as incident:
+        texts = [e.data["text"] for e in incident.journal.entries(kind="note")]
+    assert not any("chat app" in t for t in texts)
+    # the same tampering seen again is reported, not journaled twice
+    assert team.carol.cli("sync", str(team.remote)).code == 1
+    assert len(_rejections(team, "carol")) == 1
+
+
+def test_removed_segments_are_named(tmp_path: Path) -> None:
+    team = Team(tmp_path)
+    team.sync_all()
+    bob = origin_of(team, team.bob)
+    team.tick()
+    team.ok(team.bob, "note", "admin: first finding")
+    team.sync(team.bob)
+    team.tick()
+    team.ok(team.bob, "note", "admin: second finding")
+    team.sync(team.bob)
+    files = branch_files(team.remote, bob)
+    names = sorted(p for p in files if p.startswith("segments/"))
+    first_seg, middle = names[0], names[-2]
+    # carol never had the middle segment: the one after it leaves a gap, named by its first missing seq
+    rewrite_branch(team.remote, bob, {p: d for p, d in files.items() if p != middle})
+    result = team.carol.cli("sync", str(team.remote))
+    assert result.code == 1
+    gap_at = int(middle.split("/")[1].split("-")[0])
+    assert f"origin bob ({bob[:8]}) seq {gap_at}: gap" in result.out
+    # carol had bob's first segment: it disappearing is named too
+    rewrite_branch(team.remote, bob, {p: d for p, d in files.items() if p not in (first_seg, middle)})
+    result = team.carol.cli("sync", str(team.remote))
+    assert f"origin bob ({bob[:8]}) seq 1: removed segment" in result.out
+    rejected = _rejections(team, "carol")
+    assert {(r["origin"], r["seq"], r["reason"]) for r in rejected} == {
+        (bob, gap_at, "gap"),
+        (bob, 1, "removed segment"),
+    }
+
+
+def test_a_key_not_in_the_list_is_refused(tmp_path: Path) -> None:
+    from tests.conftest import CLI, MemoryKeyring
+    from tests.team_helpers import Responder
+
+    team = Team(tmp_path)
+    (tmp_path / "mallory").mkdir()
+    cli = CLI(tmp_path / "mallory", team.clock, MemoryKeyring())
+    cli.actor = "mallory"
+    mallory = Responder("mallory", "admin", cli)
+    team.ok(mallory, "team", "join", team.incident, "--commander-key", team.alice.key)
+    team.ok(mallory, "checklist", "set", "detect.commander", "not_applicable", "--note", "no need")
+    team.sync(mallory)
+    with team.open(mallory) as incident:
+        mallory_origin = incident.journal.journal_id
+    result = team.carol.cli("sync", str(team.remote))
+    assert result.code == 1
+    assert f"origin ({mallory_origin[:8]}) seq 1: unknown key" in result.out
+    with team.open(team.carol) as incident:
+        assert incident.journal.get_state("checklist", "detect.commander") is None
+        assert [r["reason"] for r in _rejections(team, "carol")] == ["unknown key"]
