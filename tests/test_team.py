@@ -159,3 +159,35 @@ def test_a_key_not_in_the_list_is_refused(tmp_path: Path) -> None:
     with team.open(team.carol) as incident:
         assert incident.journal.get_state("checklist", "detect.commander") is None
         assert [r["reason"] for r in _rejections(team, "carol")] == ["unknown key"]
+
+
+def test_journal_verify_checks_every_origin_and_the_merged_root(tmp_path: Path) -> None:
+    import sqlite3
+
+    team = Team(tmp_path)
+    team.ok(team.bob, "note", "admin: scoped the revocation")
+    team.sync_all()
+    roots = set()
+    for person in team.people.values():
+        out = team.ok(person, "journal", "verify")
+        assert "team: 2 other origin(s)" in out and "FAILURE" not in out
+        roots.add(out.strip().splitlines()[-1])
+    assert len(roots) == 1 and next(iter(roots)).startswith("  merged view: ")
+    shown = team.ok(team.carol, "journal", "show", "--kind", "note")
+    assert "bob" in shown and "admin: scoped the revocation" in shown
+    # someone edits carol's copy of bob's chain behind the triggers' back
+    bob = origin_of(team, team.bob)
+    db = team.carol.cli.home / "incidents" / team.incident / "team" / "origins.db"
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TRIGGER origin_entries_no_update")
+    rows = conn.execute("SELECT seq, body FROM origin_entries WHERE origin = ?", (bob,)).fetchall()
+    seq, body = next((s, b) for s, b in rows if b"scoped" in b)
+    conn.execute(
+        "UPDATE origin_entries SET body = ? WHERE origin = ? AND seq = ?",
+        (body.replace(b"scoped", b"skipped"), bob, seq),
+    )
+    conn.commit()
+    conn.close()
+    result = team.carol.cli("journal", "verify")
+    assert result.code == 1
+    assert f"origin {bob} seq {seq}: the stored chain is broken here" in result.out

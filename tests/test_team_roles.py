@@ -43,6 +43,7 @@ def test_commanders_approval_lets_the_admin_apply_after_sync(tmp_path: Path, sim
     plan_id = plan_id.json()["plan_id"]
     refused = team.bob.cli("contain", "apply", plan_id, "--confirm", "sim", *org)
     assert refused.code != 0 and "needs an approver other than the executor (bob)" in refused.err
+    assert "counts once `warroom sync` has brought it here" in refused.err
     assert not _frozen(sim, DRIFT_INT)
 
     team.sync(team.bob)

@@ -296,3 +296,11 @@ class TeamJournal(Journal):
         """Size and RFC 6962 root of the merged order: equal on every laptop holding the same chains."""
         view = self._merged()
         return len(view.entries), view.frontier.root()
+
+
+def origin_of(journal: Journal, seq: int) -> tuple[str, Placed] | None:
+    """(responder name, placement) of entry `seq` in a team incident's merged view; None for a single journal."""
+    if not isinstance(journal, TeamJournal):
+        return None
+    where = journal.placed(seq)
+    return (journal.origin_name(seq), where) if where is not None else None
