@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import os
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from app.base.clock import parse_instant
 from app.journal.chain import Entry, Journal, jcs
 from app.journal.merkle import Frontier
 from app.team import roster
-from app.team.store import open_store
+from app.team.store import STORE_FILE, open_store
 
 CONFLICT_KINDS = frozenset({"checklist.state", "facts.set", "incident.update", "settings.set", "deadline.override"})
 COMMANDER_ONLY = frozenset({roster.RESPONDER, "genesis"})
@@ -213,14 +214,31 @@ class TeamJournal(Journal):
 
     _view: MergedView | None = None
     _view_lock: threading.RLock | None = None
+    _view_stamp: tuple[int, int, int] = (0, 0, 0)
 
     def _merged(self) -> MergedView:
         if self._view_lock is None:
             self._view_lock = threading.RLock()
         with self._view_lock:
-            if self._view is None:
+            stamp = self._stamp()
+            if self._view is None or stamp != self._view_stamp:
                 self._view = build_view(self)
+                self._view_stamp = stamp
             return self._view
+
+    def _stamp(self) -> tuple[int, int, int]:
+        """What the view was built from: this chain's size and the team store's files (another process, a
+        `warroom sync` in another terminal, changes them; the next read then replays again)."""
+        store = self.path.parent / roster.TEAM_DIR / STORE_FILE
+        times = []
+        for suffix in ("", "-wal"):
+            try:
+                times.append(os.stat(f"{store}{suffix}").st_mtime_ns)
+            except OSError:
+                times.append(0)
+        with self._lock:
+            size = self.connection.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()[0]
+        return int(size), times[0], times[1]
 
     def invalidate(self) -> None:
         """Forget the merged view (after an import); the next read replays the union again."""
@@ -242,6 +260,7 @@ class TeamJournal(Journal):
                 row = self.connection.execute("SELECT body, entry_hash FROM entries WHERE seq = ?", (e.seq,))
                 body, h = row.fetchone()
                 replay.feed(sources[0], e.seq, bytes(body), bytes(h))
+            self._view_stamp = self._stamp()
             return view.entries[-len(written) :]
         self.invalidate()
         view = self._merged()
@@ -285,6 +304,12 @@ class TeamJournal(Journal):
         if where is None:
             return ""
         return self._merged().names.get(where.public_key) or f"?{where.origin[:8]}"
+
+    def origin_names(self) -> list[str]:
+        """The responders whose entries the view holds (an unlisted origin by its id's start)."""
+        view = self._merged()
+        keys = dict.fromkeys(p.public_key for p in view.placed)
+        return [view.names.get(k) or f"?{k[:8]}" for k in keys]
 
     def conflicts(self) -> list[Conflict]:
         return list(self._merged().conflicts)
