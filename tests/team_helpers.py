@@ -33,7 +33,7 @@ def bare_remote(path: Path) -> Path:
 class Team:
     """alice (commander), bob (admin), carol (analyst) on one incident; each laptop its own home and keyring."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, *, declare: bool = True) -> None:
         self.clock = FrozenClock(T0)
         self.remote = bare_remote(tmp / "war.git")
         self.people: dict[str, Responder] = {}
@@ -43,8 +43,14 @@ class Team:
             cli = CLI(home, self.clock, MemoryKeyring())
             cli.actor = name
             self.people[name] = Responder(name, role, cli)
+        self.incident = ""
+        if declare:
+            self.incident = self.alice.cli.new("Chat vendor token theft")
+            self.enlist()
+
+    def enlist(self) -> None:
+        """The commander lists herself; bob and carol join with their own keys and are listed."""
         alice = self.alice
-        self.incident = alice.cli.new("Chat vendor token theft")
         alice.key = self.ok(alice, "team", "key").strip()
         self.ok(alice, "team", "add", "alice", "--role", "commander")
         for person in (self.bob, self.carol):

@@ -34,6 +34,7 @@ from app.team.store import STORE_FILE, open_store
 CONFLICT_KINDS = frozenset({"checklist.state", "facts.set", "incident.update", "settings.set", "deadline.override"})
 COMMANDER_ONLY = frozenset({roster.RESPONDER, "genesis"})
 OWN_CHAIN_ONLY = frozenset({"checkpoint", "anchor.made"})
+INCIDENT_FACTS = ("title", "demo")  # what a joined laptop's genesis takes from the commander's
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +216,30 @@ class TeamJournal(Journal):
     _view: MergedView | None = None
     _view_lock: threading.RLock | None = None
     _view_stamp: tuple[int, int, int] = (0, 0, 0)
+    _own_genesis: dict[str, Any]
+    _commander_genesis: dict[str, Any] | None = None
+
+    @property
+    def genesis(self) -> dict[str, Any]:
+        """This chain's genesis, with what describes the incident itself (title, demo) from the commander's:
+        the keys (public key, key store, team) stay this laptop's own."""
+        own = self._own_genesis
+        commander = (own.get("team") or {}).get("commander_key")
+        if not commander:
+            return own
+        if self._commander_genesis is None:
+            with open_store(self.path.parent / roster.TEAM_DIR) as store:
+                for origin in store.origins():
+                    data = json.loads(store.entries(origin)[0].body)["data"]
+                    if data.get("public_key") == commander:
+                        self._commander_genesis = data
+                        break
+        found = self._commander_genesis or {}
+        return {**own, **{k: found[k] for k in INCIDENT_FACTS if k in found}}
+
+    @genesis.setter
+    def genesis(self, value: dict[str, Any]) -> None:
+        self._own_genesis = value
 
     def _merged(self) -> MergedView:
         if self._view_lock is None:
