@@ -191,3 +191,22 @@ def test_journal_verify_checks_every_origin_and_the_merged_root(tmp_path: Path) 
     result = team.carol.cli("journal", "verify")
     assert result.code == 1
     assert f"origin {bob} seq {seq}: the stored chain is broken here" in result.out
+
+
+def test_appending_on_top_of_the_view_equals_a_full_replay(tmp_path: Path) -> None:
+    from app.team.merged import build_view
+
+    team = Team(tmp_path)
+    team.ok(team.bob, "note", "admin: first")
+    team.sync_all()
+    team.tick()
+    with team.open(team.carol) as incident:
+        journal = incident.journal
+        before = journal.merged_head()[0]
+        entry = incident.note("analyst: after the sync", "carol")  # the view exists: applied on top of it
+        assert entry.seq == before + 1 and journal.origin_name(entry.seq) == "carol"
+        (made,) = journal.append_many([("facts.set", {"key": "aware", "value": "2026-11-27T08:00:00Z"}, "carol")])
+        fresh = build_view(journal)
+        assert [e.entry_hash for e in fresh.entries] == [e.entry_hash for e in journal.entries()]
+        assert fresh.state == journal._merged().state and fresh.frontier.root() == journal.merged_head()[1]
+        assert journal.entry(made.seq) == made

@@ -44,5 +44,8 @@ def test_three_responders_on_the_demo_incident_end_identical(tmp_path: Path) -> 
     assert sizes[0] == sizes[1] == sizes[2]
     assert states[0] == states[1] == states[2]
     assert states[0]["facts"]["residents.US-CA"] and states[0]["checklist"]["detect.commander"]["state"] == "done"
+    assert {t["origin"] for t in reports[0]["timeline"]} == {"alice", "bob", "carol"}
+    shown = team.ok(team.carol, "report", "--format", "md")
+    assert "analyst: event log files preserved" in shown and "carol (on carol's laptop)" in shown
     for key in reports[0]:
         assert reports[0][key] == reports[1][key] == reports[2][key], key

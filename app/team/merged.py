@@ -140,6 +140,7 @@ class _Replay:
         if entry.kind in OWN_CHAIN_ONLY and not source.local:
             return
         try:
+            self.journal.registry.check_payload(entry)
             changes = list(self.journal.registry.project(entry, self.get))
         except Exception as exc:  # an entry another origin signed but this software cannot replay
             view.problems.append(f"origin {source.origin[:8]} seq {oseq}: {entry.kind} not replayed ({exc})")
@@ -213,11 +214,14 @@ def build_view(journal: Journal) -> MergedView:
 class TeamJournal(Journal):
     """This laptop's journal for a team incident: appends go to its own chain, reads see the merged view."""
 
-    _view: MergedView | None = None
-    _view_lock: threading.RLock | None = None
-    _view_stamp: tuple[int, int, int] = (0, 0, 0)
     _own_genesis: dict[str, Any]
-    _commander_genesis: dict[str, Any] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._view: MergedView | None = None
+        self._view_lock = threading.RLock()
+        self._view_stamp: tuple[int, int, int] = (0, 0, 0)
+        self._commander_genesis: dict[str, Any] | None = None
+        super().__init__(*args, **kwargs)
 
     @property
     def genesis(self) -> dict[str, Any]:
@@ -242,8 +246,6 @@ class TeamJournal(Journal):
         self._own_genesis = value
 
     def _merged(self) -> MergedView:
-        if self._view_lock is None:
-            self._view_lock = threading.RLock()
         with self._view_lock:
             stamp = self._stamp()
             if self._view is None or stamp != self._view_stamp:
@@ -273,24 +275,27 @@ class TeamJournal(Journal):
 
     def append_many(self, items: Iterable[tuple[str, dict[str, Any], str]]) -> list[Entry]:
         written = super().append_many(items)
-        view = self._view
-        if view is None:
-            return written
-        own = roster.own_key(self)
-        if all((order_key(e.recorded_utc), own, e.seq) > view.last_key for e in written):
-            sources = [_Source(self.journal_id, own, True, [], [])]
-            replay = _Replay(self, view, sources, roster.commander_key(self))
-            replay.writers = {}  # conflicts are judged on a full replay
-            for e in written:
-                row = self.connection.execute("SELECT body, entry_hash FROM entries WHERE seq = ?", (e.seq,))
-                body, h = row.fetchone()
-                replay.feed(sources[0], e.seq, bytes(body), bytes(h))
-            self._view_stamp = self._stamp()
-            return view.entries[-len(written) :]
-        self.invalidate()
-        view = self._merged()
-        at = {p.origin_seq: p.pos for p in view.placed if p.local}
-        return [view.entries[at[e.seq] - 1] for e in written]
+        with self._view_lock:
+            view = self._view
+            if view is None:
+                return written
+            own = roster.own_key(self)
+            current = self._view_stamp == (written[0].seq - 1, *self._stamp()[1:])  # nothing else moved since
+            if current and all((order_key(e.recorded_utc), own, e.seq) > view.last_key for e in written):
+                # the common case: this laptop's new entries come last in the merged order; apply them on top
+                source = _Source(self.journal_id, own, True, [], [])
+                replay = _Replay(self, view, [source], roster.commander_key(self))
+                for e in written:
+                    with self._lock:
+                        row = self.connection.execute("SELECT body, entry_hash FROM entries WHERE seq = ?", (e.seq,))
+                        body, h = row.fetchone()
+                    replay.feed(source, e.seq, bytes(body), bytes(h))
+                self._view_stamp = self._stamp()
+                return view.entries[-len(written) :]
+            self._view = None
+            view = self._merged()
+            at = {p.origin_seq: p.pos for p in view.placed if p.local}
+            return [view.entries[at[e.seq] - 1] for e in written]
 
     # -- reading: the merged view ----------------------------------------------------------------------------
 
