@@ -43,6 +43,18 @@ async def test_timeline_shows_every_responders_entries_with_their_origin(tmp_pat
             assert "merged view of 3 responder(s)" in status and "1 conflicting change(s)" in status
             # carol's own later change is the one the merged state keeps
             assert journal.get_state("checklist", "detect.commander")["state"] == "done"
+
+            # bob writes and syncs; carol syncs from another terminal: the open timeline follows
+            team.tick()
+            team.ok(team.bob, "note", "admin: sessions ended")
+            team.sync(team.bob)
+            team.sync(team.carol)
+            app._poll_journal()
+            await settle(pilot)
+            table = app.screen.query_one(DataTable)
+            newest = next(e for e in journal.entries(kind="note") if e.data["text"] == "admin: sessions ended")
+            assert table.row_count == journal.merged_head()[0] == size + 1
+            assert table.get_row(str(newest.seq))[2] == "bob"
             await pilot.press("escape")
     finally:
         console.incident.close()

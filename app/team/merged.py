@@ -359,3 +359,8 @@ def origin_of(journal: Journal, seq: int) -> tuple[str, Placed] | None:
         return None
     where = journal.placed(seq)
     return (journal.origin_name(seq), where) if where is not None else None
+
+
+def view_size(journal: Journal) -> int:
+    """How many entries a reader of `journal` sees: the merged view's size in a team incident, else the chain's."""
+    return journal.merged_head()[0] if isinstance(journal, TeamJournal) else journal.head().size
