@@ -57,6 +57,9 @@ def test_offline_for_a_day_hands_over_with_bundles(tmp_path: Path) -> None:
     with team.open(team.bob) as incident:
         notes = [(incident.journal.origin_name(e.seq), e.data["text"]) for e in incident.journal.entries(kind="note")]
     assert ("carol", "analyst: hour 24 of the log review") in notes
+    # an old bundle handed over again holds nothing new and is no tampering
+    assert "received 0 entries" in team.ok(team.carol, "sync", "--bundle-in", str(out_alice))
+    assert views[2][:3] == merged(team, "carol")[:3]
 
 
 def test_conflicting_checklist_state_later_wins_and_is_shown(tmp_path: Path) -> None:
@@ -210,3 +213,75 @@ def test_appending_on_top_of_the_view_equals_a_full_replay(tmp_path: Path) -> No
         assert [e.entry_hash for e in fresh.entries] == [e.entry_hash for e in journal.entries()]
         assert fresh.state == journal._merged().state and fresh.frontier.root() == journal.merged_head()[1]
         assert journal.entry(made.seq) == made
+
+
+def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path) -> None:
+    """bob re-signs his own segment with a changed entry (a restored backup, a change of heart): refused."""
+    import base64
+    import json
+
+    from app.journal import signing
+    from app.journal.chain import jcs
+    from app.journal.merkle import Frontier, leaf_hash
+
+    team = Team(tmp_path)
+    team.tick()
+    team.ok(team.bob, "note", "admin: tokens revoked at 09:01")
+    team.sync_all()
+    bob = origin_of(team, team.bob)
+    files = branch_files(team.remote, bob)
+    name = max((p for p in files if p.startswith("segments/")), key=lambda p: p.split("/")[1])
+    doc = json.loads(files[name])
+    with team.open(team.bob) as incident:
+        key = signing.load_key(bob, incident.dir, incident.journal.genesis["key_store"], team.bob.cli.keyring)
+        conn = incident.journal.connection
+        hashes = [bytes(r[0]) for r in conn.execute("SELECT entry_hash FROM entries ORDER BY seq")]
+    bodies = [json.loads(b) for b in doc["entries"]]
+    changed = next(i for i, b in enumerate(bodies) if b["kind"] == "note")
+    bodies[changed]["data"]["text"] = "admin: tokens revoked at 08:01"
+    prev = bytes.fromhex(doc["prev"])
+    frontier = Frontier()
+    for h in hashes[: doc["first"] - 1]:
+        frontier.append(h)
+    raw_bodies = []
+    for b in bodies:
+        b["prev"] = prev.hex()
+        raw = jcs(b)
+        prev = leaf_hash(raw)
+        frontier.append(prev)
+        raw_bodies.append(raw.decode())
+    root = frontier.root()
+    label = f"warroom/{bob}"
+    doc |= {
+        "entries": raw_bodies,
+        "head": {"size": doc["last"], "root": root.hex(), "head_hash": prev.hex()},
+        "note": signing.sign_note(signing.checkpoint_text(label, doc["last"], root), label, key),
+    }
+    doc.pop("signature")
+    doc["signature"] = base64.b64encode(key.sign(jcs(doc))).decode()
+    rewrite_branch(team.remote, bob, {**files, name: jcs(doc)})
+    result = team.carol.cli("sync", str(team.remote))
+    assert result.code == 1
+    seq = doc["first"] + changed
+    assert f"origin bob ({bob[:8]}) seq {seq}: changed segment" in result.out
+    listed = team.carol.cli("team", "list").out
+    assert f"origin bob ({bob[:8]}) seq {seq}: changed segment" in listed
+    with team.open(team.carol) as incident:
+        texts = [e.data["text"] for e in incident.journal.entries(kind="note")]
+    assert "admin: tokens revoked at 09:01" in texts and "admin: tokens revoked at 08:01" not in texts
+
+
+def test_refusals_on_the_wrong_laptop_or_without_a_remote(tmp_path: Path) -> None:
+    team = Team(tmp_path)
+    added = team.bob.cli("team", "add", "mallory", "--role", "admin", "--key", "ab" * 32)
+    assert added.code == 1 and "only the commander's laptop adds responders" in added.err
+    assert team.alice.cli("team", "add", "eve", "--role", "boss").code == 2
+    bad = team.alice.cli("team", "add", "eve", "--role", "admin", "--key", "12345")
+    assert bad.code == 2 and "not an Ed25519 public key" in bad.err
+    nowhere = team.carol.cli("sync")
+    assert nowhere.code == 2 and "no remote for this incident" in nowhere.err
+    joined = team.carol.cli("team", "join", "INC-1", "--commander-key", team.alice.key)
+    assert joined.code == 2 and "not an incident id" in joined.err
+    # once given, the remote is remembered (journaled) and `warroom sync` alone uses it
+    team.sync(team.carol)
+    assert team.ok(team.carol, "sync").startswith(f"{team.incident}: nothing new to send")

@@ -83,6 +83,7 @@ def _run_add(ctx: Context, args: argparse.Namespace) -> int:
 
 def _run_list(ctx: Context, args: argparse.Namespace) -> int:
     from app.team.checking import origins_summary
+    from app.team.roster import rejections
 
     with ctx.open_incident(args.incident) as incident:
         rows = origins_summary(incident)
@@ -94,6 +95,12 @@ def _run_list(ctx: Context, args: argparse.Namespace) -> int:
             ctx.print(
                 f"{row['name'] or '?':<16} {row['role'] or 'not listed':<10} {row['fingerprint']}  "
                 f"entries {row['entries']}{here}"
+            )
+        for r in rejections(incident.journal):
+            who = r.get("responder") or "unlisted"
+            ctx.print(
+                f"TAMPERING reported {r['recorded_utc']}: origin {who} ({r['origin'][:8]}) seq {r['seq']}: "
+                f"{r['reason']}"
             )
     return 0
 

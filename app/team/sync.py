@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.base.errors import UsageError
 from app.journal import signing
+from app.journal.chain import Journal
 from app.team import roster
 from app.team.gitrepo import BRANCHES, GitError, TeamRepo
 from app.team.segments import BLOB_DIR, SEGMENT_DIR, SegmentRejected, build_segment, check_segment, digest, parse
@@ -297,7 +298,7 @@ def _journal_rejections(incident: Incident, store: OriginStore, report: SyncRepo
     for r in report.rejected:
         key = genesis_key(store, r.origin) if r.origin != journal.journal_id else roster.own_key(journal)
         r.responder = names.get(key or "")
-    seen = journal.state(roster.REJECTED)
+    seen = Journal.state(journal, roster.REJECTED)  # what this laptop itself has journaled (not the merged view)
     for r in report.rejected:
         if f"{r.origin}:{r.seq}:{r.reason}" in seen:
             continue
