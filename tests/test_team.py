@@ -68,6 +68,9 @@ def test_conflicting_checklist_state_later_wins_and_is_shown(tmp_path: Path) -> 
     team.ok(team.alice, "checklist", "set", "detect.commander", "blocked", "--note", "waiting for legal")
     team.tick(2)
     team.ok(team.bob, "checklist", "set", "detect.commander", "done", "--note", "named in the bridge")
+    # both mark another item done without having seen each other's: the same thing said twice, no conflict
+    team.ok(team.alice, "checklist", "set", "detect.severity", "done", "--note", "sev 1")
+    team.ok(team.bob, "checklist", "set", "detect.severity", "done", "--note", "agreed sev 1")
     team.sync_all()
     states, conflicts = [], []
     for name in ("alice", "bob", "carol"):
@@ -80,6 +83,9 @@ def test_conflicting_checklist_state_later_wins_and_is_shown(tmp_path: Path) -> 
     (conflict,) = conflicts[0]
     assert (conflict["winner"]["responder"], conflict["loser"]["responder"]) == ("bob", "alice")
     assert conflict["key"] == "detect.commander"
+    assert (conflict["winner"]["value"], conflict["loser"]["value"]) == ("done", "blocked")
+    shown = team.ok(team.carol, "team", "conflicts")
+    assert "checklist detect.commander: kept 'done' from bob" in shown and "over 'blocked' from alice" in shown
     # a change made after seeing the other's is no conflict
     team.tick(2)
     team.ok(team.alice, "checklist", "set", "detect.commander", "in_progress", "--note", "reopened")

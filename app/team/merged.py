@@ -31,7 +31,15 @@ from app.journal.merkle import Frontier
 from app.team import roster
 from app.team.store import STORE_FILE, open_store
 
-CONFLICT_KINDS = frozenset({"checklist.state", "facts.set", "incident.update", "settings.set", "deadline.override"})
+# The kinds that set a value, and the field of the entry that says what it was set to (None: the value itself, as
+# projected: a fact, an incident field). Two concurrent changes saying the same thing are no conflict.
+CONFLICT_KINDS: dict[str, str | None] = {
+    "checklist.state": "state",
+    "facts.set": None,
+    "incident.update": None,
+    "settings.set": "value",
+    "deadline.override": "action",
+}
 COMMANDER_ONLY = frozenset({roster.RESPONDER, "genesis"})
 OWN_CHAIN_ONLY = frozenset({"checkpoint", "anchor.made"})
 INCIDENT_FACTS = ("title", "demo")  # what a joined laptop's genesis takes from the commander's
@@ -157,20 +165,22 @@ class _Replay:
     def put(self, ns: str, key: str, value: Any, entry: Entry, source: _Source, oseq: int) -> None:
         bucket = self.view.state.setdefault(ns, {})
         text = jcs(value).decode() if value is not None else None
-        previous = self.writers.get((ns, key))
-        if entry.kind in CONFLICT_KINDS and previous is not None:
-            p_origin, p_seq, p_pos, p_time, p_value = previous
-            if p_origin != source.origin and p_value != text and p_seq > self.knows(source.origin, oseq, p_origin):
-                self.view.conflicts.append(
-                    Conflict(
-                        ns,
-                        key,
-                        Side(source.origin, None, oseq, entry.seq, entry.recorded_utc, value),
-                        Side(p_origin, None, p_seq, p_pos, p_time, json.loads(p_value) if p_value else None),
-                    )
-                )
         if entry.kind in CONFLICT_KINDS:
-            self.writers[(ns, key)] = (source.origin, oseq, entry.seq, entry.recorded_utc, text)
+            field_ = CONFLICT_KINDS[entry.kind]
+            said = entry.data.get(field_) if field_ else value
+            previous = self.writers.get((ns, key))
+            if previous is not None:
+                p_origin, p_seq, p_pos, p_time, p_said = previous
+                if p_origin != source.origin and p_said != said and p_seq > self.knows(source.origin, oseq, p_origin):
+                    self.view.conflicts.append(
+                        Conflict(
+                            ns,
+                            key,
+                            Side(source.origin, None, oseq, entry.seq, entry.recorded_utc, said),
+                            Side(p_origin, None, p_seq, p_pos, p_time, p_said),
+                        )
+                    )
+            self.writers[(ns, key)] = (source.origin, oseq, entry.seq, entry.recorded_utc, said)
         if text is None:
             bucket.pop(key, None)
         else:
