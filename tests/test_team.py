@@ -153,6 +153,7 @@ def test_a_key_not_in_the_list_is_refused(tmp_path: Path) -> None:
     from tests.team_helpers import Responder
 
     team = Team(tmp_path)
+    team.sync_all(rounds=1)
     (tmp_path / "mallory").mkdir()
     cli = CLI(tmp_path / "mallory", team.clock, MemoryKeyring())
     cli.actor = "mallory"
@@ -162,12 +163,20 @@ def test_a_key_not_in_the_list_is_refused(tmp_path: Path) -> None:
     team.sync(mallory)
     with team.open(mallory) as incident:
         mallory_origin = incident.journal.journal_id
+    # in the same sync, a new segment of bob's and after it something that is not a segment: all reported
+    team.ok(team.bob, "note", "admin: still here")
+    assert team.bob.cli("sync", str(team.remote)).code == 1  # bob sees mallory too
+    bob = origin_of(team, team.bob)
+    files = branch_files(team.remote, bob)
+    rewrite_branch(team.remote, bob, {**files, "segments/0000000900-0000000900.json": b"not a segment"})
     result = team.carol.cli("sync", str(team.remote))
     assert result.code == 1
     assert f"origin ({mallory_origin[:8]}) seq 1: unknown key" in result.out
+    assert f"origin bob ({bob[:8]}) seq 900: unreadable" in result.out
     with team.open(team.carol) as incident:
         assert incident.journal.get_state("checklist", "detect.commander") is None
-        assert [r["reason"] for r in _rejections(team, "carol")] == ["unknown key"]
+        assert "admin: still here" in [e.data["text"] for e in incident.journal.entries(kind="note")]
+        assert sorted(r["reason"] for r in _rejections(team, "carol")) == ["unknown key", "unreadable"]
 
 
 def test_journal_verify_checks_every_origin_and_the_merged_root(tmp_path: Path) -> None:

@@ -193,7 +193,7 @@ def _import_all(
     if me in incoming:
         _check_own(repo, me, incoming[me], report)
     while pending:  # again while something arrives: the commander's list may name a key refused a round before
-        failures: dict[str, Rejection] = {}
+        unlisted: dict[str, Rejection] = {}
         progressed = False
         listed = _listed(incident, store)
         for origin, commit in sorted(pending.items()):
@@ -201,11 +201,13 @@ def _import_all(
             if got:
                 report.received[origin] = report.received.get(origin, 0) + got
                 progressed = True
-            if problem is not None:
-                failures[origin] = problem
-        pending = {o: c for o, c in pending.items() if o in failures and failures[o].reason == "unknown key"}
-        if not progressed or not pending:
-            report.rejected.extend(failures.values())
+            if problem is not None and problem.reason == "unknown key":
+                unlisted[origin] = problem
+            elif problem is not None:
+                report.rejected.append(problem)
+        pending = {o: c for o, c in pending.items() if o in unlisted}
+        if not progressed:
+            report.rejected.extend(unlisted.values())
             break
 
 
