@@ -1,6 +1,7 @@
-"""The detail strip's text for the selected row of each pane, in sentences: a checklist item's full title, why,
-steps, evidence needed, controls and history; a clock's rule, citation, basis and version; an inventory
-record's findings with what to do. Pure functions of what the panes already hold (no journal reads)."""
+"""The detail strip's text for the selected row of each pane, in sentences: a checklist item's full title, why, steps,
+evidence needed, controls and history; a clock's rule, citation, basis and version; an inventory record's findings
+with what to do (and for a permission set, who holds it, how, and what it lets out). Pure functions of what the panes
+already hold (no journal reads)."""
 
 from __future__ import annotations
 
@@ -112,6 +113,8 @@ def inventory_detail(row: InventoryRow, findings: list[Any]) -> Text:
     out.append(row.name, style="bold")
     if row.detail:
         out.append(f"  {row.detail}", style="dim")
+    if row.kind == "permset":  # what it lets out first: the strip may be too short for every finding
+        _permission_set(out, row.record)
     mine = [f for f in findings if (f.severity, f.title) in set(row.findings)]
     if not row.findings:
         out.append("\nNo findings: none of the six failure patterns matched this record.")
@@ -127,3 +130,43 @@ def inventory_detail(row: InventoryRow, findings: list[Any]) -> Text:
             out.append(f"\n{severity} risk: {title}")
     out.append(f"\nContainment: {row.containment or 'none yet'}")
     return out
+
+
+def _holder(h: dict[str, Any]) -> str:
+    how = []
+    if not h.get("assignment_id"):
+        how.append("through its profile")
+    if h.get("group_id"):
+        how.append(f"through permission set group {h['group_id']}")
+    if h.get("expires"):
+        how.append(f"until {fmt.stamp(h['expires'])}")
+    return str(h.get("username")) + (f" ({', '.join(how)})" if how else "")
+
+
+def _permission_set(out: Text, rec: dict[str, Any]) -> None:
+    """Who of the app's users holds the set and how, what it lets out, and how it can be taken away."""
+    holders = rec.get("holders") or []
+    name = rec.get("name") or "?"
+    if rec.get("profile_owned"):
+        name = f"the profile's own set {name}"
+    _section(
+        out,
+        "Held by",
+        f"{len(holders)} of the {rec.get('app')} app's {rec.get('app_users')} token holder(s): "
+        + "; ".join(_holder(h) for h in holders),
+    )
+    grants, unknown = rec.get("grants") or [], rec.get("unknown") or []
+    lets_out = ", ".join(grants) if grants else "none of API Enabled, View All Data, Modify All Data"
+    if unknown:
+        lets_out += f"; unknown for {', '.join(unknown)} (not in this org's describe or not recorded)"
+    _section(out, "Lets data out", lets_out)
+    if rec.get("high_risk"):
+        _section(out, "Other powerful permissions", ", ".join(rec["high_risk"]))
+    if rec.get("profile_owned"):
+        todo = (
+            f"{name} cannot be unassigned (Salesforce refuses to delete a profile's assignment): move the users "
+            "to a smaller profile, or freeze them"
+        )
+    else:
+        todo = f"remove {name} from the holders (containment: strip permissions) or freeze them"
+    _section(out, "To take it away", todo)
