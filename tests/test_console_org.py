@@ -343,3 +343,38 @@ async def test_inventory_tree_has_a_permission_set_branch_per_app(console: Conso
         branch.collapse()
         await pilot.pause()
         assert not branch.is_expanded
+
+
+async def test_pictures_show_token_use_by_address_after_a_pull_and_a_collect(console: Console, sim: SimOrg) -> None:
+    from app.hunt import CALL_LOG_TYPES
+    from app.report.series import compute_series
+    from screens.pictures import PicturesScreen
+
+    app = console.app(org_factory=demo.sim_factory(sim))
+    journal = console.incident.journal
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "p")  # the inventory names each app's token holders
+        await settle(pilot)
+        await collect(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert journal.last("inventory.snapshot") is not None
+        logs = [
+            e
+            for e in journal.entries(kind="evidence.acquired")
+            if (e.data.get("source") or {}).get("event_type") in CALL_LOG_TYPES
+        ]
+        assert logs, "the collection preserved API event log files"
+        await palette(pilot, "view: pictures")
+        await until(
+            pilot, lambda: isinstance(app.screen, PicturesScreen) and bool(app.screen.query("#chart-token-use"))
+        )
+        use = compute_series(console.incident, console.clock.now()).token_use
+        assert app.screen.series.token_use == use  # the report's series, drawn
+        chart = app.screen.query_one("#chart-token-use").content.plain
+        drift = next(a for a in use.apps if a.app == "Drift")
+        assert drift.addresses[0].ip == "208.68.36.90"  # the seed's attacker address makes most of Drift's calls
+        for a in use.apps:
+            assert f"{a.app}  {a.calls:,} call(s) by {a.users} token holder(s)" in chart
+            assert all(s.ip in chart for s in a.top()[0])
