@@ -146,15 +146,20 @@ def _holder(h: dict[str, Any]) -> str:
 def _permission_set(out: Text, rec: dict[str, Any]) -> None:
     """Who of the app's users holds the set and how, what it lets out, and how it can be taken away."""
     holders = rec.get("holders") or []
+    count = int(rec.get("holder_count") or len(holders))
     name = rec.get("name") or "?"
     if rec.get("profile_owned"):
         name = f"the profile's own set {name}"
+    more = f"; and {count - len(holders)} more" if count > len(holders) else ""
     _section(
         out,
         "Held by",
-        f"{len(holders)} of the {rec.get('app')} app's {rec.get('app_users')} token holder(s): "
-        + "; ".join(_holder(h) for h in holders),
+        f"{count} of the {rec.get('app')} app's {rec.get('app_users')} token holder(s): "
+        + "; ".join(_holder(h) for h in holders)
+        + more,
     )
+    if rec.get("through_group"):
+        _section(out, "Through a permission set group", f"{rec['through_group']} of them")
     grants, unknown = rec.get("grants") or [], rec.get("unknown") or []
     lets_out = ", ".join(grants) if grants else "none of API Enabled, View All Data, Modify All Data"
     if unknown:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from app.incident.core import Incident
 
 STATUS_MARK = {"done": "✓", "partial": "!", "failed": "!!", "undone": "↺"}
+HOLDERS_LISTED = 20  # holders of a permission set named in its row (the count covers them all)
 
 
 @dataclass(frozen=True)
@@ -194,12 +195,16 @@ def _permission_set_rows(
             ps = h.permission_set
             keys = [f"PermissionSet:{ps.id}", f"Profile:{ps.profile_id or ps.id}"]  # as findings refer to it
             keys += [f"PermissionSetAssignment:{x.assignment.id}" for x in h.holders if x.assignment]
-            holders = {x.user_id for x in h.holders}
-            # a finding naming users belongs here only when it names one of these holders (a profile's set is
-            # shared: a finding on another app's user holding the same profile is not this app's)
-            found_here = [
-                f for f in of(*keys) if not (named := {r.id for r in f.records if r.type == "User"}) or named & holders
-            ]
+            found_here = of(*keys)
+            if found_here:
+                # a finding naming users belongs here only when it names one of these holders (a profile's set
+                # is shared: a finding on another app's user holding the same profile is not this app's)
+                holders = {x.user_id for x in h.holders}
+                found_here = [
+                    f
+                    for f in found_here
+                    if not (named := {r.id for r in f.records if r.type == "User"}) or named & holders
+                ]
             grants = f"; grants {', '.join(h.grants)}" if h.grants else ""
             rows.append(
                 ExposureRow(
@@ -224,8 +229,9 @@ def _permission_set_rows(
                                 "group_id": x.assignment.group_id if x.assignment else None,
                                 "expires": x.assignment.expires if x.assignment else None,
                             }
-                            for x in h.holders
+                            for x in h.holders[:HOLDERS_LISTED]
                         ],
+                        "holder_count": len(h.holders),
                         "app_users": h.app_users,
                         "grants": list(h.grants),
                         "unknown": list(h.unknown),
