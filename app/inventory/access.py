@@ -98,7 +98,13 @@ def export_grants(
 @dataclass(frozen=True)
 class HeldBy:
     """One holder of a set: the user, and the PermissionSetAssignment that gives it (None for the profile's own
-    set, which the user holds through its profile)."""
+    set, which the user holds through its profile).
+
+    The assignment's fields follow the Object Reference page for PermissionSetAssignment
+    (developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_objects_permissionsetassignment.htm):
+    PermissionSetGroupId from API 45.0 (the group the assignment comes from), ExpirationDate and IsActive from
+    API 52.0. The pull selects only what the org's describe shows, so on older API versions `expires` and
+    `active` stay None: unknown, not "never expires"."""
 
     user_id: str
     username: str
