@@ -99,6 +99,7 @@ from app.inventory.store import (
     load_saved,
     project_snapshot,
     save_snapshot,
+    token_holders,
 )
 from app.inventory.summary import (
     HIGH_RISK_PERMISSIONS,
@@ -184,6 +185,7 @@ __all__ = [
     "scan_body",
     "snapshot_bytes",
     "summarize",
+    "token_holders",
     "token_ref",
     "touched_users",
 ]

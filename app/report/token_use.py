@@ -14,7 +14,7 @@ no usable time are counted but never placed on the axis; calls logged without a 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,7 +25,6 @@ from app.report.hourly import HourCount, hour_of
 if TYPE_CHECKING:
     from app.hunt.calls import ApiCall
     from app.incident.core import Incident
-    from app.inventory import Snapshot
 
 NO_ADDRESS = "(no address logged)"
 TOP_ADDRESSES = 8  # addresses drawn per app; the rest are folded into one line
@@ -77,15 +76,15 @@ class TokenUse:
         return "no preserved API call was made by a user holding an app's tokens"
 
 
-def token_use_from(calls: Sequence[ApiCall], snaps: Sequence[Snapshot]) -> TokenUse:
-    """The series from calls already read (`app.hunt.api_calls`) and the incident's inventory snapshots."""
+def token_use_from(
+    calls: Sequence[ApiCall], holders: Iterable[tuple[str, str]], app_names: Mapping[str, str], snapshots: int
+) -> TokenUse:
+    """The series from calls already read (`app.hunt.api_calls`), the (user id, app name) of every OAuth token the
+    incident's inventory snapshots list, connected app id -> name, and the number of snapshots read."""
     apps_of: dict[str, set[str]] = defaultdict(set)
-    app_by_id: dict[str, str] = {}
-    for snap in snaps:
-        for t in snap.oauth_tokens:
-            if t.user_id:
-                apps_of[id_key(t.user_id)].add(t.app_name)
-        app_by_id.update((id_key(a.id), a.name) for a in snap.connected_apps)
+    for user_id, app_name in holders:
+        apps_of[id_key(user_id)].add(app_name)
+    app_by_id = {id_key(i): name for i, name in app_names.items()}
     counts: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
     totals: dict[str, Counter[str]] = defaultdict(Counter)
     undated: Counter[str] = Counter()
@@ -133,7 +132,7 @@ def token_use_from(calls: Sequence[ApiCall], snaps: Sequence[Snapshot]) -> Token
     return TokenUse(
         apps=tuple(out),
         log_types=tuple(sorted({c.log_type for c in calls})),
-        snapshots=len(snaps),
+        snapshots=snapshots,
         unattributed=unattributed,
     )
 
@@ -144,5 +143,5 @@ def token_use(incident: Incident) -> TokenUse:
     from app import inventory as inv
     from app.hunt.calls import api_calls
 
-    snaps = [inv.load_saved(incident, h["evidence_id"]) for h in inv.history(incident)]
-    return token_use_from(api_calls(incident), snaps)
+    holders, app_names, snapshots = inv.token_holders(incident)
+    return token_use_from(api_calls(incident), holders, app_names, snapshots)
