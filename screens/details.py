@@ -160,10 +160,15 @@ def _permission_set(out: Text, rec: dict[str, Any]) -> None:
     )
     if rec.get("through_group"):
         _section(out, "Through a permission set group", f"{rec['through_group']} of them")
-    grants, unknown = rec.get("grants") or [], rec.get("unknown") or []
-    lets_out = ", ".join(grants) if grants else "none of API Enabled, View All Data, Modify All Data"
+    if expiring := rec.get("expiring"):
+        _section(out, "Assignments expire", f"{len(expiring)} expiry time(s), the first {fmt.stamp(expiring[0])}")
+    grants, off, unknown = rec.get("grants") or [], rec.get("not_granted") or [], rec.get("unknown") or []
+    parts = [f"grants {', '.join(grants)}"] if grants else []
+    if off:
+        parts.append(f"does not grant {', '.join(off)}")
     if unknown:
-        lets_out += f"; unknown for {', '.join(unknown)} (not in this org's describe or not recorded)"
+        parts.append(f"unknown for {', '.join(unknown)} (not in this org's describe or not recorded)")
+    lets_out = "; ".join(parts)
     _section(out, "Lets data out", lets_out)
     if rec.get("high_risk"):
         _section(out, "Other powerful permissions", ", ".join(rec["high_risk"]))

@@ -338,7 +338,7 @@ async def test_inventory_tree_has_a_permission_set_branch_per_app(console: Conso
         assert row is not None and row.key == key
         assert f"held by {len(widest.holders)} of {widest.app_users} Drift user" in str(pane._by_key[key].label)
         text = app.screen.query_one(DetailStrip).text
-        assert "Lets data out: API Enabled, View All Data" in text
+        assert "Lets data out: grants API Enabled, View All Data; does not grant Modify All Data" in text
         assert all(h.username in text for h in widest.holders)
         branch.collapse()
         await pilot.pause()

@@ -97,3 +97,33 @@ def test_an_expired_assignment_is_not_held(exported: inv.Snapshot) -> None:
     sets = inv.app_permission_sets(exported, at="2025-10-01T00:00:00Z")
     view_all = next(s for s in sets[APP] if s.permission_set.id == VIEW_ALL)
     assert [h.username for h in view_all.holders] == ["drift-int@acme.example"]
+
+
+def test_the_detail_strip_says_who_holds_a_set_how_and_what_it_lets_out(exported: inv.Snapshot) -> None:
+    from app.findings.exposure import _permission_set_rows
+    from screens.details import inventory_detail
+    from screens.widgets.inventory_pane import InventoryRow
+
+    rows = {r.key: r for r in _permission_set_rows(exported, lambda *keys: [], lambda found: ())}
+    assert set(rows) == {f"perm:{APP}|{PROFILE_SET}", f"perm:{APP}|{VIEW_ALL}", f"perm:{APP}|{LIMITED}",
+                         f"perm:{OTHER}|{LIMITED}"}  # fmt: skip
+
+    def detail(key: str) -> str:
+        r = rows[key]
+        return inventory_detail(InventoryRow(r.key, r.kind, r.name, r.detail, r.findings, "", r.record), []).plain
+
+    view_all = detail(f"perm:{APP}|{VIEW_ALL}")
+    assert "held by 2 of 2 Drift users; grants API Enabled, View All Data" in view_all
+    assert (
+        "Held by: 2 of the Drift app's 2 token holder(s): drift-int@acme.example (through permission set group "
+        in view_all
+    )
+    assert "rep@acme.example (until 2025-09-01 00:00:00 UTC)" in view_all
+    assert "Through a permission set group: 1 of them" in view_all
+    assert "Assignments expire: 1 expiry time(s), the first 2025-09-01 00:00:00 UTC" in view_all
+    assert "Lets data out: grants API Enabled, View All Data; unknown for Modify All Data" in view_all
+    assert "remove Drift_Access from the holders (containment: strip permissions)" in view_all
+    profile = detail(f"perm:{APP}|{PROFILE_SET}")
+    assert "cannot be unassigned" in profile and "move the users to a smaller profile" in profile
+    limited = detail(f"perm:{OTHER}|{LIMITED}")
+    assert "Lets data out: does not grant API Enabled, View All Data; unknown for Modify All Data" in limited

@@ -235,8 +235,12 @@ def _permission_set_rows(
                         "app_users": h.app_users,
                         "grants": list(h.grants),
                         "unknown": list(h.unknown),
+                        "not_granted": [
+                            x for x in inv.EXPORT_PERMISSIONS.values() if x not in h.grants and x not in h.unknown
+                        ],
                         "high_risk": list(h.high_risk),
                         "through_group": h.through_group,
+                        "expiring": list(h.expiring),
                         "findings_detail": [_finding_dict(f) for f in found_here],
                     },
                 )
