@@ -16,7 +16,7 @@ preserved event logs record, for token use by address over time). Everything is 
 
 from __future__ import annotations
 
-from app.hunt.calls import CALL_LOG_TYPES, USAGE_LOG_TYPE, ApiCall, api_calls
+from app.hunt.calls import CALL_LOG_TYPES, USAGE_LOG_TYPE, ApiCalls, api_calls
 from app.hunt.exfil import (
     EXFIL_LOG_TYPES,
     EXFIL_SOURCES,
@@ -71,7 +71,7 @@ __all__ = [
     "READ_OPERATIONS",
     "SAME_REQUEST",
     "USAGE_LOG_TYPE",
-    "ApiCall",
+    "ApiCalls",
     "ApiFamily",
     "Compiled",
     "ExfilRow",

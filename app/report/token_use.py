@@ -23,7 +23,7 @@ from app.evidence.rows import id_key
 from app.report.hourly import HourCount, hour_of
 
 if TYPE_CHECKING:
-    from app.hunt.calls import ApiCall
+    from app.hunt.calls import ApiCalls
     from app.incident.core import Incident
 
 NO_ADDRESS = "(no address logged)"
@@ -77,7 +77,7 @@ class TokenUse:
 
 
 def token_use_from(
-    calls: Sequence[ApiCall], holders: Iterable[tuple[str, str]], app_names: Mapping[str, str], snapshots: int
+    calls: Sequence[ApiCalls], holders: Iterable[tuple[str, str]], app_names: Mapping[str, str], snapshots: int
 ) -> TokenUse:
     """The series from calls already read (`app.hunt.api_calls`), the (user id, app name) of every OAuth token the
     incident's inventory snapshots list, connected app id -> name, and the number of snapshots read."""
@@ -96,20 +96,20 @@ def token_use_from(
         named = app_by_id.get(c.app_id or "") or c.app_name
         targets = {named} if named else apps_of.get(c.user_id or "", set())
         if not targets:
-            unattributed += 1
+            unattributed += c.count
             continue
         ip = c.ip or NO_ADDRESS
         for app in targets:
-            totals[app][ip] += 1
+            totals[app][ip] += c.count
             if len(targets) > 1:
-                shared[app] += 1
+                shared[app] += c.count
             if c.user_id:
                 users[app].add(c.user_id)
-            if c.at is None:
-                undated[app] += 1
+            if c.hour is None:
+                undated[app] += c.count
                 continue
-            counts[app][ip][hour_of(c.at)] += 1
-            times[app].append(format_instant(c.at))
+            counts[app][ip][hour_of(c.hour)] += c.count
+            times[app] += [format_instant(t) for t in (c.first, c.last) if t is not None]
     out = []
     for app, per_ip in totals.items():
         addresses = tuple(
