@@ -147,9 +147,6 @@ def _permission_set(out: Text, rec: dict[str, Any]) -> None:
     """Who of the app's users holds the set and how, what it lets out, and how it can be taken away."""
     holders = rec.get("holders") or []
     count = int(rec.get("holder_count") or len(holders))
-    name = rec.get("name") or "?"
-    if rec.get("profile_owned"):
-        name = f"the profile's own set {name}"
     more = f"; and {count - len(holders)} more" if count > len(holders) else ""
     _section(
         out,
@@ -174,9 +171,12 @@ def _permission_set(out: Text, rec: dict[str, Any]) -> None:
         _section(out, "Other powerful permissions", ", ".join(rec["high_risk"]))
     if rec.get("profile_owned"):
         todo = (
-            f"{name} cannot be unassigned (Salesforce refuses to delete a profile's assignment): move the users "
+            f"the profile {rec.get('profile_name') or rec.get('label') or rec.get('name')} grants it, and a "
+            "profile's own set cannot be unassigned (Salesforce refuses to delete its assignment): move the users "
             "to a smaller profile, or freeze them"
         )
     else:
-        todo = f"remove {name} from the holders (containment: strip permissions) or freeze them"
+        label, name = rec.get("label") or rec.get("name") or "?", rec.get("name")
+        todo = f"remove {label}" + (f" ({name})" if name and name != label else "")
+        todo += " from the holders (containment: strip permissions) or freeze them"
     _section(out, "To take it away", todo)
