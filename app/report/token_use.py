@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from app.base.clock import format_instant
@@ -90,7 +91,8 @@ def token_use_from(
     undated: Counter[str] = Counter()
     shared: Counter[str] = Counter()
     users: dict[str, set[str]] = defaultdict(set)
-    times: dict[str, list[str]] = defaultdict(list)
+    first: dict[str, datetime] = {}
+    last: dict[str, datetime] = {}
     unattributed = 0
     for c in calls:
         named = app_by_id.get(c.app_id or "") or c.app_name
@@ -109,7 +111,10 @@ def token_use_from(
                 undated[app] += c.count
                 continue
             counts[app][ip][hour_of(c.hour)] += c.count
-            times[app] += [format_instant(t) for t in (c.first, c.last) if t is not None]
+            if c.first is not None and (app not in first or c.first < first[app]):
+                first[app] = c.first
+            if c.last is not None and (app not in last or c.last > last[app]):
+                last[app] = c.last
     out = []
     for app, per_ip in totals.items():
         addresses = tuple(
@@ -124,8 +129,8 @@ def token_use_from(
                 calls=sum(per_ip.values()),
                 undated=undated[app],
                 shared_calls=shared[app],
-                first_utc=min(times[app]) if times[app] else None,
-                last_utc=max(times[app]) if times[app] else None,
+                first_utc=format_instant(first[app]) if app in first else None,
+                last_utc=format_instant(last[app]) if app in last else None,
             )
         )
     out.sort(key=lambda a: (-a.calls, a.app.lower()))
