@@ -62,11 +62,32 @@ def test_hardening_tasks_are_planned_closed_with_evidence_and_checked_by_query(
         )
         flags = sim.store.table("TraceFlag")
         flags.delete(flags.key_of(trace["Id"]))
+    half = cli("harden", "check", "--app", "Drift", *sim_args(sim), "--json")
+    assert half.code == 0 and half.json()["passed"] is False, "the Transaction Security policies are not there yet"
+    assert half.json()["transaction_security"]["policies"] == {
+        "Block_Large_Report_Exports": "missing",
+        "Block_Api_From_Unknown_Addresses": "missing",
+    }
+    # Drift is installed from a package: no component of its own, so the object query decides.
+    assert half.json()["connected_app_component"]["state"] == "unknown"
+    with sim.store.lock:  # the admin creates both policies in Setup
+        for name, event in (
+            ("Block_Large_Report_Exports", "ReportEvent"),
+            ("Block_Api_From_Unknown_Addresses", "ApiEvent"),
+        ):
+            sim.metadata.components[("TransactionSecurityPolicy", name)] = {
+                "fullName": name,
+                "action": {"block": True, "endSession": False, "freezeUser": False, "twoFactorAuthentication": False},
+                "active": True,
+                "eventName": event,
+                "type": "CustomConditionBuilderPolicy",
+            }
     after = cli("harden", "check", "--app", "Drift", *sim_args(sim))
     assert after.code == 0, after.out
     with _open(cli) as incident:
         checks = [e.data for e in incident.journal.entries(kind="harden.checked")]
-    assert [c["connected_app_policies"]["state"] for c in checks] == ["not met", "not met", "met"]
+    assert [c["connected_app_policies"]["state"] for c in checks] == ["not met", "not met", "met", "met"]
+    assert [c["passed"] for c in checks] == [False, False, False, True]
     assert checks[-1]["debug_log_hygiene"]["trace_flags"] == []
 
     assert cli("contain", "apply", plan["plan_id"], "--confirm", "sim").code == 0

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from app.base.errors import UsageError, WarroomError
 from app.containment.models import (
     MAX_CONSECUTIVE_FAILURES,
+    METADATA_READ_CHUNK,
     MIN_FREE_BYTES,
     NAMESPACE,
     ActionResult,
@@ -195,11 +196,27 @@ class _Live:
                 self._by_id(steps, "PermissionSetAssignment", PSA_FIELDS)
             elif op == "create_assignment":
                 self._pairs(steps)
+            elif op == "update_metadata":
+                self._components(steps)
 
     def _by_id(self, steps: list[Step], sobject: str, fields: str, key: str = "Id") -> None:
         rows = self.reader.by_ids(sobject, fields, [s.record for s in steps], key=key)
         for step in steps:
             self.rows[step.n] = rows.get(id15(step.record))
+
+    def _components(self, steps: list[Step]) -> None:
+        """Metadata components by type and fullName (readMetadata), flattened to dotted paths."""
+        by_type: dict[str, list[Step]] = {}
+        for step in steps:
+            by_type.setdefault(step.sobject, []).append(step)
+        for mtype, mine in by_type.items():
+            for part in chunks([s.record for s in mine], METADATA_READ_CHUNK):
+                found = self.reader.org.read_metadata(mtype, list(part))
+                for step in mine:
+                    if step.record in found:
+                        self.rows[step.n] = flat_row(found[step.record])
+                    else:
+                        self.rows.setdefault(step.n, None)
 
     def _tokens(self, steps: list[Step]) -> None:
         flt = self.plan.token_filter
@@ -243,6 +260,8 @@ def _in_target_state(step: Step, row: dict[str, Any] | None) -> bool | None:
         return row is not None
     if row is None:
         return None
+    if step.op == "update_metadata":
+        return all(row.get(path) == value for path, value in step.change.items())
     if step.op in ("freeze_user", "unfreeze_user"):
         return bool(row.get("IsFrozen")) == bool(step.change["IsFrozen"])
     if step.op in ("deactivate_user", "reactivate_user"):
@@ -268,6 +287,8 @@ def _send(org: OrgClient, step: Step, row: dict[str, Any] | None) -> None:
         if step.change.get("ExpirationDate"):
             fields["ExpirationDate"] = step.change["ExpirationDate"]
         org.create("PermissionSetAssignment", fields)
+    elif step.op == "update_metadata":
+        org.update_metadata(step.sobject, step.record, dict(step.change))
     else:  # pragma: no cover - Op is a closed set
         raise ContainmentError(f"unknown operation {step.op}")
 
@@ -329,6 +350,7 @@ def _verification(reader: Reader, plan: Plan, live: _Live, results: list[RecordR
         "reactivate_user",
         "delete_assignment",
         "create_assignment",
+        "update_metadata",
     ):
         mine = [r for r in results if r.op == op and r.status != "not_run"]
         if not mine:
@@ -578,7 +600,14 @@ def _apply_locked(
 
 # After a change the record must be read back to be claimed; for these a missing row means "not visible to
 # this login" (a freeze, an update or a new assignment does not make the row disappear).
-_ABSENT_IS_UNREADABLE = ("freeze_user", "unfreeze_user", "deactivate_user", "reactivate_user", "create_assignment")
+_ABSENT_IS_UNREADABLE = (
+    "freeze_user",
+    "unfreeze_user",
+    "deactivate_user",
+    "reactivate_user",
+    "create_assignment",
+    "update_metadata",
+)
 
 
 def _unverified(rec: RecordResult, why: str) -> None:

@@ -58,6 +58,7 @@ Op = Literal[
     "reactivate_user",
     "delete_assignment",
     "create_assignment",
+    "update_metadata",
 ]
 OP_LABELS: dict[str, str] = {
     "revoke_token": "revoke OAuth token",
@@ -68,11 +69,13 @@ OP_LABELS: dict[str, str] = {
     "reactivate_user": "reactivate user",
     "delete_assignment": "remove permission set assignment",
     "create_assignment": "re-assign permission set",
+    "update_metadata": "deploy metadata settings",
 }
 UNDO_OP: dict[str, Op | None] = {
     "freeze_user": "unfreeze_user",
     "deactivate_user": "reactivate_user",
     "delete_assignment": "create_assignment",
+    "update_metadata": "update_metadata",  # the settings read before, deployed back
     "revoke_token": None,
     "delete_session": None,
 }
@@ -99,6 +102,7 @@ DANGEROUS_PERMISSIONS: tuple[str, ...] = (
     "AssignPermissionSets",
 )
 IN_CHUNK = 200  # ids per `IN (...)` list: keeps each SOQL well under the 100,000-character limit
+METADATA_READ_CHUNK = 10  # readMetadata(): "Limit: 10" full names per call (Metadata API Developer Guide)
 INLINE_RECORDS = 500  # per-record results beyond this go to the evidence store (hash in the entry)
 FAILED_IN_STATE = 50  # failed record ids kept in derived state; the full list is in the result entry
 MAX_CONSECUTIVE_FAILURES = 25  # the same refusal over and over (no permission) stops the run

@@ -1,12 +1,17 @@
-"""The hardening plan of one connected app: manual tasks (Salesforce offers these settings in Setup; the tool
-does not change them through the API) with the Setup path, what to record as evidence, and the query that
-verifies the result where one can. Journaled as an `action.plan` like any containment plan, so its tasks open on
-`warroom contain apply PLAN_ID` and close with `warroom contain confirm TASK_ID --evidence ID`.
+"""The hardening plan of one connected app, journaled as an `action.plan` like any containment plan.
+
+Where the Metadata API can make the change, the plan holds a step: the app's OAuth policies (admin-approved users
+only, IP restrictions enforced, refresh tokens expiring) as one `update_metadata` of its ConnectedApp component
+(`app/hardening/components.py`), applied by `warroom contain apply PLAN_ID` through containment's approval,
+intent, result and read-back. The rest are manual tasks with their Setup path, what to record as evidence and the
+check that verifies them: the app's session policies and permitted profiles, the Transaction Security policies
+(their condition is a flow or Apex class), debug-log hygiene, and the whole policy set of an app installed from a
+package (no component of its own). Tasks close with `warroom contain confirm TASK_ID --evidence ID`.
 
 The fields read back are those of the ConnectedApplication object (OptionsAllowAdminApprovedUsersOnly,
 RefreshTokenValidityPeriod, OptionsHasSessionLevelPolicy; app/data/salesforce/objects.toml with its sources) and
-of the Tooling API's TraceFlag (TracedEntityId, ExpirationDate). IP Relaxation and Transaction Security policies
-are not read back: the objects the tool knows carry neither, so their tasks close on evidence alone.
+of the Tooling API's TraceFlag (TracedEntityId, ExpirationDate); IP Relaxation, session policies and Transaction
+Security policies are read back with readMetadata (`warroom harden check`).
 """
 
 from __future__ import annotations
@@ -15,9 +20,16 @@ from typing import TYPE_CHECKING
 
 from app.base.errors import UsageError
 from app.containment.execute import new_plan_id
-from app.containment.models import Plan, Selectors, now_utc, soql_str
+from app.containment.models import Plan, Selectors, flat_row, now_utc, soql_str
 from app.containment.plan import Draft, LiveSource
 from app.containment.store import journal_plan
+from app.hardening.components import (
+    CONNECTED_APP,
+    POLICIES,
+    default_full_name,
+    desired_policies,
+    read_component,
+)
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
@@ -51,7 +63,36 @@ def _policies(draft: Draft, app: str) -> None:
     )
 
 
+def _deploy(draft: Draft, app: str, name: str, component: dict[str, object], refresh_days: int) -> None:
+    """One updateMetadata of the app's component; its session policies and permitted users stay manual."""
+    draft.add(
+        "update_metadata",
+        CONNECTED_APP,
+        name,
+        f"OAuth policies of {app} ({CONNECTED_APP} {name}): admin-approved users only, IP restrictions enforced, "
+        f"refresh tokens expire after {refresh_days} day(s)",
+        flat_row(component),
+        desired_policies(refresh_days),
+    )
+    draft.task(
+        "connected_app_access",
+        f"Session policies and permitted users of {app}",
+        app,
+        [
+            f"Setup > Apps > Connected Apps > Manage Connected Apps > {app} > Manage Profiles / Manage Permission "
+            "Sets: keep only the integration user's profile or permission set (with admin-approved users only, "
+            "no one else may use the app).",
+            f"Setup > Apps > Connected Apps > Manage Connected Apps > {app} > Edit Policies > Session Policies: "
+            "set Timeout Value; require High Assurance where the vendor supports it. Save.",
+            f"Verify: `warroom harden check` reads {CONNECTED_APP} {name} back (readMetadata) and shows its "
+            "sessionPolicy as set or not set.",
+        ],
+        "screenshot of the app's Manage page (profiles, permission sets, session policies)",
+    )
+
+
 def _transaction_security(draft: Draft, app: str) -> None:
+    names = list(POLICIES)
     draft.task(
         "transaction_security",
         "Transaction Security policies for the anomalies seen",
@@ -59,12 +100,13 @@ def _transaction_security(draft: Draft, app: str) -> None:
         [
             "Needs Event Monitoring (Shield or the add-on). Setup > Security > Transaction Security Policies > New > "
             "Condition Builder.",
-            "Policy 1: Event = Report Event; condition Rows Processed greater than the largest legitimate export; "
-            "action Block (or Multi-Factor Authentication) and notify the security team.",
-            "Policy 2: Event = API Event; condition Source IP not in the integrations' known ranges (or the query "
-            "touching more rows than the integration needs); action Block and notify.",
+            f"Policy 1, API name {names[0]}: Event = Report Event; condition Rows Processed greater than the largest "
+            "legitimate export; action Block (or Multi-Factor Authentication) and notify the security team.",
+            f"Policy 2, API name {names[1]}: Event = API Event; condition Source IP not in the integrations' known "
+            "ranges (or the query touching more rows than the integration needs); action Block and notify.",
             "Enable each policy; record its name, owner and effective date.",
-            "Verify: the Transaction Security Policies list shows both Enabled (no query: read in Setup).",
+            "Verify: `warroom harden check` reads both back (readMetadata TransactionSecurityPolicy): active, on "
+            "their event, blocking or notifying.",
         ],
         "screenshot of the policy list with both policies Enabled",
     )
@@ -90,11 +132,24 @@ def _debug_logs(draft: Draft, traces: list[dict[str, object]], names: dict[str, 
     )
 
 
-def plan_hardening(org: OrgClient | None, incident: Incident, app: str, actor: str, org_alias: str) -> Plan:
-    """Plan the hardening of `app` (manual tasks); with `org`, the trace flags to remove are listed by name."""
+def plan_hardening(
+    org: OrgClient | None,
+    incident: Incident,
+    app: str,
+    actor: str,
+    org_alias: str,
+    *,
+    full_name: str | None = None,
+    refresh_days: int = 1,
+) -> Plan:
+    """Plan the hardening of `app`. With `org`: its ConnectedApp component (`full_name`, else the name Setup
+    proposes) is read, and if there is one its OAuth policies become a deploy step; the trace flags to remove
+    are listed by name. Without `org` (or without a component) the policies are a manual task."""
     app = (app or "").strip()
     if not app:
         raise UsageError("name the connected app with --app NAME")
+    if not 1 <= refresh_days <= 3650:
+        raise UsageError(f"--refresh-days must be between 1 and 3650, not {refresh_days}")
     draft = Draft(ACTION, Selectors(app=app))
     traces: list[dict[str, object]] = []
     names: dict[str, str] = {}
@@ -106,7 +161,24 @@ def plan_hardening(org: OrgClient | None, incident: Incident, app: str, actor: s
         traces = [t for t in org.tooling_query(f"SELECT {TRACE_FIELDS} FROM TraceFlag")
                   if str(t.get("TracedEntityId"))[:15] in integration]  # fmt: skip
         names = {uid[:15]: str(row.get("Username")) for uid, row in src.users(sorted(integration)).items()}
-    _policies(draft, app)
+    component: dict[str, object] | None = None
+    if org is not None:
+        name = (full_name or "").strip() or default_full_name(app)
+        component, why = read_component(org, CONNECTED_APP, name)
+        if component is not None:
+            _deploy(draft, app, name, component, refresh_days)
+        else:
+            draft.note(
+                f"The OAuth policies of {app} are a manual task: "
+                + (
+                    f"its {CONNECTED_APP} component could not be read ({why})."
+                    if why
+                    else f"readMetadata found no {CONNECTED_APP} named {name!r} (an app installed from a package "
+                    "is the package's component; name another with --full-name)."
+                )
+            )
+    if component is None:
+        _policies(draft, app)
     _transaction_security(draft, app)
     _debug_logs(draft, traces, names)
     plan = draft.finish(

@@ -900,6 +900,43 @@ class Org:
 
         self._call(revoke, idempotent=False)
 
+    # -- Metadata API (app/salesforce/metadata.py)
+
+    def read_metadata(self, mtype: str, full_names: list[str]) -> dict[str, dict[str, Any]]:
+        """readMetadata: the components of type `mtype` found among `full_names`, by fullName."""
+        from app.salesforce.metadata import read_components
+
+        return self._call(lambda sf: self._metadata(lambda: read_components(sf, self.session, mtype, full_names)))
+
+    def update_metadata(self, mtype: str, full_name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Read the component, set the dotted-path `changes`, send it whole with updateMetadata; what was sent."""
+        from app.salesforce.metadata import update_component
+
+        return self._call(
+            lambda sf: self._metadata(lambda: update_component(sf, self.session, mtype, full_name, changes)),
+            idempotent=False,
+        )
+
+    def _metadata(self, fn: Callable[[], T]) -> T:
+        from app.salesforce.metadata import MetadataFailed
+
+        label = self.creds.label
+        try:
+            return fn()
+        except MetadataFailed as exc:
+            message = self._scrub(exc.message)
+            if exc.code == "INVALID_SESSION_ID":
+                raise SessionExpired(f"{label}: session expired or invalid", code=exc.code) from None
+            if exc.code in _ACCESS_CODES:
+                raise InsufficientAccess(
+                    f"{label}: insufficient access (Metadata API): {message}", code=exc.code, permission=None
+                ) from None
+            if exc.code == "REQUEST_LIMIT_EXCEEDED":
+                raise RateLimited(f"{label}: API request limit exceeded", usage=self.api_usage) from None
+            if exc.code in ("NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"):
+                raise RecordNotFound(f"{label}: Metadata API: {message}", code=exc.code) from None
+            raise RequestRefused(f"{label}: Metadata API refused ({exc.code}): {message}", code=exc.code) from None
+
     # -- downloads
 
     @overload

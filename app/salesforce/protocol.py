@@ -77,6 +77,12 @@ class OrgClient(Protocol):
 
     def revoke_token(self, token: str) -> None: ...
 
+    # -- Metadata API
+
+    def read_metadata(self, mtype: str, full_names: list[str]) -> dict[str, dict[str, Any]]: ...
+
+    def update_metadata(self, mtype: str, full_name: str, changes: dict[str, Any]) -> dict[str, Any]: ...
+
     # -- downloads
 
     @overload
