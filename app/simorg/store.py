@@ -21,12 +21,15 @@ deleted). The object reference does not say whether Salesforce deletes the row o
 Assignment Expiration" lists current assignments only, so a lapsed one is treated as gone. Nothing is written
 to the Setup Audit Trail for a lapse: what Salesforce records there is not documented.
 
-Setup Audit Trail rows for changes made through the API (SetupAuditTrail.Action is a string the object reference
-does not enumerate; the values below are those of recorded rows and of public audit-trail tools):
+Setup Audit Trail rows for changes made through the API. SetupAuditTrail.Action is a string the object reference
+does not enumerate; the Action and Section values below are those the sfdx-hardis audit-trail command lists as
+Salesforce's own for Section "Manage Users" (hardisgroupcom/sfdx-hardis, docs/hardis/org/diagnose/audittrail.md:
+frozeuser, PermSetAssign, PermSetGroupAssign, PermSetGroupUnassign, PermSetUnassign, unfrozeuser, among others):
 - an assignment created: Action "PermSetAssign", Section "Manage Users", Display "Permission set NAME: assigned
-  to user USERNAME" (the shape of recorded rows);
+  to user USERNAME";
 - an assignment deleted: "PermSetUnassign"; freezing and unfreezing a user (UserLogin.IsFrozen): "frozeuser" and
-  "unfrozeuser". Their Display wording is the simulator's own: no recorded row was at hand.
+  "unfrozeuser", Section "Manage Users".
+The Display wording of all four is the simulator's own: no recorded row with its Display was at hand.
 """
 
 from __future__ import annotations
