@@ -33,7 +33,7 @@ def test_hardening_tasks_are_planned_closed_with_evidence_and_checked_by_query(
     planned = cli("harden", "plan", "--app", "Drift", *sim_args(sim), "--json")
     assert planned.code == 0, planned.err
     plan = planned.json()
-    assert plan["action"] == "harden" and plan["steps"] == []
+    assert plan["action"] == "harden"
     tasks = {t["kind"]: t for t in plan["manual_tasks"]}
     assert set(tasks) == {"connected_app_policies", "transaction_security", "debug_log_hygiene"}
     with sim.store.lock:
@@ -41,6 +41,8 @@ def test_hardening_tasks_are_planned_closed_with_evidence_and_checked_by_query(
         marketing = sim.store.user_by_username("marketing-sync@acme.example")["Id"]
     assert trace["TracedEntityId"] == marketing
     assert f"{trace['Id']} on marketing-sync@acme.example" in tasks["debug_log_hygiene"]["steps"][0]
+    # The trace flag is removed by the plan itself (Tooling API); Drift's policies stay manual (installed app).
+    assert [(s["op"], s["record"]) for s in plan["steps"]] == [("delete_trace_flag", trace["Id"])]
     assert "Edit Policies" in tasks["connected_app_policies"]["steps"][0]
 
     before = cli("harden", "check", "--app", "Drift", *sim_args(sim), "--json")
@@ -60,8 +62,12 @@ def test_hardening_tasks_are_planned_closed_with_evidence_and_checked_by_query(
         apps.update(
             apps.key_of(drift["Id"]), {"OptionsAllowAdminApprovedUsersOnly": True, "RefreshTokenValidityPeriod": 1}
         )
-        flags = sim.store.table("TraceFlag")
-        flags.delete(flags.key_of(trace["Id"]))
+    applied = cli("contain", "apply", plan["plan_id"], "--confirm", "sim", *sim_args(sim)[2:], "--json")
+    assert applied.code == 0, applied.out + applied.err
+    assert [(r["op"], r["status"]) for r in applied.json()["records"]] == [("delete_trace_flag", "ok")]
+    assert applied.json()["verification"]["delete_trace_flag"] == {"checked": 1, "not_in_target_state": 0}
+    with sim.store.lock:
+        assert sim.store.lookup("TraceFlag", trace["Id"]) is None
     half = cli("harden", "check", "--app", "Drift", *sim_args(sim), "--json")
     assert half.code == 0 and half.json()["passed"] is False, "the Transaction Security policies are not there yet"
     assert half.json()["transaction_security"]["policies"] == {
@@ -90,7 +96,6 @@ def test_hardening_tasks_are_planned_closed_with_evidence_and_checked_by_query(
     assert [c["passed"] for c in checks] == [False, False, False, True]
     assert checks[-1]["debug_log_hygiene"]["trace_flags"] == []
 
-    assert cli("contain", "apply", plan["plan_id"], "--confirm", "sim").code == 0
     proof = tmp_path / "policies.png"
     proof.write_bytes(b"\x89PNG screenshot of the policies page")
     evidence_id = re.search(r"\b[0-9a-f]{12}\b", cli("evidence", "add", str(proof)).out).group(0)

@@ -37,7 +37,7 @@ def test_connected_app_policies_are_deployed_verified_and_undone(cli: Any, sim: 
     planned = cli("harden", "plan", "--app", "Gong", "--refresh-days", "2", *sim_args(sim), "--json")
     assert planned.code == 0, planned.err
     plan = planned.json()
-    (step,) = plan["steps"]
+    step, trace = plan["steps"]
     assert (step["op"], step["sobject"], step["record"]) == ("update_metadata", "ConnectedApp", "Gong")
     assert step["change"] == {
         "oauthConfig.isAdminApproved": True,
@@ -46,6 +46,9 @@ def test_connected_app_policies_are_deployed_verified_and_undone(cli: Any, sim: 
     }
     assert step["before"]["oauthConfig.isAdminApproved"] is False
     assert step["before"]["oauthPolicy.refreshTokenPolicy"] == "infinite"
+    assert (trace["op"], trace["sobject"]) == ("delete_trace_flag", "TraceFlag"), (
+        "the trace flag on the integration user"
+    )
     assert {t["kind"] for t in plan["manual_tasks"]} == {
         "connected_app_access",
         "transaction_security",
@@ -75,11 +78,11 @@ def test_connected_app_policies_are_deployed_verified_and_undone(cli: Any, sim: 
     intent = [e for e in _entries(cli, "action.intent") if e.data["action_id"] == plan["plan_id"]]
     result = [e for e in _entries(cli, "action.result") if e.data["action_id"] == plan["plan_id"]]
     assert len(intent) == 1 and len(result) == 1 and intent[0].seq < result[0].seq
-    assert intent[0].data["pending_by_op"] == {"update_metadata": 1}
+    assert intent[0].data["pending_by_op"] == {"update_metadata": 1, "delete_trace_flag": 1}
     assert result[0].data["status"] == "done"
     assert result[0].data["verification"]["update_metadata"] == {"checked": 1, "not_in_target_state": 0}
-    (record,) = result[0].data["records"]
-    assert record["status"] == "ok"
+    record, removed = result[0].data["records"]
+    assert record["status"] == "ok" and removed["status"] == "ok" and removed.get("after") is None
     assert record["before"]["oauthConfig.isAdminApproved"] is False
     assert record["after"]["oauthConfig.isAdminApproved"] is True
     assert record["after"]["oauthPolicy.refreshTokenPolicy"] == "specific_lifetime:2:DAYS"
@@ -100,7 +103,8 @@ def test_connected_app_policies_are_deployed_verified_and_undone(cli: Any, sim: 
     assert gong["oauthConfig"]["isAdminApproved"] is False
     assert gong["oauthPolicy"]["refreshTokenPolicy"] == "infinite"
     undo_results = [e for e in _entries(cli, "action.result") if e.data["action_id"] != plan["plan_id"]]
-    assert undo_results[-1].data["records"][0]["after"]["oauthConfig.isAdminApproved"] is False
+    (restored,) = undo_results[-1].data["records"]
+    assert restored["op"] == "update_metadata" and restored["after"]["oauthConfig.isAdminApproved"] is False
 
 
 def test_a_login_without_modify_metadata_is_refused_before_anything_is_sent(cli: Any, sim: SimOrg) -> None:
@@ -127,6 +131,6 @@ def test_a_login_without_modify_metadata_is_refused_before_anything_is_sent(cli:
 def test_an_app_installed_from_a_package_keeps_its_policies_a_manual_task(cli: Any, sim: SimOrg) -> None:
     cli.new()
     plan = cli("harden", "plan", "--app", "Drift", *sim_args(sim), "--json").json()
-    assert plan["steps"] == []
+    assert [s["op"] for s in plan["steps"]] == ["delete_trace_flag"]
     assert any("readMetadata found no ConnectedApp named 'Drift'" in n for n in plan["notes"])
     assert "connected_app_policies" in {t["kind"] for t in plan["manual_tasks"]}

@@ -16,6 +16,7 @@ from app.containment.models import (
     METADATA_READ_CHUNK,
     MIN_FREE_BYTES,
     NAMESPACE,
+    TRACE_FLAG_FIELDS,
     ActionResult,
     ApprovalRefused,
     ContainmentError,
@@ -198,6 +199,8 @@ class _Live:
                 self._pairs(steps)
             elif op == "update_metadata":
                 self._components(steps)
+            elif op == "delete_trace_flag":
+                self._trace_flags(steps)
 
     def _by_id(self, steps: list[Step], sobject: str, fields: str, key: str = "Id") -> None:
         rows = self.reader.by_ids(sobject, fields, [s.record for s in steps], key=key)
@@ -217,6 +220,17 @@ class _Live:
                         self.rows[step.n] = flat_row(found[step.record])
                     else:
                         self.rows.setdefault(step.n, None)
+
+    def _trace_flags(self, steps: list[Step]) -> None:
+        """Tooling API TraceFlag rows by Id (a Tooling object: not reachable through the data API's query)."""
+        found: dict[str, dict[str, Any]] = {}
+        for part in chunks([s.record for s in steps]):
+            for row in self.reader.org.tooling_query(
+                f"SELECT {TRACE_FLAG_FIELDS} FROM TraceFlag WHERE Id IN {soql_in(part)}"
+            ):
+                found[id15(row.get("Id"))] = row
+        for step in steps:
+            self.rows[step.n] = found.get(id15(step.record))
 
     def _tokens(self, steps: list[Step]) -> None:
         flt = self.plan.token_filter
@@ -254,7 +268,7 @@ class _Live:
 
 def _in_target_state(step: Step, row: dict[str, Any] | None) -> bool | None:
     """True when the record already is as the step wants it; None when it is missing and cannot be changed."""
-    if step.op in ("revoke_token", "delete_session", "delete_assignment"):
+    if step.op in ("revoke_token", "delete_session", "delete_assignment", "delete_trace_flag"):
         return row is None
     if step.op == "create_assignment":
         return row is not None
@@ -289,6 +303,8 @@ def _send(org: OrgClient, step: Step, row: dict[str, Any] | None) -> None:
         org.create("PermissionSetAssignment", fields)
     elif step.op == "update_metadata":
         org.update_metadata(step.sobject, step.record, dict(step.change))
+    elif step.op == "delete_trace_flag":
+        org.tooling_delete("TraceFlag", step.record)
     else:  # pragma: no cover - Op is a closed set
         raise ContainmentError(f"unknown operation {step.op}")
 
@@ -313,7 +329,7 @@ def _gone(step: Step, exc: BaseException) -> bool:
     code = getattr(exc, "code", "") or ""
     if step.op == "revoke_token" and isinstance(exc, sf.InvalidToken):
         return True
-    if step.op in ("delete_session", "delete_assignment") and (
+    if step.op in ("delete_session", "delete_assignment", "delete_trace_flag") and (
         isinstance(exc, sf.RecordNotFound) or code in ("NOT_FOUND", "ENTITY_IS_DELETED")
     ):
         return True
@@ -351,6 +367,7 @@ def _verification(reader: Reader, plan: Plan, live: _Live, results: list[RecordR
         "delete_assignment",
         "create_assignment",
         "update_metadata",
+        "delete_trace_flag",
     ):
         mine = [r for r in results if r.op == op and r.status != "not_run"]
         if not mine:

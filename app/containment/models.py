@@ -59,6 +59,7 @@ Op = Literal[
     "delete_assignment",
     "create_assignment",
     "update_metadata",
+    "delete_trace_flag",
 ]
 OP_LABELS: dict[str, str] = {
     "revoke_token": "revoke OAuth token",
@@ -70,6 +71,7 @@ OP_LABELS: dict[str, str] = {
     "delete_assignment": "remove permission set assignment",
     "create_assignment": "re-assign permission set",
     "update_metadata": "deploy metadata settings",
+    "delete_trace_flag": "remove debug-log trace flag",
 }
 UNDO_OP: dict[str, Op | None] = {
     "freeze_user": "unfreeze_user",
@@ -78,10 +80,12 @@ UNDO_OP: dict[str, Op | None] = {
     "update_metadata": "update_metadata",  # the settings read before, deployed back
     "revoke_token": None,
     "delete_session": None,
+    "delete_trace_flag": None,
 }
 NOT_UNDOABLE = {
     "revoke_token": "a revoked OAuth token cannot be restored: the integration must be authorized again",
     "delete_session": "an ended session cannot be restored: the user or integration logs in again",
+    "delete_trace_flag": "a removed trace flag is not put back: set a new one in Setup if debugging is needed",
 }
 # "unverified": the change was accepted but its after-state could not be read back by this login, so it is not
 # claimed as done; the next apply re-reads it.
@@ -102,6 +106,7 @@ DANGEROUS_PERMISSIONS: tuple[str, ...] = (
     "AssignPermissionSets",
 )
 IN_CHUNK = 200  # ids per `IN (...)` list: keeps each SOQL well under the 100,000-character limit
+TRACE_FLAG_FIELDS = "Id, TracedEntityId, LogType, DebugLevelId, ExpirationDate"  # Tooling API TraceFlag
 METADATA_READ_CHUNK = 10  # readMetadata(): "Limit: 10" full names per call (Metadata API Developer Guide)
 INLINE_RECORDS = 500  # per-record results beyond this go to the evidence store (hash in the entry)
 FAILED_IN_STATE = 50  # failed record ids kept in derived state; the full list is in the result entry

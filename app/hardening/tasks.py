@@ -3,10 +3,12 @@
 Where the Metadata API can make the change, the plan holds a step: the app's OAuth policies (admin-approved users
 only, IP restrictions enforced, refresh tokens expiring) as one `update_metadata` of its ConnectedApp component
 (`app/hardening/components.py`), applied by `warroom contain apply PLAN_ID` through containment's approval,
-intent, result and read-back. The rest are manual tasks with their Setup path, what to record as evidence and the
-check that verifies them: the app's session policies and permitted profiles, the Transaction Security policies
-(their condition is a flow or Apex class), debug-log hygiene, and the whole policy set of an app installed from a
-package (no component of its own). Tasks close with `warroom contain confirm TASK_ID --evidence ID`.
+intent, result and read-back; so is each trace flag on an integration user (`delete_trace_flag`, Tooling API
+TraceFlag, whose supported calls include delete). The rest are manual tasks with their Setup path, what to
+record as evidence and the check that verifies them: the app's session policies and permitted profiles, the
+Transaction Security policies (their condition is a flow or Apex class), debug levels and the logs themselves,
+and the whole policy set of an app installed from a package (no component of its own). Tasks close with
+`warroom contain confirm TASK_ID --evidence ID`.
 
 The fields read back are those of the ConnectedApplication object (OptionsAllowAdminApprovedUsersOnly,
 RefreshTokenValidityPeriod, OptionsHasSessionLevelPolicy; app/data/salesforce/objects.toml with its sources) and
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from app.base.errors import UsageError
 from app.containment.execute import new_plan_id
-from app.containment.models import Plan, Selectors, flat_row, now_utc, soql_str
+from app.containment.models import TRACE_FLAG_FIELDS, Plan, Selectors, flat_row, now_utc, soql_str
 from app.containment.plan import Draft
 from app.containment.sources import LiveSource
 from app.containment.store import journal_plan
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 
 ACTION = "harden"
 APP_FIELDS = "Id, Name, OptionsAllowAdminApprovedUsersOnly, RefreshTokenValidityPeriod, OptionsHasSessionLevelPolicy"
-TRACE_FIELDS = "Id, TracedEntityId, LogType, DebugLevelId, ExpirationDate"
+TRACE_FIELDS = TRACE_FLAG_FIELDS
 
 
 def app_query(app: str) -> str:
@@ -113,17 +115,35 @@ def _transaction_security(draft: Draft, app: str) -> None:
     )
 
 
-def _debug_logs(draft: Draft, traces: list[dict[str, object]], names: dict[str, str]) -> None:
+def _debug_logs(draft: Draft, traces: list[dict[str, object]] | None, names: dict[str, str]) -> None:
+    """With the org read (`traces` a list), each trace flag on an integration user is a `delete_trace_flag` step
+    (Tooling API TraceFlag supports DELETE); without it, removing them is part of the manual task."""
     listed = ", ".join(
-        f"{t['Id']} on {names.get(str(t.get('TracedEntityId'))[:15], t.get('TracedEntityId'))}" for t in traces
+        f"{t['Id']} on {names.get(str(t.get('TracedEntityId'))[:15], t.get('TracedEntityId'))}" for t in traces or []
+    )
+    for t in traces or []:
+        user = names.get(str(t.get("TracedEntityId"))[:15], str(t.get("TracedEntityId")))
+        draft.add(
+            "delete_trace_flag",
+            "TraceFlag",
+            str(t["Id"]),
+            f"trace flag {t['Id']} ({t.get('LogType')}) on {user}",
+            flat_row(t),
+            {"deleted": True},
+        )
+    first = (
+        f"Setup > Environments > Logs > Debug Logs: this plan's steps remove the trace flags on integration users "
+        f"({listed or 'none was found when this plan was made'}); delete any other flag set since."
+        if traces is not None
+        else "Setup > Environments > Logs > Debug Logs: delete each trace flag on an integration user (the org "
+        "was not read when this plan was made)."
     )
     draft.task(
         "debug_log_hygiene",
         "Remove the trace flags that log integration payloads",
         "debug logs",
         [
-            "Setup > Environments > Logs > Debug Logs: delete each trace flag on an integration user"
-            + (f" ({listed})." if traces else " (none was found when this plan was made)."),
+            first,
             "Setup > Environments > Logs > Debug Levels: lower Callout and Apex Code levels on any level kept.",
             "Delete the debug logs themselves once their evidence copy is in custody (`warroom collect` keeps it).",
             f"Verify: Tooling `SELECT {TRACE_FIELDS} FROM TraceFlag` lists none of them "
@@ -152,7 +172,7 @@ def plan_hardening(
     if not 1 <= refresh_days <= 3650:
         raise UsageError(f"--refresh-days must be between 1 and 3650, not {refresh_days}")
     draft = Draft(ACTION, Selectors(app=app))
-    traces: list[dict[str, object]] = []
+    traces: list[dict[str, object]] | None = None
     names: dict[str, str] = {}
     basis: dict[str, object] = {"kind": "none"}
     if org is not None:

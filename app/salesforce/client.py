@@ -18,6 +18,9 @@ Stable API (inventory, forensics, containment and the console code against it):
     org.create(sobject, fields) -> str                 # the new Id
     org.update(sobject, record_id, fields) -> None     # 204
     org.delete(sobject, record_id) -> None             # 204
+    org.tooling_delete(sobject, record_id) -> None     # 204, a Tooling API record (TraceFlag)
+    org.read_metadata(type, full_names) -> dict        # readMetadata: components by fullName (app/salesforce/metadata)
+    org.update_metadata(type, full_name, changes)      # updateMetadata of the component read, changed at dotted paths
     org.revoke_token(token) -> None                    # DeleteToken, access or refresh token
     org.download(path) -> bytes                        # "sobjects/ApexLog/<id>/Body" or "/services/data/..."
     org.download(path, target, progress=None) -> int   # streamed to a file (atomic rename); bytes written
@@ -863,6 +866,10 @@ class Org:
 
     def delete(self, sobject: str, record_id: str) -> None:
         self._call(lambda sf: getattr(sf, sobject).delete(record_id))
+
+    def tooling_delete(self, sobject: str, record_id: str) -> None:
+        """DELETE a Tooling API record (tooling/sobjects/<sobject>/<id>), e.g. a TraceFlag."""
+        self._call(lambda sf: sf.restful(f"tooling/sobjects/{sobject}/{record_id}", method="DELETE"))
 
     def revoke_token(self, token: str) -> None:
         """POST the token to /services/oauth2/revoke in the form body. (simple-salesforce's `oauth2()` would
