@@ -261,9 +261,15 @@ class _Live:
                 f"SELECT {PSA_FIELDS} FROM PermissionSetAssignment WHERE AssigneeId IN {soql_in(chunk)}"
             ):
                 found[(id15(row.get("AssigneeId")), id15(row.get("PermissionSetId")))] = row
+                if row.get("PermissionSetGroupId"):  # an assignment of a permission set group
+                    found[(id15(row.get("AssigneeId")), id15(row.get("PermissionSetGroupId")))] = row
         for step in steps:
-            key = (id15(step.change["AssigneeId"]), id15(step.change["PermissionSetId"]))
-            self.rows[step.n] = found.get(key)
+            self.rows[step.n] = found.get(_pair(step.change))
+
+
+def _pair(change: dict[str, Any]) -> tuple[str, str]:
+    """(assignee, permission set or group) of a `create_assignment`: a group's is its PermissionSetGroupId."""
+    return id15(change["AssigneeId"]), id15(change.get("PermissionSetGroupId") or change["PermissionSetId"])
 
 
 def _in_target_state(step: Step, row: dict[str, Any] | None) -> bool | None:
@@ -297,7 +303,10 @@ def _send(org: OrgClient, step: Step, row: dict[str, Any] | None) -> None:
     elif step.op == "delete_assignment":
         org.delete("PermissionSetAssignment", step.record)
     elif step.op == "create_assignment":
-        fields = {"AssigneeId": step.change["AssigneeId"], "PermissionSetId": step.change["PermissionSetId"]}
+        fields = {"AssigneeId": step.change["AssigneeId"]}
+        for key in ("PermissionSetId", "PermissionSetGroupId"):  # a group is assigned by PermissionSetGroupId
+            if step.change.get(key):
+                fields[key] = step.change[key]
         if step.change.get("ExpirationDate"):
             fields["ExpirationDate"] = step.change["ExpirationDate"]
         org.create("PermissionSetAssignment", fields)
