@@ -44,7 +44,8 @@ class MetadataFailed(Exception):
         self.fault = fault
 
 
-def _mdapi(sf: Salesforce, session: requests.Session) -> Any:
+def metadata_api(sf: Salesforce, session: requests.Session) -> Any:
+    """simple-salesforce's `mdapi`, sending through `session` (the org's: its CA file, trust_env=False)."""
     api = sf.mdapi
     # simple-salesforce builds zeep's Client with zeep's default transport; send through the org's session.
     api._client.transport.session = session
@@ -96,7 +97,7 @@ def read_components(
     sf: Salesforce, session: requests.Session, mtype: str, full_names: list[str]
 ) -> dict[str, dict[str, Any]]:
     """readMetadata(mtype, full_names): the components found, by fullName, as plain nested dicts."""
-    api = _mdapi(sf, session)
+    api = metadata_api(sf, session)
     try:
         answer = _guarded(lambda: getattr(api, mtype).read(list(full_names)))
     except TypeError as exc:  # simple-salesforce takes len() of the answer: zeep gives None for no record
@@ -135,7 +136,7 @@ def update_component(
     if current is None:
         raise MetadataFailed("NOT_FOUND", f"no {mtype} named {full_name!r} (readMetadata returned none)", fault=False)
     wanted = merged(current, changes)
-    api = _mdapi(sf, session)
+    api = metadata_api(sf, session)
     kind = getattr(api, mtype)
     try:
         _guarded(lambda: kind.update([kind(**wanted)]))
