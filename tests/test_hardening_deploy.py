@@ -134,3 +134,38 @@ def test_an_app_installed_from_a_package_keeps_its_policies_a_manual_task(cli: A
     assert [s["op"] for s in plan["steps"]] == ["delete_trace_flag"]
     assert any("readMetadata found no ConnectedApp named 'Drift'" in n for n in plan["notes"])
     assert "connected_app_policies" in {t["kind"] for t in plan["manual_tasks"]}
+
+
+def test_policies_made_in_setup_but_switched_off_are_enabled_through_the_metadata_api(cli: Any, sim: SimOrg) -> None:
+    cli.new()
+    with sim.store.lock:  # the admin made both policies in Setup, and left them off and only notifying
+        for name, event in (
+            ("Block_Large_Report_Exports", "ReportEvent"),
+            ("Block_Api_From_Unknown_Addresses", "ApiEvent"),
+        ):
+            sim.metadata.components[("TransactionSecurityPolicy", name)] = {
+                "fullName": name,
+                "action": {"block": False, "endSession": False, "freezeUser": False, "twoFactorAuthentication": False},
+                "active": False,
+                "eventName": event,
+                "type": "CustomConditionBuilderPolicy",
+            }
+    before = cli("harden", "check", "--app", "Drift", *sim_args(sim), "--json").json()
+    assert before["transaction_security"]["policies"] == {
+        "Block_Large_Report_Exports": "inactive",
+        "Block_Api_From_Unknown_Addresses": "inactive",
+    }
+    plan = cli("harden", "plan", "--app", "Drift", *sim_args(sim), "--json").json()
+    enable = [s for s in plan["steps"] if s["sobject"] == "TransactionSecurityPolicy"]
+    assert [(s["record"], s["change"]) for s in enable] == [
+        ("Block_Large_Report_Exports", {"active": True, "action.block": True}),
+        ("Block_Api_From_Unknown_Addresses", {"active": True, "action.block": True}),
+    ]
+    assert "transaction_security" not in {t["kind"] for t in plan["manual_tasks"]}, "nothing left to create"
+    applied = cli("contain", "apply", plan["plan_id"], "--confirm", "sim", *sim_args(sim)[2:], "--json")
+    assert applied.code == 0, applied.out + applied.err
+    assert applied.json()["verification"]["update_metadata"] == {"checked": 2, "not_in_target_state": 0}
+    after = cli("harden", "check", "--app", "Drift", *sim_args(sim), "--json").json()
+    assert after["transaction_security"]["state"] == "met"
+    checks = _entries(cli, "harden.checked")
+    assert [c.data["transaction_security"]["state"] for c in checks] == ["not met", "met"]

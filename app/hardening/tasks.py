@@ -6,7 +6,8 @@ only, IP restrictions enforced, refresh tokens expiring) as one `update_metadata
 intent, result and read-back; so is each trace flag on an integration user (`delete_trace_flag`, Tooling API
 TraceFlag, whose supported calls include delete). The rest are manual tasks with their Setup path, what to
 record as evidence and the check that verifies them: the app's session policies and permitted profiles, the
-Transaction Security policies (their condition is a flow or Apex class), debug levels and the logs themselves,
+Transaction Security policies (their condition is a flow or Apex class: created in Setup, then enabled by an
+`update_metadata` step when the org has them switched off), debug levels and the logs themselves,
 and the whole policy set of an app installed from a package (no component of its own). Tasks close with
 `warroom contain confirm TASK_ID --evidence ID`.
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.base.errors import UsageError
+from app.base.errors import UsageError, WarroomError
 from app.containment.execute import new_plan_id
 from app.containment.models import TRACE_FLAG_FIELDS, Plan, Selectors, flat_row, now_utc, soql_str
 from app.containment.plan import Draft
@@ -29,6 +30,7 @@ from app.containment.store import journal_plan
 from app.hardening.components import (
     CONNECTED_APP,
     POLICIES,
+    TRANSACTION_SECURITY,
     default_full_name,
     desired_policies,
     read_component,
@@ -92,6 +94,43 @@ def _deploy(draft: Draft, app: str, name: str, component: dict[str, object], ref
         ],
         "screenshot of the app's Manage page (profiles, permission sets, session policies)",
     )
+
+
+def _enable_policies(draft: Draft, org: OrgClient) -> bool:
+    """Policies the org already has (made in Setup) but that are off or neither block nor notify become
+    `update_metadata` steps (active, action.block); True when both are there (nothing left to create)."""
+    names = list(POLICIES)
+    try:
+        found = org.read_metadata(TRANSACTION_SECURITY, names)
+    except WarroomError as exc:
+        draft.note(f"The Transaction Security policies could not be read ({exc}): they stay a manual task.")
+        return False
+    for name, (event, what) in POLICIES.items():
+        comp = found.get(name)
+        if comp is None:
+            continue
+        if comp.get("eventName") != event:
+            draft.note(
+                f"Transaction Security policy {name} watches {comp.get('eventName')!r}, not {event}: fix it in Setup."
+            )
+            continue
+        action = comp.get("action") or {}
+        change: dict[str, object] = {}
+        if comp.get("active") is not True:
+            change["active"] = True
+        if not (action.get("block") is True or action.get("notifications")):
+            change["action.block"] = True
+        if change:
+            draft.add(
+                "update_metadata",
+                TRANSACTION_SECURITY,
+                name,
+                f"Transaction Security policy {name} ({event}: {what}): "
+                + ", ".join(("enabled" if k == "active" else "blocks") for k in change),
+                flat_row(comp),
+                change,
+            )
+    return all(name in found for name in names)
 
 
 def _transaction_security(draft: Draft, app: str) -> None:
@@ -200,7 +239,8 @@ def plan_hardening(
             )
     if component is None:
         _policies(draft, app)
-    _transaction_security(draft, app)
+    if org is None or not _enable_policies(draft, org):
+        _transaction_security(draft, app)
     _debug_logs(draft, traces, names)
     plan = draft.finish(
         plan_id=new_plan_id(incident), org_alias=org_alias, basis=basis, actor=actor, created=now_utc(incident)
