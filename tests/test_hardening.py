@@ -13,7 +13,7 @@ import pytest
 
 from app.composition.workspace import Workspace
 from app.simorg import SimOrg
-from tests.simorg_helpers import sim_args
+from tests.simorg_helpers import setup_policies, sim_args
 
 
 @pytest.fixture
@@ -76,18 +76,7 @@ def test_hardening_tasks_are_planned_closed_with_evidence_and_checked_by_query(
     }
     # Drift is installed from a package: no component of its own, so the object query decides.
     assert half.json()["connected_app_component"]["state"] == "unknown"
-    with sim.store.lock:  # the admin creates both policies in Setup
-        for name, event in (
-            ("Block_Large_Report_Exports", "ReportEvent"),
-            ("Block_Api_From_Unknown_Addresses", "ApiEvent"),
-        ):
-            sim.metadata.components[("TransactionSecurityPolicy", name)] = {
-                "fullName": name,
-                "action": {"block": True, "endSession": False, "freezeUser": False, "twoFactorAuthentication": False},
-                "active": True,
-                "eventName": event,
-                "type": "CustomConditionBuilderPolicy",
-            }
+    setup_policies(sim, on=True)  # the admin creates both policies in Setup
     after = cli("harden", "check", "--app", "Drift", *sim_args(sim))
     assert after.code == 0, after.out
     with _open(cli) as incident:

@@ -13,7 +13,7 @@ import pytest
 
 from app.composition.workspace import Workspace
 from app.simorg import SimOrg
-from tests.simorg_helpers import sim_args
+from tests.simorg_helpers import setup_policies, sim_args
 
 
 @pytest.fixture
@@ -138,18 +138,7 @@ def test_an_app_installed_from_a_package_keeps_its_policies_a_manual_task(cli: A
 
 def test_policies_made_in_setup_but_switched_off_are_enabled_through_the_metadata_api(cli: Any, sim: SimOrg) -> None:
     cli.new()
-    with sim.store.lock:  # the admin made both policies in Setup, and left them off and only notifying
-        for name, event in (
-            ("Block_Large_Report_Exports", "ReportEvent"),
-            ("Block_Api_From_Unknown_Addresses", "ApiEvent"),
-        ):
-            sim.metadata.components[("TransactionSecurityPolicy", name)] = {
-                "fullName": name,
-                "action": {"block": False, "endSession": False, "freezeUser": False, "twoFactorAuthentication": False},
-                "active": False,
-                "eventName": event,
-                "type": "CustomConditionBuilderPolicy",
-            }
+    setup_policies(sim, on=False)  # the admin made both policies in Setup, and left them off and only notifying
     before = cli("harden", "check", "--app", "Drift", *sim_args(sim), "--json").json()
     assert before["transaction_security"]["policies"] == {
         "Block_Large_Report_Exports": "inactive",
