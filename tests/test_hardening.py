@@ -42,7 +42,13 @@ def test_hardening_tasks_are_planned_closed_with_evidence_and_checked_by_query(
     assert trace["TracedEntityId"] == marketing
     assert f"{trace['Id']} on marketing-sync@acme.example" in tasks["debug_log_hygiene"]["steps"][0]
     # The trace flag is removed by the plan itself (Tooling API); Drift's policies stay manual (installed app).
-    assert [(s["op"], s["record"]) for s in plan["steps"]] == [("delete_trace_flag", trace["Id"])]
+    with sim.store.lock:
+        level = sim.store.lookup("DebugLevel", trace["DebugLevelId"])
+    assert [(s["op"], s["record"]) for s in plan["steps"]] == [
+        ("delete_trace_flag", trace["Id"]),
+        ("update_debug_level", level["Id"]),
+    ]
+    assert plan["steps"][1]["change"] == {"Callout": "NONE", "ApexCode": "ERROR"}
     assert "Edit Policies" in tasks["connected_app_policies"]["steps"][0]
 
     before = cli("harden", "check", "--app", "Drift", *sim_args(sim), "--json")
@@ -64,8 +70,14 @@ def test_hardening_tasks_are_planned_closed_with_evidence_and_checked_by_query(
         )
     applied = cli("contain", "apply", plan["plan_id"], "--confirm", "sim", *sim_args(sim)[2:], "--json")
     assert applied.code == 0, applied.out + applied.err
-    assert [(r["op"], r["status"]) for r in applied.json()["records"]] == [("delete_trace_flag", "ok")]
+    records = applied.json()["records"]
+    assert [(r["op"], r["status"]) for r in records] == [("delete_trace_flag", "ok"), ("update_debug_level", "ok")]
     assert applied.json()["verification"]["delete_trace_flag"] == {"checked": 1, "not_in_target_state": 0}
+    assert applied.json()["verification"]["update_debug_level"] == {"checked": 1, "not_in_target_state": 0}
+    assert (records[1]["before"]["Callout"], records[1]["after"]["Callout"]) == ("FINEST", "NONE")
+    with sim.store.lock:
+        level = sim.store.lookup("DebugLevel", trace["DebugLevelId"])
+    assert (level["Callout"], level["ApexCode"]) == ("NONE", "ERROR")
     with sim.store.lock:
         assert sim.store.lookup("TraceFlag", trace["Id"]) is None
     half = cli("harden", "check", "--app", "Drift", *sim_args(sim), "--json")

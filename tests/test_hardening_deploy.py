@@ -37,7 +37,7 @@ def test_connected_app_policies_are_deployed_verified_and_undone(cli: Any, sim: 
     planned = cli("harden", "plan", "--app", "Gong", "--refresh-days", "2", *sim_args(sim), "--json")
     assert planned.code == 0, planned.err
     plan = planned.json()
-    step, trace = plan["steps"]
+    step, trace, level = plan["steps"]
     assert (step["op"], step["sobject"], step["record"]) == ("update_metadata", "ConnectedApp", "Gong")
     assert step["change"] == {
         "oauthConfig.isAdminApproved": True,
@@ -46,9 +46,8 @@ def test_connected_app_policies_are_deployed_verified_and_undone(cli: Any, sim: 
     }
     assert step["before"]["oauthConfig.isAdminApproved"] is False
     assert step["before"]["oauthPolicy.refreshTokenPolicy"] == "infinite"
-    assert (trace["op"], trace["sobject"]) == ("delete_trace_flag", "TraceFlag"), (
-        "the trace flag on the integration user"
-    )
+    assert (trace["op"], trace["sobject"]) == ("delete_trace_flag", "TraceFlag"), "the integration user's flag"
+    assert (level["op"], level["sobject"]) == ("update_debug_level", "DebugLevel"), "and the levels it logs at"
     assert {t["kind"] for t in plan["manual_tasks"]} == {
         "connected_app_access",
         "transaction_security",
@@ -78,10 +77,10 @@ def test_connected_app_policies_are_deployed_verified_and_undone(cli: Any, sim: 
     intent = [e for e in _entries(cli, "action.intent") if e.data["action_id"] == plan["plan_id"]]
     result = [e for e in _entries(cli, "action.result") if e.data["action_id"] == plan["plan_id"]]
     assert len(intent) == 1 and len(result) == 1 and intent[0].seq < result[0].seq
-    assert intent[0].data["pending_by_op"] == {"update_metadata": 1, "delete_trace_flag": 1}
+    assert intent[0].data["pending_by_op"] == {"update_metadata": 1, "delete_trace_flag": 1, "update_debug_level": 1}
     assert result[0].data["status"] == "done"
     assert result[0].data["verification"]["update_metadata"] == {"checked": 1, "not_in_target_state": 0}
-    record, removed = result[0].data["records"]
+    record, removed, _lowered = result[0].data["records"]
     assert record["status"] == "ok" and removed["status"] == "ok" and removed.get("after") is None
     assert record["before"]["oauthConfig.isAdminApproved"] is False
     assert record["after"]["oauthConfig.isAdminApproved"] is True
@@ -103,8 +102,9 @@ def test_connected_app_policies_are_deployed_verified_and_undone(cli: Any, sim: 
     assert gong["oauthConfig"]["isAdminApproved"] is False
     assert gong["oauthPolicy"]["refreshTokenPolicy"] == "infinite"
     undo_results = [e for e in _entries(cli, "action.result") if e.data["action_id"] != plan["plan_id"]]
-    (restored,) = undo_results[-1].data["records"]
+    restored, relevelled = undo_results[-1].data["records"]
     assert restored["op"] == "update_metadata" and restored["after"]["oauthConfig.isAdminApproved"] is False
+    assert relevelled["op"] == "update_debug_level" and relevelled["after"]["Callout"] == "FINEST"
 
 
 def test_a_login_without_modify_metadata_is_refused_before_anything_is_sent(cli: Any, sim: SimOrg) -> None:
@@ -131,7 +131,7 @@ def test_a_login_without_modify_metadata_is_refused_before_anything_is_sent(cli:
 def test_an_app_installed_from_a_package_keeps_its_policies_a_manual_task(cli: Any, sim: SimOrg) -> None:
     cli.new()
     plan = cli("harden", "plan", "--app", "Drift", *sim_args(sim), "--json").json()
-    assert [s["op"] for s in plan["steps"]] == ["delete_trace_flag"]
+    assert [s["op"] for s in plan["steps"]] == ["delete_trace_flag", "update_debug_level"]
     assert any("readMetadata found no ConnectedApp named 'Drift'" in n for n in plan["notes"])
     assert "connected_app_policies" in {t["kind"] for t in plan["manual_tasks"]}
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.base.errors import UsageError, WarroomError
 from app.containment.models import (
+    DEBUG_LEVEL_FIELDS,
     MAX_CONSECUTIVE_FAILURES,
     METADATA_READ_CHUNK,
     MIN_FREE_BYTES,
@@ -200,7 +201,9 @@ class _Live:
             elif op == "update_metadata":
                 self._components(steps)
             elif op == "delete_trace_flag":
-                self._trace_flags(steps)
+                self._tooling(steps, "TraceFlag", TRACE_FLAG_FIELDS)
+            elif op == "update_debug_level":
+                self._tooling(steps, "DebugLevel", DEBUG_LEVEL_FIELDS)
 
     def _by_id(self, steps: list[Step], sobject: str, fields: str, key: str = "Id") -> None:
         rows = self.reader.by_ids(sobject, fields, [s.record for s in steps], key=key)
@@ -221,13 +224,11 @@ class _Live:
                     else:
                         self.rows.setdefault(step.n, None)
 
-    def _trace_flags(self, steps: list[Step]) -> None:
-        """Tooling API TraceFlag rows by Id (a Tooling object: not reachable through the data API's query)."""
+    def _tooling(self, steps: list[Step], sobject: str, fields: str) -> None:
+        """Tooling API rows by Id (TraceFlag, DebugLevel: not reachable through the data API's query)."""
         found: dict[str, dict[str, Any]] = {}
         for part in chunks([s.record for s in steps]):
-            for row in self.reader.org.tooling_query(
-                f"SELECT {TRACE_FLAG_FIELDS} FROM TraceFlag WHERE Id IN {soql_in(part)}"
-            ):
+            for row in self.reader.org.tooling_query(f"SELECT {fields} FROM {sobject} WHERE Id IN {soql_in(part)}"):
                 found[id15(row.get("Id"))] = row
         for step in steps:
             self.rows[step.n] = found.get(id15(step.record))
@@ -280,7 +281,7 @@ def _in_target_state(step: Step, row: dict[str, Any] | None) -> bool | None:
         return row is not None
     if row is None:
         return None
-    if step.op == "update_metadata":
+    if step.op in ("update_metadata", "update_debug_level"):
         return all(row.get(path) == value for path, value in step.change.items())
     if step.op in ("freeze_user", "unfreeze_user"):
         return bool(row.get("IsFrozen")) == bool(step.change["IsFrozen"])
@@ -314,6 +315,8 @@ def _send(org: OrgClient, step: Step, row: dict[str, Any] | None) -> None:
         org.update_metadata(step.sobject, step.record, dict(step.change))
     elif step.op == "delete_trace_flag":
         org.tooling_delete("TraceFlag", step.record)
+    elif step.op == "update_debug_level":
+        org.tooling_update("DebugLevel", step.record, dict(step.change))
     else:  # pragma: no cover - Op is a closed set
         raise ContainmentError(f"unknown operation {step.op}")
 
@@ -377,6 +380,7 @@ def _verification(reader: Reader, plan: Plan, live: _Live, results: list[RecordR
         "create_assignment",
         "update_metadata",
         "delete_trace_flag",
+        "update_debug_level",
     ):
         mine = [r for r in results if r.op == op and r.status != "not_run"]
         if not mine:
@@ -633,6 +637,7 @@ _ABSENT_IS_UNREADABLE = (
     "reactivate_user",
     "create_assignment",
     "update_metadata",
+    "update_debug_level",
 )
 
 

@@ -318,7 +318,7 @@ def plan_undo(incident: Incident, action_id: str, actor: str) -> Plan:
                 {"removed_assignment": step.record},
                 change,
             )
-        elif op == "update_metadata":
+        elif op in ("update_metadata", "update_debug_level"):
             draft.add(
                 op,
                 step.sobject,

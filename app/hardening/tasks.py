@@ -23,7 +23,16 @@ from typing import TYPE_CHECKING
 
 from app.base.errors import UsageError, WarroomError
 from app.containment.execute import new_plan_id
-from app.containment.models import TRACE_FLAG_FIELDS, Plan, Selectors, flat_row, now_utc, soql_str
+from app.containment.models import (
+    DEBUG_LEVEL_FIELDS,
+    TRACE_FLAG_FIELDS,
+    Plan,
+    Selectors,
+    flat_row,
+    now_utc,
+    soql_in,
+    soql_str,
+)
 from app.containment.plan import Draft
 from app.containment.sources import LiveSource
 from app.containment.store import journal_plan
@@ -154,6 +163,33 @@ def _transaction_security(draft: Draft, app: str) -> None:
     )
 
 
+# Tooling API DebugLevel: Callout "includes the request-response XML" of callouts (integration payloads); Apex
+# Code at DEBUG and finer carries System.debug output. Values from NONE (least) to FINEST (most).
+QUIET_LEVELS = {"Callout": ("NONE", "NONE"), "ApexCode": ("ERROR", "NONE ERROR WARN")}
+
+
+def _debug_levels(draft: Draft, org: OrgClient, traces: list[dict[str, object]]) -> None:
+    """The debug levels the integration users' trace flags use: Callout to NONE and Apex Code to ERROR where they
+    log more (`update_debug_level`, Tooling API DebugLevel, whose level fields are Update)."""
+    ids = sorted({str(t["DebugLevelId"]) for t in traces if t.get("DebugLevelId")})
+    if not ids:
+        return
+    for row in org.tooling_query(f"SELECT {DEBUG_LEVEL_FIELDS} FROM DebugLevel WHERE Id IN {soql_in(ids)}"):
+        change = {
+            field: target for field, (target, quiet) in QUIET_LEVELS.items() if str(row.get(field)) not in quiet.split()
+        }
+        if change:
+            draft.add(
+                "update_debug_level",
+                "DebugLevel",
+                str(row["Id"]),
+                f"debug level {row.get('DeveloperName')}: "
+                + ", ".join(f"{k} {row.get(k)} -> {v}" for k, v in change.items()),
+                flat_row(row),
+                change,
+            )
+
+
 def _debug_logs(draft: Draft, traces: list[dict[str, object]] | None, names: dict[str, str]) -> None:
     """With the org read (`traces` a list), each trace flag on an integration user is a `delete_trace_flag` step
     (Tooling API TraceFlag supports DELETE); without it, removing them is part of the manual task."""
@@ -183,7 +219,8 @@ def _debug_logs(draft: Draft, traces: list[dict[str, object]] | None, names: dic
         "debug logs",
         [
             first,
-            "Setup > Environments > Logs > Debug Levels: lower Callout and Apex Code levels on any level kept.",
+            "Setup > Environments > Logs > Debug Levels: lower Callout and Apex Code on any other level kept"
+            + (" (this plan's steps lower those the integration users' flags use)." if traces else "."),
             "Delete the debug logs themselves once their evidence copy is in custody (`warroom collect` keeps it).",
             f"Verify: Tooling `SELECT {TRACE_FIELDS} FROM TraceFlag` lists none of them "
             "(`warroom harden check` runs it and journals the answer).",
@@ -242,6 +279,8 @@ def plan_hardening(
     if org is None or not _enable_policies(draft, org):
         _transaction_security(draft, app)
     _debug_logs(draft, traces, names)
+    if org is not None and traces:
+        _debug_levels(draft, org, traces)
     plan = draft.finish(
         plan_id=new_plan_id(incident), org_alias=org_alias, basis=basis, actor=actor, created=now_utc(incident)
     )

@@ -19,6 +19,7 @@ Stable API (inventory, forensics, containment and the console code against it):
     org.update(sobject, record_id, fields) -> None     # 204
     org.delete(sobject, record_id) -> None             # 204
     org.tooling_delete(sobject, record_id) -> None     # 204, a Tooling API record (TraceFlag)
+    org.tooling_update(sobject, record_id, fields)     # 204, a Tooling API record (DebugLevel)
     org.read_metadata(type, full_names) -> dict        # readMetadata: components by fullName (app/salesforce/metadata)
     org.update_metadata(type, full_name, changes)      # updateMetadata of the component read, changed at dotted paths
     org.revoke_token(token) -> None                    # DeleteToken, access or refresh token
@@ -870,6 +871,10 @@ class Org:
     def tooling_delete(self, sobject: str, record_id: str) -> None:
         """DELETE a Tooling API record (tooling/sobjects/<sobject>/<id>), e.g. a TraceFlag."""
         self._call(lambda sf: sf.restful(f"tooling/sobjects/{sobject}/{record_id}", method="DELETE"))
+
+    def tooling_update(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
+        """PATCH a Tooling API record (tooling/sobjects/<sobject>/<id>), e.g. a DebugLevel's log levels."""
+        self._call(lambda sf: sf.restful(f"tooling/sobjects/{sobject}/{record_id}", method="PATCH", json=fields))
 
     def revoke_token(self, token: str) -> None:
         """POST the token to /services/oauth2/revoke in the form body. (simple-salesforce's `oauth2()` would
