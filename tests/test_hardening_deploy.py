@@ -158,3 +158,22 @@ def test_policies_made_in_setup_but_switched_off_are_enabled_through_the_metadat
     assert after["transaction_security"]["state"] == "met"
     checks = _entries(cli, "harden.checked")
     assert [c.data["transaction_security"]["state"] for c in checks] == ["not met", "met"]
+
+
+def test_the_policies_task_names_the_anomalies_the_hunts_recorded(cli: Any, sim: SimOrg) -> None:
+    cli.new()
+    plain = cli("harden", "plan", "--app", "Drift", *sim_args(sim), "--json").json()
+    (task,) = [t for t in plain["manual_tasks"] if t["kind"] == "transaction_security"]
+    assert "No hunt is recorded in this incident yet" in task["steps"][1]
+    assert cli("collect", *sim_args(sim)).code == 0
+    hunted = cli("hunt", "chat-vendor-theft", "--record", "--json")
+    assert hunted.code == 0, hunted.err
+    hits = _entries(cli, "hunt.hit")
+    ips = sorted(
+        {h.data["ip"] for h in hits if h.data.get("ip") and h.data["source"] in ("ApiEvent", "EventLogFile/API")}
+    )
+    assert ips, "the scenario's API use from the attacker's addresses was hunted"
+    plan = cli("harden", "plan", "--app", "Drift", *sim_args(sim), "--json").json()
+    (task,) = [t for t in plan["manual_tasks"] if t["kind"] == "transaction_security"]
+    assert "Seen in this incident:" in task["steps"][2] and ips[0] in task["steps"][2]
+    assert "recorded no report export from an indicator" in task["steps"][1]

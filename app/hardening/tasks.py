@@ -36,6 +36,7 @@ from app.containment.models import (
 from app.containment.plan import Draft
 from app.containment.sources import LiveSource
 from app.containment.store import journal_plan
+from app.hardening.anomalies import Seen, seen_in
 from app.hardening.components import (
     CONNECTED_APP,
     POLICIES,
@@ -142,7 +143,7 @@ def _enable_policies(draft: Draft, org: OrgClient) -> bool:
     return all(name in found for name in names)
 
 
-def _transaction_security(draft: Draft, app: str) -> None:
+def _transaction_security(draft: Draft, app: str, seen: Seen) -> None:
     names = list(POLICIES)
     draft.task(
         "transaction_security",
@@ -152,9 +153,11 @@ def _transaction_security(draft: Draft, app: str) -> None:
             "Needs Event Monitoring (Shield or the add-on). Setup > Security > Transaction Security Policies > New > "
             "Condition Builder.",
             f"Policy 1, API name {names[0]}: Event = Report Event; condition Rows Processed greater than the largest "
-            "legitimate export; action Block (or Multi-Factor Authentication) and notify the security team.",
+            "legitimate export; action Block (or Multi-Factor Authentication) and notify the security team. "
+            + seen.report_line(),
             f"Policy 2, API name {names[1]}: Event = API Event; condition Source IP not in the integrations' known "
-            "ranges (or the query touching more rows than the integration needs); action Block and notify.",
+            "ranges (or the query touching more rows than the integration needs); action Block and notify. "
+            + seen.api_line(),
             "Enable each policy; record its name, owner and effective date.",
             "Verify: `warroom harden check` reads both back (readMetadata TransactionSecurityPolicy): active, on "
             "their event, blocking or notifying.",
@@ -277,7 +280,7 @@ def plan_hardening(
     if component is None:
         _policies(draft, app)
     if org is None or not _enable_policies(draft, org):
-        _transaction_security(draft, app)
+        _transaction_security(draft, app, seen_in(incident))
     _debug_logs(draft, traces, names)
     if org is not None and traces:
         _debug_levels(draft, org, traces)
