@@ -29,6 +29,18 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("collect: logs", "Preserve the org's audit trail, logins, event logs (per-source progress, cancel)", "collect"),
     ("hunt: indicators", "Search the preserved evidence for a shipped or your own indicator file", "hunt"),
     ("exfil: what was taken", "Rows read per user (app) and object, from the preserved API logs", "exfil"),
+    ("monitor: start", "Open the enhanced monitoring window (days, the org it watches)", "monitor_start"),
+    (
+        "monitor: run now",
+        "Run the monitoring once now: pull, compare, re-hunt, raise alerts (in the background)",
+        "monitor_run",
+    ),
+    ("monitor: status", "The monitoring window: day N of M, runs per day, every alert", "monitor_status"),
+    (
+        "monitor: acknowledge alert",
+        "Acknowledge the oldest unacknowledged monitoring alert, with a note",
+        "monitor_ack",
+    ),
     ("report: write", "Write the audit report (Markdown, HTML or JSON) to a file you choose", "report"),
     ("inventory: pull", "Pull the inventory from the org (in the background)", "pull_inventory"),
     ("inventory: import", "Import an inventory snapshot file or Data Loader CSV export", "import_inventory"),
