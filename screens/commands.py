@@ -41,6 +41,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "Acknowledge the oldest unacknowledged monitoring alert, with a note",
         "monitor_ack",
     ),
+    ("costs: add", "Book a cost: category, amount, currency, vendor, evidence (journaled)", "costs_add"),
+    ("costs: view", "Totals per category and currency against the budget; fine ranges with citations", "costs_view"),
     ("report: write", "Write the audit report (Markdown, HTML or JSON) to a file you choose", "report"),
     ("inventory: pull", "Pull the inventory from the org (in the background)", "pull_inventory"),
     ("inventory: import", "Import an inventory snapshot file or Data Loader CSV export", "import_inventory"),

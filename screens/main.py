@@ -25,6 +25,7 @@ from screens import details, fmt, sources
 from screens.actions import ConsoleActions
 from screens.bindings import EXERCISE_BINDINGS, MAIN_BINDINGS
 from screens.containment_actions import ContainmentActions
+from screens.cost_actions import CostActions
 from screens.deadline_actions import DeadlineActions
 from screens.exercise_actions import ExerciseActions
 from screens.forensic_actions import ForensicActions
@@ -53,6 +54,7 @@ class MainScreen(
     RecordActions,
     ExerciseActions,
     MonitorActions,
+    CostActions,
     Screen[None],
 ):
     BINDINGS = [*MAIN_BINDINGS, *EXERCISE_BINDINGS]

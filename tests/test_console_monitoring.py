@@ -18,17 +18,15 @@ from app.simorg import SimOrg
 from screens.modals.table import TableModal
 from screens.settings import ConsoleSettings
 from screens.widgets.alert_bar import AlertBar
-from tests.console_helpers import Console, fill, make_context, palette, settle, until
+from tests.console_helpers import Console, demo_console, fill, palette, settle, until
 
 ACTOR_IP = "208.68.36.90"  # in the shipped chat-vendor-theft indicator set
 
 
 @pytest.fixture
 def console(home: Path, clock: FrozenClock, mem_keyring: Any) -> Iterator[Console]:
-    ctx = make_context(home, clock, mem_keyring)
-    c = Console(ctx, demo.create_demo_incident(ctx), clock)
-    yield c
-    c.incident.close()
+    with demo_console(home, clock, mem_keyring) as c:
+        yield c
 
 
 @pytest.fixture
