@@ -93,7 +93,8 @@ def run_monitor(incident: Incident, org: OrgClient | OrgFactory, actor: str, *, 
     """Run the checks once (see the module's docstring); the alerts and the run are journaled.
 
     `trigger` says what started the run, kept in its `monitoring.run` entry: "command" (`warroom monitor run`,
-    by hand or from cron), "console schedule" (the console's timer) or "console" (run now from the console)."""
+    by hand or from cron), "console schedule" (the console's timer), "console" (run now from the console) or "exercise script" (a
+    scripted responder's `monitor.run`)."""
     status = monitor_status(incident)
     if status is None:
         raise UsageError("no monitoring window: `warroom monitor start --days 28 --org ALIAS` first")
@@ -148,6 +149,7 @@ def _run(incident: Incident, org: OrgClient | OrgFactory, actor: str, trigger: s
     for alert in found:
         if alert.key not in known:
             fresh.setdefault(alert.key, alert)
+    still_true = len({a.key for a in found if a.key in known})  # once each (two checks may find one condition)
     until = format_instant(now)
     entries = incident.journal.append_many(
         [(ALERT_KIND, {**a.data(), "run": run_no, "day": status.day}, actor) for a in fresh.values()]
@@ -164,7 +166,7 @@ def _run(incident: Incident, org: OrgClient | OrgFactory, actor: str, trigger: s
             "collect_status": collected.status,
             "hunt_hits": len(hunted.hits),
             "alerts": len(fresh),
-            "still_true": len(found) - len(fresh),
+            "still_true": still_true,
             "baseline": previous is None,
         },
         actor,
@@ -176,7 +178,7 @@ def _run(incident: Incident, org: OrgClient | OrgFactory, actor: str, trigger: s
         since_utc=since_text,
         until_utc=until,
         alerts=[{**e.data, "seq": e.seq} for e in entries],
-        still_true=len(found) - len(fresh),
+        still_true=still_true,
         baseline=previous is None,
         snapshot_evidence_id=evidence_id,
         seq=run_entry.seq,
