@@ -93,8 +93,8 @@ def run_monitor(incident: Incident, org: OrgClient | OrgFactory, actor: str, *, 
     """Run the checks once (see the module's docstring); the alerts and the run are journaled.
 
     `trigger` says what started the run, kept in its `monitoring.run` entry: "command" (`warroom monitor run`,
-    by hand or from cron), "console schedule" (the console's timer), "console" (run now from the console) or "exercise script" (a
-    scripted responder's `monitor.run`)."""
+    by hand or from cron), "console schedule" (the console's timer), "console" (run now from the console) or
+    "exercise script" (a scripted responder's `monitor.run`)."""
     status = monitor_status(incident)
     if status is None:
         raise UsageError("no monitoring window: `warroom monitor start --days 28 --org ALIAS` first")
