@@ -216,13 +216,11 @@ def test_journal_verifies_and_report_is_auditable(played: Played) -> None:
 
 def test_the_monitoring_runs_raise_the_alerts_the_script_expects(played: Played) -> None:
     """The monitoring period: each scripted `monitor.run` is journaled on its day of the window and raised at least
-    the alert types it expects (chat-vendor-theft: the attacker trying again on day 9); no alert twice."""
+    the alert types it expects (the attacker trying again on day 9); no alert twice."""
     from app.monitoring import ALERT_TYPES
 
     actions = load_script(played.name).script.actions
     runs = [a for a in actions if a.do == "monitor.run"]
-    if not runs:
-        pytest.skip(f"{played.name} has no monitoring period")
     opened = next(a for a in actions if a.do == "monitor.start")
     start = exercise_start(load_scenario(played.name))
     with played.workspace().open(played.incident_id) as incident:
