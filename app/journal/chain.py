@@ -255,6 +255,8 @@ class Journal:
         self._boot_id = _boot_id()
         self._host = socket.gethostname()
         self._listeners: list[Callable[[Entry], None]] = []
+        # (data_version, seq, entry_hash, frontier) as this connection's last append left them.
+        self._cached_tip: tuple[int, int, bytes, Frontier] | None = None
         row = conn.execute("SELECT body FROM entries WHERE seq = 1").fetchone()
         if row is None:
             raise JournalUnreadable(f"{path}: journal has no genesis entry")
@@ -368,9 +370,8 @@ class Journal:
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                row = conn.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-                seq, prev = (row[0], row[1]) if row else (0, ZERO_HASH)
-                frontier = _load_frontier(conn, seq)
+                seq, prev, frontier = self._tip(conn)
+                self._cached_tip = None  # rebuilt after COMMIT; a failure below leaves it unset
                 for kind, data, actor in items:
                     seq += 1
                     body, prev = _insert(
@@ -385,12 +386,14 @@ class Journal:
                         data,
                         self._boot_id,
                         host=self._host,
+                        checked=True,
                     )
                     entry = Entry.from_body(body, prev)
                     _apply(conn, self.registry, entry)
                     _persist_frontier(conn, frontier, prev)
                     written.append(entry)
                 conn.execute("COMMIT")
+                self._cached_tip = (self._data_version(conn), seq, prev, frontier)
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -403,6 +406,25 @@ class Journal:
             for listener in list(self._listeners):
                 listener(entry)
         return written
+
+    @staticmethod
+    def _data_version(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _tip(self, conn: sqlite3.Connection) -> tuple[int, bytes, Frontier]:
+        """The last entry's seq and hash and the Merkle frontier, inside the write transaction.
+
+        This connection's own last commit left them in memory; SQLite's data_version says whether another
+        connection (another process appending to the same journal) has committed since, and only then are
+        they read back from the file.
+        """
+        cached = self._cached_tip
+        if cached is not None and cached[0] == self._data_version(conn):
+            _, seq, prev, frontier = cached
+            return seq, prev, frontier
+        row = conn.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (row[0], row[1]) if row else (0, ZERO_HASH)
+        return seq, prev, _load_frontier(conn, seq)
 
     def _check_payload(self, kind: str, data: dict[str, Any]) -> None:
         model = self.registry.payload_model(kind)
@@ -508,8 +530,10 @@ def build_body(
     boot_id: str,
     host: str,
     data: dict[str, Any],
+    checked: bool = False,
 ) -> bytes:
-    return canonical(
+    """The canonical bytes of one entry; `checked` when `data` already passed the float/integer check."""
+    return (jcs if checked else canonical)(
         {
             "v": FORMAT_VERSION,
             "journal_id": journal_id,
@@ -540,6 +564,7 @@ def _insert(
     data: dict[str, Any],
     boot_id: str,
     host: str | None = None,
+    checked: bool = False,
 ) -> tuple[bytes, bytes]:
     entry_id = str(uuid.uuid4())
     recorded = format_instant(clock.now())
@@ -557,6 +582,7 @@ def _insert(
         boot_id=boot_id,
         host=host or socket.gethostname(),
         data=data,
+        checked=checked,
     )
     entry_hash = leaf_hash(body)
     conn.execute(
@@ -573,11 +599,12 @@ def _load_frontier(conn: sqlite3.Connection, size: int) -> Frontier:
 
 
 def _persist_frontier(conn: sqlite3.Connection, frontier: Frontier, leaf: bytes) -> None:
-    for level, h in frontier.append(leaf):
-        if h is None:
-            conn.execute("DELETE FROM merkle WHERE level = ?", (level,))
-        else:
-            conn.execute("INSERT OR REPLACE INTO merkle (level, hash) VALUES (?, ?)", (level, h))
+    """Store the frontier's change: an append folds levels 0..k-1 into level k (one statement each way)."""
+    changes = frontier.append(leaf)
+    top, top_hash = changes[-1]
+    if top > 0:
+        conn.execute("DELETE FROM merkle WHERE level < ?", (top,))
+    conn.execute("INSERT OR REPLACE INTO merkle (level, hash) VALUES (?, ?)", (top, top_hash))
 
 
 def _apply(conn: sqlite3.Connection, registry: Registry, entry: Entry) -> None:
