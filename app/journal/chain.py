@@ -370,8 +370,8 @@ class Journal:
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                seq, prev, frontier = self._tip(conn)
-                self._cached_tip = None  # rebuilt after COMMIT; a failure below leaves it unset
+                version, seq, prev, frontier = self._tip(conn)
+                self._cached_tip = None  # set again after COMMIT; a failure below leaves it unset
                 for kind, data, actor in items:
                     seq += 1
                     body, prev = _insert(
@@ -393,7 +393,7 @@ class Journal:
                     _persist_frontier(conn, frontier, prev)
                     written.append(entry)
                 conn.execute("COMMIT")
-                self._cached_tip = (self._data_version(conn), seq, prev, frontier)
+                self._cached_tip = (version, seq, prev, frontier)  # own commits leave data_version as it is
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -407,24 +407,21 @@ class Journal:
                 listener(entry)
         return written
 
-    @staticmethod
-    def _data_version(conn: sqlite3.Connection) -> int:
-        return int(conn.execute("PRAGMA data_version").fetchone()[0])
+    def _tip(self, conn: sqlite3.Connection) -> tuple[int, int, bytes, Frontier]:
+        """SQLite's data_version, the last entry's seq and hash and the Merkle frontier, inside the write
+        transaction.
 
-    def _tip(self, conn: sqlite3.Connection) -> tuple[int, bytes, Frontier]:
-        """The last entry's seq and hash and the Merkle frontier, inside the write transaction.
-
-        This connection's own last commit left them in memory; SQLite's data_version says whether another
-        connection (another process appending to the same journal) has committed since, and only then are
-        they read back from the file.
+        This connection's own last commit left them in memory; data_version changes only when another
+        connection (another process appending to the same journal) commits, and only then are they read back
+        from the file.
         """
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
         cached = self._cached_tip
-        if cached is not None and cached[0] == self._data_version(conn):
-            _, seq, prev, frontier = cached
-            return seq, prev, frontier
+        if cached is not None and cached[0] == version:
+            return cached
         row = conn.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (row[0], row[1]) if row else (0, ZERO_HASH)
-        return seq, prev, _load_frontier(conn, seq)
+        return version, seq, prev, _load_frontier(conn, seq)
 
     def _check_payload(self, kind: str, data: dict[str, Any]) -> None:
         model = self.registry.payload_model(kind)

@@ -127,7 +127,7 @@ def chunk_hashes(chunk: Chunk) -> ChunkHashes:
             raise NotIntact(f"entry {chunk.first + len(leaves)}: body is not bytes")
         digest = sha256(b"\x00" + body).digest()
         at = body.rfind(_PREV_KEY) + 9
-        if digest != hash_col or prev_col != prev or body[at : at + 64] != prev.hex().encode():
+        if digest != hash_col or prev_col != prev or not body.startswith(prev.hex().encode(), at):
             raise NotIntact(f"entry {chunk.first + len(leaves)}: hash or link")
         leaves.append(digest)
         prev = digest
