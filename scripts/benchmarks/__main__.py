@@ -36,10 +36,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--hunt-mb", type=int, help="size of the generated Event Log Files for figure 9 (default 50, full run 2000)"
     )
+    parser.add_argument(
+        "--journal-entries",
+        type=int,
+        help="size of the journal for figures 1 to 4 (default 20,000 with --quick, 1,000,000 without)",
+    )
     parser.add_argument("--work", type=Path, help="scratch directory (default: a temporary one)")
     args = parser.parse_args(argv)
     wanted = sorted(int(x) for x in args.only.split(",")) if args.only else sorted(FIGURES)
     config = figures.Config.make(quick=args.quick, work=args.work, hunt_mb=args.hunt_mb)
+    if args.journal_entries:
+        config.journal_entries = args.journal_entries
     results: list[Result] = []
     started = time.perf_counter()
     try:
