@@ -13,8 +13,7 @@ import pytest
 from app.base.clock import FrozenClock
 from app.composition.projections import REGISTRY
 from app.composition.workspace import Workspace
-from app.journal import scan
-from app.journal import verify as verify_module
+from app.journal import passes, scan
 from app.journal.merkle import Frontier, frontier_after, leaf_hash, subtree_levels
 from app.journal.verify import Anchor, VerifyReport, verify_journal
 from tests.conftest import T0
@@ -76,7 +75,7 @@ def test_an_intact_journal_is_answered_by_the_chunks_alone(
     def refuse(*args: object) -> None:
         raise AssertionError("an intact journal fell back to the sequential check")
 
-    monkeypatch.setattr(verify_module, "_sequential", refuse)
+    monkeypatch.setattr(passes, "sequential", refuse)
     for workers in (1, 2):
         assert verify_journal(path, anchors, REGISTRY, workers=workers).model_dump() == sequential.model_dump()
 

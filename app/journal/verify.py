@@ -14,16 +14,15 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import rfc8785
 from pydantic import BaseModel
 
-from app.journal import scan
-from app.journal.chain import APPLICATION_ID, ZERO_HASH, Entry, canonical, jcs, schema_statements
+from app.journal import passes, scan
+from app.journal.chain import APPLICATION_ID, schema_statements
 from app.journal.merkle import Frontier, leaf_hash, short_root
+from app.journal.passes import Problem, Warning_
 from app.journal.registry import Registry
 from app.journal.signing import fingerprint, verify_note
 
@@ -39,18 +38,6 @@ REASONS = (
     "schema_altered",
     "state_mismatch",
 )
-
-
-class Problem(BaseModel):
-    seq: int | None
-    reason: str
-    detail: str
-
-
-class Warning_(BaseModel):
-    seq: int | None
-    reason: str
-    detail: str
 
 
 class VerifyReport(BaseModel):
@@ -117,24 +104,6 @@ def expected_fingerprint() -> str:
         return schema_fingerprint(mem)
     finally:
         mem.close()
-
-
-@dataclass
-class _Replay:
-    registry: Registry
-    state: dict[tuple[str, str], str] = field(default_factory=dict)
-
-    def apply(self, entry: Entry) -> None:
-        def get(ns: str, key: str) -> Any:
-            value = self.state.get((ns, key))
-            return json.loads(value) if value is not None else None
-
-        self.registry.check_payload(entry)
-        for ns, key, value in self.registry.project(entry, get):
-            if value is None:
-                self.state.pop((ns, key), None)
-            else:
-                self.state[(ns, key)] = canonical(value).decode()
 
 
 _DECODER = scan.DECODER
@@ -277,9 +246,10 @@ def _verify(
         report.message = f"INTEGRITY FAILURE at journal: schema_altered: {problems[0].detail}"
         return report
 
-    walk = _chunked(conn, anchors, registry, pool) if pool is not None else None
+    sizes = [a.size for a in anchors]
+    walk = passes.chunked(conn, sizes, registry, pool) if pool is not None else None
     if walk is None:
-        walk = _sequential(conn, anchors, registry)
+        walk = passes.sequential(conn, sizes, registry)
     problems += walk.problems
     warnings += walk.warnings
     frontier, replay, roots_at, checkpoints = walk.frontier, walk.replay, walk.roots_at, walk.checkpoints
@@ -373,187 +343,6 @@ def _verify(
         report.head_utc = prev_utc
         report.frontier = {str(level): h.hex() for level, h in frontier.levels.items()}
     return report
-
-
-@dataclass
-class _Walk:
-    """What a pass over the entries found, for the checks that follow it."""
-
-    problems: list[Problem]
-    warnings: list[Warning_]
-    frontier: Frontier
-    replay: _Replay
-    roots_at: dict[int, bytes]
-    checkpoints: list[tuple[int, dict[str, Any]]]
-    genesis: dict[str, Any] | None
-    prev_hash: bytes
-    prev_utc: str | None
-    size: int
-    chain_broken: bool
-
-
-def _chunked(conn: sqlite3.Connection, anchors: list[Anchor], registry: Registry, pool: scan.Workers) -> _Walk | None:
-    """The pass over an intact journal in chunks (app/journal/scan.py), the replay in this process while the
-    workers check; None when anything is not as the journal writes it (the sequential pass then names it)."""
-    file, size = scan.database_path(conn), scan.numbered(conn)
-    if file is None or size is None:
-        return None
-    hashes = scan.start_hashes(pool, conn, file, size, [a.size for a in anchors])
-    form = scan.start_form(pool, conn, file, size)
-    try:
-        replay = replay_entries(conn, registry, size)
-    except Exception:  # an entry a projector cannot take: the sequential pass names it
-        return None
-    chain, entries = hashes(), form()
-    if chain is None or entries is None:
-        return None
-    warnings = [
-        Warning_(seq=seq, reason="clock_regression", detail=f"recorded {recorded} after {after}")
-        for seq, recorded, after in entries.regressions
-    ]
-    return _Walk(
-        [],
-        warnings,
-        chain.frontier,
-        replay,
-        chain.roots_at,
-        entries.checkpoints,
-        entries.genesis,
-        chain.head_hash,
-        entries.head_utc,
-        size,
-        False,
-    )
-
-
-def replay_entries(conn: sqlite3.Connection, registry: Registry, size: int) -> _Replay:
-    """Replay entries 1..size of the kinds the registry projects or validates, in order (raises on an entry
-    a projector or payload model refuses)."""
-    replay = _Replay(registry)
-    kinds = sorted(registry.projected | registry.validated)
-    rows = conn.execute(
-        f"SELECT body, entry_hash FROM entries WHERE kind IN ({', '.join('?' * len(kinds))}) AND seq <= ? ORDER BY seq",
-        (*kinds, size),
-    )
-    for body, entry_hash in rows:
-        replay.apply(Entry.from_doc(_DECODER.decode(body.decode("utf-8")), entry_hash))
-    return replay
-
-
-def _sequential(conn: sqlite3.Connection, anchors: list[Anchor], registry: Registry) -> _Walk:
-    """Entry by entry, naming every problem: where the journal is not intact, and with `workers=0`."""
-    problems: list[Problem] = []
-    warnings: list[Warning_] = []
-    frontier = Frontier()
-    replay = _Replay(registry)
-    checked = registry.projected | registry.validated
-    roots_at: dict[int, bytes] = {}
-    want_sizes = {a.size for a in anchors}
-    checkpoints: list[tuple[int, dict[str, Any]]] = []
-    genesis: dict[str, Any] | None = None
-    prev_hash = ZERO_HASH
-    prev_utc: str | None = None
-    expected_seq = 1
-    chain_broken = False
-
-    cursor = conn.execute(
-        "SELECT seq, entry_id, incident_id, kind, actor, recorded_utc, body, prev_hash, entry_hash "
-        "FROM entries ORDER BY seq"
-    )
-    for seq, entry_id, incident_id, kind, actor, recorded_utc, body, prev_col, hash_col in cursor:
-        if seq != expected_seq:
-            problems.append(
-                Problem(seq=expected_seq, reason="missing", detail=f"entries {expected_seq}..{seq - 1} are missing")
-            )
-            expected_seq = seq
-            chain_broken = True
-        try:
-            doc = _DECODER.decode(body.decode("utf-8"))
-            if not isinstance(doc, dict):
-                raise ValueError("an entry is a JSON object")
-            recanon = jcs(doc)
-        except (ValueError, TypeError, UnicodeDecodeError, rfc8785.CanonicalizationError) as exc:
-            problems.append(Problem(seq=seq, reason="edited", detail=f"body is not valid JSON ({exc})"))
-            frontier.append(hash_col if isinstance(hash_col, bytes) else bytes(32))
-            prev_hash, expected_seq = hash_col, seq + 1
-            chain_broken = True
-            continue
-        computed = leaf_hash(body)
-        body_seq = doc.get("seq")
-        if body_seq != seq:
-            problems.append(
-                Problem(seq=seq, reason="reordered", detail=f"row {seq} holds the entry recorded as seq {body_seq}")
-            )
-            chain_broken = True
-        elif recanon != body:
-            problems.append(Problem(seq=seq, reason="edited", detail="body is not in canonical form"))
-            chain_broken = True
-        elif computed != hash_col:
-            problems.append(Problem(seq=seq, reason="edited", detail="entry hash does not match its body"))
-            chain_broken = True
-        elif doc.get("prev") != prev_hash.hex() or prev_col != prev_hash:
-            problems.append(
-                Problem(
-                    seq=seq, reason="forged", detail="entry is self-consistent but does not link to the previous one"
-                )
-            )
-            chain_broken = True
-        else:
-            columns = {
-                "entry_id": entry_id,
-                "incident_id": incident_id,
-                "kind": kind,
-                "actor": actor,
-                "recorded_utc": recorded_utc,
-            }
-            bad = [k for k, v in columns.items() if doc.get(k) != v]
-            if bad:
-                problems.append(
-                    Problem(seq=seq, reason="edited", detail="columns differ from the hashed body: " + ", ".join(bad))
-                )
-        if seq == 1:
-            if doc.get("kind") != "genesis" or doc.get("prev") != ZERO_HASH.hex():
-                problems.append(Problem(seq=1, reason="forged", detail="first entry is not a genesis entry"))
-            genesis = doc
-        elif genesis is not None and doc.get("journal_id") != genesis.get("journal_id"):
-            problems.append(Problem(seq=seq, reason="forged", detail="entry belongs to another journal"))
-
-        if prev_utc is not None and doc.get("recorded_utc", "") < prev_utc:
-            warnings.append(
-                Warning_(
-                    seq=seq, reason="clock_regression", detail=f"recorded {doc.get('recorded_utc')} after {prev_utc}"
-                )
-            )
-        prev_utc = doc.get("recorded_utc", prev_utc)
-
-        if doc.get("kind") == "checkpoint":
-            checkpoints.append((seq, doc.get("data", {})))
-            roots_at[seq - 1] = frontier.root()
-        frontier.append(computed)
-        if seq in want_sizes:
-            roots_at[seq] = frontier.root()
-        if not chain_broken and kind in checked:
-            try:
-                replay.apply(Entry.from_doc(doc, computed))
-            except Exception as exc:  # a projector choking on an edited payload is itself evidence
-                problems.append(Problem(seq=seq, reason="edited", detail=f"entry cannot be replayed ({exc})"))
-                chain_broken = True
-        prev_hash = hash_col if isinstance(hash_col, bytes) else computed
-        expected_seq = seq + 1
-
-    return _Walk(
-        problems,
-        warnings,
-        frontier,
-        replay,
-        roots_at,
-        checkpoints,
-        genesis,
-        prev_hash,
-        prev_utc,
-        expected_seq - 1,
-        chain_broken,
-    )
 
 
 def _prefix_root(conn: sqlite3.Connection, size: int) -> bytes:

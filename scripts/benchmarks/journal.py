@@ -25,7 +25,8 @@ from app.composition.verification import verify
 from app.composition.workspace import Workspace
 from app.journal import scan
 from app.journal.chain import Journal, connect
-from app.journal.verify import replay_entries, verify_journal
+from app.journal.passes import replay_entries
+from app.journal.verify import verify_journal
 from app.journal.verify_tail import verify_tail
 from benchmarks.common import Result
 from benchmarks.figures import Config, _NoKeyring, _note, build_journal
