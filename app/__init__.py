@@ -8,8 +8,10 @@ pyproject.toml; type-only imports are not counted):
                                   crash reports, text helpers, the template engine (templating)
     simorg       app/simorg       the simulated Salesforce org: standard library, its own dependencies and
                                   app/base only; the core reaches it over HTTPS like any org
-    journal      app/journal      the hash-chained journal (chain), its projector registry type (registry),
-                                  Merkle tree, signing, verify; knows no area
+    journal      app/journal      the hash-chained journal (chain), its entry format (entries), canonical JSON
+                                  (canonical), SQLite file and schema (database), an append's rows (storage),
+                                  errors (failures), its projector registry type (registry), Merkle tree,
+                                  signing, verify; knows no area
     evidence     app/evidence     the content-addressed evidence store and reading preserved files as rows
     incident     app/incident     an incident (journal + evidence store), its own entries and typed readers
                                   (record, payloads), journaled settings; tells its evidence observers of

@@ -22,7 +22,7 @@ from app.base.errors import WarroomError
 from app.composition.context import Context
 from app.exercise.runner import current_exercise
 from app.incident.core import Incident
-from app.journal.chain import Entry, Head
+from app.journal.entries import Entry, Head
 from app.journal.verify import VerifyReport
 from app.salesforce.protocol import OrgFactory
 from app.team.merged import TeamJournal, view_size

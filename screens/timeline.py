@@ -10,7 +10,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from app.journal.chain import Entry, Journal
+from app.journal.chain import Journal
+from app.journal.entries import Entry
 from app.journal.merkle import short_root
 from app.journal.verify import VerifyReport
 from app.report.contents import short_text, summarise

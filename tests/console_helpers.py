@@ -13,7 +13,7 @@ from typing import Any
 from app.base.clock import FrozenClock
 from app.composition.context import Context
 from app.incident.core import Incident
-from app.journal.chain import Head
+from app.journal.entries import Head
 from screens.factory import build_app
 from screens.modals.form import FormModal
 from screens.settings import ConsoleSettings

@@ -25,7 +25,7 @@ from app.containment import apply as containment_apply
 from app.containment import execute as cm
 from app.containment import recovery as containment_recovery
 from app.incident import settings
-from app.journal.chain import JournalError
+from app.journal.failures import JournalError
 from app.salesforce.client import Org
 from app.simorg import SimOrg
 from tests.simorg_helpers import demo_login

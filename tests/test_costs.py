@@ -14,7 +14,7 @@ from app import report as report_mod
 from app.composition.workspace import Workspace
 from app.costs import read_ledger
 from app.costs.fines import NO_FIGURE, load_fines
-from app.journal.chain import JournalError
+from app.journal.failures import JournalError
 
 
 def _open(cli: Any) -> Any:

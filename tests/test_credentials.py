@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from app.base import keystore, redaction
 from app.base.config import config_path, load_config
 from app.composition.context import Context
-from app.journal.chain import SecretRefused
+from app.journal.failures import SecretRefused
 from app.salesforce import credentials
 from tests.conftest import CLI, MemoryKeyring
 

@@ -25,7 +25,7 @@ from app.composition.workspace import Workspace
 from app.containment import apply as containment_apply
 from app.containment import execute as cm
 from app.containment import recovery
-from app.journal.chain import JournalError
+from app.journal.failures import JournalError
 from app.salesforce.client import Org
 from app.salesforce.simlogin import sim_credentials
 from app.simorg import SimOrg

@@ -19,7 +19,7 @@ from app.composition.workspace import Workspace
 from app.exercise import script as sc
 from app.exercise import scriptfile
 from app.exercise.runner import ExerciseRunner, load_scenario, make_clock
-from app.journal.chain import Entry
+from app.journal.entries import Entry
 from tests.conftest import CLI, MemoryKeyring
 from tests.console_helpers import Console, make_context, settle, until
 

@@ -20,7 +20,8 @@ from app.base.clock import FrozenClock
 from app.composition.projections import REGISTRY
 from app.composition.verification import verify as verify_journal
 from app.composition.workspace import Workspace
-from app.journal.chain import Journal, JournalError, SecretRefused
+from app.journal.chain import Journal
+from app.journal.failures import JournalError, SecretRefused
 from app.journal.verify import Anchor
 from tests.conftest import T0
 
@@ -47,7 +48,7 @@ def tamper(path: Path, *sql: str) -> None:
 
 
 def restore_triggers(path: Path) -> None:
-    from app.journal.chain import schema_statements
+    from app.journal.database import schema_statements
 
     conn = sqlite3.connect(path, isolation_level=None)
     have = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'trigger'")}
@@ -160,7 +161,7 @@ def test_reordered_rows_detected(incident):
 
 def test_forged_entry_with_valid_hash_but_wrong_link(incident, clock):
     """A self-consistent entry spliced in (hash recomputed) does not link to its predecessor."""
-    from app.journal.chain import build_body
+    from app.journal.entries import build_body
     from app.journal.merkle import leaf_hash
 
     path = incident.journal.path
@@ -194,14 +195,14 @@ def test_forged_entry_with_valid_hash_but_wrong_link(incident, clock):
 
 def test_forged_append_bypassing_the_app_is_a_state_mismatch(incident, clock):
     """A correctly chained entry inserted with raw SQL skips the projections; the replay notices."""
-    from app.journal.chain import _insert
+    from app.journal.storage import insert_entry
 
     path = incident.journal.path
     jid, iid = incident.journal.journal_id, incident.id
     head = incident.journal.head()
     incident.close()
     conn = sqlite3.connect(path, isolation_level=None)
-    _insert(
+    insert_entry(
         conn,
         clock,
         jid,
@@ -245,7 +246,7 @@ def test_rewrite_of_whole_chain_caught_by_earlier_anchor(home, clock, mem_keyrin
     path = inc.journal.path
     inc.close()
     # Rebuild every entry from seq 4 on with a changed note, recomputing hashes and links.
-    from app.journal.chain import ZERO_HASH, build_body
+    from app.journal.entries import ZERO_HASH, build_body
     from app.journal.merkle import Frontier, leaf_hash
 
     conn = sqlite3.connect(path, isolation_level=None)
@@ -466,7 +467,7 @@ json_values = st.recursive(
 def test_fast_canonical_form_equals_rfc8785(value):
     import rfc8785
 
-    from app.journal.chain import jcs
+    from app.journal.canonical import jcs
 
     try:
         expected = rfc8785.dumps(value)

@@ -12,7 +12,8 @@ import pytest
 from app.base.clock import FrozenClock
 from app.composition.projections import REGISTRY
 from app.composition.verification import verify
-from app.journal.chain import Journal, JournalError
+from app.journal.chain import Journal
+from app.journal.failures import JournalError
 from app.journal.merkle import Frontier
 from tests.test_journal import make_incident
 

@@ -14,7 +14,8 @@ from app.base.clock import FrozenClock
 from app.composition.projections import KINDS, REGISTRY
 from app.composition.verification import verify
 from app.composition.workspace import Workspace
-from app.journal.chain import Journal, JournalError
+from app.journal.chain import Journal
+from app.journal.failures import JournalError
 from app.journal.registry import Registry
 from app.journal.verify import verify_journal
 from tests.conftest import T0

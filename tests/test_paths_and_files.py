@@ -233,7 +233,7 @@ def test_a_source_changed_during_intake_is_detected_and_recorded(
 
 def test_a_failed_add_leaves_no_unreferenced_copy(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from app.incident.core import Incident
-    from app.journal.chain import JournalError
+    from app.journal.failures import JournalError
 
     cli.new()
     src = tmp_path / "a.bin"

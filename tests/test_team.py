@@ -236,7 +236,7 @@ def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path) -> N
     import json
 
     from app.journal import signing
-    from app.journal.chain import jcs
+    from app.journal.canonical import jcs
     from app.journal.merkle import Frontier, leaf_hash
 
     team = Team(tmp_path)

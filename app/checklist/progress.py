@@ -29,7 +29,7 @@ from app.incident.record import declared_utc
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry
+    from app.journal.entries import Entry
 
 
 # -- per-incident source --------------------------------------------------------------------------------

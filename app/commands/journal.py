@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from app.base.errors import UsageError, WarroomError
 from app.composition.context import Context
 from app.composition.verification import verify
-from app.journal.chain import JournalUnreadable
+from app.journal.failures import JournalUnreadable
 from app.journal.merkle import short_root
 from app.journal.verify import Anchor
 

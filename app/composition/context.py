@@ -23,7 +23,7 @@ from app.composition.workspace import Workspace, default_home
 from app.incident.core import Incident
 
 if TYPE_CHECKING:
-    from app.journal.chain import Entry
+    from app.journal.entries import Entry
 
 
 def default_actor() -> str:

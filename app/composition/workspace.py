@@ -23,7 +23,8 @@ from app.base.clock import Clock, format_instant
 from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.composition.projections import REGISTRY
 from app.incident.core import EvidenceRecord, Incident
-from app.journal.chain import Journal, JournalError, JournalUnreadable
+from app.journal.chain import Journal
+from app.journal.failures import JournalError, JournalUnreadable
 from app.team.roster import TEAM_DIR
 
 JOURNAL_FILE = "journal.db"

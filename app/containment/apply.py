@@ -51,7 +51,8 @@ from app.containment.store import journal_plan
 from app.containment.strip import PSA_FIELDS
 from app.containment.withdraw import refuse_withdrawn
 from app.incident import settings as settings_mod
-from app.journal.chain import Entry, JournalError
+from app.journal.entries import Entry
+from app.journal.failures import JournalError
 from app.salesforce.protocol import OrgClient, OrgFactory
 
 if TYPE_CHECKING:

@@ -67,7 +67,8 @@ from app.containment.recovery import recover_unjournaled
 from app.containment.rights import PermissionsMissing
 from app.containment.sources import LiveSource, SnapshotSource
 from app.containment.store import export_plan, journal_plan, load_plan, plan_from_bytes
-from app.journal.chain import Entry, Lookup
+from app.journal.entries import Entry
+from app.journal.registry import Lookup
 from app.salesforce.protocol import OrgClient, OrgFactory
 from app.salesforce.simlogin import SIM_ALIAS
 

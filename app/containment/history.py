@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry
+    from app.journal.entries import Entry
 
 
 def selectors_text(sel: dict[str, Any] | None) -> str:

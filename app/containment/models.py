@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from app.base.clock import format_instant
 from app.base.errors import WarroomError
-from app.journal.chain import canonical
+from app.journal.canonical import canonical
 
 if TYPE_CHECKING:
     from app.incident.core import Incident

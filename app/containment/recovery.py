@@ -40,7 +40,8 @@ from app.containment.models import (
     Stop,
     digest,
 )
-from app.journal.chain import Entry, canonical
+from app.journal.canonical import canonical
+from app.journal.entries import Entry
 
 if TYPE_CHECKING:
     from app.incident.core import Incident

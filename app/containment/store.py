@@ -14,7 +14,7 @@ from app.base.errors import NotFoundError, UsageError
 from app.base.files import atomic_write, check_output_path, present, read_limited
 from app.base.limits import parse_json
 from app.containment.models import FAILED_IN_STATE, NAMESPACE, PLAN_FORMAT, ContainmentError, Plan, digest
-from app.journal.chain import Entry
+from app.journal.entries import Entry
 
 if TYPE_CHECKING:
     from app.incident.core import Incident

@@ -16,7 +16,8 @@ from app.containment.models import NAMESPACE, ContainmentError
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry, Lookup
+    from app.journal.entries import Entry
+    from app.journal.registry import Lookup
 
 KIND = "action.withdrawn"
 WITHDRAWABLE = ("planned", "approved")

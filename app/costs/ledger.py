@@ -20,7 +20,8 @@ from app.costs.money import check_currency, decimal_of, parse_amount
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry, Lookup
+    from app.journal.entries import Entry
+    from app.journal.registry import Lookup
 
 COST_KIND = "cost.added"
 BUDGET_KIND = "cost.budget"

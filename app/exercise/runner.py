@@ -65,7 +65,9 @@ from app.exercise.scenario import (
 if TYPE_CHECKING:
     from app.composition.workspace import Workspace
     from app.incident.core import Incident
-    from app.journal.chain import Entry, Journal, Lookup
+    from app.journal.chain import Journal
+    from app.journal.entries import Entry
+    from app.journal.registry import Lookup
     from app.salesforce.protocol import OrgClient, OrgFactory
     from app.simorg import SimOrg
 

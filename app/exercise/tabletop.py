@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from app.exercise.runner import ExerciseRunner
     from app.exercise.score import Score
     from app.incident.core import Incident
-    from app.journal.chain import Entry
+    from app.journal.entries import Entry
 
 SPEEDS: tuple[int, ...] = (1, 2, 5, 10, 30, 60, 120, 300, 600)
 

@@ -11,7 +11,8 @@ from typing import Any
 from app.findings.lifecycle import record_refs
 from app.findings.models import Finding
 from app.incident.core import Incident
-from app.journal.chain import Entry, Lookup
+from app.journal.entries import Entry
+from app.journal.registry import Lookup
 
 FINDINGS_KIND = "inventory.findings"
 

@@ -49,7 +49,8 @@ from app.forensics.results import (
     render_collect,
 )
 from app.incident.core import Incident
-from app.journal.chain import Entry, Lookup
+from app.journal.entries import Entry
+from app.journal.registry import Lookup
 from app.salesforce.protocol import OrgClient
 
 __all__ = [

@@ -14,7 +14,7 @@ from app.containment.models import ActionResult, ApprovalRefused, ContainmentErr
 from app.containment.plan import Draft
 from app.containment.run import ContainmentRun, run_plan
 from app.containment.store import journal_plan, load_plan
-from app.journal.chain import Entry
+from app.journal.entries import Entry
 
 if TYPE_CHECKING:
     from app.incident.core import Incident

@@ -26,7 +26,8 @@ from app.salesforce.protocol import OrgClient
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry, Lookup
+    from app.journal.entries import Entry
+    from app.journal.registry import Lookup
 
 CHECK_KIND = "grant.checked"
 CHECK_FIELDS = "Id, AssigneeId, PermissionSetId, ExpirationDate"

@@ -18,7 +18,7 @@ from app.hardening.tasks import TRACE_FIELDS, app_query
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry
+    from app.journal.entries import Entry
     from app.salesforce.protocol import OrgClient
 
 CHECK_KIND = "harden.checked"

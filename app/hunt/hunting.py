@@ -23,7 +23,8 @@ from app.hunt.index import HuntIndex, IndexUnavailable, current_index
 from app.hunt.indicators import QUERY_CHARS, Compiled, IndicatorSet, Window, load_indicators
 from app.incident.core import Incident
 from app.incident.record import evidence_raw
-from app.journal.chain import Entry, Lookup
+from app.journal.entries import Entry
+from app.journal.registry import Lookup
 
 # ---------------------------------------------------------------------------------------------------------
 # Hunting

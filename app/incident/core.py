@@ -12,7 +12,8 @@ from app.base.clock import Clock
 from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.evidence.store import ID_LEN, EvidenceStore, Progress
 from app.incident import record
-from app.journal.chain import Entry, Head, Journal
+from app.journal.chain import Journal
+from app.journal.entries import Entry, Head
 
 CUSTODY_ACTIONS = ("sealed", "transferred", "accessed", "verified", "copied", "returned", "destroyed")
 

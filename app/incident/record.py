@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from app.journal.chain import Entry, Journal
+    from app.journal.chain import Journal
+    from app.journal.entries import Entry
     from app.journal.registry import Lookup
 
 INCIDENT = "incident"

@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from app.inventory.access import integration_users
 from app.inventory.importing import parse_snapshot, snapshot_bytes
 from app.inventory.models import InventoryError, Snapshot, _source_summary
-from app.journal.chain import Entry, Lookup
+from app.journal.entries import Entry
+from app.journal.registry import Lookup
 
 SNAPSHOT_KIND = "inventory.snapshot"
 

@@ -18,7 +18,8 @@ import rfc8785
 from pydantic import BaseModel
 
 from app.journal import scan
-from app.journal.chain import ZERO_HASH, Entry, canonical, jcs
+from app.journal.canonical import canonical, jcs
+from app.journal.entries import ZERO_HASH, Entry
 from app.journal.merkle import Frontier, leaf_hash
 from app.journal.registry import Registry
 

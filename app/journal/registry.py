@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from app.journal.chain import Entry
+    from app.journal.entries import Entry
 
 Lookup = Callable[[str, str], Any]
 Projector = Callable[["Entry", Lookup], Iterable[tuple[str, str, Any]]]

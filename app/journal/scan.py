@@ -29,7 +29,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from app.journal.chain import ZERO_HASH, jcs
+from app.journal.canonical import jcs
+from app.journal.entries import ZERO_HASH
 from app.journal.merkle import Frontier, frontier_after
 
 PARALLEL_FROM = 20_000  # entries; below this, starting worker processes costs more than it saves

@@ -20,7 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from app.journal import passes, scan
-from app.journal.chain import APPLICATION_ID, schema_statements
+from app.journal.database import APPLICATION_ID, schema_statements
 from app.journal.merkle import Frontier, leaf_hash, short_root
 from app.journal.passes import Problem, Warning_
 from app.journal.registry import Registry

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import rfc8785
 
-from app.journal.chain import jcs
+from app.journal.canonical import jcs
 from app.journal.merkle import Frontier, leaf_hash, short_root
 from app.journal.verify import _DECODER, Problem, VerifyReport, Warning_, _read_only, _unreadable
 

@@ -13,7 +13,7 @@ from app.monitoring.window import ACK_KIND, ALERTS
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry
+    from app.journal.entries import Entry
 
 
 class MonitorAlert(BaseModel):

@@ -16,7 +16,8 @@ from app.base.errors import UsageError
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry, Lookup
+    from app.journal.entries import Entry
+    from app.journal.registry import Lookup
 
 WINDOW_KIND = "monitoring.window"
 RUN_KIND = "monitoring.run"

@@ -17,7 +17,8 @@ from app.notify.templates import Template, field_context, load_templates, notice
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry, Journal
+    from app.journal.chain import Journal
+    from app.journal.entries import Entry
 
 DRAFT_KIND = "notify.drafted"
 GAP_OPEN = "[[GAP: "

@@ -15,7 +15,7 @@ from app.incident.record import evidence_raw
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry
+    from app.journal.entries import Entry
 
 
 DETAIL_KIND = "notice.detail"

@@ -16,7 +16,8 @@ from app.reconnection.preconditions import Precondition, check_preconditions
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry, Lookup
+    from app.journal.entries import Entry
+    from app.journal.registry import Lookup
 
 PLAN_KIND = "reconnect.plan"
 APPROVAL_KIND = "reconnect.approved"

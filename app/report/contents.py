@@ -37,7 +37,7 @@ from app.report.series import applicable_timers, compute_series
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry
+    from app.journal.entries import Entry
 
 
 # -- reading the journal ----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from app.report.observed import observed
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry
+    from app.journal.entries import Entry
 
 EXPORT_KIND = "report.exported"
 EXPORT_FORMATS = ("stix", "misp")

@@ -16,7 +16,7 @@ from app.report.rendering import render
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry
+    from app.journal.entries import Entry
 
 
 # -- writing and journaling ----------------------------------------------------------------------------------------

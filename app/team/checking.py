@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.journal import signing
-from app.journal.chain import ZERO_HASH
+from app.journal.entries import ZERO_HASH
 from app.journal.merkle import leaf_hash
 from app.team import roster
 from app.team.gitrepo import BRANCHES, TeamRepo

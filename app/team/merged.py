@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.base.clock import parse_instant
-from app.journal.chain import Entry, Journal, jcs
+from app.journal.canonical import jcs
+from app.journal.chain import Journal
+from app.journal.entries import Entry
 from app.journal.merkle import Frontier
 from app.team import roster
 from app.team.store import STORE_FILE, open_store

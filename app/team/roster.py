@@ -19,7 +19,8 @@ from app.base.errors import UsageError, WarroomError
 
 if TYPE_CHECKING:
     from app.incident.core import Incident
-    from app.journal.chain import Entry, Journal
+    from app.journal.chain import Journal
+    from app.journal.entries import Entry
     from app.journal.registry import Lookup
 
 TEAM_DIR = "team"  # inside the incident directory; its presence turns the merged view on

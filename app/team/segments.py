@@ -22,7 +22,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from app.journal import signing
-from app.journal.chain import ZERO_HASH, Journal, jcs
+from app.journal.canonical import jcs
+from app.journal.chain import Journal
+from app.journal.entries import ZERO_HASH
 from app.journal.merkle import Frontier, leaf_hash
 from app.team.store import Stored
 

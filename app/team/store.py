@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.journal.chain import connect
+from app.journal.database import connect
 
 STORE_FILE = "origins.db"
 

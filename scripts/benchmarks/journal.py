@@ -24,7 +24,8 @@ from app.composition.projections import REGISTRY
 from app.composition.verification import verify
 from app.composition.workspace import Workspace
 from app.journal import scan
-from app.journal.chain import Journal, connect
+from app.journal.chain import Journal
+from app.journal.database import connect
 from app.journal.passes import replay_entries
 from app.journal.verify import verify_journal
 from app.journal.verify_tail import verify_tail
