@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 
 from app.base.sfschema import salesforce_schema
-from app.simorg import soql
 from app.simorg.schema import OPTIONAL_PERMISSIONS, Schema, build_schema
+from app.simorg.soql_compiler import compile_query
+from app.simorg.soql_lexer import SoqlError
+from app.simorg.soql_parser import parse
 from app.simorg.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,13 +34,13 @@ def documented_schema(custom: dict[str, dict[str, str]] | None = None) -> Schema
 
 def undocumented_in(query: str, api: str, schema: Schema) -> str | None:
     """Why a query names something Salesforce does not document, or None."""
-    parsed = soql.parse(query)
+    parsed = parse(query)
     obj = schema.get(parsed.sobject)
     if obj is None or api not in obj.apis:
         return f"{parsed.sobject} is not a documented {api} object"
     try:
-        soql.compile_query(parsed, schema, obj, _NOW, lambda _o, _i: None)
-    except soql.SoqlError as exc:
+        compile_query(parsed, schema, obj, _NOW, lambda _o, _i: None)
+    except SoqlError as exc:
         return exc.message
     return None
 

@@ -47,9 +47,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from app.base.clock import Clock
-from app.simorg import soql
 from app.simorg.ids import id_key, make_id, to18
 from app.simorg.schema import DESCRIBE_TYPES, FieldDef, ObjectDef, Schema
+from app.simorg.soql_compiler import ResolvedPath, compile_query, make_getter, sort_rows
+from app.simorg.soql_lexer import SoqlError, located
+from app.simorg.soql_parser import parse
+from app.simorg.soql_values import normalize, parse_datetime
 from app.simorg.table import Table
 
 BATCH_DEFAULT = 2000
@@ -220,7 +223,7 @@ class Store:
             if indexed:
                 name, value = indexed[0]
                 fd = table.obj.fields[name]
-                pool: Iterable[dict[str, Any]] = table.candidates(name, [soql._norm(fd, value)])
+                pool: Iterable[dict[str, Any]] = table.candidates(name, [normalize(fd, value)])
             else:
                 pool = list(table.rows.values())
             out = []
@@ -245,7 +248,7 @@ class Store:
     def _track_expiry(self, row: dict[str, Any]) -> None:
         expires = row.get("ExpirationDate")
         if isinstance(expires, str):  # a seed row written as text
-            expires = soql._parse_dt(expires)
+            expires = parse_datetime(expires)
         if isinstance(expires, datetime):
             self._expiring[row["Id"]] = expires
         else:
@@ -622,7 +625,7 @@ class Store:
                 "to append the '__c' after the entity name. Please reference your WSDL or the describe call for "
                 "the appropriate names."
             )
-            raise ApiError(400, "INVALID_TYPE", soql._located(text, pos, msg))
+            raise ApiError(400, "INVALID_TYPE", located(text, pos, msg))
         return obj
 
     def query(
@@ -638,10 +641,10 @@ class Store:
         with self.lock:
             self.lapse_assignments()
             try:
-                parsed = soql.parse(text)
+                parsed = parse(text)
                 obj = self._object_for(parsed.sobject, api, user_id, text, parsed.sobject_pos)
-                compiled = soql.compile_query(parsed, self.schema, obj, self.now(), self.lookup)
-            except soql.SoqlError as exc:
+                compiled = compile_query(parsed, self.schema, obj, self.now(), self.lookup)
+            except SoqlError as exc:
                 raise ApiError(exc.status, exc.code, exc.message) from None
             table = self.tables[obj.name]
             if compiled.index_hint is not None:
@@ -659,7 +662,7 @@ class Store:
             pred = compiled.predicate
             rows = [r for r in pool if pred(r)] if pred is not None else list(pool)
             if compiled.order:
-                soql.sort_rows(rows, compiled.order, self.lookup)
+                sort_rows(rows, compiled.order, self.lookup)
             if compiled.offset:
                 rows = rows[compiled.offset :]
             if compiled.limit is not None:
@@ -667,7 +670,7 @@ class Store:
             if compiled.count == "COUNT()":
                 return {"totalSize": len(rows), "done": True, "records": []}
             if compiled.count == "COUNT(field)":
-                getter = soql.make_getter(compiled.count_path, self.lookup) if compiled.count_path else None
+                getter = make_getter(compiled.count_path, self.lookup) if compiled.count_path else None
                 n = sum(1 for r in rows if getter is None or getter(r) is not None)
                 rec = {"attributes": {"type": "AggregateResult"}, "expr0": n}
                 return self._page_shape(api, obj, 1, True, None, [rec], version)
@@ -885,7 +888,7 @@ class Store:
             ok = isinstance(value, int | float) and not isinstance(value, bool)
         elif t == "datetime":
             try:
-                return soql._parse_dt(str(value))
+                return parse_datetime(str(value))
             except ValueError:
                 ok = False
         elif t == "date":
@@ -1130,7 +1133,7 @@ def _canonical_blob(obj: ObjectDef, fieldname: str) -> str:
     return "Body" if fieldname.lower() == "body" else fieldname
 
 
-def _plan(select: list[soql.ResolvedPath]) -> list[Any]:
+def _plan(select: list[ResolvedPath]) -> list[Any]:
     """Group selected paths into a tree so each relationship renders once, in select order."""
     root: list[Any] = []
     for rp in select:

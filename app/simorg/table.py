@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.simorg import soql
 from app.simorg.ids import id_key
 from app.simorg.schema import FieldDef, ObjectDef
+from app.simorg.soql_values import normalize
 
 
 class Table:
@@ -65,9 +65,9 @@ class Table:
             if fd is not None:
                 old = row.get(name)
                 if old is not None:
-                    _bucket_remove(self.indexes[name], soql._norm(fd, old), key)
+                    _bucket_remove(self.indexes[name], normalize(fd, old), key)
                 if value is not None:
-                    _bucket_add(self.indexes[name], soql._norm(fd, value), key)
+                    _bucket_add(self.indexes[name], normalize(fd, value), key)
             if value is None:
                 row.pop(name, None)
             else:
@@ -80,7 +80,7 @@ class Table:
         for name, fd in self.index_fields.items():
             v = row.get(name)
             if v is not None:
-                _bucket_remove(self.indexes[name], soql._norm(fd, v), key)
+                _bucket_remove(self.indexes[name], normalize(fd, v), key)
         for name, exact in self.unique.items():
             v = row.get(name)
             if v is not None and exact.get(v) == key:
