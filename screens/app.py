@@ -20,7 +20,7 @@ from app.base.clock import Clock
 from app.base.crash import EXIT_SOFTWARE
 from app.base.errors import WarroomError
 from app.composition.context import Context
-from app.exercise.runner import current_exercise
+from app.exercise.journaled import current_exercise
 from app.incident.core import Incident
 from app.journal.entries import Entry, Head
 from app.journal.verify import VerifyReport

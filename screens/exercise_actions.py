@@ -10,7 +10,7 @@ from rich.markup import escape
 from textual import work
 
 from app.base.errors import WarroomError
-from app.exercise import runner as ex
+from app.exercise import journaled as ex
 from app.exercise import tabletop
 from screens.modals.alerts import AlertsModal, alert_text
 from screens.modals.form import FormField, FormModal

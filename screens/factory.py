@@ -35,7 +35,7 @@ def run_console(ctx: Context, incident_id: str | None = None, demo: bool = False
     """`warroom`, `warroom demo`, `warroom open ID`, `warroom exercise run`: pick the incident, start what it
     needs, run, clean up."""
     from app.exercise import demo as demo_mod
-    from app.exercise.runner import PRIMARY_ORG
+    from app.exercise.scenario import PRIMARY_ORG
 
     settings = ConsoleSettings.load(ctx.home)
     if ctx.exercise is not None:

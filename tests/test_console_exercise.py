@@ -18,7 +18,10 @@ from app.base.clock import AcceleratedClock, FrozenClock, parse_instant
 from app.composition.context import Context
 from app.composition.workspace import Workspace
 from app.exercise import demo, tabletop
-from app.exercise.runner import ExerciseRunner, exercise_start, load_scenario, pending_alerts
+from app.exercise.journaled import pending_alerts
+from app.exercise.runner import ExerciseRunner
+from app.exercise.scenario import load_scenario
+from app.exercise.timing import exercise_start
 from app.incident.core import Incident
 from screens.factory import build_app
 from screens.main import MainScreen

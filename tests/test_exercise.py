@@ -18,19 +18,12 @@ from app import deadlines as dl
 from app.base.clock import AcceleratedClock, FrozenClock, parse_instant
 from app.composition.verification import verify as verify_journal
 from app.composition.workspace import Workspace
-from app.exercise.runner import (
-    ExerciseRunner,
-    ScenarioError,
-    due_injects,
-    exercise_start,
-    list_scenarios,
-    load_scenario,
-    make_clock,
-    pending_alerts,
-    truth_of,
-)
+from app.exercise.journaled import pending_alerts
+from app.exercise.runner import ExerciseRunner
+from app.exercise.scenario import ScenarioError, due_injects, list_scenarios, load_scenario, truth_of
 from app.exercise.score import WEIGHTS
 from app.exercise.scriptfile import load_script
+from app.exercise.timing import exercise_start, make_clock
 from tests.conftest import MemoryKeyring, isolated
 
 SHIPPED = ("chat-vendor-theft", "fake-data-loader")

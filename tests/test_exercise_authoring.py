@@ -14,7 +14,7 @@ import pytest
 from app.base.clock import FrozenClock, parse_instant
 from app.composition.workspace import Workspace
 from app.exercise.aar import lessons
-from app.exercise.runner import ScenarioError, load_scenario
+from app.exercise.scenario import ScenarioError, load_scenario
 from app.exercise.scriptfile import load_script
 from tests.conftest import CLI, MemoryKeyring
 from tests.test_exercise import run_cli
@@ -309,7 +309,8 @@ def test_nothing_outstanding_only_when_nothing_was_missed() -> None:
 
 def test_an_exercise_with_no_recorded_end_is_scored_as_unfinished(tmp_path: Path, mem_keyring: MemoryKeyring) -> None:
     """A run killed before it could record anything (no end, no abort): the score says so instead of a total."""
-    from app.exercise.runner import ExerciseRunner, make_clock
+    from app.exercise.runner import ExerciseRunner
+    from app.exercise.timing import make_clock
 
     loaded = load_scenario("chat-vendor-theft")
     clock = make_clock(loaded, None, virtual=True)

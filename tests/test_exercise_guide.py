@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.exercise.runner import ScenarioError, load_scenario
+from app.exercise.scenario import ScenarioError, load_scenario
 from tests.conftest import MemoryKeyring
 from tests.test_exercise import run_cli
 

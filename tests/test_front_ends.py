@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 
 from app.composition.workspace import Workspace
-from app.exercise import script as sc
 from app.exercise import scriptfile
-from app.exercise.runner import ExerciseRunner, load_scenario, make_clock
+from app.exercise.player import ScriptPlayer
+from app.exercise.runner import ExerciseRunner
+from app.exercise.scenario import load_scenario
+from app.exercise.timing import make_clock
 from app.journal.entries import Entry
 from tests.conftest import CLI, MemoryKeyring
 from tests.console_helpers import Console, make_context, settle, until
@@ -70,7 +72,7 @@ class Drill:
             {"schema": 1, "scenario": SCENARIO, "title": "one step", "actor": ACTOR, "actions": [action]}
         )
         loaded = scriptfile.LoadedScript(script, self.home / "step.script.toml", "0" * 64)
-        player = sc._Player(self.runner, loaded, None)
+        player = ScriptPlayer(self.runner, loaded, None)
         try:
             return player.run(script.actions[0])
         finally:

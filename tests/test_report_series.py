@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from app.base.clock import parse_instant
-from app.exercise.runner import exercise_start, load_scenario
+from app.exercise.scenario import load_scenario
+from app.exercise.timing import exercise_start
 from app.hunt import exfiltration_rows
 from app.report import series as S
 from tests.report_helpers import PlayedDemo, play_demo

@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_list(ctx: Context, args: argparse.Namespace) -> int:
-    from app.exercise.runner import list_scenarios
+    from app.exercise.scenario import list_scenarios
 
     items = list_scenarios()
     if args.json:
@@ -94,7 +94,7 @@ def _say(ctx: Context, quiet: bool):
 
 
 def _run_run(ctx: Context, args: argparse.Namespace) -> int:
-    from app.exercise.runner import load_scenario
+    from app.exercise.scenario import load_scenario
 
     loaded = load_scenario(args.scenario)
     if args.speed is not None and not 1 <= args.speed <= 600:
@@ -136,8 +136,9 @@ def _print_summary(ctx: Context, incident_id: str, score, failures: int = 0) -> 
 def _interactive(ctx: Context, args: argparse.Namespace, loaded) -> int:
     """Console on the drill incident; injects fire from the runner's thread on the accelerated clock."""
     from app.composition.workspace import Workspace
-    from app.exercise.runner import ExerciseRunner, make_clock
+    from app.exercise.runner import ExerciseRunner
     from app.exercise.tabletop import aborting, end_exercise
+    from app.exercise.timing import make_clock
 
     clock = make_clock(loaded, args.speed, virtual=False)
     runner = ExerciseRunner(Workspace(ctx.home, clock, ctx.get_keyring()), loaded, clock)
@@ -171,7 +172,7 @@ def _interactive(ctx: Context, args: argparse.Namespace, loaded) -> int:
 
 def _scenario_of(incident: Incident) -> LoadedScenario:
     from app.base.errors import WarroomError
-    from app.exercise.runner import load_scenario
+    from app.exercise.scenario import load_scenario
 
     start = incident.journal.last("exercise.start")
     if start is None:
@@ -192,7 +193,7 @@ def _run_score(ctx: Context, args: argparse.Namespace) -> int:
 
     with ctx.open_incident(args.incident) as incident:
         loaded = _scenario_of(incident)
-        from app.exercise.runner import current_exercise
+        from app.exercise.journaled import current_exercise
 
         end = current_exercise(incident.journal) or {}
         from app.base.clock import parse_instant
@@ -207,7 +208,7 @@ def _run_score(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _run_alerts(ctx: Context, args: argparse.Namespace) -> int:
-    from app.exercise.runner import alerts, pending_alerts
+    from app.exercise.journaled import alerts, pending_alerts
 
     with ctx.open_incident(args.incident) as incident:
         rows = alerts(incident) if args.all else pending_alerts(incident)
@@ -225,7 +226,7 @@ def _run_alerts(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _run_ack(ctx: Context, args: argparse.Namespace) -> int:
-    from app.exercise.runner import acknowledge
+    from app.exercise.journaled import acknowledge
 
     with ctx.open_incident(args.incident) as incident:
         entry = acknowledge(incident, args.inject, ctx.actor, args.note)

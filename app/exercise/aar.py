@@ -184,7 +184,7 @@ def lessons(result: Score, incident: Incident | None = None) -> list[str]:
     if any(g.kind == "item_without_evidence" for g in result.evidence_gaps):
         out.append("Attach evidence when closing checklist items; an auditor samples exactly those.")
     if incident is not None:
-        from app.exercise.runner import pending_alerts
+        from app.exercise.journaled import pending_alerts
 
         unread = [a.inject for a in pending_alerts(incident)]
         if unread:

@@ -14,258 +14,42 @@ pause/resume); headless scripted runs use a virtual clock that jumps straight to
 `app/exercise/script.py`, the script file in `app/exercise/scriptfile.py`). Scoring and the after-action report
 are in `app/exercise/score.py`.
 
-The scenario file, its loading and the pure schedule are in `app/exercise/scenario.py`; its names are importable
-from here too.
+The scenario file, its loading and the pure schedule are in `app/exercise/scenario.py`; the exercise clock in
+`app/exercise/timing.py`; what the journal records of an exercise (alerts, the current exercise) in
+`app/exercise/journaled.py`. This module is the runner that plays one scenario.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, overload
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from app.base.clock import AcceleratedClock, Clock, FrozenClock, format_instant
-from app.base.errors import NotFoundError, UsageError, WarroomError
+from app.base.errors import UsageError, WarroomError
 from app.checklist import format_duration
 from app.exercise.scenario import (
-    INJECT_KINDS,
     PRIMARY_ORG,
-    SCHEMA_VERSION,
-    AddOrg,
-    Duration,
     Inject,
-    KnownCompromise,
     LoadedScenario,
     Scenario,
-    ScenarioError,
-    ScenarioIncident,
-    ScenarioSummary,
-    ScoreTargets,
-    TruthChange,
-    When,
     due_injects,
-    list_scenarios,
-    load_scenario,
-    located,
-    next_inject_at,
-    parse_offset,
-    read_toml,
-    resolve_scenario,
     resolve_time,
-    scenarios_dir,
-    seed_ref,
-    truth_of,
-    validation_error,
 )
 
 if TYPE_CHECKING:
     from app.composition.workspace import Workspace
     from app.incident.core import Incident
-    from app.journal.chain import Journal
     from app.journal.entries import Entry
-    from app.journal.registry import Lookup
     from app.salesforce.protocol import OrgClient, OrgFactory
     from app.simorg import SimOrg
 
-__all__ = [
-    "ALERTS",
-    "FACILITATOR",
-    "INJECT_KINDS",
-    "NAMESPACE",
-    "PRIMARY_ORG",
-    "SCHEMA_VERSION",
-    "AddOrg",
-    "Alert",
-    "Duration",
-    "ExerciseRunner",
-    "Inject",
-    "KnownCompromise",
-    "LoadedScenario",
-    "Scenario",
-    "ScenarioError",
-    "ScenarioIncident",
-    "ScenarioSummary",
-    "ScoreTargets",
-    "TruthChange",
-    "When",
-    "acknowledge",
-    "alerts",
-    "due_injects",
-    "exercise_start",
-    "list_scenarios",
-    "load_scenario",
-    "located",
-    "make_clock",
-    "next_inject_at",
-    "parse_offset",
-    "pending_alerts",
-    "project_ack",
-    "project_end",
-    "project_inject",
-    "project_start",
-    "read_toml",
-    "resolve_scenario",
-    "resolve_time",
-    "scenarios_dir",
-    "seed_ref",
-    "truth_of",
-    "validation_error",
-]
+__all__ = ["FACILITATOR", "ExerciseRunner"]
 
 
 FACILITATOR = "facilitator"
-
-
-NAMESPACE = "exercise"
-ALERTS = "exercise.alerts"
-
-
-# -- alerts (what the console shows) ---------------------------------------------------------------------------
-
-
-class Alert(BaseModel):
-    inject: str
-    seq: int
-    at: str
-    offset: str
-    kind: str
-    title: str
-    message: str
-    sender: str | None = None
-    prompts: list[str] = []
-    acknowledged: bool = False
-    acknowledged_by: str | None = None
-    acknowledged_utc: str | None = None
-
-
-def alerts(incident: Incident) -> list[Alert]:
-    """Every inject fired in this incident, oldest first."""
-    rows = incident.journal.state(ALERTS).values()
-    return sorted((Alert.model_validate(v) for v in rows), key=lambda a: a.seq)
-
-
-def pending_alerts(incident: Incident) -> list[Alert]:
-    """Injects not yet acknowledged: what the console shows as alerts (empty for a real incident)."""
-    return [a for a in alerts(incident) if not a.acknowledged]
-
-
-def acknowledge(incident: Incident, inject_id: str, actor: str, note: str | None = None) -> Entry:
-    current = incident.journal.get_state(ALERTS, inject_id)
-    if current is None:
-        raise NotFoundError(f"no exercise alert {inject_id!r} in {incident.id}")
-    if current.get("acknowledged"):
-        raise UsageError(f"alert {inject_id} was already acknowledged by {current.get('acknowledged_by')}")
-    data: dict[str, Any] = {"inject": inject_id}
-    if note:
-        data["note"] = note
-    return incident.journal.append("exercise.ack", data, actor)
-
-
-def current_exercise(journal: Journal) -> dict[str, Any] | None:
-    """The exercise this incident runs (scenario, title, start, duration, whether and when it ended), or None."""
-    value = journal.get_state(NAMESPACE, "current")
-    return dict(value) if value else None
-
-
-def project_start(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
-    d = entry.data
-    yield (
-        NAMESPACE,
-        "current",
-        {
-            "scenario": d["scenario"],
-            "title": d.get("title"),
-            "start_utc": d["start_utc"],
-            "duration": d["duration"],
-            "seq": entry.seq,
-            "ended": False,
-        },
-    )
-
-
-def project_inject(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
-    d = entry.data
-    yield (
-        ALERTS,
-        d["inject"],
-        {
-            "inject": d["inject"],
-            "seq": entry.seq,
-            "at": entry.recorded_utc,
-            "offset": d["offset"],
-            "kind": d["kind"],
-            "title": d["title"],
-            "message": d["message"],
-            "sender": d.get("sender"),
-            "prompts": d.get("prompts", []),
-            "acknowledged": False,
-            "acknowledged_by": None,
-            "acknowledged_utc": None,
-        },
-    )
-
-
-def project_ack(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
-    current = get(ALERTS, entry.data["inject"])
-    if current is None:
-        return
-    yield (
-        ALERTS,
-        entry.data["inject"],
-        {**current, "acknowledged": True, "acknowledged_by": entry.actor, "acknowledged_utc": entry.recorded_utc},
-    )
-
-
-def project_end(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
-    current = get(NAMESPACE, "current") or {}
-    score = entry.data.get("score") or {}
-    yield (
-        NAMESPACE,
-        "current",
-        {
-            **current,
-            "ended": True,
-            "end_utc": entry.recorded_utc,
-            "total": score.get("total"),
-            "aborted": entry.data.get("aborted"),
-        },
-    )
-
-
-# -- the runner -----------------------------------------------------------------------------------------------
-
-
-def exercise_start(loaded: LoadedScenario) -> datetime:
-    """T0: the scenario's `start`, else the seed's `organization.now` (so the org's data lines up)."""
-    from app.base.clock import ensure_utc
-    from app.simorg.seed import load_seed
-
-    if loaded.scenario.start is not None:
-        return ensure_utc(loaded.scenario.start)
-    return ensure_utc(load_seed(loaded.seed_ref(loaded.scenario.seed)).seed.organization.now)
-
-
-@overload
-def make_clock(loaded: LoadedScenario, speed: int | None, *, virtual: Literal[True]) -> FrozenClock: ...
-@overload
-def make_clock(loaded: LoadedScenario, speed: int | None, *, virtual: Literal[False]) -> AcceleratedClock: ...
-@overload
-def make_clock(loaded: LoadedScenario, speed: int | None, *, virtual: bool) -> FrozenClock | AcceleratedClock: ...
-
-
-def make_clock(loaded: LoadedScenario, speed: int | None, *, virtual: bool) -> FrozenClock | AcceleratedClock:
-    """A virtual clock (jumps to each event; headless runs) or an accelerated one (x1-x600; can pause)."""
-    start = exercise_start(loaded)
-    if virtual:
-        return FrozenClock(start)
-    chosen = loaded.scenario.speed if speed is None else speed
-    if not 1 <= chosen <= 600:
-        raise UsageError(f"--speed {chosen}: choose between 1 and 600")
-    return AcceleratedClock(start, speed=chosen)
 
 
 @dataclass

@@ -26,7 +26,8 @@ from pydantic import BaseModel
 from app.base.clock import format_instant, parse_instant
 from app.base.errors import WarroomError
 from app.checklist import format_duration, parse_duration
-from app.exercise.runner import LoadedScenario, current_exercise, truth_of
+from app.exercise.journaled import current_exercise
+from app.exercise.scenario import LoadedScenario, truth_of
 
 if TYPE_CHECKING:
     from app.incident.core import Incident

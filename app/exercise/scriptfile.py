@@ -18,14 +18,7 @@ from app.base.errors import NotFoundError
 from app.base.files import present, user_path
 from app.base.tomlfile import did_you_mean
 from app.checklist import parse_duration
-from app.exercise.runner import (
-    PRIMARY_ORG,
-    LoadedScenario,
-    located,
-    read_toml,
-    scenarios_dir,
-    validation_error,
-)
+from app.exercise.scenario import PRIMARY_ORG, LoadedScenario, located, read_toml, scenarios_dir, validation_error
 
 
 class _Strict(BaseModel):

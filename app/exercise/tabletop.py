@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.base.errors import UsageError, WarroomError
 from app.checklist import format_duration
-from app.exercise.runner import current_exercise
+from app.exercise.journaled import current_exercise
 
 if TYPE_CHECKING:
     from app.exercise.runner import ExerciseRunner

@@ -13,7 +13,7 @@ from app.base.errors import WarroomError
 from app.base.text import one_line
 from app.checklist import controls as catalogue
 from app.containment.history import containment_actions, selectors_text
-from app.exercise.runner import current_exercise
+from app.exercise.journaled import current_exercise
 from app.hunt import exfiltration_rows
 from app.incident import record
 from app.report.model import (
@@ -361,7 +361,7 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
                 )
             )
     try:
-        from app.exercise.runner import pending_alerts
+        from app.exercise.journaled import pending_alerts
 
         for alert in pending_alerts(incident):
             open_items.append(
