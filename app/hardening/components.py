@@ -82,7 +82,8 @@ def check_app_component(org: OrgClient, name: str) -> dict[str, Any]:
         return {
             **out,
             "state": "unknown",
-            "why": f"no {CONNECTED_APP} component named {name!r} (installed apps: Setup)",
+            "absent": True,
+            "why": f"no {CONNECTED_APP} component named {name!r} (an installed app's policies are read by query)",
         }
     config, policy = comp.get("oauthConfig") or {}, comp.get("oauthPolicy") or {}
     gaps = []
