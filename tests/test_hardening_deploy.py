@@ -177,3 +177,14 @@ def test_the_policies_task_names_the_anomalies_the_hunts_recorded(cli: Any, sim:
     (task,) = [t for t in plan["manual_tasks"] if t["kind"] == "transaction_security"]
     assert "Seen in this incident:" in task["steps"][2] and ips[0] in task["steps"][2]
     assert "recorded no report export from an indicator" in task["steps"][1]
+
+
+def test_an_offline_plan_is_all_manual_tasks(cli: Any) -> None:
+    cli.new()
+    planned = cli("harden", "plan", "--app", "Gong", "--org", "sim", "--offline", "--json")
+    assert planned.code == 0, planned.err
+    plan = planned.json()
+    assert plan["steps"] == []
+    tasks = {t["kind"]: t for t in plan["manual_tasks"]}
+    assert set(tasks) == {"connected_app_policies", "transaction_security", "debug_log_hygiene"}
+    assert "the org was not read" in tasks["debug_log_hygiene"]["steps"][0]
