@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from app.composition.workspace import Workspace
+from app.containment.models import Plan
+from app.containment.runbook import render_runbook
 from app.simorg import SimOrg
 from tests.simorg_helpers import setup_policies, sim_args
 
@@ -54,6 +56,8 @@ def test_connected_app_policies_are_deployed_verified_and_undone(cli: Any, sim: 
         "debug_log_hygiene",
     }
     assert _gong(sim)["oauthConfig"]["isAdminApproved"] is False, "planning changes nothing"
+    runbook = render_runbook(Plan.model_validate(plan), plan_file="plan.json")
+    assert "readMetadata of the components above" in runbook and "FROM TraceFlag WHERE Id IN" in runbook
 
     before = cli("harden", "check", "--app", "Gong", *sim_args(sim), "--json").json()
     assert before["connected_app_component"]["state"] == "not met"
