@@ -503,6 +503,11 @@ def _apply_locked(
                     if require_distinct_approver
                     else f"(setting {settings_mod.REQUIRE_DISTINCT_APPROVER} is on)"
                 )
+                + (
+                    "; an approval made on another responder's laptop counts once `warroom sync` has brought it here"
+                    if (incident.dir / "team").is_dir()
+                    else ""
+                )
                 + "; nothing was sent"
             )
             incident.journal.append(

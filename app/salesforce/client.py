@@ -382,10 +382,18 @@ def parse_limit_info(header: str) -> ApiUsage | None:
 
 
 def strip_attributes(value: Any) -> Any:
+    """`value` without the `attributes` keys Salesforce adds to every record and related record, removed in
+    place: it is a response just decoded that nothing else holds, and copying every record of a large pull
+    measured a tenth of its time. Only records (dicts) nested in records or in lists are visited."""
     if isinstance(value, dict):
-        return {k: strip_attributes(v) for k, v in value.items() if k != "attributes"}
-    if isinstance(value, list):
-        return [strip_attributes(v) for v in value]
+        value.pop("attributes", None)
+        for v in value.values():
+            if isinstance(v, dict | list):
+                strip_attributes(v)
+    elif isinstance(value, list):
+        for v in value:
+            if isinstance(v, dict | list):
+                strip_attributes(v)
     return value
 
 
