@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from app.composition.workspace import Workspace
+from app.containment.models import Plan
+from app.containment.runbook import render_runbook
 from app.simorg import SimOrg
 from tests.simorg_helpers import setup_policies, sim_args
 
@@ -54,6 +56,8 @@ def test_connected_app_policies_are_deployed_verified_and_undone(cli: Any, sim: 
         "debug_log_hygiene",
     }
     assert _gong(sim)["oauthConfig"]["isAdminApproved"] is False, "planning changes nothing"
+    runbook = render_runbook(Plan.model_validate(plan), plan_file="plan.json")
+    assert "readMetadata of the components above" in runbook and "FROM TraceFlag WHERE Id IN" in runbook
 
     before = cli("harden", "check", "--app", "Gong", *sim_args(sim), "--json").json()
     assert before["connected_app_component"]["state"] == "not met"
@@ -177,3 +181,14 @@ def test_the_policies_task_names_the_anomalies_the_hunts_recorded(cli: Any, sim:
     (task,) = [t for t in plan["manual_tasks"] if t["kind"] == "transaction_security"]
     assert "Seen in this incident:" in task["steps"][2] and ips[0] in task["steps"][2]
     assert "recorded no report export from an indicator" in task["steps"][1]
+
+
+def test_an_offline_plan_is_all_manual_tasks(cli: Any) -> None:
+    cli.new()
+    planned = cli("harden", "plan", "--app", "Gong", "--org", "sim", "--offline", "--json")
+    assert planned.code == 0, planned.err
+    plan = planned.json()
+    assert plan["steps"] == []
+    tasks = {t["kind"]: t for t in plan["manual_tasks"]}
+    assert set(tasks) == {"connected_app_policies", "transaction_security", "debug_log_hygiene"}
+    assert "the org was not read" in tasks["debug_log_hygiene"]["steps"][0]

@@ -154,4 +154,10 @@ def _checks(plan: Plan) -> list[str]:
         out.append("`SELECT Id, IsActive FROM User WHERE Id IN (...)` shows IsActive = false.")
     if "delete_assignment" in plan.counts:
         out.append("`SELECT Id FROM PermissionSetAssignment WHERE Id IN (...)` returns none of the ids above.")
+    if "update_metadata" in plan.counts:
+        out.append("readMetadata of the components above shows the settings deployed (`warroom harden check`).")
+    if "delete_trace_flag" in plan.counts:
+        out.append("Tooling `SELECT Id FROM TraceFlag WHERE Id IN (...)` returns none of the ids above.")
+    if "update_debug_level" in plan.counts:
+        out.append("Tooling `SELECT Id, Callout, ApexCode FROM DebugLevel WHERE Id IN (...)` shows the lowered levels.")
     return out

@@ -66,9 +66,7 @@ def passed(data: dict[str, Any]) -> bool:
     if any((data.get(name) or {}).get("state") != "met" for name in required):
         return False
     component = data.get("connected_app_component") or {}
-    return component.get("state") == "met" or (
-        component.get("state") == "unknown" and "no ConnectedApp component" in str(component.get("why"))
-    )
+    return component.get("state") == "met" or component.get("absent") is True
 
 
 def check_hardening(

@@ -18,6 +18,10 @@ itself is another component (an Apex class implementing TxnSecurity.EventConditi
 does not write; so the policies are created in Setup (a manual task) under the API names below, and verified
 here with readMetadata.
 
+updateMetadata replaces the component, so the deploy sends back the whole component it read, changed only at
+the paths planned. The consumer secret is never read into the plan nor sent back; whether an update without it
+keeps the app's secret is not documented (rotating the secret is containment's own task anyway).
+
 A connected app installed from a package is the package's component: its policies are set in Setup, and the
 plan says so when readMetadata finds no component of that name.
 """
@@ -78,7 +82,8 @@ def check_app_component(org: OrgClient, name: str) -> dict[str, Any]:
         return {
             **out,
             "state": "unknown",
-            "why": f"no {CONNECTED_APP} component named {name!r} (installed apps: Setup)",
+            "absent": True,
+            "why": f"no {CONNECTED_APP} component named {name!r} (an installed app's policies are read by query)",
         }
     config, policy = comp.get("oauthConfig") or {}, comp.get("oauthPolicy") or {}
     gaps = []

@@ -19,7 +19,9 @@ The simulator's own choices, where the documentation is silent:
   ConnectedApplication row: isAdminApproved <- OptionsAllowAdminApprovedUsersOnly, refreshTokenPolicy
   "infinite" or "specific_lifetime:N:DAYS" <- RefreshTokenValidityPeriod, ipRelaxation "ENFORCE"; an update
   writes the first two back to the row (the read-only object the inventory reads).
-- Updating a component that does not exist: SaveResult success false, INVALID_CROSS_REFERENCE_KEY.
+- Updating a component that does not exist: SaveResult success false, INVALID_CROSS_REFERENCE_KEY. Creating a
+  ConnectedApp is refused (INSUFFICIENT_ACCESS): the reference says connected app creation is restricted as of
+  Spring '26; the status code is the simulator's.
 - No Setup Audit Trail row is written for a connected app policy change: no recorded Action value for it was
   at hand, and the simulator does not invent one.
 """
@@ -191,7 +193,8 @@ class MetadataService:
         if op == "updateMetadata" and not exists:
             return False, [("INVALID_CROSS_REFERENCE_KEY", f"In field: fullName - no {mtype} named {name} found")]
         if mtype == "ConnectedApp" and not exists:
-            return False, [("INSUFFICIENT_ACCESS", "creating connected apps is not served by this org")]
+            # "Connected apps creation is restricted as of Spring '26" (metadata-connectedapp.html); the code is ours.
+            return False, [("INSUFFICIENT_ACCESS", "Connected apps creation is restricted; use external client apps")]
         self.components[(mtype, name)] = comp
         if mtype == "ConnectedApp":
             self._mirror(name, comp)
