@@ -297,6 +297,9 @@ def test_refusals_on_the_wrong_laptop_or_without_a_remote(tmp_path: Path) -> Non
     assert nowhere.code == 2 and "no remote for this incident" in nowhere.err
     joined = team.carol.cli("team", "join", "INC-1", "--commander-key", team.alice.key)
     assert joined.code == 2 and "not an incident id" in joined.err
+    missing = team.carol.cli("sync", str(tmp_path / "no-such.git"))
+    assert missing.code == 1 and "git fetch failed" in missing.err
+    assert team.carol.cli("sync").code == 2  # a remote that did not answer is not remembered
     # once given, the remote is remembered (journaled) and `warroom sync` alone uses it
     team.sync(team.carol)
     assert team.ok(team.carol, "sync").startswith(f"{team.incident}: nothing new to send")

@@ -91,8 +91,6 @@ def sync(
     repo = team_repo(incident.dir)
     me = journal.journal_id
     report = SyncReport(incident=incident.id, origin=me)
-    if remote and url != roster.remote_url(journal):
-        journal.append(roster.REMOTE, {"url": url}, actor)
     with open_store(incident.dir / roster.TEAM_DIR) as store:
         for source, label in ((bundle_in, "bundle"), (url, "remote")):
             if source is None:
@@ -102,6 +100,8 @@ def sync(
             incoming = repo.fetch(str(source))
             report.sources.append(str(source))
             _import_all(incident, repo, store, incoming, report)
+        if remote and url != roster.remote_url(journal):  # remembered once it answered
+            journal.append(roster.REMOTE, {"url": url}, actor)
         _journal_rejections(incident, store, report, actor)
         if report.received:
             heads = {origin: store.last(origin)[0] for origin in store.origins()}
