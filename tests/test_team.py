@@ -191,6 +191,11 @@ def test_journal_verify_checks_every_origin_and_the_merged_root(tmp_path: Path) 
         assert "team: 2 other origin(s)" in out and "FAILURE" not in out
         roots.add(out.strip().splitlines()[-1])
     assert len(roots) == 1 and next(iter(roots)).startswith("  merged view: ")
+    as_json = team.carol.cli("journal", "verify", "--json").json()
+    assert as_json["ok"] and as_json["team"]["ok"] and as_json["team"]["origins"] == 2
+    assert f"  merged view: {as_json['team']['merged_size']}:{as_json['team']['merged_root']}" in roots
+    listed = team.carol.cli("journal", "show", "--json").json()
+    assert {row["origin"] for row in listed} == {"alice", "bob", "carol"}
     shown = team.ok(team.carol, "journal", "show", "--kind", "note")
     assert "bob" in shown and "admin: scoped the revocation" in shown
     # someone edits carol's copy of bob's chain behind the triggers' back
