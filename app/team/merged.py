@@ -285,13 +285,15 @@ class TeamJournal(Journal):
 
     def append_many(self, items: Iterable[tuple[str, dict[str, Any], str]]) -> list[Entry]:
         written = super().append_many(items)
-        with self._view_lock:
+        with self._view_lock:  # what is returned is numbered as every reader of this journal numbers it
             view = self._view
-            if view is None:
-                return written
             own = roster.own_key(self)
-            current = self._view_stamp == (written[0].seq - 1, *self._stamp()[1:])  # nothing else moved since
-            if current and all((order_key(e.recorded_utc), own, e.seq) > view.last_key for e in written):
+            current = view is not None and self._view_stamp == (written[0].seq - 1, *self._stamp()[1:])
+            if (
+                view is not None
+                and current
+                and all((order_key(e.recorded_utc), own, e.seq) > view.last_key for e in written)
+            ):
                 # the common case: this laptop's new entries come last in the merged order; apply them on top
                 source = _Source(self.journal_id, own, True, [], [])
                 replay = _Replay(self, view, [source], roster.commander_key(self))
