@@ -306,5 +306,10 @@ def test_refusals_on_the_wrong_laptop_or_without_a_remote(tmp_path: Path) -> Non
     assert missing.code == 1 and "git fetch failed" in missing.err
     assert team.carol.cli("sync").code == 2  # a remote that did not answer is not remembered
     # once given, the remote is remembered (journaled) and `warroom sync` alone uses it
-    team.sync(team.carol)
+    alias = tmp_path / "usb-as-carol-sees-it.git"
+    alias.symlink_to(team.remote)
+    team.ok(team.carol, "sync", str(alias))
     assert team.ok(team.carol, "sync").startswith(f"{team.incident}: nothing new to send")
+    team.sync(team.alice)  # alice reaches it by her own path; carol keeps hers
+    for _ in range(2):  # (the second run has alice's remote entry in its merged view)
+        assert f"pushed to {alias}" in team.ok(team.carol, "sync")

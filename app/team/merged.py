@@ -41,7 +41,7 @@ CONFLICT_KINDS: dict[str, str | None] = {
     "deadline.override": "action",
 }
 COMMANDER_ONLY = frozenset({roster.RESPONDER, "genesis"})
-OWN_CHAIN_ONLY = frozenset({"checkpoint", "anchor.made"})
+OWN_CHAIN_ONLY = frozenset({"checkpoint", "anchor.made", roster.REMOTE})
 INCIDENT_FACTS = ("title", "demo")  # what a joined laptop's genesis takes from the commander's
 
 
