@@ -313,3 +313,20 @@ def test_refusals_on_the_wrong_laptop_or_without_a_remote(tmp_path: Path) -> Non
     team.sync(team.alice)  # alice reaches it by her own path; carol keeps hers
     for _ in range(2):  # (the second run has alice's remote entry in its merged view)
         assert f"pushed to {alias}" in team.ok(team.carol, "sync")
+
+
+def test_a_rewrite_of_this_laptops_own_branch_is_named_and_never_overwritten(tmp_path: Path) -> None:
+    team = Team(tmp_path)
+    team.sync(team.alice)
+    alice = origin_of(team, team.alice)
+    files = branch_files(team.remote, alice)
+    planted = "segments/0000000900-0000000900.json"
+    rewrite_branch(team.remote, alice, {**files, planted: b"{}"})
+    team.tick()
+    team.ok(team.alice, "note", "commander: next status call at noon")
+    result = team.alice.cli("sync", str(team.remote))
+    assert result.code == 1
+    assert "The remote refused this laptop's branch" in result.err and "hint" not in result.err
+    assert planted in branch_files(team.remote, alice)  # warroom never forces its own branch over what is there
+    (rejected,) = _rejections(team, "alice")
+    assert (rejected["origin"], rejected["seq"], rejected["reason"]) == (alice, 900, "rewritten")

@@ -54,7 +54,8 @@ class TeamRepo:
         except subprocess.TimeoutExpired:
             raise GitError(f"git {args[0]} took longer than {GIT_TIMEOUT_S} s; nothing was changed") from None
         if check and done.returncode != 0:
-            said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            said = [line for line in lines if not line.startswith("hint:")]  # git's advice is for its own users
             raise GitError(f"git {args[0]} failed: {' / '.join(said[-3:]) or f'exit {done.returncode}'}")
         return done.stdout
 
