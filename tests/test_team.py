@@ -327,6 +327,7 @@ def test_a_rewrite_of_this_laptops_own_branch_is_named_and_never_overwritten(tmp
     result = team.alice.cli("sync", str(team.remote))
     assert result.code == 1
     assert "The remote refused this laptop's branch" in result.err and "hint" not in result.err
+    assert f"TAMPERING: origin alice ({alice[:8]}) seq 900: rewritten" in result.out
     assert planted in branch_files(team.remote, alice)  # warroom never forces its own branch over what is there
     (rejected,) = _rejections(team, "alice")
     assert (rejected["origin"], rejected["seq"], rejected["reason"]) == (alice, 900, "rewritten")

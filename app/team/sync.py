@@ -49,6 +49,7 @@ class SyncReport:
     received: dict[str, int] = field(default_factory=dict)  # origin -> new entries imported
     rejected: list[Rejection] = field(default_factory=list)
     pushed_to: str | None = None
+    push_error: str | None = None
     bundle_out: str | None = None
     sources: list[str] = field(default_factory=list)
 
@@ -60,6 +61,7 @@ class SyncReport:
             "received": self.received,
             "rejected": [r.__dict__ for r in self.rejected],
             "pushed_to": self.pushed_to,
+            "push_error": self.push_error,
             "bundle_out": self.bundle_out,
             "sources": self.sources,
         }
@@ -110,12 +112,12 @@ def sync(
     if url:
         try:
             repo.push(url, me)
+            report.pushed_to = url
         except GitError as exc:
-            raise GitError(
+            report.push_error = (
                 f"{exc}. The remote refused this laptop's branch: it holds something this laptop never wrote "
-                f"there (a rewrite of origins/{me[:8]}…); `warroom journal verify` checks this journal"
-            ) from None
-        report.pushed_to = url
+                f"there (a rewrite of origins/{me[:8]}…), or it cannot be written; nothing on it was replaced"
+            )
     if bundle_out is not None:
         repo.bundle_create(bundle_out)
         report.bundle_out = str(bundle_out)
