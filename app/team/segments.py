@@ -30,7 +30,7 @@ FORMAT = "warroom-segment/1"
 SEGMENT_DIR = "segments"
 BLOB_DIR = "blobs"
 MAX_SEGMENT_BYTES = 256 * 1024 * 1024
-MAX_BLOB_BYTES = 4 * 1024 * 1024  # evidence files up to this size travel with their segment (plans, results)
+MAX_BLOB_BYTES = 16 * 1024 * 1024  # evidence up to this size travels with its segment (plans, results, snapshots)
 
 
 class SegmentRejected(Exception):
