@@ -229,7 +229,7 @@ class TeamJournal(Journal):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._view: MergedView | None = None
         self._view_lock = threading.RLock()
-        self._view_stamp: tuple[int, int, int] = (0, 0, 0)
+        self._view_stamp: tuple[int, ...] = ()
         self._commander_genesis: dict[str, Any] | None = None
         super().__init__(*args, **kwargs)
 
@@ -263,19 +263,20 @@ class TeamJournal(Journal):
                 self._view_stamp = stamp
             return self._view
 
-    def _stamp(self) -> tuple[int, int, int]:
+    def _stamp(self) -> tuple[int, ...]:
         """What the view was built from: this chain's size and the team store's files (another process, a
         `warroom sync` in another terminal, changes them; the next read then replays again)."""
         store = self.path.parent / roster.TEAM_DIR / STORE_FILE
         times = []
         for suffix in ("", "-wal"):
             try:
-                times.append(os.stat(f"{store}{suffix}").st_mtime_ns)
+                st = os.stat(f"{store}{suffix}")
+                times += [st.st_mtime_ns, st.st_size]  # size too: a coarse file clock can miss a write
             except OSError:
-                times.append(0)
+                times += [0, 0]
         with self._lock:
             size = self.connection.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()[0]
-        return int(size), times[0], times[1]
+        return (int(size), *times)
 
     def invalidate(self) -> None:
         """Forget the merged view (after an import); the next read replays the union again."""
