@@ -29,6 +29,7 @@ from screens.deadline_actions import DeadlineActions
 from screens.exercise_actions import ExerciseActions
 from screens.forensic_actions import ForensicActions
 from screens.record_actions import RecordActions
+from screens.team_actions import TeamActions
 from screens.widgets.activity_bar import ActivityBar
 from screens.widgets.alert_bar import AlertBar
 from screens.widgets.checklist_pane import ChecklistPane
@@ -51,6 +52,7 @@ class MainScreen(
     ForensicActions,
     RecordActions,
     ExerciseActions,
+    TeamActions,
     Screen[None],
 ):
     BINDINGS = [*MAIN_BINDINGS, *EXERCISE_BINDINGS]

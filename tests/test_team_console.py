@@ -58,3 +58,35 @@ async def test_timeline_shows_every_responders_entries_with_their_origin(tmp_pat
             await pilot.press("escape")
     finally:
         console.incident.close()
+
+
+async def test_sync_from_the_palette_brings_in_the_others_entries(tmp_path: Path) -> None:
+    from tests.console_helpers import fill, palette
+
+    team = Team(tmp_path)
+    team.sync_all()
+    carol = team.carol.cli
+    ctx = make_context(carol.home, team.clock, carol.keyring)
+    ctx.actor = "carol"
+    console = Console(ctx, ctx.open_incident(team.incident), team.clock)
+    journal = console.incident.journal
+    try:
+        app = console.app()
+        async with app.run_test(size=WIDE) as pilot:
+            await settle(pilot)
+            team.tick()
+            team.ok(team.bob, "note", "admin: tokens revoked")
+            team.sync(team.bob)
+            journal.append("note", {"text": "analyst: seen from the console"}, "carol")
+            await palette(pilot, "team: sync")
+            await fill(pilot, {})  # the remote this laptop uses is filled in
+            await settle(pilot)
+            notes = {e.data["text"]: journal.origin_name(e.seq) for e in journal.entries(kind="note")}
+            assert notes["admin: tokens revoked"] == "bob"
+        # carol's console entry went out: bob has it after his next sync
+        team.sync(team.bob)
+        with team.open(team.bob) as incident:
+            texts = [e.data["text"] for e in incident.journal.entries(kind="note")]
+        assert "analyst: seen from the console" in texts
+    finally:
+        console.incident.close()
