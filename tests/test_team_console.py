@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from textual.widgets import DataTable
@@ -13,6 +15,19 @@ from tests.team_helpers import Team
 WIDE = (160, 48)
 
 
+@contextmanager
+def carols_console(team: Team) -> Iterator[Console]:
+    """The console on carol's laptop, as she would open it."""
+    carol = team.carol.cli
+    ctx = make_context(carol.home, team.clock, carol.keyring)
+    ctx.actor = "carol"
+    console = Console(ctx, ctx.open_incident(team.incident), team.clock)
+    try:
+        yield console
+    finally:
+        console.incident.close()
+
+
 async def test_timeline_shows_every_responders_entries_with_their_origin(tmp_path: Path) -> None:
     team = Team(tmp_path)
     team.ok(team.bob, "note", "admin: connected app found")
@@ -21,12 +36,8 @@ async def test_timeline_shows_every_responders_entries_with_their_origin(tmp_pat
     team.tick()
     team.ok(team.carol, "checklist", "set", "detect.commander", "done", "--note", "named")
     team.sync_all()
-    carol = team.carol.cli
-    ctx = make_context(carol.home, team.clock, carol.keyring)
-    ctx.actor = "carol"
-    console = Console(ctx, ctx.open_incident(team.incident), team.clock)
-    journal = console.incident.journal
-    try:
+    with carols_console(team) as console:
+        journal = console.incident.journal
         app = console.app()
         async with app.run_test(size=WIDE) as pilot:
             await settle(pilot)
@@ -56,8 +67,6 @@ async def test_timeline_shows_every_responders_entries_with_their_origin(tmp_pat
             assert table.row_count == journal.merged_head()[0] == size + 1
             assert table.get_row(str(newest.seq))[2] == "bob"
             await pilot.press("escape")
-    finally:
-        console.incident.close()
 
 
 async def test_sync_from_the_palette_brings_in_the_others_entries(tmp_path: Path) -> None:
@@ -65,12 +74,8 @@ async def test_sync_from_the_palette_brings_in_the_others_entries(tmp_path: Path
 
     team = Team(tmp_path)
     team.sync_all()
-    carol = team.carol.cli
-    ctx = make_context(carol.home, team.clock, carol.keyring)
-    ctx.actor = "carol"
-    console = Console(ctx, ctx.open_incident(team.incident), team.clock)
-    journal = console.incident.journal
-    try:
+    with carols_console(team) as console:
+        journal = console.incident.journal
         app = console.app()
         async with app.run_test(size=WIDE) as pilot:
             await settle(pilot)
@@ -88,5 +93,3 @@ async def test_sync_from_the_palette_brings_in_the_others_entries(tmp_path: Path
         with team.open(team.bob) as incident:
             texts = [e.data["text"] for e in incident.journal.entries(kind="note")]
         assert "analyst: seen from the console" in texts
-    finally:
-        console.incident.close()
