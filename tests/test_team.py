@@ -331,3 +331,18 @@ def test_a_rewrite_of_this_laptops_own_branch_is_named_and_never_overwritten(tmp
     assert planted in branch_files(team.remote, alice)  # warroom never forces its own branch over what is there
     (rejected,) = _rejections(team, "alice")
     assert (rejected["origin"], rejected["seq"], rejected["reason"]) == (alice, 900, "rewritten")
+
+
+def test_bundle_paths_that_are_not_files_are_refused_by_name(tmp_path: Path) -> None:
+    import os
+
+    team = Team(tmp_path)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for args in (("--bundle-in", str(fifo)), ("--bundle-out", str(tmp_path)), ("--bundle-in", str(tmp_path / "x"))):
+        result = team.alice.cli("sync", *args)
+        assert result.code == 2 and str(args[1]) in result.err, (args, result.err)
+    unreadable = tmp_path / "not-a-bundle"
+    unreadable.write_bytes(b"hello")
+    result = team.alice.cli("sync", "--bundle-in", str(unreadable))
+    assert result.code == 1 and "git bundle failed" in result.err

@@ -142,8 +142,14 @@ class TeamRepo:
         if not names:
             raise GitError("nothing to put in a bundle yet: no segments were written or accepted")
         tmp = out.with_name(f".{out.name}.part")
-        self.run("bundle", "create", "--quiet", str(tmp), *(BRANCHES + n for n in names))
-        os.replace(tmp, out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            self.run("bundle", "create", "--quiet", str(tmp), *(BRANCHES + n for n in names))
+            os.replace(tmp, out)
+        except OSError as exc:
+            raise GitError(f"{out}: the bundle cannot be written ({exc.strerror or exc})") from None
+        finally:
+            tmp.unlink(missing_ok=True)
         return names
 
     def bundle_verify(self, bundle: Path) -> None:

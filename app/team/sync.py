@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.base.errors import UsageError
+from app.base.files import check_input_file, check_output_path
 from app.journal import signing
 from app.journal.chain import Journal
 from app.team import roster
@@ -87,8 +88,10 @@ def sync(
             "no remote for this incident: give one (`warroom sync /media/usb/war.git`, a path to a bare "
             "repository or a git URL), or hand over with --bundle-out FILE / --bundle-in FILE"
         )
-    if bundle_in is not None and not bundle_in.is_file():
-        raise UsageError(f"{bundle_in}: no such bundle file")
+    if bundle_in is not None:
+        check_input_file(bundle_in, "bundle file")
+    if bundle_out is not None:
+        bundle_out = check_output_path(bundle_out)
     roster.enable_team(incident.dir)
     repo = team_repo(incident.dir)
     me = journal.journal_id
