@@ -9,17 +9,51 @@ from typing import TYPE_CHECKING
 from textual import work
 
 from app.base.errors import WarroomError
+from app.journal.chain import Journal
+from app.team.checking import conflict_rows
 from app.team.roster import remote_url
+from screens import fmt
 from screens.modals.form import FormField, FormModal
+from screens.modals.table import ResultRow, ResultTable, TableModal
 
 if TYPE_CHECKING:
     from screens.app import WarroomApp
+
+
+def conflicts_table(journal: Journal) -> ResultTable:
+    """Every concurrent change to the same thing: what the merged view kept, from whom, and what it set aside."""
+    rows = []
+    for c in conflict_rows(journal):
+        won, lost = c["winner"], c["loser"]
+        rows.append(
+            ResultRow(
+                (
+                    f"{c['ns']} {c['key']}",
+                    f"{won['value']} ({won['responder']})",
+                    f"{lost['value']} ({lost['responder']})",
+                ),
+                f"{c['ns']} {c['key']}: {won['responder']} set {won['value']!r} at {fmt.stamp(won['recorded_utc'])}, "
+                f"kept over {lost['responder']}'s {lost['value']!r} at {fmt.stamp(lost['recorded_utc'])}, which "
+                f"{won['responder']}'s laptop had not received then",
+                f"{c['ns']}:{c['key']}:{won['pos']}",
+            )
+        )
+    return ResultTable(
+        "conflicting changes (the later recorded one is kept)",
+        ("What", "Kept", "Set aside"),
+        rows,
+        ["Change it again to settle it: a change made after seeing both is no conflict."],
+        empty="no conflicting changes",
+    )
 
 
 class TeamActions:
     """Mixed into MainScreen next to ConsoleActions; `self` is the screen."""
 
     app: WarroomApp
+
+    def action_team_conflicts(self) -> None:
+        self.app.push_screen(TableModal(conflicts_table(self.app.incident.journal)))
 
     def action_team_sync(self) -> None:
         incident = self.app.incident

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from textual.widgets import DataTable
 
+from screens.modals.table import TableModal
 from screens.timeline import TimelineScreen
-from tests.console_helpers import Console, make_context, press_for, settle
+from tests.console_helpers import Console, make_context, palette, press_for, settle, until
 from tests.team_helpers import Team
 
 WIDE = (160, 48)
@@ -67,10 +68,21 @@ async def test_timeline_shows_every_responders_entries_with_their_origin(tmp_pat
             assert table.row_count == journal.merged_head()[0] == size + 1
             assert table.get_row(str(newest.seq))[2] == "bob"
             await pilot.press("escape")
+            await settle(pilot)
+            await palette(pilot, "team: conflicts")
+            await until(pilot, lambda: isinstance(app.screen, TableModal))
+            (conflict,) = journal.conflicts()
+            shown = app.screen.query_one(DataTable)
+            assert shown.row_count == 1
+            assert [str(c) for c in shown.get_row_at(0)] == [
+                "checklist detect.commander",
+                f"{conflict.winner.value} (carol)",
+                f"{conflict.loser.value} (alice)",
+            ]
 
 
 async def test_sync_from_the_palette_brings_in_the_others_entries(tmp_path: Path) -> None:
-    from tests.console_helpers import fill, palette
+    from tests.console_helpers import fill
 
     team = Team(tmp_path)
     team.sync_all()
