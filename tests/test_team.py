@@ -235,8 +235,9 @@ def test_appending_on_top_of_the_view_equals_a_full_replay(tmp_path: Path) -> No
         assert journal.entry(made.seq) == made
 
 
-def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path) -> None:
-    """bob re-signs his own segment with a changed entry (a restored backup, a change of heart): refused."""
+def _resigned_by_bob(team: Team, text: str) -> tuple[str, dict[str, bytes], dict, int]:
+    """bob's last synced segment with its note changed to `text`, re-hashed and re-signed with bob's own key
+    (a restored backup, a change of heart): (bob's origin, his branch's files, the new segment, the note's seq)."""
     import base64
     import json
 
@@ -244,10 +245,6 @@ def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path) -> N
     from app.journal.chain import jcs
     from app.journal.merkle import Frontier, leaf_hash
 
-    team = Team(tmp_path)
-    team.tick()
-    team.ok(team.bob, "note", "admin: tokens revoked at 09:01")
-    team.sync_all()
     bob = origin_of(team, team.bob)
     files = branch_files(team.remote, bob)
     name = max((p for p in files if p.startswith("segments/")), key=lambda p: p.split("/")[1])
@@ -258,7 +255,7 @@ def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path) -> N
         hashes = [bytes(r[0]) for r in conn.execute("SELECT entry_hash FROM entries ORDER BY seq")]
     bodies = [json.loads(b) for b in doc["entries"]]
     changed = next(i for i, b in enumerate(bodies) if b["kind"] == "note")
-    bodies[changed]["data"]["text"] = "admin: tokens revoked at 08:01"
+    bodies[changed]["data"]["text"] = text
     prev = bytes.fromhex(doc["prev"])
     frontier = Frontier()
     for h in hashes[: doc["first"] - 1]:
@@ -279,16 +276,42 @@ def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path) -> N
     }
     doc.pop("signature")
     doc["signature"] = base64.b64encode(key.sign(jcs(doc))).decode()
-    rewrite_branch(team.remote, bob, {**files, name: jcs(doc)})
+    return bob, files, doc, doc["first"] + changed
+
+
+def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path) -> None:
+    from app.journal.chain import jcs
+
+    team = Team(tmp_path)
+    team.tick()
+    team.ok(team.bob, "note", "admin: tokens revoked at 09:01")
+    team.sync_all()
+    bob, files, doc, seq = _resigned_by_bob(team, "admin: tokens revoked at 08:01")
+    name = f"segments/{doc['first']:010d}-{doc['last']:010d}.json"
+    rewrite_branch(team.remote, bob, {**files, name: jcs(doc)})  # the same file, changed
     result = team.carol.cli("sync", str(team.remote))
     assert result.code == 1
-    seq = doc["first"] + changed
     assert f"origin bob ({bob[:8]}) seq {seq}: changed segment" in result.out
     listed = team.carol.cli("team", "list").out
     assert f"origin bob ({bob[:8]}) seq {seq}: changed segment" in listed
     with team.open(team.carol) as incident:
         texts = [e.data["text"] for e in incident.journal.entries(kind="note")]
     assert "admin: tokens revoked at 09:01" in texts and "admin: tokens revoked at 08:01" not in texts
+
+
+def test_a_fork_sent_as_a_new_segment_is_a_changed_entry(tmp_path: Path) -> None:
+    from app.journal.chain import jcs
+
+    team = Team(tmp_path)
+    team.tick()
+    team.ok(team.bob, "note", "admin: tokens revoked at 09:01")
+    team.sync_all()
+    bob, files, doc, seq = _resigned_by_bob(team, "admin: tokens revoked at 08:01")
+    fork = f"segments/{doc['first']:010d}-{doc['last']:010d}.fork.json"  # beside the original, overlapping it
+    rewrite_branch(team.remote, bob, {**files, fork: jcs(doc)})
+    result = team.alice.cli("sync", str(team.remote))
+    assert result.code == 1
+    assert f"origin bob ({bob[:8]}) seq {seq}: changed entry" in result.out
 
 
 def test_refusals_on_the_wrong_laptop_or_without_a_remote(tmp_path: Path) -> None:
