@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.team_helpers import Team, branch_files, origin_of, rewrite_branch
 
 
@@ -279,7 +281,12 @@ def _resigned_by_bob(team: Team, text: str) -> tuple[str, dict[str, bytes], dict
     return bob, files, doc, doc["first"] + changed
 
 
-def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("suffix", "reason"),
+    [(".json", "changed segment"), (".fork.json", "changed entry")],
+    ids=["the-same-file-changed", "a-fork-beside-it"],
+)
+def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path, suffix: str, reason: str) -> None:
     from app.journal.chain import jcs
 
     team = Team(tmp_path)
@@ -287,31 +294,16 @@ def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path) -> N
     team.ok(team.bob, "note", "admin: tokens revoked at 09:01")
     team.sync_all()
     bob, files, doc, seq = _resigned_by_bob(team, "admin: tokens revoked at 08:01")
-    name = f"segments/{doc['first']:010d}-{doc['last']:010d}.json"
-    rewrite_branch(team.remote, bob, {**files, name: jcs(doc)})  # the same file, changed
+    name = f"segments/{doc['first']:010d}-{doc['last']:010d}{suffix}"
+    rewrite_branch(team.remote, bob, {**files, name: jcs(doc)})
     result = team.carol.cli("sync", str(team.remote))
     assert result.code == 1
-    assert f"origin bob ({bob[:8]}) seq {seq}: changed segment" in result.out
+    assert f"origin bob ({bob[:8]}) seq {seq}: {reason}" in result.out
     listed = team.carol.cli("team", "list").out
-    assert f"origin bob ({bob[:8]}) seq {seq}: changed segment" in listed
+    assert f"origin bob ({bob[:8]}) seq {seq}: {reason}" in listed
     with team.open(team.carol) as incident:
         texts = [e.data["text"] for e in incident.journal.entries(kind="note")]
     assert "admin: tokens revoked at 09:01" in texts and "admin: tokens revoked at 08:01" not in texts
-
-
-def test_a_fork_sent_as_a_new_segment_is_a_changed_entry(tmp_path: Path) -> None:
-    from app.journal.chain import jcs
-
-    team = Team(tmp_path)
-    team.tick()
-    team.ok(team.bob, "note", "admin: tokens revoked at 09:01")
-    team.sync_all()
-    bob, files, doc, seq = _resigned_by_bob(team, "admin: tokens revoked at 08:01")
-    fork = f"segments/{doc['first']:010d}-{doc['last']:010d}.fork.json"  # beside the original, overlapping it
-    rewrite_branch(team.remote, bob, {**files, fork: jcs(doc)})
-    result = team.alice.cli("sync", str(team.remote))
-    assert result.code == 1
-    assert f"origin bob ({bob[:8]}) seq {seq}: changed entry" in result.out
 
 
 def test_refusals_on_the_wrong_laptop_or_without_a_remote(tmp_path: Path) -> None:
