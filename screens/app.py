@@ -6,7 +6,7 @@ import gc
 import json
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from app.team.merged import TeamJournal, view_size
 from screens.bindings import APP_BINDINGS, EXERCISE_BINDINGS, MAIN_BINDINGS
 from screens.commands import WarroomCommands, palette_commands
 from screens.modals.help import key_label
+from screens.monitor_schedule import MonitorSchedule
 from screens.settings import CONFIG_FILE, ConsoleSettings
 from screens.sources import ChecklistSource, InventoryView, load_inventory
 from screens.terminal import require_terminal
@@ -93,6 +94,7 @@ class WarroomApp(VerificationStatus, App[int]):
         self._runner_errors = 0
         self._time_up = False
         self._orgs_seen: set[str] = set(runner.orgs) if runner is not None else set()
+        self.monitor_schedule = MonitorSchedule(self, timedelta(minutes=settings.monitor_every_minutes))
         incident.journal.subscribe(self._on_journal_entry)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -133,6 +135,7 @@ class WarroomApp(VerificationStatus, App[int]):
         if self.exercise:
             self._exercise_tick()
         now = self.clock.now()
+        self.monitor_schedule.tick(now)
         from screens.main import MainScreen
 
         for screen in self.screen_stack:
@@ -194,6 +197,8 @@ class WarroomApp(VerificationStatus, App[int]):
         if any(k.startswith("exercise.") for k in kinds):
             self._exercise_state = current_exercise(self.incident.journal) or {}
             self._exercise_tick()
+        if any(k.startswith("monitoring.") for k in kinds):
+            self.monitor_schedule.invalidate()
         self.main_screen.refresh_for(kinds)
         self.verify_appended()  # keep the header's integrity mark current: the new entries only, in a thread
         from screens.modals.alerts import AlertsModal

@@ -62,6 +62,7 @@ KINDS: dict[str, KindSpec] = {
     "monitoring.window": KindSpec(_MONITOR),
     "monitoring.run": KindSpec(_MONITOR),
     "monitoring.alert": KindSpec(_MONITOR),
+    "monitoring.ack": KindSpec(_MONITOR),
     "reconnect.plan": KindSpec("app.reconnection.plans:project"),
     "reconnect.approved": KindSpec("app.reconnection.plans:project"),
     "reconnect.refused": KindSpec(),
