@@ -17,6 +17,8 @@ pyproject.toml; type-only imports are not counted):
                                   (record, payloads), journaled settings; tells its evidence observers of
                                   each recorded file (the composition layer subscribes the hunt's index)
     salesforce   app/salesforce   the client (simple-salesforce), credentials, `--org ALIAS`, the sim login
+    team         app/team         (beside salesforce) a team incident: responders and keys, signed segments
+                                  exchanged through git (`warroom sync`), the merged view of every origin
     areas        app/checklist, app/deadlines, app/notify, app/inventory, app/findings, app/hunt,
                  app/forensics, app/containment, app/costs, app/grants, app/hardening,
                  app/monitoring, app/reconnection, app/exercise, app/report

@@ -61,6 +61,12 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("journal: timeline", "The journal, newest first", "timeline"),
     ("journal: verify", "Re-check the hash chain and derived state", "app.verify"),
     ("journal: anchor", "Show size and root to read aloud, and journal the anchor", "anchor"),
+    ("team: sync", "Send this laptop's new entries to the team's git remote and take the others'", "team_sync"),
+    (
+        "team: conflicts",
+        "Concurrent changes to one thing: which the merged view kept, which it set aside",
+        "team_conflicts",
+    ),
     (
         "view: pictures",
         "Attacker activity over time, the clocks on a time axis, rows taken, containment, token use by address",

@@ -32,6 +32,7 @@ from screens.exercise_actions import ExerciseActions
 from screens.forensic_actions import ForensicActions
 from screens.monitor_actions import MonitorActions
 from screens.record_actions import RecordActions
+from screens.team_actions import TeamActions
 from screens.widgets.activity_bar import ActivityBar
 from screens.widgets.alert_bar import AlertBar
 from screens.widgets.checklist_pane import ChecklistPane
@@ -57,6 +58,7 @@ class MainScreen(
     ExerciseActions,
     MonitorActions,
     CostActions,
+    TeamActions,
     Screen[None],
 ):
     BINDINGS = [*MAIN_BINDINGS, *EXERCISE_BINDINGS]

@@ -18,10 +18,6 @@ class Responder:
     cli: CLI
     key: str = ""
 
-    def run(self, *args: str):
-        result = self.cli(*args)
-        return result
-
 
 def bare_remote(path: Path) -> Path:
     subprocess.run(["git", "init", "--bare", "--quiet", str(path)], check=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.team_helpers import Team, branch_files, origin_of, rewrite_branch
 
 
@@ -191,6 +193,11 @@ def test_journal_verify_checks_every_origin_and_the_merged_root(tmp_path: Path) 
         assert "team: 2 other origin(s)" in out and "FAILURE" not in out
         roots.add(out.strip().splitlines()[-1])
     assert len(roots) == 1 and next(iter(roots)).startswith("  merged view: ")
+    as_json = team.carol.cli("journal", "verify", "--json").json()
+    assert as_json["ok"] and as_json["team"]["ok"] and as_json["team"]["origins"] == 2
+    assert f"  merged view: {as_json['team']['merged_size']}:{as_json['team']['merged_root']}" in roots
+    listed = team.carol.cli("journal", "show", "--json").json()
+    assert {row["origin"] for row in listed} == {"alice", "bob", "carol"}
     shown = team.ok(team.carol, "journal", "show", "--kind", "note")
     assert "bob" in shown and "admin: scoped the revocation" in shown
     # someone edits carol's copy of bob's chain behind the triggers' back
@@ -230,8 +237,9 @@ def test_appending_on_top_of_the_view_equals_a_full_replay(tmp_path: Path) -> No
         assert journal.entry(made.seq) == made
 
 
-def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path) -> None:
-    """bob re-signs his own segment with a changed entry (a restored backup, a change of heart): refused."""
+def _resigned_by_bob(team: Team, text: str) -> tuple[str, dict[str, bytes], dict, int]:
+    """bob's last synced segment with its note changed to `text`, re-hashed and re-signed with bob's own key
+    (a restored backup, a change of heart): (bob's origin, his branch's files, the new segment, the note's seq)."""
     import base64
     import json
 
@@ -239,10 +247,6 @@ def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path) -> N
     from app.journal.canonical import jcs
     from app.journal.merkle import Frontier, leaf_hash
 
-    team = Team(tmp_path)
-    team.tick()
-    team.ok(team.bob, "note", "admin: tokens revoked at 09:01")
-    team.sync_all()
     bob = origin_of(team, team.bob)
     files = branch_files(team.remote, bob)
     name = max((p for p in files if p.startswith("segments/")), key=lambda p: p.split("/")[1])
@@ -253,7 +257,7 @@ def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path) -> N
         hashes = [bytes(r[0]) for r in conn.execute("SELECT entry_hash FROM entries ORDER BY seq")]
     bodies = [json.loads(b) for b in doc["entries"]]
     changed = next(i for i, b in enumerate(bodies) if b["kind"] == "note")
-    bodies[changed]["data"]["text"] = "admin: tokens revoked at 08:01"
+    bodies[changed]["data"]["text"] = text
     prev = bytes.fromhex(doc["prev"])
     frontier = Frontier()
     for h in hashes[: doc["first"] - 1]:
@@ -274,13 +278,29 @@ def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path) -> N
     }
     doc.pop("signature")
     doc["signature"] = base64.b64encode(key.sign(jcs(doc))).decode()
+    return bob, files, doc, doc["first"] + changed
+
+
+@pytest.mark.parametrize(
+    ("suffix", "reason"),
+    [(".json", "changed segment"), (".fork.json", "changed entry")],
+    ids=["the-same-file-changed", "a-fork-beside-it"],
+)
+def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path, suffix: str, reason: str) -> None:
+    from app.journal.chain import jcs
+
+    team = Team(tmp_path)
+    team.tick()
+    team.ok(team.bob, "note", "admin: tokens revoked at 09:01")
+    team.sync_all()
+    bob, files, doc, seq = _resigned_by_bob(team, "admin: tokens revoked at 08:01")
+    name = f"segments/{doc['first']:010d}-{doc['last']:010d}{suffix}"
     rewrite_branch(team.remote, bob, {**files, name: jcs(doc)})
     result = team.carol.cli("sync", str(team.remote))
     assert result.code == 1
-    seq = doc["first"] + changed
-    assert f"origin bob ({bob[:8]}) seq {seq}: changed segment" in result.out
+    assert f"origin bob ({bob[:8]}) seq {seq}: {reason}" in result.out
     listed = team.carol.cli("team", "list").out
-    assert f"origin bob ({bob[:8]}) seq {seq}: changed segment" in listed
+    assert f"origin bob ({bob[:8]}) seq {seq}: {reason}" in listed
     with team.open(team.carol) as incident:
         texts = [e.data["text"] for e in incident.journal.entries(kind="note")]
     assert "admin: tokens revoked at 09:01" in texts and "admin: tokens revoked at 08:01" not in texts
@@ -297,6 +317,47 @@ def test_refusals_on_the_wrong_laptop_or_without_a_remote(tmp_path: Path) -> Non
     assert nowhere.code == 2 and "no remote for this incident" in nowhere.err
     joined = team.carol.cli("team", "join", "INC-1", "--commander-key", team.alice.key)
     assert joined.code == 2 and "not an incident id" in joined.err
+    missing = team.carol.cli("sync", str(tmp_path / "no-such.git"))
+    assert missing.code == 1 and "git fetch failed" in missing.err
+    assert team.carol.cli("sync").code == 2  # a remote that did not answer is not remembered
     # once given, the remote is remembered (journaled) and `warroom sync` alone uses it
-    team.sync(team.carol)
+    alias = tmp_path / "usb-as-carol-sees-it.git"
+    alias.symlink_to(team.remote)
+    team.ok(team.carol, "sync", str(alias))
     assert team.ok(team.carol, "sync").startswith(f"{team.incident}: nothing new to send")
+    team.sync(team.alice)  # alice reaches it by her own path; carol keeps hers
+    for _ in range(2):  # (the second run has alice's remote entry in its merged view)
+        assert f"pushed to {alias}" in team.ok(team.carol, "sync")
+
+
+def test_a_rewrite_of_this_laptops_own_branch_is_named_and_never_overwritten(tmp_path: Path) -> None:
+    team = Team(tmp_path)
+    team.sync(team.alice)
+    alice = origin_of(team, team.alice)
+    files = branch_files(team.remote, alice)
+    planted = "segments/0000000900-0000000900.json"
+    rewrite_branch(team.remote, alice, {**files, planted: b"{}"})
+    team.tick()
+    team.ok(team.alice, "note", "commander: next status call at noon")
+    result = team.alice.cli("sync", str(team.remote))
+    assert result.code == 1
+    assert "The remote refused this laptop's branch" in result.err and "hint" not in result.err
+    assert f"TAMPERING: origin alice ({alice[:8]}) seq 900: rewritten" in result.out
+    assert planted in branch_files(team.remote, alice)  # warroom never forces its own branch over what is there
+    (rejected,) = _rejections(team, "alice")
+    assert (rejected["origin"], rejected["seq"], rejected["reason"]) == (alice, 900, "rewritten")
+
+
+def test_bundle_paths_that_are_not_files_are_refused_by_name(tmp_path: Path) -> None:
+    import os
+
+    team = Team(tmp_path)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for args in (("--bundle-in", str(fifo)), ("--bundle-out", str(tmp_path)), ("--bundle-in", str(tmp_path / "x"))):
+        result = team.alice.cli("sync", *args)
+        assert result.code == 2 and str(args[1]) in result.err, (args, result.err)
+    unreadable = tmp_path / "not-a-bundle"
+    unreadable.write_bytes(b"hello")
+    result = team.alice.cli("sync", "--bundle-in", str(unreadable))
+    assert result.code == 1 and "git bundle failed" in result.err

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from textual.widgets import DataTable
 
+from screens.modals.table import TableModal
 from screens.timeline import TimelineScreen
-from tests.console_helpers import Console, make_context, press_for, settle
+from tests.console_helpers import Console, make_context, palette, press_for, settle, until
 from tests.team_helpers import Team
 
 WIDE = (160, 48)
+
+
+@contextmanager
+def carols_console(team: Team) -> Iterator[Console]:
+    """The console on carol's laptop, as she would open it."""
+    carol = team.carol.cli
+    ctx = make_context(carol.home, team.clock, carol.keyring)
+    ctx.actor = "carol"
+    console = Console(ctx, ctx.open_incident(team.incident), team.clock)
+    try:
+        yield console
+    finally:
+        console.incident.close()
 
 
 async def test_timeline_shows_every_responders_entries_with_their_origin(tmp_path: Path) -> None:
@@ -21,12 +37,8 @@ async def test_timeline_shows_every_responders_entries_with_their_origin(tmp_pat
     team.tick()
     team.ok(team.carol, "checklist", "set", "detect.commander", "done", "--note", "named")
     team.sync_all()
-    carol = team.carol.cli
-    ctx = make_context(carol.home, team.clock, carol.keyring)
-    ctx.actor = "carol"
-    console = Console(ctx, ctx.open_incident(team.incident), team.clock)
-    journal = console.incident.journal
-    try:
+    with carols_console(team) as console:
+        journal = console.incident.journal
         app = console.app()
         async with app.run_test(size=WIDE) as pilot:
             await settle(pilot)
@@ -56,5 +68,40 @@ async def test_timeline_shows_every_responders_entries_with_their_origin(tmp_pat
             assert table.row_count == journal.merged_head()[0] == size + 1
             assert table.get_row(str(newest.seq))[2] == "bob"
             await pilot.press("escape")
-    finally:
-        console.incident.close()
+            await settle(pilot)
+            await palette(pilot, "team: conflicts")
+            await until(pilot, lambda: isinstance(app.screen, TableModal))
+            (conflict,) = journal.conflicts()
+            shown = app.screen.query_one(DataTable)
+            assert shown.row_count == 1
+            assert [str(c) for c in shown.get_row_at(0)] == [
+                "checklist detect.commander",
+                f"{conflict.winner.value} (carol)",
+                f"{conflict.loser.value} (alice)",
+            ]
+
+
+async def test_sync_from_the_palette_brings_in_the_others_entries(tmp_path: Path) -> None:
+    from tests.console_helpers import fill
+
+    team = Team(tmp_path)
+    team.sync_all()
+    with carols_console(team) as console:
+        journal = console.incident.journal
+        app = console.app()
+        async with app.run_test(size=WIDE) as pilot:
+            await settle(pilot)
+            team.tick()
+            team.ok(team.bob, "note", "admin: tokens revoked")
+            team.sync(team.bob)
+            journal.append("note", {"text": "analyst: seen from the console"}, "carol")
+            await palette(pilot, "team: sync")
+            await fill(pilot, {})  # the remote this laptop uses is filled in
+            await settle(pilot)
+            notes = {e.data["text"]: journal.origin_name(e.seq) for e in journal.entries(kind="note")}
+            assert notes["admin: tokens revoked"] == "bob"
+        # carol's console entry went out: bob has it after his next sync
+        team.sync(team.bob)
+        with team.open(team.bob) as incident:
+            texts = [e.data["text"] for e in incident.journal.entries(kind="note")]
+        assert "analyst: seen from the console" in texts

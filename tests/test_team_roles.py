@@ -67,6 +67,13 @@ def test_commanders_approval_lets_the_admin_apply_after_sync(tmp_path: Path, sim
         approval = journal.entry(intent.data["approval_seq"])
         assert approval is not None and approval.kind == "action.approval"
         assert journal.origin_name(approval.seq) == "alice"
+        where = journal.placed(approval.seq)
+        assert intent.data["approval_origin"] == {"responder": "alice", "origin": where.origin, "seq": where.origin_seq}
+    with team.open(team.alice) as incident:  # the reference holds on the approver's own chain
+        held = incident.journal.connection.execute(
+            "SELECT kind FROM entries WHERE seq = ?", (intent.data["approval_origin"]["seq"],)
+        ).fetchone()
+        assert held == ("action.approval",) and incident.journal.journal_id == intent.data["approval_origin"]["origin"]
     team.sync_all()
     with team.open(team.carol) as incident:
         assert incident.journal.get_state("containment", plan_id)["status"] == "done"

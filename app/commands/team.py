@@ -174,4 +174,6 @@ def _run_sync(ctx: Context, args: argparse.Namespace) -> int:
                 ctx.print(f"bundle written: {report.bundle_out}")
             for r in report.rejected:
                 ctx.print(r.line())
-    return 1 if report.rejected else 0
+        if report.push_error:
+            ctx.error(report.push_error)
+    return 1 if report.rejected or report.push_error else 0

@@ -556,6 +556,16 @@ def _apply_locked(
         intent_data["ticket"] = plan.ticket
     if plan_file is not None:
         intent_data["plan_file"] = str(plan_file)
+    if (incident.dir / "team").is_dir():  # a team incident: the approval by the chain (and key) that holds it
+        from app.team.merged import origin_of
+
+        found = origin_of(incident.journal, approval.seq)
+        if found is not None:
+            intent_data["approval_origin"] = {
+                "responder": found[0],
+                "origin": found[1].origin,
+                "seq": found[1].origin_seq,
+            }
     wal = _reserve(incident, plan, pending, run)
     try:
         intent = incident.journal.append("action.intent", intent_data, actor)

@@ -3,6 +3,7 @@ signed with that responder's key; the chains travel as signed, append-only segme
 replayed together into one merged view.
 
 roster    the responders (name, role, public key) the commander journals, and this laptop's identity
+payloads  the payload model of a responder entry
 segments  one signed segment file: building it from this laptop's chain, checking one that arrived
 store     the imported origins' entries (append-only) and the segments they came from
 gitrepo   the `git` binary: the per-incident repository, remotes and bundles

@@ -54,7 +54,8 @@ class TeamRepo:
         except subprocess.TimeoutExpired:
             raise GitError(f"git {args[0]} took longer than {GIT_TIMEOUT_S} s; nothing was changed") from None
         if check and done.returncode != 0:
-            said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            said = [line for line in lines if not line.startswith("hint:")]  # git's advice is for its own users
             raise GitError(f"git {args[0]} failed: {' / '.join(said[-3:]) or f'exit {done.returncode}'}")
         return done.stdout
 
@@ -141,8 +142,14 @@ class TeamRepo:
         if not names:
             raise GitError("nothing to put in a bundle yet: no segments were written or accepted")
         tmp = out.with_name(f".{out.name}.part")
-        self.run("bundle", "create", "--quiet", str(tmp), *(BRANCHES + n for n in names))
-        os.replace(tmp, out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            self.run("bundle", "create", "--quiet", str(tmp), *(BRANCHES + n for n in names))
+            os.replace(tmp, out)
+        except OSError as exc:
+            raise GitError(f"{out}: the bundle cannot be written ({exc.strerror or exc})") from None
+        finally:
+            tmp.unlink(missing_ok=True)
         return names
 
     def bundle_verify(self, bundle: Path) -> None:

@@ -43,7 +43,7 @@ CONFLICT_KINDS: dict[str, str | None] = {
     "deadline.override": "action",
 }
 COMMANDER_ONLY = frozenset({roster.RESPONDER, "genesis"})
-OWN_CHAIN_ONLY = frozenset({"checkpoint", "anchor.made"})
+OWN_CHAIN_ONLY = frozenset({"checkpoint", "anchor.made", roster.REMOTE})
 INCIDENT_FACTS = ("title", "demo")  # what a joined laptop's genesis takes from the commander's
 
 
@@ -231,7 +231,7 @@ class TeamJournal(Journal):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._view: MergedView | None = None
         self._view_lock = threading.RLock()
-        self._view_stamp: tuple[int, int, int] = (0, 0, 0)
+        self._view_stamp: tuple[int, ...] = ()
         self._commander_genesis: dict[str, Any] | None = None
         super().__init__(*args, **kwargs)
 
@@ -265,19 +265,20 @@ class TeamJournal(Journal):
                 self._view_stamp = stamp
             return self._view
 
-    def _stamp(self) -> tuple[int, int, int]:
+    def _stamp(self) -> tuple[int, ...]:
         """What the view was built from: this chain's size and the team store's files (another process, a
         `warroom sync` in another terminal, changes them; the next read then replays again)."""
         store = self.path.parent / roster.TEAM_DIR / STORE_FILE
         times = []
         for suffix in ("", "-wal"):
             try:
-                times.append(os.stat(f"{store}{suffix}").st_mtime_ns)
+                st = os.stat(f"{store}{suffix}")
+                times += [st.st_mtime_ns, st.st_size]  # size too: a coarse file clock can miss a write
             except OSError:
-                times.append(0)
+                times += [0, 0]
         with self._lock:
             size = self.connection.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()[0]
-        return int(size), times[0], times[1]
+        return (int(size), *times)
 
     def invalidate(self) -> None:
         """Forget the merged view (after an import); the next read replays the union again."""
@@ -287,13 +288,15 @@ class TeamJournal(Journal):
 
     def append_many(self, items: Iterable[tuple[str, dict[str, Any], str]]) -> list[Entry]:
         written = super().append_many(items)
-        with self._view_lock:
+        with self._view_lock:  # what is returned is numbered as every reader of this journal numbers it
             view = self._view
-            if view is None:
-                return written
             own = roster.own_key(self)
-            current = self._view_stamp == (written[0].seq - 1, *self._stamp()[1:])  # nothing else moved since
-            if current and all((order_key(e.recorded_utc), own, e.seq) > view.last_key for e in written):
+            current = view is not None and self._view_stamp == (written[0].seq - 1, *self._stamp()[1:])
+            if (
+                view is not None
+                and current
+                and all((order_key(e.recorded_utc), own, e.seq) > view.last_key for e in written)
+            ):
                 # the common case: this laptop's new entries come last in the merged order; apply them on top
                 source = _Source(self.journal_id, own, True, [], [])
                 replay = _Replay(self, view, [source], roster.commander_key(self))

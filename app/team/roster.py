@@ -85,7 +85,10 @@ def rejections(journal: Journal) -> list[dict[str, Any]]:
 
 
 def remote_url(journal: Journal) -> str | None:
-    value = journal.get_state(REMOTE, "url")
+    """This laptop's remote for the incident, from its own chain (each laptop may reach it by another path)."""
+    from app.journal.chain import Journal as OwnChain
+
+    value = OwnChain.get_state(journal, REMOTE, "url")
     return str(value) if value else None
 
 

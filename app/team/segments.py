@@ -32,7 +32,7 @@ FORMAT = "warroom-segment/1"
 SEGMENT_DIR = "segments"
 BLOB_DIR = "blobs"
 MAX_SEGMENT_BYTES = 256 * 1024 * 1024
-MAX_BLOB_BYTES = 4 * 1024 * 1024  # evidence files up to this size travel with their segment (plans, results)
+MAX_BLOB_BYTES = 16 * 1024 * 1024  # evidence up to this size travels with its segment (plans, results, snapshots)
 
 
 class SegmentRejected(Exception):
@@ -163,7 +163,23 @@ def check_segment(
     the commander lists a key. Raises SegmentRejected naming the origin and the first seq concerned.
     """
     first, last = int(doc["first"]), int(doc["last"])
+    try:
+        return _check(doc, first, last, origin, name, incident_id, known, genesis_key, listed)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:  # signed, but not a segment this reads
+        raise SegmentRejected(origin, first, "unreadable", f"{name}: {type(exc).__name__}: {exc}") from None
 
+
+def _check(
+    doc: dict[str, Any],
+    first: int,
+    last: int,
+    origin: str,
+    name: str,
+    incident_id: str,
+    known: list[bytes],
+    genesis_key: str | None,
+    listed: Callable[[str], bool],
+) -> Checked:
     def refuse(seq: int, reason: str, detail: str) -> SegmentRejected:
         return SegmentRejected(origin, seq, reason, f"{name}: {detail}")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.base.errors import UsageError
+from app.base.files import check_input_file, check_output_path
 from app.journal import signing
 from app.journal.chain import Journal
 from app.team import roster
@@ -49,6 +50,7 @@ class SyncReport:
     received: dict[str, int] = field(default_factory=dict)  # origin -> new entries imported
     rejected: list[Rejection] = field(default_factory=list)
     pushed_to: str | None = None
+    push_error: str | None = None
     bundle_out: str | None = None
     sources: list[str] = field(default_factory=list)
 
@@ -60,6 +62,7 @@ class SyncReport:
             "received": self.received,
             "rejected": [r.__dict__ for r in self.rejected],
             "pushed_to": self.pushed_to,
+            "push_error": self.push_error,
             "bundle_out": self.bundle_out,
             "sources": self.sources,
         }
@@ -85,14 +88,14 @@ def sync(
             "no remote for this incident: give one (`warroom sync /media/usb/war.git`, a path to a bare "
             "repository or a git URL), or hand over with --bundle-out FILE / --bundle-in FILE"
         )
-    if bundle_in is not None and not bundle_in.is_file():
-        raise UsageError(f"{bundle_in}: no such bundle file")
+    if bundle_in is not None:
+        check_input_file(bundle_in, "bundle file")
+    if bundle_out is not None:
+        bundle_out = check_output_path(bundle_out)
     roster.enable_team(incident.dir)
     repo = team_repo(incident.dir)
     me = journal.journal_id
     report = SyncReport(incident=incident.id, origin=me)
-    if remote and url != roster.remote_url(journal):
-        journal.append(roster.REMOTE, {"url": url}, actor)
     with open_store(incident.dir / roster.TEAM_DIR) as store:
         for source, label in ((bundle_in, "bundle"), (url, "remote")):
             if source is None:
@@ -102,6 +105,8 @@ def sync(
             incoming = repo.fetch(str(source))
             report.sources.append(str(source))
             _import_all(incident, repo, store, incoming, report)
+        if remote and url != roster.remote_url(journal):  # remembered once it answered
+            journal.append(roster.REMOTE, {"url": url}, actor)
         _journal_rejections(incident, store, report, actor)
         if report.received:
             heads = {origin: store.last(origin)[0] for origin in store.origins()}
@@ -110,12 +115,12 @@ def sync(
     if url:
         try:
             repo.push(url, me)
+            report.pushed_to = url
         except GitError as exc:
-            raise GitError(
+            report.push_error = (
                 f"{exc}. The remote refused this laptop's branch: it holds something this laptop never wrote "
-                f"there (a rewrite of origins/{me[:8]}…); `warroom journal verify` checks this journal"
-            ) from None
-        report.pushed_to = url
+                f"there (a rewrite of origins/{me[:8]}…), or it cannot be written; nothing on it was replaced"
+            )
     if bundle_out is not None:
         repo.bundle_create(bundle_out)
         report.bundle_out = str(bundle_out)
