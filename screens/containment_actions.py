@@ -101,6 +101,8 @@ class ContainmentActions:
             return action or "revoke_tokens", sel
         if row is not None and row.kind == "user":
             return action or "freeze_users", {"user": row.name}
+        if row is not None and row.kind == "permset":  # the grants that let the app's token holders take data out
+            return action or "strip_permissions", {"app": row.record.get("app")}
         for f in self.app.inventory_view.findings:
             if f.containment and (action is None or f.containment == action):
                 return f.containment, ct.selectors_for_finding(f)

@@ -178,5 +178,5 @@ def _permission_set(out: Text, rec: dict[str, Any]) -> None:
     else:
         label, name = rec.get("label") or rec.get("name") or "?", rec.get("name")
         todo = f"remove {label}" + (f" ({name})" if name and name != label else "")
-        todo += " from the holders (containment: strip permissions) or freeze them"
+        todo += " from the holders (c plans strip permissions for the app's token holders) or freeze them"
     _section(out, "To take it away", todo)

@@ -340,6 +340,15 @@ async def test_inventory_tree_has_a_permission_set_branch_per_app(console: Conso
         text = app.screen.query_one(DetailStrip).text
         assert "Lets data out: grants API Enabled, View All Data; does not grant Modify All Data" in text
         assert all(h.username in text for h in widest.holders)
+        # `c` on a permission set plans stripping the export grants of the app's token holders (previewed)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ContainmentModal))
+        plan = journal.last("action.plan")
+        assert plan is not None and plan.data["action"] == "strip_permissions"
+        assert plan.data["selectors"]["app"] == "Drift" and plan.data["steps_total"] >= 1
+        await pilot.press("escape")
+        await settle(pilot)
+        assert journal.last("action.result") is None  # nothing applied without the typed alias
         branch.collapse()
         await pilot.pause()
         assert not branch.is_expanded

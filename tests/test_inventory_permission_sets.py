@@ -122,7 +122,7 @@ def test_the_detail_strip_says_who_holds_a_set_how_and_what_it_lets_out(exported
     assert "Through a permission set group: 1 of them" in view_all
     assert "Assignments expire: 1 expiry time(s), the first 2025-09-01 00:00:00 UTC" in view_all
     assert "Lets data out: grants API Enabled, View All Data; unknown for Modify All Data" in view_all
-    assert "remove Drift Access (Drift_Access) from the holders (containment: strip permissions)" in view_all
+    assert "remove Drift Access (Drift_Access) from the holders (c plans strip permissions" in view_all
     profile = detail(f"perm:{APP}|{PROFILE_SET}")
     assert "the profile API Only grants it, and a profile's own set cannot be unassigned" in profile
     assert "move the users to a smaller profile" in profile

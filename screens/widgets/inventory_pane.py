@@ -1,7 +1,7 @@
-"""The inventory as a tree: each connected app, then its tokens (grouped per user), the users holding them and the
-permission sets those users hold, with counts; integration users without tokens on their own branch. Risk reads in
-words (`critical risk`), the containment status follows each record, and the kind filter and search (`/`) show only
-matching records. Branches fill in when opened, so a 100k-token org draws only what is expanded."""
+"""The inventory as a tree: each connected app, then its tokens per user, its users and their permission sets,
+with counts; integration users without tokens on their own branch. Risk reads in words (`critical risk`), the
+containment status follows each record, and the kind filter and search (`/`) show only matching records.
+Branches fill in when opened, so a 100k-token org draws only what is expanded."""
 
 from __future__ import annotations
 
