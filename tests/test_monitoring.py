@@ -133,6 +133,7 @@ def test_each_alert_type_is_raised_once_on_day_9_and_journaled(cli: Any, sim: Si
     )
     assert "marketing-sync@acme.example" in by_type["user_unfrozen"]["title"]
     assert [r["status"] for r in runs] == ["ok", "ok"] and runs[1]["alerts"] == 8
+    assert runs[1]["still_true"] == 0  # the login both the hunt and the LoginHistory check found is new, once
     assert "chat-vendor-theft" in runs[1]["indicator_sets"] and runs[1]["collect_status"] == "complete"
     assert "ApiEvent" in by_type["indicator_hit"]["title"] and ACTOR_IP in by_type["indicator_hit"]["title"]
     with _open(cli) as incident:
