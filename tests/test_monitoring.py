@@ -153,6 +153,19 @@ def test_each_alert_type_is_raised_once_on_day_9_and_journaled(cli: Any, sim: Si
     assert status["runs_by_day"] == {"1": 1, "9": 2}
     text = cli("monitor", "status").out
     assert "day 9 of 28" in text and "days with a run: 2 of 9" in text
+    assert "not acknowledged (8;" in text and f"login:{ids['login']}" in text
+    acked = cli("monitor", "ack", f"login:{ids['login']}", "--note", "kim checks with the user")
+    assert acked.code == 0, acked.err
+    assert cli("monitor", "ack", f"login:{ids['login']}").code == 2  # once
+    assert cli("monitor", "ack", "login:nope").code != 0
+    with _open(cli) as incident:
+        ack = incident.journal.last("monitoring.ack")
+    assert ack is not None and ack.data == {
+        "key": f"login:{ids['login']}",
+        "type": "login_from_indicator",
+        "note": "kim checks with the user",
+    }
+    assert "not acknowledged (7;" in cli("monitor", "status").out
     verified = cli("journal", "verify", "--json")
     assert verified.code == 0 and verified.json()["ok"] is True
     assert cli("report", "--format", "json", "--out", str(tmp_path / "r.json")).code == 0
