@@ -177,7 +177,11 @@ def test_each_alert_type_is_raised_once_on_day_9_and_journaled(cli: Any, sim: Si
     assert served and all(window_seq in c.entries for c in served)  # the checklist's evidence names the kind
     assert mon is not None and (mon.runs, mon.day, mon.days_with_a_run) == (3, 9, 2)
     assert mon.days_without_a_run == list(range(2, 9)) and len(mon.alerts) == 8
-    assert "## Remediation and recovery: enhanced monitoring" in cli("report").out
+    acked = [a for a in mon.alerts if a.acknowledged]
+    assert [a.type for a in acked] == ["login_from_indicator"] and acked[0].acknowledged.startswith("by tester at ")
+    markdown = cli("report").out
+    assert "## Remediation and recovery: enhanced monitoring" in markdown
+    assert markdown.count("Acknowledged by tester at ") == 1 and markdown.count("Not acknowledged.") == 7
 
 
 def test_a_failed_run_is_journaled_and_the_end_of_the_window_is_respected(cli: Any, sim: SimOrg) -> None:
