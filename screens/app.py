@@ -25,6 +25,7 @@ from app.incident.core import Incident
 from app.journal.chain import Entry, Head
 from app.journal.verify import VerifyReport
 from app.salesforce.protocol import OrgFactory
+from app.team.merged import TeamJournal, view_size
 from screens.bindings import APP_BINDINGS, EXERCISE_BINDINGS, MAIN_BINDINGS
 from screens.commands import WarroomCommands, palette_commands
 from screens.modals.help import key_label
@@ -88,7 +89,7 @@ class WarroomApp(VerificationStatus, App[int]):
         self._busy: dict[str, bool] = {}
         self._again: set[str] = set()
         self._seen_seqs: set[int] = set()
-        self._polled = incident.journal.head().size
+        self._polled = view_size(incident.journal)
         self._exercise_state: dict[str, Any] = current_exercise(incident.journal) or {}
         self._runner_errors = 0
         self._time_up = False
@@ -166,7 +167,7 @@ class WarroomApp(VerificationStatus, App[int]):
         terminal) reach no listener here: on each tick, read what the journal gained since the last look."""
         journal = self.incident.journal
         try:
-            size = journal.head().size
+            size = view_size(journal)  # a team incident: a `warroom sync` elsewhere grows the merged view
             if size <= self._polled:
                 return
             new = list(journal.entries(since=self._polled))
@@ -174,6 +175,8 @@ class WarroomApp(VerificationStatus, App[int]):
             return  # closing; the next tick (if any) tries again
         self._polled = size
         for entry in new:
+            if isinstance(journal, TeamJournal):  # merged positions are not this chain's seqs: never deduplicated
+                self._seen_seqs.discard(entry.seq)
             self._entry_seen(entry)
 
     def _entry_seen(self, entry: Entry) -> None:

@@ -61,7 +61,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("journal: timeline", "The journal, newest first", "timeline"),
     ("journal: verify", "Re-check the hash chain and derived state", "app.verify"),
     ("journal: anchor", "Show size and root to read aloud, and journal the anchor", "anchor"),
-    ("view: pictures", "Attacker activity over time, the clocks on a time axis, rows taken, containment", "pictures"),
+    (
+        "view: pictures",
+        "Attacker activity over time, the clocks on a time axis, rows taken, containment, token use by address",
+        "pictures",
+    ),
     ("view: checklist", "Show the checklist pane", "focus_pane('checklist')"),
     ("view: countdowns", "Show the countdowns pane", "focus_pane('countdowns')"),
     ("view: inventory", "Show the inventory pane", "focus_pane('inventory')"),

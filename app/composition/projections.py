@@ -67,6 +67,9 @@ KINDS: dict[str, KindSpec] = {
     "reconnect.approved": KindSpec("app.reconnection.plans:project"),
     "reconnect.refused": KindSpec(),
     "harden.checked": KindSpec(),
+    "team.responder": KindSpec("app.team.roster:project_responder", "app.team.payloads:ResponderPayload"),
+    "team.rejected": KindSpec("app.team.roster:project_rejected"),
+    "team.remote": KindSpec("app.team.roster:project_remote"),
 }
 
 REGISTRY = Registry(KINDS)
