@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Tab, Tabs, Tree
 from textual.worker import Worker
 
-from app.grants import expiring_grants, next_expiring_change
+from app.grants import expiring_grants, list_grants, next_expiring_change
 from app.incident.record import declared_utc
 from screens import details, fmt, sources
 from screens.actions import ConsoleActions
@@ -261,8 +261,9 @@ class MainScreen(
         now = self.app.clock.now()
         timers = self.app.timers(now)
         self.timers = {t.rule: t for t in timers}
-        grants = sources.grant_rows(expiring_grants(self.app.incident, now))
-        self._grants_change = next_expiring_change(self.app.incident, now)
+        every = list_grants(self.app.incident)
+        grants = sources.grant_rows(expiring_grants(self.app.incident, now, grants=every))
+        self._grants_change = next_expiring_change(every, now)
         self.query_one(CountdownPane).set_rows(sources.countdown_rows(timers) + grants, now)
         self.update_next_clock(now)
         if self.active_pane == "countdowns":

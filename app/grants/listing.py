@@ -163,18 +163,24 @@ def _live(grants: Iterable[Grant]) -> list[Grant]:
     ]
 
 
-def expiring_grants(incident: Incident, now: datetime, within: timedelta = timedelta(days=1)) -> list[Grant]:
-    """Applied grants whose ExpirationDate falls within `within` from `now` and not yet seen gone."""
+def expiring_grants(
+    incident: Incident, now: datetime, within: timedelta = timedelta(days=1), grants: list[Grant] | None = None
+) -> list[Grant]:
+    """Applied grants whose ExpirationDate falls within `within` from `now` and not yet seen gone (`grants`: the
+    incident's grants when the caller has read them already)."""
     now = ensure_utc(now)
-    return [g for g in _live(list_grants(incident)) if now <= parse_instant(g.expires_utc) <= now + within]
+    grants = list_grants(incident) if grants is None else grants
+    return [g for g in _live(grants) if now <= parse_instant(g.expires_utc) <= now + within]
 
 
-def next_expiring_change(incident: Incident, now: datetime, within: timedelta = timedelta(days=1)) -> datetime | None:
+def next_expiring_change(
+    grants: Iterable[Grant], now: datetime, within: timedelta = timedelta(days=1)
+) -> datetime | None:
     """The next instant after `now` at which `expiring_grants` gives another answer by time alone (a grant comes
     within `within` of its expiry, or its expiry passes); None when none will. A view refreshes then."""
     now = ensure_utc(now)
     edges = []
-    for g in _live(list_grants(incident)):
+    for g in _live(grants):
         expires = parse_instant(g.expires_utc)
         edges += [t for t in (expires - within, expires + timedelta(microseconds=1)) if t > now]
     return min(edges, default=None)
