@@ -163,6 +163,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "monitor start": ("warroom monitor start --days 28 --org prod",),
     "monitor run": ("warroom monitor run", "warroom monitor run --json"),
     "monitor status": ("warroom monitor status", "warroom monitor status --json"),
+    "monitor ack": ('warroom monitor ack login:0Ya5g00000AbCdE --note "kim checks with the user"',),
     "reconnect plan": ("warroom reconnect plan --app 'Chat Vendor' --user chat-integration@example.com",),
     "reconnect approve": ('warroom reconnect approve RC-1 --note "preconditions checked with the vendor"',),
     "reconnect status": ("warroom reconnect status", "warroom reconnect status --json"),

@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Tab, Tabs, Tree
 from textual.worker import Worker
 
-from app.grants import expiring_grants
+from app.grants import expiring_grants, list_grants, next_expiring_change
 from app.incident.record import declared_utc
 from screens import details, fmt, sources
 from screens.actions import ConsoleActions
@@ -73,6 +73,7 @@ class MainScreen(
         self.timers: dict[str, Any] = {}  # rule -> app.deadlines Timer, as last computed for the countdowns
         self._items: dict[str, Any] = {}  # item id -> the checklist's Item (its why, steps, evidence, controls)
         self.ready = False  # set at the end of on_mount: ticks and journal refreshes wait for it
+        self._grants_change: datetime | None = None  # when a grant comes within a day of expiry, or expires
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(zone=self.app.zone, exercise=self.app.exercise, id="header")
@@ -262,7 +263,9 @@ class MainScreen(
         now = self.app.clock.now()
         timers = self.app.timers(now)
         self.timers = {t.rule: t for t in timers}
-        grants = sources.grant_rows(expiring_grants(self.app.incident, now))
+        every = list_grants(self.app.incident)
+        grants = sources.grant_rows(expiring_grants(self.app.incident, now, grants=every))
+        self._grants_change = next_expiring_change(every, now)
         self.query_one(CountdownPane).set_rows(sources.countdown_rows(timers) + grants, now)
         self.update_next_clock(now)
         if self.active_pane == "countdowns":
@@ -286,6 +289,8 @@ class MainScreen(
         marks = sources.checklist_marks(self.app.checklist_source.status(now))
         if marks != self._marks:
             self.refresh_checklist()
+            self.refresh_countdowns()
+        elif self._grants_change is not None and now >= self._grants_change:
             self.refresh_countdowns()
 
     # -- the selected row, read whole -------------------------------------------------------------------------

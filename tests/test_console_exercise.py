@@ -369,3 +369,50 @@ async def test_a_second_org_brought_in_by_an_inject_can_be_pulled(home: Path, me
     finally:
         d.incident.close()
         d.runner.close()
+
+
+async def test_the_day_9_inject_of_a_live_tabletop_reaches_the_alert_bar_through_the_scheduled_run(
+    home: Path, mem_keyring: Any
+) -> None:
+    """The monitoring period played live: the responders open the window from the palette, the console's schedule
+    runs the monitoring on the exercise clock, and after the attacker's day-9 inject the next scheduled run puts
+    the monitoring alerts in the alert bar beside the inject itself."""
+    from app.monitoring import pending_monitor_alerts
+    from tests.console_helpers import palette
+
+    d = _drill(home, mem_keyring, start_orgs=True)
+    returns = next(i for i in d.runner.scenario.injects if i.id == "attacker-returns")
+
+    async def until_elapsed(offset: timedelta) -> list[str]:
+        return await d.fire((offset - d.runner.elapsed()) / d.clock.speed)
+
+    app = d.app(ConsoleSettings(local_tz="UTC", monitor_every_minutes=60))
+    try:
+        async with app.run_test(size=WIDE) as pilot:
+            await settle(pilot)
+            await until_elapsed(timedelta(hours=72, minutes=40))
+            await palette(pilot, "monitor: start")
+            await fill(pilot, {"days": "28", "org": "sim"})
+            app._tick()  # the first run is due at once: the baseline
+            await until(pilot, lambda: d.count("monitoring.run") == 1)
+            await settle(pilot)
+            fired = await until_elapsed(returns.offset)
+            assert fired == ["attacker-returns"]
+            await until_elapsed(returns.offset + timedelta(minutes=5))
+            app._tick()  # the runner's inject reaches the console; the next run is due (the last was days ago)
+            await until(pilot, lambda: d.count("monitoring.run") == 2)
+            await settle(pilot)
+            app._tick()
+            await settle(pilot)
+            run = d.last("monitoring.run").data
+            assert run["trigger"] == "console schedule" and run["day"] == 9 and run["status"] == "ok"
+            raised = {e.data["type"] for e in d.incident.journal.entries(kind="monitoring.alert")}
+            # token_regranted needs a contained app, and nobody contained anything in this drill
+            assert raised >= {"login_from_indicator", "new_connected_app", "new_package", "api_enabled_user"}
+            bar = app.screen.query_one(AlertBar)
+            assert "attacker-returns" in [a.inject for a in bar.pending]
+            assert [a.key for a in bar.monitoring] == [a.key for a in pending_monitor_alerts(d.incident)]
+            assert len(bar.monitoring) == run["alerts"] > 0
+    finally:
+        d.incident.close()
+        d.runner.close()

@@ -60,3 +60,35 @@ async def test_grants_lapsing_within_a_day_show_in_the_countdowns(console: Conso
         assert grants[0].due == console.clock.now() + timedelta(hours=6)
         assert "Sales_Operations" in grants[0].obligation and f"grant:{later}" not in [r.key for r in pane.rows]
         assert any(r.rule for r in pane.rows)  # the notice clocks are still there
+
+
+async def test_a_grant_shows_when_it_comes_within_a_day_and_goes_when_it_expires(
+    console: Console, tmp_path: Path
+) -> None:
+    """Time alone moves a grant in and out of the countdowns: the console's tick (its injected clock), no entry."""
+    sim = SimOrg.start("chat-vendor-theft", clock=console.clock, cert_dir=tmp_path / "cert")
+    with sim, demo_login(sim) as org:
+        later = _grant(console, org, "Marketing_Batch_Sync", 30)
+    app = console.app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        pane = app.screen.query_one(CountdownPane)
+
+        def shown() -> bool:
+            return any(r.key == f"grant:{later}" for r in pane.rows)
+
+        assert not shown()
+        size = console.incident.journal.head().size
+        console.clock.advance(timedelta(hours=5, minutes=59))
+        app._tick()
+        await settle(pilot)
+        assert not shown()
+        console.clock.advance(timedelta(minutes=2))  # 23h59m left
+        app._tick()
+        await settle(pilot)
+        assert shown()
+        console.clock.advance(timedelta(days=1))  # past its expiry
+        app._tick()
+        await settle(pilot)
+        assert not shown()
+        assert console.incident.journal.head().size == size  # the view moved; nothing was journaled

@@ -130,3 +130,15 @@ async def test_no_scheduled_run_after_the_window_has_ended(console: Console, sim
         await _tick(pilot)
         await _tick(pilot)
         assert console.incident.journal.head().size == size  # ended: nothing run, nothing journaled
+
+
+def test_the_schedule_interval_is_read_from_config_toml(home: Path) -> None:
+    from app.base.config import CONFIG_FILE
+    from app.base.errors import UsageError
+
+    assert ConsoleSettings.load(home).monitor_every_minutes == 60  # the default
+    (home / CONFIG_FILE).write_text("[console]\nmonitor_every_minutes = 15\n", encoding="utf-8")
+    assert ConsoleSettings.load(home).monitor_every_minutes == 15
+    (home / CONFIG_FILE).write_text("[console]\nmonitor_every_minutes = 0\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"console\.monitor_every_minutes"):
+        ConsoleSettings.load(home)

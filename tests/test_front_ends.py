@@ -426,3 +426,58 @@ async def test_a_notice_sent_is_the_same_from_every_front_end(drills: Callable[[
     assert kinds[0] == "notification.sent" and set(kinds[1:]) <= {"deadline.clock"}
     assert len(states["notifications"]) == 1
     same_everywhere(prints)
+
+
+# -- the monitoring window and a run ------------------------------------------------------------------------------
+
+MONITOR_STATE: dict[str, tuple[str, ...] | None] = {"monitor": ("window", "runs"), "monitor_alert": None}
+
+
+def _monitor_kinds(drill: Drill, mark: int) -> tuple[Any, ...]:
+    """The footprint, with what started each run (the CLI, the player, the console: `trigger`) left out."""
+    kinds, states = footprint(drill, mark, MONITOR_STATE)
+    runs = [_stable({k: v for k, v in e.data.items() if k not in ("trigger", "collect_run", "snapshot_evidence_id")})
+            for e in drill.written(mark) if e.kind == "monitoring.run"]  # fmt: skip
+    return kinds, states, runs
+
+
+async def test_the_monitoring_window_and_a_run_from_every_front_end(drills: Callable[[], Drill]) -> None:
+    from tests.console_helpers import fill, palette
+
+    prints: dict[str, tuple[Any, ...]] = {}
+    triggers: dict[str, list[str]] = {}
+
+    drill = drills()
+    mark = drill.mark()
+    drill.cli("monitor", "start", "--days", "28", "--org", "sim")
+    drill.cli("monitor", "run", *drill.sim_args())
+    prints["cli"] = _monitor_kinds(drill, mark)
+    triggers["cli"] = [e.data["trigger"] for e in drill.written(mark) if e.kind == "monitoring.run"]
+
+    drill = drills()
+    mark = drill.mark()
+    drill.step({"at": "PT1M", "do": "monitor.start", "days": 28})
+    drill.step({"at": "PT2M", "do": "monitor.run"})
+    prints["script"] = _monitor_kinds(drill, mark)
+    triggers["script"] = [e.data["trigger"] for e in drill.written(mark) if e.kind == "monitoring.run"]
+
+    drill = drills()
+    mark = drill.mark()
+    app = drill.console()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await palette(pilot, "monitor: start")
+        await fill(pilot, {"days": "28", "org": "sim"})
+        app._tick()  # the first run is due at once: the console's schedule starts it (if its own tick has not)
+        await until(pilot, lambda: drill.incident.journal.last("monitoring.run") is not None)
+        await settle(pilot)
+    prints["console"] = _monitor_kinds(drill, mark)
+    triggers["console"] = [e.data["trigger"] for e in drill.written(mark) if e.kind == "monitoring.run"]
+
+    kinds, states, runs = prints["cli"]
+    assert kinds[0] == "monitoring.window" and kinds[-1] == "monitoring.run" and len(runs) == 1
+    assert {"inventory.snapshot", "collect.run", "hunt.run"} <= set(kinds)  # the whole run: pull, collect, hunt
+    assert states["monitor"]["window"]["days"] == 28 and states["monitor"]["runs"]["count"] == 1
+    assert triggers["cli"] == ["command"] and triggers["script"] == ["exercise script"]
+    assert triggers["console"] == ["console schedule"]
+    same_everywhere(prints)

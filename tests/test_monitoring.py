@@ -133,6 +133,7 @@ def test_each_alert_type_is_raised_once_on_day_9_and_journaled(cli: Any, sim: Si
     )
     assert "marketing-sync@acme.example" in by_type["user_unfrozen"]["title"]
     assert [r["status"] for r in runs] == ["ok", "ok"] and runs[1]["alerts"] == 8
+    assert runs[1]["still_true"] == 0  # the login both the hunt and the LoginHistory check found is new, once
     assert "chat-vendor-theft" in runs[1]["indicator_sets"] and runs[1]["collect_status"] == "complete"
     assert "ApiEvent" in by_type["indicator_hit"]["title"] and ACTOR_IP in by_type["indicator_hit"]["title"]
     with _open(cli) as incident:
@@ -152,6 +153,19 @@ def test_each_alert_type_is_raised_once_on_day_9_and_journaled(cli: Any, sim: Si
     assert status["runs_by_day"] == {"1": 1, "9": 2}
     text = cli("monitor", "status").out
     assert "day 9 of 28" in text and "days with a run: 2 of 9" in text
+    assert "not acknowledged (8;" in text and f"login:{ids['login']}" in text
+    acked = cli("monitor", "ack", f"login:{ids['login']}", "--note", "kim checks with the user")
+    assert acked.code == 0, acked.err
+    assert cli("monitor", "ack", f"login:{ids['login']}").code == 2  # once
+    assert cli("monitor", "ack", "login:nope").code != 0
+    with _open(cli) as incident:
+        ack = incident.journal.last("monitoring.ack")
+    assert ack is not None and ack.data == {
+        "key": f"login:{ids['login']}",
+        "type": "login_from_indicator",
+        "note": "kim checks with the user",
+    }
+    assert "not acknowledged (7;" in cli("monitor", "status").out
     verified = cli("journal", "verify", "--json")
     assert verified.code == 0 and verified.json()["ok"] is True
     assert cli("report", "--format", "json", "--out", str(tmp_path / "r.json")).code == 0
@@ -163,7 +177,11 @@ def test_each_alert_type_is_raised_once_on_day_9_and_journaled(cli: Any, sim: Si
     assert served and all(window_seq in c.entries for c in served)  # the checklist's evidence names the kind
     assert mon is not None and (mon.runs, mon.day, mon.days_with_a_run) == (3, 9, 2)
     assert mon.days_without_a_run == list(range(2, 9)) and len(mon.alerts) == 8
-    assert "## Remediation and recovery: enhanced monitoring" in cli("report").out
+    acked = [a for a in mon.alerts if a.acknowledged]
+    assert [a.type for a in acked] == ["login_from_indicator"] and acked[0].acknowledged.startswith("by tester at ")
+    markdown = cli("report").out
+    assert "## Remediation and recovery: enhanced monitoring" in markdown
+    assert markdown.count("Acknowledged by tester at ") == 1 and markdown.count("Not acknowledged.") == 7
 
 
 def test_a_failed_run_is_journaled_and_the_end_of_the_window_is_respected(cli: Any, sim: SimOrg) -> None:

@@ -1,5 +1,5 @@
-"""`warroom monitor start|run|status`: the enhanced monitoring window after containment (two to four weeks), its
-runs (safe from cron or a systemd timer) and their alerts, journaled."""
+"""`warroom monitor start|run|status|ack|close`: the enhanced monitoring window after containment (two to four
+weeks), its runs (safe from cron or a systemd timer) and their alerts, journaled."""
 
 from __future__ import annotations
 
@@ -32,6 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--decision", required=True, help="which temporary rules are kept or retired, and why")
     q.add_argument("--incident")
     q.set_defaults(handler=_run_close)
+
+    q = msub.add_parser("ack", help="acknowledge a monitoring alert: read, not resolved (journaled)")
+    q.add_argument("key", metavar="KEY", help="the alert's key, as `monitor status` lists it")
+    q.add_argument("--note", help="who looks into it, what happens next")
+    q.add_argument("--incident")
+    q.set_defaults(handler=_run_ack)
 
     q = msub.add_parser("status", help="the window: day N of M, runs per day, alerts by type")
     q.add_argument("--incident")
@@ -88,11 +94,21 @@ def _run_close(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_ack(ctx: Context, args: argparse.Namespace) -> int:
+    from app.monitoring import acknowledge_alert
+
+    with ctx.open_incident(args.incident) as incident:
+        entry = acknowledge_alert(incident, args.key, ctx.actor, args.note)
+    ctx.print(f"monitoring alert {args.key} acknowledged (entry {entry.seq})")
+    return 0
+
+
 def _run_status(ctx: Context, args: argparse.Namespace) -> int:
-    from app.monitoring import monitor_status
+    from app.monitoring import monitor_status, pending_monitor_alerts
 
     with ctx.open_incident(args.incident) as incident:
         status = monitor_status(incident)
+        pending = pending_monitor_alerts(incident)
     if status is None:
         if args.json:
             ctx.print_json(None)
@@ -115,4 +131,8 @@ def _run_status(ctx: Context, args: argparse.Namespace) -> int:
     ctx.print(f"alerts: {status.alerts}")
     for kind, n in status.alerts_by_type.items():
         ctx.print(f"  {kind}: {n}")
+    if pending:
+        ctx.print(f"not acknowledged ({len(pending)}; `warroom monitor ack KEY`):")
+    for a in pending:
+        ctx.print(f"  {a.key}  [{a.type}] {a.title}")
     return 0

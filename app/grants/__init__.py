@@ -17,6 +17,7 @@ from app.grants.listing import (
     check_grants,
     expiring_grants,
     list_grants,
+    next_expiring_change,
     project_check,
 )
 from app.grants.planning import ACTION, plan_grant
@@ -31,6 +32,7 @@ __all__ = [
     "check_grants",
     "expiring_grants",
     "list_grants",
+    "next_expiring_change",
     "plan_grant",
     "project_check",
     "revoke_grant",

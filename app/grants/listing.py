@@ -158,13 +158,30 @@ def project_check(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
         yield CHECKS, g["action_id"], {"state": g["state"], "checked_utc": entry.data["checked_utc"], "seq": entry.seq}
 
 
-def expiring_grants(incident: Incident, now: datetime, within: timedelta = timedelta(days=1)) -> list[Grant]:
-    """Applied grants whose ExpirationDate falls within `within` from `now` and not yet seen gone."""
+def _live(grants: Iterable[Grant]) -> list[Grant]:
+    return [
+        g for g in grants if g.assignment_id and not (g.check is not None and g.check.state in ("expired", "removed"))
+    ]
+
+
+def expiring_grants(
+    incident: Incident, now: datetime, within: timedelta = timedelta(days=1), grants: list[Grant] | None = None
+) -> list[Grant]:
+    """Applied grants whose ExpirationDate falls within `within` from `now` and not yet seen gone (`grants`: the
+    incident's grants when the caller has read them already)."""
     now = ensure_utc(now)
-    out = []
-    for g in list_grants(incident):
-        if not g.assignment_id or (g.check is not None and g.check.state in ("expired", "removed")):
-            continue
-        if now <= parse_instant(g.expires_utc) <= now + within:
-            out.append(g)
-    return out
+    grants = list_grants(incident) if grants is None else grants
+    return [g for g in _live(grants) if now <= parse_instant(g.expires_utc) <= now + within]
+
+
+def next_expiring_change(
+    grants: Iterable[Grant], now: datetime, within: timedelta = timedelta(days=1)
+) -> datetime | None:
+    """The next instant after `now` at which `expiring_grants` gives another answer by time alone (a grant comes
+    within `within` of its expiry, or its expiry passes); None when none will. A view refreshes then."""
+    now = ensure_utc(now)
+    edges = []
+    for g in _live(grants):
+        expires = parse_instant(g.expires_utc)
+        edges += [t for t in (expires - within, expires + timedelta(microseconds=1)) if t > now]
+    return min(edges, default=None)

@@ -179,6 +179,7 @@ class MonitoringAlertRow(BaseModel):
     detail: str = ""
     run: int | None = None
     day: int | None = None
+    acknowledged: str | None = None  # "by WHO at WHEN" (monitoring.ack), when acknowledged by the report's as-of
 
 
 class MonitoringSummary(BaseModel):

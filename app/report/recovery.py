@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from app.base.clock import parse_instant
 from app.base.errors import WarroomError
 from app.costs import fine_ranges, format_amount, read_ledger
 from app.grants import list_grants
-from app.monitoring import ALERT_KIND, monitor_status
+from app.monitoring import ACK_KIND, ALERT_KIND, monitor_status
 from app.reconnection import reconnects
 from app.report.model import (
     BudgetRow,
@@ -37,6 +38,11 @@ def _monitoring(incident: Incident, as_of: datetime) -> MonitoringSummary | None
     if status is None:
         return None
     watched = [d for d in range(1, status.day + 1) if status.runs_by_day.get(d)]
+    acks = {
+        e.data["key"]: f"by {e.actor} at {e.recorded_utc}"
+        for e in incident.journal.entries(kind=ACK_KIND)
+        if parse_instant(e.recorded_utc) <= as_of
+    }
     return MonitoringSummary(
         start_utc=status.start_utc,
         end_utc=status.end_utc,
@@ -58,6 +64,7 @@ def _monitoring(incident: Incident, as_of: datetime) -> MonitoringSummary | None
                 detail=e.data.get("detail", ""),
                 run=e.data.get("run"),
                 day=e.data.get("day"),
+                acknowledged=acks.get(e.data["key"]),
             )
             for e in incident.journal.entries(kind=ALERT_KIND)
             if e.seq > status.seq
@@ -178,7 +185,12 @@ def recovery_tables(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]]
             ["Alerts by type", ", ".join(f"{k}: {n}" for k, n in mon.alerts_by_type.items()) or "none"],
         ]
         rows += [
-            [f"Alert (entry {a.seq}, day {a.day})", f"{a.type}: {a.title}. {a.detail}".strip()] for a in mon.alerts
+            [
+                f"Alert (entry {a.seq}, day {a.day})",
+                f"{a.type}: {a.title}. {a.detail}".strip()
+                + (f" Acknowledged {a.acknowledged}." if a.acknowledged else " Not acknowledged."),
+            ]
+            for a in mon.alerts
         ]
     yield (
         "Remediation and recovery: enhanced monitoring",

@@ -425,7 +425,8 @@ class _Builder:
                     "AssigneeId": row["Id"],
                     "IsActive": True,
                     "PermissionSetId": self.keys["permission_sets"][ps],
-                    "SystemModstamp": row["CreatedDate"] + timedelta(days=1),
+                    # a day after the user, never after the org's now (a user an inject creates is new)
+                    "SystemModstamp": min(row["CreatedDate"] + timedelta(days=1), self.now),
                 },
             )
 
