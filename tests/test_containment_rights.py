@@ -16,7 +16,7 @@ import pytest
 from app.base.clock import FrozenClock
 from app.composition.workspace import Workspace
 from app.containment import execute as cm
-from app.containment.plan import token_refs
+from app.containment.sources import token_refs
 from app.salesforce import access
 from app.salesforce.client import InvalidToken, Org, RevokeRefused
 from app.simorg import SimOrg

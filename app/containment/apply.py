@@ -31,7 +31,6 @@ from app.containment.models import (
     org_errors,
     soql_in,
 )
-from app.containment.plan import LOGIN_FIELDS, SESSION_FIELDS, Reader, identify, token_refs
 from app.containment.recovery import (
     RESERVE_MARGIN,
     STEP_HEADROOM,
@@ -44,6 +43,7 @@ from app.containment.recovery import (
     run_lock,
 )
 from app.containment.rights import PermissionsMissing, permission_gate, refuse_blind_plan
+from app.containment.sources import LOGIN_FIELDS, SESSION_FIELDS, Reader, identify, token_refs
 from app.containment.store import journal_plan
 from app.containment.strip import PSA_FIELDS
 from app.containment.withdraw import refuse_withdrawn

@@ -62,9 +62,10 @@ from app.containment.models import (
     TokenFilter,
     now_utc,
 )
-from app.containment.plan import Draft, LiveSource, SnapshotSource, build_plan
+from app.containment.plan import Draft, build_plan
 from app.containment.recovery import recover_unjournaled
 from app.containment.rights import PermissionsMissing
+from app.containment.sources import LiveSource, SnapshotSource
 from app.containment.store import export_plan, journal_plan, load_plan, plan_from_bytes
 from app.journal.chain import Entry, Lookup
 from app.salesforce.protocol import OrgClient, OrgFactory

@@ -17,7 +17,8 @@ from app.base.clock import ensure_utc
 from app.base.errors import NotFoundError, UsageError
 from app.containment.execute import new_plan_id
 from app.containment.models import ContainmentError, GrantTerms, Plan, Selectors, now_utc, soql_str
-from app.containment.plan import Draft, LiveSource
+from app.containment.plan import Draft
+from app.containment.sources import LiveSource
 from app.containment.store import journal_plan
 from app.salesforce.protocol import OrgClient
 

@@ -43,7 +43,7 @@ def _app(org: OrgClient, app: str) -> dict[str, Any]:
 
 
 def _traces(org: OrgClient) -> dict[str, Any]:
-    from app.containment.plan import LiveSource
+    from app.containment.sources import LiveSource
 
     query = f"SELECT {TRACE_FIELDS} FROM TraceFlag"
     try:

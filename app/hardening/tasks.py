@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from app.base.errors import UsageError
 from app.containment.execute import new_plan_id
 from app.containment.models import Plan, Selectors, now_utc, soql_str
-from app.containment.plan import Draft, LiveSource
+from app.containment.plan import Draft
+from app.containment.sources import LiveSource
 from app.containment.store import journal_plan
 
 if TYPE_CHECKING:
