@@ -18,6 +18,7 @@ from benchmarks.common import Result, percentile
 from benchmarks.console import _build
 
 QUERY = "gong 0001"  # an app's tokens held by one group of users: typed one key at a time
+IDLE_S = 3.0
 
 
 class _Lag:
@@ -86,11 +87,16 @@ async def _session(path: Path) -> dict[str, Any]:
             pane = app.screen.query_one(InventoryPane)
             while not pane.rows:
                 await asyncio.sleep(0.01)
+                if not app._busy.get("inventory") and time.perf_counter() - t0 > 5 and not pane.rows:
+                    said = "; ".join(str(n.message) for n in app._notifications)
+                    raise RuntimeError(f"the console did not load the inventory ({said or 'no message'})")
             await app.workers.wait_for_complete()
             await _repainted(app)
             out["open_s"] = time.perf_counter() - t0
             out["open_worst"] = lag.reset()
             out["rows"] = len(pane.rows)
+            await asyncio.sleep(IDLE_S)  # the floor: the longest frame of the same console doing nothing
+            out["idle_worst"] = lag.reset()
             await pilot.press("slash")
             await pilot.pause()
             lag.reset()
@@ -147,8 +153,8 @@ def scale_console(cfg: Any) -> Result:
         f"{r['rows']:,} inventory rows (figure 10's snapshot)",
         f"longest frame {worst * 1000:.0f} ms (open {r['open_worst'] * 1000:.0f}, filter "
         f"{r['filter_worst'] * 1000:.0f}, clear {r['clear_worst'] * 1000:.0f})",
-        "-",
-        None,
+        f"{r['idle_worst'] * 1000:.0f} ms (the same console idle for {IDLE_S:.0f} s)",
+        worst / r["idle_worst"] if r["idle_worst"] > 0 else None,
         "no frame > 100 ms",
         worst <= 0.1,
         notes=[
@@ -156,6 +162,7 @@ def scale_console(cfg: Any) -> Result:
             f"echoed in p50 {percentile(echo, 0.5) * 1000:.0f} ms, p95 {percentile(echo, 0.95) * 1000:.0f} ms, "
             f"the filtered tree ({r['shown']:,} rows) drawn {r['filter_s']:.2f} s after the first key; "
             f"clearing the search redrew every row in {r['clear_s']:.2f} s. A frame is the longest time the "
-            "event loop could not draw (a 5 ms sampler in the loop)."
+            "event loop could not draw (a 5 ms sampler in the loop); the floor is the longest one while the "
+            "console only ticks its clocks, which on a loaded machine includes waiting for a core."
         ],
     )
