@@ -79,6 +79,10 @@ async def test_large_inventory_pages_and_filters(monkeypatch: pytest.MonkeyPatch
         drawn = _members(filtered.children[0])
         assert len(drawn) == 5 and all("user0002" in r.name for r in drawn)
         assert "[all] 10/31" in str(pane.query_one("#inventory-filter").content)
+        pane.set_filter(query="")  # back to every record (laid out once, then reused)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert pane.shows("") and len(pane.visible_rows()) == 31
 
 
 async def test_an_older_layout_finishing_late_is_not_drawn(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,3 +99,11 @@ async def test_an_older_layout_finishing_late_is_not_drawn(monkeypatch: pytest.M
         await pilot.pause()
         pane._apply(old, None, pane._generation - 1)  # a slower, older layout arriving last
         assert pane.shows("user0002") and len(pane.visible_rows()) == 10
+
+
+def test_a_layout_asked_to_stop_stops() -> None:
+    """The worker's layout is abandoned as soon as a newer filter is asked for."""
+    prepared = ip.prepare(_rows(30))
+    with pytest.raises(ip.Stale):
+        ip.layout(prepared, "all", "user", stale=lambda: True)
+    assert len(ip.layout(prepared, "all", "user", stale=lambda: False).shown) == 30

@@ -7,7 +7,8 @@ the new one is ready), so no key waits for a pass over every record."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rich.text import Text
@@ -24,6 +25,7 @@ SEVERITY_STYLE = {"critical": "bold reverse red", "high": "bold red", "medium": 
 SYNC_ROWS = 5_000  # inventories up to this many records are sorted and searched in the UI thread
 PAGE = 200  # records drawn per branch at a time (a "more" line draws the next page)
 SELECT_DRAWS = 5_000  # a record further down its branch than this is not drawn just to select it
+STALE_CHECK = 5_000  # records searched between two checks that the search is still the one wanted
 
 
 @dataclass(frozen=True)
@@ -147,13 +149,26 @@ class Layout:
     parents: dict[str, tuple[str, int]]
 
 
-def layout(prepared: Prepared, kind: str, query: str) -> Layout:
+class Stale(Exception):
+    """A newer filter was asked for while this layout was being computed."""
+
+
+def layout(prepared: Prepared, kind: str, query: str, stale: Callable[[], bool] | None = None) -> Layout:
+    """The layout for one filter; `stale` is asked every few thousand records, and a True stops it (Stale), so
+    typing a word does not leave a layout per key competing with the console for the interpreter."""
     words = query.lower().split()
-    shown = [
-        r
-        for r, hay in zip(prepared.rows, prepared.hays, strict=True)
-        if _kind_ok(r, kind) and all(w in hay for w in words)
-    ]
+    rows, hays = prepared.rows, prepared.hays
+    shown: list[InventoryRow] = []
+    for start in range(0, len(rows), STALE_CHECK):
+        if stale is not None and stale():
+            raise Stale
+        shown.extend(
+            r
+            for r, hay in zip(rows[start : start + STALE_CHECK], hays[start : start + STALE_CHECK], strict=True)
+            if _kind_ok(r, kind) and all(w in hay for w in words)
+        )
+    if stale is not None and stale():
+        raise Stale
     groups = tree_of(shown)
     parents: dict[str, tuple[str, int]] = {}
     for app_row, name, branches in groups:
@@ -191,6 +206,7 @@ class InventoryPane(Vertical):
         self._prepared: Prepared | None = None
         self._layout: Layout | None = None  # what the tree shows now
         self._generation = 0  # the latest layout asked for; an older one finishing late is dropped
+        self._plain: tuple[Prepared, Layout] | None = None  # the unfiltered layout of a large inventory
         self._mounted = False
 
     def compose(self) -> ComposeResult:
@@ -294,9 +310,18 @@ class InventoryPane(Vertical):
         def work() -> None:
             ready = prepared or prepare(rows)
             self._prepared = ready
-            if generation != self._generation:
-                return  # a newer filter was asked for meanwhile (its worker prepares again if it must)
-            shown = layout(ready, kind, query)
+            plain = kind == "all" and not query.strip()  # every record: laid out once per inventory
+            cached = self._plain if plain and self._plain is not None and self._plain[0] is ready else None
+            try:
+                shown = (
+                    replace(cached[1], query=query)
+                    if cached
+                    else layout(ready, kind, query, stale=lambda: generation != self._generation)
+                )
+            except Stale:
+                return  # a newer filter was asked for meanwhile; its own worker lays it out
+            if plain:
+                self._plain = (ready, shown)
             self.app.call_from_thread(self._apply, shown, keep, generation, ready)
 
         self.run_worker(work, thread=True, group="inventory-layout", description="laying out the inventory")
