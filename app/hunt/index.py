@@ -54,6 +54,11 @@ def at_us(at: datetime | None) -> int | None:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def from_us(us: int | None) -> datetime | None:
+    """The instant `at_us` stored (None stays None)."""
+    return None if us is None else _EPOCH + timedelta(microseconds=us)
+
+
 def identity(row: Row) -> str | None:
     """What makes two preserved rows the same record (as the plain scan deduplicates them)."""
     if not row.record_id:
@@ -138,8 +143,7 @@ def _row_record(rid: int, row: Row, ident: str | None) -> tuple[Any, ...]:
 
 def row_from(record: dict[str, Any] | sqlite3.Row) -> Row:
     """The row exactly as `app.evidence.rows` read it from the preserved file."""
-    us = record["at_us"]
-    at = None if us is None else _EPOCH + timedelta(microseconds=us)
+    at = from_us(record["at_us"])
     return Row(
         record["evidence_id"],
         record["file"],

@@ -1,12 +1,11 @@
-"""The seven figures. Each returns a Result with warroom's number, the floor measured in the same run, and
-the ratio the goal constrains."""
+"""Figures 3 to 7 (the journal's own, 1 and 2, are in benchmarks/journal.py). Each returns a Result with
+warroom's number, the floor measured in the same run, and the ratio the goal constrains."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 import time
@@ -15,10 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.base.clock import SystemClock
-from app.composition.projections import REGISTRY
-from app.composition.verification import verify as verify_journal
 from app.composition.workspace import Workspace
-from app.journal.chain import Journal, connect
 from benchmarks.common import Result, percentile
 
 
@@ -112,90 +108,6 @@ def build_journal(home: Path, entries: int) -> Path:
     path = incident.journal.path
     incident.close()
     return path
-
-
-def append_rate(cfg: Config) -> Result:
-    """Durable append rate (synchronous=FULL, one entry per transaction) vs raw sqlite3 inserts."""
-    src = cfg.big_journal()
-    copy = cfg.work / "fig1" / "journal.db"
-    copy.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(src, copy)
-    clock = SystemClock()
-    journal = Journal.open(copy, clock, registry=REGISTRY)
-    t0 = time.perf_counter()
-    for i in range(cfg.appends):
-        journal.append("note", _note(i), "bench")
-    ours = cfg.appends / (time.perf_counter() - t0)
-    rows = journal.connection.execute(
-        "SELECT seq, entry_id, incident_id, kind, actor, recorded_utc, mono_ns, boot_id, body, prev_hash, entry_hash "
-        "FROM entries ORDER BY seq DESC LIMIT ?",
-        (cfg.appends,),
-    ).fetchall()[::-1]
-    journal.close()
-
-    # Floor: the same bytes, same settings, into a table already holding as many rows.
-    raw_path = cfg.work / "fig1" / "raw.db"
-    shutil.copy(src, raw_path)
-    conn = sqlite3.connect(raw_path, isolation_level=None)
-    for name in ("entries_extend", "entries_no_update", "entries_no_delete"):
-        conn.execute(f"DROP TRIGGER {name}")
-    conn.close()
-    conn = connect(raw_path)
-    t0 = time.perf_counter()
-    for row in rows:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
-        conn.execute("COMMIT")
-    floor = len(rows) / (time.perf_counter() - t0)
-    conn.close()
-    ratio = ours / floor
-    return Result(
-        1,
-        "durable append rate",
-        f"{cfg.journal_entries:,} entries, +{cfg.appends:,}",
-        f"{ours:,.0f}/s",
-        f"{floor:,.0f}/s",
-        ratio,
-        ">= 0.8",
-        ratio >= 0.8,
-        notes=[
-            "Floor: the same canonical bytes inserted with raw sqlite3 into the same table and index, "
-            "WAL, synchronous=FULL, BEGIN IMMEDIATE/COMMIT per row, no triggers or projections."
-        ],
-    )
-
-
-def verify_time(cfg: Config) -> Result:
-    """`journal verify` time vs hashing the same canonical bytes with hashlib in a tight loop."""
-    path = cfg.big_journal()
-    t0 = time.perf_counter()
-    report = verify_journal(path)
-    ours = time.perf_counter() - t0
-    assert report.ok, report.message
-    conn = sqlite3.connect(path)
-    bodies = [b for (b,) in conn.execute("SELECT body FROM entries ORDER BY seq")]
-    conn.close()
-    t0 = time.perf_counter()
-    sha = hashlib.sha256
-    for body in bodies:
-        sha(b"\x00" + body).digest()
-    floor = time.perf_counter() - t0
-    ratio = ours / floor
-    return Result(
-        2,
-        "journal verify",
-        f"{report.size:,} entries",
-        f"{ours:.2f} s",
-        f"{floor:.2f} s",
-        ratio,
-        "<= 2x",
-        ratio <= 2.0,
-        notes=[
-            "Floor: SHA-256 of every entry's canonical bytes (already in memory) in a tight loop. "
-            "Verify also reads the file, runs SQLite's integrity check, parses and re-canonicalises "
-            "each body, checks the chain and columns, rebuilds derived state and the Merkle root."
-        ],
-    )
 
 
 def evidence_intake(cfg: Config) -> Result:
