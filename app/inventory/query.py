@@ -207,6 +207,9 @@ def _record_builder(obj: _Obj, perms: list[str] | None = None) -> Callable[[Mapp
         (attr, tuple(path.split(".")), _FAST[kind]) for attr, path, kind in obj.fields if kind != "x" and "." in path
     ]
     special = [(attr, path) for attr, path, kind in obj.fields if kind == "x"]
+    # A special conversion reads the paths of its object's fields: when none is a relationship path, the row's
+    # own get serves (a getter closure per row measured 9 us a token at 1M tokens).
+    dotted = any("." in path for _, path, _ in obj.fields)
     flags = [(p, f"Permissions{p}") for p in perms or ()]
     make = obj.record
     intern = sys.intern
@@ -230,7 +233,7 @@ def _record_builder(obj: _Obj, perms: list[str] | None = None) -> Callable[[Mapp
             if v is not None and v != "":
                 values[attr] = conv(v)
         if special:
-            getter = _nested_getter(rec)
+            getter = _nested_getter(rec) if dotted else get
             for attr, path in special:
                 v = _special(obj, attr, path, getter, _loose)
                 if v is not None:

@@ -388,13 +388,16 @@ def strip_attributes(value: Any) -> Any:
     if isinstance(value, dict):
         value.pop("attributes", None)
         for v in value.values():
-            if isinstance(v, dict | list):
+            if v.__class__ not in _SCALARS and isinstance(v, dict | list):
                 strip_attributes(v)
     elif isinstance(value, list):
         for v in value:
             if isinstance(v, dict | list):
                 strip_attributes(v)
     return value
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))  # most values: nothing to visit
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import figures, hunting, journal, scale, startup
+from benchmarks import console_scale, figures, hunting, journal, scale, startup
 from benchmarks.common import Result, machine_summary
 
 FIGURES: dict[int, Callable[[figures.Config], Result | list[Result]]] = {
@@ -26,6 +26,7 @@ FIGURES: dict[int, Callable[[figures.Config], Result | list[Result]]] = {
     8: startup.startup,
     9: hunting.hunting,
     10: scale.scale_pull,
+    11: console_scale.scale_console,
 }
 
 
