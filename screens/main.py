@@ -239,14 +239,15 @@ class MainScreen(
     def refresh_checklist(self) -> None:
         source = self.app.checklist_source
         source.reload()
-        status = source.status(self.app.clock.now())
+        now = self.app.clock.now()
+        status = source.status(now)
         pane = self.query_one(ChecklistPane)
         pane.set_phases(sources.checklist_rows(status))
         if source.error:
             pane.border_subtitle = "!! checklist: " + source.error.splitlines()[0]
-        elif status is not None:
-            pane.border_subtitle = f"{status.done}/{status.total - status.not_applicable} done  {status.percent}%"
-        self._marks = sources.checklist_marks(status)
+        elif status is not None:  # in the header line: one line repainted, not the whole pane's border
+            pane.set_progress(f"{status.done}/{status.total - status.not_applicable} done  {status.percent}%")
+        self._marks = source.marks(now)
         if source.checklist is not None and not self._items:
             self._items = {i.id: i for i in source.checklist.items}
         if self.active_pane == "checklist":
@@ -277,8 +278,7 @@ class MainScreen(
         self.query_one(HeaderBar).now = now
         self.query_one(CountdownPane).tick(now)
         self.update_next_clock(now)
-        marks = sources.checklist_marks(self.app.checklist_source.status(now))
-        if marks != self._marks:
+        if self.app.checklist_source.marks(now) != self._marks:
             self.refresh_checklist()
             self.refresh_countdowns()
 
