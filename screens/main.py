@@ -344,7 +344,8 @@ class MainScreen(
 
     def action_move(self, step: int) -> None:
         widget = self.pane(self.active_pane).cursor_widget
-        widget.focus()
+        if not widget.has_focus:  # focus() repaints the whole widget even when it already has focus
+            widget.focus()
         widget.action_cursor_down() if step > 0 else widget.action_cursor_up()
 
     def action_filter(self) -> None:
