@@ -26,9 +26,11 @@ from screens import details, fmt, sources
 from screens.actions import ConsoleActions
 from screens.bindings import EXERCISE_BINDINGS, MAIN_BINDINGS
 from screens.containment_actions import ContainmentActions
+from screens.cost_actions import CostActions
 from screens.deadline_actions import DeadlineActions
 from screens.exercise_actions import ExerciseActions
 from screens.forensic_actions import ForensicActions
+from screens.monitor_actions import MonitorActions
 from screens.record_actions import RecordActions
 from screens.widgets.activity_bar import ActivityBar
 from screens.widgets.alert_bar import AlertBar
@@ -53,6 +55,8 @@ class MainScreen(
     ForensicActions,
     RecordActions,
     ExerciseActions,
+    MonitorActions,
+    CostActions,
     Screen[None],
 ):
     BINDINGS = [*MAIN_BINDINGS, *EXERCISE_BINDINGS]
@@ -214,7 +218,7 @@ class MainScreen(
 
     def _refresh_for(self, kinds: set[str]) -> None:
         self.refresh_header()
-        if any(k.startswith("exercise.") for k in kinds):
+        if any(k.startswith(("exercise.", "monitoring.")) for k in kinds):
             self.refresh_alerts()
         if any(k.startswith(("checklist.", "incident.", "evidence.", "action.", "contain")) for k in kinds):
             self.refresh_checklist()

@@ -255,6 +255,8 @@ class Journal:
         self._boot_id = _boot_id()
         self._host = socket.gethostname()
         self._listeners: list[Callable[[Entry], None]] = []
+        # (data_version, seq, entry_hash, frontier) as this connection's last append left them.
+        self._cached_tip: tuple[int, int, bytes, Frontier] | None = None
         row = conn.execute("SELECT body FROM entries WHERE seq = 1").fetchone()
         if row is None:
             raise JournalUnreadable(f"{path}: journal has no genesis entry")
@@ -368,9 +370,8 @@ class Journal:
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                row = conn.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-                seq, prev = (row[0], row[1]) if row else (0, ZERO_HASH)
-                frontier = _load_frontier(conn, seq)
+                version, seq, prev, frontier = self._tip(conn)
+                self._cached_tip = None  # set again after COMMIT; a failure below leaves it unset
                 for kind, data, actor in items:
                     seq += 1
                     body, prev = _insert(
@@ -385,12 +386,14 @@ class Journal:
                         data,
                         self._boot_id,
                         host=self._host,
+                        checked=True,
                     )
                     entry = Entry.from_body(body, prev)
                     _apply(conn, self.registry, entry)
                     _persist_frontier(conn, frontier, prev)
                     written.append(entry)
                 conn.execute("COMMIT")
+                self._cached_tip = (version, seq, prev, frontier)  # own commits leave data_version as it is
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -403,6 +406,22 @@ class Journal:
             for listener in list(self._listeners):
                 listener(entry)
         return written
+
+    def _tip(self, conn: sqlite3.Connection) -> tuple[int, int, bytes, Frontier]:
+        """SQLite's data_version, the last entry's seq and hash and the Merkle frontier, inside the write
+        transaction.
+
+        This connection's own last commit left them in memory; data_version changes only when another
+        connection (another process appending to the same journal) commits, and only then are they read back
+        from the file.
+        """
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        cached = self._cached_tip
+        if cached is not None and cached[0] == version:
+            return cached
+        row = conn.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (row[0], row[1]) if row else (0, ZERO_HASH)
+        return version, seq, prev, _load_frontier(conn, seq)
 
     def _check_payload(self, kind: str, data: dict[str, Any]) -> None:
         model = self.registry.payload_model(kind)
@@ -508,8 +527,10 @@ def build_body(
     boot_id: str,
     host: str,
     data: dict[str, Any],
+    checked: bool = False,
 ) -> bytes:
-    return canonical(
+    """The canonical bytes of one entry; `checked` when `data` already passed the float/integer check."""
+    return (jcs if checked else canonical)(
         {
             "v": FORMAT_VERSION,
             "journal_id": journal_id,
@@ -540,6 +561,7 @@ def _insert(
     data: dict[str, Any],
     boot_id: str,
     host: str | None = None,
+    checked: bool = False,
 ) -> tuple[bytes, bytes]:
     entry_id = str(uuid.uuid4())
     recorded = format_instant(clock.now())
@@ -557,6 +579,7 @@ def _insert(
         boot_id=boot_id,
         host=host or socket.gethostname(),
         data=data,
+        checked=checked,
     )
     entry_hash = leaf_hash(body)
     conn.execute(
@@ -573,11 +596,12 @@ def _load_frontier(conn: sqlite3.Connection, size: int) -> Frontier:
 
 
 def _persist_frontier(conn: sqlite3.Connection, frontier: Frontier, leaf: bytes) -> None:
-    for level, h in frontier.append(leaf):
-        if h is None:
-            conn.execute("DELETE FROM merkle WHERE level = ?", (level,))
-        else:
-            conn.execute("INSERT OR REPLACE INTO merkle (level, hash) VALUES (?, ?)", (level, h))
+    """Store the frontier's change: an append folds levels 0..k-1 into level k (one statement each way)."""
+    changes = frontier.append(leaf)
+    top, top_hash = changes[-1]
+    if top > 0:
+        conn.execute("DELETE FROM merkle WHERE level < ?", (top,))
+    conn.execute("INSERT OR REPLACE INTO merkle (level, hash) VALUES (?, ?)", (top, top_hash))
 
 
 def _apply(conn: sqlite3.Connection, registry: Registry, entry: Entry) -> None:

@@ -42,6 +42,23 @@ class Frontier:
         self.size += 1
         return changes
 
+    def append_subtree(self, level: int, node: bytes, leaves: int) -> None:
+        """Add the root of a perfect subtree of 2**level leaves; the tree's size must be a multiple of
+        2**level (how a chunk of the chain, hashed on its own, joins the tree built before it)."""
+        if self.size % (1 << level):
+            raise ValueError(f"a subtree of level {level} cannot start at size {self.size}")
+        carry = node
+        while level in self.levels:
+            carry = node_hash(self.levels.pop(level), carry)
+            level += 1
+        self.levels[level] = carry
+        self.size += leaves
+
+    def extend(self, levels: dict[int, bytes]) -> None:
+        """Add the frontier of a run of leaves hashed on its own (largest subtree first)."""
+        for level in sorted(levels, reverse=True):
+            self.append_subtree(level, levels[level], 1 << level)
+
     def root(self) -> bytes:
         if not self.levels:
             return EMPTY_ROOT
@@ -58,6 +75,21 @@ def root_of(leaves: Iterable[bytes]) -> bytes:
     for leaf in leaves:
         frontier.append(leaf)
     return frontier.root()
+
+
+def subtree_levels(leaves: list[bytes]) -> list[list[bytes]]:
+    """Every complete node of the tree over `leaves`, level by level (level 0 is the leaves themselves)."""
+    levels = [leaves]
+    current = leaves
+    while len(current) > 1:
+        current = [node_hash(current[i], current[i + 1]) for i in range(0, len(current) - 1, 2)]
+        levels.append(current)
+    return levels
+
+
+def frontier_after(levels: list[list[bytes]], size: int) -> dict[int, bytes]:
+    """The frontier (level -> subtree hash) of the first `size` leaves, from `subtree_levels`."""
+    return {level: levels[level][(size >> level) - 1] for level in range(len(levels)) if size >> level & 1}
 
 
 def short_root(root: bytes) -> str:

@@ -14,15 +14,15 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import rfc8785
 from pydantic import BaseModel
 
-from app.journal.chain import APPLICATION_ID, ZERO_HASH, Entry, canonical, jcs, schema_statements
+from app.journal import passes, scan
+from app.journal.chain import APPLICATION_ID, schema_statements
 from app.journal.merkle import Frontier, leaf_hash, short_root
+from app.journal.passes import Problem, Warning_
 from app.journal.registry import Registry
 from app.journal.signing import fingerprint, verify_note
 
@@ -38,18 +38,6 @@ REASONS = (
     "schema_altered",
     "state_mismatch",
 )
-
-
-class Problem(BaseModel):
-    seq: int | None
-    reason: str
-    detail: str
-
-
-class Warning_(BaseModel):
-    seq: int | None
-    reason: str
-    detail: str
 
 
 class VerifyReport(BaseModel):
@@ -118,44 +106,27 @@ def expected_fingerprint() -> str:
         mem.close()
 
 
-@dataclass
-class _Replay:
-    registry: Registry
-    state: dict[tuple[str, str], str] = field(default_factory=dict)
-
-    def apply(self, entry: Entry) -> None:
-        def get(ns: str, key: str) -> Any:
-            value = self.state.get((ns, key))
-            return json.loads(value) if value is not None else None
-
-        self.registry.check_payload(entry)
-        for ns, key, value in self.registry.project(entry, get):
-            if value is None:
-                self.state.pop((ns, key), None)
-            else:
-                self.state[(ns, key)] = canonical(value).decode()
-
-
-def _no_float(text: str) -> Any:
-    raise ValueError(f"number {text} is not an integer; the journal never writes floats")
-
-
-_DECODER = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float)
+_DECODER = scan.DECODER
 
 
 def _unreadable(path: Path, why: str) -> VerifyReport:
     return VerifyReport(path=str(path), ok=False, exit_code=3, message=f"{path}: unreadable: {why}")
 
 
-def verify_journal(path: Path, anchors: Iterable[Anchor], registry: Registry) -> VerifyReport:
+def verify_journal(
+    path: Path, anchors: Iterable[Anchor], registry: Registry, *, workers: int | None = None
+) -> VerifyReport:
     """Verify the journal at `path` against `anchors`, replaying its entries through `registry` (the same
-    registry the journal is written with, assembled in app/composition/projections.py)."""
+    registry the journal is written with, assembled in app/composition/projections.py).
+
+    `workers`: processes that check chunks of the chain (app/journal/scan.py); by default every core for a
+    large journal and this process alone for a small one. 0 checks entry by entry, the sequential way."""
     anchors = sorted(anchors, key=lambda a: a.size)
     if not path.is_file():
         return _unreadable(path, "no such file")
     try:
         with _read_only(path) as (conn, note):
-            report = _verify_open(conn, path, anchors, registry)
+            report = _verify_open(conn, path, anchors, registry, workers)
     except sqlite3.DatabaseError as exc:
         return _unreadable(path, str(exc))
     except UnicodeDecodeError as exc:  # SQLite's own message about a damaged page, in bytes that are not UTF-8
@@ -203,16 +174,51 @@ def _lenient_text(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
-def _verify_open(conn: sqlite3.Connection, path: Path, anchors: list[Anchor], registry: Registry) -> VerifyReport:
+def _verify_open(
+    conn: sqlite3.Connection, path: Path, anchors: list[Anchor], registry: Registry, workers: int | None
+) -> VerifyReport:
     conn.text_factory = _lenient_text
     conn.execute("PRAGMA query_only = ON")
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    check = conn.execute("PRAGMA integrity_check").fetchall()
-    if check != [("ok",)]:
-        return _unreadable(path, "SQLite integrity check failed: " + "; ".join(r[0] for r in check[:3]))
-    if app_id != APPLICATION_ID:
-        return _unreadable(path, "not a warroom journal")
-    return _verify(conn, path, anchors, registry)
+    file = scan.database_path(conn)
+    if workers is None:
+        try:
+            workers = scan.default_workers(conn.execute("SELECT max(seq) FROM entries").fetchone()[0] or 0)
+        except sqlite3.Error:
+            workers = 1
+    with scan.Workers(workers if file else min(workers, 1)) as pool:
+        # SQLite's check of the file runs in a worker beside the chain's checks; its verdict comes first.
+        pending = pool.submit(scan.sqlite_check, file) if pool.count > 1 else None
+
+        def damaged() -> VerifyReport | None:
+            rows = pending.result() if pending else [r[0] for r in conn.execute("PRAGMA integrity_check")]
+            if rows != ["ok"]:
+                return _unreadable(path, "SQLite integrity check failed: " + "; ".join(rows[:3]))
+            if app_id != APPLICATION_ID:
+                return _unreadable(path, "not a warroom journal")
+            return None
+
+        if pending is None or app_id != APPLICATION_ID:
+            return damaged() or _in_snapshot(conn, path, anchors, registry, pool if workers else None)
+        try:
+            report = _in_snapshot(conn, path, anchors, registry, pool)
+        except (sqlite3.DatabaseError, UnicodeDecodeError):
+            found = damaged()
+            if found is None:
+                raise
+            return found
+        return damaged() or report
+
+
+def _in_snapshot(
+    conn: sqlite3.Connection, path: Path, anchors: list[Anchor], registry: Registry, pool: scan.Workers | None
+) -> VerifyReport:
+    conn.execute("BEGIN")  # one snapshot: entries appended while verifying are the next verification's
+    try:
+        return _verify(conn, path, anchors, registry, pool)
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
 
 
 def _verify(
@@ -220,7 +226,9 @@ def _verify(
     path: Path,
     anchors: list[Anchor],
     registry: Registry,
+    pool: scan.Workers | None = None,
 ) -> VerifyReport:
+    """Everything past SQLite's own check; `pool` runs the chunked pass (None: the sequential one only)."""
     problems: list[Problem] = []
     warnings: list[Warning_] = []
     report = VerifyReport(path=str(path), ok=True, exit_code=0)
@@ -238,104 +246,18 @@ def _verify(
         report.message = f"INTEGRITY FAILURE at journal: schema_altered: {problems[0].detail}"
         return report
 
-    frontier = Frontier()
-    replay = _Replay(registry)
-    checked = registry.projected | registry.validated
-    roots_at: dict[int, bytes] = {}
-    want_sizes = {a.size for a in anchors}
-    checkpoints: list[tuple[int, dict[str, Any]]] = []
-    genesis: dict[str, Any] | None = None
-    prev_hash = ZERO_HASH
-    prev_utc: str | None = None
-    expected_seq = 1
-    chain_broken = False
-
-    cursor = conn.execute(
-        "SELECT seq, entry_id, incident_id, kind, actor, recorded_utc, body, prev_hash, entry_hash "
-        "FROM entries ORDER BY seq"
-    )
-    for seq, entry_id, incident_id, kind, actor, recorded_utc, body, prev_col, hash_col in cursor:
-        if seq != expected_seq:
-            problems.append(
-                Problem(seq=expected_seq, reason="missing", detail=f"entries {expected_seq}..{seq - 1} are missing")
-            )
-            expected_seq = seq
-            chain_broken = True
-        try:
-            doc = _DECODER.decode(body.decode("utf-8"))
-            recanon = jcs(doc)
-        except (ValueError, TypeError, UnicodeDecodeError, rfc8785.CanonicalizationError) as exc:
-            problems.append(Problem(seq=seq, reason="edited", detail=f"body is not valid JSON ({exc})"))
-            frontier.append(hash_col if isinstance(hash_col, bytes) else bytes(32))
-            prev_hash, expected_seq = hash_col, seq + 1
-            chain_broken = True
-            continue
-        computed = leaf_hash(body)
-        body_seq = doc.get("seq")
-        if body_seq != seq:
-            problems.append(
-                Problem(seq=seq, reason="reordered", detail=f"row {seq} holds the entry recorded as seq {body_seq}")
-            )
-            chain_broken = True
-        elif recanon != body:
-            problems.append(Problem(seq=seq, reason="edited", detail="body is not in canonical form"))
-            chain_broken = True
-        elif computed != hash_col:
-            problems.append(Problem(seq=seq, reason="edited", detail="entry hash does not match its body"))
-            chain_broken = True
-        elif doc.get("prev") != prev_hash.hex() or prev_col != prev_hash:
-            problems.append(
-                Problem(
-                    seq=seq, reason="forged", detail="entry is self-consistent but does not link to the previous one"
-                )
-            )
-            chain_broken = True
-        else:
-            columns = {
-                "entry_id": entry_id,
-                "incident_id": incident_id,
-                "kind": kind,
-                "actor": actor,
-                "recorded_utc": recorded_utc,
-            }
-            bad = [k for k, v in columns.items() if doc.get(k) != v]
-            if bad:
-                problems.append(
-                    Problem(seq=seq, reason="edited", detail="columns differ from the hashed body: " + ", ".join(bad))
-                )
-        if seq == 1:
-            if doc.get("kind") != "genesis" or doc.get("prev") != ZERO_HASH.hex():
-                problems.append(Problem(seq=1, reason="forged", detail="first entry is not a genesis entry"))
-            genesis = doc
-            report.journal_id = doc.get("journal_id")
-            report.incident_id = doc.get("incident_id")
-        elif genesis is not None and doc.get("journal_id") != genesis.get("journal_id"):
-            problems.append(Problem(seq=seq, reason="forged", detail="entry belongs to another journal"))
-
-        if prev_utc is not None and doc.get("recorded_utc", "") < prev_utc:
-            warnings.append(
-                Warning_(
-                    seq=seq, reason="clock_regression", detail=f"recorded {doc.get('recorded_utc')} after {prev_utc}"
-                )
-            )
-        prev_utc = doc.get("recorded_utc", prev_utc)
-
-        if doc.get("kind") == "checkpoint":
-            checkpoints.append((seq, doc.get("data", {})))
-            roots_at[seq - 1] = frontier.root()
-        frontier.append(computed)
-        if seq in want_sizes:
-            roots_at[seq] = frontier.root()
-        if not chain_broken and kind in checked:
-            try:
-                replay.apply(Entry.from_doc(doc, computed))
-            except Exception as exc:  # a projector choking on an edited payload is itself evidence
-                problems.append(Problem(seq=seq, reason="edited", detail=f"entry cannot be replayed ({exc})"))
-                chain_broken = True
-        prev_hash = hash_col if isinstance(hash_col, bytes) else computed
-        expected_seq = seq + 1
-
-    size = expected_seq - 1
+    sizes = [a.size for a in anchors]
+    walk = passes.chunked(conn, sizes, registry, pool) if pool is not None else None
+    if walk is None:
+        walk = passes.sequential(conn, sizes, registry)
+    problems += walk.problems
+    warnings += walk.warnings
+    frontier, replay, roots_at, checkpoints = walk.frontier, walk.replay, walk.roots_at, walk.checkpoints
+    genesis, prev_hash, prev_utc, chain_broken = walk.genesis, walk.prev_hash, walk.prev_utc, walk.chain_broken
+    if genesis is not None:
+        report.journal_id = genesis.get("journal_id")
+        report.incident_id = genesis.get("incident_id")
+    size = walk.size
     report.size = size
     root = frontier.root()
     report.root = root.hex()

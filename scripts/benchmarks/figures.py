@@ -1,12 +1,11 @@
-"""The seven figures. Each returns a Result with warroom's number, the floor measured in the same run, and
-the ratio the goal constrains."""
+"""Figures 3 to 7 (the journal's own, 1 and 2, are in benchmarks/journal.py). Each returns a Result with
+warroom's number, the floor measured in the same run, and the ratio the goal constrains."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 import time
@@ -15,10 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.base.clock import SystemClock
-from app.composition.projections import REGISTRY
-from app.composition.verification import verify as verify_journal
 from app.composition.workspace import Workspace
-from app.journal.chain import Journal, connect
 from benchmarks.common import Result, percentile
 
 
@@ -114,90 +110,6 @@ def build_journal(home: Path, entries: int) -> Path:
     return path
 
 
-def append_rate(cfg: Config) -> Result:
-    """Durable append rate (synchronous=FULL, one entry per transaction) vs raw sqlite3 inserts."""
-    src = cfg.big_journal()
-    copy = cfg.work / "fig1" / "journal.db"
-    copy.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(src, copy)
-    clock = SystemClock()
-    journal = Journal.open(copy, clock, registry=REGISTRY)
-    t0 = time.perf_counter()
-    for i in range(cfg.appends):
-        journal.append("note", _note(i), "bench")
-    ours = cfg.appends / (time.perf_counter() - t0)
-    rows = journal.connection.execute(
-        "SELECT seq, entry_id, incident_id, kind, actor, recorded_utc, mono_ns, boot_id, body, prev_hash, entry_hash "
-        "FROM entries ORDER BY seq DESC LIMIT ?",
-        (cfg.appends,),
-    ).fetchall()[::-1]
-    journal.close()
-
-    # Floor: the same bytes, same settings, into a table already holding as many rows.
-    raw_path = cfg.work / "fig1" / "raw.db"
-    shutil.copy(src, raw_path)
-    conn = sqlite3.connect(raw_path, isolation_level=None)
-    for name in ("entries_extend", "entries_no_update", "entries_no_delete"):
-        conn.execute(f"DROP TRIGGER {name}")
-    conn.close()
-    conn = connect(raw_path)
-    t0 = time.perf_counter()
-    for row in rows:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
-        conn.execute("COMMIT")
-    floor = len(rows) / (time.perf_counter() - t0)
-    conn.close()
-    ratio = ours / floor
-    return Result(
-        1,
-        "durable append rate",
-        f"{cfg.journal_entries:,} entries, +{cfg.appends:,}",
-        f"{ours:,.0f}/s",
-        f"{floor:,.0f}/s",
-        ratio,
-        ">= 0.8",
-        ratio >= 0.8,
-        notes=[
-            "Floor: the same canonical bytes inserted with raw sqlite3 into the same table and index, "
-            "WAL, synchronous=FULL, BEGIN IMMEDIATE/COMMIT per row, no triggers or projections."
-        ],
-    )
-
-
-def verify_time(cfg: Config) -> Result:
-    """`journal verify` time vs hashing the same canonical bytes with hashlib in a tight loop."""
-    path = cfg.big_journal()
-    t0 = time.perf_counter()
-    report = verify_journal(path)
-    ours = time.perf_counter() - t0
-    assert report.ok, report.message
-    conn = sqlite3.connect(path)
-    bodies = [b for (b,) in conn.execute("SELECT body FROM entries ORDER BY seq")]
-    conn.close()
-    t0 = time.perf_counter()
-    sha = hashlib.sha256
-    for body in bodies:
-        sha(b"\x00" + body).digest()
-    floor = time.perf_counter() - t0
-    ratio = ours / floor
-    return Result(
-        2,
-        "journal verify",
-        f"{report.size:,} entries",
-        f"{ours:.2f} s",
-        f"{floor:.2f} s",
-        ratio,
-        "<= 2x",
-        ratio <= 2.0,
-        notes=[
-            "Floor: SHA-256 of every entry's canonical bytes (already in memory) in a tight loop. "
-            "Verify also reads the file, runs SQLite's integrity check, parses and re-canonicalises "
-            "each body, checks the chain and columns, rebuilds derived state and the Merkle root."
-        ],
-    )
-
-
 def evidence_intake(cfg: Config) -> Result:
     """Evidence intake of a large file vs sha256sum."""
     src = cfg.work / "fig6" / "evidence.bin"
@@ -249,6 +161,22 @@ def _bench_seed(cfg: Config) -> Path:
     return path
 
 
+def replay_queries(sf: Any, issued: list[tuple[str, str]]) -> int:
+    """The floor of a pull: each (kind, SOQL) through simple-salesforce directly (query_all; tooling with its
+    paging), keeping each result until the next; returns the records read."""
+    kept = 0
+    for kind, soql in issued:
+        if kind in ("query", "queryAll"):
+            kept += len(sf.query_all(soql, include_deleted=kind == "queryAll")["records"])
+        else:
+            page = sf.toolingexecute("query/?q=" + soql.replace(" ", "+"))
+            kept += len(page["records"])
+            while not page.get("done", True):
+                page = sf.toolingexecute(page["nextRecordsUrl"].split("/tooling/", 1)[1])
+                kept += len(page["records"])
+    return kept
+
+
 def inventory_pull(cfg: Config) -> Result:
     """Inventory pull from the simulated org vs raw simple-salesforce query_all of the same SOQL."""
     import tracemalloc
@@ -287,29 +215,23 @@ def inventory_pull(cfg: Config) -> Result:
         snap = inventory.pull(org)
         ours = time.perf_counter() - t0
         org.sf.session.hooks["response"].remove(record)
-        t0 = time.perf_counter()  # second, warm pull: the floor below also runs warm
-        snap = inventory.pull(org)
-        ours = min(ours, time.perf_counter() - t0)
         del snap
+        # Floor: the same SOQL through simple-salesforce directly. Pull and floor alternate (a loaded machine
+        # slows whichever runs at the time); each keeps its best.
+        floor = float("inf")
+        for _ in range(2):
+            t0 = time.perf_counter()
+            kept = replay_queries(org.sf, issued)
+            floor = min(floor, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            snap = inventory.pull(org)
+            ours = min(ours, time.perf_counter() - t0)
+            del snap
         tracemalloc.start()
         snap = inventory.pull(org)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         counts = snap.counts()
-        # Floor: the same SOQL through simple-salesforce directly, keeping every record.
-        sf = org.sf
-        t0 = time.perf_counter()
-        kept = 0
-        for kind, soql in issued:
-            if kind in ("query", "queryAll"):
-                kept += len(sf.query_all(soql, include_deleted=kind == "queryAll")["records"])
-            else:
-                page = sf.toolingexecute("query/?q=" + soql.replace(" ", "+"))
-                kept += len(page["records"])
-                while not page.get("done", True):
-                    page = sf.toolingexecute(page["nextRecordsUrl"].split("/tooling/", 1)[1])
-                    kept += len(page["records"])
-        floor = time.perf_counter() - t0
         org.close()
     finally:
         sim.stop()
@@ -331,7 +253,8 @@ def inventory_pull(cfg: Config) -> Result:
         met,
         notes=[
             "Floor: every SOQL the pull issued, replayed with simple-salesforce query_all (tooling: "
-            "toolingexecute with paging) over the same TLS session. Peak memory is tracemalloc's "
+            "toolingexecute with paging) over the same TLS session; three pulls and two replays alternate, "
+            "the best of each kept. Peak memory is tracemalloc's "
             "peak of Python allocations during a second, separately traced pull (the simulated "
             "org runs in the same process, so its allocations during the pull count too)."
         ],

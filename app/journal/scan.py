@@ -1,0 +1,338 @@
+"""Verifying a journal in chunks, on every core: the fast path of `journal verify` for a journal that is intact.
+
+Verification does three kinds of work, in this order of cost per entry. Integrity: every body hashes to its
+stored hash and carries, as written, the hash of the entry before it (the chain), and the hashes build the
+Merkle root that checkpoints sign and anchors hold. Form: every body is canonical JSON whose seq, link and
+columns agree with its row, in the genesis' journal. Replay: the entries, in order, re-derive the stored state.
+
+Integrity and form are per entry, so the chain is cut into chunks of 2**k entries, each checked in a worker
+process from the entry before it; a chunk's hashes form one perfect Merkle subtree, and the subtrees join in
+order into the tree (app/journal/merkle.py). SQLite's own integrity check of the file runs in a worker beside
+them. Replay depends on every entry before it and stays in one process (verify.py), while the workers check
+the form.
+
+A chunk only answers "intact" or "not": at the first thing that is not as the journal writes it, the chunked
+pass gives up and verify.py re-runs its sequential check, which names every problem exactly. A damaged or
+tampered journal is verified as before; an intact one on all cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from app.journal.chain import ZERO_HASH, jcs
+from app.journal.merkle import Frontier, frontier_after
+
+PARALLEL_FROM = 20_000  # entries; below this, starting worker processes costs more than it saves
+MIN_CHUNK = 1 << 10
+MAX_CHUNK = 1 << 16
+_ZERO_HEX = ZERO_HASH.hex()
+_PREV_KEY = b',"prev":"'
+_T = TypeVar("_T")
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class NotIntact(Exception):
+    """Something in a chunk is not as the journal writes it: the sequential check must name it."""
+
+
+def _no_float(text: str) -> Any:
+    raise ValueError(f"number {text} is not an integer; the journal never writes floats")
+
+
+DECODER = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float)
+
+
+def connect_ro(path: str) -> sqlite3.Connection:
+    """Read-only, as verify.py opens the journal: immutable only where read-only media refuse a WAL reader."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        conn.execute("PRAGMA application_id").fetchone()
+    except sqlite3.OperationalError:
+        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None)
+    conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def sqlite_check(path: str) -> list[str]:
+    """SQLite's check of the file itself (pages, b-trees, indexes against their tables): ["ok"] when sound."""
+    conn = connect_ro(path)
+    conn.text_factory = lambda raw: raw.decode("utf-8", "backslashreplace")
+    try:
+        return [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
+    finally:
+        conn.close()
+
+
+# -- the work of one chunk (run in a worker process) -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    path: str
+    first: int  # seq of the chunk's first entry: chunks start after a multiple of their size
+    last: int
+    sizes: tuple[int, ...] = ()  # tree sizes inside this chunk whose root is asked for
+
+
+@dataclass(slots=True)
+class ChunkHashes:
+    frontier: dict[int, bytes]  # the chunk's own perfect subtrees
+    at: dict[int, dict[int, bytes]]  # tree size -> the chunk's frontier at that size
+    last_hash: bytes
+
+
+@dataclass(slots=True)
+class ChunkForm:
+    checkpoints: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    regressions: list[tuple[int, str, str]] = field(default_factory=list)  # seq, recorded, after
+    last_utc: str | None = None
+
+
+def _read(chunk: Chunk, before: str, columns: str) -> tuple[Any, list[tuple[Any, ...]]]:
+    """Column `before` of the entry before the chunk (None for the first chunk) and the chunk's rows."""
+    conn = connect_ro(chunk.path)
+    try:
+        prior = conn.execute(f"SELECT {before} FROM entries WHERE seq = ?", (chunk.first - 1,)).fetchone()
+        rows = conn.execute(
+            f"SELECT {columns} FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq", (chunk.first, chunk.last)
+        ).fetchall()
+    finally:
+        conn.close()
+    if (prior is None) != (chunk.first == 1):
+        raise NotIntact(f"entry {chunk.first - 1} is missing")
+    if len(rows) != chunk.last - chunk.first + 1:  # seq is the rowid: as many rows means exactly these seqs
+        raise NotIntact(f"entries {chunk.first}..{chunk.last}: some are missing")
+    return (None if prior is None else prior[0]), rows
+
+
+def chunk_hashes(chunk: Chunk) -> ChunkHashes:
+    """Integrity of one chunk: each body hashes to its stored hash and carries the hash of the entry before
+    it, which is also its `prev_hash` column; the chunk's Merkle subtrees and the frontiers at `sizes`."""
+    before, rows = _read(chunk, "entry_hash", "body, prev_hash, entry_hash")
+    prev = ZERO_HASH if before is None else before
+    sha256 = hashlib.sha256
+    leaves: list[bytes] = []
+    for body, prev_col, hash_col in rows:
+        if type(body) is not bytes:
+            raise NotIntact(f"entry {chunk.first + len(leaves)}: body is not bytes")
+        digest = sha256(b"\x00" + body).digest()
+        at = body.rfind(_PREV_KEY) + 9
+        if digest != hash_col or prev_col != prev or not body.startswith(prev.hex().encode(), at):
+            raise NotIntact(f"entry {chunk.first + len(leaves)}: hash or link")
+        leaves.append(digest)
+        prev = digest
+    levels = [leaves]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append([sha256(b"\x01" + below[i] + below[i + 1]).digest() for i in range(0, len(below) - 1, 2)])
+    return ChunkHashes(
+        frontier_after(levels, len(leaves)),
+        {size: frontier_after(levels, size - chunk.first + 1) for size in chunk.sizes},
+        prev,
+    )
+
+
+def chunk_form(chunk: Chunk, journal_id: str) -> ChunkForm:
+    """Form of one chunk: each body is the canonical JSON of an entry of this journal that agrees with its
+    row; collects the checkpoints and the clock regressions on the way."""
+    prev_utc, rows = _read(
+        chunk, "recorded_utc", "seq, entry_id, incident_id, kind, actor, recorded_utc, body, prev_hash"
+    )
+    found = ChunkForm()
+    decode = DECODER.decode
+    for seq, entry_id, incident_id, kind, actor, recorded_utc, body, prev_col in rows:
+        try:
+            doc = decode(body.decode("utf-8"))
+            canonical = type(doc) is dict and jcs(doc) == body
+        except (ValueError, TypeError, UnicodeDecodeError, AttributeError):
+            raise NotIntact(f"entry {seq}: not JSON") from None
+        if (
+            not canonical
+            or doc.get("seq") != seq
+            or doc.get("prev") != prev_col.hex()
+            or doc.get("journal_id") != journal_id
+            or doc.get("entry_id") != entry_id
+            or doc.get("incident_id") != incident_id
+            or doc.get("kind") != kind
+            or doc.get("actor") != actor
+            or doc.get("recorded_utc") != recorded_utc
+            or (seq == 1 and (kind != "genesis" or doc.get("prev") != _ZERO_HEX))
+        ):
+            raise NotIntact(f"entry {seq}: form")
+        if prev_utc is not None and recorded_utc < prev_utc:
+            found.regressions.append((seq, recorded_utc, prev_utc))
+        prev_utc = recorded_utc
+        if kind == "checkpoint":
+            found.checkpoints.append((seq, doc.get("data", {})))
+    found.last_utc = prev_utc
+    return found
+
+
+# -- running chunks: in worker processes, or here --------------------------------------------------
+
+
+class Pending(Protocol[_T_co]):
+    def result(self) -> _T_co: ...
+
+
+class _Later(Generic[_T]):
+    """A task run here, when its result is first asked for."""
+
+    def __init__(self, fn: Callable[..., _T], args: tuple[Any, ...]) -> None:
+        self._fn, self._args = fn, args
+
+    def result(self) -> _T:
+        return self._fn(*self._args)
+
+
+class Workers:
+    """Worker processes for a verification, or none (tasks then run in this process, in order)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = max(count, 1)
+        self._pool: ProcessPoolExecutor | None = None
+        if self.count > 1:
+            # fork is cheap, but forking a process that runs other threads can copy a lock one of them holds
+            method = "fork" if threading.active_count() == 1 and os.name == "posix" else "spawn"
+            self._pool = ProcessPoolExecutor(max_workers=self.count, mp_context=multiprocessing.get_context(method))
+
+    def submit(self, fn: Callable[..., _T], *args: Any) -> Pending[_T]:
+        if self._pool is None:
+            return _Later(fn, args)
+        future: Future[_T] = self._pool.submit(fn, *args)
+        return future
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def default_workers(size: int) -> int:
+    """Every core this process may use for a large journal; this process alone for a small one."""
+    if size < PARALLEL_FROM:
+        return 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def plan(path: str, size: int, workers: int, sizes: Iterable[int] = ()) -> list[Chunk]:
+    """Chunks of a power-of-two size, about four per worker so they finish together."""
+    chunk = MIN_CHUNK
+    while chunk < MAX_CHUNK and chunk * 2 * workers * 4 <= size:
+        chunk *= 2
+    wanted = sorted(set(sizes))
+    return [
+        Chunk(path, first, min(first + chunk - 1, size), tuple(s for s in wanted if first <= s < first + chunk))
+        for first in range(1, size + 1, chunk)
+    ]
+
+
+# -- the two passes ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Hashes:
+    """The integrity pass over an intact chain."""
+
+    size: int
+    frontier: Frontier
+    roots_at: dict[int, bytes]
+    head_hash: bytes
+
+
+@dataclass(slots=True)
+class Form:
+    """The form pass over an intact chain."""
+
+    genesis: dict[str, Any]
+    checkpoints: list[tuple[int, dict[str, Any]]]
+    regressions: list[tuple[int, str, str]]
+    head_utc: str | None
+
+
+def numbered(conn: sqlite3.Connection) -> int | None:
+    """The number of entries when they are numbered 1..n without a gap (else the sequential check names it)."""
+    count, low, high = conn.execute("SELECT count(*), min(seq), max(seq) FROM entries").fetchone()
+    return count if count and low == 1 and high == count else None
+
+
+def start_hashes(
+    workers: Workers, conn: sqlite3.Connection, path: str, size: int, anchors: Iterable[int] = ()
+) -> Callable[[], Hashes | None]:
+    """Start the integrity pass of entries 1..size: the chain, and the Merkle roots at the anchors' sizes and
+    before each checkpoint. The returned call waits for it (None: something is not as the journal writes it)."""
+    checkpoints = [seq - 1 for (seq,) in conn.execute("SELECT seq FROM entries WHERE kind = 'checkpoint'")]
+    sizes = [s for s in (*anchors, *checkpoints) if 1 <= s <= size]
+    pending = [workers.submit(chunk_hashes, chunk) for chunk in plan(path, size, workers.count, sizes)]
+
+    def wait() -> Hashes | None:
+        frontier = Frontier()
+        found = Hashes(size, frontier, {}, ZERO_HASH)
+        try:
+            for chunk in pending:
+                done = chunk.result()
+                for at, local in done.at.items():
+                    here = Frontier(dict(frontier.levels), frontier.size)
+                    here.extend(local)
+                    found.roots_at[at] = here.root()
+                frontier.extend(done.frontier)
+                found.head_hash = done.last_hash
+        except Exception:  # not intact, unreadable, or a worker that died: nothing proven either way
+            return None
+        return found
+
+    return wait
+
+
+def start_form(workers: Workers, conn: sqlite3.Connection, path: str, size: int) -> Callable[[], Form | None]:
+    """Start the form pass of entries 1..size; the returned call waits for it (None: not intact)."""
+    row = conn.execute("SELECT body FROM entries WHERE seq = 1").fetchone()
+    try:
+        genesis = DECODER.decode(bytes(row[0]).decode("utf-8"))
+    except (ValueError, TypeError, UnicodeDecodeError):
+        genesis = None
+    if type(genesis) is not dict or not isinstance(genesis.get("journal_id"), str):
+        return lambda: None
+    journal_id = genesis["journal_id"]
+    pending = [workers.submit(chunk_form, chunk, journal_id) for chunk in plan(path, size, workers.count)]
+
+    def wait() -> Form | None:
+        found = Form(genesis, [], [], None)
+        try:
+            for chunk in pending:
+                done = chunk.result()
+                found.checkpoints += done.checkpoints
+                found.regressions += done.regressions
+                found.head_utc = done.last_utc
+        except Exception:
+            return None
+        return found
+
+    return wait
+
+
+def database_path(conn: sqlite3.Connection) -> str | None:
+    """The file `conn` has open (the journal, or its copy on writable storage)."""
+    for _seq, name, filename in conn.execute("PRAGMA database_list"):
+        if name == "main" and filename:
+            return str(filename)
+    return None
