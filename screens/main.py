@@ -246,14 +246,15 @@ class MainScreen(
     def refresh_checklist(self) -> None:
         source = self.app.checklist_source
         source.reload()
-        status = source.status(self.app.clock.now())
+        now = self.app.clock.now()
+        status = source.status(now)
         pane = self.query_one(ChecklistPane)
         pane.set_phases(sources.checklist_rows(status))
         if source.error:
             pane.border_subtitle = "!! checklist: " + source.error.splitlines()[0]
-        elif status is not None:
-            pane.border_subtitle = f"{status.done}/{status.total - status.not_applicable} done  {status.percent}%"
-        self._marks = sources.checklist_marks(status)
+        elif status is not None:  # in the header line: one line repainted, not the whole pane's border
+            pane.set_progress(f"{status.done}/{status.total - status.not_applicable} done  {status.percent}%")
+        self._marks = source.marks(now)
         if source.checklist is not None and not self._items:
             self._items = {i.id: i for i in source.checklist.items}
         if self.active_pane == "checklist":
@@ -286,8 +287,7 @@ class MainScreen(
         self.query_one(HeaderBar).now = now
         self.query_one(CountdownPane).tick(now)
         self.update_next_clock(now)
-        marks = sources.checklist_marks(self.app.checklist_source.status(now))
-        if marks != self._marks:
+        if self.app.checklist_source.marks(now) != self._marks:
             self.refresh_checklist()
             self.refresh_countdowns()
         elif self._grants_change is not None and now >= self._grants_change:
@@ -355,7 +355,8 @@ class MainScreen(
 
     def action_move(self, step: int) -> None:
         widget = self.pane(self.active_pane).cursor_widget
-        widget.focus()
+        if not widget.has_focus:  # focus() repaints the whole widget even when it already has focus
+            widget.focus()
         widget.action_cursor_down() if step > 0 else widget.action_cursor_up()
 
     def action_filter(self) -> None:

@@ -25,7 +25,8 @@ def _instant(text: str | None) -> datetime | None:
 
 
 class ChecklistSource:
-    """The incident's checklist, loaded once; status recomputed from cached states at each tick (no I/O)."""
+    """The incident's checklist, loaded once; its status brought up to date from the previous one, recomputing
+    only the items whose state changed since (and those waiting on them, and those time has made overdue)."""
 
     def __init__(self, incident: Incident) -> None:
         self.incident = incident
@@ -34,17 +35,35 @@ class ChecklistSource:
             self.checklist: cl.Checklist | None = cl.incident_checklist(incident)
         except Exception as exc:  # a broken checklist must not take the console down: show why instead
             self.checklist, self.error = None, str(exc)
+        self.states: dict[str, Any] = {}
+        self.declared: datetime | None = None
+        self._status: cl.ChecklistStatus | None = None
+        self._changed: set[str] = set()
         self.reload()
 
     def reload(self) -> None:
         """Re-read item states and the declaration time from the journal (after an append)."""
-        self.states = self.incident.journal.state(cl.NAMESPACE)
-        self.declared = cl.declared_at(self.incident)
+        states = self.incident.journal.state(cl.NAMESPACE)
+        declared = cl.declared_at(self.incident)
+        if declared != self.declared:
+            self._status = None  # every due time moved: nothing of the last status holds
+        self._changed.update(k for k in states.keys() | self.states.keys() if states.get(k) != self.states.get(k))
+        self.states, self.declared = states, declared
 
     def status(self, now: datetime) -> cl.ChecklistStatus | None:
-        if self.checklist is None:
+        if self.checklist is None or self.declared is None:
             return None
-        return cl.build_status(self.checklist, self.states, self.declared, now, incident_id=self.incident.id)
+        self._status = cl.update_status(
+            self._status, self.checklist, self.states, self.declared, now, self._changed, incident_id=self.incident.id
+        )
+        self._changed = set()
+        return self._status
+
+    def marks(self, now: datetime) -> tuple[Any, ...]:
+        """What time alone changes (overdue items, the next due): asked every second, redrawn when it differs."""
+        if self.checklist is None or self.declared is None:
+            return ()
+        return cl.due_marks(self.checklist, self.states, self.declared, now)
 
 
 def checklist_rows(status: cl.ChecklistStatus | None) -> list[PhaseRow]:
@@ -69,13 +88,6 @@ def checklist_rows(status: cl.ChecklistStatus | None) -> list[PhaseRow]:
         ]
         phases.append(PhaseRow(id=phase.id, title=phase.title, items=items))
     return phases
-
-
-def checklist_marks(status: cl.ChecklistStatus | None) -> tuple[Any, ...]:
-    """What changes with time alone: when it differs from the last tick, the pane is redrawn."""
-    if status is None:
-        return ()
-    return (tuple(status.overdue), status.next_due)
 
 
 def countdown_rows(timers: list[dl.Timer]) -> list[CountdownRow]:

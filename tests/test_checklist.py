@@ -593,6 +593,34 @@ def test_status_progress_overdue_and_next_due(tmp_path: Path) -> None:
     assert rows["first.a"].evidence == ["abc123abc123"] and rows["first.a"].updated_by == "amy"
 
 
+def test_status_brought_up_to_date_equals_the_status_built_whole() -> None:
+    """The console's path (only changed items, their dependants and time-flipped items recomputed) and the
+    report's (everything built) agree after every state change and every step of time."""
+    import random
+
+    checklist = ck.load_checklist(ck.builtin_checklist_path())
+    pick = random.Random(17)
+    states: dict[str, dict[str, object]] = {}
+    now = T0
+    status = ck.update_status(None, checklist, states, T0, now)
+    recomputed = 0
+    for step in range(120):
+        changed: set[str] = set()
+        if step % 3:
+            item = pick.choice(checklist.items)
+            new = pick.choice([s.value for s in ck.ItemState])
+            states = {**states, item.id: {"state": new, "by": "amy", "evidence": [f"ev{step}"]}}
+            changed.add(item.id)
+        else:
+            now += timedelta(minutes=pick.randint(1, 240))
+        before = status
+        status = ck.update_status(before, checklist, states, T0, now, changed)
+        recomputed += sum(1 for a, b in zip(before.items, status.items, strict=True) if a is not b)
+        assert status == ck.build_status(checklist, states, T0, now), step
+        assert ck.due_marks(checklist, states, T0, now) == (tuple(status.overdue), status.next_due)
+    assert 0 < recomputed < 120 * len(checklist.items) // 4  # most items were carried over, not rebuilt
+
+
 def test_not_applicable_items_leave_the_denominator_and_are_never_overdue(tmp_path: Path) -> None:
     checklist = ck.load_checklist(write(tmp_path, MINI))
     states = {"first.a": {"state": "done"}, "first.b": {"state": "not_applicable", "reason": "no tokens"}}

@@ -191,3 +191,39 @@ async def test_appends_are_verified_against_the_last_verified_head(console: Cons
         await pilot.press("v")  # on demand: the full re-verification
         await settle(pilot)
         assert app.last_verify.scope == "full" and app.last_verify.size == head.size
+
+
+async def test_ticking_an_item_redraws_only_the_lines_it_changed(console: Console, monkeypatch) -> None:
+    """A state change repaints the item's line (and the lines of the item the "next due" mark moved to, of its
+    phase's progress bar and of the header's progress), never the whole list; moving the cursor repaints the two lines it leaves and enters."""
+    from screens.widgets.row_list import RowList
+
+    drawn: list[str] = []
+    original = RowList._draw
+
+    def counting(self, row, *args):
+        drawn.append(row.key)
+        return original(self, row, *args)
+
+    app = console.app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        pane = app.screen.query_one(ChecklistPane)
+        item = pane.selected()
+        assert item is not None and item.is_next
+        monkeypatch.setattr(RowList, "_draw", counting)
+        await pilot.press("x")
+        await settle(pilot)
+        assert console.incident.journal.get_state("checklist", item.id)["state"] == "done"
+        assert pane.items[item.id].state == "done"
+        now_next = next(i.id for i in pane.items.values() if i.is_next)
+        assert now_next != item.id
+        phase = next(f"phase:{p.id}" for p in pane.phases if any(i.id == item.id for i in p.items))
+        changed = {item.id, now_next, phase, ""}  # "": the header line (progress); the phase's bar moved too
+        assert item.id in drawn and set(drawn) <= changed and len(drawn) <= len(changed), drawn
+        assert len(pane.shown_keys) > 4 * len(changed)
+        drawn.clear()
+        await pilot.press("j")
+        await settle(pilot)
+        assert pane.selected_key() != item.id
+        assert set(drawn) <= {item.id, pane.selected_key()} and len(drawn) <= 2, drawn

@@ -21,8 +21,9 @@ An incident remembers the checklist it follows: the first use records `checklist
 of every layer) and keeps a copy of each file in the incident directory; a later change of file or
 content is recorded again, so the journal always says which runbook each state change referred to.
 
-Layout: `model` (states, durations, the schema and the merged checklist), `loading` (files, layers, problems)
-and `progress` (an incident's runbook, item states and status). Everything is importable from `app.checklist`.
+Layout: `model` (states, durations, the schema and the merged checklist), `loading` (files, layers, problems),
+`progress` (an incident's runbook and item states) and `status` (each item against its due time, built whole
+or brought up to date). Everything is importable from `app.checklist`.
 """
 
 from __future__ import annotations
@@ -66,11 +67,7 @@ from app.checklist.model import (
     parse_state,
 )
 from app.checklist.progress import (
-    ChecklistStatus,
-    ItemStatus,
-    PhaseStatus,
     StateChange,
-    build_status,
     checklist_status,
     declared_at,
     incident_checklist,
@@ -81,6 +78,14 @@ from app.checklist.progress import (
     set_state,
     source_record,
     use_checklist,
+)
+from app.checklist.status import (
+    ChecklistStatus,
+    ItemStatus,
+    PhaseStatus,
+    build_status,
+    due_marks,
+    update_status,
 )
 
 __all__ = [
@@ -121,6 +126,7 @@ __all__ = [
     "check_checklist",
     "checklist_status",
     "declared_at",
+    "due_marks",
     "format_duration",
     "incident_checklist",
     "load_checklist",
@@ -132,5 +138,6 @@ __all__ = [
     "set_item_state",
     "set_state",
     "source_record",
+    "update_status",
     "use_checklist",
 ]

@@ -1,9 +1,9 @@
 """An incident's checklist: the runbook it follows (recorded with the SHA-256 of every layer), `checklist.state`
-entries and their projection, and the status of each item against its due time."""
+entries and their projection; the status of each item against its due time is in `status`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,15 +16,14 @@ from app.checklist.loading import load_checklist
 from app.checklist.model import (
     BUILTIN,
     NAMESPACE,
-    OPEN_STATES,
     SOURCE_KIND,
     SOURCE_NAMESPACE,
     STATE_KIND,
     Checklist,
-    Controls,
     ItemState,
     parse_state,
 )
+from app.checklist.status import ChecklistStatus, build_status
 from app.incident.record import declared_utc
 
 if TYPE_CHECKING:
@@ -216,139 +215,6 @@ def project_state(entry: Entry, get: Callable[[str, str], Any]) -> Iterable[tupl
 
 def project_source(entry: Entry, get: Callable[[str, str], Any]) -> Iterable[tuple[str, str, Any]]:
     yield SOURCE_NAMESPACE, "current", {**entry.data, "seq": entry.seq, "at": entry.recorded_utc}
-
-
-# -- status ---------------------------------------------------------------------------------------------
-
-
-class ItemStatus(BaseModel):
-    id: str
-    phase: str
-    title: str
-    owner: str
-    owner_title: str
-    state: ItemState
-    due: str  # the ISO 8601 offset from declaration
-    due_utc: str
-    overdue: bool
-    depends_on: list[str]
-    waiting_on: list[str]  # dependencies neither done nor not applicable
-    triggers: list[str]
-    evidence_required: list[str]
-    controls: Controls
-    note: str | None = None
-    reason: str | None = None
-    evidence: list[str] = Field(default_factory=list)
-    updated_utc: str | None = None
-    updated_by: str | None = None
-    done_utc: str | None = None
-
-
-class PhaseStatus(BaseModel):
-    id: str
-    title: str
-    total: int
-    done: int
-    not_applicable: int
-    open: int
-    overdue: int
-
-
-class ChecklistStatus(BaseModel):
-    incident_id: str | None
-    checklist_path: str
-    checklist_sha256: str
-    checklist_title: str
-    checklist_version: str
-    declared_utc: str
-    now_utc: str
-    total: int
-    done: int
-    not_applicable: int
-    percent: int  # done of applicable items, rounded down
-    overdue: list[str]
-    next_due: str | None  # the open item due soonest that is not yet overdue
-    phases: list[PhaseStatus]
-    items: list[ItemStatus]
-    orphans: list[str]  # items with recorded state that this checklist no longer has
-
-
-def build_status(
-    checklist: Checklist,
-    states: Mapping[str, Mapping[str, Any]],
-    declared: datetime,
-    now: datetime,
-    incident_id: str | None = None,
-) -> ChecklistStatus:
-    """Pure: items with state, due time and overdue flag; progress per phase and overall."""
-    state_of = {i.id: ItemState(states[i.id]["state"]) if i.id in states else ItemState.TODO for i in checklist.items}
-    rows: list[ItemStatus] = []
-    for item in checklist.items:
-        st = states.get(item.id, {})
-        state = state_of[item.id]
-        due_at = declared + item.due_offset
-        rows.append(
-            ItemStatus(
-                id=item.id,
-                phase=item.phase,
-                title=item.title,
-                owner=item.owner,
-                owner_title=checklist.roles.get(item.owner, item.owner),
-                state=state,
-                due=item.due,
-                due_utc=format_instant(due_at),
-                overdue=state in OPEN_STATES and now > due_at,
-                depends_on=list(item.depends_on),
-                waiting_on=[d for d in item.depends_on if state_of.get(d) in OPEN_STATES],
-                triggers=list(item.triggers),
-                evidence_required=list(item.evidence),
-                controls=item.controls,
-                note=st.get("note"),
-                reason=st.get("reason"),
-                evidence=list(st.get("evidence", [])),
-                updated_utc=st.get("at"),
-                updated_by=st.get("by"),
-                done_utc=st.get("done_utc"),
-            )
-        )
-    phases = []
-    for phase in checklist.phases:
-        mine = [r for r in rows if r.phase == phase.id]
-        phases.append(
-            PhaseStatus(
-                id=phase.id,
-                title=phase.title,
-                total=len(mine),
-                done=sum(r.state is ItemState.DONE for r in mine),
-                not_applicable=sum(r.state is ItemState.NOT_APPLICABLE for r in mine),
-                open=sum(r.state in OPEN_STATES for r in mine),
-                overdue=sum(r.overdue for r in mine),
-            )
-        )
-    done = sum(r.state is ItemState.DONE for r in rows)
-    na = sum(r.state is ItemState.NOT_APPLICABLE for r in rows)
-    applicable = len(rows) - na
-    upcoming = [r for r in rows if r.state in OPEN_STATES and not r.overdue]
-    next_due = min(upcoming, key=lambda r: r.due_utc).id if upcoming else None
-    known = {i.id for i in checklist.items}
-    return ChecklistStatus(
-        incident_id=incident_id,
-        checklist_path=checklist.path,
-        checklist_sha256=checklist.sha256,
-        checklist_title=checklist.title,
-        checklist_version=checklist.version,
-        declared_utc=format_instant(declared),
-        now_utc=format_instant(now),
-        total=len(rows),
-        done=done,
-        not_applicable=na,
-        percent=(done * 100 // applicable) if applicable else 100,
-        overdue=[r.id for r in rows if r.overdue],
-        next_due=next_due,
-        phases=phases,
-        items=rows,
-        orphans=sorted(k for k in states if k not in known),
-    )
 
 
 def declared_at(incident: Incident) -> datetime:

@@ -55,7 +55,7 @@ class ChecklistPane(Vertical):
     COLUMNS = [
         Col("mark", "", 4),
         Col("item", "item"),
-        Col("owner", "owner", 12, min_total=100),
+        Col("owner", "owner", 18, min_total=130),
         Col("due", "due (UTC)", 13),
     ]
 
@@ -65,6 +65,7 @@ class ChecklistPane(Vertical):
         self.items: dict[str, ItemRow] = {}
         self.border_title = "1 Checklist"
         self.query_text = ""  # `/` filter: items whose id, title or owner hold it (phases without any are hidden)
+        self._rows: dict[str, tuple[ItemRow, Row]] = {}  # item id -> (the item, its line) as last drawn
 
     def compose(self) -> ComposeResult:
         yield Static(EMPTY, classes="empty")
@@ -111,12 +112,25 @@ class ChecklistPane(Vertical):
             progress = Text(fmt.bar(phase.done, len(phase.items), 6), style="cyan")
             head = Text(phase.title, style="bold underline")
             rows.append(Row(f"phase:{phase.id}", {"item": head, "due": progress}, heading=True))
-            rows.extend(Row(item.id, self._cells(item)) for item in items)
+            rows.extend(self._row(item) for item in items)
         table = self.table
         first = next((i.id for i in self.items.values() if i.is_next), next(iter(self.items), None))
         table.set_rows(rows, keep=keep, default=first)
-        self.query_one(".empty", Static).display = not self.phases
-        table.display = bool(self.phases)
+        for widget, shown in ((self.query_one(".empty", Static), not self.phases), (table, bool(self.phases))):
+            if widget.display != shown:  # a display change is a layout pass: only when it changes
+                widget.display = shown
+
+    def _row(self, item: ItemRow) -> Row:
+        """The item's line, drawn again only when the item changed."""
+        drawn = self._rows.get(item.id)
+        if drawn is None or drawn[0] != item:
+            drawn = self._rows[item.id] = (item, Row(item.id, self._cells(item)))
+        return drawn[1]
+
+    def set_progress(self, text: str) -> None:
+        """Items done of those that apply, shown beside the item column's label."""
+        if self.is_mounted:
+            self.table.set_label("item", f"item  ·  {text}")
 
     def set_filter(self, query: str) -> None:
         self.query_text = query.strip()

@@ -61,6 +61,7 @@ class CountdownPane(Vertical):
         self._now: datetime | None = None
         self.query_text = ""  # `/` filter on jurisdiction, obligation and rule
         self._visible: list[CountdownRow] = []
+        self._moving: dict[str, tuple[object, ...]] = {}  # row key -> its mark and remaining time as drawn
 
     def compose(self) -> ComposeResult:
         yield Static(EMPTY, classes="empty")
@@ -100,6 +101,7 @@ class CountdownPane(Vertical):
             r for r in self.rows if not needle or needle in f"{r.jurisdiction} {r.obligation} {r.rule}".lower()
         ]
         table = self.table
+        self._moving = {r.key: (urgency(r, now), self._left(r, now)) for r in self._visible}
         table.set_rows([self._row(r, now) for r in self._visible], keep=keep)
         self.query_one(".empty", Static).display = not self.rows
         table.display = bool(self.rows)
@@ -138,4 +140,7 @@ class CountdownPane(Vertical):
         self._now = now
         table = self.table
         for row in self._visible:
-            table.update_row(self._row(row, now))
+            moving = (urgency(row, now), self._left(row, now))
+            if self._moving.get(row.key) != moving:  # most seconds change no visible cell of most clocks
+                self._moving[row.key] = moving
+                table.update_row(self._row(row, now))

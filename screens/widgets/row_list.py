@@ -12,7 +12,7 @@ takes the rest of the width, so the text that matters (a title, a clock's name) 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rich.segment import Segment
 from rich.style import Style
@@ -171,6 +171,12 @@ class RowList(ScrollView, can_focus=True):
         self.rows[index] = row
         self._refresh_row(index)
 
+    def set_label(self, column: str, label: str) -> None:
+        """Change a column's label, repainting the header line alone."""
+        if any(c.key == column and c.label != label for c in self.columns):
+            self.columns = [replace(c, label=label) if c.key == column else c for c in self.columns]
+            self.refresh(Region(0, 0, self.scrollable_content_region.width, 1))
+
     def row_heading(self, key: str) -> bool:
         row = self.row(key)
         return row is not None and row.heading
@@ -286,8 +292,8 @@ class RowList(ScrollView, can_focus=True):
 
     def _refresh_row(self, index: int) -> None:
         y = index + 1 - round(self.scroll_y)
-        if 1 <= y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
+        if 1 <= y < self.size.height:  # the line alone, not the scrollbar beside it
+            self.refresh(Region(0, y, self.scrollable_content_region.width, 1))
 
     def _column_widths(self) -> list[tuple[str, int]]:
         total = self.scrollable_content_region.width
