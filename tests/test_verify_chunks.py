@@ -156,3 +156,26 @@ def test_a_damaged_file_is_unreadable_the_same_way(
         reports = [r.model_dump() for r in _reports(target, anchors)]
         assert reports[0]["exit_code"] == 3, reports[0]["message"]
         assert reports[1] == reports[0] and reports[2] == reports[0]
+
+
+def test_each_pass_alone_agrees_with_both_together(
+    home: Path, clock: FrozenClock, mem_keyring: Any, small_chunks: None
+) -> None:
+    path, anchors = _journal(home, clock, mem_keyring)
+    conn = scan.connect_ro(str(path))
+    size = scan.numbered(conn)
+    assert size is not None
+    sizes = [a.size for a in anchors]
+    for workers in (1, 2):
+        with scan.Workers(workers) as pool:
+            both = scan.start(pool, conn, str(path), size, sizes)()
+            chain = scan.start_hashes(pool, conn, str(path), size, sizes)()
+            form = scan.start_form(pool, conn, str(path), size)()
+        assert both is not None and chain is not None and form is not None
+        assert (chain.frontier.levels, chain.roots_at, chain.head_hash) == (
+            both[0].frontier.levels,
+            both[0].roots_at,
+            both[0].head_hash,
+        )
+        assert form == both[1] and len(form.checkpoints) == 3
+    conn.close()
