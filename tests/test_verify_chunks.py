@@ -179,3 +179,12 @@ def test_each_pass_alone_agrees_with_both_together(
         )
         assert form == both[1] and len(form.checkpoints) == 3
     conn.close()
+
+
+def test_a_large_journal_uses_the_cores_left_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert scan.default_workers(scan.PARALLEL_FROM - 1) == 1  # small: this process alone
+    assert scan.default_workers(scan.PARALLEL_FROM) == 4
+    assert scan.default_workers(scan.PARALLEL_FROM, spare=1) == 3  # the console keeps a core
+    monkeypatch.setattr(scan.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert scan.default_workers(10**6, spare=1) == 1

@@ -243,14 +243,15 @@ class Workers:
         self.close()
 
 
-def default_workers(size: int) -> int:
-    """Every core this process may use for a large journal; this process alone for a small one."""
+def default_workers(size: int, spare: int = 0) -> int:
+    """Every core this process may use, less `spare`, for a large journal; this process alone for a small one."""
     if size < PARALLEL_FROM:
         return 1
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    return max(1, cores - spare)
 
 
 def plan(path: str, size: int, workers: int, sizes: Iterable[int] = ()) -> list[Chunk]:
