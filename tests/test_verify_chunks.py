@@ -188,3 +188,17 @@ def test_a_large_journal_uses_the_cores_left_to_it(monkeypatch: pytest.MonkeyPat
     assert scan.default_workers(scan.PARALLEL_FROM, spare=1) == 3  # the console keeps a core
     monkeypatch.setattr(scan.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     assert scan.default_workers(10**6, spare=1) == 1
+
+
+def test_where_no_worker_process_can_start_the_chunks_run_here(
+    home: Path, clock: FrozenClock, mem_keyring: Any, small_chunks: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, anchors = _journal(home, clock, mem_keyring)
+    expected = verify_journal(path, anchors, REGISTRY, workers=0).model_dump()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(scan.ProcessPoolExecutor, "submit", refuse)
+    monkeypatch.setattr(passes, "sequential", lambda *args: pytest.fail("fell back to the sequential check"))
+    assert verify_journal(path, anchors, REGISTRY, workers=2).model_dump() == expected

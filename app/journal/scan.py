@@ -226,10 +226,13 @@ class Workers:
             self._pool = ProcessPoolExecutor(max_workers=self.count, mp_context=multiprocessing.get_context(method))
 
     def submit(self, fn: Callable[..., _T], *args: Any) -> Pending[_T]:
-        if self._pool is None:
-            return _Later(fn, args)
-        future: Future[_T] = self._pool.submit(fn, *args)
-        return future
+        if self._pool is not None:
+            try:
+                future: Future[_T] = self._pool.submit(fn, *args)
+                return future
+            except (OSError, RuntimeError, AssertionError):  # no child processes here (a daemon, no resources)
+                self.close()
+        return _Later(fn, args)
 
     def close(self) -> None:
         if self._pool is not None:
