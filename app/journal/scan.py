@@ -8,12 +8,12 @@ columns agree with its row, in the genesis' journal. Replay: the entries, in ord
 Integrity and form are per entry, so the chain is cut into chunks of 2**k entries, each checked in a worker
 process from the entry before it; a chunk's hashes form one perfect Merkle subtree, and the subtrees join in
 order into the tree (app/journal/merkle.py). SQLite's own integrity check of the file runs in a worker beside
-them. Replay depends on every entry before it and stays in one process (verify.py), while the workers check
-the form.
+them. Replay depends on every entry before it and stays in the verifying process (passes.py), while the
+workers check the form.
 
 A chunk only answers "intact" or "not": at the first thing that is not as the journal writes it, the chunked
-pass gives up and verify.py re-runs its sequential check, which names every problem exactly. A damaged or
-tampered journal is verified as before; an intact one on all cores.
+pass gives up and the sequential pass (passes.py) names every problem exactly. A damaged or tampered journal
+is verified as before; an intact one on the cores it may use.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from operator import itemgetter
 from typing import Any, Generic, Protocol, TypeVar
 
 from app.journal.chain import ZERO_HASH, jcs
-from app.journal.merkle import Frontier, frontier_after
+from app.journal.merkle import Frontier, frontier_after, subtree_levels
 
 PARALLEL_FROM = 20_000  # entries; below this, starting worker processes costs more than it saves
 MIN_CHUNK = 1 << 10
@@ -153,10 +153,7 @@ def _hashes(links: Iterable[tuple[Any, ...]], chunk: Chunk, prev: bytes) -> Chun
             raise NotIntact(f"entry {chunk.first + len(leaves)}: hash or link")
         leaves.append(digest)
         prev = digest
-    levels = [leaves]
-    while len(levels[-1]) > 1:
-        below = levels[-1]
-        levels.append([sha256(b"\x01" + below[i] + below[i + 1]).digest() for i in range(0, len(below) - 1, 2)])
+    levels = subtree_levels(leaves)
     return ChunkHashes(
         frontier_after(levels, len(leaves)),
         {size: frontier_after(levels, size - chunk.first + 1) for size in chunk.sizes},
