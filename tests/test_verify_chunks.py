@@ -4,20 +4,24 @@ here or in worker processes, and the same problems for every kind of tampering."
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.base.clock import FrozenClock
 from app.composition.projections import REGISTRY
 from app.composition.workspace import Workspace
 from app.journal import passes, scan
+from app.journal.chain import is_canonical, jcs
 from app.journal.merkle import Frontier, frontier_after, leaf_hash, subtree_levels
 from app.journal.verify import Anchor, VerifyReport, verify_journal
 from tests.conftest import T0
-from tests.test_journal import restore_triggers, tamper
+from tests.test_journal import json_values, restore_triggers, tamper
 
 
 @pytest.fixture
@@ -202,3 +206,17 @@ def test_where_no_worker_process_can_start_the_chunks_run_here(
     monkeypatch.setattr(scan.ProcessPoolExecutor, "submit", refuse)
     monkeypatch.setattr(passes, "sequential", lambda *args: pytest.fail("fell back to the sequential check"))
     assert verify_journal(path, anchors, REGISTRY, workers=2).model_dump() == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), json_values, max_size=5))
+def test_the_canonical_form_check_agrees_with_the_serialiser(doc: dict[str, Any]) -> None:
+    try:
+        body = jcs(doc)
+    except Exception:
+        return  # what jcs refuses the writer never stores
+    assert is_canonical(doc, body, body.decode("utf-8"))
+    spaced = json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    assert is_canonical(doc, spaced, spaced.decode("utf-8")) == (spaced == body)
+    escaped = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    assert is_canonical(doc, escaped, escaped.decode("utf-8")) == (escaped == body)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Generic, Protocol, TypeVar
 
-from app.journal.chain import ZERO_HASH, jcs
+from app.journal.chain import ZERO_HASH, is_canonical
 from app.journal.merkle import Frontier, frontier_after, subtree_levels
 
 PARALLEL_FROM = 20_000  # entries; below this, starting worker processes costs more than it saves
@@ -165,12 +165,15 @@ def _form(rows: list[tuple[Any, ...]], journal_id: str, prev_utc: str | None) ->
     """Each body is the canonical JSON of an entry of this journal that agrees with its row (FULL_ROW);
     collects the checkpoints and the clock regressions on the way."""
     found = ChunkForm()
-    decode = DECODER.decode
+    scan_once = DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner json.loads itself uses
     for seq, entry_id, incident_id, kind, actor, recorded_utc, body, prev_col, _hash in rows:
         try:
-            doc = decode(body.decode("utf-8"))
-            canonical = type(doc) is dict and jcs(doc) == body
-        except (ValueError, TypeError, UnicodeDecodeError, AttributeError):
+            text = body.decode("utf-8")
+            doc, end = scan_once(text, 0)  # the decoder's own scanner, without its whitespace skipping
+            if end != len(text) or type(doc) is not dict:
+                raise NotIntact(f"entry {seq}: not one JSON object")
+            canonical = is_canonical(doc, body, text)
+        except (ValueError, TypeError, UnicodeDecodeError, AttributeError, StopIteration):
             raise NotIntact(f"entry {seq}: not JSON") from None
         if (
             not canonical
