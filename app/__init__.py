@@ -9,7 +9,8 @@ pyproject.toml; type-only imports are not counted):
     simorg       app/simorg       the simulated Salesforce org: standard library, its own dependencies and
                                   app/base only; the core reaches it over HTTPS like any org
     journal      app/journal      the hash-chained journal (chain), its projector registry type (registry),
-                                  Merkle tree, signing, verify; knows no area
+                                  Merkle tree, signing, verify (its passes over the entries: passes, and
+                                  chunked on worker processes: scan); knows no area
     evidence     app/evidence     the content-addressed evidence store and reading preserved files as rows
     incident     app/incident     an incident (journal + evidence store), its own entries and typed readers
                                   (record, payloads), journaled settings; tells its evidence observers of
