@@ -221,9 +221,16 @@ class Workers:
         self.count = max(count, 1)
         self._pool: ProcessPoolExecutor | None = None
         if self.count > 1:
-            # fork is cheap, but forking a process that runs other threads can copy a lock one of them holds
+            # fork is cheap, but forking a process that runs other threads can copy a lock one of them holds.
+            # The workers are forked here, before the verifying connection begins its read transaction, so none
+            # inherits a lock it believes it holds; each opens its own connection (an SQLite connection must not
+            # cross a fork).
             method = "fork" if threading.active_count() == 1 and os.name == "posix" else "spawn"
             self._pool = ProcessPoolExecutor(max_workers=self.count, mp_context=multiprocessing.get_context(method))
+            try:
+                self._pool.submit(os.getpid)  # with fork, every worker process starts on the first task
+            except (OSError, RuntimeError, AssertionError):  # no child processes here (a daemon, no resources)
+                self.close()
 
     def submit(self, fn: Callable[..., _T], *args: Any) -> Pending[_T]:
         if self._pool is not None:

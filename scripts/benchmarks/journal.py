@@ -170,10 +170,10 @@ def _integrity(path: Path) -> Any:
 def _form_and_replay(path: Path) -> int:
     conn = scan.connect_ro(str(path))
     try:
-        conn.execute("BEGIN")
         size = scan.numbered(conn)
         assert size is not None
-        with scan.Workers(scan.default_workers(size)) as pool:
+        with scan.Workers(scan.default_workers(size)) as pool:  # forked before the read transaction begins
+            conn.execute("BEGIN")
             form = scan.start_form(pool, conn, str(path), size)
             replay = replay_entries(conn, REGISTRY, size)
             stored = {(ns, key): value for ns, key, value in conn.execute("SELECT ns, key, value FROM state")}
