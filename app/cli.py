@@ -48,6 +48,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "monitor",
     "reconnect",
     "harden",
+    "team",
     "completion",
 )
 
@@ -84,6 +85,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "monitor": ("monitor", "enhanced monitoring after containment: a window of days, runs and alerts"),
     "reconnect": ("reconnect", "bring a contained integration back: preconditions checked, approved by another"),
     "harden": ("harden", "harden a connected app, Transaction Security and debug logs as tasks, checked by query"),
+    "team": ("team", "the responders of a team incident and this laptop's key"),
+    "sync": ("team", "send this laptop's new journal entries to the team's git remote, fetch the others'"),
     "completion": ("completion", "print a shell completion script for bash, zsh or fish"),
 }
 _GLOBAL_OPTIONS_WITH_VALUE = ("--home", "--actor")

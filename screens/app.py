@@ -6,7 +6,7 @@ import gc
 import json
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,11 @@ from app.incident.core import Incident
 from app.journal.chain import Entry, Head
 from app.journal.verify import VerifyReport
 from app.salesforce.protocol import OrgFactory
+from app.team.merged import TeamJournal, view_size
 from screens.bindings import APP_BINDINGS, EXERCISE_BINDINGS, MAIN_BINDINGS
 from screens.commands import WarroomCommands, palette_commands
 from screens.modals.help import key_label
+from screens.monitor_schedule import MonitorSchedule
 from screens.settings import CONFIG_FILE, ConsoleSettings
 from screens.sources import ChecklistSource, InventoryView, load_inventory
 from screens.terminal import require_terminal
@@ -87,11 +89,12 @@ class WarroomApp(VerificationStatus, App[int]):
         self._busy: dict[str, bool] = {}
         self._again: set[str] = set()
         self._seen_seqs: set[int] = set()
-        self._polled = incident.journal.head().size
+        self._polled = view_size(incident.journal)
         self._exercise_state: dict[str, Any] = current_exercise(incident.journal) or {}
         self._runner_errors = 0
         self._time_up = False
         self._orgs_seen: set[str] = set(runner.orgs) if runner is not None else set()
+        self.monitor_schedule = MonitorSchedule(self, timedelta(minutes=settings.monitor_every_minutes))
         incident.journal.subscribe(self._on_journal_entry)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -132,6 +135,7 @@ class WarroomApp(VerificationStatus, App[int]):
         if self.exercise:
             self._exercise_tick()
         now = self.clock.now()
+        self.monitor_schedule.tick(now)
         from screens.main import MainScreen
 
         for screen in self.screen_stack:
@@ -163,7 +167,7 @@ class WarroomApp(VerificationStatus, App[int]):
         terminal) reach no listener here: on each tick, read what the journal gained since the last look."""
         journal = self.incident.journal
         try:
-            size = journal.head().size
+            size = view_size(journal)  # a team incident: a `warroom sync` elsewhere grows the merged view
             if size <= self._polled:
                 return
             new = list(journal.entries(since=self._polled))
@@ -171,6 +175,8 @@ class WarroomApp(VerificationStatus, App[int]):
             return  # closing; the next tick (if any) tries again
         self._polled = size
         for entry in new:
+            if isinstance(journal, TeamJournal):  # merged positions are not this chain's seqs: never deduplicated
+                self._seen_seqs.discard(entry.seq)
             self._entry_seen(entry)
 
     def _entry_seen(self, entry: Entry) -> None:
@@ -191,6 +197,8 @@ class WarroomApp(VerificationStatus, App[int]):
         if any(k.startswith("exercise.") for k in kinds):
             self._exercise_state = current_exercise(self.incident.journal) or {}
             self._exercise_tick()
+        if any(k.startswith("monitoring.") for k in kinds):
+            self.monitor_schedule.invalidate()
         self.main_screen.refresh_for(kinds)
         self.verify_appended()  # keep the header's integrity mark current: the new entries only, in a thread
         from screens.modals.alerts import AlertsModal

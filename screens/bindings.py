@@ -94,7 +94,8 @@ MAIN_BINDINGS: list[Binding] = [
         "Pictures",
         show=False,
         id="view.pictures",
-        tooltip="Pictures: attacker activity by hour, clocks on a time axis, rows taken, containment over time.",
+        tooltip="Pictures: attacker activity by hour, clocks on a time axis, rows taken, containment over time, token "
+        "use by address.",
     ),
     Binding("t", "timeline", "Timeline", show=False, id="journal.timeline", tooltip="The journal, newest first."),
     Binding("v", "verify", "Verify", show=False, id="journal.verify", tooltip="Re-check the hash chain."),

@@ -1,9 +1,12 @@
-"""The report's series (app/report/series.py) drawn with text: bars, a time axis, hour columns. Pure functions
-from a series and a width to rich Text, so the pictures are the same data as the report's SVG, drawn for a
-terminal, and read in monochrome too (every bar carries its number; marks carry letters, not only colours)."""
+"""The report's series (app/report/series.py) drawn with text: bars, a time axis, hour columns (hunt hits per
+indicator set, API calls per source address). Pure functions from a series and a width to rich Text, so the
+pictures are the same data as the report's SVG, drawn for a terminal, and read in monochrome too (every bar carries
+its number; marks carry letters, not only colours)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rich.text import Text
@@ -14,9 +17,11 @@ from app.report.series import (
     ChecklistProgress,
     ClockBar,
     ContainmentSeries,
+    HourCount,
     NoticeClocks,
     RowsBar,
 )
+from app.report.token_use import TokenUse
 from screens import fmt
 
 SET_STYLES = ("bold red", "bold yellow", "bold magenta", "bold cyan", "bold green", "bold blue")
@@ -43,34 +48,96 @@ def bars(rows: tuple[RowsBar, ...], width: int, empty: str) -> Text:
     return out
 
 
+@dataclass(frozen=True)
+class _HourColumns:
+    """A shared hour axis drawn in columns of blocks: `per_col` hours per column, `wide` characters each."""
+
+    start: datetime
+    end: datetime  # the start of the last hour
+    per_col: int
+    cols: int
+    wide: int
+
+    @classmethod
+    def fit(cls, hours: Iterable[str], room: int) -> _HourColumns:
+        instants = sorted({parse_instant(h) for h in hours})
+        start, end = instants[0], instants[-1]
+        span = int((end - start).total_seconds() // 3600) + 1
+        per_col = max(1, -(-span // room))  # hours per column
+        cols = -(-span // per_col)
+        return cls(start, end, per_col, cols, max(1, room // cols))  # a short span still fills the width
+
+    def line(self, hours: Iterable[HourCount], most: int) -> str:
+        buckets = [0] * self.cols
+        for h in hours:
+            buckets[int((parse_instant(h.hour_utc) - self.start).total_seconds() // 3600) // self.per_col] += h.count
+        return "".join((BLOCKS[0] if b == 0 else BLOCKS[max(1, round(8 * b / most))]) * self.wide for b in buckets)
+
+    def legend(self, out: Text, label_w: int) -> None:
+        step = f"{self.per_col} hours" if self.per_col > 1 else "an hour"
+        out.append(f"{'':<{label_w}} from {fmt.stamp(self.start)}, each block {step}\n", style="dim")
+        out.append(f"{'':<{label_w}} to   {fmt.stamp(self.end + timedelta(hours=1))}", style="dim")
+
+
 def attack_columns(timeline: AttackTimeline, width: int) -> Text:
     """Hits per hour of event time, a row of columns per indicator set, on one shared hour axis."""
     if not timeline.sets:
         text = "no hunt hits recorded: hunt the preserved evidence (palette: hunt: indicators)"
         return Text(text + (f"; {timeline.undated} undated" if timeline.undated else ""), style="dim")
-    hours = sorted({parse_instant(h.hour_utc) for s in timeline.sets for h in s.hours})
-    start, end = hours[0], hours[-1]
-    span = int((end - start).total_seconds() // 3600) + 1
     label_w = min(24, max(len(s.indicator_set) for s in timeline.sets))
-    room = max(8, width - label_w - 10)
-    per_col = max(1, -(-span // room))  # hours per column
-    cols = -(-span // per_col)
-    wide = max(1, room // cols)  # characters per column, so a short attack still fills the width
+    axis = _HourColumns.fit((h.hour_utc for s in timeline.sets for h in s.hours), max(8, width - label_w - 10))
     most = max(h.count for s in timeline.sets for h in s.hours) or 1
     out = Text()
     for i, s in enumerate(timeline.sets):
-        buckets = [0] * cols
-        for h in s.hours:
-            buckets[int((parse_instant(h.hour_utc) - start).total_seconds() // 3600) // per_col] += h.count
         out.append(f"{s.indicator_set[:label_w]:<{label_w}} ", style=SET_STYLES[i % len(SET_STYLES)])
-        line = "".join((BLOCKS[0] if b == 0 else BLOCKS[max(1, round(8 * b / most))]) * wide for b in buckets)
-        out.append(line, style=SET_STYLES[i % len(SET_STYLES)])
+        out.append(axis.line(s.hours, most), style=SET_STYLES[i % len(SET_STYLES)])
         out.append(f" {s.total}\n")
-    step = f"{per_col} hours" if per_col > 1 else "an hour"
-    out.append(f"{'':<{label_w}} from {fmt.stamp(start)}, each block {step}\n", style="dim")
-    out.append(f"{'':<{label_w}} to   {fmt.stamp(end + timedelta(hours=1))}", style="dim")
+    axis.legend(out, label_w)
     if timeline.undated:
         out.append(f"\n{timeline.undated} hit(s) without an event time are counted but not placed", style="yellow")
+    return out
+
+
+def token_use_rows(use: TokenUse, width: int) -> Text:
+    """API calls per source address per hour, a block of address rows per app on one shared hour axis; the
+    busiest addresses of each app, the rest folded into one line; what the logs cannot place is said."""
+    placed = [a for a in use.apps if a.first_utc]
+    if (why := use.empty_reason()) is not None:
+        return Text(why, style="dim")
+    label_w = min(26, max(len(s.ip) + 2 for a in use.apps for s in a.top()[0]))
+    out = Text()
+    axis = (
+        _HourColumns.fit(
+            (h.hour_utc for a in placed for s in a.addresses for h in s.hours), max(8, width - label_w - 9)
+        )
+        if placed
+        else None
+    )
+    for i, a in enumerate(use.apps):
+        style = SET_STYLES[i % len(SET_STYLES)]
+        most = a.busiest_hour()
+        out.append(f"{a.app}", style=style)
+        out.append(f"  {a.calls:,} call(s) by {a.users} token holder(s); busiest hour {most:,}\n", style="dim")
+        shown, more, more_calls = a.top()
+        for s in shown:
+            out.append(f"  {s.ip[: label_w - 2]:<{label_w - 2}} ")
+            out.append(axis.line(s.hours, max(most, 1)) if axis else "", style=style)
+            out.append(f" {s.total:,}\n")
+        if more:
+            out.append(f"  {more} more address(es): {more_calls:,} call(s)\n", style="dim")
+        if a.undated:
+            out.append(f"  {a.undated} call(s) without a usable time are counted but not placed\n", style="yellow")
+        if a.shared_calls:
+            out.append(
+                f"  {a.shared_calls} call(s) by users holding other apps' tokens too, counted under each\n",
+                style="yellow",
+            )
+    if axis is not None:
+        axis.legend(out, label_w)
+    else:
+        out.rstrip()
+    if use.unattributed:
+        out.append(f"\n{use.unattributed:,} call(s) by users holding no app's token are not shown", style="dim")
     return out
 
 

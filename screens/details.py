@@ -1,6 +1,7 @@
-"""The detail strip's text for the selected row of each pane, in sentences: a checklist item's full title, why,
-steps, evidence needed, controls and history; a clock's rule, citation, basis and version; an inventory
-record's findings with what to do. Pure functions of what the panes already hold (no journal reads)."""
+"""The detail strip's text for the selected row of each pane, in sentences: a checklist item's full title, why, steps,
+evidence needed, controls and history; a clock's rule, citation, basis and version; an inventory record's findings
+with what to do (and for a permission set, who holds it, how, and what it lets out). Pure functions of what the panes
+already hold (no journal reads)."""
 
 from __future__ import annotations
 
@@ -112,6 +113,8 @@ def inventory_detail(row: InventoryRow, findings: list[Any]) -> Text:
     out.append(row.name, style="bold")
     if row.detail:
         out.append(f"  {row.detail}", style="dim")
+    if row.kind == "permset":  # what it lets out first: the strip may be too short for every finding
+        _permission_set(out, row.record)
     mine = [f for f in findings if (f.severity, f.title) in set(row.findings)]
     if not row.findings:
         out.append("\nNo findings: none of the six failure patterns matched this record.")
@@ -127,3 +130,53 @@ def inventory_detail(row: InventoryRow, findings: list[Any]) -> Text:
             out.append(f"\n{severity} risk: {title}")
     out.append(f"\nContainment: {row.containment or 'none yet'}")
     return out
+
+
+def _holder(h: dict[str, Any]) -> str:
+    how = []
+    if not h.get("assignment_id"):
+        how.append("through its profile")
+    if h.get("group_id"):
+        how.append(f"through permission set group {h['group_id']}")
+    if h.get("expires"):
+        how.append(f"until {fmt.stamp(h['expires'])}")
+    return str(h.get("username")) + (f" ({', '.join(how)})" if how else "")
+
+
+def _permission_set(out: Text, rec: dict[str, Any]) -> None:
+    """Who of the app's users holds the set and how, what it lets out, and how it can be taken away."""
+    holders = rec.get("holders") or []
+    count = int(rec.get("holder_count") or len(holders))
+    more = f"; and {count - len(holders)} more" if count > len(holders) else ""
+    _section(
+        out,
+        "Held by",
+        f"{count} of the {rec.get('app')} app's {rec.get('app_users')} token holder(s): "
+        + "; ".join(_holder(h) for h in holders)
+        + more,
+    )
+    if rec.get("through_group"):
+        _section(out, "Through a permission set group", f"{rec['through_group']} of them")
+    if expiring := rec.get("expiring"):
+        _section(out, "Assignments expire", f"{len(expiring)} expiry time(s), the first {fmt.stamp(expiring[0])}")
+    grants, off, unknown = rec.get("grants") or [], rec.get("not_granted") or [], rec.get("unknown") or []
+    parts = [f"grants {', '.join(grants)}"] if grants else []
+    if off:
+        parts.append(f"does not grant {', '.join(off)}")
+    if unknown:
+        parts.append(f"unknown for {', '.join(unknown)} (not in this org's describe or not recorded)")
+    lets_out = "; ".join(parts)
+    _section(out, "Lets data out", lets_out)
+    if rec.get("high_risk"):
+        _section(out, "Other powerful permissions", ", ".join(rec["high_risk"]))
+    if rec.get("profile_owned"):
+        todo = (
+            f"the profile {rec.get('profile_name') or rec.get('label') or rec.get('name')} grants it, and a "
+            "profile's own set cannot be unassigned (Salesforce refuses to delete its assignment): move the users "
+            "to a smaller profile, or freeze them"
+        )
+    else:
+        label, name = rec.get("label") or rec.get("name") or "?", rec.get("name")
+        todo = f"remove {label}" + (f" ({name})" if name and name != label else "")
+        todo += " from the holders (containment: strip permissions) or freeze them"
+    _section(out, "To take it away", todo)

@@ -89,11 +89,17 @@ class ExerciseActions(_Screen):
         )
 
     def refresh_alerts(self) -> None:
+        from app.monitoring import pending_monitor_alerts
         from screens.widgets.alert_bar import AlertBar
 
         bar = self.query_one(AlertBar)
         pending = ex.pending_alerts(self.app.incident) if self.app.runner is not None else []
-        bar.set_alerts(pending, self.app.key_for("exercise.alerts", "l"), self.app.key_for("exercise.ack", "y"))
+        bar.set_alerts(
+            pending,
+            self.app.key_for("exercise.alerts", "l"),
+            self.app.key_for("exercise.ack", "y"),
+            pending_monitor_alerts(self.app.incident),
+        )
 
     # -- the clock ----------------------------------------------------------------------------------------------
 

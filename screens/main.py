@@ -1,4 +1,5 @@
-"""The war-room main screen: header, three panes (side by side from 120 columns, tabbed below), activity, footer.
+"""The war-room main screen: header, three panes (from 120 columns the checklist on the left and the countdowns
+over the inventory on the right; tabbed below), the selected row read whole, activity, footer.
 
 Everything shown is re-read from the journal after each append (the journal's listener), and time-only changes
 (remaining time, overdue marks, T+) come from the app's single one-second tick reading the injected clock.
@@ -16,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Tab, Tabs, Tree
+from textual.widgets import Footer, Input, Tab, Tabs, Tree
 from textual.worker import Worker
 
 from app.grants import expiring_grants
@@ -25,9 +26,11 @@ from screens import details, fmt, sources
 from screens.actions import ConsoleActions
 from screens.bindings import EXERCISE_BINDINGS, MAIN_BINDINGS
 from screens.containment_actions import ContainmentActions
+from screens.cost_actions import CostActions
 from screens.deadline_actions import DeadlineActions
 from screens.exercise_actions import ExerciseActions
 from screens.forensic_actions import ForensicActions
+from screens.monitor_actions import MonitorActions
 from screens.record_actions import RecordActions
 from screens.widgets.activity_bar import ActivityBar
 from screens.widgets.alert_bar import AlertBar
@@ -36,6 +39,7 @@ from screens.widgets.countdown_pane import CountdownPane, urgency
 from screens.widgets.detail_strip import DetailStrip, NextClock
 from screens.widgets.header_bar import HeaderBar
 from screens.widgets.inventory_pane import InventoryPane, InventoryRow
+from screens.widgets.row_list import RowList
 
 if TYPE_CHECKING:
     from screens.app import WarroomApp
@@ -51,6 +55,8 @@ class MainScreen(
     ForensicActions,
     RecordActions,
     ExerciseActions,
+    MonitorActions,
+    CostActions,
     Screen[None],
 ):
     BINDINGS = [*MAIN_BINDINGS, *EXERCISE_BINDINGS]
@@ -161,19 +167,13 @@ class MainScreen(
                     self.update_detail()
                 return
 
-    @on(DataTable.RowHighlighted)
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        """Remember the cursor of each pane, read when handled (a redraw posts stale highlights first)."""
-        table = event.data_table
-        field = {
-            "checklist-table": "checklist_row",
-            "countdown-table": "countdown_row",
-        }.get(table.id or "")
-        if field is None or table.row_count == 0:
+    @on(RowList.Highlighted)
+    def _highlighted(self, event: RowList.Highlighted) -> None:
+        """Remember the cursor of each pane; the detail strip follows the focused pane's."""
+        field = {"checklist-rows": "checklist_row", "countdown-rows": "countdown_row"}.get(event.row_list.id or "")
+        if field is None:
             return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        if key:
-            self.app.save_view(**{field: key})
+        self.app.save_view(**{field: event.key})
         if field.startswith(self.active_pane[:5]):
             self.update_detail()
 
@@ -190,12 +190,12 @@ class MainScreen(
         if isinstance(event.node.data, InventoryRow) and not event.node.children:
             self.action_detail()
 
-    @on(DataTable.RowSelected)
-    def _selected(self, event: DataTable.RowSelected) -> None:
-        table_id = event.data_table.id or ""
-        if table_id == "checklist-table":
+    @on(RowList.Selected)
+    def _selected(self, event: RowList.Selected) -> None:
+        list_id = event.row_list.id or ""
+        if list_id == "checklist-rows":
             self.action_set_state()
-        elif table_id == "countdown-table":
+        elif list_id == "countdown-rows":
             self.action_detail()
 
     # -- data -----------------------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ class MainScreen(
 
     def _refresh_for(self, kinds: set[str]) -> None:
         self.refresh_header()
-        if any(k.startswith("exercise.") for k in kinds):
+        if any(k.startswith(("exercise.", "monitoring.")) for k in kinds):
             self.refresh_alerts()
         if any(k.startswith(("checklist.", "incident.", "evidence.", "action.", "contain")) for k in kinds):
             self.refresh_checklist()

@@ -1,8 +1,8 @@
 """Pictures of the incident in the terminal: the attacker's activity by event time (hits per hour, per indicator
 set), the notification clocks on one time axis with now and each due time, rows taken per object and per user,
-containment over time and checklist items done per phase over time. The data is the report's
-(`app.report.series`), computed in a worker; this screen only draws it (screens/charts.py), redrawn to the width
-it has."""
+containment over time, checklist items done per phase over time and token use (API calls per source address per
+hour, per app). The data is the report's (`app.report.series`), computed in a worker; this screen only draws it
+(screens/charts.py), redrawn to the width it has."""
 
 from __future__ import annotations
 
@@ -50,6 +50,10 @@ class PicturesScreen(Screen[None]):
             yield Static(id="chart-containment", classes="chart")
             yield Static("Checklist: items done per phase over time", classes="heading")
             yield Static(id="chart-checklist", classes="chart")
+            yield Static(
+                "Token use: API calls per source address per hour, by each app's token holders", classes="heading"
+            )
+            yield Static(id="chart-token-use", classes="chart")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -71,6 +75,7 @@ class PicturesScreen(Screen[None]):
         self.query_one("#chart-users", Static).update(charts.bars(s.rows.by_user, width, none_taken))
         self.query_one("#chart-containment", Static).update(charts.containment_lines(s.containment))
         self.query_one("#chart-checklist", Static).update(charts.checklist_steps(s.checklist, width))
+        self.query_one("#chart-token-use", Static).update(charts.token_use_rows(s.token_use, width))
 
     def action_scroll(self, lines: int) -> None:
         self.query_one(VerticalScroll).scroll_relative(y=lines, animate=False)

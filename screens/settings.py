@@ -7,7 +7,8 @@ A responder on an odd keyboard or over SSH remaps keys by binding id, e.g.
     journal.anchor = "ctrl+a"
 
 The theme picked in the palette ("Change theme") is saved as `[console] theme = "..."` and used at the next
-start.
+start. `[console] monitor_every_minutes` (default 60) is how often the console runs the monitoring while a
+monitoring window is open.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class ConsoleSettings(BaseModel):
     org_alias: str = "sim"
     save_view: bool = True  # restore pane, filter and cursor on restart
     theme: str | None = None  # a Textual theme name; None = the default
+    monitor_every_minutes: int = Field(default=60, ge=1, le=24 * 60)  # a scheduled monitoring run while open
 
     def zone(self) -> ZoneInfo | None:
         if not self.local_tz:

@@ -11,8 +11,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from app.journal.chain import Entry, Journal
+from app.journal.merkle import short_root
 from app.journal.verify import VerifyReport
 from app.report.contents import short_text, summarise
+from app.team.merged import TeamJournal
 from screens import fmt
 from screens.modals.detail import DetailModal, words
 
@@ -47,6 +49,7 @@ class TimelineScreen(Screen[None]):
     def __init__(self, journal: Journal) -> None:
         super().__init__()
         self.journal = journal
+        self._merged_status = ""  # a team incident: the merged view's size, root and conflicts
 
     def compose(self) -> ComposeResult:
         yield Static("", id="timeline-status")
@@ -57,6 +60,8 @@ class TimelineScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.add_column("#", key="seq", width=6)
         table.add_column("recorded", key="when", width=23)
+        if isinstance(self.journal, TeamJournal):  # a team incident: whose laptop each entry comes from
+            table.add_column("origin", key="origin", width=10)
         table.add_column("actor", key="actor", width=12)
         table.add_column("kind", key="kind", width=20)
         table.add_column("what", key="what")
@@ -69,19 +74,33 @@ class TimelineScreen(Screen[None]):
     def reload(self) -> None:
         table = self.query_one(DataTable)
         table.clear()
-        head = self.journal.head()
-        since = max(0, head.size - PAGE)
-        for entry in reversed(list(self.journal.entries(since=since))):
+        journal = self.journal
+        team = journal if isinstance(journal, TeamJournal) else None
+        head = journal.head()
+        size = team.merged_head()[0] if team else head.size
+        for entry in reversed(list(journal.entries(since=max(0, size - PAGE)))):
+            origin = [team.origin_name(entry.seq)] if team else []
             table.add_row(
                 str(entry.seq),
                 fmt.stamp(entry.recorded_utc),
+                *origin,
                 entry.actor,
                 entry.kind,
                 summary(entry),
                 key=str(entry.seq),
             )
+        status = f"journal #{head.size}  root {head.short}"
+        self._merged_status = ""
+        if team:
+            merged_size, root = team.merged_head()
+            conflicts = len(team.conflicts())
+            self._merged_status = (
+                f" · merged view of {len(team.origin_names())} responder(s) #{merged_size} root {short_root(root)}"
+                + (f" · {conflicts} conflicting change(s), later kept (`warroom team conflicts`)" if conflicts else "")
+            )
+            status = f"this laptop #{head.size} root {head.short}"
         self.query_one("#timeline-status", Static).update(
-            f"journal #{head.size}  root {head.short}   (v verify, Enter entry detail, Esc back)"
+            f"{status}{self._merged_status}   (v verify, Enter entry detail, Esc back)"
         )
 
     def on_verified(self, report: VerifyReport) -> None:
@@ -89,6 +108,7 @@ class TimelineScreen(Screen[None]):
             text = Text(f"✓ verified: {report.message}", style="green")
         else:
             text = Text(f"!! VERIFY FAILED: {report.message}", style="bold red")
+        text.append(self._merged_status)
         self.query_one("#timeline-status", Static).update(text)
 
     def action_verify(self) -> None:
@@ -99,10 +119,14 @@ class TimelineScreen(Screen[None]):
         event.stop()
         entry = self.journal.entry(int(str(event.row_key.value)))
         if entry is not None:
+            team = self.journal if isinstance(self.journal, TeamJournal) else None
+            where = team.placed(entry.seq) if team else None
+            origin = {"origin": team.origin_name(entry.seq), "origin_seq": where.origin_seq} if team and where else {}
             self.app.push_screen(
                 DetailModal(
                     f"journal entry #{entry.seq} {entry.kind}",
                     {
+                        **origin,
                         "seq": entry.seq,
                         "kind": entry.kind,
                         "actor": entry.actor,

@@ -4,6 +4,8 @@ and the Pilot steps the console tests share (wait for workers, for a screen, fil
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,19 @@ class Console:
 
 def make_context(home: Path, clock: FrozenClock, keyring: Any) -> Context:
     return Context(home=home, actor="tester", clock=clock, keyring=keyring)
+
+
+@contextmanager
+def demo_console(home: Path, clock: FrozenClock, keyring: Any) -> Iterator[Console]:
+    """The demo incident in a fresh workspace, closed afterwards (for a test module's `console` fixture)."""
+    from app.exercise import demo
+
+    ctx = make_context(home, clock, keyring)
+    c = Console(ctx, demo.create_demo_incident(ctx), clock)
+    try:
+        yield c
+    finally:
+        c.incident.close()
 
 
 async def drained(pilot: Any) -> None:

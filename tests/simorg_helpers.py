@@ -218,3 +218,19 @@ def creds(sim: SimOrg, kind: str = "password", **overrides: Any) -> OrgCredentia
 
 def login(sim: SimOrg, kind: str = "password", *, options: dict[str, Any] | None = None, **overrides: Any) -> Org:
     return Org.login(creds(sim, kind, **overrides), **(options or {}))
+
+
+def setup_policies(sim: SimOrg, *, on: bool) -> None:
+    """The two Transaction Security policies a hardening plan asks for, as an admin makes them in Setup (the
+    simulated org's Metadata API components): enabled and blocking (`on`), or switched off and not blocking."""
+    from app.hardening.components import POLICIES
+
+    with sim.store.lock:
+        for name, (event, _what) in POLICIES.items():
+            sim.metadata.components[("TransactionSecurityPolicy", name)] = {
+                "fullName": name,
+                "action": {"block": on, "endSession": False, "freezeUser": False, "twoFactorAuthentication": False},
+                "active": on,
+                "eventName": event,
+                "type": "CustomConditionBuilderPolicy",
+            }

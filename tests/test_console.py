@@ -180,8 +180,7 @@ async def test_mark_notice_sent_shows_check(console: Console, tmp_path: Path) ->
         row = next(r for r in pane.rows if r.rule == rule)
         assert row.notified
         assert urgency(row, console.clock.now())[0] == "✓"
-        table = pane.query_one(DataTable)
-        assert "✓" in str(table.get_cell(rule, "mark"))
+        assert "✓" in str(pane.table.cell(rule, "mark"))
 
 
 async def test_clocks_tick_from_the_injected_clock(console: Console) -> None:
@@ -190,11 +189,11 @@ async def test_clocks_tick_from_the_injected_clock(console: Console) -> None:
         await settle(pilot)
         pane = app.screen.query_one(CountdownPane)
         row = next(r for r in pane.rows if r.due)
-        before = str(pane.query_one(DataTable).get_cell(row.key, "left"))
+        before = str(pane.table.cell(row.key, "left"))
         console.clock.advance(__import__("datetime").timedelta(hours=1))
         app._tick()
         await pilot.pause()
-        after = str(pane.query_one(DataTable).get_cell(row.key, "left"))
+        after = str(pane.table.cell(row.key, "left"))
         assert before != after
         assert "T+02:30:00" in app.screen.query_one(HeaderBar).render().plain
 

@@ -1,7 +1,7 @@
-"""The console against the simulated org: pull the inventory in a worker, then contain with the typed alias;
-forensics and containment from the palette: collect with per-source progress (and a cancel that stops it), hunt
-the preserved evidence, what was taken, and approve, status and undo of containment; each judged by the
-journal."""
+"""The console against the simulated org: pull the inventory in a worker (a tree with a permission-set branch per
+app), then contain with the typed alias; forensics and containment from the palette: collect with per-source
+progress (and a cancel that stops it), hunt the preserved evidence, what was taken, and approve, status and undo of
+containment; each judged by the journal."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 from textual.widgets import Input
 
 from app import hunt
+from app import inventory as inv
 from app.base.clock import FrozenClock
 from app.exercise import demo
 from app.simorg import SimOrg
@@ -310,3 +311,70 @@ async def test_pictures_draw_the_reports_series_after_a_hunt(console: Console, s
         clocks = screen.query_one("#chart-clocks").content.plain
         dated = [b for b in expected.clocks.bars if b.due_utc]
         assert clocks.count("▲") + clocks.count("✓") == len(dated) and "| now" in clocks
+
+
+async def test_inventory_tree_has_a_permission_set_branch_per_app(console: Console, sim: SimOrg) -> None:
+    app = console.app(org_factory=demo.sim_factory(sim))
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "p")
+        await settle(pilot)
+        journal = console.incident.journal
+        assert journal.last("inventory.snapshot") is not None
+        snap = inv.load_current(console.incident)  # what the journal points at, read back from the evidence store
+        assert snap is not None and snap.assignments
+        expected = inv.app_permission_sets(snap)["Drift"]
+        pane = app.screen.query_one(InventoryPane)
+        drift = next(n for n in pane.records.root.children if n.data is not None and n.data.name == "Drift")
+        [branch] = [b for b in drift.children if str(b.label).startswith("permission sets held by its users")]
+        assert str(branch.label) == f"permission sets held by its users ({len(expected)})"
+        assert not branch.children  # collapsed: drawn when opened
+        widest = next(s for s in expected if "View All Data" in s.grants)
+        key = f"perm:Drift|{widest.permission_set.id}"
+        pane.select(key)
+        await pilot.pause()
+        assert drift.is_expanded and branch.is_expanded and len(branch.children) == len(expected)
+        row = pane.selected()
+        assert row is not None and row.key == key
+        assert f"held by {len(widest.holders)} of {widest.app_users} Drift user" in str(pane._by_key[key].label)
+        text = app.screen.query_one(DetailStrip).text
+        assert "Lets data out: grants API Enabled, View All Data; does not grant Modify All Data" in text
+        assert all(h.username in text for h in widest.holders)
+        branch.collapse()
+        await pilot.pause()
+        assert not branch.is_expanded
+
+
+async def test_pictures_show_token_use_by_address_after_a_pull_and_a_collect(console: Console, sim: SimOrg) -> None:
+    from app.hunt import CALL_LOG_TYPES
+    from app.report.series import compute_series
+    from screens.pictures import PicturesScreen
+
+    app = console.app(org_factory=demo.sim_factory(sim))
+    journal = console.incident.journal
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "p")  # the inventory names each app's token holders
+        await settle(pilot)
+        await collect(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert journal.last("inventory.snapshot") is not None
+        logs = [
+            e
+            for e in journal.entries(kind="evidence.acquired")
+            if (e.data.get("source") or {}).get("event_type") in CALL_LOG_TYPES
+        ]
+        assert logs, "the collection preserved API event log files"
+        await palette(pilot, "view: pictures")
+        await until(
+            pilot, lambda: isinstance(app.screen, PicturesScreen) and bool(app.screen.query("#chart-token-use"))
+        )
+        use = compute_series(console.incident, console.clock.now()).token_use
+        assert app.screen.series.token_use == use  # the report's series, drawn
+        chart = app.screen.query_one("#chart-token-use").content.plain
+        drift = next(a for a in use.apps if a.app == "Drift")
+        assert drift.addresses[0].ip == "208.68.36.90"  # the seed's attacker address makes most of Drift's calls
+        for a in use.apps:
+            assert f"{a.app}  {a.calls:,} call(s) by {a.users} token holder(s)" in chart
+            assert all(s.ip in chart for s in a.top()[0])

@@ -144,7 +144,36 @@ def _series():
         ),
         True,
     )
-    return sr.Series(attack, clocks, rows, containment, checklist)
+    from app.report import token_use as tu
+
+    def address(ip: str, hours: tuple[tuple[int, int], ...]) -> tu.AddressSeries:
+        points = tuple(sr.HourCount(f"2025-08-08T{h:02d}:00:00Z", n) for h, n in hours)
+        return tu.AddressSeries(ip, points, sum(n for _, n in hours))
+
+    drift = (
+        address("208.68.36.90", ((3, 40), (4, 120), (5, 35))),
+        address("44.215.108.109", ((4, 12), (9, 60))),
+        address("185.220.101.143", ((5, 3),)),
+    )
+    use = tu.TokenUse(
+        apps=(
+            tu.AppTokenUse("Drift", 1, drift, 270, 0, 0, "2025-08-08T03:02:00Z", "2025-08-08T09:55:00Z"),
+            tu.AppTokenUse(
+                "HubSpot",
+                1,
+                (address("203.0.113.30", ((3, 2), (6, 2), (9, 2))),),
+                6,
+                0,
+                0,
+                "2025-08-08T03:00:00Z",
+                "2025-08-08T09:00:00Z",
+            ),
+        ),
+        log_types=("API", "RestApi"),
+        snapshots=1,
+        unattributed=4,
+    )
+    return sr.Series(attack, clocks, rows, containment, checklist, use)
 
 
 def _pictures(console: Console):
@@ -156,6 +185,24 @@ def _pictures(console: Console):
         await pilot.pause()
 
     return run_before
+
+
+def _token_use_in_view(console: Console):
+    from screens.pictures import PicturesScreen
+
+    async def run_before(pilot) -> None:
+        await _pictures(console)(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, PicturesScreen)
+        screen.query_one("#chart-token-use").scroll_visible(animate=False, top=True)
+        await pilot.pause()
+
+    return run_before
+
+
+def test_pictures_token_use_80x24(snap_compare, console: Console) -> None:
+    """At 80x24 the token-use picture is below the fold: scrolled into view (at 160x48 the whole screen shows)."""
+    assert snap_compare(console.app(), terminal_size=(80, 24), run_before=_token_use_in_view(console))
 
 
 def test_pictures_80x24(snap_compare, console: Console) -> None:

@@ -77,7 +77,7 @@ async def test_j_k_move_and_never_rest_on_a_phase_heading(console: Console) -> N
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         pane = app.screen.query_one(ChecklistPane)
-        keys = [k for k in pane._drawn]
+        keys = pane.shown_keys
         first_item = next(k for k in keys if not k.startswith("phase:"))
         pane.select(first_item)
         await pilot.pause()
@@ -103,11 +103,11 @@ async def test_slash_filters_the_pane_in_view(console: Console) -> None:
         await pilot.press(*"freeze")
         await pilot.pause()
         pane = app.screen.query_one(ChecklistPane)
-        items = [k for k in pane._drawn if not k.startswith("phase:")]
+        items = [k for k in pane.shown_keys if not k.startswith("phase:")]
         assert items and all("freeze" in pane.items[k].title.lower() for k in items)
         await pilot.press("enter", "escape")
         await pilot.pause()
-        assert len(pane._drawn) > len(items) + 1
+        assert len(pane.shown_keys) > len(items) + 1
 
         await pilot.press("2", "slash", *"US-", "enter")
         await pilot.pause()

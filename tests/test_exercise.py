@@ -138,7 +138,8 @@ def test_score_fields_follow_from_the_scenario_truth(played: Played) -> None:
     assert due, "the scenario is long enough for at least one notification deadline to come due"
     for d in due:
         assert d["outcome"] == "met"
-        assert parse_instant(d["notified_utc"]) <= parse_instant(d["due_utc"])
+        if d["due_utc"]:  # a rule without a fixed deadline ("without undue delay") is met by the notice itself
+            assert parse_instant(d["notified_utc"]) <= parse_instant(d["due_utc"])
     assert score["deadlines_met"] == len(due)
     assert score["items_missed"] == 0 and score["evidence_gaps_count"] == 0
     parts = score["parts"]
@@ -211,6 +212,29 @@ def test_journal_verifies_and_report_is_auditable(played: Played) -> None:
     notified = {c["rule"] for c in report["clocks"] if c["notified_utc"]}
     assert notified >= {d["rule"] for d in played.result["score"]["deadlines"] if d["outcome"] == "met"}
     assert any(r["served"] and r["framework"] == "soc2" and r["control"] == "CC7.4" for r in report["controls"])
+
+
+def test_the_monitoring_runs_raise_the_alerts_the_script_expects(played: Played) -> None:
+    """The monitoring period: each scripted `monitor.run` is journaled on its day of the window and raised at least
+    the alert types it expects (the attacker trying again on day 9); no alert twice."""
+    from app.monitoring import ALERT_TYPES
+
+    actions = load_script(played.name).script.actions
+    runs = [a for a in actions if a.do == "monitor.run"]
+    opened = next(a for a in actions if a.do == "monitor.start")
+    start = exercise_start(load_scenario(played.name))
+    with played.workspace().open(played.incident_id) as incident:
+        entries = {parse_instant(e.recorded_utc): e.data for e in incident.journal.entries(kind="monitoring.run")}
+        alerts = [e.data for e in incident.journal.entries(kind="monitoring.alert")]
+    assert len(entries) == len(runs) and any(a.expect_alerts for a in runs)
+    for action in runs:
+        run = entries[start + action.offset]
+        assert run["status"] == "ok" and run["trigger"] == "exercise script"
+        assert run["day"] == (action.offset - opened.offset) // timedelta(days=1) + 1
+        raised = {a["type"] for a in alerts if a["run"] == run["run"]}
+        assert set(action.expect_alerts) <= raised, (action.at, raised)
+        assert run["alerts"] == sum(1 for a in alerts if a["run"] == run["run"])
+    assert len({a["key"] for a in alerts}) == len(alerts) and {a["type"] for a in alerts} <= set(ALERT_TYPES)
 
 
 # -- the engine without a script -----------------------------------------------------------------------------
@@ -319,7 +343,7 @@ def _broken_copy(tmp_path: Path, name: str, old: str, new: str) -> tuple[Path, i
         ('kind = "soc"', 'kind = "gossip"', "kind"),
         ('"residents.US-TX" = "21750"', '"residents.US-TX" = "many"', "whole number"),
         ('application = "Drift", browser', 'applicaton = "Drift", browser', "unknown key"),
-        ('at = "PT72H"', 'at = "PT99H"', "after the end"),
+        ('at = "P11DT3H"', 'at = "P13D"', "after the end"),
     ],
 )
 def test_bad_scenario_rejected_at_its_line(tmp_path: Path, old: str, new: str, needle: str) -> None:

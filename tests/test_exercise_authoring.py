@@ -118,6 +118,7 @@ def test_a_sim_fragment_may_name_what_an_earlier_inject_added(tmp_path: Path) ->
         ('item = "detect.commander"', 'item = "detect.comander"', "(did you mean 'detect.commander'?)"),
         ('indicators = ["chat-vendor-theft"]', 'indicators = ["iocs/missing.toml"]', "no such indicator file"),
         ('evidence = "@', 'evidence = "@nolabel-', "no earlier action is labelled 'nolabel-"),
+        ('"token_regranted",', '"token_re_granted",', "(did you mean 'token_regranted'?)"),
     ],
 )
 def test_a_wrong_script_action_fails_at_load(tmp_path: Path, old: str, new: str, needle: str) -> None:
@@ -153,6 +154,21 @@ def test_script_times_org_aliases_and_injects_are_checked_against_the_scenario(t
             load_script(path, loaded)
         assert str(info.value).startswith(f"{path}:8:"), str(info.value)
         assert needle in str(info.value), str(info.value)
+
+
+def test_a_monitoring_run_needs_a_window_opened_earlier_in_the_script(tmp_path: Path) -> None:
+    loaded = load_scenario("chat-vendor-theft")
+    body = (
+        '[[actions]]\nat = "PT2H"\ndo = "monitor.run"\nexpect_alerts = ["login_from_indicator"]\n\n'
+        '[[actions]]\nat = "PT3H"\ndo = "monitor.start"\ndays = 14\n'
+    )
+    path = _script(tmp_path, body)
+    with pytest.raises(ScenarioError) as info:
+        load_script(path, loaded)
+    assert str(info.value).startswith(f"{path}:7:") and "monitor.start action must come before" in str(info.value)
+    path = _script(tmp_path, body.replace('at = "PT3H"', 'at = "PT1H"'))
+    script = load_script(path, loaded)  # opened at T+1h, run at T+2h: accepted
+    assert [a.do for a in script.script.actions] == ["monitor.run", "monitor.start"]
 
 
 # -- paths relative to their own file ------------------------------------------------------------------------------

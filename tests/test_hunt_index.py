@@ -190,3 +190,24 @@ def test_fts_and_columns_for_an_analyst(collected: Any) -> None:
         db.close()
     assert found and all("Soap" in u for (u,) in found)
     assert "CLIENT_IP" in fields
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["10.20.30.40", " 10.20.30.40\n", "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3", "256.1.1.1", "1..2.3",
+     "1.2.3.4.5", "0x1.2.3.4", "+1.2.3.4", "1.2.3.4/24", "2001:db8::17", "2001:DB8:0::17", "::ffff:1.2.3.4",
+     "Salesforce.com IP", ""],
+)  # fmt: skip
+def test_address_numbers_agree_with_ipaddress(text: str) -> None:
+    """The dotted-quad fast path gives exactly what the ipaddress module gives (or refuses what it refuses)."""
+    import ipaddress
+
+    from app.hunt.index import ip_number
+
+    try:
+        ip = ipaddress.ip_address(text.strip())
+    except ValueError:
+        assert ip_number(text) == (None, None)
+        return
+    width = 8 if ip.version == 4 else 32
+    assert ip_number(text) == (str(ip), f"{ip.version}:{int(ip):0{width}x}")

@@ -1,5 +1,5 @@
 """The demo incident's report, printed by a real headless Chromium (skipped, saying why, when none is installed):
-a one-page executive summary, at least four pictures that render, no table cell that breaks a word or spills over
+a one-page executive summary, at least six pictures that render, no table cell that breaks a word or spills over
 the page, the journal root on every page and in the PDF's metadata. The first pages are saved as PNG for review
 (WARROOM_ARTIFACTS, default .artifacts/report/); nothing compares pixels."""
 
@@ -65,12 +65,19 @@ def test_no_cell_breaks_a_word_or_spills_over_the_page(
 def test_every_picture_renders(printed: tuple[str, bytes, str], tmp_path: Path) -> None:
     assert BROWSER is not None
     svgs = layout_check(BROWSER, printed[0], tmp_path)["svgs"]
-    assert len(svgs) >= 5, svgs
+    assert len(svgs) >= 6, svgs
     for svg in svgs:
         assert svg["bbox"][0] > 0 and svg["bbox"][1] > 0, svg
         assert svg["shown"][0] > 0 and svg["shown"][1] > 0, svg
     titles = " ".join(s["title"] for s in svgs)
-    for picture in ("Attack timeline", "Notification clocks", "Rows taken", "Containment", "Checklist progress"):
+    for picture in (
+        "Attack timeline",
+        "Notification clocks",
+        "Rows taken",
+        "Containment",
+        "Checklist progress",
+        "Token use",
+    ):
         assert picture in titles
 
 

@@ -49,6 +49,9 @@ def _preserved(demo: PlayedDemo, data: bytes, fmt: str) -> None:
 def test_stix_bundle_parses_strictly_and_ties_sightings_to_indicators(demo: PlayedDemo) -> None:
     import stix2
 
+    from app.report.observed import observed as observed_records
+    from app.report.stix import pattern
+
     data, _ = _export(demo, "stix", "bundle.json")
     bundle = stix2.parse(data.decode("utf-8"), allow_custom=False, version="2.1")
     by_id = {o.id: o for o in bundle.objects}
@@ -65,8 +68,14 @@ def test_stix_bundle_parses_strictly_and_ties_sightings_to_indicators(demo: Play
         assert all(by_id[ref].type == "observed-data" for ref in s.observed_data_refs)
     ips = {o.value for o in bundle.objects if o.type == "ipv4-addr"}
     assert ips == {h.data["ip"] for h in placeable if h.data.get("ip")}
-    # Context indicators (they also describe normal traffic) are not exported as STIX indicators.
-    assert not any("connected_app" in (i.labels or []) for i in indicators)
+    # Context indicators (they also describe normal traffic) are not exported as STIX indicators; hit indicators
+    # are (a connected app too, when the set says its name alone is the attacker's).
+    with demo.incident() as incident:
+        records = observed_records(incident).indicators
+    names = {i.name for i in indicators}
+    context = [r for r in records if r.role != "hit"]
+    assert context and not any(f"{r.set_name}: {r.label}" in names for r in context)
+    assert all(f"{r.set_name}: {r.label}" in names for r in records if r.role == "hit" and pattern(r) is not None)
     _preserved(demo, data, "stix")
 
 

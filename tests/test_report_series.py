@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 
 from app.base.clock import parse_instant
+from app.exercise.runner import exercise_start, load_scenario
 from app.hunt import exfiltration_rows
 from app.report import series as S
 from tests.report_helpers import PlayedDemo, play_demo
 
-AS_OF = parse_instant("2025-08-24T09:00:00Z")  # the scenario's end
+_LOADED = load_scenario("chat-vendor-theft")
+AS_OF = exercise_start(_LOADED) + _LOADED.scenario.length  # the scenario's end
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +31,17 @@ def test_attack_timeline_counts_every_hit_in_its_event_hour(demo: PlayedDemo) ->
         hits = list(incident.journal.entries(kind="hunt.hit"))
         tl = S.attack_timeline(incident)
     assert hits, "the scenario's hunt records hits"
-    expected: Counter[str] = Counter()
+    expected: dict[str, Counter[str]] = {}  # a hit counts once in each indicator set that matched it
     for h in hits:
-        at = parse_instant(h.data["at"])
-        expected[at.strftime("%Y-%m-%dT%H:00:00Z")] += 1
-    [series] = tl.sets
-    assert series.indicator_set == "chat-vendor-theft"
-    assert {p.hour_utc: p.count for p in series.hours} == dict(expected)
-    assert series.total == len(hits) == tl.hits and tl.undated == 0
+        hour = parse_instant(h.data["at"]).strftime("%Y-%m-%dT%H:00:00Z")
+        for name in {i.split("/", 1)[0] for i in h.data["indicators"]}:
+            expected.setdefault(name, Counter())[hour] += 1
+    assert "chat-vendor-theft" in expected
+    assert {s.indicator_set: {p.hour_utc: p.count for p in s.hours} for s in tl.sets} == {
+        name: dict(c) for name, c in expected.items()
+    }
+    assert {s.indicator_set: s.total for s in tl.sets} == {name: sum(c.values()) for name, c in expected.items()}
+    assert tl.hits == len(hits) and tl.undated == 0
     assert tl.first_utc == min(h.data["at"] for h in hits)
 
 

@@ -21,7 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = gsub.add_parser("plan", help="plan a grant (journaled; nothing changes in the org)")
     _org_args(q, with_alias=True)
     q.add_argument("--user", required=True, metavar="USERNAME", help="the integration user to give access to")
-    q.add_argument("--permission-set", required=True, metavar="NAME", help="the permission set's API name")
+    what = q.add_mutually_exclusive_group(required=True)
+    what.add_argument("--permission-set", metavar="NAME", help="the permission set's API name")
+    what.add_argument(
+        "--permission-set-group", metavar="NAME", help="a permission set group's API name (DeveloperName) instead"
+    )
     until = q.add_mutually_exclusive_group(required=True)
     until.add_argument("--hours", type=float, help="how long the access lasts")
     until.add_argument("--until", type=instant_arg, metavar="INSTANT", help="when it ends (ISO 8601 with a zone)")
@@ -86,6 +90,7 @@ def _run_plan(ctx: Context, args: argparse.Namespace) -> int:
             incident,
             user=args.user,
             permission_set=args.permission_set,
+            permission_set_group=args.permission_set_group,
             expires=expires,
             reason=args.reason,
             approver=args.approver,
@@ -159,7 +164,8 @@ def _run_list(ctx: Context, args: argparse.Namespace) -> int:
     for g in grants:
         checked = f" (checked {g.check.checked_utc}, entry {g.check.seq})" if g.check else ""
         ctx.print(
-            f"{g.action_id}  {g.permission_set} to {g.assignee} on {g.org_alias} until {g.expires_utc}: "
+            f"{g.action_id}  {'group ' if g.is_group else ''}{g.permission_set} to {g.assignee} on {g.org_alias} "
+            f"until {g.expires_utc}: "
             f"{g.state}{checked}"
         )
         ctx.print(f"    reason: {g.reason}; asked by {g.requested_by}, approver {g.approver}; action {g.status}")

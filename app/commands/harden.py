@@ -18,6 +18,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = hsub.add_parser("plan", help="plan the hardening tasks of a connected app (journaled)")
     q.add_argument("--app", required=True, metavar="NAME", help="the connected app")
     q.add_argument("--offline", action="store_true", help="plan without reading the org (trace flags not listed)")
+    q.add_argument(
+        "--full-name",
+        metavar="API_NAME",
+        help="the app's ConnectedApp API name for the Metadata API (default: its name with '_' for spaces)",
+    )
+    q.add_argument(
+        "--refresh-days",
+        type=int,
+        default=1,
+        metavar="N",
+        help="refresh tokens expire after N days (deployed as the app's refresh token policy; default 1)",
+    )
     _org_args(q, with_alias=True)
     q.add_argument("--incident")
     q.add_argument("--json", action="store_true")
@@ -25,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     q = hsub.add_parser("check", help="read the app's policies and the trace flags back; journal what was found")
     q.add_argument("--app", required=True, metavar="NAME", help="the connected app")
+    q.add_argument("--full-name", metavar="API_NAME", help="the app's ConnectedApp API name (as for plan)")
     _org_args(q, with_alias=True)
     q.add_argument("--incident")
     q.add_argument("--json", action="store_true")
@@ -38,13 +51,16 @@ def _run_plan(ctx: Context, args: argparse.Namespace) -> int:
     alias = _default_alias(ctx, args.org)
     with ctx.open_incident(args.incident) as incident:
         org = None if args.offline else open_org(ctx, alias, instance_url=args.instance_url, ca=args.ca)
-        plan = plan_hardening(org, incident, args.app, ctx.actor, alias)
+        plan = plan_hardening(
+            org, incident, args.app, ctx.actor, alias, full_name=args.full_name, refresh_days=args.refresh_days
+        )
     if args.json:
         ctx.print_json(plan)
         return 0
     _print_plan(ctx, plan)
     ctx.print(
-        f"next: `warroom contain apply {plan.plan_id} --confirm {alias}` opens the tasks; close each with "
+        f"next: `warroom contain apply {plan.plan_id} --confirm {alias}` deploys the steps (if any) and opens the "
+        "tasks; close each with "
         "`warroom contain confirm TASK_ID --evidence ID`; `warroom harden check` verifies by query"
     )
     return 0
@@ -57,15 +73,16 @@ def _run_check(ctx: Context, args: argparse.Namespace) -> int:
     alias = _default_alias(ctx, args.org)
     with ctx.open_incident(args.incident) as incident:
         org = open_org(ctx, alias, instance_url=args.instance_url, ca=args.ca)
-        entry = check_hardening(incident, org, args.app, ctx.actor, alias)
+        entry = check_hardening(incident, org, args.app, ctx.actor, alias, full_name=args.full_name)
     d = entry.data
     if args.json:
         ctx.print_json({**d, "seq": entry.seq})
         return 0
-    for name in ("connected_app_policies", "debug_log_hygiene"):
+    for name in ("connected_app_policies", "connected_app_component", "transaction_security", "debug_log_hygiene"):
         r = d[name]
-        detail = r.get("why") or "; ".join(r.get("gaps", [])) or ", ".join(r.get("trace_flags", []))
+        policies = ", ".join(f"{k} {v}" for k, v in (r.get("policies") or {}).items())
+        detail = r.get("why") or "; ".join(r.get("gaps", [])) or ", ".join(r.get("trace_flags", [])) or policies
         ctx.print(f"{r['state']:<8} {name}" + (f": {detail}" if detail else ""))
-        ctx.print(f"         {r['query']}")
+        ctx.print(f"         {r.get('query') or r.get('call')}")
     ctx.print(f"journaled as entry {entry.seq}")
-    return 0 if all(d[n]["state"] == "met" for n in ("connected_app_policies", "debug_log_hygiene")) else 1
+    return 0 if d["passed"] else 1

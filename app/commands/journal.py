@@ -6,6 +6,7 @@ import argparse
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.base.errors import UsageError, WarroomError
 from app.composition.context import Context
@@ -13,6 +14,9 @@ from app.composition.verification import verify
 from app.journal.chain import JournalUnreadable
 from app.journal.merkle import short_root
 from app.journal.verify import Anchor
+
+if TYPE_CHECKING:
+    from app.team.checking import TeamCheck
 
 
 def _anchor(text: str) -> Anchor:
@@ -63,8 +67,17 @@ def _run_verify(ctx: Context, args: argparse.Namespace) -> int:
         ws = ctx.workspace
         path = ws.journal_path(ws.resolve(args.incident))
     report = verify(path, args.anchor, ctx.get_keyring())
+    team: TeamCheck | None = None
+    if not args.db and (path.parent / "team").is_dir():
+        from app.team.checking import verify_team
+
+        with ctx.workspace.open(path.parent.name) as incident:
+            team = verify_team(incident)
     if args.json:
-        ctx.print_json(report)
+        if team is None:
+            ctx.print_json(report)
+        else:
+            ctx.print_json({**report.model_dump(mode="json"), "team": {**team.__dict__, "ok": team.ok}})
     else:
         ctx.print(report.message)
         ordered = sorted(report.problems, key=lambda p: (p.seq is None, p.seq or 0))
@@ -75,6 +88,16 @@ def _run_verify(ctx: Context, args: argparse.Namespace) -> int:
             ctx.print(f"  warning at seq {warning.seq}: {warning.reason}: {warning.detail}")
         if report.ok:
             ctx.print(f"  anchor: {report.size}:{report.root}")
+        if team is not None:
+            ctx.print(
+                f"team: {team.origins} other origin(s), {team.entries} entries in {team.segments} segment(s) checked "
+                "with their keys" + ("" if team.ok else f"; TEAM INTEGRITY FAILURE ({len(team.problems)})")
+            )
+            for line in team.problems:
+                ctx.print(f"  {line}")
+            ctx.print(f"  merged view: {team.merged_size}:{team.merged_root}")
+    if team is not None and not team.ok:
+        return max(report.exit_code, 1)
     return report.exit_code
 
 
@@ -104,25 +127,33 @@ def _run_show(ctx: Context, args: argparse.Namespace) -> int:
     if kind and kind.endswith("*"):
         prefix = kind[:-1]
         kind = None
+    from app.team.merged import origin_of
+
     with ctx.open_incident(args.incident) as incident:
-        entries = incident.journal.entries(kind=kind, prefix=prefix)
+        journal = incident.journal
+        entries = journal.entries(kind=kind, prefix=prefix)
+        team = (journal.path.parent / "team").is_dir()  # a team incident: each entry names its responder
         if args.json:
-            ctx.print_json(
-                [
-                    {
-                        "seq": e.seq,
-                        "kind": e.kind,
-                        "actor": e.actor,
-                        "recorded_utc": e.recorded_utc,
-                        "data": e.data,
-                        "entry_hash": e.entry_hash,
-                    }
-                    for e in entries
-                ]
-            )
+            rows = []
+            for e in entries:
+                row = {
+                    "seq": e.seq,
+                    "kind": e.kind,
+                    "actor": e.actor,
+                    "recorded_utc": e.recorded_utc,
+                    "data": e.data,
+                    "entry_hash": e.entry_hash,
+                }
+                found = origin_of(journal, e.seq) if team else None
+                if found is not None:
+                    row |= {"origin": found[0], "origin_id": found[1].origin, "origin_seq": found[1].origin_seq}
+                rows.append(row)
+            ctx.print_json(rows)
             return 0
         for e in entries:
-            ctx.print(f"{e.seq:>6}  {e.recorded_utc}  {e.actor:<12}  {e.kind:<22}  {_summary(e.data)}")
+            found = origin_of(journal, e.seq) if team else None
+            origin = f"{found[0]:<10}  " if found else ""
+            ctx.print(f"{e.seq:>6}  {e.recorded_utc}  {origin}{e.actor:<12}  {e.kind:<22}  {_summary(e.data)}")
     return 0
 
 

@@ -62,10 +62,14 @@ KINDS: dict[str, KindSpec] = {
     "monitoring.window": KindSpec(_MONITOR),
     "monitoring.run": KindSpec(_MONITOR),
     "monitoring.alert": KindSpec(_MONITOR),
+    "monitoring.ack": KindSpec(_MONITOR),
     "reconnect.plan": KindSpec("app.reconnection.plans:project"),
     "reconnect.approved": KindSpec("app.reconnection.plans:project"),
     "reconnect.refused": KindSpec(),
     "harden.checked": KindSpec(),
+    "team.responder": KindSpec("app.team.roster:project_responder", "app.team.payloads:ResponderPayload"),
+    "team.rejected": KindSpec("app.team.roster:project_rejected"),
+    "team.remote": KindSpec("app.team.roster:project_remote"),
 }
 
 REGISTRY = Registry(KINDS)

@@ -24,6 +24,7 @@ from app.base.errors import NotFoundError, UsageError, WarroomError
 from app.composition.projections import REGISTRY
 from app.incident.core import EvidenceRecord, Incident
 from app.journal.chain import Journal, JournalError, JournalUnreadable
+from app.team.roster import TEAM_DIR
 
 JOURNAL_FILE = "journal.db"
 INCIDENT_ID = re.compile(r"INC-[0-9]{8}-[0-9A-F]{4}")
@@ -108,10 +109,17 @@ class Workspace:
         aware: datetime | None = None,
         demo: bool = False,
         extra: dict[str, Any] | None = None,
+        join: tuple[str, dict[str, Any]] | None = None,
     ) -> Incident:
+        """Declare an incident; with `join` (incident id, team facts) start this laptop's own journal for an
+        incident another responder declared (app/team/roster.py): no declaration of its own is journaled."""
         if not title.strip():
             raise UsageError("an incident needs a title")
-        incident_id = self.new_incident_id()
+        incident_id = join[0] if join else self.new_incident_id()
+        if join and not INCIDENT_ID.fullmatch(incident_id):
+            raise UsageError(f"{incident_id!r} is not an incident id (INC-YYYYMMDD-XXXX)")
+        if join and (self.incidents_dir / incident_id).exists():
+            raise UsageError(f"{incident_id} is already in {self.home}; nothing was created")
         try:
             self.incidents_dir.mkdir(parents=True, exist_ok=True)
             self._clean_unfinished()
@@ -121,7 +129,9 @@ class Workspace:
                 f"cannot create an incident in {self.incidents_dir}: {exc.strerror or exc}; nothing was created"
             ) from None
         try:
-            self._make(making, incident_id, title, actor, detected, aware, demo, extra)
+            self._make(making, incident_id, title, actor, detected, aware, demo, extra, join[1] if join else None)
+            if join:
+                (making / TEAM_DIR).mkdir()
             final = self.incidents_dir / incident_id
             os.rename(making, final)
         except BaseException as exc:
@@ -132,7 +142,7 @@ class Workspace:
                     f"cannot create an incident in {self.incidents_dir}: {why}; nothing was created"
                 ) from None
             raise
-        journal = Journal.open(final / JOURNAL_FILE, self.clock, registry=REGISTRY)
+        journal = _journal_class(final).open(final / JOURNAL_FILE, self.clock, registry=REGISTRY)
         return Incident(
             final, journal, self._keyring, keyring_factory=self._keyring_factory, observers=EVIDENCE_OBSERVERS
         )
@@ -147,6 +157,7 @@ class Workspace:
         aware: datetime | None,
         demo: bool,
         extra: dict[str, Any] | None,
+        team: dict[str, Any] | None = None,
     ) -> None:
         """The journal (genesis and declaration) in a directory not yet named as an incident."""
         from app.journal import signing  # only when an incident is made
@@ -161,6 +172,8 @@ class Workspace:
             "signature_alg": "ed25519",
             "demo": demo,
         }
+        if team:
+            genesis["team"] = team
         genesis["key_store"] = signing.store_key(key, journal_id, incident_dir, self.keyring)
         journal = Journal.create(
             incident_dir / JOURNAL_FILE,
@@ -171,6 +184,9 @@ class Workspace:
             journal_id=journal_id,
             registry=REGISTRY,
         )
+        if team:
+            journal.close()
+            return
         try:
             declared = format_instant(self.clock.now())
             facts: dict[str, Any] = {"declared": declared}
@@ -196,7 +212,7 @@ class Workspace:
         """Open by directory name: the path comes from the directory, never from what the journal says."""
         dir_id = self.resolve(incident_id)
         path = self.journal_path(dir_id)
-        journal = Journal.open(path, self.clock, registry=REGISTRY)
+        journal = _journal_class(path.parent).open(path, self.clock, registry=REGISTRY)
         if journal.incident_id != dir_id:
             journal.close()
             raise JournalUnreadable(
@@ -266,6 +282,15 @@ class Workspace:
             )
         out.sort(key=lambda s: (s.declared, s.id))
         return out
+
+
+def _journal_class(incident_dir: Path) -> type[Journal]:
+    """A team incident (team/ beside the journal) reads through the merged view of every responder's chain."""
+    if (incident_dir / TEAM_DIR).is_dir():
+        from app.team.merged import TeamJournal
+
+        return TeamJournal
+    return Journal
 
 
 def tempfile_dir(parent: Path) -> str:

@@ -12,9 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from app.base.errors import UsageError, WarroomError
 from app.containment.models import (
+    DEBUG_LEVEL_FIELDS,
     MAX_CONSECUTIVE_FAILURES,
+    METADATA_READ_CHUNK,
     MIN_FREE_BYTES,
     NAMESPACE,
+    TRACE_FLAG_FIELDS,
     ActionResult,
     ApprovalRefused,
     ContainmentError,
@@ -195,11 +198,40 @@ class _Live:
                 self._by_id(steps, "PermissionSetAssignment", PSA_FIELDS)
             elif op == "create_assignment":
                 self._pairs(steps)
+            elif op == "update_metadata":
+                self._components(steps)
+            elif op == "delete_trace_flag":
+                self._tooling(steps, "TraceFlag", TRACE_FLAG_FIELDS)
+            elif op == "update_debug_level":
+                self._tooling(steps, "DebugLevel", DEBUG_LEVEL_FIELDS)
 
     def _by_id(self, steps: list[Step], sobject: str, fields: str, key: str = "Id") -> None:
         rows = self.reader.by_ids(sobject, fields, [s.record for s in steps], key=key)
         for step in steps:
             self.rows[step.n] = rows.get(id15(step.record))
+
+    def _components(self, steps: list[Step]) -> None:
+        """Metadata components by type and fullName (readMetadata), flattened to dotted paths."""
+        by_type: dict[str, list[Step]] = {}
+        for step in steps:
+            by_type.setdefault(step.sobject, []).append(step)
+        for mtype, mine in by_type.items():
+            for part in chunks([s.record for s in mine], METADATA_READ_CHUNK):
+                found = self.reader.org.read_metadata(mtype, list(part))
+                for step in mine:
+                    if step.record in found:
+                        self.rows[step.n] = flat_row(found[step.record])
+                    else:
+                        self.rows.setdefault(step.n, None)
+
+    def _tooling(self, steps: list[Step], sobject: str, fields: str) -> None:
+        """Tooling API rows by Id (TraceFlag, DebugLevel: not reachable through the data API's query)."""
+        found: dict[str, dict[str, Any]] = {}
+        for part in chunks([s.record for s in steps]):
+            for row in self.reader.org.tooling_query(f"SELECT {fields} FROM {sobject} WHERE Id IN {soql_in(part)}"):
+                found[id15(row.get("Id"))] = row
+        for step in steps:
+            self.rows[step.n] = found.get(id15(step.record))
 
     def _tokens(self, steps: list[Step]) -> None:
         flt = self.plan.token_filter
@@ -230,19 +262,27 @@ class _Live:
                 f"SELECT {PSA_FIELDS} FROM PermissionSetAssignment WHERE AssigneeId IN {soql_in(chunk)}"
             ):
                 found[(id15(row.get("AssigneeId")), id15(row.get("PermissionSetId")))] = row
+                if row.get("PermissionSetGroupId"):  # an assignment of a permission set group
+                    found[(id15(row.get("AssigneeId")), id15(row.get("PermissionSetGroupId")))] = row
         for step in steps:
-            key = (id15(step.change["AssigneeId"]), id15(step.change["PermissionSetId"]))
-            self.rows[step.n] = found.get(key)
+            self.rows[step.n] = found.get(_pair(step.change))
+
+
+def _pair(change: dict[str, Any]) -> tuple[str, str]:
+    """(assignee, permission set or group) of a `create_assignment`: a group's is its PermissionSetGroupId."""
+    return id15(change["AssigneeId"]), id15(change.get("PermissionSetGroupId") or change["PermissionSetId"])
 
 
 def _in_target_state(step: Step, row: dict[str, Any] | None) -> bool | None:
     """True when the record already is as the step wants it; None when it is missing and cannot be changed."""
-    if step.op in ("revoke_token", "delete_session", "delete_assignment"):
+    if step.op in ("revoke_token", "delete_session", "delete_assignment", "delete_trace_flag"):
         return row is None
     if step.op == "create_assignment":
         return row is not None
     if row is None:
         return None
+    if step.op in ("update_metadata", "update_debug_level"):
+        return all(row.get(path) == value for path, value in step.change.items())
     if step.op in ("freeze_user", "unfreeze_user"):
         return bool(row.get("IsFrozen")) == bool(step.change["IsFrozen"])
     if step.op in ("deactivate_user", "reactivate_user"):
@@ -264,10 +304,19 @@ def _send(org: OrgClient, step: Step, row: dict[str, Any] | None) -> None:
     elif step.op == "delete_assignment":
         org.delete("PermissionSetAssignment", step.record)
     elif step.op == "create_assignment":
-        fields = {"AssigneeId": step.change["AssigneeId"], "PermissionSetId": step.change["PermissionSetId"]}
+        fields = {"AssigneeId": step.change["AssigneeId"]}
+        for key in ("PermissionSetId", "PermissionSetGroupId"):  # a group is assigned by PermissionSetGroupId
+            if step.change.get(key):
+                fields[key] = step.change[key]
         if step.change.get("ExpirationDate"):
             fields["ExpirationDate"] = step.change["ExpirationDate"]
         org.create("PermissionSetAssignment", fields)
+    elif step.op == "update_metadata":
+        org.update_metadata(step.sobject, step.record, dict(step.change))
+    elif step.op == "delete_trace_flag":
+        org.tooling_delete("TraceFlag", step.record)
+    elif step.op == "update_debug_level":
+        org.tooling_update("DebugLevel", step.record, dict(step.change))
     else:  # pragma: no cover - Op is a closed set
         raise ContainmentError(f"unknown operation {step.op}")
 
@@ -292,7 +341,7 @@ def _gone(step: Step, exc: BaseException) -> bool:
     code = getattr(exc, "code", "") or ""
     if step.op == "revoke_token" and isinstance(exc, sf.InvalidToken):
         return True
-    if step.op in ("delete_session", "delete_assignment") and (
+    if step.op in ("delete_session", "delete_assignment", "delete_trace_flag") and (
         isinstance(exc, sf.RecordNotFound) or code in ("NOT_FOUND", "ENTITY_IS_DELETED")
     ):
         return True
@@ -329,6 +378,9 @@ def _verification(reader: Reader, plan: Plan, live: _Live, results: list[RecordR
         "reactivate_user",
         "delete_assignment",
         "create_assignment",
+        "update_metadata",
+        "delete_trace_flag",
+        "update_debug_level",
     ):
         mine = [r for r in results if r.op == op and r.status != "not_run"]
         if not mine:
@@ -450,6 +502,11 @@ def _apply_locked(
                     "(every just-in-time grant needs one)"
                     if require_distinct_approver
                     else f"(setting {settings_mod.REQUIRE_DISTINCT_APPROVER} is on)"
+                )
+                + (
+                    "; an approval made on another responder's laptop counts once `warroom sync` has brought it here"
+                    if (incident.dir / "team").is_dir()
+                    else ""
                 )
                 + "; nothing was sent"
             )
@@ -578,7 +635,15 @@ def _apply_locked(
 
 # After a change the record must be read back to be claimed; for these a missing row means "not visible to
 # this login" (a freeze, an update or a new assignment does not make the row disappear).
-_ABSENT_IS_UNREADABLE = ("freeze_user", "unfreeze_user", "deactivate_user", "reactivate_user", "create_assignment")
+_ABSENT_IS_UNREADABLE = (
+    "freeze_user",
+    "unfreeze_user",
+    "deactivate_user",
+    "reactivate_user",
+    "create_assignment",
+    "update_metadata",
+    "update_debug_level",
+)
 
 
 def _unverified(rec: RecordResult, why: str) -> None:

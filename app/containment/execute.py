@@ -318,6 +318,15 @@ def plan_undo(incident: Incident, action_id: str, actor: str) -> Plan:
                 {"removed_assignment": step.record},
                 change,
             )
+        elif op in ("update_metadata", "update_debug_level"):
+            draft.add(
+                op,
+                step.sobject,
+                step.record,
+                step.label,
+                after,
+                {path: step.before.get(path) for path in step.change},
+            )
     for kept, n in sorted(skipped.items()):
         draft.notes.append(f"{n} × {OP_LABELS[kept]}: not undone ({NOT_UNDOABLE[kept]}).")
     if not draft.steps:

@@ -58,6 +58,9 @@ Op = Literal[
     "reactivate_user",
     "delete_assignment",
     "create_assignment",
+    "update_metadata",
+    "delete_trace_flag",
+    "update_debug_level",
 ]
 OP_LABELS: dict[str, str] = {
     "revoke_token": "revoke OAuth token",
@@ -68,17 +71,24 @@ OP_LABELS: dict[str, str] = {
     "reactivate_user": "reactivate user",
     "delete_assignment": "remove permission set assignment",
     "create_assignment": "re-assign permission set",
+    "update_metadata": "deploy metadata settings",
+    "delete_trace_flag": "remove debug-log trace flag",
+    "update_debug_level": "set debug log levels",
 }
 UNDO_OP: dict[str, Op | None] = {
     "freeze_user": "unfreeze_user",
     "deactivate_user": "reactivate_user",
     "delete_assignment": "create_assignment",
+    "update_metadata": "update_metadata",  # the settings read before, deployed back
+    "update_debug_level": "update_debug_level",  # the levels read before, set back
     "revoke_token": None,
     "delete_session": None,
+    "delete_trace_flag": None,
 }
 NOT_UNDOABLE = {
     "revoke_token": "a revoked OAuth token cannot be restored: the integration must be authorized again",
     "delete_session": "an ended session cannot be restored: the user or integration logs in again",
+    "delete_trace_flag": "a removed trace flag is not put back: set a new one in Setup if debugging is needed",
 }
 # "unverified": the change was accepted but its after-state could not be read back by this login, so it is not
 # claimed as done; the next apply re-reads it.
@@ -99,6 +109,9 @@ DANGEROUS_PERMISSIONS: tuple[str, ...] = (
     "AssignPermissionSets",
 )
 IN_CHUNK = 200  # ids per `IN (...)` list: keeps each SOQL well under the 100,000-character limit
+TRACE_FLAG_FIELDS = "Id, TracedEntityId, LogType, DebugLevelId, ExpirationDate"  # Tooling API TraceFlag
+DEBUG_LEVEL_FIELDS = "Id, DeveloperName, ApexCode, Callout"  # Tooling API DebugLevel
+METADATA_READ_CHUNK = 10  # readMetadata(): "Limit: 10" full names per call (Metadata API Developer Guide)
 INLINE_RECORDS = 500  # per-record results beyond this go to the evidence store (hash in the entry)
 FAILED_IN_STATE = 50  # failed record ids kept in derived state; the full list is in the result entry
 MAX_CONSECUTIVE_FAILURES = 25  # the same refusal over and over (no permission) stops the run

@@ -53,6 +53,8 @@ from app.exercise.scriptfile import (
     IncidentUpdate,
     InventoryPull,
     LoadedScript,
+    MonitorRun,
+    MonitorStart,
     Note,
     NotifyDetail,
     NotifyDraft,
@@ -322,6 +324,30 @@ class _Player:
         at = resolve_time(a.sent_at, start) if a.sent_at and start else now
         sent = notify.notice_sent(self.incident, a.rule, at, self.ref(a.evidence), self.actor(a), now=now)
         return f"notice {a.rule} sent {sent.at} (entry {sent.seq})"
+
+    def _monitor_start(self, a: MonitorStart) -> str:
+        from app.monitoring import start_window
+
+        entry = start_window(self.incident, a.days, a.org, self.actor(a))
+        return f"monitoring window of {a.days} day(s) on {a.org} from {entry.data['start_utc']} (entry {entry.seq})"
+
+    def _monitor_run(self, a: MonitorRun) -> str:
+        from app.monitoring import monitor_status, run_monitor
+
+        status = monitor_status(self.incident)
+        if status is None:
+            raise UsageError("no monitoring window: a monitor.start action comes first")
+        run = run_monitor(self.incident, self.org(status.org_alias), self.actor(a), trigger="exercise script")
+        if run.status != "ok":
+            raise WarroomError(run.message)
+        raised = sorted({x["type"] for x in run.alerts})
+        line = f"monitoring run {run.run} (day {run.day}): {len(run.alerts)} new alert(s)" + (
+            f" ({', '.join(raised)})" if raised else ""
+        )
+        missing = [t for t in a.expect_alerts if t not in raised]
+        if missing:
+            raise WarroomError(f"{line}; expected but not raised: {', '.join(missing)}")
+        return line
 
     def _exercise_ack(self, a: Ack) -> str:
         from app.exercise.runner import acknowledge, pending_alerts

@@ -1,6 +1,7 @@
 """Every action of a script checked when it loads: the names it uses (checklist items, deadline rules, containment
-actions, fact keys, forensic sources, injects, org aliases), its times, its `@label` references and its indicator
-files, so a typo fails before T0 at FILE:LINE:COL instead of becoming a failed action at T+3h.
+actions, fact keys, forensic sources, injects, org aliases, monitoring alert types), its times, its `@label`
+references and its indicator files, so a typo fails before T0 at FILE:LINE:COL instead of becoming a failed action
+at T+3h. A monitoring run needs a monitoring window opened by an earlier `monitor.start`.
 
 An org alias must be running at the action's time (an `add_org` inject starts one); an `@label` must name an action
 played earlier; an inject acknowledged must have fired by then. Indicator files are read relative to the script.
@@ -40,6 +41,7 @@ def check_actions(doc: TomlDocument, loaded: LoadedScript, scenario: LoadedScena
     from app.containment.models import ACTIONS
     from app.exercise.scenario import PRIMARY_ORG, _instant_or_offset, located
     from app.forensics.catalog import SOURCES
+    from app.monitoring import ALERT_TYPES
 
     actions = loaded.script.actions
     items = {item.id for item in load_checklist(None).items}
@@ -53,6 +55,7 @@ def check_actions(doc: TomlDocument, loaded: LoadedScript, scenario: LoadedScena
             if inject.add_org is not None:
                 orgs.setdefault(inject.add_org.alias, inject.offset)
     labels: dict[str, int] = {}
+    window_from: timedelta | None = None  # when the first monitor.start opens a monitoring window
     order = sorted(range(len(actions)), key=lambda n: (actions[n].offset, n))
     for i in order:
         a: Any = actions[i]
@@ -93,6 +96,13 @@ def check_actions(doc: TomlDocument, loaded: LoadedScript, scenario: LoadedScena
         elif a.do == "hunt":
             for j, name in enumerate(a.indicators):
                 _parsed(partial(_indicators, loaded, name), bad, ("indicators", j))
+        elif a.do == "monitor.start":
+            window_from = a.offset if window_from is None else window_from
+        elif a.do == "monitor.run":
+            if window_from is None:
+                raise bad("do", "no monitoring window is open yet: a monitor.start action must come before")
+            for j, name in enumerate(a.expect_alerts):
+                known(("expect_alerts", j), name, set(ALERT_TYPES), "monitoring alert type")
         elif a.do == "exercise.ack" and scenario is not None and a.inject != "all":
             known("inject", a.inject, set(injects), "inject")
             if injects[a.inject] > a.offset:

@@ -174,6 +174,20 @@ class NotifySent(_Action):
     sent_at: str | None = None  # ISO 8601 or offset; default: now
 
 
+class MonitorStart(_Action):
+    do: Literal["monitor.start"]
+    days: int = Field(default=28, ge=1, le=365)
+    org: str = PRIMARY_ORG
+
+
+class MonitorRun(_Action):
+    """`warroom monitor run` on the window's org; `expect_alerts` are alert types this run must raise (the action
+    fails, journaled as any failed action, when one is missing)."""
+
+    do: Literal["monitor.run"]
+    expect_alerts: list[str] = Field(default_factory=list)
+
+
 class Ack(_Action):
     do: Literal["exercise.ack"]
     inject: str = "all"
@@ -209,6 +223,8 @@ Action = Annotated[
     | NotifyDetail
     | NotifyDraft
     | NotifySent
+    | MonitorStart
+    | MonitorRun
     | Ack
     | Checkpoint
     | Anchor,

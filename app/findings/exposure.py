@@ -1,13 +1,15 @@
 """What the org exposes and what was done about it, record by record: the current inventory snapshot joined with
 the findings it yields and the containment actions aimed at each app, token holder and integration user.
 
-A reader for the front ends (the console's inventory pane, its containment dialog): one row per connected app,
-per app-and-user group of OAuth tokens, and per integration user, each with its findings and the latest
-containment action on it. Slow (it evaluates the findings): call it off the UI thread.
+A reader for the front ends (the console's inventory pane, its containment dialog): one row per connected app, per
+app-and-user group of OAuth tokens, per permission set held by an app's token holders (profile-owned sets included)
+and per integration user, each with its findings and the latest containment action on it. Slow (it evaluates the
+findings): call it off the UI thread.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +24,13 @@ if TYPE_CHECKING:
     from app.incident.core import Incident
 
 STATUS_MARK = {"done": "✓", "partial": "!", "failed": "!!", "undone": "↺"}
+HOLDERS_LISTED = 20  # holders of a permission set named in its row (the count covers them all)
 
 
 @dataclass(frozen=True)
 class ExposureRow:
-    key: str  # app:NAME, tok:APP|USER_ID, user:ID
-    kind: str  # app | token | user
+    key: str  # app:NAME, tok:APP|USER_ID, perm:APP|PERMISSION_SET_ID, user:ID
+    kind: str  # app | token | permset | user
     name: str
     detail: str = ""
     findings: tuple[tuple[str, str], ...] = ()  # (severity, title)
@@ -100,6 +103,8 @@ def exposure(incident: Incident) -> Exposure:
                 by_key.setdefault(f"user:{r.id}", []).append(f)
             elif r.type == "OauthToken":
                 by_key.setdefault(f"token:{r.id}", []).append(f)
+            elif r.type in ("PermissionSet", "Profile", "PermissionSetAssignment"):
+                by_key.setdefault(f"{r.type}:{r.id}", []).append(f)
 
     def of(*keys: str) -> list[Finding]:
         seen: dict[str, Finding] = {}
@@ -153,6 +158,7 @@ def exposure(incident: Incident) -> Exposure:
                 },
             )
         )
+    rows += _permission_set_rows(snap, of, marks)
     for u in summary.integration_users:
         key = f"user:{u.id}"
         frozen = " frozen" if u.frozen else ""
@@ -174,3 +180,69 @@ def exposure(incident: Incident) -> Exposure:
         f"{len(found)} findings"
     )
     return Exposure(rows, text, found, meta["evidence_id"], snap.source.org_alias)
+
+
+def _permission_set_rows(
+    snap: inv.Snapshot,
+    of: Callable[..., list[Finding]],
+    marks: Callable[[list[Finding]], tuple[tuple[str, str], ...]],
+) -> list[ExposureRow]:
+    """One row per permission set an app's token holders hold, with how many of them hold it and what it lets
+    out (`inv.app_permission_sets`); the findings naming the set, the profile or one of its assignments."""
+    rows: list[ExposureRow] = []
+    for app_name, held in sorted(inv.app_permission_sets(snap, inv.HIGH_RISK_PERMISSIONS).items()):
+        for h in held:
+            ps = h.permission_set
+            keys = [f"PermissionSet:{ps.id}", f"Profile:{ps.profile_id or ps.id}"]  # as findings refer to it
+            keys += [f"PermissionSetAssignment:{x.assignment.id}" for x in h.holders if x.assignment]
+            found_here = of(*keys)
+            if found_here:
+                # a finding naming users belongs here only when it names one of these holders (a profile's set
+                # is shared: a finding on another app's user holding the same profile is not this app's)
+                holders = {x.user_id for x in h.holders}
+                found_here = [
+                    f
+                    for f in found_here
+                    if not (named := {r.id for r in f.records if r.type == "User"}) or named & holders
+                ]
+            grants = f"; grants {', '.join(h.grants)}" if h.grants else ""
+            rows.append(
+                ExposureRow(
+                    key=f"perm:{app_name}|{ps.id}",
+                    kind="permset",
+                    name=h.label,
+                    detail=f"held by {len(h.holders)} of {count_of(h.app_users, f'{app_name} user')}{grants}",
+                    findings=marks(found_here),
+                    record={
+                        "app": app_name,
+                        "permission_set_id": ps.id,
+                        "name": ps.name,
+                        "label": ps.label,
+                        "profile_owned": ps.profile_owned,
+                        "profile_name": ps.profile_name,
+                        "namespace": ps.namespace,
+                        "holders": [
+                            {
+                                "user_id": x.user_id,
+                                "username": x.username,
+                                "assignment_id": x.assignment.id if x.assignment else None,
+                                "group_id": x.assignment.group_id if x.assignment else None,
+                                "expires": x.assignment.expires if x.assignment else None,
+                            }
+                            for x in h.holders[:HOLDERS_LISTED]
+                        ],
+                        "holder_count": len(h.holders),
+                        "app_users": h.app_users,
+                        "grants": list(h.grants),
+                        "unknown": list(h.unknown),
+                        "not_granted": [
+                            x for x in inv.EXPORT_PERMISSIONS.values() if x not in h.grants and x not in h.unknown
+                        ],
+                        "high_risk": list(h.high_risk),
+                        "through_group": h.through_group,
+                        "expiring": list(h.expiring),
+                        "findings_detail": [_finding_dict(f) for f in found_here],
+                    },
+                )
+            )
+    return rows

@@ -1,7 +1,7 @@
-"""Just-in-time integration access: a permission set given to an integration user for a stated time
-(PermissionSetAssignment.ExpirationDate), with a reason and a named approver, through containment's plan,
-approval, intent, result and verification path (app/containment), and grants checked again by query once they
-should have lapsed or been removed.
+"""Just-in-time integration access: a permission set (or permission set group) given to an integration user for
+a stated time (PermissionSetAssignment.ExpirationDate), with a reason and a named approver, through
+containment's plan, approval, intent, result and verification path (app/containment), and grants checked again
+by query once they should have lapsed or been removed.
 
 Layout: `planning` (the plan of one grant), `applying` (the named approver's approval, then containment's run),
 `listing` (the grants read back from the journal, their check against the org, and the ones expiring soon).

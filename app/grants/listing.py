@@ -48,6 +48,7 @@ class Grant(BaseModel):
     reason: str
     approver: str
     requested_by: str
+    is_group: bool = False  # `permission_set` names a permission set group (PermissionSetGroupId)
     expires_utc: str
     status: str  # containment's status of the action: planned, approved, done, failed...
     assignment_id: str | None = None
@@ -73,6 +74,12 @@ def _assignment_id(incident: Incident, action_id: str) -> str | None:
     return found
 
 
+def _is_group(incident: Incident, action_id: str) -> bool:
+    from app.containment.store import load_plan
+
+    return any("PermissionSetGroupId" in step.change for step in load_plan(incident, action_id).steps)
+
+
 def list_grants(incident: Incident) -> list[Grant]:
     """Every grant planned in the incident, oldest first, with the assignment it created and its last check."""
     state = incident.journal.state(NAMESPACE)
@@ -95,6 +102,7 @@ def list_grants(incident: Incident) -> list[Grant]:
                 approver=terms["approver"],
                 requested_by=entry.actor,
                 expires_utc=terms["expires_utc"],
+                is_group=_is_group(incident, d["action_id"]),
                 status=current.get("status", "planned"),
                 assignment_id=_assignment_id(incident, d["action_id"]),
                 check=GrantCheck(**check) if check else None,

@@ -5,7 +5,10 @@ person who must approve it (`Plan.grant`).
 Salesforce object reference, PermissionSetAssignment: ExpirationDate (dateTime; Create, Filter, Nillable,
 Update) is "the date that the assignment of the permission set or permission set group expires for the
 specified user", available in API version 52.0 and later; creating an assignment needs Assign Permission Sets
-(or Manage Users). Permission set groups are not planned here: the simulated org has no PermissionSetGroup.
+(or Manage Users). The object "represents a user's assignment to a permission set or permission set group":
+a group is granted by PermissionSetGroupId ("the permission set group indicated in PermissionSetGroupId"; a
+reference to PermissionSetGroup, Create), read by its DeveloperName ("the permission set group name used in the
+API"; PermissionSetGroup object reference).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
 
 ACTION = "grant_access"
 PS_FIELDS = "Id, Name, Label, IsOwnedByProfile"
+GROUP_FIELDS = "Id, DeveloperName, MasterLabel"
 
 
 def sf_datetime(at: datetime) -> str:
@@ -39,15 +43,16 @@ def plan_grant(
     incident: Incident,
     *,
     user: str,
-    permission_set: str,
+    permission_set: str | None,
     expires: datetime,
     reason: str,
     approver: str,
     actor: str,
     org_alias: str,
     ticket: str | None = None,
+    permission_set_group: str | None = None,
 ) -> Plan:
-    """Read the user, the permission set and any assignment already there, and journal the grant's plan."""
+    """Read the user, the permission set (or group) and any assignment already there, and journal the plan."""
     reason, approver = (reason or "").strip(), (approver or "").strip()
     if not reason:
         raise UsageError("a grant needs --reason: why the integration needs this access now")
@@ -58,34 +63,37 @@ def plan_grant(
     now = incident.clock.now()
     if ensure_utc(expires) <= now:
         raise UsageError(f"the grant would expire at {sf_datetime(expires)}, which is not after now")
+    if bool((permission_set or "").strip()) == bool((permission_set_group or "").strip()):
+        raise UsageError("name either --permission-set NAME or --permission-set-group NAME")
     src = LiveSource(org)
     row = src.user_by_name(user.strip())
-    rows = src.reader.query(f"SELECT {PS_FIELDS} FROM PermissionSet WHERE Name = {soql_str(permission_set.strip())}")
-    if not rows:
-        raise NotFoundError(f"no permission set named {permission_set!r} in the org (its API name, not its label)")
-    ps = rows[0]
-    if ps.get("IsOwnedByProfile"):
-        raise UsageError(f"{permission_set} belongs to a profile: a profile cannot be granted for a time")
+    when = sf_datetime(expires)
+    if permission_set_group and permission_set_group.strip():
+        name, target, label = _group(src, permission_set_group.strip())
+        key, what = "PermissionSetGroupId", f"permission set group {name}"
+    else:
+        name, target, label = _permission_set(src, (permission_set or "").strip())
+        key, what = "PermissionSetId", name
     held = src.reader.query(
         "SELECT Id, ExpirationDate FROM PermissionSetAssignment WHERE AssigneeId = "
-        f"{soql_str(row['Id'])} AND PermissionSetId = {soql_str(ps['Id'])}"
+        f"{soql_str(row['Id'])} AND {key} = {soql_str(target)}"
     )
     if held:
         until = held[0].get("ExpirationDate")
         raise ContainmentError(
-            f"{user} already holds {permission_set} "
+            f"{user} already holds {what} "
             + (f"until {until}" if until else "with no expiry (a standing grant: strip it first)")
             + f" (assignment {held[0]['Id']}); nothing was planned"
         )
-    when = sf_datetime(expires)
     draft = Draft(ACTION, Selectors(user=row["Username"]))
+    name_field = "PermissionSetGroup.DeveloperName" if key == "PermissionSetGroupId" else "PermissionSet.Name"
     draft.add(
         "create_assignment",
         "PermissionSetAssignment",
-        f"{row['Id']}:{ps['Id']}",
-        f"{ps.get('Label') or ps['Name']} to {row['Username']} until {when}",
-        {"AssigneeId": row["Id"], "PermissionSetId": ps["Id"], "PermissionSet.Name": ps["Name"], "assigned": False},
-        {"AssigneeId": row["Id"], "PermissionSetId": ps["Id"], "ExpirationDate": when},
+        f"{row['Id']}:{target}",
+        f"{label} to {row['Username']} until {when}",
+        {"AssigneeId": row["Id"], key: target, name_field: name, "assigned": False},
+        {"AssigneeId": row["Id"], key: target, "ExpirationDate": when},
     )
     draft.note(f"Reason: {reason}")
     draft.note(f"Needs the approval of {approver} before it is applied; the assignment lapses at {when}.")
@@ -93,7 +101,7 @@ def plan_grant(
         plan_id=new_plan_id(incident), org_alias=org_alias, basis=src.basis(), actor=actor, created=now_utc(incident)
     )
     terms = GrantTerms(
-        reason=reason, approver=approver, expires_utc=when, permission_set=ps["Name"], assignee=row["Username"]
+        reason=reason, approver=approver, expires_utc=when, permission_set=name, assignee=row["Username"]
     )
     update: dict[str, object] = {"grant": terms}
     if ticket and ticket.strip():
@@ -101,3 +109,21 @@ def plan_grant(
     plan = plan.model_copy(update=update).sealed()
     journal_plan(incident, plan, actor)
     return plan
+
+
+def _permission_set(src: LiveSource, name: str) -> tuple[str, str, str]:
+    rows = src.reader.query(f"SELECT {PS_FIELDS} FROM PermissionSet WHERE Name = {soql_str(name)}")
+    if not rows:
+        raise NotFoundError(f"no permission set named {name!r} in the org (its API name, not its label)")
+    ps = rows[0]
+    if ps.get("IsOwnedByProfile"):
+        raise UsageError(f"{name} belongs to a profile: a profile cannot be granted for a time")
+    return str(ps["Name"]), str(ps["Id"]), str(ps.get("Label") or ps["Name"])
+
+
+def _group(src: LiveSource, name: str) -> tuple[str, str, str]:
+    rows = src.reader.query(f"SELECT {GROUP_FIELDS} FROM PermissionSetGroup WHERE DeveloperName = {soql_str(name)}")
+    if not rows:
+        raise NotFoundError(f"no permission set group named {name!r} in the org (its API name, not its label)")
+    group = rows[0]
+    return str(group["DeveloperName"]), str(group["Id"]), f"permission set group {group.get('MasterLabel') or name}"

@@ -1,6 +1,11 @@
-"""Hardening checked by query: the connected app's OAuth policies read back from ConnectedApplication, and the
-trace flags left on integration users from the Tooling API's TraceFlag; what was found is journaled
-(`harden.checked`), including what could not be read ("unknown", never assumed hardened)."""
+"""Hardening checked by reading it back: the connected app's OAuth policies from ConnectedApplication (query) and
+from its ConnectedApp component (readMetadata: IP relaxation and session policies too), the Transaction Security
+policies the plan asked for (readMetadata), and the trace flags left on integration users (Tooling API's
+TraceFlag); what was found is journaled (`harden.checked`), including what could not be read ("unknown", never
+assumed hardened).
+
+`passed` is true only when every check is met; the component's check may instead be "unknown" because the app
+has no component of its own (installed from a package), in which case the ConnectedApplication query decides."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.base.clock import format_instant
 from app.base.errors import WarroomError
+from app.hardening.components import check_app_component, check_policies, default_full_name
 from app.hardening.tasks import TRACE_FIELDS, app_query
 
 if TYPE_CHECKING:
@@ -54,15 +60,29 @@ def _traces(org: OrgClient) -> dict[str, Any]:
     return {"state": "not met" if left else "met", "query": query, "trace_flags": left}
 
 
-def check_hardening(incident: Incident, org: OrgClient, app: str, actor: str, org_alias: str) -> Entry:
-    return incident.journal.append(
-        CHECK_KIND,
-        {
-            "app": app,
-            "org_alias": org_alias,
-            "checked_utc": format_instant(incident.clock.now()),
-            "connected_app_policies": _app(org, app),
-            "debug_log_hygiene": _traces(org),
-        },
-        actor,
+def passed(data: dict[str, Any]) -> bool:
+    """Every check met (a component that does not exist is left to the ConnectedApplication query)."""
+    required = ("connected_app_policies", "debug_log_hygiene", "transaction_security")
+    if any((data.get(name) or {}).get("state") != "met" for name in required):
+        return False
+    component = data.get("connected_app_component") or {}
+    return component.get("state") == "met" or (
+        component.get("state") == "unknown" and "no ConnectedApp component" in str(component.get("why"))
     )
+
+
+def check_hardening(
+    incident: Incident, org: OrgClient, app: str, actor: str, org_alias: str, *, full_name: str | None = None
+) -> Entry:
+    name = (full_name or "").strip() or default_full_name(app)
+    data: dict[str, Any] = {
+        "app": app,
+        "org_alias": org_alias,
+        "checked_utc": format_instant(incident.clock.now()),
+        "connected_app_policies": _app(org, app),
+        "connected_app_component": check_app_component(org, name),
+        "transaction_security": check_policies(org),
+        "debug_log_hygiene": _traces(org),
+    }
+    data["passed"] = passed(data)
+    return incident.journal.append(CHECK_KIND, data, actor)

@@ -9,12 +9,14 @@ integrations stay out of the findings.
 
 Layout: `indicators` (the file format and compiled matchers), `hunting` (scan, hits, recording), `exfil`
 (the exfiltration table), `index` (the per-incident analysis database the hunt queries, derived from the
-evidence store) and `candidates` (which indexed rows an indicator could match). Everything is importable from
+evidence store), `candidates` (which indexed rows an indicator could match) and `calls` (the API calls the
+preserved event logs record, for token use by address over time). Everything is importable from
 `app.hunt`.
 """
 
 from __future__ import annotations
 
+from app.hunt.calls import CALL_LOG_TYPES, USAGE_LOG_TYPE, ApiCalls, api_calls
 from app.hunt.exfil import (
     EXFIL_LOG_TYPES,
     EXFIL_SOURCES,
@@ -59,6 +61,7 @@ from app.hunt.indicators import (
 )
 
 __all__ = [
+    "CALL_LOG_TYPES",
     "DATA_DIR",
     "DEFAULT_MATCH",
     "EXFIL_LOG_TYPES",
@@ -67,6 +70,8 @@ __all__ = [
     "QUERY_CHARS",
     "READ_OPERATIONS",
     "SAME_REQUEST",
+    "USAGE_LOG_TYPE",
+    "ApiCalls",
     "ApiFamily",
     "Compiled",
     "ExfilRow",
@@ -82,6 +87,7 @@ __all__ = [
     "Source",
     "Taken",
     "Window",
+    "api_calls",
     "api_logs_preserved",
     "exfiltration_rows",
     "exfiltration_table",

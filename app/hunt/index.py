@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,6 +54,11 @@ def at_us(at: datetime | None) -> int | None:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def from_us(us: int | None) -> datetime | None:
+    """The instant `at_us` stored (None stays None)."""
+    return None if us is None else _EPOCH + timedelta(microseconds=us)
+
+
 def identity(row: Row) -> str | None:
     """What makes two preserved rows the same record (as the plain scan deduplicates them)."""
     if not row.record_id:
@@ -62,6 +68,13 @@ def identity(row: Row) -> str | None:
 
 def ip_number(text: str) -> tuple[str | None, str | None]:
     """(canonical address, sortable "4:hex"/"6:hex" form), or (None, None) when `text` is no address."""
+    text = text.strip()
+    try:  # the common case, a dotted quad: inet_pton takes exactly what ipaddress does (no leading zeros)
+        packed = socket.inet_pton(socket.AF_INET, text)
+    except (OSError, ValueError):
+        pass
+    else:
+        return text, f"4:{int.from_bytes(packed, 'big'):08x}"
     try:
         ip = ipaddress.ip_address(text.strip())
     except ValueError:
@@ -86,47 +99,51 @@ def _values(row: Row) -> Iterator[tuple[str, str]]:
         yield "entity", entity.lower()
 
 
-@dataclass
-class _Batch:
-    rows: list[dict[str, Any]]
-    values: list[dict[str, Any]]
-    ips: list[dict[str, Any]]
+# Column order of the `rows` table; `_insert` writes tuples in this order with one prepared statement.
+ROW_COLUMNS = (
+    "id", "evidence_id", "file", "line", "event_type", "at", "at_us", "username", "user_id", "ip", "user_agent",
+    "app", "entity", "api", "uri", "query", "has_query", "rows_processed", "record_id", "identity", "text", "fields",
+)  # fmt: skip
+_INSERT_ROWS = f"INSERT INTO rows ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
+_INSERT_VALUES = "INSERT INTO row_values (row_id, kind, low, exact, nonascii) VALUES (?, ?, ?, ?, ?)"
+_INSERT_IPS = "INSERT INTO row_ips (row_id, ip, canon, num) VALUES (?, ?, ?, ?)"
 
 
-def _row_record(rid: int, row: Row, ident: str | None) -> dict[str, Any]:
+def _row_record(rid: int, row: Row, ident: str | None) -> tuple[Any, ...]:
+    """One `rows` tuple in ROW_COLUMNS order."""
     uas = row.user_agents()
     ips = row.ips()
     entities = row.entities()
-    return {
-        "id": rid,
-        "evidence_id": row.evidence_id,
-        "file": row.file,
-        "line": row.line,
-        "event_type": row.source,
-        "at": row.at.isoformat() if row.at else None,
-        "at_us": at_us(row.at),
-        "username": row.username(),
-        "user_id": row.user_id(),
-        "ip": ips[0] if ips else None,
-        "user_agent": uas[0] if uas else None,
-        "app": row.app(),
-        "entity": ",".join(entities) or None,
-        "api": row.api(),
-        "uri": row.first(("URI", "Uri", "API_RESOURCE")),
-        "query": row.query(),
-        "has_query": 1 if (row.query() or row.text) else 0,
-        "rows_processed": row.rows(),
-        "record_id": row.record_id,
-        "identity": ident,
-        "text": row.text,
-        "fields": json.dumps(row.fields, ensure_ascii=False),
-    }
+    query = row.query()
+    return (
+        rid,
+        row.evidence_id,
+        row.file,
+        row.line,
+        row.source,
+        row.at.isoformat() if row.at else None,
+        at_us(row.at),
+        row.username(),
+        row.user_id(),
+        ips[0] if ips else None,
+        uas[0] if uas else None,
+        row.app(),
+        ",".join(entities) or None,
+        row.api(),
+        row.first(("URI", "Uri", "API_RESOURCE")),
+        query,
+        1 if (query or row.text) else 0,
+        row.rows(),
+        row.record_id,
+        ident,
+        row.text,
+        json.dumps(row.fields, ensure_ascii=False),
+    )
 
 
 def row_from(record: dict[str, Any] | sqlite3.Row) -> Row:
     """The row exactly as `app.evidence.rows` read it from the preserved file."""
-    us = record["at_us"]
-    at = None if us is None else _EPOCH + timedelta(microseconds=us)
+    at = from_us(record["at_us"])
     return Row(
         record["evidence_id"],
         record["file"],
@@ -139,8 +156,9 @@ def row_from(record: dict[str, Any] | sqlite3.Row) -> Row:
     )
 
 
-def _lower_forms(value: str) -> dict[str, Any]:
-    return {"low": value.lower(), "exact": value.strip().lower(), "nonascii": 0 if value.isascii() else 1}
+def _value_record(rid: int, kind: str, value: str) -> tuple[Any, ...]:
+    """One `row_values` tuple: the value lowered, trimmed and lowered, and whether it is outside ASCII."""
+    return (rid, kind, value.lower(), value.strip().lower(), 0 if value.isascii() else 1)
 
 
 class HuntIndex:
@@ -293,7 +311,9 @@ class HuntIndex:
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
             known.update(r[0] for r in self.db.execute(f"SELECT identity FROM rows WHERE identity IN ({marks})", chunk))
-        batch = _Batch([], [], [])
+        out_rows: list[tuple[Any, ...]] = []
+        out_values: list[tuple[Any, ...]] = []
+        out_ips: list[tuple[Any, ...]] = []
         for row, ident in zip(rows, idents, strict=True):
             if ident:
                 if ident in known:
@@ -301,16 +321,19 @@ class HuntIndex:
                 known.add(ident)
             rid = next_id
             next_id += 1
-            batch.rows.append(_row_record(rid, row, ident))
-            for kind, value in _values(row):
-                batch.values.append({"row_id": rid, "kind": kind, **_lower_forms(value)})
+            out_rows.append(_row_record(rid, row, ident))
+            out_values.extend(_value_record(rid, kind, value) for kind, value in _values(row))
             for ip in row.ips():
                 canon, num = ip_number(ip)
-                batch.ips.append({"row_id": rid, "ip": ip.strip(), "canon": canon, "num": num})
-        self.db.table("rows").insert_all(batch.rows, batch_size=500)
-        self.db.table("row_values").insert_all(batch.values, batch_size=1000)
-        self.db.table("row_ips").insert_all(batch.ips, batch_size=1000)
-        return next_id, len(batch.rows)
+                out_ips.append((rid, ip.strip(), canon, num))
+        # One prepared statement per table for the whole batch: sqlite-utils' insert_all caps a statement at
+        # 999 parameters (45 rows of this table) and converts every value in Python first, which measured
+        # more than half of the indexing time; the tables and indexes are still created with sqlite-utils.
+        conn = self.db.conn
+        conn.executemany(_INSERT_ROWS, out_rows)
+        conn.executemany(_INSERT_VALUES, out_values)
+        conn.executemany(_INSERT_IPS, out_ips)
+        return next_id, len(out_rows)
 
 
 def open_index(incident: Incident) -> HuntIndex:

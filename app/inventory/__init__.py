@@ -5,16 +5,20 @@ earlier or from Data Loader CSV exports when the org is out of reach), stored by
 store and journaled by its SHA-256, so findings can always be re-derived from exactly what was seen.
 Token values are never kept: each OAuth token is known by `ref`, a one-way fingerprint of its DeleteToken.
 
-Modules: `models` (snapshot rows and `Snapshot`), `mapping` (sObject fields onto rows), `access` (integration
-users, held permission sets), `query` and `pulling` (reading through the Org API), `importing` (snapshot files,
-Data Loader CSV), `store` (evidence, journal, history), `changes` (diff), `summary` (`inventory show`).
-This package re-exports their public names, so `from app.inventory import pull, Snapshot` keeps working.
+Modules: `models` (snapshot rows and `Snapshot`), `mapping` (sObject fields onto rows), `access` (integration users,
+held permission sets, the sets each app's users hold), `query` and `pulling` (reading through the Org API),
+`importing` (snapshot files, Data Loader CSV), `store` (evidence, journal, history), `changes` (diff), `summary`
+(`inventory show`). This package re-exports their public names, so `from app.inventory import pull, Snapshot` keeps
+working.
 """
 
 from app.inventory.access import (
     EXPORT_PERMISSIONS,
     INTEGRATION_LICENSES,
     INTEGRATION_PROFILES,
+    AppPermissionSet,
+    HeldBy,
+    app_permission_sets,
     export_grants,
     held_permission_sets,
     integration_users,
@@ -95,6 +99,7 @@ from app.inventory.store import (
     load_saved,
     project_snapshot,
     save_snapshot,
+    token_holders,
 )
 from app.inventory.summary import (
     HIGH_RISK_PERMISSIONS,
@@ -126,6 +131,7 @@ __all__ = [
     "SHARING_FIELDS",
     "SNAPSHOT_KIND",
     "SUPPORT_PROFILE_WORDS",
+    "AppPermissionSet",
     "AppSummary",
     "Assignment",
     "AuditEvent",
@@ -138,6 +144,7 @@ __all__ = [
     "FieldClassification",
     "FieldPermission",
     "Getter",
+    "HeldBy",
     "IntegrationUserSummary",
     "InventoryError",
     "InventorySummary",
@@ -160,6 +167,7 @@ __all__ = [
     "Source",
     "TraceFlag",
     "User",
+    "app_permission_sets",
     "current_summary",
     "diff",
     "export_grants",
@@ -177,6 +185,7 @@ __all__ = [
     "scan_body",
     "snapshot_bytes",
     "summarize",
+    "token_holders",
     "token_ref",
     "touched_users",
 ]

@@ -1,11 +1,13 @@
 """Reading a snapshot: who is an integration user, whom the incident touches, what each user holds, and which
-of those grants let data out (API access, org-wide or object-wide read)."""
+of those grants let data out (API access, org-wide or object-wide read), and which permission sets the users of
+each connected app hold (`app_permission_sets`, the inventory tree's permission-set branch)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 
-from app.inventory.models import ObjectPermission, PermissionSet, Snapshot
+from app.inventory.models import Assignment, ObjectPermission, PermissionSet, Snapshot
 
 INTEGRATION_LICENSES = ("salesforce integration",)
 INTEGRATION_PROFILES = ("minimum access - api only integrations",)
@@ -90,4 +92,97 @@ def export_grants(
             out.append(f"View All Records on {op.object}")
         elif op.read and op.object in exported:
             out.append(f"Read on {op.object}")
+    return out
+
+
+@dataclass(frozen=True)
+class HeldBy:
+    """One holder of a set: the user, and the PermissionSetAssignment that gives it (None for the profile's own
+    set, which the user holds through its profile).
+
+    The assignment's fields follow the Object Reference page for PermissionSetAssignment
+    (developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_objects_permissionsetassignment.htm):
+    PermissionSetGroupId from API 45.0 (the group the assignment comes from), ExpirationDate and IsActive from
+    API 52.0. The pull selects only what the org's describe shows, so on older API versions `expires` and
+    `active` stay None: unknown, not "never expires"."""
+
+    user_id: str
+    username: str
+    assignment: Assignment | None
+
+
+@dataclass(frozen=True)
+class AppPermissionSet:
+    """A permission set (or a profile's own set) held by users of one connected app: the users holding OAuth tokens
+    of the app. `grants` names the export permissions it turns on; `unknown` those whose field this org's
+    describe did not show (or the snapshot did not record), so "off" is never claimed for them."""
+
+    app: str
+    permission_set: PermissionSet
+    holders: tuple[HeldBy, ...]  # by username
+    app_users: int  # users holding tokens of the app
+    grants: tuple[str, ...]  # labels of EXPORT_PERMISSIONS turned on
+    unknown: tuple[str, ...]  # labels of EXPORT_PERMISSIONS whose field is absent or not recorded
+    high_risk: tuple[str, ...]  # other powerful permissions turned on (flag names, e.g. "AuthorApex")
+
+    @property
+    def label(self) -> str:
+        ps = self.permission_set
+        if ps.profile_owned:
+            return f"profile {ps.profile_name or ps.label or ps.name}"
+        return ps.label or ps.name
+
+    @property
+    def through_group(self) -> int:
+        """Holders whose assignment comes from a permission set group (PermissionSetAssignment.PermissionSetGroupId)."""
+        return sum(1 for h in self.holders if h.assignment is not None and h.assignment.group_id)
+
+    @property
+    def expiring(self) -> tuple[str, ...]:
+        """The assignments' ExpirationDate values (only orgs whose describe has the field record one)."""
+        return tuple(sorted({h.assignment.expires for h in self.holders if h.assignment and h.assignment.expires}))
+
+
+def app_permission_sets(
+    snap: Snapshot, powerful: Collection[str] = (), *, at: str | None = None
+) -> dict[str, list[AppPermissionSet]]:
+    """App name -> the permission sets its token holders hold now (profile-owned sets included), those granting
+    export permissions first, then by holders. `powerful` lists further permission flags to report
+    (`high_risk`). Export permissions are judged only from fields the snapshot shows the org has
+    (`Snapshot.permission_fields`): an empty list (an older snapshot, some exports) leaves every one not granted
+    by a set unknown."""
+    known = set(snap.permission_fields)
+    held = held_permission_sets(snap, at=at)
+    assignments = {a.id: a for a in snap.assignments}
+    usernames = {u.id: u.username for u in snap.users}
+    holders_of: dict[str, set[str]] = {}
+    for t in snap.oauth_tokens:
+        if t.user_id:
+            holders_of.setdefault(t.app_name, set()).add(t.user_id)
+    out: dict[str, list[AppPermissionSet]] = {}
+    for app, uids in holders_of.items():
+        by_set: dict[str, tuple[PermissionSet, list[HeldBy]]] = {}
+        for uid in uids:
+            for ps, assignment_id in held.get(uid, []):
+                entry = by_set.setdefault(ps.id, (ps, []))
+                assignment = assignments.get(assignment_id) if assignment_id else None
+                entry[1].append(HeldBy(uid, usernames.get(uid, uid), assignment))
+        rows = []
+        for ps, holders in by_set.values():
+            on = set(ps.permissions)
+            rows.append(
+                AppPermissionSet(
+                    app=app,
+                    permission_set=ps,
+                    holders=tuple(sorted(holders, key=lambda h: h.username.lower())),
+                    app_users=len(uids),
+                    grants=tuple(label for flag, label in EXPORT_PERMISSIONS.items() if flag in on),
+                    unknown=tuple(
+                        label for flag, label in EXPORT_PERMISSIONS.items() if flag not in on and flag not in known
+                    ),
+                    high_risk=tuple(p for p in powerful if p in on and p not in EXPORT_PERMISSIONS),
+                )
+            )
+        rows.sort(key=lambda r: (not r.grants, -len(r.holders), r.label.lower()))
+        out[app] = rows
     return out

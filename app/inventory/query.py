@@ -199,20 +199,28 @@ _FAST: dict[str, Callable[[Any], Any]] = {
 
 def _record_builder(obj: _Obj, perms: list[str] | None = None) -> Callable[[Mapping[str, Any]], Any]:
     """A per-object converter for trusted adapter rows (no per-row validation): the field spec is read once,
-    not for each of 100k rows (this loop is most of a large pull's own CPU time)."""
-    flat = [(attr, path, _FAST[kind]) for attr, path, kind in obj.fields if kind != "x" and "." not in path]
+    not for each of 100k rows (this loop is most of a large pull's own CPU time). Top-level text fields, most
+    of every row, are converted inline (a function call per value measured a third of the loop)."""
+    texts = [(attr, path) for attr, path, kind in obj.fields if kind == "s" and "." not in path]
+    flat = [(attr, path, _FAST[kind]) for attr, path, kind in obj.fields if kind not in ("x", "s") and "." not in path]
     nested = [
         (attr, tuple(path.split(".")), _FAST[kind]) for attr, path, kind in obj.fields if kind != "x" and "." in path
     ]
     special = [(attr, path) for attr, path, kind in obj.fields if kind == "x"]
     flags = [(p, f"Permissions{p}") for p in perms or ()]
     make = obj.record
+    intern = sys.intern
 
     def build(rec: Mapping[str, Any]) -> Any:
         values: dict[str, Any] = {}
         v: Any
+        get = rec.get
+        for attr, key in texts:
+            v = get(key)
+            if v is not None and v != "":
+                values[attr] = intern(v) if v.__class__ is str and len(v) <= 64 else _as_str(v)
         for attr, key, conv in flat:
-            v = rec.get(key)
+            v = get(key)
             if v is not None and v != "":
                 values[attr] = conv(v)
         for attr, keys, conv in nested:
@@ -222,13 +230,13 @@ def _record_builder(obj: _Obj, perms: list[str] | None = None) -> Callable[[Mapp
             if v is not None and v != "":
                 values[attr] = conv(v)
         if special:
-            get = _nested_getter(rec)
+            getter = _nested_getter(rec)
             for attr, path in special:
-                v = _special(obj, attr, path, get, _loose)
+                v = _special(obj, attr, path, getter, _loose)
                 if v is not None:
                     values[attr] = v
         if perms is not None:
-            values["permissions"] = [p for p, key in flags if rec.get(key) is True]
+            values["permissions"] = [p for p, key in flags if get(key) is True]
         return make(**values)
 
     return build

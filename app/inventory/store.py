@@ -118,3 +118,28 @@ def load_current(incident: Any) -> Snapshot | None:
     if current is None:
         return None
     return load_saved(incident, current["evidence_id"])
+
+
+# Stored evidence never changes: what `token_holders` needs of each snapshot, read once per process by SHA-256.
+_HOLDERS: dict[str, tuple[frozenset[tuple[str, str]], tuple[tuple[str, str], ...]]] = {}
+
+
+def token_holders(incident: Any) -> tuple[set[tuple[str, str]], dict[str, str], int]:
+    """Across every snapshot the incident recorded: the (user id, app name) of each OAuth token, connected app id
+    -> name, and how many snapshots were read. Tokens revoked since a pull stay in it (the history is what
+    matters to an investigation). Each snapshot is read and checked against its SHA-256 once per process."""
+    pairs: set[tuple[str, str]] = set()
+    apps: dict[str, str] = {}
+    items = history(incident)
+    for item in items:
+        sha = item["sha256"]
+        if sha not in _HOLDERS:
+            snap = load_saved(incident, item["evidence_id"])
+            _HOLDERS[sha] = (
+                frozenset((t.user_id, t.app_name) for t in snap.oauth_tokens if t.user_id),
+                tuple((a.id, a.name) for a in snap.connected_apps),
+            )
+        held, named = _HOLDERS[sha]
+        pairs |= held
+        apps.update(named)
+    return pairs, apps, len(items)

@@ -89,8 +89,12 @@ def _indicator_sets(incident: Incident) -> list[Any]:
     return [seen[name] for name in sorted(seen)]
 
 
-def run_monitor(incident: Incident, org: OrgClient | OrgFactory, actor: str) -> MonitorRun:
-    """Run the checks once (see the module's docstring); the alerts and the run are journaled."""
+def run_monitor(incident: Incident, org: OrgClient | OrgFactory, actor: str, *, trigger: str = "command") -> MonitorRun:
+    """Run the checks once (see the module's docstring); the alerts and the run are journaled.
+
+    `trigger` says what started the run, kept in its `monitoring.run` entry: "command" (`warroom monitor run`,
+    by hand or from cron), "console schedule" (the console's timer), "console" (run now from the console) or
+    "exercise script" (a scripted responder's `monitor.run`)."""
     status = monitor_status(incident)
     if status is None:
         raise UsageError("no monitoring window: `warroom monitor start --days 28 --org ALIAS` first")
@@ -102,10 +106,10 @@ def run_monitor(incident: Incident, org: OrgClient | OrgFactory, actor: str) -> 
         )
     busy = "another monitoring run of this incident is under way; this one did nothing"
     with run_lock(incident, LOCK, wait_message=busy):
-        return _run(incident, org, actor)
+        return _run(incident, org, actor, trigger)
 
 
-def _run(incident: Incident, org: OrgClient | OrgFactory, actor: str) -> MonitorRun:
+def _run(incident: Incident, org: OrgClient | OrgFactory, actor: str, trigger: str) -> MonitorRun:
     from app import inventory as inv
     from app.findings.intake import pull_and_record
 
@@ -115,7 +119,7 @@ def _run(incident: Incident, org: OrgClient | OrgFactory, actor: str) -> Monitor
     since_text = status.last_until_utc or status.start_utc
     since = parse_instant(since_text)
     run_no = status.runs + 1
-    base = {"run": run_no, "day": status.day, "since_utc": since_text}
+    base = {"run": run_no, "day": status.day, "since_utc": since_text, "trigger": trigger}
     previous = inv.load_current(incident)
     sets = _indicator_sets(incident)
     client: OrgClient | None = None
@@ -145,6 +149,7 @@ def _run(incident: Incident, org: OrgClient | OrgFactory, actor: str) -> Monitor
     for alert in found:
         if alert.key not in known:
             fresh.setdefault(alert.key, alert)
+    still_true = len({a.key for a in found if a.key in known})  # once each (two checks may find one condition)
     until = format_instant(now)
     entries = incident.journal.append_many(
         [(ALERT_KIND, {**a.data(), "run": run_no, "day": status.day}, actor) for a in fresh.values()]
@@ -161,7 +166,7 @@ def _run(incident: Incident, org: OrgClient | OrgFactory, actor: str) -> Monitor
             "collect_status": collected.status,
             "hunt_hits": len(hunted.hits),
             "alerts": len(fresh),
-            "still_true": len(found) - len(fresh),
+            "still_true": still_true,
             "baseline": previous is None,
         },
         actor,
@@ -173,7 +178,7 @@ def _run(incident: Incident, org: OrgClient | OrgFactory, actor: str) -> Monitor
         since_utc=since_text,
         until_utc=until,
         alerts=[{**e.data, "seq": e.seq} for e in entries],
-        still_true=len(found) - len(fresh),
+        still_true=still_true,
         baseline=previous is None,
         snapshot_evidence_id=evidence_id,
         seq=run_entry.seq,

@@ -1,6 +1,7 @@
 """The monitoring window as the journal holds it: `monitoring.window` opens it (start, planned end, days, org),
-`monitoring.run` records each run and `monitoring.alert` each alert. The projector keeps the window, the runs and the
-alerts in derived state; `monitor_status` is the typed reader for the command, the console and the report."""
+`monitoring.run` records each run, `monitoring.alert` each alert and `monitoring.ack` a responder acknowledging one.
+The projector keeps the window, the runs and the alerts in derived state; `monitor_status` is the typed reader for
+the command, the console and the report, and `next_run_due` says when a scheduled run (the console's) is due."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 WINDOW_KIND = "monitoring.window"
 RUN_KIND = "monitoring.run"
 ALERT_KIND = "monitoring.alert"
+ACK_KIND = "monitoring.ack"
 NAMESPACE = "monitor"
 ALERTS = "monitor_alert"  # derived state: alert key -> its type, title and entry
 MAX_DAYS = 365
@@ -109,6 +111,14 @@ def project(entry: Entry, get: Lookup) -> Iterable[tuple[str, str, Any]]:
         )
     elif entry.kind == ALERT_KIND:
         yield ALERTS, d["key"], {"type": d["type"], "title": d["title"], "seq": entry.seq, "run": d.get("run")}
+    elif entry.kind == ACK_KIND:
+        alert = get(ALERTS, d["key"])
+        if alert is not None:
+            yield (
+                ALERTS,
+                d["key"],
+                {**alert, "ack_by": entry.actor, "ack_utc": entry.recorded_utc, "ack_seq": entry.seq},
+            )
 
 
 def alert_keys(incident: Incident) -> set[str]:
@@ -153,3 +163,12 @@ def monitor_status(incident: Incident, now: datetime | None = None) -> MonitorSt
         alerts_by_type=dict(sorted(by_type.items())),
         runs_by_day={int(k): v for k, v in sorted(runs["by_day"].items(), key=lambda kv: int(kv[0]))},
     )
+
+
+def next_run_due(status: MonitorStatus | None, every: timedelta) -> datetime | None:
+    """When the next scheduled run is due: `every` after the last run (by anyone: cron, the CLI, a console), at
+    once when none ran yet; None when there is no window or it has ended."""
+    if status is None or status.ended:
+        return None
+    last = status.last_run_utc or status.start_utc
+    return parse_instant(last) + every if status.last_run_utc else parse_instant(last)

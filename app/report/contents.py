@@ -298,8 +298,13 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
     # A finished exercise is judged as of its end (scenario time), not as of the day the report is printed.
     as_of = parse_instant(exercise_state["end_utc"]) if exercise_state.get("end_utc") else now
     timeline: list[TimelineEntry] = []
+    covered = summary.size
+    merged_head = getattr(journal, "merged_head", None)
+    origin_name = getattr(journal, "origin_name", None)
+    if merged_head is not None:  # a team incident: the timeline is the merged view of every responder's chain
+        covered = merged_head()[0]
     for entry in journal.entries():
-        if entry.seq > summary.size:
+        if entry.seq > covered:
             break
         text, before, after = summarise(entry)
         timeline.append(
@@ -312,6 +317,7 @@ def build_report(incident: Incident, actor: str, *, now: datetime | None = None)
                 before=before,
                 after=after,
                 entry_hash=entry.entry_hash,
+                origin=origin_name(entry.seq) if origin_name else None,
             )
         )
     actions = containment_actions(incident)

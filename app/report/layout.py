@@ -124,6 +124,7 @@ class Pictures:
     rows: Markup
     containment: Markup
     checklist: Markup
+    token_use: Markup
 
 
 def pictures(s: Series) -> Pictures:
@@ -133,6 +134,7 @@ def pictures(s: Series) -> Pictures:
         rows=Markup(svg.rows_taken_svg(s.rows)),
         containment=Markup(svg.containment_svg(s.containment)),
         checklist=Markup(svg.checklist_progress_svg(s.checklist)),
+        token_use=Markup(svg.token_use_svg(s.token_use)),
     )
 
 

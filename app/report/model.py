@@ -31,6 +31,7 @@ class TimelineEntry(BaseModel):
     before: str | None = None
     after: str | None = None
     entry_hash: str
+    origin: str | None = None  # a team incident: the responder whose laptop's chain holds the entry
 
 
 class ControlItem(BaseModel):

@@ -206,11 +206,16 @@ def _sections(r: Report) -> Iterator[tuple[str, list[str], list[list[Any]], str]
         "Timeline (every journal entry)",
         ["Seq", "Recorded (UTC)", "Actor", "Kind", "What", "Before", "After", "Entry hash"],
         [
-            [t.seq, t.recorded_utc, t.actor, t.kind, t.summary, t.before or "", t.after or "", t.entry_hash]
+            [t.seq, t.recorded_utc, _actor(t), t.kind, t.summary, t.before or "", t.after or "", t.entry_hash]
             for t in r.timeline
         ],
         "",
     )
+
+
+def _actor(t: Any) -> str:
+    """Who, and in a team incident on whose laptop's chain the entry is."""
+    return f"{t.actor} (on {t.origin}'s laptop)" if t.origin else t.actor
 
 
 def _mark(mark: dict[str, Any] | None) -> str:

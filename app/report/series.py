@@ -11,7 +11,9 @@ detection time recorded), the series says so in a field of its own instead of in
 - `rows_taken(incident, table=None)`: rows read per object and per user, with the reads whose count is unknown.
 - `containment_over_time(incident)`: each containment run's time, measured from detection.
 - `checklist_progress(incident, as_of)`: items done per phase after each recorded state change.
-- `compute_series(incident, as_of, exfil=None)`: all five.
+- `token_use(incident)` (in `app.report.token_use`): API calls per source address per hour for each app's token
+  holders, from the preserved event log files.
+- `compute_series(incident, as_of, exfil=None)`: all six.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from app.base.clock import format_instant, parse_instant, read_instant
+from app.report.hourly import HourCount, hour_of
+from app.report.token_use import TokenUse, token_use
 
 if TYPE_CHECKING:
     from app.deadlines.engine import Timer
@@ -31,12 +35,6 @@ if TYPE_CHECKING:
 
 
 # -- attack timeline ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HourCount:
-    hour_utc: str  # the start of the hour, e.g. 2025-08-20T09:00:00Z
-    count: int
 
 
 @dataclass(frozen=True)
@@ -72,7 +70,7 @@ def attack_timeline(incident: Incident) -> AttackTimeline:
         if at is None:
             undated += 1
             continue
-        hour = format_instant(at.replace(minute=0, second=0, microsecond=0))
+        hour = hour_of(at)
         times.append(format_instant(at))
         for name in sorted({_indicator_set(str(i)) for i in entry.data.get("indicators") or ["(unnamed set)"]}):
             counts[name][hour] += 1
@@ -306,10 +304,11 @@ class Series:
     rows: RowsTaken
     containment: ContainmentSeries
     checklist: ChecklistProgress
+    token_use: TokenUse
 
 
 def compute_series(incident: Incident, as_of: datetime, *, exfil: Sequence[ExfilRow] | None = None) -> Series:
-    """The five series, with the clocks and the checklist judged at `as_of` (`exfil`: the exfiltration table,
+    """The six series, with the clocks and the checklist judged at `as_of` (`exfil`: the exfiltration table,
     when the caller has read it already)."""
     return Series(
         attack=attack_timeline(incident),
@@ -317,4 +316,5 @@ def compute_series(incident: Incident, as_of: datetime, *, exfil: Sequence[Exfil
         rows=rows_taken(incident, exfil),
         containment=containment_over_time(incident),
         checklist=checklist_progress(incident, as_of),
+        token_use=token_use(incident),
     )

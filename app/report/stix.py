@@ -86,7 +86,12 @@ def build_bundle(incident_id: str, title: str, obs: Observed, now: datetime) -> 
         if ind.role != "hit" or pat is None:
             continue
         valid_from = ind.window_start or now
-        refs = [{"source_name": s.title, **({"url": s.url} if s.url else {})} for s in ind.sources]
+        # STIX 2.1 (3.3) wants a url, an external_id or a description beside the name; a source cited without an
+        # address says so instead of failing the export.
+        refs = [
+            {"source_name": s.title, **({"url": s.url} if s.url else {"description": "cited without an address"})}
+            for s in ind.sources
+        ]
         kwargs: dict[str, Any] = {}
         if ind.window_end is not None:
             kwargs["valid_until"] = format_instant(ind.window_end)

@@ -13,6 +13,7 @@ from html import escape
 
 from app.base.clock import humane_instant, parse_instant
 from app.report.series import AttackTimeline, ChecklistProgress, ContainmentSeries, NoticeClocks, RowsBar, RowsTaken
+from app.report.token_use import AddressSeries, AppTokenUse, TokenUse
 
 # Okabe-Ito: distinguishable in colour-blind vision and in greyscale print.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#8C564B", "#7F7F7F", "#B8A100")
@@ -295,4 +296,66 @@ def checklist_progress_svg(cp: ChecklistProgress) -> str:
     for row in range(0, len(names), 4):
         body += _legend(names[row : row + 4], base + 36 + 14 * (row // 4), first=row)
     desc = "; ".join(names) + f" (as of {cp.as_of_utc})."
+    return _svg(height, title, desc, body)
+
+
+def token_use_svg(tu: TokenUse) -> str:
+    """One row per source address under each app, a cell per hour with calls (darker: more calls that hour)."""
+    title = "Token use: API calls per source address per hour, by each app's token holders"
+    why = tu.empty_reason()
+    if why is not None:
+        return _empty(title, why[:1].upper() + why[1:])
+    row_h, left, right = 15, 190, WIDTH - 70
+    placed = [parse_instant(h.hour_utc) for a in tu.apps for s in a.addresses for h in s.hours]
+    lines: list[tuple[str, object]] = []  # what each line of the picture shows, top to bottom
+    for a in tu.apps:
+        shown, more, more_calls = a.top()
+        lines.append(("app", a))
+        lines += [("ip", s) for s in shown]
+        if more:
+            lines.append(("more", f"{more} more address(es): {more_calls:,} call(s)"))
+        if a.undated:
+            lines.append(("more", f"{a.undated} call(s) without a usable time: counted, not placed"))
+        if a.shared_calls:
+            lines.append(("more", f"{a.shared_calls} call(s) by holders of other apps' tokens too, counted under each"))
+    top = 14
+    base = top + row_h * len(lines) + 4
+    height = base + 44
+    body: list[str] = []
+    axis = None
+    if placed:
+        axis = _TimeAxis(min(placed), max(placed) + timedelta(hours=1), left, right)
+        body += axis.ticks(top, base)
+    cell = max(1.5, (axis.x(axis.start + timedelta(hours=1)) - axis.x(axis.start)) if axis else 0)
+    app_index, peak = -1, 1
+    for n, (kind, item) in enumerate(lines):
+        y = top + n * row_h
+        if kind == "app" and isinstance(item, AppTokenUse):
+            app_index += 1
+            peak = max(item.busiest_hour(), 1)
+            body.append(_text(6, y + 11, _fit(item.app, 28), size=11))
+            detail = f"{item.calls:,} call(s) by {item.users} token holder(s); busiest hour {item.busiest_hour():,}"
+            body.append(_text(left, y + 11, detail + " (the darkest cell)", size=9, fill=MUTED))
+        elif kind == "ip" and isinstance(item, AddressSeries):
+            colour = PALETTE[app_index % len(PALETTE)]
+            body.append(_text(left - 6, y + 11, _fit(item.ip, 30), anchor="end", size=10))
+            body.append(
+                f'<line x1="{left}" y1="{y + row_h / 2:.1f}" x2="{right}" y2="{y + row_h / 2:.1f}" stroke="{GRID}"/>'
+            )
+            for h in item.hours:  # an address with dated calls implies the axis exists
+                x = axis.x(parse_instant(h.hour_utc)) if axis is not None else left
+                body.append(
+                    f'<rect x="{x:.1f}" y="{y + 2}" width="{cell:.1f}" height="{row_h - 4}" fill="{colour}" '
+                    f'fill-opacity="{0.25 + 0.75 * h.count / peak:.2f}"><title>'
+                    f"{escape(f'{item.ip}, hour from {h.hour_utc}: {h.count} call(s)')}</title></rect>"
+                )
+            body.append(_text(right + 6, y + 11, f"{item.total:,}", size=9))
+        else:
+            body.append(_text(left - 6, y + 11, str(item), anchor="end", size=9, fill=LATE))
+    note = "Darker cells: more calls in that hour. The API, REST and Bulk logs name the user, not the app."
+    if tu.unattributed:
+        note += f" {tu.unattributed:,} call(s) by users holding no app's token are not shown."
+    body.append(_text(6, height - 6, note, size=9, fill=MUTED))
+    calls = sum(a.calls for a in tu.apps)
+    desc = f"{calls:,} call(s) of {len(tu.apps)} app(s)' token holders from " + ", ".join(tu.log_types) + " logs."
     return _svg(height, title, desc, body)

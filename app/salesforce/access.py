@@ -52,6 +52,7 @@ LABELS: dict[str, str] = {
     "ViewAllData": "View All Data",
     "ApiEnabled": "API Enabled",
     "ViewEventLogFiles": "View Event Log Files",
+    "ModifyMetadata": "Modify Metadata Through Metadata API Functions",
 }
 
 
@@ -117,6 +118,13 @@ NEEDS: dict[str, Need] = {
             "grants cannot be removed or given back",
         ),
         Need(
+            "deploy_metadata",
+            "read and update metadata components (readMetadata, updateMetadata)",
+            ("ModifyMetadata", "ModifyAllData"),
+            "Metadata API Developer Guide: readMetadata(), Permissions",
+            "connected app policies cannot be read or deployed through the Metadata API",
+        ),
+        Need(
             "read_setup",
             "read setup objects (permission sets, object permissions, audit trail)",
             ("ViewSetup",),
@@ -136,6 +144,7 @@ OP_NEEDS: dict[str, tuple[str, ...]] = {
     "reactivate_user": ("deactivate_users",),
     "delete_assignment": ("read_assignments", "change_assignments"),
     "create_assignment": ("read_assignments", "change_assignments"),
+    "update_metadata": ("deploy_metadata",),
 }
 # Planning an action reads these too (who holds which grant, which sessions are open).
 ACTION_NEEDS: dict[str, tuple[str, ...]] = {
@@ -247,6 +256,7 @@ def _flag_fields(org: OrgClient, sobject: str, flags: Sequence[str]) -> list[str
 
 def read_effective(org: OrgClient, user_id: str, flags: Sequence[str] = WANTED_FLAGS) -> EffectivePermissions:
     """The login's effective permission flags among `flags` (see the module docstring for how)."""
+    flags = tuple(dict.fromkeys(flags))  # a field selected twice is a MALFORMED_QUERY
     uid = user_id.replace("\\", "").replace("'", "")
     notes: list[str] = []
     granted: set[str] = set()

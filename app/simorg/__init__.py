@@ -1,7 +1,8 @@
 """A local, scriptable Salesforce org for demos, tests and tabletop exercises.
 
 `SimOrg.start(seed)` serves the Salesforce REST/OAuth/SOAP-login subset a war-room console uses over TLS on
-127.0.0.1; `seed` is a shipped scenario name (`chat-vendor-theft`, `fake-data-loader`) or a TOML/JSON path.
+127.0.0.1, and the Metadata API calls hardening makes (`metadata.py`); `seed` is a shipped scenario name
+(`chat-vendor-theft`, `fake-data-loader`) or a TOML/JSON path.
 See `server.py` for the runtime API and admin endpoints, `seed.py` for the seed schema.
 """
 

@@ -98,6 +98,7 @@ class _Builder:
             "profiles",
             "profile_permission_sets",
             "permission_sets",
+            "permission_set_groups",
             "users",
             "connected_apps",
             "app_menu_items",
@@ -128,6 +129,25 @@ class _Builder:
         obj = self.store.schema.objects["PermissionSet"]
         names = [f[len("Permissions") :] for f in obj.fields if f.startswith("Permissions")]
         return {f"Permissions{p}": p in granted for p in names}
+
+    def _group(self, group: Any) -> None:
+        s = self.store
+        row = s.insert(
+            "PermissionSetGroup",
+            {"DeveloperName": group.name, "MasterLabel": group.label or group.name.replace("_", " "),
+             "Description": group.description, "CreatedDate": self.now - timedelta(days=300)},
+        )  # fmt: skip
+        granted: set[str] = set()
+        for key in group.permission_sets:
+            member = s.lookup("PermissionSet", self.keys["permission_sets"][key]) or {}
+            granted |= {f[len("Permissions") :] for f, on in member.items() if f.startswith("Permissions") and on}
+        s.insert(
+            "PermissionSet",
+            {"Name": f"{group.name}_Group", "Label": row["MasterLabel"], "Type": "Group", "IsOwnedByProfile": False,
+             "PermissionSetGroupId": row["Id"], "IsCustom": False, "CreatedDate": row["CreatedDate"],
+             **self._perm_flags(sorted(granted))},
+        )  # fmt: skip
+        self.keys["permission_set_groups"][group.key] = row["Id"]
 
     def licenses(self, frag: Fragment) -> None:
         for p in frag.profiles:
@@ -193,6 +213,8 @@ class _Builder:
                 },
             )
             self.keys["permission_sets"][pset.key] = row["Id"]
+        for group in frag.permission_set_groups:
+            self._group(group)
         for u in frag.users:
             self._user(u)
         for pset in frag.permission_sets:  # creators are users, who are made after the sets they hold

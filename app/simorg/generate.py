@@ -10,7 +10,7 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from app.simorg.seed import Seed
+from app.simorg.seed import LoadedSeed, Seed
 from app.simorg.store import Store
 
 _FIRST = [
@@ -189,6 +189,7 @@ def generate(store: Store, seed: Seed, builder: Any) -> None:
         apps = [(builder.app_name(k), keys["app_menu_items"].get(k)) for k in app_keys]
         table = s.tables["OauthToken"]
         bits = rng.getrandbits
+        use_counts = list(range(5001))  # one int object per count, not one per token (1M tokens)
         with s.lock:
             for _ in range(gen.tokens):
                 name, menu = apps[pick(len(apps))]
@@ -198,7 +199,7 @@ def generate(store: Store, seed: Seed, builder: Any) -> None:
                     "UserId": holders[pick(nholders)],
                     "CreatedDate": pool[i],
                     "LastUsedDate": pool[i + pick(npool - i)],
-                    "UseCount": 1 + pick(4999),
+                    "UseCount": use_counts[1 + pick(4999)],
                     "DeleteToken": base64.urlsafe_b64encode(bits(192).to_bytes(24, "big")).decode(),
                 }
                 if menu:
@@ -316,3 +317,17 @@ def generate(store: Store, seed: Seed, builder: Any) -> None:
                 "TlsProtocol": "TLS 1.3",
             },
         )
+
+
+def scaled(loaded: LoadedSeed, *, users: int, tokens: int, assignments: int | None = None) -> LoadedSeed:
+    """Benchmarks only: `loaded` with its `[generate]` counts replaced, past the bound a seed file may ask for
+    (MAX_GENERATED keeps a typo in a seed file from exhausting memory); e.g. an org of 200k users holding
+    1M OAuth tokens. The counts are set in code, never read from a file."""
+    gen = loaded.seed.generate.model_copy(
+        update={
+            "users": users,
+            "tokens": tokens,
+            "assignments": loaded.seed.generate.assignments if assignments is None else assignments,
+        }
+    )
+    return LoadedSeed(loaded.seed.model_copy(update={"generate": gen}), loaded.path, loaded.text)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
+from app.simorg.metadata import MetadataFault, fault_body
 from app.simorg.store import ApiError, LoginFault, OAuthError, Session, Store
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 API_VERSIONS = [f"{v}.0" for v in range(31, 66)]
 _VERSION_RE = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
 _SOAP_RE = re.compile(r"^/services/Soap/u/(\d+\.\d)(/.*)?$")
+_METADATA_RE = re.compile(r"^/services/Soap/m/(\d+\.\d)(/.*)?$")
 _BATCH_RE = re.compile(r"batchSize\s*=\s*(\d+)", re.IGNORECASE)
 
 
@@ -174,6 +176,9 @@ class SimHandler(BaseHTTPRequestHandler):
         m = _SOAP_RE.match(path)
         if m and method == "POST":
             return self._soap(m.group(1), body)
+        m = _METADATA_RE.match(path)
+        if m and method == "POST":
+            return self._metadata(body)
         if path.rstrip("/") == "/services/oauth2/token" and method == "POST":
             return self._oauth_token(body)
         if path.rstrip("/") == "/services/oauth2/revoke" and method in ("POST", "GET"):
@@ -302,6 +307,13 @@ class SimHandler(BaseHTTPRequestHandler):
             kind = "application/octetstream" if sobject.lower() == "eventlogfile" else "text/plain;charset=UTF-8"
             return Reply(200, data, kind, headers)
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def _metadata(self, body: bytes) -> Reply:
+        """The Metadata API's SOAP calls (app/simorg/metadata.py); a fault is an HTTP 500 with its envelope."""
+        try:
+            return Reply(200, self.sim.metadata.call(body), "text/xml;charset=UTF-8")
+        except MetadataFault as exc:
+            return Reply(500, fault_body(exc.code, exc.message), "text/xml;charset=UTF-8")
 
     # -- logins
 

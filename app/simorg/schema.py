@@ -91,6 +91,7 @@ _PREFIX = {
     "UserLicense": "100",
     "PermissionSet": "0PS",
     "PermissionSetAssignment": "0Pa",
+    "PermissionSetGroup": "0PG",  # the prefix of PermissionSetGroup Ids in public recorded test data
     "UserLogin": "060",
     "AuthSession": "0Ak",
     "LoginHistory": "0Ya",

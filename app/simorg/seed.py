@@ -132,6 +132,18 @@ class PermissionSetSeed(_M):
     created_by: str | None = None
 
 
+class PermissionSetGroupSeed(_M):
+    """A permission set group: the permission sets it bundles (keys). The simulator gives it one aggregate
+    PermissionSet (Type "Group", PermissionSetGroupId set) holding the union of their permissions, as the
+    aggregate sets of real orgs appear in public recorded data; its Name is the simulator's own."""
+
+    key: str
+    name: str
+    label: str | None = None
+    description: str | None = None
+    permission_sets: list[str] = Field(default_factory=list)
+
+
 class UserSeed(_M):
     key: str
     username: str
@@ -471,6 +483,7 @@ class Fragment(_M):
 
     profiles: list[ProfileSeed] = Field(default_factory=list)
     permission_sets: list[PermissionSetSeed] = Field(default_factory=list)
+    permission_set_groups: list[PermissionSetGroupSeed] = Field(default_factory=list)
     users: list[UserSeed] = Field(default_factory=list)
     connected_apps: list[ConnectedAppSeed] = Field(default_factory=list)
     oauth_tokens: list[OauthTokenSeed] = Field(default_factory=list)

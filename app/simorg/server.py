@@ -34,6 +34,7 @@ from app.simorg.build import apply_fragment, build_store
 from app.simorg.cert import CertFiles, generate_cert, server_context
 from app.simorg.faults import RATE_LIMITED, Faults
 from app.simorg.handler import Reply, SimHandler, json_reply
+from app.simorg.metadata import MetadataService
 from app.simorg.seed import LoadedSeed, SeedError, TruthSeed, load_seed, validate_fragment
 from app.simorg.store import Store
 
@@ -77,6 +78,7 @@ class SimOrg:
     ) -> None:
         self.seed = loaded
         self.store = store
+        self.metadata = MetadataService(store)  # the Metadata API's components (app/simorg/metadata.py)
         self.faults = Faults()
         self.verbose = verbose
         self._own_cert_dir = cert_dir is None

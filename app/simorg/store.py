@@ -21,12 +21,18 @@ deleted). The object reference does not say whether Salesforce deletes the row o
 Assignment Expiration" lists current assignments only, so a lapsed one is treated as gone. Nothing is written
 to the Setup Audit Trail for a lapse: what Salesforce records there is not documented.
 
-Setup Audit Trail rows for changes made through the API (SetupAuditTrail.Action is a string the object reference
-does not enumerate; the values below are those of recorded rows and of public audit-trail tools):
+Setup Audit Trail rows for changes made through the API. SetupAuditTrail.Action is a string the object reference
+does not enumerate; the Action and Section values below are those the sfdx-hardis audit-trail command lists as
+Salesforce's own for Section "Manage Users" (hardisgroupcom/sfdx-hardis, docs/hardis/org/diagnose/audittrail.md:
+frozeuser, PermSetAssign, PermSetGroupAssign, PermSetGroupUnassign, PermSetUnassign, unfrozeuser, among others):
 - an assignment created: Action "PermSetAssign", Section "Manage Users", Display "Permission set NAME: assigned
-  to user USERNAME" (the shape of recorded rows);
+  to user USERNAME";
 - an assignment deleted: "PermSetUnassign"; freezing and unfreezing a user (UserLogin.IsFrozen): "frozeuser" and
-  "unfrozeuser". Their Display wording is the simulator's own: no recorded row was at hand.
+  "unfrozeuser", Section "Manage Users";
+- an assignment of a permission set group (PermissionSetGroupId) created or deleted: "PermSetGroupAssign" and
+  "PermSetGroupUnassign". Created with only PermissionSetGroupId, the assignment points at the group's aggregate
+  permission set (PermissionSet.PermissionSetGroupId), as assignments of groups do in public recorded data.
+The Display wording of all four is the simulator's own: no recorded row with its Display was at hand.
 """
 
 from __future__ import annotations
@@ -252,9 +258,16 @@ class Store:
         )
 
     def _assignment_audit(self, action: str, verb: str, row: dict[str, Any], user_id: str) -> None:
-        ps = self.lookup("PermissionSet", row.get("PermissionSetId", "")) or {}
         user = self.lookup("User", row.get("AssigneeId", "")) or {}
-        name, username = ps.get("Name", row.get("PermissionSetId")), user.get("Username", row.get("AssigneeId"))
+        username = user.get("Username", row.get("AssigneeId"))
+        if row.get("PermissionSetGroupId"):  # PermSetGroupAssign / PermSetGroupUnassign
+            group = self.lookup("PermissionSetGroup", row["PermissionSetGroupId"]) or {}
+            name = group.get("DeveloperName", row["PermissionSetGroupId"])
+            action = action.replace("PermSet", "PermSetGroup", 1)
+            self._audit(action, f"Permission set group {name}: {verb} user {username}", user_id)
+            return
+        ps = self.lookup("PermissionSet", row.get("PermissionSetId", "")) or {}
+        name = ps.get("Name", row.get("PermissionSetId"))
         self._audit(action, f"Permission set {name}: {verb} user {username}", user_id)
 
     def lapse_assignments(self) -> list[str]:
@@ -968,6 +981,8 @@ class Store:
             fields = self._check_fields(obj, data, "create")
             if obj.name == "PermissionSetAssignment":
                 self.lapse_assignments()  # a lapsed assignment no longer blocks a new one
+                if fields.get("PermissionSetGroupId") and not fields.get("PermissionSetId"):
+                    fields["PermissionSetId"] = self._group_set(fields["PermissionSetGroupId"])
                 missing = [f for f in ("AssigneeId", "PermissionSetId") if not fields.get(f)]
                 if missing:
                     raise ApiError(
@@ -996,6 +1011,14 @@ class Store:
             if obj.name == "PermissionSetAssignment":
                 self._assignment_audit("PermSetAssign", "assigned to", row, user_id)
             return row["Id"]
+
+    def _group_set(self, group_id: str) -> str:
+        """The aggregate permission set of a permission set group (an assignment of the group points at it)."""
+        group = self.lookup("PermissionSetGroup", group_id)
+        aggregate = self.find("PermissionSet", PermissionSetGroupId=group["Id"]) if group else []
+        if not aggregate:
+            raise ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["PermissionSetGroupId"])
+        return str(aggregate[0]["Id"])
 
     def delete(self, sobject: str, record_id: str, *, user_id: str, api: str = "rest") -> None:
         with self.lock:

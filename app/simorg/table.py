@@ -12,8 +12,10 @@ from app.simorg.schema import FieldDef, ObjectDef
 class Table:
     """Rows of one sObject in insertion order, an Id index and per-field indexes (value -> row keys).
 
-    An index bucket is a bare row key while one row has the value, a set once several do: most indexed
-    values (usernames, one login per user) are unique, and a set per row would dominate memory at 100k rows.
+    An index bucket is a bare row key while one row has the value, a list while a few do, and a set once many
+    do: most indexed values (usernames, one login per user) are unique, a user holds a handful of OAuth tokens
+    (a set of five keys is seven times the size of a list: 1M tokens), and an app name is on many rows (a
+    revoke removes one key from it: a set).
     """
 
     def __init__(self, obj: ObjectDef) -> None:
@@ -21,7 +23,7 @@ class Table:
         self.rows: dict[int, dict[str, Any]] = {}
         self.by_id: dict[str, int] = {}
         self.index_fields = {name: obj.fields[name] for name in obj.indexes if name in obj.fields}
-        self.indexes: dict[str, dict[Any, int | set[int]]] = {name: {} for name in self.index_fields}
+        self.indexes: dict[str, dict[Any, int | list[int] | set[int]]] = {name: {} for name in self.index_fields}
         self._norms = [(name, self.indexes[name], _normaliser(fd)) for name, fd in self.index_fields.items()]
         # Exact, case-sensitive, one-row-per-value lookups (OauthToken.DeleteToken for revoke).
         self.unique: dict[str, dict[str, int]] = {name: {} for name in obj.unique if name in obj.fields}
@@ -102,27 +104,39 @@ class Table:
         return [self.rows[k] for k in found if k in self.rows]
 
 
-def _bucket_add(index: dict[Any, int | set[int]], value: Any, key: int) -> None:
+LIST_BUCKET = 32  # keys a bucket holds as a list before it becomes a set
+
+
+def _bucket_add(index: dict[Any, int | list[int] | set[int]], value: Any, key: int) -> None:
     bucket = index.get(value)
     if bucket is None:
         index[value] = key
     elif isinstance(bucket, int):
-        index[value] = {bucket, key}
+        index[value] = [bucket, key]
+    elif isinstance(bucket, list):
+        if key not in bucket:
+            bucket.append(key)
+            if len(bucket) > LIST_BUCKET:
+                index[value] = set(bucket)
     else:
         bucket.add(key)
 
 
-def _bucket_remove(index: dict[Any, int | set[int]], value: Any, key: int) -> None:
+def _bucket_remove(index: dict[Any, int | list[int] | set[int]], value: Any, key: int) -> None:
     bucket = index.get(value)
     if bucket is None:
         return
     if isinstance(bucket, int):
         if bucket == key:
             del index[value]
+        return
+    if isinstance(bucket, list):
+        if key in bucket:
+            bucket.remove(key)
     else:
         bucket.discard(key)
-        if not bucket:
-            del index[value]
+    if not bucket:
+        del index[value]
 
 
 def _normaliser(fd: FieldDef) -> Any:

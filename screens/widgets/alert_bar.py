@@ -1,4 +1,5 @@
-"""Exercise alerts not yet acknowledged: one bar under the header that cannot be missed (hidden when none)."""
+"""Alerts not yet acknowledged, exercise injects and monitoring alerts: one bar under the header that cannot be
+missed (hidden when none)."""
 
 from __future__ import annotations
 
@@ -21,31 +22,40 @@ class AlertBar(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
         self.pending: list[Any] = []
+        self.monitoring: list[Any] = []
         self.keys = ("l", "y")
 
-    def set_alerts(self, pending: Sequence[Any], show_key: str, ack_key: str) -> None:
-        """`pending`: app.exercise.Alert, oldest first; the keys as currently mapped."""
+    def set_alerts(self, pending: Sequence[Any], show_key: str, ack_key: str, monitoring: Sequence[Any] = ()) -> None:
+        """`pending`: app.exercise.Alert, oldest first; the keys as currently mapped; `monitoring`:
+        app.monitoring.MonitorAlert not yet acknowledged, oldest first (exercise injects are shown first)."""
         self.pending = list(pending)
+        self.monitoring = list(monitoring)
         self.keys = (show_key, ack_key)
-        self.set_class(bool(self.pending), "-alerts")
+        self.set_class(bool(self.pending or self.monitoring), "-alerts")
         self.update(self.text())
 
     def text(self) -> Text:
-        if not self.pending:
+        n = len(self.pending) + len(self.monitoring)
+        if not n:
             return Text("")
-        oldest = self.pending[0]
-        n = len(self.pending)
         out = Text(f"!! {n} ALERT{'S' if n > 1 else ''}")
-        out.append(f" ({self.keys[0]} read, {self.keys[1]} acknowledge)  ", style="not bold")
-        out.append(f"{offset_text(oldest.offset)} [{oldest.kind}] ")
-        if oldest.sender:
-            out.append(f"{oldest.sender}: ")
-        out.append(oldest.title)
+        if self.pending:
+            oldest = self.pending[0]
+            out.append(f" ({self.keys[0]} read, {self.keys[1]} acknowledge)  ", style="not bold")
+            out.append(f"{offset_text(oldest.offset)} [{oldest.kind}] ")
+            if oldest.sender:
+                out.append(f"{oldest.sender}: ")
+            out.append(oldest.title)
+        else:
+            alert = self.monitoring[0]
+            out.append(" (click or ctrl+p monitor: status)  ", style="not bold")
+            out.append(f"MONITORING [{alert.type}] {alert.title}")
         out.no_wrap, out.overflow = True, "ellipsis"
         return out
 
     def on_click(self) -> None:
         screen = self.screen
-        action = getattr(screen, "action_exercise_alerts", None)
+        name = "action_exercise_alerts" if self.pending else "action_monitor_status"
+        action = getattr(screen, name, None)
         if action is not None:
             action()

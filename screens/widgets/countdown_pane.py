@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from screens import fmt
-from screens.widgets.fit import Col, fit_columns
+from screens.widgets.row_list import Col, Row, RowList
 
 EMPTY = "no clocks yet: set the facts (f) — awareness time and where affected people live"
 
@@ -47,62 +47,41 @@ def urgency(row: CountdownRow, now: datetime) -> tuple[str, str]:
 class CountdownPane(Vertical):
     """Countdowns, most urgent first; `m` marks the selected notice sent."""
 
-    DEFAULT_CSS = """
-    CountdownPane > DataTable { height: 1fr; }
-    """
+    COLUMNS = [
+        Col("mark", "", 3),
+        Col("jur", "jurisdiction · notify"),
+        Col("due", "due (UTC)", 12, min_total=84),
+        Col("left", "remaining", 13),
+    ]
 
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
         self.rows: list[CountdownRow] = []
         self.border_title = "2 Countdowns"
-        self._width = 0
-        self._shown: list[str] = []
-        self._drawn: dict[str, tuple[str, str, str, str]] = {}  # row key -> what its moving cells show
         self._now: datetime | None = None
         self.query_text = ""  # `/` filter on jurisdiction, obligation and rule
         self._visible: list[CountdownRow] = []
 
     def compose(self) -> ComposeResult:
         yield Static(EMPTY, classes="empty")
-        table: DataTable = DataTable(cursor_type="row", zebra_stripes=False, id="countdown-table")
-        yield table
-
-    COLUMNS = [
-        Col("mark", "", 3),
-        Col("jur", "jurisdiction · notify"),
-        Col("due", "due (UTC)", 11, min_total=64),
-        Col("left", "remaining", 13),
-    ]
+        yield RowList(self.COLUMNS, id="countdown-rows")
 
     def on_mount(self) -> None:
-        self._shown = fit_columns(self.table, self.COLUMNS, 80)
         if self._now is not None:
             self.set_rows(self.rows, self._now)
 
-    def on_resize(self) -> None:
-        width = self.content_size.width  # the pane's, not the table's (which its scrollbar changes)
-        if width and width != self._width:
-            self._width = width
-            keep = self.selected()
-            self._shown = fit_columns(self.table, self.COLUMNS, width)
-            if self._now is not None:
-                self.set_rows(self.rows, self._now, keep=keep.key if keep else None)
+    @property
+    def table(self) -> RowList:
+        return self.query_one(RowList)
 
     @property
-    def table(self) -> DataTable:
-        return self.query_one(DataTable)
-
-    @property
-    def cursor_widget(self) -> DataTable:
+    def cursor_widget(self) -> RowList:
         """The widget that holds the pane's cursor (focus, j/k)."""
         return self.table
 
     def selected(self) -> CountdownRow | None:
-        table = self.table
-        if not self.rows or table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return next((r for r in self.rows if r.key == key), None)
+        key = self.table.cursor_key if self.is_mounted else None
+        return next((r for r in self.rows if r.key == key), None) if key else None
 
     def set_filter(self, query: str) -> None:
         self.query_text = query.strip()
@@ -110,39 +89,33 @@ class CountdownPane(Vertical):
             self.set_rows(self.rows, self._now)
 
     def select(self, key: str) -> None:
-        if any(r.key == key for r in self._visible):
-            self.table.move_cursor(row=self.table.get_row_index(key))
+        self.table.select(key)
 
     def set_rows(self, rows: list[CountdownRow], now: datetime, keep: str | None = None) -> None:
-        if not self._shown:  # not mounted yet: on_mount draws them
-            self.rows, self._now = list(rows), now
+        self.rows, self._now = list(rows), now
+        if not self.is_mounted:  # on_mount draws them
             return
-        table = self.table
-        if keep is None:
-            current = self.selected()
-            keep = current.key if current else None
-        self.rows = list(rows)
-        self._now = now
-        self._drawn.clear()
-        table.clear()
         needle = self.query_text.lower()
         self._visible = [
             r for r in self.rows if not needle or needle in f"{r.jurisdiction} {r.obligation} {r.rule}".lower()
         ]
-        for row in self._visible:
-            mark, style = urgency(row, now)
-            who = Text.assemble((row.jurisdiction, "dim" if row.notified else "bold"), ("  " + row.obligation, "dim"))
-            cells = {
+        table = self.table
+        table.set_rows([self._row(r, now) for r in self._visible], keep=keep)
+        self.query_one(".empty", Static).display = not self.rows
+        table.display = bool(self.rows)
+
+    def _row(self, row: CountdownRow, now: datetime) -> Row:
+        mark, style = urgency(row, now)
+        who = Text.assemble((row.jurisdiction, "dim" if row.notified else "bold"), ("  " + row.obligation, "dim"))
+        return Row(
+            row.key,
+            {
                 "mark": Text(mark, style=style),
                 "jur": who,
                 "due": fmt.short_when(row.due.isoformat()) if row.due else "",
                 "left": self._left(row, now),
-            }
-            table.add_row(*[cells[k] for k in self._shown], key=row.key)
-        self.query_one(".empty", Static).display = not self.rows
-        table.display = bool(self.rows)
-        if keep:
-            self.select(keep)
+            },
+        )
 
     def _left(self, row: CountdownRow, now: datetime) -> Text:
         _mark, style = urgency(row, now)
@@ -159,17 +132,10 @@ class CountdownPane(Vertical):
         return Text(text, style=style)
 
     def tick(self, now: datetime) -> None:
-        """Re-draw only the cells that move: the mark and the remaining time."""
-        if not self._shown:
+        """Re-draw only the rows whose mark or remaining time moved: one line each, the others stay cached."""
+        if not self.is_mounted:
             return
-        table = self.table
         self._now = now
-        drawn = self._drawn
+        table = self.table
         for row in self._visible:
-            mark, style = urgency(row, now)
-            left = self._left(row, now)
-            if drawn.get(row.key) == (mark, style, left.plain, str(left.style)):
-                continue  # unchanged cells are not redrawn: idle CPU stays flat however many clocks run
-            drawn[row.key] = (mark, style, left.plain, str(left.style))
-            table.update_cell(row.key, "mark", Text(mark, style=style))
-            table.update_cell(row.key, "left", left)
+            table.update_row(self._row(row, now))

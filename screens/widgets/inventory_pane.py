@@ -1,7 +1,7 @@
-"""The inventory as a tree: each connected app, then its tokens (grouped per user) and the users holding them,
-with counts; integration users without tokens on their own branch. Risk reads in words (`critical risk`), the
-containment status follows each record, and the kind filter and search (`/`) show only matching records.
-Branches fill in when opened, so a 100k-token org draws only what is expanded."""
+"""The inventory as a tree: each connected app, then its tokens (grouped per user), the users holding them and the
+permission sets those users hold, with counts; integration users without tokens on their own branch. Risk reads in
+words (`critical risk`), the containment status follows each record, and the kind filter and search (`/`) show only
+matching records. Branches fill in when opened, so a 100k-token org draws only what is expanded."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from textual.widgets import Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
 EMPTY = "no inventory yet: pull (p) or import (i)"
-KIND_FILTERS = ("all", "app", "token", "user", "findings")
+KIND_FILTERS = ("all", "app", "token", "user", "permset", "findings")
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 SEVERITY_MARK = {"critical": "!!!", "high": "!!", "medium": "!", "low": "·", "info": "·"}
 SEVERITY_STYLE = {"critical": "bold reverse red", "high": "bold red", "medium": "yellow", "low": "dim", "info": "dim"}
@@ -24,7 +24,7 @@ SEVERITY_STYLE = {"critical": "bold reverse red", "high": "bold red", "medium": 
 @dataclass(frozen=True)
 class InventoryRow:
     key: str
-    kind: str  # app | token | user | other
+    kind: str  # app | token | user | permset | other
     name: str
     detail: str = ""
     findings: tuple[tuple[str, str], ...] = ()  # (severity, title)
@@ -76,17 +76,22 @@ def tree_of(rows: list[InventoryRow]) -> list[tuple[InventoryRow | None, str, li
     tokens: dict[str, list[InventoryRow]] = {}
     users_by_name = {r.name: r for r in rows if r.kind == "user"}
     holders: dict[str, list[InventoryRow]] = {}
+    sets: dict[str, list[InventoryRow]] = {}
     for r in rows:
         if r.kind == "app":
             apps[r.name] = r
     for r in rows:
-        if r.kind == "token":
-            app = str(r.record.get("app") or "?")
-            apps.setdefault(app, None)
-            tokens.setdefault(app, []).append(r)
-            user = users_by_name.get(str(r.record.get("username") or ""))
-            if user is not None and user not in holders.setdefault(app, []):
-                holders[app].append(user)
+        if r.kind not in ("token", "permset"):
+            continue
+        app = str(r.record.get("app") or "?")
+        apps.setdefault(app, None)
+        if r.kind == "permset":
+            sets.setdefault(app, []).append(r)
+            continue
+        tokens.setdefault(app, []).append(r)
+        user = users_by_name.get(str(r.record.get("username") or ""))
+        if user is not None and user not in holders.setdefault(app, []):
+            holders[app].append(user)
     out: list[tuple[InventoryRow | None, str, list[Branch]]] = []
     for name, row in apps.items():
         branches: list[Branch] = []
@@ -96,10 +101,12 @@ def tree_of(rows: list[InventoryRow]) -> list[tuple[InventoryRow | None, str, li
             branches.append((f"tokens ({count} in {len(mine)} user group{'s' if len(mine) != 1 else ''})", mine))
         if holders.get(name):
             branches.append((f"users ({len(holders[name])})", holders[name]))
+        if sets.get(name):
+            branches.append((f"permission sets held by its users ({len(sets[name])})", sets[name]))
         out.append((row, name, branches))
     held = {id(u) for us in holders.values() for u in us}
     loose = [r for r in rows if r.kind == "user" and id(r) not in held]
-    others = [r for r in rows if r.kind not in ("app", "token", "user")]
+    others = [r for r in rows if r.kind not in ("app", "token", "user", "permset")]
     if loose:
         out.append((None, "", [(f"integration users without tokens ({len(loose)})", loose)]))
     if others:

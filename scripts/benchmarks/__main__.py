@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import figures, hunting, journal, startup
+from benchmarks import figures, hunting, journal, scale, startup
 from benchmarks.common import Result, machine_summary
 
 FIGURES: dict[int, Callable[[figures.Config], Result | list[Result]]] = {
@@ -25,6 +25,7 @@ FIGURES: dict[int, Callable[[figures.Config], Result | list[Result]]] = {
     7: figures.idle_cpu,
     8: startup.startup,
     9: hunting.hunting,
+    10: scale.scale_pull,
 }
 
 
