@@ -11,7 +11,8 @@ pyproject.toml; type-only imports are not counted):
     journal      app/journal      the hash-chained journal (chain), its entry format (entries), canonical JSON
                                   (canonical), SQLite file and schema (database), an append's rows (storage),
                                   errors (failures), its projector registry type (registry), Merkle tree,
-                                  signing, verify; knows no area
+                                  signing, verify (its passes over the entries: passes, and chunked on worker
+                                  processes: scan); knows no area
     evidence     app/evidence     the content-addressed evidence store and reading preserved files as rows
     incident     app/incident     an incident (journal + evidence store), its own entries and typed readers
                                   (record, payloads), journaled settings; tells its evidence observers of

@@ -287,7 +287,7 @@ def _resigned_by_bob(team: Team, text: str) -> tuple[str, dict[str, bytes], dict
     ids=["the-same-file-changed", "a-fork-beside-it"],
 )
 def test_even_the_key_holder_cannot_rewrite_what_was_synced(tmp_path: Path, suffix: str, reason: str) -> None:
-    from app.journal.chain import jcs
+    from app.journal.canonical import jcs
 
     team = Team(tmp_path)
     team.tick()

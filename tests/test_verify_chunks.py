@@ -4,20 +4,24 @@ here or in worker processes, and the same problems for every kind of tampering."
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.base.clock import FrozenClock
 from app.composition.projections import REGISTRY
 from app.composition.workspace import Workspace
 from app.journal import passes, scan
+from app.journal.canonical import is_canonical, jcs
 from app.journal.merkle import Frontier, frontier_after, leaf_hash, subtree_levels
 from app.journal.verify import Anchor, VerifyReport, verify_journal
 from tests.conftest import T0
-from tests.test_journal import restore_triggers, tamper
+from tests.test_journal import json_values, restore_triggers, tamper
 
 
 @pytest.fixture
@@ -156,3 +160,63 @@ def test_a_damaged_file_is_unreadable_the_same_way(
         reports = [r.model_dump() for r in _reports(target, anchors)]
         assert reports[0]["exit_code"] == 3, reports[0]["message"]
         assert reports[1] == reports[0] and reports[2] == reports[0]
+
+
+def test_each_pass_alone_agrees_with_both_together(
+    home: Path, clock: FrozenClock, mem_keyring: Any, small_chunks: None
+) -> None:
+    path, anchors = _journal(home, clock, mem_keyring)
+    conn = scan.connect_ro(str(path))
+    size = scan.numbered(conn)
+    assert size is not None
+    sizes = [a.size for a in anchors]
+    for workers in (1, 2):
+        with scan.Workers(workers) as pool:
+            both = scan.start(pool, conn, str(path), size, sizes)()
+            chain = scan.start_hashes(pool, conn, str(path), size, sizes)()
+            form = scan.start_form(pool, conn, str(path), size)()
+        assert both is not None and chain is not None and form is not None
+        assert (chain.frontier.levels, chain.roots_at, chain.head_hash) == (
+            both[0].frontier.levels,
+            both[0].roots_at,
+            both[0].head_hash,
+        )
+        assert form == both[1] and len(form.checkpoints) == 3
+    conn.close()
+
+
+def test_a_large_journal_uses_the_cores_left_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert scan.default_workers(scan.PARALLEL_FROM - 1) == 1  # small: this process alone
+    assert scan.default_workers(scan.PARALLEL_FROM) == 4
+    assert scan.default_workers(scan.PARALLEL_FROM, spare=1) == 3  # the console keeps a core
+    monkeypatch.setattr(scan.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert scan.default_workers(10**6, spare=1) == 1
+
+
+def test_where_no_worker_process_can_start_the_chunks_run_here(
+    home: Path, clock: FrozenClock, mem_keyring: Any, small_chunks: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, anchors = _journal(home, clock, mem_keyring)
+    expected = verify_journal(path, anchors, REGISTRY, workers=0).model_dump()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(scan.ProcessPoolExecutor, "submit", refuse)
+    monkeypatch.setattr(passes, "sequential", lambda *args: pytest.fail("fell back to the sequential check"))
+    assert verify_journal(path, anchors, REGISTRY, workers=2).model_dump() == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), json_values, max_size=5))
+def test_the_canonical_form_check_agrees_with_the_serialiser(doc: dict[str, Any]) -> None:
+    try:
+        body = jcs(doc)
+    except Exception:
+        return  # what jcs refuses the writer never stores
+    assert is_canonical(doc, body, body.decode("utf-8"))
+    spaced = json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    assert is_canonical(doc, spaced, spaced.decode("utf-8")) == (spaced == body)
+    escaped = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    assert is_canonical(doc, escaped, escaped.decode("utf-8")) == (escaped == body)

@@ -45,6 +45,14 @@ def jcs(obj: Any) -> bytes:
     return rfc8785.dumps(obj)
 
 
+def is_canonical(doc: Any, body: bytes, text: str) -> bool:
+    """Whether `body`, whose UTF-8 text is `text`, is exactly `jcs(doc)` (for ASCII text the C encoder's output
+    is already the RFC 8785 form, so the text is compared as it is)."""
+    if text.isascii():
+        return _ENCODER.encode(doc) == text
+    return jcs(doc) == body
+
+
 def check_json(obj: Any, path: str) -> None:
     """Refuse what canonical JSON cannot carry reproducibly (floats, integers beyond 2**53-1, non-JSON)."""
     if isinstance(obj, bool) or obj is None or isinstance(obj, str):

@@ -79,15 +79,15 @@ def chunked(conn: sqlite3.Connection, anchor_sizes: list[int], registry: Registr
     file, size = scan.database_path(conn), scan.numbered(conn)
     if file is None or size is None:
         return None
-    hashes = scan.start_hashes(pool, conn, file, size, anchor_sizes)
-    form = scan.start_form(pool, conn, file, size)
+    checked = scan.start(pool, conn, file, size, anchor_sizes)
     try:
         replay = replay_entries(conn, registry, size)
     except Exception:  # an entry a projector cannot take: the sequential pass names it
         return None
-    chain, entries = hashes(), form()
-    if chain is None or entries is None:
+    found = checked()
+    if found is None:
         return None
+    chain, entries = found
     warnings = [
         Warning_(seq=seq, reason="clock_regression", detail=f"recorded {recorded} after {after}")
         for seq, recorded, after in entries.regressions

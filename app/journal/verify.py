@@ -114,19 +114,25 @@ def _unreadable(path: Path, why: str) -> VerifyReport:
 
 
 def verify_journal(
-    path: Path, anchors: Iterable[Anchor], registry: Registry, *, workers: int | None = None
+    path: Path,
+    anchors: Iterable[Anchor],
+    registry: Registry,
+    *,
+    workers: int | None = None,
+    spare_cores: int = 0,
 ) -> VerifyReport:
     """Verify the journal at `path` against `anchors`, replaying its entries through `registry` (the same
     registry the journal is written with, assembled in app/composition/projections.py).
 
     `workers`: processes that check chunks of the chain (app/journal/scan.py); by default every core for a
-    large journal and this process alone for a small one. 0 checks entry by entry, the sequential way."""
+    large journal (less `spare_cores`) and this process alone for a small one. 0 checks entry by entry, the
+    sequential way."""
     anchors = sorted(anchors, key=lambda a: a.size)
     if not path.is_file():
         return _unreadable(path, "no such file")
     try:
         with _read_only(path) as (conn, note):
-            report = _verify_open(conn, path, anchors, registry, workers)
+            report = _verify_open(conn, path, anchors, registry, workers, spare_cores)
     except sqlite3.DatabaseError as exc:
         return _unreadable(path, str(exc))
     except UnicodeDecodeError as exc:  # SQLite's own message about a damaged page, in bytes that are not UTF-8
@@ -175,7 +181,12 @@ def _lenient_text(raw: bytes) -> str:
 
 
 def _verify_open(
-    conn: sqlite3.Connection, path: Path, anchors: list[Anchor], registry: Registry, workers: int | None
+    conn: sqlite3.Connection,
+    path: Path,
+    anchors: list[Anchor],
+    registry: Registry,
+    workers: int | None,
+    spare_cores: int = 0,
 ) -> VerifyReport:
     conn.text_factory = _lenient_text
     conn.execute("PRAGMA query_only = ON")
@@ -183,7 +194,8 @@ def _verify_open(
     file = scan.database_path(conn)
     if workers is None:
         try:
-            workers = scan.default_workers(conn.execute("SELECT max(seq) FROM entries").fetchone()[0] or 0)
+            size = conn.execute("SELECT max(seq) FROM entries").fetchone()[0] or 0
+            workers = scan.default_workers(size, spare_cores)
         except sqlite3.Error:
             workers = 1
     with scan.Workers(workers if file else min(workers, 1)) as pool:

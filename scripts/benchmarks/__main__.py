@@ -102,7 +102,7 @@ def render(results: list[Result], *, quick: bool, total: float) -> str:
     for r in results:
         lines.append(
             f"| {r.number} | {r.title} | {r.size} | {r.value} | {r.floor} | {r.ratio_text} | {r.goal} | "
-            f"{'yes' if r.met else '**no**'} |"
+            f"{r.verdict or ('yes' if r.met else '**no**')} |"
         )
     lines.append("")
     for r in results:

@@ -22,6 +22,7 @@ class Result:
     met: bool
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    verdict: str | None = None  # instead of yes/no, where the goal is not a yes or no (e.g. "see below")
 
     @property
     def ratio_text(self) -> str:
@@ -30,7 +31,7 @@ class Result:
     def line(self) -> str:
         return (
             f"{self.title}: {self.value} vs floor {self.floor} -> ratio {self.ratio_text} "
-            f"(goal {self.goal}: {'met' if self.met else 'MISSED'}) [{self.seconds:.1f} s]"
+            f"(goal {self.goal}: {self.verdict or ('met' if self.met else 'MISSED')}) [{self.seconds:.1f} s]"
         )
 
 
