@@ -22,7 +22,8 @@ class ActivityBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="activity-label")
-        yield ProgressBar(show_eta=False, id="activity-progress")
+        # A bar with no total animates at 15 frames a second, even hidden: idle, it has a total (and stays still).
+        yield ProgressBar(total=1, show_eta=False, id="activity-progress")
 
     def start(self, label: str, total: float | None = None) -> None:
         self.query_one("#activity-label", Static).update(label)
@@ -42,6 +43,7 @@ class ActivityBar(Horizontal):
 
     def stop(self) -> None:
         self.remove_class("-busy")
+        self.query_one(ProgressBar).update(total=1, progress=0)  # stops an indeterminate bar's animation timer
 
 
 class BarProgress:
