@@ -30,6 +30,7 @@ from screens.cost_actions import CostActions
 from screens.deadline_actions import DeadlineActions
 from screens.exercise_actions import ExerciseActions
 from screens.forensic_actions import ForensicActions
+from screens.grant_actions import GrantActions
 from screens.monitor_actions import MonitorActions
 from screens.record_actions import RecordActions
 from screens.team_actions import TeamActions
@@ -52,6 +53,7 @@ WIDE = 120
 class MainScreen(
     ConsoleActions,
     ContainmentActions,
+    GrantActions,
     DeadlineActions,
     ForensicActions,
     RecordActions,

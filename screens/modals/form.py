@@ -57,14 +57,16 @@ class FormModal(ModalScreen[dict[str, str] | None]):
         help_text: str = "",
         ok_label: str = "OK",
         check: Check | None = None,
+        error: str = "",
     ) -> None:
+        """`error`: a refusal to show from the start (the dialog opened again after slow work refused its values)."""
         super().__init__()
         self.form_title = title
         self.fields = fields
         self.help_text = help_text
         self.ok_label = ok_label
         self.check = check
-        self.error = ""
+        self.error = redact(error)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -83,7 +85,7 @@ class FormModal(ModalScreen[dict[str, str] | None]):
                     )
                 else:
                     yield Input(value=f.value, placeholder=f.placeholder, id=f"field-{f.name}")
-            yield Static("", classes="form-error", id="form-error", markup=False)
+            yield Static(f"!! {self.error}" if self.error else "", classes="form-error", id="form-error", markup=False)
             with Horizontal(classes="form-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button(self.ok_label, variant="primary", id="ok")
