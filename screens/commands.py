@@ -49,6 +49,12 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "grant_apply",
     ),
     ("grant: list", "Every grant: permission set, user, until when, its state", "grant_list"),
+    (
+        "harden: plan",
+        "Plan a connected app's hardening: OAuth policies, Transaction Security, debug logs (journaled)",
+        "harden_plan",
+    ),
+    ("harden: check", "Read a connected app's hardening back: each check met, not met or unknown", "harden_check"),
     ("costs: add", "Book a cost: category, amount, currency, vendor, evidence (journaled)", "costs_add"),
     ("costs: view", "Totals per category and currency against the budget; fine ranges with citations", "costs_view"),
     ("report: write", "Write the audit report (Markdown, HTML or JSON) to a file you choose", "report"),

@@ -31,6 +31,7 @@ from screens.deadline_actions import DeadlineActions
 from screens.exercise_actions import ExerciseActions
 from screens.forensic_actions import ForensicActions
 from screens.grant_actions import GrantActions
+from screens.harden_actions import HardenActions
 from screens.monitor_actions import MonitorActions
 from screens.record_actions import RecordActions
 from screens.team_actions import TeamActions
@@ -54,6 +55,7 @@ class MainScreen(
     ConsoleActions,
     ContainmentActions,
     GrantActions,
+    HardenActions,
     DeadlineActions,
     ForensicActions,
     RecordActions,

@@ -67,7 +67,7 @@ def _run_plan(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _run_check(ctx: Context, args: argparse.Namespace) -> int:
-    from app.hardening import check_hardening
+    from app.hardening import CHECKS, check_detail, check_hardening
     from app.salesforce.orgs import open_org
 
     alias = _default_alias(ctx, args.org)
@@ -78,10 +78,9 @@ def _run_check(ctx: Context, args: argparse.Namespace) -> int:
     if args.json:
         ctx.print_json({**d, "seq": entry.seq})
         return 0
-    for name in ("connected_app_policies", "connected_app_component", "transaction_security", "debug_log_hygiene"):
+    for name in CHECKS:
         r = d[name]
-        policies = ", ".join(f"{k} {v}" for k, v in (r.get("policies") or {}).items())
-        detail = r.get("why") or "; ".join(r.get("gaps", [])) or ", ".join(r.get("trace_flags", [])) or policies
+        detail = check_detail(r)
         ctx.print(f"{r['state']:<8} {name}" + (f": {detail}" if detail else ""))
         ctx.print(f"         {r.get('query') or r.get('call')}")
     ctx.print(f"journaled as entry {entry.seq}")

@@ -8,7 +8,7 @@ Layout: `tasks` (the plan and its tasks) and `checking` (the verification querie
 
 from __future__ import annotations
 
-from app.hardening.checking import CHECK_KIND, check_hardening
+from app.hardening.checking import CHECK_KIND, CHECKS, check_detail, check_hardening
 from app.hardening.tasks import ACTION, plan_hardening
 
-__all__ = ["ACTION", "CHECK_KIND", "check_hardening", "plan_hardening"]
+__all__ = ["ACTION", "CHECKS", "CHECK_KIND", "check_detail", "check_hardening", "plan_hardening"]

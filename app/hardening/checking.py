@@ -22,6 +22,15 @@ if TYPE_CHECKING:
     from app.salesforce.protocol import OrgClient
 
 CHECK_KIND = "harden.checked"
+CHECKS = ("connected_app_policies", "connected_app_component", "transaction_security", "debug_log_hygiene")
+
+
+def check_detail(result: dict[str, Any]) -> str:
+    """What one check found, in a line: why it is unknown, the gaps, the trace flags left, or the policies."""
+    policies = ", ".join(f"{k} {v}" for k, v in (result.get("policies") or {}).items())
+    return (
+        result.get("why") or "; ".join(result.get("gaps", [])) or ", ".join(result.get("trace_flags", [])) or policies
+    )
 
 
 def _app(org: OrgClient, app: str) -> dict[str, Any]:
