@@ -55,6 +55,17 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "harden_plan",
     ),
     ("harden: check", "Read a connected app's hardening back: each check met, not met or unknown", "harden_check"),
+    (
+        "reconnect: plan",
+        "Check an integration's preconditions for coming back: what is met, what is missing",
+        "reconnect_plan",
+    ),
+    (
+        "reconnect: approve",
+        "Approve bringing an integration back (not its planner; checked again)",
+        "reconnect_approve",
+    ),
+    ("reconnect: status", "Every reconnect plan, its preconditions and who approved it", "reconnect_status"),
     ("costs: add", "Book a cost: category, amount, currency, vendor, evidence (journaled)", "costs_add"),
     ("costs: view", "Totals per category and currency against the budget; fine ranges with citations", "costs_view"),
     ("report: write", "Write the audit report (Markdown, HTML or JSON) to a file you choose", "report"),

@@ -33,6 +33,7 @@ from screens.forensic_actions import ForensicActions
 from screens.grant_actions import GrantActions
 from screens.harden_actions import HardenActions
 from screens.monitor_actions import MonitorActions
+from screens.reconnect_actions import ReconnectActions
 from screens.record_actions import RecordActions
 from screens.team_actions import TeamActions
 from screens.widgets.activity_bar import ActivityBar
@@ -56,6 +57,7 @@ class MainScreen(
     ContainmentActions,
     GrantActions,
     HardenActions,
+    ReconnectActions,
     DeadlineActions,
     ForensicActions,
     RecordActions,
