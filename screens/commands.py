@@ -50,6 +50,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ),
     ("grant: list", "Every grant: permission set, user, until when, its state", "grant_list"),
     (
+        "grant: check",
+        "Query every applied grant's assignment: active, expired, removed, still assigned (journaled)",
+        "grant_check",
+    ),
+    (
         "harden: plan",
         "Plan a connected app's hardening: OAuth policies, Transaction Security, debug logs (journaled)",
         "harden_plan",

@@ -1,7 +1,8 @@
 """Just-in-time integration access from the console: plan a grant (the org is read in a worker; what it refuses
 opens the dialog again with everything typed), approve it as the approver it names, apply it once approved
 (confirmed by typing the org alias, run in a worker), and list the grants with their expiry. Each calls
-`app.grants`, the functions `warroom grant plan|approve|apply|list` call."""
+`app.grants`, the functions `warroom grant plan|approve|apply|list` call; "grant: check" is `grant list --org`,
+each assignment queried in a worker and the result journaled."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from textual import work
 from app.base.clock import parse_instant
 from app.base.errors import WarroomError
 from app.containment.models import Plan
-from app.grants import Grant, apply_grant, approve_grant, list_grants, plan_grant
+from app.grants import Grant, apply_grant, approve_grant, check_grants, list_grants, plan_grant
 from app.grants.applying import grant_plan
+from app.journal.entries import Entry
 from screens.containment_actions import step_text
 from screens.modals.containment import ContainmentModal
 from screens.modals.form import FormField, FormModal
@@ -44,7 +46,7 @@ def expiry(values: dict[str, str], now: datetime) -> datetime:
     return now + timedelta(hours=n)
 
 
-def grant_table(grants: list[Grant]) -> ResultTable:
+def grant_table(grants: list[Grant], check: Entry | None = None) -> ResultTable:
     rows = []
     for g in grants:
         checked = f" (checked {g.check.checked_utc}, entry {g.check.seq})" if g.check else ""
@@ -58,8 +60,10 @@ def grant_table(grants: list[Grant]) -> ResultTable:
             )
         )
     notes = []
-    if any(g.assignment_id and g.check is None for g in grants):
-        notes.append("Not checked against the org here: `warroom grant list --org ALIAS` queries the assignments.")
+    if check is not None:
+        notes.append(f"Checked by query (entry {check.seq}): {check.data['queries'][0]}")
+    elif any(g.assignment_id and g.check is None for g in grants):
+        notes.append("Not checked against the org: grant: check queries the assignments.")
     return ResultTable(
         "Just-in-time grants",
         ("Action", "Permission set", "User", "Org", "Until", "State"),
@@ -243,6 +247,27 @@ class GrantActions:
 
     def action_grant_list(self) -> None:
         self.app.push_screen(TableModal(grant_table(list_grants(self.incident))))
+
+    def action_grant_check(self) -> None:
+        if self.app.org_factory is None:
+            self.fail("no org connected to this console: check from the CLI (`warroom grant list --org ALIAS`)")
+            return
+        self._grant_check_worker()
+
+    @work(thread=True, exclusive=True, group="grant", exit_on_error=False, description="checking grants")
+    def _grant_check_worker(self) -> None:
+        bar = BarProgress(self.app, self.query_one(ActivityBar))
+        alias = self.app.settings.org_alias
+        bar.start(f"grant: checking the assignments on {alias}")
+        try:
+            with self._org_session() as org:
+                grants, entry = check_grants(self.incident, org, self.actor, alias)
+        except (WarroomError, OSError) as exc:
+            self._fail_from_thread(exc)
+            return
+        finally:
+            bar.stop()
+        self.app.call_from_thread(self.app.push_screen, TableModal(grant_table(grants, entry)))
 
 
 def _choices(grants: list[Grant]) -> tuple[tuple[str, str], ...]:

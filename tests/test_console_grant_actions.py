@@ -117,3 +117,19 @@ async def test_a_grant_is_planned_approved_applied_and_listed_from_the_palette(c
         assert listed.cells[1:3] == (SET, USER) and listed.cells[5] == "granted, not checked"
         assert listed.cells[4] == terms.expires_utc
         assert row["ExpirationDate"] == console.clock.now() + timedelta(hours=8)  # in the org, with its expiry
+        await pilot.press("escape")
+
+        await palette(pilot, "grant: check")  # queried: still there
+        await until(pilot, lambda: isinstance(pilot.app.screen, TableModal))
+        assert pilot.app.screen.result.rows[0].cells[5] == "active"
+        checked = journal.last("grant.checked")
+        assert checked is not None and checked.actor == "tester"
+        await pilot.press("escape")
+
+        console.clock.advance(timedelta(hours=9))  # the assignment lapses on the org's clock
+        await palette(pilot, "grant: check")
+        await until(
+            pilot, lambda: isinstance(pilot.app.screen, TableModal) and journal.last("grant.checked") != checked
+        )
+        assert pilot.app.screen.result.rows[0].cells[5] == "expired"
+        assert _assignments(sim) == []
