@@ -105,6 +105,7 @@ def drills(tmp_path: Path, mem_keyring: MemoryKeyring) -> Iterator[Callable[[], 
 VOLATILE = {"action_id", "plan_id", "plan_seq", "intent_seq", "result_seq", "checkpoint_seq", "seq", "last_result_seq"}
 VOLATILE |= {"evidence_id", "plan_evidence_id", "evidence", "note", "plan_sha256", "sha256", "digest", "snapshot"}
 VOLATILE |= {"instance_url", "org_id"}  # each incident has its own simulated org
+VOLATILE |= {"reconnect_id"}  # random, like a plan id
 
 
 def _stable(value: Any) -> Any:
@@ -480,4 +481,63 @@ async def test_the_monitoring_window_and_a_run_from_every_front_end(drills: Call
     assert states["monitor"]["window"]["days"] == 28 and states["monitor"]["runs"]["count"] == 1
     assert triggers["cli"] == ["command"] and triggers["script"] == ["exercise script"]
     assert triggers["console"] == ["console schedule"]
+    same_everywhere(prints)
+
+
+# -- after containment: a grant, a hardening plan and a reconnect plan (the CLI and the console) --------------------
+
+RECOVERY_STATE: dict[str, tuple[str, ...] | None] = {"containment": None, "reconnect": None}
+
+
+async def test_grant_hardening_and_reconnect_plans_write_the_same_journal_from_the_cli_and_the_console(
+    drills: Callable[[], Drill],
+) -> None:
+    from screens.modals.table import TableModal
+    from tests.console_helpers import fill, palette
+
+    prints: dict[str, tuple[Any, ...]] = {}
+    drill = drills()
+    mark = drill.mark()
+    drill.cli(
+        "grant",
+        "plan",
+        "--org",
+        "sim",
+        *drill.sim_args(),
+        "--user",
+        "hubspot-int@acme.example",
+        "--permission-set",
+        "Sales_Operations",
+        "--hours",
+        "8",
+        "--reason",
+        "re-sync",
+        "--approver",
+        "bob",
+    )
+    drill.cli("harden", "plan", "--app", "Drift", "--org", "sim", *drill.sim_args())
+    drill.cli("reconnect", "plan", "--app", "Drift", "--user", "drift-int2@acme.example")  # fmt: skip
+    prints["cli"] = footprint(drill, mark, RECOVERY_STATE)
+
+    drill = drills()
+    mark = drill.mark()
+    app = drill.console()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await palette(pilot, "grant: plan")
+        await fill(pilot, {"user": "hubspot-int@acme.example", "name": "Sales_Operations", "hours": "8",
+                           "reason": "re-sync", "approver": "bob"})  # fmt: skip
+        await until(pilot, lambda: drill.incident.journal.last("action.plan") is not None)
+        await palette(pilot, "harden: plan")
+        await fill(pilot, {"app": "Drift"})
+        await until(pilot, lambda: isinstance(pilot.app.screen, TableModal))
+        await pilot.press("escape")
+        await palette(pilot, "reconnect: plan")
+        await fill(pilot, {"app": "Drift", "user": "drift-int2@acme.example"})
+        await until(pilot, lambda: isinstance(pilot.app.screen, TableModal))
+    prints["console"] = footprint(drill, mark, RECOVERY_STATE)
+
+    kinds, states = prints["cli"]
+    assert [k for k in kinds if k != "evidence.acquired"] == ["action.plan", "action.plan", "reconnect.plan"]
+    assert len(states["containment"]) == 2 and len(states["reconnect"]) == 1
     same_everywhere(prints)
