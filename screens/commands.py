@@ -54,6 +54,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "Query every applied grant's assignment: active, expired, removed, still assigned (journaled)",
         "grant_check",
     ),
+    ("grant: revoke", "Remove a grant's assignment before it expires (type the org alias)", "grant_revoke"),
     (
         "harden: plan",
         "Plan a connected app's hardening: OAuth policies, Transaction Security, debug logs (journaled)",

@@ -2,7 +2,7 @@
 opens the dialog again with everything typed), approve it as the approver it names, apply it once approved
 (confirmed by typing the org alias, run in a worker), and list the grants with their expiry. Each calls
 `app.grants`, the functions `warroom grant plan|approve|apply|list` call; "grant: check" is `grant list --org`,
-each assignment queried in a worker and the result journaled."""
+each assignment queried in a worker and the result journaled; "grant: revoke" removes one before it expires."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from textual import work
 from app.base.clock import parse_instant
 from app.base.errors import WarroomError
 from app.containment.models import Plan
-from app.grants import Grant, apply_grant, approve_grant, check_grants, list_grants, plan_grant
+from app.grants import Grant, apply_grant, approve_grant, check_grants, list_grants, plan_grant, revoke_grant
 from app.grants.applying import grant_plan
 from app.journal.entries import Entry
 from screens.containment_actions import step_text
@@ -243,6 +243,57 @@ class GrantActions:
             self.app.notify,
             f"{plan.plan_id} grant: {run.result.status}" + (f"; {counts}" if counts else ""),
             severity="information" if run.settled else "warning",
+        )
+
+    def action_grant_revoke(self) -> None:
+        if self.app.org_factory is None:
+            self.fail("no org connected to this console: revoke from the CLI (`warroom grant revoke ACTION_ID`)")
+            return
+        held = [g for g in list_grants(self.incident) if g.assignment_id and g.state not in ("expired", "removed")]
+        if not held:
+            self.fail("no grant holds an assignment to revoke (grant: list shows them)")
+            return
+
+        def chosen(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            grant = next(g for g in held if g.action_id == values["plan"])
+            step = f"remove {grant.permission_set} from {grant.assignee} (until {grant.expires_utc})"
+
+            def done(typed: str | None) -> None:
+                if typed:
+                    self._grant_revoke_worker(grant.action_id, typed, values.get("reason") or None)
+
+            title = f"revoke {grant.action_id} on {grant.org_alias}"
+            self.app.push_screen(ContainmentModal(title, [step], grant.org_alias), done)
+
+        self.app.push_screen(
+            FormModal(
+                "Revoke a grant before it expires (an undo plan of the grant, journaled)",
+                [
+                    FormField("plan", "Grant", value=held[-1].action_id, choices=_choices(held), required=True),
+                    FormField("reason", "Why the access ends early", placeholder="optional"),
+                ],
+                ok_label="Preview",
+            ),
+            chosen,
+        )
+
+    @work(thread=True, exclusive=True, group="grant", exit_on_error=False, description="revoking a grant")
+    def _grant_revoke_worker(self, action_id: str, typed_alias: str, reason: str | None) -> None:
+        bar = BarProgress(self.app, self.query_one(ActivityBar))
+        bar.start(f"grant: revoking {action_id}")
+        try:
+            result = revoke_grant(self.incident, self.app.org_factory, action_id, typed_alias, self.actor, reason)
+        except (WarroomError, OSError) as exc:
+            self._fail_from_thread(exc)
+            return
+        finally:
+            bar.stop()
+        self.app.call_from_thread(
+            self.app.notify,
+            f"{result.action_id} (revoke of {action_id}): {result.status}",
+            severity="information" if result.status == "done" else "warning",
         )
 
     def action_grant_list(self) -> None:

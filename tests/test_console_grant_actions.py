@@ -1,7 +1,8 @@
 """Just-in-time grants from the console's palette: "grant: plan" reads the org in a worker and journals the plan
 (what it refuses opens the dialog again with what was typed, nothing journaled), "grant: approve" takes only the
 approver the plan names, "grant: apply" creates the assignment with its ExpirationDate through containment's run,
-and "grant: list" shows it with its expiry: the same functions and journal entries as `warroom grant`."""
+"grant: list" shows it with its expiry, "grant: check" queries it (active, then expired on the org's clock) and
+"grant: revoke" removes it early: the same functions and journal entries as `warroom grant`."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from textual.widgets import Input
 
 from app.base.clock import FrozenClock
 from app.exercise import demo
+from app.grants import apply_grant, approve_grant, plan_grant
 from app.grants.applying import grant_plan
 from app.simorg import SimOrg
 from screens.modals.containment import ContainmentModal
 from screens.modals.form import FormModal
 from screens.modals.table import TableModal
 from tests.console_helpers import Console, demo_console, fill, palette, settle, until
+from tests.simorg_helpers import demo_login
 
 USER = "hubspot-int@acme.example"
 SET = "Sales_Operations"
@@ -133,3 +136,28 @@ async def test_a_grant_is_planned_approved_applied_and_listed_from_the_palette(c
         )
         assert pilot.app.screen.result.rows[0].cells[5] == "expired"
         assert _assignments(sim) == []
+
+
+async def test_a_grant_is_revoked_before_it_expires_from_the_palette(console: Console, sim: SimOrg) -> None:
+    inc = console.incident
+    with demo_login(sim) as org:
+        plan = plan_grant(org, inc, user=USER, permission_set=SET, expires=console.clock.now() + timedelta(hours=8),
+                          reason="re-sync", approver="bob", actor="tester", org_alias="sim")  # fmt: skip
+        approve_grant(inc, plan.plan_id, "sim", "bob")
+        assert apply_grant(inc, lambda: org, plan.plan_id, "sim", "tester").result.status == "done"
+    assert len(_assignments(sim)) == 1
+    app = console.app(org_factory=demo.sim_factory(sim, "sim"))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await palette(pilot, "grant: revoke")
+        await fill(pilot, {"plan": plan.plan_id, "reason": "sync finished early"})
+        await until(pilot, lambda: isinstance(pilot.app.screen, ContainmentModal))
+        pilot.app.screen.query_one("#alias", Input).value = "sim"
+        await pilot.press("enter")
+        await settle(pilot)
+    assert _assignments(sim) == []
+    revoke = inc.journal.last("action.plan")
+    assert revoke is not None and revoke.data["origin"] == "undo" and revoke.actor == "tester"
+    result = inc.journal.last("action.result")
+    assert result is not None and result.data["action_id"] == revoke.data["action_id"]
+    assert result.data["status"] == "done"
