@@ -18,14 +18,14 @@ from app.grants import Grant, apply_grant, approve_grant, check_grants, list_gra
 from app.grants.applying import grant_plan
 from app.journal.entries import Entry
 from screens.containment_actions import step_text
+from screens.mixin import ScreenActions
 from screens.modals.containment import ContainmentModal
 from screens.modals.form import FormField, FormModal
 from screens.modals.table import ResultRow, ResultTable, TableModal
 from screens.widgets.activity_bar import ActivityBar, BarProgress
 
 if TYPE_CHECKING:
-    from app.incident.core import Incident
-    from screens.app import WarroomApp
+    pass
 
 KINDS = (("permission set", "permission_set"), ("permission set group", "permission_set_group"))
 
@@ -73,21 +73,8 @@ def grant_table(grants: list[Grant], check: Entry | None = None) -> ResultTable:
     )
 
 
-class GrantActions:
+class GrantActions(ScreenActions):
     """Mixed into MainScreen next to ContainmentActions; `self` is the screen."""
-
-    app: WarroomApp
-
-    if TYPE_CHECKING:
-
-        @property
-        def incident(self) -> Incident: ...
-        @property
-        def actor(self) -> str: ...
-        def fail(self, exc: BaseException | str) -> None: ...
-        def _fail_from_thread(self, exc: BaseException | str) -> None: ...
-        def _org_session(self) -> Any: ...
-        def query_one(self, selector: Any, expect_type: Any = None) -> Any: ...
 
     def action_grant_plan(self) -> None:
         if self.app.org_factory is None:

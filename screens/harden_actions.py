@@ -14,13 +14,13 @@ from app.containment.models import Plan
 from app.hardening import CHECKS, check_detail, check_hardening, plan_hardening
 from app.journal.entries import Entry
 from screens.containment_actions import step_text
+from screens.mixin import ScreenActions
 from screens.modals.form import FormField, FormModal
 from screens.modals.table import ResultRow, ResultTable, TableModal
 from screens.widgets.activity_bar import ActivityBar, BarProgress
 
 if TYPE_CHECKING:
-    from app.incident.core import Incident
-    from screens.app import WarroomApp
+    pass
 
 READ_ORG = (("read the org (component, trace flags)", "yes"), ("offline: plan without reading the org", "no"))
 
@@ -68,21 +68,8 @@ def check_table(entry: Entry) -> ResultTable:
     )
 
 
-class HardenActions:
+class HardenActions(ScreenActions):
     """Mixed into MainScreen next to ContainmentActions; `self` is the screen."""
-
-    app: WarroomApp
-
-    if TYPE_CHECKING:
-
-        @property
-        def incident(self) -> Incident: ...
-        @property
-        def actor(self) -> str: ...
-        def fail(self, exc: BaseException | str) -> None: ...
-        def _fail_from_thread(self, exc: BaseException | str) -> None: ...
-        def _org_session(self) -> Any: ...
-        def query_one(self, selector: Any, expect_type: Any = None) -> Any: ...
 
     def action_harden_plan(self) -> None:
         connected = self.app.org_factory is not None

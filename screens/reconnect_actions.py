@@ -11,12 +11,12 @@ from textual import work
 
 from app.base.errors import WarroomError
 from app.reconnection import Precondition, Reconnect, approve_reconnect, plan_reconnect, reconnects
+from screens.mixin import ScreenActions
 from screens.modals.form import FormField, FormModal
 from screens.modals.table import ResultRow, ResultTable, TableModal
 
 if TYPE_CHECKING:
-    from app.incident.core import Incident
-    from screens.app import WarroomApp
+    pass
 
 
 def missing(preconditions: list[Precondition]) -> str:
@@ -56,18 +56,8 @@ def preconditions_table(r: Reconnect, actor: str) -> ResultTable:
     return ResultTable(f"Reconnect {r.app}: preconditions", ("State", "Precondition", "Judged from"), rows, notes)
 
 
-class ReconnectActions:
+class ReconnectActions(ScreenActions):
     """Mixed into MainScreen next to ContainmentActions; `self` is the screen."""
-
-    app: WarroomApp
-
-    if TYPE_CHECKING:
-
-        @property
-        def incident(self) -> Incident: ...
-        @property
-        def actor(self) -> str: ...
-        def fail(self, exc: BaseException | str) -> None: ...
 
     def action_reconnect_plan(self) -> None:
         self._reconnect_form({}, "")
