@@ -87,6 +87,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ),
     ("contain: plan", "Plan containment for the selected record; confirm by typing the org alias", "contain"),
     ("contain: approve", "Approve a planned action as someone other than its executor", "contain_approve"),
+    (
+        "contain: apply",
+        "Apply a plan prepared earlier (hardening, an approved or exported plan); type the org alias",
+        "contain_apply",
+    ),
     ("contain: status", "Every containment action with its counts and open manual tasks", "contain_status"),
     ("contain: undo", "Undo a containment action (preview, then type the org alias)", "contain_undo"),
     ("journal: timeline", "The journal, newest first", "timeline"),

@@ -1,5 +1,6 @@
 """Containment from the console: plan for the selected record, confirm by typing the org alias, apply; approve a
-plan as someone other than its executor; every action's status with its manual tasks; undo an action. The same
+plan as someone other than its executor; apply a plan prepared earlier (a hardening plan, an approved one);
+every action's status with its manual tasks; undo an action. The same
 `app.containment` functions `warroom contain plan|approve|apply|status|undo` call; the org is reached only in
 workers, and nothing changes in it before the alias is typed."""
 
@@ -16,6 +17,7 @@ from app.containment import store as cstore
 from app.containment.apply import approve
 from app.containment.models import OP_LABELS, ActionStatus, Step
 from app.containment.run import run_plan
+from app.containment.withdraw import WITHDRAWABLE
 from screens import fmt
 from screens.modals.containment import ContainmentModal
 from screens.modals.form import FormField, FormModal
@@ -194,6 +196,39 @@ class ContainmentActions:
                 ok_label="Approve",
                 check=record,
             )
+        )
+
+    def action_contain_apply(self) -> None:
+        """A plan journaled earlier and not yet applied (planned or approved) goes through the same preview,
+        typed alias and worker as a plan made here; `run_plan` is what `warroom contain apply` calls."""
+        if self.app.org_factory is None:
+            self.fail("no org connected to this console: apply from the CLI (`warroom contain apply PLAN`)")
+            return
+        ready = [s for s in ct.status(self.incident) if s.status in WITHDRAWABLE]
+        if not ready:
+            self.fail("no containment plan waits to be applied (contain: status lists them)")
+            return
+        choices = tuple(
+            (f"{s.action_id} {s.action.replace('_', ' ')} on {s.org_alias} ({s.status})", s.action_id) for s in ready
+        )
+
+        def check(values: dict[str, str]) -> str | None:
+            cstore.load_plan(self.incident, values["plan"])  # says why a plan cannot be read back
+            return None
+
+        def chosen(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self._confirm_plan(cstore.load_plan(self.incident, values["plan"]))
+
+        self.app.push_screen(
+            FormModal(
+                "Apply a prepared containment plan",
+                [FormField("plan", "Plan", value=ready[-1].action_id, choices=choices, required=True)],
+                help_text="The next screen lists every step; nothing changes in the org before you type its alias.",
+                ok_label="Preview",
+                check=check,
+            ),
+            chosen,
         )
 
     def action_contain_status(self) -> None:

@@ -39,8 +39,8 @@ def plan_table(plan: Plan) -> ResultTable:
     ]
     notes = [
         f"Plan {plan.plan_id} on {plan.org_alias} (journaled as action.plan; nothing changed in the org).",
-        f"Next: `warroom contain apply {plan.plan_id} --confirm {plan.org_alias}`, close each task with "
-        "`warroom contain confirm TASK_ID --evidence ID`, then harden: check.",
+        f"Next: contain: apply (or `warroom contain apply {plan.plan_id} --confirm {plan.org_alias}`), close each "
+        "task with `warroom contain confirm TASK_ID --evidence ID`, then harden: check.",
         *plan.notes,
     ]
     return ResultTable(f"Hardening {plan.plan_id}", ("", "What"), rows, notes, empty="nothing to change")

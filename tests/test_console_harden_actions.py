@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
 from app.base.clock import FrozenClock
 from app.containment.store import load_plan
 from app.exercise import demo
 from app.simorg import SimOrg
+from screens.modals.containment import ContainmentModal
 from screens.modals.form import FormModal
 from screens.modals.table import TableModal
 from tests.console_helpers import Console, demo_console, fill, palette, settle, until
@@ -81,3 +83,45 @@ async def test_an_offline_hardening_plan_needs_no_org(console: Console) -> None:
         assert entry is not None and entry.data["action"] == "harden"
         plan = load_plan(console.incident, entry.data["action_id"])
         assert plan.steps == [] and "connected_app_policies" in {t.kind for t in plan.manual_tasks}
+
+
+async def test_a_hardening_plan_made_earlier_is_applied_from_the_palette(console: Console, sim: SimOrg) -> None:
+    """ "contain: apply" takes the plan "harden: plan" journaled, previews it and applies it once the alias is
+    typed: the trace flag is gone from the org and the journal holds the result for that plan."""
+    journal = console.incident.journal
+    app = console.app(org_factory=demo.sim_factory(sim, "sim"))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await palette(pilot, "harden: plan")
+        await fill(pilot, {"app": "Drift", "refresh_days": "2"})
+        await until(pilot, lambda: isinstance(pilot.app.screen, TableModal))
+        await pilot.press("escape")
+        planned = journal.last("action.plan")
+        assert planned is not None and planned.data["action"] == "harden"
+        plan_id = planned.data["action_id"]
+        trace = load_plan(console.incident, plan_id).steps[0].record
+        assert journal.last("action.result") is None
+
+        await palette(pilot, "contain: apply")
+        await fill(pilot, {"plan": plan_id})
+        await until(pilot, lambda: isinstance(pilot.app.screen, ContainmentModal))
+        preview = pilot.app.screen
+        assert any(trace in s for s in preview.steps), preview.steps
+        preview.query_one("#alias", Input).value = "sim"
+        await pilot.press("enter")
+        await until(pilot, lambda: journal.last("action.result") is not None)
+        result = journal.last("action.result")
+        assert result is not None and result.data["action_id"] == plan_id and result.actor == "tester"
+        with sim.store.lock:
+            assert all(row["Id"] != trace for row in sim.store.rows("TraceFlag"))
+
+
+async def test_contain_apply_says_when_no_plan_waits(console: Console, sim: SimOrg) -> None:
+    app = console.app(org_factory=demo.sim_factory(sim, "sim"))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await palette(pilot, "contain: apply")
+        await settle(pilot)
+        assert not isinstance(pilot.app.screen, FormModal)
+        assert any("no containment plan waits to be applied" in n.message for n in app._notifications)
+        assert console.incident.journal.last("action.intent") is None
