@@ -79,6 +79,10 @@ def test_a_grant_is_approved_by_its_named_approver_applied_and_lapses_on_the_org
     # Someone other than the named approver cannot approve it.
     wrong = cli("grant", "approve", action_id, "--confirm", "sim", actor="carol")
     assert wrong.code != 0 and "names bob" in wrong.err
+    # ... nor through the containment command, which records approvals of every plan.
+    wrong = cli("contain", "approve", action_id, "--confirm", "sim", actor="carol")
+    assert wrong.code != 0 and "names bob" in wrong.err
+    assert "action.approval" not in _kinds(cli)
     approved = cli("grant", "approve", action_id, "--confirm", "sim", actor="bob")
     assert approved.code == 0, approved.err
 
@@ -93,7 +97,7 @@ def test_a_grant_is_approved_by_its_named_approver_applied_and_lapses_on_the_org
         refusals = [e.data["reason"] for e in incident.journal.entries(kind="action.refused")]
         result_entry = incident.journal.last("action.result")
     assert kinds.index("action.intent") < kinds.index("action.result")
-    assert refusals == ["not_approved", "not_the_named_approver"]
+    assert refusals == ["not_approved", "not_the_named_approver", "not_the_named_approver"]
     after = result_entry.data["records"][0]["after"]
     assert after["Id"] == rows[0]["Id"] and after["ExpirationDate"].startswith(expires[:19])
     assert "ExportReport" in sim.store.permissions_of(rows[0]["AssigneeId"])

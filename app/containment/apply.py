@@ -121,7 +121,22 @@ def _ensure_journaled(incident: Incident, plan: Plan, actor: str, plan_file: Pat
 def approve(
     incident: Incident, plan: Plan, confirm_alias: str | None, approver: str, *, plan_file: Path | None = None
 ) -> Entry:
-    """Record an approval by `approver` (the typed alias must equal the plan's org alias)."""
+    """Record an approval by `approver` (the typed alias must equal the plan's org alias). A grant names its
+    approver, and only that person may approve it, whichever command or screen records the approval."""
+    if plan.grant is not None and approver != plan.grant.approver:
+        message = f"{plan.plan_id} names {plan.grant.approver} as its approver, not {approver}; nothing was approved"
+        incident.journal.append(
+            "action.refused",
+            {
+                "action_id": plan.plan_id,
+                "plan_sha256": plan.sha256,
+                "reason": "not_the_named_approver",
+                "message": message,
+                "stage": "grant",
+            },
+            approver,
+        )
+        raise ApprovalRefused(message)
     _ensure_journaled(incident, plan, approver, plan_file)
     _confirm_alias(incident, plan, confirm_alias, approver, "approval")
     return incident.journal.append(
