@@ -22,6 +22,10 @@ The simulator's own choices, where the documentation is silent:
 - Updating a component that does not exist: SaveResult success false, INVALID_CROSS_REFERENCE_KEY. Creating a
   ConnectedApp is refused (INSUFFICIENT_ACCESS): the reference says connected app creation is restricted as of
   Spring '26; the status code is the simulator's.
+- The component's other fields are placeholders of the simulator, not read from any org: contactEmail
+  "admin@example.com", callbackUrl the row's StartUrl (else "https://localhost/oauth/callback"), scopes Api and
+  RefreshToken, and ipRelaxation "ENFORCE" until a deploy changes it (ConnectedApplication has no documented
+  field that carries it, so an org's relaxed apps cannot be seeded yet).
 - No Setup Audit Trail row is written for a connected app policy change: no recorded Action value for it was
   at hand, and the simulator does not invent one.
 """
