@@ -55,8 +55,10 @@ class TeamRepo:
             raise GitError(f"git {args[0]} took longer than {GIT_TIMEOUT_S} s; nothing was changed") from None
         if check and done.returncode != 0:
             lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            said = [line for line in lines if not line.startswith("hint:")]  # git's advice is for its own users
-            raise GitError(f"git {args[0]} failed: {' / '.join(said[-3:]) or f'exit {done.returncode}'}")
+            said = [line for line in lines if line.strip() and not line.startswith("hint:")]  # advice is git's own
+            # What went wrong is on git's fatal:/error: lines; its closing advice only repeats "check access".
+            said = [line for line in said if line.startswith(("fatal:", "error:"))] or said
+            raise GitError(f"git {args[0]} failed: {' / '.join(said[:2]) or f'exit {done.returncode}'}")
         return done.stdout
 
     # -- reading ---------------------------------------------------------------------------------------------
