@@ -19,6 +19,7 @@ from app.containment.models import OP_LABELS, ActionStatus, Step
 from app.containment.run import run_plan
 from app.containment.withdraw import WITHDRAWABLE
 from screens import fmt
+from screens.mixin import ScreenActions
 from screens.modals.containment import ContainmentModal
 from screens.modals.form import FormField, FormModal
 from screens.modals.table import ResultRow, ResultTable, TableModal
@@ -26,8 +27,7 @@ from screens.widgets.activity_bar import ActivityBar, BarProgress
 from screens.widgets.inventory_pane import InventoryPane
 
 if TYPE_CHECKING:
-    from app.incident.core import Incident
-    from screens.app import WarroomApp
+    pass
 
 UNDOABLE = ("done", "partial", "unverified")
 
@@ -73,22 +73,10 @@ def status_table(items: list[ActionStatus]) -> ResultTable:
     )
 
 
-class ContainmentActions:
+class ContainmentActions(ScreenActions):
     """Mixed into MainScreen; `self` is the screen."""
 
-    app: WarroomApp
     active_pane: str
-
-    if TYPE_CHECKING:
-
-        @property
-        def incident(self) -> Incident: ...
-        @property
-        def actor(self) -> str: ...
-        def fail(self, exc: BaseException | str) -> None: ...
-        def _fail_from_thread(self, exc: BaseException | str) -> None: ...
-        def _org_session(self) -> Any: ...
-        def query_one(self, selector: Any, expect_type: Any = None) -> Any: ...
 
     # -- containment -----------------------------------------------------------------------------------------
 
